@@ -1,0 +1,71 @@
+//! The one error type of the core. Adapters map their own failures into it;
+//! the HTTP crate maps it to problem+json in one place.
+
+use serde::Serialize;
+
+/// A problem with one input field, named as the caller spelled it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The record does not exist, or exists in a tenant the caller cannot
+    /// reach: the two are deliberately indistinguishable.
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+
+    /// A record with the same identity or unique field already exists.
+    #[error("{what} already exists ({field} is taken)")]
+    AlreadyExists { what: &'static str, field: String },
+
+    /// Someone else changed the record first (stale expected version).
+    #[error("{what} was changed concurrently; reload and retry")]
+    Conflict { what: String },
+
+    /// The caller can see the organization but its role there lacks the permission.
+    #[error("permission denied: {permission}")]
+    PermissionDenied { permission: &'static str },
+
+    /// Input rejected; every offending field is named.
+    #[error("invalid input: {}", describe(.0))]
+    Validation(Vec<FieldError>),
+
+    /// The storage layer failed; the source is kept for logs, never shown to users.
+    #[error("storage failure: {0}")]
+    Storage(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+fn describe(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl Error {
+    /// A validation error on a single field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Validation(vec![FieldError::new(field, message)])
+    }
+
+    /// Wraps any adapter failure.
+    pub fn storage(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Error::Storage(source.into())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

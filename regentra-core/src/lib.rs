@@ -1,0 +1,28 @@
+//! Regentra's domain core.
+//!
+//! Pure rules over values plus the services that apply them through the
+//! [`store::Store`] contract. Nothing here does I/O except through that trait,
+//! and nothing reads the system clock or entropy except through [`Clock`] and
+//! [`IdGen`], which callers inject.
+//!
+//! Modules are named after the concepts of the domain:
+//! - [`tenancy`]: organizations (MSP, client, standalone), users, memberships;
+//! - [`rbac`]: roles, permissions, the access matrix and the `authorize` chokepoint;
+//! - [`audit`]: the per-organization hash-chained audit log;
+//! - [`store`]: the storage contract every adapter implements.
+
+pub mod audit;
+pub mod clock;
+pub mod error;
+pub mod ids;
+pub mod rbac;
+pub mod service;
+pub mod store;
+pub mod tenancy;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use clock::{Clock, DeterministicIds, IdGen, ManualClock, RandomIds, SystemClock};
+pub use error::{Error, FieldError, Result};
+pub use ids::{AuditEventId, MembershipId, OrgId, UserId};
+pub use service::{Principal, Regentra, RequestMeta};

@@ -1,0 +1,844 @@
+//! One async function per behaviour of the store contract and of the
+//! services over it. Each takes a fresh, empty store.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use futures::future::join_all;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::audit::{self, Actor, AuditDraft, Target};
+use crate::clock::DeterministicIds;
+use crate::error::Error;
+use crate::ids::{AuditEventId, OrgId};
+use crate::rbac::{Access, Permission, Role, Via};
+use crate::service::{Principal, Regentra};
+use crate::store::{self, ChangeSet, IndexEntry, Mutation, PageRequest, Scope, Store, StoredRecord};
+use crate::tenancy::{OrgKind, Organization, RoleGrant};
+
+const KIND: &str = "conformance_widget";
+
+fn org(n: u128) -> OrgId {
+    // Distinct from the nil platform scope and from any other case's orgs.
+    OrgId(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 + n))
+}
+
+fn id(n: u128) -> Uuid {
+    Uuid::from_u128(0x0190_0000_0000_7000_9000_0000_0000_0000 + n)
+}
+
+fn insert(scope: Scope, id: Uuid, body: Value, indexes: Vec<IndexEntry>) -> Mutation {
+    Mutation::Insert {
+        scope,
+        kind: KIND,
+        id,
+        body,
+        indexes,
+    }
+}
+
+fn update(scope: Scope, id: Uuid, expected_version: u64, body: Value, indexes: Vec<IndexEntry>) -> Mutation {
+    Mutation::Update {
+        scope,
+        kind: KIND,
+        id,
+        expected_version,
+        body,
+        indexes,
+    }
+}
+
+fn delete(scope: Scope, id: Uuid, expected_version: u64) -> Mutation {
+    Mutation::Delete {
+        scope,
+        kind: KIND,
+        id,
+        expected_version,
+    }
+}
+
+fn changes(mutations: Vec<Mutation>) -> ChangeSet {
+    ChangeSet {
+        mutations,
+        audit: Vec::new(),
+    }
+}
+
+fn at(seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_750_000_000 + seconds, 0).expect("valid instant")
+}
+
+fn draft(org: OrgId, n: u128, action: &str) -> AuditDraft {
+    AuditDraft {
+        id: AuditEventId(Uuid::from_u128(0x0190_0000_0000_7000_a000_0000_0000_0000 + n)),
+        org,
+        at: at(n as i64),
+        actor: Actor::system(),
+        action: action.to_owned(),
+        target: Target::new(KIND, n),
+        request: Default::default(),
+        details: json!({ "n": n as u64 }),
+    }
+}
+
+async fn apply(store: &dyn Store, mutations: Vec<Mutation>) -> crate::Result<()> {
+    store.apply(changes(mutations)).await.map(|_| ())
+}
+
+async fn must(store: &dyn Store, mutations: Vec<Mutation>) {
+    apply(store, mutations).await.expect("change set applies");
+}
+
+async fn get(store: &dyn Store, scope: Scope, id: Uuid) -> Option<StoredRecord> {
+    store.get(scope, KIND, id).await.expect("get works")
+}
+
+async fn find_ids(store: &dyn Store, scope: Scope, index: &str, value: &str) -> Vec<Uuid> {
+    store
+        .find(scope, KIND, index, value, PageRequest::first(store::MAX_PAGE))
+        .await
+        .expect("find works")
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+}
+
+pub async fn insert_then_get(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let scope = Scope::Org(org(1));
+    must(store, vec![insert(scope, id(1), json!({"name": "one"}), vec![])]).await;
+    let record = get(store, scope, id(1)).await.expect("inserted record is readable");
+    assert_eq!(record.id, id(1));
+    assert_eq!(record.version, 1, "a new record has version 1");
+    assert_eq!(record.body, json!({"name": "one"}));
+    assert_eq!(get(store, scope, id(2)).await, None, "an unknown id reads as None");
+    assert_eq!(
+        store.get(scope, "another_kind", id(1)).await.expect("get works"),
+        None,
+        "kinds are separate"
+    );
+    must(store, vec![insert(Scope::Platform, id(1), json!({"name": "platform"}), vec![])]).await;
+    assert_eq!(
+        get(store, Scope::Platform, id(1)).await.map(|r| r.body),
+        Some(json!({"name": "platform"})),
+        "the platform scope is a scope like any other"
+    );
+}
+
+pub async fn duplicate_insert_is_already_exists(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let scope = Scope::Org(org(1));
+    must(store, vec![insert(scope, id(1), json!(1), vec![])]).await;
+    match apply(store, vec![insert(scope, id(1), json!(2), vec![])]).await {
+        Err(Error::AlreadyExists { .. }) => {}
+        other => panic!("second insert of one id must be AlreadyExists, got {other:?}"),
+    }
+    assert_eq!(get(store, scope, id(1)).await.map(|r| r.body), Some(json!(1)));
+}
+
+pub async fn update_bumps_version_and_stale_update_conflicts(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let scope = Scope::Org(org(1));
+    must(store, vec![insert(scope, id(1), json!("v1"), vec![])]).await;
+    must(store, vec![update(scope, id(1), 1, json!("v2"), vec![])]).await;
+    let record = get(store, scope, id(1)).await.expect("record exists");
+    assert_eq!((record.version, record.body), (2, json!("v2")));
+    match apply(store, vec![update(scope, id(1), 1, json!("lost"), vec![])]).await {
+        Err(Error::Conflict { .. }) => {}
+        other => panic!("an update at a stale version must be Conflict, got {other:?}"),
+    }
+    match apply(store, vec![delete(scope, id(1), 1)]).await {
+        Err(Error::Conflict { .. }) => {}
+        other => panic!("a delete at a stale version must be Conflict, got {other:?}"),
+    }
+    assert_eq!(get(store, scope, id(1)).await.map(|r| r.body), Some(json!("v2")));
+}
+
+pub async fn update_or_delete_of_missing_record_is_not_found(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let scope = Scope::Org(org(1));
+    for mutation in [update(scope, id(9), 1, json!(0), vec![]), delete(scope, id(9), 1)] {
+        match apply(store, vec![mutation]).await {
+            Err(Error::NotFound { .. }) => {}
+            other => panic!("writing a missing record must be NotFound, got {other:?}"),
+        }
+    }
+}
+
+pub async fn delete_removes_record_and_index_entries(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let scope = Scope::Org(org(1));
+    let tag = IndexEntry::unique("tag", "alpha");
+    must(store, vec![insert(scope, id(1), json!(1), vec![tag.clone(), IndexEntry::multi("color", "red")])]).await;
+    must(store, vec![delete(scope, id(1), 1)]).await;
+    assert_eq!(get(store, scope, id(1)).await, None);
+    assert!(find_ids(store, scope, "tag", "alpha").await.is_empty());
+    assert!(find_ids(store, scope, "color", "red").await.is_empty());
+    // The unique value is free again.
+    must(store, vec![insert(scope, id(2), json!(2), vec![tag])]).await;
+    assert_eq!(find_ids(store, scope, "tag", "alpha").await, vec![id(2)]);
+}
+
+pub async fn unique_index_allows_one_holder_per_scope(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let (a, b) = (Scope::Org(org(1)), Scope::Org(org(2)));
+    let email = || IndexEntry::unique("email", "x@example.com");
+    must(store, vec![insert(a, id(1), json!(1), vec![email()])]).await;
+    match apply(store, vec![insert(a, id(2), json!(2), vec![email()])]).await {
+        Err(Error::AlreadyExists { field, .. }) => assert_eq!(field, "email", "the error names the taken field"),
+        other => panic!("a taken unique value must be AlreadyExists, got {other:?}"),
+    }
+    assert_eq!(get(store, a, id(2)).await, None, "the rejected record is not written");
+    // Another scope has its own values.
+    must(store, vec![insert(b, id(2), json!(2), vec![email()])]).await;
+    // A record may keep its own unique value across updates.
+    must(store, vec![update(a, id(1), 1, json!(11), vec![email()])]).await;
+    // Two records of one change set cannot share a unique value either.
+    match apply(
+        store,
+        vec![
+            insert(a, id(3), json!(3), vec![IndexEntry::unique("email", "y@example.com")]),
+            insert(a, id(4), json!(4), vec![IndexEntry::unique("email", "y@example.com")]),
+        ],
+    )
+    .await
+    {
+        Err(Error::AlreadyExists { .. }) => {}
+        other => panic!("duplicate unique values within one change set must fail, got {other:?}"),
+    }
+    assert_eq!(get(store, a, id(3)).await, None, "nothing of the failed change set is written");
+}
+
+pub async fn index_entries_follow_updates(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let scope = Scope::Org(org(1));
+    must(store, vec![insert(scope, id(1), json!(1), vec![IndexEntry::multi("status", "open")])]).await;
+    must(store, vec![insert(scope, id(2), json!(2), vec![IndexEntry::multi("status", "open")])]).await;
+    assert_eq!(find_ids(store, scope, "status", "open").await, vec![id(1), id(2)]);
+    must(store, vec![update(scope, id(1), 1, json!(1), vec![IndexEntry::multi("status", "closed")])]).await;
+    assert_eq!(find_ids(store, scope, "status", "open").await, vec![id(2)]);
+    assert_eq!(find_ids(store, scope, "status", "closed").await, vec![id(1)]);
+    // A record can hold several values of one index (tags, words).
+    must(
+        store,
+        vec![update(
+            scope,
+            id(2),
+            1,
+            json!(2),
+            vec![IndexEntry::multi("word", "vpn"), IndexEntry::multi("word", "reset")],
+        )],
+    )
+    .await;
+    assert_eq!(find_ids(store, scope, "word", "vpn").await, vec![id(2)]);
+    assert_eq!(find_ids(store, scope, "word", "reset").await, vec![id(2)]);
+    assert!(find_ids(store, scope, "status", "open").await.is_empty());
+}
+
+pub async fn failed_change_set_leaves_nothing(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let scope = Scope::Org(org(1));
+    must(store, vec![insert(scope, id(1), json!("kept"), vec![IndexEntry::unique("slug", "a")])]).await;
+    let before = store.audit_events(org(1), None, 100).await.expect("audit read");
+    let mut failing = changes(vec![
+        insert(scope, id(2), json!("new"), vec![IndexEntry::unique("slug", "b")]),
+        update(scope, id(1), 1, json!("changed"), vec![IndexEntry::unique("slug", "c")]),
+        // Stale: the whole set must roll back, the insert and update above included.
+        delete(scope, id(1), 7),
+    ]);
+    failing.audit(draft(org(1), 1, "should.not.exist"));
+    match store.apply(failing).await {
+        Err(Error::Conflict { .. }) => {}
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+    assert_eq!(get(store, scope, id(2)).await, None);
+    let kept = get(store, scope, id(1)).await.expect("still there");
+    assert_eq!((kept.version, kept.body), (1, json!("kept")));
+    assert_eq!(find_ids(store, scope, "slug", "a").await, vec![id(1)]);
+    assert!(find_ids(store, scope, "slug", "b").await.is_empty());
+    assert!(find_ids(store, scope, "slug", "c").await.is_empty());
+    assert_eq!(store.audit_events(org(1), None, 100).await.expect("audit read"), before);
+}
+
+pub async fn list_orders_by_id_and_pages(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let scope = Scope::Org(org(1));
+    // Inserted out of order, listed in id order.
+    let order = [7u128, 3, 11, 1, 9, 5, 2, 10, 4, 8, 6, 12];
+    for n in order {
+        must(store, vec![insert(scope, id(n), json!(n as u64), vec![])]).await;
+    }
+    must(store, vec![insert(Scope::Org(org(2)), id(100), json!(0), vec![])]).await;
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.list(scope, KIND, PageRequest::after(after, 5)).await.expect("list works");
+        assert!(page.len() <= 5, "a page holds at most the limit");
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().map(|r| r.id);
+        seen.extend(page.into_iter().map(|r| r.id));
+    }
+    let expected: Vec<Uuid> = (1..=12).map(id).collect();
+    assert_eq!(seen, expected, "pages cover every record once, in id order, and only this scope");
+    let one = store.list(scope, KIND, PageRequest::first(0)).await.expect("list works");
+    assert_eq!(one.len(), 1, "a limit of 0 is raised to 1");
+    let capped = store.list(scope, KIND, PageRequest::first(usize::MAX)).await.expect("list works");
+    assert_eq!(capped.len(), 12);
+}
+
+pub async fn find_orders_by_id_and_pages(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let scope = Scope::Org(org(1));
+    for n in [5u128, 1, 4, 2, 3, 6] {
+        let color = if n % 2 == 0 { "even" } else { "odd" };
+        must(store, vec![insert(scope, id(n), json!(n as u64), vec![IndexEntry::multi("parity", color)])]).await;
+    }
+    let first = store
+        .find(scope, KIND, "parity", "odd", PageRequest::first(2))
+        .await
+        .expect("find works");
+    assert_eq!(first.iter().map(|r| r.id).collect::<Vec<_>>(), vec![id(1), id(3)]);
+    let rest = store
+        .find(scope, KIND, "parity", "odd", PageRequest::after(Some(id(3)), 10))
+        .await
+        .expect("find works");
+    assert_eq!(rest.iter().map(|r| r.id).collect::<Vec<_>>(), vec![id(5)]);
+    assert_eq!(rest[0].body, json!(5));
+    assert!(find_ids(store, scope, "parity", "none").await.is_empty());
+    assert!(find_ids(store, scope, "other", "odd").await.is_empty());
+}
+
+pub async fn scopes_are_isolated(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let (a, b) = (Scope::Org(org(1)), Scope::Org(org(2)));
+    must(store, vec![insert(a, id(1), json!("a"), vec![IndexEntry::multi("k", "v")])]).await;
+    // The same id in another tenant is a different record.
+    must(store, vec![insert(b, id(1), json!("b"), vec![IndexEntry::multi("k", "v")])]).await;
+    assert_eq!(get(store, a, id(1)).await.map(|r| r.body), Some(json!("a")));
+    assert_eq!(get(store, b, id(1)).await.map(|r| r.body), Some(json!("b")));
+    must(store, vec![insert(a, id(2), json!("a only"), vec![])]).await;
+    assert_eq!(get(store, b, id(2)).await, None, "a record of A is not found from B");
+    assert_eq!(get(store, Scope::Platform, id(2)).await, None);
+    match apply(store, vec![update(b, id(2), 1, json!("hijack"), vec![])]).await {
+        Err(Error::NotFound { .. }) => {}
+        other => panic!("updating A's record through B must be NotFound, got {other:?}"),
+    }
+    match apply(store, vec![delete(b, id(2), 1)]).await {
+        Err(Error::NotFound { .. }) => {}
+        other => panic!("deleting A's record through B must be NotFound, got {other:?}"),
+    }
+    let listed: Vec<Uuid> = store
+        .list(b, KIND, PageRequest::first(100))
+        .await
+        .expect("list works")
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(listed, vec![id(1)]);
+    assert_eq!(find_ids(store, b, "k", "v").await, vec![id(1)]);
+    must(store, vec![update(b, id(1), 1, json!("b2"), vec![])]).await;
+    assert_eq!(get(store, a, id(1)).await.map(|r| (r.version, r.body)), Some((1, json!("a"))));
+}
+
+pub async fn bodies_round_trip(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let scope = Scope::Org(org(1));
+    let body = json!({
+        "text": "Ünïcødé, \"quotes\", \\ and \n newlines — ✓",
+        "big": 9_007_199_254_740_993_u64,
+        "negative": -42,
+        "nested": {"list": [1, "two", null, true, {"deep": []}]},
+        "empty": "",
+    });
+    must(store, vec![insert(scope, id(1), body.clone(), vec![IndexEntry::multi("name", "Ünïcødé / slash")])]).await;
+    assert_eq!(get(store, scope, id(1)).await.map(|r| r.body), Some(body));
+    assert_eq!(find_ids(store, scope, "name", "Ünïcødé / slash").await, vec![id(1)]);
+}
+
+pub async fn audit_events_chain_per_org(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let (a, b) = (org(1), org(2));
+    let mut set = changes(vec![insert(Scope::Org(a), id(1), json!(1), vec![])]);
+    set.audit(draft(a, 1, "a.first"));
+    set.audit(draft(b, 2, "b.first"));
+    set.audit(draft(a, 3, "a.second"));
+    let sealed = store.apply(set).await.expect("applies");
+    assert_eq!(sealed.len(), 3, "apply returns each sealed event");
+    assert_eq!(
+        sealed.iter().map(|e| (e.org, e.seq)).collect::<Vec<_>>(),
+        vec![(a, 1), (b, 1), (a, 2)]
+    );
+    let chain_a = store::audit_chain(store, a).await.expect("audit read");
+    assert_eq!(chain_a, vec![sealed[0].clone(), sealed[2].clone()], "stored as sealed");
+    assert_eq!(audit::verify(a, &chain_a), Ok(()));
+    let chain_b = store::audit_chain(store, b).await.expect("audit read");
+    assert_eq!(chain_b.len(), 1);
+    assert_eq!(audit::verify(b, &chain_b), Ok(()));
+    assert!(store.audit_events(org(3), None, 10).await.expect("audit read").is_empty());
+    // A later change set continues the chain.
+    let mut next = ChangeSet::new();
+    next.audit(draft(a, 4, "a.third"));
+    store.apply(next).await.expect("applies");
+    let chain_a = store::audit_chain(store, a).await.expect("audit read");
+    assert_eq!(chain_a.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(chain_a[2].prev_hash, chain_a[1].hash);
+    assert_eq!(audit::verify(a, &chain_a), Ok(()));
+}
+
+pub async fn audit_events_page_in_order(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let a = org(1);
+    for n in 1..=7 {
+        let mut set = ChangeSet::new();
+        set.audit(draft(a, n, "tick"));
+        store.apply(set).await.expect("applies");
+    }
+    let first = store.audit_events(a, None, 3).await.expect("audit read");
+    assert_eq!(first.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+    let next = store.audit_events(a, Some(3), 3).await.expect("audit read");
+    assert_eq!(next.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 5, 6]);
+    let last = store.audit_events(a, Some(6), 3).await.expect("audit read");
+    assert_eq!(last.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![7]);
+    assert!(store.audit_events(a, Some(7), 3).await.expect("audit read").is_empty());
+}
+
+pub async fn concurrent_applies_keep_every_chain_unbroken(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let orgs = [org(1), org(2)];
+    let writes = (0..32u128).map(|n| {
+        let target = orgs[(n % 2) as usize];
+        let mut set = changes(vec![insert(Scope::Org(target), id(n), json!(n as u64), vec![])]);
+        set.audit(draft(target, n, "concurrent.write"));
+        store.apply(set)
+    });
+    for result in join_all(writes).await {
+        result.expect("independent writes all apply");
+    }
+    for o in orgs {
+        let chain = store::audit_chain(store, o).await.expect("audit read");
+        assert_eq!(chain.len(), 16, "no event lost");
+        assert_eq!(audit::verify(o, &chain), Ok(()), "no fork, no gap");
+    }
+}
+
+pub async fn concurrent_updates_apply_once_or_conflict(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let scope = Scope::Org(org(1));
+    must(store, vec![insert(scope, id(1), json!(0), vec![])]).await;
+    let writers = (1..=16u64).map(|n| apply(store, vec![update(scope, id(1), 1, json!(n), vec![])]));
+    let results = join_all(writers).await;
+    let applied = results.iter().filter(|r| r.is_ok()).count();
+    for result in &results {
+        if let Err(e) = result {
+            assert!(matches!(e, Error::Conflict { .. }), "a losing writer gets Conflict, got {e:?}");
+        }
+    }
+    assert_eq!(applied, 1, "exactly one update at version 1 wins");
+    assert_eq!(get(store, scope, id(1)).await.map(|r| r.version), Some(2));
+}
+
+// ----- services over the store -------------------------------------------
+
+
+// ----- services over the store -------------------------------------------
+
+/// A fresh platform on `store`: deterministic ids, a fixed clock, and a
+/// bootstrapped platform operator.
+pub async fn platform(store: Arc<dyn Store>) -> (Regentra, Principal) {
+    let regentra = Regentra::new(store)
+        .with_ids(Arc::new(DeterministicIds::new(42)))
+        .with_clock(Arc::new(crate::ManualClock::new(at(0))));
+    let operator = regentra
+        .bootstrap_platform_admin("ops@platform.test", "Platform Ops")
+        .await
+        .expect("bootstrap on an empty store");
+    (regentra, Principal::new(operator.id))
+}
+
+/// An MSP with an admin and two clients: the shape of most service cases.
+#[derive(Debug)]
+pub struct MspFixture {
+    pub regentra: Regentra,
+    pub operator: Principal,
+    pub msp: OrgId,
+    pub admin: Principal,
+    pub clients: [OrgId; 2],
+}
+
+pub async fn msp_fixture(store: Arc<dyn Store>, name: &str) -> MspFixture {
+    let (regentra, operator) = platform(store).await;
+    msp_in(regentra, operator, name).await
+}
+
+async fn msp_in(regentra: Regentra, operator: Principal, name: &str) -> MspFixture {
+    let msp = regentra
+        .create_organization(&operator, name, OrgKind::Msp)
+        .await
+        .expect("operator creates an MSP")
+        .id;
+    let slug = name.to_lowercase().replace(' ', "-");
+    let admin = regentra
+        .add_member(&operator, msp, &format!("admin@{slug}.test"), "MSP Admin", Role::MspAdmin)
+        .await
+        .expect("operator adds the MSP admin");
+    let admin = Principal::new(admin.user);
+    let mut clients = [OrgId(Uuid::nil()); 2];
+    for (slot, client) in clients.iter_mut().zip(["Acme Dental", "Bolt Legal"]) {
+        *slot = regentra
+            .create_client(&admin, msp, &format!("{client} ({name})"))
+            .await
+            .expect("MSP admin creates a client")
+            .id;
+    }
+    MspFixture {
+        regentra,
+        operator,
+        msp,
+        admin,
+        clients,
+    }
+}
+
+async fn member(f: &MspFixture, org: OrgId, email: &str, role: Role) -> Principal {
+    let m = f
+        .regentra
+        .add_member(&f.admin, org, email, email, role)
+        .await
+        .unwrap_or_else(|e| panic!("adding {email} as {role}: {e}"));
+    Principal::new(m.user)
+}
+
+fn expect_not_found<T: std::fmt::Debug>(result: crate::Result<T>, what: &str) {
+    match result {
+        Err(Error::NotFound { .. }) => {}
+        other => panic!("{what}: expected NotFound, got {other:?}"),
+    }
+}
+
+fn expect_denied<T: std::fmt::Debug>(result: crate::Result<T>, what: &str) {
+    match result {
+        Err(Error::PermissionDenied { .. }) => {}
+        other => panic!("{what}: expected PermissionDenied, got {other:?}"),
+    }
+}
+
+fn expect_invalid<T: std::fmt::Debug>(result: crate::Result<T>, field: &str) {
+    match result {
+        Err(Error::Validation(errors)) => assert!(
+            errors.iter().any(|e| e.field == field),
+            "validation must name `{field}`: {errors:?}"
+        ),
+        other => panic!("expected a validation error on {field}, got {other:?}"),
+    }
+}
+
+async fn actions(f: &MspFixture, org: OrgId) -> Vec<String> {
+    let chain = store::audit_chain(f.regentra.store(), org).await.expect("audit read");
+    assert_eq!(audit::verify(org, &chain), Ok(()), "chain of {org} verifies");
+    chain.into_iter().map(|e| e.action).collect()
+}
+
+pub async fn msp_creates_and_lists_its_clients(store: Arc<dyn Store>) {
+    let f = msp_fixture(store, "Northwind IT").await;
+    let clients = f
+        .regentra
+        .list_clients(&f.admin, f.msp, PageRequest::first(10))
+        .await
+        .expect("MSP admin lists clients");
+    assert_eq!(clients.iter().map(|c| c.id).collect::<Vec<_>>(), f.clients.to_vec());
+    assert!(clients.iter().all(|c| c.kind == OrgKind::Client && c.parent == Some(f.msp)));
+    assert_eq!(clients[0].name, "Acme Dental (Northwind IT)");
+    let page = f
+        .regentra
+        .list_clients(&f.admin, f.msp, PageRequest::after(Some(f.clients[0].0), 10))
+        .await
+        .expect("second page");
+    assert_eq!(page.iter().map(|c| c.id).collect::<Vec<_>>(), vec![f.clients[1]]);
+    let msp_actions = actions(&f, f.msp).await;
+    assert_eq!(msp_actions.iter().filter(|a| *a == "client.created").count(), 2);
+    assert!(actions(&f, f.clients[0]).await.contains(&"organization.created".to_owned()));
+    // Clients are created by an MSP, never directly and never under a non-MSP.
+    expect_invalid(
+        f.regentra.create_organization(&f.operator, "Loose client", OrgKind::Client).await,
+        "kind",
+    );
+    let standalone = f
+        .regentra
+        .create_organization(&f.operator, "Solo Clinic", OrgKind::Standalone)
+        .await
+        .expect("operator creates a standalone org");
+    expect_invalid(f.regentra.create_client(&f.operator, standalone.id, "Nested").await, "msp");
+    expect_invalid(f.regentra.create_client(&f.admin, f.msp, "   ").await, "name");
+    // Only platform operators create top-level orgs.
+    expect_denied(
+        f.regentra.create_organization(&f.admin, "Rogue MSP", OrgKind::Msp).await,
+        "MSP admin creating an MSP",
+    );
+}
+
+pub async fn emails_are_unique_on_the_platform(store: Arc<dyn Store>) {
+    let f = msp_fixture(store, "Northwind IT").await;
+    let first = f
+        .regentra
+        .add_member(&f.admin, f.msp, "  Bob@Example.COM ", "Bob", Role::Technician)
+        .await
+        .expect("adds Bob");
+    let again = f
+        .regentra
+        .add_member(&f.admin, f.clients[0], "bob@example.com", "Robert", Role::Viewer)
+        .await
+        .expect("adds the same person to a client");
+    assert_eq!(first.user, again.user, "one account per email, whatever its case");
+    match f
+        .regentra
+        .add_member(&f.admin, f.msp, "BOB@example.com", "Bob", Role::Viewer)
+        .await
+    {
+        Err(Error::AlreadyExists { field, .. }) => assert_eq!(field, "user"),
+        other => panic!("a second membership in one org must be AlreadyExists, got {other:?}"),
+    }
+    expect_invalid(
+        f.regentra.add_member(&f.admin, f.msp, "not-an-email", "X", Role::Viewer).await,
+        "email",
+    );
+    expect_invalid(
+        f.regentra.add_member(&f.admin, f.clients[0], "x@example.com", "X", Role::MspAdmin).await,
+        "role",
+    );
+    expect_invalid(
+        f.regentra.add_member(&f.admin, f.msp, "y@example.com", "Y", Role::SuperAdmin).await,
+        "role",
+    );
+    let members = f
+        .regentra
+        .list_members(&f.admin, f.msp, PageRequest::first(50))
+        .await
+        .expect("lists members");
+    assert_eq!(
+        members.iter().filter(|m| m.user == first.user).count(),
+        1,
+        "the failed additions wrote nothing"
+    );
+}
+
+pub async fn staff_assignment_gives_per_client_roles(store: Arc<dyn Store>) {
+    let f = msp_fixture(store, "Northwind IT").await;
+    let tom = member(&f, f.msp, "tom@northwind.test", Role::Technician).await;
+    let [c1, c2] = f.clients;
+    let r = &f.regentra;
+    let a = r
+        .assign_staff(&f.admin, f.msp, c1, tom.user, Role::Technician)
+        .await
+        .expect("assigns Tom to client 1");
+    assert_eq!((a.org, a.role, a.assigned_by), (c1, Role::Technician, Some(f.msp)));
+    r.assign_staff(&f.admin, f.msp, c2, tom.user, Role::ComplianceOfficer)
+        .await
+        .expect("assigns Tom to client 2 with another role");
+
+    let grant = r.authorize(&tom, c1, Permission::TicketsManage).await.expect("technician in client 1");
+    assert_eq!((grant.role, grant.via, grant.access), (Role::Technician, Via::Membership, Access::All));
+    expect_denied(r.authorize(&tom, c1, Permission::ControlsUpdate).await, "technician updating controls");
+    let grant = r.authorize(&tom, c2, Permission::ControlsUpdate).await.expect("officer in client 2");
+    assert_eq!(grant.role, Role::ComplianceOfficer);
+    expect_denied(r.authorize(&tom, c2, Permission::TicketsManage).await, "officer managing tickets");
+
+    expect_invalid(r.assign_staff(&f.admin, f.msp, c1, tom.user, Role::OrgAdmin).await, "role");
+    match r.assign_staff(&f.admin, f.msp, c1, tom.user, Role::Technician).await {
+        Err(Error::AlreadyExists { .. }) => {}
+        other => panic!("assigning twice must be AlreadyExists, got {other:?}"),
+    }
+    let outsider = r
+        .add_member(&f.admin, c1, "client.staff@acme.test", "Client Staff", Role::Employee)
+        .await
+        .expect("client employee");
+    expect_invalid(
+        r.assign_staff(&f.admin, f.msp, c2, outsider.user, Role::Technician).await,
+        "user",
+    );
+    // Only the MSP's admins assign staff.
+    expect_denied(
+        r.assign_staff(&tom, f.msp, c1, tom.user, Role::ComplianceOfficer).await,
+        "technician assigning staff",
+    );
+    assert!(actions(&f, c2).await.contains(&"staff.assigned".to_owned()));
+    assert!(actions(&f, f.msp).await.contains(&"staff.assigned".to_owned()));
+}
+
+pub async fn msp_admin_reaches_only_its_own_clients(store: Arc<dyn Store>) {
+    let f = msp_fixture(store, "Northwind IT").await;
+    let other = msp_in(f.regentra.clone(), f.operator.clone(), "Southwind IT").await;
+    let r = &f.regentra;
+    let theirs = other.clients[0];
+
+    let grant = r
+        .authorize(&f.admin, f.clients[0], Permission::OrgManage)
+        .await
+        .expect("MSP admin manages its own client");
+    assert_eq!(grant.role, Role::OrgAdmin, "acts as the client's org admin");
+    assert_eq!(grant.via, Via::MspDelegation { msp: f.msp });
+    expect_denied(
+        r.authorize(&f.admin, f.clients[0], Permission::TenantsManage).await,
+        "a client cannot have clients",
+    );
+
+    expect_not_found(r.authorize(&f.admin, theirs, Permission::OrgRead).await, "another MSP's client");
+    expect_not_found(r.get_organization(&f.admin, theirs).await, "reading another MSP's client");
+    expect_not_found(r.list_members(&f.admin, theirs, PageRequest::first(10)).await, "members of another MSP's client");
+    expect_not_found(r.list_clients(&f.admin, other.msp, PageRequest::first(10)).await, "another MSP's client list");
+    expect_not_found(r.create_client(&f.admin, other.msp, "Planted").await, "creating under another MSP");
+    expect_not_found(
+        r.assign_staff(&f.admin, f.msp, theirs, f.admin.user, Role::Technician).await,
+        "assigning into another MSP's client",
+    );
+    expect_not_found(
+        r.rename_organization(&f.admin, theirs, "Hijacked").await,
+        "renaming another MSP's client",
+    );
+    // A missing org reads exactly like a foreign one.
+    expect_not_found(
+        r.authorize(&f.admin, OrgId(Uuid::now_v7()), Permission::OrgRead).await,
+        "a missing org",
+    );
+    let untouched = r.get_organization(&other.admin, theirs).await.expect("their admin still reads it");
+    assert_eq!(untouched.name, "Acme Dental (Southwind IT)");
+}
+
+pub async fn unassigning_staff_removes_only_msp_assignments(store: Arc<dyn Store>) {
+    let f = msp_fixture(store, "Northwind IT").await;
+    let r = &f.regentra;
+    let [c1, _] = f.clients;
+    let tom = member(&f, f.msp, "tom@northwind.test", Role::Technician).await;
+    r.assign_staff(&f.admin, f.msp, c1, tom.user, Role::Technician).await.expect("assign");
+    r.authorize(&tom, c1, Permission::TicketsRead).await.expect("Tom works in client 1");
+    r.unassign_staff(&f.admin, f.msp, c1, tom.user).await.expect("unassign");
+    expect_not_found(r.authorize(&tom, c1, Permission::TicketsRead).await, "Tom after unassignment");
+    r.authorize(&tom, f.msp, Permission::TicketsRead).await.expect("Tom keeps his MSP role");
+    expect_not_found(r.unassign_staff(&f.admin, f.msp, c1, tom.user).await, "unassigning twice");
+
+    // A membership the client granted itself is not an MSP assignment.
+    let auditor = member(&f, c1, "auditor@acme.test", Role::Viewer).await;
+    expect_not_found(
+        r.unassign_staff(&f.admin, f.msp, c1, auditor.user).await,
+        "unassigning a client's own member",
+    );
+    r.authorize(&auditor, c1, Permission::OrgRead).await.expect("auditor keeps access");
+    assert!(actions(&f, c1).await.contains(&"staff.unassigned".to_owned()));
+}
+
+pub async fn delegated_access_is_recorded_in_the_client_chain(store: Arc<dyn Store>) {
+    let f = msp_fixture(store, "Northwind IT").await;
+    let r = &f.regentra;
+    let [c1, _] = f.clients;
+    let viewer = member(&f, c1, "exec@acme.test", Role::Viewer).await;
+    let before = store::audit_chain(r.store(), c1).await.expect("audit").len();
+
+    r.list_members(&viewer, c1, PageRequest::first(10)).await.expect("member reads");
+    let after_member_read = store::audit_chain(r.store(), c1).await.expect("audit");
+    assert_eq!(after_member_read.len(), before, "a member's own read is not an access event");
+
+    r.list_members(&f.admin, c1, PageRequest::first(10)).await.expect("MSP admin reads");
+    r.get_organization(&f.operator, c1).await.expect("operator reads");
+    let chain = store::audit_chain(r.store(), c1).await.expect("audit");
+    let access: Vec<_> = chain.iter().filter(|e| e.action == "access.delegated").collect();
+    assert_eq!(access.len(), 2, "both delegated reads are recorded");
+    assert_eq!(access[0].actor.user, Some(f.admin.user));
+    assert_eq!(access[0].actor.via, Some(Via::MspDelegation { msp: f.msp }));
+    assert_eq!(access[0].details, json!({ "permission": "org.read" }));
+    assert_eq!(access[1].actor.via, Some(Via::Platform));
+
+    // A delegated write carries the delegation on its own event.
+    r.rename_organization(&f.admin, c1, "Acme Dental Group").await.expect("rename");
+    let chain = store::audit_chain(r.store(), c1).await.expect("audit");
+    let rename = chain.last().expect("an event");
+    assert_eq!(rename.action, "organization.renamed");
+    assert_eq!(rename.actor.via, Some(Via::MspDelegation { msp: f.msp }));
+    assert_eq!(rename.details, json!({ "from": "Acme Dental (Northwind IT)", "to": "Acme Dental Group" }));
+    let report = r.verify_audit_chain(&viewer, c1).await.expect("viewer verifies");
+    assert_eq!(report.first_break, None);
+    assert_eq!(report.events as usize, chain.len());
+}
+
+pub async fn tenant_switching_lists_every_reachable_org(store: Arc<dyn Store>) {
+    let f = msp_fixture(store, "Northwind IT").await;
+    let r = &f.regentra;
+    let [c1, c2] = f.clients;
+    let tom = member(&f, f.msp, "tom@northwind.test", Role::Technician).await;
+    r.assign_staff(&f.admin, f.msp, c1, tom.user, Role::Technician).await.expect("assign");
+    r.assign_staff(&f.admin, f.msp, c2, tom.user, Role::ComplianceOfficer).await.expect("assign");
+
+    let roles_of = |access: Vec<crate::tenancy::OrgAccess>| -> Vec<(OrgId, Vec<RoleGrant>)> {
+        access.into_iter().map(|a| (a.org.id, a.roles)).collect()
+    };
+    let grant = |role, via| RoleGrant { role, via };
+    let toms = roles_of(r.my_organizations(&tom).await.expect("Tom's orgs"));
+    assert_eq!(
+        toms,
+        vec![
+            (f.msp, vec![grant(Role::Technician, Via::Membership)]),
+            (c1, vec![grant(Role::Technician, Via::Membership)]),
+            (c2, vec![grant(Role::ComplianceOfficer, Via::Membership)]),
+        ]
+    );
+    let delegation = Via::MspDelegation { msp: f.msp };
+    let admins = roles_of(r.my_organizations(&f.admin).await.expect("admin's orgs"));
+    assert_eq!(
+        admins,
+        vec![
+            (f.msp, vec![grant(Role::MspAdmin, Via::Membership)]),
+            (c1, vec![grant(Role::OrgAdmin, delegation)]),
+            (c2, vec![grant(Role::OrgAdmin, delegation)]),
+        ]
+    );
+    let other = r
+        .create_organization(&f.operator, "Solo Clinic", OrgKind::Standalone)
+        .await
+        .expect("standalone");
+    let loner = r
+        .add_member(&f.operator, other.id, "owner@solo.test", "Owner", Role::OrgAdmin)
+        .await
+        .expect("owner");
+    let lone = roles_of(r.my_organizations(&Principal::new(loner.user)).await.expect("owner's orgs"));
+    assert_eq!(lone, vec![(other.id, vec![grant(Role::OrgAdmin, Via::Membership)])]);
+    let orgs: BTreeSet<OrgId> = r
+        .list_organizations(&f.operator, PageRequest::first(50))
+        .await
+        .expect("operator lists all")
+        .into_iter()
+        .map(|o: Organization| o.id)
+        .collect();
+    assert_eq!(orgs, BTreeSet::from([f.msp, c1, c2, other.id]));
+    expect_denied(r.list_organizations(&tom, PageRequest::first(50)).await, "non-operator listing all orgs");
+}
+
+pub async fn denied_operations_change_nothing(store: Arc<dyn Store>) {
+    let f = msp_fixture(store, "Northwind IT").await;
+    let r = &f.regentra;
+    let [c1, c2] = f.clients;
+    let viewer = member(&f, c1, "exec@acme.test", Role::Viewer).await;
+    let employee = member(&f, c1, "clerk@acme.test", Role::Employee).await;
+    let snapshot = |org: OrgId| async move {
+        let chain = store::audit_chain(r.store(), org).await.expect("audit");
+        let org_record = r.store().get(Scope::Platform, "organization", org.0).await.expect("get");
+        let members = r.store().find(Scope::Platform, "membership", "org", &org.to_string(), PageRequest::first(100)).await.expect("find");
+        (chain, org_record, members)
+    };
+    let before = (snapshot(c1).await, snapshot(c2).await, snapshot(f.msp).await);
+
+    expect_denied(r.rename_organization(&viewer, c1, "Viewer was here").await, "viewer renaming");
+    expect_denied(
+        r.add_member(&viewer, c1, "friend@acme.test", "Friend", Role::OrgAdmin).await,
+        "viewer adding an admin",
+    );
+    expect_denied(r.change_member_role(&employee, c1, employee.user, Role::OrgAdmin).await, "self-promotion");
+    expect_denied(r.list_members(&employee, c1, PageRequest::first(10)).await, "employee reading members");
+    expect_denied(r.audit_log(&employee, c1, None, 10).await, "employee reading audit");
+    expect_not_found(r.remove_member(&viewer, c2, f.admin.user).await, "viewer acting in another client");
+    expect_not_found(r.rename_organization(&employee, f.msp, "Owned").await, "client employee acting in the MSP");
+
+    let after = (snapshot(c1).await, snapshot(c2).await, snapshot(f.msp).await);
+    assert!(before == after, "denied operations wrote nothing, not even an audit event");
+}

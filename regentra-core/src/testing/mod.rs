@@ -1,0 +1,64 @@
+//! The store conformance suite and the tenant-isolation model, public behind
+//! the `testing` feature so that every adapter, ours or an integrator's, is
+//! held to the same behaviour.
+//!
+//! - [`conformance`]: one async function per behaviour of the [`Store`]
+//!   contract and of the services over it, each taking a fresh `Arc<dyn Store>` and
+//!   panicking with a message on failure. [`conformance_tests!`] turns the
+//!   whole list into `#[tokio::test]`s for a store factory.
+//! - [`isolation`]: random sequences of tenancy operations by random users
+//!   with random per-org roles, checked step by step against a model.
+//!
+//! [`Store`]: crate::store::Store
+
+pub mod conformance;
+pub mod isolation;
+
+/// Generates one `#[tokio::test]` per conformance case for a store factory:
+/// an `async fn() -> impl Store` path (or closure) that gives each test a
+/// fresh, empty store.
+///
+/// ```ignore
+/// regentra_core::conformance_tests!(fresh_store);
+/// ```
+#[macro_export]
+macro_rules! conformance_tests {
+    ($factory:expr) => {
+        $crate::conformance_tests!(@cases $factory;
+            insert_then_get,
+            duplicate_insert_is_already_exists,
+            update_bumps_version_and_stale_update_conflicts,
+            update_or_delete_of_missing_record_is_not_found,
+            delete_removes_record_and_index_entries,
+            unique_index_allows_one_holder_per_scope,
+            index_entries_follow_updates,
+            failed_change_set_leaves_nothing,
+            list_orders_by_id_and_pages,
+            find_orders_by_id_and_pages,
+            scopes_are_isolated,
+            bodies_round_trip,
+            audit_events_chain_per_org,
+            audit_events_page_in_order,
+            concurrent_applies_keep_every_chain_unbroken,
+            concurrent_updates_apply_once_or_conflict,
+            msp_creates_and_lists_its_clients,
+            emails_are_unique_on_the_platform,
+            staff_assignment_gives_per_client_roles,
+            msp_admin_reaches_only_its_own_clients,
+            unassigning_staff_removes_only_msp_assignments,
+            delegated_access_is_recorded_in_the_client_chain,
+            tenant_switching_lists_every_reachable_org,
+            denied_operations_change_nothing,
+        );
+    };
+    (@cases $factory:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let store: ::std::sync::Arc<dyn $crate::store::Store> =
+                    ::std::sync::Arc::new(($factory)().await);
+                $crate::testing::conformance::$case(store).await;
+            }
+        )*
+    };
+}

@@ -1,0 +1,404 @@
+//! Regentra's embedded store: the whole [`Store`] contract on [redb], in a
+//! file or in memory, with no setup.
+//!
+//! One process owns a database file: redb locks it, and a second process
+//! opening the same file gets [`Error::Storage`] naming the file. Deployments
+//! with several processes or machines use the Postgres store.
+//!
+//! Every redb call runs on tokio's blocking pool (`spawn_blocking`), never on
+//! the async threads: redb is synchronous and its commits wait for fsync.
+//!
+//! The on-disk layout is described in [`schema`].
+
+pub mod schema;
+
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, Table, WriteTransaction};
+use regentra_core::audit::{self, AuditEvent};
+use regentra_core::error::{Error, Result};
+use regentra_core::ids::OrgId;
+use regentra_core::store::{ChangeSet, IndexEntry, Mutation, PageRequest, Scope, Store, StoredRecord};
+use uuid::Uuid;
+
+use schema::{AUDIT, Envelope, FORMAT_VERSION, INDEX, META, RECORDS};
+
+/// The redb-backed store. Cheap to clone; clones share the database.
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+    path: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for EmbeddedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedStore").field("path", &self.path).finish()
+    }
+}
+
+/// Why a database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(
+        "database file {path} is already open in another process; an embedded store belongs to one \
+         process (use the Postgres store to share data between processes)"
+    )]
+    AlreadyOpen { path: PathBuf },
+    #[error("database file {path} was written by a newer Regentra (format {found}, this build reads {FORMAT_VERSION})")]
+    NewerFormat { path: PathBuf, found: u64 },
+    #[error("cannot open database file {path}: {source}")]
+    Redb {
+        path: PathBuf,
+        #[source]
+        source: redb::Error,
+    },
+}
+
+impl EmbeddedStore {
+    /// Opens the database at `path`, creating the file (not its directory) if
+    /// it does not exist.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        blocking(move || {
+            let db = Database::create(&path).map_err(|e| open_error(&path, e.into()))?;
+            Self::init(db, Some(path))
+        })
+        .await
+    }
+
+    /// A fresh database held in memory, gone when the last clone is dropped.
+    pub async fn in_memory() -> Result<Self> {
+        blocking(|| {
+            let db = Database::builder()
+                .create_with_backend(redb::backends::InMemoryBackend::new())
+                .map_err(|e| Error::storage(redb::Error::from(e)))?;
+            Self::init(db, None)
+        })
+        .await
+    }
+
+    /// The file this store lives in, if any.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Creates the tables and checks or writes the format version.
+    fn init(db: Database, path: Option<PathBuf>) -> Result<Self> {
+        let label = path.clone().unwrap_or_else(|| PathBuf::from(":memory:"));
+        let tx = db.begin_write().map_err(storage)?;
+        {
+            let mut meta = tx.open_table(META).map_err(storage)?;
+            let found = meta.get("format_version").map_err(storage)?.map(|v| v.value());
+            match found {
+                Some(found) if found > FORMAT_VERSION => {
+                    return Err(Error::storage(OpenError::NewerFormat { path: label, found }));
+                }
+                Some(_) => {}
+                None => {
+                    meta.insert("format_version", FORMAT_VERSION).map_err(storage)?;
+                }
+            }
+            tx.open_table(RECORDS).map_err(storage)?;
+            tx.open_table(INDEX).map_err(storage)?;
+            tx.open_table(AUDIT).map_err(storage)?;
+        }
+        tx.commit().map_err(storage)?;
+        Ok(Self {
+            db: Arc::new(db),
+            path,
+        })
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&ReadTransaction) -> Result<T> + Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        blocking(move || f(&db.begin_read().map_err(storage)?)).await
+    }
+}
+
+fn open_error(path: &Path, e: redb::Error) -> Error {
+    let error = match e {
+        redb::Error::DatabaseAlreadyOpen => OpenError::AlreadyOpen {
+            path: path.to_path_buf(),
+        },
+        source => OpenError::Redb {
+            path: path.to_path_buf(),
+            source,
+        },
+    };
+    Error::storage(error)
+}
+
+fn storage(e: impl Into<redb::Error>) -> Error {
+    Error::storage(e.into())
+}
+
+async fn blocking<T, F>(f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::storage(format!("embedded store task failed: {e}")))?
+}
+
+type RecordKey<'a> = (u128, &'a str, u128);
+type IndexKey<'a> = (u128, &'a str, &'a str, &'a str, u128);
+
+fn after_bound(after: Option<Uuid>) -> Bound<u128> {
+    match after {
+        Some(id) => Bound::Excluded(id.as_u128()),
+        None => Bound::Included(0),
+    }
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    async fn get(&self, scope: Scope, kind: &str, id: Uuid) -> Result<Option<StoredRecord>> {
+        let kind = kind.to_owned();
+        self.read(move |tx| {
+            let records = tx.open_table(RECORDS).map_err(storage)?;
+            let found = records.get((scope.key().as_u128(), kind.as_str(), id.as_u128())).map_err(storage)?;
+            found.map(|v| Envelope::decode(v.value())?.into_record(id)).transpose()
+        })
+        .await
+    }
+
+    async fn list(&self, scope: Scope, kind: &str, page: PageRequest) -> Result<Vec<StoredRecord>> {
+        let kind = kind.to_owned();
+        self.read(move |tx| {
+            let records = tx.open_table(RECORDS).map_err(storage)?;
+            let s = scope.key().as_u128();
+            let lower = match after_bound(page.after) {
+                Bound::Excluded(a) => Bound::Excluded((s, kind.as_str(), a)),
+                _ => Bound::Included((s, kind.as_str(), 0)),
+            };
+            let upper = Bound::Included((s, kind.as_str(), u128::MAX));
+            let mut out = Vec::new();
+            for entry in records.range::<RecordKey<'_>>((lower, upper)).map_err(storage)?.take(page.effective_limit()) {
+                let (key, value) = entry.map_err(storage)?;
+                out.push(Envelope::decode(value.value())?.into_record(Uuid::from_u128(key.value().2))?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn find(
+        &self,
+        scope: Scope,
+        kind: &str,
+        index: &str,
+        value: &str,
+        page: PageRequest,
+    ) -> Result<Vec<StoredRecord>> {
+        let (kind, index, value) = (kind.to_owned(), index.to_owned(), value.to_owned());
+        self.read(move |tx| {
+            let entries = tx.open_table(INDEX).map_err(storage)?;
+            let records = tx.open_table(RECORDS).map_err(storage)?;
+            let s = scope.key().as_u128();
+            let prefix = (s, kind.as_str(), index.as_str(), value.as_str());
+            let lower = match after_bound(page.after) {
+                Bound::Excluded(a) => Bound::Excluded((prefix.0, prefix.1, prefix.2, prefix.3, a)),
+                _ => Bound::Included((prefix.0, prefix.1, prefix.2, prefix.3, 0)),
+            };
+            let upper = Bound::Included((prefix.0, prefix.1, prefix.2, prefix.3, u128::MAX));
+            let mut out = Vec::new();
+            for entry in entries.range::<IndexKey<'_>>((lower, upper)).map_err(storage)?.take(page.effective_limit()) {
+                let id = entry.map_err(storage)?.0.value().4;
+                let record = records
+                    .get((s, kind.as_str(), id))
+                    .map_err(storage)?
+                    .ok_or_else(|| Error::storage(format!("index {index} points at missing {kind} {id}")))?;
+                out.push(Envelope::decode(record.value())?.into_record(Uuid::from_u128(id))?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEvent>> {
+        let db = Arc::clone(&self.db);
+        blocking(move || {
+            let tx = db.begin_write().map_err(storage)?;
+            // Any error returns before commit; dropping `tx` aborts it, so
+            // nothing of the change set is written.
+            let sealed = apply_in(&tx, changes)?;
+            tx.commit().map_err(storage)?;
+            Ok(sealed)
+        })
+        .await
+    }
+
+    async fn audit_events(&self, org: OrgId, after: Option<u64>, limit: usize) -> Result<Vec<AuditEvent>> {
+        self.read(move |tx| {
+            let table = tx.open_table(AUDIT).map_err(storage)?;
+            let o = org.0.as_u128();
+            let lower = match after {
+                Some(seq) => Bound::Excluded((o, seq)),
+                None => Bound::Included((o, 0)),
+            };
+            let mut out = Vec::new();
+            let limit = limit.clamp(1, regentra_core::store::MAX_PAGE);
+            for entry in table.range((lower, Bound::Included((o, u64::MAX)))).map_err(storage)?.take(limit) {
+                let (_, value) = entry.map_err(storage)?;
+                out.push(decode_event(value.value())?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
+fn apply_in(tx: &WriteTransaction, changes: ChangeSet) -> Result<Vec<AuditEvent>> {
+    let mut records = tx.open_table(RECORDS).map_err(storage)?;
+    let mut index = tx.open_table(INDEX).map_err(storage)?;
+    for mutation in changes.mutations {
+        match mutation {
+            Mutation::Insert {
+                scope,
+                kind,
+                id,
+                body,
+                indexes,
+            } => {
+                let key = (scope.key().as_u128(), kind, id.as_u128());
+                if records.get(key).map_err(storage)?.is_some() {
+                    return Err(Error::AlreadyExists {
+                        what: kind,
+                        field: "id".into(),
+                    });
+                }
+                add_entries(&mut index, scope, kind, id, &indexes)?;
+                write_record(&mut records, key, 1, indexes, body)?;
+            }
+            Mutation::Update {
+                scope,
+                kind,
+                id,
+                expected_version,
+                body,
+                indexes,
+            } => {
+                let key = (scope.key().as_u128(), kind, id.as_u128());
+                let current = current(&records, key, kind, id, expected_version)?;
+                remove_entries(&mut index, scope, kind, id, &current.indexes)?;
+                add_entries(&mut index, scope, kind, id, &indexes)?;
+                write_record(&mut records, key, expected_version + 1, indexes, body)?;
+            }
+            Mutation::Delete {
+                scope,
+                kind,
+                id,
+                expected_version,
+            } => {
+                let key = (scope.key().as_u128(), kind, id.as_u128());
+                let current = current(&records, key, kind, id, expected_version)?;
+                remove_entries(&mut index, scope, kind, id, &current.indexes)?;
+                records.remove(key).map_err(storage)?;
+            }
+        }
+    }
+    let mut chain = tx.open_table(AUDIT).map_err(storage)?;
+    let mut sealed = Vec::with_capacity(changes.audit.len());
+    for draft in changes.audit {
+        let o = draft.org.0.as_u128();
+        let head = match chain.range((o, 0)..=(o, u64::MAX)).map_err(storage)?.next_back() {
+            Some(entry) => Some(decode_event(entry.map_err(storage)?.1.value())?),
+            None => None,
+        };
+        let event = audit::seal(head.as_ref(), draft);
+        let bytes = serde_json::to_vec(&event).map_err(Error::storage)?;
+        chain.insert((o, event.seq), bytes.as_slice()).map_err(storage)?;
+        sealed.push(event);
+    }
+    Ok(sealed)
+}
+
+/// The stored envelope of a record about to be updated or deleted, after
+/// checking it exists and has the version the caller read.
+fn current(
+    records: &Table<'_, RecordKey<'static>, &'static [u8]>,
+    key: RecordKey<'_>,
+    kind: &'static str,
+    id: Uuid,
+    expected_version: u64,
+) -> Result<Envelope> {
+    let Some(value) = records.get(key).map_err(storage)? else {
+        return Err(Error::NotFound { what: kind });
+    };
+    let envelope = Envelope::decode(value.value())?;
+    if envelope.version != expected_version {
+        return Err(Error::Conflict {
+            what: format!("{kind} {id}"),
+        });
+    }
+    Ok(envelope)
+}
+
+fn write_record(
+    records: &mut Table<'_, RecordKey<'static>, &'static [u8]>,
+    key: RecordKey<'_>,
+    version: u64,
+    indexes: Vec<IndexEntry>,
+    body: serde_json::Value,
+) -> Result<()> {
+    let bytes = Envelope::new(version, indexes, body).encode()?;
+    records.insert(key, bytes.as_slice()).map_err(storage)?;
+    Ok(())
+}
+
+fn add_entries(
+    index: &mut Table<'_, IndexKey<'static>, ()>,
+    scope: Scope,
+    kind: &'static str,
+    id: Uuid,
+    entries: &[IndexEntry],
+) -> Result<()> {
+    let s = scope.key().as_u128();
+    for entry in entries {
+        let (name, value) = (entry.name.as_str(), entry.value.as_str());
+        if entry.unique {
+            let holders = index
+                .range((s, kind, name, value, 0)..=(s, kind, name, value, u128::MAX))
+                .map_err(storage)?;
+            for holder in holders {
+                if holder.map_err(storage)?.0.value().4 != id.as_u128() {
+                    return Err(Error::AlreadyExists {
+                        what: kind,
+                        field: entry.name.clone(),
+                    });
+                }
+            }
+        }
+        index.insert((s, kind, name, value, id.as_u128()), ()).map_err(storage)?;
+    }
+    Ok(())
+}
+
+fn remove_entries(
+    index: &mut Table<'_, IndexKey<'static>, ()>,
+    scope: Scope,
+    kind: &'static str,
+    id: Uuid,
+    entries: &[IndexEntry],
+) -> Result<()> {
+    let s = scope.key().as_u128();
+    for entry in entries {
+        index
+            .remove((s, kind, entry.name.as_str(), entry.value.as_str(), id.as_u128()))
+            .map_err(storage)?;
+    }
+    Ok(())
+}
+
+fn decode_event(bytes: &[u8]) -> Result<AuditEvent> {
+    serde_json::from_slice(bytes).map_err(|e| Error::storage(format!("undecodable audit event: {e}")))
+}

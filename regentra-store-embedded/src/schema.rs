@@ -1,0 +1,64 @@
+//! The on-disk layout of an embedded database, format version
+//! [`FORMAT_VERSION`].
+//!
+//! | table | key | value |
+//! |---|---|---|
+//! | `meta` | name | `format_version` |
+//! | `records` | (scope, kind, id) | JSON [`Envelope`] |
+//! | `index` | (scope, kind, index name, value, id) | () |
+//! | `audit` | (org, seq) | JSON audit event |
+//!
+//! Scopes and ids are uuids as `u128`; the platform scope is the nil uuid.
+//! uuid v7 ids sort by creation time, so a range over `(scope, kind, ..)`
+//! lists a kind in creation order. Values are JSON: self-describing, so a
+//! field added later reads back from old records with its default.
+
+use redb::TableDefinition;
+use regentra_core::error::{Error, Result};
+use regentra_core::store::{IndexEntry, StoredRecord};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Bumped when the layout changes incompatibly; a build refuses files with
+/// a newer format instead of misreading them.
+pub const FORMAT_VERSION: u64 = 1;
+
+pub const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
+pub const RECORDS: TableDefinition<'_, (u128, &str, u128), &[u8]> = TableDefinition::new("records");
+pub const INDEX: TableDefinition<'_, (u128, &str, &str, &str, u128), ()> = TableDefinition::new("index");
+pub const AUDIT: TableDefinition<'_, (u128, u64), &[u8]> = TableDefinition::new("audit");
+
+/// A stored record: its version, the index entries it holds (so an update
+/// or delete can remove exactly those), and the body.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Envelope {
+    pub version: u64,
+    pub indexes: Vec<IndexEntry>,
+    pub body: serde_json::Value,
+}
+
+impl Envelope {
+    pub(crate) fn new(version: u64, indexes: Vec<IndexEntry>, body: serde_json::Value) -> Self {
+        Self {
+            version,
+            indexes,
+            body,
+        }
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self> {
+        serde_json::from_slice(bytes).map_err(|e| Error::storage(format!("undecodable record: {e}")))
+    }
+
+    pub(crate) fn encode(&self) -> Result<Vec<u8>> {
+        serde_json::to_vec(self).map_err(Error::storage)
+    }
+
+    pub(crate) fn into_record(self, id: Uuid) -> Result<StoredRecord> {
+        Ok(StoredRecord {
+            id,
+            version: self.version,
+            body: self.body,
+        })
+    }
+}
