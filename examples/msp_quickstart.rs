@@ -1,1 +1,165 @@
-fn main() {}
+//! An MSP on the embedded store, in memory: the platform operator creates the
+//! MSP, its admin creates two clients and assigns staff, and the program
+//! prints who can do what where.
+//!
+//! Run it with `cargo run --example msp_quickstart`.
+
+use std::sync::Arc;
+
+use regentra::embedded::EmbeddedStore;
+use regentra::rbac::{Permission, Role};
+use regentra::store::PageRequest;
+use regentra::tenancy::OrgKind;
+use regentra::{OrgId, Principal, Regentra, Result};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<()> {
+    let store = EmbeddedStore::in_memory().await?;
+    let regentra = Regentra::new(Arc::new(store));
+
+    // The platform's first operator, then an MSP with its admin.
+    let ops = regentra
+        .bootstrap_platform_admin("ops@platform.example", "Platform Ops")
+        .await?;
+    let ops = Principal::new(ops.id);
+    let msp = regentra
+        .create_organization(&ops, "Northwind IT", OrgKind::Msp)
+        .await?;
+    let alice = regentra
+        .add_member(
+            &ops,
+            msp.id,
+            "alice@northwind.example",
+            "Alice (MSP admin)",
+            Role::MspAdmin,
+        )
+        .await?;
+    let alice = Principal::new(alice.user);
+
+    // Alice creates two clients and hires two staff members into the MSP.
+    let dental = regentra.create_client(&alice, msp.id, "Acme Dental").await?;
+    let legal = regentra.create_client(&alice, msp.id, "Bolt Legal").await?;
+    let tom = regentra
+        .add_member(&alice, msp.id, "tom@northwind.example", "Tom", Role::Technician)
+        .await?;
+    let cora = regentra
+        .add_member(
+            &alice,
+            msp.id,
+            "cora@northwind.example",
+            "Cora",
+            Role::ComplianceOfficer,
+        )
+        .await?;
+
+    // Tom is a technician at Acme Dental and the compliance officer of Bolt
+    // Legal; Cora works Acme Dental's compliance program.
+    regentra
+        .assign_staff(&alice, msp.id, dental.id, tom.user, Role::Technician)
+        .await?;
+    regentra
+        .assign_staff(&alice, msp.id, legal.id, tom.user, Role::ComplianceOfficer)
+        .await?;
+    regentra
+        .assign_staff(&alice, msp.id, dental.id, cora.user, Role::ComplianceOfficer)
+        .await?;
+    // Acme Dental's office manager is an employee there, and nowhere else.
+    let erin = regentra
+        .add_member(
+            &alice,
+            dental.id,
+            "erin@acme-dental.example",
+            "Erin",
+            Role::Employee,
+        )
+        .await?;
+
+    let clients = regentra
+        .list_clients(&alice, msp.id, PageRequest::first(50))
+        .await?;
+    println!("{} manages {} clients:", msp.name, clients.len());
+    for client in &clients {
+        println!("  - {}", client.name);
+    }
+
+    let people = [
+        ("Alice", alice.clone()),
+        ("Tom", Principal::new(tom.user)),
+        ("Cora", Principal::new(cora.user)),
+        ("Erin", Principal::new(erin.user)),
+    ];
+    let orgs = [
+        (msp.name.as_str(), msp.id),
+        (dental.name.as_str(), dental.id),
+        (legal.name.as_str(), legal.id),
+    ];
+    let probes = [
+        Permission::TenantsManage,
+        Permission::MembersManage,
+        Permission::TicketsManage,
+        Permission::ControlsUpdate,
+        Permission::PoliciesRead,
+        Permission::AuditRead,
+    ];
+
+    println!("\nWho can do what where:");
+    for (name, principal) in &people {
+        println!("\n{name}:");
+        for access in regentra.my_organizations(principal).await? {
+            let held: Vec<String> = access
+                .roles
+                .iter()
+                .map(|g| format!("{} ({})", g.role, via(&g.via)))
+                .collect();
+            println!("  in {:<13} as {}", access.org.name, held.join(", "));
+        }
+        for (org_name, org) in orgs {
+            let mut allowed = Vec::new();
+            for permission in probes {
+                if let Some(mark) = check(&regentra, principal, org, permission).await {
+                    allowed.push(format!("{permission}{mark}"));
+                }
+            }
+            let summary = if allowed.is_empty() {
+                "nothing (the org is invisible)".to_owned()
+            } else {
+                allowed.join(" ")
+            };
+            println!("    {org_name:<13} {summary}");
+        }
+    }
+
+    let report = regentra.verify_audit_chain(&alice, dental.id).await?;
+    println!(
+        "\nAcme Dental's audit chain: {} events, {}",
+        report.events,
+        match report.first_break {
+            None => "verified".to_owned(),
+            Some(b) => b.to_string(),
+        }
+    );
+    Ok(())
+}
+
+/// `Some("")` when allowed on every record, `Some("(own)")` when only on the
+/// caller's own, `None` when refused or the org is out of reach.
+async fn check(
+    regentra: &Regentra,
+    who: &Principal,
+    org: OrgId,
+    permission: Permission,
+) -> Option<&'static str> {
+    match regentra.authorize(who, org, permission).await {
+        Ok(grant) if grant.access == regentra::rbac::Access::Own => Some("(own)"),
+        Ok(_) => Some(""),
+        Err(_) => None,
+    }
+}
+
+fn via(via: &regentra::rbac::Via) -> &'static str {
+    match via {
+        regentra::rbac::Via::Membership => "member",
+        regentra::rbac::Via::MspDelegation { .. } => "through the MSP",
+        regentra::rbac::Via::Platform => "platform operator",
+    }
+}

@@ -27,6 +27,8 @@ proptest! {
             let store: Arc<dyn Store> = Arc::new(EmbeddedStore::in_memory().await.expect("store"));
             run_case(store, &ops).await
         });
-        prop_assert!(outcome.is_ok(), "{}", outcome.unwrap_err());
+        if let Err(failure) = outcome {
+            return Err(TestCaseError::fail(failure));
+        }
     }
 }

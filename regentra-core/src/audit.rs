@@ -151,7 +151,12 @@ pub fn verify(org: OrgId, events: &[AuditEvent]) -> Result<(), ChainBreak> {
     let mut prev_hash = GENESIS;
     for (i, event) in events.iter().enumerate() {
         let expected_seq = i as u64 + 1;
-        let fail = |problem| Err(ChainBreak { seq: expected_seq, problem });
+        let fail = |problem| {
+            Err(ChainBreak {
+                seq: expected_seq,
+                problem,
+            })
+        };
         if event.org != org {
             return fail(BreakKind::ForeignEvent);
         }
@@ -268,23 +273,44 @@ mod tests {
 
         let mut edited = events.clone();
         edited[2].action = "thing.undone".into();
-        assert_eq!(verify(org, &edited), Err(ChainBreak { seq: 3, problem: BreakKind::Content }));
+        assert_eq!(
+            verify(org, &edited),
+            Err(ChainBreak {
+                seq: 3,
+                problem: BreakKind::Content
+            })
+        );
 
         let mut removed = events.clone();
         removed.remove(1);
         assert_eq!(
             verify(org, &removed),
-            Err(ChainBreak { seq: 2, problem: BreakKind::Sequence { found: 3 } })
+            Err(ChainBreak {
+                seq: 2,
+                problem: BreakKind::Sequence { found: 3 }
+            })
         );
 
         // Rewriting an event and its own hash still breaks the next link.
         let mut rehashed = events.clone();
         rehashed[1].details = serde_json::json!({"forged": true});
         rehashed[1].hash = digest(&rehashed[1]);
-        assert_eq!(verify(org, &rehashed), Err(ChainBreak { seq: 3, problem: BreakKind::Link }));
+        assert_eq!(
+            verify(org, &rehashed),
+            Err(ChainBreak {
+                seq: 3,
+                problem: BreakKind::Link
+            })
+        );
 
         let other = OrgId(Uuid::from_u128(2));
-        assert_eq!(verify(other, &events), Err(ChainBreak { seq: 1, problem: BreakKind::ForeignEvent }));
+        assert_eq!(
+            verify(other, &events),
+            Err(ChainBreak {
+                seq: 1,
+                problem: BreakKind::ForeignEvent
+            })
+        );
     }
 
     #[test]

@@ -221,9 +221,7 @@ pub fn decide(role: Role, permission: Permission) -> Access {
             Viewer => Denied,
             _ => Own,
         },
-        SlaRead | TicketsRead | AssetsRead | KbRead => {
-            allowed(admin || matches!(role, Viewer | Technician))
-        }
+        SlaRead | TicketsRead | AssetsRead | KbRead => allowed(admin || matches!(role, Viewer | Technician)),
         TicketsManage | TimeTrack | AssetsManage | KbManage | ChatStaff => {
             allowed(admin || role == Technician)
         }
@@ -328,11 +326,7 @@ audit.verify         | Y   | Y   | Y   | Y   | -   | -   | Y | -
                     "-" => Access::Denied,
                     other => panic!("unknown cell {other}"),
                 };
-                assert_eq!(
-                    decide(role, permission),
-                    expected,
-                    "{role} / {permission}"
-                );
+                assert_eq!(decide(role, permission), expected, "{role} / {permission}");
                 checked += 1;
             }
             rows += 1;

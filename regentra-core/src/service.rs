@@ -94,12 +94,20 @@ impl Regentra {
     /// not exist; a caller who can see the org but whose role lacks the
     /// permission gets `PermissionDenied`. Reads through a delegation are
     /// written to the org's audit chain here; writes record their own event.
-    pub async fn authorize(&self, principal: &Principal, org: OrgId, permission: Permission) -> Result<Grant> {
-        let hidden = || Error::NotFound { what: Organization::NAME };
+    pub async fn authorize(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        permission: Permission,
+    ) -> Result<Grant> {
+        let hidden = || Error::NotFound {
+            what: Organization::NAME,
+        };
         let Some(user) = store::load::<User>(self.store(), Scope::Platform, principal.user.0).await? else {
             return Err(hidden());
         };
-        let Some(organization) = store::load::<Organization>(self.store(), Scope::Platform, org.0).await? else {
+        let Some(organization) = store::load::<Organization>(self.store(), Scope::Platform, org.0).await?
+        else {
             return Err(hidden());
         };
         let organization = organization.value;
@@ -148,7 +156,12 @@ impl Regentra {
 
     /// Like [`Regentra::authorize`], for rights that must cover every record
     /// of the org (an `own`-only grant is refused).
-    pub async fn authorize_all(&self, principal: &Principal, org: OrgId, permission: Permission) -> Result<Grant> {
+    pub async fn authorize_all(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        permission: Permission,
+    ) -> Result<Grant> {
         let grant = self.authorize(principal, org, permission).await?;
         if grant.access != Access::All {
             return Err(Error::PermissionDenied {

@@ -269,9 +269,8 @@ fn encode<E: Entity>(entity: &E) -> Result<Value> {
 }
 
 fn decode<E: Entity>(record: StoredRecord) -> Result<Versioned<E>> {
-    let value = serde_json::from_value(record.body).map_err(|e| {
-        Error::storage(format!("undecodable {} {}: {e}", E::KIND, record.id))
-    })?;
+    let value = serde_json::from_value(record.body)
+        .map_err(|e| Error::storage(format!("undecodable {} {}: {e}", E::KIND, record.id)))?;
     Ok(Versioned {
         version: record.version,
         value,
@@ -285,12 +284,23 @@ pub async fn load<E: Entity>(store: &dyn Store, scope: Scope, id: Uuid) -> Resul
 
 /// Loads one typed record or reports it as not found.
 pub async fn require<E: Entity>(store: &dyn Store, scope: Scope, id: Uuid) -> Result<Versioned<E>> {
-    load(store, scope, id).await?.ok_or(Error::NotFound { what: E::NAME })
+    load(store, scope, id)
+        .await?
+        .ok_or(Error::NotFound { what: E::NAME })
 }
 
 /// One page of typed records.
-pub async fn list<E: Entity>(store: &dyn Store, scope: Scope, page: PageRequest) -> Result<Vec<Versioned<E>>> {
-    store.list(scope, E::KIND, page).await?.into_iter().map(decode).collect()
+pub async fn list<E: Entity>(
+    store: &dyn Store,
+    scope: Scope,
+    page: PageRequest,
+) -> Result<Vec<Versioned<E>>> {
+    store
+        .list(scope, E::KIND, page)
+        .await?
+        .into_iter()
+        .map(decode)
+        .collect()
 }
 
 /// One page of typed records by index.
@@ -310,12 +320,25 @@ pub async fn find<E: Entity>(
 }
 
 /// The single record holding a unique index entry.
-pub async fn find_unique<E: Entity>(store: &dyn Store, scope: Scope, index: &str, value: &str) -> Result<Option<Versioned<E>>> {
-    Ok(find(store, scope, index, value, PageRequest::first(1)).await?.into_iter().next())
+pub async fn find_unique<E: Entity>(
+    store: &dyn Store,
+    scope: Scope,
+    index: &str,
+    value: &str,
+) -> Result<Option<Versioned<E>>> {
+    Ok(find(store, scope, index, value, PageRequest::first(1))
+        .await?
+        .into_iter()
+        .next())
 }
 
 /// Every record holding an index entry, following pages to the end.
-pub async fn find_all<E: Entity>(store: &dyn Store, scope: Scope, index: &str, value: &str) -> Result<Vec<Versioned<E>>> {
+pub async fn find_all<E: Entity>(
+    store: &dyn Store,
+    scope: Scope,
+    index: &str,
+    value: &str,
+) -> Result<Vec<Versioned<E>>> {
     let mut out = Vec::new();
     let mut after = None;
     loop {

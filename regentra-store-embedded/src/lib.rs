@@ -47,7 +47,9 @@ pub enum OpenError {
          process (use the Postgres store to share data between processes)"
     )]
     AlreadyOpen { path: PathBuf },
-    #[error("database file {path} was written by a newer Regentra (format {found}, this build reads {FORMAT_VERSION})")]
+    #[error(
+        "database file {path} was written by a newer Regentra (format {found}, this build reads {FORMAT_VERSION})"
+    )]
     NewerFormat { path: PathBuf, found: u64 },
     #[error("cannot open database file {path}: {source}")]
     Redb {
@@ -165,8 +167,12 @@ impl Store for EmbeddedStore {
         let kind = kind.to_owned();
         self.read(move |tx| {
             let records = tx.open_table(RECORDS).map_err(storage)?;
-            let found = records.get((scope.key().as_u128(), kind.as_str(), id.as_u128())).map_err(storage)?;
-            found.map(|v| Envelope::decode(v.value())?.into_record(id)).transpose()
+            let found = records
+                .get((scope.key().as_u128(), kind.as_str(), id.as_u128()))
+                .map_err(storage)?;
+            found
+                .map(|v| Envelope::decode(v.value())?.into_record(id))
+                .transpose()
         })
         .await
     }
@@ -182,7 +188,11 @@ impl Store for EmbeddedStore {
             };
             let upper = Bound::Included((s, kind.as_str(), u128::MAX));
             let mut out = Vec::new();
-            for entry in records.range::<RecordKey<'_>>((lower, upper)).map_err(storage)?.take(page.effective_limit()) {
+            for entry in records
+                .range::<RecordKey<'_>>((lower, upper))
+                .map_err(storage)?
+                .take(page.effective_limit())
+            {
                 let (key, value) = entry.map_err(storage)?;
                 out.push(Envelope::decode(value.value())?.into_record(Uuid::from_u128(key.value().2))?);
             }
@@ -211,7 +221,11 @@ impl Store for EmbeddedStore {
             };
             let upper = Bound::Included((prefix.0, prefix.1, prefix.2, prefix.3, u128::MAX));
             let mut out = Vec::new();
-            for entry in entries.range::<IndexKey<'_>>((lower, upper)).map_err(storage)?.take(page.effective_limit()) {
+            for entry in entries
+                .range::<IndexKey<'_>>((lower, upper))
+                .map_err(storage)?
+                .take(page.effective_limit())
+            {
                 let id = entry.map_err(storage)?.0.value().4;
                 let record = records
                     .get((s, kind.as_str(), id))
@@ -247,7 +261,11 @@ impl Store for EmbeddedStore {
             };
             let mut out = Vec::new();
             let limit = limit.clamp(1, regentra_core::store::MAX_PAGE);
-            for entry in table.range((lower, Bound::Included((o, u64::MAX)))).map_err(storage)?.take(limit) {
+            for entry in table
+                .range((lower, Bound::Included((o, u64::MAX))))
+                .map_err(storage)?
+                .take(limit)
+            {
                 let (_, value) = entry.map_err(storage)?;
                 out.push(decode_event(value.value())?);
             }
@@ -378,7 +396,9 @@ fn add_entries(
                 }
             }
         }
-        index.insert((s, kind, name, value, id.as_u128()), ()).map_err(storage)?;
+        index
+            .insert((s, kind, name, value, id.as_u128()), ())
+            .map_err(storage)?;
     }
     Ok(())
 }

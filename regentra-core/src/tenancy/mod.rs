@@ -250,8 +250,19 @@ mod tests {
 
     #[test]
     fn emails_normalize_and_bad_ones_name_the_field() {
-        assert_eq!(normalize_email("  Alice@Example.COM ").ok().as_deref(), Some("alice@example.com"));
-        for bad in ["", "alice", "a@b", "@example.com", "a@@example.com", "a b@example.com", "a@example."] {
+        assert_eq!(
+            normalize_email("  Alice@Example.COM ").ok().as_deref(),
+            Some("alice@example.com")
+        );
+        for bad in [
+            "",
+            "alice",
+            "a@b",
+            "@example.com",
+            "a@@example.com",
+            "a b@example.com",
+            "a@example.",
+        ] {
             match normalize_email(bad) {
                 Err(Error::Validation(errors)) => assert_eq!(errors[0].field, "email", "{bad}"),
                 other => panic!("{bad:?} accepted: {other:?}"),

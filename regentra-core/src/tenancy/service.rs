@@ -43,7 +43,14 @@ impl Regentra {
     pub async fn bootstrap_platform_admin(&self, email: &str, display_name: &str) -> Result<User> {
         let email = normalize_email(email)?;
         let display_name = validate_name("display_name", display_name)?;
-        let existing = store::find::<User>(self.store(), Scope::Platform, "super_admin", "true", PageRequest::first(1)).await?;
+        let existing = store::find::<User>(
+            self.store(),
+            Scope::Platform,
+            "super_admin",
+            "true",
+            PageRequest::first(1),
+        )
+        .await?;
         if !existing.is_empty() {
             return Err(Error::AlreadyExists {
                 what: "platform admin",
@@ -71,10 +78,18 @@ impl Regentra {
 
     /// A platform operator creates an MSP or a standalone organization.
     /// Clients are created by their MSP with [`Regentra::create_client`].
-    pub async fn create_organization(&self, principal: &Principal, name: &str, kind: OrgKind) -> Result<Organization> {
+    pub async fn create_organization(
+        &self,
+        principal: &Principal,
+        name: &str,
+        kind: OrgKind,
+    ) -> Result<Organization> {
         self.authorize_platform(principal).await?;
         if kind == OrgKind::Client {
-            return Err(Error::invalid("kind", "clients are created by their MSP (create_client)"));
+            return Err(Error::invalid(
+                "kind",
+                "clients are created by their MSP (create_client)",
+            ));
         }
         let org = Organization {
             id: OrgId(self.new_id()),
@@ -93,21 +108,35 @@ impl Regentra {
             details.clone(),
         ));
         let grant = platform_grant(org.id, Permission::TenantsManage);
-        changes.audit(self.event(principal, &grant, "organization.created", Target::new(Organization::KIND, org.id), details));
+        changes.audit(self.event(
+            principal,
+            &grant,
+            "organization.created",
+            Target::new(Organization::KIND, org.id),
+            details,
+        ));
         self.store().apply(changes).await?;
         Ok(org)
     }
 
     /// Every organization on the platform, for platform operators.
-    pub async fn list_organizations(&self, principal: &Principal, page: PageRequest) -> Result<Vec<Organization>> {
+    pub async fn list_organizations(
+        &self,
+        principal: &Principal,
+        page: PageRequest,
+    ) -> Result<Vec<Organization>> {
         self.authorize_platform(principal).await?;
-        Ok(values(store::list::<Organization>(self.store(), Scope::Platform, page).await?))
+        Ok(values(
+            store::list::<Organization>(self.store(), Scope::Platform, page).await?,
+        ))
     }
 
     /// An MSP creates a client tenant. Recorded in both the MSP's chain and the
     /// new client's.
     pub async fn create_client(&self, principal: &Principal, msp: OrgId, name: &str) -> Result<Organization> {
-        let grant = self.authorize_all(principal, msp, Permission::TenantsManage).await?;
+        let grant = self
+            .authorize_all(principal, msp, Permission::TenantsManage)
+            .await?;
         let parent = self.organization(msp).await?;
         if parent.kind != OrgKind::Msp {
             return Err(Error::invalid("msp", "only an MSP organization can have clients"));
@@ -123,16 +152,36 @@ impl Regentra {
         let details = json!({ "name": client.name, "msp": msp });
         let mut changes = ChangeSet::new();
         changes.insert(&client)?;
-        changes.audit(self.event(principal, &grant, "client.created", target.clone(), details.clone()));
-        changes.audit(self.event(principal, &delegated(&grant, client.id), "organization.created", target, details));
+        changes.audit(self.event(
+            principal,
+            &grant,
+            "client.created",
+            target.clone(),
+            details.clone(),
+        ));
+        changes.audit(self.event(
+            principal,
+            &delegated(&grant, client.id),
+            "organization.created",
+            target,
+            details,
+        ));
         self.store().apply(changes).await?;
         Ok(client)
     }
 
     /// The MSP's clients, in creation order.
-    pub async fn list_clients(&self, principal: &Principal, msp: OrgId, page: PageRequest) -> Result<Vec<Organization>> {
-        self.authorize_all(principal, msp, Permission::TenantsManage).await?;
-        let clients = store::find::<Organization>(self.store(), Scope::Platform, "parent", &msp.to_string(), page).await?;
+    pub async fn list_clients(
+        &self,
+        principal: &Principal,
+        msp: OrgId,
+        page: PageRequest,
+    ) -> Result<Vec<Organization>> {
+        self.authorize_all(principal, msp, Permission::TenantsManage)
+            .await?;
+        let clients =
+            store::find::<Organization>(self.store(), Scope::Platform, "parent", &msp.to_string(), page)
+                .await?;
         Ok(values(clients))
     }
 
@@ -142,7 +191,12 @@ impl Regentra {
         self.organization(org).await
     }
 
-    pub async fn rename_organization(&self, principal: &Principal, org: OrgId, name: &str) -> Result<Organization> {
+    pub async fn rename_organization(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        name: &str,
+    ) -> Result<Organization> {
         let grant = self.authorize_all(principal, org, Permission::OrgManage).await?;
         let name = validate_name("name", name)?;
         let mut current = store::require::<Organization>(self.store(), Scope::Platform, org.0).await?;
@@ -170,7 +224,9 @@ impl Regentra {
         display_name: &str,
         role: Role,
     ) -> Result<Membership> {
-        let grant = self.authorize_all(principal, org, Permission::MembersManage).await?;
+        let grant = self
+            .authorize_all(principal, org, Permission::MembersManage)
+            .await?;
         let organization = self.organization(org).await?;
         check_member_role(organization.kind, role)?;
         let email = normalize_email(email)?;
@@ -216,8 +272,16 @@ impl Regentra {
         Ok(membership)
     }
 
-    pub async fn change_member_role(&self, principal: &Principal, org: OrgId, user: UserId, role: Role) -> Result<Membership> {
-        let grant = self.authorize_all(principal, org, Permission::MembersManage).await?;
+    pub async fn change_member_role(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        user: UserId,
+        role: Role,
+    ) -> Result<Membership> {
+        let grant = self
+            .authorize_all(principal, org, Permission::MembersManage)
+            .await?;
         check_member_role(self.organization(org).await?.kind, role)?;
         let mut membership = self.require_membership(org, user).await?;
         let old = std::mem::replace(&mut membership.value.role, role);
@@ -235,7 +299,9 @@ impl Regentra {
     }
 
     pub async fn remove_member(&self, principal: &Principal, org: OrgId, user: UserId) -> Result<()> {
-        let grant = self.authorize_all(principal, org, Permission::MembersManage).await?;
+        let grant = self
+            .authorize_all(principal, org, Permission::MembersManage)
+            .await?;
         let membership = self.require_membership(org, user).await?;
         let mut changes = ChangeSet::new();
         changes.delete(&membership);
@@ -251,9 +317,15 @@ impl Regentra {
     }
 
     /// The org's members, in the order they joined.
-    pub async fn list_members(&self, principal: &Principal, org: OrgId, page: PageRequest) -> Result<Vec<Membership>> {
+    pub async fn list_members(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        page: PageRequest,
+    ) -> Result<Vec<Membership>> {
         self.authorize(principal, org, Permission::OrgRead).await?;
-        let members = store::find::<Membership>(self.store(), Scope::Platform, "org", &org.to_string(), page).await?;
+        let members =
+            store::find::<Membership>(self.store(), Scope::Platform, "org", &org.to_string(), page).await?;
         Ok(values(members))
     }
 
@@ -268,11 +340,16 @@ impl Regentra {
         user: UserId,
         role: Role,
     ) -> Result<Membership> {
-        let grant = self.authorize_all(principal, msp, Permission::StaffAssign).await?;
+        let grant = self
+            .authorize_all(principal, msp, Permission::StaffAssign)
+            .await?;
         self.client_of(msp, client).await?;
         check_staff_role(role)?;
         if self.membership(msp, user).await?.is_none() {
-            return Err(Error::invalid("user", "only members of the MSP can be assigned to its clients"));
+            return Err(Error::invalid(
+                "user",
+                "only members of the MSP can be assigned to its clients",
+            ));
         }
         let membership = Membership {
             id: MembershipId(self.new_id()),
@@ -286,27 +363,63 @@ impl Regentra {
         let details = json!({ "client": client, "role": role });
         let mut changes = ChangeSet::new();
         changes.insert(&membership)?;
-        changes.audit(self.event(principal, &grant, "staff.assigned", target.clone(), details.clone()));
-        changes.audit(self.event(principal, &delegated(&grant, client), "staff.assigned", target, details));
+        changes.audit(self.event(
+            principal,
+            &grant,
+            "staff.assigned",
+            target.clone(),
+            details.clone(),
+        ));
+        changes.audit(self.event(
+            principal,
+            &delegated(&grant, client),
+            "staff.assigned",
+            target,
+            details,
+        ));
         self.store().apply(changes).await.map_err(already_member)?;
         Ok(membership)
     }
 
     /// Takes back an assignment this MSP made. Memberships the client granted
     /// itself are not the MSP's to remove this way.
-    pub async fn unassign_staff(&self, principal: &Principal, msp: OrgId, client: OrgId, user: UserId) -> Result<()> {
-        let grant = self.authorize_all(principal, msp, Permission::StaffAssign).await?;
+    pub async fn unassign_staff(
+        &self,
+        principal: &Principal,
+        msp: OrgId,
+        client: OrgId,
+        user: UserId,
+    ) -> Result<()> {
+        let grant = self
+            .authorize_all(principal, msp, Permission::StaffAssign)
+            .await?;
         self.client_of(msp, client).await?;
         let membership = match self.membership(client, user).await? {
             Some(m) if m.value.assigned_by == Some(msp) => m,
-            _ => return Err(Error::NotFound { what: "staff assignment" }),
+            _ => {
+                return Err(Error::NotFound {
+                    what: "staff assignment",
+                });
+            }
         };
         let target = Target::new(User::KIND, user);
         let details = json!({ "client": client, "role": membership.value.role });
         let mut changes = ChangeSet::new();
         changes.delete(&membership);
-        changes.audit(self.event(principal, &grant, "staff.unassigned", target.clone(), details.clone()));
-        changes.audit(self.event(principal, &delegated(&grant, client), "staff.unassigned", target, details));
+        changes.audit(self.event(
+            principal,
+            &grant,
+            "staff.unassigned",
+            target.clone(),
+            details.clone(),
+        ));
+        changes.audit(self.event(
+            principal,
+            &delegated(&grant, client),
+            "staff.unassigned",
+            target,
+            details,
+        ));
         self.store().apply(changes).await?;
         Ok(())
     }
@@ -316,16 +429,23 @@ impl Regentra {
     /// clients. Platform operators list every org with
     /// [`Regentra::list_organizations`] instead.
     pub async fn my_organizations(&self, principal: &Principal) -> Result<Vec<OrgAccess>> {
-        let user = store::require::<User>(self.store(), Scope::Platform, principal.user.0).await?.value;
+        let user = store::require::<User>(self.store(), Scope::Platform, principal.user.0)
+            .await?
+            .value;
         let memberships =
-            store::find_all::<Membership>(self.store(), Scope::Platform, "user", &user.id.to_string()).await?;
+            store::find_all::<Membership>(self.store(), Scope::Platform, "user", &user.id.to_string())
+                .await?;
         let mut orgs: Vec<Organization> = Vec::new();
         for m in &memberships {
             orgs.push(self.organization(m.value.org).await?);
             if m.value.role == Role::MspAdmin {
-                let clients =
-                    store::find_all::<Organization>(self.store(), Scope::Platform, "parent", &m.value.org.to_string())
-                        .await?;
+                let clients = store::find_all::<Organization>(
+                    self.store(),
+                    Scope::Platform,
+                    "parent",
+                    &m.value.org.to_string(),
+                )
+                .await?;
                 orgs.extend(values(clients));
             }
         }
@@ -351,14 +471,23 @@ impl Regentra {
     }
 
     /// A page of the org's audit events after `after` (a sequence number).
-    pub async fn audit_log(&self, principal: &Principal, org: OrgId, after: Option<u64>, limit: usize) -> Result<Vec<AuditEvent>> {
+    pub async fn audit_log(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>> {
         self.authorize_all(principal, org, Permission::AuditRead).await?;
-        self.store().audit_events(org, after, limit.clamp(1, store::MAX_PAGE)).await
+        self.store()
+            .audit_events(org, after, limit.clamp(1, store::MAX_PAGE))
+            .await
     }
 
     /// Recomputes the org's whole audit chain and reports the first broken link.
     pub async fn verify_audit_chain(&self, principal: &Principal, org: OrgId) -> Result<ChainReport> {
-        self.authorize_all(principal, org, Permission::AuditVerify).await?;
+        self.authorize_all(principal, org, Permission::AuditVerify)
+            .await?;
         let events = store::audit_chain(self.store(), org).await?;
         Ok(ChainReport {
             events: events.len() as u64,
@@ -368,19 +497,27 @@ impl Regentra {
     }
 
     async fn organization(&self, org: OrgId) -> Result<Organization> {
-        Ok(store::require::<Organization>(self.store(), Scope::Platform, org.0).await?.value)
+        Ok(
+            store::require::<Organization>(self.store(), Scope::Platform, org.0)
+                .await?
+                .value,
+        )
     }
 
     /// `client` must be a client of `msp`; any other org is reported missing.
     async fn client_of(&self, msp: OrgId, client: OrgId) -> Result<Organization> {
         match store::load::<Organization>(self.store(), Scope::Platform, client.0).await? {
             Some(org) if org.value.parent == Some(msp) => Ok(org.value),
-            _ => Err(Error::NotFound { what: Organization::NAME }),
+            _ => Err(Error::NotFound {
+                what: Organization::NAME,
+            }),
         }
     }
 
     async fn require_membership(&self, org: OrgId, user: UserId) -> Result<Versioned<Membership>> {
-        self.membership(org, user).await?.ok_or(Error::NotFound { what: Membership::NAME })
+        self.membership(org, user).await?.ok_or(Error::NotFound {
+            what: Membership::NAME,
+        })
     }
 }
 

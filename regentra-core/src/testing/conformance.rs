@@ -109,17 +109,32 @@ pub async fn insert_then_get(store: Arc<dyn Store>) {
     let store = store.as_ref();
     let scope = Scope::Org(org(1));
     must(store, vec![insert(scope, id(1), json!({"name": "one"}), vec![])]).await;
-    let record = get(store, scope, id(1)).await.expect("inserted record is readable");
+    let record = get(store, scope, id(1))
+        .await
+        .expect("inserted record is readable");
     assert_eq!(record.id, id(1));
     assert_eq!(record.version, 1, "a new record has version 1");
     assert_eq!(record.body, json!({"name": "one"}));
-    assert_eq!(get(store, scope, id(2)).await, None, "an unknown id reads as None");
+    assert_eq!(
+        get(store, scope, id(2)).await,
+        None,
+        "an unknown id reads as None"
+    );
     assert_eq!(
         store.get(scope, "another_kind", id(1)).await.expect("get works"),
         None,
         "kinds are separate"
     );
-    must(store, vec![insert(Scope::Platform, id(1), json!({"name": "platform"}), vec![])]).await;
+    must(
+        store,
+        vec![insert(
+            Scope::Platform,
+            id(1),
+            json!({"name": "platform"}),
+            vec![],
+        )],
+    )
+    .await;
     assert_eq!(
         get(store, Scope::Platform, id(1)).await.map(|r| r.body),
         Some(json!({"name": "platform"})),
@@ -171,7 +186,16 @@ pub async fn delete_removes_record_and_index_entries(store: Arc<dyn Store>) {
     let store = store.as_ref();
     let scope = Scope::Org(org(1));
     let tag = IndexEntry::unique("tag", "alpha");
-    must(store, vec![insert(scope, id(1), json!(1), vec![tag.clone(), IndexEntry::multi("color", "red")])]).await;
+    must(
+        store,
+        vec![insert(
+            scope,
+            id(1),
+            json!(1),
+            vec![tag.clone(), IndexEntry::multi("color", "red")],
+        )],
+    )
+    .await;
     must(store, vec![delete(scope, id(1), 1)]).await;
     assert_eq!(get(store, scope, id(1)).await, None);
     assert!(find_ids(store, scope, "tag", "alpha").await.is_empty());
@@ -187,10 +211,16 @@ pub async fn unique_index_allows_one_holder_per_scope(store: Arc<dyn Store>) {
     let email = || IndexEntry::unique("email", "x@example.com");
     must(store, vec![insert(a, id(1), json!(1), vec![email()])]).await;
     match apply(store, vec![insert(a, id(2), json!(2), vec![email()])]).await {
-        Err(Error::AlreadyExists { field, .. }) => assert_eq!(field, "email", "the error names the taken field"),
+        Err(Error::AlreadyExists { field, .. }) => {
+            assert_eq!(field, "email", "the error names the taken field")
+        }
         other => panic!("a taken unique value must be AlreadyExists, got {other:?}"),
     }
-    assert_eq!(get(store, a, id(2)).await, None, "the rejected record is not written");
+    assert_eq!(
+        get(store, a, id(2)).await,
+        None,
+        "the rejected record is not written"
+    );
     // Another scope has its own values.
     must(store, vec![insert(b, id(2), json!(2), vec![email()])]).await;
     // A record may keep its own unique value across updates.
@@ -199,8 +229,18 @@ pub async fn unique_index_allows_one_holder_per_scope(store: Arc<dyn Store>) {
     match apply(
         store,
         vec![
-            insert(a, id(3), json!(3), vec![IndexEntry::unique("email", "y@example.com")]),
-            insert(a, id(4), json!(4), vec![IndexEntry::unique("email", "y@example.com")]),
+            insert(
+                a,
+                id(3),
+                json!(3),
+                vec![IndexEntry::unique("email", "y@example.com")],
+            ),
+            insert(
+                a,
+                id(4),
+                json!(4),
+                vec![IndexEntry::unique("email", "y@example.com")],
+            ),
         ],
     )
     .await
@@ -208,16 +248,48 @@ pub async fn unique_index_allows_one_holder_per_scope(store: Arc<dyn Store>) {
         Err(Error::AlreadyExists { .. }) => {}
         other => panic!("duplicate unique values within one change set must fail, got {other:?}"),
     }
-    assert_eq!(get(store, a, id(3)).await, None, "nothing of the failed change set is written");
+    assert_eq!(
+        get(store, a, id(3)).await,
+        None,
+        "nothing of the failed change set is written"
+    );
 }
 
 pub async fn index_entries_follow_updates(store: Arc<dyn Store>) {
     let store = store.as_ref();
     let scope = Scope::Org(org(1));
-    must(store, vec![insert(scope, id(1), json!(1), vec![IndexEntry::multi("status", "open")])]).await;
-    must(store, vec![insert(scope, id(2), json!(2), vec![IndexEntry::multi("status", "open")])]).await;
+    must(
+        store,
+        vec![insert(
+            scope,
+            id(1),
+            json!(1),
+            vec![IndexEntry::multi("status", "open")],
+        )],
+    )
+    .await;
+    must(
+        store,
+        vec![insert(
+            scope,
+            id(2),
+            json!(2),
+            vec![IndexEntry::multi("status", "open")],
+        )],
+    )
+    .await;
     assert_eq!(find_ids(store, scope, "status", "open").await, vec![id(1), id(2)]);
-    must(store, vec![update(scope, id(1), 1, json!(1), vec![IndexEntry::multi("status", "closed")])]).await;
+    must(
+        store,
+        vec![update(
+            scope,
+            id(1),
+            1,
+            json!(1),
+            vec![IndexEntry::multi("status", "closed")],
+        )],
+    )
+    .await;
     assert_eq!(find_ids(store, scope, "status", "open").await, vec![id(2)]);
     assert_eq!(find_ids(store, scope, "status", "closed").await, vec![id(1)]);
     // A record can hold several values of one index (tags, words).
@@ -228,7 +300,10 @@ pub async fn index_entries_follow_updates(store: Arc<dyn Store>) {
             id(2),
             1,
             json!(2),
-            vec![IndexEntry::multi("word", "vpn"), IndexEntry::multi("word", "reset")],
+            vec![
+                IndexEntry::multi("word", "vpn"),
+                IndexEntry::multi("word", "reset"),
+            ],
         )],
     )
     .await;
@@ -240,11 +315,26 @@ pub async fn index_entries_follow_updates(store: Arc<dyn Store>) {
 pub async fn failed_change_set_leaves_nothing(store: Arc<dyn Store>) {
     let store = store.as_ref();
     let scope = Scope::Org(org(1));
-    must(store, vec![insert(scope, id(1), json!("kept"), vec![IndexEntry::unique("slug", "a")])]).await;
+    must(
+        store,
+        vec![insert(
+            scope,
+            id(1),
+            json!("kept"),
+            vec![IndexEntry::unique("slug", "a")],
+        )],
+    )
+    .await;
     let before = store.audit_events(org(1), None, 100).await.expect("audit read");
     let mut failing = changes(vec![
         insert(scope, id(2), json!("new"), vec![IndexEntry::unique("slug", "b")]),
-        update(scope, id(1), 1, json!("changed"), vec![IndexEntry::unique("slug", "c")]),
+        update(
+            scope,
+            id(1),
+            1,
+            json!("changed"),
+            vec![IndexEntry::unique("slug", "c")],
+        ),
         // Stale: the whole set must roll back, the insert and update above included.
         delete(scope, id(1), 7),
     ]);
@@ -259,7 +349,10 @@ pub async fn failed_change_set_leaves_nothing(store: Arc<dyn Store>) {
     assert_eq!(find_ids(store, scope, "slug", "a").await, vec![id(1)]);
     assert!(find_ids(store, scope, "slug", "b").await.is_empty());
     assert!(find_ids(store, scope, "slug", "c").await.is_empty());
-    assert_eq!(store.audit_events(org(1), None, 100).await.expect("audit read"), before);
+    assert_eq!(
+        store.audit_events(org(1), None, 100).await.expect("audit read"),
+        before
+    );
 }
 
 pub async fn list_orders_by_id_and_pages(store: Arc<dyn Store>) {
@@ -274,7 +367,10 @@ pub async fn list_orders_by_id_and_pages(store: Arc<dyn Store>) {
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-        let page = store.list(scope, KIND, PageRequest::after(after, 5)).await.expect("list works");
+        let page = store
+            .list(scope, KIND, PageRequest::after(after, 5))
+            .await
+            .expect("list works");
         assert!(page.len() <= 5, "a page holds at most the limit");
         if page.is_empty() {
             break;
@@ -283,10 +379,19 @@ pub async fn list_orders_by_id_and_pages(store: Arc<dyn Store>) {
         seen.extend(page.into_iter().map(|r| r.id));
     }
     let expected: Vec<Uuid> = (1..=12).map(id).collect();
-    assert_eq!(seen, expected, "pages cover every record once, in id order, and only this scope");
-    let one = store.list(scope, KIND, PageRequest::first(0)).await.expect("list works");
+    assert_eq!(
+        seen, expected,
+        "pages cover every record once, in id order, and only this scope"
+    );
+    let one = store
+        .list(scope, KIND, PageRequest::first(0))
+        .await
+        .expect("list works");
     assert_eq!(one.len(), 1, "a limit of 0 is raised to 1");
-    let capped = store.list(scope, KIND, PageRequest::first(usize::MAX)).await.expect("list works");
+    let capped = store
+        .list(scope, KIND, PageRequest::first(usize::MAX))
+        .await
+        .expect("list works");
     assert_eq!(capped.len(), 12);
 }
 
@@ -295,7 +400,16 @@ pub async fn find_orders_by_id_and_pages(store: Arc<dyn Store>) {
     let scope = Scope::Org(org(1));
     for n in [5u128, 1, 4, 2, 3, 6] {
         let color = if n % 2 == 0 { "even" } else { "odd" };
-        must(store, vec![insert(scope, id(n), json!(n as u64), vec![IndexEntry::multi("parity", color)])]).await;
+        must(
+            store,
+            vec![insert(
+                scope,
+                id(n),
+                json!(n as u64),
+                vec![IndexEntry::multi("parity", color)],
+            )],
+        )
+        .await;
     }
     let first = store
         .find(scope, KIND, "parity", "odd", PageRequest::first(2))
@@ -315,13 +429,25 @@ pub async fn find_orders_by_id_and_pages(store: Arc<dyn Store>) {
 pub async fn scopes_are_isolated(store: Arc<dyn Store>) {
     let store = store.as_ref();
     let (a, b) = (Scope::Org(org(1)), Scope::Org(org(2)));
-    must(store, vec![insert(a, id(1), json!("a"), vec![IndexEntry::multi("k", "v")])]).await;
+    must(
+        store,
+        vec![insert(a, id(1), json!("a"), vec![IndexEntry::multi("k", "v")])],
+    )
+    .await;
     // The same id in another tenant is a different record.
-    must(store, vec![insert(b, id(1), json!("b"), vec![IndexEntry::multi("k", "v")])]).await;
+    must(
+        store,
+        vec![insert(b, id(1), json!("b"), vec![IndexEntry::multi("k", "v")])],
+    )
+    .await;
     assert_eq!(get(store, a, id(1)).await.map(|r| r.body), Some(json!("a")));
     assert_eq!(get(store, b, id(1)).await.map(|r| r.body), Some(json!("b")));
     must(store, vec![insert(a, id(2), json!("a only"), vec![])]).await;
-    assert_eq!(get(store, b, id(2)).await, None, "a record of A is not found from B");
+    assert_eq!(
+        get(store, b, id(2)).await,
+        None,
+        "a record of A is not found from B"
+    );
     assert_eq!(get(store, Scope::Platform, id(2)).await, None);
     match apply(store, vec![update(b, id(2), 1, json!("hijack"), vec![])]).await {
         Err(Error::NotFound { .. }) => {}
@@ -341,7 +467,10 @@ pub async fn scopes_are_isolated(store: Arc<dyn Store>) {
     assert_eq!(listed, vec![id(1)]);
     assert_eq!(find_ids(store, b, "k", "v").await, vec![id(1)]);
     must(store, vec![update(b, id(1), 1, json!("b2"), vec![])]).await;
-    assert_eq!(get(store, a, id(1)).await.map(|r| (r.version, r.body)), Some((1, json!("a"))));
+    assert_eq!(
+        get(store, a, id(1)).await.map(|r| (r.version, r.body)),
+        Some((1, json!("a")))
+    );
 }
 
 pub async fn bodies_round_trip(store: Arc<dyn Store>) {
@@ -354,9 +483,21 @@ pub async fn bodies_round_trip(store: Arc<dyn Store>) {
         "nested": {"list": [1, "two", null, true, {"deep": []}]},
         "empty": "",
     });
-    must(store, vec![insert(scope, id(1), body.clone(), vec![IndexEntry::multi("name", "Ünïcødé / slash")])]).await;
+    must(
+        store,
+        vec![insert(
+            scope,
+            id(1),
+            body.clone(),
+            vec![IndexEntry::multi("name", "Ünïcødé / slash")],
+        )],
+    )
+    .await;
     assert_eq!(get(store, scope, id(1)).await.map(|r| r.body), Some(body));
-    assert_eq!(find_ids(store, scope, "name", "Ünïcødé / slash").await, vec![id(1)]);
+    assert_eq!(
+        find_ids(store, scope, "name", "Ünïcødé / slash").await,
+        vec![id(1)]
+    );
 }
 
 pub async fn audit_events_chain_per_org(store: Arc<dyn Store>) {
@@ -373,12 +514,22 @@ pub async fn audit_events_chain_per_org(store: Arc<dyn Store>) {
         vec![(a, 1), (b, 1), (a, 2)]
     );
     let chain_a = store::audit_chain(store, a).await.expect("audit read");
-    assert_eq!(chain_a, vec![sealed[0].clone(), sealed[2].clone()], "stored as sealed");
+    assert_eq!(
+        chain_a,
+        vec![sealed[0].clone(), sealed[2].clone()],
+        "stored as sealed"
+    );
     assert_eq!(audit::verify(a, &chain_a), Ok(()));
     let chain_b = store::audit_chain(store, b).await.expect("audit read");
     assert_eq!(chain_b.len(), 1);
     assert_eq!(audit::verify(b, &chain_b), Ok(()));
-    assert!(store.audit_events(org(3), None, 10).await.expect("audit read").is_empty());
+    assert!(
+        store
+            .audit_events(org(3), None, 10)
+            .await
+            .expect("audit read")
+            .is_empty()
+    );
     // A later change set continues the chain.
     let mut next = ChangeSet::new();
     next.audit(draft(a, 4, "a.third"));
@@ -403,7 +554,13 @@ pub async fn audit_events_page_in_order(store: Arc<dyn Store>) {
     assert_eq!(next.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 5, 6]);
     let last = store.audit_events(a, Some(6), 3).await.expect("audit read");
     assert_eq!(last.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![7]);
-    assert!(store.audit_events(a, Some(7), 3).await.expect("audit read").is_empty());
+    assert!(
+        store
+            .audit_events(a, Some(7), 3)
+            .await
+            .expect("audit read")
+            .is_empty()
+    );
 }
 
 pub async fn concurrent_applies_keep_every_chain_unbroken(store: Arc<dyn Store>) {
@@ -434,7 +591,10 @@ pub async fn concurrent_updates_apply_once_or_conflict(store: Arc<dyn Store>) {
     let applied = results.iter().filter(|r| r.is_ok()).count();
     for result in &results {
         if let Err(e) = result {
-            assert!(matches!(e, Error::Conflict { .. }), "a losing writer gets Conflict, got {e:?}");
+            assert!(
+                matches!(e, Error::Conflict { .. }),
+                "a losing writer gets Conflict, got {e:?}"
+            );
         }
     }
     assert_eq!(applied, 1, "exactly one update at version 1 wins");
@@ -442,7 +602,6 @@ pub async fn concurrent_updates_apply_once_or_conflict(store: Arc<dyn Store>) {
 }
 
 // ----- services over the store -------------------------------------------
-
 
 // ----- services over the store -------------------------------------------
 
@@ -482,7 +641,13 @@ async fn msp_in(regentra: Regentra, operator: Principal, name: &str) -> MspFixtu
         .id;
     let slug = name.to_lowercase().replace(' ', "-");
     let admin = regentra
-        .add_member(&operator, msp, &format!("admin@{slug}.test"), "MSP Admin", Role::MspAdmin)
+        .add_member(
+            &operator,
+            msp,
+            &format!("admin@{slug}.test"),
+            "MSP Admin",
+            Role::MspAdmin,
+        )
         .await
         .expect("operator adds the MSP admin");
     let admin = Principal::new(admin.user);
@@ -537,7 +702,9 @@ fn expect_invalid<T: std::fmt::Debug>(result: crate::Result<T>, field: &str) {
 }
 
 async fn actions(f: &MspFixture, org: OrgId) -> Vec<String> {
-    let chain = store::audit_chain(f.regentra.store(), org).await.expect("audit read");
+    let chain = store::audit_chain(f.regentra.store(), org)
+        .await
+        .expect("audit read");
     assert_eq!(audit::verify(org, &chain), Ok(()), "chain of {org} verifies");
     chain.into_iter().map(|e| e.action).collect()
 }
@@ -549,8 +716,15 @@ pub async fn msp_creates_and_lists_its_clients(store: Arc<dyn Store>) {
         .list_clients(&f.admin, f.msp, PageRequest::first(10))
         .await
         .expect("MSP admin lists clients");
-    assert_eq!(clients.iter().map(|c| c.id).collect::<Vec<_>>(), f.clients.to_vec());
-    assert!(clients.iter().all(|c| c.kind == OrgKind::Client && c.parent == Some(f.msp)));
+    assert_eq!(
+        clients.iter().map(|c| c.id).collect::<Vec<_>>(),
+        f.clients.to_vec()
+    );
+    assert!(
+        clients
+            .iter()
+            .all(|c| c.kind == OrgKind::Client && c.parent == Some(f.msp))
+    );
     assert_eq!(clients[0].name, "Acme Dental (Northwind IT)");
     let page = f
         .regentra
@@ -560,10 +734,16 @@ pub async fn msp_creates_and_lists_its_clients(store: Arc<dyn Store>) {
     assert_eq!(page.iter().map(|c| c.id).collect::<Vec<_>>(), vec![f.clients[1]]);
     let msp_actions = actions(&f, f.msp).await;
     assert_eq!(msp_actions.iter().filter(|a| *a == "client.created").count(), 2);
-    assert!(actions(&f, f.clients[0]).await.contains(&"organization.created".to_owned()));
+    assert!(
+        actions(&f, f.clients[0])
+            .await
+            .contains(&"organization.created".to_owned())
+    );
     // Clients are created by an MSP, never directly and never under a non-MSP.
     expect_invalid(
-        f.regentra.create_organization(&f.operator, "Loose client", OrgKind::Client).await,
+        f.regentra
+            .create_organization(&f.operator, "Loose client", OrgKind::Client)
+            .await,
         "kind",
     );
     let standalone = f
@@ -571,11 +751,18 @@ pub async fn msp_creates_and_lists_its_clients(store: Arc<dyn Store>) {
         .create_organization(&f.operator, "Solo Clinic", OrgKind::Standalone)
         .await
         .expect("operator creates a standalone org");
-    expect_invalid(f.regentra.create_client(&f.operator, standalone.id, "Nested").await, "msp");
+    expect_invalid(
+        f.regentra
+            .create_client(&f.operator, standalone.id, "Nested")
+            .await,
+        "msp",
+    );
     expect_invalid(f.regentra.create_client(&f.admin, f.msp, "   ").await, "name");
     // Only platform operators create top-level orgs.
     expect_denied(
-        f.regentra.create_organization(&f.admin, "Rogue MSP", OrgKind::Msp).await,
+        f.regentra
+            .create_organization(&f.admin, "Rogue MSP", OrgKind::Msp)
+            .await,
         "MSP admin creating an MSP",
     );
 }
@@ -602,15 +789,21 @@ pub async fn emails_are_unique_on_the_platform(store: Arc<dyn Store>) {
         other => panic!("a second membership in one org must be AlreadyExists, got {other:?}"),
     }
     expect_invalid(
-        f.regentra.add_member(&f.admin, f.msp, "not-an-email", "X", Role::Viewer).await,
+        f.regentra
+            .add_member(&f.admin, f.msp, "not-an-email", "X", Role::Viewer)
+            .await,
         "email",
     );
     expect_invalid(
-        f.regentra.add_member(&f.admin, f.clients[0], "x@example.com", "X", Role::MspAdmin).await,
+        f.regentra
+            .add_member(&f.admin, f.clients[0], "x@example.com", "X", Role::MspAdmin)
+            .await,
         "role",
     );
     expect_invalid(
-        f.regentra.add_member(&f.admin, f.msp, "y@example.com", "Y", Role::SuperAdmin).await,
+        f.regentra
+            .add_member(&f.admin, f.msp, "y@example.com", "Y", Role::SuperAdmin)
+            .await,
         "role",
     );
     let members = f
@@ -634,34 +827,67 @@ pub async fn staff_assignment_gives_per_client_roles(store: Arc<dyn Store>) {
         .assign_staff(&f.admin, f.msp, c1, tom.user, Role::Technician)
         .await
         .expect("assigns Tom to client 1");
-    assert_eq!((a.org, a.role, a.assigned_by), (c1, Role::Technician, Some(f.msp)));
+    assert_eq!(
+        (a.org, a.role, a.assigned_by),
+        (c1, Role::Technician, Some(f.msp))
+    );
     r.assign_staff(&f.admin, f.msp, c2, tom.user, Role::ComplianceOfficer)
         .await
         .expect("assigns Tom to client 2 with another role");
 
-    let grant = r.authorize(&tom, c1, Permission::TicketsManage).await.expect("technician in client 1");
-    assert_eq!((grant.role, grant.via, grant.access), (Role::Technician, Via::Membership, Access::All));
-    expect_denied(r.authorize(&tom, c1, Permission::ControlsUpdate).await, "technician updating controls");
-    let grant = r.authorize(&tom, c2, Permission::ControlsUpdate).await.expect("officer in client 2");
+    let grant = r
+        .authorize(&tom, c1, Permission::TicketsManage)
+        .await
+        .expect("technician in client 1");
+    assert_eq!(
+        (grant.role, grant.via, grant.access),
+        (Role::Technician, Via::Membership, Access::All)
+    );
+    expect_denied(
+        r.authorize(&tom, c1, Permission::ControlsUpdate).await,
+        "technician updating controls",
+    );
+    let grant = r
+        .authorize(&tom, c2, Permission::ControlsUpdate)
+        .await
+        .expect("officer in client 2");
     assert_eq!(grant.role, Role::ComplianceOfficer);
-    expect_denied(r.authorize(&tom, c2, Permission::TicketsManage).await, "officer managing tickets");
+    expect_denied(
+        r.authorize(&tom, c2, Permission::TicketsManage).await,
+        "officer managing tickets",
+    );
 
-    expect_invalid(r.assign_staff(&f.admin, f.msp, c1, tom.user, Role::OrgAdmin).await, "role");
-    match r.assign_staff(&f.admin, f.msp, c1, tom.user, Role::Technician).await {
+    expect_invalid(
+        r.assign_staff(&f.admin, f.msp, c1, tom.user, Role::OrgAdmin)
+            .await,
+        "role",
+    );
+    match r
+        .assign_staff(&f.admin, f.msp, c1, tom.user, Role::Technician)
+        .await
+    {
         Err(Error::AlreadyExists { .. }) => {}
         other => panic!("assigning twice must be AlreadyExists, got {other:?}"),
     }
     let outsider = r
-        .add_member(&f.admin, c1, "client.staff@acme.test", "Client Staff", Role::Employee)
+        .add_member(
+            &f.admin,
+            c1,
+            "client.staff@acme.test",
+            "Client Staff",
+            Role::Employee,
+        )
         .await
         .expect("client employee");
     expect_invalid(
-        r.assign_staff(&f.admin, f.msp, c2, outsider.user, Role::Technician).await,
+        r.assign_staff(&f.admin, f.msp, c2, outsider.user, Role::Technician)
+            .await,
         "user",
     );
     // Only the MSP's admins assign staff.
     expect_denied(
-        r.assign_staff(&tom, f.msp, c1, tom.user, Role::ComplianceOfficer).await,
+        r.assign_staff(&tom, f.msp, c1, tom.user, Role::ComplianceOfficer)
+            .await,
         "technician assigning staff",
     );
     assert!(actions(&f, c2).await.contains(&"staff.assigned".to_owned()));
@@ -681,17 +907,34 @@ pub async fn msp_admin_reaches_only_its_own_clients(store: Arc<dyn Store>) {
     assert_eq!(grant.role, Role::OrgAdmin, "acts as the client's org admin");
     assert_eq!(grant.via, Via::MspDelegation { msp: f.msp });
     expect_denied(
-        r.authorize(&f.admin, f.clients[0], Permission::TenantsManage).await,
+        r.authorize(&f.admin, f.clients[0], Permission::TenantsManage)
+            .await,
         "a client cannot have clients",
     );
 
-    expect_not_found(r.authorize(&f.admin, theirs, Permission::OrgRead).await, "another MSP's client");
-    expect_not_found(r.get_organization(&f.admin, theirs).await, "reading another MSP's client");
-    expect_not_found(r.list_members(&f.admin, theirs, PageRequest::first(10)).await, "members of another MSP's client");
-    expect_not_found(r.list_clients(&f.admin, other.msp, PageRequest::first(10)).await, "another MSP's client list");
-    expect_not_found(r.create_client(&f.admin, other.msp, "Planted").await, "creating under another MSP");
     expect_not_found(
-        r.assign_staff(&f.admin, f.msp, theirs, f.admin.user, Role::Technician).await,
+        r.authorize(&f.admin, theirs, Permission::OrgRead).await,
+        "another MSP's client",
+    );
+    expect_not_found(
+        r.get_organization(&f.admin, theirs).await,
+        "reading another MSP's client",
+    );
+    expect_not_found(
+        r.list_members(&f.admin, theirs, PageRequest::first(10)).await,
+        "members of another MSP's client",
+    );
+    expect_not_found(
+        r.list_clients(&f.admin, other.msp, PageRequest::first(10)).await,
+        "another MSP's client list",
+    );
+    expect_not_found(
+        r.create_client(&f.admin, other.msp, "Planted").await,
+        "creating under another MSP",
+    );
+    expect_not_found(
+        r.assign_staff(&f.admin, f.msp, theirs, f.admin.user, Role::Technician)
+            .await,
         "assigning into another MSP's client",
     );
     expect_not_found(
@@ -700,10 +943,14 @@ pub async fn msp_admin_reaches_only_its_own_clients(store: Arc<dyn Store>) {
     );
     // A missing org reads exactly like a foreign one.
     expect_not_found(
-        r.authorize(&f.admin, OrgId(Uuid::now_v7()), Permission::OrgRead).await,
+        r.authorize(&f.admin, OrgId(Uuid::now_v7()), Permission::OrgRead)
+            .await,
         "a missing org",
     );
-    let untouched = r.get_organization(&other.admin, theirs).await.expect("their admin still reads it");
+    let untouched = r
+        .get_organization(&other.admin, theirs)
+        .await
+        .expect("their admin still reads it");
     assert_eq!(untouched.name, "Acme Dental (Southwind IT)");
 }
 
@@ -712,12 +959,26 @@ pub async fn unassigning_staff_removes_only_msp_assignments(store: Arc<dyn Store
     let r = &f.regentra;
     let [c1, _] = f.clients;
     let tom = member(&f, f.msp, "tom@northwind.test", Role::Technician).await;
-    r.assign_staff(&f.admin, f.msp, c1, tom.user, Role::Technician).await.expect("assign");
-    r.authorize(&tom, c1, Permission::TicketsRead).await.expect("Tom works in client 1");
-    r.unassign_staff(&f.admin, f.msp, c1, tom.user).await.expect("unassign");
-    expect_not_found(r.authorize(&tom, c1, Permission::TicketsRead).await, "Tom after unassignment");
-    r.authorize(&tom, f.msp, Permission::TicketsRead).await.expect("Tom keeps his MSP role");
-    expect_not_found(r.unassign_staff(&f.admin, f.msp, c1, tom.user).await, "unassigning twice");
+    r.assign_staff(&f.admin, f.msp, c1, tom.user, Role::Technician)
+        .await
+        .expect("assign");
+    r.authorize(&tom, c1, Permission::TicketsRead)
+        .await
+        .expect("Tom works in client 1");
+    r.unassign_staff(&f.admin, f.msp, c1, tom.user)
+        .await
+        .expect("unassign");
+    expect_not_found(
+        r.authorize(&tom, c1, Permission::TicketsRead).await,
+        "Tom after unassignment",
+    );
+    r.authorize(&tom, f.msp, Permission::TicketsRead)
+        .await
+        .expect("Tom keeps his MSP role");
+    expect_not_found(
+        r.unassign_staff(&f.admin, f.msp, c1, tom.user).await,
+        "unassigning twice",
+    );
 
     // A membership the client granted itself is not an MSP assignment.
     let auditor = member(&f, c1, "auditor@acme.test", Role::Viewer).await;
@@ -725,7 +986,9 @@ pub async fn unassigning_staff_removes_only_msp_assignments(store: Arc<dyn Store
         r.unassign_staff(&f.admin, f.msp, c1, auditor.user).await,
         "unassigning a client's own member",
     );
-    r.authorize(&auditor, c1, Permission::OrgRead).await.expect("auditor keeps access");
+    r.authorize(&auditor, c1, Permission::OrgRead)
+        .await
+        .expect("auditor keeps access");
     assert!(actions(&f, c1).await.contains(&"staff.unassigned".to_owned()));
 }
 
@@ -736,11 +999,19 @@ pub async fn delegated_access_is_recorded_in_the_client_chain(store: Arc<dyn Sto
     let viewer = member(&f, c1, "exec@acme.test", Role::Viewer).await;
     let before = store::audit_chain(r.store(), c1).await.expect("audit").len();
 
-    r.list_members(&viewer, c1, PageRequest::first(10)).await.expect("member reads");
+    r.list_members(&viewer, c1, PageRequest::first(10))
+        .await
+        .expect("member reads");
     let after_member_read = store::audit_chain(r.store(), c1).await.expect("audit");
-    assert_eq!(after_member_read.len(), before, "a member's own read is not an access event");
+    assert_eq!(
+        after_member_read.len(),
+        before,
+        "a member's own read is not an access event"
+    );
 
-    r.list_members(&f.admin, c1, PageRequest::first(10)).await.expect("MSP admin reads");
+    r.list_members(&f.admin, c1, PageRequest::first(10))
+        .await
+        .expect("MSP admin reads");
     r.get_organization(&f.operator, c1).await.expect("operator reads");
     let chain = store::audit_chain(r.store(), c1).await.expect("audit");
     let access: Vec<_> = chain.iter().filter(|e| e.action == "access.delegated").collect();
@@ -751,12 +1022,17 @@ pub async fn delegated_access_is_recorded_in_the_client_chain(store: Arc<dyn Sto
     assert_eq!(access[1].actor.via, Some(Via::Platform));
 
     // A delegated write carries the delegation on its own event.
-    r.rename_organization(&f.admin, c1, "Acme Dental Group").await.expect("rename");
+    r.rename_organization(&f.admin, c1, "Acme Dental Group")
+        .await
+        .expect("rename");
     let chain = store::audit_chain(r.store(), c1).await.expect("audit");
     let rename = chain.last().expect("an event");
     assert_eq!(rename.action, "organization.renamed");
     assert_eq!(rename.actor.via, Some(Via::MspDelegation { msp: f.msp }));
-    assert_eq!(rename.details, json!({ "from": "Acme Dental (Northwind IT)", "to": "Acme Dental Group" }));
+    assert_eq!(
+        rename.details,
+        json!({ "from": "Acme Dental (Northwind IT)", "to": "Acme Dental Group" })
+    );
     let report = r.verify_audit_chain(&viewer, c1).await.expect("viewer verifies");
     assert_eq!(report.first_break, None);
     assert_eq!(report.events as usize, chain.len());
@@ -767,8 +1043,12 @@ pub async fn tenant_switching_lists_every_reachable_org(store: Arc<dyn Store>) {
     let r = &f.regentra;
     let [c1, c2] = f.clients;
     let tom = member(&f, f.msp, "tom@northwind.test", Role::Technician).await;
-    r.assign_staff(&f.admin, f.msp, c1, tom.user, Role::Technician).await.expect("assign");
-    r.assign_staff(&f.admin, f.msp, c2, tom.user, Role::ComplianceOfficer).await.expect("assign");
+    r.assign_staff(&f.admin, f.msp, c1, tom.user, Role::Technician)
+        .await
+        .expect("assign");
+    r.assign_staff(&f.admin, f.msp, c2, tom.user, Role::ComplianceOfficer)
+        .await
+        .expect("assign");
 
     let roles_of = |access: Vec<crate::tenancy::OrgAccess>| -> Vec<(OrgId, Vec<RoleGrant>)> {
         access.into_iter().map(|a| (a.org.id, a.roles)).collect()
@@ -801,8 +1081,15 @@ pub async fn tenant_switching_lists_every_reachable_org(store: Arc<dyn Store>) {
         .add_member(&f.operator, other.id, "owner@solo.test", "Owner", Role::OrgAdmin)
         .await
         .expect("owner");
-    let lone = roles_of(r.my_organizations(&Principal::new(loner.user)).await.expect("owner's orgs"));
-    assert_eq!(lone, vec![(other.id, vec![grant(Role::OrgAdmin, Via::Membership)])]);
+    let lone = roles_of(
+        r.my_organizations(&Principal::new(loner.user))
+            .await
+            .expect("owner's orgs"),
+    );
+    assert_eq!(
+        lone,
+        vec![(other.id, vec![grant(Role::OrgAdmin, Via::Membership)])]
+    );
     let orgs: BTreeSet<OrgId> = r
         .list_organizations(&f.operator, PageRequest::first(50))
         .await
@@ -811,7 +1098,10 @@ pub async fn tenant_switching_lists_every_reachable_org(store: Arc<dyn Store>) {
         .map(|o: Organization| o.id)
         .collect();
     assert_eq!(orgs, BTreeSet::from([f.msp, c1, c2, other.id]));
-    expect_denied(r.list_organizations(&tom, PageRequest::first(50)).await, "non-operator listing all orgs");
+    expect_denied(
+        r.list_organizations(&tom, PageRequest::first(50)).await,
+        "non-operator listing all orgs",
+    );
 }
 
 pub async fn denied_operations_change_nothing(store: Arc<dyn Store>) {
@@ -822,23 +1112,60 @@ pub async fn denied_operations_change_nothing(store: Arc<dyn Store>) {
     let employee = member(&f, c1, "clerk@acme.test", Role::Employee).await;
     let snapshot = |org: OrgId| async move {
         let chain = store::audit_chain(r.store(), org).await.expect("audit");
-        let org_record = r.store().get(Scope::Platform, "organization", org.0).await.expect("get");
-        let members = r.store().find(Scope::Platform, "membership", "org", &org.to_string(), PageRequest::first(100)).await.expect("find");
+        let org_record = r
+            .store()
+            .get(Scope::Platform, "organization", org.0)
+            .await
+            .expect("get");
+        let members = r
+            .store()
+            .find(
+                Scope::Platform,
+                "membership",
+                "org",
+                &org.to_string(),
+                PageRequest::first(100),
+            )
+            .await
+            .expect("find");
         (chain, org_record, members)
     };
     let before = (snapshot(c1).await, snapshot(c2).await, snapshot(f.msp).await);
 
-    expect_denied(r.rename_organization(&viewer, c1, "Viewer was here").await, "viewer renaming");
     expect_denied(
-        r.add_member(&viewer, c1, "friend@acme.test", "Friend", Role::OrgAdmin).await,
+        r.rename_organization(&viewer, c1, "Viewer was here").await,
+        "viewer renaming",
+    );
+    expect_denied(
+        r.add_member(&viewer, c1, "friend@acme.test", "Friend", Role::OrgAdmin)
+            .await,
         "viewer adding an admin",
     );
-    expect_denied(r.change_member_role(&employee, c1, employee.user, Role::OrgAdmin).await, "self-promotion");
-    expect_denied(r.list_members(&employee, c1, PageRequest::first(10)).await, "employee reading members");
-    expect_denied(r.audit_log(&employee, c1, None, 10).await, "employee reading audit");
-    expect_not_found(r.remove_member(&viewer, c2, f.admin.user).await, "viewer acting in another client");
-    expect_not_found(r.rename_organization(&employee, f.msp, "Owned").await, "client employee acting in the MSP");
+    expect_denied(
+        r.change_member_role(&employee, c1, employee.user, Role::OrgAdmin)
+            .await,
+        "self-promotion",
+    );
+    expect_denied(
+        r.list_members(&employee, c1, PageRequest::first(10)).await,
+        "employee reading members",
+    );
+    expect_denied(
+        r.audit_log(&employee, c1, None, 10).await,
+        "employee reading audit",
+    );
+    expect_not_found(
+        r.remove_member(&viewer, c2, f.admin.user).await,
+        "viewer acting in another client",
+    );
+    expect_not_found(
+        r.rename_organization(&employee, f.msp, "Owned").await,
+        "client employee acting in the MSP",
+    );
 
     let after = (snapshot(c1).await, snapshot(c2).await, snapshot(f.msp).await);
-    assert!(before == after, "denied operations wrote nothing, not even an audit event");
+    assert!(
+        before == after,
+        "denied operations wrote nothing, not even an audit event"
+    );
 }

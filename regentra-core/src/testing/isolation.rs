@@ -10,7 +10,8 @@
 //! - a refused operation left every org's records and audit chain unchanged;
 //! - every org's members, as stored, equal the model's, and nothing listed
 //!   under one org belongs to another; every chain verifies and holds only
-//!   its own org's events.
+//!   its own org's events;
+//! - a successful mutation appended an event to its org's chain.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -46,15 +47,67 @@ const OPERATOR: usize = USERS - 1;
 /// One step: an actor (index into the users) does something in an org.
 #[derive(Debug, Clone)]
 pub enum Op {
-    AddMember { actor: usize, org: usize, user: usize, role: Role },
-    ChangeRole { actor: usize, org: usize, user: usize, role: Role },
-    RemoveMember { actor: usize, org: usize, user: usize },
-    AssignStaff { actor: usize, msp: usize, client: usize, user: usize, role: Role },
-    UnassignStaff { actor: usize, msp: usize, client: usize, user: usize },
-    ListMembers { actor: usize, org: usize },
-    ReadAudit { actor: usize, org: usize },
-    Rename { actor: usize, org: usize },
-    ListClients { actor: usize, msp: usize },
+    AddMember {
+        actor: usize,
+        org: usize,
+        user: usize,
+        role: Role,
+    },
+    ChangeRole {
+        actor: usize,
+        org: usize,
+        user: usize,
+        role: Role,
+    },
+    RemoveMember {
+        actor: usize,
+        org: usize,
+        user: usize,
+    },
+    AssignStaff {
+        actor: usize,
+        msp: usize,
+        client: usize,
+        user: usize,
+        role: Role,
+    },
+    UnassignStaff {
+        actor: usize,
+        msp: usize,
+        client: usize,
+        user: usize,
+    },
+    ListMembers {
+        actor: usize,
+        org: usize,
+    },
+    ReadAudit {
+        actor: usize,
+        org: usize,
+    },
+    Rename {
+        actor: usize,
+        org: usize,
+    },
+    ListClients {
+        actor: usize,
+        msp: usize,
+    },
+}
+
+impl Op {
+    /// The org whose data a successful mutation changes (and whose chain
+    /// must record it); `None` for reads.
+    fn mutated_org(&self) -> Option<usize> {
+        match *self {
+            Op::AddMember { org, .. }
+            | Op::ChangeRole { org, .. }
+            | Op::RemoveMember { org, .. }
+            | Op::Rename { org, .. } => Some(org),
+            Op::AssignStaff { client, .. } | Op::UnassignStaff { client, .. } => Some(client),
+            Op::ListMembers { .. } | Op::ReadAudit { .. } | Op::ListClients { .. } => None,
+        }
+    }
 }
 
 fn role() -> impl Strategy<Value = Role> {
@@ -135,7 +188,10 @@ impl Model {
         let roles = self.roles(user, org);
         if roles.is_empty() {
             Some(Outcome::NotFound)
-        } else if roles.iter().any(|r| decide(*r, permission) == crate::rbac::Access::All) {
+        } else if roles
+            .iter()
+            .any(|r| decide(*r, permission) == crate::rbac::Access::All)
+        {
             None
         } else {
             Some(Outcome::Denied)
@@ -149,7 +205,12 @@ impl Model {
     /// Predicts an operation's outcome and applies it to the model.
     fn step(&mut self, op: &Op) -> Outcome {
         match *op {
-            Op::AddMember { actor, org, user, role } => {
+            Op::AddMember {
+                actor,
+                org,
+                user,
+                role,
+            } => {
                 if let Some(refused) = self.gate(actor, org, Permission::MembersManage) {
                     return refused;
                 }
@@ -162,7 +223,12 @@ impl Model {
                 self.members.insert((org, user), (role, None));
                 Outcome::Ok
             }
-            Op::ChangeRole { actor, org, user, role } => {
+            Op::ChangeRole {
+                actor,
+                org,
+                user,
+                role,
+            } => {
                 if let Some(refused) = self.gate(actor, org, Permission::MembersManage) {
                     return refused;
                 }
@@ -186,7 +252,13 @@ impl Model {
                     None => Outcome::NotFound,
                 }
             }
-            Op::AssignStaff { actor, msp, client, user, role } => {
+            Op::AssignStaff {
+                actor,
+                msp,
+                client,
+                user,
+                role,
+            } => {
                 if let Some(refused) = self.gate(actor, msp, Permission::StaffAssign) {
                     return refused;
                 }
@@ -205,7 +277,12 @@ impl Model {
                 self.members.insert((client, user), (role, Some(msp)));
                 Outcome::Ok
             }
-            Op::UnassignStaff { actor, msp, client, user } => {
+            Op::UnassignStaff {
+                actor,
+                msp,
+                client,
+                user,
+            } => {
                 if let Some(refused) = self.gate(actor, msp, Permission::StaffAssign) {
                     return refused;
                 }
@@ -222,8 +299,12 @@ impl Model {
             }
             Op::ListMembers { actor, org } => self.gate_read(actor, org, Permission::OrgRead),
             Op::ReadAudit { actor, org } => self.gate_read(actor, org, Permission::AuditRead),
-            Op::Rename { actor, org } => self.gate(actor, org, Permission::OrgManage).unwrap_or(Outcome::Ok),
-            Op::ListClients { actor, msp } => self.gate(actor, msp, Permission::TenantsManage).unwrap_or(Outcome::Ok),
+            Op::Rename { actor, org } => self
+                .gate(actor, org, Permission::OrgManage)
+                .unwrap_or(Outcome::Ok),
+            Op::ListClients { actor, msp } => self
+                .gate(actor, msp, Permission::TenantsManage)
+                .unwrap_or(Outcome::Ok),
         }
     }
 
@@ -284,7 +365,12 @@ impl World {
                 .id;
         }
         // Everyone else gets an account through a first membership.
-        let seeds = [(2usize, 3usize, Role::OrgAdmin), (3, 0, Role::Technician), (4, 0, Role::ComplianceOfficer), (5, 3, Role::Employee)];
+        let seeds = [
+            (2usize, 3usize, Role::OrgAdmin),
+            (3, 0, Role::Technician),
+            (4, 0, Role::ComplianceOfficer),
+            (5, 3, Role::Employee),
+        ];
         for (user, org, role) in seeds {
             regentra
                 .add_member(&operator, orgs[org], &email(&tag, user), "person", role)
@@ -294,10 +380,15 @@ impl World {
         }
         let mut users = [operator.user; USERS];
         for (i, slot) in users.iter_mut().enumerate().take(OPERATOR) {
-            let found = store::find_unique::<crate::tenancy::User>(regentra.store(), Scope::Platform, "email", &email(&tag, i))
-                .await
-                .expect("find user")
-                .expect("user exists");
+            let found = store::find_unique::<crate::tenancy::User>(
+                regentra.store(),
+                Scope::Platform,
+                "email",
+                &email(&tag, i),
+            )
+            .await
+            .expect("find user")
+            .expect("user exists");
             *slot = found.value.id;
         }
         World {
@@ -321,6 +412,14 @@ impl World {
         if expected != Outcome::Ok && before != after {
             return Err(format!("{op:?} was refused ({expected:?}) but changed the store"));
         }
+        if expected == Outcome::Ok
+            && let Some(org) = op.mutated_org()
+            && after[org].2 <= before[org].2
+        {
+            return Err(format!(
+                "{op:?} changed org {org} without an audit event in its chain"
+            ));
+        }
         self.check_state().await
     }
 
@@ -333,25 +432,57 @@ impl World {
         let o = |i: usize| self.orgs[i];
         let u = |i: usize| self.users[i];
         Ok(match *op {
-            Op::AddMember { actor, org, user, role } => {
+            Op::AddMember {
+                actor,
+                org,
+                user,
+                role,
+            } => {
                 // The target's account already exists: adding by email finds it.
                 let email = self.email_of(user).await;
-                outcome(&r.add_member(&self.principal(actor), o(org), &email, "person", role).await)
+                outcome(
+                    &r.add_member(&self.principal(actor), o(org), &email, "person", role)
+                        .await,
+                )
             }
-            Op::ChangeRole { actor, org, user, role } => {
-                outcome(&r.change_member_role(&self.principal(actor), o(org), u(user), role).await)
+            Op::ChangeRole {
+                actor,
+                org,
+                user,
+                role,
+            } => outcome(
+                &r.change_member_role(&self.principal(actor), o(org), u(user), role)
+                    .await,
+            ),
+            Op::RemoveMember { actor, org, user } => {
+                outcome(&r.remove_member(&self.principal(actor), o(org), u(user)).await)
             }
-            Op::RemoveMember { actor, org, user } => outcome(&r.remove_member(&self.principal(actor), o(org), u(user)).await),
-            Op::AssignStaff { actor, msp, client, user, role } => {
-                outcome(&r.assign_staff(&self.principal(actor), o(msp), o(client), u(user), role).await)
-            }
-            Op::UnassignStaff { actor, msp, client, user } => {
-                outcome(&r.unassign_staff(&self.principal(actor), o(msp), o(client), u(user)).await)
-            }
+            Op::AssignStaff {
+                actor,
+                msp,
+                client,
+                user,
+                role,
+            } => outcome(
+                &r.assign_staff(&self.principal(actor), o(msp), o(client), u(user), role)
+                    .await,
+            ),
+            Op::UnassignStaff {
+                actor,
+                msp,
+                client,
+                user,
+            } => outcome(
+                &r.unassign_staff(&self.principal(actor), o(msp), o(client), u(user))
+                    .await,
+            ),
             Op::ListMembers { actor, org } => {
-                let result = r.list_members(&self.principal(actor), o(org), PageRequest::first(100)).await;
+                let result = r
+                    .list_members(&self.principal(actor), o(org), PageRequest::first(100))
+                    .await;
                 if let Ok(members) = &result {
-                    let listed: Vec<(OrgId, UserId, Role)> = members.iter().map(|m| (m.org, m.user, m.role)).collect();
+                    let listed: Vec<(OrgId, UserId, Role)> =
+                        members.iter().map(|m| (m.org, m.user, m.role)).collect();
                     let expected: Vec<(OrgId, UserId, Role)> = self
                         .model
                         .members_of(org)
@@ -359,7 +490,9 @@ impl World {
                         .map(|(user, role)| (o(org), u(user), role))
                         .collect();
                     if sorted(listed.clone()) != sorted(expected.clone()) {
-                        return Err(format!("members of org {org}: listed {listed:?}, model {expected:?}"));
+                        return Err(format!(
+                            "members of org {org}: listed {listed:?}, model {expected:?}"
+                        ));
                     }
                 }
                 outcome(&result)
@@ -369,20 +502,29 @@ impl World {
                 if let Ok(events) = &result
                     && let Some(foreign) = events.iter().find(|e| e.org != o(org))
                 {
-                    return Err(format!("audit log of org {org} shows an event of {}", foreign.org));
+                    return Err(format!(
+                        "audit log of org {org} shows an event of {}",
+                        foreign.org
+                    ));
                 }
                 outcome(&result)
             }
-            Op::Rename { actor, org } => {
-                outcome(&r.rename_organization(&self.principal(actor), o(org), &format!("Renamed by {actor}")).await)
-            }
+            Op::Rename { actor, org } => outcome(
+                &r.rename_organization(&self.principal(actor), o(org), &format!("Renamed by {actor}"))
+                    .await,
+            ),
             Op::ListClients { actor, msp } => {
-                let result = r.list_clients(&self.principal(actor), o(msp), PageRequest::first(100)).await;
+                let result = r
+                    .list_clients(&self.principal(actor), o(msp), PageRequest::first(100))
+                    .await;
                 if let Ok(clients) = &result {
                     let listed: Vec<OrgId> = clients.iter().map(|c| c.id).collect();
-                    let expected: Vec<OrgId> = (0..ORGS).filter(|c| PARENTS[*c] == Some(msp)).map(o).collect();
+                    let expected: Vec<OrgId> =
+                        (0..ORGS).filter(|c| PARENTS[*c] == Some(msp)).map(o).collect();
                     if listed != expected {
-                        return Err(format!("clients of org {msp}: listed {listed:?}, expected {expected:?}"));
+                        return Err(format!(
+                            "clients of org {msp}: listed {listed:?}, expected {expected:?}"
+                        ));
                     }
                 }
                 outcome(&result)
@@ -404,9 +546,18 @@ impl World {
         let s = self.regentra.store();
         let mut out = Vec::new();
         for org in self.orgs {
-            let record = s.get(Scope::Platform, "organization", org.0).await.expect("get org");
+            let record = s
+                .get(Scope::Platform, "organization", org.0)
+                .await
+                .expect("get org");
             let members = s
-                .find(Scope::Platform, "membership", "org", &org.to_string(), PageRequest::first(500))
+                .find(
+                    Scope::Platform,
+                    "membership",
+                    "org",
+                    &org.to_string(),
+                    PageRequest::first(500),
+                )
                 .await
                 .expect("find members");
             let chain = store::audit_chain(s, org).await.expect("audit").len();
@@ -455,9 +606,15 @@ fn email(tag: &str, user: usize) -> String {
 
 /// The platform operator of `store`: bootstrapped on first use, found after.
 async fn platform_or_existing(store: Arc<dyn Store>) -> (Regentra, Principal) {
-    let existing = store::find::<crate::tenancy::User>(store.as_ref(), Scope::Platform, "super_admin", "true", PageRequest::first(1))
-        .await
-        .expect("find operator");
+    let existing = store::find::<crate::tenancy::User>(
+        store.as_ref(),
+        Scope::Platform,
+        "super_admin",
+        "true",
+        PageRequest::first(1),
+    )
+    .await
+    .expect("find operator");
     match existing.into_iter().next() {
         Some(op) => (Regentra::new(store), Principal::new(op.value.id)),
         None => platform(store).await,

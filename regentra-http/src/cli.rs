@@ -1,0 +1,121 @@
+//! The `regentra` command line.
+
+use std::fmt::Write as _;
+
+use clap::{Parser, Subcommand};
+use regentra_core::rbac::{Access, Permission, Role, decide};
+
+#[derive(Debug, Parser)]
+#[command(name = "regentra", version, about = "Compliance management and PSA for MSPs")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the role-to-permission matrix, or one role's permissions.
+    Roles {
+        /// Only this role (for example `technician`).
+        #[arg(long, value_parser = parse_role)]
+        role: Option<Role>,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse::<Role>().map_err(|e| {
+        let known: Vec<&str> = Role::ALL.iter().map(|r| r.key()).collect();
+        format!("{e}; expected one of {}", known.join(", "))
+    })
+}
+
+/// Runs a parsed command and returns what to print.
+pub fn run(cli: Cli) -> String {
+    match cli.command {
+        Command::Roles { role: None } => matrix(),
+        Command::Roles { role: Some(role) } => role_permissions(role),
+    }
+}
+
+fn mark(access: Access) -> &'static str {
+    match access {
+        Access::All => "Y",
+        Access::Own => "own",
+        Access::Denied => "-",
+    }
+}
+
+/// The whole matrix as a table, one row per permission.
+pub fn matrix() -> String {
+    let width = Permission::ALL.iter().map(|p| p.key().len()).max().unwrap_or(0);
+    let mut out = format!("{:width$}", "permission");
+    for role in Role::ALL {
+        let _ = write!(out, "  {}", role.key());
+    }
+    out.push('\n');
+    for &permission in Permission::ALL {
+        let _ = write!(out, "{:width$}", permission.key());
+        for role in Role::ALL {
+            let _ = write!(
+                out,
+                "  {:^w$}",
+                mark(decide(role, permission)),
+                w = role.key().len()
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The permissions one role holds, with `(own)` where limited to the caller's records.
+pub fn role_permissions(role: Role) -> String {
+    Permission::ALL
+        .iter()
+        .filter_map(|&p| match decide(role, p) {
+            Access::All => Some(format!("{p}\n")),
+            Access::Own => Some(format!("{p} (own)\n")),
+            Access::Denied => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matrix_has_a_row_per_permission_and_a_column_per_role() {
+        let table = matrix();
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), Permission::ALL.len() + 1);
+        assert!(lines[0].contains("super_admin") && lines[0].contains("technician"));
+        let sign = lines
+            .iter()
+            .find(|l| l.starts_with("acknowledgments.sign"))
+            .expect("row");
+        assert_eq!(
+            sign.split_whitespace().skip(1).collect::<Vec<_>>(),
+            ["own", "own", "own", "own", "own", "own", "-", "own"]
+        );
+    }
+
+    #[test]
+    fn one_role_lists_only_what_it_holds() {
+        let viewer = role_permissions(Role::Viewer);
+        assert!(viewer.contains("audit.read\n"));
+        assert!(!viewer.contains("tickets.manage"));
+        let employee = role_permissions(Role::Employee);
+        assert!(employee.contains("policies.read (own)"));
+    }
+
+    #[test]
+    fn unknown_roles_are_refused_with_the_known_ones() {
+        let err = Cli::try_parse_from(["regentra", "roles", "--role", "root"]).expect_err("refused");
+        let text = err.to_string();
+        assert!(
+            text.contains("unknown role `root`") && text.contains("technician"),
+            "{text}"
+        );
+    }
+}
