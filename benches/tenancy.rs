@@ -20,15 +20,26 @@ struct Fixture {
 
 async fn fixture(store: EmbeddedStore) -> Fixture {
     let regentra = Regentra::new(Arc::new(store));
-    let ops = regentra.bootstrap_platform_admin("ops@bench.test", "Ops").await.expect("bootstrap");
+    let ops = regentra
+        .bootstrap_platform_admin("ops@bench.test", "Ops")
+        .await
+        .expect("bootstrap");
     let ops = Principal::new(ops.id);
-    let msp = regentra.create_organization(&ops, "Bench MSP", OrgKind::Msp).await.expect("msp").id;
+    let msp = regentra
+        .create_organization(&ops, "Bench MSP", OrgKind::Msp)
+        .await
+        .expect("msp")
+        .id;
     let admin = regentra
         .add_member(&ops, msp, "admin@bench.test", "Admin", Role::MspAdmin)
         .await
         .expect("admin");
     let admin = Principal::new(admin.user);
-    let client = regentra.create_client(&admin, msp, "Bench Client").await.expect("client").id;
+    let client = regentra
+        .create_client(&admin, msp, "Bench Client")
+        .await
+        .expect("client")
+        .id;
     let tech = regentra
         .add_member(&admin, msp, "tech@bench.test", "Tech", Role::Technician)
         .await
@@ -77,13 +88,23 @@ fn benches(c: &mut Criterion) {
             n += 1;
             let name = format!("Bench MSP {n}");
             let f = &memory;
-            async move { f.regentra.rename_organization(&f.admin, f.msp, &name).await.expect("renamed") }
+            async move {
+                f.regentra
+                    .rename_organization(&f.admin, f.msp, &name)
+                    .await
+                    .expect("renamed")
+            }
         })
     });
 
     let dir = tempfile::tempdir().expect("temp dir");
     let file = rt.block_on(async {
-        fixture(EmbeddedStore::open(dir.path().join("bench.redb")).await.expect("store")).await
+        fixture(
+            EmbeddedStore::open(dir.path().join("bench.redb"))
+                .await
+                .expect("store"),
+        )
+        .await
     });
     let mut n = 0u64;
     c.bench_function("apply/rename_with_audit_on_disk", |b| {
@@ -91,7 +112,12 @@ fn benches(c: &mut Criterion) {
             n += 1;
             let name = format!("Bench MSP {n}");
             let f = &file;
-            async move { f.regentra.rename_organization(&f.admin, f.msp, &name).await.expect("renamed") }
+            async move {
+                f.regentra
+                    .rename_organization(&f.admin, f.msp, &name)
+                    .await
+                    .expect("renamed")
+            }
         })
     });
 }
