@@ -72,7 +72,8 @@ fn benches(c: &mut Criterion) {
         })
     });
 
-    let memory = rt.block_on(async { fixture(EmbeddedStore::in_memory().await.expect("store")).await });
+    let memory =
+        rt.block_on(async { fixture(EmbeddedStore::in_memory().await.expect("store")).await });
     c.bench_function("authorize/member_in_memory", |b| {
         b.to_async(&rt).iter(|| async {
             memory

@@ -37,10 +37,18 @@ async fn main() -> Result<()> {
     let alice = Principal::new(alice.user);
 
     // Alice creates two clients and hires two staff members into the MSP.
-    let dental = regentra.create_client(&alice, msp.id, "Acme Dental").await?;
+    let dental = regentra
+        .create_client(&alice, msp.id, "Acme Dental")
+        .await?;
     let legal = regentra.create_client(&alice, msp.id, "Bolt Legal").await?;
     let tom = regentra
-        .add_member(&alice, msp.id, "tom@northwind.example", "Tom", Role::Technician)
+        .add_member(
+            &alice,
+            msp.id,
+            "tom@northwind.example",
+            "Tom",
+            Role::Technician,
+        )
         .await?;
     let cora = regentra
         .add_member(
@@ -61,7 +69,13 @@ async fn main() -> Result<()> {
         .assign_staff(&alice, msp.id, legal.id, tom.user, Role::ComplianceOfficer)
         .await?;
     regentra
-        .assign_staff(&alice, msp.id, dental.id, cora.user, Role::ComplianceOfficer)
+        .assign_staff(
+            &alice,
+            msp.id,
+            dental.id,
+            cora.user,
+            Role::ComplianceOfficer,
+        )
         .await?;
     // Acme Dental's office manager is an employee there, and nowhere else.
     let erin = regentra

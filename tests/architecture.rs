@@ -9,7 +9,10 @@ use serde_json::Value;
 /// The host's target triple: the graph is resolved for the platform we build
 /// on (crates for other platforms are never downloaded here).
 fn host() -> String {
-    let output = Command::new("rustc").arg("-vV").output().expect("rustc runs");
+    let output = Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .expect("rustc runs");
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .find_map(|l| l.strip_prefix("host: "))
@@ -113,7 +116,11 @@ fn the_core_depends_on_no_storage_http_or_runtime_crate() {
         "regentra-store-postgres",
         "regentra-http",
     ];
-    let found: Vec<&str> = forbidden.iter().copied().filter(|f| deps.contains(*f)).collect();
+    let found: Vec<&str> = forbidden
+        .iter()
+        .copied()
+        .filter(|f| deps.contains(*f))
+        .collect();
     assert!(
         found.is_empty(),
         "regentra-core (all features) pulls in {found:?}"

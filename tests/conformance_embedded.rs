@@ -4,7 +4,9 @@ mod in_memory {
     use regentra_store_embedded::EmbeddedStore;
 
     async fn fresh() -> EmbeddedStore {
-        EmbeddedStore::in_memory().await.expect("in-memory store opens")
+        EmbeddedStore::in_memory()
+            .await
+            .expect("in-memory store opens")
     }
 
     regentra_core::conformance_tests!(fresh);

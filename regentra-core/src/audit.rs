@@ -259,7 +259,10 @@ mod tests {
     fn sealed_chain_verifies_and_numbers_from_one() {
         let org = OrgId(Uuid::from_u128(1));
         let events = chain(org, 5);
-        assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+        assert_eq!(
+            events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5]
+        );
         assert_eq!(events[0].prev_hash, GENESIS);
         assert_eq!(events[1].prev_hash, events[0].hash);
         assert_eq!(verify(org, &events), Ok(()));
@@ -319,7 +322,8 @@ mod tests {
         let e = seal(None, draft(org, 1, "x"));
         assert_eq!(e.at.timestamp_subsec_nanos(), 123_456_000);
         let mut reordered = e.clone();
-        reordered.details = serde_json::from_str(r#"{"a":[1,{"y":"x","z":null}],"b":1}"#).expect("json");
+        reordered.details =
+            serde_json::from_str(r#"{"a":[1,{"y":"x","z":null}],"b":1}"#).expect("json");
         assert_eq!(digest(&reordered), e.hash);
     }
 }

@@ -221,7 +221,9 @@ pub fn decide(role: Role, permission: Permission) -> Access {
             Viewer => Denied,
             _ => Own,
         },
-        SlaRead | TicketsRead | AssetsRead | KbRead => allowed(admin || matches!(role, Viewer | Technician)),
+        SlaRead | TicketsRead | AssetsRead | KbRead => {
+            allowed(admin || matches!(role, Viewer | Technician))
+        }
         TicketsManage | TimeTrack | AssetsManage | KbManage | ChatStaff => {
             allowed(admin || role == Technician)
         }
@@ -352,7 +354,11 @@ audit.verify         | Y   | Y   | Y   | Y   | -   | -   | Y | -
             Permission::CampaignsRead,
             Permission::AuditRead,
         ] {
-            assert_eq!(decide(Role::Technician, p), Access::Denied, "technician may {p}");
+            assert_eq!(
+                decide(Role::Technician, p),
+                Access::Denied,
+                "technician may {p}"
+            );
         }
     }
 

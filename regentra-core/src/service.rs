@@ -103,10 +103,13 @@ impl Regentra {
         let hidden = || Error::NotFound {
             what: Organization::NAME,
         };
-        let Some(user) = store::load::<User>(self.store(), Scope::Platform, principal.user.0).await? else {
+        let Some(user) =
+            store::load::<User>(self.store(), Scope::Platform, principal.user.0).await?
+        else {
             return Err(hidden());
         };
-        let Some(organization) = store::load::<Organization>(self.store(), Scope::Platform, org.0).await?
+        let Some(organization) =
+            store::load::<Organization>(self.store(), Scope::Platform, org.0).await?
         else {
             return Err(hidden());
         };
@@ -173,7 +176,10 @@ impl Regentra {
 
     /// Platform-level rights (creating MSPs and standalone orgs, listing every
     /// org) belong to platform operators only. Others learn nothing.
-    pub(crate) async fn authorize_platform(&self, principal: &Principal) -> Result<Versioned<User>> {
+    pub(crate) async fn authorize_platform(
+        &self,
+        principal: &Principal,
+    ) -> Result<Versioned<User>> {
         match store::load::<User>(self.store(), Scope::Platform, principal.user.0).await? {
             Some(user) if user.value.super_admin => Ok(user),
             Some(_) => Err(Error::PermissionDenied {
@@ -183,7 +189,11 @@ impl Regentra {
         }
     }
 
-    pub(crate) async fn membership(&self, org: OrgId, user: UserId) -> Result<Option<Versioned<Membership>>> {
+    pub(crate) async fn membership(
+        &self,
+        org: OrgId,
+        user: UserId,
+    ) -> Result<Option<Versioned<Membership>>> {
         store::find_unique::<Membership>(
             self.store(),
             Scope::Platform,

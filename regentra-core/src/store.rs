@@ -55,7 +55,9 @@ impl Scope {
 
 /// One secondary-index entry of a record: `find(scope, kind, name, value)`
 /// returns the record. A unique entry may be held by one record per scope.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct IndexEntry {
     pub name: String,
     pub value: String,
@@ -203,7 +205,7 @@ impl PageRequest {
         Self { after: None, limit }
     }
 
-    /// Every record, in pages of [`MAX_PAGE`] (used by [`all`]).
+    /// The page after the record with id `after` (the previous page's last).
     pub fn after(after: Option<Uuid>, limit: usize) -> Self {
         Self { after, limit }
     }
@@ -214,7 +216,7 @@ impl PageRequest {
     }
 }
 
-/// The storage contract. Adapters implement these six methods; the services
+/// The storage contract. Adapters implement these five methods; the services
 /// never need more. Every method that reads tenant data takes the scope first.
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -239,7 +241,12 @@ pub trait Store: Send + Sync {
     async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEvent>>;
 
     /// An org's audit events with `seq > after`, in chain order.
-    async fn audit_events(&self, org: OrgId, after: Option<u64>, limit: usize) -> Result<Vec<AuditEvent>>;
+    async fn audit_events(
+        &self,
+        org: OrgId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>>;
 }
 
 /// A typed record kind. The core declares its domain types as entities; the
@@ -278,7 +285,11 @@ fn decode<E: Entity>(record: StoredRecord) -> Result<Versioned<E>> {
 }
 
 /// Loads one typed record.
-pub async fn load<E: Entity>(store: &dyn Store, scope: Scope, id: Uuid) -> Result<Option<Versioned<E>>> {
+pub async fn load<E: Entity>(
+    store: &dyn Store,
+    scope: Scope,
+    id: Uuid,
+) -> Result<Option<Versioned<E>>> {
     store.get(scope, E::KIND, id).await?.map(decode).transpose()
 }
 
@@ -342,7 +353,14 @@ pub async fn find_all<E: Entity>(
     let mut out = Vec::new();
     let mut after = None;
     loop {
-        let page = find::<E>(store, scope, index, value, PageRequest::after(after, MAX_PAGE)).await?;
+        let page = find::<E>(
+            store,
+            scope,
+            index,
+            value,
+            PageRequest::after(after, MAX_PAGE),
+        )
+        .await?;
         let full = page.len() == MAX_PAGE;
         after = page.last().map(|r| r.value.id());
         out.extend(page);

@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use regentra_core::rbac::{Access, Permission, Role, decide};
 
 #[derive(Debug, Parser)]
-#[command(name = "regentra", version, about = "Compliance management and PSA for MSPs")]
+#[command(
+    name = "regentra",
+    version,
+    about = "Compliance management and PSA for MSPs"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -47,7 +51,11 @@ fn mark(access: Access) -> &'static str {
 
 /// The whole matrix as a table, one row per permission.
 pub fn matrix() -> String {
-    let width = Permission::ALL.iter().map(|p| p.key().len()).max().unwrap_or(0);
+    let width = Permission::ALL
+        .iter()
+        .map(|p| p.key().len())
+        .max()
+        .unwrap_or(0);
     let mut out = format!("{:width$}", "permission");
     for role in Role::ALL {
         let _ = write!(out, "  {}", role.key());
@@ -111,7 +119,8 @@ mod tests {
 
     #[test]
     fn unknown_roles_are_refused_with_the_known_ones() {
-        let err = Cli::try_parse_from(["regentra", "roles", "--role", "root"]).expect_err("refused");
+        let err =
+            Cli::try_parse_from(["regentra", "roles", "--role", "root"]).expect_err("refused");
         let text = err.to_string();
         assert!(
             text.contains("unknown role `root`") && text.contains("technician"),

@@ -21,7 +21,9 @@ use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, Table, Wr
 use regentra_core::audit::{self, AuditEvent};
 use regentra_core::error::{Error, Result};
 use regentra_core::ids::OrgId;
-use regentra_core::store::{ChangeSet, IndexEntry, Mutation, PageRequest, Scope, Store, StoredRecord};
+use regentra_core::store::{
+    ChangeSet, IndexEntry, Mutation, PageRequest, Scope, Store, StoredRecord,
+};
 use uuid::Uuid;
 
 use schema::{AUDIT, Envelope, FORMAT_VERSION, INDEX, META, RECORDS};
@@ -35,7 +37,9 @@ pub struct EmbeddedStore {
 
 impl std::fmt::Debug for EmbeddedStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmbeddedStore").field("path", &self.path).finish()
+        f.debug_struct("EmbeddedStore")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -93,14 +97,21 @@ impl EmbeddedStore {
         let tx = db.begin_write().map_err(storage)?;
         {
             let mut meta = tx.open_table(META).map_err(storage)?;
-            let found = meta.get("format_version").map_err(storage)?.map(|v| v.value());
+            let found = meta
+                .get("format_version")
+                .map_err(storage)?
+                .map(|v| v.value());
             match found {
                 Some(found) if found > FORMAT_VERSION => {
-                    return Err(Error::storage(OpenError::NewerFormat { path: label, found }));
+                    return Err(Error::storage(OpenError::NewerFormat {
+                        path: label,
+                        found,
+                    }));
                 }
                 Some(_) => {}
                 None => {
-                    meta.insert("format_version", FORMAT_VERSION).map_err(storage)?;
+                    meta.insert("format_version", FORMAT_VERSION)
+                        .map_err(storage)?;
                 }
             }
             tx.open_table(RECORDS).map_err(storage)?;
@@ -194,7 +205,9 @@ impl Store for EmbeddedStore {
                 .take(page.effective_limit())
             {
                 let (key, value) = entry.map_err(storage)?;
-                out.push(Envelope::decode(value.value())?.into_record(Uuid::from_u128(key.value().2))?);
+                out.push(
+                    Envelope::decode(value.value())?.into_record(Uuid::from_u128(key.value().2))?,
+                );
             }
             Ok(out)
         })
@@ -230,7 +243,9 @@ impl Store for EmbeddedStore {
                 let record = records
                     .get((s, kind.as_str(), id))
                     .map_err(storage)?
-                    .ok_or_else(|| Error::storage(format!("index {index} points at missing {kind} {id}")))?;
+                    .ok_or_else(|| {
+                        Error::storage(format!("index {index} points at missing {kind} {id}"))
+                    })?;
                 out.push(Envelope::decode(record.value())?.into_record(Uuid::from_u128(id))?);
             }
             Ok(out)
@@ -251,7 +266,12 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn audit_events(&self, org: OrgId, after: Option<u64>, limit: usize) -> Result<Vec<AuditEvent>> {
+    async fn audit_events(
+        &self,
+        org: OrgId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>> {
         self.read(move |tx| {
             let table = tx.open_table(AUDIT).map_err(storage)?;
             let o = org.0.as_u128();
@@ -328,13 +348,19 @@ fn apply_in(tx: &WriteTransaction, changes: ChangeSet) -> Result<Vec<AuditEvent>
     let mut sealed = Vec::with_capacity(changes.audit.len());
     for draft in changes.audit {
         let o = draft.org.0.as_u128();
-        let head = match chain.range((o, 0)..=(o, u64::MAX)).map_err(storage)?.next_back() {
+        let head = match chain
+            .range((o, 0)..=(o, u64::MAX))
+            .map_err(storage)?
+            .next_back()
+        {
             Some(entry) => Some(decode_event(entry.map_err(storage)?.1.value())?),
             None => None,
         };
         let event = audit::seal(head.as_ref(), draft);
         let bytes = serde_json::to_vec(&event).map_err(Error::storage)?;
-        chain.insert((o, event.seq), bytes.as_slice()).map_err(storage)?;
+        chain
+            .insert((o, event.seq), bytes.as_slice())
+            .map_err(storage)?;
         sealed.push(event);
     }
     Ok(sealed)
@@ -413,12 +439,19 @@ fn remove_entries(
     let s = scope.key().as_u128();
     for entry in entries {
         index
-            .remove((s, kind, entry.name.as_str(), entry.value.as_str(), id.as_u128()))
+            .remove((
+                s,
+                kind,
+                entry.name.as_str(),
+                entry.value.as_str(),
+                id.as_u128(),
+            ))
             .map_err(storage)?;
     }
     Ok(())
 }
 
 fn decode_event(bytes: &[u8]) -> Result<AuditEvent> {
-    serde_json::from_slice(bytes).map_err(|e| Error::storage(format!("undecodable audit event: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| Error::storage(format!("undecodable audit event: {e}")))
 }

@@ -25,7 +25,8 @@ pub const FORMAT_VERSION: u64 = 1;
 
 pub const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 pub const RECORDS: TableDefinition<'_, (u128, &str, u128), &[u8]> = TableDefinition::new("records");
-pub const INDEX: TableDefinition<'_, (u128, &str, &str, &str, u128), ()> = TableDefinition::new("index");
+pub const INDEX: TableDefinition<'_, (u128, &str, &str, &str, u128), ()> =
+    TableDefinition::new("index");
 pub const AUDIT: TableDefinition<'_, (u128, u64), &[u8]> = TableDefinition::new("audit");
 
 /// A stored record: its version, the index entries it holds (so an update
@@ -47,7 +48,8 @@ impl Envelope {
     }
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self> {
-        serde_json::from_slice(bytes).map_err(|e| Error::storage(format!("undecodable record: {e}")))
+        serde_json::from_slice(bytes)
+            .map_err(|e| Error::storage(format!("undecodable record: {e}")))
     }
 
     pub(crate) fn encode(&self) -> Result<Vec<u8>> {

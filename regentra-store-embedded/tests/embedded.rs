@@ -26,7 +26,13 @@ async fn seeded(path: &std::path::Path) -> (Principal, regentra_core::OrgId) {
         .await
         .expect("msp");
     regentra
-        .add_member(&operator, msp.id, "alice@northwind.test", "Alice", Role::MspAdmin)
+        .add_member(
+            &operator,
+            msp.id,
+            "alice@northwind.test",
+            "Alice",
+            Role::MspAdmin,
+        )
         .await
         .expect("member");
     (operator, msp.id)
@@ -51,7 +57,10 @@ async fn data_survives_close_and_reopen() {
         .expect("members survive");
     assert_eq!(members.len(), 1);
     assert_eq!(members[0].role, Role::MspAdmin);
-    let report = regentra.verify_audit_chain(&operator, msp).await.expect("verify");
+    let report = regentra
+        .verify_audit_chain(&operator, msp)
+        .await
+        .expect("verify");
     assert_eq!(report.first_break, None);
     assert!(report.events >= 2, "creation and membership events survive");
     // And the chain keeps growing from where it was.
@@ -59,7 +68,10 @@ async fn data_survives_close_and_reopen() {
         .rename_organization(&operator, msp, "Northwind Managed IT")
         .await
         .expect("rename after reopen");
-    let report = regentra.verify_audit_chain(&operator, msp).await.expect("verify");
+    let report = regentra
+        .verify_audit_chain(&operator, msp)
+        .await
+        .expect("verify");
     assert_eq!(report.first_break, None);
 }
 
@@ -115,14 +127,24 @@ async fn second_process_child() {
 async fn a_second_process_gets_a_clear_error() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("owned.redb");
-    let held = EmbeddedStore::open(&path).await.expect("first process opens");
+    let held = EmbeddedStore::open(&path)
+        .await
+        .expect("first process opens");
     let output = Command::new(std::env::current_exe().expect("test binary"))
-        .args(["--exact", "second_process_child", "--ignored", "--nocapture"])
+        .args([
+            "--exact",
+            "second_process_child",
+            "--ignored",
+            "--nocapture",
+        ])
         .env(CHILD_ENV, &path)
         .output()
         .expect("child runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "the child does not panic: {stdout}");
+    assert!(
+        output.status.success(),
+        "the child does not panic: {stdout}"
+    );
     let line = stdout
         .lines()
         .find(|l| l.starts_with("CHILD-"))

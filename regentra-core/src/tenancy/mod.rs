@@ -272,7 +272,10 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(validate_name("name", "  Acme  ").ok().as_deref(), Some("Acme"));
+        assert_eq!(
+            validate_name("name", "  Acme  ").ok().as_deref(),
+            Some("Acme")
+        );
         assert!(validate_name("name", "   ").is_err());
         assert!(validate_name("name", &"x".repeat(201)).is_err());
         assert!(validate_name("name", "a\u{0}b").is_err());

@@ -133,13 +133,21 @@ impl Regentra {
 
     /// An MSP creates a client tenant. Recorded in both the MSP's chain and the
     /// new client's.
-    pub async fn create_client(&self, principal: &Principal, msp: OrgId, name: &str) -> Result<Organization> {
+    pub async fn create_client(
+        &self,
+        principal: &Principal,
+        msp: OrgId,
+        name: &str,
+    ) -> Result<Organization> {
         let grant = self
             .authorize_all(principal, msp, Permission::TenantsManage)
             .await?;
         let parent = self.organization(msp).await?;
         if parent.kind != OrgKind::Msp {
-            return Err(Error::invalid("msp", "only an MSP organization can have clients"));
+            return Err(Error::invalid(
+                "msp",
+                "only an MSP organization can have clients",
+            ));
         }
         let client = Organization {
             id: OrgId(self.new_id()),
@@ -179,14 +187,23 @@ impl Regentra {
     ) -> Result<Vec<Organization>> {
         self.authorize_all(principal, msp, Permission::TenantsManage)
             .await?;
-        let clients =
-            store::find::<Organization>(self.store(), Scope::Platform, "parent", &msp.to_string(), page)
-                .await?;
+        let clients = store::find::<Organization>(
+            self.store(),
+            Scope::Platform,
+            "parent",
+            &msp.to_string(),
+            page,
+        )
+        .await?;
         Ok(values(clients))
     }
 
     /// An org's profile.
-    pub async fn get_organization(&self, principal: &Principal, org: OrgId) -> Result<Organization> {
+    pub async fn get_organization(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+    ) -> Result<Organization> {
         self.authorize(principal, org, Permission::OrgRead).await?;
         self.organization(org).await
     }
@@ -197,9 +214,12 @@ impl Regentra {
         org: OrgId,
         name: &str,
     ) -> Result<Organization> {
-        let grant = self.authorize_all(principal, org, Permission::OrgManage).await?;
+        let grant = self
+            .authorize_all(principal, org, Permission::OrgManage)
+            .await?;
         let name = validate_name("name", name)?;
-        let mut current = store::require::<Organization>(self.store(), Scope::Platform, org.0).await?;
+        let mut current =
+            store::require::<Organization>(self.store(), Scope::Platform, org.0).await?;
         let old = std::mem::replace(&mut current.value.name, name);
         let mut changes = ChangeSet::new();
         changes.update(&current)?;
@@ -231,7 +251,9 @@ impl Regentra {
         check_member_role(organization.kind, role)?;
         let email = normalize_email(email)?;
         let mut changes = ChangeSet::new();
-        let user = match store::find_unique::<User>(self.store(), Scope::Platform, "email", &email).await? {
+        let user = match store::find_unique::<User>(self.store(), Scope::Platform, "email", &email)
+            .await?
+        {
             Some(user) => user.value,
             None => {
                 let user = User {
@@ -298,7 +320,12 @@ impl Regentra {
         Ok(membership.value)
     }
 
-    pub async fn remove_member(&self, principal: &Principal, org: OrgId, user: UserId) -> Result<()> {
+    pub async fn remove_member(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        user: UserId,
+    ) -> Result<()> {
         let grant = self
             .authorize_all(principal, org, Permission::MembersManage)
             .await?;
@@ -325,7 +352,8 @@ impl Regentra {
     ) -> Result<Vec<Membership>> {
         self.authorize(principal, org, Permission::OrgRead).await?;
         let members =
-            store::find::<Membership>(self.store(), Scope::Platform, "org", &org.to_string(), page).await?;
+            store::find::<Membership>(self.store(), Scope::Platform, "org", &org.to_string(), page)
+                .await?;
         Ok(values(members))
     }
 
@@ -432,9 +460,13 @@ impl Regentra {
         let user = store::require::<User>(self.store(), Scope::Platform, principal.user.0)
             .await?
             .value;
-        let memberships =
-            store::find_all::<Membership>(self.store(), Scope::Platform, "user", &user.id.to_string())
-                .await?;
+        let memberships = store::find_all::<Membership>(
+            self.store(),
+            Scope::Platform,
+            "user",
+            &user.id.to_string(),
+        )
+        .await?;
         let mut orgs: Vec<Organization> = Vec::new();
         for m in &memberships {
             orgs.push(self.organization(m.value.org).await?);
@@ -478,14 +510,19 @@ impl Regentra {
         after: Option<u64>,
         limit: usize,
     ) -> Result<Vec<AuditEvent>> {
-        self.authorize_all(principal, org, Permission::AuditRead).await?;
+        self.authorize_all(principal, org, Permission::AuditRead)
+            .await?;
         self.store()
             .audit_events(org, after, limit.clamp(1, store::MAX_PAGE))
             .await
     }
 
     /// Recomputes the org's whole audit chain and reports the first broken link.
-    pub async fn verify_audit_chain(&self, principal: &Principal, org: OrgId) -> Result<ChainReport> {
+    pub async fn verify_audit_chain(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+    ) -> Result<ChainReport> {
         self.authorize_all(principal, org, Permission::AuditVerify)
             .await?;
         let events = store::audit_chain(self.store(), org).await?;

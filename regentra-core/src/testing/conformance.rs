@@ -15,14 +15,18 @@ use crate::error::Error;
 use crate::ids::{AuditEventId, OrgId};
 use crate::rbac::{Access, Permission, Role, Via};
 use crate::service::{Principal, Regentra};
-use crate::store::{self, ChangeSet, IndexEntry, Mutation, PageRequest, Scope, Store, StoredRecord};
+use crate::store::{
+    self, ChangeSet, IndexEntry, Mutation, PageRequest, Scope, Store, StoredRecord,
+};
 use crate::tenancy::{OrgKind, Organization, RoleGrant};
 
 const KIND: &str = "conformance_widget";
 
 fn org(n: u128) -> OrgId {
     // Distinct from the nil platform scope and from any other case's orgs.
-    OrgId(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 + n))
+    OrgId(Uuid::from_u128(
+        0x0190_0000_0000_7000_8000_0000_0000_0000 + n,
+    ))
 }
 
 fn id(n: u128) -> Uuid {
@@ -39,7 +43,13 @@ fn insert(scope: Scope, id: Uuid, body: Value, indexes: Vec<IndexEntry>) -> Muta
     }
 }
 
-fn update(scope: Scope, id: Uuid, expected_version: u64, body: Value, indexes: Vec<IndexEntry>) -> Mutation {
+fn update(
+    scope: Scope,
+    id: Uuid,
+    expected_version: u64,
+    body: Value,
+    indexes: Vec<IndexEntry>,
+) -> Mutation {
     Mutation::Update {
         scope,
         kind: KIND,
@@ -72,7 +82,9 @@ fn at(seconds: i64) -> DateTime<Utc> {
 
 fn draft(org: OrgId, n: u128, action: &str) -> AuditDraft {
     AuditDraft {
-        id: AuditEventId(Uuid::from_u128(0x0190_0000_0000_7000_a000_0000_0000_0000 + n)),
+        id: AuditEventId(Uuid::from_u128(
+            0x0190_0000_0000_7000_a000_0000_0000_0000 + n,
+        )),
         org,
         at: at(n as i64),
         actor: Actor::system(),
@@ -97,7 +109,13 @@ async fn get(store: &dyn Store, scope: Scope, id: Uuid) -> Option<StoredRecord> 
 
 async fn find_ids(store: &dyn Store, scope: Scope, index: &str, value: &str) -> Vec<Uuid> {
     store
-        .find(scope, KIND, index, value, PageRequest::first(store::MAX_PAGE))
+        .find(
+            scope,
+            KIND,
+            index,
+            value,
+            PageRequest::first(store::MAX_PAGE),
+        )
         .await
         .expect("find works")
         .into_iter()
@@ -108,7 +126,11 @@ async fn find_ids(store: &dyn Store, scope: Scope, index: &str, value: &str) -> 
 pub async fn insert_then_get(store: Arc<dyn Store>) {
     let store = store.as_ref();
     let scope = Scope::Org(org(1));
-    must(store, vec![insert(scope, id(1), json!({"name": "one"}), vec![])]).await;
+    must(
+        store,
+        vec![insert(scope, id(1), json!({"name": "one"}), vec![])],
+    )
+    .await;
     let record = get(store, scope, id(1))
         .await
         .expect("inserted record is readable");
@@ -121,7 +143,10 @@ pub async fn insert_then_get(store: Arc<dyn Store>) {
         "an unknown id reads as None"
     );
     assert_eq!(
-        store.get(scope, "another_kind", id(1)).await.expect("get works"),
+        store
+            .get(scope, "another_kind", id(1))
+            .await
+            .expect("get works"),
         None,
         "kinds are separate"
     );
@@ -150,7 +175,10 @@ pub async fn duplicate_insert_is_already_exists(store: Arc<dyn Store>) {
         Err(Error::AlreadyExists { .. }) => {}
         other => panic!("second insert of one id must be AlreadyExists, got {other:?}"),
     }
-    assert_eq!(get(store, scope, id(1)).await.map(|r| r.body), Some(json!(1)));
+    assert_eq!(
+        get(store, scope, id(1)).await.map(|r| r.body),
+        Some(json!(1))
+    );
 }
 
 pub async fn update_bumps_version_and_stale_update_conflicts(store: Arc<dyn Store>) {
@@ -168,13 +196,19 @@ pub async fn update_bumps_version_and_stale_update_conflicts(store: Arc<dyn Stor
         Err(Error::Conflict { .. }) => {}
         other => panic!("a delete at a stale version must be Conflict, got {other:?}"),
     }
-    assert_eq!(get(store, scope, id(1)).await.map(|r| r.body), Some(json!("v2")));
+    assert_eq!(
+        get(store, scope, id(1)).await.map(|r| r.body),
+        Some(json!("v2"))
+    );
 }
 
 pub async fn update_or_delete_of_missing_record_is_not_found(store: Arc<dyn Store>) {
     let store = store.as_ref();
     let scope = Scope::Org(org(1));
-    for mutation in [update(scope, id(9), 1, json!(0), vec![]), delete(scope, id(9), 1)] {
+    for mutation in [
+        update(scope, id(9), 1, json!(0), vec![]),
+        delete(scope, id(9), 1),
+    ] {
         match apply(store, vec![mutation]).await {
             Err(Error::NotFound { .. }) => {}
             other => panic!("writing a missing record must be NotFound, got {other:?}"),
@@ -278,7 +312,10 @@ pub async fn index_entries_follow_updates(store: Arc<dyn Store>) {
         )],
     )
     .await;
-    assert_eq!(find_ids(store, scope, "status", "open").await, vec![id(1), id(2)]);
+    assert_eq!(
+        find_ids(store, scope, "status", "open").await,
+        vec![id(1), id(2)]
+    );
     must(
         store,
         vec![update(
@@ -291,7 +328,10 @@ pub async fn index_entries_follow_updates(store: Arc<dyn Store>) {
     )
     .await;
     assert_eq!(find_ids(store, scope, "status", "open").await, vec![id(2)]);
-    assert_eq!(find_ids(store, scope, "status", "closed").await, vec![id(1)]);
+    assert_eq!(
+        find_ids(store, scope, "status", "closed").await,
+        vec![id(1)]
+    );
     // A record can hold several values of one index (tags, words).
     must(
         store,
@@ -325,9 +365,17 @@ pub async fn failed_change_set_leaves_nothing(store: Arc<dyn Store>) {
         )],
     )
     .await;
-    let before = store.audit_events(org(1), None, 100).await.expect("audit read");
+    let before = store
+        .audit_events(org(1), None, 100)
+        .await
+        .expect("audit read");
     let mut failing = changes(vec![
-        insert(scope, id(2), json!("new"), vec![IndexEntry::unique("slug", "b")]),
+        insert(
+            scope,
+            id(2),
+            json!("new"),
+            vec![IndexEntry::unique("slug", "b")],
+        ),
         update(
             scope,
             id(1),
@@ -350,7 +398,10 @@ pub async fn failed_change_set_leaves_nothing(store: Arc<dyn Store>) {
     assert!(find_ids(store, scope, "slug", "b").await.is_empty());
     assert!(find_ids(store, scope, "slug", "c").await.is_empty());
     assert_eq!(
-        store.audit_events(org(1), None, 100).await.expect("audit read"),
+        store
+            .audit_events(org(1), None, 100)
+            .await
+            .expect("audit read"),
         before
     );
 }
@@ -363,7 +414,11 @@ pub async fn list_orders_by_id_and_pages(store: Arc<dyn Store>) {
     for n in order {
         must(store, vec![insert(scope, id(n), json!(n as u64), vec![])]).await;
     }
-    must(store, vec![insert(Scope::Org(org(2)), id(100), json!(0), vec![])]).await;
+    must(
+        store,
+        vec![insert(Scope::Org(org(2)), id(100), json!(0), vec![])],
+    )
+    .await;
     let mut seen = Vec::new();
     let mut after = None;
     loop {
@@ -415,9 +470,18 @@ pub async fn find_orders_by_id_and_pages(store: Arc<dyn Store>) {
         .find(scope, KIND, "parity", "odd", PageRequest::first(2))
         .await
         .expect("find works");
-    assert_eq!(first.iter().map(|r| r.id).collect::<Vec<_>>(), vec![id(1), id(3)]);
+    assert_eq!(
+        first.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![id(1), id(3)]
+    );
     let rest = store
-        .find(scope, KIND, "parity", "odd", PageRequest::after(Some(id(3)), 10))
+        .find(
+            scope,
+            KIND,
+            "parity",
+            "odd",
+            PageRequest::after(Some(id(3)), 10),
+        )
         .await
         .expect("find works");
     assert_eq!(rest.iter().map(|r| r.id).collect::<Vec<_>>(), vec![id(5)]);
@@ -431,13 +495,23 @@ pub async fn scopes_are_isolated(store: Arc<dyn Store>) {
     let (a, b) = (Scope::Org(org(1)), Scope::Org(org(2)));
     must(
         store,
-        vec![insert(a, id(1), json!("a"), vec![IndexEntry::multi("k", "v")])],
+        vec![insert(
+            a,
+            id(1),
+            json!("a"),
+            vec![IndexEntry::multi("k", "v")],
+        )],
     )
     .await;
     // The same id in another tenant is a different record.
     must(
         store,
-        vec![insert(b, id(1), json!("b"), vec![IndexEntry::multi("k", "v")])],
+        vec![insert(
+            b,
+            id(1),
+            json!("b"),
+            vec![IndexEntry::multi("k", "v")],
+        )],
     )
     .await;
     assert_eq!(get(store, a, id(1)).await.map(|r| r.body), Some(json!("a")));
@@ -535,7 +609,10 @@ pub async fn audit_events_chain_per_org(store: Arc<dyn Store>) {
     next.audit(draft(a, 4, "a.third"));
     store.apply(next).await.expect("applies");
     let chain_a = store::audit_chain(store, a).await.expect("audit read");
-    assert_eq!(chain_a.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(
+        chain_a.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
     assert_eq!(chain_a[2].prev_hash, chain_a[1].hash);
     assert_eq!(audit::verify(a, &chain_a), Ok(()));
 }
@@ -549,9 +626,15 @@ pub async fn audit_events_page_in_order(store: Arc<dyn Store>) {
         store.apply(set).await.expect("applies");
     }
     let first = store.audit_events(a, None, 3).await.expect("audit read");
-    assert_eq!(first.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(
+        first.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
     let next = store.audit_events(a, Some(3), 3).await.expect("audit read");
-    assert_eq!(next.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 5, 6]);
+    assert_eq!(
+        next.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![4, 5, 6]
+    );
     let last = store.audit_events(a, Some(6), 3).await.expect("audit read");
     assert_eq!(last.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![7]);
     assert!(
@@ -568,7 +651,12 @@ pub async fn concurrent_applies_keep_every_chain_unbroken(store: Arc<dyn Store>)
     let orgs = [org(1), org(2)];
     let writes = (0..32u128).map(|n| {
         let target = orgs[(n % 2) as usize];
-        let mut set = changes(vec![insert(Scope::Org(target), id(n), json!(n as u64), vec![])]);
+        let mut set = changes(vec![insert(
+            Scope::Org(target),
+            id(n),
+            json!(n as u64),
+            vec![],
+        )]);
         set.audit(draft(target, n, "concurrent.write"));
         store.apply(set)
     });
@@ -586,7 +674,8 @@ pub async fn concurrent_updates_apply_once_or_conflict(store: Arc<dyn Store>) {
     let store = store.as_ref();
     let scope = Scope::Org(org(1));
     must(store, vec![insert(scope, id(1), json!(0), vec![])]).await;
-    let writers = (1..=16u64).map(|n| apply(store, vec![update(scope, id(1), 1, json!(n), vec![])]));
+    let writers =
+        (1..=16u64).map(|n| apply(store, vec![update(scope, id(1), 1, json!(n), vec![])]));
     let results = join_all(writers).await;
     let applied = results.iter().filter(|r| r.is_ok()).count();
     for result in &results {
@@ -705,7 +794,11 @@ async fn actions(f: &MspFixture, org: OrgId) -> Vec<String> {
     let chain = store::audit_chain(f.regentra.store(), org)
         .await
         .expect("audit read");
-    assert_eq!(audit::verify(org, &chain), Ok(()), "chain of {org} verifies");
+    assert_eq!(
+        audit::verify(org, &chain),
+        Ok(()),
+        "chain of {org} verifies"
+    );
     chain.into_iter().map(|e| e.action).collect()
 }
 
@@ -728,12 +821,25 @@ pub async fn msp_creates_and_lists_its_clients(store: Arc<dyn Store>) {
     assert_eq!(clients[0].name, "Acme Dental (Northwind IT)");
     let page = f
         .regentra
-        .list_clients(&f.admin, f.msp, PageRequest::after(Some(f.clients[0].0), 10))
+        .list_clients(
+            &f.admin,
+            f.msp,
+            PageRequest::after(Some(f.clients[0].0), 10),
+        )
         .await
         .expect("second page");
-    assert_eq!(page.iter().map(|c| c.id).collect::<Vec<_>>(), vec![f.clients[1]]);
+    assert_eq!(
+        page.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![f.clients[1]]
+    );
     let msp_actions = actions(&f, f.msp).await;
-    assert_eq!(msp_actions.iter().filter(|a| *a == "client.created").count(), 2);
+    assert_eq!(
+        msp_actions
+            .iter()
+            .filter(|a| *a == "client.created")
+            .count(),
+        2
+    );
     assert!(
         actions(&f, f.clients[0])
             .await
@@ -757,7 +863,10 @@ pub async fn msp_creates_and_lists_its_clients(store: Arc<dyn Store>) {
             .await,
         "msp",
     );
-    expect_invalid(f.regentra.create_client(&f.admin, f.msp, "   ").await, "name");
+    expect_invalid(
+        f.regentra.create_client(&f.admin, f.msp, "   ").await,
+        "name",
+    );
     // Only platform operators create top-level orgs.
     expect_denied(
         f.regentra
@@ -771,15 +880,30 @@ pub async fn emails_are_unique_on_the_platform(store: Arc<dyn Store>) {
     let f = msp_fixture(store, "Northwind IT").await;
     let first = f
         .regentra
-        .add_member(&f.admin, f.msp, "  Bob@Example.COM ", "Bob", Role::Technician)
+        .add_member(
+            &f.admin,
+            f.msp,
+            "  Bob@Example.COM ",
+            "Bob",
+            Role::Technician,
+        )
         .await
         .expect("adds Bob");
     let again = f
         .regentra
-        .add_member(&f.admin, f.clients[0], "bob@example.com", "Robert", Role::Viewer)
+        .add_member(
+            &f.admin,
+            f.clients[0],
+            "bob@example.com",
+            "Robert",
+            Role::Viewer,
+        )
         .await
         .expect("adds the same person to a client");
-    assert_eq!(first.user, again.user, "one account per email, whatever its case");
+    assert_eq!(
+        first.user, again.user,
+        "one account per email, whatever its case"
+    );
     match f
         .regentra
         .add_member(&f.admin, f.msp, "BOB@example.com", "Bob", Role::Viewer)
@@ -891,7 +1015,11 @@ pub async fn staff_assignment_gives_per_client_roles(store: Arc<dyn Store>) {
         "technician assigning staff",
     );
     assert!(actions(&f, c2).await.contains(&"staff.assigned".to_owned()));
-    assert!(actions(&f, f.msp).await.contains(&"staff.assigned".to_owned()));
+    assert!(
+        actions(&f, f.msp)
+            .await
+            .contains(&"staff.assigned".to_owned())
+    );
 }
 
 pub async fn msp_admin_reaches_only_its_own_clients(store: Arc<dyn Store>) {
@@ -921,11 +1049,13 @@ pub async fn msp_admin_reaches_only_its_own_clients(store: Arc<dyn Store>) {
         "reading another MSP's client",
     );
     expect_not_found(
-        r.list_members(&f.admin, theirs, PageRequest::first(10)).await,
+        r.list_members(&f.admin, theirs, PageRequest::first(10))
+            .await,
         "members of another MSP's client",
     );
     expect_not_found(
-        r.list_clients(&f.admin, other.msp, PageRequest::first(10)).await,
+        r.list_clients(&f.admin, other.msp, PageRequest::first(10))
+            .await,
         "another MSP's client list",
     );
     expect_not_found(
@@ -989,7 +1119,11 @@ pub async fn unassigning_staff_removes_only_msp_assignments(store: Arc<dyn Store
     r.authorize(&auditor, c1, Permission::OrgRead)
         .await
         .expect("auditor keeps access");
-    assert!(actions(&f, c1).await.contains(&"staff.unassigned".to_owned()));
+    assert!(
+        actions(&f, c1)
+            .await
+            .contains(&"staff.unassigned".to_owned())
+    );
 }
 
 pub async fn delegated_access_is_recorded_in_the_client_chain(store: Arc<dyn Store>) {
@@ -997,7 +1131,10 @@ pub async fn delegated_access_is_recorded_in_the_client_chain(store: Arc<dyn Sto
     let r = &f.regentra;
     let [c1, _] = f.clients;
     let viewer = member(&f, c1, "exec@acme.test", Role::Viewer).await;
-    let before = store::audit_chain(r.store(), c1).await.expect("audit").len();
+    let before = store::audit_chain(r.store(), c1)
+        .await
+        .expect("audit")
+        .len();
 
     r.list_members(&viewer, c1, PageRequest::first(10))
         .await
@@ -1012,9 +1149,14 @@ pub async fn delegated_access_is_recorded_in_the_client_chain(store: Arc<dyn Sto
     r.list_members(&f.admin, c1, PageRequest::first(10))
         .await
         .expect("MSP admin reads");
-    r.get_organization(&f.operator, c1).await.expect("operator reads");
+    r.get_organization(&f.operator, c1)
+        .await
+        .expect("operator reads");
     let chain = store::audit_chain(r.store(), c1).await.expect("audit");
-    let access: Vec<_> = chain.iter().filter(|e| e.action == "access.delegated").collect();
+    let access: Vec<_> = chain
+        .iter()
+        .filter(|e| e.action == "access.delegated")
+        .collect();
     assert_eq!(access.len(), 2, "both delegated reads are recorded");
     assert_eq!(access[0].actor.user, Some(f.admin.user));
     assert_eq!(access[0].actor.via, Some(Via::MspDelegation { msp: f.msp }));
@@ -1033,7 +1175,10 @@ pub async fn delegated_access_is_recorded_in_the_client_chain(store: Arc<dyn Sto
         rename.details,
         json!({ "from": "Acme Dental (Northwind IT)", "to": "Acme Dental Group" })
     );
-    let report = r.verify_audit_chain(&viewer, c1).await.expect("viewer verifies");
+    let report = r
+        .verify_audit_chain(&viewer, c1)
+        .await
+        .expect("viewer verifies");
     assert_eq!(report.first_break, None);
     assert_eq!(report.events as usize, chain.len());
 }
@@ -1078,7 +1223,13 @@ pub async fn tenant_switching_lists_every_reachable_org(store: Arc<dyn Store>) {
         .await
         .expect("standalone");
     let loner = r
-        .add_member(&f.operator, other.id, "owner@solo.test", "Owner", Role::OrgAdmin)
+        .add_member(
+            &f.operator,
+            other.id,
+            "owner@solo.test",
+            "Owner",
+            Role::OrgAdmin,
+        )
         .await
         .expect("owner");
     let lone = roles_of(
@@ -1130,7 +1281,11 @@ pub async fn denied_operations_change_nothing(store: Arc<dyn Store>) {
             .expect("find");
         (chain, org_record, members)
     };
-    let before = (snapshot(c1).await, snapshot(c2).await, snapshot(f.msp).await);
+    let before = (
+        snapshot(c1).await,
+        snapshot(c2).await,
+        snapshot(f.msp).await,
+    );
 
     expect_denied(
         r.rename_organization(&viewer, c1, "Viewer was here").await,
@@ -1163,7 +1318,11 @@ pub async fn denied_operations_change_nothing(store: Arc<dyn Store>) {
         "client employee acting in the MSP",
     );
 
-    let after = (snapshot(c1).await, snapshot(c2).await, snapshot(f.msp).await);
+    let after = (
+        snapshot(c1).await,
+        snapshot(c2).await,
+        snapshot(f.msp).await,
+    );
     assert!(
         before == after,
         "denied operations wrote nothing, not even an audit event"

@@ -346,7 +346,13 @@ impl World {
                 .expect("create MSP")
                 .id;
             regentra
-                .add_member(&operator, orgs[msp], &email(&tag, admin), "admin", Role::MspAdmin)
+                .add_member(
+                    &operator,
+                    orgs[msp],
+                    &email(&tag, admin),
+                    "admin",
+                    Role::MspAdmin,
+                )
                 .await
                 .expect("add MSP admin");
             model.members.insert((msp, admin), (Role::MspAdmin, None));
@@ -410,7 +416,9 @@ impl World {
         }
         let after = self.snapshot().await;
         if expected != Outcome::Ok && before != after {
-            return Err(format!("{op:?} was refused ({expected:?}) but changed the store"));
+            return Err(format!(
+                "{op:?} was refused ({expected:?}) but changed the store"
+            ));
         }
         if expected == Outcome::Ok
             && let Some(org) = op.mutated_org()
@@ -454,9 +462,10 @@ impl World {
                 &r.change_member_role(&self.principal(actor), o(org), u(user), role)
                     .await,
             ),
-            Op::RemoveMember { actor, org, user } => {
-                outcome(&r.remove_member(&self.principal(actor), o(org), u(user)).await)
-            }
+            Op::RemoveMember { actor, org, user } => outcome(
+                &r.remove_member(&self.principal(actor), o(org), u(user))
+                    .await,
+            ),
             Op::AssignStaff {
                 actor,
                 msp,
@@ -510,8 +519,12 @@ impl World {
                 outcome(&result)
             }
             Op::Rename { actor, org } => outcome(
-                &r.rename_organization(&self.principal(actor), o(org), &format!("Renamed by {actor}"))
-                    .await,
+                &r.rename_organization(
+                    &self.principal(actor),
+                    o(org),
+                    &format!("Renamed by {actor}"),
+                )
+                .await,
             ),
             Op::ListClients { actor, msp } => {
                 let result = r
@@ -519,8 +532,10 @@ impl World {
                     .await;
                 if let Ok(clients) = &result {
                     let listed: Vec<OrgId> = clients.iter().map(|c| c.id).collect();
-                    let expected: Vec<OrgId> =
-                        (0..ORGS).filter(|c| PARENTS[*c] == Some(msp)).map(o).collect();
+                    let expected: Vec<OrgId> = (0..ORGS)
+                        .filter(|c| PARENTS[*c] == Some(msp))
+                        .map(o)
+                        .collect();
                     if listed != expected {
                         return Err(format!(
                             "clients of org {msp}: listed {listed:?}, expected {expected:?}"
@@ -533,11 +548,15 @@ impl World {
     }
 
     async fn email_of(&self, user: usize) -> String {
-        store::require::<crate::tenancy::User>(self.regentra.store(), Scope::Platform, self.users[user].0)
-            .await
-            .expect("user exists")
-            .value
-            .email
+        store::require::<crate::tenancy::User>(
+            self.regentra.store(),
+            Scope::Platform,
+            self.users[user].0,
+        )
+        .await
+        .expect("user exists")
+        .value
+        .email
     }
 
     /// Everything a refused operation must leave untouched: each org's
@@ -575,9 +594,17 @@ impl World {
                 .await
                 .map_err(|e| e.to_string())?;
             if let Some(foreign) = stored.iter().find(|m| m.value.org != *org) {
-                return Err(format!("membership {:?} listed under org {i}", foreign.value));
+                return Err(format!(
+                    "membership {:?} listed under org {i}",
+                    foreign.value
+                ));
             }
-            let actual = sorted(stored.iter().map(|m| (m.value.user, m.value.role)).collect());
+            let actual = sorted(
+                stored
+                    .iter()
+                    .map(|m| (m.value.user, m.value.role))
+                    .collect(),
+            );
             let expected = sorted(
                 self.model
                     .members_of(i)
@@ -586,9 +613,13 @@ impl World {
                     .collect(),
             );
             if actual != expected {
-                return Err(format!("org {i}: stored members {actual:?}, model {expected:?}"));
+                return Err(format!(
+                    "org {i}: stored members {actual:?}, model {expected:?}"
+                ));
             }
-            let chain = store::audit_chain(s, *org).await.map_err(|e| e.to_string())?;
+            let chain = store::audit_chain(s, *org)
+                .await
+                .map_err(|e| e.to_string())?;
             audit::verify(*org, &chain).map_err(|b| format!("org {i}: {b}"))?;
         }
         Ok(())
@@ -627,7 +658,10 @@ pub async fn run_case(store: Arc<dyn Store>, ops: &[Op]) -> Result<(), String> {
     let mut world = World::build(store).await;
     world.check_state().await?;
     for (i, op) in ops.iter().enumerate() {
-        world.check_step(op).await.map_err(|e| format!("step {i}: {e}"))?;
+        world
+            .check_step(op)
+            .await
+            .map_err(|e| format!("step {i}: {e}"))?;
     }
     Ok(())
 }
