@@ -83,20 +83,7 @@ fn benches(c: &mut Criterion) {
                 .expect("allowed")
         })
     });
-    let mut n = 0u64;
-    c.bench_function("apply/rename_with_audit_in_memory", |b| {
-        b.to_async(&rt).iter(|| {
-            n += 1;
-            let name = format!("Bench MSP {n}");
-            let f = &memory;
-            async move {
-                f.regentra
-                    .rename_organization(&f.admin, f.msp, &name)
-                    .await
-                    .expect("renamed")
-            }
-        })
-    });
+    bench_rename(c, &rt, "apply/rename_with_audit_in_memory", &memory);
 
     let dir = tempfile::tempdir().expect("temp dir");
     let file = rt.block_on(async {
@@ -107,15 +94,19 @@ fn benches(c: &mut Criterion) {
         )
         .await
     });
+    bench_rename(c, &rt, "apply/rename_with_audit_on_disk", &file);
+}
+
+/// One audited mutation: authorize, load, and commit a rename with its event.
+fn bench_rename(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, f: &Fixture) {
     let mut n = 0u64;
-    c.bench_function("apply/rename_with_audit_on_disk", |b| {
-        b.to_async(&rt).iter(|| {
+    c.bench_function(name, |b| {
+        b.to_async(rt).iter(|| {
             n += 1;
-            let name = format!("Bench MSP {n}");
-            let f = &file;
+            let new_name = format!("Bench MSP {n}");
             async move {
                 f.regentra
-                    .rename_organization(&f.admin, f.msp, &name)
+                    .rename_organization(&f.admin, f.msp, &new_name)
                     .await
                     .expect("renamed")
             }

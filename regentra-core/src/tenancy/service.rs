@@ -8,7 +8,7 @@ use super::{
     Membership, OrgKind, Organization, User, candidate_roles, check_member_role, check_staff_role,
     normalize_email, validate_name,
 };
-use crate::audit::{self, AuditEvent, ChainBreak, Target};
+use crate::audit::{self, AuditDraft, AuditEvent, ChainBreak, Target};
 use crate::error::{Error, Result};
 use crate::ids::{MembershipId, OrgId, UserId};
 use crate::rbac::{Grant, Permission, Role, Via};
@@ -160,17 +160,11 @@ impl Regentra {
         let details = json!({ "name": client.name, "msp": msp });
         let mut changes = ChangeSet::new();
         changes.insert(&client)?;
-        changes.audit(self.event(
+        changes.audit.extend(self.msp_and_client_events(
             principal,
             &grant,
-            "client.created",
-            target.clone(),
-            details.clone(),
-        ));
-        changes.audit(self.event(
-            principal,
-            &delegated(&grant, client.id),
-            "organization.created",
+            client.id,
+            ["client.created", "organization.created"],
             target,
             details,
         ));
@@ -391,17 +385,11 @@ impl Regentra {
         let details = json!({ "client": client, "role": role });
         let mut changes = ChangeSet::new();
         changes.insert(&membership)?;
-        changes.audit(self.event(
+        changes.audit.extend(self.msp_and_client_events(
             principal,
             &grant,
-            "staff.assigned",
-            target.clone(),
-            details.clone(),
-        ));
-        changes.audit(self.event(
-            principal,
-            &delegated(&grant, client),
-            "staff.assigned",
+            client,
+            ["staff.assigned", "staff.assigned"],
             target,
             details,
         ));
@@ -434,17 +422,11 @@ impl Regentra {
         let details = json!({ "client": client, "role": membership.value.role });
         let mut changes = ChangeSet::new();
         changes.delete(&membership);
-        changes.audit(self.event(
+        changes.audit.extend(self.msp_and_client_events(
             principal,
             &grant,
-            "staff.unassigned",
-            target.clone(),
-            details.clone(),
-        ));
-        changes.audit(self.event(
-            principal,
-            &delegated(&grant, client),
-            "staff.unassigned",
+            client,
+            ["staff.unassigned", "staff.unassigned"],
             target,
             details,
         ));
@@ -531,6 +513,35 @@ impl Regentra {
             head: events.last().map(|e| e.hash.clone()),
             first_break: audit::verify(org, &events).err(),
         })
+    }
+
+    /// An MSP action on one of its clients is written to both chains: the
+    /// MSP's (as itself) and the client's (as a delegated action).
+    fn msp_and_client_events(
+        &self,
+        principal: &Principal,
+        grant: &Grant,
+        client: OrgId,
+        [msp_action, client_action]: [&str; 2],
+        target: Target,
+        details: serde_json::Value,
+    ) -> [AuditDraft; 2] {
+        [
+            self.event(
+                principal,
+                grant,
+                msp_action,
+                target.clone(),
+                details.clone(),
+            ),
+            self.event(
+                principal,
+                &delegated(grant, client),
+                client_action,
+                target,
+                details,
+            ),
+        ]
     }
 
     async fn organization(&self, org: OrgId) -> Result<Organization> {
