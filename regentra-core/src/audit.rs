@@ -99,10 +99,28 @@ pub struct AuditEvent {
     pub hash: String,
 }
 
-/// Numbers `draft` after `head` (the org's last event, if any) and links it.
+/// Where an org's chain ends: what the next event links to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainHead {
+    pub seq: u64,
+    pub hash: String,
+}
+
+impl AuditEvent {
+    /// The chain head this event makes when it is the last one.
+    pub fn head(&self) -> ChainHead {
+        ChainHead {
+            seq: self.seq,
+            hash: self.hash.clone(),
+        }
+    }
+}
+
+/// Numbers `draft` after `head` (the org's chain head, `None` for an empty
+/// chain) and links it.
 /// Times are kept to the microsecond, the precision every store can hold, so
 /// a hash computed here verifies after a round trip through any adapter.
-pub fn seal(head: Option<&AuditEvent>, draft: AuditDraft) -> AuditEvent {
+pub fn seal(head: Option<&ChainHead>, draft: AuditDraft) -> AuditEvent {
     let (seq, prev_hash) = match head {
         Some(h) => (h.seq + 1, h.hash.clone()),
         None => (1, GENESIS.to_owned()),
@@ -249,7 +267,7 @@ mod tests {
     fn chain(org: OrgId, len: u128) -> Vec<AuditEvent> {
         let mut events: Vec<AuditEvent> = Vec::new();
         for n in 1..=len {
-            let e = seal(events.last(), draft(org, n, "thing.done"));
+            let e = seal(events.last().map(AuditEvent::head).as_ref(), draft(org, n, "thing.done"));
             events.push(e);
         }
         events

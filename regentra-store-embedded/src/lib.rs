@@ -353,7 +353,7 @@ fn apply_in(tx: &WriteTransaction, changes: ChangeSet) -> Result<Vec<AuditEvent>
             .map_err(storage)?
             .next_back()
         {
-            Some(entry) => Some(decode_event(entry.map_err(storage)?.1.value())?),
+            Some(entry) => Some(decode_event(entry.map_err(storage)?.1.value())?.head()),
             None => None,
         };
         let event = audit::seal(head.as_ref(), draft);

@@ -21,10 +21,20 @@ pub mod isolation;
 /// ```ignore
 /// regentra_core::conformance_tests!(fresh_store);
 /// ```
+///
+/// A factory that may have no store to give (a server that is not
+/// configured) returns an `Option` and is passed as `optional factory`; its
+/// tests then pass after printing why they were skipped.
 #[macro_export]
 macro_rules! conformance_tests {
+    (optional $factory:expr) => {
+        $crate::conformance_tests!(@each (optional) $factory);
+    };
     ($factory:expr) => {
-        $crate::conformance_tests!(@cases $factory;
+        $crate::conformance_tests!(@each () $factory);
+    };
+    (@each ($($mode:tt)?) $factory:expr) => {
+        $crate::conformance_tests!(@cases ($($mode)?) $factory;
             insert_then_get,
             duplicate_insert_is_already_exists,
             update_bumps_version_and_stale_update_conflicts,
@@ -51,14 +61,23 @@ macro_rules! conformance_tests {
             denied_operations_change_nothing,
         );
     };
-    (@cases $factory:expr; $($case:ident),* $(,)?) => {
+    (@cases $mode:tt $factory:expr; $($case:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
                 let store: ::std::sync::Arc<dyn $crate::store::Store> =
-                    ::std::sync::Arc::new(($factory)().await);
+                    ::std::sync::Arc::new($crate::conformance_tests!(@make $mode $factory));
                 $crate::testing::conformance::$case(store).await;
             }
         )*
+    };
+    (@make () $factory:expr) => {
+        ($factory)().await
+    };
+    (@make (optional) $factory:expr) => {
+        match ($factory)().await {
+            Some(store) => store,
+            None => return,
+        }
     };
 }
