@@ -267,7 +267,10 @@ mod tests {
     fn chain(org: OrgId, len: u128) -> Vec<AuditEvent> {
         let mut events: Vec<AuditEvent> = Vec::new();
         for n in 1..=len {
-            let e = seal(events.last().map(AuditEvent::head).as_ref(), draft(org, n, "thing.done"));
+            let e = seal(
+                events.last().map(AuditEvent::head).as_ref(),
+                draft(org, n, "thing.done"),
+            );
             events.push(e);
         }
         events

@@ -43,8 +43,15 @@ pub enum Error {
     #[error("invalid input: {}", describe(.0))]
     Validation(Vec<FieldError>),
 
-    /// The storage layer failed; the source is kept for logs, never shown to users.
-    #[error("storage failure: {0}")]
+    /// The store cannot be used at all (cannot open or reach it); the reason
+    /// is meant for the operator and names the file or server.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+
+    /// The storage layer failed. The message says only that: adapter errors
+    /// can quote SQL or internals, so the cause is kept as the error's
+    /// `source()` for logs and never rendered to callers.
+    #[error("storage failure")]
     Storage(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 

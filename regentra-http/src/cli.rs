@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use clap::{Parser, Subcommand};
 use regentra_core::rbac::{Access, Permission, Role, decide};
+use regentra_store_postgres::PostgresStore;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -24,6 +25,12 @@ pub enum Command {
         #[arg(long, value_parser = parse_role)]
         role: Option<Role>,
     },
+    /// Apply the Postgres store's migrations to a database (idempotent).
+    Migrate {
+        /// The database, e.g. postgres://regentra@localhost:5432/regentra.
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+    },
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -33,12 +40,30 @@ fn parse_role(s: &str) -> Result<Role, String> {
     })
 }
 
-/// Runs a parsed command and returns what to print.
-pub fn run(cli: Cli) -> String {
+/// Runs a parsed command: what to print on success, or the one line that
+/// explains the failure.
+pub async fn run(cli: Cli) -> Result<String, String> {
     match cli.command {
-        Command::Roles { role: None } => matrix(),
-        Command::Roles { role: Some(role) } => role_permissions(role),
+        Command::Roles { role: None } => Ok(matrix()),
+        Command::Roles { role: Some(role) } => Ok(role_permissions(role)),
+        Command::Migrate { database_url } => migrate(&database_url).await,
     }
+}
+
+async fn migrate(url: &str) -> Result<String, String> {
+    let store = PostgresStore::connect_with(url, 1)
+        .await
+        .map_err(|e| e.to_string())?;
+    // The cause of a failed migration is shown: this is the operator's own
+    // command, and the text is what they need to fix it.
+    store
+        .migrate()
+        .await
+        .map_err(|e| match std::error::Error::source(&e) {
+            Some(cause) => format!("migration failed: {cause}"),
+            None => format!("migration failed: {e}"),
+        })?;
+    Ok("migrations applied; the database is up to date\n".to_owned())
 }
 
 fn mark(access: Access) -> &'static str {

@@ -1,6 +1,16 @@
 use clap::Parser;
 use regentra_http::cli::{Cli, run};
 
-fn main() {
-    print!("{}", run(Cli::parse()));
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> std::process::ExitCode {
+    match run(Cli::parse()).await {
+        Ok(out) => {
+            print!("{out}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(line) => {
+            eprintln!("regentra: {line}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! file or in memory, with no setup.
 //!
 //! One process owns a database file: redb locks it, and a second process
-//! opening the same file gets [`Error::Storage`] naming the file. Deployments
+//! opening the same file gets [`Error::Unavailable`] naming the file. Deployments
 //! with several processes or machines use the Postgres store.
 //!
 //! Every redb call runs on tokio's blocking pool (`spawn_blocking`), never on
@@ -103,10 +103,8 @@ impl EmbeddedStore {
                 .map(|v| v.value());
             match found {
                 Some(found) if found > FORMAT_VERSION => {
-                    return Err(Error::storage(OpenError::NewerFormat {
-                        path: label,
-                        found,
-                    }));
+                    let newer = OpenError::NewerFormat { path: label, found };
+                    return Err(Error::Unavailable(newer.to_string()));
                 }
                 Some(_) => {}
                 None => {
@@ -145,7 +143,7 @@ fn open_error(path: &Path, e: redb::Error) -> Error {
             source,
         },
     };
-    Error::storage(error)
+    Error::Unavailable(error.to_string())
 }
 
 fn storage(e: impl Into<redb::Error>) -> Error {

@@ -192,3 +192,28 @@ async fn in_memory_stores_are_independent() {
         .expect("list b");
     assert!(others.is_empty());
 }
+
+#[tokio::test]
+async fn a_file_from_a_newer_format_is_refused_not_misread() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("future.redb");
+    drop(EmbeddedStore::open(&path).await.expect("create"));
+    {
+        let db = redb::Database::open(&path).expect("raw open");
+        let tx = db.begin_write().expect("write tx");
+        tx.open_table(regentra_store_embedded::schema::META)
+            .expect("meta")
+            .insert("format_version", 99u64)
+            .expect("write");
+        tx.commit().expect("commit");
+    }
+    match EmbeddedStore::open(&path).await {
+        Err(regentra_core::Error::Unavailable(reason)) => {
+            assert!(
+                reason.contains("newer") && reason.contains("future.redb"),
+                "{reason}"
+            )
+        }
+        other => panic!("a newer format must be refused, got {other:?}"),
+    }
+}

@@ -25,7 +25,7 @@ use regentra_core::store::{
 };
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::types::Json;
-use sqlx::{PgConnection, Postgres, Transaction};
+use sqlx::{Connection, PgConnection, Postgres, Transaction};
 use uuid::Uuid;
 
 #[cfg(feature = "testing")]
@@ -55,11 +55,15 @@ impl PostgresStore {
         let options: PgConnectOptions = url
             .parse()
             .map_err(|e| Error::invalid("database_url", format!("not a Postgres URL: {e}")))?;
+        // One direct connection first: a pool would retry until its timeout
+        // and report only that, where this reports why (refused, auth, ...).
+        let probe = PgConnection::connect_with(&options)
+            .await
+            .map_err(|e| Error::Unavailable(format!("cannot connect to Postgres: {e}")))?;
+        let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
-            .connect_with(options)
-            .await
-            .map_err(storage)?;
+            .connect_lazy_with(options);
         Ok(Self { pool })
     }
 
@@ -104,7 +108,12 @@ async fn enter(conn: &mut PgConnection, org: Uuid) -> Result<()> {
 
 /// Maps sqlx errors into the core's: unique violations are `AlreadyExists`,
 /// serialization failures and deadlocks `Conflict`; everything else is
-/// `Storage`, whose text the HTTP layer never shows to callers.
+/// `Storage`, whose message never quotes the database (the cause stays in
+/// `source()` for logs).
+pub fn map_error(e: sqlx::Error) -> Error {
+    storage(e)
+}
+
 fn storage(e: sqlx::Error) -> Error {
     if let Some(db) = e.as_database_error() {
         match db.code().as_deref() {
@@ -229,7 +238,12 @@ impl Store for PostgresStore {
         Ok(sealed)
     }
 
-    async fn audit_events(&self, org: OrgId, after: Option<u64>, limit: usize) -> Result<Vec<AuditEvent>> {
+    async fn audit_events(
+        &self,
+        org: OrgId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>> {
         let mut tx = self.begin(Scope::from_key(org.0)).await?;
         let after = i64::try_from(after.unwrap_or(0)).unwrap_or(i64::MAX);
         let rows: Vec<(Json<AuditEvent>,)> = sqlx::query_as(
@@ -333,7 +347,12 @@ async fn apply_mutation(conn: &mut PgConnection, org: Uuid, mutation: Mutation) 
 
 /// Why an update or delete touched no row: the record is gone, or someone
 /// else changed it first.
-async fn missing_or_stale(conn: &mut PgConnection, org: Uuid, kind: &'static str, id: Uuid) -> Error {
+async fn missing_or_stale(
+    conn: &mut PgConnection,
+    org: Uuid,
+    kind: &'static str,
+    id: Uuid,
+) -> Error {
     let exists = sqlx::query("SELECT 1 FROM records WHERE org_id = $1 AND kind = $2 AND id = $3")
         .bind(org)
         .bind(kind)
@@ -402,12 +421,14 @@ async fn append_audit(conn: &mut PgConnection, drafts: Vec<AuditDraft>) -> Resul
     let mut heads: BTreeMap<Uuid, Option<ChainHead>> = BTreeMap::new();
     for org in orgs {
         enter(conn, org).await?;
-        sqlx::query("INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING")
-            .bind(org)
-            .bind(GENESIS)
-            .execute(&mut *conn)
-            .await
-            .map_err(storage)?;
+        sqlx::query(
+            "INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(org)
+        .bind(GENESIS)
+        .execute(&mut *conn)
+        .await
+        .map_err(storage)?;
         let (seq, hash): (i64, String) =
             sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE org_id = $1 FOR UPDATE")
                 .bind(org)

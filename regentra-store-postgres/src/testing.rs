@@ -10,8 +10,8 @@ use regentra_core::audit::AuditEvent;
 use regentra_core::error::Result;
 use regentra_core::ids::OrgId;
 use regentra_core::store::{ChangeSet, PageRequest, Scope, Store, StoredRecord};
-use sqlx::{ConnectOptions, Connection};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Connection};
 use uuid::Uuid;
 
 use crate::PostgresStore;
@@ -45,6 +45,17 @@ impl TestDatabase {
     /// no server is configured. Panics if the server is configured but cannot
     /// be used: a CI run must not quietly skip.
     pub async fn create() -> Option<Arc<TestDatabase>> {
+        let db = Self::create_empty().await?;
+        db.store()
+            .await
+            .migrate()
+            .await
+            .expect("migrations apply to an empty database");
+        Some(db)
+    }
+
+    /// A fresh database with nothing in it, not even the migrations.
+    pub async fn create_empty() -> Option<Arc<TestDatabase>> {
         let server = server_url()?;
         let name = format!("regentra_test_{}", Uuid::now_v7().simple());
         let mut admin = PgConnection::connect(&server)
@@ -58,7 +69,11 @@ impl TestDatabase {
         let options: PgConnectOptions = server.parse().expect("valid test URL");
         let url = options.database(&name).to_url_lossy().to_string();
         let db = Arc::new(TestDatabase { name, server, url });
-        db.store().await.migrate().await.expect("migrations apply to an empty database");
+        db.store()
+            .await
+            .migrate()
+            .await
+            .expect("migrations apply to an empty database");
         Some(db)
     }
 
@@ -81,7 +96,9 @@ impl Drop for TestDatabase {
         // with a runtime of its own. FORCE ends pooled connections still open.
         let (server, name) = (self.server.clone(), self.name.clone());
         let dropped = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             rt.block_on(async {
                 let mut admin = PgConnection::connect(&server).await?;
                 sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
@@ -95,7 +112,10 @@ impl Drop for TestDatabase {
         })
         .join();
         if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("warning: test database {} was not dropped: {dropped:?}", self.name);
+            eprintln!(
+                "warning: test database {} was not dropped: {dropped:?}",
+                self.name
+            );
         }
     }
 }
@@ -136,7 +156,12 @@ impl Store for TestStore {
     async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEvent>> {
         self.store.apply(changes).await
     }
-    async fn audit_events(&self, org: OrgId, after: Option<u64>, limit: usize) -> Result<Vec<AuditEvent>> {
+    async fn audit_events(
+        &self,
+        org: OrgId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>> {
         self.store.audit_events(org, after, limit).await
     }
 }

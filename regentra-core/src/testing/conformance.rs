@@ -1328,3 +1328,68 @@ pub async fn denied_operations_change_nothing(store: Arc<dyn Store>) {
         "denied operations wrote nothing, not even an audit event"
     );
 }
+
+pub async fn concurrent_service_updates_apply_or_conflict(store: Arc<dyn Store>) {
+    let f = msp_fixture(store, "Northwind IT").await;
+    let r = &f.regentra;
+    let tom = member(&f, f.msp, "tom@northwind.test", Role::Technician).await;
+    let before = store::audit_chain(r.store(), f.msp)
+        .await
+        .expect("audit")
+        .len();
+    let roles = [
+        Role::Viewer,
+        Role::ComplianceOfficer,
+        Role::ComplianceManager,
+        Role::Employee,
+    ];
+    let updates =
+        (0..32).map(|n| r.change_member_role(&f.admin, f.msp, tom.user, roles[n % roles.len()]));
+    let results = join_all(updates).await;
+    let mut applied = Vec::new();
+    for result in results {
+        match result {
+            Ok(m) => applied.push(m.role),
+            Err(Error::Conflict { .. }) => {}
+            Err(e) => panic!("a concurrent update either applies or conflicts, got {e}"),
+        }
+    }
+    assert!(
+        !applied.is_empty(),
+        "at least one of the concurrent updates applies"
+    );
+    let chain = store::audit_chain(r.store(), f.msp).await.expect("audit");
+    assert_eq!(audit::verify(f.msp, &chain), Ok(()), "no fork, no gap");
+    let changes: Vec<_> = chain[before..]
+        .iter()
+        .filter(|e| e.action == "membership.role_changed")
+        .collect();
+    assert_eq!(
+        changes.len(),
+        applied.len(),
+        "every applied update, and only those, is in the chain"
+    );
+    let stored = r
+        .store()
+        .find(
+            Scope::Platform,
+            "membership",
+            "org_user",
+            &format!("{}/{}", f.msp, tom.user),
+            PageRequest::first(1),
+        )
+        .await
+        .expect("find")
+        .pop()
+        .expect("membership exists");
+    assert_eq!(
+        stored.version,
+        1 + applied.len() as u64,
+        "no applied update was lost"
+    );
+    let last = changes.last().expect("one applied").details["to"].clone();
+    assert_eq!(
+        stored.body["role"], last,
+        "the stored role is the last applied one"
+    );
+}

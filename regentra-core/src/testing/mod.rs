@@ -59,6 +59,7 @@ macro_rules! conformance_tests {
             delegated_access_is_recorded_in_the_client_chain,
             tenant_switching_lists_every_reachable_org,
             denied_operations_change_nothing,
+            concurrent_service_updates_apply_or_conflict,
         );
     };
     (@cases $mode:tt $factory:expr; $($case:ident),* $(,)?) => {

@@ -1,0 +1,451 @@
+//! Row-level security that actually binds, checked as the runtime role the
+//! adapter uses. Each test runs on a database of its own; all are skipped
+//! (and say so) when `REGENTRA_TEST_DATABASE_URL` is not set.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use regentra_core::Error;
+use regentra_core::audit::{Actor, AuditDraft, Target};
+use regentra_core::ids::{AuditEventId, OrgId};
+use regentra_core::store::{ChangeSet, IndexEntry, Mutation, PageRequest, Scope, Store};
+use regentra_store_postgres::testing::TestDatabase;
+use regentra_store_postgres::{PostgresStore, RUNTIME_ROLE, map_error};
+use serde_json::json;
+use sqlx::{Connection, PgConnection, Row};
+use uuid::Uuid;
+
+fn org() -> OrgId {
+    OrgId(Uuid::now_v7())
+}
+
+fn draft(org: OrgId) -> AuditDraft {
+    AuditDraft {
+        id: AuditEventId(Uuid::now_v7()),
+        org,
+        at: chrono::Utc::now(),
+        actor: Actor::system(),
+        action: "test.seeded".into(),
+        target: Target::new("widget", "w"),
+        request: Default::default(),
+        details: json!({}),
+    }
+}
+
+/// A record with index entries and an audit event in `org`: a row in every
+/// tenant table.
+async fn seed(store: &PostgresStore, org: OrgId) -> Uuid {
+    let id = Uuid::now_v7();
+    let mut changes = ChangeSet::new();
+    changes.mutations.push(Mutation::Insert {
+        scope: Scope::Org(org),
+        kind: "widget",
+        id,
+        body: json!({"secret": org.to_string()}),
+        indexes: vec![
+            IndexEntry::unique("slug", "same-slug"),
+            IndexEntry::multi("tag", "x"),
+        ],
+    });
+    changes.audit(draft(org));
+    store.apply(changes).await.expect("seed applies");
+    id
+}
+
+/// The tables of the current schema that have an `org_id` column.
+async fn tenant_tables(conn: &mut PgConnection) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'org_id' AND NOT a.attisdropped \
+         WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') ORDER BY 1",
+    )
+    .fetch_all(conn)
+    .await
+    .expect("catalog query")
+}
+
+/// Starts a transaction as the runtime role, with `org` set (or none).
+async fn as_runtime(conn: &mut PgConnection, org: Option<OrgId>) {
+    sqlx::query("BEGIN")
+        .execute(&mut *conn)
+        .await
+        .expect("begin");
+    sqlx::query("SELECT set_config('role', $1, true)")
+        .bind(RUNTIME_ROLE)
+        .execute(&mut *conn)
+        .await
+        .expect("switch role");
+    if let Some(org) = org {
+        sqlx::query("SELECT set_config('app.org_id', $1, true)")
+            .bind(org.to_string())
+            .execute(&mut *conn)
+            .await
+            .expect("set org");
+    }
+}
+
+async fn rollback(conn: &mut PgConnection) {
+    sqlx::query("ROLLBACK")
+        .execute(conn)
+        .await
+        .expect("rollback");
+}
+
+async fn count(conn: &mut PgConnection, sql: String) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .fetch_one(conn)
+        .await
+        .expect("count")
+}
+
+async fn setup() -> Option<(Arc<TestDatabase>, PostgresStore)> {
+    let db = TestDatabase::create().await?;
+    let store = db.store().await;
+    Some((db, store))
+}
+
+#[tokio::test]
+async fn postgres_every_table_with_org_id_has_forced_rls_and_a_policy() {
+    let Some((_db, store)) = setup().await else {
+        return;
+    };
+    let mut conn = store.pool().acquire().await.expect("connection");
+    let tables = tenant_tables(&mut conn).await;
+    assert!(
+        tables.len() >= 4,
+        "records, record_index, audit_heads and audit_events at least: {tables:?}"
+    );
+    for table in tables {
+        let row = sqlx::query(
+            "SELECT c.relrowsecurity, c.relforcerowsecurity, \
+                    (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) AS policies \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = current_schema() AND c.relname = $1",
+        )
+        .bind(&table)
+        .fetch_one(&mut *conn)
+        .await
+        .expect("catalog row");
+        assert!(
+            row.get::<bool, _>(0),
+            "{table}: row-level security is not enabled"
+        );
+        assert!(
+            row.get::<bool, _>(1),
+            "{table}: row-level security is not forced"
+        );
+        assert!(row.get::<i64, _>(2) >= 1, "{table}: no policy");
+    }
+}
+
+#[tokio::test]
+async fn postgres_runtime_role_is_not_superuser_owner_or_bypassrls() {
+    let Some((_db, store)) = setup().await else {
+        return;
+    };
+    let mut conn = store.pool().acquire().await.expect("connection");
+    let row = sqlx::query("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1")
+        .bind(RUNTIME_ROLE)
+        .fetch_one(&mut *conn)
+        .await
+        .expect("the migrations create the runtime role");
+    assert!(!row.get::<bool, _>(0), "the runtime role is a superuser");
+    assert!(!row.get::<bool, _>(1), "the runtime role bypasses RLS");
+    let owned: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = current_schema() AND pg_get_userbyid(c.relowner) = $1",
+    )
+    .bind(RUNTIME_ROLE)
+    .fetch_one(&mut *conn)
+    .await
+    .expect("owners");
+    assert_eq!(owned, 0, "the runtime role owns nothing");
+
+    // And the adapter really works as that role: take away the role's right
+    // to read records and the adapter's reads fail, although the connecting
+    // user (the owner) could still read them.
+    let org = org();
+    let id = seed(&store, org).await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "REVOKE SELECT ON records FROM {RUNTIME_ROLE}"
+    )))
+    .execute(&mut *conn)
+    .await
+    .expect("revoke");
+    let refused = store.get(Scope::Org(org), "widget", id).await;
+    assert!(matches!(refused, Err(Error::Storage(_))), "{refused:?}");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "GRANT SELECT ON records TO {RUNTIME_ROLE}"
+    )))
+    .execute(&mut *conn)
+    .await
+    .expect("grant");
+    assert!(
+        store
+            .get(Scope::Org(org), "widget", id)
+            .await
+            .expect("get")
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn postgres_under_one_org_no_row_of_another_is_visible_in_any_tenant_table() {
+    let Some((_db, store)) = setup().await else {
+        return;
+    };
+    let (a, b) = (org(), org());
+    seed(&store, a).await;
+    seed(&store, b).await;
+    let mut conn = store.pool().acquire().await.expect("connection");
+    let tables = tenant_tables(&mut conn).await;
+    as_runtime(&mut conn, Some(a)).await;
+    for table in &tables {
+        // No tenant in the WHERE clause: only the policy stands between A and B.
+        let others = count(
+            &mut conn,
+            format!("SELECT count(*) FROM {table} WHERE org_id <> '{a}'"),
+        )
+        .await;
+        assert_eq!(
+            others, 0,
+            "{table}: rows of another org visible under org A"
+        );
+        let own = count(&mut conn, format!("SELECT count(*) FROM {table}")).await;
+        assert!(own > 0, "{table}: org A's own rows are visible");
+    }
+    rollback(&mut conn).await;
+
+    as_runtime(&mut conn, None).await;
+    for table in &tables {
+        let all = count(&mut conn, format!("SELECT count(*) FROM {table}")).await;
+        assert_eq!(all, 0, "{table}: rows visible with no org set");
+    }
+    rollback(&mut conn).await;
+}
+
+#[tokio::test]
+async fn postgres_writes_naming_another_org_are_refused() {
+    let Some((_db, store)) = setup().await else {
+        return;
+    };
+    let (a, b) = (org(), org());
+    let b_record = seed(&store, b).await;
+    let mut conn = store.pool().acquire().await.expect("connection");
+    let inserts = [
+        format!(
+            "INSERT INTO records (org_id, kind, id, version, body) VALUES ('{b}', 'widget', '{}', 1, '{{}}')",
+            Uuid::now_v7()
+        ),
+        format!("INSERT INTO audit_heads (org_id, seq, hash) VALUES ('{b}', 0, 'x')"),
+    ];
+    for sql in inserts {
+        as_runtime(&mut conn, Some(a)).await;
+        let result = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .execute(&mut *conn)
+            .await;
+        let code = result
+            .as_ref()
+            .err()
+            .and_then(|e| e.as_database_error())
+            .and_then(|e| e.code())
+            .map(|c| c.into_owned());
+        rollback(&mut conn).await;
+        assert_eq!(
+            code.as_deref(),
+            Some("42501"),
+            "{sql} must violate the policy: {result:?}"
+        );
+    }
+    // Moving A's own rows to B is refused too.
+    seed(&store, a).await;
+    as_runtime(&mut conn, Some(a)).await;
+    let moved = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE audit_heads SET org_id = '{b}' WHERE org_id = '{a}'"
+    )))
+    .execute(&mut *conn)
+    .await;
+    rollback(&mut conn).await;
+    assert!(
+        moved.is_err(),
+        "a row cannot be moved into another org: {moved:?}"
+    );
+    // B's data is untouched and still B's alone.
+    assert!(
+        store
+            .get(Scope::Org(b), "widget", b_record)
+            .await
+            .expect("get")
+            .is_some()
+    );
+    assert!(
+        store
+            .get(Scope::Org(a), "widget", b_record)
+            .await
+            .expect("get")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn postgres_a_pooled_connection_never_carries_the_previous_org() {
+    let Some((db, _)) = setup().await else { return };
+    // One connection: every operation below reuses it.
+    let store = PostgresStore::connect_with(db.url(), 1)
+        .await
+        .expect("pool of one");
+    let (a, b) = (org(), org());
+    let a_record = seed(&store, a).await;
+    assert!(
+        store
+            .get(Scope::Org(a), "widget", a_record)
+            .await
+            .expect("get")
+            .is_some()
+    );
+    // The same connection now serves org B.
+    assert!(
+        store
+            .get(Scope::Org(b), "widget", a_record)
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert!(
+        store
+            .list(Scope::Org(b), "widget", PageRequest::first(10))
+            .await
+            .expect("list")
+            .is_empty()
+    );
+
+    let mut conn = store.pool().acquire().await.expect("the one connection");
+    let setting: Option<String> =
+        sqlx::query_scalar("SELECT NULLIF(current_setting('app.org_id', true), '')")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("setting");
+    assert_eq!(setting, None, "the org setting ended with its transaction");
+    let user: String = sqlx::query_scalar("SELECT current_user::text")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("user");
+    assert_ne!(
+        user, RUNTIME_ROLE,
+        "the role switch ended with its transaction"
+    );
+    // As the runtime role with no org set, the connection sees nothing of A.
+    as_runtime(&mut conn, None).await;
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) FROM records".into()).await,
+        0
+    );
+    rollback(&mut conn).await;
+}
+
+#[tokio::test]
+async fn postgres_work_in_one_org_does_not_wait_for_another() {
+    let Some((db, store)) = setup().await else {
+        return;
+    };
+    let (a, b) = (org(), org());
+    seed(&store, a).await;
+    seed(&store, b).await;
+    // Hold org A's chain head locked, as a long transaction appending to A would.
+    let mut holder = PgConnection::connect(db.url()).await.expect("connect");
+    sqlx::query("BEGIN")
+        .execute(&mut holder)
+        .await
+        .expect("begin");
+    sqlx::query("SELECT 1 FROM audit_heads WHERE org_id = $1 FOR UPDATE")
+        .bind(a.0)
+        .execute(&mut holder)
+        .await
+        .expect("lock A");
+
+    let mut for_b = ChangeSet::new();
+    for_b.audit(draft(b));
+    // The timeout only turns a hang into a failure; nothing here is timed.
+    let done = tokio::time::timeout(Duration::from_secs(60), store.apply(for_b)).await;
+    assert!(
+        matches!(done, Ok(Ok(_))),
+        "an audited write in B completes while A is locked: {done:?}"
+    );
+
+    // A write to A queues behind the lock and is not lost: it completes, with
+    // the next sequence number, once the holder lets go.
+    let store_a = store.clone();
+    let waiting = tokio::spawn(async move {
+        let mut for_a = ChangeSet::new();
+        for_a.audit(draft(a));
+        store_a.apply(for_a).await
+    });
+    rollback(&mut holder).await;
+    let sealed = waiting.await.expect("task").expect("A's write applies");
+    assert_eq!(sealed[0].seq, 2, "A's chain continues without a gap");
+}
+
+#[tokio::test]
+async fn postgres_errors_map_to_the_core_without_quoting_sql() {
+    let Some((_db, store)) = setup().await else {
+        return;
+    };
+    let mut conn = store.pool().acquire().await.expect("connection");
+
+    let unique =
+        sqlx::raw_sql("CREATE TEMP TABLE t (k int PRIMARY KEY); INSERT INTO t VALUES (1), (1)")
+            .execute(&mut *conn)
+            .await
+            .expect_err("duplicate key");
+    assert!(matches!(map_error(unique), Error::AlreadyExists { .. }));
+
+    let broken = sqlx::query("SELEC secret_column FROM records")
+        .execute(&mut *conn)
+        .await
+        .expect_err("syntax");
+    let mapped = map_error(broken);
+    assert!(matches!(mapped, Error::Storage(_)));
+    let shown = mapped.to_string();
+    assert!(
+        !shown.contains("SELEC") && !shown.contains("secret_column"),
+        "{shown}"
+    );
+
+    // Two serializable transactions that each read what the other writes:
+    // Postgres aborts one with a serialization failure, which is a Conflict.
+    sqlx::raw_sql(
+        "CREATE TABLE ser (k int PRIMARY KEY, v int); INSERT INTO ser VALUES (1, 0), (2, 0)",
+    )
+    .execute(&mut *conn)
+    .await
+    .expect("table");
+    let mut other = store.pool().acquire().await.expect("second connection");
+    for c in [&mut *conn, &mut *other] {
+        sqlx::query("BEGIN ISOLATION LEVEL SERIALIZABLE")
+            .execute(&mut *c)
+            .await
+            .expect("begin");
+        sqlx::query("SELECT sum(v) FROM ser")
+            .execute(&mut *c)
+            .await
+            .expect("read");
+    }
+    sqlx::query("UPDATE ser SET v = 1 WHERE k = 1")
+        .execute(&mut *conn)
+        .await
+        .expect("write 1");
+    sqlx::query("UPDATE ser SET v = 1 WHERE k = 2")
+        .execute(&mut *other)
+        .await
+        .expect("write 2");
+    sqlx::query("COMMIT")
+        .execute(&mut *conn)
+        .await
+        .expect("first commit wins");
+    let failure = sqlx::query("COMMIT")
+        .execute(&mut *other)
+        .await
+        .expect_err("second is aborted");
+    assert!(matches!(map_error(failure), Error::Conflict { .. }));
+}
