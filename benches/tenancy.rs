@@ -18,7 +18,7 @@ struct Fixture {
     client: regentra::OrgId,
 }
 
-async fn fixture(store: EmbeddedStore) -> Fixture {
+async fn fixture(store: impl regentra::store::Store + 'static) -> Fixture {
     let regentra = Regentra::new(Arc::new(store));
     let ops = regentra
         .bootstrap_platform_admin("ops@bench.test", "Ops")
@@ -95,6 +95,21 @@ fn benches(c: &mut Criterion) {
         .await
     });
     bench_rename(c, &rt, "apply/rename_with_audit_on_disk", &file);
+
+    // Postgres, when a server is configured (REGENTRA_TEST_DATABASE_URL); the
+    // database is dropped when the fixture goes.
+    if let Some(store) = rt.block_on(regentra_store_postgres::testing::fresh_store()) {
+        let pg = rt.block_on(fixture(store));
+        c.bench_function("authorize/member_postgres", |b| {
+            b.to_async(&rt).iter(|| async {
+                pg.regentra
+                    .authorize(&pg.tech, pg.client, Permission::TicketsManage)
+                    .await
+                    .expect("allowed")
+            })
+        });
+        bench_rename(c, &rt, "apply/rename_with_audit_postgres", &pg);
+    }
 }
 
 /// One audited mutation: authorize, load, and commit a rename with its event.
