@@ -69,3 +69,7 @@ id_type!(
     /// One event of an organization's audit chain.
     AuditEventId
 );
+id_type!(
+    /// An organization's own framework.
+    CustomFrameworkId
+);

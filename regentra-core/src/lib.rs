@@ -9,9 +9,11 @@
 //! - [`tenancy`]: organizations (MSP, client, standalone), users, memberships;
 //! - [`rbac`]: roles, permissions, the access matrix and the `authorize` chokepoint;
 //! - [`audit`]: the per-organization hash-chained audit log;
+//! - [`catalog`]: the built-in frameworks and the Common Control Framework;
 //! - [`store`]: the storage contract every adapter implements.
 
 pub mod audit;
+pub mod catalog;
 pub mod clock;
 pub mod error;
 pub mod ids;

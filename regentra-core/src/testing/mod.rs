@@ -60,6 +60,7 @@ macro_rules! conformance_tests {
             tenant_switching_lists_every_reachable_org,
             denied_operations_change_nothing,
             concurrent_service_updates_apply_or_conflict,
+            custom_frameworks_are_checked_and_kept_per_org,
         );
     };
     (@cases $mode:tt $factory:expr; $($case:ident),* $(,)?) => {

@@ -1,5 +1,7 @@
 //! The `regentra` command line.
 
+pub mod catalog;
+
 use std::fmt::Write as _;
 
 use clap::{Parser, Subcommand};
@@ -25,6 +27,11 @@ pub enum Command {
         #[arg(long, value_parser = parse_role)]
         role: Option<Role>,
     },
+    /// The built-in frameworks and common controls.
+    Catalog {
+        #[command(subcommand)]
+        command: catalog::CatalogCommand,
+    },
     /// Apply the Postgres store's migrations to a database (idempotent).
     Migrate {
         /// The database, e.g. postgres://regentra@localhost:5432/regentra.
@@ -46,6 +53,7 @@ pub async fn run(cli: Cli) -> Result<String, String> {
     match cli.command {
         Command::Roles { role: None } => Ok(matrix()),
         Command::Roles { role: Some(role) } => Ok(role_permissions(role)),
+        Command::Catalog { command } => catalog::run(command),
         Command::Migrate { database_url } => migrate(&database_url).await,
     }
 }

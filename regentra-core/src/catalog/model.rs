@@ -1,0 +1,199 @@
+//! The catalog's values, as the data files spell them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::Lookup;
+
+/// A framework: an edition of a standard or regulation and its requirement
+/// tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Framework {
+    /// Stable key (`hipaa`, `nist-csf`, ...); custom frameworks choose their own.
+    pub key: String,
+    /// Short name (`NIST CSF`).
+    pub name: String,
+    #[serde(default)]
+    pub title: String,
+    /// The edition this catalog describes; a later edition is a new catalog.
+    pub version: String,
+    #[serde(default)]
+    pub publisher: String,
+    #[serde(default)]
+    pub description: String,
+    /// Prefixes an identifier may be written without (`5.15` for `A.5.15`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub id_prefixes: Vec<String>,
+    /// The whole tree in document order, parents before children.
+    pub requirements: Vec<Requirement>,
+    #[serde(default)]
+    pub aliases: Vec<Alias>,
+}
+
+/// A node of the tree: a section, or a requirement an org is assessed against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requirement {
+    /// The official identifier, exactly as the framework writes it.
+    pub id: String,
+    /// The official short name (or a neutral heading where the text is copyrighted).
+    pub title: String,
+    pub parent: Option<String>,
+    pub assessable: bool,
+    /// In the project's own words.
+    #[serde(default)]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+    /// The common controls that together satisfy it (assessable ones only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub controls: Vec<String>,
+}
+
+/// An identifier of another edition that resolves to this edition's requirements.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alias {
+    pub alias: String,
+    pub targets: Vec<String>,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A common control of the CCF.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Control {
+    /// Stable key (`AC-02`); organizations' state refers to it.
+    pub key: String,
+    pub domain: Domain,
+    pub title: String,
+    pub description: String,
+    #[serde(default)]
+    pub guidance: String,
+    /// The kinds of evidence that show the control works.
+    pub evidence: Vec<EvidenceKind>,
+}
+
+/// The area of security or privacy a control belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Domain {
+    Governance,
+    Risk,
+    AssetManagement,
+    AccessControl,
+    Identity,
+    Cryptography,
+    NetworkSecurity,
+    Configuration,
+    VulnerabilityManagement,
+    LoggingMonitoring,
+    IncidentResponse,
+    Continuity,
+    VendorManagement,
+    HumanResources,
+    Training,
+    PhysicalSecurity,
+    ChangeManagement,
+    SecureDevelopment,
+    Maintenance,
+    DataProtection,
+    Privacy,
+}
+
+impl Domain {
+    pub fn key(self) -> String {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::String(s)) => s,
+            _ => String::new(),
+        }
+    }
+}
+
+/// What kind of evidence shows a control works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceKind {
+    /// A policy, procedure or plan.
+    Document,
+    /// Settings of a system, or screenshots of them.
+    Configuration,
+    /// System or audit logs.
+    Log,
+    /// A scan, test, assessment or audit report.
+    Report,
+    /// A register, inventory, review or ticket record.
+    Record,
+    /// A signed statement.
+    Attestation,
+    /// Training completion records.
+    Training,
+    /// An agreement with a third party.
+    Contract,
+}
+
+impl Framework {
+    /// The requirements an organization is assessed against, in catalog order.
+    pub fn assessable(&self) -> impl Iterator<Item = &Requirement> {
+        self.requirements.iter().filter(|r| r.assessable)
+    }
+
+    pub fn requirement(&self, id: &str) -> Option<&Requirement> {
+        self.requirements.iter().find(|r| r.id == id)
+    }
+
+    /// The direct children of a section (`None`: the top level), in order.
+    pub fn children<'a>(
+        &'a self,
+        parent: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a Requirement> {
+        self.requirements
+            .iter()
+            .filter(move |r| r.parent.as_deref() == parent)
+    }
+
+    /// The top-level section a requirement sits in (itself at the top).
+    pub fn section_of<'a>(&'a self, requirement: &'a Requirement) -> &'a Requirement {
+        let mut current = requirement;
+        while let Some(parent) = current.parent.as_deref().and_then(|p| self.requirement(p)) {
+            current = parent;
+        }
+        current
+    }
+
+    /// Resolves an identifier as a user may type it: the exact id, the id
+    /// without one of the framework's optional prefixes (`5.15`), with
+    /// surrounding spaces or in another letter case, or an alias from
+    /// another edition (`PR.AC-1`, `A.9.2.1`).
+    pub fn lookup(&self, raw: &str) -> Option<Lookup<'_>> {
+        let id = raw.trim();
+        let candidates = std::iter::once(id.to_owned())
+            .chain(self.id_prefixes.iter().map(|p| format!("{p}{id}")));
+        for candidate in candidates {
+            if let Some(r) = self.find_id(&candidate) {
+                return Some(Lookup::Requirement(r));
+            }
+        }
+        let alias = self
+            .aliases
+            .iter()
+            .find(|a| a.alias.eq_ignore_ascii_case(id))?;
+        let targets = alias
+            .targets
+            .iter()
+            .filter_map(|t| self.requirement(t))
+            .collect();
+        Some(Lookup::Alias { alias, targets })
+    }
+
+    fn find_id(&self, id: &str) -> Option<&Requirement> {
+        self.requirement(id).or_else(|| {
+            self.requirements
+                .iter()
+                .find(|r| r.id.eq_ignore_ascii_case(id))
+        })
+    }
+}

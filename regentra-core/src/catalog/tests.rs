@@ -1,0 +1,293 @@
+//! The built-in catalogs, pinned: every framework complete with its official
+//! identifiers, every requirement mapped, every control used.
+
+use std::collections::BTreeSet;
+
+use super::*;
+
+fn builtin() -> &'static Catalog {
+    Catalog::builtin()
+}
+
+fn framework(key: &str) -> &'static Framework {
+    builtin()
+        .framework(key)
+        .unwrap_or_else(|| panic!("{key} is built in"))
+}
+
+fn assessable_ids(key: &str) -> Vec<&'static str> {
+    framework(key).assessable().map(|r| r.id.as_str()).collect()
+}
+
+fn with_attribute(key: &str, name: &str, value: &str) -> usize {
+    framework(key)
+        .requirements
+        .iter()
+        .filter(|r| r.attributes.get(name).map(String::as_str) == Some(value))
+        .count()
+}
+
+fn top_level(key: &str) -> Vec<&'static str> {
+    framework(key)
+        .children(None)
+        .map(|r| r.id.as_str())
+        .collect()
+}
+
+fn resolves_to(key: &str, id: &str) -> Vec<&'static str> {
+    match framework(key).lookup(id) {
+        Some(Lookup::Requirement(r)) => vec![r.id.as_str()],
+        Some(Lookup::Alias { targets, .. }) => targets.iter().map(|r| r.id.as_str()).collect(),
+        None => vec![],
+    }
+}
+
+#[test]
+fn the_data_files_load_and_validate() {
+    // `Catalog::builtin` panics on invalid data; `load` says which file.
+    if let Err(problem) = builtin::load() {
+        panic!("{problem}");
+    }
+    let keys: Vec<&str> = builtin()
+        .frameworks()
+        .iter()
+        .map(|f| f.key.as_str())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "hipaa",
+            "soc2",
+            "nist-csf",
+            "iso27001",
+            "cmmc",
+            "pci-dss",
+            "gdpr",
+            "ftc-safeguards"
+        ]
+    );
+    for f in builtin().frameworks() {
+        assert!(
+            !f.name.is_empty() && !f.version.is_empty() && !f.description.is_empty(),
+            "{}",
+            f.key
+        );
+    }
+}
+
+#[test]
+fn hipaa_has_the_security_rule_breach_notification_and_privacy_administration() {
+    assert_eq!(with_attribute("hipaa", "type", "standard"), 22);
+    assert_eq!(
+        with_attribute("hipaa", "type", "implementation_specification"),
+        43
+    );
+    let required = with_attribute("hipaa", "specification", "required");
+    let addressable = with_attribute("hipaa", "specification", "addressable");
+    assert_eq!(
+        required + addressable,
+        43,
+        "each specification is required or addressable"
+    );
+    assert!(required > 0 && addressable > 0);
+    let ids = assessable_ids("hipaa");
+    for section in [
+        "164.404", "164.406", "164.408", "164.410", "164.412", "164.414",
+    ] {
+        assert!(ids.contains(&section), "breach notification {section}");
+    }
+    for letter in 'a'..='k' {
+        let id = format!("164.530({letter})");
+        assert!(ids.contains(&id.as_str()), "privacy administration {id}");
+    }
+    assert_eq!(ids.len(), 22 + 43 + 6 + 11);
+    let risk_analysis = framework("hipaa")
+        .requirement("164.308(a)(1)(ii)(A)")
+        .expect("risk analysis");
+    assert_eq!(risk_analysis.attributes["specification"], "required");
+}
+
+#[test]
+fn soc2_has_the_61_trust_services_criteria() {
+    let ids = assessable_ids("soc2");
+    assert_eq!(ids.len(), 61);
+    let count = |prefix: &str| ids.iter().filter(|id| id.starts_with(prefix)).count();
+    assert_eq!(count("CC"), 33);
+    assert_eq!(count("A1."), 3);
+    assert_eq!(count("C1."), 2);
+    assert_eq!(count("PI1."), 5);
+    assert_eq!(count("P") - count("PI"), 18);
+    assert!(ids.contains(&"CC1.1") && ids.contains(&"CC9.2") && ids.contains(&"P8.1"));
+}
+
+#[test]
+fn nist_csf_is_2_0_with_1_1_ids_as_aliases() {
+    let f = framework("nist-csf");
+    assert_eq!(top_level("nist-csf"), ["GV", "ID", "PR", "DE", "RS", "RC"]);
+    let categories = f
+        .requirements
+        .iter()
+        .filter(|r| r.parent.as_deref().is_some_and(|p| p.len() == 2))
+        .count();
+    assert_eq!(categories, 22);
+    let ids = assessable_ids("nist-csf");
+    assert_eq!(ids.len(), 106);
+    assert!(
+        ids.iter()
+            .all(|id| id.len() == 8 && id.as_bytes()[5] == b'-'),
+        "GV.OC-01 form"
+    );
+    assert_eq!(resolves_to("nist-csf", "PR.AC-1"), ["PR.AA-01", "PR.AA-05"]);
+    assert!(
+        f.requirement("PR.AC-1").is_none(),
+        "1.1 ids are not 2.0 requirements"
+    );
+    assert!(f.aliases.len() >= 100, "the 1.1 subcategories resolve");
+}
+
+#[test]
+fn iso27001_has_clauses_and_the_93_annex_a_controls() {
+    let ids = assessable_ids("iso27001");
+    let annex = |theme: &str| ids.iter().filter(|id| id.starts_with(theme)).count();
+    assert_eq!(annex("A.5."), 37);
+    assert_eq!(annex("A.6."), 8);
+    assert_eq!(annex("A.7."), 14);
+    assert_eq!(annex("A.8."), 34);
+    for clause in ["4.1", "5.1", "6.1.2", "7.5.1", "8.1", "9.2.2", "10.2"] {
+        assert!(ids.contains(&clause), "clause {clause}");
+    }
+    assert_eq!(resolves_to("iso27001", "A.5.15"), ["A.5.15"]);
+    assert_eq!(
+        resolves_to("iso27001", "5.15"),
+        ["A.5.15"],
+        "the short form is accepted"
+    );
+    let successor = resolves_to("iso27001", "A.9.2.1");
+    assert!(!successor.is_empty() && successor.iter().all(|id| id.starts_with("A.")));
+}
+
+#[test]
+fn cmmc_has_level_1_and_the_110_level_2_requirements() {
+    let ids = assessable_ids("cmmc");
+    let l1: Vec<_> = ids.iter().filter(|id| id.contains(".L1-")).collect();
+    let l2: Vec<_> = ids.iter().filter(|id| id.contains(".L2-")).collect();
+    assert_eq!(l1.len(), 15);
+    assert_eq!(l2.len(), 110);
+    assert_eq!(*l1[0], "AC.L1-b.1.i");
+    assert!(ids.contains(&"SI.L1-b.1.xv"));
+    assert!(ids.contains(&"AC.L2-3.1.1") && ids.contains(&"SI.L2-3.14.7"));
+    let families: BTreeSet<&str> = l2.iter().map(|id| &id[..2]).collect();
+    assert_eq!(families.len(), 14);
+    assert_eq!(with_attribute("cmmc", "level", "L1"), 15);
+    assert_eq!(with_attribute("cmmc", "level", "L2"), 110);
+}
+
+#[test]
+fn pci_dss_has_12_principal_requirements_and_280_assessable() {
+    let top: Vec<&str> = top_level("pci-dss");
+    for n in 1..=12 {
+        assert!(
+            top.contains(&n.to_string().as_str()),
+            "principal requirement {n}"
+        );
+    }
+    let ids = assessable_ids("pci-dss");
+    assert_eq!(ids.len(), 280);
+    let appendix = ids.iter().filter(|id| id.starts_with('A')).count();
+    assert_eq!(appendix, 30);
+    assert_eq!(ids.len() - appendix, 250);
+}
+
+#[test]
+fn gdpr_has_99_articles_and_the_40_controllable_ones_are_assessable() {
+    let f = framework("gdpr");
+    let articles = f
+        .requirements
+        .iter()
+        .filter(|r| r.id.starts_with("Art. "))
+        .count();
+    assert_eq!(articles, 99);
+    assert_eq!(top_level("gdpr").len(), 11, "11 chapters");
+    assert!(
+        top_level("gdpr")
+            .iter()
+            .all(|id| id.starts_with("Chapter "))
+    );
+    let expected: Vec<String> = (5..=22)
+        .chain(24..=39)
+        .chain(44..=49)
+        .map(|n| format!("Art. {n}"))
+        .collect();
+    assert_eq!(assessable_ids("gdpr"), expected);
+}
+
+#[test]
+fn ftc_safeguards_has_elements_a_to_j() {
+    let f = framework("ftc-safeguards");
+    for letter in 'a'..='j' {
+        let id = format!("314.4({letter})");
+        assert!(f.requirement(&id).is_some(), "{id}");
+    }
+    assert!(assessable_ids("ftc-safeguards").len() >= 10);
+}
+
+#[test]
+fn every_requirement_is_mapped_and_every_control_used() {
+    let c = builtin();
+    for f in c.frameworks() {
+        for r in f.assessable() {
+            assert!(!r.controls.is_empty(), "{} {} is unmapped", f.key, r.id);
+        }
+    }
+    for control in c.controls() {
+        assert!(
+            !c.requirements_of(&control.key).is_empty(),
+            "{} maps to no requirement",
+            control.key
+        );
+    }
+    // The derived index is the exact inverse of the mappings.
+    let mapped: usize = c
+        .frameworks()
+        .iter()
+        .flat_map(|f| f.assessable())
+        .map(|r| r.controls.len())
+        .sum();
+    let indexed: usize = c
+        .controls()
+        .iter()
+        .map(|k| c.requirements_of(&k.key).len())
+        .sum();
+    assert_eq!(mapped, indexed);
+}
+
+#[test]
+fn the_real_overlaps_are_shared_controls() {
+    // Topics every security framework asks for land on the same control.
+    let c = builtin();
+    let frameworks_of = |control: &str| -> BTreeSet<&str> {
+        c.requirements_of(control)
+            .iter()
+            .map(|r| r.framework.as_str())
+            .collect()
+    };
+    for control in [
+        "RM-01", "IA-01", "CR-01", "LM-01", "IR-01", "AT-01", "BC-01", "VR-01", "AM-01", "CH-01",
+        "AC-02",
+    ] {
+        let fs = frameworks_of(control);
+        assert!(fs.len() >= 4, "{control} is shared by only {fs:?}");
+    }
+}
+
+#[test]
+fn consolidation_for_all_eight_frameworks() {
+    let c = builtin();
+    let keys: Vec<&str> = c.frameworks().iter().map(|f| f.key.as_str()).collect();
+    let all = c.consolidation(&keys);
+    let total: usize = c.frameworks().iter().map(|f| f.assessable().count()).sum();
+    assert_eq!(all.requirements, total);
+    assert!(all.controls <= c.controls().len());
+    assert!(all.requirements_per_control > 5.0, "{all:?}");
+    insta::assert_json_snapshot!("consolidation_all_frameworks", all);
+}
