@@ -73,3 +73,27 @@ id_type!(
     /// An organization's own framework.
     CustomFrameworkId
 );
+id_type!(
+    /// An organization's adoption of one framework.
+    AdoptionId
+);
+id_type!(
+    /// An organization's implementation of one common control.
+    ControlImplId
+);
+id_type!(
+    /// A piece of evidence.
+    EvidenceId
+);
+id_type!(
+    /// The stored bytes of an evidence file.
+    BlobId
+);
+id_type!(
+    /// A recorded assessment (a dated gap-analysis result).
+    AssessmentId
+);
+id_type!(
+    /// A HIPAA business associate agreement.
+    AgreementId
+);

@@ -216,7 +216,7 @@ impl PageRequest {
     }
 }
 
-/// The storage contract. Adapters implement these five methods; the services
+/// The storage contract. Adapters implement these eight methods; the services
 /// never need more. Every method that reads tenant data takes the scope first.
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -247,6 +247,18 @@ pub trait Store: Send + Sync {
         after: Option<u64>,
         limit: usize,
     ) -> Result<Vec<AuditEvent>>;
+
+    /// Stores chunk `seq` of a blob (an evidence file), replacing any chunk
+    /// already there. Files travel chunk by chunk so that no layer holds a
+    /// whole file; a blob becomes reachable only through the record that
+    /// names it, committed by `apply` after its chunks are written.
+    async fn put_blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32, data: Vec<u8>) -> Result<()>;
+
+    /// Chunk `seq` of a blob, or `None` past its end (or in another org).
+    async fn blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32) -> Result<Option<Vec<u8>>>;
+
+    /// Removes every chunk of a blob; removing a missing blob is not an error.
+    async fn delete_blob(&self, org: OrgId, blob: Uuid) -> Result<()>;
 }
 
 /// A typed record kind. The core declares its domain types as entities; the

@@ -26,7 +26,7 @@ use regentra_core::store::{
 };
 use uuid::Uuid;
 
-use schema::{AUDIT, Envelope, FORMAT_VERSION, INDEX, META, RECORDS};
+use schema::{AUDIT, BLOBS, Envelope, FORMAT_VERSION, INDEX, META, RECORDS};
 
 /// The redb-backed store. Cheap to clone; clones share the database.
 #[derive(Clone)]
@@ -115,6 +115,7 @@ impl EmbeddedStore {
             tx.open_table(RECORDS).map_err(storage)?;
             tx.open_table(INDEX).map_err(storage)?;
             tx.open_table(AUDIT).map_err(storage)?;
+            tx.open_table(BLOBS).map_err(storage)?;
         }
         tx.commit().map_err(storage)?;
         Ok(Self {
@@ -252,14 +253,41 @@ impl Store for EmbeddedStore {
     }
 
     async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEvent>> {
-        let db = Arc::clone(&self.db);
-        blocking(move || {
-            let tx = db.begin_write().map_err(storage)?;
-            // Any error returns before commit; dropping `tx` aborts it, so
-            // nothing of the change set is written.
-            let sealed = apply_in(&tx, changes)?;
-            tx.commit().map_err(storage)?;
-            Ok(sealed)
+        // Any error returns before commit; dropping the transaction aborts
+        // it, so nothing of the change set is written.
+        self.write(move |tx| apply_in(tx, changes)).await
+    }
+
+    async fn put_blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32, data: Vec<u8>) -> Result<()> {
+        self.write(move |tx| {
+            let mut blobs = tx.open_table(BLOBS).map_err(storage)?;
+            blobs
+                .insert((org.0.as_u128(), blob.as_u128(), seq), data.as_slice())
+                .map_err(storage)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32) -> Result<Option<Vec<u8>>> {
+        self.read(move |tx| {
+            let blobs = tx.open_table(BLOBS).map_err(storage)?;
+            let chunk = blobs
+                .get((org.0.as_u128(), blob.as_u128(), seq))
+                .map_err(storage)?;
+            Ok(chunk.map(|c| c.value().to_vec()))
+        })
+        .await
+    }
+
+    async fn delete_blob(&self, org: OrgId, blob: Uuid) -> Result<()> {
+        self.write(move |tx| {
+            let mut blobs = tx.open_table(BLOBS).map_err(storage)?;
+            let (o, b) = (org.0.as_u128(), blob.as_u128());
+            blobs
+                .retain_in((o, b, 0)..=(o, b, u32::MAX), |_, _| false)
+                .map_err(storage)?;
+            Ok(())
         })
         .await
     }
@@ -287,6 +315,23 @@ impl Store for EmbeddedStore {
                 let (_, value) = entry.map_err(storage)?;
                 out.push(decode_event(value.value())?);
             }
+            Ok(out)
+        })
+        .await
+    }
+}
+
+impl EmbeddedStore {
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> Result<T> + Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        blocking(move || {
+            let tx = db.begin_write().map_err(storage)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(storage)?;
             Ok(out)
         })
         .await

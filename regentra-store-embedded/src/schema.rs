@@ -7,6 +7,7 @@
 //! | `records` | (scope, kind, id) | JSON [`Envelope`] |
 //! | `index` | (scope, kind, index name, value, id) | () |
 //! | `audit` | (org, seq) | JSON audit event |
+//! | `blobs` | (org, blob, chunk) | the chunk's bytes |
 //!
 //! Scopes and ids are uuids as `u128`; the platform scope is the nil uuid.
 //! uuid v7 ids sort by creation time, so a range over `(scope, kind, ..)`
@@ -28,6 +29,7 @@ pub const RECORDS: TableDefinition<'_, (u128, &str, u128), &[u8]> = TableDefinit
 pub const INDEX: TableDefinition<'_, (u128, &str, &str, &str, u128), ()> =
     TableDefinition::new("index");
 pub const AUDIT: TableDefinition<'_, (u128, u64), &[u8]> = TableDefinition::new("audit");
+pub const BLOBS: TableDefinition<'_, (u128, u128, u32), &[u8]> = TableDefinition::new("blobs");
 
 /// A stored record: its version, the index entries it holds (so an update
 /// or delete can remove exactly those), and the body.

@@ -238,6 +238,48 @@ impl Store for PostgresStore {
         Ok(sealed)
     }
 
+    async fn put_blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32, data: Vec<u8>) -> Result<()> {
+        let mut tx = self.begin(Scope::Org(org)).await?;
+        sqlx::query(
+            "INSERT INTO blob_chunks (org_id, blob_id, seq, data) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (org_id, blob_id, seq) DO UPDATE SET data = EXCLUDED.data",
+        )
+        .bind(org.0)
+        .bind(blob)
+        .bind(i64::from(seq))
+        .bind(data)
+        .execute(&mut *tx)
+        .await
+        .map_err(storage)?;
+        tx.commit().await.map_err(storage)
+    }
+
+    async fn blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32) -> Result<Option<Vec<u8>>> {
+        let mut tx = self.begin(Scope::Org(org)).await?;
+        let chunk: Option<Vec<u8>> = sqlx::query_scalar(
+            "SELECT data FROM blob_chunks WHERE org_id = $1 AND blob_id = $2 AND seq = $3",
+        )
+        .bind(org.0)
+        .bind(blob)
+        .bind(i64::from(seq))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(storage)?;
+        tx.commit().await.map_err(storage)?;
+        Ok(chunk)
+    }
+
+    async fn delete_blob(&self, org: OrgId, blob: Uuid) -> Result<()> {
+        let mut tx = self.begin(Scope::Org(org)).await?;
+        sqlx::query("DELETE FROM blob_chunks WHERE org_id = $1 AND blob_id = $2")
+            .bind(org.0)
+            .bind(blob)
+            .execute(&mut *tx)
+            .await
+            .map_err(storage)?;
+        tx.commit().await.map_err(storage)
+    }
+
     async fn audit_events(
         &self,
         org: OrgId,

@@ -162,6 +162,15 @@ impl Store for TestStore {
     async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEvent>> {
         self.store.apply(changes).await
     }
+    async fn put_blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32, data: Vec<u8>) -> Result<()> {
+        self.store.put_blob_chunk(org, blob, seq, data).await
+    }
+    async fn blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32) -> Result<Option<Vec<u8>>> {
+        self.store.blob_chunk(org, blob, seq).await
+    }
+    async fn delete_blob(&self, org: OrgId, blob: Uuid) -> Result<()> {
+        self.store.delete_blob(org, blob).await
+    }
     async fn audit_events(
         &self,
         org: OrgId,

@@ -32,8 +32,8 @@ fn draft(org: OrgId) -> AuditDraft {
     }
 }
 
-/// A record with index entries and an audit event in `org`: a row in every
-/// tenant table.
+/// A record with index entries, an audit event and a blob chunk in `org`:
+/// a row in every tenant table.
 async fn seed(store: &PostgresStore, org: OrgId) -> Uuid {
     let id = Uuid::now_v7();
     let mut changes = ChangeSet::new();
@@ -49,6 +49,10 @@ async fn seed(store: &PostgresStore, org: OrgId) -> Uuid {
     });
     changes.audit(draft(org));
     store.apply(changes).await.expect("seed applies");
+    store
+        .put_blob_chunk(org, Uuid::now_v7(), 0, b"evidence bytes".to_vec())
+        .await
+        .expect("seed blob");
     id
 }
 

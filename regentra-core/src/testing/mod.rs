@@ -51,6 +51,8 @@ macro_rules! conformance_tests {
             audit_events_page_in_order,
             concurrent_applies_keep_every_chain_unbroken,
             concurrent_updates_apply_once_or_conflict,
+            blobs_round_trip_chunk_by_chunk,
+            blobs_are_isolated_and_deleted_whole,
             msp_creates_and_lists_its_clients,
             emails_are_unique_on_the_platform,
             staff_assignment_gives_per_client_roles,
