@@ -10,11 +10,13 @@
 //! - [`rbac`]: roles, permissions, the access matrix and the `authorize` chokepoint;
 //! - [`audit`]: the per-organization hash-chained audit log;
 //! - [`catalog`]: the built-in frameworks and the Common Control Framework;
+//! - [`compliance`]: adoption, control state, evidence, gap analysis and reports;
 //! - [`store`]: the storage contract every adapter implements.
 
 pub mod audit;
 pub mod catalog;
 pub mod clock;
+pub mod compliance;
 pub mod error;
 pub mod ids;
 pub mod rbac;

@@ -46,7 +46,11 @@ pub struct Regentra {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGen>,
+    evidence_limit: u64,
 }
+
+/// The largest evidence file accepted unless configured otherwise (25 MiB).
+pub const DEFAULT_EVIDENCE_LIMIT: u64 = 25 * 1024 * 1024;
 
 impl std::fmt::Debug for Regentra {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -61,7 +65,18 @@ impl Regentra {
             store,
             clock: Arc::new(SystemClock),
             ids: Arc::new(RandomIds),
+            evidence_limit: DEFAULT_EVIDENCE_LIMIT,
         }
+    }
+
+    /// The largest evidence file, in bytes, that uploads accept.
+    pub fn with_evidence_limit(mut self, bytes: u64) -> Self {
+        self.evidence_limit = bytes;
+        self
+    }
+
+    pub fn evidence_limit(&self) -> u64 {
+        self.evidence_limit
     }
 
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
@@ -76,6 +91,10 @@ impl Regentra {
 
     pub fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    pub(crate) fn shared_store(&self) -> Arc<dyn Store> {
+        Arc::clone(&self.store)
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {

@@ -1,6 +1,8 @@
 //! An organization's own frameworks: the same data format as the built-in
 //! catalogs, validated the same way, stored in the organization.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -103,7 +105,7 @@ impl Regentra {
         let grant = self
             .authorize_all(principal, org, Permission::FrameworksAdopt)
             .await?;
-        let base = self.org_catalog_unchecked(org).await?;
+        let base = self.catalog_for(org).await?;
         check_custom(&base, &def)?;
         let custom = CustomFramework {
             id: CustomFrameworkId(self.new_id()),
@@ -204,19 +206,23 @@ impl Regentra {
     pub async fn org_catalog(&self, principal: &Principal, org: OrgId) -> Result<Catalog> {
         self.authorize_all(principal, org, Permission::FrameworksRead)
             .await?;
-        self.org_catalog_unchecked(org).await
+        Ok(self.catalog_for(org).await?.into_owned())
     }
 
-    async fn org_catalog_unchecked(&self, org: OrgId) -> Result<Catalog> {
+    /// The org's catalog without authorization: borrowed from the built-in
+    /// one unless the org has frameworks of its own.
+    pub(crate) async fn catalog_for(&self, org: OrgId) -> Result<Cow<'static, Catalog>> {
         let custom = self.stored_custom(org).await?;
         if custom.is_empty() {
-            return Ok(Catalog::builtin().clone());
+            return Ok(Cow::Borrowed(Catalog::builtin()));
         }
-        let (frameworks, controls) = custom
+        let (frameworks, controls): (Vec<_>, Vec<_>) = custom
             .into_iter()
             .map(|c| (c.framework, c.controls))
-            .unzip::<_, _, Vec<_>, Vec<_>>();
-        Catalog::builtin().extended(frameworks, controls.into_iter().flatten().collect())
+            .unzip();
+        Catalog::builtin()
+            .extended(frameworks, controls.into_iter().flatten().collect())
+            .map(Cow::Owned)
     }
 
     async fn stored_custom(&self, org: OrgId) -> Result<Vec<CustomFramework>> {

@@ -63,6 +63,17 @@ macro_rules! conformance_tests {
             denied_operations_change_nothing,
             concurrent_service_updates_apply_or_conflict,
             custom_frameworks_are_checked_and_kept_per_org,
+            adopting_reuses_shared_controls_and_is_idempotent,
+            a_shared_control_update_shows_in_every_framework,
+            expired_evidence_stops_counting,
+            unadopt_then_readopt_loses_nothing,
+            control_rules_and_optimistic_versions,
+            file_evidence_is_streamed_hashed_and_bounded,
+            framework_features_unlock_with_adoption,
+            sprs_score_starts_at_minus_203_and_credits_partial_mfa,
+            reports_and_assessments,
+            gaps_put_the_controls_closing_most_requirements_first,
+            compliance_permissions_follow_the_matrix,
         );
     };
     (@cases $mode:tt $factory:expr; $($case:ident),* $(,)?) => {

@@ -1,0 +1,293 @@
+//! Requirement status, derived, never stored: a pure function of the
+//! catalog, the organization's control state, and the time.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{
+    Adoption, CmmcLevel, ControlImplementation, ControlStatus, Evidence, TrustServicesCategory,
+};
+use crate::catalog::{Catalog, Framework};
+
+/// Everything the derivation reads: one read of the org's adoptions,
+/// control implementations and evidence, whatever number of frameworks.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OrgState {
+    pub adoptions: Vec<Adoption>,
+    pub controls: BTreeMap<String, ControlImplementation>,
+    pub evidence: Vec<Evidence>,
+}
+
+impl OrgState {
+    pub fn adoption(&self, framework: &str) -> Option<&Adoption> {
+        self.adoptions.iter().find(|a| a.framework == framework)
+    }
+
+    pub fn is_adopted(&self, framework: &str) -> bool {
+        self.adoption(framework).is_some_and(|a| a.active)
+    }
+}
+
+/// A control as the derivation sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ControlState {
+    pub control: String,
+    pub status: ControlStatus,
+    /// Linked evidence that still counts.
+    pub current_evidence: usize,
+    /// Linked evidence past its valid-until: shown, never counted.
+    pub expired_evidence: usize,
+    pub expects_evidence: bool,
+    /// Implemented with current evidence (where expected), or not applicable.
+    pub counts: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequirementStatus {
+    /// Every mapped control counts.
+    Satisfied,
+    /// Some mapped controls count.
+    Partial,
+    /// None does.
+    Gap,
+    /// Scoped out by the organization, with a justification.
+    NotApplicable,
+}
+
+impl RequirementStatus {
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Satisfied => "satisfied",
+            Self::Partial => "partial",
+            Self::Gap => "gap",
+            Self::NotApplicable => "not_applicable",
+        }
+    }
+}
+
+/// One assessable requirement's derived standing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequirementResult {
+    pub id: String,
+    pub title: String,
+    /// The top-level section it belongs to.
+    pub section: String,
+    pub status: RequirementStatus,
+    /// Why it is out of scope, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub justification: Option<String>,
+    pub controls: Vec<String>,
+    /// The mapped controls that do not count yet.
+    pub missing: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FrameworkEvaluation {
+    pub framework: String,
+    pub requirements: Vec<RequirementResult>,
+}
+
+/// Every adopted framework's requirements, derived at one instant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evaluation {
+    pub at: DateTime<Utc>,
+    pub controls: BTreeMap<String, ControlState>,
+    /// Active adoptions only, in catalog order.
+    pub frameworks: Vec<FrameworkEvaluation>,
+}
+
+impl Evaluation {
+    pub fn framework(&self, key: &str) -> Option<&FrameworkEvaluation> {
+        self.frameworks.iter().find(|f| f.framework == key)
+    }
+}
+
+/// Derives the standing of every adopted framework.
+pub fn evaluate(catalog: &Catalog, state: &OrgState, now: DateTime<Utc>) -> Evaluation {
+    let controls = control_states(catalog, state, now);
+    let frameworks = catalog
+        .frameworks()
+        .iter()
+        .filter_map(|f| {
+            let adoption = state.adoption(&f.key).filter(|a| a.active)?;
+            Some(evaluate_framework(f, adoption, &controls))
+        })
+        .collect();
+    Evaluation {
+        at: now,
+        controls,
+        frameworks,
+    }
+}
+
+fn control_states(
+    catalog: &Catalog,
+    state: &OrgState,
+    now: DateTime<Utc>,
+) -> BTreeMap<String, ControlState> {
+    let mut evidence: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for e in &state.evidence {
+        for c in &e.controls {
+            let entry = evidence.entry(c.as_str()).or_default();
+            if e.is_current(now) {
+                entry.0 += 1;
+            } else {
+                entry.1 += 1;
+            }
+        }
+    }
+    state
+        .controls
+        .values()
+        .map(|imp| {
+            let (current, expired) = evidence
+                .get(imp.control.as_str())
+                .copied()
+                .unwrap_or_default();
+            let expects_evidence = catalog
+                .control(&imp.control)
+                .is_none_or(|c| !c.evidence.is_empty());
+            let counts = match imp.status {
+                ControlStatus::NotApplicable => true,
+                ControlStatus::Implemented => !expects_evidence || current > 0,
+                ControlStatus::NotStarted | ControlStatus::InProgress => false,
+            };
+            let control_state = ControlState {
+                control: imp.control.clone(),
+                status: imp.status,
+                current_evidence: current,
+                expired_evidence: expired,
+                expects_evidence,
+                counts,
+            };
+            (imp.control.clone(), control_state)
+        })
+        .collect()
+}
+
+fn evaluate_framework(
+    framework: &Framework,
+    adoption: &Adoption,
+    controls: &BTreeMap<String, ControlState>,
+) -> FrameworkEvaluation {
+    let excluded = exclusions(framework, adoption);
+    let requirements = framework
+        .assessable()
+        .map(|r| {
+            let missing: Vec<String> = r
+                .controls
+                .iter()
+                .filter(|c| !controls.get(*c).is_some_and(|s| s.counts))
+                .cloned()
+                .collect();
+            let justification = excluded.get(r.id.as_str()).cloned();
+            let status = if justification.is_some() {
+                RequirementStatus::NotApplicable
+            } else if missing.is_empty() {
+                RequirementStatus::Satisfied
+            } else if missing.len() < r.controls.len() {
+                RequirementStatus::Partial
+            } else {
+                RequirementStatus::Gap
+            };
+            RequirementResult {
+                id: r.id.clone(),
+                title: r.title.clone(),
+                section: framework.section_of(r).id.clone(),
+                status,
+                justification,
+                controls: r.controls.clone(),
+                missing,
+            }
+        })
+        .collect();
+    FrameworkEvaluation {
+        framework: framework.key.clone(),
+        requirements,
+    }
+}
+
+/// The requirements out of scope for this adoption, with the reason: the
+/// org's own scoping (a requirement or a whole section) and what the
+/// framework's settings exclude.
+pub fn exclusions(framework: &Framework, adoption: &Adoption) -> BTreeMap<String, String> {
+    let mut roots: BTreeMap<String, String> = adoption.scoped_out.clone();
+    let settings = &adoption.settings;
+    match framework.key.as_str() {
+        "soc2" => {
+            let mut chosen = settings
+                .trust_services_categories
+                .clone()
+                .unwrap_or_default();
+            chosen.insert(TrustServicesCategory::Security);
+            let chosen: BTreeSet<&str> = chosen.iter().map(|c| c.key()).collect();
+            for r in framework.assessable() {
+                if let Some(category) = r.attributes.get("category")
+                    && !chosen.contains(category.as_str())
+                {
+                    roots.insert(
+                        r.id.clone(),
+                        format!("trust services category {category} is not in scope"),
+                    );
+                }
+            }
+        }
+        "pci-dss" => {
+            let applicable = settings.pci_appendices.clone().unwrap_or_default();
+            let applicable: BTreeSet<&str> = applicable.iter().map(|a| a.key()).collect();
+            for r in framework.assessable() {
+                if let Some(appendix) = r.attributes.get("appendix")
+                    && !applicable.contains(appendix.as_str())
+                {
+                    roots.insert(r.id.clone(), format!("appendix {appendix} does not apply"));
+                }
+            }
+        }
+        "cmmc" => {
+            if settings
+                .cmmc
+                .as_ref()
+                .is_some_and(|c| c.target_level == CmmcLevel::L1)
+            {
+                for r in framework.assessable() {
+                    if r.attributes.get("level").map(String::as_str) == Some("L2") {
+                        roots.insert(r.id.clone(), "the target level is Level 1".into());
+                    }
+                }
+            }
+        }
+        "ftc-safeguards" => {
+            if settings.ftc.as_ref().is_some_and(|f| f.small_institution) {
+                for id in FTC_SMALL_INSTITUTION_EXEMPT {
+                    roots.insert(
+                        (*id).to_owned(),
+                        "small institution exemption (16 CFR 314.6: fewer than 5,000 consumers)"
+                            .into(),
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
+    // A scoped-out section takes every requirement under it along.
+    framework
+        .assessable()
+        .filter_map(|r| {
+            let mut node = Some(r);
+            while let Some(n) = node {
+                if let Some(reason) = roots.get(&n.id) {
+                    return Some((r.id.clone(), reason.clone()));
+                }
+                node = n.parent.as_deref().and_then(|p| framework.requirement(p));
+            }
+            None
+        })
+        .collect()
+}
+
+/// What 16 CFR 314.6 exempts small institutions from.
+pub const FTC_SMALL_INSTITUTION_EXEMPT: &[&str] =
+    &["314.4(b)(1)", "314.4(d)(2)", "314.4(h)", "314.4(i)"];

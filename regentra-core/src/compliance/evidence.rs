@@ -1,0 +1,503 @@
+//! Evidence: files (streamed chunk by chunk, hashed as they pass), links and
+//! attestations, linked to the controls they support.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use futures::stream::{BoxStream, Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::{ControlImplementation, Evidence};
+use crate::audit::Target;
+use crate::error::{Error, FieldError, Result};
+use crate::ids::{BlobId, EvidenceId, OrgId, UserId};
+use crate::rbac::{Grant, Permission};
+use crate::service::{Principal, Regentra};
+use crate::store::{self, ChangeSet, Entity, Scope, Store, Versioned};
+use crate::tenancy::validate_name;
+
+/// Files are stored in chunks of this size: the most of a file any layer
+/// holds at once.
+pub const CHUNK_SIZE: usize = 256 * 1024;
+
+/// What a piece of evidence is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EvidenceContent {
+    File {
+        name: String,
+        content_type: String,
+        size: u64,
+        /// Hex SHA-256 of the bytes, computed while they were stored.
+        sha256: String,
+        blob: BlobId,
+        chunks: u32,
+    },
+    Link {
+        url: String,
+    },
+    Attestation {
+        statement: String,
+        attested_by: UserId,
+    },
+}
+
+/// What every new piece of evidence says about itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewEvidence {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    /// When it was produced; defaults to now.
+    pub collected_at: Option<DateTime<Utc>>,
+    pub valid_until: Option<DateTime<Utc>>,
+    /// Common control keys it supports (controls of the org's program).
+    #[serde(default)]
+    pub controls: BTreeSet<String>,
+}
+
+/// A piece of evidence as listed: whether it still counts is derived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EvidenceView {
+    #[serde(flatten)]
+    pub evidence: Evidence,
+    pub expired: bool,
+}
+
+/// An evidence file being read: its description and its bytes, chunk by chunk.
+pub struct EvidenceFile {
+    pub name: String,
+    pub content_type: String,
+    pub size: u64,
+    pub sha256: String,
+    pub chunks: BoxStream<'static, Result<Vec<u8>>>,
+}
+
+impl std::fmt::Debug for EvidenceFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EvidenceFile")
+            .field("name", &self.name)
+            .field("content_type", &self.content_type)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Regentra {
+    /// Stores an uploaded file as evidence. The body is consumed as a stream:
+    /// each chunk is hashed and written as it arrives, so the file is never
+    /// held whole in memory; a body over the size limit, or one that fails
+    /// midway, leaves nothing behind.
+    pub async fn add_file_evidence<S, E>(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        meta: NewEvidence,
+        name: &str,
+        content_type: &str,
+        body: S,
+    ) -> Result<Evidence>
+    where
+        S: Stream<Item = std::result::Result<Vec<u8>, E>> + Send,
+        E: std::fmt::Display,
+    {
+        let grant = self
+            .authorize_all(principal, org, Permission::EvidenceUpload)
+            .await?;
+        let name = validate_name("name", name)?;
+        let content_type = check_content_type(content_type)?;
+        let meta = self.check_new_evidence(org, meta).await?;
+        let blob = BlobId(self.new_id());
+        let stored = match self.store_blob(org, blob, body).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                let _ = self.store().delete_blob(org, blob.0).await;
+                return Err(e);
+            }
+        };
+        let content = EvidenceContent::File {
+            name,
+            content_type,
+            size: stored.size,
+            sha256: stored.sha256,
+            blob,
+            chunks: stored.chunks,
+        };
+        let result = self.record_evidence(principal, &grant, meta, content).await;
+        if result.is_err() {
+            let _ = self.store().delete_blob(org, blob.0).await;
+        }
+        result
+    }
+
+    /// Records a link (to a ticket, a dashboard, a document system) as evidence.
+    pub async fn add_link_evidence(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        meta: NewEvidence,
+        url: &str,
+    ) -> Result<Evidence> {
+        let grant = self
+            .authorize_all(principal, org, Permission::EvidenceUpload)
+            .await?;
+        let url = check_url(url)?;
+        let meta = self.check_new_evidence(org, meta).await?;
+        self.record_evidence(principal, &grant, meta, EvidenceContent::Link { url })
+            .await
+    }
+
+    /// Records a signed statement by the caller as evidence.
+    pub async fn add_attestation(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        meta: NewEvidence,
+        statement: &str,
+    ) -> Result<Evidence> {
+        let grant = self
+            .authorize_all(principal, org, Permission::EvidenceUpload)
+            .await?;
+        let statement = statement.trim();
+        if statement.is_empty() {
+            return Err(Error::invalid(
+                "statement",
+                "an attestation needs a statement",
+            ));
+        }
+        let meta = self.check_new_evidence(org, meta).await?;
+        let content = EvidenceContent::Attestation {
+            statement: statement.to_owned(),
+            attested_by: principal.user,
+        };
+        self.record_evidence(principal, &grant, meta, content).await
+    }
+
+    /// Links existing evidence to one more control.
+    pub async fn link_evidence(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        evidence: EvidenceId,
+        control: &str,
+    ) -> Result<Evidence> {
+        self.relink(principal, org, evidence, control, true).await
+    }
+
+    /// Removes the link between evidence and a control.
+    pub async fn unlink_evidence(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        evidence: EvidenceId,
+        control: &str,
+    ) -> Result<Evidence> {
+        self.relink(principal, org, evidence, control, false).await
+    }
+
+    /// The org's evidence (or one control's), newest first, marked expired
+    /// when past its valid-until.
+    pub async fn evidence(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        control: Option<&str>,
+    ) -> Result<Vec<EvidenceView>> {
+        self.authorize_all(principal, org, Permission::EvidenceRead)
+            .await?;
+        let scope = Scope::Org(org);
+        let records = match control {
+            Some(c) => store::find_all::<Evidence>(self.store(), scope, "control", c).await?,
+            None => store::all::<Evidence>(self.store(), scope).await?,
+        };
+        let now = self.now();
+        let mut views: Vec<EvidenceView> = records
+            .into_iter()
+            .map(|r| EvidenceView {
+                expired: !r.value.is_current(now),
+                evidence: r.value,
+            })
+            .collect();
+        views.reverse();
+        Ok(views)
+    }
+
+    /// Opens an evidence file for reading, chunk by chunk.
+    pub async fn open_evidence_file(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        evidence: EvidenceId,
+    ) -> Result<EvidenceFile> {
+        self.authorize_all(principal, org, Permission::EvidenceRead)
+            .await?;
+        let record = store::require::<Evidence>(self.store(), Scope::Org(org), evidence.0).await?;
+        let EvidenceContent::File {
+            name,
+            content_type,
+            size,
+            sha256,
+            blob,
+            chunks,
+        } = record.value.content
+        else {
+            return Err(Error::invalid("evidence", "this evidence is not a file"));
+        };
+        let store: Arc<dyn Store> = self.shared_store();
+        let stream = futures::stream::unfold(0u32, move |seq| {
+            let store = Arc::clone(&store);
+            async move {
+                if seq >= chunks {
+                    return None;
+                }
+                let chunk = match store.blob_chunk(org, blob.0, seq).await {
+                    Ok(Some(bytes)) => Ok(bytes),
+                    Ok(None) => Err(Error::storage(format!(
+                        "evidence file {blob} lost chunk {seq}"
+                    ))),
+                    Err(e) => Err(e),
+                };
+                Some((chunk, seq + 1))
+            }
+        });
+        Ok(EvidenceFile {
+            name,
+            content_type,
+            size,
+            sha256,
+            chunks: stream.boxed(),
+        })
+    }
+
+    async fn relink(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        evidence: EvidenceId,
+        control: &str,
+        link: bool,
+    ) -> Result<Evidence> {
+        let grant = self
+            .authorize_all(principal, org, Permission::EvidenceUpload)
+            .await?;
+        let mut record: Versioned<Evidence> =
+            store::require(self.store(), Scope::Org(org), evidence.0).await?;
+        if link {
+            self.check_controls(org, &BTreeSet::from([control.to_owned()]))
+                .await?;
+            record.value.controls.insert(control.to_owned());
+        } else if !record.value.controls.remove(control) {
+            return Err(Error::NotFound {
+                what: "evidence link",
+            });
+        }
+        let mut changes = ChangeSet::new();
+        changes.update(&record)?;
+        changes.audit(self.event(
+            principal,
+            &grant,
+            if link {
+                "evidence.linked"
+            } else {
+                "evidence.unlinked"
+            },
+            Target::new(Evidence::KIND, evidence),
+            json!({ "control": control }),
+        ));
+        self.store().apply(changes).await?;
+        Ok(record.value)
+    }
+
+    /// Builds and commits the evidence record; the caller has authorized.
+    async fn record_evidence(
+        &self,
+        principal: &Principal,
+        grant: &Grant,
+        meta: NewEvidence,
+        content: EvidenceContent,
+    ) -> Result<Evidence> {
+        let org = grant.org;
+        let now = self.now();
+        let evidence = Evidence {
+            id: EvidenceId(self.new_id()),
+            org,
+            title: meta.title,
+            description: meta.description,
+            content,
+            controls: meta.controls,
+            collected_at: meta.collected_at.unwrap_or(now),
+            uploaded_at: now,
+            uploaded_by: principal.user,
+            valid_until: meta.valid_until,
+        };
+        let kind = match &evidence.content {
+            EvidenceContent::File { .. } => "file",
+            EvidenceContent::Link { .. } => "link",
+            EvidenceContent::Attestation { .. } => "attestation",
+        };
+        let details = match &evidence.content {
+            EvidenceContent::File {
+                name, size, sha256, ..
+            } => {
+                json!({ "kind": kind, "title": evidence.title, "name": name, "size": size, "sha256": sha256, "controls": evidence.controls })
+            }
+            _ => json!({ "kind": kind, "title": evidence.title, "controls": evidence.controls }),
+        };
+        let mut changes = ChangeSet::new();
+        changes.insert(&evidence)?;
+        changes.audit(self.event(
+            principal,
+            grant,
+            "evidence.added",
+            Target::new(Evidence::KIND, evidence.id),
+            details,
+        ));
+        self.store().apply(changes).await?;
+        Ok(evidence)
+    }
+
+    /// Checks the description of new evidence, reporting every problem.
+    async fn check_new_evidence(&self, org: OrgId, meta: NewEvidence) -> Result<NewEvidence> {
+        let mut errors = Vec::new();
+        let title = match validate_name("title", &meta.title) {
+            Ok(t) => t,
+            Err(Error::Validation(e)) => {
+                errors.extend(e);
+                String::new()
+            }
+            Err(e) => return Err(e),
+        };
+        let now = self.now();
+        if let Some(collected) = meta.collected_at
+            && collected > now + chrono::Duration::minutes(5)
+        {
+            errors.push(FieldError::new("collected_at", "must not be in the future"));
+        }
+        if let Some(until) = meta.valid_until
+            && until <= meta.collected_at.unwrap_or(now)
+        {
+            errors.push(FieldError::new("valid_until", "must be after collected_at"));
+        }
+        if let Err(Error::Validation(e)) = self.check_controls(org, &meta.controls).await {
+            errors.extend(e);
+        }
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors));
+        }
+        Ok(NewEvidence { title, ..meta })
+    }
+
+    /// Evidence can only support controls that are part of the org's program.
+    async fn check_controls(&self, org: OrgId, controls: &BTreeSet<String>) -> Result<()> {
+        for control in controls {
+            let found = store::find_unique::<ControlImplementation>(
+                self.store(),
+                Scope::Org(org),
+                "control",
+                control,
+            )
+            .await?;
+            if found.is_none() {
+                return Err(Error::invalid(
+                    "controls",
+                    format!(
+                        "control {control} is not part of this organization's program (adopt a framework that needs it)"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a body to a blob chunk by chunk, hashing as it goes.
+    async fn store_blob<S, E>(&self, org: OrgId, blob: BlobId, body: S) -> Result<StoredBlob>
+    where
+        S: Stream<Item = std::result::Result<Vec<u8>, E>> + Send,
+        E: std::fmt::Display,
+    {
+        let limit = self.evidence_limit();
+        let mut hasher = Sha256::new();
+        let mut buffer: Vec<u8> = Vec::with_capacity(CHUNK_SIZE);
+        let (mut size, mut chunks) = (0u64, 0u32);
+        let mut body = std::pin::pin!(body);
+        while let Some(piece) = body.next().await {
+            let piece =
+                piece.map_err(|e| Error::invalid("file", format!("the upload failed: {e}")))?;
+            size += piece.len() as u64;
+            if size > limit {
+                return Err(Error::invalid(
+                    "file",
+                    format!("is larger than the {limit}-byte limit"),
+                ));
+            }
+            hasher.update(&piece);
+            let mut rest = piece.as_slice();
+            while !rest.is_empty() {
+                let take = (CHUNK_SIZE - buffer.len()).min(rest.len());
+                buffer.extend_from_slice(&rest[..take]);
+                rest = &rest[take..];
+                if buffer.len() == CHUNK_SIZE {
+                    let full = std::mem::replace(&mut buffer, Vec::with_capacity(CHUNK_SIZE));
+                    self.store()
+                        .put_blob_chunk(org, blob.0, chunks, full)
+                        .await?;
+                    chunks += 1;
+                }
+            }
+        }
+        if !buffer.is_empty() {
+            self.store()
+                .put_blob_chunk(org, blob.0, chunks, buffer)
+                .await?;
+            chunks += 1;
+        }
+        if size == 0 {
+            return Err(Error::invalid("file", "is empty"));
+        }
+        Ok(StoredBlob {
+            size,
+            chunks,
+            sha256: hex::encode(hasher.finalize()),
+        })
+    }
+}
+
+struct StoredBlob {
+    size: u64,
+    chunks: u32,
+    sha256: String,
+}
+
+fn check_content_type(raw: &str) -> Result<String> {
+    let ct = raw.trim().to_ascii_lowercase();
+    let valid = ct
+        .split_once('/')
+        .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty() && !ct.contains(char::is_whitespace));
+    if valid && ct.len() <= 255 {
+        Ok(ct)
+    } else {
+        Err(Error::invalid(
+            "content_type",
+            "must be a media type such as application/pdf",
+        ))
+    }
+}
+
+fn check_url(raw: &str) -> Result<String> {
+    let url = raw.trim();
+    let valid = (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() <= 2048
+        && url
+            .split_once("://")
+            .is_some_and(|(_, rest)| !rest.is_empty())
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid {
+        Ok(url.to_owned())
+    } else {
+        Err(Error::invalid("url", "must be an http or https address"))
+    }
+}
