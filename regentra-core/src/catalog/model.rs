@@ -155,13 +155,50 @@ impl Framework {
             .filter(move |r| r.parent.as_deref() == parent)
     }
 
-    /// The top-level section a requirement sits in (itself at the top).
-    pub fn section_of<'a>(&'a self, requirement: &'a Requirement) -> &'a Requirement {
-        let mut current = requirement;
-        while let Some(parent) = current.parent.as_deref().and_then(|p| self.requirement(p)) {
-            current = parent;
+    /// The sections a breakdown by section uses: the top level, or the
+    /// level below when the whole framework sits in one top section (FTC
+    /// Safeguards is all of 314.4; its elements are the useful sections).
+    pub fn sections(&self) -> Vec<&Requirement> {
+        let top: Vec<&Requirement> = self.children(None).collect();
+        match top.as_slice() {
+            [only] if !only.assessable => self.children(Some(&only.id)).collect(),
+            _ => top,
         }
-        current
+    }
+
+    /// For every requirement id, the id of its section (of
+    /// [`Framework::sections`]), in one pass: parents come before children.
+    pub fn section_map(&self) -> BTreeMap<&str, &str> {
+        let sections: Vec<&str> = self.sections().iter().map(|s| s.id.as_str()).collect();
+        let mut map: BTreeMap<&str, &str> = BTreeMap::new();
+        for r in &self.requirements {
+            let section = if sections.contains(&r.id.as_str()) {
+                r.id.as_str()
+            } else {
+                r.parent
+                    .as_deref()
+                    .and_then(|p| map.get(p).copied())
+                    .unwrap_or(r.id.as_str())
+            };
+            map.insert(r.id.as_str(), section);
+        }
+        map
+    }
+
+    /// The section (of [`Framework::sections`]) a requirement sits in;
+    /// itself when it is one.
+    pub fn section_of<'a>(&'a self, requirement: &'a Requirement) -> &'a Requirement {
+        let sections = self.sections();
+        let mut current = requirement;
+        loop {
+            if sections.iter().any(|s| s.id == current.id) {
+                return current;
+            }
+            match current.parent.as_deref().and_then(|p| self.requirement(p)) {
+                Some(parent) => current = parent,
+                None => return current,
+            }
+        }
     }
 
     /// Resolves an identifier as a user may type it: the exact id, the id

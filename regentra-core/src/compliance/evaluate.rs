@@ -174,6 +174,7 @@ fn evaluate_framework(
     controls: &BTreeMap<String, ControlState>,
 ) -> FrameworkEvaluation {
     let excluded = exclusions(framework, adoption);
+    let sections = framework.section_map();
     let requirements = framework
         .assessable()
         .map(|r| {
@@ -196,7 +197,11 @@ fn evaluate_framework(
             RequirementResult {
                 id: r.id.clone(),
                 title: r.title.clone(),
-                section: framework.section_of(r).id.clone(),
+                section: sections
+                    .get(r.id.as_str())
+                    .copied()
+                    .unwrap_or(r.id.as_str())
+                    .to_owned(),
                 status,
                 justification,
                 controls: r.controls.clone(),
@@ -246,44 +251,45 @@ pub fn exclusions(framework: &Framework, adoption: &Adoption) -> BTreeMap<String
                 }
             }
         }
-        "cmmc" => {
+        "cmmc"
             if settings
                 .cmmc
                 .as_ref()
-                .is_some_and(|c| c.target_level == CmmcLevel::L1)
-            {
-                for r in framework.assessable() {
-                    if r.attributes.get("level").map(String::as_str) == Some("L2") {
-                        roots.insert(r.id.clone(), "the target level is Level 1".into());
-                    }
+                .is_some_and(|c| c.target_level == CmmcLevel::L1) =>
+        {
+            for r in framework.assessable() {
+                if r.attributes.get("level").map(String::as_str) == Some("L2") {
+                    roots.insert(r.id.clone(), "the target level is Level 1".into());
                 }
             }
         }
-        "ftc-safeguards" => {
-            if settings.ftc.as_ref().is_some_and(|f| f.small_institution) {
-                for id in FTC_SMALL_INSTITUTION_EXEMPT {
-                    roots.insert(
-                        (*id).to_owned(),
-                        "small institution exemption (16 CFR 314.6: fewer than 5,000 consumers)"
-                            .into(),
-                    );
-                }
+        "ftc-safeguards" if settings.ftc.as_ref().is_some_and(|f| f.small_institution) => {
+            for id in FTC_SMALL_INSTITUTION_EXEMPT {
+                roots.insert(
+                    (*id).to_owned(),
+                    "small institution exemption (16 CFR 314.6: fewer than 5,000 consumers)".into(),
+                );
             }
         }
         _ => {}
     }
-    // A scoped-out section takes every requirement under it along.
+    // A scoped-out section takes every requirement under it along; parents
+    // come before children, so one pass carries a reason down the tree.
+    let mut inherited: BTreeMap<&str, &String> = BTreeMap::new();
+    for r in &framework.requirements {
+        let reason = roots
+            .get(&r.id)
+            .or_else(|| r.parent.as_deref().and_then(|p| inherited.get(p).copied()));
+        if let Some(reason) = reason {
+            inherited.insert(r.id.as_str(), reason);
+        }
+    }
     framework
         .assessable()
         .filter_map(|r| {
-            let mut node = Some(r);
-            while let Some(n) = node {
-                if let Some(reason) = roots.get(&n.id) {
-                    return Some((r.id.clone(), reason.clone()));
-                }
-                node = n.parent.as_deref().and_then(|p| framework.requirement(p));
-            }
-            None
+            inherited
+                .get(r.id.as_str())
+                .map(|reason| (r.id.clone(), (*reason).clone()))
         })
         .collect()
 }

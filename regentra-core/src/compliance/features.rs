@@ -493,7 +493,7 @@ pub fn sprs_score(
             controls: r.missing.clone(),
         });
     }
-    plan.sort_by(|a, b| b.points.cmp(&a.points));
+    plan.sort_by_key(|p| std::cmp::Reverse(p.points));
     SprsScore {
         score,
         max: SPRS_MAX,
@@ -501,5 +501,115 @@ pub fn sprs_score(
         assessed,
         system_security_plan: ssp,
         plan_of_action: plan,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::compliance::CmmcLevel;
+    use crate::compliance::evaluate::RequirementResult;
+
+    /// CMMC with every requirement satisfied except `unmet`.
+    fn evaluation_with_unmet(unmet: &[&str]) -> FrameworkEvaluation {
+        let framework = Catalog::builtin().framework("cmmc").expect("cmmc");
+        let requirements = framework
+            .assessable()
+            .map(|r| {
+                let open = unmet.contains(&r.id.as_str());
+                RequirementResult {
+                    id: r.id.clone(),
+                    title: r.title.clone(),
+                    section: framework.section_of(r).id.clone(),
+                    status: if open {
+                        RequirementStatus::Gap
+                    } else {
+                        RequirementStatus::Satisfied
+                    },
+                    justification: None,
+                    controls: r.controls.clone(),
+                    missing: if open { r.controls.clone() } else { Vec::new() },
+                }
+            })
+            .collect();
+        FrameworkEvaluation {
+            framework: "cmmc".into(),
+            requirements,
+        }
+    }
+
+    fn score(unmet: &[&str], profile: Option<&CmmcProfile>) -> SprsScore {
+        let framework = Catalog::builtin().framework("cmmc").expect("cmmc");
+        sprs_score(framework, &evaluation_with_unmet(unmet), profile)
+    }
+
+    #[test]
+    fn all_met_scores_110() {
+        let s = score(&[], None);
+        assert_eq!((s.score, s.met, s.assessed), (110, 110, 110));
+        assert!(s.plan_of_action.is_empty() && s.system_security_plan);
+    }
+
+    #[test]
+    fn worked_example_with_partial_credit() {
+        // Unmet: flow control (1 point), audit accountability (3), MFA (5),
+        // FIPS-validated cryptography (5). A Level 1 gap does not count here.
+        let unmet = [
+            "AC.L2-3.1.3",
+            "AU.L2-3.3.2",
+            "IA.L2-3.5.3",
+            "SC.L2-3.13.11",
+            "AC.L1-b.1.i",
+        ];
+        assert_eq!(score(&unmet, None).score, 110 - 1 - 3 - 5 - 5);
+        let partial = CmmcProfile {
+            target_level: CmmcLevel::L2,
+            mfa_partial: true,
+            encryption_not_fips_validated: false,
+        };
+        let s = score(&unmet, Some(&partial));
+        assert_eq!(
+            s.score,
+            110 - 1 - 3 - 3 - 5,
+            "MFA for remote and privileged users only costs 3"
+        );
+        assert_eq!(
+            s.plan_of_action
+                .iter()
+                .map(|p| (p.requirement.as_str(), p.points))
+                .collect::<Vec<_>>(),
+            [
+                ("SC.L2-3.13.11", 5),
+                ("AU.L2-3.3.2", 3),
+                ("IA.L2-3.5.3", 3),
+                ("AC.L2-3.1.3", 1)
+            ]
+        );
+        let both = CmmcProfile {
+            encryption_not_fips_validated: true,
+            ..partial
+        };
+        assert_eq!(score(&unmet, Some(&both)).score, 110 - 1 - 3 - 3 - 3);
+    }
+
+    #[test]
+    fn the_weights_add_up_to_the_published_floor() {
+        let framework = Catalog::builtin().framework("cmmc").expect("cmmc");
+        let all: Vec<&str> = framework.assessable().map(|r| r.id.as_str()).collect();
+        let s = sprs_score(framework, &evaluation_with_unmet(&all), None);
+        assert_eq!(s.score, -203, "the methodology's lowest possible score");
+        assert!(
+            !s.system_security_plan,
+            "an unmet 3.12.4 means no system security plan"
+        );
+        let weights: std::collections::BTreeMap<i32, usize> =
+            s.plan_of_action
+                .iter()
+                .fold(Default::default(), |mut m, p| {
+                    *m.entry(p.points).or_default() += 1;
+                    m
+                });
+        assert_eq!(weights.values().sum::<usize>(), 110);
     }
 }

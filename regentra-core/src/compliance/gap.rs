@@ -237,7 +237,8 @@ fn framework_gaps(
             .add(r.status);
     }
     let sections = framework
-        .children(None)
+        .sections()
+        .into_iter()
         .filter_map(|s| {
             let t = by_section.get(s.id.as_str())?;
             Some(SectionBreakdown {

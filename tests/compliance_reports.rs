@@ -1,0 +1,173 @@
+//! Gap-analysis reports, pinned as snapshots, and the cost rule: a gap
+//! analysis reads the org's state a fixed number of times, whatever the
+//! number of frameworks adopted.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use regentra_core::audit::AuditEvent;
+use regentra_core::compliance::report::{ReportFormat, summary_markdown};
+use regentra_core::ids::OrgId;
+use regentra_core::store::{ChangeSet, PageRequest, Scope, Store, StoredRecord};
+use regentra_core::testing::conformance::{ComplianceFixture, compliance_fixture};
+use regentra_store_embedded::EmbeddedStore;
+use uuid::Uuid;
+
+async fn fixture(store: Arc<dyn Store>) -> ComplianceFixture {
+    let f = compliance_fixture(store).await;
+    f.adopt("ftc-safeguards").await;
+    f.adopt("hipaa").await;
+    for control in ["GV-02", "RM-01", "AT-01", "IR-01", "IA-01"] {
+        f.implement(control).await;
+    }
+    f
+}
+
+#[tokio::test]
+async fn ftc_safeguards_gap_report_in_every_format() {
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::in_memory().await.expect("store"));
+    let f = fixture(store).await;
+    for (format, name) in [
+        (ReportFormat::Json, "ftc_gap_report.json"),
+        (ReportFormat::Csv, "ftc_gap_report.csv"),
+        (ReportFormat::Markdown, "ftc_gap_report.md"),
+    ] {
+        let report = f
+            .r()
+            .gap_report(&f.manager, f.org, "ftc-safeguards", format)
+            .await
+            .expect("report");
+        insta::assert_snapshot!(name, report);
+    }
+    let summary = f
+        .r()
+        .gap_analysis(&f.manager, f.org)
+        .await
+        .expect("gaps")
+        .summary;
+    insta::assert_snapshot!("summary.md", summary_markdown(&summary));
+}
+
+/// Counts the reads that reach the store.
+struct CountingStore {
+    inner: EmbeddedStore,
+    reads: AtomicUsize,
+}
+
+impl CountingStore {
+    fn read(&self) {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[async_trait]
+impl Store for CountingStore {
+    async fn get(
+        &self,
+        scope: Scope,
+        kind: &str,
+        id: Uuid,
+    ) -> regentra_core::Result<Option<StoredRecord>> {
+        self.read();
+        self.inner.get(scope, kind, id).await
+    }
+    async fn list(
+        &self,
+        scope: Scope,
+        kind: &str,
+        page: PageRequest,
+    ) -> regentra_core::Result<Vec<StoredRecord>> {
+        self.read();
+        self.inner.list(scope, kind, page).await
+    }
+    async fn find(
+        &self,
+        scope: Scope,
+        kind: &str,
+        index: &str,
+        value: &str,
+        page: PageRequest,
+    ) -> regentra_core::Result<Vec<StoredRecord>> {
+        self.read();
+        self.inner.find(scope, kind, index, value, page).await
+    }
+    async fn apply(&self, changes: ChangeSet) -> regentra_core::Result<Vec<AuditEvent>> {
+        self.inner.apply(changes).await
+    }
+    async fn audit_events(
+        &self,
+        org: OrgId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> regentra_core::Result<Vec<AuditEvent>> {
+        self.read();
+        self.inner.audit_events(org, after, limit).await
+    }
+    async fn put_blob_chunk(
+        &self,
+        org: OrgId,
+        blob: Uuid,
+        seq: u32,
+        data: Vec<u8>,
+    ) -> regentra_core::Result<()> {
+        self.inner.put_blob_chunk(org, blob, seq, data).await
+    }
+    async fn blob_chunk(
+        &self,
+        org: OrgId,
+        blob: Uuid,
+        seq: u32,
+    ) -> regentra_core::Result<Option<Vec<u8>>> {
+        self.read();
+        self.inner.blob_chunk(org, blob, seq).await
+    }
+    async fn delete_blob(&self, org: OrgId, blob: Uuid) -> regentra_core::Result<()> {
+        self.inner.delete_blob(org, blob).await
+    }
+}
+
+#[tokio::test]
+async fn gap_analysis_reads_the_same_whatever_the_number_of_frameworks() {
+    let counting = Arc::new(CountingStore {
+        inner: EmbeddedStore::in_memory().await.expect("store"),
+        reads: AtomicUsize::new(0),
+    });
+    let f = compliance_fixture(counting.clone()).await;
+    let reads_for_gap_analysis = |f: &ComplianceFixture| {
+        let counting = counting.clone();
+        let r = f.r().clone();
+        let (manager, org) = (f.manager.clone(), f.org);
+        async move {
+            let before = counting.reads.load(Ordering::Relaxed);
+            let gaps = r.gap_analysis(&manager, org).await.expect("gap analysis");
+            (counting.reads.load(Ordering::Relaxed) - before, gaps)
+        }
+    };
+    f.adopt("hipaa").await;
+    let (one, gaps) = reads_for_gap_analysis(&f).await;
+    assert_eq!(gaps.frameworks.len(), 1);
+    for framework in [
+        "soc2",
+        "nist-csf",
+        "iso27001",
+        "cmmc",
+        "pci-dss",
+        "gdpr",
+        "ftc-safeguards",
+    ] {
+        f.adopt(framework).await;
+    }
+    let (eight, gaps) = reads_for_gap_analysis(&f).await;
+    assert_eq!(gaps.frameworks.len(), 8);
+    let requirements: usize = gaps.frameworks.iter().map(|g| g.totals.total).sum();
+    assert_eq!(requirements, 861);
+    assert_eq!(
+        one, eight,
+        "reads do not grow with frameworks or requirements ({one} vs {eight})"
+    );
+    assert!(
+        eight < 20,
+        "a handful of reads for 861 requirements, not one per requirement: {eight}"
+    );
+}
