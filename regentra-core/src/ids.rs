@@ -97,3 +97,23 @@ id_type!(
     /// A HIPAA business associate agreement.
     AgreementId
 );
+id_type!(
+    /// An entry of the notification outbox.
+    NotificationId
+);
+id_type!(
+    /// A policy document.
+    PolicyId
+);
+id_type!(
+    /// One version of a policy's text.
+    PolicyVersionId
+);
+id_type!(
+    /// An acknowledgment campaign.
+    CampaignId
+);
+id_type!(
+    /// One person's acknowledgment in a campaign.
+    AcknowledgmentId
+);

@@ -8,6 +8,8 @@
 //! Modules are named after the concepts of the domain:
 //! - [`tenancy`]: organizations (MSP, client, standalone), users, memberships;
 //! - [`rbac`]: roles, permissions, the access matrix and the `authorize` chokepoint;
+//! - [`policies`]: policies, immutable hashed versions, templates and acknowledgment campaigns;
+//! - [`notify`]: the notification outbox;
 //! - [`audit`]: the per-organization hash-chained audit log;
 //! - [`catalog`]: the built-in frameworks and the Common Control Framework;
 //! - [`compliance`]: adoption, control state, evidence, gap analysis and reports;
@@ -19,6 +21,8 @@ pub mod clock;
 pub mod compliance;
 pub mod error;
 pub mod ids;
+pub mod notify;
+pub mod policies;
 pub mod rbac;
 pub mod service;
 pub mod store;

@@ -34,6 +34,15 @@ impl Principal {
         }
     }
 
+    /// The platform itself, for scheduled and host-driven work; it holds no
+    /// role anywhere and is only used to attribute audit events.
+    pub(crate) fn system() -> Self {
+        Self {
+            user: UserId(uuid::Uuid::nil()),
+            request: RequestMeta::default(),
+        }
+    }
+
     pub fn with_request(mut self, request: RequestMeta) -> Self {
         self.request = request;
         self

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use super::{ControlImplementation, Evidence};
 use crate::audit::Target;
 use crate::error::{Error, FieldError, Result};
-use crate::ids::{BlobId, EvidenceId, OrgId, UserId};
+use crate::ids::{BlobId, CampaignId, EvidenceId, OrgId, PolicyId, UserId};
 use crate::rbac::{Grant, Permission};
 use crate::service::{Principal, Regentra};
 use crate::store::{self, ChangeSet, Entity, Scope, Store, Versioned};
@@ -42,6 +42,16 @@ pub enum EvidenceContent {
     Attestation {
         statement: String,
         attested_by: UserId,
+    },
+    /// A signed policy acknowledgment: the signer attests to one exact
+    /// version of a policy (its hash), whatever versions come later.
+    PolicyAcknowledgment {
+        policy: PolicyId,
+        campaign: CampaignId,
+        version: u32,
+        version_hash: String,
+        signer: UserId,
+        typed_name: String,
     },
 }
 
@@ -338,6 +348,7 @@ impl Regentra {
             EvidenceContent::File { .. } => "file",
             EvidenceContent::Link { .. } => "link",
             EvidenceContent::Attestation { .. } => "attestation",
+            EvidenceContent::PolicyAcknowledgment { .. } => "policy_acknowledgment",
         };
         let details = match &evidence.content {
             EvidenceContent::File {

@@ -74,6 +74,16 @@ macro_rules! conformance_tests {
             reports_and_assessments,
             gaps_put_the_controls_closing_most_requirements_first,
             compliance_permissions_follow_the_matrix,
+            policy_versions_are_immutable_once_published,
+            policies_from_templates_fill_body_and_controls,
+            campaign_launch_resolves_the_audience_once,
+            campaign_signatures_become_evidence_of_their_version,
+            campaign_closed_rejects_signatures_with_a_clear_error,
+            campaign_concurrent_signatures_record_one,
+            campaign_reminders_follow_the_cadence,
+            campaign_reminders_stop_at_the_maximum,
+            campaign_visibility_follows_roles,
+            outbox_delivery_is_at_least_once,
         );
     };
     (@cases $mode:tt $factory:expr; $($case:ident),* $(,)?) => {

@@ -1,0 +1,131 @@
+//! The notification outbox: campaign invitations, reminders and (later) SLA
+//! warnings are written as outbox entries in the same commit as the change
+//! that causes them. The host application (or the reference server) takes
+//! undelivered entries, delivers them (webhook, email, log) and marks them
+//! delivered. Delivery is at least once: an entry stays pending until marked,
+//! so a failed delivery is retried, never lost.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::audit::{Actor, Target};
+use crate::error::Result;
+use crate::ids::{NotificationId, OrgId, UserId};
+use crate::service::{Principal, Regentra};
+use crate::store::{self, ChangeSet, Entity, IndexEntry, PageRequest, Scope};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    CampaignInvitation,
+    CampaignReminder,
+    SlaWarning,
+    Webhook,
+}
+
+/// One message waiting for (or past) delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notification {
+    pub id: NotificationId,
+    pub org: OrgId,
+    /// `None` for notifications addressed to a system (webhooks).
+    pub recipient: Option<UserId>,
+    pub kind: NotificationKind,
+    pub payload: Value,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+impl Entity for Notification {
+    const KIND: &'static str = "notification";
+    const NAME: &'static str = "notification";
+    fn scope(&self) -> Scope {
+        Scope::Org(self.org)
+    }
+    fn id(&self) -> Uuid {
+        self.id.0
+    }
+    fn indexes(&self) -> Vec<IndexEntry> {
+        let mut entries = vec![IndexEntry::multi(
+            "delivered",
+            if self.delivered_at.is_some() {
+                "yes"
+            } else {
+                "no"
+            },
+        )];
+        if let Some(user) = self.recipient {
+            entries.push(IndexEntry::multi("recipient", user.to_string()));
+        }
+        entries
+    }
+}
+
+impl Regentra {
+    /// A new outbox entry, to be inserted in the change set that causes it.
+    pub(crate) fn notification(
+        &self,
+        org: OrgId,
+        recipient: Option<UserId>,
+        kind: NotificationKind,
+        payload: Value,
+    ) -> Notification {
+        Notification {
+            id: NotificationId(self.new_id()),
+            org,
+            recipient,
+            kind,
+            payload,
+            created_at: self.now(),
+            delivered_at: None,
+        }
+    }
+
+    /// Undelivered entries of an org, oldest first: what the delivery worker
+    /// takes. A system operation of the host application (no caller).
+    pub async fn pending_notifications(
+        &self,
+        org: OrgId,
+        limit: usize,
+    ) -> Result<Vec<Notification>> {
+        Ok(store::find::<Notification>(
+            self.store(),
+            Scope::Org(org),
+            "delivered",
+            "no",
+            PageRequest::first(limit),
+        )
+        .await?
+        .into_iter()
+        .map(|v| v.value)
+        .collect())
+    }
+
+    /// Marks an entry delivered (after the delivery succeeded). Marking an
+    /// entry twice is harmless: at-least-once delivery may race.
+    pub async fn mark_notification_delivered(
+        &self,
+        org: OrgId,
+        id: NotificationId,
+    ) -> Result<Notification> {
+        let mut entry = store::require::<Notification>(self.store(), Scope::Org(org), id.0).await?;
+        if entry.value.delivered_at.is_some() {
+            return Ok(entry.value);
+        }
+        entry.value.delivered_at = Some(self.now());
+        let mut changes = ChangeSet::new();
+        changes.update(&entry)?;
+        changes.audit(self.event_in(
+            org,
+            Actor::system(),
+            &Principal::system(),
+            "notification.delivered",
+            Target::new(Notification::KIND, id),
+            json!({ "kind": entry.value.kind }),
+        ));
+        self.store().apply(changes).await?;
+        Ok(entry.value)
+    }
+}

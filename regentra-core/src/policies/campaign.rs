@@ -1,0 +1,703 @@
+//! Acknowledgment campaigns: launch to an audience resolved once, sign
+//! (which records evidence in the same commit), remind on a cadence, close,
+//! and report completion.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{
+    Acknowledgment, AcknowledgmentStatus, Audience, Campaign, CampaignStatus, Policy, PolicyStatus,
+    ReminderCadence, Signature,
+};
+use crate::audit::{Actor, Target};
+use crate::compliance::{Evidence, EvidenceContent};
+use crate::error::{Error, Result};
+use crate::ids::{AcknowledgmentId, CampaignId, EvidenceId, OrgId, PolicyId, UserId};
+use crate::notify::NotificationKind;
+use crate::rbac::{Permission, Role};
+use crate::service::{Principal, Regentra};
+use crate::store::{self, ChangeSet, Entity, Scope, Versioned};
+use crate::tenancy::{Membership, validate_name};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCampaign {
+    /// Defaults to the policy's title.
+    pub title: Option<String>,
+    pub audience: Audience,
+    pub due: DateTime<Utc>,
+    #[serde(default)]
+    pub cadence: ReminderCadence,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RoleCompletion {
+    pub signed: usize,
+    pub assigned: usize,
+}
+
+/// Signed against assigned, overall and per role, and who is still pending.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Completion {
+    pub campaign: CampaignId,
+    pub status: CampaignStatus,
+    pub signed: usize,
+    pub assigned: usize,
+    /// Signed as a percentage of assigned, to one decimal.
+    pub percent: f64,
+    pub by_role: BTreeMap<Role, RoleCompletion>,
+    pub pending: Vec<UserId>,
+    /// Pending past the due date.
+    pub overdue: Vec<UserId>,
+}
+
+/// What a person sees of their own assignment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MyAcknowledgment {
+    pub acknowledgment: Acknowledgment,
+    pub campaign: Campaign,
+    pub policy_title: String,
+}
+
+/// One row of a campaign export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CampaignRow {
+    pub person: String,
+    pub email: String,
+    pub role: Role,
+    pub status: AcknowledgmentStatus,
+    pub signed_at: Option<DateTime<Utc>>,
+    pub typed_name: Option<String>,
+    pub version_hash: String,
+}
+
+impl Regentra {
+    /// Launches a campaign for the policy's published version. The audience
+    /// is resolved now and recorded: one pending acknowledgment and one
+    /// invitation in the outbox per person, in one commit.
+    pub async fn launch_campaign(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        policy: PolicyId,
+        new: NewCampaign,
+    ) -> Result<Campaign> {
+        let grant = self
+            .authorize_all(principal, org, Permission::CampaignsManage)
+            .await?;
+        let p = self.policy_record(org, policy).await?.value;
+        let number = match (p.status, p.published_version) {
+            (PolicyStatus::Retired, _) => {
+                return Err(Error::invalid("policy", "the policy is retired"));
+            }
+            (_, Some(n)) => n,
+            (_, None) => {
+                return Err(Error::invalid(
+                    "policy",
+                    "publish a version of the policy before launching a campaign",
+                ));
+            }
+        };
+        let version = self.version_record(org, policy, number).await?.value;
+        let now = self.now();
+        if new.due <= now {
+            return Err(Error::invalid("due", "must be in the future"));
+        }
+        let title = match &new.title {
+            Some(t) => validate_name("title", t)?,
+            None => p.title.clone(),
+        };
+        let members: Vec<Membership> =
+            store::find_all::<Membership>(self.store(), Scope::Platform, "org", &org.to_string())
+                .await?
+                .into_iter()
+                .map(|m| m.value)
+                .collect();
+        let audience: Vec<&Membership> = match &new.audience {
+            Audience::Everyone => members.iter().collect(),
+            Audience::Roles(roles) => members.iter().filter(|m| roles.contains(&m.role)).collect(),
+            Audience::Users(users) => {
+                if let Some(stranger) = users
+                    .iter()
+                    .find(|u| !members.iter().any(|m| m.user == **u))
+                {
+                    return Err(Error::invalid(
+                        "audience",
+                        format!("{stranger} is not a member of the organization"),
+                    ));
+                }
+                members.iter().filter(|m| users.contains(&m.user)).collect()
+            }
+        };
+        if audience.is_empty() {
+            return Err(Error::invalid("audience", "resolves to nobody"));
+        }
+        let campaign = Campaign {
+            id: CampaignId(self.new_id()),
+            org,
+            title,
+            policy,
+            version: number,
+            version_hash: version.sha256.clone(),
+            audience: new.audience,
+            due: new.due,
+            cadence: new.cadence,
+            status: CampaignStatus::Open,
+            launched_at: now,
+            launched_by: principal.user,
+            closed_at: None,
+        };
+        let mut changes = ChangeSet::new();
+        changes.insert(&campaign)?;
+        for m in &audience {
+            self.assign(&mut changes, &campaign, m.user, m.role)?;
+        }
+        changes.audit(self.event(
+            principal,
+            &grant,
+            "campaign.launched",
+            Target::new(Campaign::KIND, campaign.id),
+            json!({ "policy": policy, "version": number, "version_hash": version.sha256, "assigned": audience.len() }),
+        ));
+        self.store().apply(changes).await?;
+        Ok(campaign)
+    }
+
+    /// Adds a person who joined after launch (the audience is never
+    /// re-resolved on its own).
+    pub async fn add_to_campaign(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        campaign: CampaignId,
+        user: UserId,
+    ) -> Result<Acknowledgment> {
+        let grant = self
+            .authorize_all(principal, org, Permission::CampaignsManage)
+            .await?;
+        let c = self.open_campaign(org, campaign).await?;
+        let member = self
+            .membership(org, user)
+            .await?
+            .ok_or_else(|| Error::invalid("user", "must be a member of the organization"))?;
+        let mut changes = ChangeSet::new();
+        let ack = self.assign(&mut changes, &c.value, user, member.value.role)?;
+        changes.audit(self.event(
+            principal,
+            &grant,
+            "campaign.person_added",
+            Target::new(Campaign::KIND, campaign),
+            json!({ "user": user }),
+        ));
+        self.store().apply(changes).await.map_err(|e| match e {
+            Error::AlreadyExists { .. } => Error::AlreadyExists {
+                what: Acknowledgment::NAME,
+                field: "user".into(),
+            },
+            other => other,
+        })?;
+        Ok(ack)
+    }
+
+    /// The caller signs their own acknowledgment, once, while the campaign
+    /// is open. In the same commit the signature becomes evidence for the
+    /// policy's controls.
+    pub async fn sign_acknowledgment(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        campaign: CampaignId,
+        typed_name: &str,
+    ) -> Result<Acknowledgment> {
+        let grant = self
+            .authorize(principal, org, Permission::AcknowledgmentsSign)
+            .await?;
+        let c = store::require::<Campaign>(self.store(), Scope::Org(org), campaign.0)
+            .await?
+            .value;
+        let mut ack = self
+            .acknowledgment_of(org, campaign, principal.user)
+            .await?
+            .ok_or(Error::NotFound {
+                what: Acknowledgment::NAME,
+            })?;
+        if c.status == CampaignStatus::Closed {
+            return Err(Error::invalid(
+                "campaign",
+                "the campaign is closed and no longer accepts signatures",
+            ));
+        }
+        if ack.value.status == AcknowledgmentStatus::Signed {
+            return Err(Error::AlreadyExists {
+                what: "signature",
+                field: "acknowledgment".into(),
+            });
+        }
+        let typed_name = validate_name("typed_name", typed_name)?;
+        let policy = self.policy_record(org, c.policy).await?.value;
+        let now = self.now();
+        let evidence = Evidence {
+            id: EvidenceId(self.new_id()),
+            org,
+            title: format!(
+                "{} v{} acknowledged by {typed_name}",
+                policy.title, c.version
+            ),
+            description: format!("Signed in campaign \"{}\"", c.title),
+            content: EvidenceContent::PolicyAcknowledgment {
+                policy: c.policy,
+                campaign,
+                version: c.version,
+                version_hash: c.version_hash.clone(),
+                signer: principal.user,
+                typed_name: typed_name.clone(),
+            },
+            controls: policy.controls.clone(),
+            collected_at: now,
+            uploaded_at: now,
+            uploaded_by: principal.user,
+            valid_until: None,
+        };
+        ack.value.status = AcknowledgmentStatus::Signed;
+        ack.value.signature = Some(Signature {
+            signed_at: now,
+            typed_name: typed_name.clone(),
+            version_hash: c.version_hash.clone(),
+            ip: principal.request.ip.clone(),
+            user_agent: principal.request.user_agent.clone(),
+            evidence: evidence.id,
+        });
+        let mut changes = ChangeSet::new();
+        changes.update(&ack)?;
+        changes.insert(&evidence)?;
+        changes.audit(self.event(
+            principal,
+            &grant,
+            "acknowledgment.signed",
+            Target::new(Acknowledgment::KIND, ack.value.id),
+            json!({ "campaign": campaign, "version": c.version, "version_hash": c.version_hash, "typed_name": typed_name, "evidence": evidence.id }),
+        ));
+        // A concurrent signature by the same person loses on the version
+        // check: exactly one is recorded.
+        self.store().apply(changes).await.map_err(|e| match e {
+            Error::Conflict { .. } => Error::AlreadyExists {
+                what: "signature",
+                field: "acknowledgment".into(),
+            },
+            other => other,
+        })?;
+        Ok(ack.value)
+    }
+
+    /// Closes a campaign. Pending acknowledgments stay pending, on record.
+    pub async fn close_campaign(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        campaign: CampaignId,
+    ) -> Result<Campaign> {
+        let grant = self
+            .authorize_all(principal, org, Permission::CampaignsManage)
+            .await?;
+        let mut c = self.open_campaign(org, campaign).await?;
+        c.value.status = CampaignStatus::Closed;
+        c.value.closed_at = Some(self.now());
+        let mut changes = ChangeSet::new();
+        changes.update(&c)?;
+        changes.audit(self.event(
+            principal,
+            &grant,
+            "campaign.closed",
+            Target::new(Campaign::KIND, campaign),
+            json!({}),
+        ));
+        self.store().apply(changes).await?;
+        Ok(c.value)
+    }
+
+    /// The org's campaigns, oldest first.
+    pub async fn campaigns(&self, principal: &Principal, org: OrgId) -> Result<Vec<Campaign>> {
+        self.authorize_all(principal, org, Permission::CampaignsRead)
+            .await?;
+        Ok(store::all::<Campaign>(self.store(), Scope::Org(org))
+            .await?
+            .into_iter()
+            .map(|v| v.value)
+            .collect())
+    }
+
+    /// Signed against assigned, overall and per role, with who is pending
+    /// and overdue.
+    pub async fn campaign_completion(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        campaign: CampaignId,
+    ) -> Result<Completion> {
+        self.authorize_all(principal, org, Permission::CampaignsRead)
+            .await?;
+        let c = store::require::<Campaign>(self.store(), Scope::Org(org), campaign.0)
+            .await?
+            .value;
+        let acks = self.acknowledgments(org, campaign).await?;
+        Ok(completion(&c, &acks, self.now()))
+    }
+
+    /// The caller's own assignments in this org, newest first.
+    pub async fn my_acknowledgments(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+    ) -> Result<Vec<MyAcknowledgment>> {
+        self.authorize(principal, org, Permission::AcknowledgmentsSign)
+            .await?;
+        let mine = store::find_all::<Acknowledgment>(
+            self.store(),
+            Scope::Org(org),
+            "user",
+            &principal.user.to_string(),
+        )
+        .await?;
+        let mut out = Vec::new();
+        for ack in mine.into_iter().rev() {
+            let campaign =
+                store::require::<Campaign>(self.store(), Scope::Org(org), ack.value.campaign.0)
+                    .await?
+                    .value;
+            let policy_title = self.policy_record(org, campaign.policy).await?.value.title;
+            out.push(MyAcknowledgment {
+                acknowledgment: ack.value,
+                campaign,
+                policy_title,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Sends the reminders the cadence makes due at this instant across the
+    /// org's open campaigns: at most one per pending person per cadence
+    /// step, never twice for a step, never after a campaign closes, never
+    /// more than the cadence's maximum. A system operation (the scheduler
+    /// calls it); returns how many reminders went out.
+    pub async fn send_due_reminders(&self, org: OrgId) -> Result<usize> {
+        let now = self.now();
+        let open =
+            store::find_all::<Campaign>(self.store(), Scope::Org(org), "status", "open").await?;
+        let mut sent = 0;
+        for c in open {
+            let Some(step) = c
+                .value
+                .cadence
+                .step_at(c.value.launched_at, c.value.due, now)
+            else {
+                continue;
+            };
+            let due: Vec<Versioned<Acknowledgment>> = self
+                .acknowledgments_versioned(org, c.value.id)
+                .await?
+                .into_iter()
+                .filter(|a| {
+                    a.value.status == AcknowledgmentStatus::Pending
+                        && a.value.last_step.is_none_or(|last| last < step)
+                        && a.value.reminders < c.value.cadence.max
+                })
+                .collect();
+            if due.is_empty() {
+                continue;
+            }
+            let mut changes = ChangeSet::new();
+            for mut ack in due {
+                ack.value.last_step = Some(step);
+                ack.value.reminders += 1;
+                changes.update(&ack)?;
+                changes.insert(&self.reminder(&c.value, &ack.value, Some(step)))?;
+                sent += 1;
+            }
+            changes.audit(self.event_in(
+                org,
+                Actor::system(),
+                &Principal::system(),
+                "campaign.reminders_sent",
+                Target::new(Campaign::KIND, c.value.id),
+                json!({ "step": step, "count": changes.mutations.len() / 2 }),
+            ));
+            self.store().apply(changes).await?;
+        }
+        Ok(sent)
+    }
+
+    /// A manager reminds everyone still pending, now; recorded like any
+    /// other reminder (it counts toward the maximum).
+    pub async fn remind_now(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        campaign: CampaignId,
+    ) -> Result<usize> {
+        let grant = self
+            .authorize_all(principal, org, Permission::CampaignsManage)
+            .await?;
+        let c = self.open_campaign(org, campaign).await?.value;
+        let pending: Vec<Versioned<Acknowledgment>> = self
+            .acknowledgments_versioned(org, campaign)
+            .await?
+            .into_iter()
+            .filter(|a| a.value.status == AcknowledgmentStatus::Pending)
+            .collect();
+        let mut changes = ChangeSet::new();
+        for mut ack in pending.iter().cloned() {
+            ack.value.reminders += 1;
+            changes.update(&ack)?;
+            changes.insert(&self.reminder(&c, &ack.value, None))?;
+        }
+        changes.audit(self.event(
+            principal,
+            &grant,
+            "campaign.reminded",
+            Target::new(Campaign::KIND, campaign),
+            json!({ "count": pending.len() }),
+        ));
+        self.store().apply(changes).await?;
+        Ok(pending.len())
+    }
+
+    /// The campaign as rows (person, role, status, signed time, version
+    /// hash), for the CSV and JSON exports.
+    pub async fn campaign_rows(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        campaign: CampaignId,
+    ) -> Result<Vec<CampaignRow>> {
+        self.authorize_all(principal, org, Permission::ReportsGenerate)
+            .await?;
+        let c = store::require::<Campaign>(self.store(), Scope::Org(org), campaign.0)
+            .await?
+            .value;
+        let mut rows = Vec::new();
+        for ack in self.acknowledgments(org, campaign).await? {
+            let user =
+                store::require::<crate::tenancy::User>(self.store(), Scope::Platform, ack.user.0)
+                    .await?
+                    .value;
+            rows.push(CampaignRow {
+                person: user.display_name,
+                email: user.email,
+                role: ack.role,
+                status: ack.status,
+                signed_at: ack.signature.as_ref().map(|s| s.signed_at),
+                typed_name: ack.signature.as_ref().map(|s| s.typed_name.clone()),
+                version_hash: ack
+                    .signature
+                    .as_ref()
+                    .map(|s| s.version_hash.clone())
+                    .unwrap_or_else(|| c.version_hash.clone()),
+            });
+        }
+        Ok(rows)
+    }
+
+    /// The campaign export as CSV.
+    pub async fn campaign_csv(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        campaign: CampaignId,
+    ) -> Result<String> {
+        let rows = self.campaign_rows(principal, org, campaign).await?;
+        let mut out = csv::Writer::from_writer(Vec::new());
+        let failed = |e: csv::Error| Error::storage(e);
+        out.write_record([
+            "person",
+            "email",
+            "role",
+            "status",
+            "signed_at",
+            "typed_name",
+            "version_hash",
+        ])
+        .map_err(failed)?;
+        for r in rows {
+            out.write_record([
+                r.person.as_str(),
+                &r.email,
+                r.role.key(),
+                match r.status {
+                    AcknowledgmentStatus::Pending => "pending",
+                    AcknowledgmentStatus::Signed => "signed",
+                },
+                &r.signed_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                r.typed_name.as_deref().unwrap_or(""),
+                &r.version_hash,
+            ])
+            .map_err(failed)?;
+        }
+        String::from_utf8(
+            out.into_inner()
+                .map_err(|e| Error::storage(e.to_string()))?,
+        )
+        .map_err(Error::storage)
+    }
+
+    /// The policies a person is (or was) asked to acknowledge in this org.
+    pub(crate) async fn assigned_policies(
+        &self,
+        org: OrgId,
+        user: UserId,
+    ) -> Result<BTreeSet<PolicyId>> {
+        let mut out = BTreeSet::new();
+        for ack in store::find_all::<Acknowledgment>(
+            self.store(),
+            Scope::Org(org),
+            "user",
+            &user.to_string(),
+        )
+        .await?
+        {
+            if let Some(c) =
+                store::load::<Campaign>(self.store(), Scope::Org(org), ack.value.campaign.0).await?
+            {
+                out.insert(c.value.policy);
+            }
+        }
+        Ok(out)
+    }
+
+    fn assign(
+        &self,
+        changes: &mut ChangeSet,
+        c: &Campaign,
+        user: UserId,
+        role: Role,
+    ) -> Result<Acknowledgment> {
+        let ack = Acknowledgment {
+            id: AcknowledgmentId(self.new_id()),
+            org: c.org,
+            campaign: c.id,
+            user,
+            role,
+            status: AcknowledgmentStatus::Pending,
+            assigned_at: self.now(),
+            signature: None,
+            last_step: None,
+            reminders: 0,
+        };
+        changes.insert(&ack)?;
+        changes.insert(&self.notification(
+            c.org,
+            Some(user),
+            NotificationKind::CampaignInvitation,
+            json!({ "campaign": c.id, "title": c.title, "policy": c.policy, "version": c.version, "due": c.due }),
+        ))?;
+        Ok(ack)
+    }
+
+    fn reminder(
+        &self,
+        c: &Campaign,
+        ack: &Acknowledgment,
+        step: Option<u32>,
+    ) -> crate::notify::Notification {
+        self.notification(
+            c.org,
+            Some(ack.user),
+            NotificationKind::CampaignReminder,
+            json!({ "campaign": c.id, "title": c.title, "due": c.due, "step": step, "reminder": ack.reminders }),
+        )
+    }
+
+    async fn open_campaign(&self, org: OrgId, campaign: CampaignId) -> Result<Versioned<Campaign>> {
+        let c = store::require::<Campaign>(self.store(), Scope::Org(org), campaign.0).await?;
+        if c.value.status == CampaignStatus::Closed {
+            return Err(Error::invalid("campaign", "the campaign is closed"));
+        }
+        Ok(c)
+    }
+
+    async fn acknowledgment_of(
+        &self,
+        org: OrgId,
+        campaign: CampaignId,
+        user: UserId,
+    ) -> Result<Option<Versioned<Acknowledgment>>> {
+        store::find_unique::<Acknowledgment>(
+            self.store(),
+            Scope::Org(org),
+            "campaign_user",
+            &format!("{campaign}/{user}"),
+        )
+        .await
+    }
+
+    async fn acknowledgments_versioned(
+        &self,
+        org: OrgId,
+        campaign: CampaignId,
+    ) -> Result<Vec<Versioned<Acknowledgment>>> {
+        store::find_all::<Acknowledgment>(
+            self.store(),
+            Scope::Org(org),
+            "campaign",
+            &campaign.to_string(),
+        )
+        .await
+    }
+
+    async fn acknowledgments(
+        &self,
+        org: OrgId,
+        campaign: CampaignId,
+    ) -> Result<Vec<Acknowledgment>> {
+        Ok(self
+            .acknowledgments_versioned(org, campaign)
+            .await?
+            .into_iter()
+            .map(|a| a.value)
+            .collect())
+    }
+}
+
+/// Completion figures of a campaign at `now`.
+pub fn completion(c: &Campaign, acks: &[Acknowledgment], now: DateTime<Utc>) -> Completion {
+    let mut by_role: BTreeMap<Role, RoleCompletion> = BTreeMap::new();
+    let (mut pending, mut overdue) = (Vec::new(), Vec::new());
+    let mut signed = 0;
+    for a in acks {
+        let entry = by_role.entry(a.role).or_default();
+        entry.assigned += 1;
+        if a.status == AcknowledgmentStatus::Signed {
+            entry.signed += 1;
+            signed += 1;
+        } else {
+            pending.push(a.user);
+            if now >= c.due {
+                overdue.push(a.user);
+            }
+        }
+    }
+    let assigned = acks.len();
+    Completion {
+        campaign: c.id,
+        status: c.status,
+        signed,
+        assigned,
+        percent: if assigned == 0 {
+            0.0
+        } else {
+            (1000.0 * signed as f64 / assigned as f64).round() / 10.0
+        },
+        by_role,
+        pending,
+        overdue,
+    }
+}
+
+impl Policy {
+    /// Whether a campaign may go out for it.
+    pub fn can_campaign(&self) -> bool {
+        self.status != PolicyStatus::Retired && self.published_version.is_some()
+    }
+}
