@@ -660,6 +660,42 @@ impl Regentra {
     }
 }
 
+/// A reminder the cadence makes due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DueReminder {
+    pub acknowledgment: AcknowledgmentId,
+    pub user: UserId,
+    pub step: u32,
+}
+
+/// The reminders due at `now`: one per pending person whose last reminder
+/// was for an earlier cadence step, while under the maximum; none for a
+/// closed campaign. Pure, so a scheduler can ask without sending.
+pub fn reminders_due(
+    c: &Campaign,
+    acks: &[Acknowledgment],
+    now: DateTime<Utc>,
+) -> Vec<DueReminder> {
+    if c.status == CampaignStatus::Closed {
+        return Vec::new();
+    }
+    let Some(step) = c.cadence.step_at(c.launched_at, c.due, now) else {
+        return Vec::new();
+    };
+    acks.iter()
+        .filter(|a| {
+            a.status == AcknowledgmentStatus::Pending
+                && a.last_step.is_none_or(|last| last < step)
+                && a.reminders < c.cadence.max
+        })
+        .map(|a| DueReminder {
+            acknowledgment: a.id,
+            user: a.user,
+            step,
+        })
+        .collect()
+}
+
 /// Completion figures of a campaign at `now`.
 pub fn completion(c: &Campaign, acks: &[Acknowledgment], now: DateTime<Utc>) -> Completion {
     let mut by_role: BTreeMap<Role, RoleCompletion> = BTreeMap::new();
