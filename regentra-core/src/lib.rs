@@ -10,6 +10,7 @@
 //! - [`rbac`]: roles, permissions, the access matrix and the `authorize` chokepoint;
 //! - [`policies`]: policies, immutable hashed versions, templates and acknowledgment campaigns;
 //! - [`notify`]: the notification outbox;
+//! - [`sla`]: business-hours calendars and SLA time arithmetic;
 //! - [`audit`]: the per-organization hash-chained audit log;
 //! - [`catalog`]: the built-in frameworks and the Common Control Framework;
 //! - [`compliance`]: adoption, control state, evidence, gap analysis and reports;
@@ -25,6 +26,7 @@ pub mod notify;
 pub mod policies;
 pub mod rbac;
 pub mod service;
+pub mod sla;
 pub mod store;
 pub mod tenancy;
 #[cfg(feature = "testing")]
