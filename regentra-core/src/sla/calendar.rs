@@ -79,6 +79,9 @@ pub struct BusinessCalendar {
 struct WeekTable {
     first_week: i64,
     cum: Vec<i64>,
+    /// Per week: the UTC offset when the week has no holiday and no time
+    /// zone transition (its days are then pure arithmetic), else `None`.
+    clean: Vec<Option<i32>>,
 }
 
 /// Weeks start on Monday; day 4 (1970-01-05) was one.
@@ -216,6 +219,7 @@ impl BusinessCalendar {
             table: Arc::new(WeekTable {
                 first_week: 0,
                 cum: Vec::new(),
+                clean: Vec::new(),
             }),
         };
         calendar.table = Arc::new(calendar.build_table());
@@ -302,16 +306,22 @@ impl BusinessCalendar {
         let mut cursor = i64::MIN;
         let mut day = from;
         while day <= to {
-            if !self.is_holiday(day) {
+            // In a clean week a day is pure arithmetic; otherwise look up
+            // holidays and transitions day by day.
+            let clean_week = self.clean_offset(week_of(day));
+            if clean_week.is_some() || !self.is_holiday(day) {
                 let intervals = &self.weekly[weekday(day)];
                 if !intervals.is_empty() {
                     let tz = self.zone.tz;
-                    let clean = !self.zone.is_dirty(day);
-                    let base = if clean {
-                        day * DAY - i64::from(self.zone.offset_at(day * DAY + DAY / 2))
-                    } else {
-                        0
+                    let offset = match clean_week {
+                        Some(offset) => Some(offset),
+                        None if !self.zone.is_dirty(day) => {
+                            Some(self.zone.offset_at(day * DAY + DAY / 2))
+                        }
+                        None => None,
                     };
+                    let clean = offset.is_some();
+                    let base = day * DAY - i64::from(offset.unwrap_or(0));
                     for &(s, e) in intervals {
                         let (start, end) = if clean {
                             (base + i64::from(s) * 60, base + i64::from(e) * 60)
@@ -407,6 +417,15 @@ impl BusinessCalendar {
         found
     }
 
+    /// The week's offset when it is clean (see [`WeekTable::clean`]).
+    fn clean_offset(&self, week: i64) -> Option<i32> {
+        let i = week - self.table.first_week;
+        if i < 0 {
+            return None;
+        }
+        self.table.clean.get(i as usize).copied().flatten()
+    }
+
     /// Business seconds from the first table week to the start of `week`.
     fn cum_at(&self, week: i64) -> Option<i64> {
         let i = week - self.table.first_week;
@@ -440,7 +459,20 @@ impl BusinessCalendar {
             cum.push(total);
             week += 1;
         }
-        WeekTable { first_week, cum }
+        let clean = (first_week..=last_week)
+            .map(|w| {
+                let days = week_start_day(w)..week_start_day(w) + 7;
+                let quiet = days
+                    .clone()
+                    .all(|d| !self.zone.is_dirty(d) && !self.is_holiday(d));
+                quiet.then(|| self.zone.offset_at(week_start_day(w) * DAY + DAY / 2))
+            })
+            .collect();
+        WeekTable {
+            first_week,
+            cum,
+            clean,
+        }
     }
 
     /// The UTC second of local Monday 00:00 of a week.

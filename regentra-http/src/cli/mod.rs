@@ -1,6 +1,7 @@
 //! The `regentra` command line.
 
 pub mod catalog;
+pub mod sla;
 
 use std::fmt::Write as _;
 
@@ -32,6 +33,11 @@ pub enum Command {
         #[command(subcommand)]
         command: catalog::CatalogCommand,
     },
+    /// Business-time arithmetic on a calendar file.
+    Sla {
+        #[command(subcommand)]
+        command: sla::SlaCommand,
+    },
     /// Apply the Postgres store's migrations to a database (idempotent).
     Migrate {
         /// The database, e.g. postgres://regentra@localhost:5432/regentra.
@@ -54,6 +60,7 @@ pub async fn run(cli: Cli) -> Result<String, String> {
         Command::Roles { role: None } => Ok(matrix()),
         Command::Roles { role: Some(role) } => Ok(role_permissions(role)),
         Command::Catalog { command } => catalog::run(command),
+        Command::Sla { command } => sla::run(command),
         Command::Migrate { database_url } => migrate(&database_url).await,
     }
 }
