@@ -13,9 +13,11 @@
 //! walked day by day.
 
 pub mod calendar;
+pub mod clock;
 mod zone;
 
 pub use calendar::{BusinessCalendar, CalendarSpec, WeeklySpec};
+pub use clock::Clock;
 
 use chrono::{DateTime, Duration, Utc};
 
