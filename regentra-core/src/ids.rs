@@ -117,3 +117,15 @@ id_type!(
     /// One person's acknowledgment in a campaign.
     AcknowledgmentId
 );
+id_type!(
+    /// An SLA policy.
+    SlaPolicyId
+);
+id_type!(
+    /// A helpdesk ticket.
+    TicketId
+);
+id_type!(
+    /// A comment on a ticket.
+    CommentId
+);

@@ -24,6 +24,7 @@ pub mod error;
 pub mod ids;
 pub mod notify;
 pub mod policies;
+pub mod psa;
 pub mod rbac;
 pub mod service;
 pub mod sla;

@@ -226,6 +226,25 @@ impl BusinessCalendar {
         Ok(calendar)
     }
 
+    /// A compiled calendar shared by everyone who uses the same spec:
+    /// compiling builds tables, so tickets and sweeps reuse one copy.
+    pub fn shared(spec: &CalendarSpec) -> Result<Arc<BusinessCalendar>> {
+        use std::collections::HashMap;
+        use std::sync::{Mutex, OnceLock};
+        static CACHE: OnceLock<Mutex<HashMap<String, Arc<BusinessCalendar>>>> = OnceLock::new();
+        let key = serde_json::to_string(spec).map_err(Error::storage)?;
+        let cache = CACHE.get_or_init(Default::default);
+        if let Some(found) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Ok(Arc::clone(found));
+        }
+        let compiled = Arc::new(BusinessCalendar::new(spec.clone())?);
+        cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, Arc::clone(&compiled));
+        Ok(compiled)
+    }
+
     /// The calendar as it was given.
     pub fn spec(&self) -> &CalendarSpec {
         &self.spec

@@ -84,6 +84,11 @@ macro_rules! conformance_tests {
             campaign_reminders_stop_at_the_maximum,
             campaign_visibility_follows_roles,
             outbox_delivery_is_at_least_once,
+            ticket_numbers_are_sequential_under_concurrency,
+            ticket_sla_pauses_over_a_weekend_and_keeps_time_on_priority_change,
+            ticket_policies_follow_assignment_and_keep_their_revision,
+            escalation_fires_once_even_when_the_sweep_runs_twice,
+            ticket_requesters_see_only_their_own,
         );
     };
     (@cases $mode:tt $factory:expr; $($case:ident),* $(,)?) => {

@@ -1,0 +1,37 @@
+//! PSA: the helpdesk half of Regentra. Tickets run under SLA policies
+//! (business-hours targets per priority, escalation rules) with per-org
+//! ticket numbers; time entries, assets, a knowledge base and live chat
+//! complete the records an MSP keeps per client.
+
+pub mod sla_policy;
+pub mod ticket;
+
+use serde::{Deserialize, Serialize};
+
+/// Ticket priority tiers, most urgent first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    Critical,
+    High,
+    Medium,
+    Low,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 4] = [
+        Priority::Critical,
+        Priority::High,
+        Priority::Medium,
+        Priority::Low,
+    ];
+
+    /// One tier more urgent (critical stays critical).
+    pub fn raised(self) -> Priority {
+        match self {
+            Priority::Critical | Priority::High => Priority::Critical,
+            Priority::Medium => Priority::High,
+            Priority::Low => Priority::Medium,
+        }
+    }
+}

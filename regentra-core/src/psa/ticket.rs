@@ -1,0 +1,805 @@
+//! Tickets under SLA: per-org numbers, the lifecycle and its SLA clocks,
+//! comments (public and internal), and escalations that fire exactly once.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::Priority;
+use super::sla_policy::{Action, ClockKind, EscalationRule, SlaPolicy, Targets, Trigger};
+use crate::audit::{Actor, Target};
+use crate::error::{Error, Result};
+use crate::ids::{CommentId, OrgId, SlaPolicyId, TicketId, UserId};
+use crate::notify::NotificationKind;
+use crate::rbac::{Access, Grant, Permission};
+use crate::service::{Principal, Regentra};
+use crate::sla::{BusinessCalendar, CalendarSpec, Clock};
+use crate::store::{self, ChangeSet, Entity, IndexEntry, Scope, Versioned};
+use crate::tenancy::{Membership, validate_name};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketStatus {
+    New,
+    Open,
+    /// Waiting on the customer: the SLA clocks pause.
+    Pending,
+    Resolved,
+    Closed,
+    Reopened,
+}
+
+impl TicketStatus {
+    fn key(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Open => "open",
+            Self::Pending => "pending",
+            Self::Resolved => "resolved",
+            Self::Closed => "closed",
+            Self::Reopened => "reopened",
+        }
+    }
+
+    /// Statuses in which the ticket is still being worked.
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            Self::New | Self::Open | Self::Pending | Self::Reopened
+        )
+    }
+}
+
+/// The SLA a ticket runs on, copied from the policy when it was created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaTerms {
+    pub policy: SlaPolicyId,
+    pub revision: u32,
+    pub calendar: CalendarSpec,
+    pub targets: std::collections::BTreeMap<Priority, Targets>,
+    pub escalations: Vec<EscalationRule>,
+    pub response: Clock,
+    pub resolution: Clock,
+    /// Escalations already fired (rule index and clock), never again.
+    pub fired: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub id: TicketId,
+    pub org: OrgId,
+    /// Sequential within the org.
+    pub number: u64,
+    pub title: String,
+    pub description: String,
+    pub requester: UserId,
+    pub assignee: Option<UserId>,
+    pub priority: Priority,
+    pub status: TicketStatus,
+    pub sla: Option<SlaTerms>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Entity for Ticket {
+    const KIND: &'static str = "ticket";
+    const NAME: &'static str = "ticket";
+    fn scope(&self) -> Scope {
+        Scope::Org(self.org)
+    }
+    fn id(&self) -> Uuid {
+        self.id.0
+    }
+    fn indexes(&self) -> Vec<IndexEntry> {
+        let mut entries = vec![
+            IndexEntry::unique("number", self.number.to_string()),
+            IndexEntry::multi("requester", self.requester.to_string()),
+            IndexEntry::multi("status", self.status.key()),
+        ];
+        if self.status.is_active() {
+            entries.push(IndexEntry::multi("active", "yes"));
+        }
+        entries
+    }
+}
+
+/// The per-org ticket counter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketCounter {
+    pub id: Uuid,
+    pub org: OrgId,
+    pub last: u64,
+}
+
+impl Entity for TicketCounter {
+    const KIND: &'static str = "ticket_counter";
+    const NAME: &'static str = "ticket counter";
+    fn scope(&self) -> Scope {
+        Scope::Org(self.org)
+    }
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn indexes(&self) -> Vec<IndexEntry> {
+        vec![IndexEntry::unique("counter", "tickets")]
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Comment {
+    pub id: CommentId,
+    pub org: OrgId,
+    pub ticket: TicketId,
+    pub author: UserId,
+    pub body: String,
+    /// Internal notes are for staff only.
+    pub public: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Entity for Comment {
+    const KIND: &'static str = "ticket_comment";
+    const NAME: &'static str = "comment";
+    fn scope(&self) -> Scope {
+        Scope::Org(self.org)
+    }
+    fn id(&self) -> Uuid {
+        self.id.0
+    }
+    fn indexes(&self) -> Vec<IndexEntry> {
+        vec![IndexEntry::multi("ticket", self.ticket.to_string())]
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTicket {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub priority: Priority,
+    /// Staff may open a ticket for someone; a requester's own ticket is theirs.
+    pub requester: Option<UserId>,
+}
+
+/// A clock at an instant, as a user sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClockView {
+    pub due: Option<DateTime<Utc>>,
+    pub consumed_minutes: i64,
+    pub remaining_minutes: i64,
+    pub running: bool,
+    pub met_at: Option<DateTime<Utc>>,
+    pub breached: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SlaView {
+    pub policy: SlaPolicyId,
+    pub revision: u32,
+    pub response: ClockView,
+    pub resolution: ClockView,
+}
+
+/// An escalation due to fire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DueEscalation {
+    pub ticket: TicketId,
+    pub key: String,
+    pub rule: EscalationRule,
+    pub at: DateTime<Utc>,
+}
+
+fn clock_view(clock: &Clock, calendar: &BusinessCalendar, now: DateTime<Utc>) -> ClockView {
+    ClockView {
+        due: clock.due(calendar),
+        consumed_minutes: clock.consumed(calendar, now).num_minutes(),
+        remaining_minutes: clock.remaining(calendar, now).num_minutes(),
+        running: clock.is_running(),
+        met_at: clock.stopped_at,
+        breached: clock.is_breached(calendar, now),
+    }
+}
+
+/// A ticket's SLA at `now`: due instants, time used and left, running or
+/// paused, breached or not.
+pub fn sla_view(ticket: &Ticket, now: DateTime<Utc>) -> Result<Option<SlaView>> {
+    let Some(sla) = &ticket.sla else {
+        return Ok(None);
+    };
+    let calendar = BusinessCalendar::shared(&sla.calendar)?;
+    Ok(Some(SlaView {
+        policy: sla.policy,
+        revision: sla.revision,
+        response: clock_view(&sla.response, &calendar, now),
+        resolution: clock_view(&sla.resolution, &calendar, now),
+    }))
+}
+
+/// The escalations of a ticket that are due at `now` and have not fired.
+/// Thresholds are in business time from the clock's state, so they move
+/// with every pause; a stopped clock escalates no more.
+pub fn escalations_due(
+    ticket: &Ticket,
+    calendar: &BusinessCalendar,
+    now: DateTime<Utc>,
+) -> Vec<DueEscalation> {
+    let Some(sla) = &ticket.sla else {
+        return Vec::new();
+    };
+    if !ticket.status.is_active() {
+        return Vec::new();
+    }
+    let mut due = Vec::new();
+    for (i, rule) in sla.escalations.iter().enumerate() {
+        let clock = match rule.clock {
+            ClockKind::Response => &sla.response,
+            ClockKind::Resolution => &sla.resolution,
+        };
+        let key = format!(
+            "{i}:{}",
+            if rule.clock == ClockKind::Response {
+                "response"
+            } else {
+                "resolution"
+            }
+        );
+        if clock.stopped_at.is_some() || sla.fired.contains(&key) {
+            continue;
+        }
+        let threshold = match rule.trigger {
+            Trigger::Percent { percent } => clock.target_secs * i64::from(percent) / 100,
+            Trigger::BeforeBreach { minutes } => {
+                (clock.target_secs - i64::from(minutes) * 60).max(0)
+            }
+            Trigger::AtBreach => clock.target_secs,
+        };
+        if let Some(at) = clock.instant_of(calendar, threshold)
+            && at <= now
+        {
+            due.push(DueEscalation {
+                ticket: ticket.id,
+                key,
+                rule: rule.clone(),
+                at,
+            });
+        }
+    }
+    due
+}
+
+impl Regentra {
+    /// Opens a ticket: the next number of the org, and the SLA of the org's
+    /// policy (copied, with its revision) with both clocks running.
+    pub async fn create_ticket(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        new: NewTicket,
+    ) -> Result<Ticket> {
+        let grant = self
+            .authorize(principal, org, Permission::TicketsSubmit)
+            .await?;
+        let title = validate_name("title", &new.title)?;
+        let requester = match new.requester {
+            Some(other) if other != principal.user => {
+                // Opening a ticket for someone else is staff work.
+                self.authorize_all(principal, org, Permission::TicketsManage)
+                    .await?;
+                if self.membership(org, other).await?.is_none() {
+                    return Err(Error::invalid(
+                        "requester",
+                        "must be a member of the organization",
+                    ));
+                }
+                other
+            }
+            _ => principal.user,
+        };
+        let policy = self.effective_sla_policy(org).await?;
+        for _ in 0..64 {
+            let counter = store::find_unique::<TicketCounter>(
+                self.store(),
+                Scope::Org(org),
+                "counter",
+                "tickets",
+            )
+            .await?;
+            let now = self.now();
+            let mut changes = ChangeSet::new();
+            let number = match counter {
+                Some(mut c) => {
+                    c.value.last += 1;
+                    changes.update(&c)?;
+                    c.value.last
+                }
+                None => {
+                    changes.insert(&TicketCounter {
+                        id: self.new_id(),
+                        org,
+                        last: 1,
+                    })?;
+                    1
+                }
+            };
+            let ticket = Ticket {
+                id: TicketId(self.new_id()),
+                org,
+                number,
+                title: title.clone(),
+                description: new.description.clone(),
+                requester,
+                assignee: None,
+                priority: new.priority,
+                status: TicketStatus::New,
+                sla: policy.as_ref().map(|p| terms(p, new.priority, now)),
+                created_at: now,
+                updated_at: now,
+            };
+            changes.insert(&ticket)?;
+            changes.audit(self.event(
+                principal,
+                &grant,
+                "ticket.created",
+                Target::new(Ticket::KIND, ticket.id),
+                json!({ "number": number, "priority": ticket.priority, "requester": requester }),
+            ));
+            match self.store().apply(changes).await {
+                Ok(_) => return Ok(ticket),
+                // Another ticket took the number: draw the next one.
+                Err(Error::Conflict { .. } | Error::AlreadyExists { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::Conflict {
+            what: "ticket numbers (too many concurrent creations)".into(),
+        })
+    }
+
+    /// One ticket. A requester limited to their own tickets sees only those.
+    pub async fn ticket(&self, principal: &Principal, org: OrgId, id: TicketId) -> Result<Ticket> {
+        let grant = self.ticket_reader(principal, org).await?;
+        let ticket = store::require::<Ticket>(self.store(), Scope::Org(org), id.0)
+            .await?
+            .value;
+        if grant.access != Access::All && ticket.requester != principal.user {
+            return Err(Error::NotFound { what: Ticket::NAME });
+        }
+        Ok(ticket)
+    }
+
+    /// The org's tickets (or, for a requester, their own), oldest first.
+    pub async fn tickets(&self, principal: &Principal, org: OrgId) -> Result<Vec<Ticket>> {
+        let grant = self.ticket_reader(principal, org).await?;
+        let found = if grant.access == Access::All {
+            store::all::<Ticket>(self.store(), Scope::Org(org)).await?
+        } else {
+            store::find_all::<Ticket>(
+                self.store(),
+                Scope::Org(org),
+                "requester",
+                &principal.user.to_string(),
+            )
+            .await?
+        };
+        Ok(found.into_iter().map(|v| v.value).collect())
+    }
+
+    /// The ticket's SLA now.
+    pub async fn ticket_sla(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        id: TicketId,
+    ) -> Result<Option<SlaView>> {
+        let ticket = self.ticket(principal, org, id).await?;
+        sla_view(&ticket, self.now())
+    }
+
+    /// Moves a ticket through its lifecycle; the SLA clocks follow: pending
+    /// pauses them, leaving pending resumes them, resolving or closing stops
+    /// them, reopening restarts the resolution clock with the time it had.
+    pub async fn set_ticket_status(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        id: TicketId,
+        status: TicketStatus,
+    ) -> Result<Ticket> {
+        let grant = self
+            .authorize_all(principal, org, Permission::TicketsManage)
+            .await?;
+        let mut t: Versioned<Ticket> = store::require(self.store(), Scope::Org(org), id.0).await?;
+        let from = t.value.status;
+        if from == status {
+            return Ok(t.value);
+        }
+        if status == TicketStatus::Reopened && from.is_active() {
+            return Err(Error::invalid(
+                "status",
+                "only a resolved or closed ticket can be reopened",
+            ));
+        }
+        if from == TicketStatus::Closed && status != TicketStatus::Reopened {
+            return Err(Error::invalid(
+                "status",
+                "a closed ticket can only be reopened",
+            ));
+        }
+        let now = self.now();
+        if let Some(sla) = t.value.sla.as_mut() {
+            let calendar = BusinessCalendar::shared(&sla.calendar)?;
+            match status {
+                TicketStatus::Pending => {
+                    sla.response.pause(&calendar, now);
+                    sla.resolution.pause(&calendar, now);
+                }
+                TicketStatus::Resolved | TicketStatus::Closed => {
+                    sla.response.stop(&calendar, now);
+                    sla.resolution.stop(&calendar, now);
+                }
+                TicketStatus::Reopened => sla.resolution.restart(now),
+                TicketStatus::New | TicketStatus::Open => {
+                    sla.response.resume(now);
+                    sla.resolution.resume(now);
+                }
+            }
+        }
+        t.value.status = status;
+        t.value.updated_at = now;
+        self.commit_ticket(
+            principal,
+            &grant,
+            t,
+            "ticket.status_changed",
+            json!({ "from": from, "to": status }),
+        )
+        .await
+    }
+
+    /// Assigns a ticket to a member of the org (staff).
+    pub async fn assign_ticket(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        id: TicketId,
+        assignee: UserId,
+    ) -> Result<Ticket> {
+        let grant = self
+            .authorize_all(principal, org, Permission::TicketsManage)
+            .await?;
+        if self.membership(org, assignee).await?.is_none() {
+            return Err(Error::invalid(
+                "assignee",
+                "must be a member of the organization",
+            ));
+        }
+        let mut t: Versioned<Ticket> = store::require(self.store(), Scope::Org(org), id.0).await?;
+        t.value.assignee = Some(assignee);
+        if t.value.status == TicketStatus::New {
+            t.value.status = TicketStatus::Open;
+        }
+        t.value.updated_at = self.now();
+        self.commit_ticket(
+            principal,
+            &grant,
+            t,
+            "ticket.assigned",
+            json!({ "assignee": assignee }),
+        )
+        .await
+    }
+
+    /// Changes the priority: the time already used stays, the new tier's
+    /// targets apply from now on.
+    pub async fn set_ticket_priority(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        id: TicketId,
+        priority: Priority,
+    ) -> Result<Ticket> {
+        let grant = self
+            .authorize_all(principal, org, Permission::TicketsManage)
+            .await?;
+        let mut t: Versioned<Ticket> = store::require(self.store(), Scope::Org(org), id.0).await?;
+        let from = t.value.priority;
+        retarget(&mut t.value, priority);
+        t.value.updated_at = self.now();
+        self.commit_ticket(
+            principal,
+            &grant,
+            t,
+            "ticket.priority_changed",
+            json!({ "from": from, "to": priority }),
+        )
+        .await
+    }
+
+    /// Adds a comment. Internal notes are staff-only; the first public reply
+    /// by staff stops the first-response clock.
+    pub async fn add_comment(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        id: TicketId,
+        body: &str,
+        public: bool,
+    ) -> Result<Comment> {
+        let ticket = self.ticket(principal, org, id).await?;
+        let staff = self
+            .authorize_all(principal, org, Permission::TicketsManage)
+            .await
+            .ok();
+        let grant = match &staff {
+            Some(g) => *g,
+            None if public => {
+                self.authorize(principal, org, Permission::TicketsSubmit)
+                    .await?
+            }
+            None => {
+                return Err(Error::PermissionDenied {
+                    permission: Permission::TicketsManage.key(),
+                });
+            }
+        };
+        if body.trim().is_empty() {
+            return Err(Error::invalid("body", "must not be empty"));
+        }
+        let now = self.now();
+        let comment = Comment {
+            id: CommentId(self.new_id()),
+            org,
+            ticket: id,
+            author: principal.user,
+            body: body.to_owned(),
+            public,
+            created_at: now,
+        };
+        let mut t: Versioned<Ticket> =
+            store::require(self.store(), Scope::Org(org), ticket.id.0).await?;
+        if staff.is_some() && public && principal.user != t.value.requester {
+            if let Some(sla) = t.value.sla.as_mut() {
+                let calendar = BusinessCalendar::shared(&sla.calendar)?;
+                sla.response.stop(&calendar, now);
+            }
+            if t.value.status == TicketStatus::New {
+                t.value.status = TicketStatus::Open;
+            }
+        }
+        t.value.updated_at = now;
+        let mut changes = ChangeSet::new();
+        changes.insert(&comment)?;
+        changes.update(&t)?;
+        changes.audit(self.event(
+            principal,
+            &grant,
+            if public {
+                "ticket.replied"
+            } else {
+                "ticket.noted"
+            },
+            Target::new(Ticket::KIND, id),
+            json!({ "comment": comment.id, "public": public }),
+        ));
+        self.store().apply(changes).await?;
+        Ok(comment)
+    }
+
+    /// A ticket's comments, oldest first; requesters see the public ones.
+    pub async fn comments(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        id: TicketId,
+    ) -> Result<Vec<Comment>> {
+        self.ticket(principal, org, id).await?;
+        let staff = self
+            .authorize_all(principal, org, Permission::TicketsRead)
+            .await
+            .is_ok();
+        Ok(
+            store::find_all::<Comment>(self.store(), Scope::Org(org), "ticket", &id.to_string())
+                .await?
+                .into_iter()
+                .map(|v| v.value)
+                .filter(|c| staff || c.public)
+                .collect(),
+        )
+    }
+
+    /// Every escalation due now across the org's active tickets.
+    pub async fn escalations_due(&self, org: OrgId) -> Result<Vec<DueEscalation>> {
+        let now = self.now();
+        let mut due = Vec::new();
+        for t in store::find_all::<Ticket>(self.store(), Scope::Org(org), "active", "yes").await? {
+            if let Some(sla) = &t.value.sla {
+                let calendar = BusinessCalendar::shared(&sla.calendar)?;
+                due.extend(escalations_due(&t.value, &calendar, now));
+            }
+        }
+        Ok(due)
+    }
+
+    /// Fires every due escalation once: its action and the record that it
+    /// fired commit together, so a second sweep finds nothing to do. A
+    /// system operation for the scheduler; returns what fired.
+    pub async fn run_escalations(&self, org: OrgId) -> Result<Vec<DueEscalation>> {
+        let now = self.now();
+        let mut fired = Vec::new();
+        for mut t in
+            store::find_all::<Ticket>(self.store(), Scope::Org(org), "active", "yes").await?
+        {
+            let Some(sla) = &t.value.sla else { continue };
+            let calendar = BusinessCalendar::shared(&sla.calendar)?;
+            let due = escalations_due(&t.value, &calendar, now);
+            if due.is_empty() {
+                continue;
+            }
+            let mut changes = ChangeSet::new();
+            for d in &due {
+                self.escalate(&mut changes, &mut t.value, d, &calendar, now)
+                    .await?;
+            }
+            if let Some(sla) = t.value.sla.as_mut() {
+                let breached_response = sla.response.is_breached(&calendar, now);
+                let breached_resolution = sla.resolution.is_breached(&calendar, now);
+                sla.response.breached |= breached_response;
+                sla.resolution.breached |= breached_resolution;
+            }
+            changes.update(&t)?;
+            changes.audit(self.event_in(
+                org,
+                Actor::system(),
+                &Principal::system(),
+                "ticket.escalated",
+                Target::new(Ticket::KIND, t.value.id),
+                json!({ "escalations": due.iter().map(|d| &d.key).collect::<Vec<_>>() }),
+            ));
+            // A concurrent change to the ticket wins; the next sweep retries.
+            match self.store().apply(changes).await {
+                Ok(_) => fired.extend(due),
+                Err(Error::Conflict { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(fired)
+    }
+
+    async fn escalate(
+        &self,
+        changes: &mut ChangeSet,
+        ticket: &mut Ticket,
+        due: &DueEscalation,
+        _calendar: &Arc<BusinessCalendar>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let payload = json!({ "ticket": ticket.id, "number": ticket.number, "title": ticket.title, "escalation": due.key, "at": due.at });
+        match &due.rule.action {
+            Action::NotifyUser { user } => {
+                changes.insert(&self.notification(
+                    ticket.org,
+                    Some(*user),
+                    NotificationKind::SlaWarning,
+                    payload,
+                ))?;
+            }
+            Action::NotifyRole { role } => {
+                for m in store::find_all::<Membership>(
+                    self.store(),
+                    Scope::Platform,
+                    "org",
+                    &ticket.org.to_string(),
+                )
+                .await?
+                {
+                    if m.value.role == *role {
+                        changes.insert(&self.notification(
+                            ticket.org,
+                            Some(m.value.user),
+                            NotificationKind::SlaWarning,
+                            payload.clone(),
+                        ))?;
+                    }
+                }
+            }
+            Action::Reassign { user } => ticket.assignee = Some(*user),
+            Action::RaisePriority => {
+                let raised = ticket.priority.raised();
+                retarget(ticket, raised);
+            }
+            Action::Webhook { url } => {
+                changes.insert(&self.notification(
+                    ticket.org,
+                    None,
+                    NotificationKind::Webhook,
+                    json!({ "url": url, "event": payload }),
+                ))?;
+            }
+        }
+        if let Some(sla) = ticket.sla.as_mut() {
+            sla.fired.insert(due.key.clone());
+        }
+        ticket.updated_at = now;
+        Ok(())
+    }
+
+    async fn ticket_reader(&self, principal: &Principal, org: OrgId) -> Result<Grant> {
+        match self
+            .authorize(principal, org, Permission::TicketsRead)
+            .await
+        {
+            Ok(g) => Ok(g),
+            Err(Error::PermissionDenied { .. }) => self
+                .authorize(principal, org, Permission::TicketsSubmit)
+                .await
+                .map(|g| Grant {
+                    access: Access::Own,
+                    ..g
+                }),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn commit_ticket(
+        &self,
+        principal: &Principal,
+        grant: &Grant,
+        ticket: Versioned<Ticket>,
+        action: &str,
+        details: serde_json::Value,
+    ) -> Result<Ticket> {
+        let mut changes = ChangeSet::new();
+        changes.update(&ticket)?;
+        changes.audit(self.event(
+            principal,
+            grant,
+            action,
+            Target::new(Ticket::KIND, ticket.value.id),
+            details,
+        ));
+        self.store().apply(changes).await?;
+        Ok(ticket.value)
+    }
+}
+
+/// The SLA terms a new ticket copies from its policy.
+fn terms(policy: &SlaPolicy, priority: Priority, now: DateTime<Utc>) -> SlaTerms {
+    let targets = policy.targets.get(&priority).copied().unwrap_or(Targets {
+        first_response_minutes: u32::MAX / 2,
+        resolution_minutes: u32::MAX / 2,
+    });
+    SlaTerms {
+        policy: policy.id,
+        revision: policy.revision,
+        calendar: policy.calendar.clone(),
+        targets: policy.targets.clone(),
+        escalations: policy.escalations.clone(),
+        response: Clock::start(
+            Duration::minutes(i64::from(targets.first_response_minutes)),
+            now,
+        ),
+        resolution: Clock::start(
+            Duration::minutes(i64::from(targets.resolution_minutes)),
+            now,
+        ),
+        fired: BTreeSet::new(),
+    }
+}
+
+/// Applies a priority's targets to a ticket's clocks, keeping time used.
+fn retarget(ticket: &mut Ticket, priority: Priority) {
+    ticket.priority = priority;
+    if let Some(sla) = ticket.sla.as_mut()
+        && let Some(t) = sla.targets.get(&priority).copied()
+    {
+        sla.response
+            .retarget(Duration::minutes(i64::from(t.first_response_minutes)));
+        sla.resolution
+            .retarget(Duration::minutes(i64::from(t.resolution_minutes)));
+    }
+}
