@@ -129,3 +129,23 @@ id_type!(
     /// A comment on a ticket.
     CommentId
 );
+id_type!(
+    /// Time logged against work.
+    TimeEntryId
+);
+id_type!(
+    /// A managed device or license.
+    AssetId
+);
+id_type!(
+    /// A knowledge-base article.
+    ArticleId
+);
+id_type!(
+    /// A live chat session.
+    ChatId
+);
+id_type!(
+    /// A message in a chat.
+    ChatMessageId
+);

@@ -3,6 +3,8 @@
 //! ticket numbers; time entries, assets, a knowledge base and live chat
 //! complete the records an MSP keeps per client.
 
+pub mod chat;
+pub mod records;
 pub mod sla_policy;
 pub mod ticket;
 

@@ -13,7 +13,7 @@ use super::Priority;
 use super::sla_policy::{Action, ClockKind, EscalationRule, SlaPolicy, Targets, Trigger};
 use crate::audit::{Actor, Target};
 use crate::error::{Error, Result};
-use crate::ids::{CommentId, OrgId, SlaPolicyId, TicketId, UserId};
+use crate::ids::{AssetId, CommentId, OrgId, SlaPolicyId, TicketId, UserId};
 use crate::notify::NotificationKind;
 use crate::rbac::{Access, Grant, Permission};
 use crate::service::{Principal, Regentra};
@@ -81,6 +81,9 @@ pub struct Ticket {
     pub priority: Priority,
     pub status: TicketStatus,
     pub sla: Option<SlaTerms>,
+    /// Assets the ticket concerns.
+    #[serde(default)]
+    pub assets: BTreeSet<AssetId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -337,6 +340,7 @@ impl Regentra {
                 priority: new.priority,
                 status: TicketStatus::New,
                 sla: policy.as_ref().map(|p| terms(p, new.priority, now)),
+                assets: BTreeSet::new(),
                 created_at: now,
                 updated_at: now,
             };
@@ -745,7 +749,7 @@ impl Regentra {
         }
     }
 
-    async fn commit_ticket(
+    pub(crate) async fn commit_ticket(
         &self,
         principal: &Principal,
         grant: &Grant,

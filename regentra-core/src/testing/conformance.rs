@@ -3940,3 +3940,373 @@ pub async fn ticket_requesters_see_only_their_own(store: Arc<dyn Store>) {
         "another MSP",
     );
 }
+
+use crate::psa::records::{NewArticle, NewAsset, NewTimeEntry, Visibility};
+
+pub async fn time_entry_totals_per_ticket_user_and_org(store: Arc<dyn Store>) {
+    let f = psa_fixture(store, Vec::new()).await;
+    let r = f.c.r();
+    let t = r
+        .create_ticket(&f.requesters[0], f.c.org, new_ticket("Mail", Priority::Low))
+        .await
+        .expect("ticket");
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2025, 6, d).expect("date");
+    let entry = |ticket, minutes, billable, date| NewTimeEntry {
+        ticket,
+        minutes,
+        billable,
+        note: "work".into(),
+        date,
+    };
+    r.log_time(&f.tech, f.c.org, entry(Some(t.id), 30, true, day(2)))
+        .await
+        .expect("time");
+    r.log_time(&f.tech, f.c.org, entry(Some(t.id), 15, false, day(3)))
+        .await
+        .expect("time");
+    r.log_time(&f.c.msp.admin, f.c.org, entry(None, 60, true, day(3)))
+        .await
+        .expect("time");
+    r.log_time(&f.tech, f.c.org, entry(None, 45, true, day(20)))
+        .await
+        .expect("time");
+    let totals = r
+        .time_totals(&f.tech, f.c.org, day(1), day(10))
+        .await
+        .expect("totals");
+    assert_eq!((totals.org.total, totals.org.billable), (105, 90));
+    assert_eq!(
+        (
+            totals.by_ticket[&t.id].total,
+            totals.by_ticket[&t.id].billable
+        ),
+        (45, 30)
+    );
+    assert_eq!(
+        totals.by_user[&f.tech.user].total, 45,
+        "the entry on the 20th is outside the period"
+    );
+    assert_eq!(totals.by_user[&f.c.msp.admin.user].total, 60);
+    expect_invalid(
+        r.log_time(&f.tech, f.c.org, entry(None, 0, true, day(2)))
+            .await,
+        "minutes",
+    );
+    expect_denied(
+        r.log_time(&f.requesters[0], f.c.org, entry(None, 10, true, day(2)))
+            .await,
+        "requester logging time",
+    );
+    expect_invalid(r.time_totals(&f.tech, f.c.org, day(10), day(1)).await, "to");
+}
+
+pub async fn assets_link_to_tickets(store: Arc<dyn Store>) {
+    let f = psa_fixture(store, Vec::new()).await;
+    let r = f.c.r();
+    let laptop = r
+        .add_asset(
+            &f.tech,
+            f.c.org,
+            NewAsset {
+                name: "Erin's laptop".into(),
+                kind: "laptop".into(),
+                serial: Some("SN-123".into()),
+                assigned_user: Some(f.requesters[0].user),
+                attributes: [("os".to_owned(), "Windows 11".to_owned())].into(),
+            },
+        )
+        .await
+        .expect("asset");
+    let t = r
+        .create_ticket(
+            &f.requesters[0],
+            f.c.org,
+            new_ticket("Laptop fan", Priority::Low),
+        )
+        .await
+        .expect("ticket");
+    let linked = r
+        .link_asset(&f.tech, f.c.org, t.id, laptop.id)
+        .await
+        .expect("linked");
+    assert!(linked.assets.contains(&laptop.id));
+    assert_eq!(
+        r.assets(&f.tech, f.c.org).await.expect("assets")[0].attributes["os"],
+        "Windows 11"
+    );
+    expect_denied(
+        r.assets(&f.requesters[0], f.c.org).await,
+        "requester reading the inventory",
+    );
+    let viewer = member(&f.c.msp, f.c.org, "auditor@acme.test", Role::Viewer).await;
+    assert_eq!(
+        r.assets(&viewer, f.c.org)
+            .await
+            .expect("viewer reads")
+            .len(),
+        1
+    );
+    expect_denied(
+        r.add_asset(
+            &viewer,
+            f.c.org,
+            NewAsset {
+                name: "x".into(),
+                kind: "y".into(),
+                serial: None,
+                assigned_user: None,
+                attributes: Default::default(),
+            },
+        )
+        .await,
+        "viewer adding assets",
+    );
+    let stranger = msp_in(r.clone(), f.c.msp.operator.clone(), "Southwind IT").await;
+    expect_not_found(
+        r.link_asset(&f.tech, stranger.clients[0], t.id, laptop.id)
+            .await,
+        "linking across tenants",
+    );
+}
+
+pub async fn knowledge_base_search_respects_visibility(store: Arc<dyn Store>) {
+    let f = psa_fixture(store, Vec::new()).await;
+    let r = f.c.r();
+    let article = |title: &str, body: &str, visibility, published| NewArticle {
+        title: title.into(),
+        body: body.into(),
+        tags: BTreeSet::from(["howto".to_owned()]),
+        visibility,
+        published,
+    };
+    r.add_article(
+        &f.tech,
+        f.c.org,
+        article(
+            "Reset your VPN password",
+            "Open the portal and choose reset.",
+            Visibility::Portal,
+            true,
+        ),
+    )
+    .await
+    .expect("article");
+    r.add_article(
+        &f.tech,
+        f.c.org,
+        article(
+            "VPN appliance admin notes",
+            "Password reset on the firewall: see vault.",
+            Visibility::Internal,
+            true,
+        ),
+    )
+    .await
+    .expect("article");
+    r.add_article(
+        &f.tech,
+        f.c.org,
+        article(
+            "VPN draft",
+            "reset steps, unpublished",
+            Visibility::Portal,
+            false,
+        ),
+    )
+    .await
+    .expect("article");
+    let titles = |found: Vec<crate::psa::records::Article>| {
+        found.into_iter().map(|a| a.title).collect::<Vec<_>>()
+    };
+    let staff = titles(
+        r.search_articles(&f.tech, f.c.org, "VPN reset")
+            .await
+            .expect("search"),
+    );
+    assert_eq!(
+        staff.len(),
+        3,
+        "staff find internal and draft articles: {staff:?}"
+    );
+    let portal = titles(
+        r.search_articles(&f.requesters[0], f.c.org, "vpn RESET")
+            .await
+            .expect("search"),
+    );
+    assert_eq!(
+        portal,
+        ["Reset your VPN password"],
+        "requesters find published portal articles only"
+    );
+    assert!(
+        r.search_articles(&f.requesters[0], f.c.org, "firewall")
+            .await
+            .expect("search")
+            .is_empty()
+    );
+    assert!(
+        r.search_articles(&f.tech, f.c.org, "vpn printer")
+            .await
+            .expect("search")
+            .is_empty(),
+        "every word must match"
+    );
+    expect_invalid(r.search_articles(&f.tech, f.c.org, "a").await, "query");
+    expect_denied(
+        r.add_article(
+            &f.requesters[0],
+            f.c.org,
+            article("x", "y", Visibility::Portal, true),
+        )
+        .await,
+        "requester writing articles",
+    );
+}
+
+pub async fn chat_sessions_become_tickets_with_their_transcript(store: Arc<dyn Store>) {
+    let f = psa_fixture(store, Vec::new()).await;
+    let r = f.c.r();
+    let [erin, frank] = &f.requesters;
+    let chat = r
+        .start_chat(erin, f.c.org, "My printer is on fire")
+        .await
+        .expect("chat");
+    r.post_chat_message(&f.tech, f.c.org, chat.id, "Unplug it, please.")
+        .await
+        .expect("staff reply");
+    r.post_chat_message(erin, f.c.org, chat.id, "Done.")
+        .await
+        .expect("requester reply");
+    let bodies: Vec<String> = r
+        .chat_messages(erin, f.c.org, chat.id)
+        .await
+        .expect("messages")
+        .into_iter()
+        .map(|m| m.body)
+        .collect();
+    assert_eq!(
+        bodies,
+        ["My printer is on fire", "Unplug it, please.", "Done."],
+        "in the order sent"
+    );
+    expect_not_found(
+        r.chat_messages(frank, f.c.org, chat.id).await,
+        "another requester's chat",
+    );
+    expect_not_found(
+        r.post_chat_message(frank, f.c.org, chat.id, "hi").await,
+        "joining another's chat",
+    );
+    let ticket = r
+        .chat_to_ticket(&f.tech, f.c.org, chat.id, "Printer fire", Priority::High)
+        .await
+        .expect("ticket");
+    assert_eq!(ticket.requester, erin.user);
+    assert!(
+        ticket.description.contains("Unplug it, please.") && ticket.description.contains("Done.")
+    );
+    match r
+        .chat_to_ticket(&f.tech, f.c.org, chat.id, "Again", Priority::High)
+        .await
+    {
+        Err(Error::AlreadyExists { .. }) => {}
+        other => panic!("one ticket per chat, got {other:?}"),
+    }
+    expect_denied(
+        r.chat_to_ticket(erin, f.c.org, chat.id, "Mine", Priority::Low)
+            .await,
+        "requester converting",
+    );
+    let closed = r
+        .close_chat(erin, f.c.org, chat.id)
+        .await
+        .expect("requester closes");
+    assert_eq!(closed.closed_by, Some(erin.user));
+    expect_invalid(
+        r.post_chat_message(&f.tech, f.c.org, chat.id, "still there?")
+            .await,
+        "chat",
+    );
+    let other = r.start_chat(frank, f.c.org, "Hello").await.expect("chat");
+    assert_eq!(
+        r.close_chat(&f.tech, f.c.org, other.id)
+            .await
+            .expect("staff closes")
+            .closed_by,
+        Some(f.tech.user)
+    );
+}
+
+pub async fn psa_permissions_follow_the_matrix(store: Arc<dyn Store>) {
+    let f = psa_fixture(store, Vec::new()).await;
+    let r = f.c.r();
+    let org = f.c.org;
+    let t = r
+        .create_ticket(&f.requesters[0], org, new_ticket("Seed", Priority::Low))
+        .await
+        .expect("ticket");
+    let viewer = member(&f.c.msp, org, "auditor@acme.test", Role::Viewer).await;
+    let admin = member(&f.c.msp, org, "owner@acme.test", Role::OrgAdmin).await;
+    let people = [
+        ("technician", f.tech.clone()),
+        ("org_admin", admin),
+        ("employee", f.requesters[1].clone()),
+        ("viewer", viewer),
+        ("compliance_officer", f.c.officer.clone()),
+    ];
+    // columns: technician org_admin employee viewer compliance_officer
+    let expected: [(&str, [bool; 5]); 6] = [
+        ("manage ticket", [true, true, false, false, false]),
+        ("read all tickets", [true, true, false, true, false]),
+        ("submit ticket", [true, true, true, false, true]),
+        ("track time", [true, true, false, false, false]),
+        ("read sla policies", [true, true, false, true, false]),
+        ("start chat", [true, true, true, false, true]),
+    ];
+    for (operation, allowed) in expected {
+        for ((role, who), allow) in people.iter().zip(allowed) {
+            let outcome: crate::Result<()> = match operation {
+                "manage ticket" => r
+                    .set_ticket_priority(who, org, t.id, Priority::Medium)
+                    .await
+                    .map(|_| ()),
+                "read all tickets" => {
+                    r.ticket(who, org, t.id)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| match e {
+                            Error::NotFound { .. } => Error::PermissionDenied {
+                                permission: "tickets.read",
+                            },
+                            other => other,
+                        })
+                }
+                "submit ticket" => r
+                    .create_ticket(who, org, new_ticket(&format!("by {role}"), Priority::Low))
+                    .await
+                    .map(|_| ()),
+                "track time" => r
+                    .log_time(
+                        who,
+                        org,
+                        NewTimeEntry {
+                            ticket: None,
+                            minutes: 5,
+                            billable: false,
+                            note: String::new(),
+                            date: chrono::NaiveDate::from_ymd_opt(2025, 6, 2).expect("date"),
+                        },
+                    )
+                    .await
+                    .map(|_| ()),
+                "read sla policies" => r.sla_policies(who, org).await.map(|_| ()),
+                "start chat" => r.start_chat(who, org, "hello").await.map(|_| ()),
+                other => unreachable!("{other}"),
+            };
+            match (allow, outcome) {
+                (true, Ok(())) | (false, Err(Error::PermissionDenied { .. })) => {}
+                (want, got) => panic!("{role} / {operation}: expected allowed={want}, got {got:?}"),
+            }
+        }
+    }
+}

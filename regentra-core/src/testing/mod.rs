@@ -89,6 +89,11 @@ macro_rules! conformance_tests {
             ticket_policies_follow_assignment_and_keep_their_revision,
             escalation_fires_once_even_when_the_sweep_runs_twice,
             ticket_requesters_see_only_their_own,
+            time_entry_totals_per_ticket_user_and_org,
+            assets_link_to_tickets,
+            knowledge_base_search_respects_visibility,
+            chat_sessions_become_tickets_with_their_transcript,
+            psa_permissions_follow_the_matrix,
         );
     };
     (@cases $mode:tt $factory:expr; $($case:ident),* $(,)?) => {

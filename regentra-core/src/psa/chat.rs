@@ -1,0 +1,302 @@
+//! Live chat: a requester and staff exchange ordered messages; either side
+//! closes the session; staff can turn it into a ticket with the transcript.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::Priority;
+use super::ticket::{NewTicket, Ticket};
+use crate::audit::Target;
+use crate::error::{Error, Result};
+use crate::ids::{ChatId, ChatMessageId, OrgId, TicketId, UserId};
+use crate::rbac::Permission;
+use crate::service::{Principal, Regentra};
+use crate::store::{self, ChangeSet, Entity, IndexEntry, Scope, Versioned};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatStatus {
+    Open,
+    Closed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatSession {
+    pub id: ChatId,
+    pub org: OrgId,
+    pub requester: UserId,
+    pub staff: Option<UserId>,
+    pub status: ChatStatus,
+    pub closed_by: Option<UserId>,
+    pub ticket: Option<TicketId>,
+    pub started_at: DateTime<Utc>,
+}
+
+impl Entity for ChatSession {
+    const KIND: &'static str = "chat_session";
+    const NAME: &'static str = "chat";
+    fn scope(&self) -> Scope {
+        Scope::Org(self.org)
+    }
+    fn id(&self) -> Uuid {
+        self.id.0
+    }
+    fn indexes(&self) -> Vec<IndexEntry> {
+        vec![IndexEntry::multi("requester", self.requester.to_string())]
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub id: ChatMessageId,
+    pub org: OrgId,
+    pub chat: ChatId,
+    pub author: UserId,
+    pub body: String,
+    pub at: DateTime<Utc>,
+}
+
+impl Entity for ChatMessage {
+    const KIND: &'static str = "chat_message";
+    const NAME: &'static str = "chat message";
+    fn scope(&self) -> Scope {
+        Scope::Org(self.org)
+    }
+    fn id(&self) -> Uuid {
+        self.id.0
+    }
+    fn indexes(&self) -> Vec<IndexEntry> {
+        vec![IndexEntry::multi("chat", self.chat.to_string())]
+    }
+}
+
+impl Regentra {
+    /// A requester opens a chat.
+    pub async fn start_chat(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        first_message: &str,
+    ) -> Result<ChatSession> {
+        let grant = self
+            .authorize(principal, org, Permission::ChatRequest)
+            .await?;
+        let body = message_body(first_message)?;
+        let now = self.now();
+        let chat = ChatSession {
+            id: ChatId(self.new_id()),
+            org,
+            requester: principal.user,
+            staff: None,
+            status: ChatStatus::Open,
+            closed_by: None,
+            ticket: None,
+            started_at: now,
+        };
+        let message = ChatMessage {
+            id: ChatMessageId(self.new_id()),
+            org,
+            chat: chat.id,
+            author: principal.user,
+            body,
+            at: now,
+        };
+        let mut changes = ChangeSet::new();
+        changes.insert(&chat)?;
+        changes.insert(&message)?;
+        changes.audit(self.event(
+            principal,
+            &grant,
+            "chat.started",
+            Target::new(ChatSession::KIND, chat.id),
+            json!({}),
+        ));
+        self.store().apply(changes).await?;
+        Ok(chat)
+    }
+
+    /// Posts a message: the chat's requester, or staff (who then join it).
+    pub async fn post_chat_message(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        chat: ChatId,
+        text: &str,
+    ) -> Result<ChatMessage> {
+        let (mut session, grant, staff) = self.chat_party(principal, org, chat).await?;
+        if session.value.status == ChatStatus::Closed {
+            return Err(Error::invalid("chat", "the chat is closed"));
+        }
+        let body = message_body(text)?;
+        let message = ChatMessage {
+            id: ChatMessageId(self.new_id()),
+            org,
+            chat,
+            author: principal.user,
+            body,
+            at: self.now(),
+        };
+        let mut changes = ChangeSet::new();
+        changes.insert(&message)?;
+        if staff && session.value.staff.is_none() {
+            session.value.staff = Some(principal.user);
+            changes.update(&session)?;
+        }
+        changes.audit(self.event(
+            principal,
+            &grant,
+            "chat.message",
+            Target::new(ChatSession::KIND, chat),
+            json!({ "message": message.id }),
+        ));
+        self.store().apply(changes).await?;
+        Ok(message)
+    }
+
+    /// The chat's messages, in the order they were sent.
+    pub async fn chat_messages(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        chat: ChatId,
+    ) -> Result<Vec<ChatMessage>> {
+        self.chat_party(principal, org, chat).await?;
+        Ok(
+            store::find_all::<ChatMessage>(
+                self.store(),
+                Scope::Org(org),
+                "chat",
+                &chat.to_string(),
+            )
+            .await?
+            .into_iter()
+            .map(|v| v.value)
+            .collect(),
+        )
+    }
+
+    /// Either side closes the chat.
+    pub async fn close_chat(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        chat: ChatId,
+    ) -> Result<ChatSession> {
+        let (mut session, grant, _) = self.chat_party(principal, org, chat).await?;
+        if session.value.status == ChatStatus::Closed {
+            return Err(Error::invalid("chat", "the chat is already closed"));
+        }
+        session.value.status = ChatStatus::Closed;
+        session.value.closed_by = Some(principal.user);
+        let mut changes = ChangeSet::new();
+        changes.update(&session)?;
+        changes.audit(self.event(
+            principal,
+            &grant,
+            "chat.closed",
+            Target::new(ChatSession::KIND, chat),
+            json!({}),
+        ));
+        self.store().apply(changes).await?;
+        Ok(session.value)
+    }
+
+    /// Staff turn a chat into a ticket for its requester, with the transcript.
+    pub async fn chat_to_ticket(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        chat: ChatId,
+        title: &str,
+        priority: Priority,
+    ) -> Result<Ticket> {
+        self.authorize_all(principal, org, Permission::ChatStaff)
+            .await?;
+        let session: Versioned<ChatSession> =
+            store::require(self.store(), Scope::Org(org), chat.0).await?;
+        if session.value.ticket.is_some() {
+            return Err(Error::AlreadyExists {
+                what: "ticket for this chat",
+                field: "chat".into(),
+            });
+        }
+        let transcript: Vec<String> = self
+            .chat_messages(principal, org, chat)
+            .await?
+            .iter()
+            .map(|m| format!("[{}] {}: {}", m.at.to_rfc3339(), m.author, m.body))
+            .collect();
+        let ticket = self
+            .create_ticket(
+                principal,
+                org,
+                NewTicket {
+                    title: title.to_owned(),
+                    description: format!("From chat {chat}:\n\n{}", transcript.join("\n")),
+                    priority,
+                    requester: Some(session.value.requester),
+                },
+            )
+            .await?;
+        let mut session =
+            store::require::<ChatSession>(self.store(), Scope::Org(org), chat.0).await?;
+        session.value.ticket = Some(ticket.id);
+        let grant = self
+            .authorize_all(principal, org, Permission::ChatStaff)
+            .await?;
+        let mut changes = ChangeSet::new();
+        changes.update(&session)?;
+        changes.audit(self.event(
+            principal,
+            &grant,
+            "chat.ticketed",
+            Target::new(ChatSession::KIND, chat),
+            json!({ "ticket": ticket.id }),
+        ));
+        self.store().apply(changes).await?;
+        Ok(ticket)
+    }
+
+    /// The session, if the caller is its requester or staff; others get
+    /// NotFound, as for a chat that does not exist.
+    async fn chat_party(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        chat: ChatId,
+    ) -> Result<(Versioned<ChatSession>, crate::rbac::Grant, bool)> {
+        let staff = self
+            .authorize_all(principal, org, Permission::ChatStaff)
+            .await;
+        let (grant, is_staff) = match staff {
+            Ok(g) => (g, true),
+            Err(Error::PermissionDenied { .. }) => (
+                self.authorize(principal, org, Permission::ChatRequest)
+                    .await?,
+                false,
+            ),
+            Err(e) => return Err(e),
+        };
+        let session: Versioned<ChatSession> =
+            store::require(self.store(), Scope::Org(org), chat.0).await?;
+        if !is_staff && session.value.requester != principal.user {
+            return Err(Error::NotFound {
+                what: ChatSession::NAME,
+            });
+        }
+        Ok((session, grant, is_staff))
+    }
+}
+
+fn message_body(text: &str) -> Result<String> {
+    let body = text.trim();
+    if body.is_empty() {
+        return Err(Error::invalid("body", "must not be empty"));
+    }
+    if body.len() > 10_000 {
+        return Err(Error::invalid("body", "must be at most 10,000 bytes"));
+    }
+    Ok(body.to_owned())
+}
