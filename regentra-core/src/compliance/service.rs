@@ -332,7 +332,6 @@ impl Regentra {
         categories.insert(TrustServicesCategory::Security);
         self.change_settings(principal, org, "soc2", "trust services categories", |s| {
             s.trust_services_categories = Some(categories);
-            Ok(())
         })
         .await
     }
@@ -346,7 +345,6 @@ impl Regentra {
     ) -> Result<Adoption> {
         self.change_settings(principal, org, "pci-dss", "appendix applicability", |s| {
             s.pci_appendices = Some(appendices);
-            Ok(())
         })
         .await
     }
@@ -360,7 +358,6 @@ impl Regentra {
     ) -> Result<Adoption> {
         self.change_settings(principal, org, "cmmc", "the CMMC profile", |s| {
             s.cmmc = Some(profile);
-            Ok(())
         })
         .await
     }
@@ -383,7 +380,6 @@ impl Regentra {
             "the qualified individual",
             |s| {
                 s.ftc = Some(profile);
-                Ok(())
             },
         )
         .await
@@ -560,13 +556,13 @@ impl Regentra {
         org: OrgId,
         framework: &str,
         feature: &str,
-        change: impl FnOnce(&mut FrameworkSettings) -> Result<()>,
+        change: impl FnOnce(&mut FrameworkSettings),
     ) -> Result<Adoption> {
         let grant: Grant = self
             .authorize_all(principal, org, Permission::FrameworksAdopt)
             .await?;
         let mut adoption = self.require_adopted(org, framework, feature).await?;
-        change(&mut adoption.value.settings)?;
+        change(&mut adoption.value.settings);
         let mut changes = ChangeSet::new();
         changes.update(&adoption)?;
         changes.audit(self.event(
