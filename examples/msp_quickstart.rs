@@ -1,11 +1,13 @@
 //! An MSP on the embedded store, in memory: the platform operator creates the
-//! MSP, its admin creates two clients and assigns staff, and the program
-//! prints who can do what where.
+//! MSP, its admin creates two clients and assigns staff, the program prints
+//! who can do what where, then starts a client's HIPAA and SOC 2 program and
+//! prints where it stands.
 //!
 //! Run it with `cargo run --example msp_quickstart`.
 
 use std::sync::Arc;
 
+use regentra::compliance::{ControlStatus, ControlUpdate, NewEvidence};
 use regentra::embedded::EmbeddedStore;
 use regentra::rbac::{Permission, Role};
 use regentra::store::PageRequest;
@@ -141,6 +143,55 @@ async fn main() -> Result<()> {
             };
             println!("    {org_name:<13} {summary}");
         }
+    }
+
+    // Alice starts Acme Dental's compliance program: HIPAA and SOC 2 share
+    // their common controls, so Cora works each control once.
+    regentra.adopt_framework(&alice, dental.id, "hipaa").await?;
+    regentra.adopt_framework(&alice, dental.id, "soc2").await?;
+    let cora = Principal::new(cora.user);
+    for control in ["RM-01", "IA-01", "CR-01"] {
+        regentra
+            .update_control(
+                &cora,
+                dental.id,
+                control,
+                None,
+                ControlUpdate {
+                    status: Some(ControlStatus::Implemented),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let evidence = NewEvidence {
+            title: format!("{control} attestation"),
+            controls: [control.to_owned()].into(),
+            ..Default::default()
+        };
+        regentra
+            .add_attestation(&cora, dental.id, evidence, "Reviewed and in place.")
+            .await?;
+    }
+    let gaps = regentra.gap_analysis(&cora, dental.id).await?;
+    println!("\nAcme Dental's compliance program:");
+    for f in &gaps.summary.frameworks {
+        println!(
+            "  {:<6} {:>5.1}%  ({} satisfied, {} partial, {} gaps)",
+            f.name, f.score, f.totals.satisfied, f.totals.partial, f.totals.gap
+        );
+    }
+    let c = &gaps.summary.consolidation;
+    println!(
+        "  {} requirements come down to {} common controls; {} are shared by both frameworks.",
+        c.requirements,
+        c.controls,
+        gaps.summary.shared_controls.len()
+    );
+    if let Some(next) = gaps.frameworks.first().and_then(|f| f.priorities.first()) {
+        println!(
+            "  Next best control: {} {} (helps close {} open requirements).",
+            next.control, next.title, next.closes
+        );
     }
 
     let report = regentra.verify_audit_chain(&alice, dental.id).await?;
