@@ -35,6 +35,11 @@ pub enum Error {
     #[error("{what} was changed concurrently; reload and retry")]
     Conflict { what: String },
 
+    /// No valid credentials (unknown, revoked or malformed token; wrong
+    /// password). Says nothing about which part was wrong.
+    #[error("not authenticated")]
+    Unauthenticated,
+
     /// The caller can see the organization but its role there lacks the permission.
     #[error("permission denied: {permission}")]
     PermissionDenied { permission: &'static str },

@@ -149,3 +149,7 @@ id_type!(
     /// A message in a chat.
     ChatMessageId
 );
+id_type!(
+    /// An API token.
+    TokenId
+);

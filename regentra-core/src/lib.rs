@@ -6,6 +6,7 @@
 //! [`IdGen`], which callers inject.
 //!
 //! Modules are named after the concepts of the domain:
+//! - [`auth`]: passwords (argon2id) and API tokens (stored as SHA-256);
 //! - [`tenancy`]: organizations (MSP, client, standalone), users, memberships;
 //! - [`rbac`]: roles, permissions, the access matrix and the `authorize` chokepoint;
 //! - [`policies`]: policies, immutable hashed versions, templates and acknowledgment campaigns;
@@ -17,6 +18,7 @@
 //! - [`store`]: the storage contract every adapter implements.
 
 pub mod audit;
+pub mod auth;
 pub mod catalog;
 pub mod clock;
 pub mod compliance;

@@ -4310,3 +4310,102 @@ pub async fn psa_permissions_follow_the_matrix(store: Arc<dyn Store>) {
         }
     }
 }
+
+// ----- credentials ----------------------------------------------------------
+
+pub async fn api_tokens_authenticate_until_revoked(store: Arc<dyn Store>) {
+    let f = compliance_fixture(store).await;
+    let r = f.r();
+    let (token, secret) = r
+        .issue_token(&f.officer, "CI pipeline")
+        .await
+        .expect("issued");
+    assert!(secret.starts_with("rgt_"));
+    assert!(secret.starts_with(&token.hint));
+    assert_ne!(token.hash, secret, "only the hash is stored");
+    let stored = r
+        .store()
+        .get(Scope::Platform, "api_token", token.id.0)
+        .await
+        .expect("get")
+        .expect("stored");
+    assert!(
+        !stored.body.to_string().contains(&secret[4..]),
+        "the secret is nowhere in the record"
+    );
+    let who = r.authenticate(&secret).await.expect("authenticated");
+    assert_eq!(who.user, f.officer.user);
+    let listed = r.tokens(&f.officer).await.expect("tokens");
+    assert_eq!(listed[0].last_used_at, Some(at(0)), "last use recorded");
+    for bad in [
+        "",
+        "rgt_",
+        "Bearer x",
+        &secret[..secret.len() - 1],
+        &format!("{}0", &secret[..secret.len() - 1]),
+    ] {
+        match r.authenticate(bad).await {
+            Err(Error::Unauthenticated) => {}
+            other => panic!("{bad:?} must not authenticate, got {other:?}"),
+        }
+    }
+    expect_not_found(
+        r.revoke_token(&f.manager, token.id).await,
+        "revoking someone else's token",
+    );
+    r.revoke_token(&f.officer, token.id).await.expect("revoked");
+    match r.authenticate(&secret).await {
+        Err(Error::Unauthenticated) => {}
+        other => panic!("a revoked token must not authenticate, got {other:?}"),
+    }
+    assert!(
+        actions(&f.msp, crate::audit::PLATFORM_CHAIN)
+            .await
+            .contains(&"token.revoked".to_owned())
+    );
+}
+
+pub async fn passwords_are_set_and_checked_off_the_record(store: Arc<dyn Store>) {
+    let f = compliance_fixture(store).await;
+    let r = f.r();
+    assert_eq!(
+        r.login_material("officer@acme.test").await.expect("lookup"),
+        None,
+        "no password yet"
+    );
+    expect_invalid(r.set_password(&f.officer, "too short").await, "password");
+    r.set_password(&f.officer, "a long enough passphrase")
+        .await
+        .expect("set");
+    let (user, phc) = r
+        .login_material(" Officer@Acme.test ")
+        .await
+        .expect("lookup")
+        .expect("material");
+    assert_eq!(user, f.officer.user);
+    assert!(crate::auth::verify_password(
+        "a long enough passphrase",
+        &phc
+    ));
+    assert!(!crate::auth::verify_password(
+        "a long enough passphrasE",
+        &phc
+    ));
+    assert_eq!(
+        r.login_material("nobody@acme.test").await.expect("lookup"),
+        None
+    );
+    // Changing it replaces the hash.
+    r.set_password(&f.officer, "another long passphrase")
+        .await
+        .expect("changed");
+    let (_, changed) = r
+        .login_material("officer@acme.test")
+        .await
+        .expect("lookup")
+        .expect("material");
+    assert!(!crate::auth::verify_password(
+        "a long enough passphrase",
+        &changed
+    ));
+}

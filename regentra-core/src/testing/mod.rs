@@ -94,6 +94,8 @@ macro_rules! conformance_tests {
             knowledge_base_search_respects_visibility,
             chat_sessions_become_tickets_with_their_transcript,
             psa_permissions_follow_the_matrix,
+            api_tokens_authenticate_until_revoked,
+            passwords_are_set_and_checked_off_the_record,
         );
     };
     (@cases $mode:tt $factory:expr; $($case:ident),* $(,)?) => {
