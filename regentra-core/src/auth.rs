@@ -211,10 +211,56 @@ impl Regentra {
         Ok((token, secret))
     }
 
+    /// Registers a secret chosen by the operator (a bootstrap token from the
+    /// environment) as a token of the caller. It must start with `rgt_` and
+    /// carry at least 32 more letters, digits, `-` or `_`.
+    pub async fn register_token(
+        &self,
+        principal: &Principal,
+        name: &str,
+        secret: &str,
+    ) -> Result<ApiToken> {
+        let body = secret.strip_prefix(TOKEN_PREFIX).unwrap_or("");
+        if body.len() < 32
+            || body.len() > 250
+            || !body
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(Error::invalid(
+                "token",
+                "must be rgt_ followed by at least 32 letters, digits, - or _",
+            ));
+        }
+        let name = validate_name("name", name)?;
+        let token = ApiToken {
+            id: TokenId(self.new_id()),
+            user: principal.user,
+            name,
+            hint: secret[..TOKEN_PREFIX.len() + 6].to_owned(),
+            hash: token_hash(secret),
+            created_at: self.now(),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        let mut changes = ChangeSet::new();
+        changes.insert(&token)?;
+        changes.audit(self.platform_event(
+            Some(principal),
+            "token.registered",
+            Target::new(ApiToken::KIND, token.id),
+            json!({ "name": token.name, "hint": token.hint }),
+        ));
+        self.store().apply(changes).await?;
+        Ok(token)
+    }
+
     /// The caller behind a token secret; `Unauthenticated` for anything
     /// else (malformed, unknown, revoked), without saying which.
     pub async fn authenticate(&self, secret: &str) -> Result<Principal> {
-        if !secret.starts_with(TOKEN_PREFIX) || secret.len() != TOKEN_PREFIX.len() + 64 {
+        if !secret.starts_with(TOKEN_PREFIX)
+            || !(TOKEN_PREFIX.len() + 32..=TOKEN_PREFIX.len() + 250).contains(&secret.len())
+        {
             return Err(Error::Unauthenticated);
         }
         let hash = token_hash(secret);

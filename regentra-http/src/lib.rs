@@ -1,7 +1,7 @@
 //! Regentra's reference server and the `regentra` command.
 //!
-//! The HTTP service over the whole core lands in a later milestone; today the
-//! command prints the access model (`regentra roles`) and migrates a Postgres
-//! database (`regentra migrate`).
+//! `server` is the HTTP API over the core (a first set of routes so far);
+//! `cli` is the command line: `serve`, `roles`, `catalog`, `sla`, `migrate`.
 
 pub mod cli;
+pub mod server;

@@ -1,7 +1,7 @@
 use clap::Parser;
 use regentra_http::cli::{Cli, run};
 
-#[tokio::main(flavor = "current_thread")]
+#[tokio::main]
 async fn main() -> std::process::ExitCode {
     match run(Cli::parse()).await {
         Ok(out) => {

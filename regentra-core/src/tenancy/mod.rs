@@ -144,7 +144,8 @@ pub(crate) fn membership_key(org: OrgId, user: UserId) -> String {
 }
 
 /// Trims and lowercases an email address and checks its shape, so that
-/// `Alice@Example.COM ` and `alice@example.com` are one account.
+/// `Alice@Example.COM ` and `alice@example.com` are one account. A bare
+/// host (`admin@localhost`) is allowed, as mail systems allow it.
 pub fn normalize_email(raw: &str) -> Result<String> {
     let email = raw.trim().to_lowercase();
     let bad = |msg: &str| Err(Error::invalid("email", msg));
@@ -162,7 +163,6 @@ pub fn normalize_email(raw: &str) -> Result<String> {
             if !local.is_empty()
                 && !domain.is_empty()
                 && !domain.contains('@')
-                && domain.contains('.')
                 && !domain.starts_with('.')
                 && !domain.ends_with('.') =>
         {

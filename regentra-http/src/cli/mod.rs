@@ -1,6 +1,7 @@
 //! The `regentra` command line.
 
 pub mod catalog;
+pub mod serve;
 pub mod sla;
 
 use std::fmt::Write as _;
@@ -16,12 +17,15 @@ use regentra_store_postgres::PostgresStore;
     about = "Compliance management and PSA for MSPs"
 )]
 pub struct Cli {
+    /// Without a command, `regentra` serves (as `regentra serve`).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the HTTP server.
+    Serve(serve::ServeArgs),
     /// Print the role-to-permission matrix, or one role's permissions.
     Roles {
         /// Only this role (for example `technician`).
@@ -56,7 +60,11 @@ fn parse_role(s: &str) -> Result<Role, String> {
 /// Runs a parsed command: what to print on success, or the one line that
 /// explains the failure.
 pub async fn run(cli: Cli) -> Result<String, String> {
-    match cli.command {
+    match cli
+        .command
+        .unwrap_or(Command::Serve(serve::ServeArgs::default()))
+    {
+        Command::Serve(args) => serve::run(args).await,
         Command::Roles { role: None } => Ok(matrix()),
         Command::Roles { role: Some(role) } => Ok(role_permissions(role)),
         Command::Catalog { command } => catalog::run(command),
