@@ -254,10 +254,15 @@ mod tests {
             normalize_email("  Alice@Example.COM ").ok().as_deref(),
             Some("alice@example.com")
         );
+        assert_eq!(
+            normalize_email("Admin@LOCALHOST").ok().as_deref(),
+            Some("admin@localhost"),
+            "a bare host is an address too"
+        );
         for bad in [
             "",
             "alice",
-            "a@b",
+            "a@",
             "@example.com",
             "a@@example.com",
             "a b@example.com",
