@@ -4342,7 +4342,12 @@ pub async fn api_tokens_authenticate_until_revoked(store: Arc<dyn Store>) {
         "rgt_",
         "Bearer x",
         &secret[..secret.len() - 1],
-        &format!("{}0", &secret[..secret.len() - 1]),
+        // The same length with a different last digit.
+        &format!(
+            "{}{}",
+            &secret[..secret.len() - 1],
+            if secret.ends_with('0') { '1' } else { '0' }
+        ),
     ] {
         match r.authenticate(bad).await {
             Err(Error::Unauthenticated) => {}
