@@ -186,28 +186,11 @@ impl Regentra {
         principal: &Principal,
         name: &str,
     ) -> Result<(ApiToken, String)> {
-        let name = validate_name("name", name)?;
         store::require::<User>(self.store(), Scope::Platform, principal.user.0).await?;
         let secret = new_token_secret()?;
-        let token = ApiToken {
-            id: TokenId(self.new_id()),
-            user: principal.user,
-            name,
-            hint: secret[..TOKEN_PREFIX.len() + 6].to_owned(),
-            hash: token_hash(&secret),
-            created_at: self.now(),
-            last_used_at: None,
-            revoked_at: None,
-        };
-        let mut changes = ChangeSet::new();
-        changes.insert(&token)?;
-        changes.audit(self.platform_event(
-            Some(principal),
-            "token.issued",
-            Target::new(ApiToken::KIND, token.id),
-            json!({ "name": token.name, "hint": token.hint }),
-        ));
-        self.store().apply(changes).await?;
+        let token = self
+            .store_token(principal, name, &secret, "token.issued")
+            .await?;
         Ok((token, secret))
     }
 
@@ -232,11 +215,22 @@ impl Regentra {
                 "must be rgt_ followed by at least 32 letters, digits, - or _",
             ));
         }
-        let name = validate_name("name", name)?;
+        self.store_token(principal, name, secret, "token.registered")
+            .await
+    }
+
+    /// Stores a token for `secret` (its hash and a hint only), audited.
+    async fn store_token(
+        &self,
+        principal: &Principal,
+        name: &str,
+        secret: &str,
+        action: &str,
+    ) -> Result<ApiToken> {
         let token = ApiToken {
             id: TokenId(self.new_id()),
             user: principal.user,
-            name,
+            name: validate_name("name", name)?,
             hint: secret[..TOKEN_PREFIX.len() + 6].to_owned(),
             hash: token_hash(secret),
             created_at: self.now(),
@@ -247,7 +241,7 @@ impl Regentra {
         changes.insert(&token)?;
         changes.audit(self.platform_event(
             Some(principal),
-            "token.registered",
+            action,
             Target::new(ApiToken::KIND, token.id),
             json!({ "name": token.name, "hint": token.hint }),
         ));

@@ -1,12 +1,10 @@
 //! Tickets under SLA: per-org numbers, the lifecycle and its SLA clocks,
 //! comments (public and internal), and escalations that fire exactly once.
 
-use std::collections::BTreeSet;
-use std::sync::Arc;
-
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::collections::BTreeSet;
 use uuid::Uuid;
 
 use super::Priority;
@@ -646,8 +644,7 @@ impl Regentra {
             }
             let mut changes = ChangeSet::new();
             for d in &due {
-                self.escalate(&mut changes, &mut t.value, d, &calendar, now)
-                    .await?;
+                self.escalate(&mut changes, &mut t.value, d, now).await?;
             }
             if let Some(sla) = t.value.sla.as_mut() {
                 let breached_response = sla.response.is_breached(&calendar, now);
@@ -679,7 +676,6 @@ impl Regentra {
         changes: &mut ChangeSet,
         ticket: &mut Ticket,
         due: &DueEscalation,
-        _calendar: &Arc<BusinessCalendar>,
         now: DateTime<Utc>,
     ) -> Result<()> {
         let payload = json!({ "ticket": ticket.id, "number": ticket.number, "title": ticket.title, "escalation": due.key, "at": due.at });

@@ -2727,6 +2727,22 @@ pub async fn published_policy(f: &ComplianceFixture) -> (crate::ids::PolicyId, [
     (policy.id, employees)
 }
 
+/// The officer launches the policy to every employee, due in two weeks.
+async fn launch_for_employees(
+    f: &ComplianceFixture,
+    policy: crate::ids::PolicyId,
+) -> crate::policies::Campaign {
+    f.r()
+        .launch_campaign(
+            &f.officer,
+            f.org,
+            policy,
+            campaign_for(Audience::Roles(BTreeSet::from([Role::Employee])), 14),
+        )
+        .await
+        .expect("launched")
+}
+
 fn campaign_for(audience: Audience, due_days: i64) -> NewCampaign {
     NewCampaign {
         title: None,
@@ -2862,15 +2878,7 @@ pub async fn campaign_launch_resolves_the_audience_once(store: Arc<dyn Store>) {
     let f = compliance_fixture(store).await;
     let r = f.r();
     let (policy, [erin, frank]) = published_policy(&f).await;
-    let c = r
-        .launch_campaign(
-            &f.officer,
-            f.org,
-            policy,
-            campaign_for(Audience::Roles(BTreeSet::from([Role::Employee])), 14),
-        )
-        .await
-        .expect("launched");
+    let c = launch_for_employees(&f, policy).await;
     assert_eq!(c.version, 1);
     assert_eq!(c.version_hash, body_hash(POLICY_TEXT));
     let completion = r
@@ -2969,16 +2977,8 @@ pub async fn campaign_signatures_become_evidence_of_their_version(store: Arc<dyn
     let f = compliance_fixture(store).await;
     let r = f.r();
     f.adopt("hipaa").await;
-    let (policy, [erin, frank]) = published_policy(&f).await;
-    let c = r
-        .launch_campaign(
-            &f.officer,
-            f.org,
-            policy,
-            campaign_for(Audience::Roles(BTreeSet::from([Role::Employee])), 14),
-        )
-        .await
-        .expect("launched");
+    let (policy, [erin, _]) = published_policy(&f).await;
+    let c = launch_for_employees(&f, policy).await;
     let erin_here = erin.clone().with_request(crate::RequestMeta {
         request_id: Some("req-1".into()),
         ip: Some("203.0.113.7".into()),
@@ -3077,22 +3077,13 @@ pub async fn campaign_signatures_become_evidence_of_their_version(store: Arc<dyn
             .await,
         "a campaign id through another org",
     );
-    let _ = frank;
 }
 
 pub async fn campaign_closed_rejects_signatures_with_a_clear_error(store: Arc<dyn Store>) {
     let f = compliance_fixture(store).await;
     let r = f.r();
     let (policy, [erin, frank]) = published_policy(&f).await;
-    let c = r
-        .launch_campaign(
-            &f.officer,
-            f.org,
-            policy,
-            campaign_for(Audience::Roles(BTreeSet::from([Role::Employee])), 14),
-        )
-        .await
-        .expect("launched");
+    let c = launch_for_employees(&f, policy).await;
     r.sign_acknowledgment(&frank, f.org, c.id, "Frank")
         .await
         .expect("signed");
@@ -3369,14 +3360,7 @@ pub async fn outbox_delivery_is_at_least_once(store: Arc<dyn Store>) {
     let f = compliance_fixture(store).await;
     let r = f.r();
     let (policy, _) = published_policy(&f).await;
-    r.launch_campaign(
-        &f.officer,
-        f.org,
-        policy,
-        campaign_for(Audience::Roles(BTreeSet::from([Role::Employee])), 14),
-    )
-    .await
-    .expect("launched");
+    launch_for_employees(&f, policy).await;
     let pending = r.pending_notifications(f.org, 10).await.expect("outbox");
     assert_eq!(pending.len(), 2);
     assert!(
