@@ -41,6 +41,22 @@ pub struct Credential {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Credential {
+    /// A first credential from a PHC string hashed by the caller; anything
+    /// that is not an argon2 PHC string is refused, so a plain password can
+    /// never be stored by mistake.
+    pub fn initial(user: UserId, password_hash: String, now: DateTime<Utc>) -> Result<Self> {
+        match PasswordHash::new(&password_hash) {
+            Ok(parsed) if parsed.algorithm.as_str().starts_with("argon2") => Ok(Self {
+                user,
+                password_hash,
+                updated_at: now,
+            }),
+            _ => Err(Error::invalid("password", "must be an argon2 PHC string")),
+        }
+    }
+}
+
 impl Entity for Credential {
     const KIND: &'static str = "credential";
     const NAME: &'static str = "credential";

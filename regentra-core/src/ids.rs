@@ -11,6 +11,7 @@ macro_rules! id_type {
             serde::Serialize, serde::Deserialize,
         )]
         #[serde(transparent)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub struct $name(pub uuid::Uuid);
 
         impl $name {

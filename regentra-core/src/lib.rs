@@ -15,6 +15,7 @@
 //! - [`audit`]: the per-organization hash-chained audit log;
 //! - [`catalog`]: the built-in frameworks and the Common Control Framework;
 //! - [`compliance`]: adoption, control state, evidence, gap analysis and reports;
+//! - [`portal`]: per-tenant portal settings, platform-unique slugs and the portal dashboard;
 //! - [`store`]: the storage contract every adapter implements.
 
 pub mod audit;
@@ -26,6 +27,7 @@ pub mod error;
 pub mod ids;
 pub mod notify;
 pub mod policies;
+pub mod portal;
 pub mod psa;
 pub mod rbac;
 pub mod service;

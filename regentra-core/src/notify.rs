@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::audit::{Actor, Target};
 use crate::error::Result;
 use crate::ids::{NotificationId, OrgId, UserId};
+use crate::rbac::Permission;
 use crate::service::{Principal, Regentra};
 use crate::store::{self, ChangeSet, Entity, IndexEntry, PageRequest, Scope};
 
@@ -101,6 +102,25 @@ impl Regentra {
         .into_iter()
         .map(|v| v.value)
         .collect())
+    }
+
+    /// The org's outbox, delivered or not, oldest first, a page at a time:
+    /// what its admins look at when a webhook seems silent.
+    pub async fn outbox(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        page: PageRequest,
+    ) -> Result<Vec<Notification>> {
+        self.authorize(principal, org, Permission::OrgManage)
+            .await?;
+        Ok(
+            store::list::<Notification>(self.store(), Scope::Org(org), page)
+                .await?
+                .into_iter()
+                .map(|v| v.value)
+                .collect(),
+        )
     }
 
     /// Marks an entry delivered (after the delivery succeeded). Marking an

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::OrgId;
 
 /// The roles of the access model, in the column order of `RBAC.md`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {

@@ -106,7 +106,8 @@ impl Regentra {
         Arc::clone(&self.store)
     }
 
-    pub(crate) fn now(&self) -> DateTime<Utc> {
+    /// The injected clock's current time (hosts show due times against it).
+    pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }
 

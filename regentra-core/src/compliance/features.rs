@@ -27,6 +27,7 @@ use crate::tenancy::validate_name;
 
 // ----- HIPAA: business associate agreements ------------------------------
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AgreementStatus {

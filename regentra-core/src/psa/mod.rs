@@ -11,6 +11,7 @@ pub mod ticket;
 use serde::{Deserialize, Serialize};
 
 /// Ticket priority tiers, most urgent first.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {

@@ -19,6 +19,7 @@ use crate::sla::{BusinessCalendar, CalendarSpec, Clock};
 use crate::store::{self, ChangeSet, Entity, IndexEntry, Scope, Versioned};
 use crate::tenancy::{Membership, validate_name};
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TicketStatus {

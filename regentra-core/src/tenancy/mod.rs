@@ -23,6 +23,7 @@ use crate::ids::{MembershipId, OrgId, UserId};
 use crate::rbac::{Role, Via};
 use crate::store::{Entity, IndexEntry, Scope};
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrgKind {

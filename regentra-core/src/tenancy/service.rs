@@ -131,6 +131,31 @@ impl Regentra {
         ))
     }
 
+    /// The platform admin with this email, if there is one: how a host finds
+    /// the operator's account again on later starts. A system operation.
+    pub async fn platform_admin(&self, email: &str) -> Result<Option<UserId>> {
+        let email = normalize_email(email)?;
+        Ok(
+            store::find_unique::<User>(self.store(), Scope::Platform, "email", &email)
+                .await?
+                .filter(|u| u.value.super_admin)
+                .map(|u| u.value.id),
+        )
+    }
+
+    /// Every organization's id, a page at a time, for the host's scheduled
+    /// sweeps (escalations, reminders, outbox delivery). A system operation:
+    /// no caller, nothing returned but ids.
+    pub async fn organization_ids(&self, page: PageRequest) -> Result<Vec<OrgId>> {
+        Ok(
+            store::list::<Organization>(self.store(), Scope::Platform, page)
+                .await?
+                .into_iter()
+                .map(|o| o.value.id)
+                .collect(),
+        )
+    }
+
     /// An MSP creates a client tenant. Recorded in both the MSP's chain and the
     /// new client's.
     pub async fn create_client(
@@ -238,6 +263,23 @@ impl Regentra {
         display_name: &str,
         role: Role,
     ) -> Result<Membership> {
+        self.add_member_with_password(principal, org, email, display_name, role, None)
+            .await
+    }
+
+    /// [`Self::add_member`], giving a user created by this call an initial
+    /// password (an argon2id PHC string from [`crate::auth::hash_password`],
+    /// hashed by the caller off its async threads). An existing user keeps
+    /// their credential: one org's admin never resets another org's user.
+    pub async fn add_member_with_password(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        email: &str,
+        display_name: &str,
+        role: Role,
+        password_hash: Option<String>,
+    ) -> Result<Membership> {
         let grant = self
             .authorize_all(principal, org, Permission::MembersManage)
             .await?;
@@ -258,12 +300,20 @@ impl Regentra {
                     created_at: self.now(),
                 };
                 changes.insert(&user)?;
+                let initial_password = password_hash.is_some();
+                if let Some(hash) = password_hash {
+                    changes.insert(&crate::auth::Credential::initial(
+                        user.id,
+                        hash,
+                        self.now(),
+                    )?)?;
+                }
                 changes.audit(self.event(
                     principal,
                     &grant,
                     "user.created",
                     Target::new(User::KIND, user.id),
-                    json!({ "email": user.email }),
+                    json!({ "email": user.email, "initial_password": initial_password }),
                 ));
                 user
             }

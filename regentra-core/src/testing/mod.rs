@@ -96,6 +96,14 @@ macro_rules! conformance_tests {
             psa_permissions_follow_the_matrix,
             api_tokens_authenticate_until_revoked,
             passwords_are_set_and_checked_off_the_record,
+            portal_settings_default_then_round_trip,
+            portal_slugs_are_unique_across_tenants,
+            portal_slug_change_frees_the_old_one,
+            portal_by_slug_shows_only_enabled_portals,
+            portal_settings_are_invisible_to_other_tenants,
+            portal_dashboard_follows_the_settings,
+            portal_invalid_update_writes_nothing,
+            portal_updates_are_audited_in_the_org_chain,
         );
     };
     (@cases $mode:tt $factory:expr; $($case:ident),* $(,)?) => {

@@ -1,6 +1,7 @@
 //! The `regentra` command line.
 
 pub mod catalog;
+pub mod demo;
 pub mod serve;
 pub mod sla;
 
@@ -60,10 +61,15 @@ fn parse_role(s: &str) -> Result<Role, String> {
 /// Runs a parsed command: what to print on success, or the one line that
 /// explains the failure.
 pub async fn run(cli: Cli) -> Result<String, String> {
-    match cli
-        .command
-        .unwrap_or(Command::Serve(serve::ServeArgs::default()))
-    {
+    // No command is `serve` with its defaults (and its environment).
+    let command = match cli.command {
+        Some(command) => command,
+        None => Cli::try_parse_from(["regentra", "serve"])
+            .map_err(|e| e.to_string())?
+            .command
+            .ok_or("no command")?,
+    };
+    match command {
         Command::Serve(args) => serve::run(args).await,
         Command::Roles { role: None } => Ok(matrix()),
         Command::Roles { role: Some(role) } => Ok(role_permissions(role)),

@@ -1,7 +1,9 @@
 //! Who is calling: a bearer token turned into a core `Principal`, with the
 //! request's origin attached for the audit trail.
 
-use axum::extract::FromRequestParts;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use regentra_core::{Error, Principal, RequestMeta};
@@ -9,7 +11,7 @@ use regentra_core::{Error, Principal, RequestMeta};
 use super::AppState;
 use super::problem::ApiError;
 
-/// The authenticated caller of a request.
+/// The authenticated caller of a request (`Authorization: Bearer rgt_...`).
 #[derive(Debug, Clone)]
 pub struct Caller(pub Principal);
 
@@ -20,24 +22,86 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(ApiError(Error::Unauthenticated))?;
-        let principal = state.regentra.authenticate(token.trim()).await?;
-        let header_text = |name: &str| {
-            parts
-                .headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
+        let token = bearer(parts).ok_or(Error::Unauthenticated)?;
+        principal(parts, state, &token).await.map(Caller)
+    }
+}
+
+/// The caller of a WebSocket upgrade: browsers cannot set headers on one,
+/// so the token may also come as `?access_token=`.
+#[derive(Debug, Clone)]
+pub struct SocketCaller(pub Principal);
+
+impl FromRequestParts<AppState> for SocketCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let from_query = || {
+            parts.uri.query().and_then(|q| {
+                q.split('&')
+                    .filter_map(|pair| pair.split_once('='))
+                    .find(|(k, _)| *k == "access_token")
+                    .map(|(_, v)| v.to_owned())
+            })
         };
-        Ok(Caller(principal.with_request(RequestMeta {
-            request_id: header_text("x-request-id"),
-            ip: header_text("x-forwarded-for"),
-            user_agent: header_text("user-agent"),
-        })))
+        let token = bearer(parts)
+            .or_else(from_query)
+            .ok_or(Error::Unauthenticated)?;
+        principal(parts, state, &token).await.map(SocketCaller)
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned())
+}
+
+async fn principal(parts: &Parts, state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    let principal = state.regentra.authenticate(token).await?;
+    Ok(principal.with_request(request_meta(parts)))
+}
+
+/// The request's id (set by the request-id layer), the peer's address and
+/// user agent: what an audit event records about where a change came from.
+pub fn request_meta(parts: &Parts) -> RequestMeta {
+    let header_text = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    RequestMeta {
+        request_id: header_text("x-request-id"),
+        ip: parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string()),
+        user_agent: header_text("user-agent"),
+    }
+}
+
+/// The client's address (the TCP peer; a proxy's forwarded headers are not
+/// trusted, since any client can send them).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip()),
+        ))
     }
 }

@@ -3,45 +3,174 @@
 //! problem+json in one place ([`problem`]).
 
 pub mod auth;
+pub mod limits;
+pub mod openapi;
+pub mod page;
 pub mod problem;
 pub mod routes;
+pub mod worker;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use regentra_core::Regentra;
-use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+use self::limits::LoginLimiter;
+use self::problem::Problem;
+use self::routes::chat::ChatHub;
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub regentra: Arc<Regentra>,
+    pub limiter: Arc<LoginLimiter>,
+    pub chat: ChatHub,
 }
 
-/// Requests larger than this are refused before a handler runs.
+impl AppState {
+    pub fn new(regentra: Arc<Regentra>) -> Self {
+        Self {
+            regentra,
+            limiter: Arc::new(LoginLimiter::standard()),
+            chat: ChatHub::default(),
+        }
+    }
+}
+
+/// How the HTTP layer behaves.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Origins allowed to call the API from a browser; none means CORS is off.
+    pub cors_origins: Vec<String>,
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            cors_origins: Vec::new(),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// JSON bodies larger than this are refused (evidence uploads stream and
+/// have their own, larger limit: the core's evidence limit).
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
-/// The whole API.
-pub fn router(state: AppState) -> Router {
-    routes::routes()
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole API, with its OpenAPI document at `/v1/openapi.json`.
+pub fn router(state: AppState, config: &HttpConfig) -> Result<Router, String> {
+    let (api, spec) = routes::api().split_for_parts();
+    let mut app = api
+        .route(
+            "/v1/openapi.json",
+            axum::routing::get(move || {
+                let spec = spec.clone();
+                async move { axum::Json(spec) }
+            }),
+        )
+        .fallback(routes::no_route)
         .with_state(state)
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(problem_bodies))
         .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
-        ))
-        .layer(TraceLayer::new_for_http())
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ));
+    if let Some(cors) = cors(&config.cors_origins)? {
+        app = app.layer(cors);
+    }
+    Ok(app
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                // The path only: a query may carry a token (WebSocket).
+                let id = request
+                    .headers()
+                    .get(REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
+            })
+            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid)))
+}
+
+/// CORS only for the configured origins; none configured, none allowed.
+fn cors(origins: &[String]) -> Result<Option<CorsLayer>, String> {
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let origins = origins
+        .iter()
+        .map(|o| {
+            HeaderValue::from_str(o).map_err(|_| format!("--cors-origin: {o:?} is not an origin"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+            .expose_headers([REQUEST_ID])
+            .max_age(Duration::from_secs(600)),
+    ))
+}
+
+/// Error responses axum or tower make on their own (405, 408, a failed
+/// upgrade) come with an empty or plain body; give them a problem body.
+async fn problem_bodies(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let (slug, title) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "Method not allowed"),
+        StatusCode::REQUEST_TIMEOUT => ("timeout", "Request timeout"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("too-large", "Request body too large"),
+        _ if status.is_server_error() => ("internal", "Internal error"),
+        _ => ("bad-request", "Bad request"),
+    };
+    let detail = status.canonical_reason().unwrap_or("error").to_lowercase();
+    let mut problem = Problem::new(status, slug, title, detail).into_response();
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        problem.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    problem
 }
 
 /// Serves until Ctrl-C or SIGTERM, letting requests in flight finish.
-pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
 }
 
 async fn shutdown_signal() {

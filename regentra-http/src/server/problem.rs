@@ -10,15 +10,30 @@ use axum::response::{IntoResponse, Response};
 use regentra_core::{Error, FieldError};
 use serde::Serialize;
 
-#[derive(Debug, Serialize)]
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,
     pub status: u16,
     pub detail: String,
+    /// The fields at fault, when the input was invalid.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<FieldErrorDoc>)]
     pub errors: Vec<FieldError>,
+    /// Seconds to wait before retrying (rate limits).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
+}
+
+/// One invalid field (the schema of the core's `FieldError`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FieldErrorDoc {
+    /// The field, as a path into the request (`branding.logo_url`).
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
 }
 
 impl Problem {
@@ -29,6 +44,33 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             errors: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    /// A 400 naming one query or path field.
+    pub fn invalid_field(field: &str, message: &str) -> Self {
+        Self {
+            errors: vec![FieldError::new(field, message)],
+            ..Self::new(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "Bad request",
+                format!("{field} {message}"),
+            )
+        }
+    }
+
+    /// A 429: too many attempts, come back later.
+    pub fn too_many_requests(retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                "Too many requests",
+                format!("too many attempts; retry in {retry_after} s"),
+            )
         }
     }
 }
@@ -36,7 +78,13 @@ impl Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let retry_after = self.retry_after;
         let mut response = (status, Json(self)).into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
@@ -45,19 +93,39 @@ impl IntoResponse for Problem {
     }
 }
 
-/// A core error on its way out.
+/// An error on its way out: the core's, or a problem the HTTP layer found
+/// itself (a bad cursor, a rate limit).
 #[derive(Debug)]
-pub struct ApiError(pub Error);
+pub enum ApiError {
+    Core(Error),
+    Http(Problem),
+}
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        ApiError(e)
+        ApiError::Core(e)
+    }
+}
+
+impl From<Problem> for ApiError {
+    fn from(p: Problem) -> Self {
+        ApiError::Http(p)
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let problem = match self.0 {
+        match self {
+            ApiError::Core(e) => problem_of(e).into_response(),
+            ApiError::Http(p) => p.into_response(),
+        }
+    }
+}
+
+/// The problem document for a core error.
+pub fn problem_of(error: Error) -> Problem {
+    {
+        match error {
             Error::NotFound { what } => Problem::new(
                 StatusCode::NOT_FOUND,
                 "not-found",
@@ -118,8 +186,7 @@ impl IntoResponse for ApiError {
                     "an internal error occurred",
                 )
             }
-        };
-        problem.into_response()
+        }
     }
 }
 

@@ -1,0 +1,254 @@
+//! Portal operations: reading and changing an org's portal settings, the
+//! public lookup by slug the unauthenticated portal page starts from, and
+//! the compliance dashboard portal users see.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Branding, PortalRoute, PortalSettings, PortalUpdate, slug_problem};
+use crate::audit::Target;
+use crate::compliance::gap::FrameworkScore;
+use crate::compliance::{evaluate, gap_analysis};
+use crate::error::{Error, Result};
+use crate::ids::OrgId;
+use crate::rbac::Permission;
+use crate::service::{Principal, Regentra};
+use crate::store::{self, ChangeSet, Entity, Scope, Versioned};
+use crate::tenancy::Organization;
+
+/// What the unauthenticated portal page may show about a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicPortal {
+    pub org: OrgId,
+    pub slug: String,
+    /// `display_name` is always set: the organization's name unless the
+    /// branding names the portal itself.
+    pub branding: Branding,
+    pub show_compliance_dashboard: bool,
+}
+
+/// The compliance scores the portal shows, one entry per adopted framework.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortalDashboard {
+    pub org: OrgId,
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// In catalog order, like the gap analysis.
+    pub frameworks: Vec<DashboardFramework>,
+}
+
+/// One adopted framework's standing, as the gap analysis computes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DashboardFramework {
+    /// The framework key (`hipaa`, `soc2`, ...).
+    pub framework: String,
+    pub name: String,
+    /// The gap analysis score: satisfied requirements as a percentage of
+    /// those in scope, to one decimal.
+    pub score: f64,
+    /// Requirements satisfied.
+    pub implemented: usize,
+    /// Requirements in scope (scoped-out ones are not counted), so that
+    /// `implemented / total` is the score.
+    pub total: usize,
+}
+
+impl From<FrameworkScore> for DashboardFramework {
+    fn from(f: FrameworkScore) -> Self {
+        Self {
+            implemented: f.totals.satisfied,
+            total: f.totals.total - f.totals.not_applicable,
+            framework: f.framework,
+            name: f.name,
+            score: f.score,
+        }
+    }
+}
+
+impl Regentra {
+    /// The org's portal settings, or the defaults if it never saved any.
+    pub async fn portal_settings(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+    ) -> Result<PortalSettings> {
+        self.authorize_all(principal, org, Permission::OrgRead)
+            .await?;
+        match self.portal_record(org).await? {
+            Some(stored) => Ok(stored.value),
+            None => self.default_portal(org).await,
+        }
+    }
+
+    /// Changes some of the org's portal settings (see [`PortalUpdate`] for
+    /// the PATCH convention). Every invalid field is reported at once and
+    /// nothing is written; a slug or hostname another org holds is
+    /// `AlreadyExists` naming that field. An update that changes nothing
+    /// writes nothing, not even an audit event.
+    pub async fn update_portal_settings(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        update: PortalUpdate,
+    ) -> Result<PortalSettings> {
+        let grant = self
+            .authorize_all(principal, org, Permission::OrgManage)
+            .await?;
+        let stored = self.portal_record(org).await?;
+        let before = match &stored {
+            Some(s) => s.value.clone(),
+            None => self.default_portal(org).await?,
+        };
+        let (mut after, changed) = before.updated(update)?;
+        if changed.is_empty() {
+            return Ok(before);
+        }
+        after.updated_at = self.now();
+        let mut changes = ChangeSet::new();
+        match stored {
+            Some(mut s) => {
+                s.value = after.clone();
+                changes.update(&s)?;
+            }
+            None => {
+                changes.insert(&after)?;
+            }
+        }
+        self.route_change(&mut changes, &after).await?;
+        changes.audit(self.event(
+            principal,
+            &grant,
+            "portal.updated",
+            Target::new(PortalSettings::KIND, org),
+            after.change_details(&changed),
+        ));
+        self.store().apply(changes).await.map_err(address_taken)?;
+        Ok(after)
+    }
+
+    /// The portal served at `/portal/{slug}`, for the unauthenticated portal
+    /// page: `None` for an unknown slug and for a disabled portal alike, so
+    /// the page cannot tell which tenants have one switched off.
+    pub async fn portal_by_slug(&self, slug: &str) -> Result<Option<PublicPortal>> {
+        // No saved slug can fail the rules; skip the store for such paths.
+        if slug_problem(slug).is_some() {
+            return Ok(None);
+        }
+        let Some(route) =
+            store::find_unique::<PortalRoute>(self.store(), Scope::Platform, "slug", slug).await?
+        else {
+            return Ok(None);
+        };
+        let org = route.value.org;
+        let Some(settings) = self.portal_record(org).await? else {
+            return Ok(None);
+        };
+        let settings = settings.value;
+        if !settings.enabled || settings.slug.as_deref() != Some(slug) {
+            return Ok(None);
+        }
+        let Some(organization) =
+            store::load::<Organization>(self.store(), Scope::Platform, org.0).await?
+        else {
+            return Ok(None);
+        };
+        let mut branding = settings.branding;
+        branding.display_name = branding.display_name.or(Some(organization.value.name));
+        Ok(Some(PublicPortal {
+            org,
+            slug: slug.to_owned(),
+            branding,
+            show_compliance_dashboard: settings.show_compliance_dashboard,
+        }))
+    }
+
+    /// The compliance dashboard of the org's portal: every adopted
+    /// framework's score and requirement counts. `NotFound` unless the
+    /// portal is enabled and shows the dashboard.
+    ///
+    /// Portal users (employees) hold `dashboard.portal` but not `gap.read`,
+    /// so the scores are derived here without the gap analysis's own
+    /// authorization, by the same pure functions, so the numbers match.
+    pub async fn portal_dashboard(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+    ) -> Result<PortalDashboard> {
+        self.authorize_all(principal, org, Permission::DashboardPortal)
+            .await?;
+        let shown = self
+            .portal_record(org)
+            .await?
+            .is_some_and(|s| s.value.enabled && s.value.show_compliance_dashboard);
+        if !shown {
+            return Err(Error::NotFound {
+                what: "portal dashboard",
+            });
+        }
+        let (catalog, state) = (self.catalog_for(org).await?, self.org_state(org).await?);
+        let gaps = gap_analysis(&catalog, &evaluate(&catalog, &state, self.now()));
+        Ok(PortalDashboard {
+            org,
+            at: gaps.at,
+            frameworks: gaps
+                .summary
+                .frameworks
+                .into_iter()
+                .map(DashboardFramework::from)
+                .collect(),
+        })
+    }
+
+    async fn portal_record(&self, org: OrgId) -> Result<Option<Versioned<PortalSettings>>> {
+        store::load::<PortalSettings>(self.store(), Scope::Org(org), org.0).await
+    }
+
+    /// The settings of an org that never saved any, dated from the org's
+    /// creation (they have been its settings since then).
+    async fn default_portal(&self, org: OrgId) -> Result<PortalSettings> {
+        let organization =
+            store::require::<Organization>(self.store(), Scope::Platform, org.0).await?;
+        Ok(PortalSettings::defaults(org, organization.value.created_at))
+    }
+
+    /// Brings the org's platform route in line with `settings`, in the same
+    /// change set: the address is claimed, moved or released atomically
+    /// with the settings that name it.
+    async fn route_change(&self, changes: &mut ChangeSet, settings: &PortalSettings) -> Result<()> {
+        let current =
+            store::load::<PortalRoute>(self.store(), Scope::Platform, settings.org.0).await?;
+        match (current, settings.route()) {
+            (None, None) => {}
+            (None, Some(route)) => {
+                changes.insert(&route)?;
+            }
+            (Some(current), Some(route)) if current.value != route => {
+                changes.update(&Versioned {
+                    version: current.version,
+                    value: route,
+                })?;
+            }
+            (Some(_), Some(_)) => {}
+            (Some(current), None) => {
+                changes.delete(&current);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A taken `slug` or `hostname` entry is another org's address. Any other
+/// `AlreadyExists` here is a concurrent first save of this org's own
+/// records (same ids): the caller should reload and retry.
+fn address_taken(error: Error) -> Error {
+    match error {
+        Error::AlreadyExists { field, .. } if field == "slug" || field == "hostname" => {
+            Error::AlreadyExists {
+                what: "portal",
+                field,
+            }
+        }
+        Error::AlreadyExists { .. } => Error::Conflict {
+            what: PortalSettings::NAME.to_owned(),
+        },
+        other => other,
+    }
+}

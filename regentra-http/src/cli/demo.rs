@@ -1,0 +1,289 @@
+//! `regentra serve --demo`: seeds, once, a demo MSP with two clients, staff,
+//! adopted frameworks, a policy campaign, tickets and a portal, all through
+//! the core's own operations (so the demo's audit chains verify too).
+
+use chrono::Duration;
+use regentra_core::compliance::{ControlStatus, ControlUpdate};
+use regentra_core::policies::campaign::NewCampaign;
+use regentra_core::policies::{Audience, ReminderCadence};
+use regentra_core::portal::{BrandingUpdate, PortalUpdate};
+use regentra_core::psa::Priority;
+use regentra_core::psa::sla_policy::NewSlaPolicy;
+use regentra_core::psa::ticket::NewTicket;
+use regentra_core::rbac::Role;
+use regentra_core::store::PageRequest;
+use regentra_core::tenancy::OrgKind;
+use regentra_core::{Principal, Regentra, UserId};
+use serde_json::json;
+
+/// The demo MSP's name: its presence means the demo was seeded.
+const DEMO_MSP: &str = "Northwind IT (demo)";
+/// Its name while seeding: renamed to [`DEMO_MSP`] as the last step, so an
+/// interrupted seeding is told apart from a finished one.
+const SEEDING: &str = "Northwind IT (demo, seeding)";
+/// Every demo user's password; printed at start. Demo data only.
+pub const DEMO_PASSWORD: &str = "regentra-demo-password";
+
+/// Who can log in to the demo, printed once seeded.
+#[derive(Debug)]
+pub struct DemoLogins {
+    pub lines: Vec<String>,
+}
+
+/// Seeds the demo unless it is there already. `admin` is the platform admin.
+pub async fn seed(regentra: &Regentra, admin: &Principal) -> Result<DemoLogins, String> {
+    let fail = |step: &str| {
+        let step = step.to_owned();
+        move |e: regentra_core::Error| format!("demo seeding failed at {step}: {e}")
+    };
+    let logins = logins();
+    let orgs = regentra
+        .list_organizations(admin, PageRequest::first(500))
+        .await
+        .map_err(fail("listing organizations"))?;
+    if orgs.iter().any(|o| o.name == DEMO_MSP) {
+        return Ok(logins);
+    }
+    if orgs.iter().any(|o| o.name == SEEDING) {
+        return Err(
+            "--demo: an earlier demo seeding was interrupted; start on an empty --data-dir".into(),
+        );
+    }
+    let hash = regentra_core::auth::hash_password(DEMO_PASSWORD).map_err(fail("hashing"))?;
+    let msp = regentra
+        .create_organization(admin, SEEDING, OrgKind::Msp)
+        .await
+        .map_err(fail("the MSP"))?;
+    let member = |org, email: &'static str, name: &'static str, role| {
+        let hash = hash.clone();
+        async move {
+            regentra
+                .add_member_with_password(admin, org, email, name, role, Some(hash))
+                .await
+                .map(|m| m.user)
+        }
+    };
+    let alice = member(
+        msp.id,
+        "alice@northwind.example",
+        "Alice Admin",
+        Role::MspAdmin,
+    )
+    .await
+    .map_err(fail("the MSP admin"))?;
+    let tom = member(
+        msp.id,
+        "tom@northwind.example",
+        "Tom Technician",
+        Role::Technician,
+    )
+    .await
+    .map_err(fail("the technician"))?;
+    let carol = member(
+        msp.id,
+        "carol@northwind.example",
+        "Carol Compliance",
+        Role::ComplianceOfficer,
+    )
+    .await
+    .map_err(fail("the compliance officer"))?;
+    let alice_p = Principal::new(alice);
+
+    let dental = regentra
+        .create_client(&alice_p, msp.id, "Acme Dental")
+        .await
+        .map_err(fail("the first client"))?;
+    let globex = regentra
+        .create_client(&alice_p, msp.id, "Globex Manufacturing")
+        .await
+        .map_err(fail("the second client"))?;
+    for (client, user, role) in [
+        (dental.id, tom, Role::Technician),
+        (globex.id, tom, Role::Technician),
+        (dental.id, carol, Role::ComplianceOfficer),
+    ] {
+        regentra
+            .assign_staff(&alice_p, msp.id, client, user, role)
+            .await
+            .map_err(fail("staff assignment"))?;
+    }
+    let erin = member(
+        dental.id,
+        "erin@acmedental.example",
+        "Erin Employee",
+        Role::Employee,
+    )
+    .await
+    .map_err(fail("an employee"))?;
+    member(
+        dental.id,
+        "dan@acmedental.example",
+        "Dan Dentist",
+        Role::Employee,
+    )
+    .await
+    .map_err(fail("an employee"))?;
+
+    compliance(regentra, &alice_p, dental.id, globex.id)
+        .await
+        .map_err(fail("compliance"))?;
+    campaign(regentra, &alice_p, dental.id, carol)
+        .await
+        .map_err(fail("the campaign"))?;
+    helpdesk(regentra, &alice_p, msp.id, dental.id, erin)
+        .await
+        .map_err(fail("the helpdesk"))?;
+    regentra
+        .rename_organization(admin, msp.id, DEMO_MSP)
+        .await
+        .map_err(fail("finishing"))?;
+    Ok(logins)
+}
+
+fn logins() -> DemoLogins {
+    DemoLogins {
+        lines: vec![
+            format!("demo logins (password {DEMO_PASSWORD}):"),
+            "  alice@northwind.example   MSP admin of Northwind IT (demo)".into(),
+            "  tom@northwind.example     technician, assigned to both clients".into(),
+            "  carol@northwind.example   compliance officer, assigned to Acme Dental".into(),
+            "  erin@acmedental.example   employee of Acme Dental (portal: /portal/acme-dental)"
+                .into(),
+        ],
+    }
+}
+
+async fn compliance(
+    regentra: &Regentra,
+    admin: &Principal,
+    dental: regentra_core::OrgId,
+    globex: regentra_core::OrgId,
+) -> regentra_core::Result<()> {
+    regentra.adopt_framework(admin, dental, "hipaa").await?;
+    regentra.adopt_framework(admin, dental, "soc2").await?;
+    regentra.adopt_framework(admin, globex, "cmmc").await?;
+    // A few controls done, to make the gap analyses tell a story.
+    for control in regentra.controls(admin, dental).await?.into_iter().take(12) {
+        let update = ControlUpdate {
+            status: Some(ControlStatus::Implemented),
+            ..Default::default()
+        };
+        regentra
+            .update_control(admin, dental, &control.implementation.control, None, update)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn campaign(
+    regentra: &Regentra,
+    admin: &Principal,
+    dental: regentra_core::OrgId,
+    owner: UserId,
+) -> regentra_core::Result<()> {
+    let policy = regentra
+        .create_policy_from_template(
+            admin,
+            dental,
+            "acceptable-use",
+            Some(owner),
+            "Practice Manager",
+        )
+        .await?;
+    regentra.submit_policy(admin, dental, policy.id).await?;
+    regentra.approve_policy(admin, dental, policy.id).await?;
+    regentra.publish_policy(admin, dental, policy.id).await?;
+    regentra
+        .launch_campaign(
+            admin,
+            dental,
+            policy.id,
+            NewCampaign {
+                title: Some("Annual acceptable use acknowledgment".into()),
+                audience: Audience::Roles([Role::Employee].into()),
+                due: regentra.now() + Duration::days(14),
+                cadence: ReminderCadence::default(),
+            },
+        )
+        .await?;
+    Ok(())
+}
+
+async fn helpdesk(
+    regentra: &Regentra,
+    admin: &Principal,
+    msp: regentra_core::OrgId,
+    dental: regentra_core::OrgId,
+    employee: UserId,
+) -> regentra_core::Result<()> {
+    let policy: NewSlaPolicy = serde_json::from_value(json!({
+        "name": "Standard business hours",
+        "calendar": {
+            "timezone": "America/New_York",
+            "weekly": {
+                "mon": [["08:00", "18:00"]], "tue": [["08:00", "18:00"]],
+                "wed": [["08:00", "18:00"]], "thu": [["08:00", "18:00"]],
+                "fri": [["08:00", "18:00"]]
+            },
+            "holidays": ["2026-12-25", "2027-01-01"]
+        },
+        "targets": {
+            "critical": { "first_response_minutes": 30, "resolution_minutes": 240 },
+            "high": { "first_response_minutes": 60, "resolution_minutes": 480 },
+            "medium": { "first_response_minutes": 240, "resolution_minutes": 1440 },
+            "low": { "first_response_minutes": 480, "resolution_minutes": 2880 }
+        },
+        "escalations": [
+            { "clock": "resolution", "trigger": { "kind": "percent", "percent": 75 },
+              "action": { "kind": "notify_role", "role": "msp_admin" } }
+        ],
+        "default": true
+    }))
+    .map_err(|e| regentra_core::Error::invalid("sla_policy", e.to_string()))?;
+    regentra.create_sla_policy(admin, msp, policy).await?;
+    regentra
+        .create_ticket(
+            admin,
+            dental,
+            NewTicket {
+                title: "X-ray workstation cannot reach the imaging server".into(),
+                description: "Since this morning, operatory 2.".into(),
+                priority: Priority::High,
+                requester: Some(employee),
+            },
+        )
+        .await?;
+    regentra
+        .create_ticket(
+            admin,
+            dental,
+            NewTicket {
+                title: "New hire laptop".into(),
+                description: "Starts Monday.".into(),
+                priority: Priority::Low,
+                requester: Some(employee),
+            },
+        )
+        .await?;
+    regentra
+        .update_portal_settings(
+            admin,
+            dental,
+            PortalUpdate {
+                enabled: Some(true),
+                slug: Some(Some("acme-dental".into())),
+                branding: BrandingUpdate {
+                    display_name: Some(Some("Acme Dental IT help".into())),
+                    primary_color: Some(Some("#0b5394".into())),
+                    welcome_text: Some(Some(
+                        "Report an IT problem or find an answer in our knowledge base.".into(),
+                    )),
+                    ..Default::default()
+                },
+                show_compliance_dashboard: Some(true),
+                ..Default::default()
+            },
+        )
+        .await?;
+    Ok(())
+}

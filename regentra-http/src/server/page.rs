@@ -1,0 +1,241 @@
+//! Pagination for every list: `?limit=` (capped) and an opaque `?cursor=`
+//! taken from the previous page's `next_cursor`. A cursor names the last
+//! item a client saw (an id, an audit sequence, or a position in a ranked
+//! list); clients never build one, so its form can change.
+
+use axum::extract::FromRequestParts;
+use axum::extract::rejection::QueryRejection;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use regentra_core::store::{MAX_PAGE, PageRequest};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::problem::Problem;
+
+/// The page size when a request names none.
+pub const DEFAULT_LIMIT: usize = 50;
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// Items per page (default 50, at most 500; larger values are capped).
+    pub limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Where a page starts, decoded from a cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    Start,
+    AfterId(Uuid),
+    AfterSeq(u64),
+    Offset(usize),
+}
+
+/// A decoded page request.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub limit: usize,
+    pub position: Position,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Page {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Query(q) =
+            axum::extract::Query::<PageQuery>::from_request_parts(parts, state)
+                .await
+                .map_err(|e: QueryRejection| {
+                    Problem::new(
+                        StatusCode::BAD_REQUEST,
+                        "bad-request",
+                        "Bad request",
+                        e.body_text(),
+                    )
+                })?;
+        Page::parse(q)
+    }
+}
+
+impl Page {
+    pub fn parse(q: PageQuery) -> Result<Self, Problem> {
+        let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_PAGE);
+        let position = match q.cursor.as_deref() {
+            None | Some("") => Position::Start,
+            Some(c) => decode(c).ok_or_else(|| {
+                Problem::invalid_field("cursor", "is not a cursor this server issued")
+            })?,
+        };
+        Ok(Self { limit, position })
+    }
+
+    /// The store's page request for id-ordered lists.
+    pub fn request(&self) -> PageRequest {
+        let after = match self.position {
+            Position::AfterId(id) => Some(id),
+            _ => None,
+        };
+        PageRequest::after(after, self.limit)
+    }
+
+    /// One page of a list already ordered by id (the store's order).
+    pub fn of_ids<T>(&self, items: Vec<T>, id: impl Fn(&T) -> Uuid) -> Paged<T> {
+        let after = match self.position {
+            Position::AfterId(after) => Some(after),
+            _ => None,
+        };
+        let mut rest: Vec<T> = items
+            .into_iter()
+            .filter(|item| after.is_none_or(|a| id(item) > a))
+            .collect();
+        rest.sort_by_key(|item| id(item));
+        let more = rest.len() > self.limit;
+        rest.truncate(self.limit);
+        let next_cursor = more
+            .then(|| rest.last().map(|last| encode(Position::AfterId(id(last)))))
+            .flatten();
+        Paged {
+            items: rest,
+            next_cursor,
+        }
+    }
+
+    /// One page of a list in a meaningful order of its own (search ranking).
+    pub fn of_ranked<T>(&self, items: Vec<T>) -> Paged<T> {
+        let skip = match self.position {
+            Position::Offset(n) => n,
+            _ => 0,
+        };
+        let end = skip + self.limit;
+        let total = items.len();
+        let items: Vec<T> = items.into_iter().skip(skip).take(self.limit).collect();
+        let next_cursor = (end < total).then(|| encode(Position::Offset(end)));
+        Paged { items, next_cursor }
+    }
+
+    /// Items a store returned for [`Self::request`] (or an audit read): a
+    /// full page may have more after it, so it carries a cursor; the page
+    /// after it may then be empty.
+    pub fn from_store<T>(&self, mut items: Vec<T>, next: impl Fn(&T) -> Position) -> Paged<T> {
+        items.truncate(self.limit);
+        let next_cursor = (items.len() == self.limit)
+            .then(|| items.last().map(|last| encode(next(last))))
+            .flatten();
+        Paged { items, next_cursor }
+    }
+}
+
+/// A page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Paged<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Paged<U> {
+        Paged {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
+    }
+}
+
+pub fn encode(position: Position) -> String {
+    let text = match position {
+        Position::Start => String::new(),
+        Position::AfterId(id) => format!("i{id}"),
+        Position::AfterSeq(seq) => format!("s{seq}"),
+        Position::Offset(n) => format!("o{n}"),
+    };
+    hex::encode(text)
+}
+
+fn decode(cursor: &str) -> Option<Position> {
+    let bytes = hex::decode(cursor).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (tag, rest) = text.split_at_checked(1)?;
+    match tag {
+        "i" => Uuid::parse_str(rest).ok().map(Position::AfterId),
+        "s" => rest.parse().ok().map(Position::AfterSeq),
+        "o" => rest.parse().ok().map(Position::Offset),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(limit: usize, position: Position) -> Page {
+        Page { limit, position }
+    }
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        for p in [
+            Position::AfterId(Uuid::now_v7()),
+            Position::AfterSeq(42),
+            Position::Offset(7),
+        ] {
+            assert_eq!(decode(&encode(p)), Some(p));
+        }
+        assert_eq!(decode("zz"), None);
+        assert_eq!(decode(&hex::encode("x1")), None);
+        let bad = Page::parse(PageQuery {
+            limit: None,
+            cursor: Some("nope".into()),
+        });
+        assert!(bad.is_err());
+    }
+
+    #[test]
+    fn limits_are_capped() {
+        let p = Page::parse(PageQuery {
+            limit: Some(100_000),
+            cursor: None,
+        })
+        .expect("valid");
+        assert_eq!(p.limit, MAX_PAGE);
+        let p = Page::parse(PageQuery {
+            limit: Some(0),
+            cursor: None,
+        })
+        .expect("valid");
+        assert_eq!(p.limit, 1);
+    }
+
+    #[test]
+    fn id_pages_walk_the_whole_list_once() {
+        let ids: Vec<Uuid> = (0..7).map(|_| Uuid::now_v7()).collect();
+        let mut seen = Vec::new();
+        let mut position = Position::Start;
+        loop {
+            let paged = page(3, position).of_ids(ids.clone(), |id| *id);
+            seen.extend(paged.items);
+            match paged.next_cursor {
+                Some(c) => position = decode(&c).expect("own cursor"),
+                None => break,
+            }
+        }
+        assert_eq!(seen, ids);
+    }
+
+    #[test]
+    fn ranked_pages_keep_their_order() {
+        let items = vec!["c", "a", "b", "d"];
+        let first = page(3, Position::Start).of_ranked(items.clone());
+        assert_eq!(first.items, vec!["c", "a", "b"]);
+        let next = decode(&first.next_cursor.expect("more")).expect("own cursor");
+        let second = page(3, next).of_ranked(items);
+        assert_eq!(second.items, vec!["d"]);
+        assert!(second.next_cursor.is_none());
+    }
+}

@@ -1,0 +1,98 @@
+//! The audit chain and its verification, and the notification outbox.
+
+use axum::Json;
+use axum::extract::State;
+use regentra_core::ids::OrgId;
+use serde::Serialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{ApiResult, Id};
+use crate::server::AppState;
+use crate::server::auth::Caller;
+use crate::server::page::{Page, PageQuery, Paged, Position};
+use crate::server::problem::Problem;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(audit))
+        .routes(routes!(verify))
+        .routes(routes!(outbox))
+}
+
+/// The org's audit events in chain order.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/audit", tag = "audit",
+    params(("org_id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn audit(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    page: Page,
+) -> ApiResult<Json<Paged<Value>>> {
+    let after = match page.position {
+        Position::AfterSeq(seq) => Some(seq),
+        _ => None,
+    };
+    let events = state
+        .regentra
+        .audit_log(&caller, org, after, page.limit)
+        .await?;
+    Ok(Json(
+        page.from_store(events, |e| Position::AfterSeq(e.seq))
+            .map(|e| json!(e)),
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Verification {
+    /// Whether every link of the chain holds.
+    ok: bool,
+    /// Events checked.
+    events: u64,
+    /// The hash of the last event.
+    head: Option<String>,
+    /// The first broken link, when there is one.
+    #[schema(value_type = Option<Object>)]
+    first_break: Option<Value>,
+}
+
+/// Verifies the org's audit chain end to end.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/audit/verify", tag = "audit",
+    params(("org_id" = Uuid, Path)),
+    responses((status = 200, body = Verification), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn verify(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+) -> ApiResult<Json<Verification>> {
+    let report = state.regentra.verify_audit_chain(&caller, org).await?;
+    Ok(Json(Verification {
+        ok: report.first_break.is_none(),
+        events: report.events,
+        head: report.head.map(|h| h.to_string()),
+        first_break: report.first_break.map(|b| json!(b)),
+    }))
+}
+
+/// The org's notification outbox, delivered or not, oldest first.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/notifications", tag = "audit",
+    params(("org_id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn outbox(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    page: Page,
+) -> ApiResult<Json<Paged<Value>>> {
+    let entries = state.regentra.outbox(&caller, org, page.request()).await?;
+    Ok(Json(
+        page.from_store(entries, |n| Position::AfterId(n.id.0))
+            .map(|n| json!(n)),
+    ))
+}

@@ -1,0 +1,287 @@
+//! Live chat: sessions over REST, messages over a WebSocket. Every message
+//! is stored through the core first (authorized, audited), then fanned out
+//! to the sockets watching that chat on this server.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::http::StatusCode;
+use axum::response::Response;
+use regentra_core::Principal;
+use regentra_core::ids::{ChatId, OrgId};
+use regentra_core::psa::Priority;
+use regentra_core::psa::chat::ChatMessage;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{ApiResult, Id};
+use crate::server::AppState;
+use crate::server::auth::{Caller, SocketCaller};
+use crate::server::page::{Page, PageQuery, Paged};
+use crate::server::problem::{Body, Problem, problem_of};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(start_chat))
+        .routes(routes!(list_messages, post_message))
+        .routes(routes!(close_chat))
+        .routes(routes!(to_ticket))
+        .routes(routes!(socket))
+}
+
+/// Fans stored messages out to the sockets of each chat.
+#[derive(Debug, Clone, Default)]
+pub struct ChatHub {
+    chats: Arc<Mutex<HashMap<ChatId, broadcast::Sender<ChatMessage>>>>,
+}
+
+impl ChatHub {
+    fn subscribe(&self, chat: ChatId) -> broadcast::Receiver<ChatMessage> {
+        let mut chats = self.chats.lock().unwrap_or_else(|p| p.into_inner());
+        chats
+            .entry(chat)
+            .or_insert_with(|| broadcast::channel(64).0)
+            .subscribe()
+    }
+
+    fn publish(&self, message: &ChatMessage) {
+        let mut chats = self.chats.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(sender) = chats.get(&message.chat)
+            && sender.send(message.clone()).is_err()
+        {
+            // Nobody is watching any more.
+            chats.remove(&message.chat);
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartChat {
+    /// The first message.
+    message: String,
+}
+
+/// Starts a chat with the helpdesk.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/chats", tag = "chat",
+    params(("org_id" = Uuid, Path)), request_body = StartChat,
+    responses((status = 201, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn start_chat(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    Body(req): Body<StartChat>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let chat = state
+        .regentra
+        .start_chat(&caller, org, &req.message)
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!(chat))))
+}
+
+/// A chat's messages, oldest first.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/chats/{chat_id}/messages", tag = "chat",
+    params(("org_id" = Uuid, Path), ("chat_id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn list_messages(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, chat)): Id<(OrgId, ChatId)>,
+    page: Page,
+) -> ApiResult<Json<Paged<Value>>> {
+    let messages = state.regentra.chat_messages(&caller, org, chat).await?;
+    Ok(Json(page.of_ids(messages, |m| m.id.0).map(|m| json!(m))))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostMessage {
+    body: String,
+}
+
+/// Posts a message (the WebSocket does the same, live).
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/chats/{chat_id}/messages", tag = "chat",
+    params(("org_id" = Uuid, Path), ("chat_id" = Uuid, Path)), request_body = PostMessage,
+    responses((status = 201, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn post_message(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, chat)): Id<(OrgId, ChatId)>,
+    Body(req): Body<PostMessage>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let message = state
+        .regentra
+        .post_chat_message(&caller, org, chat, &req.body)
+        .await?;
+    state.chat.publish(&message);
+    Ok((StatusCode::CREATED, Json(json!(message))))
+}
+
+/// Closes a chat (either side may).
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/chats/{chat_id}/close", tag = "chat",
+    params(("org_id" = Uuid, Path), ("chat_id" = Uuid, Path)),
+    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn close_chat(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, chat)): Id<(OrgId, ChatId)>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(
+        state.regentra.close_chat(&caller, org, chat).await?
+    )))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ToTicket {
+    subject: String,
+    priority: Priority,
+}
+
+/// Turns a chat into a ticket carrying the transcript.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/chats/{chat_id}/ticket", tag = "chat",
+    params(("org_id" = Uuid, Path), ("chat_id" = Uuid, Path)), request_body = ToTicket,
+    responses((status = 201, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn to_ticket(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, chat)): Id<(OrgId, ChatId)>,
+    Body(req): Body<ToTicket>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let ticket = state
+        .regentra
+        .chat_to_ticket(&caller, org, chat, &req.subject, req.priority)
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!(ticket))))
+}
+
+/// A frame the server sends.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Outgoing<'a> {
+    Message(&'a ChatMessage),
+    Error(Problem),
+}
+
+/// A frame a client sends: `{"body": "..."}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Incoming {
+    body: String,
+}
+
+/// The chat live over a WebSocket. On connect the server sends the history,
+/// then every new message as `{"type":"message",...}`; a client sends
+/// `{"body":"..."}` to post. Errors arrive as `{"type":"error",...}` with a
+/// problem document. Browsers may pass the token as `?access_token=`.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/chats/{chat_id}/ws", tag = "chat",
+    params(("org_id" = Uuid, Path), ("chat_id" = Uuid, Path)),
+    responses((status = 101, description = "switching to the WebSocket protocol"),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn socket(
+    State(state): State<AppState>,
+    SocketCaller(caller): SocketCaller,
+    Id((org, chat)): Id<(OrgId, ChatId)>,
+    upgrade: WebSocketUpgrade,
+) -> ApiResult<Response> {
+    // Subscribe before reading the history so nothing falls in between
+    // (a message may then arrive twice; ids tell duplicates apart).
+    let live = state.chat.subscribe(chat);
+    let history = state.regentra.chat_messages(&caller, org, chat).await?;
+    Ok(upgrade
+        .on_upgrade(move |socket| run_socket(socket, state, caller, org, chat, history, live)))
+}
+
+async fn run_socket(
+    mut socket: WebSocket,
+    state: AppState,
+    caller: Principal,
+    org: OrgId,
+    chat: ChatId,
+    history: Vec<ChatMessage>,
+    mut live: broadcast::Receiver<ChatMessage>,
+) {
+    for message in &history {
+        if send(&mut socket, &Outgoing::Message(message))
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+    loop {
+        tokio::select! {
+            incoming = socket.recv() => {
+                let Some(Ok(frame)) = incoming else { return };
+                let text = match frame {
+                    Message::Text(text) => text,
+                    Message::Close(_) => return,
+                    _ => continue,
+                };
+                if let Some(problem) = post(&state, &caller, org, chat, &text).await
+                    && send(&mut socket, &Outgoing::Error(problem)).await.is_err()
+                {
+                    return;
+                }
+            }
+            message = live.recv() => match message {
+                Ok(message) => {
+                    if send(&mut socket, &Outgoing::Message(&message)).await.is_err() {
+                        return;
+                    }
+                }
+                // A slow socket missed some; it can reload the history.
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+        }
+    }
+}
+
+/// Stores a client's frame as a message; the problem if it was refused.
+async fn post(
+    state: &AppState,
+    caller: &Principal,
+    org: OrgId,
+    chat: ChatId,
+    text: &str,
+) -> Option<Problem> {
+    let incoming: Incoming = match serde_json::from_str(text) {
+        Ok(incoming) => incoming,
+        Err(e) => {
+            return Some(Problem::invalid_field(
+                "body",
+                &format!("frame is not {{\"body\": \"...\"}}: {e}"),
+            ));
+        }
+    };
+    match state
+        .regentra
+        .post_chat_message(caller, org, chat, &incoming.body)
+        .await
+    {
+        Ok(message) => {
+            state.chat.publish(&message);
+            None
+        }
+        Err(e) => Some(problem_of(e)),
+    }
+}
+
+async fn send(socket: &mut WebSocket, frame: &Outgoing<'_>) -> Result<(), axum::Error> {
+    let text = serde_json::to_string(frame).unwrap_or_default();
+    socket.send(Message::Text(text.into())).await
+}

@@ -1,0 +1,714 @@
+//! The catalog, adoption, control state, gap analysis, reports,
+//! assessments and the framework-specific features.
+
+use std::collections::BTreeSet;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use regentra_core::Error;
+use regentra_core::catalog::{Catalog, RequirementRef};
+use regentra_core::compliance::report::ReportFormat;
+use regentra_core::compliance::{
+    CmmcProfile, ControlStatus, ControlUpdate, FtcProfile, PciAppendix, RequirementStatus,
+    TrustServicesCategory,
+};
+use regentra_core::ids::{AgreementId, OrgId, UserId};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{ApiResult, Id};
+use crate::server::AppState;
+use crate::server::auth::Caller;
+use crate::server::page::{Page, PageQuery, Paged};
+use crate::server::problem::{ApiError, Body, Problem};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(frameworks))
+        .routes(routes!(framework))
+        .routes(routes!(list_adoptions, adopt))
+        .routes(routes!(unadopt))
+        .routes(routes!(gap_analysis))
+        .routes(routes!(report))
+        .routes(routes!(scope_requirement))
+        .routes(routes!(run_assessment, list_assessments))
+        .routes(routes!(controls))
+        .routes(routes!(control, update_control))
+        .routes(routes!(soc2_categories))
+        .routes(routes!(pci_appendices))
+        .routes(routes!(cmmc_profile))
+        .routes(routes!(sprs))
+        .routes(routes!(ftc_profile))
+        .routes(routes!(soa))
+        .routes(routes!(list_agreements, add_agreement))
+        .routes(routes!(update_agreement))
+}
+
+fn not_found(what: &'static str) -> ApiError {
+    Error::NotFound { what }.into()
+}
+
+// ----- catalog ----------------------------------------------------------------
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FrameworkItem {
+    key: String,
+    name: String,
+    version: String,
+    /// Assessable requirements.
+    requirements: usize,
+}
+
+/// The built-in frameworks.
+#[utoipa::path(get, path = "/v1/frameworks", tag = "compliance",
+    responses((status = 200, body = Paged<FrameworkItem>)),
+    security(("bearer" = [])))]
+async fn frameworks(Caller(_): Caller) -> Json<Paged<FrameworkItem>> {
+    let items = Catalog::builtin()
+        .frameworks()
+        .iter()
+        .map(|f| FrameworkItem {
+            key: f.key.clone(),
+            name: f.name.clone(),
+            version: f.version.clone(),
+            requirements: f.assessable().count(),
+        })
+        .collect();
+    Json(Paged {
+        items,
+        next_cursor: None,
+    })
+}
+
+/// One built-in framework with its requirements and their common controls.
+#[utoipa::path(get, path = "/v1/frameworks/{framework}", tag = "compliance",
+    params(("framework" = String, Path, description = "framework key, e.g. `hipaa`")),
+    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn framework(Caller(_): Caller, Id(key): Id<String>) -> ApiResult<Json<Value>> {
+    let framework = Catalog::builtin()
+        .framework(&key)
+        .ok_or_else(|| not_found("framework"))?;
+    Ok(Json(json!(framework)))
+}
+
+// ----- adoption ---------------------------------------------------------------
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Adopt {
+    /// A framework key from `GET /v1/frameworks`.
+    framework: String,
+}
+
+/// The org's adoptions, active or not.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/frameworks", tag = "compliance",
+    params(("org_id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = Object)),
+    security(("bearer" = [])))]
+async fn list_adoptions(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    page: Page,
+) -> ApiResult<Json<Paged<Value>>> {
+    let adoptions = state.regentra.adoptions(&caller, org).await?;
+    Ok(Json(page.of_ids(adoptions, |a| a.id.0).map(|a| json!(a))))
+}
+
+/// Adopts a framework: seeds its control set and unlocks its features.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/frameworks", tag = "compliance",
+    params(("org_id" = Uuid, Path)), request_body = Adopt,
+    responses((status = 201, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn adopt(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    Body(req): Body<Adopt>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let adoption = state
+        .regentra
+        .adopt_framework(&caller, org, &req.framework)
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!(adoption))))
+}
+
+/// Unadopts a framework; control state and evidence are kept.
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/frameworks/{framework}", tag = "compliance",
+    params(("org_id" = Uuid, Path), ("framework" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn unadopt(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, framework)): Id<(OrgId, String)>,
+) -> ApiResult<Json<Value>> {
+    let adoption = state
+        .regentra
+        .unadopt_framework(&caller, org, &framework)
+        .await?;
+    Ok(Json(json!(adoption)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequirementItem {
+    id: String,
+    status: RequirementStatus,
+    /// The common controls mapped to it.
+    controls: Vec<String>,
+    /// Those not yet implemented.
+    missing: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GapBody {
+    framework: String,
+    /// Share of in-scope requirements met, 0-100.
+    score: f64,
+    #[schema(value_type = Object)]
+    totals: Value,
+    #[schema(value_type = Object)]
+    sections: Value,
+    /// Unimplemented controls, most cross-framework leverage first.
+    #[schema(value_type = Object)]
+    priorities: Value,
+    requirements: Vec<RequirementItem>,
+}
+
+/// Gap analysis of one adopted framework.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/frameworks/{framework}/gap-analysis", tag = "compliance",
+    params(("org_id" = Uuid, Path), ("framework" = String, Path)),
+    responses((status = 200, body = GapBody), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn gap_analysis(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, framework)): Id<(OrgId, String)>,
+) -> ApiResult<Json<GapBody>> {
+    let analysis = state.regentra.gap_analysis(&caller, org).await?;
+    let gaps = analysis
+        .framework(&framework)
+        .ok_or_else(|| not_found("adopted framework"))?;
+    let requirements = gaps
+        .requirements
+        .iter()
+        .map(|r| RequirementItem {
+            id: r.id.clone(),
+            status: r.status,
+            controls: r.controls.clone(),
+            missing: r.missing.clone(),
+        })
+        .collect();
+    Ok(Json(GapBody {
+        framework: gaps.framework.clone(),
+        score: gaps.score,
+        totals: json!(gaps.totals),
+        sections: json!(gaps.sections),
+        priorities: json!(gaps.priorities),
+        requirements,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    /// `json` (default), `csv` or `markdown`.
+    format: Option<String>,
+}
+
+impl ReportQuery {
+    /// The requested format, `json` when none is named.
+    pub fn format(&self) -> &str {
+        self.format.as_deref().unwrap_or("json")
+    }
+}
+
+/// The gap report of one adopted framework as a document.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/frameworks/{framework}/report", tag = "compliance",
+    params(("org_id" = Uuid, Path), ("framework" = String, Path), ReportQuery),
+    responses((status = 200, description = "the report in the requested format"),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn report(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, framework)): Id<(OrgId, String)>,
+    Query(q): Query<ReportQuery>,
+) -> ApiResult<Response> {
+    let format = match q.format() {
+        "json" => ReportFormat::Json,
+        "csv" => ReportFormat::Csv,
+        "markdown" | "md" => ReportFormat::Markdown,
+        _ => {
+            return Err(Problem::invalid_field("format", "must be json, csv or markdown").into());
+        }
+    };
+    let body = state
+        .regentra
+        .gap_report(&caller, org, &framework, format)
+        .await?;
+    Ok(document(format.content_type(), &framework, body))
+}
+
+/// A report body with its content type; CSV and Markdown download as files.
+pub fn document(content_type: &'static str, name: &str, body: String) -> Response {
+    let mut response = ([(header::CONTENT_TYPE, content_type)], body).into_response();
+    let extension = match content_type {
+        t if t.starts_with("text/csv") => Some("csv"),
+        t if t.starts_with("text/markdown") => Some("md"),
+        _ => None,
+    };
+    if let Some(ext) = extension {
+        let safe: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if let Ok(v) = format!("attachment; filename=\"{safe}.{ext}\"").parse() {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_DISPOSITION, v);
+        }
+    }
+    response
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeRequirement {
+    requirement: String,
+    /// Why it is out of scope; omit to bring it back in scope.
+    justification: Option<String>,
+}
+
+/// Scopes one requirement out (with a justification) or back in.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/frameworks/{framework}/scope", tag = "compliance",
+    params(("org_id" = Uuid, Path), ("framework" = String, Path)), request_body = ScopeRequirement,
+    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn scope_requirement(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, framework)): Id<(OrgId, String)>,
+    Body(req): Body<ScopeRequirement>,
+) -> ApiResult<Json<Value>> {
+    let adoption = state
+        .regentra
+        .scope_requirement(
+            &caller,
+            org,
+            &framework,
+            &req.requirement,
+            req.justification.as_deref(),
+        )
+        .await?;
+    Ok(Json(json!(adoption)))
+}
+
+/// Records an assessment: the framework's score and totals now.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/frameworks/{framework}/assessments", tag = "compliance",
+    params(("org_id" = Uuid, Path), ("framework" = String, Path)),
+    responses((status = 201, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn run_assessment(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, framework)): Id<(OrgId, String)>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let assessment = state
+        .regentra
+        .run_assessment(&caller, org, &framework)
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!(assessment))))
+}
+
+/// Past assessments of a framework, oldest first.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/frameworks/{framework}/assessments", tag = "compliance",
+    params(("org_id" = Uuid, Path), ("framework" = String, Path), PageQuery),
+    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn list_assessments(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, framework)): Id<(OrgId, String)>,
+    page: Page,
+) -> ApiResult<Json<Paged<Value>>> {
+    let assessments = state.regentra.assessments(&caller, org, &framework).await?;
+    Ok(Json(page.of_ids(assessments, |a| a.id.0).map(|a| json!(a))))
+}
+
+// ----- controls ---------------------------------------------------------------
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ControlItem {
+    /// The common control key.
+    control: String,
+    status: ControlStatus,
+    /// Send back in a PATCH to refuse a stale write.
+    version: u64,
+    /// Whether it counts as met (implemented, with current evidence where required).
+    counts: bool,
+    current_evidence: usize,
+    owner: Option<UserId>,
+    notes: String,
+    justification: Option<String>,
+    /// The framework requirements it satisfies.
+    #[schema(value_type = Vec<Object>)]
+    requirements: Vec<RequirementRef>,
+}
+
+impl From<regentra_core::compliance::service::ControlView> for ControlItem {
+    fn from(v: regentra_core::compliance::service::ControlView) -> Self {
+        Self {
+            control: v.implementation.control,
+            status: v.implementation.status,
+            version: v.version,
+            counts: v.state.counts,
+            current_evidence: v.state.current_evidence,
+            owner: v.implementation.owner,
+            notes: v.implementation.notes,
+            justification: v.implementation.justification,
+            requirements: v.requirements,
+        }
+    }
+}
+
+/// The org's control implementations with their mapped requirements.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/controls", tag = "compliance",
+    params(("org_id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = Paged<ControlItem>), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn controls(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    page: Page,
+) -> ApiResult<Json<Paged<ControlItem>>> {
+    let views = state.regentra.controls(&caller, org).await?;
+    Ok(Json(
+        page.of_ids(views, |v| v.implementation.id.0)
+            .map(ControlItem::from),
+    ))
+}
+
+/// One control implementation.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/controls/{control}", tag = "compliance",
+    params(("org_id" = Uuid, Path), ("control" = String, Path)),
+    responses((status = 200, body = ControlItem), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn control(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, control)): Id<(OrgId, String)>,
+) -> ApiResult<Json<ControlItem>> {
+    Ok(Json(
+        state.regentra.control(&caller, org, &control).await?.into(),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchControl {
+    status: Option<ControlStatus>,
+    /// Required for `not_applicable`.
+    justification: Option<String>,
+    notes: Option<String>,
+    /// `null` clears the owner.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    owner: Option<Option<UserId>>,
+    last_reviewed: Option<chrono::NaiveDate>,
+    next_review: Option<chrono::NaiveDate>,
+    /// The version the caller read; a stale one is a 409.
+    version: Option<u64>,
+}
+
+/// Tells a field sent as `null` (Some(None)) from one left out (None).
+fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Updates a control: shows in every framework it maps to at once.
+#[utoipa::path(patch, path = "/v1/orgs/{org_id}/controls/{control}", tag = "compliance",
+    params(("org_id" = Uuid, Path), ("control" = String, Path)), request_body = PatchControl,
+    responses((status = 200, body = ControlItem), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn update_control(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, control)): Id<(OrgId, String)>,
+    Body(req): Body<PatchControl>,
+) -> ApiResult<Json<ControlItem>> {
+    let update = ControlUpdate {
+        status: req.status,
+        justification: req.justification,
+        owner: req.owner,
+        notes: req.notes,
+        last_reviewed: req.last_reviewed,
+        next_review: req.next_review,
+    };
+    state
+        .regentra
+        .update_control(&caller, org, &control, req.version, update)
+        .await?;
+    Ok(Json(
+        state.regentra.control(&caller, org, &control).await?.into(),
+    ))
+}
+
+// ----- framework features -------------------------------------------------------
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Soc2Categories {
+    categories: BTreeSet<TrustServicesCategory>,
+}
+
+/// SOC 2: the trust services categories in scope (security is always in).
+#[utoipa::path(put, path = "/v1/orgs/{org_id}/soc2/categories", tag = "framework features",
+    params(("org_id" = Uuid, Path)), request_body = Soc2Categories,
+    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn soc2_categories(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    Body(req): Body<Soc2Categories>,
+) -> ApiResult<Json<Value>> {
+    let adoption = state
+        .regentra
+        .set_trust_services_categories(&caller, org, req.categories)
+        .await?;
+    Ok(Json(json!(adoption)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PciAppendices {
+    appendices: BTreeSet<PciAppendix>,
+}
+
+/// PCI DSS: the appendices (A1-A3) that apply.
+#[utoipa::path(put, path = "/v1/orgs/{org_id}/pci-dss/appendices", tag = "framework features",
+    params(("org_id" = Uuid, Path)), request_body = PciAppendices,
+    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn pci_appendices(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    Body(req): Body<PciAppendices>,
+) -> ApiResult<Json<Value>> {
+    let adoption = state
+        .regentra
+        .set_pci_appendices(&caller, org, req.appendices)
+        .await?;
+    Ok(Json(json!(adoption)))
+}
+
+/// CMMC: target level and the partial-credit facts for the SPRS score.
+#[utoipa::path(put, path = "/v1/orgs/{org_id}/cmmc/profile", tag = "framework features",
+    params(("org_id" = Uuid, Path)), request_body = Object,
+    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn cmmc_profile(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    Body(profile): Body<CmmcProfile>,
+) -> ApiResult<Json<Value>> {
+    let adoption = state
+        .regentra
+        .set_cmmc_profile(&caller, org, profile)
+        .await?;
+    Ok(Json(json!(adoption)))
+}
+
+/// CMMC: the SPRS score (110 down to -203) with the deductions behind it.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/cmmc/sprs", tag = "framework features",
+    params(("org_id" = Uuid, Path)),
+    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn sprs(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(state.regentra.sprs_score(&caller, org).await?)))
+}
+
+/// FTC Safeguards: the qualified individual and the small-institution exemption.
+#[utoipa::path(put, path = "/v1/orgs/{org_id}/ftc-safeguards/profile", tag = "framework features",
+    params(("org_id" = Uuid, Path)), request_body = Object,
+    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn ftc_profile(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    Body(profile): Body<FtcProfile>,
+) -> ApiResult<Json<Value>> {
+    let adoption = state
+        .regentra
+        .set_ftc_profile(&caller, org, profile)
+        .await?;
+    Ok(Json(json!(adoption)))
+}
+
+/// ISO 27001: the Statement of Applicability (`?format=csv` for a file).
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/iso27001/soa", tag = "framework features",
+    params(("org_id" = Uuid, Path), ReportQuery),
+    responses((status = 200, description = "JSON entries, or CSV"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn soa(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    Query(q): Query<ReportQuery>,
+) -> ApiResult<Response> {
+    match q.format() {
+        "json" => {
+            let entries = state
+                .regentra
+                .statement_of_applicability(&caller, org)
+                .await?;
+            Ok(Json(json!({ "items": entries })).into_response())
+        }
+        "csv" => {
+            let csv = state
+                .regentra
+                .statement_of_applicability_csv(&caller, org)
+                .await?;
+            Ok(document(
+                "text/csv; charset=utf-8",
+                "statement-of-applicability",
+                csv,
+            ))
+        }
+        _ => Err(Problem::invalid_field("format", "must be json or csv").into()),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgreementRequest {
+    vendor: String,
+    services: String,
+    /// What PHI the vendor touches.
+    phi_access: String,
+    /// `pending`, `signed`, `expired` or `terminated`.
+    #[schema(value_type = String)]
+    status: regentra_core::compliance::features::AgreementStatus,
+    signed_on: Option<chrono::NaiveDate>,
+    renewal_due: Option<chrono::NaiveDate>,
+    /// An evidence record holding the signed document.
+    #[schema(value_type = Option<Uuid>)]
+    document: Option<regentra_core::ids::EvidenceId>,
+    #[serde(default)]
+    notes: String,
+}
+
+impl From<AgreementRequest> for regentra_core::compliance::features::NewAgreement {
+    fn from(r: AgreementRequest) -> Self {
+        Self {
+            vendor: r.vendor,
+            services: r.services,
+            phi_access: r.phi_access,
+            status: r.status,
+            signed_on: r.signed_on,
+            renewal_due: r.renewal_due,
+            document: r.document,
+            notes: r.notes,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AgreementQuery {
+    /// Only agreements whose renewal falls within this many days.
+    expiring_within_days: Option<u32>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+/// HIPAA: the business associate agreements register.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/hipaa/baas", tag = "framework features",
+    params(("org_id" = Uuid, Path), AgreementQuery),
+    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn list_agreements(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    Query(q): Query<AgreementQuery>,
+) -> ApiResult<Json<Paged<Value>>> {
+    let page = Page::parse(PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    })?;
+    let agreements = match q.expiring_within_days {
+        Some(days) => {
+            state
+                .regentra
+                .agreements_expiring(&caller, org, days)
+                .await?
+        }
+        None => state.regentra.agreements(&caller, org).await?,
+    };
+    Ok(Json(page.of_ids(agreements, |a| a.id.0).map(|a| json!(a))))
+}
+
+/// HIPAA: records a business associate agreement.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/hipaa/baas", tag = "framework features",
+    params(("org_id" = Uuid, Path)), request_body = AgreementRequest,
+    responses((status = 201, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn add_agreement(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    Body(req): Body<AgreementRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let agreement = state
+        .regentra
+        .add_agreement(&caller, org, req.into())
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!(agreement))))
+}
+
+/// HIPAA: replaces a business associate agreement's details.
+#[utoipa::path(put, path = "/v1/orgs/{org_id}/hipaa/baas/{agreement_id}", tag = "framework features",
+    params(("org_id" = Uuid, Path), ("agreement_id" = Uuid, Path)), request_body = AgreementRequest,
+    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn update_agreement(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, id)): Id<(OrgId, AgreementId)>,
+    Body(req): Body<AgreementRequest>,
+) -> ApiResult<Json<Value>> {
+    let agreement = state
+        .regentra
+        .update_agreement(&caller, org, id, req.into())
+        .await?;
+    Ok(Json(json!(agreement)))
+}

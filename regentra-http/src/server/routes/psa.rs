@@ -1,0 +1,204 @@
+//! The other PSA records: time entries, assets, knowledge base.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use chrono::NaiveDate;
+use regentra_core::ids::{OrgId, TicketId, UserId};
+use regentra_core::psa::records::{NewArticle, NewAsset, NewTimeEntry, Visibility};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{ApiResult, Id};
+use crate::server::AppState;
+use crate::server::auth::Caller;
+use crate::server::page::{Page, PageQuery, Paged};
+use crate::server::problem::{Body, Problem};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(log_time))
+        .routes(routes!(time_totals))
+        .routes(routes!(list_assets, add_asset))
+        .routes(routes!(search_articles, add_article))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogTime {
+    ticket: Option<TicketId>,
+    minutes: u32,
+    billable: bool,
+    #[serde(default)]
+    note: String,
+    date: NaiveDate,
+}
+
+/// Logs the caller's time, on a ticket or not.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/time-entries", tag = "psa",
+    params(("org_id" = Uuid, Path)), request_body = LogTime,
+    responses((status = 201, body = Object), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn log_time(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    Body(req): Body<LogTime>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let new = NewTimeEntry {
+        ticket: req.ticket,
+        minutes: req.minutes,
+        billable: req.billable,
+        note: req.note,
+        date: req.date,
+    };
+    let entry = state.regentra.log_time(&caller, org, new).await?;
+    Ok((StatusCode::CREATED, Json(json!(entry))))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct Period {
+    /// First day, inclusive.
+    from: NaiveDate,
+    /// Last day, inclusive.
+    to: NaiveDate,
+}
+
+/// Time totals over a period: the org's, per user and per ticket.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/time-entries/totals", tag = "psa",
+    params(("org_id" = Uuid, Path), Period),
+    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn time_totals(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    Query(period): Query<Period>,
+) -> ApiResult<Json<Value>> {
+    let totals = state
+        .regentra
+        .time_totals(&caller, org, period.from, period.to)
+        .await?;
+    Ok(Json(json!(totals)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddAsset {
+    name: String,
+    /// Free text: laptop, server, license, ...
+    kind: String,
+    serial: Option<String>,
+    assigned_user: Option<UserId>,
+    #[serde(default)]
+    attributes: BTreeMap<String, String>,
+}
+
+/// The org's assets.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/assets", tag = "psa",
+    params(("org_id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn list_assets(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    page: Page,
+) -> ApiResult<Json<Paged<Value>>> {
+    let assets = state.regentra.assets(&caller, org).await?;
+    Ok(Json(page.of_ids(assets, |a| a.id.0).map(|a| json!(a))))
+}
+
+/// Records an asset.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/assets", tag = "psa",
+    params(("org_id" = Uuid, Path)), request_body = AddAsset,
+    responses((status = 201, body = Object), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn add_asset(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    Body(req): Body<AddAsset>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let new = NewAsset {
+        name: req.name,
+        kind: req.kind,
+        serial: req.serial,
+        assigned_user: req.assigned_user,
+        attributes: req.attributes,
+    };
+    let asset = state.regentra.add_asset(&caller, org, new).await?;
+    Ok((StatusCode::CREATED, Json(json!(asset))))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ArticleQuery {
+    /// Words to look for; empty lists every article the caller may read.
+    #[serde(default)]
+    q: String,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+/// Searches the knowledge base (requesters see published portal articles only).
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/kb/articles", tag = "psa",
+    params(("org_id" = Uuid, Path), ArticleQuery),
+    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn search_articles(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    Query(q): Query<ArticleQuery>,
+) -> ApiResult<Json<Paged<Value>>> {
+    let page = Page::parse(PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    })?;
+    let found = state.regentra.search_articles(&caller, org, &q.q).await?;
+    Ok(Json(page.of_ranked(found).map(|a| json!(a))))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddArticle {
+    title: String,
+    /// Markdown.
+    body: String,
+    #[serde(default)]
+    tags: BTreeSet<String>,
+    /// `internal` (staff) or `portal` (everyone in the org).
+    visibility: Visibility,
+    published: bool,
+}
+
+/// Writes a knowledge base article.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/kb/articles", tag = "psa",
+    params(("org_id" = Uuid, Path)), request_body = AddArticle,
+    responses((status = 201, body = Object), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn add_article(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    Body(req): Body<AddArticle>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let new = NewArticle {
+        title: req.title,
+        body: req.body,
+        tags: req.tags,
+        visibility: req.visibility,
+        published: req.published,
+    };
+    let article = state.regentra.add_article(&caller, org, new).await?;
+    Ok((StatusCode::CREATED, Json(json!(article))))
+}

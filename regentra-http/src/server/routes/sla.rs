@@ -1,0 +1,117 @@
+//! SLA policies: each carries its business calendar (IANA zone, weekly
+//! hours, holidays), response and resolution targets per priority, and
+//! escalation rules. `default: true` assigns it: for an MSP, the policy its
+//! clients run on unless they have their own; for any other org, its own.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use regentra_core::ids::{OrgId, SlaPolicyId};
+use regentra_core::psa::Priority;
+use regentra_core::psa::sla_policy::{EscalationRule, NewSlaPolicy, Targets};
+use regentra_core::sla::calendar::CalendarSpec;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{ApiResult, Id};
+use crate::server::AppState;
+use crate::server::auth::Caller;
+use crate::server::page::{Page, PageQuery, Paged};
+use crate::server::problem::{Body, Problem};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_policies, create_policy))
+        .routes(routes!(update_policy))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlaPolicyRequest {
+    name: String,
+    /// `{"timezone": "America/New_York", "weekly": {"mon": [["09:00","17:00"]], ...},
+    /// "holidays": ["2026-12-25"]}`.
+    #[schema(value_type = Object)]
+    calendar: CalendarSpec,
+    /// Per priority (`critical`, `high`, `medium`, `low`):
+    /// `{"first_response_minutes": 60, "resolution_minutes": 480}`.
+    #[schema(value_type = Object)]
+    targets: BTreeMap<Priority, Targets>,
+    /// Rules: `{"clock": "response", "trigger": {"kind": "percent", "percent": 75},
+    /// "action": {"kind": "notify_role", "role": "msp_admin"}}`.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    escalations: Vec<EscalationRule>,
+    /// Assigns the policy as the org's default (an MSP's: its clients' too).
+    #[serde(default)]
+    default: bool,
+}
+
+impl From<SlaPolicyRequest> for NewSlaPolicy {
+    fn from(r: SlaPolicyRequest) -> Self {
+        Self {
+            name: r.name,
+            calendar: r.calendar,
+            targets: r.targets,
+            escalations: r.escalations,
+            default: r.default,
+        }
+    }
+}
+
+/// The org's SLA policies.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/sla-policies", tag = "sla",
+    params(("org_id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn list_policies(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    page: Page,
+) -> ApiResult<Json<Paged<Value>>> {
+    let policies = state.regentra.sla_policies(&caller, org).await?;
+    Ok(Json(page.of_ids(policies, |p| p.id.0).map(|p| json!(p))))
+}
+
+/// Creates an SLA policy (the calendar is checked: zone, hours, holidays).
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/sla-policies", tag = "sla",
+    params(("org_id" = Uuid, Path)), request_body = SlaPolicyRequest,
+    responses((status = 201, body = Object), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn create_policy(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    Body(req): Body<SlaPolicyRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let policy = state
+        .regentra
+        .create_sla_policy(&caller, org, req.into())
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!(policy))))
+}
+
+/// Replaces an SLA policy; open tickets keep the revision they started on.
+#[utoipa::path(put, path = "/v1/orgs/{org_id}/sla-policies/{policy_id}", tag = "sla",
+    params(("org_id" = Uuid, Path), ("policy_id" = Uuid, Path)), request_body = SlaPolicyRequest,
+    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn update_policy(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, id)): Id<(OrgId, SlaPolicyId)>,
+    Body(req): Body<SlaPolicyRequest>,
+) -> ApiResult<Json<Value>> {
+    let policy = state
+        .regentra
+        .update_sla_policy(&caller, org, id, req.into())
+        .await?;
+    Ok(Json(json!(policy)))
+}

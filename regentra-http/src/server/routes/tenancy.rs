@@ -1,0 +1,360 @@
+//! Organizations, clients of an MSP, members and staff assignment.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use regentra_core::ids::{OrgId, UserId};
+use regentra_core::rbac::Role;
+use regentra_core::tenancy::{Membership, OrgKind, Organization};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{ApiResult, Id, blocking};
+use crate::server::AppState;
+use crate::server::auth::Caller;
+use crate::server::page::{Page, PageQuery, Paged, Position};
+use crate::server::problem::{Body, Problem};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_org, list_orgs))
+        .routes(routes!(get_org, rename_org))
+        .routes(routes!(create_client, list_clients))
+        .routes(routes!(add_member, list_members))
+        .routes(routes!(change_member_role, remove_member))
+        .routes(routes!(assign_staff))
+        .routes(routes!(unassign_staff))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrgBody {
+    id: OrgId,
+    name: String,
+    kind: OrgKind,
+    /// The MSP of a client org.
+    parent: Option<OrgId>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<Organization> for OrgBody {
+    fn from(o: Organization) -> Self {
+        Self {
+            id: o.id,
+            name: o.name,
+            kind: o.kind,
+            parent: o.parent,
+            created_at: o.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberBody {
+    user_id: UserId,
+    org_id: OrgId,
+    role: Role,
+    /// The MSP that assigned this member, for staff assigned to a client.
+    assigned_by: Option<OrgId>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<Membership> for MemberBody {
+    fn from(m: Membership) -> Self {
+        Self {
+            user_id: m.user,
+            org_id: m.org,
+            role: m.role,
+            assigned_by: m.assigned_by,
+            created_at: m.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrg {
+    name: String,
+    /// `msp` or `standalone`; clients are created under their MSP.
+    kind: OrgKind,
+}
+
+/// Creates an MSP or standalone organization (platform admins).
+#[utoipa::path(post, path = "/v1/orgs", tag = "tenancy",
+    request_body = CreateOrg,
+    responses((status = 201, body = OrgBody), (status = 403, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn create_org(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Body(req): Body<CreateOrg>,
+) -> ApiResult<(StatusCode, Json<OrgBody>)> {
+    let org = state
+        .regentra
+        .create_organization(&caller, &req.name, req.kind)
+        .await?;
+    Ok((StatusCode::CREATED, Json(org.into())))
+}
+
+/// Every organization on the platform (platform admins).
+#[utoipa::path(get, path = "/v1/orgs", tag = "tenancy", params(PageQuery),
+    responses((status = 200, body = Paged<OrgBody>)),
+    security(("bearer" = [])))]
+async fn list_orgs(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    page: Page,
+) -> ApiResult<Json<Paged<OrgBody>>> {
+    let orgs = state
+        .regentra
+        .list_organizations(&caller, page.request())
+        .await?;
+    Ok(Json(
+        page.from_store(orgs, |o| Position::AfterId(o.id.0))
+            .map(OrgBody::from),
+    ))
+}
+
+/// One organization's profile.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}", tag = "tenancy",
+    params(("org_id" = Uuid, Path)),
+    responses((status = 200, body = OrgBody), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn get_org(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+) -> ApiResult<Json<OrgBody>> {
+    Ok(Json(
+        state.regentra.get_organization(&caller, org).await?.into(),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenameOrg {
+    name: String,
+}
+
+/// Renames an organization.
+#[utoipa::path(patch, path = "/v1/orgs/{org_id}", tag = "tenancy",
+    params(("org_id" = Uuid, Path)), request_body = RenameOrg,
+    responses((status = 200, body = OrgBody), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn rename_org(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    Body(req): Body<RenameOrg>,
+) -> ApiResult<Json<OrgBody>> {
+    Ok(Json(
+        state
+            .regentra
+            .rename_organization(&caller, org, &req.name)
+            .await?
+            .into(),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateClient {
+    name: String,
+}
+
+/// An MSP creates a client tenant.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/clients", tag = "tenancy",
+    params(("org_id" = Uuid, Path, description = "the MSP")), request_body = CreateClient,
+    responses((status = 201, body = OrgBody), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn create_client(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(msp): Id<OrgId>,
+    Body(req): Body<CreateClient>,
+) -> ApiResult<(StatusCode, Json<OrgBody>)> {
+    let org = state
+        .regentra
+        .create_client(&caller, msp, &req.name)
+        .await?;
+    Ok((StatusCode::CREATED, Json(org.into())))
+}
+
+/// An MSP's client tenants.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/clients", tag = "tenancy",
+    params(("org_id" = Uuid, Path, description = "the MSP"), PageQuery),
+    responses((status = 200, body = Paged<OrgBody>), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn list_clients(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(msp): Id<OrgId>,
+    page: Page,
+) -> ApiResult<Json<Paged<OrgBody>>> {
+    let clients = state
+        .regentra
+        .list_clients(&caller, msp, page.request())
+        .await?;
+    Ok(Json(
+        page.from_store(clients, |o| Position::AfterId(o.id.0))
+            .map(OrgBody::from),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddMember {
+    email: String,
+    name: String,
+    /// The initial password of a user this call creates (at least 12
+    /// characters); an existing user keeps theirs.
+    password: Option<String>,
+    role: Role,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AddedMember {
+    user_id: UserId,
+    role: Role,
+}
+
+/// Adds a member, creating the user if the email is new.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/members", tag = "tenancy",
+    params(("org_id" = Uuid, Path)), request_body = AddMember,
+    responses((status = 201, body = AddedMember), (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn add_member(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    Body(req): Body<AddMember>,
+) -> ApiResult<(StatusCode, Json<AddedMember>)> {
+    // Hash before the call (argon2 is slow, so off the async threads); the
+    // core keeps it only if the user is new.
+    let hash = match req.password {
+        Some(password) => {
+            Some(blocking(move || regentra_core::auth::hash_password(&password)).await??)
+        }
+        None => None,
+    };
+    let m = state
+        .regentra
+        .add_member_with_password(&caller, org, &req.email, &req.name, req.role, hash)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(AddedMember {
+            user_id: m.user,
+            role: m.role,
+        }),
+    ))
+}
+
+/// An org's members.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/members", tag = "tenancy",
+    params(("org_id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = Paged<MemberBody>), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn list_members(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    page: Page,
+) -> ApiResult<Json<Paged<MemberBody>>> {
+    let members = state
+        .regentra
+        .list_members(&caller, org, page.request())
+        .await?;
+    Ok(Json(
+        page.from_store(members, |m| Position::AfterId(m.id.0))
+            .map(MemberBody::from),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeRole {
+    role: Role,
+}
+
+/// Changes a member's role.
+#[utoipa::path(patch, path = "/v1/orgs/{org_id}/members/{user_id}", tag = "tenancy",
+    params(("org_id" = Uuid, Path), ("user_id" = Uuid, Path)), request_body = ChangeRole,
+    responses((status = 200, body = MemberBody), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn change_member_role(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, user)): Id<(OrgId, UserId)>,
+    Body(req): Body<ChangeRole>,
+) -> ApiResult<Json<MemberBody>> {
+    Ok(Json(
+        state
+            .regentra
+            .change_member_role(&caller, org, user, req.role)
+            .await?
+            .into(),
+    ))
+}
+
+/// Removes a member from the org (the user stays on the platform).
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/members/{user_id}", tag = "tenancy",
+    params(("org_id" = Uuid, Path), ("user_id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn remove_member(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, user)): Id<(OrgId, UserId)>,
+) -> ApiResult<StatusCode> {
+    state.regentra.remove_member(&caller, org, user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignStaff {
+    /// A member of the MSP.
+    user_id: UserId,
+    /// `technician`, `compliance_officer` or `compliance_manager`.
+    role: Role,
+}
+
+/// Assigns one of the MSP's staff to one of its clients.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/clients/{client_id}/staff", tag = "tenancy",
+    params(("org_id" = Uuid, Path, description = "the MSP"), ("client_id" = Uuid, Path)),
+    request_body = AssignStaff,
+    responses((status = 201, body = MemberBody), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn assign_staff(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((msp, client)): Id<(OrgId, OrgId)>,
+    Body(req): Body<AssignStaff>,
+) -> ApiResult<(StatusCode, Json<MemberBody>)> {
+    let m = state
+        .regentra
+        .assign_staff(&caller, msp, client, req.user_id, req.role)
+        .await?;
+    Ok((StatusCode::CREATED, Json(m.into())))
+}
+
+/// Ends a staff assignment.
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/clients/{client_id}/staff/{user_id}", tag = "tenancy",
+    params(("org_id" = Uuid, Path, description = "the MSP"), ("client_id" = Uuid, Path), ("user_id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn unassign_staff(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((msp, client, user)): Id<(OrgId, OrgId, UserId)>,
+) -> ApiResult<StatusCode> {
+    state
+        .regentra
+        .unassign_staff(&caller, msp, client, user)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

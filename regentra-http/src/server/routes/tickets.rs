@@ -1,0 +1,265 @@
+//! Tickets under SLA: create, read, status, priority, assignment, comments,
+//! linked assets.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use regentra_core::ids::{AssetId, OrgId, SlaPolicyId, TicketId, UserId};
+use regentra_core::psa::Priority;
+use regentra_core::psa::ticket::{NewTicket, Ticket, TicketStatus, sla_view};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{ApiResult, Id};
+use crate::server::AppState;
+use crate::server::auth::Caller;
+use crate::server::page::{Page, PageQuery, Paged};
+use crate::server::problem::{Body, Problem};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_ticket, list_tickets))
+        .routes(routes!(ticket, update_ticket))
+        .routes(routes!(add_comment, list_comments))
+        .routes(routes!(link_asset))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTicket {
+    subject: String,
+    #[serde(default)]
+    description: String,
+    priority: Priority,
+    /// Staff may open a ticket on someone's behalf; others are the requester.
+    requester: Option<UserId>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketBody {
+    id: TicketId,
+    /// Per-org sequence number.
+    number: u64,
+    subject: String,
+    description: String,
+    status: TicketStatus,
+    priority: Priority,
+    requester: UserId,
+    assignee: Option<UserId>,
+    assets: Vec<AssetId>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    /// Absent when no SLA policy applies to the org.
+    sla: Option<SlaBody>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlaBody {
+    policy: SlaPolicyId,
+    revision: u32,
+    /// When the first response is due (absent once met).
+    response_due: Option<DateTime<Utc>>,
+    resolution_due: Option<DateTime<Utc>>,
+    response_breached: bool,
+    resolution_breached: bool,
+    /// Business minutes left (negative once breached).
+    response_remaining_minutes: i64,
+    resolution_remaining_minutes: i64,
+    /// False while the ticket is pending (the clock is paused).
+    running: bool,
+}
+
+fn ticket_body(t: Ticket, now: DateTime<Utc>) -> ApiResult<TicketBody> {
+    let sla = sla_view(&t, now)?.map(|v| SlaBody {
+        policy: v.policy,
+        revision: v.revision,
+        response_due: v.response.due,
+        resolution_due: v.resolution.due,
+        response_breached: v.response.breached,
+        resolution_breached: v.resolution.breached,
+        response_remaining_minutes: v.response.remaining_minutes,
+        resolution_remaining_minutes: v.resolution.remaining_minutes,
+        running: v.resolution.running,
+    });
+    Ok(TicketBody {
+        id: t.id,
+        number: t.number,
+        subject: t.title,
+        description: t.description,
+        status: t.status,
+        priority: t.priority,
+        requester: t.requester,
+        assignee: t.assignee,
+        assets: t.assets.into_iter().collect(),
+        created_at: t.created_at,
+        updated_at: t.updated_at,
+        sla,
+    })
+}
+
+/// Opens a ticket; its SLA due times come from the org's policy.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/tickets", tag = "tickets",
+    params(("org_id" = Uuid, Path)), request_body = CreateTicket,
+    responses((status = 201, body = TicketBody), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn create_ticket(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    Body(req): Body<CreateTicket>,
+) -> ApiResult<(StatusCode, Json<TicketBody>)> {
+    let new = NewTicket {
+        title: req.subject,
+        description: req.description,
+        priority: req.priority,
+        requester: req.requester,
+    };
+    let t = state.regentra.create_ticket(&caller, org, new).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ticket_body(t, state.regentra.now())?),
+    ))
+}
+
+/// Tickets the caller can see: all of them for staff, their own otherwise.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/tickets", tag = "tickets",
+    params(("org_id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = Paged<TicketBody>), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn list_tickets(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    page: Page,
+) -> ApiResult<Json<Paged<TicketBody>>> {
+    let tickets = state.regentra.tickets(&caller, org).await?;
+    let now = state.regentra.now();
+    let paged = page.of_ids(tickets, |t| t.id.0);
+    let items = paged
+        .items
+        .into_iter()
+        .map(|t| ticket_body(t, now))
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(Json(Paged {
+        items,
+        next_cursor: paged.next_cursor,
+    }))
+}
+
+/// One ticket with its SLA state now.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/tickets/{ticket_id}", tag = "tickets",
+    params(("org_id" = Uuid, Path), ("ticket_id" = Uuid, Path)),
+    responses((status = 200, body = TicketBody), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn ticket(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, id)): Id<(OrgId, TicketId)>,
+) -> ApiResult<Json<TicketBody>> {
+    let t = state.regentra.ticket(&caller, org, id).await?;
+    Ok(Json(ticket_body(t, state.regentra.now())?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTicket {
+    /// `pending` pauses the SLA clocks; `open` resumes them.
+    status: Option<TicketStatus>,
+    priority: Option<Priority>,
+    assignee: Option<UserId>,
+}
+
+/// Changes a ticket's status, priority or assignee: one of them per request.
+#[utoipa::path(patch, path = "/v1/orgs/{org_id}/tickets/{ticket_id}", tag = "tickets",
+    params(("org_id" = Uuid, Path), ("ticket_id" = Uuid, Path)), request_body = UpdateTicket,
+    responses((status = 200, body = TicketBody), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn update_ticket(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, id)): Id<(OrgId, TicketId)>,
+    Body(req): Body<UpdateTicket>,
+) -> ApiResult<Json<TicketBody>> {
+    // Each change is its own audited core operation; taking one per request
+    // keeps a request from half-applying.
+    let r = &state.regentra;
+    let ticket = match (req.status, req.priority, req.assignee) {
+        (Some(status), None, None) => r.set_ticket_status(&caller, org, id, status).await?,
+        (None, Some(priority), None) => r.set_ticket_priority(&caller, org, id, priority).await?,
+        (None, None, Some(assignee)) => r.assign_ticket(&caller, org, id, assignee).await?,
+        _ => {
+            return Err(regentra_core::Error::invalid(
+                "status",
+                "send exactly one of status, priority and assignee",
+            )
+            .into());
+        }
+    };
+    Ok(Json(ticket_body(ticket, r.now())?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewComment {
+    body: String,
+    /// Public replies are visible to the requester; internal notes are staff only.
+    #[serde(default = "public_by_default")]
+    public: bool,
+}
+
+fn public_by_default() -> bool {
+    true
+}
+
+/// Adds a public reply or an internal note.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/tickets/{ticket_id}/comments", tag = "tickets",
+    params(("org_id" = Uuid, Path), ("ticket_id" = Uuid, Path)), request_body = NewComment,
+    responses((status = 201, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn add_comment(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, id)): Id<(OrgId, TicketId)>,
+    Body(req): Body<NewComment>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let comment = state
+        .regentra
+        .add_comment(&caller, org, id, &req.body, req.public)
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!(comment))))
+}
+
+/// A ticket's comments the caller may see, oldest first.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/tickets/{ticket_id}/comments", tag = "tickets",
+    params(("org_id" = Uuid, Path), ("ticket_id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn list_comments(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, id)): Id<(OrgId, TicketId)>,
+    page: Page,
+) -> ApiResult<Json<Paged<Value>>> {
+    let comments = state.regentra.comments(&caller, org, id).await?;
+    Ok(Json(page.of_ids(comments, |c| c.id.0).map(|c| json!(c))))
+}
+
+/// Links an asset to a ticket.
+#[utoipa::path(put, path = "/v1/orgs/{org_id}/tickets/{ticket_id}/assets/{asset_id}", tag = "tickets",
+    params(("org_id" = Uuid, Path), ("ticket_id" = Uuid, Path), ("asset_id" = Uuid, Path)),
+    responses((status = 200, body = TicketBody), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn link_asset(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, id, asset)): Id<(OrgId, TicketId, AssetId)>,
+) -> ApiResult<Json<TicketBody>> {
+    let t = state.regentra.link_asset(&caller, org, id, asset).await?;
+    Ok(Json(ticket_body(t, state.regentra.now())?))
+}
