@@ -141,6 +141,7 @@ pub enum CmmcLevel {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CmmcProfile {
     pub target_level: CmmcLevel,
     /// MFA is in place for remote and privileged access but not for all
@@ -153,6 +154,7 @@ pub struct CmmcProfile {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FtcProfile {
     pub qualified_individual: Option<QualifiedIndividual>,
     /// Maintains customer information on fewer than 5,000 consumers
@@ -163,6 +165,7 @@ pub struct FtcProfile {
 
 /// The person 314.4(a) requires an institution to designate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct QualifiedIndividual {
     pub name: String,
     pub title: String,

@@ -137,6 +137,7 @@ pub enum Audience {
 /// date, then every `overdue_every_days` from the due date while overdue, at
 /// most `max` per person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReminderCadence {
     pub every_days: u32,
     pub overdue_every_days: u32,

@@ -24,6 +24,7 @@ use crate::store::{self, ChangeSet, Entity, IndexEntry, Scope, Versioned};
 use crate::tenancy::{OrgKind, Organization, validate_name};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Targets {
     pub first_response_minutes: u32,
     pub resolution_minutes: u32,
@@ -62,6 +63,7 @@ pub enum Action {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EscalationRule {
     pub clock: ClockKind,
     pub trigger: Trigger,

@@ -47,6 +47,14 @@ impl Server {
         spawn(&all, env, dir, None)
     }
 
+    /// The server on the embedded store in a directory the test owns.
+    pub fn embedded_at(data: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut all = vec!["--data-dir", data];
+        all.extend_from_slice(args);
+        spawn(&all, env, dir, None)
+    }
+
     /// The server on a fresh Postgres database; `None` (skipped, said on
     /// stderr) when no test database server is configured.
     pub async fn postgres(args: &[&str], env: &[(&str, &str)]) -> Option<Server> {
@@ -98,6 +106,20 @@ impl Server {
             )
             .await;
         self.with_token(body["token"].as_str().expect("token"))
+    }
+
+    /// Sends SIGTERM and waits for the process to end.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        let status = self.child.wait().expect("the server ends");
+        // Let the stderr reader catch the last lines.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        status
     }
 
     pub fn log_text(&self) -> String {
@@ -267,3 +289,28 @@ pub fn items(v: &Value) -> &Vec<Value> {
 
 /// The password every test user gets.
 pub const PASSWORD: &str = "correct horse battery staple";
+
+pub mod world;
+
+/// Opens a WebSocket; the HTTP status and body when the server refuses it.
+pub async fn websocket_refusal(base: &str, path: &str, token: &str) -> Option<(u16, String)> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = format!("{}{path}", base.replacen("http://", "ws://", 1));
+    let mut request = url.into_client_request().expect("a ws url");
+    request.headers_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("header"),
+    );
+    match tokio_tungstenite::connect_async(request).await {
+        Ok(_) => None,
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            let body = response
+                .body()
+                .as_ref()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default();
+            Some((response.status().as_u16(), body))
+        }
+        Err(e) => panic!("websocket to {path}: {e}"),
+    }
+}

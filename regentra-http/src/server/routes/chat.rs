@@ -172,7 +172,7 @@ async fn to_ticket(
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Outgoing<'a> {
     Message(&'a ChatMessage),
-    Error(Problem),
+    Error { problem: Problem },
 }
 
 /// A frame a client sends: `{"body": "..."}`.
@@ -184,8 +184,8 @@ struct Incoming {
 
 /// The chat live over a WebSocket. On connect the server sends the history,
 /// then every new message as `{"type":"message",...}`; a client sends
-/// `{"body":"..."}` to post. Errors arrive as `{"type":"error",...}` with a
-/// problem document. Browsers may pass the token as `?access_token=`.
+/// `{"body":"..."}` to post. Errors arrive as `{"type":"error","problem":{...}}`
+/// with a problem document. Browsers may pass the token as `?access_token=`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/chats/{chat_id}/ws", tag = "chat",
     params(("org_id" = Uuid, Path), ("chat_id" = Uuid, Path)),
     responses((status = 101, description = "switching to the WebSocket protocol"),
@@ -232,7 +232,7 @@ async fn run_socket(
                     _ => continue,
                 };
                 if let Some(problem) = post(&state, &caller, org, chat, &text).await
-                    && send(&mut socket, &Outgoing::Error(problem)).await.is_err()
+                    && send(&mut socket, &Outgoing::Error { problem }).await.is_err()
                 {
                     return;
                 }

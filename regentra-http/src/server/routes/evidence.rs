@@ -289,7 +289,7 @@ async fn download(
         .name
         .chars()
         .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' {
+            if (c.is_ascii_graphic() || c == ' ') && c != '"' && c != '\\' {
                 c
             } else {
                 '_'

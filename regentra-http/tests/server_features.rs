@@ -1,0 +1,572 @@
+//! The server's own features, end to end against the real binary: evidence
+//! files, live chat over a WebSocket, the worker's webhook delivery, login
+//! rate limits, CORS, request ids, pagination, the OpenAPI document, the
+//! portal, the demo, and graceful shutdown.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use support::{M, PASSWORD, Server, StatusCode, id, items};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+/// An MSP with one client, its admin logged in.
+async fn tenant(server: &Server) -> (support::Api, String, String) {
+    let admin = server.admin();
+    let msp = id(&admin
+        .post("/v1/orgs", json!({"name": "MSP", "kind": "msp"}))
+        .await);
+    admin
+        .post(
+            &format!("/v1/orgs/{msp}/members"),
+            json!({"email": "boss@msp.test", "name": "Boss", "password": PASSWORD, "role": "msp_admin"}),
+        )
+        .await;
+    let boss = server.login("boss@msp.test", PASSWORD).await;
+    let client = id(&boss
+        .post(
+            &format!("/v1/orgs/{msp}/clients"),
+            json!({"name": "Client"}),
+        )
+        .await);
+    (boss, msp, client)
+}
+
+/// Polls until `check` holds (the worker runs on its own schedule).
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..300 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what} did not happen");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_files_round_trip_with_their_hash() {
+    let server = Server::embedded(&[], &[]);
+    let (boss, _, client) = tenant(&server).await;
+    boss.post(
+        &format!("/v1/orgs/{client}/frameworks"),
+        json!({"framework": "hipaa"}),
+    )
+    .await;
+    let file: Vec<u8> = (0..700_000u32).map(|i| (i % 251) as u8).collect();
+    let uploaded = boss
+        .raw(
+            M::POST,
+            &format!("/v1/orgs/{client}/evidence/files?title=Backups&name=backup%20log.bin&controls=RM-01"),
+            "application/octet-stream",
+            file.clone(),
+        )
+        .await;
+    assert_eq!(uploaded.status, StatusCode::CREATED, "{}", uploaded.text);
+    let sha = uploaded.body["content"]["sha256"]
+        .as_str()
+        .expect("sha")
+        .to_owned();
+    let evidence = id(&uploaded.body);
+    let download = reqwest::Client::new()
+        .get(format!(
+            "{}/v1/orgs/{client}/evidence/{evidence}/file",
+            server.base
+        ))
+        .bearer_auth(boss.token.as_deref().expect("token"))
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(download.status(), StatusCode::OK);
+    let header = |name: &str| {
+        download
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    assert_eq!(header("x-content-sha256"), sha);
+    assert_eq!(header("content-type"), "application/octet-stream");
+    assert!(header("content-disposition").contains("backup log.bin"));
+    let bytes = download.bytes().await.expect("bytes");
+    assert_eq!(bytes.as_ref(), file.as_slice(), "the same bytes come back");
+    // A declared hash that does not match keeps nothing.
+    let wrong = boss
+        .raw(
+            M::POST,
+            &format!(
+                "/v1/orgs/{client}/evidence/files?title=X&name=x&sha256={}",
+                "ab".repeat(32)
+            ),
+            "text/plain",
+            b"tampered".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        wrong.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        wrong.text
+    );
+    assert_eq!(wrong.body["errors"][0]["field"], "file");
+    let listed = boss.get(&format!("/v1/orgs/{client}/evidence")).await;
+    assert_eq!(items(&listed).len(), 1);
+}
+
+async fn socket(
+    server: &Server,
+    path: &str,
+    token: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    // The token as a query parameter, as a browser would send it.
+    let url = format!(
+        "{}{path}?access_token={token}",
+        server.base.replacen("http://", "ws://", 1)
+    );
+    let (ws, _) = tokio_tungstenite::connect_async(url.into_client_request().expect("request"))
+        .await
+        .expect("the socket opens");
+    ws
+}
+
+async fn next_frame(
+    ws: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+) -> Value {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a frame in time")
+            .expect("open")
+            .expect("a frame");
+        if let Message::Text(text) = frame {
+            return serde_json::from_str(&text).expect("JSON frame");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_messages_flow_over_the_websocket_and_are_stored() {
+    let server = Server::embedded(&[], &[]);
+    let (boss, _, client) = tenant(&server).await;
+    boss.post(
+        &format!("/v1/orgs/{client}/members"),
+        json!({"email": "emp@client.test", "name": "Emp", "password": PASSWORD, "role": "employee"}),
+    )
+    .await;
+    let employee = server.login("emp@client.test", PASSWORD).await;
+    let chat = id(&employee
+        .post(
+            &format!("/v1/orgs/{client}/chats"),
+            json!({"message": "My screen is black"}),
+        )
+        .await);
+    let path = format!("/v1/orgs/{client}/chats/{chat}/ws");
+    let mut mine = socket(&server, &path, employee.token.as_deref().expect("token")).await;
+    let mut staff = socket(&server, &path, boss.token.as_deref().expect("token")).await;
+    // Each socket starts with the history.
+    assert_eq!(next_frame(&mut mine).await["body"], "My screen is black");
+    assert_eq!(next_frame(&mut staff).await["type"], "message");
+    staff
+        .send(Message::Text(
+            json!({"body": "Is it plugged in?"}).to_string().into(),
+        ))
+        .await
+        .expect("send");
+    let heard = next_frame(&mut mine).await;
+    assert_eq!(
+        (heard["type"].as_str(), heard["body"].as_str()),
+        (Some("message"), Some("Is it plugged in?"))
+    );
+    assert_eq!(
+        next_frame(&mut staff).await["body"],
+        "Is it plugged in?",
+        "the sender sees it stored"
+    );
+    // A bad frame gets an error frame, and the socket stays open.
+    mine.send(Message::Text("not json".into()))
+        .await
+        .expect("send");
+    let error = next_frame(&mut mine).await;
+    assert_eq!(error["type"], "error");
+    assert_eq!(error["problem"]["status"], 400);
+    mine.send(Message::Text(json!({"body": "It is!"}).to_string().into()))
+        .await
+        .expect("send");
+    assert_eq!(next_frame(&mut staff).await["body"], "It is!");
+    let stored = employee
+        .get(&format!("{}/messages", path.trim_end_matches("/ws")))
+        .await;
+    let bodies: Vec<&str> = items(&stored)
+        .iter()
+        .filter_map(|m| m["body"].as_str())
+        .collect();
+    assert_eq!(
+        bodies,
+        ["My screen is black", "Is it plugged in?", "It is!"]
+    );
+    // No token, no socket.
+    let url = format!("{}{path}", server.base.replacen("http://", "ws://", 1));
+    let refused = tokio_tungstenite::connect_async(url).await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status().as_u16(), 401),
+        other => panic!("an anonymous socket: {other:?}"),
+    }
+}
+
+/// A webhook receiver that refuses the first delivery and keeps the rest.
+async fn receiver() -> (
+    String,
+    Arc<Mutex<Vec<(Value, String, String)>>>,
+    Arc<Mutex<u32>>,
+) {
+    let got: Arc<Mutex<Vec<(Value, String, String)>>> = Arc::default();
+    let calls: Arc<Mutex<u32>> = Arc::default();
+    let (g, c) = (Arc::clone(&got), Arc::clone(&calls));
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let (g, c) = (Arc::clone(&g), Arc::clone(&c));
+            async move {
+                let n = {
+                    let mut calls = c.lock().expect("calls");
+                    *calls += 1;
+                    *calls
+                };
+                if n == 1 {
+                    return StatusCode::SERVICE_UNAVAILABLE;
+                }
+                let signature = headers
+                    .get("x-regentra-signature")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                let value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                g.lock().expect("got").push((value, signature, body));
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}/hook"), got, calls)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_delivers_the_outbox_to_webhooks_at_least_once() {
+    let (url, got, calls) = receiver().await;
+    let server = Server::embedded(
+        &[
+            "--webhook-url",
+            &url,
+            "--sweep-interval",
+            "1",
+            "--webhook-secret",
+            "s3cret",
+        ],
+        &[],
+    );
+    let (boss, _, client) = tenant(&server).await;
+    boss.post(
+        &format!("/v1/orgs/{client}/members"),
+        json!({"email": "emp@client.test", "name": "Emp", "role": "employee"}),
+    )
+    .await;
+    let policy = id(&boss
+        .post(
+            &format!("/v1/orgs/{client}/policies"),
+            json!({"title": "Clean desk", "category": "physical", "body": "Keep it clean."}),
+        )
+        .await);
+    for step in ["submit", "approve", "publish"] {
+        boss.ok(
+            M::POST,
+            &format!("/v1/orgs/{client}/policies/{policy}/{step}"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    }
+    boss.post(
+        &format!("/v1/orgs/{client}/policies/{policy}/campaigns"),
+        json!({"audience": {"kind": "roles", "of": ["employee"]}, "due": "2099-01-01T00:00:00Z"}),
+    )
+    .await;
+    // The first delivery is refused (503); the retry after the backoff lands.
+    let outbox = format!("/v1/orgs/{client}/notifications");
+    eventually("delivery", || {
+        let (boss, outbox) = (boss.clone(), outbox.clone());
+        async move {
+            let page = boss.get(&outbox).await;
+            let all = items(&page);
+            !all.is_empty() && all.iter().all(|n| !n["delivered_at"].is_null())
+        }
+    })
+    .await;
+    assert!(
+        *calls.lock().expect("calls") >= 2,
+        "a failed delivery was retried"
+    );
+    let delivered = got.lock().expect("got").clone();
+    let (payload, signature, raw) = delivered
+        .iter()
+        .find(|(v, _, _)| v["kind"] == "campaign_invitation")
+        .expect("the invitation arrived");
+    assert_eq!(payload["org"], client.as_str());
+    // The body is the notification as JSON; its signature checks out.
+    let expected = {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"s3cret").expect("key");
+        mac.update(raw.as_bytes());
+        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    };
+    assert_eq!(signature, &expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_are_rate_limited_per_account() {
+    let server = Server::embedded(&[], &[]);
+    let (_, msp, _) = tenant(&server).await;
+    let _ = msp;
+    let anon = server.anonymous();
+    let attempt = |password: &'static str| {
+        let anon = anon.clone();
+        async move {
+            anon.call(
+                M::POST,
+                "/v1/auth/login",
+                Some(json!({"email": "boss@msp.test", "password": password})),
+            )
+            .await
+        }
+    };
+    // tenant() logged in once already; four more wrong guesses use the burst.
+    for _ in 0..4 {
+        assert_eq!(
+            attempt("wrong password!!").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let limited = attempt("wrong password!!").await;
+    assert_eq!(
+        limited.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        limited.text
+    );
+    assert!(limited.is_problem());
+    let right = attempt(PASSWORD).await;
+    assert_eq!(
+        right.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits"
+    );
+    let raw = reqwest::Client::new()
+        .post(format!("{}/v1/auth/login", server.base))
+        .json(&json!({"email": "BOSS@msp.test", "password": PASSWORD}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        raw.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the email's case does not matter"
+    );
+    assert!(raw.headers().get("retry-after").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_is_off_unless_origins_are_configured() {
+    let preflight = |base: String, origin: &'static str| async move {
+        reqwest::Client::new()
+            .request(M::OPTIONS, format!("{base}/v1/me"))
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .send()
+            .await
+            .expect("preflight")
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap_or("").to_owned())
+    };
+    let closed = Server::embedded(&[], &[]);
+    assert_eq!(
+        preflight(closed.base.clone(), "https://app.example").await,
+        None
+    );
+    let open = Server::embedded(&["--cors-origin", "https://app.example"], &[]);
+    assert_eq!(
+        preflight(open.base.clone(), "https://app.example")
+            .await
+            .as_deref(),
+        Some("https://app.example")
+    );
+    assert_eq!(
+        preflight(open.base.clone(), "https://evil.example").await,
+        None
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_carry_an_id_into_the_response_and_the_logs() {
+    let server = Server::embedded(&[], &[]);
+    let http = reqwest::Client::new();
+    let mine = http
+        .get(format!("{}/v1/me", server.base))
+        .bearer_auth(&server.token)
+        .header("x-request-id", "req-from-the-client-42")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(mine.headers()["x-request-id"], "req-from-the-client-42");
+    let fresh = http
+        .get(format!("{}/v1/me", server.base))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .expect("request");
+    let generated = fresh.headers()["x-request-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(uuid::Uuid::parse_str(&generated).is_ok(), "{generated}");
+    eventually("the request in the log", || {
+        let log = server.log_text();
+        let seen = log.contains("req-from-the-client-42") && log.contains(&generated);
+        async move { seen }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_page_with_an_opaque_cursor() {
+    let server = Server::embedded(&[], &[]);
+    let (boss, msp, _) = tenant(&server).await;
+    for n in 0..4 {
+        boss.post(
+            &format!("/v1/orgs/{msp}/clients"),
+            json!({"name": format!("Client {n}")}),
+        )
+        .await;
+    }
+    let mut names = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/orgs/{msp}/clients?limit=2&cursor={c}"),
+            None => format!("/v1/orgs/{msp}/clients?limit=2"),
+        };
+        let page = boss.get(&path).await;
+        pages += 1;
+        names.extend(
+            items(&page)
+                .iter()
+                .map(|o| o["name"].as_str().expect("name").to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(names.len(), 5, "{names:?}");
+    assert!(pages >= 3);
+    let bad = boss
+        .call(
+            M::GET,
+            &format!("/v1/orgs/{msp}/clients?cursor=bogus"),
+            None,
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.body["errors"][0]["field"], "cursor");
+    let capped = boss
+        .get(&format!("/v1/orgs/{msp}/clients?limit=100000"))
+        .await;
+    assert_eq!(items(&capped).len(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_served_openapi_document_is_the_generated_one() {
+    let server = Server::embedded(&[], &[]);
+    let served = server.anonymous().get("/v1/openapi.json").await;
+    let generated = serde_json::to_value(regentra_http::server::openapi::document()).expect("json");
+    assert_eq!(served, generated);
+    assert_eq!(served["openapi"], "3.1.0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_seeds_once_and_its_portal_and_logins_work() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().to_str().expect("path").to_owned();
+    let count_orgs = |server: &Server| {
+        let admin = server.admin();
+        async move { items(&admin.get("/v1/orgs").await).len() }
+    };
+    let token = format!("rgt_{}", "ab".repeat(32));
+    let env = [("REGENTRA_BOOTSTRAP_TOKEN", token.as_str())];
+    let first = Server::embedded_at(&data, &["--demo"], &env);
+    assert!(first.log_text().contains("demo logins"));
+    let orgs = count_orgs(&first).await;
+    assert_eq!(orgs, 3, "the MSP and its two clients");
+    let erin = first
+        .login("erin@acmedental.example", "regentra-demo-password")
+        .await;
+    let me = erin.get("/v1/me").await;
+    let org = me["memberships"][0]["org_id"]
+        .as_str()
+        .expect("org")
+        .to_owned();
+    let tickets = erin.get(&format!("/v1/orgs/{org}/tickets")).await;
+    assert_eq!(items(&tickets).len(), 2);
+    assert!(
+        !items(&tickets)[0]["sla"]["resolution_due"].is_null(),
+        "demo tickets run under SLA"
+    );
+    let dashboard = erin.get(&format!("/v1/orgs/{org}/portal/dashboard")).await;
+    assert_eq!(
+        dashboard["frameworks"]
+            .as_array()
+            .expect("frameworks")
+            .len(),
+        2
+    );
+    let page = reqwest::get(format!("{}/portal/acme-dental", first.base))
+        .await
+        .expect("page");
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.expect("html");
+    assert!(html.contains("Acme Dental IT help") && html.contains("#0b5394"));
+    let missing = reqwest::get(format!("{}/portal/nobody-here", first.base))
+        .await
+        .expect("page");
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    drop(first);
+    // A second start on the same data seeds nothing more.
+    let second = Server::embedded_at(&data, &["--demo"], &env);
+    assert_eq!(count_orgs(&second).await, orgs);
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_shuts_down_cleanly() {
+    let mut server = Server::embedded(&[], &[]);
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+    assert!(server.log_text().contains("shutting down"));
+}
