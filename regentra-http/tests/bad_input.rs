@@ -66,6 +66,39 @@ fn spoiled(
     out
 }
 
+/// The write routes that name no org, with a valid body each.
+fn platform_routes() -> Vec<(M, &'static str, Value)> {
+    let calendar = json!({"timezone": "UTC", "weekly": {"mon": [["09:00", "17:00"]]}});
+    vec![
+        (
+            M::POST,
+            "/v1/auth/login",
+            json!({"email": "nobody@x.test", "password": "whatever password"}),
+        ),
+        (
+            M::POST,
+            "/v1/orgs",
+            json!({"name": "New MSP", "kind": "msp"}),
+        ),
+        (
+            M::PUT,
+            "/v1/me/password",
+            json!({"password": "a new long password"}),
+        ),
+        (M::POST, "/v1/me/tokens", json!({"name": "ci"})),
+        (
+            M::POST,
+            "/v1/sla/due",
+            json!({"calendar": calendar, "start": "2026-11-27T16:00:00Z", "minutes": 60}),
+        ),
+        (
+            M::POST,
+            "/v1/sla/elapsed",
+            json!({"calendar": calendar, "from": "2026-11-27T16:00:00Z", "to": "2026-11-28T16:00:00Z"}),
+        ),
+    ]
+}
+
 async fn send(
     api: &Api,
     method: &M,
@@ -102,19 +135,43 @@ async fn every_write_route_refuses_bad_input_with_a_problem_and_writes_nothing()
     for (method, path) in documented_routes(&server.admin()).await {
         let op = &doc["paths"][&path][method.to_lowercase()];
         let json_body = !op["requestBody"]["content"]["application/json"].is_null();
-        if !json_body || !path.contains("{org_id}") {
+        if !json_body {
             continue;
         }
+        let in_table = table
+            .iter()
+            .any(|r| r.method.as_str() == method && r.template == path && r.body.is_some());
+        let outside = platform_routes()
+            .iter()
+            .any(|(m, p, _)| m.as_str() == method && *p == path);
         assert!(
-            table
-                .iter()
-                .any(|r| r.method.as_str() == method && r.template == path && r.body.is_some()),
+            in_table || outside,
             "{method} {path} takes JSON but is not in the bad-input table"
         );
     }
 
     let before = w.victim_events().await;
+    let orgs_before = server.admin().get("/v1/orgs?limit=500").await;
+    let tokens_before = server.admin().get("/v1/me/tokens").await;
     let mut refused = 0;
+    // The routes outside any org, as the platform admin.
+    for (method, path, valid) in platform_routes() {
+        let api = server.admin();
+        for (what, body, raw) in spoiled(&valid, &[]) {
+            let reply = send(&api, &method, path, &body, raw).await;
+            let label = format!("{method} {path} with {what}");
+            assert!(
+                reply.status.is_client_error(),
+                "{label}: {} {}",
+                reply.status,
+                reply.text
+            );
+            assert!(reply.is_problem(), "{label}: {}", reply.content_type);
+            refused += 1;
+        }
+    }
+    assert_eq!(server.admin().get("/v1/orgs?limit=500").await, orgs_before);
+    assert_eq!(server.admin().get("/v1/me/tokens").await, tokens_before);
     for route in table.iter().filter(|r| r.body.is_some()) {
         let (api, org) = if takes_msp(route.template) {
             (&w.msp_a_admin, &w.msp_a)

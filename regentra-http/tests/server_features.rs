@@ -570,3 +570,42 @@ async fn sigterm_shuts_down_cleanly() {
     assert!(status.success(), "{status:?}");
     assert!(server.log_text().contains("shutting down"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn business_time_arithmetic_is_served() {
+    let server = Server::embedded(&[], &[]);
+    let api = server.admin();
+    let calendar = json!({"timezone": "UTC", "weekly": {
+        "mon": [["09:00", "17:00"]], "tue": [["09:00", "17:00"]], "wed": [["09:00", "17:00"]],
+        "thu": [["09:00", "17:00"]], "fri": [["09:00", "17:00"]]}});
+    let due = api
+        .ok(
+            M::POST,
+            "/v1/sla/due",
+            Some(json!({"calendar": calendar, "start": "2026-11-27T16:00:00Z", "minutes": 120})),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(
+        due["due"], "2026-11-30T10:00:00Z",
+        "Friday's last hour, then Monday's first"
+    );
+    let elapsed = api
+        .ok(
+            M::POST,
+            "/v1/sla/elapsed",
+            Some(json!({"calendar": calendar, "from": "2026-11-27T16:00:00Z", "to": "2026-11-30T10:00:00Z"})),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(elapsed["minutes"], 120);
+    let bad = api
+        .call(
+            M::POST,
+            "/v1/sla/due",
+            Some(json!({"calendar": {"timezone": "Mars/Olympus"}, "start": "2026-11-27T16:00:00Z", "minutes": 1})),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.body["errors"][0]["field"], "calendar.timezone");
+}

@@ -1,4 +1,5 @@
-//! SLA policies: each carries its business calendar (IANA zone, weekly
+//! SLA policies, and the business-time arithmetic of their calendars
+//! (`/v1/sla/due`, `/v1/sla/elapsed`). Each policy carries its business calendar (IANA zone, weekly
 //! hours, holidays), response and resolution targets per priority, and
 //! escalation rules. `default: true` assigns it: for an MSP, the policy its
 //! clients run on unless they have their own; for any other org, its own.
@@ -8,11 +9,14 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use chrono::{DateTime, Duration, Utc};
 use regentra_core::ids::{OrgId, SlaPolicyId};
 use regentra_core::psa::Priority;
 use regentra_core::psa::sla_policy::{EscalationRule, NewSlaPolicy, Targets};
+use regentra_core::sla::BusinessCalendar;
 use regentra_core::sla::calendar::CalendarSpec;
-use serde::Deserialize;
+use regentra_core::{Error, FieldError};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -28,6 +32,82 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_policies, create_policy))
         .routes(routes!(update_policy))
+        .routes(routes!(calendar_due))
+        .routes(routes!(calendar_elapsed))
+}
+
+/// A calendar checked as an SLA policy's would be; its errors name
+/// `calendar.<field>`.
+fn calendar(spec: CalendarSpec) -> ApiResult<std::sync::Arc<BusinessCalendar>> {
+    BusinessCalendar::shared(&spec).map_err(|e| match e {
+        Error::Validation(fields) => Error::Validation(
+            fields
+                .into_iter()
+                .map(|f| FieldError::new(format!("calendar.{}", f.field), f.message))
+                .collect(),
+        )
+        .into(),
+        other => other.into(),
+    })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DueRequest {
+    #[schema(value_type = Object)]
+    calendar: CalendarSpec,
+    start: DateTime<Utc>,
+    /// Business minutes to add.
+    minutes: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DueResponse {
+    due: DateTime<Utc>,
+}
+
+/// Business-time arithmetic: when `minutes` of business time after `start`
+/// end on this calendar (holidays and time-zone changes included).
+#[utoipa::path(post, path = "/v1/sla/due", tag = "sla", request_body = DueRequest,
+    responses((status = 200, body = DueResponse), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn calendar_due(
+    Caller(_): Caller,
+    Body(req): Body<DueRequest>,
+) -> ApiResult<Json<DueResponse>> {
+    let due = calendar(req.calendar)?
+        .add(req.start, Duration::minutes(i64::from(req.minutes)))
+        .ok_or_else(|| Error::invalid("minutes", "the due instant lies beyond the year 9999"))?;
+    Ok(Json(DueResponse { due }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ElapsedRequest {
+    #[schema(value_type = Object)]
+    calendar: CalendarSpec,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ElapsedResponse {
+    /// Whole business minutes between the two instants.
+    minutes: i64,
+}
+
+/// Business-time arithmetic: the business minutes between two instants.
+#[utoipa::path(post, path = "/v1/sla/elapsed", tag = "sla", request_body = ElapsedRequest,
+    responses((status = 200, body = ElapsedResponse), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn calendar_elapsed(
+    Caller(_): Caller,
+    Body(req): Body<ElapsedRequest>,
+) -> ApiResult<Json<ElapsedResponse>> {
+    let minutes = calendar(req.calendar)?
+        .elapsed(req.from, req.to)
+        .num_minutes();
+    Ok(Json(ElapsedResponse { minutes }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
