@@ -4969,3 +4969,124 @@ pub async fn portal_updates_are_audited_in_the_org_chain(store: Arc<dyn Store>) 
     assert_eq!(report.first_break, None);
     assert_eq!(report.events, chain.len() as u64);
 }
+
+// ----- host operations: initial passwords, sweeps, outbox --------------------
+
+pub async fn new_members_get_an_initial_password_existing_ones_keep_theirs(store: Arc<dyn Store>) {
+    let f = msp_fixture(store, "Northwind IT").await;
+    let r = &f.regentra;
+    let client = f.clients[0];
+    let hash = crate::auth::hash_password("first passphrase here").expect("hash");
+    let m = r
+        .add_member_with_password(
+            &f.admin,
+            client,
+            "new@client.test",
+            "New",
+            Role::Employee,
+            Some(hash),
+        )
+        .await
+        .expect("added");
+    let (user, phc) = r
+        .login_material("new@client.test")
+        .await
+        .expect("lookup")
+        .expect("a credential for the new user");
+    assert_eq!(user, m.user);
+    assert!(crate::auth::verify_password("first passphrase here", &phc));
+
+    // The same user joins another org with another password: ignored.
+    let other = crate::auth::hash_password("someone else's choice").expect("hash");
+    r.add_member_with_password(
+        &f.admin,
+        f.clients[1],
+        "new@client.test",
+        "New",
+        Role::Employee,
+        Some(other),
+    )
+    .await
+    .expect("added to the second client");
+    let (_, kept) = r
+        .login_material("new@client.test")
+        .await
+        .expect("lookup")
+        .expect("material");
+    assert!(crate::auth::verify_password("first passphrase here", &kept));
+
+    // A plain password where a hash belongs is refused, and nothing is written.
+    let before = r
+        .list_members(&f.admin, client, PageRequest::first(500))
+        .await
+        .expect("members");
+    expect_invalid(
+        r.add_member_with_password(
+            &f.admin,
+            client,
+            "plain@client.test",
+            "Plain",
+            Role::Employee,
+            Some("not a hash at all".into()),
+        )
+        .await,
+        "password",
+    );
+    assert_eq!(
+        r.list_members(&f.admin, client, PageRequest::first(500))
+            .await
+            .expect("members"),
+        before
+    );
+    assert_eq!(
+        r.login_material("plain@client.test").await.expect("lookup"),
+        None
+    );
+}
+
+pub async fn hosts_find_every_org_and_the_platform_admin(store: Arc<dyn Store>) {
+    let f = msp_fixture(store, "Northwind IT").await;
+    let r = &f.regentra;
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let page = r
+            .organization_ids(PageRequest::after(after, 2))
+            .await
+            .expect("ids");
+        all.extend(page.iter().copied());
+        match page.last() {
+            Some(last) if page.len() == 2 => after = Some(last.0),
+            _ => break,
+        }
+    }
+    for org in [f.msp, f.clients[0], f.clients[1]] {
+        assert!(all.contains(&org), "{org:?} is swept");
+    }
+    assert_eq!(all.len(), 3);
+    let operator = r.platform_admin("Ops@Platform.test").await.expect("lookup");
+    assert_eq!(operator, Some(f.operator.user));
+    // An ordinary member is not the platform admin.
+    assert_eq!(
+        r.platform_admin("admin@northwind-it.test")
+            .await
+            .expect("lookup"),
+        None
+    );
+}
+
+pub async fn the_outbox_is_read_by_org_managers_only(store: Arc<dyn Store>) {
+    let f = msp_fixture(store, "Northwind IT").await;
+    let r = &f.regentra;
+    let other = msp_in(r.clone(), f.operator.clone(), "Southwind IT").await;
+    let client = f.clients[0];
+    let page = r
+        .outbox(&f.admin, client, PageRequest::first(50))
+        .await
+        .expect("the MSP admin reads the client's outbox");
+    assert!(page.is_empty());
+    expect_not_found(
+        r.outbox(&other.admin, client, PageRequest::first(50)).await,
+        "another MSP's admin",
+    );
+}
