@@ -3,7 +3,7 @@
 //! the core's own operations (so the demo's audit chains verify too).
 
 use chrono::Duration;
-use regentra_core::compliance::{ControlStatus, ControlUpdate};
+use regentra_core::compliance::{ControlStatus, ControlUpdate, NewEvidence};
 use regentra_core::policies::campaign::NewCampaign;
 use regentra_core::policies::{Audience, ReminderCadence};
 use regentra_core::portal::{BrandingUpdate, PortalUpdate};
@@ -162,8 +162,21 @@ async fn compliance(
     regentra.adopt_framework(admin, dental, "hipaa").await?;
     regentra.adopt_framework(admin, dental, "soc2").await?;
     regentra.adopt_framework(admin, globex, "cmmc").await?;
-    // A few controls done, to make the gap analyses tell a story.
+    // A few controls done, with evidence, to make the gap analyses tell a story.
     for control in regentra.controls(admin, dental).await?.into_iter().take(12) {
+        let key = control.implementation.control.clone();
+        regentra
+            .add_attestation(
+                admin,
+                dental,
+                NewEvidence {
+                    title: format!("{key} in place"),
+                    controls: [key.clone()].into(),
+                    ..Default::default()
+                },
+                "Reviewed with the practice manager during onboarding.",
+            )
+            .await?;
         let update = ControlUpdate {
             status: Some(ControlStatus::Implemented),
             ..Default::default()

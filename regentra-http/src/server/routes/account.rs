@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use regentra_core::ids::{OrgId, TokenId, UserId};
-use regentra_core::rbac::Role;
+use regentra_core::rbac::{Role, Via};
 use regentra_core::{Error, Principal};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -98,7 +98,7 @@ pub struct MembershipItem {
     org_id: OrgId,
     org_name: String,
     role: Role,
-    /// `membership`, or `msp` when reached through the org's MSP.
+    /// `membership`, `msp` (an MSP admin in its client) or `platform`.
     via: String,
 }
 
@@ -115,10 +115,12 @@ async fn me(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<
                 org_id: access.org.id,
                 org_name: access.org.name.clone(),
                 role: grant.role,
-                via: serde_json::to_value(grant.via)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
+                via: match grant.via {
+                    Via::Membership => "membership",
+                    Via::MspDelegation { .. } => "msp",
+                    Via::Platform => "platform",
+                }
+                .to_owned(),
             })
         })
         .collect();
