@@ -171,7 +171,7 @@ impl World {
 async fn seed(api: &Api, org: &str) -> Ids {
     let o = |p: &str| format!("/v1/orgs/{org}{p}");
     let member = member(api, org, "staff@victim.test", "employee").await;
-    let token = api.get("/v1/me/tokens").await.as_array().expect("tokens")[0]["id"]
+    let token = items(&api.get("/v1/me/tokens").await)[0]["id"]
         .as_str()
         .expect("token id")
         .to_owned();

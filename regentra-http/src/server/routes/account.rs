@@ -17,6 +17,7 @@ use utoipa_axum::routes;
 use super::{ApiResult, Id, blocking};
 use crate::server::AppState;
 use crate::server::auth::{Caller, ClientAddr};
+use crate::server::page::{Page, PageQuery, Paged};
 use crate::server::problem::{ApiError, Body, Problem};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -177,14 +178,16 @@ impl From<regentra_core::auth::ApiToken> for TokenItem {
 
 /// The caller's API tokens (never their secrets).
 #[utoipa::path(get, path = "/v1/me/tokens", tag = "account",
-    responses((status = 200, body = Vec<TokenItem>)),
+    params(PageQuery),
+    responses((status = 200, body = Paged<TokenItem>)),
     security(("bearer" = [])))]
 async fn list_tokens(
     State(state): State<AppState>,
     Caller(caller): Caller,
-) -> ApiResult<Json<Vec<TokenItem>>> {
+    page: Page,
+) -> ApiResult<Json<Paged<TokenItem>>> {
     let tokens = state.regentra.tokens(&caller).await?;
-    Ok(Json(tokens.into_iter().map(TokenItem::from).collect()))
+    Ok(Json(page.of_ids(tokens, |t| t.id.0).map(TokenItem::from)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use axum::Json;
 use axum::body::Body as RawBody;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{ApiResult, Id};
+use super::{ApiResult, Id, Query};
 use crate::server::AppState;
 use crate::server::auth::Caller;
 use crate::server::page::{Page, PageQuery, Paged};

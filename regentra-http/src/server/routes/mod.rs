@@ -16,7 +16,7 @@ pub mod tenancy;
 pub mod tickets;
 
 use axum::extract::FromRequestParts;
-use axum::extract::rejection::PathRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -39,6 +39,23 @@ impl From<PathRejection> for Problem {
             "not-found",
             "Not found",
             "no such resource",
+        )
+    }
+}
+
+/// Query parameters whose rejection is a 400 problem that names the
+/// parameter (a missing `title`, a `valid_until` that is not a date).
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(Problem))]
+pub struct Query<T>(pub T);
+
+impl From<QueryRejection> for Problem {
+    fn from(rejection: QueryRejection) -> Self {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "Bad request",
+            rejection.body_text(),
         )
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -19,7 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::compliance::{ReportQuery, document};
-use super::{ApiResult, Id};
+use super::{ApiResult, Id, Query};
 use crate::server::AppState;
 use crate::server::auth::Caller;
 use crate::server::page::{Page, Paged};
@@ -435,14 +435,18 @@ async fn campaign_report(
 
 /// The caller's own acknowledgments in this org, pending and signed.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/me/acknowledgments", tag = "campaigns",
-    params(("org_id" = Uuid, Path)),
+    params(("org_id" = Uuid, Path), crate::server::page::PageQuery),
     responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn my_acknowledgments(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Id(org): Id<OrgId>,
-) -> ApiResult<Json<Value>> {
+    page: Page,
+) -> ApiResult<Json<Paged<Value>>> {
     let mine = state.regentra.my_acknowledgments(&caller, org).await?;
-    Ok(Json(json!({ "items": mine })))
+    Ok(Json(
+        page.of_ids(mine, |m| m.acknowledgment.id.0)
+            .map(|m| json!(m)),
+    ))
 }

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
 use regentra_core::ids::{OrgId, TicketId, UserId};
@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{ApiResult, Id};
+use super::{ApiResult, Id, Query};
 use crate::server::AppState;
 use crate::server::auth::Caller;
 use crate::server::page::{Page, PageQuery, Paged};
