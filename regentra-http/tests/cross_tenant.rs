@@ -5,7 +5,7 @@
 mod support;
 
 use support::world::{Ids, Route, World, documented_routes, fill, missing_ids, routes, takes_msp};
-use support::{Api, Reply, Server, StatusCode, websocket_refusal};
+use support::{Api, Backend, Reply, Server, StatusCode, websocket_refusal};
 
 /// Calls a route of the table as `api` with the given org, client and ids.
 async fn call(
@@ -54,7 +54,18 @@ fn names_a_record(template: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_tenant_gets_404_exactly_like_a_missing_id_and_changes_nothing() {
-    let server = Server::embedded(&[], &[]);
+    cross_tenant(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_another_tenant_gets_404_exactly_like_a_missing_id_and_changes_nothing() {
+    cross_tenant(Backend::Postgres).await;
+}
+
+async fn cross_tenant(backend: Backend) {
+    let Some(server) = Server::on(backend).await else {
+        return;
+    };
     let w = World::build(&server).await;
     let before = w.victim_events().await;
     let secrets = w.secrets();
