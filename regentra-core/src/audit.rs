@@ -25,6 +25,7 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 pub const PLATFORM_CHAIN: OrgId = OrgId(uuid::Uuid::nil());
 
 /// Where a request came from, as the host application knows it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestMeta {
     pub request_id: Option<String>,
@@ -33,6 +34,7 @@ pub struct RequestMeta {
 }
 
 /// Who did it: a user acting with a role obtained some way, or the system.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
     /// `None` for the platform itself (bootstrap, scheduled work).
@@ -52,6 +54,7 @@ impl Actor {
 }
 
 /// What it was done to.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
     pub kind: String,
@@ -68,6 +71,7 @@ impl Target {
 }
 
 /// An event before the store numbers and links it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditDraft {
     pub id: AuditEventId,
@@ -83,6 +87,7 @@ pub struct AuditDraft {
 }
 
 /// A sealed event of an org's chain.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {
     /// 1 for the org's first event, then consecutive.
@@ -100,6 +105,7 @@ pub struct AuditEvent {
 }
 
 /// Where an org's chain ends: what the next event links to.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChainHead {
     pub seq: u64,
@@ -143,6 +149,7 @@ pub fn seal(head: Option<&ChainHead>, draft: AuditDraft) -> AuditEvent {
 }
 
 /// The first broken link of a chain.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("audit chain broken at event {seq}: {problem}")]
 pub struct ChainBreak {
@@ -151,6 +158,7 @@ pub struct ChainBreak {
     pub problem: BreakKind,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[serde(rename_all = "snake_case")]
 pub enum BreakKind {

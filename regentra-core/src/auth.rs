@@ -34,6 +34,7 @@ pub const TOKEN_PREFIX: &str = "rgt_";
 pub const MIN_PASSWORD: usize = 12;
 
 /// A user's password, as an argon2id PHC string.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credential {
     pub user: UserId,
@@ -69,6 +70,7 @@ impl Entity for Credential {
 }
 
 /// An API token as stored: never the secret itself.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiToken {
     pub id: TokenId,

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 /// A problem with one input field, named as the caller spelled it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
     pub field: String,

@@ -17,6 +17,7 @@ use crate::rbac::Permission;
 use crate::service::{Principal, Regentra};
 use crate::store::{self, ChangeSet, Entity, IndexEntry, PageRequest, Scope};
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationKind {
@@ -27,6 +28,7 @@ pub enum NotificationKind {
 }
 
 /// One message waiting for (or past) delivery.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Notification {
     pub id: NotificationId,

@@ -76,6 +76,7 @@ impl FromStr for Role {
 macro_rules! permissions {
     ($($variant:ident => $key:literal),* $(,)?) => {
         /// Everything a caller can be allowed to do, one variant per right of `RBAC.md`.
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         pub enum Permission { $($variant),* }
 
@@ -173,6 +174,7 @@ impl FromStr for Permission {
 }
 
 /// What the matrix says about one role and one permission.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Access {
@@ -239,6 +241,7 @@ pub fn decide(role: Role, permission: Permission) -> Access {
 }
 
 /// How the caller came to hold its role in the org a request names.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Via {

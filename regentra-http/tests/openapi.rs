@@ -13,9 +13,15 @@ fn the_openapi_document_is_reviewed() {
 fn every_operation_is_documented_with_a_problem_for_its_errors() {
     let value = serde_json::to_value(regentra_http::server::openapi::document()).expect("json");
     let mut operations = 0;
+    let mut ids = std::collections::BTreeSet::new();
     for (path, item) in value["paths"].as_object().expect("paths") {
         for (method, op) in item.as_object().expect("operations") {
             operations += 1;
+            let id = op["operationId"].as_str().unwrap_or("").to_owned();
+            assert!(
+                ids.insert(id.clone()),
+                "operationId {id} is not unique ({method} {path})"
+            );
             let summary = op["summary"].as_str().unwrap_or("");
             assert!(!summary.is_empty(), "{method} {path} has no summary");
             let responses = op["responses"].as_object().expect("responses");
@@ -33,4 +39,13 @@ fn every_operation_is_documented_with_a_problem_for_its_errors() {
         }
     }
     assert!(operations >= 90, "{operations} operations");
+    // Every schema the document refers to is in it.
+    let text = value.to_string();
+    for reference in text.split("\"#/components/schemas/").skip(1) {
+        let name = reference.split('"').next().unwrap_or("");
+        assert!(
+            !value["components"]["schemas"][name].is_null(),
+            "{name} is referred to but not defined"
+        );
+    }
 }

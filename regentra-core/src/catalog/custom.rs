@@ -18,6 +18,7 @@ use crate::store::{self, ChangeSet, Entity, IndexEntry, Scope};
 
 /// What an organization submits: a framework, and any controls of its own
 /// that the framework maps to (besides the built-in common controls).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CustomFrameworkDef {
@@ -27,6 +28,7 @@ pub struct CustomFrameworkDef {
 }
 
 /// A custom framework as stored in its organization.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomFramework {
     pub id: CustomFrameworkId,

@@ -22,6 +22,7 @@ pub use model::{Alias, Control, Domain, EvidenceKind, Framework, Requirement};
 pub use validate::{validate, validate_controls};
 
 /// A requirement named by framework and id.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(
     Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
@@ -53,6 +54,7 @@ pub struct Catalog {
 
 /// Distinct common controls against the requirements they cover: how much
 /// work the CCF saves when several frameworks are adopted together.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Consolidation {
     pub frameworks: Vec<String>,

@@ -31,6 +31,7 @@ impl OrgState {
 }
 
 /// A control as the derivation sees it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ControlState {
     pub control: String,
@@ -70,6 +71,7 @@ impl RequirementStatus {
 }
 
 /// One assessable requirement's derived standing.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RequirementResult {
     pub id: String,
@@ -85,6 +87,7 @@ pub struct RequirementResult {
     pub missing: Vec<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FrameworkEvaluation {
     pub framework: String,
@@ -92,6 +95,7 @@ pub struct FrameworkEvaluation {
 }
 
 /// Every adopted framework's requirements, derived at one instant.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Evaluation {
     pub at: DateTime<Utc>,

@@ -24,6 +24,7 @@ use crate::tenancy::validate_name;
 pub const CHUNK_SIZE: usize = 256 * 1024;
 
 /// What a piece of evidence is.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EvidenceContent {
@@ -56,6 +57,7 @@ pub enum EvidenceContent {
 }
 
 /// What every new piece of evidence says about itself.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewEvidence {
@@ -71,6 +73,7 @@ pub struct NewEvidence {
 }
 
 /// A piece of evidence as listed: whether it still counts is derived.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EvidenceView {
     #[serde(flatten)]

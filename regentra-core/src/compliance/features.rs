@@ -39,6 +39,7 @@ pub enum AgreementStatus {
 }
 
 /// A business associate agreement with a vendor that handles PHI.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Agreement {
     pub id: AgreementId,
@@ -73,6 +74,7 @@ impl Entity for Agreement {
 }
 
 /// A new or changed agreement, as the user enters it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewAgreement {
@@ -333,6 +335,7 @@ impl Regentra {
 // ----- ISO/IEC 27001: Statement of Applicability --------------------------
 
 /// One Annex A control in the Statement of Applicability.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SoaEntry {
     pub control: String,
@@ -411,6 +414,7 @@ fn soa_csv(entries: &[SoaEntry]) -> Result<String> {
 pub const SPRS_MAX: i32 = 110;
 
 /// An open Level 2 requirement on the plan of action, with its weight.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlanItem {
     pub requirement: String,
@@ -423,6 +427,7 @@ pub struct PlanItem {
 }
 
 /// The DoD Assessment Methodology score for NIST SP 800-171.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SprsScore {
     pub score: i32,

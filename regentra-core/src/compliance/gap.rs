@@ -12,6 +12,7 @@ use super::ControlStatus;
 use super::evaluate::{Evaluation, FrameworkEvaluation, RequirementResult, RequirementStatus};
 use crate::catalog::{Catalog, Consolidation};
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusTotals {
     pub satisfied: usize,
@@ -43,6 +44,7 @@ impl StatusTotals {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SectionBreakdown {
     pub id: String,
@@ -53,6 +55,7 @@ pub struct SectionBreakdown {
 
 /// A control that would help close a gap, and how many open requirements
 /// across all adopted frameworks it would help close.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MissingControl {
     pub control: String,
@@ -61,6 +64,7 @@ pub struct MissingControl {
     pub closes: usize,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Gap {
     pub requirement: String,
@@ -73,6 +77,8 @@ pub struct Gap {
 
 /// A control to work on, with the requirements of this framework it would
 /// help close.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = GapPriority))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Priority {
     pub control: String,
@@ -83,6 +89,7 @@ pub struct Priority {
     pub requirements: Vec<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FrameworkGaps {
     pub framework: String,
@@ -97,6 +104,7 @@ pub struct FrameworkGaps {
     pub requirements: Vec<RequirementResult>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FrameworkScore {
     pub framework: String,
@@ -105,6 +113,7 @@ pub struct FrameworkScore {
     pub totals: StatusTotals,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SharedControl {
     pub control: String,
@@ -113,6 +122,7 @@ pub struct SharedControl {
     pub frameworks: Vec<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CrossFrameworkSummary {
     pub frameworks: Vec<FrameworkScore>,
@@ -121,6 +131,7 @@ pub struct CrossFrameworkSummary {
     pub consolidation: Consolidation,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GapAnalysis {
     pub at: DateTime<Utc>,

@@ -41,6 +41,7 @@ use crate::store::{Entity, IndexEntry, Scope};
 
 /// An organization's adoption of a framework. Unadopting only deactivates
 /// it: scoping decisions and settings stay, and re-adopting restores them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Adoption {
     pub id: AdoptionId,
@@ -73,6 +74,7 @@ impl Entity for Adoption {
 
 /// The framework-specific settings an adoption carries; each field belongs
 /// to one framework and is `None` until set.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FrameworkSettings {
     /// SOC 2: the trust services categories in scope (security always is).
@@ -140,6 +142,7 @@ pub enum CmmcLevel {
     L2,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CmmcProfile {
@@ -153,6 +156,7 @@ pub struct CmmcProfile {
     pub encryption_not_fips_validated: bool,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FtcProfile {
@@ -164,6 +168,7 @@ pub struct FtcProfile {
 }
 
 /// The person 314.4(a) requires an institution to designate.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QualifiedIndividual {
@@ -202,6 +207,7 @@ impl ControlStatus {
 
 /// One common control as the organization implements it: one record per
 /// org and control, whichever frameworks need it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ControlImplementation {
     pub id: ControlImplId,
@@ -234,6 +240,7 @@ impl Entity for ControlImplementation {
 }
 
 /// A change to a control implementation; `None` leaves a field as it is.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ControlUpdate {
@@ -288,6 +295,7 @@ impl ControlImplementation {
 }
 
 /// A piece of evidence, linked to the controls it supports.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Evidence {
     pub id: EvidenceId,
@@ -332,6 +340,7 @@ impl Evidence {
 
 /// A recorded assessment: the gap analysis of one framework at one moment,
 /// kept so that progress can be followed over time.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Assessment {
     pub id: AssessmentId,

@@ -7,6 +7,7 @@ use super::gap::{CrossFrameworkSummary, FrameworkGaps};
 use crate::error::{Error, Result};
 
 /// The formats a report can be rendered in.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReportFormat {

@@ -30,6 +30,7 @@ const RETRIES: usize = 3;
 
 /// A control as a user sees it: the org's implementation, its derived
 /// state, its evidence and the adopted requirements it serves.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ControlView {
     pub implementation: ControlImplementation,

@@ -22,6 +22,7 @@ use crate::service::{Principal, Regentra};
 use crate::store::{self, ChangeSet, Entity, Scope, Versioned};
 use crate::tenancy::{Membership, validate_name};
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewCampaign {
@@ -33,6 +34,7 @@ pub struct NewCampaign {
     pub cadence: ReminderCadence,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct RoleCompletion {
     pub signed: usize,
@@ -40,6 +42,7 @@ pub struct RoleCompletion {
 }
 
 /// Signed against assigned, overall and per role, and who is still pending.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Completion {
     pub campaign: CampaignId,
@@ -55,6 +58,7 @@ pub struct Completion {
 }
 
 /// What a person sees of their own assignment.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MyAcknowledgment {
     pub acknowledgment: Acknowledgment,
@@ -63,6 +67,7 @@ pub struct MyAcknowledgment {
 }
 
 /// One row of a campaign export.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CampaignRow {
     pub person: String,
@@ -661,6 +666,7 @@ impl Regentra {
 }
 
 /// A reminder the cadence makes due.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct DueReminder {
     pub acknowledgment: AcknowledgmentId,

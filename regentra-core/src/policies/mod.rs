@@ -31,6 +31,7 @@ use crate::ids::{
 use crate::rbac::Role;
 use crate::store::{Entity, IndexEntry, Scope};
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PolicyStatus {
@@ -41,6 +42,7 @@ pub enum PolicyStatus {
     Retired,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Policy {
     pub id: PolicyId,
@@ -71,6 +73,7 @@ impl Entity for Policy {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VersionStatus {
@@ -83,6 +86,7 @@ pub enum VersionStatus {
 }
 
 /// One version of a policy's text.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyVersion {
     pub id: PolicyVersionId,
@@ -125,6 +129,7 @@ pub fn body_hash(body: &str) -> String {
 }
 
 /// Who a campaign is for, as the launcher chose it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "of", rename_all = "snake_case")]
 pub enum Audience {
@@ -136,6 +141,7 @@ pub enum Audience {
 /// When reminders go out: every `every_days` after launch until the due
 /// date, then every `overdue_every_days` from the due date while overdue, at
 /// most `max` per person.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReminderCadence {
@@ -182,6 +188,7 @@ impl ReminderCadence {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CampaignStatus {
@@ -189,6 +196,7 @@ pub enum CampaignStatus {
     Closed,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Campaign {
     pub id: CampaignId,
@@ -231,6 +239,7 @@ impl Entity for Campaign {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AcknowledgmentStatus {
@@ -239,6 +248,7 @@ pub enum AcknowledgmentStatus {
 }
 
 /// The signature itself, as kept for auditors.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Signature {
     pub signed_at: DateTime<Utc>,
@@ -250,6 +260,7 @@ pub struct Signature {
 }
 
 /// One person's acknowledgment in a campaign.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Acknowledgment {
     pub id: AcknowledgmentId,

@@ -19,6 +19,7 @@ use crate::tenancy::validate_name;
 /// The largest policy text accepted (markdown), in bytes.
 pub const MAX_BODY: usize = 512 * 1024;
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewPolicy {
@@ -31,6 +32,7 @@ pub struct NewPolicy {
 }
 
 /// A policy with its versions, newest last.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PolicyView {
     pub policy: Policy,

@@ -39,6 +39,7 @@ const WELCOME_TEXT_MAX: usize = 2000;
 
 /// How the portal presents the tenant. Every field is optional; the public
 /// view falls back to the organization's name for `display_name`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Branding {
     pub display_name: Option<String>,
@@ -51,6 +52,7 @@ pub struct Branding {
 }
 
 /// One org's portal configuration.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortalSettings {
     pub org: OrgId,
@@ -220,6 +222,7 @@ impl PortalSettings {
 /// For the nullable text fields, `Some(None)` (JSON `null`) clears the value
 /// and `Some(Some(text))` sets it; so `{"slug": null}` removes the slug while
 /// `{}` leaves it alone.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PortalUpdate {
@@ -243,6 +246,7 @@ pub struct PortalUpdate {
 
 /// A partial change to the branding, with [`PortalUpdate`]'s convention:
 /// `None` keeps, `Some(None)` clears, `Some(Some(text))` sets.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BrandingUpdate {

@@ -16,6 +16,7 @@ use crate::store::{self, ChangeSet, Entity, Scope, Versioned};
 use crate::tenancy::Organization;
 
 /// What the unauthenticated portal page may show about a tenant.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublicPortal {
     pub org: OrgId,
@@ -27,6 +28,7 @@ pub struct PublicPortal {
 }
 
 /// The compliance scores the portal shows, one entry per adopted framework.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PortalDashboard {
     pub org: OrgId,
@@ -36,6 +38,7 @@ pub struct PortalDashboard {
 }
 
 /// One adopted framework's standing, as the gap analysis computes it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DashboardFramework {
     /// The framework key (`hipaa`, `soc2`, ...).

@@ -18,6 +18,7 @@ use crate::tenancy::validate_name;
 
 // ----- time entries ----------------------------------------------------------
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimeEntry {
     pub id: TimeEntryId,
@@ -50,6 +51,7 @@ impl Entity for TimeEntry {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewTimeEntry {
@@ -61,6 +63,7 @@ pub struct NewTimeEntry {
     pub date: NaiveDate,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Minutes {
     pub total: u64,
@@ -77,6 +80,7 @@ impl Minutes {
 }
 
 /// Time over a period, in total and per user and per ticket.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TimeTotals {
     pub from: NaiveDate,
@@ -88,6 +92,7 @@ pub struct TimeTotals {
 
 // ----- assets ----------------------------------------------------------------
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Asset {
     pub id: AssetId,
@@ -123,6 +128,7 @@ impl Entity for Asset {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewAsset {
@@ -146,6 +152,7 @@ pub enum Visibility {
     Portal,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Article {
     pub id: ArticleId,
@@ -184,6 +191,7 @@ impl Entity for Article {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewArticle {

@@ -23,6 +23,7 @@ use crate::sla::{BusinessCalendar, CalendarSpec};
 use crate::store::{self, ChangeSet, Entity, IndexEntry, Scope, Versioned};
 use crate::tenancy::{OrgKind, Organization, validate_name};
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Targets {
@@ -31,6 +32,7 @@ pub struct Targets {
 }
 
 /// Which clock an escalation watches.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClockKind {
@@ -38,6 +40,7 @@ pub enum ClockKind {
     Resolution,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Trigger {
@@ -52,6 +55,7 @@ pub enum Trigger {
     AtBreach,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Action {
@@ -62,6 +66,7 @@ pub enum Action {
     Webhook { url: String },
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EscalationRule {
@@ -70,6 +75,7 @@ pub struct EscalationRule {
     pub action: Action,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlaPolicy {
     pub id: SlaPolicyId,
@@ -105,6 +111,7 @@ impl Entity for SlaPolicy {
 }
 
 /// A policy as the user writes it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewSlaPolicy {

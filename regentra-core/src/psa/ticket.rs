@@ -54,6 +54,7 @@ impl TicketStatus {
 }
 
 /// The SLA a ticket runs on, copied from the policy when it was created.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlaTerms {
     pub policy: SlaPolicyId,
@@ -67,6 +68,7 @@ pub struct SlaTerms {
     pub fired: BTreeSet<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ticket {
     pub id: TicketId,
@@ -110,6 +112,7 @@ impl Entity for Ticket {
 }
 
 /// The per-org ticket counter.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketCounter {
     pub id: Uuid,
@@ -131,6 +134,7 @@ impl Entity for TicketCounter {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Comment {
     pub id: CommentId,
@@ -157,6 +161,7 @@ impl Entity for Comment {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewTicket {
@@ -169,6 +174,7 @@ pub struct NewTicket {
 }
 
 /// A clock at an instant, as a user sees it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClockView {
     pub due: Option<DateTime<Utc>>,
@@ -179,6 +185,7 @@ pub struct ClockView {
     pub breached: bool,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SlaView {
     pub policy: SlaPolicyId,
@@ -188,6 +195,7 @@ pub struct SlaView {
 }
 
 /// An escalation due to fire.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DueEscalation {
     pub ticket: TicketId,

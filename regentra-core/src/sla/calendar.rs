@@ -12,6 +12,7 @@ use crate::error::{Error, FieldError, Result};
 
 /// The JSON form of a calendar:
 /// `{"timezone":"America/New_York","weekly":{"mon":[["09:00","17:00"]]},"holidays":["2025-12-25"]}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CalendarSpec {
@@ -24,6 +25,7 @@ pub struct CalendarSpec {
 
 /// Opening intervals per weekday, `[["HH:MM","HH:MM"], ...]`; a day absent
 /// or empty is closed.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WeeklySpec {

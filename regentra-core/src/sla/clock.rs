@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::BusinessCalendar;
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Clock {
     /// The target, in business seconds.

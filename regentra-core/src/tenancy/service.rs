@@ -16,6 +16,7 @@ use crate::service::{Principal, Regentra};
 use crate::store::{self, ChangeSet, Entity, PageRequest, Scope, Versioned};
 
 /// One role a user can act with in an org, and how they hold it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RoleGrant {
     pub role: Role,
@@ -23,6 +24,7 @@ pub struct RoleGrant {
 }
 
 /// An org the user can switch to, with the roles they hold there.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OrgAccess {
     pub org: Organization,
@@ -30,6 +32,7 @@ pub struct OrgAccess {
 }
 
 /// The result of verifying an org's audit chain.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChainReport {
     pub events: u64,

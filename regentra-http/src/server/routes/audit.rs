@@ -25,7 +25,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// The org's audit events in chain order.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/audit", tag = "audit",
     params(("org_id" = Uuid, Path), PageQuery),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Paged<regentra_core::audit::AuditEvent>), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn audit(
     State(state): State<AppState>,
@@ -56,7 +56,7 @@ pub struct Verification {
     /// The hash of the last event.
     head: Option<String>,
     /// The first broken link, when there is one.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<regentra_core::audit::ChainBreak>)]
     first_break: Option<Value>,
 }
 
@@ -82,7 +82,7 @@ async fn verify(
 /// The org's notification outbox, delivered or not, oldest first.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/notifications", tag = "audit",
     params(("org_id" = Uuid, Path), PageQuery),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Paged<regentra_core::notify::Notification>), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn outbox(
     State(state): State<AppState>,

@@ -72,7 +72,7 @@ pub struct StartChat {
 /// Starts a chat with the helpdesk.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/chats", tag = "chat",
     params(("org_id" = Uuid, Path)), request_body = StartChat,
-    responses((status = 201, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = regentra_core::psa::chat::ChatSession), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn start_chat(
     State(state): State<AppState>,
@@ -90,7 +90,7 @@ async fn start_chat(
 /// A chat's messages, oldest first.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/chats/{chat_id}/messages", tag = "chat",
     params(("org_id" = Uuid, Path), ("chat_id" = Uuid, Path), PageQuery),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Paged<regentra_core::psa::chat::ChatMessage>), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn list_messages(
     State(state): State<AppState>,
@@ -111,7 +111,7 @@ pub struct PostMessage {
 /// Posts a message (the WebSocket does the same, live).
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/chats/{chat_id}/messages", tag = "chat",
     params(("org_id" = Uuid, Path), ("chat_id" = Uuid, Path)), request_body = PostMessage,
-    responses((status = 201, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = regentra_core::psa::chat::ChatMessage), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn post_message(
     State(state): State<AppState>,
@@ -130,7 +130,7 @@ async fn post_message(
 /// Closes a chat (either side may).
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/chats/{chat_id}/close", tag = "chat",
     params(("org_id" = Uuid, Path), ("chat_id" = Uuid, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = regentra_core::psa::chat::ChatSession), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn close_chat(
     State(state): State<AppState>,
@@ -152,19 +152,22 @@ pub struct ToTicket {
 /// Turns a chat into a ticket carrying the transcript.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/chats/{chat_id}/ticket", tag = "chat",
     params(("org_id" = Uuid, Path), ("chat_id" = Uuid, Path)), request_body = ToTicket,
-    responses((status = 201, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = super::tickets::TicketBody), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn to_ticket(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Id((org, chat)): Id<(OrgId, ChatId)>,
     Body(req): Body<ToTicket>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<super::tickets::TicketBody>)> {
     let ticket = state
         .regentra
         .chat_to_ticket(&caller, org, chat, &req.subject, req.priority)
         .await?;
-    Ok((StatusCode::CREATED, Json(json!(ticket))))
+    Ok((
+        StatusCode::CREATED,
+        Json(super::tickets::ticket_body(ticket, state.regentra.now())?),
+    ))
 }
 
 /// A frame the server sends.

@@ -88,7 +88,7 @@ async fn frameworks(Caller(_): Caller) -> Json<Paged<FrameworkItem>> {
 /// One built-in framework with its requirements and their common controls.
 #[utoipa::path(get, path = "/v1/frameworks/{framework}", tag = "compliance",
     params(("framework" = String, Path, description = "framework key, e.g. `hipaa`")),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = regentra_core::catalog::Framework), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn framework(Caller(_): Caller, Id(key): Id<String>) -> ApiResult<Json<Value>> {
     let framework = Catalog::builtin()
@@ -109,7 +109,7 @@ pub struct Adopt {
 /// The org's adoptions, active or not.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/frameworks", tag = "compliance",
     params(("org_id" = Uuid, Path), PageQuery),
-    responses((status = 200, body = Object)),
+    responses((status = 200, body = Paged<regentra_core::compliance::Adoption>)),
     security(("bearer" = [])))]
 async fn list_adoptions(
     State(state): State<AppState>,
@@ -124,7 +124,7 @@ async fn list_adoptions(
 /// Adopts a framework: seeds its control set and unlocks its features.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/frameworks", tag = "compliance",
     params(("org_id" = Uuid, Path)), request_body = Adopt,
-    responses((status = 201, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = regentra_core::compliance::Adoption), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn adopt(
     State(state): State<AppState>,
@@ -142,7 +142,7 @@ async fn adopt(
 /// Unadopts a framework; control state and evidence are kept.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/frameworks/{framework}", tag = "compliance",
     params(("org_id" = Uuid, Path), ("framework" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = regentra_core::compliance::Adoption), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn unadopt(
     State(state): State<AppState>,
@@ -171,12 +171,12 @@ pub struct GapBody {
     framework: String,
     /// Share of in-scope requirements met, 0-100.
     score: f64,
-    #[schema(value_type = Object)]
+    #[schema(value_type = regentra_core::compliance::StatusTotals)]
     totals: Value,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Vec<regentra_core::compliance::gap::SectionBreakdown>)]
     sections: Value,
     /// Unimplemented controls, most cross-framework leverage first.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Vec<regentra_core::compliance::gap::Priority>)]
     priorities: Value,
     requirements: Vec<RequirementItem>,
 }
@@ -296,7 +296,7 @@ pub struct ScopeRequirement {
 /// Scopes one requirement out (with a justification) or back in.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/frameworks/{framework}/scope", tag = "compliance",
     params(("org_id" = Uuid, Path), ("framework" = String, Path)), request_body = ScopeRequirement,
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = regentra_core::compliance::Adoption), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn scope_requirement(
     State(state): State<AppState>,
@@ -320,7 +320,7 @@ async fn scope_requirement(
 /// Records an assessment: the framework's score and totals now.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/frameworks/{framework}/assessments", tag = "compliance",
     params(("org_id" = Uuid, Path), ("framework" = String, Path)),
-    responses((status = 201, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = regentra_core::compliance::Assessment), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn run_assessment(
     State(state): State<AppState>,
@@ -337,7 +337,7 @@ async fn run_assessment(
 /// Past assessments of a framework, oldest first.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/frameworks/{framework}/assessments", tag = "compliance",
     params(("org_id" = Uuid, Path), ("framework" = String, Path), PageQuery),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Paged<regentra_core::compliance::Assessment>), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn list_assessments(
     State(state): State<AppState>,
@@ -365,7 +365,6 @@ pub struct ControlItem {
     notes: String,
     justification: Option<String>,
     /// The framework requirements it satisfies.
-    #[schema(value_type = Vec<Object>)]
     requirements: Vec<RequirementRef>,
 }
 
@@ -484,7 +483,7 @@ pub struct Soc2Categories {
 /// SOC 2: the trust services categories in scope (security is always in).
 #[utoipa::path(put, path = "/v1/orgs/{org_id}/soc2/categories", tag = "framework features",
     params(("org_id" = Uuid, Path)), request_body = Soc2Categories,
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = regentra_core::compliance::Adoption), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn soc2_categories(
     State(state): State<AppState>,
@@ -508,7 +507,7 @@ pub struct PciAppendices {
 /// PCI DSS: the appendices (A1-A3) that apply.
 #[utoipa::path(put, path = "/v1/orgs/{org_id}/pci-dss/appendices", tag = "framework features",
     params(("org_id" = Uuid, Path)), request_body = PciAppendices,
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = regentra_core::compliance::Adoption), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn pci_appendices(
     State(state): State<AppState>,
@@ -525,8 +524,8 @@ async fn pci_appendices(
 
 /// CMMC: target level and the partial-credit facts for the SPRS score.
 #[utoipa::path(put, path = "/v1/orgs/{org_id}/cmmc/profile", tag = "framework features",
-    params(("org_id" = Uuid, Path)), request_body = Object,
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    params(("org_id" = Uuid, Path)), request_body = regentra_core::compliance::CmmcProfile,
+    responses((status = 200, body = regentra_core::compliance::Adoption), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn cmmc_profile(
     State(state): State<AppState>,
@@ -544,7 +543,7 @@ async fn cmmc_profile(
 /// CMMC: the SPRS score (110 down to -203) with the deductions behind it.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/cmmc/sprs", tag = "framework features",
     params(("org_id" = Uuid, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = regentra_core::compliance::features::SprsScore), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn sprs(
     State(state): State<AppState>,
@@ -556,8 +555,8 @@ async fn sprs(
 
 /// FTC Safeguards: the qualified individual and the small-institution exemption.
 #[utoipa::path(put, path = "/v1/orgs/{org_id}/ftc-safeguards/profile", tag = "framework features",
-    params(("org_id" = Uuid, Path)), request_body = Object,
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    params(("org_id" = Uuid, Path)), request_body = regentra_core::compliance::FtcProfile,
+    responses((status = 200, body = regentra_core::compliance::Adoption), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn ftc_profile(
     State(state): State<AppState>,
@@ -653,7 +652,7 @@ pub struct AgreementQuery {
 /// HIPAA: the business associate agreements register.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/hipaa/baas", tag = "framework features",
     params(("org_id" = Uuid, Path), AgreementQuery),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Paged<regentra_core::compliance::features::Agreement>), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn list_agreements(
     State(state): State<AppState>,
@@ -680,7 +679,7 @@ async fn list_agreements(
 /// HIPAA: records a business associate agreement.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/hipaa/baas", tag = "framework features",
     params(("org_id" = Uuid, Path)), request_body = AgreementRequest,
-    responses((status = 201, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = regentra_core::compliance::features::Agreement), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn add_agreement(
     State(state): State<AppState>,
@@ -698,7 +697,7 @@ async fn add_agreement(
 /// HIPAA: replaces a business associate agreement's details.
 #[utoipa::path(put, path = "/v1/orgs/{org_id}/hipaa/baas/{agreement_id}", tag = "framework features",
     params(("org_id" = Uuid, Path), ("agreement_id" = Uuid, Path)), request_body = AgreementRequest,
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = regentra_core::compliance::features::Agreement), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn update_agreement(
     State(state): State<AppState>,

@@ -66,7 +66,7 @@ fn controls_of(list: Option<&str>) -> BTreeSet<String> {
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/evidence/files", tag = "evidence",
     params(("org_id" = Uuid, Path), UploadQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "the file"),
-    responses((status = 201, body = Object), (status = 404, body = Problem, content_type = "application/problem+json"),
+    responses((status = 201, body = regentra_core::compliance::Evidence), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -178,7 +178,7 @@ pub struct NewLink {
 /// Records a link (a ticket, a dashboard, a document elsewhere) as evidence.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/evidence/links", tag = "evidence",
     params(("org_id" = Uuid, Path)), request_body = NewLink,
-    responses((status = 201, body = Object), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = regentra_core::compliance::Evidence), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn add_link(
     State(state): State<AppState>,
@@ -217,7 +217,7 @@ pub struct NewAttestation {
 /// Records the caller's attestation as evidence.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/evidence/attestations", tag = "evidence",
     params(("org_id" = Uuid, Path)), request_body = NewAttestation,
-    responses((status = 201, body = Object), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = regentra_core::compliance::Evidence), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn add_attestation(
     State(state): State<AppState>,
@@ -252,7 +252,7 @@ pub struct EvidenceQuery {
 /// The org's evidence, each marked expired or not.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/evidence", tag = "evidence",
     params(("org_id" = Uuid, Path), EvidenceQuery),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Paged<regentra_core::compliance::evidence::EvidenceView>), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn list_evidence(
     State(state): State<AppState>,
@@ -326,7 +326,7 @@ async fn download(
 /// Links evidence to a common control.
 #[utoipa::path(put, path = "/v1/orgs/{org_id}/evidence/{evidence_id}/controls/{control}", tag = "evidence",
     params(("org_id" = Uuid, Path), ("evidence_id" = Uuid, Path), ("control" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = regentra_core::compliance::Evidence), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn link(
     State(state): State<AppState>,
@@ -343,7 +343,7 @@ async fn link(
 /// Unlinks evidence from a common control.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/evidence/{evidence_id}/controls/{control}", tag = "evidence",
     params(("org_id" = Uuid, Path), ("evidence_id" = Uuid, Path), ("control" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = regentra_core::compliance::Evidence), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn unlink(
     State(state): State<AppState>,

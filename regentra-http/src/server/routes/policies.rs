@@ -94,7 +94,7 @@ pub struct CreatePolicy {
 /// The org's policies.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/policies", tag = "policies",
     params(("org_id" = Uuid, Path), crate::server::page::PageQuery),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Paged<regentra_core::policies::Policy>), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn list_policies(
     State(state): State<AppState>,
@@ -109,7 +109,7 @@ async fn list_policies(
 /// Creates a policy with a first draft.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/policies", tag = "policies",
     params(("org_id" = Uuid, Path)), request_body = CreatePolicy,
-    responses((status = 201, body = Object), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = regentra_core::policies::Policy), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn create_policy(
     State(state): State<AppState>,
@@ -141,7 +141,7 @@ pub struct FromTemplate {
 /// Creates a policy from a template, filled in with the org's name.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/policies/from-template", tag = "policies",
     params(("org_id" = Uuid, Path)), request_body = FromTemplate,
-    responses((status = 201, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = regentra_core::policies::Policy), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn from_template(
     State(state): State<AppState>,
@@ -159,7 +159,7 @@ async fn from_template(
 /// A policy with its versions.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/policies/{policy_id}", tag = "policies",
     params(("org_id" = Uuid, Path), ("policy_id" = Uuid, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = regentra_core::policies::service::PolicyView), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn policy(
     State(state): State<AppState>,
@@ -179,7 +179,7 @@ pub struct EditDraft {
 /// Edits the policy's draft (starting one after a published version).
 #[utoipa::path(put, path = "/v1/orgs/{org_id}/policies/{policy_id}/draft", tag = "policies",
     params(("org_id" = Uuid, Path), ("policy_id" = Uuid, Path)), request_body = EditDraft,
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json"),
+    responses((status = 200, body = regentra_core::policies::PolicyVersion), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn edit_draft(
@@ -198,7 +198,7 @@ async fn edit_draft(
 /// Submits the draft for approval.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/policies/{policy_id}/submit", tag = "policies",
     params(("org_id" = Uuid, Path), ("policy_id" = Uuid, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = regentra_core::policies::PolicyVersion), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn submit(
     State(state): State<AppState>,
@@ -213,7 +213,7 @@ async fn submit(
 /// Approves the submitted version.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/policies/{policy_id}/approve", tag = "policies",
     params(("org_id" = Uuid, Path), ("policy_id" = Uuid, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = regentra_core::policies::PolicyVersion), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn approve(
     State(state): State<AppState>,
@@ -228,7 +228,7 @@ async fn approve(
 /// Publishes the approved version: immutable and hashed from now on.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/policies/{policy_id}/publish", tag = "policies",
     params(("org_id" = Uuid, Path), ("policy_id" = Uuid, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = regentra_core::policies::PolicyVersion), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn publish(
     State(state): State<AppState>,
@@ -243,7 +243,7 @@ async fn publish(
 /// Retires a policy.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/policies/{policy_id}/retire", tag = "policies",
     params(("org_id" = Uuid, Path), ("policy_id" = Uuid, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = regentra_core::policies::Policy), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn retire(
     State(state): State<AppState>,
@@ -261,19 +261,17 @@ pub struct LaunchCampaign {
     title: Option<String>,
     /// `{"kind": "everyone"}`, `{"kind": "roles", "of": ["employee"]}` or
     /// `{"kind": "users", "of": [user ids]}`.
-    #[schema(value_type = Object)]
     audience: Audience,
     due: DateTime<Utc>,
     /// Reminder cadence: `every_days`, `overdue_every_days`, `max`.
     #[serde(default)]
-    #[schema(value_type = Object)]
     cadence: ReminderCadence,
 }
 
 /// Launches an acknowledgment campaign for the policy's published version.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/policies/{policy_id}/campaigns", tag = "campaigns",
     params(("org_id" = Uuid, Path), ("policy_id" = Uuid, Path)), request_body = LaunchCampaign,
-    responses((status = 201, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = regentra_core::policies::Campaign), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn launch_campaign(
     State(state): State<AppState>,
@@ -297,7 +295,7 @@ async fn launch_campaign(
 /// The org's campaigns.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/campaigns", tag = "campaigns",
     params(("org_id" = Uuid, Path), crate::server::page::PageQuery),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Paged<regentra_core::policies::Campaign>), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn list_campaigns(
     State(state): State<AppState>,
@@ -312,7 +310,7 @@ async fn list_campaigns(
 /// A campaign's completion: who signed, who is pending, who is overdue.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/campaigns/{campaign_id}", tag = "campaigns",
     params(("org_id" = Uuid, Path), ("campaign_id" = Uuid, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = regentra_core::policies::Completion), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn completion(
     State(state): State<AppState>,
@@ -333,7 +331,7 @@ pub struct AddToCampaign {
 /// Adds a member who joined after launch to a campaign's audience.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/campaigns/{campaign_id}/audience", tag = "campaigns",
     params(("org_id" = Uuid, Path), ("campaign_id" = Uuid, Path)), request_body = AddToCampaign,
-    responses((status = 201, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = regentra_core::policies::Acknowledgment), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn add_to_campaign(
     State(state): State<AppState>,
@@ -358,7 +356,7 @@ pub struct Sign {
 /// Signs the caller's own acknowledgment; it becomes evidence at once.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/campaigns/{campaign_id}/sign", tag = "campaigns",
     params(("org_id" = Uuid, Path), ("campaign_id" = Uuid, Path)), request_body = Sign,
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json"),
+    responses((status = 200, body = regentra_core::policies::Acknowledgment), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn sign(
@@ -377,7 +375,7 @@ async fn sign(
 /// Closes a campaign.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/campaigns/{campaign_id}/close", tag = "campaigns",
     params(("org_id" = Uuid, Path), ("campaign_id" = Uuid, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = regentra_core::policies::Campaign), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn close_campaign(
     State(state): State<AppState>,
@@ -436,7 +434,7 @@ async fn campaign_report(
 /// The caller's own acknowledgments in this org, pending and signed.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/me/acknowledgments", tag = "campaigns",
     params(("org_id" = Uuid, Path), crate::server::page::PageQuery),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Paged<regentra_core::policies::campaign::MyAcknowledgment>), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn my_acknowledgments(
     State(state): State<AppState>,

@@ -29,7 +29,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// The org's portal settings (defaults until first saved).
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/portal", tag = "portal",
     params(("org_id" = Uuid, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = regentra_core::portal::PortalSettings), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn settings(
     State(state): State<AppState>,
@@ -46,8 +46,8 @@ async fn settings(
 /// `welcome_text`), `show_compliance_dashboard`. Fields left out stay as
 /// they are; `null` clears a text field.
 #[utoipa::path(patch, path = "/v1/orgs/{org_id}/portal", tag = "portal",
-    params(("org_id" = Uuid, Path)), request_body = Object,
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json"),
+    params(("org_id" = Uuid, Path)), request_body = regentra_core::portal::PortalUpdate,
+    responses((status = 200, body = regentra_core::portal::PortalSettings), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -68,7 +68,7 @@ async fn update_settings(
 /// The compliance dashboard the portal shows, when its settings allow.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/portal/dashboard", tag = "portal",
     params(("org_id" = Uuid, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = regentra_core::portal::PortalDashboard), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn dashboard(
     State(state): State<AppState>,
@@ -92,7 +92,7 @@ async fn enabled_portal(state: &AppState, slug: &str) -> ApiResult<PublicPortal>
 /// portals are both 404.
 #[utoipa::path(get, path = "/portal/{slug}/portal.json", tag = "portal",
     params(("slug" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = regentra_core::portal::PublicPortal), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn public_portal(
     State(state): State<AppState>,
     Id(slug): Id<String>,

@@ -42,7 +42,7 @@ pub struct LogTime {
 /// Logs the caller's time, on a ticket or not.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/time-entries", tag = "psa",
     params(("org_id" = Uuid, Path)), request_body = LogTime,
-    responses((status = 201, body = Object), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = regentra_core::psa::records::TimeEntry), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn log_time(
     State(state): State<AppState>,
@@ -74,7 +74,7 @@ pub struct Period {
 /// Time totals over a period: the org's, per user and per ticket.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/time-entries/totals", tag = "psa",
     params(("org_id" = Uuid, Path), Period),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = regentra_core::psa::records::TimeTotals), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn time_totals(
     State(state): State<AppState>,
@@ -104,7 +104,7 @@ pub struct AddAsset {
 /// The org's assets.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/assets", tag = "psa",
     params(("org_id" = Uuid, Path), PageQuery),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Paged<regentra_core::psa::records::Asset>), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn list_assets(
     State(state): State<AppState>,
@@ -119,7 +119,7 @@ async fn list_assets(
 /// Records an asset.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/assets", tag = "psa",
     params(("org_id" = Uuid, Path)), request_body = AddAsset,
-    responses((status = 201, body = Object), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = regentra_core::psa::records::Asset), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn add_asset(
     State(state): State<AppState>,
@@ -152,7 +152,7 @@ pub struct ArticleQuery {
 /// Searches the knowledge base (requesters see published portal articles only).
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/kb/articles", tag = "psa",
     params(("org_id" = Uuid, Path), ArticleQuery),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Paged<regentra_core::psa::records::Article>), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn search_articles(
     State(state): State<AppState>,
@@ -184,7 +184,7 @@ pub struct AddArticle {
 /// Writes a knowledge base article.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/kb/articles", tag = "psa",
     params(("org_id" = Uuid, Path)), request_body = AddArticle,
-    responses((status = 201, body = Object), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = regentra_core::psa::records::Article), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn add_article(
     State(state): State<AppState>,

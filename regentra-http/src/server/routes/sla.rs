@@ -30,8 +30,8 @@ use crate::server::problem::{Body, Problem};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_policies, create_policy))
-        .routes(routes!(update_policy))
+        .routes(routes!(list_sla_policies, create_sla_policy))
+        .routes(routes!(update_sla_policy))
         .routes(routes!(calendar_due))
         .routes(routes!(calendar_elapsed))
 }
@@ -54,7 +54,6 @@ fn calendar(spec: CalendarSpec) -> ApiResult<std::sync::Arc<BusinessCalendar>> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DueRequest {
-    #[schema(value_type = Object)]
     calendar: CalendarSpec,
     start: DateTime<Utc>,
     /// Business minutes to add.
@@ -84,7 +83,6 @@ async fn calendar_due(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ElapsedRequest {
-    #[schema(value_type = Object)]
     calendar: CalendarSpec,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -116,16 +114,13 @@ pub struct SlaPolicyRequest {
     name: String,
     /// `{"timezone": "America/New_York", "weekly": {"mon": [["09:00","17:00"]], ...},
     /// "holidays": ["2026-12-25"]}`.
-    #[schema(value_type = Object)]
     calendar: CalendarSpec,
     /// Per priority (`critical`, `high`, `medium`, `low`):
     /// `{"first_response_minutes": 60, "resolution_minutes": 480}`.
-    #[schema(value_type = Object)]
     targets: BTreeMap<Priority, Targets>,
     /// Rules: `{"clock": "response", "trigger": {"kind": "percent", "percent": 75},
     /// "action": {"kind": "notify_role", "role": "msp_admin"}}`.
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
     escalations: Vec<EscalationRule>,
     /// Assigns the policy as the org's default (an MSP's: its clients' too).
     #[serde(default)]
@@ -147,9 +142,9 @@ impl From<SlaPolicyRequest> for NewSlaPolicy {
 /// The org's SLA policies.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/sla-policies", tag = "sla",
     params(("org_id" = Uuid, Path), PageQuery),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Paged<regentra_core::psa::sla_policy::SlaPolicy>), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
-async fn list_policies(
+async fn list_sla_policies(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Id(org): Id<OrgId>,
@@ -162,9 +157,9 @@ async fn list_policies(
 /// Creates an SLA policy (the calendar is checked: zone, hours, holidays).
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/sla-policies", tag = "sla",
     params(("org_id" = Uuid, Path)), request_body = SlaPolicyRequest,
-    responses((status = 201, body = Object), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = regentra_core::psa::sla_policy::SlaPolicy), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
-async fn create_policy(
+async fn create_sla_policy(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Id(org): Id<OrgId>,
@@ -180,10 +175,10 @@ async fn create_policy(
 /// Replaces an SLA policy; open tickets keep the revision they started on.
 #[utoipa::path(put, path = "/v1/orgs/{org_id}/sla-policies/{policy_id}", tag = "sla",
     params(("org_id" = Uuid, Path), ("policy_id" = Uuid, Path)), request_body = SlaPolicyRequest,
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json"),
+    responses((status = 200, body = regentra_core::psa::sla_policy::SlaPolicy), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
-async fn update_policy(
+async fn update_sla_policy(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Id((org, id)): Id<(OrgId, SlaPolicyId)>,

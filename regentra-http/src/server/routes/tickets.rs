@@ -73,7 +73,8 @@ pub struct SlaBody {
     running: bool,
 }
 
-fn ticket_body(t: Ticket, now: DateTime<Utc>) -> ApiResult<TicketBody> {
+/// A ticket as the API shows it, with its SLA state at `now`.
+pub(crate) fn ticket_body(t: Ticket, now: DateTime<Utc>) -> ApiResult<TicketBody> {
     let sla = sla_view(&t, now)?.map(|v| SlaBody {
         policy: v.policy,
         revision: v.revision,
@@ -220,7 +221,7 @@ fn public_by_default() -> bool {
 /// Adds a public reply or an internal note.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/tickets/{ticket_id}/comments", tag = "tickets",
     params(("org_id" = Uuid, Path), ("ticket_id" = Uuid, Path)), request_body = NewComment,
-    responses((status = 201, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = regentra_core::psa::ticket::Comment), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn add_comment(
     State(state): State<AppState>,
@@ -238,7 +239,7 @@ async fn add_comment(
 /// A ticket's comments the caller may see, oldest first.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/tickets/{ticket_id}/comments", tag = "tickets",
     params(("org_id" = Uuid, Path), ("ticket_id" = Uuid, Path), PageQuery),
-    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Paged<regentra_core::psa::ticket::Comment>), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn list_comments(
     State(state): State<AppState>,
