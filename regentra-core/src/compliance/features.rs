@@ -234,7 +234,10 @@ impl Regentra {
         days: u32,
     ) -> Result<Vec<Agreement>> {
         let today = self.now().date_naive();
-        let horizon = today + Duration::days(i64::from(days));
+        // A horizon past the calendar's end means every renewal is within it.
+        let horizon = today
+            .checked_add_signed(Duration::days(i64::from(days)))
+            .unwrap_or(NaiveDate::MAX);
         let mut due: Vec<Agreement> = self
             .agreements(principal, org)
             .await?

@@ -20,6 +20,7 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use regentra_core::Regentra;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -84,6 +85,9 @@ pub fn router(state: AppState, config: &HttpConfig) -> Result<Router, String> {
         .fallback(routes::no_route)
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // A bug that panics answers 500 (as a problem, below) instead of
+        // dropping the connection; the panic is logged.
+        .layer(CatchPanicLayer::new())
         .layer(middleware::from_fn(problem_bodies))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
