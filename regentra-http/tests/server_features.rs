@@ -609,3 +609,48 @@ async fn business_time_arithmetic_is_served() {
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad.body["errors"][0]["field"], "calendar.timezone");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portal_is_served_at_its_slug_and_its_own_host_name() {
+    let server = Server::embedded(&[], &[]);
+    let (boss, _, client) = tenant(&server).await;
+    let settings = boss
+        .ok(
+            M::PATCH,
+            &format!("/v1/orgs/{client}/portal"),
+            Some(json!({
+                "enabled": true, "slug": "client-co", "hostname": "help.client.test",
+                "branding": {"display_name": "<Client> help", "primary_color": "#112233"}
+            })),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(settings["slug"], "client-co");
+    let page = |host: &'static str| {
+        let base = server.base.clone();
+        async move {
+            let r = reqwest::Client::new()
+                .get(format!("{base}/"))
+                .header("host", host)
+                .send()
+                .await
+                .expect("page");
+            (r.status(), r.text().await.expect("text"))
+        }
+    };
+    let (status, html) = page("help.client.test").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("&lt;Client&gt; help"), "branding, escaped");
+    assert!(html.contains("#112233"));
+    let (status, _) = page("elsewhere.test").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let by_slug = reqwest::get(format!("{}/portal/client-co", server.base))
+        .await
+        .expect("page");
+    assert_eq!(by_slug.status(), StatusCode::OK);
+    let public = server
+        .anonymous()
+        .get("/portal/client-co/portal.json")
+        .await;
+    assert_eq!(public["org"], client.as_str());
+}

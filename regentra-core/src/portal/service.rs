@@ -163,6 +163,34 @@ impl Regentra {
         }))
     }
 
+    /// The public portal served at its own host name (a request's `Host`,
+    /// with or without a port): `None` unless a portal is enabled with
+    /// that host name and a slug.
+    pub async fn portal_by_hostname(&self, host: &str) -> Result<Option<PublicPortal>> {
+        let host = host.trim().to_ascii_lowercase();
+        let host = match host.rsplit_once(':') {
+            Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+            _ => host.as_str(),
+        };
+        let host = host.trim_end_matches('.');
+        if host.is_empty() || host.len() > 253 {
+            return Ok(None);
+        }
+        let Some(route) =
+            store::find_unique::<PortalRoute>(self.store(), Scope::Platform, "hostname", host)
+                .await?
+        else {
+            return Ok(None);
+        };
+        let Some(settings) = self.portal_record(route.value.org).await? else {
+            return Ok(None);
+        };
+        match (settings.value.hostname.as_deref(), settings.value.slug) {
+            (Some(own), Some(slug)) if own == host => self.portal_by_slug(&slug).await,
+            _ => Ok(None),
+        }
+    }
+
     /// The compliance dashboard of the org's portal: every adopted
     /// framework's score and requirement counts. `NotFound` unless the
     /// portal is enabled and shows the dashboard.

@@ -5097,3 +5097,52 @@ pub async fn the_outbox_is_read_by_org_managers_only(store: Arc<dyn Store>) {
         "another MSP's admin",
     );
 }
+
+pub async fn portal_by_hostname_serves_only_an_enabled_portal_with_that_host(
+    store: Arc<dyn Store>,
+) {
+    let f = msp_fixture(store, "Northwind IT").await;
+    let r = &f.regentra;
+    let client = f.clients[0];
+    r.update_portal_settings(
+        &f.admin,
+        client,
+        PortalUpdate {
+            hostname: set_text("help.acme.test"),
+            ..enabled_with_slug("acme")
+        },
+    )
+    .await
+    .expect("enabled with a host name");
+    for host in ["help.acme.test", "HELP.acme.test:443", "help.acme.test."] {
+        let found = r.portal_by_hostname(host).await.expect("lookup");
+        assert_eq!(
+            found.map(|p| (p.org, p.slug)),
+            Some((client, "acme".to_owned())),
+            "{host}"
+        );
+    }
+    for host in ["", "other.acme.test", "acme", "help.acme.test:x"] {
+        assert_eq!(
+            r.portal_by_hostname(host).await.expect("lookup"),
+            None,
+            "{host:?}"
+        );
+    }
+    r.update_portal_settings(
+        &f.admin,
+        client,
+        PortalUpdate {
+            enabled: Some(false),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("disabled");
+    assert_eq!(
+        r.portal_by_hostname("help.acme.test")
+            .await
+            .expect("lookup"),
+        None
+    );
+}

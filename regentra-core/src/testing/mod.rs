@@ -107,6 +107,7 @@ macro_rules! conformance_tests {
             portal_dashboard_follows_the_settings,
             portal_invalid_update_writes_nothing,
             portal_updates_are_audited_in_the_org_chain,
+            portal_by_hostname_serves_only_an_enabled_portal_with_that_host,
         );
     };
     (@cases $mode:tt $factory:expr; $($case:ident),* $(,)?) => {

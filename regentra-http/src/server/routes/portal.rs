@@ -1,9 +1,10 @@
 //! The branded client portal: its settings under the org, the compliance
-//! dashboard it may show, and the public page at `/portal/{slug}`.
+//! dashboard it may show, and the public page at `/portal/{slug}` (or at
+//! `/` of the portal's own host name).
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use regentra_core::ids::OrgId;
@@ -23,6 +24,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(dashboard))
         .routes(routes!(public_portal))
         .route("/portal/{slug}", get(portal_page))
+        .route("/", get(portal_at_host))
         .route("/portal/assets/portal.js", get(portal_script))
 }
 
@@ -103,8 +105,12 @@ async fn public_portal(
 /// The portal page: branded, and driven by the API from the script.
 async fn portal_page(State(state): State<AppState>, Id(slug): Id<String>) -> ApiResult<Response> {
     let portal = enabled_portal(&state, &slug).await?;
-    let html = render_page(&portal);
-    Ok((
+    Ok(page_response(&portal))
+}
+
+fn page_response(portal: &PublicPortal) -> Response {
+    let html = render_page(portal);
+    (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (
@@ -115,7 +121,21 @@ async fn portal_page(State(state): State<AppState>, Id(slug): Id<String>) -> Api
         ],
         html,
     )
-        .into_response())
+        .into_response()
+}
+
+/// A portal with its own host name is served at that host's root.
+async fn portal_at_host(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let portal = state
+        .regentra
+        .portal_by_hostname(host)
+        .await?
+        .ok_or(regentra_core::Error::NotFound { what: "portal" })?;
+    Ok(page_response(&portal))
 }
 
 async fn portal_script() -> Response {
