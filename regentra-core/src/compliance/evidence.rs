@@ -72,6 +72,16 @@ pub struct NewEvidence {
     pub controls: BTreeSet<String>,
 }
 
+/// The file of a file upload: its name, its type, and optionally the SHA-256
+/// the uploader computed, which the stored bytes must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewFile {
+    pub name: String,
+    pub content_type: String,
+    /// Hex SHA-256 declared by the uploader; a mismatch stores nothing.
+    pub sha256: Option<String>,
+}
+
 /// A piece of evidence as listed: whether it still counts is derived.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -118,14 +128,51 @@ impl Regentra {
         S: Stream<Item = std::result::Result<Vec<u8>, E>> + Send,
         E: std::fmt::Display,
     {
+        let file = NewFile {
+            name: name.to_owned(),
+            content_type: content_type.to_owned(),
+            sha256: None,
+        };
+        self.upload_evidence_file(principal, org, meta, file, body)
+            .await
+    }
+
+    /// [`Self::add_file_evidence`], with the uploader's own SHA-256 of the
+    /// file checked against the bytes as stored (hashed once, on the way
+    /// in): a mismatch, like any failure, leaves nothing behind.
+    pub async fn upload_evidence_file<S, E>(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        meta: NewEvidence,
+        file: NewFile,
+        body: S,
+    ) -> Result<Evidence>
+    where
+        S: Stream<Item = std::result::Result<Vec<u8>, E>> + Send,
+        E: std::fmt::Display,
+    {
         let grant = self
             .authorize_all(principal, org, Permission::EvidenceUpload)
             .await?;
-        let name = validate_name("name", name)?;
-        let content_type = check_content_type(content_type)?;
+        let name = validate_name("name", &file.name)?;
+        let content_type = check_content_type(&file.content_type)?;
+        let expected = file.sha256.as_deref().map(check_sha256).transpose()?;
         let meta = self.check_new_evidence(org, meta).await?;
         let blob = BlobId(self.new_id());
         let stored = match self.store_blob(org, blob, body).await {
+            Ok(stored) if expected.as_ref().is_some_and(|want| *want != stored.sha256) => {
+                Err(Error::invalid(
+                    "file",
+                    format!(
+                        "does not match the declared sha256: it hashes to {}",
+                        stored.sha256
+                    ),
+                ))
+            }
+            other => other,
+        };
+        let stored = match stored {
             Ok(stored) => stored,
             Err(e) => {
                 let _ = self.store().delete_blob(org, blob.0).await;
@@ -484,6 +531,16 @@ struct StoredBlob {
     size: u64,
     chunks: u32,
     sha256: String,
+}
+
+/// A declared SHA-256: 64 hex digits, compared in lower case.
+fn check_sha256(raw: &str) -> Result<String> {
+    let hex = raw.trim().to_ascii_lowercase();
+    if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(hex)
+    } else {
+        Err(Error::invalid("sha256", "must be 64 hex digits"))
+    }
 }
 
 fn check_content_type(raw: &str) -> Result<String> {

@@ -5146,3 +5146,55 @@ pub async fn portal_by_hostname_serves_only_an_enabled_portal_with_that_host(
         None
     );
 }
+
+pub async fn a_declared_file_hash_must_match_the_stored_bytes(store: Arc<dyn Store>) {
+    use crate::compliance::evidence::NewFile;
+    use sha2::Digest as _;
+    let f = compliance_fixture(store).await;
+    let r = f.r();
+    f.adopt("hipaa").await;
+    let bytes = b"access review, Q4".to_vec();
+    let body = || futures::stream::iter(vec![Ok::<_, std::io::Error>(bytes.clone())]);
+    let file = |sha256: Option<String>| NewFile {
+        name: "review.txt".into(),
+        content_type: "text/plain".into(),
+        sha256,
+    };
+    let meta = NewEvidence {
+        title: "Access review".into(),
+        ..Default::default()
+    };
+    let right = hex::encode(sha2::Sha256::digest(&bytes)).to_uppercase();
+    let stored = r
+        .upload_evidence_file(&f.officer, f.org, meta.clone(), file(Some(right)), body())
+        .await
+        .expect("a matching hash, in any case, is accepted");
+    let before = actions(&f.msp, f.org).await.len();
+    expect_invalid(
+        r.upload_evidence_file(
+            &f.officer,
+            f.org,
+            meta.clone(),
+            file(Some("00".repeat(32))),
+            body(),
+        )
+        .await,
+        "file",
+    );
+    expect_invalid(
+        r.upload_evidence_file(&f.officer, f.org, meta, file(Some("xyz".into())), body())
+            .await,
+        "sha256",
+    );
+    let listed = r.evidence(&f.manager, f.org, None).await.expect("list");
+    assert_eq!(
+        listed.iter().map(|e| e.evidence.id).collect::<Vec<_>>(),
+        [stored.id],
+        "a mismatched upload leaves no record"
+    );
+    assert_eq!(
+        actions(&f.msp, f.org).await.len(),
+        before,
+        "nor an audit event"
+    );
+}

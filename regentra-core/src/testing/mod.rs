@@ -97,6 +97,7 @@ macro_rules! conformance_tests {
             api_tokens_authenticate_until_revoked,
             passwords_are_set_and_checked_off_the_record,
             new_members_get_an_initial_password_existing_ones_keep_theirs,
+            a_declared_file_hash_must_match_the_stored_bytes,
             hosts_find_every_org_and_the_platform_admin,
             the_outbox_is_read_by_org_managers_only,
             portal_settings_default_then_round_trip,

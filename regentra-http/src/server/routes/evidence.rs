@@ -1,6 +1,6 @@
-//! Evidence: file uploads (streamed, hashed, optionally checked against
-//! the client's SHA-256), downloads, links, attestations, and linking to
-//! controls.
+//! Evidence: file uploads (streamed to the core, which hashes them and
+//! checks the client's SHA-256 when given), downloads, links, attestations,
+//! and linking to controls.
 
 use std::collections::BTreeSet;
 
@@ -11,11 +11,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use regentra_core::compliance::evidence::NewEvidence;
+use regentra_core::compliance::evidence::{NewEvidence, NewFile};
 use regentra_core::ids::{EvidenceId, OrgId};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -98,13 +97,6 @@ async fn upload_file(
         }
         .into());
     }
-    let expected = match q.sha256.as_deref().map(str::to_ascii_lowercase) {
-        Some(h) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => Some(h),
-        Some(_) => {
-            return Err(Problem::invalid_field("sha256", "must be 64 hex digits").into());
-        }
-        None => None,
-    };
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -117,49 +109,19 @@ async fn upload_file(
         valid_until: q.valid_until,
         controls: controls_of(q.controls.as_deref()),
     };
-    let evidence = state
-        .regentra
-        .add_file_evidence(
-            &caller,
-            org,
-            meta,
-            &q.name,
-            &content_type,
-            checked(body, expected),
-        )
-        .await?;
-    Ok((StatusCode::CREATED, Json(json!(evidence))))
-}
-
-/// The body as chunks; when the client declared a SHA-256, the stream ends
-/// in an error on a mismatch, so the core discards what it stored.
-fn checked(
-    body: RawBody,
-    expected: Option<String>,
-) -> impl futures::Stream<Item = Result<Vec<u8>, String>> + Send {
-    let mut hasher = Sha256::new();
+    let file = NewFile {
+        name: q.name,
+        content_type,
+        sha256: q.sha256,
+    };
     let chunks = body
         .into_data_stream()
         .map(|r| r.map(|b| b.to_vec()).map_err(|e| e.to_string()));
-    let verdict = futures::stream::once(async { Ok::<Vec<u8>, String>(Vec::new()) });
-    let mut expected = expected;
-    chunks
-        .map(Some)
-        .chain(verdict.map(|_| None))
-        .filter_map(move |item| {
-            let out = match item {
-                Some(Ok(bytes)) => {
-                    hasher.update(&bytes);
-                    Some(Ok(bytes))
-                }
-                Some(Err(e)) => Some(Err(e)),
-                None => expected.take().and_then(|want| {
-                    let got = hex::encode(std::mem::take(&mut hasher).finalize());
-                    (got != want).then(|| Err(format!("sha256 mismatch: the file hashes to {got}")))
-                }),
-            };
-            futures::future::ready(out)
-        })
+    let evidence = state
+        .regentra
+        .upload_evidence_file(&caller, org, meta, file, chunks)
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!(evidence))))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
