@@ -151,3 +151,81 @@ impl Regentra {
         Ok(entry.value)
     }
 }
+
+/// Why a tenant's webhook URL (an SLA escalation's) may not be called, if it
+/// may not: https only, and never a loopback, private, link-local or
+/// shared address, so a tenant cannot aim the server at its own network.
+/// (A public name resolving to a private address is not caught here;
+/// operators who need that put an egress proxy in front.) Checked when a
+/// policy is saved, and again by hosts before they deliver.
+pub fn webhook_url_problem(url: &str) -> Option<&'static str> {
+    use std::net::IpAddr;
+    use url::{Host, Url};
+    let Ok(parsed) = Url::parse(url) else {
+        return Some("must be an absolute https URL");
+    };
+    if parsed.scheme() != "https" {
+        return Some("must be an https URL");
+    }
+    let public = |ip: IpAddr| match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || (a == 100 && (b & 0xc0) == 64))
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || v6.to_ipv4_mapped().is_some())
+        }
+    };
+    let allowed = match parsed.host() {
+        Some(Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name != "localhost" && !name.ends_with(".localhost") && !name.ends_with(".internal")
+        }
+        Some(Host::Ipv4(ip)) => public(IpAddr::V4(ip)),
+        Some(Host::Ipv6(ip)) => public(IpAddr::V6(ip)),
+        None => false,
+    };
+    (!allowed).then_some("must not point at a loopback, private or link-local address")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::webhook_url_problem;
+
+    #[test]
+    fn tenant_webhooks_reach_public_https_hosts_only() {
+        for ok in [
+            "https://hooks.example.com/sla",
+            "https://203.0.113.7/x",
+            "https://[2001:db8::1]/x",
+        ] {
+            assert_eq!(webhook_url_problem(ok), None, "{ok}");
+        }
+        for refused in [
+            "http://hooks.example.com/sla",
+            "https://localhost/x",
+            "https://api.localhost/x",
+            "https://127.0.0.1/x",
+            "https://10.1.2.3/x",
+            "https://192.168.0.1/x",
+            "https://169.254.169.254/latest/meta-data",
+            "https://100.64.0.1/x",
+            "https://[::1]/x",
+            "https://[fd00::1]/x",
+            "https://[::ffff:127.0.0.1]/x",
+            "not a url",
+        ] {
+            assert!(webhook_url_problem(refused).is_some(), "{refused}");
+        }
+    }
+}

@@ -166,12 +166,11 @@ impl NewSlaPolicy {
                 ));
             }
             if let Action::Webhook { url } = &rule.action
-                && !url.starts_with("https://")
-                && !url.starts_with("http://")
+                && let Some(problem) = crate::notify::webhook_url_problem(url)
             {
                 errors.push(FieldError::new(
                     format!("escalations[{i}].action.url"),
-                    "must be an http or https address",
+                    problem,
                 ));
             }
         }

@@ -3699,6 +3699,27 @@ pub async fn ticket_policies_follow_assignment_and_keep_their_revision(store: Ar
         }
         other => panic!("expected validation errors, got {other:?}"),
     }
+    // A tenant's webhook may not aim the server at a private network.
+    for url in [
+        "http://hooks.acme.test/sla",
+        "https://10.0.0.7/sla",
+        "https://localhost/x",
+    ] {
+        let rule = EscalationRule {
+            clock: ClockKind::Response,
+            trigger: Trigger::AtBreach,
+            action: Action::Webhook { url: url.into() },
+        };
+        expect_invalid(
+            r.create_sla_policy(
+                &f.c.msp.admin,
+                f.c.org,
+                nine_to_five_policy("Hooked", false, vec![rule]),
+            )
+            .await,
+            "escalations[0].action.url",
+        );
+    }
     expect_denied(
         r.create_sla_policy(
             &f.tech,

@@ -166,7 +166,9 @@ impl Worker {
         if entry.kind == NotificationKind::Webhook
             && let Some(url) = entry.payload.get("url").and_then(|u| u.as_str())
         {
-            if tenant_target_allowed(url) {
+            // Checked when the policy was saved; again here for policies
+            // saved before the rule.
+            if regentra_core::notify::webhook_url_problem(url).is_none() {
                 targets.push(url.to_owned());
             } else {
                 tracing::warn!(org = %entry.org, url, "tenant webhook refused: https to a public host only");
@@ -208,49 +210,6 @@ pub fn sign(secret: &str, body: &[u8]) -> Option<String> {
     ))
 }
 
-/// Whether a URL a tenant configured (an escalation's webhook) may be
-/// called from the server: https only, and never a loopback, private or
-/// link-local address, so a tenant cannot aim the server at its own
-/// network. (A public name resolving to a private address is not caught
-/// here; operators who need that guarantee put an egress proxy in front.)
-pub fn tenant_target_allowed(url: &str) -> bool {
-    use std::net::IpAddr;
-    use url::{Host, Url};
-    let Ok(parsed) = Url::parse(url) else {
-        return false;
-    };
-    if parsed.scheme() != "https" {
-        return false;
-    }
-    let public = |ip: IpAddr| match ip {
-        IpAddr::V4(v4) => {
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
-        }
-        IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
-                || v6.to_ipv4_mapped().is_some())
-        }
-    };
-    match parsed.host() {
-        Some(Host::Domain(name)) => {
-            let name = name.trim_end_matches('.').to_ascii_lowercase();
-            name != "localhost" && !name.ends_with(".localhost") && !name.ends_with(".internal")
-        }
-        Some(Host::Ipv4(ip)) => public(IpAddr::V4(ip)),
-        Some(Host::Ipv6(ip)) => public(IpAddr::V6(ip)),
-        None => false,
-    }
-}
-
 /// 5 s, 10 s, 20 s, ... capped at an hour.
 fn backoff(attempts: u32) -> Duration {
     let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(20));
@@ -267,33 +226,6 @@ mod tests {
         assert_eq!(backoff(2), Duration::from_secs(10));
         assert_eq!(backoff(4), Duration::from_secs(40));
         assert_eq!(backoff(30), LONGEST_RETRY);
-    }
-
-    #[test]
-    fn tenant_webhooks_reach_public_https_hosts_only() {
-        for ok in [
-            "https://hooks.example.com/sla",
-            "https://203.0.113.7/x",
-            "https://[2001:db8::1]/x",
-        ] {
-            assert!(tenant_target_allowed(ok), "{ok}");
-        }
-        for refused in [
-            "http://hooks.example.com/sla",
-            "https://localhost/x",
-            "https://api.localhost/x",
-            "https://127.0.0.1/x",
-            "https://10.1.2.3/x",
-            "https://192.168.0.1/x",
-            "https://169.254.169.254/latest/meta-data",
-            "https://100.64.0.1/x",
-            "https://[::1]/x",
-            "https://[fd00::1]/x",
-            "https://[::ffff:127.0.0.1]/x",
-            "not a url",
-        ] {
-            assert!(!tenant_target_allowed(refused), "{refused}");
-        }
     }
 
     #[test]
