@@ -5,7 +5,7 @@
 mod support;
 
 use support::world::{Ids, Route, World, documented_routes, fill, missing_ids, routes, takes_msp};
-use support::{Api, Backend, Reply, Server, StatusCode, websocket_refusal};
+use support::{Api, Backend, Reply, Server, websocket_refusal};
 
 /// Calls a route of the table as `api` with the given org, client and ids.
 async fn call(
@@ -95,7 +95,6 @@ async fn cross_tenant(backend: Backend) {
         ("another MSP's admin", &w.msp_b_admin),
         ("another MSP's client's admin", &w.client_b_admin),
     ];
-    let mut checked = 0;
     for (who, api) in attackers {
         for route in &table {
             let victim_org = if takes_msp(route.template) {
@@ -144,10 +143,8 @@ async fn cross_tenant(backend: Backend) {
                     );
                 }
             }
-            checked += 1;
         }
     }
-    assert_eq!(checked, 2 * table.len());
     assert_eq!(
         w.victim_events().await,
         before,
@@ -164,5 +161,4 @@ async fn cross_tenant(backend: Backend) {
         .get(&format!("/v1/orgs/{}", w.client_a))
         .await;
     assert_eq!(org["name"], "Victim Dental");
-    let _ = StatusCode::OK;
 }

@@ -340,8 +340,7 @@ async fn the_worker_delivers_the_outbox_to_webhooks_at_least_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logins_are_rate_limited_per_account() {
     let server = Server::embedded(&[], &[]);
-    let (_, msp, _) = tenant(&server).await;
-    let _ = msp;
+    tenant(&server).await;
     let anon = server.anonymous();
     let attempt = |password: &'static str| {
         let anon = anon.clone();

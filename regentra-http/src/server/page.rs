@@ -4,8 +4,6 @@
 //! list); clients never build one, so its form can change.
 
 use axum::extract::FromRequestParts;
-use axum::extract::rejection::QueryRejection;
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use regentra_core::store::{MAX_PAGE, PageRequest};
 use serde::{Deserialize, Serialize};
@@ -50,14 +48,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Page {
         let axum::extract::Query(q) =
             axum::extract::Query::<PageQuery>::from_request_parts(parts, state)
                 .await
-                .map_err(|e: QueryRejection| {
-                    Problem::new(
-                        StatusCode::BAD_REQUEST,
-                        "bad-request",
-                        "Bad request",
-                        e.body_text(),
-                    )
-                })?;
+                .map_err(Problem::from)?;
         Page::parse(q)
     }
 }

@@ -51,6 +51,15 @@ impl ChatHub {
             .subscribe()
     }
 
+    /// Drops a chat's channel nobody listens to (a socket refused after
+    /// subscribing must not leave one behind).
+    fn forget_if_idle(&self, chat: ChatId) {
+        let mut chats = self.chats.lock().unwrap_or_else(|p| p.into_inner());
+        if chats.get(&chat).is_some_and(|s| s.receiver_count() == 0) {
+            chats.remove(&chat);
+        }
+    }
+
     fn publish(&self, message: &ChatMessage) {
         let mut chats = self.chats.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(sender) = chats.get(&message.chat)
@@ -203,7 +212,14 @@ async fn socket(
     // Subscribe before reading the history so nothing falls in between
     // (a message may then arrive twice; ids tell duplicates apart).
     let live = state.chat.subscribe(chat);
-    let history = state.regentra.chat_messages(&caller, org, chat).await?;
+    let history = match state.regentra.chat_messages(&caller, org, chat).await {
+        Ok(history) => history,
+        Err(e) => {
+            drop(live);
+            state.chat.forget_if_idle(chat);
+            return Err(e.into());
+        }
+    };
     Ok(upgrade
         .on_upgrade(move |socket| run_socket(socket, state, caller, org, chat, history, live)))
 }
