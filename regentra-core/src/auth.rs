@@ -12,7 +12,7 @@
 
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -21,6 +21,7 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use crate::audit::Target;
+use crate::clock::Entropy;
 use crate::error::{Error, Result};
 use crate::ids::{TokenId, UserId};
 use crate::service::{Principal, Regentra};
@@ -102,10 +103,118 @@ impl Entity for ApiToken {
     }
 }
 
-/// Hashes a password with argon2id and a fresh random salt.
-pub fn hash_password(password: &str) -> Result<String> {
-    let length = password.chars().count();
-    if length < MIN_PASSWORD {
+/// How hard password hashing works: argon2id's memory (KiB), passes and
+/// lanes. Injected into [`Regentra`] like the clock, so a host can raise the
+/// cost and a test suite can lower it; a hash carries its own parameters,
+/// so verifying needs none of this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordHashing {
+    memory_kib: u32,
+    iterations: u32,
+    parallelism: u32,
+}
+
+/// OWASP's minimum configurations for argon2id (memory in KiB, passes):
+/// equally strong ways of trading memory for time. A configuration at or
+/// above any one of them is accepted.
+const OWASP_MINIMUMS: [(u32, u32); 5] = [
+    (47_104, 1),
+    (19_456, 2),
+    (12_288, 3),
+    (9_216, 4),
+    (7_168, 5),
+];
+
+/// Salt length in bytes (the PHC recommendation).
+const SALT_LEN: usize = 16;
+
+impl PasswordHashing {
+    /// OWASP's recommended argon2id cost (19 MiB, 2 passes, 1 lane): the
+    /// default of [`Regentra`].
+    pub const RECOMMENDED: Self = Self {
+        memory_kib: 19_456,
+        iterations: 2,
+        parallelism: 1,
+    };
+
+    /// A host's own cost, refused (naming the field) when it is weaker
+    /// than every OWASP minimum or outside what argon2 can run.
+    pub fn new(memory_kib: u32, iterations: u32, parallelism: u32) -> Result<Self> {
+        if !(1..=64).contains(&parallelism) {
+            return Err(Error::invalid("parallelism", "must be between 1 and 64"));
+        }
+        if memory_kib > 4 * 1024 * 1024 {
+            return Err(Error::invalid("memory_kib", "must be at most 4 GiB"));
+        }
+        if iterations > 100 {
+            return Err(Error::invalid("iterations", "must be at most 100"));
+        }
+        let strong = OWASP_MINIMUMS
+            .iter()
+            .any(|&(m, t)| memory_kib >= m && iterations >= t);
+        if !strong {
+            let field = if iterations == 0 || memory_kib >= 47_104 {
+                "iterations"
+            } else {
+                "memory_kib"
+            };
+            return Err(Error::invalid(
+                field,
+                "weaker than OWASP's minimum for argon2id (19456 KiB with 2 passes, \
+                 or an equivalent such as 47104 KiB with 1 or 9216 KiB with 4)",
+            ));
+        }
+        Ok(Self {
+            memory_kib,
+            iterations,
+            parallelism,
+        })
+    }
+
+    /// The cheapest parameters argon2 accepts. For test suites only: a hash
+    /// made with them protects nothing.
+    pub const fn insecure_for_tests() -> Self {
+        Self {
+            memory_kib: 8,
+            iterations: 1,
+            parallelism: 1,
+        }
+    }
+
+    pub fn memory_kib(&self) -> u32 {
+        self.memory_kib
+    }
+
+    pub fn iterations(&self) -> u32 {
+        self.iterations
+    }
+
+    pub fn parallelism(&self) -> u32 {
+        self.parallelism
+    }
+
+    /// Hashes a password with these parameters and the given salt (fresh
+    /// from the host's entropy source: [`Regentra::hash_password`] draws it).
+    pub fn hash(&self, password: &str, salt: &[u8]) -> Result<String> {
+        check_password(password)?;
+        let params = argon2::Params::new(self.memory_kib, self.iterations, self.parallelism, None)
+            .map_err(|e| Error::invalid("password_hashing", e.to_string()))?;
+        Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+            .hash_password_with_salt(password.as_bytes(), salt)
+            .map(|h| h.to_string())
+            .map_err(|e| Error::storage(format!("password hashing failed: {e}")))
+    }
+}
+
+impl Default for PasswordHashing {
+    fn default() -> Self {
+        Self::RECOMMENDED
+    }
+}
+
+/// The length rules every password meets, whoever chose it.
+pub fn check_password(password: &str) -> Result<()> {
+    if password.chars().count() < MIN_PASSWORD {
         return Err(Error::invalid(
             "password",
             format!("must be at least {MIN_PASSWORD} characters"),
@@ -114,14 +223,11 @@ pub fn hash_password(password: &str) -> Result<String> {
     if password.len() > 1024 {
         return Err(Error::invalid("password", "must be at most 1024 bytes"));
     }
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| Error::storage(format!("password hashing failed: {e}")))
+    Ok(())
 }
 
-/// Whether `password` matches a stored PHC string. Slow on purpose: run it
-/// off the async threads.
+/// Whether `password` matches a stored PHC string (whose own parameters
+/// are used). Slow on purpose: run it off the async threads.
 pub fn verify_password(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
         Ok(parsed) => Argon2::default()
@@ -131,10 +237,10 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     }
 }
 
-/// A new token secret from the operating system's random source.
-pub fn new_token_secret() -> Result<String> {
+/// A token secret made from 32 bytes of the given entropy.
+fn token_secret_from(entropy: &dyn Entropy) -> Result<String> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| Error::storage(format!("no randomness: {e}")))?;
+    entropy.fill(&mut bytes)?;
     Ok(format!("{TOKEN_PREFIX}{}", hex::encode(bytes)))
 }
 
@@ -147,12 +253,28 @@ pub fn token_hash(secret: &str) -> String {
 const LAST_USE_GRANULARITY: i64 = 60;
 
 impl Regentra {
+    /// Hashes a password with the injected [`PasswordHashing`] cost and a
+    /// salt from the injected entropy source. Slow on purpose: hosts run it
+    /// off their async threads.
+    pub fn hash_password(&self, password: &str) -> Result<String> {
+        check_password(password)?;
+        let mut salt = [0u8; SALT_LEN];
+        self.entropy().fill(&mut salt)?;
+        self.password_hashing().hash(password, &salt)
+    }
+
+    /// A new API token secret (`rgt_` and 64 hex digits) from the injected
+    /// entropy source.
+    pub fn new_token_secret(&self) -> Result<String> {
+        token_secret_from(self.entropy())
+    }
+
     /// Sets the caller's own password.
     pub async fn set_password(&self, principal: &Principal, password: &str) -> Result<()> {
         let user = store::require::<User>(self.store(), Scope::Platform, principal.user.0)
             .await?
             .value;
-        let hash = hash_password(password)?;
+        let hash = self.hash_password(password)?;
         let credential = Credential {
             user: user.id,
             password_hash: hash,
@@ -205,7 +327,7 @@ impl Regentra {
         name: &str,
     ) -> Result<(ApiToken, String)> {
         store::require::<User>(self.store(), Scope::Platform, principal.user.0).await?;
-        let secret = new_token_secret()?;
+        let secret = self.new_token_secret()?;
         let token = self
             .store_token(principal, name, &secret, "token.issued")
             .await?;
@@ -348,32 +470,83 @@ impl Regentra {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::SeededEntropy;
 
     #[test]
     fn passwords_hash_with_argon2id_and_verify() {
-        let phc = hash_password("correct horse battery").expect("hash");
-        assert!(phc.starts_with("$argon2id$"));
+        let hashing = PasswordHashing::insecure_for_tests();
+        let phc = hashing
+            .hash("correct horse battery", &[1; SALT_LEN])
+            .expect("hash");
+        assert!(phc.starts_with("$argon2id$v=19$m=8,t=1,p=1$"), "{phc}");
         assert!(verify_password("correct horse battery", &phc));
         assert!(!verify_password("correct horse batterY", &phc));
         assert!(!verify_password("correct horse battery", "not a hash"));
         assert_ne!(
-            hash_password("correct horse battery").expect("hash"),
+            hashing
+                .hash("correct horse battery", &[2; SALT_LEN])
+                .expect("hash"),
             phc,
-            "a fresh salt each time"
+            "another salt, another hash"
         );
-        match hash_password("short") {
+        match hashing.hash("short", &[1; SALT_LEN]) {
             Err(Error::Validation(e)) => assert_eq!(e[0].field, "password"),
             other => panic!("short passwords are refused, got {other:?}"),
         }
     }
 
     #[test]
-    fn token_secrets_are_random_prefixed_and_hashed() {
-        let a = new_token_secret().expect("secret");
-        let b = new_token_secret().expect("secret");
+    fn the_recommended_cost_is_owasps_and_is_what_hashes_carry() {
+        assert_eq!(PasswordHashing::default(), PasswordHashing::RECOMMENDED);
+        let phc = PasswordHashing::RECOMMENDED
+            .hash("correct horse battery", &[3; SALT_LEN])
+            .expect("hash");
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(verify_password("correct horse battery", &phc));
+    }
+
+    #[test]
+    fn a_host_may_raise_the_cost_but_not_below_owasps_minimums() {
+        for (m, t) in OWASP_MINIMUMS {
+            assert!(PasswordHashing::new(m, t, 1).is_ok(), "m={m} t={t}");
+        }
+        assert!(PasswordHashing::new(65_536, 3, 4).is_ok());
+        for (m, t, field) in [
+            (19_455, 2, "memory_kib"),
+            (19_456, 1, "memory_kib"),
+            (47_104, 0, "iterations"),
+            (8, 1, "memory_kib"),
+        ] {
+            match PasswordHashing::new(m, t, 1) {
+                Err(Error::Validation(e)) => assert_eq!(e[0].field, field, "m={m} t={t}"),
+                other => panic!("m={m} t={t} is weaker than OWASP's minimum, got {other:?}"),
+            }
+        }
+        match PasswordHashing::new(19_456, 2, 0) {
+            Err(Error::Validation(e)) => assert_eq!(e[0].field, "parallelism"),
+            other => panic!("no lanes is refused, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn token_secrets_are_prefixed_hex_of_the_injected_entropy() {
+        let entropy = SeededEntropy::new(9);
+        let a = token_secret_from(&entropy).expect("secret");
+        let b = token_secret_from(&entropy).expect("secret");
         assert!(a.starts_with("rgt_") && a.len() == 68);
+        assert!(a[4..].chars().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(a, b);
+        assert_eq!(
+            token_secret_from(&SeededEntropy::new(9)).expect("secret"),
+            a,
+            "the same seed, the same secrets"
+        );
         assert_eq!(token_hash(&a).len(), 64);
         assert_ne!(token_hash(&a), token_hash(&b));
+        let os = token_secret_from(&crate::clock::OsEntropy).expect("secret");
+        assert_ne!(
+            os,
+            token_secret_from(&crate::clock::OsEntropy).expect("secret")
+        );
     }
 }

@@ -1,5 +1,6 @@
-//! Time and identity are injected: services never read the system clock or
-//! entropy themselves, so tests are deterministic and replayable.
+//! Time, identity and entropy are injected: services never read the system
+//! clock or the operating system's random source themselves, so tests are
+//! deterministic and replayable.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -96,6 +97,55 @@ impl IdGen for DeterministicIds {
         random[..8].copy_from_slice(&self.seed.to_be_bytes());
         random[8..].copy_from_slice(&((n & 0xffff) as u16).to_be_bytes());
         uuid::Builder::from_unix_timestamp_millis(n, &random).into_uuid()
+    }
+}
+
+/// Where secrets come from: token secrets and password salts.
+pub trait Entropy: Send + Sync {
+    /// Fills `bytes` with unpredictable bytes, or says why it cannot.
+    fn fill(&self, bytes: &mut [u8]) -> crate::Result<()>;
+}
+
+/// The operating system's random source.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OsEntropy;
+
+impl Entropy for OsEntropy {
+    fn fill(&self, bytes: &mut [u8]) -> crate::Result<()> {
+        getrandom::fill(bytes)
+            .map_err(|e| crate::Error::storage(format!("no randomness from the OS: {e}")))
+    }
+}
+
+/// A repeatable stream for tests (SHA-256 of the seed and a counter): the
+/// same seed gives the same secrets. Never for real secrets.
+#[derive(Debug)]
+pub struct SeededEntropy {
+    seed: u64,
+    counter: AtomicU64,
+}
+
+impl SeededEntropy {
+    pub fn new(seed: u64) -> Self {
+        Self {
+            seed,
+            counter: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Entropy for SeededEntropy {
+    fn fill(&self, bytes: &mut [u8]) -> crate::Result<()> {
+        use sha2::{Digest, Sha256};
+        for chunk in bytes.chunks_mut(32) {
+            let n = self.counter.fetch_add(1, Ordering::Relaxed);
+            let block = Sha256::new()
+                .chain_update(self.seed.to_be_bytes())
+                .chain_update(n.to_be_bytes())
+                .finalize();
+            chunk.copy_from_slice(&block[..chunk.len()]);
+        }
+        Ok(())
     }
 }
 

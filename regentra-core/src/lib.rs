@@ -37,7 +37,11 @@ pub mod tenancy;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use clock::{Clock, DeterministicIds, IdGen, ManualClock, RandomIds, SystemClock};
+pub use auth::PasswordHashing;
+pub use clock::{
+    Clock, DeterministicIds, Entropy, IdGen, ManualClock, OsEntropy, RandomIds, SeededEntropy,
+    SystemClock,
+};
 pub use error::{Error, FieldError, Result};
 pub use ids::{AuditEventId, MembershipId, OrgId, UserId};
 pub use service::{Principal, Regentra, RequestMeta};

@@ -11,7 +11,8 @@ use serde_json::Value;
 
 pub use crate::audit::RequestMeta;
 use crate::audit::{Actor, AuditDraft, PLATFORM_CHAIN, Target};
-use crate::clock::{Clock, IdGen, RandomIds, SystemClock};
+use crate::auth::PasswordHashing;
+use crate::clock::{Clock, Entropy, IdGen, OsEntropy, RandomIds, SystemClock};
 use crate::error::{Error, Result};
 use crate::ids::{AuditEventId, OrgId, UserId};
 use crate::rbac::{self, Access, Grant, Permission, Via};
@@ -49,12 +50,15 @@ impl Principal {
     }
 }
 
-/// The entry point: a store plus the injected clock and id generator.
+/// The entry point: a store plus what is injected (clock, id generator,
+/// entropy source, password-hashing cost).
 #[derive(Clone)]
 pub struct Regentra {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGen>,
+    entropy: Arc<dyn Entropy>,
+    hashing: PasswordHashing,
     evidence_limit: u64,
 }
 
@@ -68,14 +72,36 @@ impl std::fmt::Debug for Regentra {
 }
 
 impl Regentra {
-    /// Services over `store` with the system clock and random uuid v7 ids.
+    /// Services over `store` with the system clock, random uuid v7 ids, the
+    /// operating system's entropy and OWASP's recommended argon2id cost.
     pub fn new(store: Arc<dyn Store>) -> Self {
         Self {
             store,
             clock: Arc::new(SystemClock),
             ids: Arc::new(RandomIds),
+            entropy: Arc::new(OsEntropy),
+            hashing: PasswordHashing::RECOMMENDED,
             evidence_limit: DEFAULT_EVIDENCE_LIMIT,
         }
+    }
+
+    pub fn with_entropy(mut self, entropy: Arc<dyn Entropy>) -> Self {
+        self.entropy = entropy;
+        self
+    }
+
+    /// The argon2id cost of new password hashes (existing hashes keep theirs).
+    pub fn with_password_hashing(mut self, hashing: PasswordHashing) -> Self {
+        self.hashing = hashing;
+        self
+    }
+
+    pub fn password_hashing(&self) -> PasswordHashing {
+        self.hashing
+    }
+
+    pub(crate) fn entropy(&self) -> &dyn Entropy {
+        self.entropy.as_ref()
     }
 
     /// The largest evidence file, in bytes, that uploads accept.

@@ -271,7 +271,7 @@ impl Regentra {
     }
 
     /// [`Self::add_member`], giving a user created by this call an initial
-    /// password (an argon2id PHC string from [`crate::auth::hash_password`],
+    /// password (an argon2id PHC string from [`Regentra::hash_password`],
     /// hashed by the caller off its async threads). An existing user keeps
     /// their credential: one org's admin never resets another org's user.
     pub async fn add_member_with_password(

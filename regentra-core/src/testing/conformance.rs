@@ -773,11 +773,13 @@ pub async fn blobs_are_isolated_and_deleted_whole(store: Arc<dyn Store>) {
 
 // ----- services over the store -------------------------------------------
 
-/// A fresh platform on `store`: deterministic ids, a fixed clock, and a
-/// bootstrapped platform operator.
+/// A fresh platform on `store`: deterministic ids and entropy, a fixed
+/// clock, the cheapest password hashing, and a bootstrapped platform operator.
 pub async fn platform(store: Arc<dyn Store>) -> (Regentra, Principal) {
     let regentra = Regentra::new(store)
         .with_ids(Arc::new(DeterministicIds::new(42)))
+        .with_entropy(Arc::new(crate::clock::SeededEntropy::new(42)))
+        .with_password_hashing(crate::auth::PasswordHashing::insecure_for_tests())
         .with_clock(Arc::new(crate::ManualClock::new(at(0))));
     let operator = regentra
         .bootstrap_platform_admin("ops@platform.test", "Platform Ops")
@@ -1645,6 +1647,8 @@ pub async fn compliance_fixture(store: Arc<dyn Store>) -> ComplianceFixture {
     let clock = Arc::new(crate::ManualClock::new(at(0)));
     let regentra = Regentra::new(store)
         .with_ids(Arc::new(DeterministicIds::new(7)))
+        .with_entropy(Arc::new(crate::clock::SeededEntropy::new(7)))
+        .with_password_hashing(crate::auth::PasswordHashing::insecure_for_tests())
         .with_clock(clock.clone());
     let operator = regentra
         .bootstrap_platform_admin("ops@platform.test", "Platform Ops")
@@ -5004,7 +5008,7 @@ pub async fn new_members_get_an_initial_password_existing_ones_keep_theirs(store
     let f = msp_fixture(store, "Northwind IT").await;
     let r = &f.regentra;
     let client = f.clients[0];
-    let hash = crate::auth::hash_password("first passphrase here").expect("hash");
+    let hash = r.hash_password("first passphrase here").expect("hash");
     let m = r
         .add_member_with_password(
             &f.admin,
@@ -5025,7 +5029,7 @@ pub async fn new_members_get_an_initial_password_existing_ones_keep_theirs(store
     assert!(crate::auth::verify_password("first passphrase here", &phc));
 
     // The same user joins another org with another password: ignored.
-    let other = crate::auth::hash_password("someone else's choice").expect("hash");
+    let other = r.hash_password("someone else's choice").expect("hash");
     r.add_member_with_password(
         &f.admin,
         f.clients[1],

@@ -647,7 +647,11 @@ async fn platform_or_existing(store: Arc<dyn Store>) -> (Regentra, Principal) {
     .await
     .expect("find operator");
     match existing.into_iter().next() {
-        Some(op) => (Regentra::new(store), Principal::new(op.value.id)),
+        Some(op) => (
+            Regentra::new(store)
+                .with_password_hashing(crate::auth::PasswordHashing::insecure_for_tests()),
+            Principal::new(op.value.id),
+        ),
         None => platform(store).await,
     }
 }

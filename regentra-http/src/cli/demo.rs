@@ -49,7 +49,9 @@ pub async fn seed(regentra: &Regentra, admin: &Principal) -> Result<DemoLogins, 
             "--demo: an earlier demo seeding was interrupted; start on an empty --data-dir".into(),
         );
     }
-    let hash = regentra_core::auth::hash_password(DEMO_PASSWORD).map_err(fail("hashing"))?;
+    let hash = regentra
+        .hash_password(DEMO_PASSWORD)
+        .map_err(fail("hashing"))?;
     let msp = regentra
         .create_organization(admin, SEEDING, OrgKind::Msp)
         .await

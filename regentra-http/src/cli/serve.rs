@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::Args;
 use regentra_core::store::Store;
-use regentra_core::{Principal, Regentra};
+use regentra_core::{PasswordHashing, Principal, Regentra};
 use regentra_store_embedded::EmbeddedStore;
 use regentra_store_postgres::PostgresStore;
 
@@ -54,6 +54,35 @@ pub struct ServeArgs {
     /// Largest evidence file accepted, in MiB.
     #[arg(long, env = "REGENTRA_MAX_EVIDENCE_MIB", default_value_t = 100)]
     pub max_evidence_mib: u64,
+    /// argon2id memory per password hash, in KiB (OWASP's minimum or more).
+    #[arg(long, env = "REGENTRA_ARGON2_MEMORY_KIB", default_value_t = PasswordHashing::RECOMMENDED.memory_kib())]
+    pub argon2_memory_kib: u32,
+    /// argon2id passes per password hash.
+    #[arg(long, env = "REGENTRA_ARGON2_ITERATIONS", default_value_t = PasswordHashing::RECOMMENDED.iterations())]
+    pub argon2_iterations: u32,
+    /// argon2id lanes per password hash.
+    #[arg(long, env = "REGENTRA_ARGON2_PARALLELISM", default_value_t = PasswordHashing::RECOMMENDED.parallelism())]
+    pub argon2_parallelism: u32,
+}
+
+impl ServeArgs {
+    /// The password-hashing cost the flags ask for, refused below OWASP's
+    /// minimum with the flag named.
+    fn password_hashing(&self) -> Result<PasswordHashing, String> {
+        PasswordHashing::new(
+            self.argon2_memory_kib,
+            self.argon2_iterations,
+            self.argon2_parallelism,
+        )
+        .map_err(|e| match e {
+            regentra_core::Error::Validation(fields) => fields
+                .iter()
+                .map(|f| format!("--argon2-{}: {}", f.field.replace('_', "-"), f.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        })
+    }
 }
 
 pub async fn run(args: ServeArgs) -> Result<String, String> {
@@ -68,9 +97,11 @@ pub async fn run(args: ServeArgs) -> Result<String, String> {
     if args.sweep_interval == 0 {
         return Err("--sweep-interval: must be at least 1 second".into());
     }
+    let hashing = args.password_hashing()?;
     let regentra = Arc::new(
         Regentra::new(open_store(&args).await?)
-            .with_evidence_limit(args.max_evidence_mib.saturating_mul(1024 * 1024)),
+            .with_evidence_limit(args.max_evidence_mib.saturating_mul(1024 * 1024))
+            .with_password_hashing(hashing),
     );
     let admin = bootstrap(&regentra).await?;
     if args.demo {

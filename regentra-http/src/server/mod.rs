@@ -36,11 +36,19 @@ pub struct AppState {
     pub regentra: Arc<Regentra>,
     pub limiter: Arc<LoginLimiter>,
     pub chat: ChatHub,
+    /// A hash (at the configured cost) to check a password against when the
+    /// email is unknown, so a failed login costs the same either way.
+    pub decoy_hash: Arc<str>,
 }
 
 impl AppState {
     pub fn new(regentra: Arc<Regentra>) -> Self {
+        let decoy_hash = regentra
+            .hash_password("decoy password for timing")
+            .unwrap_or_default()
+            .into();
         Self {
+            decoy_hash,
             regentra,
             limiter: Arc::new(LoginLimiter::standard()),
             chat: ChatHub::default(),

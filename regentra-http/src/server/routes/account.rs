@@ -1,7 +1,5 @@
 //! The caller's own account: login, who am I, tokens, password.
 
-use std::sync::LazyLock;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -43,12 +41,6 @@ pub struct LoginResponse {
     user_id: UserId,
 }
 
-/// A hash to check against when the email is unknown, so a failed login
-/// costs the same either way.
-static DECOY: LazyLock<String> = LazyLock::new(|| {
-    regentra_core::auth::hash_password("decoy password for timing").unwrap_or_default()
-});
-
 /// Logs in with a password and returns a new bearer token. Rate limited per
 /// account and per client address.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "account",
@@ -70,7 +62,7 @@ async fn login(
     let material = state.regentra.login_material(&req.email).await?;
     let (user, phc) = match material {
         Some((user, phc)) => (Some(user), phc),
-        None => (None, DECOY.clone()),
+        None => (None, state.decoy_hash.to_string()),
     };
     let password = req.password;
     let ok = blocking(move || regentra_core::auth::verify_password(&password, &phc)).await?;

@@ -236,7 +236,8 @@ async fn add_member(
     // core keeps it only if the user is new.
     let hash = match req.password {
         Some(password) => {
-            Some(blocking(move || regentra_core::auth::hash_password(&password)).await??)
+            let regentra = std::sync::Arc::clone(&state.regentra);
+            Some(blocking(move || regentra.hash_password(&password)).await??)
         }
         None => None,
     };
