@@ -9,7 +9,7 @@ use regentra::embedded::EmbeddedStore;
 use regentra::store::Store;
 use regentra_core::catalog::Catalog;
 use regentra_core::compliance::{evaluate, gap_analysis};
-use regentra_core::testing::conformance::{ComplianceFixture, compliance_fixture};
+use regentra_core::testing::services::{ComplianceFixture, compliance_fixture};
 
 const ALL: [&str; 8] = [
     "hipaa",

@@ -2,8 +2,9 @@
 //!
 //! Pure rules over values plus the services that apply them through the
 //! [`store::Store`] contract. Nothing here does I/O except through that trait,
-//! and nothing reads the system clock or entropy except through [`Clock`] and
-//! [`IdGen`], which callers inject.
+//! and nothing reads the system clock or the OS's entropy itself: time
+//! ([`Clock`]), ids ([`IdGen`]), entropy ([`Entropy`]) and the password
+//! hashing cost ([`PasswordHashing`]) are injected into [`Regentra`].
 //!
 //! Modules are named after the concepts of the domain:
 //! - [`auth`]: passwords (argon2id) and API tokens (stored as SHA-256);

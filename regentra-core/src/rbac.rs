@@ -1,6 +1,6 @@
 //! Role-based access: the 8 roles, the permissions, the static matrix of
-//! `RBAC.md`, and [`decide`], the pure rule behind the one `authorize`
-//! chokepoint ([`crate::Regentra::authorize`]).
+//! `docs/access-model.md`, and [`decide`], the pure rule behind the one
+//! `authorize` chokepoint ([`crate::Regentra::authorize`]).
 //!
 //! Roles are held per organization. A request names the org it acts in and is
 //! judged by the caller's role *there*; the same person can be a technician in
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::OrgId;
 
-/// The roles of the access model, in the column order of `RBAC.md`.
+/// The roles of the access model, in the column order of `docs/access-model.md`.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -75,7 +75,8 @@ impl FromStr for Role {
 
 macro_rules! permissions {
     ($($variant:ident => $key:literal),* $(,)?) => {
-        /// Everything a caller can be allowed to do, one variant per right of `RBAC.md`.
+        /// Everything a caller can be allowed to do, one variant per
+        /// permission of `docs/access-model.md`.
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         pub enum Permission { $($variant),* }
@@ -191,8 +192,9 @@ impl Access {
     }
 }
 
-/// The static role-to-permission matrix. Every cell of `RBAC.md` is here and
-/// the table-driven test in this module checks each one against the document.
+/// The static role-to-permission matrix. Every cell of the matrix in
+/// `docs/access-model.md` is here, and the table-driven test in this module
+/// reads that document and checks each cell against this function.
 pub fn decide(role: Role, permission: Permission) -> Access {
     use Access::{All, Denied, Own};
     use Permission::*;
@@ -277,69 +279,98 @@ pub struct Grant {
 mod tests {
     use super::*;
 
-    /// `RBAC.md`'s matrix, cell for cell, columns in [`Role::ALL`] order.
-    /// `Y` = all records, `own` = own records only, `-` = denied.
-    const DOCUMENTED: &str = "
-org.read             | Y   | Y   | Y   | Y   | Y   | -   | Y | Y
-org.manage           | Y   | Y   | Y   | -   | -   | -   | - | -
-members.manage       | Y   | Y   | Y   | -   | -   | -   | - | -
-tenants.manage       | Y   | -   | Y   | -   | -   | -   | - | -
-staff.assign         | Y   | -   | Y   | -   | -   | -   | - | -
-frameworks.read      | Y   | Y   | Y   | Y   | Y   | -   | Y | -
-gap.read             | Y   | Y   | Y   | Y   | Y   | -   | Y | -
-frameworks.adopt     | Y   | Y   | Y   | Y   | -   | -   | - | -
-controls.update      | Y   | Y   | Y   | Y   | Y   | -   | - | -
-evidence.read        | Y   | Y   | Y   | Y   | Y   | -   | Y | -
-evidence.upload      | Y   | Y   | Y   | Y   | Y   | -   | - | -
-assessments.run      | Y   | Y   | Y   | Y   | Y   | -   | - | -
-reports.generate     | Y   | Y   | Y   | Y   | Y   | -   | Y | -
-policies.read        | Y   | Y   | Y   | Y   | Y   | own | Y | -
-policies.manage      | Y   | Y   | Y   | Y   | Y   | -   | - | -
-policies.approve     | Y   | Y   | Y   | Y   | -   | -   | - | -
-campaigns.manage     | Y   | Y   | Y   | Y   | Y   | -   | - | -
-campaigns.read       | Y   | Y   | Y   | Y   | Y   | -   | Y | -
-acknowledgments.sign | own | own | own | own | own | own | - | own
-sla.manage           | Y   | Y   | Y   | -   | -   | -   | - | -
-sla.read             | Y   | Y   | Y   | -   | -   | -   | Y | Y
-tickets.manage       | Y   | Y   | Y   | -   | -   | -   | - | Y
-tickets.read         | Y   | Y   | Y   | -   | -   | -   | Y | Y
-tickets.submit       | Y   | Y   | Y   | Y   | Y   | own | - | Y
-time.track           | Y   | Y   | Y   | -   | -   | -   | - | Y
-assets.manage        | Y   | Y   | Y   | -   | -   | -   | - | Y
-assets.read          | Y   | Y   | Y   | -   | -   | -   | Y | Y
-kb.manage            | Y   | Y   | Y   | -   | -   | -   | - | Y
-kb.read              | Y   | Y   | Y   | -   | -   | -   | Y | Y
-kb.read_portal       | Y   | Y   | Y   | Y   | Y   | Y   | Y | Y
-chat.staff           | Y   | Y   | Y   | -   | -   | -   | - | Y
-chat.request         | Y   | Y   | Y   | Y   | Y   | own | - | Y
-dashboard.portal     | Y   | Y   | Y   | Y   | Y   | Y   | Y | Y
-audit.read           | Y   | Y   | Y   | Y   | -   | -   | Y | -
-audit.verify         | Y   | Y   | Y   | Y   | -   | -   | Y | -
-";
+    /// The access-model document; its permission matrix is the reference
+    /// [`decide`] is checked against.
+    const ACCESS_MODEL: &str = include_str!("../../docs/access-model.md");
+    const BEGIN: &str = "<!-- permission-matrix:begin -->";
+    const END: &str = "<!-- permission-matrix:end -->";
+
+    /// The documented matrix: one `(permission, cells)` pair per row, cells
+    /// in [`Role::ALL`] order. Panics, naming the problem, on any departure
+    /// from the table's fixed shape.
+    fn documented_matrix(doc: &str) -> Vec<(Permission, Vec<Access>)> {
+        let (Some(begin), Some(end)) = (doc.find(BEGIN), doc.find(END)) else {
+            panic!("docs/access-model.md has no `{BEGIN}` ... `{END}` table");
+        };
+        assert!(begin < end, "the matrix markers are out of order");
+        let cells = |line: &str| -> Vec<String> {
+            let line = line.trim();
+            assert!(
+                line.starts_with('|') && line.ends_with('|'),
+                "not a table row: {line}"
+            );
+            line[1..line.len() - 1]
+                .split('|')
+                .map(|c| c.trim().to_owned())
+                .collect()
+        };
+        let mut lines = doc[begin + BEGIN.len()..end]
+            .lines()
+            .filter(|l| !l.trim().is_empty());
+        let header = cells(lines.next().expect("the matrix has a header row"));
+        let mut expected_header = vec!["permission"];
+        expected_header.extend(Role::ALL.iter().map(|r| r.key()));
+        expected_header.push("covers");
+        assert_eq!(header, expected_header, "the matrix header");
+        let separator = cells(lines.next().expect("the matrix has a separator row"));
+        assert!(
+            separator.len() == header.len()
+                && separator
+                    .iter()
+                    .all(|c| !c.is_empty() && c.chars().all(|ch| ch == '-' || ch == ':')),
+            "the row after the header must be the separator: {separator:?}"
+        );
+        lines
+            .map(|line| {
+                let row = cells(line);
+                assert_eq!(row.len(), header.len(), "wrong number of cells: {line}");
+                let key = row[0]
+                    .strip_prefix('`')
+                    .and_then(|k| k.strip_suffix('`'))
+                    .unwrap_or_else(|| panic!("permission key not in backticks: {line}"));
+                let permission: Permission = key
+                    .parse()
+                    .unwrap_or_else(|e| panic!("{e} in the documented matrix"));
+                let access = row[1..=Role::ALL.len()]
+                    .iter()
+                    .map(|cell| match cell.as_str() {
+                        "Y" => Access::All,
+                        "own" => Access::Own,
+                        "-" => Access::Denied,
+                        other => panic!("unknown cell `{other}` in row {key}"),
+                    })
+                    .collect();
+                (permission, access)
+            })
+            .collect()
+    }
 
     #[test]
     fn every_role_against_every_permission_matches_the_documented_matrix() {
-        let mut checked = 0;
-        let mut rows = 0;
-        for line in DOCUMENTED.lines().filter(|l| !l.trim().is_empty()) {
-            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-            assert_eq!(cells.len(), 9, "malformed row: {line}");
-            let permission: Permission = cells[0].parse().expect("documented permission exists");
-            for (role, cell) in Role::ALL.into_iter().zip(&cells[1..]) {
-                let expected = match *cell {
-                    "Y" => Access::All,
-                    "own" => Access::Own,
-                    "-" => Access::Denied,
-                    other => panic!("unknown cell {other}"),
-                };
-                assert_eq!(decide(role, permission), expected, "{role} / {permission}");
-                checked += 1;
+        let documented = documented_matrix(ACCESS_MODEL);
+        let mut seen = std::collections::BTreeSet::new();
+        for (permission, cells) in &documented {
+            assert!(seen.insert(*permission), "{permission} is documented twice");
+            for (role, &expected) in Role::ALL.into_iter().zip(cells) {
+                assert_eq!(
+                    decide(role, *permission),
+                    expected,
+                    "{role} / {permission}: the code disagrees with docs/access-model.md"
+                );
             }
-            rows += 1;
         }
-        // Every permission of the enum is documented exactly once.
-        assert_eq!(rows, Permission::ALL.len());
-        assert_eq!(checked, Permission::ALL.len() * Role::ALL.len());
+        for &permission in Permission::ALL {
+            assert!(
+                seen.contains(&permission),
+                "{permission} is missing from docs/access-model.md"
+            );
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "has no")]
+    fn a_missing_matrix_is_an_error() {
+        documented_matrix("# The access model\n\nNo table here.\n");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! A [`BusinessCalendar`] is an IANA time zone, weekly opening intervals and
 //! holidays. [`BusinessCalendar::add`] and [`BusinessCalendar::elapsed`]
-//! follow DESIGN.md section 5 exactly: half-open intervals, `24:00` as an
+//! follow `docs/sla-semantics.md` exactly: half-open intervals, `24:00` as an
 //! end, overnight intervals split at midnight onto the day they start, each
 //! endpoint mapped on its own date (an ambiguous time takes the earlier
 //! instant, a time in a spring-forward gap moves forward by the gap),

@@ -1,5 +1,6 @@
-//! Worked examples, each derived by hand from the semantics of DESIGN.md
-//! section 5 (the derivation is in the comment above each assertion).
+//! Worked examples, each derived by hand from the semantics in
+//! `docs/sla-semantics.md` (the derivation is in the comment above each
+//! assertion).
 
 use chrono::{DateTime, Duration, Utc};
 

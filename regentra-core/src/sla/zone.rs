@@ -110,8 +110,8 @@ fn offset_slow(tz: Tz, utc: i64) -> i32 {
 }
 
 /// The UTC second of local midnight + `minute` on `day`, by the rule of
-/// DESIGN.md section 5: an ambiguous time takes the earlier instant, a time
-/// in a gap moves forward by the gap.
+/// `docs/sla-semantics.md`: an ambiguous time takes the earlier instant, a
+/// time in a gap moves forward by the gap.
 pub(crate) fn map_local(tz: Tz, day: i64, minute: u32) -> i64 {
     let local = day * DAY + i64::from(minute) * 60;
     let Some(naive) = chrono::DateTime::from_timestamp(local, 0).map(|t| t.naive_utc()) else {

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use uuid::Uuid;
 
-use super::conformance::platform;
+use super::services::platform;
 use crate::audit;
 use crate::error::Error;
 use crate::ids::{OrgId, UserId};
@@ -165,8 +165,8 @@ struct Model {
 }
 
 impl Model {
-    /// The roles `user` may act with in `org`, written from RBAC.md's prose,
-    /// independently of `tenancy::candidate_roles`.
+    /// The roles `user` may act with in `org`, written from the prose of
+    /// `docs/access-model.md`, independently of `tenancy::candidate_roles`.
     fn roles(&self, user: usize, org: usize) -> Vec<Role> {
         let mut roles = Vec::new();
         if let Some((role, _)) = self.members.get(&(org, user)) {

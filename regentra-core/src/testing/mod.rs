@@ -1,40 +1,57 @@
-//! The store conformance suite and the tenant-isolation model, public behind
-//! the `testing` feature so that every adapter, ours or an integrator's, is
-//! held to the same behaviour.
+//! The conformance suite and the tenant-isolation model, public behind the
+//! `testing` feature so that every adapter, ours or an integrator's, is held
+//! to the same behaviour.
 //!
-//! - [`conformance`]: one async function per behaviour of the [`Store`]
-//!   contract and of the services over it, each taking a fresh `Arc<dyn Store>` and
-//!   panicking with a message on failure. [`conformance_tests!`] turns the
-//!   whole list into `#[tokio::test]`s for a store factory.
+//! - [`contract`]: the store contract, one async function per behaviour of
+//!   [`Store`], each taking a fresh `Arc<dyn Store>` and panicking with a
+//!   message on failure. [`store_contract_tests!`] turns them into
+//!   `#[tokio::test]`s for a store factory: what an adapter must pass.
+//! - [`services`]: the services over a store (tenancy, compliance, policies,
+//!   tickets, credentials, portals), the same way; [`service_tests!`] runs
+//!   them. They need a correct store, so they are worth running on every
+//!   store with different transaction or concurrency behaviour (ours: redb in
+//!   memory, Postgres); an on-disk redb file adds nothing over memory here.
 //! - [`isolation`]: random sequences of tenancy operations by random users
 //!   with random per-org roles, checked step by step against a model.
 //!
+//! Each macro also emits `every_public_case_is_listed`, which fails when a
+//! public case function of its part is missing from the macro's list, so a
+//! case cannot be written and silently never run.
+//!
 //! [`Store`]: crate::store::Store
 
-pub mod conformance;
-pub mod isolation;
+pub mod contract;
 
-/// Generates one `#[tokio::test]` per conformance case for a store factory:
-/// an `async fn() -> impl Store` path (or closure) that gives each test a
-/// fresh, empty store.
+use uuid::Uuid;
+
+use crate::audit::AuditEvent;
+use crate::error::Result;
+use crate::ids::OrgId;
+use crate::store::{ChangeSet, PageRequest, Scope, Store, StoredRecord};
+pub mod isolation;
+pub mod services;
+
+/// Generates one `#[tokio::test]` per store-contract case for a store
+/// factory: an `async fn() -> impl Store` path (or closure) that gives each
+/// test a fresh, empty store.
 ///
 /// ```ignore
-/// regentra_core::conformance_tests!(fresh_store);
+/// regentra_core::store_contract_tests!(fresh_store);
 /// ```
 ///
 /// A factory that may have no store to give (a server that is not
 /// configured) returns an `Option` and is passed as `optional factory`; its
 /// tests then pass after printing why they were skipped.
 #[macro_export]
-macro_rules! conformance_tests {
+macro_rules! store_contract_tests {
     (optional $factory:expr) => {
-        $crate::conformance_tests!(@each (optional) $factory);
+        $crate::store_contract_tests!(@each (optional) $factory);
     };
     ($factory:expr) => {
-        $crate::conformance_tests!(@each () $factory);
+        $crate::store_contract_tests!(@each () $factory);
     };
     (@each ($($mode:tt)?) $factory:expr) => {
-        $crate::conformance_tests!(@cases ($($mode)?) $factory;
+        $crate::__conformance_cases!(contract ($($mode)?) $factory;
             insert_then_get,
             duplicate_insert_is_already_exists,
             update_bumps_version_and_stale_update_conflicts,
@@ -53,6 +70,26 @@ macro_rules! conformance_tests {
             concurrent_updates_apply_once_or_conflict,
             blobs_round_trip_chunk_by_chunk,
             blobs_are_isolated_and_deleted_whole,
+        );
+    };
+}
+
+/// Generates one `#[tokio::test]` per service case for a store factory, like
+/// [`store_contract_tests!`] (same factory forms).
+///
+/// ```ignore
+/// regentra_core::service_tests!(fresh_store);
+/// ```
+#[macro_export]
+macro_rules! service_tests {
+    (optional $factory:expr) => {
+        $crate::service_tests!(@each (optional) $factory);
+    };
+    ($factory:expr) => {
+        $crate::service_tests!(@each () $factory);
+    };
+    (@each ($($mode:tt)?) $factory:expr) => {
+        $crate::__conformance_cases!(services ($($mode)?) $factory;
             msp_creates_and_lists_its_clients,
             emails_are_unique_on_the_platform,
             staff_assignment_gives_per_client_roles,
@@ -111,15 +148,30 @@ macro_rules! conformance_tests {
             portal_by_hostname_serves_only_an_enabled_portal_with_that_host,
         );
     };
-    (@cases $mode:tt $factory:expr; $($case:ident),* $(,)?) => {
+}
+
+/// The shared expansion of [`store_contract_tests!`] and [`service_tests!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_cases {
+    ($part:ident $mode:tt $factory:expr; $($case:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
                 let store: ::std::sync::Arc<dyn $crate::store::Store> =
-                    ::std::sync::Arc::new($crate::conformance_tests!(@make $mode $factory));
-                $crate::testing::conformance::$case(store).await;
+                    ::std::sync::Arc::new($crate::__conformance_cases!(@make $mode $factory));
+                $crate::testing::$part::$case(store).await;
             }
         )*
+
+        #[test]
+        fn every_public_case_is_listed() {
+            $crate::testing::assert_every_case_listed(
+                stringify!($part),
+                $crate::testing::$part::SOURCES,
+                &[$(stringify!($case)),*],
+            );
+        }
     };
     (@make () $factory:expr) => {
         ($factory)().await
@@ -130,4 +182,160 @@ macro_rules! conformance_tests {
             None => return,
         }
     };
+}
+
+/// A store that keeps something alive for as long as it lives: the
+/// temporary directory of a file store, a test database. Factories return
+/// it so a case's resources go when the case's store does.
+#[derive(Debug)]
+pub struct StoreWith<S, G> {
+    pub store: S,
+    // Dropped after the store (fields drop in order), so a file store is
+    // closed before its directory is removed.
+    _guard: G,
+}
+
+impl<S, G> StoreWith<S, G> {
+    pub fn new(store: S, guard: G) -> Self {
+        Self {
+            store,
+            _guard: guard,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: Store, G: Send + Sync> Store for StoreWith<S, G> {
+    async fn get(&self, scope: Scope, kind: &str, id: Uuid) -> Result<Option<StoredRecord>> {
+        self.store.get(scope, kind, id).await
+    }
+    async fn list(&self, scope: Scope, kind: &str, page: PageRequest) -> Result<Vec<StoredRecord>> {
+        self.store.list(scope, kind, page).await
+    }
+    async fn find(
+        &self,
+        scope: Scope,
+        kind: &str,
+        index: &str,
+        value: &str,
+        page: PageRequest,
+    ) -> Result<Vec<StoredRecord>> {
+        self.store.find(scope, kind, index, value, page).await
+    }
+    async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEvent>> {
+        self.store.apply(changes).await
+    }
+    async fn put_blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32, data: Vec<u8>) -> Result<()> {
+        self.store.put_blob_chunk(org, blob, seq, data).await
+    }
+    async fn blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32) -> Result<Option<Vec<u8>>> {
+        self.store.blob_chunk(org, blob, seq).await
+    }
+    async fn delete_blob(&self, org: OrgId, blob: Uuid) -> Result<()> {
+        self.store.delete_blob(org, blob).await
+    }
+    async fn audit_events(
+        &self,
+        org: OrgId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>> {
+        self.store.audit_events(org, after, limit).await
+    }
+}
+
+/// The public case functions in `sources`: `pub async fn name(store:
+/// Arc<dyn Store>)` with no return value (fixtures take more or return
+/// something, so they are not cases).
+pub fn public_cases(sources: &[(&str, &str)]) -> Vec<String> {
+    let mut cases = Vec::new();
+    for (_, text) in sources {
+        let mut rest = *text;
+        while let Some(at) = rest.find("pub async fn ") {
+            rest = &rest[at + "pub async fn ".len()..];
+            let Some(open) = rest.find('(') else { break };
+            let name = rest[..open].trim();
+            let Some(close) = rest[open..].find(')') else {
+                break;
+            };
+            let params: String = rest[open + 1..open + close]
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            let after = &rest[open + close + 1..];
+            let returns_nothing = after.trim_start().starts_with('{');
+            if returns_nothing && params.trim_end_matches(',') == "store:Arc<dynStore>" {
+                cases.push(name.to_owned());
+            }
+        }
+    }
+    cases
+}
+
+/// Panics, naming them, when public cases of `part` are missing from `listed`
+/// or listed cases do not exist.
+pub fn assert_every_case_listed(part: &str, sources: &[(&str, &str)], listed: &[&str]) {
+    let found = public_cases(sources);
+    let missing: Vec<&String> = found
+        .iter()
+        .filter(|c| !listed.contains(&c.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "public {part} cases missing from the macro's list in regentra-core/src/testing/mod.rs: {missing:?}"
+    );
+    assert_eq!(
+        found.len(),
+        listed.len(),
+        "the {part} list names cases that are not public case functions, or names one twice"
+    );
+    let declared: Vec<&str> = sources
+        .iter()
+        .filter(|(file, _)| *file == "mod.rs")
+        .flat_map(|(_, text)| text.lines())
+        .filter_map(|l| l.strip_prefix("mod ")?.strip_suffix(';'))
+        .collect();
+    for module in declared {
+        let file = format!("{module}.rs");
+        assert!(
+            sources.iter().any(|(f, _)| *f == file),
+            "{part}/{file} is a module but not in {part}::SOURCES, so its cases are not checked"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cases_are_told_from_fixtures_and_private_helpers() {
+        let source = "
+pub async fn a_case(store: Arc<dyn Store>) {}
+pub async fn wrapped_case(
+    store: Arc<dyn Store>,
+) {
+}
+pub async fn fixture(store: Arc<dyn Store>) -> Fixture {}
+pub async fn with_more(store: Arc<dyn Store>, name: &str) {}
+async fn private_case(store: Arc<dyn Store>) {}
+";
+        assert_eq!(
+            public_cases(&[("x.rs", source)]),
+            ["a_case", "wrapped_case"]
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "missing from the macro's list")]
+    fn an_unlisted_case_fails_the_check() {
+        let source = "pub async fn forgotten(store: Arc<dyn Store>) {}";
+        assert_every_case_listed("contract", &[("mod.rs", source)], &[]);
+    }
+
+    #[test]
+    #[should_panic(expected = "not in contract::SOURCES")]
+    fn a_module_missing_from_the_sources_fails_the_check() {
+        assert_every_case_listed("contract", &[("mod.rs", "mod hidden;\n")], &[]);
+    }
 }

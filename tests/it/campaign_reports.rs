@@ -8,7 +8,7 @@ use regentra_core::policies::Audience;
 use regentra_core::policies::campaign::NewCampaign;
 use regentra_core::rbac::Role;
 use regentra_core::store::Store;
-use regentra_core::testing::conformance::{compliance_fixture, published_policy};
+use regentra_core::testing::services::{compliance_fixture, published_policy};
 use regentra_store_embedded::EmbeddedStore;
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use regentra_core::audit::AuditEvent;
 use regentra_core::compliance::report::{ReportFormat, summary_markdown};
 use regentra_core::ids::OrgId;
 use regentra_core::store::{ChangeSet, PageRequest, Scope, Store, StoredRecord};
-use regentra_core::testing::conformance::{ComplianceFixture, compliance_fixture};
+use regentra_core::testing::services::{ComplianceFixture, compliance_fixture};
 use regentra_store_embedded::EmbeddedStore;
 use uuid::Uuid;
 

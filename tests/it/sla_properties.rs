@@ -1,6 +1,6 @@
 //! Properties of the business-time arithmetic, checked against a simple
-//! minute-stepping oracle written here from DESIGN.md section 5, over random
-//! calendars in zones with unusual rules (Lord Howe's 30-minute DST, Apia's
+//! minute-stepping oracle written here from the rules in
+//! `docs/sla-semantics.md`, over random calendars in zones with unusual rules (Lord Howe's 30-minute DST, Apia's
 //! date-line history, India's half-hour offset).
 
 use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};

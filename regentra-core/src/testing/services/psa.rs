@@ -1,0 +1,910 @@
+use super::*;
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .expect("instant")
+        .with_timezone(&Utc)
+}
+
+fn nine_to_five_policy(
+    name: &str,
+    default: bool,
+    escalations: Vec<EscalationRule>,
+) -> NewSlaPolicy {
+    let calendar: crate::sla::CalendarSpec = serde_json::from_value(json!({
+        "timezone": "America/New_York",
+        "weekly": {"mon":[["09:00","17:00"]],"tue":[["09:00","17:00"]],"wed":[["09:00","17:00"]],"thu":[["09:00","17:00"]],"fri":[["09:00","17:00"]]}
+    }))
+    .expect("calendar");
+    let t = |r: u32, s: u32| Targets {
+        first_response_minutes: r,
+        resolution_minutes: s,
+    };
+    NewSlaPolicy {
+        name: name.into(),
+        calendar,
+        targets: [
+            (Priority::Critical, t(30, 240)),
+            (Priority::High, t(60, 480)),
+            (Priority::Medium, t(240, 960)),
+            (Priority::Low, t(480, 2400)),
+        ]
+        .into(),
+        escalations,
+        default,
+    }
+}
+
+/// The MSP's default policy, a technician in client 1, and two employees.
+pub struct PsaFixture {
+    pub c: ComplianceFixture,
+    pub tech: Principal,
+    pub requesters: [Principal; 2],
+}
+
+impl std::fmt::Debug for PsaFixture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PsaFixture").finish_non_exhaustive()
+    }
+}
+
+pub async fn psa_fixture(store: Arc<dyn Store>, escalations: Vec<EscalationRule>) -> PsaFixture {
+    let c = compliance_fixture(store).await;
+    let r = c.r();
+    r.create_sla_policy(
+        &c.msp.admin,
+        c.msp.msp,
+        nine_to_five_policy("Northwind standard", true, escalations),
+    )
+    .await
+    .expect("MSP default policy");
+    let tech = member(&c.msp, c.msp.msp, "tom@northwind.test", Role::Technician).await;
+    r.assign_staff(&c.msp.admin, c.msp.msp, c.org, tech.user, Role::Technician)
+        .await
+        .expect("assigned");
+    let requesters = [
+        member(&c.msp, c.org, "erin@acme.test", Role::Employee).await,
+        member(&c.msp, c.org, "frank@acme.test", Role::Employee).await,
+    ];
+    PsaFixture {
+        c,
+        tech,
+        requesters,
+    }
+}
+
+fn new_ticket(title: &str, priority: Priority) -> NewTicket {
+    NewTicket {
+        title: title.into(),
+        description: "It broke.".into(),
+        priority,
+        requester: None,
+    }
+}
+
+pub async fn ticket_numbers_are_sequential_under_concurrency(store: Arc<dyn Store>) {
+    let f = psa_fixture(store, Vec::new()).await;
+    let r = f.c.r();
+    let creations = (0..32).map(|i| {
+        r.create_ticket(
+            &f.requesters[i % 2],
+            f.c.org,
+            new_ticket(&format!("Printer {i}"), Priority::Low),
+        )
+    });
+    let mut numbers: Vec<u64> = join_all(creations)
+        .await
+        .into_iter()
+        .map(|t| t.expect("every concurrent creation succeeds").number)
+        .collect();
+    numbers.sort_unstable();
+    assert_eq!(
+        numbers,
+        (1..=32).collect::<Vec<u64>>(),
+        "32 distinct consecutive numbers"
+    );
+    // Numbers are per org: another client starts at 1.
+    let other = r
+        .create_ticket(
+            &f.c.msp.admin,
+            f.c.clients_other(),
+            new_ticket("Elsewhere", Priority::Low),
+        )
+        .await
+        .expect("ticket");
+    assert_eq!(other.number, 1);
+}
+
+pub async fn ticket_sla_pauses_over_a_weekend_and_keeps_time_on_priority_change(
+    store: Arc<dyn Store>,
+) {
+    let f = psa_fixture(store, Vec::new()).await;
+    let r = f.c.r();
+    // Friday 2025-06-13 15:00 EDT, high priority: 1 h response, 8 h resolution.
+    f.c.clock.set(utc("2025-06-13T19:00:00Z"));
+    let t = r
+        .create_ticket(
+            &f.requesters[0],
+            f.c.org,
+            new_ticket("VPN down", Priority::High),
+        )
+        .await
+        .expect("ticket");
+    let sla = r
+        .ticket_sla(&f.tech, f.c.org, t.id)
+        .await
+        .expect("sla")
+        .expect("the MSP's default applies to its client");
+    assert_eq!(sla.response.due, Some(utc("2025-06-13T20:00:00Z")));
+    assert_eq!(
+        sla.resolution.due,
+        Some(utc("2025-06-16T19:00:00Z")),
+        "8 business hours: Monday 15:00 EDT"
+    );
+    // The technician answers at 15:30: the response clock stops, met.
+    f.c.clock.set(utc("2025-06-13T19:30:00Z"));
+    r.add_comment(&f.tech, f.c.org, t.id, "Looking into it.", true)
+        .await
+        .expect("reply");
+    // Waiting on the customer from 16:00 Friday to Monday 10:00 EDT.
+    f.c.clock.set(utc("2025-06-13T20:00:00Z"));
+    r.set_ticket_status(&f.tech, f.c.org, t.id, TicketStatus::Pending)
+        .await
+        .expect("pending");
+    f.c.clock.set(utc("2025-06-16T14:00:00Z"));
+    let paused = r
+        .ticket_sla(&f.tech, f.c.org, t.id)
+        .await
+        .expect("sla")
+        .expect("sla");
+    assert!(!paused.resolution.running && paused.resolution.due.is_none());
+    assert_eq!(
+        paused.resolution.consumed_minutes, 60,
+        "the weekend and the pause cost nothing"
+    );
+    assert_eq!(paused.response.met_at, Some(utc("2025-06-13T19:30:00Z")));
+    assert!(!paused.response.breached);
+    r.set_ticket_status(&f.tech, f.c.org, t.id, TicketStatus::Open)
+        .await
+        .expect("resumed");
+    let resumed = r
+        .ticket_sla(&f.tech, f.c.org, t.id)
+        .await
+        .expect("sla")
+        .expect("sla");
+    assert_eq!(
+        resumed.resolution.due,
+        Some(utc("2025-06-16T21:00:00Z")),
+        "7 h left from Monday 10:00: 17:00 EDT"
+    );
+    // Two hours later the priority is raised to critical (4 h): 3 h used, 1 h left.
+    f.c.clock.set(utc("2025-06-16T16:00:00Z"));
+    r.set_ticket_priority(&f.tech, f.c.org, t.id, Priority::Critical)
+        .await
+        .expect("raised");
+    let raised = r
+        .ticket_sla(&f.tech, f.c.org, t.id)
+        .await
+        .expect("sla")
+        .expect("sla");
+    assert_eq!(raised.resolution.consumed_minutes, 180);
+    assert_eq!(raised.resolution.due, Some(utc("2025-06-16T17:00:00Z")));
+    // Resolved late: the breach is permanent, reopening does not clear it.
+    f.c.clock.set(utc("2025-06-16T18:00:00Z"));
+    r.set_ticket_status(&f.tech, f.c.org, t.id, TicketStatus::Resolved)
+        .await
+        .expect("resolved");
+    r.set_ticket_status(&f.tech, f.c.org, t.id, TicketStatus::Reopened)
+        .await
+        .expect("reopened");
+    let reopened = r
+        .ticket_sla(&f.tech, f.c.org, t.id)
+        .await
+        .expect("sla")
+        .expect("sla");
+    assert!(reopened.resolution.breached);
+    assert!(reopened.resolution.running);
+}
+
+pub async fn ticket_policies_follow_assignment_and_keep_their_revision(store: Arc<dyn Store>) {
+    let f = psa_fixture(store, Vec::new()).await;
+    let r = f.c.r();
+    let t1 = r
+        .create_ticket(
+            &f.requesters[0],
+            f.c.org,
+            new_ticket("Old terms", Priority::Low),
+        )
+        .await
+        .expect("ticket");
+    // The client gets its own default, which overrides the MSP's.
+    let mut own = nine_to_five_policy("Acme premium", true, Vec::new());
+    own.targets.insert(
+        Priority::Low,
+        Targets {
+            first_response_minutes: 15,
+            resolution_minutes: 60,
+        },
+    );
+    let policy = r
+        .create_sla_policy(&f.c.msp.admin, f.c.org, own.clone())
+        .await
+        .expect("client policy");
+    let t2 = r
+        .create_ticket(
+            &f.requesters[0],
+            f.c.org,
+            new_ticket("New terms", Priority::Low),
+        )
+        .await
+        .expect("ticket");
+    let sla2 = t2.sla.as_ref().expect("sla");
+    assert_eq!(
+        (sla2.policy, sla2.revision, sla2.response.target_secs),
+        (policy.id, 1, 15 * 60)
+    );
+    let sla1 = t1.sla.as_ref().expect("sla");
+    assert_ne!(
+        sla1.policy, policy.id,
+        "the first ticket runs on the MSP's policy"
+    );
+    // Editing the policy never moves the deadlines of tickets already open.
+    own.targets.insert(
+        Priority::Low,
+        Targets {
+            first_response_minutes: 5,
+            resolution_minutes: 30,
+        },
+    );
+    let edited = r
+        .update_sla_policy(&f.c.msp.admin, f.c.org, policy.id, own)
+        .await
+        .expect("edited");
+    assert_eq!(edited.revision, 2);
+    let still = r.ticket(&f.tech, f.c.org, t2.id).await.expect("ticket");
+    assert_eq!(still.sla.expect("sla").response.target_secs, 15 * 60);
+    match r
+        .create_sla_policy(
+            &f.c.msp.admin,
+            f.c.org,
+            nine_to_five_policy("Second default", true, Vec::new()),
+        )
+        .await
+    {
+        Err(Error::AlreadyExists { field, .. }) => assert_eq!(field, "default"),
+        other => panic!("one default per org, got {other:?}"),
+    }
+    let mut broken = nine_to_five_policy("Broken", false, Vec::new());
+    broken.targets.remove(&Priority::Medium);
+    broken.calendar.timezone = "Nowhere/Land".into();
+    match r.create_sla_policy(&f.c.msp.admin, f.c.org, broken).await {
+        Err(Error::Validation(errors)) => {
+            let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+            assert!(
+                fields.contains(&"calendar.timezone") && fields.contains(&"targets.medium"),
+                "{fields:?}"
+            );
+        }
+        other => panic!("expected validation errors, got {other:?}"),
+    }
+    // A tenant's webhook may not aim the server at a private network.
+    for url in [
+        "http://hooks.acme.test/sla",
+        "https://10.0.0.7/sla",
+        "https://localhost/x",
+    ] {
+        let rule = EscalationRule {
+            clock: ClockKind::Response,
+            trigger: Trigger::AtBreach,
+            action: Action::Webhook { url: url.into() },
+        };
+        expect_invalid(
+            r.create_sla_policy(
+                &f.c.msp.admin,
+                f.c.org,
+                nine_to_five_policy("Hooked", false, vec![rule]),
+            )
+            .await,
+            "escalations[0].action.url",
+        );
+    }
+    expect_denied(
+        r.create_sla_policy(
+            &f.tech,
+            f.c.org,
+            nine_to_five_policy("Tech's", false, Vec::new()),
+        )
+        .await,
+        "technician managing SLA policies",
+    );
+}
+
+pub async fn escalation_fires_once_even_when_the_sweep_runs_twice(store: Arc<dyn Store>) {
+    let rules = vec![
+        EscalationRule {
+            clock: ClockKind::Resolution,
+            trigger: Trigger::Percent { percent: 50 },
+            action: Action::NotifyRole {
+                role: Role::Technician,
+            },
+        },
+        EscalationRule {
+            clock: ClockKind::Resolution,
+            trigger: Trigger::AtBreach,
+            action: Action::RaisePriority,
+        },
+        EscalationRule {
+            clock: ClockKind::Response,
+            trigger: Trigger::BeforeBreach { minutes: 10 },
+            action: Action::Webhook {
+                url: "https://hooks.acme.test/sla".into(),
+            },
+        },
+    ];
+    let f = psa_fixture(store, rules).await;
+    let r = f.c.r();
+    // Monday 2025-06-16 09:00 EDT, medium: 4 h response, 16 h resolution.
+    f.c.clock.set(utc("2025-06-16T13:00:00Z"));
+    let t = r
+        .create_ticket(
+            &f.requesters[0],
+            f.c.org,
+            new_ticket("Slow laptop", Priority::Medium),
+        )
+        .await
+        .expect("ticket");
+    assert!(
+        r.run_escalations(f.c.org).await.expect("sweep").is_empty(),
+        "nothing due yet"
+    );
+    // 12:50 EDT: ten minutes before the response target, the webhook fires.
+    f.c.clock.set(utc("2025-06-16T16:50:00Z"));
+    let fired = r.run_escalations(f.c.org).await.expect("sweep");
+    assert_eq!(
+        fired.iter().map(|d| d.key.as_str()).collect::<Vec<_>>(),
+        ["2:response"]
+    );
+    assert!(
+        r.run_escalations(f.c.org).await.expect("sweep").is_empty(),
+        "never twice"
+    );
+    // Pending from Monday 13:00 to Tuesday 13:00 EDT: the 50% warning (8 h) moves by the pause.
+    f.c.clock.set(utc("2025-06-16T17:00:00Z"));
+    r.set_ticket_status(&f.tech, f.c.org, t.id, TicketStatus::Pending)
+        .await
+        .expect("pending");
+    f.c.clock.set(utc("2025-06-17T17:00:00Z"));
+    assert!(
+        r.run_escalations(f.c.org).await.expect("sweep").is_empty(),
+        "a paused clock does not escalate"
+    );
+    r.set_ticket_status(&f.tech, f.c.org, t.id, TicketStatus::Open)
+        .await
+        .expect("resumed");
+    // 4 h used by Monday 13:00; 4 more from Tuesday 13:00 reach 50% at 17:00 EDT Tuesday.
+    f.c.clock.set(utc("2025-06-17T20:59:00Z"));
+    assert!(r.run_escalations(f.c.org).await.expect("sweep").is_empty());
+    f.c.clock.set(utc("2025-06-17T21:00:00Z"));
+    let warning = r.run_escalations(f.c.org).await.expect("sweep");
+    assert_eq!(
+        warning.iter().map(|d| d.key.as_str()).collect::<Vec<_>>(),
+        ["0:resolution"]
+    );
+    let outbox = r.pending_notifications(f.c.org, 100).await.expect("outbox");
+    let warnings: Vec<_> = outbox
+        .iter()
+        .filter(|n| n.kind == crate::notify::NotificationKind::SlaWarning)
+        .collect();
+    assert_eq!(
+        warnings
+            .iter()
+            .filter_map(|n| n.recipient)
+            .collect::<Vec<_>>(),
+        [f.tech.user],
+        "the client's technicians"
+    );
+    assert_eq!(
+        outbox
+            .iter()
+            .filter(|n| n.kind == crate::notify::NotificationKind::Webhook)
+            .count(),
+        1
+    );
+    // The breach raises the priority, once, and stays.
+    f.c.clock.set(utc("2025-06-19T13:00:00Z"));
+    let breach = r.run_escalations(f.c.org).await.expect("sweep");
+    assert_eq!(
+        breach.iter().map(|d| d.key.as_str()).collect::<Vec<_>>(),
+        ["1:resolution"]
+    );
+    let after = r.ticket(&f.tech, f.c.org, t.id).await.expect("ticket");
+    assert_eq!(after.priority, Priority::High);
+    assert!(
+        after.sla.as_ref().expect("sla").resolution.breached,
+        "recorded in the same commit"
+    );
+    assert!(r.run_escalations(f.c.org).await.expect("sweep").is_empty());
+}
+
+pub async fn ticket_requesters_see_only_their_own(store: Arc<dyn Store>) {
+    let f = psa_fixture(store, Vec::new()).await;
+    let r = f.c.r();
+    let [erin, frank] = &f.requesters;
+    let mine = r
+        .create_ticket(erin, f.c.org, new_ticket("My screen", Priority::Low))
+        .await
+        .expect("ticket");
+    let theirs = r
+        .create_ticket(frank, f.c.org, new_ticket("Frank's phone", Priority::Low))
+        .await
+        .expect("ticket");
+    assert_eq!(
+        r.tickets(erin, f.c.org)
+            .await
+            .expect("list")
+            .iter()
+            .map(|t| t.id)
+            .collect::<Vec<_>>(),
+        [mine.id]
+    );
+    expect_not_found(
+        r.ticket(erin, f.c.org, theirs.id).await,
+        "another requester's ticket",
+    );
+    expect_not_found(
+        r.add_comment(erin, f.c.org, theirs.id, "hi", true).await,
+        "commenting on another's ticket",
+    );
+    r.add_comment(&f.tech, f.c.org, mine.id, "Replacing the cable.", true)
+        .await
+        .expect("public");
+    r.add_comment(&f.tech, f.c.org, mine.id, "Cable budget is low.", false)
+        .await
+        .expect("internal");
+    r.add_comment(erin, f.c.org, mine.id, "Thanks!", true)
+        .await
+        .expect("requester reply");
+    expect_denied(
+        r.add_comment(erin, f.c.org, mine.id, "secret", false).await,
+        "requester writing internal notes",
+    );
+    let seen: Vec<String> = r
+        .comments(erin, f.c.org, mine.id)
+        .await
+        .expect("comments")
+        .into_iter()
+        .map(|c| c.body)
+        .collect();
+    assert_eq!(
+        seen,
+        ["Replacing the cable.", "Thanks!"],
+        "requesters see public comments only"
+    );
+    assert_eq!(
+        r.comments(&f.tech, f.c.org, mine.id)
+            .await
+            .expect("comments")
+            .len(),
+        3
+    );
+    assert_eq!(
+        r.tickets(&f.tech, f.c.org).await.expect("all").len(),
+        2,
+        "staff see every ticket"
+    );
+    // Staff open tickets for someone; requesters cannot.
+    let on_behalf = NewTicket {
+        requester: Some(frank.user),
+        ..new_ticket("For Frank", Priority::Low)
+    };
+    assert_eq!(
+        r.create_ticket(&f.tech, f.c.org, on_behalf.clone())
+            .await
+            .expect("staff")
+            .requester,
+        frank.user
+    );
+    expect_denied(
+        r.create_ticket(erin, f.c.org, on_behalf).await,
+        "requester filing for someone else",
+    );
+    expect_denied(
+        r.set_ticket_status(erin, f.c.org, mine.id, TicketStatus::Closed)
+            .await,
+        "requester closing",
+    );
+    // Compliance roles have no PSA access beyond their own requests; viewers read.
+    let viewer = member(&f.c.msp, f.c.org, "auditor@acme.test", Role::Viewer).await;
+    assert_eq!(
+        r.tickets(&viewer, f.c.org)
+            .await
+            .expect("viewer reads")
+            .len(),
+        3
+    );
+    expect_denied(
+        r.create_ticket(&viewer, f.c.org, new_ticket("x", Priority::Low))
+            .await,
+        "viewer submitting",
+    );
+    assert!(
+        r.tickets(&f.c.officer, f.c.org)
+            .await
+            .expect("own only")
+            .is_empty()
+    );
+    // Another tenant sees nothing.
+    let other = msp_in(r.clone(), f.c.msp.operator.clone(), "Southwind IT").await;
+    expect_not_found(
+        r.ticket(&other.admin, f.c.org, mine.id).await,
+        "another MSP",
+    );
+}
+
+pub async fn time_entry_totals_per_ticket_user_and_org(store: Arc<dyn Store>) {
+    let f = psa_fixture(store, Vec::new()).await;
+    let r = f.c.r();
+    let t = r
+        .create_ticket(&f.requesters[0], f.c.org, new_ticket("Mail", Priority::Low))
+        .await
+        .expect("ticket");
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2025, 6, d).expect("date");
+    let entry = |ticket, minutes, billable, date| NewTimeEntry {
+        ticket,
+        minutes,
+        billable,
+        note: "work".into(),
+        date,
+    };
+    r.log_time(&f.tech, f.c.org, entry(Some(t.id), 30, true, day(2)))
+        .await
+        .expect("time");
+    r.log_time(&f.tech, f.c.org, entry(Some(t.id), 15, false, day(3)))
+        .await
+        .expect("time");
+    r.log_time(&f.c.msp.admin, f.c.org, entry(None, 60, true, day(3)))
+        .await
+        .expect("time");
+    r.log_time(&f.tech, f.c.org, entry(None, 45, true, day(20)))
+        .await
+        .expect("time");
+    let totals = r
+        .time_totals(&f.tech, f.c.org, day(1), day(10))
+        .await
+        .expect("totals");
+    assert_eq!((totals.org.total, totals.org.billable), (105, 90));
+    assert_eq!(
+        (
+            totals.by_ticket[&t.id].total,
+            totals.by_ticket[&t.id].billable
+        ),
+        (45, 30)
+    );
+    assert_eq!(
+        totals.by_user[&f.tech.user].total, 45,
+        "the entry on the 20th is outside the period"
+    );
+    assert_eq!(totals.by_user[&f.c.msp.admin.user].total, 60);
+    expect_invalid(
+        r.log_time(&f.tech, f.c.org, entry(None, 0, true, day(2)))
+            .await,
+        "minutes",
+    );
+    expect_denied(
+        r.log_time(&f.requesters[0], f.c.org, entry(None, 10, true, day(2)))
+            .await,
+        "requester logging time",
+    );
+    expect_invalid(r.time_totals(&f.tech, f.c.org, day(10), day(1)).await, "to");
+}
+
+pub async fn assets_link_to_tickets(store: Arc<dyn Store>) {
+    let f = psa_fixture(store, Vec::new()).await;
+    let r = f.c.r();
+    let laptop = r
+        .add_asset(
+            &f.tech,
+            f.c.org,
+            NewAsset {
+                name: "Erin's laptop".into(),
+                kind: "laptop".into(),
+                serial: Some("SN-123".into()),
+                assigned_user: Some(f.requesters[0].user),
+                attributes: [("os".to_owned(), "Windows 11".to_owned())].into(),
+            },
+        )
+        .await
+        .expect("asset");
+    let t = r
+        .create_ticket(
+            &f.requesters[0],
+            f.c.org,
+            new_ticket("Laptop fan", Priority::Low),
+        )
+        .await
+        .expect("ticket");
+    let linked = r
+        .link_asset(&f.tech, f.c.org, t.id, laptop.id)
+        .await
+        .expect("linked");
+    assert!(linked.assets.contains(&laptop.id));
+    assert_eq!(
+        r.assets(&f.tech, f.c.org).await.expect("assets")[0].attributes["os"],
+        "Windows 11"
+    );
+    expect_denied(
+        r.assets(&f.requesters[0], f.c.org).await,
+        "requester reading the inventory",
+    );
+    let viewer = member(&f.c.msp, f.c.org, "auditor@acme.test", Role::Viewer).await;
+    assert_eq!(
+        r.assets(&viewer, f.c.org)
+            .await
+            .expect("viewer reads")
+            .len(),
+        1
+    );
+    expect_denied(
+        r.add_asset(
+            &viewer,
+            f.c.org,
+            NewAsset {
+                name: "x".into(),
+                kind: "y".into(),
+                serial: None,
+                assigned_user: None,
+                attributes: Default::default(),
+            },
+        )
+        .await,
+        "viewer adding assets",
+    );
+    let stranger = msp_in(r.clone(), f.c.msp.operator.clone(), "Southwind IT").await;
+    expect_not_found(
+        r.link_asset(&f.tech, stranger.clients[0], t.id, laptop.id)
+            .await,
+        "linking across tenants",
+    );
+}
+
+pub async fn knowledge_base_search_respects_visibility(store: Arc<dyn Store>) {
+    let f = psa_fixture(store, Vec::new()).await;
+    let r = f.c.r();
+    let article = |title: &str, body: &str, visibility, published| NewArticle {
+        title: title.into(),
+        body: body.into(),
+        tags: BTreeSet::from(["howto".to_owned()]),
+        visibility,
+        published,
+    };
+    r.add_article(
+        &f.tech,
+        f.c.org,
+        article(
+            "Reset your VPN password",
+            "Open the portal and choose reset.",
+            Visibility::Portal,
+            true,
+        ),
+    )
+    .await
+    .expect("article");
+    r.add_article(
+        &f.tech,
+        f.c.org,
+        article(
+            "VPN appliance admin notes",
+            "Password reset on the firewall: see vault.",
+            Visibility::Internal,
+            true,
+        ),
+    )
+    .await
+    .expect("article");
+    r.add_article(
+        &f.tech,
+        f.c.org,
+        article(
+            "VPN draft",
+            "reset steps, unpublished",
+            Visibility::Portal,
+            false,
+        ),
+    )
+    .await
+    .expect("article");
+    let titles = |found: Vec<crate::psa::records::Article>| {
+        found.into_iter().map(|a| a.title).collect::<Vec<_>>()
+    };
+    let staff = titles(
+        r.search_articles(&f.tech, f.c.org, "VPN reset")
+            .await
+            .expect("search"),
+    );
+    assert_eq!(
+        staff.len(),
+        3,
+        "staff find internal and draft articles: {staff:?}"
+    );
+    let portal = titles(
+        r.search_articles(&f.requesters[0], f.c.org, "vpn RESET")
+            .await
+            .expect("search"),
+    );
+    assert_eq!(
+        portal,
+        ["Reset your VPN password"],
+        "requesters find published portal articles only"
+    );
+    assert!(
+        r.search_articles(&f.requesters[0], f.c.org, "firewall")
+            .await
+            .expect("search")
+            .is_empty()
+    );
+    assert!(
+        r.search_articles(&f.tech, f.c.org, "vpn printer")
+            .await
+            .expect("search")
+            .is_empty(),
+        "every word must match"
+    );
+    expect_invalid(r.search_articles(&f.tech, f.c.org, "a").await, "query");
+    expect_denied(
+        r.add_article(
+            &f.requesters[0],
+            f.c.org,
+            article("x", "y", Visibility::Portal, true),
+        )
+        .await,
+        "requester writing articles",
+    );
+}
+
+pub async fn chat_sessions_become_tickets_with_their_transcript(store: Arc<dyn Store>) {
+    let f = psa_fixture(store, Vec::new()).await;
+    let r = f.c.r();
+    let [erin, frank] = &f.requesters;
+    let chat = r
+        .start_chat(erin, f.c.org, "My printer is on fire")
+        .await
+        .expect("chat");
+    r.post_chat_message(&f.tech, f.c.org, chat.id, "Unplug it, please.")
+        .await
+        .expect("staff reply");
+    r.post_chat_message(erin, f.c.org, chat.id, "Done.")
+        .await
+        .expect("requester reply");
+    let bodies: Vec<String> = r
+        .chat_messages(erin, f.c.org, chat.id)
+        .await
+        .expect("messages")
+        .into_iter()
+        .map(|m| m.body)
+        .collect();
+    assert_eq!(
+        bodies,
+        ["My printer is on fire", "Unplug it, please.", "Done."],
+        "in the order sent"
+    );
+    expect_not_found(
+        r.chat_messages(frank, f.c.org, chat.id).await,
+        "another requester's chat",
+    );
+    expect_not_found(
+        r.post_chat_message(frank, f.c.org, chat.id, "hi").await,
+        "joining another's chat",
+    );
+    let ticket = r
+        .chat_to_ticket(&f.tech, f.c.org, chat.id, "Printer fire", Priority::High)
+        .await
+        .expect("ticket");
+    assert_eq!(ticket.requester, erin.user);
+    assert!(
+        ticket.description.contains("Unplug it, please.") && ticket.description.contains("Done.")
+    );
+    match r
+        .chat_to_ticket(&f.tech, f.c.org, chat.id, "Again", Priority::High)
+        .await
+    {
+        Err(Error::AlreadyExists { .. }) => {}
+        other => panic!("one ticket per chat, got {other:?}"),
+    }
+    expect_denied(
+        r.chat_to_ticket(erin, f.c.org, chat.id, "Mine", Priority::Low)
+            .await,
+        "requester converting",
+    );
+    let closed = r
+        .close_chat(erin, f.c.org, chat.id)
+        .await
+        .expect("requester closes");
+    assert_eq!(closed.closed_by, Some(erin.user));
+    expect_invalid(
+        r.post_chat_message(&f.tech, f.c.org, chat.id, "still there?")
+            .await,
+        "chat",
+    );
+    let other = r.start_chat(frank, f.c.org, "Hello").await.expect("chat");
+    assert_eq!(
+        r.close_chat(&f.tech, f.c.org, other.id)
+            .await
+            .expect("staff closes")
+            .closed_by,
+        Some(f.tech.user)
+    );
+}
+
+pub async fn psa_permissions_follow_the_matrix(store: Arc<dyn Store>) {
+    let f = psa_fixture(store, Vec::new()).await;
+    let r = f.c.r();
+    let org = f.c.org;
+    let t = r
+        .create_ticket(&f.requesters[0], org, new_ticket("Seed", Priority::Low))
+        .await
+        .expect("ticket");
+    let viewer = member(&f.c.msp, org, "auditor@acme.test", Role::Viewer).await;
+    let admin = member(&f.c.msp, org, "owner@acme.test", Role::OrgAdmin).await;
+    let people = [
+        ("technician", f.tech.clone()),
+        ("org_admin", admin),
+        ("employee", f.requesters[1].clone()),
+        ("viewer", viewer),
+        ("compliance_officer", f.c.officer.clone()),
+    ];
+    // columns: technician org_admin employee viewer compliance_officer
+    let expected: [(&str, [bool; 5]); 6] = [
+        ("manage ticket", [true, true, false, false, false]),
+        ("read all tickets", [true, true, false, true, false]),
+        ("submit ticket", [true, true, true, false, true]),
+        ("track time", [true, true, false, false, false]),
+        ("read sla policies", [true, true, false, true, false]),
+        ("start chat", [true, true, true, false, true]),
+    ];
+    for (operation, allowed) in expected {
+        for ((role, who), allow) in people.iter().zip(allowed) {
+            let outcome: crate::Result<()> = match operation {
+                "manage ticket" => r
+                    .set_ticket_priority(who, org, t.id, Priority::Medium)
+                    .await
+                    .map(|_| ()),
+                "read all tickets" => {
+                    r.ticket(who, org, t.id)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| match e {
+                            Error::NotFound { .. } => Error::PermissionDenied {
+                                permission: "tickets.read",
+                            },
+                            other => other,
+                        })
+                }
+                "submit ticket" => r
+                    .create_ticket(who, org, new_ticket(&format!("by {role}"), Priority::Low))
+                    .await
+                    .map(|_| ()),
+                "track time" => r
+                    .log_time(
+                        who,
+                        org,
+                        NewTimeEntry {
+                            ticket: None,
+                            minutes: 5,
+                            billable: false,
+                            note: String::new(),
+                            date: chrono::NaiveDate::from_ymd_opt(2025, 6, 2).expect("date"),
+                        },
+                    )
+                    .await
+                    .map(|_| ()),
+                "read sla policies" => r.sla_policies(who, org).await.map(|_| ()),
+                "start chat" => r.start_chat(who, org, "hello").await.map(|_| ()),
+                other => unreachable!("{other}"),
+            };
+            match (allow, outcome) {
+                (true, Ok(())) | (false, Err(Error::PermissionDenied { .. })) => {}
+                (want, got) => panic!("{role} / {operation}: expected allowed={want}, got {got:?}"),
+            }
+        }
+    }
+}
