@@ -174,9 +174,23 @@ pub enum BreakKind {
 
 /// Checks a whole chain, in order, as read from the store.
 pub fn verify(org: OrgId, events: &[AuditEvent]) -> Result<(), ChainBreak> {
-    let mut prev_hash = GENESIS;
+    verify_after(org, None, events)
+}
+
+/// Checks the events that continue a chain from `head`, a head already
+/// verified (`None`: from the start), so a chain that grows is checked in
+/// time proportional to what it grew by.
+pub fn verify_after(
+    org: OrgId,
+    head: Option<&ChainHead>,
+    events: &[AuditEvent],
+) -> Result<(), ChainBreak> {
+    let (first_seq, mut prev_hash) = match head {
+        Some(h) => (h.seq + 1, h.hash.as_str()),
+        None => (1, GENESIS),
+    };
     for (i, event) in events.iter().enumerate() {
-        let expected_seq = i as u64 + 1;
+        let expected_seq = first_seq + i as u64;
         let fail = |problem| {
             Err(ChainBreak {
                 seq: expected_seq,
@@ -296,6 +310,43 @@ mod tests {
         assert_eq!(events[1].prev_hash, events[0].hash);
         assert_eq!(verify(org, &events), Ok(()));
         assert_eq!(verify(org, &[]), Ok(()));
+    }
+
+    #[test]
+    fn a_chain_checked_in_steps_is_checked_like_a_whole() {
+        let org = OrgId(Uuid::from_u128(1));
+        let events = chain(org, 6);
+        let head = events[2].head();
+        assert_eq!(verify_after(org, Some(&head), &events[3..]), Ok(()));
+        assert_eq!(verify_after(org, Some(&head), &[]), Ok(()));
+        // A continuation that skips an event, or links to another head, breaks.
+        assert_eq!(
+            verify_after(org, Some(&head), &events[4..]),
+            Err(ChainBreak {
+                seq: 4,
+                problem: BreakKind::Sequence { found: 5 }
+            })
+        );
+        let forged_head = ChainHead {
+            seq: 3,
+            hash: events[1].hash.clone(),
+        };
+        assert_eq!(
+            verify_after(org, Some(&forged_head), &events[3..]),
+            Err(ChainBreak {
+                seq: 4,
+                problem: BreakKind::Link
+            })
+        );
+        let mut edited = events[3..].to_vec();
+        edited[1].action = "thing.undone".into();
+        assert_eq!(
+            verify_after(org, Some(&head), &edited),
+            Err(ChainBreak {
+                seq: 5,
+                problem: BreakKind::Content
+            })
+        );
     }
 
     #[test]

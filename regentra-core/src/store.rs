@@ -399,9 +399,18 @@ pub async fn all<E: Entity>(store: &dyn Store, scope: Scope) -> Result<Vec<Versi
 
 /// The whole audit chain of an org, in order.
 pub async fn audit_chain(store: &dyn Store, org: OrgId) -> Result<Vec<AuditEvent>> {
+    audit_chain_after(store, org, None).await
+}
+
+/// The events of an org's chain after sequence number `after`, in order.
+pub async fn audit_chain_after(
+    store: &dyn Store,
+    org: OrgId,
+    after: Option<u64>,
+) -> Result<Vec<AuditEvent>> {
     let mut out: Vec<AuditEvent> = Vec::new();
     loop {
-        let after = out.last().map(|e| e.seq);
+        let after = out.last().map(|e| e.seq).or(after);
         let page = store.audit_events(org, after, MAX_PAGE).await?;
         let full = page.len() == MAX_PAGE;
         out.extend(page);
