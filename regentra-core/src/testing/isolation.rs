@@ -627,10 +627,7 @@ impl World {
                     "org {i}: stored members {actual:?}, model {expected:?}"
                 ));
             }
-            let new = self
-                .unverified_events(i)
-                .await
-                .map_err(|e| e.to_string())?;
+            let new = self.unverified_events(i).await.map_err(|e| e.to_string())?;
             audit::verify_after(*org, self.heads[i].as_ref(), &new)
                 .map_err(|b| format!("org {i}: {b}"))?;
             if let Some(last) = new.last() {
