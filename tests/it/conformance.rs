@@ -17,13 +17,8 @@ mod in_memory {
             .expect("in-memory store opens")
     }
 
-    mod contract {
-        regentra_core::store_contract_tests!(super::fresh);
-    }
-
-    mod services {
-        regentra_core::service_tests!(super::fresh);
-    }
+    regentra_core::store_contract_tests!(fresh);
+    regentra_core::service_tests!(fresh);
 }
 
 mod on_disk {
@@ -40,17 +35,12 @@ mod on_disk {
         StoreWith::new(store, dir)
     }
 
-    mod contract {
-        regentra_core::store_contract_tests!(super::fresh);
-    }
+    regentra_core::store_contract_tests!(fresh);
 }
 
 mod postgres {
-    mod contract {
-        regentra_core::store_contract_tests!(optional regentra_store_postgres::testing::fresh_store);
-    }
+    use regentra_store_postgres::testing::fresh_store;
 
-    mod services {
-        regentra_core::service_tests!(optional regentra_store_postgres::testing::fresh_store);
-    }
+    regentra_core::store_contract_tests!(optional fresh_store);
+    regentra_core::service_tests!(optional fresh_store);
 }

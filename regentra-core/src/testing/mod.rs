@@ -31,9 +31,10 @@ use crate::store::{ChangeSet, PageRequest, Scope, Store, StoredRecord};
 pub mod isolation;
 pub mod services;
 
-/// Generates one `#[tokio::test]` per store-contract case for a store
-/// factory: an `async fn() -> impl Store` path (or closure) that gives each
-/// test a fresh, empty store.
+/// Generates one `#[tokio::test]` per store-contract case, in a module
+/// `contract`, for a store factory: an `async fn() -> impl Store` path (or
+/// closure) in scope where the macro is called, that gives each test a
+/// fresh, empty store.
 ///
 /// ```ignore
 /// regentra_core::store_contract_tests!(fresh_store);
@@ -74,8 +75,8 @@ macro_rules! store_contract_tests {
     };
 }
 
-/// Generates one `#[tokio::test]` per service case for a store factory, like
-/// [`store_contract_tests!`] (same factory forms).
+/// Generates one `#[tokio::test]` per service case, in a module `services`,
+/// for a store factory, like [`store_contract_tests!`] (same factory forms).
 ///
 /// ```ignore
 /// regentra_core::service_tests!(fresh_store);
@@ -155,22 +156,29 @@ macro_rules! service_tests {
 #[macro_export]
 macro_rules! __conformance_cases {
     ($part:ident $mode:tt $factory:expr; $($case:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                let store: ::std::sync::Arc<dyn $crate::store::Store> =
-                    ::std::sync::Arc::new($crate::__conformance_cases!(@make $mode $factory));
-                $crate::testing::$part::$case(store).await;
-            }
-        )*
+        // A module per part, so both macros can share a caller's module and
+        // the test names say which part failed (`contract::insert_then_get`).
+        mod $part {
+            #[allow(unused_imports)]
+            use super::*;
 
-        #[test]
-        fn every_public_case_is_listed() {
-            $crate::testing::assert_every_case_listed(
-                stringify!($part),
-                $crate::testing::$part::SOURCES,
-                &[$(stringify!($case)),*],
-            );
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let store: ::std::sync::Arc<dyn $crate::store::Store> =
+                        ::std::sync::Arc::new($crate::__conformance_cases!(@make $mode $factory));
+                    $crate::testing::$part::$case(store).await;
+                }
+            )*
+
+            #[test]
+            fn every_public_case_is_listed() {
+                $crate::testing::assert_every_case_listed(
+                    stringify!($part),
+                    $crate::testing::$part::SOURCES,
+                    &[$(stringify!($case)),*],
+                );
+            }
         }
     };
     (@make () $factory:expr) => {
