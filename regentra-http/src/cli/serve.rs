@@ -1,12 +1,19 @@
 //! `regentra serve`: the reference server on the embedded store (default,
 //! `./regentra-data/`) or Postgres (`--database-url`, migrated on start),
 //! with the background worker beside it.
+//!
+//! The binary and the in-process tests share the wiring: [`AppConfig`] is
+//! what the flags and environment resolve to, [`open_store`] opens the store
+//! they name, and [`App::build`] bootstraps the platform admin, seeds the
+//! demo when asked and returns the router and the worker's configuration;
+//! [`run`] then binds, spawns the worker and serves.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
 use clap::Args;
 use regentra_core::store::Store;
 use regentra_core::{PasswordHashing, Principal, Regentra};
@@ -15,7 +22,14 @@ use regentra_store_postgres::PostgresStore;
 
 use crate::cli::demo;
 use crate::server::worker::{self, WorkerConfig};
-use crate::server::{AppState, HttpConfig, default_listen, router, serve};
+use crate::server::{AppState, HttpConfig, default_listen, router, serve_until, shutdown_signal};
+
+/// The platform admin's email unless `REGENTRA_ADMIN_EMAIL` names another.
+pub const DEFAULT_ADMIN_EMAIL: &str = "admin@localhost";
+/// Seconds between worker sweeps unless configured.
+pub const DEFAULT_SWEEP_INTERVAL_SECS: u64 = 60;
+/// The largest evidence file accepted unless configured, in MiB.
+pub const DEFAULT_MAX_EVIDENCE_MIB: u64 = 100;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -49,10 +63,10 @@ pub struct ServeArgs {
     #[arg(long, env = "REGENTRA_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
     /// Seconds between worker sweeps (escalations, reminders, deliveries).
-    #[arg(long, env = "REGENTRA_SWEEP_INTERVAL", default_value_t = 60)]
+    #[arg(long, env = "REGENTRA_SWEEP_INTERVAL", default_value_t = DEFAULT_SWEEP_INTERVAL_SECS)]
     pub sweep_interval: u64,
     /// Largest evidence file accepted, in MiB.
-    #[arg(long, env = "REGENTRA_MAX_EVIDENCE_MIB", default_value_t = 100)]
+    #[arg(long, env = "REGENTRA_MAX_EVIDENCE_MIB", default_value_t = DEFAULT_MAX_EVIDENCE_MIB)]
     pub max_evidence_mib: u64,
     /// argon2id memory per password hash, in KiB (OWASP's minimum or more).
     #[arg(long, env = "REGENTRA_ARGON2_MEMORY_KIB", default_value_t = PasswordHashing::RECOMMENDED.memory_kib())]
@@ -85,6 +99,141 @@ impl ServeArgs {
     }
 }
 
+/// What `regentra serve` runs with, once its flags and environment are
+/// resolved and checked; everything but where the store is and where to
+/// listen.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// The argon2id cost of new password hashes.
+    pub password_hashing: PasswordHashing,
+    /// The largest evidence file accepted, in bytes.
+    pub evidence_limit: u64,
+    /// The platform admin's email: made on an empty store, found otherwise.
+    pub admin_email: String,
+    /// The platform admin's first token on an empty store; `None` issues a
+    /// fresh one (see [`App::bootstrap_token`]).
+    pub bootstrap_token: Option<String>,
+    /// Seed the demo (once) on start.
+    pub demo: bool,
+    pub http: HttpConfig,
+    pub worker: WorkerConfig,
+}
+
+impl Default for AppConfig {
+    /// `regentra serve`'s defaults with no flags and no environment.
+    fn default() -> Self {
+        Self {
+            password_hashing: PasswordHashing::RECOMMENDED,
+            evidence_limit: DEFAULT_MAX_EVIDENCE_MIB * 1024 * 1024,
+            admin_email: DEFAULT_ADMIN_EMAIL.to_owned(),
+            bootstrap_token: None,
+            demo: false,
+            http: HttpConfig::default(),
+            worker: WorkerConfig {
+                every: Duration::from_secs(DEFAULT_SWEEP_INTERVAL_SECS),
+                webhooks: Vec::new(),
+                secret: None,
+            },
+        }
+    }
+}
+
+impl AppConfig {
+    /// The configuration the flags (and their environment variables) ask
+    /// for, with `REGENTRA_ADMIN_EMAIL` and `REGENTRA_BOOTSTRAP_TOKEN` read
+    /// from the environment; refused, naming the flag, when a value is out
+    /// of bounds.
+    pub fn from_args(args: &ServeArgs) -> Result<Self, String> {
+        if args.sweep_interval == 0 {
+            return Err("--sweep-interval: must be at least 1 second".into());
+        }
+        Ok(Self {
+            password_hashing: args.password_hashing()?,
+            evidence_limit: args.max_evidence_mib.saturating_mul(1024 * 1024),
+            admin_email: std::env::var("REGENTRA_ADMIN_EMAIL")
+                .unwrap_or_else(|_| DEFAULT_ADMIN_EMAIL.to_owned()),
+            bootstrap_token: std::env::var("REGENTRA_BOOTSTRAP_TOKEN")
+                .ok()
+                .filter(|t| !t.is_empty()),
+            demo: args.demo,
+            http: HttpConfig {
+                cors_origins: args.cors_origins.clone(),
+                ..HttpConfig::default()
+            },
+            worker: WorkerConfig {
+                every: Duration::from_secs(args.sweep_interval),
+                webhooks: args.webhook_urls.clone(),
+                secret: args.webhook_secret.clone(),
+            },
+        })
+    }
+}
+
+/// The server `regentra serve` runs, built but not listening yet: the
+/// services over the store, bootstrapped (and seeded with the demo when
+/// asked), and the router over them.
+#[derive(Debug)]
+pub struct App {
+    pub regentra: Arc<Regentra>,
+    /// The whole API, ready for `axum::serve` with the peer's address
+    /// (`into_make_service_with_connect_info::<SocketAddr>()`).
+    pub router: Router,
+    /// What [`App::spawn_worker`] runs with.
+    pub worker: WorkerConfig,
+    /// The platform admin, when the configured email names this store's.
+    pub admin: Option<Principal>,
+    /// The token issued to the platform admin on an empty store when none
+    /// was configured (also told to `notice`).
+    pub bootstrap_token: Option<String>,
+}
+
+impl App {
+    /// Builds the app over `store`. What the operator must be told (the
+    /// platform admin was created, a fresh bootstrap token, the demo's
+    /// logins) goes to `notice`, a line at a time, as soon as it is known.
+    pub async fn build(
+        store: Arc<dyn Store>,
+        config: AppConfig,
+        notice: &mut dyn FnMut(&str),
+    ) -> Result<App, String> {
+        let regentra = Arc::new(
+            Regentra::new(store)
+                .with_evidence_limit(config.evidence_limit)
+                .with_password_hashing(config.password_hashing),
+        );
+        let (admin, bootstrap_token) = bootstrap(
+            &regentra,
+            &config.admin_email,
+            config.bootstrap_token.as_deref(),
+            notice,
+        )
+        .await?;
+        if config.demo {
+            let admin = admin.as_ref().ok_or(
+                "--demo: REGENTRA_ADMIN_EMAIL does not name this store's platform admin, who seeds the demo",
+            )?;
+            let logins = demo::seed(&regentra, admin).await?;
+            for line in &logins.lines {
+                notice(line);
+            }
+        }
+        let router = router(AppState::new(Arc::clone(&regentra)), &config.http)?;
+        Ok(App {
+            regentra,
+            router,
+            worker: config.worker,
+            admin,
+            bootstrap_token,
+        })
+    }
+
+    /// Starts the background worker (escalations, reminders, webhook
+    /// deliveries) on the current runtime; it runs until aborted.
+    pub fn spawn_worker(&self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(worker::run(Arc::clone(&self.regentra), self.worker.clone()))
+    }
+}
+
 pub async fn run(args: ServeArgs) -> Result<String, String> {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
@@ -94,54 +243,33 @@ pub async fn run(args: ServeArgs) -> Result<String, String> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
-    if args.sweep_interval == 0 {
-        return Err("--sweep-interval: must be at least 1 second".into());
-    }
-    let hashing = args.password_hashing()?;
-    let regentra = Arc::new(
-        Regentra::new(open_store(&args).await?)
-            .with_evidence_limit(args.max_evidence_mib.saturating_mul(1024 * 1024))
-            .with_password_hashing(hashing),
-    );
-    let admin = bootstrap(&regentra).await?;
-    if args.demo {
-        let admin = admin.ok_or(
-            "--demo: REGENTRA_ADMIN_EMAIL does not name this store's platform admin, who seeds the demo",
-        )?;
-        let logins = demo::seed(&regentra, &admin).await?;
-        for line in logins.lines {
-            eprintln!("{line}");
-        }
-    }
-    let app = router(
-        AppState::new(Arc::clone(&regentra)),
-        &HttpConfig {
-            cors_origins: args.cors_origins.clone(),
-            ..HttpConfig::default()
-        },
-    )?;
+    let config = AppConfig::from_args(&args)?;
+    let store = open_store(args.database_url.as_deref(), &args.data_dir).await?;
+    let app = App::build(store, config, &mut |line| eprintln!("{line}")).await?;
     let listen = args.listen.unwrap_or_else(default_listen);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("--listen: cannot listen on {listen}: {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    let sweeper = tokio::spawn(worker::run(
-        Arc::clone(&regentra),
-        WorkerConfig {
-            every: Duration::from_secs(args.sweep_interval),
-            webhooks: args.webhook_urls.clone(),
-            secret: args.webhook_secret.clone(),
-        },
-    ));
+    let sweeper = app.spawn_worker();
+    // Listen for SIGTERM and Ctrl-C before saying we listen: a signal sent
+    // as soon as the line is read must shut down cleanly, not kill.
+    let shutdown = shutdown_signal().map_err(|e| format!("cannot handle signals: {e}"))?;
     eprintln!("listening on {bound}");
-    let served = serve(listener, app).await;
+    let served = serve_until(listener, app.router, shutdown).await;
     sweeper.abort();
     served.map_err(|e| e.to_string())?;
     Ok(String::new())
 }
 
-async fn open_store(args: &ServeArgs) -> Result<Arc<dyn Store>, String> {
-    match &args.database_url {
+/// The store `regentra serve` runs on: Postgres at `database_url` (migrated
+/// on the way) when one is given and not empty, otherwise the embedded
+/// store in `data_dir` (created if missing).
+pub async fn open_store(
+    database_url: Option<&str>,
+    data_dir: &Path,
+) -> Result<Arc<dyn Store>, String> {
+    match database_url {
         Some(url) if !url.is_empty() => {
             let pg = PostgresStore::connect(url)
                 .await
@@ -152,11 +280,10 @@ async fn open_store(args: &ServeArgs) -> Result<Arc<dyn Store>, String> {
             Ok(Arc::new(pg))
         }
         _ => {
-            std::fs::create_dir_all(&args.data_dir).map_err(|e| {
-                format!("--data-dir: cannot create {}: {e}", args.data_dir.display())
-            })?;
+            std::fs::create_dir_all(data_dir)
+                .map_err(|e| format!("--data-dir: cannot create {}: {e}", data_dir.display()))?;
             Ok(Arc::new(
-                EmbeddedStore::open(args.data_dir.join("regentra.redb"))
+                EmbeddedStore::open(data_dir.join("regentra.redb"))
                     .await
                     .map_err(|e| e.to_string())?,
             ))
@@ -164,45 +291,50 @@ async fn open_store(args: &ServeArgs) -> Result<Arc<dyn Store>, String> {
     }
 }
 
-/// On an empty store: the platform admin and a token for them, the value of
-/// `REGENTRA_BOOTSTRAP_TOKEN` when set, otherwise a fresh one printed once.
-/// Returns the platform admin when `REGENTRA_ADMIN_EMAIL` names them.
-async fn bootstrap(regentra: &Regentra) -> Result<Option<Principal>, String> {
-    let email = std::env::var("REGENTRA_ADMIN_EMAIL").unwrap_or_else(|_| "admin@localhost".into());
+/// On an empty store: the platform admin and a token for them, `token` when
+/// given, otherwise a fresh one (returned, and told to `notice`). Returns
+/// the platform admin when `email` names them.
+async fn bootstrap(
+    regentra: &Regentra,
+    email: &str,
+    token: Option<&str>,
+    notice: &mut dyn FnMut(&str),
+) -> Result<(Option<Principal>, Option<String>), String> {
     let admin = match regentra
-        .bootstrap_platform_admin(&email, "Platform admin")
+        .bootstrap_platform_admin(email, "Platform admin")
         .await
     {
         Ok(admin) => admin,
         // Not an empty store: find the operator again.
         Err(regentra_core::Error::AlreadyExists { .. }) => {
             let id = regentra
-                .platform_admin(&email)
+                .platform_admin(email)
                 .await
                 .map_err(|e| format!("REGENTRA_ADMIN_EMAIL: {e}"))?;
-            return Ok(id.map(Principal::new));
+            return Ok((id.map(Principal::new), None));
         }
         Err(e) => return Err(format!("bootstrap failed: {e}")),
     };
     let principal = Principal::new(admin.id);
-    match std::env::var("REGENTRA_BOOTSTRAP_TOKEN") {
-        Ok(secret) if !secret.is_empty() => {
+    match token {
+        Some(secret) if !secret.is_empty() => {
             regentra
-                .register_token(&principal, "bootstrap", &secret)
+                .register_token(&principal, "bootstrap", secret)
                 .await
                 .map_err(|e| format!("REGENTRA_BOOTSTRAP_TOKEN: {e}"))?;
-            eprintln!(
+            notice(&format!(
                 "platform admin {email} created; use the token from REGENTRA_BOOTSTRAP_TOKEN"
-            );
+            ));
+            Ok((Some(principal), None))
         }
         _ => {
             let (_, secret) = regentra
                 .issue_token(&principal, "bootstrap")
                 .await
                 .map_err(|e| format!("bootstrap failed: {e}"))?;
-            eprintln!("platform admin {email} created");
-            eprintln!("bootstrap token: {secret}");
+            notice(&format!("platform admin {email} created"));
+            notice(&format!("bootstrap token: {secret}"));
+            Ok((Some(principal), Some(secret)))
         }
     }
-    Ok(Some(principal))
 }

@@ -2,7 +2,7 @@
 //! wrong types, unknown fields, oversize bodies and invalid enum values are
 //! problem+json 4xx answers, never 5xx, and nothing is written.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use support::world::{World, documented_routes, fill, routes, takes_msp};

@@ -2,7 +2,7 @@
 //! and of another MSP's client: 404, the very answer a missing org or id
 //! gets, with nothing of the other tenant in the body, and nothing changed.
 
-mod support;
+use crate::support;
 
 use support::world::{Ids, Route, World, documented_routes, fill, missing_ids, routes, takes_msp};
 use support::{Api, Backend, Reply, Server, websocket_refusal};

@@ -4,7 +4,7 @@
 //! shared control and sees both gap analyses move, runs a policy campaign to
 //! completion, opens a ticket under SLA and verifies the audit chains.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use support::{Backend, M, PASSWORD, Server, StatusCode, id, items};

@@ -1,21 +1,27 @@
-//! The server's own features, end to end against the real binary: evidence
-//! files, live chat over a WebSocket, the worker's webhook delivery, login
-//! rate limits, CORS, request ids, pagination, the OpenAPI document, the
-//! portal, the demo, and graceful shutdown.
+//! The server's own features, end to end over HTTP against the app the
+//! binary serves (in this process): evidence files, live chat over a
+//! WebSocket, the worker's webhook delivery, login rate limits, CORS,
+//! request ids, pagination, the OpenAPI document, the portal and the demo;
+//! and against the binary itself, the demo seeded by `serve --demo` and
+//! graceful shutdown on SIGTERM.
 
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
+use regentra_http::cli::serve::AppConfig;
+use regentra_http::server::HttpConfig;
+use regentra_http::server::worker::WorkerConfig;
 use serde_json::{Value, json};
-use support::{M, PASSWORD, Server, StatusCode, id, items};
+use support::process::Process;
+use support::{Backend, Endpoint, M, PASSWORD, Server, StatusCode, TestStore, id, items};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 /// An MSP with one client, its admin logged in.
-async fn tenant(server: &Server) -> (support::Api, String, String) {
+async fn tenant(server: &Endpoint) -> (support::Api, String, String) {
     let admin = server.admin();
     let msp = id(&admin
         .post("/v1/orgs", json!({"name": "MSP", "kind": "msp"}))
@@ -53,7 +59,7 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn evidence_files_round_trip_with_their_hash() {
-    let server = Server::embedded(&[], &[]);
+    let server = Server::embedded().await;
     let (boss, _, client) = tenant(&server).await;
     boss.post(
         &format!("/v1/orgs/{client}/frameworks"),
@@ -122,7 +128,7 @@ async fn evidence_files_round_trip_with_their_hash() {
 }
 
 async fn socket(
-    server: &Server,
+    server: &Endpoint,
     path: &str,
     token: &str,
 ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
@@ -156,7 +162,7 @@ async fn next_frame(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_messages_flow_over_the_websocket_and_are_stored() {
-    let server = Server::embedded(&[], &[]);
+    let server = Server::embedded().await;
     let (boss, _, client) = tenant(&server).await;
     boss.post(
         &format!("/v1/orgs/{client}/members"),
@@ -269,17 +275,17 @@ async fn receiver() -> (
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_worker_delivers_the_outbox_to_webhooks_at_least_once() {
     let (url, got, calls) = receiver().await;
-    let server = Server::embedded(
-        &[
-            "--webhook-url",
-            &url,
-            "--sweep-interval",
-            "1",
-            "--webhook-secret",
-            "s3cret",
-        ],
-        &[],
-    );
+    // As `--webhook-url <url> --sweep-interval 1 --webhook-secret s3cret`.
+    let config = AppConfig {
+        worker: WorkerConfig {
+            every: Duration::from_secs(1),
+            webhooks: vec![url],
+            secret: Some("s3cret".into()),
+        },
+        ..support::config()
+    };
+    let store = TestStore::on(Backend::Embedded).await.expect("a store");
+    let server = Server::start_on(store, config, true).await;
     let (boss, _, client) = tenant(&server).await;
     boss.post(
         &format!("/v1/orgs/{client}/members"),
@@ -339,7 +345,7 @@ async fn the_worker_delivers_the_outbox_to_webhooks_at_least_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logins_are_rate_limited_per_account() {
-    let server = Server::embedded(&[], &[]);
+    let server = Server::embedded().await;
     tenant(&server).await;
     let anon = server.anonymous();
     let attempt = |password: &'static str| {
@@ -403,12 +409,20 @@ async fn cors_is_off_unless_origins_are_configured() {
             .get("access-control-allow-origin")
             .map(|v| v.to_str().unwrap_or("").to_owned())
     };
-    let closed = Server::embedded(&[], &[]);
+    let closed = Server::embedded().await;
     assert_eq!(
         preflight(closed.base.clone(), "https://app.example").await,
         None
     );
-    let open = Server::embedded(&["--cors-origin", "https://app.example"], &[]);
+    // As `--cors-origin https://app.example`.
+    let open = Server::embedded_with(AppConfig {
+        http: HttpConfig {
+            cors_origins: vec!["https://app.example".into()],
+            ..HttpConfig::default()
+        },
+        ..support::config()
+    })
+    .await;
     assert_eq!(
         preflight(open.base.clone(), "https://app.example")
             .await
@@ -423,7 +437,8 @@ async fn cors_is_off_unless_origins_are_configured() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_carry_an_id_into_the_response_and_the_logs() {
-    let server = Server::embedded(&[], &[]);
+    support::capture_logs();
+    let server = Server::embedded().await;
     let http = reqwest::Client::new();
     let mine = http
         .get(format!("{}/v1/me", server.base))
@@ -445,7 +460,7 @@ async fn requests_carry_an_id_into_the_response_and_the_logs() {
         .to_owned();
     assert!(uuid::Uuid::parse_str(&generated).is_ok(), "{generated}");
     eventually("the request in the log", || {
-        let log = server.log_text();
+        let log = support::logs();
         let seen = log.contains("req-from-the-client-42") && log.contains(&generated);
         async move { seen }
     })
@@ -454,7 +469,7 @@ async fn requests_carry_an_id_into_the_response_and_the_logs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lists_page_with_an_opaque_cursor() {
-    let server = Server::embedded(&[], &[]);
+    let server = Server::embedded().await;
     let (boss, msp, _) = tenant(&server).await;
     for n in 0..4 {
         boss.post(
@@ -502,7 +517,7 @@ async fn lists_page_with_an_opaque_cursor() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_served_openapi_document_is_the_generated_one() {
-    let server = Server::embedded(&[], &[]);
+    let server = Server::embedded().await;
     let served = server.anonymous().get("/v1/openapi.json").await;
     let generated = serde_json::to_value(regentra_http::server::openapi::document()).expect("json");
     assert_eq!(served, generated);
@@ -511,16 +526,19 @@ async fn the_served_openapi_document_is_the_generated_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_seeds_once_and_its_portal_and_logins_work() {
-    let dir = tempfile::tempdir().expect("dir");
-    let data = dir.path().to_str().expect("path").to_owned();
     let count_orgs = |server: &Server| {
         let admin = server.admin();
         async move { items(&admin.get("/v1/orgs").await).len() }
     };
-    let token = format!("rgt_{}", "ab".repeat(32));
-    let env = [("REGENTRA_BOOTSTRAP_TOKEN", token.as_str())];
-    let first = Server::embedded_at(&data, &["--demo"], &env);
-    assert!(first.log_text().contains("demo logins"));
+    // As `serve --demo` with REGENTRA_BOOTSTRAP_TOKEN set.
+    let config = || AppConfig {
+        demo: true,
+        bootstrap_token: Some(format!("rgt_{}", "ab".repeat(32))),
+        ..support::config()
+    };
+    let store = TestStore::on(Backend::Embedded).await.expect("a store");
+    let first = Server::start_on(store.clone(), config(), false).await;
+    assert!(first.notices.iter().any(|l| l.contains("demo logins")));
     let orgs = count_orgs(&first).await;
     assert_eq!(orgs, 3, "the MSP and its two clients");
     let erin = first
@@ -557,14 +575,43 @@ async fn the_demo_seeds_once_and_its_portal_and_logins_work() {
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     drop(first);
     // A second start on the same data seeds nothing more.
-    let second = Server::embedded_at(&data, &["--demo"], &env);
+    let second = Server::start_on(store, config(), false).await;
+    assert_eq!(count_orgs(&second).await, orgs);
+}
+
+/// `serve --demo` itself: the binary seeds the demo in its data directory,
+/// prints the logins, and seeds nothing more when started again on it (the
+/// demo's content is checked in process, above).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_demo_seeds_its_data_directory_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().to_str().expect("path").to_owned();
+    let count_orgs = |server: &Process| {
+        let admin = server.admin();
+        async move { items(&admin.get("/v1/orgs").await).len() }
+    };
+    let token = format!("rgt_{}", "ab".repeat(32));
+    let env = [("REGENTRA_BOOTSTRAP_TOKEN", token.as_str())];
+    let first = Process::embedded_at(&data, &["--demo"], &env);
+    assert!(first.log_text().contains("demo logins"));
+    let orgs = count_orgs(&first).await;
+    assert_eq!(orgs, 3, "the MSP and its two clients");
+    let erin = first
+        .login("erin@acmedental.example", "regentra-demo-password")
+        .await;
+    assert_eq!(
+        erin.get("/v1/me").await["memberships"][0]["org_name"],
+        "Acme Dental"
+    );
+    drop(first);
+    let second = Process::embedded_at(&data, &["--demo"], &env);
     assert_eq!(count_orgs(&second).await, orgs);
 }
 
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_shuts_down_cleanly() {
-    let mut server = Server::embedded(&[], &[]);
+    let mut server = Process::embedded(&[], &[]);
     let status = server.terminate();
     assert!(status.success(), "{status:?}");
     assert!(server.log_text().contains("shutting down"));
@@ -572,7 +619,7 @@ async fn sigterm_shuts_down_cleanly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn business_time_arithmetic_is_served() {
-    let server = Server::embedded(&[], &[]);
+    let server = Server::embedded().await;
     let api = server.admin();
     let calendar = json!({"timezone": "UTC", "weekly": {
         "mon": [["09:00", "17:00"]], "tue": [["09:00", "17:00"]], "wed": [["09:00", "17:00"]],
@@ -611,7 +658,7 @@ async fn business_time_arithmetic_is_served() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_portal_is_served_at_its_slug_and_its_own_host_name() {
-    let server = Server::embedded(&[], &[]);
+    let server = Server::embedded().await;
     let (boss, _, client) = tenant(&server).await;
     let settings = boss
         .ok(

@@ -1,16 +1,24 @@
-//! The real server for end-to-end tests: `regentra serve` started as a
-//! child process on a free port, on the embedded store in a temporary
-//! directory or on a fresh Postgres database, driven over HTTP.
-#![allow(dead_code, unreachable_pub)] // each test file uses its own share of these helpers
+//! The server for end-to-end tests, built in the test's own process by the
+//! same code `regentra serve` runs ([`regentra_http::cli::serve::App`]) and
+//! listening on `127.0.0.1:0`, on the embedded store in memory or on a fresh
+//! Postgres database, driven over real HTTP. [`process`] starts the binary
+//! itself, for the tests where the process is the point.
+#![allow(dead_code, unreachable_pub)] // each test module uses its own share of these helpers
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
 
+use regentra_core::store::Store;
+use regentra_core::{PasswordHashing, Regentra};
+use regentra_http::cli::serve::{App, AppConfig};
+use regentra_store_embedded::EmbeddedStore;
 use regentra_store_postgres::testing::TestDatabase;
 pub use reqwest::Method as M;
 pub use reqwest::StatusCode;
 use serde_json::{Value, json};
+
+pub mod process;
+pub mod world;
 
 /// Which store the server runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,60 +27,51 @@ pub enum Backend {
     Postgres,
 }
 
-pub struct Server {
-    child: Child,
-    pub base: String,
-    /// The platform admin's bootstrap token.
-    pub token: String,
-    /// Everything the server printed on stderr so far.
-    pub log: Arc<Mutex<Vec<String>>>,
-    _dir: tempfile::TempDir,
+/// A store for one test: the embedded store in memory, or a fresh Postgres
+/// database that lives as long as this value.
+#[derive(Clone)]
+pub struct TestStore {
+    pub store: Arc<dyn Store>,
     _db: Option<Arc<TestDatabase>>,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl TestStore {
+    /// `None` (skipped, said on stderr) for Postgres when no test database
+    /// server is configured.
+    pub async fn on(backend: Backend) -> Option<TestStore> {
+        match backend {
+            Backend::Embedded => Some(TestStore {
+                store: Arc::new(EmbeddedStore::in_memory().await.expect("in-memory store")),
+                _db: None,
+            }),
+            Backend::Postgres => {
+                let db = TestDatabase::create().await?;
+                Some(TestStore {
+                    store: Arc::new(db.store().await),
+                    _db: Some(db),
+                })
+            }
+        }
     }
 }
 
-impl Server {
-    /// The server on the embedded store.
-    pub fn embedded(args: &[&str], env: &[(&str, &str)]) -> Server {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let data = dir.path().to_str().expect("utf-8 path").to_owned();
-        let mut all = vec!["--data-dir", data.as_str()];
-        all.extend_from_slice(args);
-        spawn(&all, env, dir, None)
+/// `regentra serve`'s configuration with no flags and no environment, but
+/// cheap password hashing: argon2 at production cost would dominate.
+pub fn config() -> AppConfig {
+    AppConfig {
+        password_hashing: PasswordHashing::insecure_for_tests(),
+        ..AppConfig::default()
     }
+}
 
-    /// The server on the embedded store in a directory the test owns.
-    pub fn embedded_at(data: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut all = vec!["--data-dir", data];
-        all.extend_from_slice(args);
-        spawn(&all, env, dir, None)
-    }
+/// A base URL and the platform admin's token: what clients are made from.
+pub struct Endpoint {
+    pub base: String,
+    /// The platform admin's bootstrap token.
+    pub token: String,
+}
 
-    /// The server on a fresh Postgres database; `None` (skipped, said on
-    /// stderr) when no test database server is configured.
-    pub async fn postgres(args: &[&str], env: &[(&str, &str)]) -> Option<Server> {
-        let db = TestDatabase::create_empty().await?;
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = db.url().to_owned();
-        let mut all = vec!["--database-url", url.as_str()];
-        all.extend_from_slice(args);
-        Some(spawn(&all, env, dir, Some(db)))
-    }
-
-    pub async fn on(backend: Backend) -> Option<Server> {
-        match backend {
-            Backend::Embedded => Some(Server::embedded(&[], &[])),
-            Backend::Postgres => Server::postgres(&[], &[]).await,
-        }
-    }
-
+impl Endpoint {
     /// A client acting with the platform admin's token.
     pub fn admin(&self) -> Api {
         self.with_token(&self.token)
@@ -107,87 +106,135 @@ impl Server {
             .await;
         self.with_token(body["token"].as_str().expect("token"))
     }
+}
 
-    /// Sends SIGTERM and waits for the process to end.
-    pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill");
-        assert!(sent.success());
-        let status = self.child.wait().expect("the server ends");
-        // Let the stderr reader catch the last lines.
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        status
-    }
+/// The app `regentra serve` builds, served on a free port of this process
+/// in the test's runtime. Dropping it stops the server (and the worker).
+pub struct Server {
+    endpoint: Endpoint,
+    /// The services the server runs on.
+    pub regentra: Arc<Regentra>,
+    /// What the app told the operator while it was built (the bootstrap,
+    /// the demo's logins).
+    pub notices: Vec<String>,
+    /// The store, to start another server on the same data.
+    pub store: TestStore,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
 
-    pub fn log_text(&self) -> String {
-        self.log.lock().expect("log").join("\n")
+impl std::ops::Deref for Server {
+    type Target = Endpoint;
+    fn deref(&self) -> &Endpoint {
+        &self.endpoint
     }
 }
 
-fn spawn(
-    args: &[&str],
-    env: &[(&str, &str)],
-    dir: tempfile::TempDir,
-    db: Option<Arc<TestDatabase>>,
-) -> Server {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_regentra"));
-    command
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env_remove("REGENTRA_BOOTSTRAP_TOKEN")
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null());
-    for (k, v) in env {
-        command.env(k, v);
+impl Drop for Server {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
     }
-    let mut child = command.spawn().expect("server starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let (mut base, mut token) = (None, None);
-    while base.is_none() {
-        let line = match lines.next() {
-            Some(Ok(line)) => line,
-            _ => panic!(
-                "the server exited before listening:\n{}",
-                log.lock().expect("log").join("\n")
-            ),
-        };
-        if let Some(t) = line.strip_prefix("bootstrap token: ") {
-            token = Some(t.to_owned());
-        }
-        if let Some(addr) = line.strip_prefix("listening on ") {
-            base = Some(format!("http://{addr}"));
-        }
-        log.lock().expect("log").push(line);
+}
+
+impl Server {
+    /// The server with the test configuration on `backend`; `None` for
+    /// Postgres when no test database server is configured.
+    pub async fn on(backend: Backend) -> Option<Server> {
+        Server::start(backend, config()).await
     }
-    // Keep draining stderr so the server never blocks on a full pipe.
-    let sink = Arc::clone(&log);
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            sink.lock().expect("log").push(line);
-        }
-    });
-    let token = token
-        .or_else(|| {
-            env.iter()
-                .find(|(k, _)| *k == "REGENTRA_BOOTSTRAP_TOKEN")
-                .map(|(_, v)| (*v).to_owned())
+
+    /// The server with the test configuration on the embedded store.
+    pub async fn embedded() -> Server {
+        Server::embedded_with(config()).await
+    }
+
+    /// The server with `config` on the embedded store.
+    pub async fn embedded_with(config: AppConfig) -> Server {
+        Server::start(Backend::Embedded, config)
+            .await
+            .expect("the embedded store is always there")
+    }
+
+    pub async fn start(backend: Backend, config: AppConfig) -> Option<Server> {
+        Some(Server::start_on(TestStore::on(backend).await?, config, false).await)
+    }
+
+    /// The server with `config` on `store`, with the background worker
+    /// beside it when `worker` is set (the binary always runs it).
+    pub async fn start_on(store: TestStore, config: AppConfig, worker: bool) -> Server {
+        let configured_token = config.bootstrap_token.clone();
+        let mut notices = Vec::new();
+        let app = App::build(Arc::clone(&store.store), config, &mut |line: &str| {
+            notices.push(line.to_owned())
         })
-        .unwrap_or_default();
-    Server {
-        child,
-        base: base.expect("address"),
-        token,
-        log,
-        _dir: dir,
-        _db: db,
+        .await
+        .unwrap_or_else(|e| panic!("the app builds: {e}"));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let mut tasks = Vec::new();
+        if worker {
+            tasks.push(app.spawn_worker());
+        }
+        let service = app
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        tasks.push(tokio::spawn(async move {
+            let _ = axum::serve(listener, service).await;
+        }));
+        Server {
+            endpoint: Endpoint {
+                base,
+                token: app.bootstrap_token.or(configured_token).unwrap_or_default(),
+            },
+            regentra: app.regentra,
+            notices,
+            store,
+            tasks,
+        }
     }
+}
+
+/// Everything logged (by the `tracing` events of every server of this test
+/// process) since [`capture_logs`] was first called.
+static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+
+struct LogSink(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("logs").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// From now on, the process's logs are kept (at `info`, as the binary logs
+/// by default) for [`logs`] to read. A test process has one global logger:
+/// the logs of servers other tests run at the same time are in there too.
+pub fn capture_logs() {
+    LOGS.get_or_init(|| {
+        let buffer: Arc<Mutex<Vec<u8>>> = Arc::default();
+        let sink = Arc::clone(&buffer);
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info,tower_http=info"))
+            .with_writer(move || LogSink(Arc::clone(&sink)))
+            .with_ansi(false)
+            .try_init()
+            .expect("no other logger in the test process");
+        buffer
+    });
+}
+
+/// The logs kept since [`capture_logs`].
+pub fn logs() -> String {
+    LOGS.get()
+        .map(|b| String::from_utf8_lossy(&b.lock().expect("logs")).into_owned())
+        .unwrap_or_default()
 }
 
 /// One answer.
@@ -289,8 +336,6 @@ pub fn items(v: &Value) -> &Vec<Value> {
 
 /// The password every test user gets.
 pub const PASSWORD: &str = "correct horse battery staple";
-
-pub mod world;
 
 /// Opens a WebSocket; the HTTP status and body when the server refuses it.
 pub async fn websocket_refusal(base: &str, path: &str, token: &str) -> Option<(u16, String)> {

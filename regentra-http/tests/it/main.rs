@@ -1,0 +1,18 @@
+//! regentra-http's integration tests, in one test binary (linked once).
+//!
+//! The API tests run the app `regentra serve` builds inside this process
+//! (see [`support::Server`]) and drive it over real HTTP; the tests where
+//! the process is the point (command output, `serve`'s flags, environment,
+//! signals and data-directory lock, `migrate`) run the `regentra` binary.
+
+mod bad_input;
+mod catalog_cli;
+mod cross_tenant;
+mod migrate;
+mod openapi;
+mod roles_cli;
+mod serve_cli;
+mod server_e2e;
+mod server_features;
+mod sla_cli;
+mod support;

@@ -1,0 +1,195 @@
+//! `regentra serve` as a command: its flags and environment, refusals that
+//! end the process before it touches any data, and the embedded store's
+//! lock on its data directory. The API itself is tested in process.
+
+use std::path::Path;
+
+use clap::Parser;
+use regentra_http::cli::serve::AppConfig;
+use regentra_http::cli::{Cli, Command};
+use reqwest::Method;
+
+use crate::support::process::{Process, serve_to_the_end};
+
+/// The configuration `regentra serve` runs with for these arguments.
+fn config_of(args: &[&str]) -> AppConfig {
+    let cli = Cli::try_parse_from(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    let Some(Command::Serve(serve)) = cli.command else {
+        panic!("{args:?} is not serve");
+    };
+    AppConfig::from_args(&serve).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+#[test]
+fn serve_flags_become_the_app_config() {
+    let config = config_of(&[
+        "regentra",
+        "serve",
+        "--cors-origin",
+        "https://app.example,https://admin.example",
+        "--cors-origin",
+        "https://ops.example",
+        "--webhook-url",
+        "http://hooks.example/a",
+        "--webhook-url",
+        "http://hooks.example/b",
+        "--webhook-secret",
+        "s3cret",
+        "--sweep-interval",
+        "7",
+        "--max-evidence-mib",
+        "3",
+        "--argon2-memory-kib",
+        "47104",
+        "--argon2-iterations",
+        "1",
+        "--argon2-parallelism",
+        "2",
+        "--demo",
+    ]);
+    assert_eq!(
+        config.http.cors_origins,
+        [
+            "https://app.example",
+            "https://admin.example",
+            "https://ops.example"
+        ]
+    );
+    assert_eq!(
+        config.worker.webhooks,
+        ["http://hooks.example/a", "http://hooks.example/b"]
+    );
+    assert_eq!(config.worker.secret.as_deref(), Some("s3cret"));
+    assert_eq!(config.worker.every, std::time::Duration::from_secs(7));
+    assert_eq!(config.evidence_limit, 3 * 1024 * 1024);
+    let hashing = config.password_hashing;
+    assert_eq!(
+        (
+            hashing.memory_kib(),
+            hashing.iterations(),
+            hashing.parallelism()
+        ),
+        (47_104, 1, 2)
+    );
+    assert!(config.demo);
+}
+
+/// `regentra serve` refused at once: a non-zero exit and one line on
+/// stderr naming `flag`, with nothing on stdout and the data directory
+/// never created.
+fn refused(args: &[&str], env: &[(&str, &str)], flag: &str) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let data_arg = data.to_str().expect("utf-8 path");
+    let mut all = vec!["--data-dir", data_arg];
+    all.extend_from_slice(args);
+    let out = serve_to_the_end(&all, env);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} {env:?} started: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{args:?} {env:?}: {stderr}");
+    assert!(
+        stderr.contains(flag),
+        "{args:?} {env:?} does not name {flag}: {stderr}"
+    );
+    assert!(out.stdout.is_empty(), "{args:?} {env:?}: nothing on stdout");
+    assert!(
+        !Path::new(&data).exists(),
+        "{args:?} {env:?} made its data dir"
+    );
+}
+
+#[test]
+fn serve_refuses_an_argon2_cost_below_owasps_minimum_naming_the_flag() {
+    refused(
+        &["--argon2-memory-kib", "1024"],
+        &[],
+        "--argon2-memory-kib: weaker than OWASP's minimum",
+    );
+    refused(
+        &["--argon2-memory-kib", "47104", "--argon2-iterations", "0"],
+        &[],
+        "--argon2-iterations: weaker than OWASP's minimum",
+    );
+    refused(&["--argon2-parallelism", "0"], &[], "--argon2-parallelism");
+    // The same settings from the environment.
+    refused(
+        &[],
+        &[("REGENTRA_ARGON2_MEMORY_KIB", "1024")],
+        "--argon2-memory-kib",
+    );
+    refused(
+        &[],
+        &[("REGENTRA_ARGON2_ITERATIONS", "0")],
+        "--argon2-iterations",
+    );
+}
+
+#[test]
+fn serve_refuses_a_sweep_interval_of_zero() {
+    refused(&["--sweep-interval", "0"], &[], "--sweep-interval");
+    refused(&[], &[("REGENTRA_SWEEP_INTERVAL", "0")], "--sweep-interval");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_reads_its_settings_from_the_environment() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_str().expect("utf-8 path");
+    let token = format!("rgt_{}", "cd".repeat(32));
+    let server = Process::with(
+        &[],
+        &[
+            ("REGENTRA_DATA_DIR", data),
+            (
+                "REGENTRA_CORS_ORIGINS",
+                "https://app.example,https://admin.example",
+            ),
+            ("REGENTRA_ADMIN_EMAIL", "ops@example.test"),
+            ("REGENTRA_BOOTSTRAP_TOKEN", &token),
+        ],
+    );
+    assert!(
+        server.log_text().contains(
+            "platform admin ops@example.test created; use the token from REGENTRA_BOOTSTRAP_TOKEN"
+        ),
+        "{}",
+        server.log_text()
+    );
+    assert!(!server.log_text().contains("bootstrap token:"));
+    server.admin().get("/v1/me").await;
+    assert!(dir.path().join("regentra.redb").exists());
+    let preflight = |origin: &'static str| {
+        let base = server.base.clone();
+        async move {
+            reqwest::Client::new()
+                .request(Method::OPTIONS, format!("{base}/v1/me"))
+                .header("origin", origin)
+                .header("access-control-request-method", "GET")
+                .send()
+                .await
+                .expect("preflight")
+                .headers()
+                .get("access-control-allow-origin")
+                .map(|v| v.to_str().unwrap_or("").to_owned())
+        }
+    };
+    for origin in ["https://app.example", "https://admin.example"] {
+        assert_eq!(preflight(origin).await.as_deref(), Some(origin));
+    }
+    assert_eq!(preflight("https://evil.example").await, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_server_on_the_same_data_directory_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_str().expect("utf-8 path");
+    let first = Process::embedded_at(data, &[], &[]);
+    let out = serve_to_the_end(&["--data-dir", data], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the second server started: {stderr}");
+    assert!(
+        stderr.contains("already open in another process") && stderr.contains("regentra.redb"),
+        "{stderr}"
+    );
+    // The first one serves on, undisturbed.
+    first.admin().get("/v1/me").await;
+}
