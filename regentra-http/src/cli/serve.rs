@@ -133,6 +133,7 @@ impl Default for AppConfig {
                 every: Duration::from_secs(DEFAULT_SWEEP_INTERVAL_SECS),
                 webhooks: Vec::new(),
                 secret: None,
+                first_retry: worker::FIRST_RETRY,
             },
         }
     }
@@ -164,6 +165,7 @@ impl AppConfig {
                 every: Duration::from_secs(args.sweep_interval),
                 webhooks: args.webhook_urls.clone(),
                 secret: args.webhook_secret.clone(),
+                first_retry: worker::FIRST_RETRY,
             },
         })
     }

@@ -25,11 +25,14 @@ pub struct WorkerConfig {
     pub webhooks: Vec<String>,
     /// Signs each delivery: `x-regentra-signature: sha256=<hex HMAC of the body>`.
     pub secret: Option<String>,
+    /// How long a failed delivery waits before its first retry; each further
+    /// retry waits twice as long, up to an hour.
+    pub first_retry: Duration,
 }
 
-/// The first retry waits this long; each further one twice as long.
-const FIRST_RETRY: Duration = Duration::from_secs(5);
-/// ... up to this.
+/// The first retry's wait unless configured.
+pub const FIRST_RETRY: Duration = Duration::from_secs(5);
+/// The longest wait between retries.
 const LONGEST_RETRY: Duration = Duration::from_secs(3600);
 /// Outbox entries taken per org per sweep.
 const BATCH: usize = 100;
@@ -152,7 +155,7 @@ impl Worker {
                 }
             } else {
                 let attempts = self.retries.get(&entry.id).map_or(0, |(n, _)| *n) + 1;
-                let wait = backoff(attempts);
+                let wait = backoff(self.config.first_retry, attempts);
                 tracing::warn!(%org, id = %entry.id.0, attempts, retry_in_s = wait.as_secs(), "delivery failed");
                 self.retries.insert(entry.id, (attempts, now + wait));
             }
@@ -210,10 +213,10 @@ pub fn sign(secret: &str, body: &[u8]) -> Option<String> {
     ))
 }
 
-/// 5 s, 10 s, 20 s, ... capped at an hour.
-fn backoff(attempts: u32) -> Duration {
+/// `first`, twice that, four times, ... capped at an hour.
+fn backoff(first: Duration, attempts: u32) -> Duration {
     let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(20));
-    FIRST_RETRY.saturating_mul(factor).min(LONGEST_RETRY)
+    first.saturating_mul(factor).min(LONGEST_RETRY)
 }
 
 #[cfg(test)]
@@ -222,10 +225,14 @@ mod tests {
 
     #[test]
     fn backoff_doubles_then_caps() {
-        assert_eq!(backoff(1), Duration::from_secs(5));
-        assert_eq!(backoff(2), Duration::from_secs(10));
-        assert_eq!(backoff(4), Duration::from_secs(40));
-        assert_eq!(backoff(30), LONGEST_RETRY);
+        assert_eq!(backoff(FIRST_RETRY, 1), Duration::from_secs(5));
+        assert_eq!(backoff(FIRST_RETRY, 2), Duration::from_secs(10));
+        assert_eq!(backoff(FIRST_RETRY, 4), Duration::from_secs(40));
+        assert_eq!(backoff(FIRST_RETRY, 30), LONGEST_RETRY);
+        assert_eq!(
+            backoff(Duration::from_millis(100), 3),
+            Duration::from_millis(400)
+        );
     }
 
     #[test]

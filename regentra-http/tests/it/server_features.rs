@@ -275,12 +275,14 @@ async fn receiver() -> (
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_worker_delivers_the_outbox_to_webhooks_at_least_once() {
     let (url, got, calls) = receiver().await;
-    // As `--webhook-url <url> --sweep-interval 1 --webhook-secret s3cret`.
+    // As `--webhook-url <url> --webhook-secret s3cret`, with sweeps and
+    // retries close together so the test does not wait on them.
     let config = AppConfig {
         worker: WorkerConfig {
-            every: Duration::from_secs(1),
+            every: Duration::from_millis(200),
             webhooks: vec![url],
             secret: Some("s3cret".into()),
+            first_retry: Duration::from_millis(200),
         },
         ..support::config()
     };
