@@ -453,3 +453,150 @@ async fn postgres_errors_map_to_the_core_without_quoting_sql() {
         .expect_err("second is aborted");
     assert!(matches!(map_error(failure), Error::Conflict { .. }));
 }
+
+/// Everything about a database's schema that the store depends on, as text:
+/// tables, columns, constraints, indexes, owners, grants, row-level security,
+/// policies, the applied migrations and the database's own grants.
+async fn schema_of(url: &str) -> Vec<String> {
+    let mut conn = PgConnection::connect(url).await.expect("connect");
+    let queries = [
+        "SELECT c.relname, c.relkind, pg_get_userbyid(c.relowner), c.relacl, \
+                c.relrowsecurity, c.relforcerowsecurity \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = current_schema() ORDER BY 1",
+        "SELECT table_name, column_name, data_type, is_nullable, column_default \
+         FROM information_schema.columns WHERE table_schema = current_schema() ORDER BY 1, 2",
+        "SELECT conname, conrelid::regclass, pg_get_constraintdef(oid) FROM pg_constraint \
+         WHERE connamespace = current_schema()::regnamespace ORDER BY 1, 2",
+        "SELECT indexrelid::regclass, pg_get_indexdef(indexrelid) FROM pg_index \
+         WHERE indrelid IN (SELECT oid FROM pg_class \
+                            WHERE relnamespace = current_schema()::regnamespace) ORDER BY 1",
+        "SELECT polname, polrelid::regclass, polcmd, polroles::regrole[], \
+                pg_get_expr(polqual, polrelid), pg_get_expr(polwithcheck, polrelid) \
+         FROM pg_policy ORDER BY 1, 2",
+        "SELECT nspname, pg_get_userbyid(nspowner), nspacl FROM pg_namespace \
+         WHERE nspname = current_schema()",
+        "SELECT datacl FROM pg_database WHERE datname = current_database()",
+        "SELECT version, description, success, checksum FROM _sqlx_migrations ORDER BY 1",
+    ];
+    let mut schema = Vec::new();
+    for query in queries {
+        let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT row::text FROM ({query}) AS row"
+        )))
+        .fetch_all(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{query}: {e}"));
+        schema.extend(rows);
+    }
+    schema
+}
+
+/// The tables of a database, in any schema but the system's.
+async fn tables_of(url: &str) -> Vec<String> {
+    let mut conn = PgConnection::connect(url).await.expect("connect");
+    sqlx::query_scalar(
+        "SELECT schemaname || '.' || tablename FROM pg_tables \
+         WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("catalog")
+}
+
+#[tokio::test]
+async fn postgres_test_databases_are_empty_or_migrated_as_asked() {
+    let Some(empty) = TestDatabase::create_empty().await else {
+        return;
+    };
+    let tables = tables_of(empty.url()).await;
+    assert!(
+        tables.is_empty(),
+        "an empty database has tables: {tables:?}"
+    );
+
+    let migrated = TestDatabase::create().await.expect("server");
+    let tables = tables_of(migrated.url()).await;
+    for table in ["public._sqlx_migrations", "public.records"] {
+        assert!(
+            tables.iter().any(|t| t == table),
+            "{table} missing: {tables:?}"
+        );
+    }
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .expect("migrations directory")
+        .filter(|f| {
+            f.as_ref()
+                .is_ok_and(|f| f.path().extension().is_some_and(|e| e == "sql"))
+        })
+        .count();
+    let store = migrated.store().await;
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(store.pool())
+        .await
+        .expect("applied migrations");
+    assert_eq!(applied, files as i64, "every migration is applied");
+    store
+        .migrate()
+        .await
+        .expect("migrating again finds nothing to do");
+    let org = org();
+    let id = seed(&store, org).await;
+    assert!(
+        store
+            .get(Scope::Org(org), "widget", id)
+            .await
+            .expect("get")
+            .is_some()
+    );
+}
+
+/// A database copied from the template is indistinguishable from one
+/// migrated from scratch, grants and policies included.
+#[tokio::test]
+async fn postgres_a_copy_of_the_template_is_a_freshly_migrated_database() {
+    let Some(copied) = TestDatabase::create().await else {
+        return;
+    };
+    let fresh = TestDatabase::create_empty().await.expect("server");
+    fresh.store().await.migrate().await.expect("migrate");
+    let (copied, fresh) = (schema_of(copied.url()).await, schema_of(fresh.url()).await);
+    assert!(
+        copied.iter().any(|row| row.contains("tenant_isolation")),
+        "{copied:#?}"
+    );
+    assert_eq!(copied, fresh);
+}
+
+#[tokio::test]
+async fn postgres_a_test_database_is_dropped_with_its_handle() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let name = db
+        .url()
+        .parse::<sqlx::postgres::PgConnectOptions>()
+        .expect("url")
+        .get_database()
+        .expect("a database name")
+        .to_owned();
+    let server = regentra_store_postgres::testing::server_url().expect("server");
+    let mut admin = PgConnection::connect(&server).await.expect("connect");
+    let exists = "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)";
+    let before: bool = sqlx::query_scalar(exists)
+        .bind(&name)
+        .fetch_one(&mut admin)
+        .await
+        .expect("catalog");
+    assert!(before, "{name} exists while its handle lives");
+    // A session still open does not keep it: dropping ends the session.
+    let store = db.store().await;
+    let _session = store.pool().acquire().await.expect("a session");
+    drop(db);
+    let after: bool = sqlx::query_scalar(exists)
+        .bind(&name)
+        .fetch_one(&mut admin)
+        .await
+        .expect("catalog");
+    assert!(!after, "{name} outlived its handle");
+}
