@@ -238,6 +238,10 @@ struct Admin {
     owner: i32,
     template: String,
     next: AtomicU64,
+    /// How copies are made: `FILE_COPY` where the server knows it (15 and
+    /// later default to `WAL_LOG`, which writes the whole template to the
+    /// WAL and is about 2.5x slower for a database this small).
+    copy_strategy: &'static str,
 }
 
 impl Admin {
@@ -293,6 +297,14 @@ impl Admin {
         let user: String = sqlx::query_scalar("SELECT current_user::text")
             .fetch_one(&mut session)
             .await?;
+        let version: i32 = sqlx::query_scalar("SELECT current_setting('server_version_num')::int")
+            .fetch_one(&mut session)
+            .await?;
+        let copy_strategy = if version >= 150_000 {
+            " STRATEGY FILE_COPY"
+        } else {
+            ""
+        };
         let owner = take_owner_lock(&mut session).await?;
         let template = template_name(&user);
         if let Err(e) = sweep(&mut session, &template).await {
@@ -308,6 +320,7 @@ impl Admin {
             owner,
             template,
             next: AtomicU64::new(1),
+            copy_strategy,
         };
         Ok((session, admin))
     }
@@ -401,7 +414,10 @@ impl Admin {
             let next = self.next.fetch_add(1, Ordering::Relaxed);
             let name = format!("{PREFIX}{}_{next}", self.owner);
             let sql = if from_template {
-                format!("CREATE DATABASE \"{name}\" TEMPLATE \"{}\"", self.template)
+                format!(
+                    "CREATE DATABASE \"{name}\" TEMPLATE \"{}\"{}",
+                    self.template, self.copy_strategy
+                )
             } else {
                 format!("CREATE DATABASE \"{name}\"")
             };
