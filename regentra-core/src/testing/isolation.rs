@@ -20,7 +20,7 @@ use proptest::prelude::*;
 use uuid::Uuid;
 
 use super::services::platform;
-use crate::audit::{self, ChainHead};
+use crate::audit::{self, AuditEvent, ChainHead};
 use crate::error::Error;
 use crate::ids::{OrgId, UserId};
 use crate::rbac::{Permission, Role, decide};
@@ -331,6 +331,8 @@ pub struct World {
     /// Each org's chain head as last verified: each check verifies only the
     /// events after it, so a case costs time linear in its events.
     heads: [Option<ChainHead>; ORGS],
+    /// The state the last check read (with its events verified).
+    last: Option<Vec<OrgState>>,
 }
 
 impl World {
@@ -406,33 +408,44 @@ impl World {
             users,
             model,
             heads: Default::default(),
+            last: None,
         }
     }
 
     /// Runs one step and checks it; returns a description of the first
     /// property that does not hold.
     pub async fn check_step(&mut self, op: &Op) -> Result<(), String> {
-        let before = self.snapshot().await;
+        // Nothing changes between steps, so the state the last check read
+        // is this step's "before": each step reads each org once.
+        let before = match self.last.take() {
+            Some(state) => state,
+            None => self.read_state().await?,
+        };
         let expected = self.model.step(op);
         let actual = self.run(op).await?;
         if actual != expected {
             return Err(format!("{op:?}: expected {expected:?}, got {actual:?}"));
         }
-        let after = self.snapshot().await;
-        if expected != Outcome::Ok && before != after {
+        let after = self.read_state().await?;
+        let unchanged = |org: usize| {
+            before[org].record == after[org].record
+                && before[org].members == after[org].members
+                && before[org].new_events.len() == after[org].new_events.len()
+        };
+        if expected != Outcome::Ok && !(0..ORGS).all(unchanged) {
             return Err(format!(
                 "{op:?} was refused ({expected:?}) but changed the store"
             ));
         }
         if expected == Outcome::Ok
             && let Some(org) = op.mutated_org()
-            && after[org].2 <= before[org].2
+            && after[org].new_events.len() <= before[org].new_events.len()
         {
             return Err(format!(
                 "{op:?} changed org {org} without an audit event in its chain"
             ));
         }
-        self.check_state().await
+        self.check_state(after)
     }
 
     fn principal(&self, user: usize) -> Principal {
@@ -563,58 +576,56 @@ impl World {
         .email
     }
 
-    /// Everything a refused operation must leave untouched: each org's
-    /// record, members and the events its chain has beyond the verified head.
-    async fn snapshot(&self) -> Vec<(Option<StoredRecord>, Vec<StoredRecord>, usize)> {
+    /// Each org's record, its members, and the events its chain has beyond
+    /// the verified head: everything a refused operation must leave
+    /// untouched, read once per step.
+    async fn read_state(&self) -> Result<Vec<OrgState>, String> {
         let s = self.regentra.store();
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(ORGS);
         for (i, org) in self.orgs.into_iter().enumerate() {
             let record = s
                 .get(Scope::Platform, "organization", org.0)
                 .await
-                .expect("get org");
+                .map_err(|e| e.to_string())?;
             let members = s
                 .find(
                     Scope::Platform,
                     "membership",
                     "org",
                     &org.to_string(),
-                    PageRequest::first(500),
+                    PageRequest::first(store::MAX_PAGE),
                 )
                 .await
-                .expect("find members");
-            let chain = self.unverified_events(i).await;
-            out.push((record, members, chain.expect("audit").len()));
-        }
-        out
-    }
-
-    /// The events of org `i`'s chain after its last verified head.
-    async fn unverified_events(&self, i: usize) -> crate::Result<Vec<crate::audit::AuditEvent>> {
-        let after = self.heads[i].as_ref().map(|h| h.seq);
-        store::audit_chain_after(self.regentra.store(), self.orgs[i], after).await
-    }
-
-    /// Stored memberships equal the model's; every chain verifies and holds
-    /// only its own org's events.
-    async fn check_state(&mut self) -> Result<(), String> {
-        let s = self.regentra.store();
-        for (i, org) in self.orgs.iter().enumerate() {
-            let stored = store::find_all::<Membership>(s, Scope::Platform, "org", &org.to_string())
+                .map_err(|e| e.to_string())?;
+            let after = self.heads[i].as_ref().map(|h| h.seq);
+            let new_events = store::audit_chain_after(s, org, after)
                 .await
                 .map_err(|e| e.to_string())?;
-            if let Some(foreign) = stored.iter().find(|m| m.value.org != *org) {
-                return Err(format!(
-                    "membership {:?} listed under org {i}",
-                    foreign.value
-                ));
+            out.push(OrgState {
+                record,
+                members,
+                new_events,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Stored memberships equal the model's; every chain verifies (from its
+    /// last verified head) and holds only its own org's events. Keeps
+    /// `state` as the next step's "before".
+    fn check_state(&mut self, mut state: Vec<OrgState>) -> Result<(), String> {
+        for (i, org) in self.orgs.iter().enumerate() {
+            let stored = state[i]
+                .members
+                .iter()
+                .map(|r| {
+                    serde_json::from_value::<Membership>(r.body.clone()).map_err(|e| e.to_string())
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            if let Some(foreign) = stored.iter().find(|m| m.org != *org) {
+                return Err(format!("membership {foreign:?} listed under org {i}"));
             }
-            let actual = sorted(
-                stored
-                    .iter()
-                    .map(|m| (m.value.user, m.value.role))
-                    .collect(),
-            );
+            let actual = sorted(stored.iter().map(|m| (m.user, m.role)).collect());
             let expected = sorted(
                 self.model
                     .members_of(i)
@@ -627,15 +638,24 @@ impl World {
                     "org {i}: stored members {actual:?}, model {expected:?}"
                 ));
             }
-            let new = self.unverified_events(i).await.map_err(|e| e.to_string())?;
+            let new = std::mem::take(&mut state[i].new_events);
             audit::verify_after(*org, self.heads[i].as_ref(), &new)
                 .map_err(|b| format!("org {i}: {b}"))?;
             if let Some(last) = new.last() {
                 self.heads[i] = Some(last.head());
             }
         }
+        self.last = Some(state);
         Ok(())
     }
+}
+
+/// What one read of an org gives the checks.
+#[derive(Debug)]
+struct OrgState {
+    record: Option<StoredRecord>,
+    members: Vec<StoredRecord>,
+    new_events: Vec<AuditEvent>,
 }
 
 fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
@@ -672,7 +692,8 @@ async fn platform_or_existing(store: Arc<dyn Store>) -> (Regentra, Principal) {
 /// checking every step.
 pub async fn run_case(store: Arc<dyn Store>, ops: &[Op]) -> Result<(), String> {
     let mut world = World::build(store).await;
-    world.check_state().await?;
+    let state = world.read_state().await?;
+    world.check_state(state)?;
     for (i, op) in ops.iter().enumerate() {
         world
             .check_step(op)
