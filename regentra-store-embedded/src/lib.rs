@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use redb::backends::FileBackend;
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, Table, WriteTransaction};
 use regentra_core::audit::{self, AuditEvent};
 use regentra_core::error::{Error, Result};
@@ -66,10 +67,18 @@ pub enum OpenError {
 impl EmbeddedStore {
     /// Opens the database at `path`, creating the file (not its directory) if
     /// it does not exist.
+    ///
+    /// The file holds password and token hashes, so on Unix it is private to
+    /// its owner: created with mode 0600, and tightened to 0600 when an
+    /// existing file grants its group or others anything.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         blocking(move || {
-            let db = Database::create(&path).map_err(|e| open_error(&path, e.into()))?;
+            let file = open_private(&path).map_err(|e| open_error(&path, e.into()))?;
+            let backend = FileBackend::new(file).map_err(|e| open_error(&path, e.into()))?;
+            let db = Database::builder()
+                .create_with_backend(backend)
+                .map_err(|e| open_error(&path, e.into()))?;
             Self::init(db, Some(path))
         })
         .await
@@ -132,6 +141,27 @@ impl EmbeddedStore {
         let db = Arc::clone(&self.db);
         blocking(move || f(&db.begin_read().map_err(storage)?)).await
     }
+}
+
+/// The database file, opened for reading and writing as redb opens it
+/// (created if missing, never truncated), readable by its owner only.
+fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        // The mode applies when the file is created, atomically with it.
+        options.mode(0o600);
+        let file = options.open(path)?;
+        let mode = file.metadata()?.permissions().mode();
+        if mode & 0o077 != 0 {
+            file.set_permissions(std::fs::Permissions::from_mode(mode & 0o700))?;
+        }
+        Ok(file)
+    }
+    #[cfg(not(unix))]
+    options.open(path)
 }
 
 fn open_error(path: &Path, e: redb::Error) -> Error {

@@ -217,3 +217,37 @@ async fn a_file_from_a_newer_format_is_refused_not_misread() {
         other => panic!("a newer format must be refused, got {other:?}"),
     }
 }
+
+/// The database holds password and token hashes: a new file is readable and
+/// writable by its owner only, whatever the umask.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_database_file_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("regentra.redb");
+    let store = EmbeddedStore::open(&path).await.expect("open");
+    let mode = std::fs::metadata(&path).expect("file").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "mode {:o}", mode & 0o777);
+    drop(store);
+}
+
+/// A file left readable by others (by an older version, or by hand) is
+/// tightened to 0600 when the store opens it, and keeps its data.
+#[cfg(unix)]
+#[tokio::test]
+async fn an_existing_database_file_readable_by_others_is_tightened() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("regentra.redb");
+    let (operator, msp) = seeded(&path).await;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let store = EmbeddedStore::open(&path).await.expect("reopen");
+    let mode = std::fs::metadata(&path).expect("file").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "mode {:o}", mode & 0o777);
+    let regentra = Regentra::new(Arc::new(store));
+    regentra
+        .get_organization(&operator, msp)
+        .await
+        .expect("the data is still there");
+}

@@ -282,7 +282,7 @@ pub async fn open_store(
             Ok(Arc::new(pg))
         }
         _ => {
-            std::fs::create_dir_all(data_dir)
+            create_private_dir(data_dir)
                 .map_err(|e| format!("--data-dir: cannot create {}: {e}", data_dir.display()))?;
             Ok(Arc::new(
                 EmbeddedStore::open(data_dir.join("regentra.redb"))
@@ -291,6 +291,36 @@ pub async fn open_store(
             ))
         }
     }
+}
+
+/// Creates the data directory, and the parents it lacks, readable by this
+/// user only (0700 on Unix): the store in it holds password and token
+/// hashes. A directory that already exists is left as the operator made it
+/// (it may be a mount point, or shared on purpose), with a warning if its
+/// group or others may enter it; the database file itself is always 0600.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        if dir.is_dir() {
+            let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    "--data-dir {} has mode {mode:04o}: others on this machine may list it; \
+                     `chmod 700 {}` keeps it to this user",
+                    dir.display(),
+                    dir.display()
+                );
+            }
+            return Ok(());
+        }
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir)
 }
 
 /// On an empty store: the platform admin and a token for them, `token` when

@@ -193,3 +193,50 @@ async fn a_second_server_on_the_same_data_directory_is_refused() {
     // The first one serves on, undisturbed.
     first.admin().get("/v1/me").await;
 }
+
+/// The data directory and the database file hold password and token
+/// hashes: a fresh start creates them private to the server's user (0700,
+/// 0600), whatever the umask.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_creates_its_data_directory_and_file_private_to_its_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("nested").join("data");
+    let server = Process::embedded_at(data.to_str().expect("utf-8 path"), &[], &[]);
+    server.admin().get("/v1/me").await;
+    let mode = |path: &Path| {
+        std::fs::metadata(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(&data), 0o700, "data directory");
+    assert_eq!(mode(&dir.path().join("nested")), 0o700, "its new parent");
+    assert_eq!(mode(&data.join("regentra.redb")), 0o600, "database file");
+}
+
+/// A data directory that already exists and lets others in is left as the
+/// operator made it (it may be a mount point or shared on purpose), with a
+/// warning naming it; the database file in it is still private.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_warns_about_an_existing_data_directory_open_to_others() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).expect("mkdir");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let server = Process::embedded_at(data.to_str().expect("utf-8 path"), &[], &[]);
+    server.admin().get("/v1/me").await;
+    let log = server.log_text();
+    assert!(
+        log.contains("WARN")
+            && log.contains(&format!("{}", data.display()))
+            && log.contains("0755"),
+        "{log}"
+    );
+    let file = std::fs::metadata(data.join("regentra.redb")).expect("file");
+    assert_eq!(file.permissions().mode() & 0o777, 0o600);
+}
