@@ -17,11 +17,11 @@ use super::Priority;
 use crate::audit::Target;
 use crate::error::{Error, FieldError, Result};
 use crate::ids::{OrgId, SlaPolicyId, UserId};
-use crate::rbac::{Permission, Role};
+use crate::rbac::{self, Access, Permission, Role, Via};
 use crate::service::{Principal, Regentra};
 use crate::sla::{BusinessCalendar, CalendarSpec};
 use crate::store::{self, ChangeSet, Entity, IndexEntry, Scope, Versioned};
-use crate::tenancy::{OrgKind, Organization, validate_name};
+use crate::tenancy::{self, OrgKind, Organization, User, validate_name};
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +64,60 @@ pub enum Action {
     Reassign { user: UserId },
     RaisePriority,
     Webhook { url: String },
+}
+
+impl Action {
+    /// The action's kind as the API spells it (`reassign`, `notify_user`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::NotifyRole { .. } => "notify_role",
+            Action::NotifyUser { .. } => "notify_user",
+            Action::Reassign { .. } => "reassign",
+            Action::RaisePriority => "raise_priority",
+            Action::Webhook { .. } => "webhook",
+        }
+    }
+
+    /// What whoever the action names must hold over every ticket of the
+    /// org it fires in: `tickets.manage` to be given a ticket,
+    /// `tickets.read` to be told about one (a notification carries the
+    /// ticket's number and title). `None` for actions that name nobody.
+    pub fn target_permission(&self) -> Option<Permission> {
+        match self {
+            Action::Reassign { .. } => Some(Permission::TicketsManage),
+            Action::NotifyUser { .. } | Action::NotifyRole { .. } => Some(Permission::TicketsRead),
+            Action::RaisePriority | Action::Webhook { .. } => None,
+        }
+    }
+}
+
+/// Whether someone holding `roles` in an org (as
+/// [`tenancy::candidate_roles`] lists them) may be the target of an
+/// escalation needing `permission` there: one of the roles must grant it
+/// over every ticket, and come from the org's own membership (an MSP's
+/// assignment is one) or from the MSP delegation. A platform operator's
+/// role does not count: a tenant cannot aim escalations at the platform's
+/// operators.
+pub fn qualifies_as_escalation_target(roles: &[(Role, Via)], permission: Permission) -> bool {
+    roles
+        .iter()
+        .any(|(role, via)| *via != Via::Platform && rbac::decide(*role, permission) == Access::All)
+}
+
+/// Why an escalation naming `user` (or, with `role`, members of that role)
+/// cannot name them, in words for a field error and an audit event.
+fn target_problem_text(permission: Permission, role: bool) -> String {
+    match (permission, role) {
+        (_, true) => format!("must be a role that holds {permission} over every ticket"),
+        (Permission::TicketsManage, false) => format!(
+            "must be someone who works this organization's tickets: a member whose role \
+             holds {permission}, or an admin of its MSP"
+        ),
+        _ => format!(
+            "must be someone who reads this organization's tickets: a member whose role \
+             holds {permission}, or an admin of its MSP"
+        ),
+    }
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -125,7 +179,8 @@ pub struct NewSlaPolicy {
 }
 
 impl NewSlaPolicy {
-    fn check(&self) -> Result<()> {
+    /// The checks that need nothing but the policy itself.
+    fn problems(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
         if let Err(Error::Validation(e)) = validate_name("name", &self.name) {
             errors.extend(e);
@@ -174,11 +229,7 @@ impl NewSlaPolicy {
                 ));
             }
         }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Validation(errors))
-        }
+        errors
     }
 }
 
@@ -202,7 +253,7 @@ impl Regentra {
         let grant = self
             .authorize_all(principal, org, Permission::SlaManage)
             .await?;
-        new.check()?;
+        self.check_sla_policy(org, &new).await?;
         let policy = SlaPolicy {
             id: SlaPolicyId(self.new_id()),
             org,
@@ -244,7 +295,7 @@ impl Regentra {
         let grant = self
             .authorize_all(principal, org, Permission::SlaManage)
             .await?;
-        change.check()?;
+        self.check_sla_policy(org, &change).await?;
         let mut current: Versioned<SlaPolicy> =
             store::require(self.store(), Scope::Org(org), id.0).await?;
         current.value = SlaPolicy {
@@ -268,6 +319,88 @@ impl Regentra {
         ));
         self.store().apply(changes).await?;
         Ok(current.value)
+    }
+
+    /// Every problem of a policy about to be saved in `org`: its own fields,
+    /// and each escalation's target, which must qualify in `org` itself (see
+    /// [`Regentra::escalation_target_problem`]). For a client's or a
+    /// standalone org's own policy, that is its members (the MSP's assigned
+    /// staff included) and, for a client, its MSP's admins; for an MSP's
+    /// policy, the MSP's own staff, since an MSP-wide policy runs on the
+    /// tickets of its clients and only its staff can reach them (each
+    /// firing checks the target again in the ticket's org).
+    async fn check_sla_policy(&self, org: OrgId, new: &NewSlaPolicy) -> Result<()> {
+        let mut errors = new.problems();
+        for (i, rule) in new.escalations.iter().enumerate() {
+            if let Some((field, problem)) =
+                self.escalation_target_problem(org, &rule.action).await?
+            {
+                errors.push(FieldError::new(
+                    format!("escalations[{i}].action.{field}"),
+                    problem,
+                ));
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Validation(errors))
+        }
+    }
+
+    /// Why `action` cannot fire on tickets of `org` as written, if it
+    /// cannot: the action's field (`user`, `role`) and the reason. A
+    /// `reassign` target must hold `tickets.manage` over every ticket of
+    /// `org`, a `notify_user` target `tickets.read`, through a membership
+    /// of `org` or its MSP's delegation
+    /// ([`qualifies_as_escalation_target`]); a `notify_role` role must hold
+    /// `tickets.read` over every ticket. A user who does not exist gets the
+    /// same answer as one of another tenant, so the answer tells nothing
+    /// about other tenants.
+    pub(crate) async fn escalation_target_problem(
+        &self,
+        org: OrgId,
+        action: &Action,
+    ) -> Result<Option<(&'static str, String)>> {
+        let Some(permission) = action.target_permission() else {
+            return Ok(None);
+        };
+        match action {
+            Action::NotifyRole { role } => Ok((rbac::decide(*role, permission) != Access::All)
+                .then(|| ("role", target_problem_text(permission, true)))),
+            Action::NotifyUser { user } | Action::Reassign { user } => {
+                let roles = self.tenant_roles(org, *user).await?;
+                Ok((!qualifies_as_escalation_target(&roles, permission))
+                    .then(|| ("user", target_problem_text(permission, false))))
+            }
+            Action::RaisePriority | Action::Webhook { .. } => Ok(None),
+        }
+    }
+
+    /// The roles `user` could act with in `org` (membership, MSP delegation,
+    /// platform), as [`Regentra::authorize`] resolves them, without
+    /// authorizing anything or writing to the audit chain.
+    async fn tenant_roles(&self, org: OrgId, user: UserId) -> Result<Vec<(Role, Via)>> {
+        let Some(account) = store::load::<User>(self.store(), Scope::Platform, user.0).await?
+        else {
+            return Ok(Vec::new());
+        };
+        let Some(organization) =
+            store::load::<Organization>(self.store(), Scope::Platform, org.0).await?
+        else {
+            return Ok(Vec::new());
+        };
+        let membership = self.membership(org, user).await?;
+        let parent_membership = match organization.value.parent {
+            Some(msp) => self.membership(msp, user).await?,
+            None => None,
+        };
+        Ok(tenancy::candidate_roles(
+            &account.value,
+            &organization.value,
+            membership.as_ref().map(|m| &m.value),
+            parent_membership.as_ref().map(|m| &m.value),
+        ))
     }
 
     /// The org's policies.

@@ -688,6 +688,37 @@ impl Regentra {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let payload = json!({ "ticket": ticket.id, "number": ticket.number, "title": ticket.title, "escalation": due.key, "at": due.at });
+        // The target qualified when the policy was saved; check again in the
+        // ticket's own org, now. One who no longer does is skipped (and the
+        // skip audited); the escalation still counts as fired.
+        if let Some((field, reason)) = self
+            .escalation_target_problem(ticket.org, &due.rule.action)
+            .await?
+        {
+            let named = match &due.rule.action {
+                Action::NotifyUser { user } | Action::Reassign { user } => json!(user),
+                Action::NotifyRole { role } => json!(role),
+                Action::RaisePriority | Action::Webhook { .. } => json!(null),
+            };
+            changes.audit(self.event_in(
+                ticket.org,
+                Actor::system(),
+                &Principal::system(),
+                "ticket.escalation_skipped",
+                Target::new(Ticket::KIND, ticket.id),
+                json!({
+                    "escalation": due.key,
+                    "action": due.rule.action.kind(),
+                    field: named,
+                    "reason": format!("the {field} no longer qualifies: {reason}"),
+                }),
+            ));
+            if let Some(sla) = ticket.sla.as_mut() {
+                sla.fired.insert(due.key.clone());
+            }
+            ticket.updated_at = now;
+            return Ok(());
+        }
         match &due.rule.action {
             Action::NotifyUser { user } => {
                 changes.insert(&self.notification(

@@ -126,6 +126,8 @@ macro_rules! service_tests {
             ticket_sla_pauses_over_a_weekend_and_keeps_time_on_priority_change,
             ticket_policies_follow_assignment_and_keep_their_revision,
             escalation_fires_once_even_when_the_sweep_runs_twice,
+            sla_escalation_targets_must_reach_the_tickets_org,
+            sla_escalation_skips_a_target_who_no_longer_qualifies,
             ticket_requesters_see_only_their_own,
             time_entry_totals_per_ticket_user_and_org,
             assets_link_to_tickets,

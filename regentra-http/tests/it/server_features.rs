@@ -702,3 +702,81 @@ async fn a_portal_is_served_at_its_slug_and_its_own_host_name() {
         .await;
     assert_eq!(public["org"], client.as_str());
 }
+
+/// A 9-to-5 SLA policy body with `escalations`.
+fn sla_policy(name: &str, escalations: Value) -> Value {
+    let t = json!({"first_response_minutes": 30, "resolution_minutes": 240});
+    json!({
+        "name": name,
+        "calendar": {"timezone": "America/New_York", "weekly": {"mon": [["09:00", "17:00"]]}},
+        "targets": {"critical": t, "high": t, "medium": t, "low": t},
+        "escalations": escalations,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sla_escalations_cannot_name_another_tenants_users() {
+    let server = Server::embedded().await;
+    let (boss, msp, client) = tenant(&server).await;
+    // Another MSP's admin: the user an attacker would aim tickets at.
+    let admin = server.admin();
+    let other = id(&admin
+        .post("/v1/orgs", json!({"name": "Other MSP", "kind": "msp"}))
+        .await);
+    admin
+        .post(
+            &format!("/v1/orgs/{other}/members"),
+            json!({"email": "boss@other.test", "name": "Other", "password": PASSWORD, "role": "msp_admin"}),
+        )
+        .await;
+    let victim = server
+        .login("boss@other.test", PASSWORD)
+        .await
+        .get("/v1/me")
+        .await["user_id"]
+        .as_str()
+        .expect("user id")
+        .to_owned();
+    for (org, action) in [
+        (&client, json!({"kind": "reassign", "user": victim})),
+        (&msp, json!({"kind": "notify_user", "user": victim})),
+    ] {
+        let rules = json!([
+            {"clock": "response", "trigger": {"kind": "at_breach"}, "action": {"kind": "raise_priority"}},
+            {"clock": "response", "trigger": {"kind": "at_breach"}, "action": action},
+        ]);
+        let refused = boss
+            .call(
+                M::POST,
+                &format!("/v1/orgs/{org}/sla-policies"),
+                Some(sla_policy("Hijack", rules)),
+            )
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.text
+        );
+        assert!(refused.is_problem());
+        assert_eq!(
+            refused.body["errors"][0]["field"], "escalations[1].action.user",
+            "{}",
+            refused.text
+        );
+        assert!(items(&boss.get(&format!("/v1/orgs/{org}/sla-policies")).await).is_empty());
+    }
+    // The MSP's own admin is fine, on the MSP-wide policy and the client's.
+    let me = boss.get("/v1/me").await["user_id"].clone();
+    for org in [&msp, &client] {
+        boss.post(
+            &format!("/v1/orgs/{org}/sla-policies"),
+            sla_policy(
+                "Ours",
+                json!([{"clock": "response", "trigger": {"kind": "at_breach"},
+                        "action": {"kind": "reassign", "user": me}}]),
+            ),
+        )
+        .await;
+    }
+}

@@ -908,3 +908,304 @@ pub async fn psa_permissions_follow_the_matrix(store: Arc<dyn Store>) {
         }
     }
 }
+
+fn rule(clock: ClockKind, trigger: Trigger, action: Action) -> EscalationRule {
+    EscalationRule {
+        clock,
+        trigger,
+        action,
+    }
+}
+
+/// An escalation may only name someone who works (reassign) or reads
+/// (notify) the tickets it fires on: never a user of another tenant. The
+/// policy is refused when saved, naming the rule's field.
+pub async fn sla_escalation_targets_must_reach_the_tickets_org(store: Arc<dyn Store>) {
+    let f = psa_fixture(store, Vec::new()).await;
+    let r = f.c.r();
+    // Another MSP, its client and that client's admin: the victim.
+    let other = msp_in(r.clone(), f.c.msp.operator.clone(), "Southwind IT").await;
+    let stranger = member(&other, other.clients[0], "owner@south.test", Role::OrgAdmin).await;
+    // The same MSP's other client, and its admin.
+    let sibling = member(
+        &f.c.msp,
+        f.c.msp.clients[1],
+        "owner@bolt.test",
+        Role::OrgAdmin,
+    )
+    .await;
+    let erin = &f.requesters[0];
+    let at = |action| rule(ClockKind::Response, Trigger::AtBreach, action);
+    let refused = [
+        (
+            vec![at(Action::Reassign {
+                user: stranger.user,
+            })],
+            "escalations[0].action.user",
+        ),
+        (
+            vec![
+                at(Action::RaisePriority),
+                at(Action::NotifyUser {
+                    user: stranger.user,
+                }),
+            ],
+            "escalations[1].action.user",
+        ),
+        (
+            vec![at(Action::NotifyUser { user: sibling.user })],
+            "escalations[0].action.user",
+        ),
+        // An employee reads only their own tickets and works none.
+        (
+            vec![at(Action::Reassign { user: erin.user })],
+            "escalations[0].action.user",
+        ),
+        (
+            vec![at(Action::NotifyUser { user: erin.user })],
+            "escalations[0].action.user",
+        ),
+        (
+            vec![at(Action::NotifyRole {
+                role: Role::Employee,
+            })],
+            "escalations[0].action.role",
+        ),
+        // Nobody at all.
+        (
+            vec![at(Action::Reassign {
+                user: crate::ids::UserId(Uuid::nil()),
+            })],
+            "escalations[0].action.user",
+        ),
+    ];
+    for (rules, field) in refused {
+        // A client's own policy, created and updated.
+        expect_invalid(
+            r.create_sla_policy(
+                &f.c.msp.admin,
+                f.c.org,
+                nine_to_five_policy("Acme own", false, rules.clone()),
+            )
+            .await,
+            field,
+        );
+        // An MSP-wide policy: only the MSP's own staff qualify.
+        expect_invalid(
+            r.create_sla_policy(
+                &f.c.msp.admin,
+                f.c.msp.msp,
+                nine_to_five_policy("MSP other", false, rules),
+            )
+            .await,
+            field,
+        );
+    }
+    let policy = r
+        .create_sla_policy(
+            &f.c.msp.admin,
+            f.c.org,
+            nine_to_five_policy("Acme own", false, Vec::new()),
+        )
+        .await
+        .expect("no escalations");
+    expect_invalid(
+        r.update_sla_policy(
+            &f.c.msp.admin,
+            f.c.org,
+            policy.id,
+            nine_to_five_policy(
+                "Acme own",
+                false,
+                vec![at(Action::Reassign {
+                    user: stranger.user,
+                })],
+            ),
+        )
+        .await,
+        "escalations[0].action.user",
+    );
+    // Whoever works the client's tickets qualifies: its technician (an MSP
+    // assignment), the MSP's admin (by delegation), a viewer to notify.
+    let viewer = member(&f.c.msp, f.c.org, "auditor@acme.test", Role::Viewer).await;
+    let fine = vec![
+        at(Action::Reassign { user: f.tech.user }),
+        at(Action::Reassign {
+            user: f.c.msp.admin.user,
+        }),
+        at(Action::NotifyUser { user: viewer.user }),
+        at(Action::NotifyRole {
+            role: Role::Technician,
+        }),
+    ];
+    let updated = r
+        .update_sla_policy(
+            &f.c.msp.admin,
+            f.c.org,
+            policy.id,
+            nine_to_five_policy("Acme own", false, fine),
+        )
+        .await
+        .expect("the client's own staff");
+    assert_eq!(updated.escalations.len(), 4);
+    // An MSP-wide policy names the MSP's staff (a viewer of one client is not).
+    r.create_sla_policy(
+        &f.c.msp.admin,
+        f.c.msp.msp,
+        nine_to_five_policy(
+            "MSP urgent",
+            false,
+            vec![
+                at(Action::Reassign { user: f.tech.user }),
+                at(Action::NotifyUser {
+                    user: f.c.msp.admin.user,
+                }),
+            ],
+        ),
+    )
+    .await
+    .expect("the MSP's staff");
+    expect_invalid(
+        r.create_sla_policy(
+            &f.c.msp.admin,
+            f.c.msp.msp,
+            nine_to_five_policy(
+                "MSP viewer",
+                false,
+                vec![at(Action::NotifyUser { user: viewer.user })],
+            ),
+        )
+        .await,
+        "escalations[0].action.user",
+    );
+    assert_eq!(
+        r.sla_policies(&f.c.msp.admin, f.c.org)
+            .await
+            .expect("policies")
+            .len(),
+        1,
+        "nothing refused was written"
+    );
+}
+
+/// A target that qualified when the policy was saved but no longer does when
+/// the escalation fires (unassigned since, or an MSP's technician on a client
+/// they are not assigned to) is skipped: nobody is assigned or notified, the
+/// ticket's org audits the skip with its reason, and the escalation counts
+/// as fired, so the sweep does not retry it.
+pub async fn sla_escalation_skips_a_target_who_no_longer_qualifies(store: Arc<dyn Store>) {
+    let f = psa_fixture(store, Vec::new()).await;
+    let r = f.c.r();
+    let at = |action| rule(ClockKind::Response, Trigger::AtBreach, action);
+    // The client's own policy names its assigned technician.
+    r.create_sla_policy(
+        &f.c.msp.admin,
+        f.c.org,
+        nine_to_five_policy(
+            "Acme own",
+            true,
+            vec![
+                at(Action::Reassign { user: f.tech.user }),
+                at(Action::NotifyUser { user: f.tech.user }),
+            ],
+        ),
+    )
+    .await
+    .expect("the technician works Acme's tickets");
+    // Monday 2025-06-16 09:00 EDT; a critical ticket's response is due in 30 min.
+    f.c.clock.set(utc("2025-06-16T13:00:00Z"));
+    let acme = r
+        .create_ticket(
+            &f.requesters[0],
+            f.c.org,
+            new_ticket("Server down", Priority::Critical),
+        )
+        .await
+        .expect("ticket");
+    // The MSP-wide policy names the same technician; the other client runs
+    // on it, where the technician was never assigned.
+    let msp_policy = r
+        .sla_policies(&f.c.msp.admin, f.c.msp.msp)
+        .await
+        .expect("policies")
+        .into_iter()
+        .next()
+        .expect("the MSP default");
+    r.update_sla_policy(
+        &f.c.msp.admin,
+        f.c.msp.msp,
+        msp_policy.id,
+        nine_to_five_policy(
+            "Northwind standard",
+            true,
+            vec![at(Action::Reassign { user: f.tech.user })],
+        ),
+    )
+    .await
+    .expect("the MSP's technician");
+    let bolt = f.c.msp.clients[1];
+    let bolt_ticket = r
+        .create_ticket(
+            &f.c.msp.admin,
+            bolt,
+            new_ticket("Printer down", Priority::Critical),
+        )
+        .await
+        .expect("ticket");
+    // The technician leaves Acme before the escalation fires.
+    r.unassign_staff(&f.c.msp.admin, f.c.msp.msp, f.c.org, f.tech.user)
+        .await
+        .expect("unassigned");
+    f.c.clock.set(utc("2025-06-16T13:30:00Z"));
+    let fired = r.run_escalations(f.c.org).await.expect("sweep");
+    assert_eq!(
+        fired.iter().map(|d| d.key.as_str()).collect::<Vec<_>>(),
+        ["0:response", "1:response"],
+        "recorded as fired"
+    );
+    let after = r
+        .ticket(&f.c.msp.admin, f.c.org, acme.id)
+        .await
+        .expect("ticket");
+    assert_eq!(after.assignee, None, "not assigned to someone who left");
+    let outbox = r.pending_notifications(f.c.org, 100).await.expect("outbox");
+    assert!(
+        outbox.iter().all(|n| n.recipient != Some(f.tech.user)),
+        "no notification to someone who left: {outbox:?}"
+    );
+    assert!(
+        r.run_escalations(f.c.org).await.expect("sweep").is_empty(),
+        "a skipped escalation is not retried"
+    );
+    let skipped: Vec<_> = store::audit_chain(r.store(), f.c.org)
+        .await
+        .expect("audit")
+        .into_iter()
+        .filter(|e| e.action == "ticket.escalation_skipped")
+        .collect();
+    assert_eq!(skipped.len(), 2, "one audit event per skipped action");
+    for (event, key) in skipped.iter().zip(["0:response", "1:response"]) {
+        assert_eq!(event.target.id, acme.id.to_string());
+        assert_eq!(event.details["escalation"], key);
+        assert_eq!(event.details["user"], json!(f.tech.user));
+        assert!(
+            event.details["reason"]
+                .as_str()
+                .is_some_and(|r| !r.is_empty()),
+            "{event:?}"
+        );
+    }
+    // The MSP's technician never worked Bolt's tickets.
+    let fired = r.run_escalations(bolt).await.expect("sweep");
+    assert_eq!(fired.len(), 1);
+    let after = r
+        .ticket(&f.c.msp.admin, bolt, bolt_ticket.id)
+        .await
+        .expect("ticket");
+    assert_eq!(after.assignee, None);
+    assert!(
+        actions(&f.c.msp, bolt)
+            .await
+            .contains(&"ticket.escalation_skipped".to_owned())
+    );
+}
