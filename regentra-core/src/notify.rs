@@ -5,6 +5,8 @@
 //! delivered. Delivery is at least once: an entry stays pending until marked,
 //! so a failed delivery is retried, never lost.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -153,13 +155,17 @@ impl Regentra {
 }
 
 /// Why a tenant's webhook URL (an SLA escalation's) may not be called, if it
-/// may not: https only, and never a loopback, private, link-local or
-/// shared address, so a tenant cannot aim the server at its own network.
-/// (A public name resolving to a private address is not caught here;
-/// operators who need that put an egress proxy in front.) Checked when a
-/// policy is saved, and again by hosts before they deliver.
+/// may not: https only, never a name the platform keeps for itself
+/// (`localhost`, `*.localhost`, `*.internal`), and never an IP address that
+/// [`address_problem`] refuses, so a tenant cannot aim the server at its
+/// own network. Checked when a policy is saved, and again by hosts before
+/// they deliver.
+///
+/// A name is not resolved here (the core does no I/O): a host must resolve
+/// it at delivery time, refuse it if any address it resolves to fails
+/// [`address_problem`], connect only to the addresses it checked, and not
+/// follow redirects (the reference server does all four).
 pub fn webhook_url_problem(url: &str) -> Option<&'static str> {
-    use std::net::IpAddr;
     use url::{Host, Url};
     let Ok(parsed) = Url::parse(url) else {
         return Some("must be an absolute https URL");
@@ -167,47 +173,146 @@ pub fn webhook_url_problem(url: &str) -> Option<&'static str> {
     if parsed.scheme() != "https" {
         return Some("must be an https URL");
     }
-    let public = |ip: IpAddr| match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || (a == 100 && (b & 0xc0) == 64))
-        }
-        IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
-                || v6.to_ipv4_mapped().is_some())
-        }
-    };
+    // The URL parser has already turned every IPv4 spelling (`2130706433`,
+    // `0x7f.1`, `127.1`) and bracketed IPv6 into an address.
     let allowed = match parsed.host() {
         Some(Host::Domain(name)) => {
             let name = name.trim_end_matches('.').to_ascii_lowercase();
             name != "localhost" && !name.ends_with(".localhost") && !name.ends_with(".internal")
         }
-        Some(Host::Ipv4(ip)) => public(IpAddr::V4(ip)),
-        Some(Host::Ipv6(ip)) => public(IpAddr::V6(ip)),
+        Some(Host::Ipv4(ip)) => address_problem(IpAddr::V4(ip)).is_none(),
+        Some(Host::Ipv6(ip)) => address_problem(IpAddr::V6(ip)).is_none(),
         None => false,
     };
     (!allowed).then_some("must not point at a loopback, private or link-local address")
 }
 
+/// Why a server must not connect to `ip` on a tenant's behalf, if it must
+/// not: the kind of special-use range it is in. `None` means a globally
+/// reachable unicast address.
+///
+/// Refused, IPv4: this network (0/8), private (10/8, 172.16/12,
+/// 192.168/16), shared/CGNAT (100.64/10), loopback (127/8), link-local
+/// (169.254/16), IETF protocol assignments (192.0.0/24), documentation
+/// (192.0.2/24, 198.51.100/24, 203.0.113/24), the 6to4 relay anycast
+/// (192.88.99/24), benchmarking (198.18/15), multicast (224/4), reserved
+/// (240/4) and broadcast.
+///
+/// Refused, IPv6: unspecified and loopback, the whole IPv4-compatible
+/// range (::/96, deprecated), unique-local (fc00::/7), link-local
+/// (fe80::/10), the old site-local (fec0::/10), multicast (ff00::/8),
+/// discard-only (100::/64), benchmarking (2001:2::/48), ORCHID
+/// (2001:10::/28, 2001:20::/28), documentation (2001:db8::/32, 3fff::/20)
+/// local-use NAT64 (64:ff9b:1::/48, whose embedding is site-defined), and
+/// anything else outside global unicast (2000::/3).
+///
+/// Forms that embed an IPv4 address are judged by the address they reach:
+/// IPv4-mapped (::ffff:0:0/96), well-known NAT64 (64:ff9b::/96) and 6to4
+/// (2002::/16) are refused when the embedded IPv4 address is; Teredo
+/// (2001::/32) when its server or its (obfuscated) client address is. So
+/// `64:ff9b::7f00:1` (127.0.0.1 through NAT64) is refused while a public
+/// address behind NAT64 or 6to4 is not.
+pub fn address_problem(ip: IpAddr) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(v4) => v4_problem(v4),
+        IpAddr::V6(v6) => v6_problem(v6),
+    }
+}
+
+fn v4_problem(ip: Ipv4Addr) -> Option<&'static str> {
+    let bits = u32::from(ip);
+    let within = |net: [u8; 4], len: u32| {
+        let mask = u32::MAX.checked_shl(32 - len).unwrap_or(0);
+        bits & mask == u32::from(Ipv4Addr::from(net)) & mask
+    };
+    let ranges: [([u8; 4], u32, &'static str); 16] = [
+        ([0, 0, 0, 0], 8, "this-network (0.0.0.0/8) address"),
+        ([10, 0, 0, 0], 8, "private address"),
+        ([100, 64, 0, 0], 10, "shared (CGNAT) address"),
+        ([127, 0, 0, 0], 8, "loopback address"),
+        ([169, 254, 0, 0], 16, "link-local address"),
+        ([172, 16, 0, 0], 12, "private address"),
+        ([192, 0, 0, 0], 24, "IETF protocol assignment"),
+        ([192, 0, 2, 0], 24, "documentation address"),
+        ([192, 88, 99, 0], 24, "6to4 relay anycast address"),
+        ([192, 168, 0, 0], 16, "private address"),
+        ([198, 18, 0, 0], 15, "benchmarking address"),
+        ([198, 51, 100, 0], 24, "documentation address"),
+        ([203, 0, 113, 0], 24, "documentation address"),
+        ([224, 0, 0, 0], 4, "multicast address"),
+        ([240, 0, 0, 0], 4, "reserved address"),
+        ([255, 255, 255, 255], 32, "broadcast address"),
+    ];
+    ranges
+        .iter()
+        .find(|(net, len, _)| within(*net, *len))
+        .map(|(_, _, why)| *why)
+}
+
+fn v6_problem(ip: Ipv6Addr) -> Option<&'static str> {
+    let bits = u128::from(ip);
+    let within = |net: u128, len: u32| {
+        let mask = u128::MAX.checked_shl(128 - len).unwrap_or(0);
+        bits & mask == net & mask
+    };
+    let embedded = |shift: u32| Ipv4Addr::from((bits >> shift) as u32);
+    if within(0, 96) {
+        // ::, ::1 and the deprecated IPv4-compatible addresses.
+        return Some(if ip.is_loopback() {
+            "loopback address"
+        } else if ip.is_unspecified() {
+            "unspecified address"
+        } else {
+            "IPv4-compatible address"
+        });
+    }
+    if within(0xffff << 32, 96) || within(0x64_ff9b << 96, 96) {
+        // IPv4-mapped and well-known NAT64: the last 32 bits are the target.
+        return v4_problem(embedded(0));
+    }
+    if within(0x2002 << 112, 16) {
+        // 6to4: the IPv4 address follows the prefix.
+        return v4_problem(embedded(80));
+    }
+    if within(0x2001 << 112, 32) {
+        // Teredo: the server's address, then the client's, inverted.
+        let client = Ipv4Addr::from(!(bits as u32));
+        return v4_problem(embedded(64)).or_else(|| v4_problem(client));
+    }
+    let ranges: [(u128, u32, &'static str); 11] = [
+        (0x64_ff9b_0001 << 80, 48, "local-use NAT64 address"),
+        (0x0100 << 112, 64, "discard-only address"),
+        (0x2001_0002 << 96, 48, "benchmarking address"),
+        (0x2001_0010 << 96, 28, "ORCHID address"),
+        (0x2001_0020 << 96, 28, "ORCHID address"),
+        (0x2001_0db8 << 96, 32, "documentation address"),
+        (0x3fff << 112, 20, "documentation address"),
+        (0xfc00 << 112, 7, "unique-local address"),
+        (0xfe80 << 112, 10, "link-local address"),
+        (0xfec0 << 112, 10, "site-local address"),
+        (0xff00 << 112, 8, "multicast address"),
+    ];
+    let named = ranges
+        .iter()
+        .find(|(net, len, _)| within(*net, *len))
+        .map(|(_, _, why)| *why);
+    named.or_else(|| {
+        (!within(0x2000 << 112, 3)).then_some("reserved address (outside 2000::/3, global unicast)")
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::webhook_url_problem;
+    use super::{address_problem, webhook_url_problem};
+    use std::net::IpAddr;
 
     #[test]
     fn tenant_webhooks_reach_public_https_hosts_only() {
         for ok in [
             "https://hooks.example.com/sla",
-            "https://203.0.113.7/x",
-            "https://[2001:db8::1]/x",
+            "https://93.184.215.14/x",
+            "https://[2606:4700:4700::1111]/x",
+            "https://[64:ff9b::5db8:d70e]/x",
         ] {
             assert_eq!(webhook_url_problem(ok), None, "{ok}");
         }
@@ -215,7 +320,10 @@ mod tests {
             "http://hooks.example.com/sla",
             "https://localhost/x",
             "https://api.localhost/x",
+            "https://metadata.google.internal/x",
             "https://127.0.0.1/x",
+            "https://2130706433/x",
+            "https://0x7f.1/x",
             "https://10.1.2.3/x",
             "https://192.168.0.1/x",
             "https://169.254.169.254/latest/meta-data",
@@ -223,9 +331,113 @@ mod tests {
             "https://[::1]/x",
             "https://[fd00::1]/x",
             "https://[::ffff:127.0.0.1]/x",
+            "https://[64:ff9b::7f00:1]/",
+            "https://[::127.0.0.1]/",
+            "https://[64:ff9b:1::a00:1]/",
+            "https://[2002:7f00:1::]/",
+            "https://[2002:a9fe:a9fe::]/",
             "not a url",
         ] {
             assert!(webhook_url_problem(refused).is_some(), "{refused}");
+        }
+    }
+
+    /// Every special-use range is refused at its edges, and the public
+    /// addresses just outside them are not.
+    #[test]
+    fn addresses_in_special_use_ranges_are_refused() {
+        let refused = [
+            ("0.0.0.0", "this-network"),
+            ("0.255.255.255", "this-network"),
+            ("10.0.0.0", "private"),
+            ("10.255.255.255", "private"),
+            ("100.64.0.0", "CGNAT"),
+            ("100.127.255.255", "CGNAT"),
+            ("127.0.0.1", "loopback"),
+            ("127.255.255.254", "loopback"),
+            ("169.254.169.254", "link-local"),
+            ("172.16.0.1", "private"),
+            ("172.31.255.255", "private"),
+            ("192.0.0.8", "IETF protocol assignment"),
+            ("192.0.2.1", "documentation"),
+            ("192.88.99.1", "6to4 relay"),
+            ("192.168.1.1", "private"),
+            ("198.18.0.1", "benchmarking"),
+            ("198.19.255.255", "benchmarking"),
+            ("198.51.100.7", "documentation"),
+            ("203.0.113.7", "documentation"),
+            ("224.0.0.1", "multicast"),
+            ("239.255.255.250", "multicast"),
+            ("240.0.0.1", "reserved"),
+            ("255.255.255.255", "broadcast"),
+            ("::", "unspecified"),
+            ("::1", "loopback"),
+            ("::127.0.0.1", "IPv4-compatible loopback"),
+            ("::8.8.8.8", "IPv4-compatible (deprecated) even when public"),
+            ("::ffff:127.0.0.1", "IPv4-mapped loopback"),
+            ("::ffff:10.0.0.1", "IPv4-mapped private"),
+            ("::ffff:169.254.169.254", "IPv4-mapped link-local"),
+            ("64:ff9b::7f00:1", "NAT64 loopback"),
+            ("64:ff9b::a9fe:a9fe", "NAT64 link-local"),
+            ("64:ff9b::c0a8:1", "NAT64 private"),
+            ("64:ff9b:1::1", "local-use NAT64"),
+            ("64:ff9b:1:ffff::8.8.8.8", "local-use NAT64"),
+            ("100::1", "discard-only"),
+            ("2001:2::1", "benchmarking"),
+            ("2001:10::1", "ORCHID"),
+            ("2001:20::1", "ORCHIDv2"),
+            ("2001:db8::1", "documentation"),
+            ("3fff::1", "documentation"),
+            ("fc00::1", "unique-local"),
+            ("fd12:3456::1", "unique-local"),
+            ("fe80::1", "link-local"),
+            ("febf::1", "link-local"),
+            ("fec0::1", "site-local"),
+            ("ff02::1", "multicast"),
+            ("2002:7f00:1::1", "6to4 of loopback"),
+            ("2002:c0a8:101::1", "6to4 of private"),
+            // Teredo: server 65.54.227.120 (public), client 127.0.0.1 inverted.
+            ("2001:0:4136:e378:8000:63bf:80ff:fffe", "Teredo to loopback"),
+            // Teredo: server 10.0.0.1.
+            (
+                "2001:0:a00:1:8000:63bf:f7f7:f7f7",
+                "Teredo via a private server",
+            ),
+            ("fe00::1", "outside global unicast"),
+            ("4000::1", "outside global unicast"),
+        ];
+        for (ip, what) in refused {
+            let parsed: IpAddr = ip.parse().expect(ip);
+            assert!(address_problem(parsed).is_some(), "{ip} ({what})");
+        }
+        let allowed = [
+            "1.1.1.1",
+            "8.8.8.8",
+            "9.255.255.255",
+            "11.0.0.0",
+            "100.63.255.255",
+            "100.128.0.0",
+            "126.255.255.255",
+            "128.0.0.0",
+            "169.253.255.255",
+            "172.15.255.255",
+            "172.32.0.0",
+            "192.0.3.1",
+            "192.167.255.255",
+            "192.169.0.0",
+            "198.17.255.255",
+            "198.20.0.0",
+            "223.255.255.255",
+            "2606:4700:4700::1111",
+            "2a00:1450:4001:80b::200e",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+            "2001:0:4136:e378:8000:63bf:f7f7:f7f7",
+        ];
+        for ip in allowed {
+            let parsed: IpAddr = ip.parse().expect(ip);
+            assert_eq!(address_problem(parsed), None, "{ip}");
         }
     }
 }

@@ -21,6 +21,7 @@ use regentra_store_embedded::EmbeddedStore;
 use regentra_store_postgres::PostgresStore;
 
 use crate::cli::demo;
+use crate::server::dns::Dns;
 use crate::server::worker::{self, WorkerConfig};
 use crate::server::{AppState, HttpConfig, default_listen, router, serve_until, shutdown_signal};
 
@@ -65,6 +66,10 @@ pub struct ServeArgs {
     /// Seconds between worker sweeps (escalations, reminders, deliveries).
     #[arg(long, env = "REGENTRA_SWEEP_INTERVAL", default_value_t = DEFAULT_SWEEP_INTERVAL_SECS)]
     pub sweep_interval: u64,
+    /// The DNS server (`ip:port`) that resolves tenant webhook names and
+    /// portal host name challenges [default: the system's resolver].
+    #[arg(long, env = "REGENTRA_DNS_SERVER")]
+    pub dns_server: Option<SocketAddr>,
     /// Largest evidence file accepted, in MiB.
     #[arg(long, env = "REGENTRA_MAX_EVIDENCE_MIB", default_value_t = DEFAULT_MAX_EVIDENCE_MIB)]
     pub max_evidence_mib: u64,
@@ -115,6 +120,9 @@ pub struct AppConfig {
     pub bootstrap_token: Option<String>,
     /// Seed the demo (once) on start.
     pub demo: bool,
+    /// The DNS server tenant webhook names and portal host name challenges
+    /// are resolved with; `None` uses the system's resolver.
+    pub dns_server: Option<SocketAddr>,
     pub http: HttpConfig,
     pub worker: WorkerConfig,
 }
@@ -128,12 +136,14 @@ impl Default for AppConfig {
             admin_email: DEFAULT_ADMIN_EMAIL.to_owned(),
             bootstrap_token: None,
             demo: false,
+            dns_server: None,
             http: HttpConfig::default(),
             worker: WorkerConfig {
                 every: Duration::from_secs(DEFAULT_SWEEP_INTERVAL_SECS),
                 webhooks: Vec::new(),
                 secret: None,
                 first_retry: worker::FIRST_RETRY,
+                dns: None,
             },
         }
     }
@@ -157,6 +167,7 @@ impl AppConfig {
                 .ok()
                 .filter(|t| !t.is_empty()),
             demo: args.demo,
+            dns_server: args.dns_server,
             http: HttpConfig {
                 cors_origins: args.cors_origins.clone(),
                 ..HttpConfig::default()
@@ -166,6 +177,7 @@ impl AppConfig {
                 webhooks: args.webhook_urls.clone(),
                 secret: args.webhook_secret.clone(),
                 first_retry: worker::FIRST_RETRY,
+                dns: None,
             },
         })
     }
@@ -219,11 +231,15 @@ impl App {
                 notice(line);
             }
         }
-        let router = router(AppState::new(Arc::clone(&regentra)), &config.http)?;
+        let dns = Dns::new(config.dns_server).map_err(|e| format!("--dns-server: {e}"))?;
+        let state = AppState::new(Arc::clone(&regentra)).with_dns(dns.clone());
+        let router = router(state, &config.http)?;
+        let mut worker = config.worker;
+        worker.dns = Some(dns);
         Ok(App {
             regentra,
             router,
-            worker: config.worker,
+            worker,
             admin,
             bootstrap_token,
         })

@@ -3,6 +3,7 @@
 //! problem+json in one place ([`problem`]).
 
 pub mod auth;
+pub mod dns;
 pub mod limits;
 pub mod openapi;
 pub mod page;
@@ -39,6 +40,9 @@ pub struct AppState {
     /// A hash (at the configured cost) to check a password against when the
     /// email is unknown, so a failed login costs the same either way.
     pub decoy_hash: Arc<str>,
+    /// Resolves portal host name challenges (TXT); `None` if no resolver
+    /// could be built, and verification then answers 503.
+    pub dns: Option<dns::Dns>,
 }
 
 impl AppState {
@@ -52,7 +56,14 @@ impl AppState {
             regentra,
             limiter: Arc::new(LoginLimiter::standard()),
             chat: ChatHub::default(),
+            dns: dns::Dns::new(None).ok(),
         }
+    }
+
+    /// The state with this resolver for portal host name challenges.
+    pub fn with_dns(mut self, dns: dns::Dns) -> Self {
+        self.dns = Some(dns);
+        self
     }
 }
 

@@ -4,6 +4,15 @@
 //! to webhooks. Delivery is at least once: an entry is marked delivered
 //! only after every target answered 2xx; a failed one is retried with
 //! exponential backoff.
+//!
+//! A tenant's own webhook URL (an escalation's) is untrusted: it must pass
+//! the core's `notify::webhook_url_problem` (https, no special-use literal
+//! address), its name is resolved here and refused if any address fails
+//! `notify::address_problem` (see [`CheckedResolver`]), the connection goes
+//! to the checked addresses only, through no proxy, and redirects are not
+//! followed (a 3xx is a failed delivery). The operator's `--webhook-url`s
+//! are trusted (they may point at loopback) but redirects are not followed
+//! there either.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,6 +24,8 @@ use regentra_core::ids::{NotificationId, OrgId};
 use regentra_core::notify::{Notification, NotificationKind};
 use regentra_core::store::PageRequest;
 use sha2::Sha256;
+
+use super::dns::{CheckedResolver, Dns};
 
 /// How the worker runs.
 #[derive(Debug, Clone)]
@@ -28,6 +39,9 @@ pub struct WorkerConfig {
     /// How long a failed delivery waits before its first retry; each further
     /// retry waits twice as long, up to an hour.
     pub first_retry: Duration,
+    /// Where tenant webhook names are resolved: the system's resolver when
+    /// `None`, else this one (`--dns-server`).
+    pub dns: Option<Dns>,
 }
 
 /// The first retry's wait unless configured.
@@ -44,11 +58,12 @@ pub async fn run(regentra: Arc<Regentra>, config: WorkerConfig) {
             "no webhook URLs configured: notifications stay in the outbox for the host to deliver"
         );
     }
-    let client = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-    {
-        Ok(client) => client,
+    let dns = match config.dns.clone() {
+        Some(dns) => Ok(dns),
+        None => Dns::new(None),
+    };
+    let (operator, tenant) = match dns.and_then(clients) {
+        Ok(clients) => clients,
         Err(e) => {
             tracing::error!(error = %e, "worker not started: no HTTP client");
             return;
@@ -57,7 +72,8 @@ pub async fn run(regentra: Arc<Regentra>, config: WorkerConfig) {
     let mut worker = Worker {
         regentra,
         config,
-        client,
+        operator,
+        tenant,
         retries: HashMap::new(),
     };
     let mut tick = tokio::time::interval(worker.config.every);
@@ -68,10 +84,37 @@ pub async fn run(regentra: Arc<Regentra>, config: WorkerConfig) {
     }
 }
 
+/// The worker's two HTTP clients, `(operator, tenant)`: neither follows
+/// redirects; the tenant one connects only to checked addresses, directly.
+fn clients(dns: Dns) -> Result<(reqwest::Client, reqwest::Client), String> {
+    let base = || {
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+    };
+    let operator = base().build().map_err(|e| e.to_string())?;
+    let tenant = base()
+        .no_proxy()
+        .dns_resolver(Arc::new(CheckedResolver(dns)))
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok((operator, tenant))
+}
+
+/// Who chose a delivery's URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trust {
+    /// The operator (`--webhook-url`): delivered as configured.
+    Operator,
+    /// A tenant (an escalation's URL): resolved and checked first.
+    Tenant,
+}
+
 struct Worker {
     regentra: Arc<Regentra>,
     config: WorkerConfig,
-    client: reqwest::Client,
+    operator: reqwest::Client,
+    tenant: reqwest::Client,
     /// Failed deliveries: attempts so far and when to try next.
     retries: HashMap<NotificationId, (u32, Instant)>,
 }
@@ -140,8 +183,8 @@ impl Worker {
             }
             let body = serde_json::to_vec(&entry).unwrap_or_default();
             let mut delivered = true;
-            for url in &targets {
-                delivered &= self.post(url, &body).await;
+            for (url, trust) in &targets {
+                delivered &= self.post(url, *trust, &body).await;
             }
             if delivered {
                 self.retries.remove(&entry.id);
@@ -164,15 +207,20 @@ impl Worker {
 
     /// A webhook escalation goes to its own URL; everything goes to the
     /// configured webhooks.
-    fn targets(&self, entry: &Notification) -> Vec<String> {
-        let mut targets = self.config.webhooks.clone();
+    fn targets(&self, entry: &Notification) -> Vec<(String, Trust)> {
+        let mut targets: Vec<(String, Trust)> = self
+            .config
+            .webhooks
+            .iter()
+            .map(|url| (url.clone(), Trust::Operator))
+            .collect();
         if entry.kind == NotificationKind::Webhook
             && let Some(url) = entry.payload.get("url").and_then(|u| u.as_str())
         {
             // Checked when the policy was saved; again here for policies
             // saved before the rule.
             if regentra_core::notify::webhook_url_problem(url).is_none() {
-                targets.push(url.to_owned());
+                targets.push((url.to_owned(), Trust::Tenant));
             } else {
                 tracing::warn!(org = %entry.org, url, "tenant webhook refused: https to a public host only");
             }
@@ -180,9 +228,12 @@ impl Worker {
         targets
     }
 
-    async fn post(&self, url: &str, body: &[u8]) -> bool {
-        let mut request = self
-            .client
+    async fn post(&self, url: &str, trust: Trust, body: &[u8]) -> bool {
+        let client = match trust {
+            Trust::Operator => &self.operator,
+            Trust::Tenant => &self.tenant,
+        };
+        let mut request = client
             .post(url)
             .header("content-type", "application/json")
             .body(body.to_vec());
@@ -196,7 +247,14 @@ impl Worker {
                 false
             }
             Err(e) => {
-                tracing::warn!(url, error = %e, "webhook unreachable");
+                // The error's sources say why (a refused address among them).
+                let mut why = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(cause) = source {
+                    why = format!("{why}: {cause}");
+                    source = cause.source();
+                }
+                tracing::warn!(url, error = %why, "webhook unreachable");
                 false
             }
         }

@@ -283,6 +283,7 @@ async fn the_worker_delivers_the_outbox_to_webhooks_at_least_once() {
             webhooks: vec![url],
             secret: Some("s3cret".into()),
             first_retry: Duration::from_millis(200),
+            dns: None,
         },
         ..support::config()
     };
