@@ -8,7 +8,11 @@
 //! runs as [`RUNTIME_ROLE`], which is neither superuser, nor owner, nor
 //! `BYPASSRLS`; each transaction switches to it and sets the org with
 //! `set_config(..., true)`, which ends with the transaction, so nothing leaks
-//! to the next user of a pooled connection.
+//! to the next user of a pooled connection. The switch can be undone inside
+//! a transaction (`RESET ROLE`), so a server connects as a login role that
+//! is only a member of [`RUNTIME_ROLE`], which
+//! [`PostgresStore::check_least_privilege`] verifies; migrations run as the
+//! schema's owner.
 //!
 //! Queries are checked at run time (`query`, `query_as`): building needs no
 //! database. Migrations are embedded and applied by
@@ -43,9 +47,11 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
-    /// Connects a pool to `url` (`postgres://user@host:port/db`). The user owns
-    /// the schema (it runs the migrations) and must be a member of
-    /// [`RUNTIME_ROLE`], which the migrations arrange.
+    /// Connects a pool to `url` (`postgres://user@host:port/db`). The user
+    /// must be a member of [`RUNTIME_ROLE`] (which the migrations arrange for
+    /// the owner who runs them). A server connects as a login role that is
+    /// only that, never as the owner or a superuser: see
+    /// [`PostgresStore::check_least_privilege`].
     pub async fn connect(url: &str) -> Result<Self> {
         Self::connect_with(url, 10).await
     }
@@ -77,9 +83,132 @@ impl PostgresStore {
         &self.pool
     }
 
-    /// Applies the embedded migrations that have not run yet.
+    /// Applies the embedded migrations that have not run yet. Run it as the
+    /// schema's owner (`regentra migrate --database-url OWNER_URL`), never as
+    /// the login role the server runs as.
+    ///
+    /// The first migration creates [`RUNTIME_ROLE`] unless it exists (roles
+    /// belong to the whole cluster, so another database's migration may have
+    /// made it) and makes the owner a member of it. When the owner lacks the
+    /// right to do either, this says which grant is missing and the SQL a
+    /// superuser runs to give it, before anything is changed
+    /// ([`Error::Unavailable`]).
     pub async fn migrate(&self) -> Result<()> {
+        if !self.applied_versions().await.is_ok_and(|v| v.contains(&1)) {
+            self.check_can_create_the_runtime_role().await?;
+        }
         MIGRATOR.run(&self.pool).await.map_err(Error::storage)
+    }
+
+    /// What the first migration needs of the user who runs it: to create
+    /// [`RUNTIME_ROLE`] when it is missing (CREATEROLE) and to make itself
+    /// a member (membership granted already, or the right to grant it).
+    async fn check_can_create_the_runtime_role(&self) -> Result<()> {
+        let (user, superuser, createrole, exists, member, version): (
+            String,
+            bool,
+            bool,
+            bool,
+            bool,
+            i32,
+        ) = sqlx::query_as(
+            "SELECT current_user::text, r.rolsuper, r.rolcreaterole, \
+                    EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1), \
+                    EXISTS (SELECT 1 FROM pg_roles a WHERE a.rolname = $1 \
+                            AND pg_has_role(current_user, a.oid, 'MEMBER')), \
+                    current_setting('server_version_num')::int \
+             FROM pg_roles r WHERE r.rolname = current_user",
+        )
+        .bind(RUNTIME_ROLE)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(storage)?;
+        if superuser || member {
+            return Ok(());
+        }
+        let user = quote_ident(&user);
+        if !exists {
+            if createrole {
+                return Ok(());
+            }
+            return Err(Error::Unavailable(format!(
+                "the migrations create the role {RUNTIME_ROLE}, which takes CREATEROLE, and {user} \
+                 lacks it; as a superuser run once per cluster: \
+                 CREATE ROLE {RUNTIME_ROLE} NOLOGIN; GRANT {RUNTIME_ROLE} TO {user}; \
+                 then run the migrations again"
+            )));
+        }
+        // Before Postgres 16, CREATEROLE may grant any role that is not a
+        // superuser; since, only ADMIN OPTION on the role may.
+        if createrole && version < 160_000 {
+            return Ok(());
+        }
+        Err(Error::Unavailable(format!(
+            "the role {RUNTIME_ROLE} already exists (roles belong to the whole cluster: another \
+             database's migration created it), and {user} is not a member of it and may not grant \
+             it (that takes ADMIN OPTION on {RUNTIME_ROLE}); as a superuser run: \
+             GRANT {RUNTIME_ROLE} TO {user}; then run the migrations again"
+        )))
+    }
+
+    /// The versions of the embedded migrations this database has not
+    /// applied (empty when its schema is current). A server that does not
+    /// migrate checks this first; the runtime role may read the migration
+    /// history (granted by the migrations). A database whose history cannot
+    /// be read (none, or too old to grant the runtime role that right) has
+    /// every migration pending.
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>> {
+        let applied = match self.applied_versions().await {
+            Ok(applied) => applied,
+            Err(e) => match e.as_database_error().and_then(|d| d.code()).as_deref() {
+                // No history table, or one the runtime role may not read.
+                Some("42P01") | Some("42501") => Vec::new(),
+                _ => return Err(storage(e)),
+            },
+        };
+        Ok(MIGRATOR
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version))
+            .map(|m| m.version)
+            .collect())
+    }
+
+    async fn applied_versions(&self) -> std::result::Result<Vec<i64>, sqlx::Error> {
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(&self.pool)
+            .await
+    }
+
+    /// Checks that the user this store connects as holds no more power than
+    /// tenant work needs: not a superuser, not `BYPASSRLS`, not the owner of
+    /// the schema or its tables, nor able to become any of these with `SET
+    /// ROLE` (membership, direct or not, in such a role), and a member of
+    /// [`RUNTIME_ROLE`]. A server refuses to start otherwise: each
+    /// transaction switches to the runtime role, but a switch inside a
+    /// transaction can be undone (`RESET ROLE`) and the session user's own
+    /// rights would be back. The check is of the session user, which that
+    /// reset returns to. Stores built for tests or tools may well connect as
+    /// the owner; this is the server's policy, not the library's.
+    pub async fn check_least_privilege(&self) -> std::result::Result<(), PrivilegeProblem> {
+        let mut conn = self.pool.acquire().await.map_err(|e| PrivilegeProblem {
+            user: String::new(),
+            reasons: vec![PrivilegeReason::Unchecked(e.to_string())],
+        })?;
+        let user: String = sqlx::query_scalar("SELECT session_user::text")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| PrivilegeProblem {
+                user: String::new(),
+                reasons: vec![PrivilegeReason::Unchecked(e.to_string())],
+            })?;
+        let reasons = privilege_reasons(&mut conn)
+            .await
+            .unwrap_or_else(|e| vec![PrivilegeReason::Unchecked(e.to_string())]);
+        if reasons.is_empty() {
+            Ok(())
+        } else {
+            Err(PrivilegeProblem { user, reasons })
+        }
     }
 
     /// A transaction running as the runtime role with `app.org_id` set to
@@ -94,6 +223,138 @@ impl PostgresStore {
             .map_err(storage)?;
         Ok(tx)
     }
+}
+
+/// Why the user a store connects as is unfit to serve tenants (see
+/// [`PostgresStore::check_least_privilege`]); its text says how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivilegeProblem {
+    /// The session user.
+    pub user: String,
+    pub reasons: Vec<PrivilegeReason>,
+}
+
+/// One way the session user could get past row-level security.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PrivilegeReason {
+    /// It is a superuser (`via` is `None`), or may become `via`, one.
+    Superuser { via: Option<String> },
+    /// It has `BYPASSRLS`, or may become `via`, which has.
+    BypassRls { via: Option<String> },
+    /// It is, or may become, `owner`, which owns `objects` (the schema or
+    /// its tables) and so may turn row-level security off.
+    Owner { owner: String, objects: Vec<String> },
+    /// It is not a member of [`RUNTIME_ROLE`] (which may not exist yet:
+    /// the migrations create it).
+    NotRuntimeMember,
+    /// The check itself failed; refused rather than assumed fine.
+    Unchecked(String),
+}
+
+impl std::fmt::Display for PrivilegeReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Superuser { via: None } => write!(f, "it is a superuser"),
+            Self::Superuser { via: Some(role) } => {
+                write!(f, "it may SET ROLE {role}, a superuser")
+            }
+            Self::BypassRls { via: None } => write!(f, "it has BYPASSRLS"),
+            Self::BypassRls { via: Some(role) } => {
+                write!(f, "it may SET ROLE {role}, which has BYPASSRLS")
+            }
+            Self::Owner { owner, objects } => write!(
+                f,
+                "it is or may become {owner}, the owner of {}",
+                objects.join(", ")
+            ),
+            Self::NotRuntimeMember => write!(f, "it is not a member of {RUNTIME_ROLE}"),
+            Self::Unchecked(why) => write!(f, "its privileges cannot be checked ({why})"),
+        }
+    }
+}
+
+impl std::fmt::Display for PrivilegeProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let reasons: Vec<String> = self.reasons.iter().map(ToString::to_string).collect();
+        write!(
+            f,
+            "the database user {} may get past row-level security: {}; serve as a login role \
+             that is only a member of {RUNTIME_ROLE}: as a superuser run \
+             CREATE ROLE regentra_server LOGIN PASSWORD '<secret>' IN ROLE {RUNTIME_ROLE}; \
+             and connect as regentra_server (run the migrations as the owner)",
+            quote_ident(&self.user),
+            reasons.join("; ")
+        )
+    }
+}
+
+impl std::error::Error for PrivilegeProblem {}
+
+/// The reasons the session user of `conn` is too privileged (see
+/// [`PrivilegeReason`]); empty when it is fit.
+async fn privilege_reasons(
+    conn: &mut PgConnection,
+) -> std::result::Result<Vec<PrivilegeReason>, sqlx::Error> {
+    let mut reasons = Vec::new();
+    // Every role the session user is or may become (a superuser may become
+    // any role: it is listed as a superuser itself, first).
+    let powers: Vec<(String, bool, bool, bool)> = sqlx::query_as(
+        "SELECT r.rolname::text, r.rolname = session_user, r.rolsuper, r.rolbypassrls \
+         FROM pg_roles r \
+         WHERE pg_has_role(session_user, r.oid, 'MEMBER') AND (r.rolsuper OR r.rolbypassrls) \
+         ORDER BY r.rolname <> session_user, r.rolname",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    if let Some((_, true, true, _)) = powers.first() {
+        // A superuser is everything at once: nothing more to say.
+        return Ok(vec![PrivilegeReason::Superuser { via: None }]);
+    }
+    for (role, itself, superuser, bypass) in powers {
+        let via = (!itself).then(|| role.clone());
+        if superuser {
+            reasons.push(PrivilegeReason::Superuser { via: via.clone() });
+        }
+        if bypass {
+            reasons.push(PrivilegeReason::BypassRls { via });
+        }
+    }
+    let owned: Vec<(String, Vec<String>)> = sqlx::query_as(
+        "SELECT owner, array_agg(object ORDER BY object) FROM ( \
+             SELECT pg_get_userbyid(n.nspowner)::text AS owner, \
+                    'schema ' || n.nspname::text AS object \
+             FROM pg_namespace n \
+             WHERE n.nspname = current_schema() \
+               AND pg_has_role(session_user, n.nspowner, 'MEMBER') \
+             UNION ALL \
+             SELECT pg_get_userbyid(c.relowner)::text, c.relname::text \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') \
+               AND pg_has_role(session_user, c.relowner, 'MEMBER') \
+         ) o GROUP BY owner ORDER BY owner",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for (owner, objects) in owned {
+        reasons.push(PrivilegeReason::Owner { owner, objects });
+    }
+    let member: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = $1 \
+                        AND pg_has_role(session_user, r.oid, 'MEMBER'))",
+    )
+    .bind(RUNTIME_ROLE)
+    .fetch_one(&mut *conn)
+    .await?;
+    if !member {
+        reasons.push(PrivilegeReason::NotRuntimeMember);
+    }
+    Ok(reasons)
+}
+
+/// `name` as a Postgres identifier, quoted.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// Points the transaction at another org (for change sets that span scopes).

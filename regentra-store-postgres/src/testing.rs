@@ -649,6 +649,89 @@ fn sql_state(e: &sqlx::Error) -> Option<String> {
         .map(|c| c.into_owned())
 }
 
+/// A login role for one test, named uniquely (roles belong to the whole
+/// cluster) and dropped with this value. Declare it before the databases it
+/// owns or is granted rights in, so they are dropped first.
+#[derive(Debug)]
+pub struct TestRole {
+    name: String,
+    server: String,
+}
+
+impl TestRole {
+    /// `CREATE ROLE <unique name> LOGIN <attributes>`, e.g. `CREATEDB` or
+    /// `IN ROLE regentra_app`, run as the test server's user; `None` when
+    /// no server is configured.
+    pub async fn create(attributes: &str) -> Option<TestRole> {
+        let server = server_url()?;
+        let name = format!("{PREFIX}role_{}", Uuid::now_v7().simple());
+        let mut conn = PgConnection::connect(&server)
+            .await
+            .unwrap_or_else(|e| panic!("{TEST_DATABASE_URL} is set but unusable: {e}"));
+        execute(
+            &mut conn,
+            format!("CREATE ROLE \"{name}\" LOGIN {attributes}"),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("cannot create role {name}: {e}"));
+        let _ = conn.close().await;
+        Some(TestRole { name, server })
+    }
+
+    /// The role's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `url` (the server's, or a test database's) connecting as this role.
+    pub fn url(&self, url: &str) -> String {
+        let options: PgConnectOptions = url.parse().expect("valid test URL");
+        options.username(&self.name).to_url_lossy().to_string()
+    }
+
+    /// Runs `sql` as the test server's user on the database of `url`.
+    pub async fn as_admin(url: &str, sql: &str) {
+        let server = server_url().expect("a test server");
+        let database = url
+            .parse::<PgConnectOptions>()
+            .expect("valid test URL")
+            .get_database()
+            .map(str::to_owned);
+        let mut options: PgConnectOptions = server.parse().expect("valid test URL");
+        if let Some(database) = database {
+            options = options.database(&database);
+        }
+        let mut conn = PgConnection::connect_with(&options).await.expect("connect");
+        execute(&mut conn, sql.to_owned())
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let _ = conn.close().await;
+    }
+}
+
+impl Drop for TestRole {
+    fn drop(&mut self) {
+        // Drop may run on a runtime's thread: a thread of its own, with a
+        // runtime of its own, drops the role.
+        let (name, server) = (self.name.clone(), self.server.clone());
+        let dropped = std::thread::spawn(move || -> Outcome<()> {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async {
+                let mut conn = PgConnection::connect(&server).await?;
+                execute(&mut conn, format!("DROP ROLE IF EXISTS \"{name}\"")).await?;
+                let _ = conn.close().await;
+                Ok(())
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("warning: test role {} was not dropped", self.name);
+        }
+    }
+}
+
 /// A store on a fresh test database, which is dropped with the store: the
 /// factory for `regentra_core::conformance_tests!`.
 pub async fn fresh_store() -> Option<TestStore> {

@@ -9,8 +9,10 @@ use regentra_core::Error;
 use regentra_core::audit::{Actor, AuditDraft, Target};
 use regentra_core::ids::{AuditEventId, OrgId};
 use regentra_core::store::{ChangeSet, IndexEntry, Mutation, PageRequest, Scope, Store};
-use regentra_store_postgres::testing::TestDatabase;
-use regentra_store_postgres::{PostgresStore, RUNTIME_ROLE, map_error};
+use regentra_store_postgres::testing::{TestDatabase, TestRole};
+use regentra_store_postgres::{
+    PostgresStore, PrivilegeProblem, PrivilegeReason, RUNTIME_ROLE, map_error,
+};
 use serde_json::json;
 use sqlx::{Connection, PgConnection, Row};
 use uuid::Uuid;
@@ -599,4 +601,180 @@ async fn postgres_a_test_database_is_dropped_with_its_handle() {
         .await
         .expect("catalog");
     assert!(!after, "{name} outlived its handle");
+}
+
+/// Inside a transaction that switched to the runtime role, `RESET ROLE`
+/// goes back to the session user: `others` counts, after that reset, the
+/// records of orgs other than `org`.
+async fn records_of_others_after_reset_role(store: &PostgresStore, org: OrgId) -> i64 {
+    let mut conn = store.pool().acquire().await.expect("connection");
+    as_runtime(&mut conn, Some(org)).await;
+    sqlx::query("RESET ROLE")
+        .execute(&mut *conn)
+        .await
+        .expect("reset role");
+    let others = count(
+        &mut conn,
+        format!("SELECT count(*) FROM records WHERE org_id <> '{org}'"),
+    )
+    .await;
+    rollback(&mut conn).await;
+    others
+}
+
+/// The attack: a server connected as a superuser switches to the runtime
+/// role per transaction, but `RESET ROLE` undoes the switch and every
+/// tenant is visible. The check that the server runs before serving says
+/// so; as a login role that is only a member of the runtime role, the same
+/// reset leaves row-level security in force, and the check passes.
+#[tokio::test]
+async fn postgres_reset_role_sees_every_tenant_unless_the_session_user_is_least_privileged() {
+    let Some(app) = TestRole::create(&format!("IN ROLE {RUNTIME_ROLE}")).await else {
+        return;
+    };
+    let (db, superuser) = setup().await.expect("server");
+    let (a, b) = (org(), org());
+    seed(&superuser, a).await;
+    seed(&superuser, b).await;
+
+    assert!(
+        records_of_others_after_reset_role(&superuser, a).await > 0,
+        "as a superuser, RESET ROLE sees other tenants"
+    );
+    let refused = superuser.check_least_privilege().await;
+    assert!(
+        matches!(&refused, Err(PrivilegeProblem { reasons, .. })
+            if reasons == &[PrivilegeReason::Superuser { via: None }]),
+        "{refused:?}"
+    );
+    let text = refused.expect_err("refused").to_string();
+    assert!(
+        text.contains("superuser") && text.contains(&format!("IN ROLE {RUNTIME_ROLE}")),
+        "{text}"
+    );
+
+    let least = PostgresStore::connect_with(&app.url(db.url()), 2)
+        .await
+        .expect("the app role connects");
+    assert_eq!(records_of_others_after_reset_role(&least, a).await, 0);
+    least
+        .check_least_privilege()
+        .await
+        .expect("a member of the runtime role only is fit to serve");
+    // And the store works as that role.
+    let c = org();
+    let id = seed(&least, c).await;
+    assert!(
+        least
+            .get(Scope::Org(c), "widget", id)
+            .await
+            .expect("get")
+            .is_some()
+    );
+    least.pool().close().await;
+}
+
+/// Each other way past row-level security is named: BYPASSRLS, becoming
+/// the owner of the tables with SET ROLE, and not being a member of the
+/// runtime role at all.
+#[tokio::test]
+async fn postgres_least_privilege_names_bypassrls_ownership_and_missing_membership() {
+    let Some(bypass) = TestRole::create(&format!("BYPASSRLS IN ROLE {RUNTIME_ROLE}")).await else {
+        return;
+    };
+    let owner = TestRole::create("").await.expect("server");
+    let acting_owner = TestRole::create(&format!("IN ROLE {RUNTIME_ROLE}, \"{}\"", owner.name()))
+        .await
+        .expect("server");
+    let stranger = TestRole::create("").await.expect("server");
+    let db = TestDatabase::create().await.expect("server");
+    TestRole::as_admin(
+        db.url(),
+        &format!("ALTER TABLE records OWNER TO \"{}\"", owner.name()),
+    )
+    .await;
+
+    let problem = |role: &TestRole| {
+        let url = role.url(db.url());
+        async move {
+            let store = PostgresStore::connect_with(&url, 1)
+                .await
+                .expect("connects");
+            let checked = store.check_least_privilege().await;
+            store.pool().close().await;
+            checked.expect_err("refused").reasons
+        }
+    };
+    assert_eq!(
+        problem(&bypass).await,
+        [PrivilegeReason::BypassRls { via: None }]
+    );
+    assert_eq!(
+        problem(&acting_owner).await,
+        [PrivilegeReason::Owner {
+            owner: owner.name().to_owned(),
+            objects: vec!["records".to_owned()],
+        }]
+    );
+    assert_eq!(
+        problem(&stranger).await,
+        [PrivilegeReason::NotRuntimeMember]
+    );
+    // The database goes before the roles it names.
+    drop(db);
+}
+
+/// `migrate` as an owner that is not a superuser, on a cluster where the
+/// runtime role exists already (another database's migration made it):
+/// refused before changing anything, naming the grant a superuser gives;
+/// once given, the migrations run.
+#[tokio::test]
+async fn postgres_migrate_as_a_plain_owner_names_the_missing_grant() {
+    let Some(owner) = TestRole::create("CREATEDB").await else {
+        return;
+    };
+    let db = TestDatabase::create_empty().await.expect("server");
+    TestRole::as_admin(
+        db.url(),
+        &format!(
+            "ALTER DATABASE \"{}\" OWNER TO \"{}\"",
+            database_name(db.url()),
+            owner.name()
+        ),
+    )
+    .await;
+    let store = PostgresStore::connect_with(&owner.url(db.url()), 1)
+        .await
+        .expect("connects");
+    let refused = store.migrate().await.expect_err("refused");
+    let grant = format!("GRANT {RUNTIME_ROLE} TO \"{}\";", owner.name());
+    assert!(
+        matches!(&refused, Error::Unavailable(why) if why.contains(&grant) && why.contains("already exists")),
+        "{refused}"
+    );
+    assert_eq!(
+        store.pending_migrations().await.expect("pending").len(),
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+            .expect("migrations")
+            .count(),
+        "nothing was applied"
+    );
+    TestRole::as_admin(db.url(), &grant).await;
+    store.migrate().await.expect("migrates once granted");
+    assert!(
+        store
+            .pending_migrations()
+            .await
+            .expect("pending")
+            .is_empty()
+    );
+    store.pool().close().await;
+}
+
+fn database_name(url: &str) -> String {
+    url.parse::<sqlx::postgres::PgConnectOptions>()
+        .expect("url")
+        .get_database()
+        .expect("a database name")
+        .to_owned()
 }

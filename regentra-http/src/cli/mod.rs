@@ -43,10 +43,12 @@ pub enum Command {
         #[command(subcommand)]
         command: sla::SlaCommand,
     },
-    /// Apply the Postgres store's migrations to a database (idempotent).
+    /// Apply the Postgres store's migrations to a database (idempotent), as
+    /// the schema's owner; the server then runs as a login role that is
+    /// only a member of regentra_app.
     Migrate {
-        /// The database, e.g. postgres://regentra@localhost:5432/regentra.
-        #[arg(long, env = "DATABASE_URL")]
+        /// The database as its owner, e.g. postgres://regentra_owner@localhost:5432/regentra.
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
         database_url: String,
     },
 }

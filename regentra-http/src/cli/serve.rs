@@ -1,6 +1,8 @@
 //! `regentra serve`: the reference server on the embedded store (default,
-//! `./regentra-data/`) or Postgres (`--database-url`, migrated on start),
-//! with the background worker beside it.
+//! `./regentra-data/`) or Postgres (`--database-url`, as a login role that
+//! is only a member of `regentra_app`; migrated on start only with
+//! `--migrate-database-url`, the owner's), with the background worker
+//! beside it.
 //!
 //! The binary and the in-process tests share the wiring: [`AppConfig`] is
 //! what the flags and environment resolve to, [`open_store`] opens the store
@@ -40,9 +42,25 @@ pub struct ServeArgs {
     /// Directory of the embedded store.
     #[arg(long, env = "REGENTRA_DATA_DIR", default_value = "regentra-data")]
     pub data_dir: PathBuf,
-    /// Use Postgres instead of the embedded store.
-    #[arg(long, env = "DATABASE_URL")]
+    /// Use Postgres instead of the embedded store, connecting as a login
+    /// role that is only a member of regentra_app (not superuser, owner or
+    /// BYPASSRLS: refused otherwise).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// Migrate on start, connecting as the schema's owner (otherwise the
+    /// schema must be current: `regentra migrate`).
+    #[arg(long, env = "REGENTRA_MIGRATE_DATABASE_URL", hide_env_values = true)]
+    pub migrate_database_url: Option<String>,
+    /// Development only: serve even when --database-url's user is a
+    /// superuser, an owner or BYPASSRLS (tenant isolation then rests on the
+    /// queries alone).
+    #[arg(
+        long,
+        env = "REGENTRA_ALLOW_PRIVILEGED_DATABASE_USER",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        action = clap::ArgAction::SetTrue
+    )]
+    pub allow_privileged_database_user: bool,
     /// Seed, once, a demo MSP with clients, staff, frameworks, a campaign and tickets.
     #[arg(long)]
     pub demo: bool,
@@ -262,7 +280,19 @@ pub async fn run(args: ServeArgs) -> Result<String, String> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
     let config = AppConfig::from_args(&args)?;
-    let store = open_store(args.database_url.as_deref(), &args.data_dir).await?;
+    let postgres = args
+        .database_url
+        .as_ref()
+        .filter(|url| !url.is_empty())
+        .map(|url| PostgresConfig {
+            url: url.clone(),
+            migrate_url: args
+                .migrate_database_url
+                .clone()
+                .filter(|url| !url.is_empty()),
+            allow_privileged_user: args.allow_privileged_database_user,
+        });
+    let store = open_store(postgres.as_ref(), &args.data_dir).await?;
     let app = App::build(store, config, &mut |line| eprintln!("{line}")).await?;
     let listen = args.listen.unwrap_or_else(default_listen);
     let listener = tokio::net::TcpListener::bind(listen)
@@ -280,24 +310,27 @@ pub async fn run(args: ServeArgs) -> Result<String, String> {
     Ok(String::new())
 }
 
-/// The store `regentra serve` runs on: Postgres at `database_url` (migrated
-/// on the way) when one is given and not empty, otherwise the embedded
-/// store in `data_dir` (created if missing).
+/// Where `regentra serve` finds Postgres, and what it accepts there.
+#[derive(Debug, Clone, Default)]
+pub struct PostgresConfig {
+    /// `--database-url`: the login role the server runs as.
+    pub url: String,
+    /// `--migrate-database-url`: the schema's owner, to migrate on start.
+    pub migrate_url: Option<String>,
+    /// `--allow-privileged-database-user`: serve (with a warning) even as a
+    /// user that could get past row-level security.
+    pub allow_privileged_user: bool,
+}
+
+/// The store `regentra serve` runs on: Postgres when `postgres` is given,
+/// otherwise the embedded store in `data_dir` (created if missing).
 pub async fn open_store(
-    database_url: Option<&str>,
+    postgres: Option<&PostgresConfig>,
     data_dir: &Path,
 ) -> Result<Arc<dyn Store>, String> {
-    match database_url {
-        Some(url) if !url.is_empty() => {
-            let pg = PostgresStore::connect(url)
-                .await
-                .map_err(|e| e.to_string())?;
-            pg.migrate()
-                .await
-                .map_err(|e| format!("migration failed: {e}"))?;
-            Ok(Arc::new(pg))
-        }
-        _ => {
+    match postgres {
+        Some(postgres) => Ok(Arc::new(open_postgres(postgres).await?)),
+        None => {
             create_private_dir(data_dir)
                 .map_err(|e| format!("--data-dir: cannot create {}: {e}", data_dir.display()))?;
             Ok(Arc::new(
@@ -306,6 +339,60 @@ pub async fn open_store(
                     .map_err(|e| e.to_string())?,
             ))
         }
+    }
+}
+
+/// Postgres as `regentra serve` accepts it: migrated first when the
+/// owner's URL is given, otherwise refused unless its schema is current;
+/// then refused when the server's user could get past row-level security
+/// ([`PostgresStore::check_least_privilege`]) unless allowed, loudly.
+async fn open_postgres(config: &PostgresConfig) -> Result<PostgresStore, String> {
+    if let Some(owner_url) = &config.migrate_url {
+        let owner = PostgresStore::connect_with(owner_url, 1)
+            .await
+            .map_err(|e| format!("--migrate-database-url: {e}"))?;
+        owner
+            .migrate()
+            .await
+            .map_err(|e| format!("--migrate-database-url: migration failed: {}", cause(&e)))?;
+        owner.pool().close().await;
+    }
+    let pg = PostgresStore::connect(&config.url)
+        .await
+        .map_err(|e| format!("--database-url: {e}"))?;
+    let pending = pg
+        .pending_migrations()
+        .await
+        .map_err(|e| format!("--database-url: {}", cause(&e)))?;
+    if !pending.is_empty() {
+        return Err(format!(
+            "--database-url: the database schema is not current (migrations {pending:?} are not \
+             applied): run `regentra migrate --database-url <the owner's URL>`, or start with \
+             --migrate-database-url <the owner's URL>"
+        ));
+    }
+    if let Err(problem) = pg.check_least_privilege().await {
+        if !config.allow_privileged_user {
+            return Err(format!(
+                "--database-url: {problem}; for development only, \
+                 --allow-privileged-database-user (REGENTRA_ALLOW_PRIVILEGED_DATABASE_USER=true) \
+                 serves anyway"
+            ));
+        }
+        tracing::warn!(
+            "INSECURE: --allow-privileged-database-user: serving although {problem}. Tenant \
+             isolation rests on the queries alone; never run this in production"
+        );
+    }
+    Ok(pg)
+}
+
+/// What an operator needs to read of a store error: its cause when it has
+/// one (this is the operator's own command, and storage errors hide it).
+fn cause(e: &regentra_core::Error) -> String {
+    match std::error::Error::source(e) {
+        Some(cause) => cause.to_string(),
+        None => e.to_string(),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use regentra_store_postgres::testing::TestDatabase;
+use regentra_store_postgres::testing::{TestDatabase, TestRole};
 
 fn migrate(url: &str) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_regentra"))
@@ -48,4 +48,41 @@ fn migrate_with_a_bad_url_fails_with_one_clear_line() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("database_url"), "{stderr}");
+}
+
+/// `regentra migrate` as an owner that is not a superuser (CREATEDB, owns
+/// the database) on a cluster where `regentra_app` exists already: it says
+/// which grant is missing, and once a superuser gives it, it migrates.
+#[tokio::test]
+async fn postgres_migrate_as_a_plain_owner_names_the_grant_it_lacks() {
+    let Some(owner) = TestRole::create("CREATEDB").await else {
+        return;
+    };
+    let db = TestDatabase::create_empty().await.expect("server");
+    let name = db
+        .url()
+        .parse::<sqlx::postgres::PgConnectOptions>()
+        .expect("url")
+        .get_database()
+        .expect("a database name")
+        .to_owned();
+    TestRole::as_admin(
+        db.url(),
+        &format!("ALTER DATABASE \"{name}\" OWNER TO \"{}\"", owner.name()),
+    )
+    .await;
+    let owner_url = owner.url(db.url());
+    let out = migrate(&owner_url);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    let grant = format!("GRANT regentra_app TO \"{}\";", owner.name());
+    assert!(stderr.contains(&grant), "{stderr}");
+    TestRole::as_admin(db.url(), &grant).await;
+    let out = migrate(&owner_url);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(db);
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 use clap::Parser;
 use regentra_http::cli::serve::AppConfig;
 use regentra_http::cli::{Cli, Command};
+use regentra_store_postgres::testing::{TestDatabase, TestRole};
 use reqwest::Method;
 
 use crate::support::process::{Process, serve_to_the_end};
@@ -239,4 +240,76 @@ async fn serve_warns_about_an_existing_data_directory_open_to_others() {
     );
     let file = std::fs::metadata(data.join("regentra.redb")).expect("file");
     assert_eq!(file.permissions().mode() & 0o777, 0o600);
+}
+
+/// The attack: `regentra serve` connected as a superuser switched to the
+/// runtime role only per transaction, which `RESET ROLE` undoes. Such a URL
+/// is refused before serving, naming the problem and the fix.
+#[test]
+fn postgres_serve_refuses_a_superuser_database_url() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let Some(db) = rt.block_on(TestDatabase::create()) else {
+        return;
+    };
+    let out = serve_to_the_end(&["--database-url", db.url()], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "served as a superuser: {stderr}");
+    for needle in [
+        "--database-url",
+        "is a superuser",
+        "IN ROLE regentra_app",
+        "--allow-privileged-database-user",
+    ] {
+        assert!(stderr.contains(needle), "{needle} missing: {stderr}");
+    }
+    assert!(!stderr.contains("listening on"), "{stderr}");
+    drop(db);
+}
+
+/// The development flag (or its variable) serves anyway, with a warning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_serve_as_a_superuser_only_with_the_development_flag() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let server = Process::with(
+        &["--database-url", db.url()],
+        &[("REGENTRA_ALLOW_PRIVILEGED_DATABASE_USER", "true")],
+    );
+    server.admin().get("/v1/me").await;
+    let log = server.log_text();
+    assert!(
+        log.contains("WARN") && log.contains("INSECURE") && log.contains("is a superuser"),
+        "{log}"
+    );
+}
+
+/// As a login role that is only a member of `regentra_app`, the server
+/// starts and serves; on an empty database it refuses to start unless told
+/// how to migrate it, as its owner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_serve_as_an_app_login_role_needs_a_current_schema() {
+    let Some(app) = TestRole::create("IN ROLE regentra_app").await else {
+        return;
+    };
+    let db = TestDatabase::create_empty().await.expect("server");
+    let app_url = app.url(db.url());
+    let out = serve_to_the_end(&["--database-url", &app_url], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "served an empty database: {stderr}");
+    assert!(stderr.contains("run `regentra migrate"), "{stderr}");
+
+    let server = Process::with(
+        &["--database-url", &app_url],
+        &[("REGENTRA_MIGRATE_DATABASE_URL", db.url())],
+    );
+    server.admin().get("/v1/me").await;
+    assert!(!server.log_text().contains("INSECURE"));
+    drop(server);
+    // Migrated now: the app role alone serves.
+    let again = Process::with(&["--database-url", &app_url], &[]);
+    let log = again.log_text();
+    assert!(!log.contains("INSECURE"), "{log}");
+    drop(again);
+    drop(db);
 }

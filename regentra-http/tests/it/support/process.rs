@@ -84,6 +84,8 @@ fn serve_command(args: &[&str], env: &[(&str, &str)]) -> Command {
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(args)
         .env_remove("DATABASE_URL")
+        .env_remove("REGENTRA_MIGRATE_DATABASE_URL")
+        .env_remove("REGENTRA_ALLOW_PRIVILEGED_DATABASE_USER")
         .env_remove("REGENTRA_BOOTSTRAP_TOKEN")
         .env("RUST_LOG", "info");
     for (k, v) in env {
