@@ -33,6 +33,41 @@ pub struct RequestMeta {
     pub user_agent: Option<String>,
 }
 
+/// The longest request id kept.
+pub const MAX_REQUEST_ID: usize = 64;
+
+/// The most characters of a user agent (or an address) kept.
+pub const MAX_USER_AGENT: usize = 256;
+
+/// Whether `id` is a request id the audit trail and logs may carry as it
+/// came: 1 to 64 letters, digits, `.`, `_`, `:` or `-`. Anything else (a
+/// novel, quotes, control characters) is replaced by the host.
+pub fn is_safe_request_id(id: &str) -> bool {
+    (1..=MAX_REQUEST_ID).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+/// `text` without control characters, at most `max` characters long.
+fn bounded_text(text: &str, max: usize) -> String {
+    text.chars().filter(|c| !c.is_control()).take(max).collect()
+}
+
+impl RequestMeta {
+    /// What an audit event may record of this metadata: a request id only
+    /// when it is safe ([`is_safe_request_id`]), the address and user agent
+    /// without control characters and cut to [`MAX_USER_AGENT`] characters,
+    /// so a client cannot write novels or forged lines into the chain.
+    pub fn bounded(self) -> Self {
+        Self {
+            request_id: self.request_id.filter(|id| is_safe_request_id(id)),
+            ip: self.ip.map(|ip| bounded_text(&ip, MAX_USER_AGENT)),
+            user_agent: self.user_agent.map(|ua| bounded_text(&ua, MAX_USER_AGENT)),
+        }
+    }
+}
+
 /// Who did it: a user acting with a role obtained some way, or the system.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -284,6 +319,41 @@ mod tests {
             request: RequestMeta::default(),
             details: serde_json::json!({"b": 1, "a": [1, {"z": null, "y": "x"}]}),
         }
+    }
+
+    #[test]
+    fn request_metadata_is_bounded_before_it_reaches_the_chain() {
+        for ok in ["a", "req-42", "0f2a:b_c.d-E", &"x".repeat(MAX_REQUEST_ID)] {
+            assert!(is_safe_request_id(ok), "{ok:?}");
+        }
+        for bad in [
+            "",
+            &"x".repeat(MAX_REQUEST_ID + 1),
+            "a\"b",
+            "a b",
+            "line\nbreak",
+            "caf\u{e9}",
+            "a/b",
+        ] {
+            assert!(!is_safe_request_id(bad), "{bad:?}");
+        }
+        let meta = RequestMeta {
+            request_id: Some("x".repeat(8000)),
+            ip: Some("127.0.0.1".into()),
+            user_agent: Some(format!("Mozilla\r\nforged: yes{}", "a".repeat(8000))),
+        }
+        .bounded();
+        assert_eq!(meta.request_id, None);
+        assert_eq!(meta.ip.as_deref(), Some("127.0.0.1"));
+        let ua = meta.user_agent.expect("kept, bounded");
+        assert_eq!(ua.chars().count(), MAX_USER_AGENT);
+        assert!(ua.starts_with("Mozillaforged: yes"), "{ua}");
+        let kept = RequestMeta {
+            request_id: Some("req-42".into()),
+            ip: None,
+            user_agent: Some("curl/8".into()),
+        };
+        assert_eq!(kept.clone().bounded(), kept);
     }
 
     fn chain(org: OrgId, len: u128) -> Vec<AuditEvent> {

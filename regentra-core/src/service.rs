@@ -44,8 +44,10 @@ impl Principal {
         }
     }
 
+    /// Attaches where the request came from, bounded
+    /// ([`RequestMeta::bounded`]): it is copied into audit events.
     pub fn with_request(mut self, request: RequestMeta) -> Self {
-        self.request = request;
+        self.request = request.bounded();
         self
     }
 }

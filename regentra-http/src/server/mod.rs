@@ -116,6 +116,7 @@ pub fn router(state: AppState, config: &HttpConfig) -> Result<Router, String> {
         app = app.layer(cors);
     }
     Ok(app
+        .layer(middleware::from_fn(security_headers))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {
@@ -129,7 +130,66 @@ pub fn router(state: AppState, config: &HttpConfig) -> Result<Router, String> {
             })
             .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid)))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(middleware::from_fn(drop_unsafe_request_id)))
+}
+
+/// A client's `x-request-id` is kept only when it is a short safe token
+/// (`regentra_core::audit::is_safe_request_id`); otherwise (too long,
+/// quotes, spaces, several of them) it is dropped here, before the
+/// request-id layer, which then makes a fresh one. Logs, the response and
+/// the audit trail all carry the id that was used.
+async fn drop_unsafe_request_id(mut request: Request, next: Next) -> Response {
+    let ids = request.headers().get_all(REQUEST_ID);
+    let mut values = ids.iter();
+    let safe = match (values.next(), values.next()) {
+        (Some(id), None) => id
+            .to_str()
+            .is_ok_and(regentra_core::audit::is_safe_request_id),
+        (None, _) => true,
+        _ => false,
+    };
+    if !safe {
+        request.headers_mut().remove(REQUEST_ID);
+    }
+    next.run(request).await
+}
+
+/// The content security policy of the HTML pages (the portal): scripts
+/// only from this origin (the page has no inline script), inline styles
+/// for the tenant's colors, images from https, never framed.
+const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; \
+    style-src 'self' 'unsafe-inline'; img-src https: 'self'; object-src 'none'; \
+    base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The policy of everything else (JSON, problems, the portal's script):
+/// nothing to load, never framed.
+const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// Every response, HTML pages above all, says it may not be framed
+/// (clickjacking), sniffed into another type, or leak its URL as a
+/// referrer: one layer, so no handler can forget.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(if html { PAGE_CSP } else { API_CSP }),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 /// CORS only for the configured origins; none configured, none allowed.

@@ -11,6 +11,7 @@ mod cross_tenant;
 mod migrate;
 mod openapi;
 mod roles_cli;
+mod security;
 mod serve_cli;
 mod server_e2e;
 mod server_features;

@@ -111,14 +111,9 @@ async fn portal_page(State(state): State<AppState>, Id(slug): Id<String>) -> Api
 fn page_response(portal: &PublicPortal) -> Response {
     let html = render_page(portal);
     (
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'self'; img-src https: 'self'; style-src 'self' 'unsafe-inline'",
-            ),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        ],
+        // The security headers (CSP, framing, referrer, nosniff) are added
+        // by one layer for every response (`server::security_headers`).
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         html,
     )
         .into_response()
