@@ -10,6 +10,18 @@
 //! platform-scoped [`PortalRoute`] whose unique index entries claim it,
 //! written in the same change set as the settings so the two always agree.
 //!
+//! A custom host name is different: anyone can type another company's name
+//! into their settings, and the page served there would speak for that
+//! company. So saving a host name only *claims* it ([`HostnameClaim`], one
+//! per org, with a fresh token from the injected entropy); a claim blocks
+//! nobody, and several orgs may claim the same name. The name joins the
+//! platform route (and is served) only once the claim is verified: the org
+//! publishes `_regentra-challenge.<hostname>` TXT `regentra-verify=<token>`
+//! and asks for the check ([`HostnameClaim::proven_by`] over the TXT values
+//! the host observed), or a platform operator approves it. The first claim
+//! verified takes the route's unique `hostname` entry in the same commit;
+//! the others can no longer verify while it holds it.
+//!
 //! This module holds the values and their rules; [`service`] holds the
 //! operations.
 
@@ -59,7 +71,9 @@ pub struct PortalSettings {
     pub enabled: bool,
     /// The portal's address, `/portal/{slug}`; unique on the platform.
     pub slug: Option<String>,
-    /// A custom host name for the portal; unique on the platform.
+    /// A custom host name for the portal. Saving one claims it (see
+    /// [`HostnameClaim`]); it is served only once the claim is verified,
+    /// and is then unique on the platform.
     pub hostname: Option<String>,
     pub branding: Branding,
     /// Whether portal users (employees included) see the compliance scores.
@@ -77,6 +91,111 @@ impl Entity for PortalSettings {
     /// find it, and two first writes collide instead of making two records.
     fn id(&self) -> Uuid {
         self.org.0
+    }
+}
+
+/// Where a host name's owner publishes the proof of control: this label
+/// under the host name, as a TXT record.
+pub const CHALLENGE_LABEL: &str = "_regentra-challenge";
+/// The TXT value is this prefix and the claim's token.
+pub const CHALLENGE_PREFIX: &str = "regentra-verify=";
+
+/// Where a host name claim stands.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostnameStatus {
+    /// Claimed, not proven: not served, blocks nobody.
+    Pending,
+    /// Proven (or approved): served, and the platform route holds the name.
+    Verified,
+}
+
+/// How a claim was verified.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifiedBy {
+    /// The TXT challenge record was found with the claim's token.
+    Dns,
+    /// A platform operator approved it.
+    Operator,
+}
+
+/// An org's claim on the host name of its portal settings. One per org
+/// (id = the org's uuid), replaced with a new token whenever the host name
+/// changes, removed with it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostnameClaim {
+    pub org: OrgId,
+    pub hostname: String,
+    /// 64 hex digits from the injected entropy; not a secret (it is
+    /// published in DNS), but unguessable, so one org's record never
+    /// proves another org's claim.
+    pub token: String,
+    pub status: HostnameStatus,
+    pub verified_by: Option<VerifiedBy>,
+    pub claimed_at: DateTime<Utc>,
+    pub verified_at: Option<DateTime<Utc>>,
+}
+
+impl Entity for HostnameClaim {
+    const KIND: &'static str = "hostname_claim";
+    const NAME: &'static str = "hostname claim";
+    fn scope(&self) -> Scope {
+        Scope::Org(self.org)
+    }
+    fn id(&self) -> Uuid {
+        self.org.0
+    }
+}
+
+impl HostnameClaim {
+    /// A pending claim on `hostname` with `token`.
+    pub fn new(org: OrgId, hostname: String, token: String, at: DateTime<Utc>) -> Self {
+        Self {
+            org,
+            hostname,
+            token,
+            status: HostnameStatus::Pending,
+            verified_by: None,
+            claimed_at: at,
+            verified_at: None,
+        }
+    }
+
+    /// The DNS name whose TXT records prove control: `_regentra-challenge.<hostname>`.
+    pub fn record_name(&self) -> String {
+        format!("{CHALLENGE_LABEL}.{}", self.hostname)
+    }
+
+    /// The TXT value that proves it: `regentra-verify=<token>`.
+    pub fn record_value(&self) -> String {
+        format!("{CHALLENGE_PREFIX}{}", self.token)
+    }
+
+    /// Whether the TXT values observed at [`Self::record_name`] prove this
+    /// claim: one of them is exactly [`Self::record_value`] (surrounding
+    /// blanks aside). Another org's token, a prefix of ours, or a value
+    /// that merely contains ours proves nothing.
+    pub fn proven_by(&self, observed: &[String]) -> bool {
+        let expected = self.record_value();
+        observed.iter().any(|value| value.trim() == expected)
+    }
+
+    /// This claim, verified `by` at `at`.
+    pub fn verified(&self, by: VerifiedBy, at: DateTime<Utc>) -> Self {
+        Self {
+            status: HostnameStatus::Verified,
+            verified_by: Some(by),
+            verified_at: Some(at),
+            ..self.clone()
+        }
+    }
+
+    pub fn is_verified(&self) -> bool {
+        self.status == HostnameStatus::Verified
     }
 }
 
@@ -193,12 +312,15 @@ impl PortalSettings {
         Ok((next, changed))
     }
 
-    /// The routing record these settings need, if they claim any address.
-    pub(crate) fn route(&self) -> Option<PortalRoute> {
-        (self.slug.is_some() || self.hostname.is_some()).then(|| PortalRoute {
+    /// The routing record these settings need, if they hold any address:
+    /// the slug, and the host name only when its claim is verified (an
+    /// unverified name must block nobody).
+    pub(crate) fn route(&self, hostname_verified: bool) -> Option<PortalRoute> {
+        let hostname = self.hostname.clone().filter(|_| hostname_verified);
+        (self.slug.is_some() || hostname.is_some()).then(|| PortalRoute {
             org: self.org,
             slug: self.slug.clone(),
-            hostname: self.hostname.clone(),
+            hostname,
         })
     }
 
@@ -728,10 +850,19 @@ mod tests {
     #[test]
     fn portal_routes_claim_slug_and_hostname() {
         let mut settings = base();
-        assert_eq!(settings.route(), None);
+        assert_eq!(settings.route(true), None);
         settings.hostname = Some("portal.acme.test".into());
+        assert_eq!(
+            settings.route(false),
+            None,
+            "an unverified host name claims nothing on the platform"
+        );
         settings.slug = Some("acme".into());
-        let route = settings.route().expect("an address");
+        assert_eq!(
+            settings.route(false).expect("the slug").indexes(),
+            [IndexEntry::unique("slug", "acme")]
+        );
+        let route = settings.route(true).expect("an address");
         assert_eq!(route.id(), settings.org.0);
         assert_eq!(route.scope(), Scope::Platform);
         assert_eq!(
@@ -741,5 +872,37 @@ mod tests {
                 IndexEntry::unique("hostname", "portal.acme.test"),
             ]
         );
+    }
+
+    #[test]
+    fn a_hostname_claim_is_proven_only_by_its_own_token() {
+        let at = base().updated_at;
+        let claim = HostnameClaim::new(
+            OrgId(Uuid::from_u128(1)),
+            "help.acme.test".into(),
+            "ab".repeat(32),
+            at,
+        );
+        assert_eq!(claim.record_name(), "_regentra-challenge.help.acme.test");
+        let ours = format!("regentra-verify={}", "ab".repeat(32));
+        assert_eq!(claim.record_value(), ours);
+        let v = |values: &[&str]| values.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert!(claim.proven_by(&v(&[&ours])));
+        assert!(claim.proven_by(&v(&["v=spf1 -all", &format!(" {ours} ")])));
+        for wrong in [
+            v(&[]),
+            v(&[""]),
+            v(&["regentra-verify="]),
+            v(&[&format!("regentra-verify={}", "cd".repeat(32))]),
+            v(&[&ours[..ours.len() - 1]]),
+            v(&[&format!("{ours}x")]),
+            v(&[&format!("x{ours}")]),
+            v(&[&"ab".repeat(32)]),
+        ] {
+            assert!(!claim.proven_by(&wrong), "{wrong:?}");
+        }
+        let verified = claim.verified(VerifiedBy::Dns, at);
+        assert!(verified.is_verified() && !claim.is_verified());
+        assert_eq!(verified.verified_by, Some(VerifiedBy::Dns));
     }
 }

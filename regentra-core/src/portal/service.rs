@@ -4,16 +4,21 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Branding, PortalRoute, PortalSettings, PortalUpdate, slug_problem};
+use serde_json::json;
+
+use super::{
+    Branding, HostnameClaim, PortalRoute, PortalSettings, PortalUpdate, VerifiedBy, slug_problem,
+};
 use crate::audit::Target;
 use crate::compliance::gap::FrameworkScore;
 use crate::compliance::{evaluate, gap_analysis};
-use crate::error::{Error, Result};
+use crate::error::{Error, FieldError, Result};
 use crate::ids::OrgId;
+use crate::rbac::Grant;
 use crate::rbac::Permission;
 use crate::service::{Principal, Regentra};
 use crate::store::{self, ChangeSet, Entity, Scope, Versioned};
-use crate::tenancy::Organization;
+use crate::tenancy::{Organization, User};
 
 /// What the unauthenticated portal page may show about a tenant.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -83,9 +88,11 @@ impl Regentra {
 
     /// Changes some of the org's portal settings (see [`PortalUpdate`] for
     /// the PATCH convention). Every invalid field is reported at once and
-    /// nothing is written; a slug or hostname another org holds is
-    /// `AlreadyExists` naming that field. An update that changes nothing
-    /// writes nothing, not even an audit event.
+    /// nothing is written; a slug another org holds is `AlreadyExists`
+    /// naming it. A new host name is only claimed (a pending
+    /// [`HostnameClaim`] with a fresh token, in the same commit): it blocks
+    /// nobody and is not served until verified. An update that changes
+    /// nothing writes nothing, not even an audit event.
     pub async fn update_portal_settings(
         &self,
         principal: &Principal,
@@ -106,6 +113,30 @@ impl Regentra {
         }
         after.updated_at = self.now();
         let mut changes = ChangeSet::new();
+        let claim = self.claim_record(org).await?;
+        let hostname_verified = if after.hostname == before.hostname {
+            claim.as_ref().is_some_and(|c| {
+                c.value.is_verified() && Some(&c.value.hostname) == after.hostname.as_ref()
+            })
+        } else {
+            // A new name (or none): the old claim goes, a new one starts.
+            match (claim, &after.hostname) {
+                (Some(old), Some(name)) => {
+                    changes.update(&Versioned {
+                        version: old.version,
+                        value: self.new_claim(org, name)?,
+                    })?;
+                }
+                (None, Some(name)) => {
+                    changes.insert(&self.new_claim(org, name)?)?;
+                }
+                (Some(old), None) => {
+                    changes.delete(&old);
+                }
+                (None, None) => {}
+            }
+            false
+        };
         match stored {
             Some(mut s) => {
                 s.value = after.clone();
@@ -115,7 +146,8 @@ impl Regentra {
                 changes.insert(&after)?;
             }
         }
-        self.route_change(&mut changes, &after).await?;
+        self.route_change(&mut changes, &after, hostname_verified)
+            .await?;
         changes.audit(self.event(
             principal,
             &grant,
@@ -165,7 +197,7 @@ impl Regentra {
 
     /// The public portal served at its own host name (a request's `Host`,
     /// with or without a port): `None` unless a portal is enabled with
-    /// that host name and a slug.
+    /// that host name and a slug, and its claim on the name is verified.
     pub async fn portal_by_hostname(&self, host: &str) -> Result<Option<PublicPortal>> {
         let host = host.trim().to_ascii_lowercase();
         let host = match host.rsplit_once(':') {
@@ -182,7 +214,15 @@ impl Regentra {
         else {
             return Ok(None);
         };
-        let Some(settings) = self.portal_record(route.value.org).await? else {
+        let org = route.value.org;
+        let verified = self
+            .claim_record(org)
+            .await?
+            .is_some_and(|c| c.value.is_verified() && c.value.hostname == host);
+        if !verified {
+            return Ok(None);
+        }
+        let Some(settings) = self.portal_record(org).await? else {
             return Ok(None);
         };
         match (settings.value.hostname.as_deref(), settings.value.slug) {
@@ -228,6 +268,132 @@ impl Regentra {
         })
     }
 
+    /// The org's claim on its portal host name, with the TXT record that
+    /// would prove it. `NotFound` when the settings name no host.
+    pub async fn hostname_claim(&self, principal: &Principal, org: OrgId) -> Result<HostnameClaim> {
+        self.authorize_all(principal, org, Permission::OrgManage)
+            .await?;
+        Ok(self.require_claim(org).await?.value)
+    }
+
+    /// Checks the org's host name claim against the TXT values the host
+    /// observed at [`HostnameClaim::record_name`] (the core does no DNS).
+    /// Proven, the claim is verified and the name joins the org's platform
+    /// route, in one commit with the audit event; a name another org has
+    /// verified first is `AlreadyExists` on `hostname`, and nothing is
+    /// written. Not proven: a validation error on `hostname` saying which
+    /// record to publish. A verified claim stays verified.
+    pub async fn verify_hostname(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        observed_txt_values: &[String],
+    ) -> Result<HostnameClaim> {
+        let grant = self
+            .authorize_all(principal, org, Permission::OrgManage)
+            .await?;
+        let claim = self.require_claim(org).await?;
+        if claim.value.is_verified() {
+            return Ok(claim.value);
+        }
+        if !claim.value.proven_by(observed_txt_values) {
+            return Err(Error::Validation(vec![FieldError::new(
+                "hostname",
+                format!(
+                    "not verified: publish a TXT record {} with the value {}",
+                    claim.value.record_name(),
+                    claim.value.record_value()
+                ),
+            )]));
+        }
+        self.mark_verified(principal, &grant, claim, VerifiedBy::Dns)
+            .await
+    }
+
+    /// A platform operator verifies the org's host name claim without the
+    /// DNS proof (the owner showed control some other way). Anyone else is
+    /// `PermissionDenied`; the rest is as [`Self::verify_hostname`].
+    pub async fn approve_hostname(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+    ) -> Result<HostnameClaim> {
+        let grant = self
+            .authorize_all(principal, org, Permission::OrgManage)
+            .await?;
+        let operator = store::load::<User>(self.store(), Scope::Platform, principal.user.0)
+            .await?
+            .is_some_and(|u| u.value.super_admin);
+        if !operator {
+            return Err(Error::PermissionDenied {
+                permission: "platform.operator",
+            });
+        }
+        let claim = self.require_claim(org).await?;
+        if claim.value.is_verified() {
+            return Ok(claim.value);
+        }
+        self.mark_verified(principal, &grant, claim, VerifiedBy::Operator)
+            .await
+    }
+
+    async fn mark_verified(
+        &self,
+        principal: &Principal,
+        grant: &Grant,
+        claim: Versioned<HostnameClaim>,
+        by: VerifiedBy,
+    ) -> Result<HostnameClaim> {
+        let org = claim.value.org;
+        let verified = claim.value.verified(by, self.now());
+        let settings = self.portal_record(org).await?.ok_or(Error::NotFound {
+            what: "hostname claim",
+        })?;
+        let mut changes = ChangeSet::new();
+        changes.update(&Versioned {
+            version: claim.version,
+            value: verified.clone(),
+        })?;
+        // The settings are written back unchanged so that a concurrent
+        // change of the host name makes this commit conflict instead of
+        // routing a name the settings no longer hold.
+        changes.update(&settings)?;
+        self.route_change(&mut changes, &settings.value, true)
+            .await?;
+        changes.audit(self.event(
+            principal,
+            grant,
+            "portal.hostname_verified",
+            Target::new(HostnameClaim::KIND, org),
+            json!({ "hostname": verified.hostname, "by": by }),
+        ));
+        self.store().apply(changes).await.map_err(address_taken)?;
+        Ok(verified)
+    }
+
+    async fn claim_record(&self, org: OrgId) -> Result<Option<Versioned<HostnameClaim>>> {
+        store::load::<HostnameClaim>(self.store(), Scope::Org(org), org.0).await
+    }
+
+    async fn require_claim(&self, org: OrgId) -> Result<Versioned<HostnameClaim>> {
+        self.claim_record(org).await?.ok_or(Error::NotFound {
+            what: "hostname claim",
+        })
+    }
+
+    /// A pending claim on `hostname` with a fresh token from the injected
+    /// entropy.
+    fn new_claim(&self, org: OrgId, hostname: &str) -> Result<HostnameClaim> {
+        let mut bytes = [0u8; 32];
+        self.entropy().fill(&mut bytes)?;
+        Ok(HostnameClaim::new(
+            org,
+            hostname.to_owned(),
+            hex::encode(bytes),
+            self.now(),
+        ))
+    }
+
     async fn portal_record(&self, org: OrgId) -> Result<Option<Versioned<PortalSettings>>> {
         store::load::<PortalSettings>(self.store(), Scope::Org(org), org.0).await
     }
@@ -243,10 +409,15 @@ impl Regentra {
     /// Brings the org's platform route in line with `settings`, in the same
     /// change set: the address is claimed, moved or released atomically
     /// with the settings that name it.
-    async fn route_change(&self, changes: &mut ChangeSet, settings: &PortalSettings) -> Result<()> {
+    async fn route_change(
+        &self,
+        changes: &mut ChangeSet,
+        settings: &PortalSettings,
+        hostname_verified: bool,
+    ) -> Result<()> {
         let current =
             store::load::<PortalRoute>(self.store(), Scope::Platform, settings.org.0).await?;
-        match (current, settings.route()) {
+        match (current, settings.route(hostname_verified)) {
             (None, None) => {}
             (None, Some(route)) => {
                 changes.insert(&route)?;

@@ -149,6 +149,9 @@ macro_rules! service_tests {
             portal_invalid_update_writes_nothing,
             portal_updates_are_audited_in_the_org_chain,
             portal_by_hostname_serves_only_an_enabled_portal_with_that_host,
+            portal_an_unverified_hostname_is_not_served_and_blocks_nobody,
+            portal_hostname_verification_takes_the_name_once,
+            portal_hostname_approval_is_for_platform_operators,
         );
     };
 }

@@ -10,6 +10,7 @@ mod catalog_cli;
 mod cross_tenant;
 mod migrate;
 mod openapi;
+mod portal_hostnames;
 mod roles_cli;
 mod security;
 mod serve_cli;

@@ -687,6 +687,18 @@ async fn a_portal_is_served_at_its_slug_and_its_own_host_name() {
             (r.status(), r.text().await.expect("text"))
         }
     };
+    // Not served at the host name until the claim is verified: here a
+    // platform operator approves it (the DNS proof is in `portal_hostnames`).
+    assert_eq!(page("help.client.test").await.0, StatusCode::NOT_FOUND);
+    server
+        .admin()
+        .ok(
+            M::POST,
+            &format!("/v1/orgs/{client}/portal/hostname/approve"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
     let (status, html) = page("help.client.test").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("&lt;Client&gt; help"), "branding, escaped");

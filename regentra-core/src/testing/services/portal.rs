@@ -1,4 +1,5 @@
 use super::*;
+use crate::portal::{HostnameClaim, HostnameStatus, VerifiedBy};
 
 fn set_text(value: &str) -> Option<Option<String>> {
     Some(Some(value.to_owned()))
@@ -154,18 +155,8 @@ pub async fn portal_slugs_are_unique_across_tenants(store: Arc<dyn Store>) {
             .await,
         "slug",
     );
-    expect_taken(
-        r.update_portal_settings(
-            &other.admin,
-            theirs,
-            PortalUpdate {
-                hostname: set_text("portal.acme.test"),
-                ..slug_update("acme-too")
-            },
-        )
-        .await,
-        "hostname",
-    );
+    // (A host name is only claimed by saving it, and blocks nobody: see
+    // the `portal_hostname_*` cases.)
     assert_eq!(
         portal_snapshot(r, theirs).await,
         before,
@@ -583,6 +574,7 @@ pub async fn portal_by_hostname_serves_only_an_enabled_portal_with_that_host(
     )
     .await
     .expect("enabled with a host name");
+    prove(r, &f.admin, client).await;
     for host in ["help.acme.test", "HELP.acme.test:443", "help.acme.test."] {
         let found = r.portal_by_hostname(host).await.expect("lookup");
         assert_eq!(
@@ -613,5 +605,241 @@ pub async fn portal_by_hostname_serves_only_an_enabled_portal_with_that_host(
             .await
             .expect("lookup"),
         None
+    );
+}
+
+/// Publishes nothing, but hands the core the TXT value the org's claim
+/// asks for, as a host that found it in DNS would: the claim is verified.
+async fn prove(r: &Regentra, principal: &Principal, org: OrgId) -> HostnameClaim {
+    let claim = r.hostname_claim(principal, org).await.expect("a claim");
+    r.verify_hostname(principal, org, &[claim.record_value()])
+        .await
+        .expect("verified")
+}
+
+fn hostname_update(host: &str) -> PortalUpdate {
+    PortalUpdate {
+        hostname: set_text(host),
+        ..enabled_with_slug("unused")
+    }
+}
+
+/// The attack of issue 14, item 7: a tenant saves another company's host
+/// name. Before verification it is served for nobody and blocks nobody.
+pub async fn portal_an_unverified_hostname_is_not_served_and_blocks_nobody(store: Arc<dyn Store>) {
+    let f = msp_fixture(store, "Northwind IT").await;
+    let r = &f.regentra;
+    let other = msp_in(r.clone(), f.operator.clone(), "Southwind IT").await;
+    let (attacker, owner) = (other.clients[0], f.clients[0]);
+    r.update_portal_settings(
+        &other.admin,
+        attacker,
+        PortalUpdate {
+            hostname: set_text("help.acme.test"),
+            ..enabled_with_slug("totally-acme")
+        },
+    )
+    .await
+    .expect("anyone may claim a name");
+    assert_eq!(
+        r.portal_by_hostname("help.acme.test")
+            .await
+            .expect("lookup"),
+        None,
+        "an unverified claim is not served"
+    );
+    r.update_portal_settings(
+        &f.admin,
+        owner,
+        PortalUpdate {
+            hostname: set_text("help.acme.test"),
+            ..enabled_with_slug("acme")
+        },
+    )
+    .await
+    .expect("the first claim blocks nobody");
+    assert_eq!(
+        r.portal_by_hostname("help.acme.test")
+            .await
+            .expect("lookup"),
+        None
+    );
+}
+
+pub async fn portal_hostname_verification_takes_the_name_once(store: Arc<dyn Store>) {
+    let f = msp_fixture(store, "Northwind IT").await;
+    let r = &f.regentra;
+    let other = msp_in(r.clone(), f.operator.clone(), "Southwind IT").await;
+    let (attacker, owner) = (other.clients[0], f.clients[0]);
+    for (admin, org, slug) in [
+        (&other.admin, attacker, "totally-acme"),
+        (&f.admin, owner, "acme"),
+    ] {
+        r.update_portal_settings(
+            admin,
+            org,
+            PortalUpdate {
+                hostname: set_text("help.acme.test"),
+                ..enabled_with_slug(slug)
+            },
+        )
+        .await
+        .expect("claimed");
+    }
+    let theirs = r
+        .hostname_claim(&other.admin, attacker)
+        .await
+        .expect("claim");
+    let ours = r.hostname_claim(&f.admin, owner).await.expect("claim");
+    assert_eq!(ours.status, HostnameStatus::Pending);
+    assert_eq!(ours.record_name(), "_regentra-challenge.help.acme.test");
+    assert_ne!(ours.token, theirs.token, "a token per claim");
+    assert_eq!(ours.token.len(), 64);
+
+    // Not proven: nothing, or another claim's token, or a near miss.
+    let before = portal_snapshot(r, owner).await;
+    for observed in [
+        vec![],
+        vec![theirs.record_value()],
+        vec![format!("{}x", ours.record_value())],
+    ] {
+        match r.verify_hostname(&f.admin, owner, &observed).await {
+            Err(Error::Validation(errors)) => {
+                assert_eq!(errors[0].field, "hostname");
+                assert!(
+                    errors[0].message.contains(&ours.record_value()),
+                    "the error says what to publish: {}",
+                    errors[0].message
+                );
+            }
+            other => panic!("{observed:?}: expected a validation error, got {other:?}"),
+        }
+    }
+    assert_eq!(portal_snapshot(r, owner).await, before, "nothing written");
+
+    // Proven: verified, routed and served, audited, in one commit.
+    let verified = r
+        .verify_hostname(
+            &f.admin,
+            owner,
+            &["v=spf1 -all".to_owned(), ours.record_value()],
+        )
+        .await
+        .expect("verified");
+    assert_eq!(verified.status, HostnameStatus::Verified);
+    assert_eq!(verified.verified_by, Some(VerifiedBy::Dns));
+    assert_eq!(
+        r.portal_by_hostname("help.acme.test")
+            .await
+            .expect("lookup")
+            .map(|p| p.org),
+        Some(owner)
+    );
+    let after = portal_snapshot(r, owner).await;
+    assert_eq!(after.2, before.2 + 1, "one audit event");
+    let event = store::audit_chain(r.store(), owner)
+        .await
+        .expect("audit")
+        .pop()
+        .expect("event");
+    assert_eq!(event.action, "portal.hostname_verified");
+    assert_eq!(event.details["hostname"], "help.acme.test");
+    // Verifying again changes nothing.
+    r.verify_hostname(&f.admin, owner, &[])
+        .await
+        .expect("still verified");
+    assert_eq!(portal_snapshot(r, owner).await, after);
+
+    // The other claim can no longer take the name, even with its own proof.
+    let before = portal_snapshot(r, attacker).await;
+    expect_taken(
+        r.verify_hostname(&other.admin, attacker, &[theirs.record_value()])
+            .await,
+        "hostname",
+    );
+    assert_eq!(portal_snapshot(r, attacker).await, before);
+    assert_eq!(
+        r.hostname_claim(&other.admin, attacker)
+            .await
+            .expect("claim")
+            .status,
+        HostnameStatus::Pending
+    );
+    // Another tenant's claim is as unknown as a missing one.
+    assert!(matches!(
+        r.hostname_claim(&other.admin, owner).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        r.verify_hostname(&other.admin, owner, &[ours.record_value()])
+            .await,
+        Err(Error::NotFound { .. })
+    ));
+
+    // Moving to another name starts a new claim (new token) and releases
+    // the old name, which the other claim may then prove.
+    r.update_portal_settings(&f.admin, owner, hostname_update("portal.acme.test"))
+        .await
+        .expect("moved");
+    let moved = r.hostname_claim(&f.admin, owner).await.expect("claim");
+    assert_eq!(moved.status, HostnameStatus::Pending);
+    assert_ne!(moved.token, ours.token);
+    for host in ["help.acme.test", "portal.acme.test"] {
+        assert_eq!(r.portal_by_hostname(host).await.expect("lookup"), None);
+    }
+    r.verify_hostname(&other.admin, attacker, &[theirs.record_value()])
+        .await
+        .expect("the name is free again");
+    // Clearing the host name removes the claim.
+    r.update_portal_settings(
+        &f.admin,
+        owner,
+        PortalUpdate {
+            hostname: Some(None),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("cleared");
+    assert!(matches!(
+        r.hostname_claim(&f.admin, owner).await,
+        Err(Error::NotFound { .. })
+    ));
+}
+
+pub async fn portal_hostname_approval_is_for_platform_operators(store: Arc<dyn Store>) {
+    let f = msp_fixture(store, "Northwind IT").await;
+    let r = &f.regentra;
+    let client = f.clients[0];
+    let owner = member(&f, client, "owner@acme.test", Role::OrgAdmin).await;
+    assert!(
+        matches!(
+            r.approve_hostname(&f.operator, client).await,
+            Err(Error::NotFound { .. })
+        ),
+        "no claim, nothing to approve"
+    );
+    r.update_portal_settings(&owner, client, hostname_update("help.acme.test"))
+        .await
+        .expect("claimed");
+    for who in [&owner, &f.admin] {
+        let before = portal_snapshot(r, client).await;
+        assert!(matches!(
+            r.approve_hostname(who, client).await,
+            Err(Error::PermissionDenied { .. })
+        ));
+        assert_eq!(portal_snapshot(r, client).await, before);
+    }
+    let approved = r
+        .approve_hostname(&f.operator, client)
+        .await
+        .expect("approved");
+    assert_eq!(approved.verified_by, Some(VerifiedBy::Operator));
+    assert_eq!(
+        r.portal_by_hostname("help.acme.test")
+            .await
+            .expect("lookup")
+            .map(|p| p.org),
+        Some(client)
     );
 }

@@ -8,8 +8,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use regentra_core::ids::OrgId;
-use regentra_core::portal::{PortalUpdate, PublicPortal};
+use regentra_core::portal::{HostnameClaim, PortalUpdate, PublicPortal};
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -22,6 +24,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(settings, update_settings))
         .routes(routes!(dashboard))
+        .routes(routes!(hostname_claim))
+        .routes(routes!(verify_hostname))
+        .routes(routes!(approve_hostname))
         .routes(routes!(public_portal))
         .route("/portal/{slug}", get(portal_page))
         .route("/", get(portal_at_host))
@@ -80,6 +85,95 @@ async fn dashboard(
     Ok(Json(json!(
         state.regentra.portal_dashboard(&caller, org).await?
     )))
+}
+
+/// An org's claim on its portal host name and the DNS record that proves it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HostnameChallenge {
+    pub claim: HostnameClaim,
+    /// Where to publish the proof: `_regentra-challenge.<hostname>`.
+    pub txt_name: String,
+    /// The TXT value to publish there: `regentra-verify=<token>`.
+    pub txt_value: String,
+}
+
+impl From<HostnameClaim> for HostnameChallenge {
+    fn from(claim: HostnameClaim) -> Self {
+        Self {
+            txt_name: claim.record_name(),
+            txt_value: claim.record_value(),
+            claim,
+        }
+    }
+}
+
+/// The org's claim on the host name of its portal settings (saving a
+/// `hostname` claims it): pending until verified, and the TXT record that
+/// verifies it. 404 when the settings name no host.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/portal/hostname", tag = "portal",
+    params(("org_id" = Uuid, Path)),
+    responses((status = 200, body = HostnameChallenge), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn hostname_claim(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+) -> ApiResult<Json<HostnameChallenge>> {
+    let claim = state.regentra.hostname_claim(&caller, org).await?;
+    Ok(Json(claim.into()))
+}
+
+/// Looks up the claim's TXT record (`txt_name`) now and verifies the claim
+/// if it holds `txt_value`; the portal is then served at the host name.
+/// 422 naming `hostname` when the record is not there; 409 when another
+/// org verified the name first.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/portal/hostname/verify", tag = "portal",
+    params(("org_id" = Uuid, Path)),
+    responses((status = 200, body = HostnameChallenge), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn verify_hostname(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+) -> ApiResult<Json<HostnameChallenge>> {
+    // The claim first: it authorizes, and names what to look up.
+    let claim = state.regentra.hostname_claim(&caller, org).await?;
+    let observed = if claim.is_verified() {
+        Vec::new()
+    } else {
+        let dns = state
+            .dns
+            .as_ref()
+            .ok_or_else(|| regentra_core::Error::Unavailable("no DNS resolver".to_owned()))?;
+        dns.txt(&claim.record_name())
+            .await
+            .map_err(|e| regentra_core::Error::Unavailable(e.to_string()))?
+    };
+    let claim = state
+        .regentra
+        .verify_hostname(&caller, org, &observed)
+        .await?;
+    Ok(Json(claim.into()))
+}
+
+/// A platform operator verifies the org's host name claim without the DNS
+/// record. 403 for anyone else.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/portal/hostname/approve", tag = "portal",
+    params(("org_id" = Uuid, Path)),
+    responses((status = 200, body = HostnameChallenge), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn approve_hostname(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+) -> ApiResult<Json<HostnameChallenge>> {
+    let claim = state.regentra.approve_hostname(&caller, org).await?;
+    Ok(Json(claim.into()))
 }
 
 async fn enabled_portal(state: &AppState, slug: &str) -> ApiResult<PublicPortal> {
