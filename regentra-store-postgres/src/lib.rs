@@ -245,6 +245,17 @@ pub enum PrivilegeReason {
     /// It is, or may become, `owner`, which owns `objects` (the schema or
     /// its tables) and so may turn row-level security off.
     Owner { owner: String, objects: Vec<String> },
+    /// It has `CREATEROLE`, or may become `via`, which has: before Postgres
+    /// 16 that grants membership in any role but a superuser, the owner's
+    /// included.
+    CreateRole { via: Option<String> },
+    /// It is a member of `role` (`pg_read_server_files`,
+    /// `pg_write_server_files` or `pg_execute_server_program`), which reaches
+    /// the server's own files, the tables' included.
+    ServerFiles { role: String },
+    /// It may create objects in `schema`, where the owner's migrations
+    /// (and the server) would find them by name.
+    CreateInSchema { schema: String },
     /// It is not a member of [`RUNTIME_ROLE`] (which may not exist yet:
     /// the migrations create it).
     NotRuntimeMember,
@@ -267,6 +278,25 @@ impl std::fmt::Display for PrivilegeReason {
                 f,
                 "it is or may become {owner}, the owner of {}",
                 objects.join(", ")
+            ),
+            Self::CreateRole { via: None } => {
+                write!(
+                    f,
+                    "it has CREATEROLE, and may grant itself the owner's role"
+                )
+            }
+            Self::CreateRole { via: Some(role) } => write!(
+                f,
+                "it may SET ROLE {role}, which has CREATEROLE and may grant the owner's role"
+            ),
+            Self::ServerFiles { role } => write!(
+                f,
+                "it is a member of {role}, which reaches the server's files (the tables' too)"
+            ),
+            Self::CreateInSchema { schema } => write!(
+                f,
+                "it may create objects in schema {schema}, where the owner would find them \
+                 (REVOKE CREATE ON SCHEMA {schema} FROM PUBLIC, and from it)"
             ),
             Self::NotRuntimeMember => write!(f, "it is not a member of {RUNTIME_ROLE}"),
             Self::Unchecked(why) => write!(f, "its privileges cannot be checked ({why})"),
@@ -299,25 +329,42 @@ async fn privilege_reasons(
     let mut reasons = Vec::new();
     // Every role the session user is or may become (a superuser may become
     // any role: it is listed as a superuser itself, first).
-    let powers: Vec<(String, bool, bool, bool)> = sqlx::query_as(
-        "SELECT r.rolname::text, r.rolname = session_user, r.rolsuper, r.rolbypassrls \
+    let powers: Vec<(String, bool, bool, bool, bool, bool)> = sqlx::query_as(
+        "SELECT r.rolname::text, r.rolname = session_user, r.rolsuper, r.rolbypassrls, \
+                r.rolcreaterole, r.rolname = ANY ($1) \
          FROM pg_roles r \
-         WHERE pg_has_role(session_user, r.oid, 'MEMBER') AND (r.rolsuper OR r.rolbypassrls) \
+         WHERE pg_has_role(session_user, r.oid, 'MEMBER') \
+           AND (r.rolsuper OR r.rolbypassrls OR r.rolcreaterole OR r.rolname = ANY ($1)) \
          ORDER BY r.rolname <> session_user, r.rolname",
+    )
+    .bind(
+        [
+            "pg_read_server_files",
+            "pg_write_server_files",
+            "pg_execute_server_program",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
     )
     .fetch_all(&mut *conn)
     .await?;
-    if let Some((_, true, true, _)) = powers.first() {
+    if let Some((_, true, true, ..)) = powers.first() {
         // A superuser is everything at once: nothing more to say.
         return Ok(vec![PrivilegeReason::Superuser { via: None }]);
     }
-    for (role, itself, superuser, bypass) in powers {
+    for (role, itself, superuser, bypass, createrole, server_files) in powers {
         let via = (!itself).then(|| role.clone());
         if superuser {
             reasons.push(PrivilegeReason::Superuser { via: via.clone() });
         }
         if bypass {
-            reasons.push(PrivilegeReason::BypassRls { via });
+            reasons.push(PrivilegeReason::BypassRls { via: via.clone() });
+        }
+        if createrole {
+            reasons.push(PrivilegeReason::CreateRole { via });
+        }
+        if server_files {
+            reasons.push(PrivilegeReason::ServerFiles { role });
         }
     }
     let owned: Vec<(String, Vec<String>)> = sqlx::query_as(
@@ -348,6 +395,19 @@ async fn privilege_reasons(
     .await?;
     if !member {
         reasons.push(PrivilegeReason::NotRuntimeMember);
+    }
+    let creates: Option<String> = sqlx::query_scalar(
+        "SELECT current_schema()::text \
+         WHERE has_schema_privilege(session_user, current_schema(), 'CREATE')",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(schema) = creates
+        && !reasons
+            .iter()
+            .any(|r| matches!(r, PrivilegeReason::Owner { .. }))
+    {
+        reasons.push(PrivilegeReason::CreateInSchema { schema });
     }
     Ok(reasons)
 }

@@ -675,10 +675,11 @@ async fn postgres_reset_role_sees_every_tenant_unless_the_session_user_is_least_
 }
 
 /// Each other way past row-level security is named: BYPASSRLS, becoming
-/// the owner of the tables with SET ROLE, and not being a member of the
-/// runtime role at all.
+/// the owner of the tables with SET ROLE, not being a member of the runtime
+/// role at all, CREATEROLE (which may grant the owner's role before
+/// Postgres 16), the server's files, and creating objects in the schema.
 #[tokio::test]
-async fn postgres_least_privilege_names_bypassrls_ownership_and_missing_membership() {
+async fn postgres_least_privilege_names_every_other_way_past_rls() {
     let Some(bypass) = TestRole::create(&format!("BYPASSRLS IN ROLE {RUNTIME_ROLE}")).await else {
         return;
     };
@@ -687,10 +688,24 @@ async fn postgres_least_privilege_names_bypassrls_ownership_and_missing_membersh
         .await
         .expect("server");
     let stranger = TestRole::create("").await.expect("server");
+    let creator = TestRole::create(&format!("CREATEROLE IN ROLE {RUNTIME_ROLE}"))
+        .await
+        .expect("server");
+    let file_reader = TestRole::create(&format!("IN ROLE {RUNTIME_ROLE}, pg_read_server_files"))
+        .await
+        .expect("server");
+    let planter = TestRole::create(&format!("IN ROLE {RUNTIME_ROLE}"))
+        .await
+        .expect("server");
     let db = TestDatabase::create().await.expect("server");
     TestRole::as_admin(
         db.url(),
         &format!("ALTER TABLE records OWNER TO \"{}\"", owner.name()),
+    )
+    .await;
+    TestRole::as_admin(
+        db.url(),
+        &format!("GRANT CREATE ON SCHEMA public TO \"{}\"", planter.name()),
     )
     .await;
 
@@ -719,6 +734,22 @@ async fn postgres_least_privilege_names_bypassrls_ownership_and_missing_membersh
     assert_eq!(
         problem(&stranger).await,
         [PrivilegeReason::NotRuntimeMember]
+    );
+    assert_eq!(
+        problem(&creator).await,
+        [PrivilegeReason::CreateRole { via: None }]
+    );
+    assert_eq!(
+        problem(&file_reader).await,
+        [PrivilegeReason::ServerFiles {
+            role: "pg_read_server_files".to_owned()
+        }]
+    );
+    assert_eq!(
+        problem(&planter).await,
+        [PrivilegeReason::CreateInSchema {
+            schema: "public".to_owned()
+        }]
     );
     // The database goes before the roles it names.
     drop(db);
