@@ -65,7 +65,7 @@ async fn fixture() -> Fixture {
             &tech,
             client.id,
             NewTicket {
-                title: "Printer".into(),
+                subject: "Printer".into(),
                 description: String::new(),
                 priority: Priority::Medium,
                 requester: None,

@@ -86,7 +86,7 @@ impl Regentra {
         let grant = self
             .authorize(principal, org, Permission::ChatRequest)
             .await?;
-        let body = message_body(first_message)?;
+        let body = message_body("message", first_message)?;
         let now = self.now();
         let chat = ChatSession {
             id: ChatId(self.new_id()),
@@ -132,7 +132,7 @@ impl Regentra {
         if session.value.status == ChatStatus::Closed {
             return Err(Error::invalid("chat", "the chat is closed"));
         }
-        let body = message_body(text)?;
+        let body = message_body("body", text)?;
         let message = ChatMessage {
             id: ChatMessageId(self.new_id()),
             org,
@@ -212,7 +212,7 @@ impl Regentra {
         principal: &Principal,
         org: OrgId,
         chat: ChatId,
-        title: &str,
+        subject: &str,
         priority: Priority,
     ) -> Result<Ticket> {
         self.authorize_all(principal, org, Permission::ChatStaff)
@@ -236,7 +236,7 @@ impl Regentra {
                 principal,
                 org,
                 NewTicket {
-                    title: title.to_owned(),
+                    subject: subject.to_owned(),
                     description: format!("From chat {chat}:\n\n{}", transcript.join("\n")),
                     priority,
                     requester: Some(session.value.requester),
@@ -293,13 +293,15 @@ impl Regentra {
     }
 }
 
-fn message_body(text: &str) -> Result<String> {
+/// A message's text, checked; errors name `field` (a chat's first message
+/// is the API's `message`, later ones its `body`).
+fn message_body(field: &str, text: &str) -> Result<String> {
     let body = text.trim();
     if body.is_empty() {
-        return Err(Error::invalid("body", "must not be empty"));
+        return Err(Error::invalid(field, "must not be empty"));
     }
     if body.len() > 10_000 {
-        return Err(Error::invalid("body", "must be at most 10,000 bytes"));
+        return Err(Error::invalid(field, "must be at most 10,000 bytes"));
     }
     Ok(body.to_owned())
 }

@@ -415,7 +415,10 @@ impl Regentra {
 
     /// Articles containing every word of `query` (in title or body), that
     /// the caller may read: staff see internal articles; everyone else sees
-    /// published portal articles only.
+    /// published portal articles only. A blank query lists every article
+    /// the caller may read, newest first (what a portal shows before anyone
+    /// searches); a query with no word of two letters or more is refused,
+    /// naming `q` (the API's name for the query).
     pub async fn search_articles(
         &self,
         principal: &Principal,
@@ -428,10 +431,21 @@ impl Regentra {
             .authorize_all(principal, org, Permission::KbRead)
             .await
             .is_ok();
+        let visible = |a: &Article| staff || (a.visibility == Visibility::Portal && a.published);
+        if query.trim().is_empty() {
+            let mut out: Vec<Article> = store::all::<Article>(self.store(), Scope::Org(org))
+                .await?
+                .into_iter()
+                .map(|a| a.value)
+                .filter(|a| visible(a))
+                .collect();
+            out.sort_by_key(|a| (std::cmp::Reverse(a.updated_at), std::cmp::Reverse(a.id.0)));
+            return Ok(out);
+        }
         let terms = words(query);
         if terms.is_empty() {
             return Err(Error::invalid(
-                "query",
+                "q",
                 "needs at least one word of two letters or more",
             ));
         }
@@ -450,12 +464,10 @@ impl Regentra {
         }
         let mut out = Vec::new();
         for id in hits.unwrap_or_default() {
-            if let Some(a) = store::load::<Article>(self.store(), Scope::Org(org), id).await? {
-                let visible =
-                    staff || (a.value.visibility == Visibility::Portal && a.value.published);
-                if visible {
-                    out.push(a.value);
-                }
+            if let Some(a) = store::load::<Article>(self.store(), Scope::Org(org), id).await?
+                && visible(&a.value)
+            {
+                out.push(a.value);
             }
         }
         // Title matches first, then the newest.

@@ -165,7 +165,9 @@ impl Entity for Comment {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewTicket {
-    pub title: String,
+    /// What the ticket is about (the ticket's `title`); errors name it
+    /// `subject`, as the API does.
+    pub subject: String,
     #[serde(default)]
     pub description: String,
     pub priority: Priority,
@@ -294,7 +296,7 @@ impl Regentra {
         let grant = self
             .authorize(principal, org, Permission::TicketsSubmit)
             .await?;
-        let title = validate_name("title", &new.title)?;
+        let title = validate_name("subject", &new.subject)?;
         let requester = match new.requester {
             Some(other) if other != principal.user => {
                 // Opening a ticket for someone else is staff work.

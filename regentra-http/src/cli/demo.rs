@@ -261,7 +261,7 @@ async fn helpdesk(
             admin,
             dental,
             NewTicket {
-                title: "X-ray workstation cannot reach the imaging server".into(),
+                subject: "X-ray workstation cannot reach the imaging server".into(),
                 description: "Since this morning, operatory 2.".into(),
                 priority: Priority::High,
                 requester: Some(employee),
@@ -273,7 +273,7 @@ async fn helpdesk(
             admin,
             dental,
             NewTicket {
-                title: "New hire laptop".into(),
+                subject: "New hire laptop".into(),
                 description: "Starts Monday.".into(),
                 priority: Priority::Low,
                 requester: Some(employee),

@@ -1,4 +1,5 @@
-//! Pagination for every list: `?limit=` (capped) and an opaque `?cursor=`
+//! Pagination for every list: `?limit=` (at least 1; larger than 500 is
+//! capped, 0 is refused naming `limit`) and an opaque `?cursor=`
 //! taken from the previous page's `next_cursor`. A cursor names the last
 //! item a client saw (an id, an audit sequence, or a position in a ranked
 //! list); clients never build one, so its form can change.
@@ -55,7 +56,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Page {
 
 impl Page {
     pub fn parse(q: PageQuery) -> Result<Self, Problem> {
-        let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_PAGE);
+        let limit = match q.limit {
+            None => DEFAULT_LIMIT,
+            // A page of nothing is never what a client means: say so rather
+            // than answer a page of one.
+            Some(0) => {
+                return Err(Problem::invalid_field(
+                    "limit",
+                    &format!("must be at least 1 (pages hold at most {MAX_PAGE} items)"),
+                ));
+            }
+            Some(n) => n.min(MAX_PAGE),
+        };
         let position = match q.cursor.as_deref() {
             None | Some("") => Position::Start,
             Some(c) => decode(c).ok_or_else(|| {
@@ -195,8 +207,14 @@ mod tests {
         })
         .expect("valid");
         assert_eq!(p.limit, MAX_PAGE);
-        let p = Page::parse(PageQuery {
+        let zero = Page::parse(PageQuery {
             limit: Some(0),
+            cursor: None,
+        })
+        .expect_err("a zero limit is refused");
+        assert_eq!(zero.errors[0].field, "limit");
+        let p = Page::parse(PageQuery {
+            limit: Some(1),
             cursor: None,
         })
         .expect("valid");

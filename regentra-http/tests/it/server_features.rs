@@ -793,3 +793,187 @@ async fn sla_escalations_cannot_name_another_tenants_users() {
         .await;
     }
 }
+
+/// `who` joins `org` with `role` (added by the platform operator) and logs in.
+async fn joined(server: &Endpoint, org: &str, email: &str, role: &str) -> support::Api {
+    server
+        .admin()
+        .post(
+            &format!("/v1/orgs/{org}/members"),
+            json!({"email": email, "name": email, "password": PASSWORD, "role": role}),
+        )
+        .await;
+    server.login(email, PASSWORD).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_knowledge_base_search_lists_what_the_caller_may_read() {
+    let server = Server::embedded().await;
+    let (boss, _, client) = tenant(&server).await;
+    let articles = format!("/v1/orgs/{client}/kb/articles");
+    for (title, visibility, published) in [
+        ("Reset your VPN password", "portal", true),
+        ("Firewall notes", "internal", true),
+        ("Printer setup", "portal", true),
+        ("Draft", "portal", false),
+    ] {
+        boss.post(
+            &articles,
+            json!({"title": title, "body": "Steps.", "visibility": visibility, "published": published}),
+        )
+        .await;
+    }
+    let employee = joined(&server, &client, "emp@client.test", "employee").await;
+    let titles = |page: &Value| -> Vec<String> {
+        items(page)
+            .iter()
+            .map(|a| a["title"].as_str().expect("title").to_owned())
+            .collect()
+    };
+    // What the portal asks on load: an empty query, and no query at all.
+    for path in [
+        format!("{articles}?q="),
+        articles.clone(),
+        format!("{articles}?q=%20"),
+    ] {
+        let mut found = titles(&employee.get(&path).await);
+        found.sort();
+        assert_eq!(
+            found,
+            ["Printer setup", "Reset your VPN password"],
+            "{path}"
+        );
+    }
+    assert_eq!(
+        titles(&boss.get(&format!("{articles}?q=")).await).len(),
+        4,
+        "staff read all"
+    );
+    // Paged like every list.
+    let first = employee.get(&format!("{articles}?q=&limit=1")).await;
+    assert_eq!(items(&first).len(), 1);
+    let cursor = first["next_cursor"].as_str().expect("a next page");
+    let second = employee
+        .get(&format!("{articles}?q=&limit=1&cursor={cursor}"))
+        .await;
+    assert_eq!(items(&second).len(), 1);
+    assert_ne!(titles(&first), titles(&second));
+    assert!(second["next_cursor"].is_null());
+    // A query with no word to look for names the query parameter.
+    let bad = employee
+        .call(M::GET, &format!("{articles}?q=a"), None)
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    assert_eq!(bad.body["errors"][0]["field"], "q", "{}", bad.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ticket_subject_errors_name_the_subject() {
+    let server = Server::embedded().await;
+    let (boss, _, client) = tenant(&server).await;
+    let refused = boss
+        .call(
+            M::POST,
+            &format!("/v1/orgs/{client}/tickets"),
+            Some(json!({"subject": "  ", "priority": "low"})),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert_eq!(
+        refused.body["errors"][0]["field"], "subject",
+        "{}",
+        refused.text
+    );
+    // A chat turned into a ticket takes a subject too.
+    let employee = joined(&server, &client, "emp@client.test", "employee").await;
+    // (And a chat starts with a `message`.)
+    let refused = employee
+        .call(
+            M::POST,
+            &format!("/v1/orgs/{client}/chats"),
+            Some(json!({"message": " "})),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert_eq!(
+        refused.body["errors"][0]["field"], "message",
+        "{}",
+        refused.text
+    );
+    let chat = id(&employee
+        .post(
+            &format!("/v1/orgs/{client}/chats"),
+            json!({"message": "Help"}),
+        )
+        .await);
+    let refused = boss
+        .call(
+            M::POST,
+            &format!("/v1/orgs/{client}/chats/{chat}/ticket"),
+            Some(json!({"subject": "", "priority": "low"})),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert_eq!(
+        refused.body["errors"][0]["field"], "subject",
+        "{}",
+        refused.text
+    );
+    assert!(items(&boss.get(&format!("/v1/orgs/{client}/tickets")).await).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zero_limit_is_refused_naming_limit() {
+    let server = Server::embedded().await;
+    let (boss, msp, client) = tenant(&server).await;
+    boss.post(
+        &format!("/v1/orgs/{client}/kb/articles"),
+        json!({"title": "Printer setup", "body": "Steps.", "visibility": "portal", "published": true}),
+    )
+    .await;
+    for path in [
+        format!("/v1/orgs/{msp}/clients?limit=0"),
+        format!("/v1/orgs/{client}/members?limit=0"),
+        format!("/v1/orgs/{client}/kb/articles?q=printer&limit=0"),
+        format!("/v1/orgs/{client}/audit?limit=0"),
+        "/v1/orgs?limit=0".to_owned(),
+    ] {
+        let caller = if path.starts_with("/v1/orgs?") {
+            server.admin()
+        } else {
+            boss.clone()
+        };
+        let refused = caller.call(M::GET, &path, None).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{path}: {}",
+            refused.text
+        );
+        assert!(refused.is_problem());
+        assert_eq!(
+            refused.body["errors"][0]["field"], "limit",
+            "{path}: {}",
+            refused.text
+        );
+    }
+    assert_eq!(
+        items(&boss.get(&format!("/v1/orgs/{msp}/clients?limit=1")).await).len(),
+        1
+    );
+}

@@ -73,9 +73,9 @@ pub async fn psa_fixture(store: Arc<dyn Store>, escalations: Vec<EscalationRule>
     }
 }
 
-fn new_ticket(title: &str, priority: Priority) -> NewTicket {
+fn new_ticket(subject: &str, priority: Priority) -> NewTicket {
     NewTicket {
-        title: title.into(),
+        subject: subject.into(),
         description: "It broke.".into(),
         priority,
         requester: None,
@@ -749,7 +749,27 @@ pub async fn knowledge_base_search_respects_visibility(store: Arc<dyn Store>) {
             .is_empty(),
         "every word must match"
     );
-    expect_invalid(r.search_articles(&f.tech, f.c.org, "a").await, "query");
+    expect_invalid(r.search_articles(&f.tech, f.c.org, "a").await, "q");
+    // A blank query lists what the caller may read (a portal on load).
+    for blank in ["", "   "] {
+        assert_eq!(
+            titles(
+                r.search_articles(&f.requesters[0], f.c.org, blank)
+                    .await
+                    .expect("list")
+            ),
+            ["Reset your VPN password"],
+            "requesters list published portal articles only"
+        );
+        assert_eq!(
+            r.search_articles(&f.tech, f.c.org, blank)
+                .await
+                .expect("list")
+                .len(),
+            3,
+            "staff list every article"
+        );
+    }
     expect_denied(
         r.add_article(
             &f.requesters[0],

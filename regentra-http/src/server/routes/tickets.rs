@@ -115,7 +115,7 @@ async fn create_ticket(
     Body(req): Body<CreateTicket>,
 ) -> ApiResult<(StatusCode, Json<TicketBody>)> {
     let new = NewTicket {
-        title: req.subject,
+        subject: req.subject,
         description: req.description,
         priority: req.priority,
         requester: req.requester,
