@@ -1,5 +1,6 @@
 //! Security review fixes, end to end: security headers on every page
-//! (framing, referrer, sniffing) and the request ids the server accepts.
+//! (framing, referrer, sniffing), request ids the server accepts, and
+//! login-failure limits that cannot lock an account out.
 
 use crate::support;
 
@@ -222,4 +223,71 @@ async fn the_user_agent_in_the_audit_trail_is_bounded() {
         .clone();
     let agent = renamed["request"]["user_agent"].as_str().expect("kept");
     assert_eq!(agent.len(), regentra_core::audit::MAX_USER_AGENT);
+}
+
+/// A login attempt from the loopback address `from` (127.0.0.x).
+async fn login_from(server: &Endpoint, from: [u8; 4], email: &str, password: &str) -> StatusCode {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(from))
+        .build()
+        .expect("client")
+        .post(format!("{}/v1/auth/login", server.base))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("request")
+        .status()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_passwords_from_one_address_do_not_lock_the_owner_out() {
+    let server = Server::embedded().await;
+    tenant(&server).await;
+    let attacker = [127, 0, 0, 2];
+    for _ in 0..5 {
+        assert_eq!(
+            login_from(&server, attacker, "boss@msp.test", "a wrong password").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    for password in ["a wrong password", PASSWORD] {
+        assert_eq!(
+            login_from(&server, attacker, "boss@msp.test", password).await,
+            StatusCode::TOO_MANY_REQUESTS,
+            "the attacker's address is limited"
+        );
+    }
+    for _ in 0..3 {
+        assert_eq!(
+            login_from(&server, [127, 0, 0, 1], "boss@msp.test", PASSWORD).await,
+            StatusCode::OK,
+            "the owner, from another address, signs in (successes do not count)"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_addresses_failing_reach_the_accounts_ceiling() {
+    let server = Server::embedded().await;
+    tenant(&server).await;
+    // Ten addresses, five failures each: the account's fifty per hour.
+    for last in 10..20 {
+        for _ in 0..5 {
+            assert_eq!(
+                login_from(
+                    &server,
+                    [127, 0, 0, last],
+                    "boss@msp.test",
+                    "a wrong password"
+                )
+                .await,
+                StatusCode::UNAUTHORIZED
+            );
+        }
+    }
+    assert_eq!(
+        login_from(&server, [127, 0, 0, 30], "boss@msp.test", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the account's ceiling holds whatever the address"
+    );
 }

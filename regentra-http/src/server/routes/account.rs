@@ -41,8 +41,9 @@ pub struct LoginResponse {
     user_id: UserId,
 }
 
-/// Logs in with a password and returns a new bearer token. Rate limited per
-/// account and per client address.
+/// Logs in with a password and returns a new bearer token. Failed attempts
+/// are limited per account and client address, per account, and per client
+/// address; successes do not count.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "account",
     request_body = LoginRequest,
     responses(
@@ -55,9 +56,10 @@ async fn login(
     ClientAddr(address): ClientAddr,
     Body(req): Body<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
-    state
+    // Checked before the password is verified; only failures count.
+    let attempt = state
         .limiter
-        .check(&req.email, address)
+        .attempt(&req.email, address)
         .map_err(ApiError::from)?;
     let material = state.regentra.login_material(&req.email).await?;
     let (user, phc) = match material {
@@ -69,8 +71,10 @@ async fn login(
     let user = match (user, ok) {
         (Some(user), true) => user,
         _ => return Err(ApiError::from(Error::Unauthenticated)),
+        // The attempt, dropped, counts as a failure.
     };
     let (_, token) = state
+    attempt.succeeded();
         .regentra
         .issue_token(&Principal::new(user), "login")
         .await?;
