@@ -180,6 +180,20 @@ impl Regentra {
         )
     }
 
+    /// The chat, if the caller may still take part in it: its requester, or
+    /// staff of the org. A live connection asks this before it passes each
+    /// message on, so access that ends (a member removed, an MSP's
+    /// delegation or assignment taken back) ends what the connection shows;
+    /// others get `NotFound`, as for a chat that does not exist.
+    pub async fn chat_session(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        chat: ChatId,
+    ) -> Result<ChatSession> {
+        Ok(self.chat_party(principal, org, chat).await?.0.value)
+    }
+
     /// Either side closes the chat.
     pub async fn close_chat(
         &self,

@@ -28,9 +28,19 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 /// The caller of a WebSocket upgrade: browsers cannot set headers on one,
-/// so the token may also come as `?access_token=`.
-#[derive(Debug, Clone)]
-pub struct SocketCaller(pub Principal);
+/// so the token may also come as `?access_token=`. The token is kept (as
+/// the second field) so that a long-lived socket can check it again.
+#[derive(Clone)]
+pub struct SocketCaller(pub Principal, pub String);
+
+impl std::fmt::Debug for SocketCaller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the token.
+        f.debug_tuple("SocketCaller")
+            .field(&self.0)
+            .finish_non_exhaustive()
+    }
+}
 
 impl FromRequestParts<AppState> for SocketCaller {
     type Rejection = ApiError;
@@ -50,7 +60,8 @@ impl FromRequestParts<AppState> for SocketCaller {
         let token = bearer(parts)
             .or_else(from_query)
             .ok_or(Error::Unauthenticated)?;
-        principal(parts, state, &token).await.map(SocketCaller)
+        let caller = principal(parts, state, &token).await?;
+        Ok(SocketCaller(caller, token))
     }
 }
 

@@ -978,3 +978,135 @@ async fn a_zero_limit_is_refused_naming_limit() {
         1
     );
 }
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Reads a socket until it closes: the close frame's code and reason, and
+/// the bodies of the messages that came before it.
+async fn closing(ws: &mut Socket) -> (u16, String, Vec<String>) {
+    let mut heard = Vec::new();
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a frame in time")
+            .expect("a close frame before the end")
+            .expect("a frame");
+        match frame {
+            Message::Text(text) => {
+                let v: Value = serde_json::from_str(&text).expect("JSON frame");
+                heard.push(v["body"].as_str().unwrap_or_default().to_owned());
+            }
+            Message::Close(Some(close)) => {
+                return (u16::from(close.code), close.reason.to_string(), heard);
+            }
+            Message::Close(None) => panic!("closed without a code"),
+            _ => {}
+        }
+    }
+}
+
+/// An MSP with a client, an employee's open chat there, and its socket path.
+async fn chat_world(server: &Server) -> (support::Api, String, String, support::Api, String) {
+    let (boss, msp, client) = tenant(server).await;
+    let employee = joined(server, &client, "emp@client.test", "employee").await;
+    let chat = id(&employee
+        .post(
+            &format!("/v1/orgs/{client}/chats"),
+            json!({"message": "My screen is black"}),
+        )
+        .await);
+    let path = format!("/v1/orgs/{client}/chats/{chat}/ws");
+    (boss, msp, client, employee, path)
+}
+
+async fn user_id(api: &support::Api) -> String {
+    api.get("/v1/me").await["user_id"]
+        .as_str()
+        .expect("user id")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_socket_closes_when_its_member_is_removed() {
+    let server = Server::embedded().await;
+    let (_, msp, client, employee, path) = chat_world(&server).await;
+    let messages = path.replace("/ws", "/messages");
+    // A technician of the client, and a second admin of the MSP (delegation).
+    let tech = joined(&server, &client, "tech@client.test", "technician").await;
+    let deputy = joined(&server, &msp, "deputy@msp.test", "msp_admin").await;
+    let mut sockets = Vec::new();
+    for (who, org) in [(&tech, &client), (&deputy, &msp)] {
+        let mut ws = socket(&server, &path, who.token.as_deref().expect("token")).await;
+        assert_eq!(next_frame(&mut ws).await["body"], "My screen is black");
+        let gone = server
+            .admin()
+            .call(
+                M::DELETE,
+                &format!("/v1/orgs/{org}/members/{}", user_id(who).await),
+                None,
+            )
+            .await;
+        assert!(gone.status.is_success(), "{}", gone.text);
+        sockets.push(ws);
+    }
+    employee
+        .post(&messages, json!({"body": "Anyone there?"}))
+        .await;
+    for mut ws in sockets {
+        let (code, reason, heard) = closing(&mut ws).await;
+        assert!(heard.is_empty(), "nothing after the removal: {heard:?}");
+        assert_eq!(
+            (code, reason.as_str()),
+            (4403, "access to this chat has ended")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_socket_closes_when_its_token_is_revoked() {
+    let server = Server::embedded().await;
+    let (boss, _, _, employee, path) = chat_world(&server).await;
+    let messages = path.replace("/ws", "/messages");
+    let issued = employee
+        .post("/v1/me/tokens", json!({"name": "socket"}))
+        .await;
+    let mut revoked = socket(&server, &path, issued["secret"].as_str().expect("secret")).await;
+    next_frame(&mut revoked).await;
+    let revocation = employee
+        .call(M::DELETE, &format!("/v1/me/tokens/{}", id(&issued)), None)
+        .await;
+    assert!(revocation.status.is_success(), "{}", revocation.text);
+    // The account still has access: only the token ended.
+    boss.post(&messages, json!({"body": "Is it plugged in?"}))
+        .await;
+    let (code, reason, heard) = closing(&mut revoked).await;
+    assert!(heard.is_empty(), "nothing after the revocation: {heard:?}");
+    assert_eq!(
+        (code, reason.as_str()),
+        (4401, "the token is no longer valid (revoked or expired)")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_socket_closes_when_the_chat_is_closed() {
+    let server = Server::embedded().await;
+    let (boss, _, client, employee, path) = chat_world(&server).await;
+    let mut mine = socket(&server, &path, employee.token.as_deref().expect("token")).await;
+    next_frame(&mut mine).await;
+    let chat = path
+        .trim_end_matches("/ws")
+        .rsplit('/')
+        .next()
+        .expect("chat id");
+    boss.ok(
+        M::POST,
+        &format!("/v1/orgs/{client}/chats/{chat}/close"),
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    let (code, reason, heard) = closing(&mut mine).await;
+    assert!(heard.is_empty(), "{heard:?}");
+    assert_eq!((code, reason.as_str()), (1000, "the chat is closed"));
+}

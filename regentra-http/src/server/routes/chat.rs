@@ -1,19 +1,27 @@
 //! Live chat: sessions over REST, messages over a WebSocket. Every message
 //! is stored through the core first (authorized, audited), then fanned out
 //! to the sockets watching that chat on this server.
+//!
+//! A socket lives longer than the access it was opened with, so it checks
+//! again, through the core, before it passes anything on (every message it
+//! would send, every frame it is sent, a closing of the chat) and at least
+//! every [`RECHECK_EVERY`]: the token must still authenticate and the caller
+//! must still be a party to the chat. When either ends, the socket closes
+//! with a close frame saying why (see [`Ending`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::Response;
-use regentra_core::Principal;
 use regentra_core::ids::{ChatId, OrgId};
 use regentra_core::psa::Priority;
-use regentra_core::psa::chat::ChatMessage;
+use regentra_core::psa::chat::{ChatMessage, ChatStatus};
+use regentra_core::{Error, Principal};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
@@ -36,14 +44,22 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(socket))
 }
 
-/// Fans stored messages out to the sockets of each chat.
+/// Fans stored messages (and the chat's closing) out to the sockets of each chat.
 #[derive(Debug, Clone, Default)]
 pub struct ChatHub {
-    chats: Arc<Mutex<HashMap<ChatId, broadcast::Sender<ChatMessage>>>>,
+    chats: Arc<Mutex<HashMap<ChatId, broadcast::Sender<Live>>>>,
+}
+
+/// What a chat's sockets hear.
+#[derive(Debug, Clone)]
+enum Live {
+    Message(ChatMessage),
+    /// The chat was closed: each socket checks and closes.
+    Closed,
 }
 
 impl ChatHub {
-    fn subscribe(&self, chat: ChatId) -> broadcast::Receiver<ChatMessage> {
+    fn subscribe(&self, chat: ChatId) -> broadcast::Receiver<Live> {
         let mut chats = self.chats.lock().unwrap_or_else(|p| p.into_inner());
         chats
             .entry(chat)
@@ -61,12 +77,16 @@ impl ChatHub {
     }
 
     fn publish(&self, message: &ChatMessage) {
+        self.send(message.chat, Live::Message(message.clone()));
+    }
+
+    fn send(&self, chat: ChatId, live: Live) {
         let mut chats = self.chats.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(sender) = chats.get(&message.chat)
-            && sender.send(message.clone()).is_err()
+        if let Some(sender) = chats.get(&chat)
+            && sender.send(live).is_err()
         {
             // Nobody is watching any more.
-            chats.remove(&message.chat);
+            chats.remove(&chat);
         }
     }
 }
@@ -146,9 +166,9 @@ async fn close_chat(
     Caller(caller): Caller,
     Id((org, chat)): Id<(OrgId, ChatId)>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(
-        state.regentra.close_chat(&caller, org, chat).await?
-    )))
+    let closed = state.regentra.close_chat(&caller, org, chat).await?;
+    state.chat.send(chat, Live::Closed);
+    Ok(Json(json!(closed)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -198,6 +218,12 @@ struct Incoming {
 /// then every new message as `{"type":"message",...}`; a client sends
 /// `{"body":"..."}` to post. Errors arrive as `{"type":"error","problem":{...}}`
 /// with a problem document. Browsers may pass the token as `?access_token=`.
+/// The socket checks the token and the caller's access again before it
+/// passes anything on, and closes when they end: close code 4401 when the
+/// token no longer authenticates (revoked or expired), 4403 when the caller
+/// is no longer a party to the chat (removed from the organization, access
+/// through the MSP taken back), 1000 when the chat is closed, 1011 when the
+/// server cannot check; the close frame's reason says which.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/chats/{chat_id}/ws", tag = "chat",
     params(("org_id" = Uuid, Path), ("chat_id" = Uuid, Path)),
     responses((status = 101, description = "switching to the WebSocket protocol"),
@@ -205,7 +231,7 @@ struct Incoming {
     security(("bearer" = [])))]
 async fn socket(
     State(state): State<AppState>,
-    SocketCaller(caller): SocketCaller,
+    SocketCaller(caller, token): SocketCaller,
     Id((org, chat)): Id<(OrgId, ChatId)>,
     upgrade: WebSocketUpgrade,
 ) -> ApiResult<Response> {
@@ -220,18 +246,90 @@ async fn socket(
             return Err(e.into());
         }
     };
-    Ok(upgrade
-        .on_upgrade(move |socket| run_socket(socket, state, caller, org, chat, history, live)))
+    let party = Party {
+        caller,
+        token,
+        org,
+        chat,
+    };
+    Ok(upgrade.on_upgrade(move |socket| run_socket(socket, state, party, history, live)))
+}
+
+/// How often an idle socket checks that it may stay open.
+pub const RECHECK_EVERY: Duration = Duration::from_secs(30);
+
+/// Who a socket serves, and with what token.
+struct Party {
+    caller: Principal,
+    token: String,
+    org: OrgId,
+    chat: ChatId,
+}
+
+/// Why a socket closes: its close code and reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// 4401: the token no longer authenticates (revoked or expired).
+    TokenEnded,
+    /// 4403: the caller is no longer a party to the chat.
+    AccessEnded,
+    /// 1000: the chat was closed.
+    ChatClosed,
+    /// 1011: the server could not check (the store failed).
+    Unchecked,
+}
+
+impl Ending {
+    pub fn code(self) -> u16 {
+        match self {
+            Ending::TokenEnded => 4401,
+            Ending::AccessEnded => 4403,
+            Ending::ChatClosed => 1000,
+            Ending::Unchecked => 1011,
+        }
+    }
+
+    pub fn reason(self) -> &'static str {
+        match self {
+            Ending::TokenEnded => "the token is no longer valid (revoked or expired)",
+            Ending::AccessEnded => "access to this chat has ended",
+            Ending::ChatClosed => "the chat is closed",
+            Ending::Unchecked => "access could not be checked",
+        }
+    }
+}
+
+impl Party {
+    /// Why the socket must close now, if it must: the token still
+    /// authenticates as the same user, and the core still counts the
+    /// caller a party to the chat.
+    async fn ending(&self, state: &AppState) -> Option<Ending> {
+        match state.regentra.authenticate(&self.token).await {
+            Ok(p) if p.user == self.caller.user => {}
+            Ok(_) | Err(Error::Unauthenticated) => return Some(Ending::TokenEnded),
+            Err(_) => return Some(Ending::Unchecked),
+        }
+        match state
+            .regentra
+            .chat_session(&self.caller, self.org, self.chat)
+            .await
+        {
+            Ok(session) if session.status == ChatStatus::Closed => Some(Ending::ChatClosed),
+            Ok(_) => None,
+            Err(Error::NotFound { .. } | Error::PermissionDenied { .. }) => {
+                Some(Ending::AccessEnded)
+            }
+            Err(_) => Some(Ending::Unchecked),
+        }
+    }
 }
 
 async fn run_socket(
     mut socket: WebSocket,
     state: AppState,
-    caller: Principal,
-    org: OrgId,
-    chat: ChatId,
+    party: Party,
     history: Vec<ChatMessage>,
-    mut live: broadcast::Receiver<ChatMessage>,
+    mut live: broadcast::Receiver<Live>,
 ) {
     for message in &history {
         if send(&mut socket, &Outgoing::Message(message))
@@ -241,33 +339,67 @@ async fn run_socket(
             return;
         }
     }
-    loop {
-        tokio::select! {
-            incoming = socket.recv() => {
-                let Some(Ok(frame)) = incoming else { return };
-                let text = match frame {
-                    Message::Text(text) => text,
-                    Message::Close(_) => return,
-                    _ => continue,
-                };
-                if let Some(problem) = post(&state, &caller, org, chat, &text).await
-                    && send(&mut socket, &Outgoing::Error { problem }).await.is_err()
-                {
-                    return;
-                }
-            }
-            message = live.recv() => match message {
-                Ok(message) => {
-                    if send(&mut socket, &Outgoing::Message(&message)).await.is_err() {
+    let mut recheck =
+        tokio::time::interval_at(tokio::time::Instant::now() + RECHECK_EVERY, RECHECK_EVERY);
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // A chat closed already shows its history, then says so.
+    let ending = party.ending(&state).await;
+    let ending = if let Some(ending) = ending {
+        ending
+    } else {
+        loop {
+            tokio::select! {
+                incoming = socket.recv() => {
+                    let Some(Ok(frame)) = incoming else { return };
+                    let text = match frame {
+                        Message::Text(text) => text,
+                        Message::Close(_) => return,
+                        _ => continue,
+                    };
+                    if let Some(ending) = party.ending(&state).await {
+                        break ending;
+                    }
+                    if let Some(problem) = post(&state, &party.caller, party.org, party.chat, &text).await
+                        && send(&mut socket, &Outgoing::Error { problem }).await.is_err()
+                    {
                         return;
                     }
                 }
-                // A slow socket missed some; it can reload the history.
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => return,
-            },
+                message = live.recv() => match message {
+                    Ok(Live::Message(message)) => {
+                        if let Some(ending) = party.ending(&state).await {
+                            break ending;
+                        }
+                        if send(&mut socket, &Outgoing::Message(&message)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(Live::Closed) => {
+                        if let Some(ending) = party.ending(&state).await {
+                            break ending;
+                        }
+                    }
+                    // A slow socket missed some; it can reload the history.
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                _ = recheck.tick() => {
+                    if let Some(ending) = party.ending(&state).await {
+                        break ending;
+                    }
+                }
+            }
         }
-    }
+    };
+    // Stop listening before saying goodbye, then close.
+    drop(live);
+    state.chat.forget_if_idle(party.chat);
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code: ending.code(),
+            reason: ending.reason().into(),
+        })))
+        .await;
 }
 
 /// Stores a client's frame as a message; the problem if it was refused.
