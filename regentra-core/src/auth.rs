@@ -131,6 +131,20 @@ const SALT_LEN: usize = 16;
 impl PasswordHashing {
     /// OWASP's recommended argon2id cost (19 MiB, 2 passes, 1 lane): the
     /// default of [`Regentra`].
+/// What a token was issued for.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenKind {
+    /// Issued by a password login: expires after [`TokenLifetimes`]' idle
+    /// time without use, and at its absolute expiry whatever its use.
+    Login,
+    /// Made by its user for a program: expires when its user said (or
+    /// never). Tokens stored before kinds were recorded read as this.
+    #[default]
+    Api,
+}
+
     pub const RECOMMENDED: Self = Self {
         memory_kib: 19_456,
         iterations: 2,
@@ -145,8 +159,68 @@ impl PasswordHashing {
         }
         if memory_kib > 4 * 1024 * 1024 {
             return Err(Error::invalid("memory_kib", "must be at most 4 GiB"));
+    #[serde(default)]
+    pub kind: TokenKind,
+    /// When the token stops working whatever its use (`None`: never; a
+    /// login token also expires when idle, see [`Regentra::token_expiry`]).
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// How long login tokens live: `idle` without use, and `absolute` after
+/// they were issued whatever their use. Injected into [`Regentra`] like the
+/// clock. A token's last use is written at most once a minute
+/// (`LAST_USE_GRANULARITY`), so the idle expiry is exact to that minute
+/// (early, never late), which is why `idle` is at least ten minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenLifetimes {
+    idle: Duration,
+    absolute: Duration,
+}
+
+impl TokenLifetimes {
+    /// 12 hours idle, 7 days absolute.
+    pub const DEFAULT: Self = Self {
+        idle: Duration::hours(12),
+        absolute: Duration::days(7),
+    };
+
+    /// A host's own lifetimes, refused naming the field when `idle` is
+    /// under ten minutes or over `absolute`, or `absolute` over a year.
+    pub fn new(idle: Duration, absolute: Duration) -> Result<Self> {
+        if idle < Duration::minutes(10) {
+            return Err(Error::invalid("login_idle", "must be at least 10 minutes"));
+        }
+        if absolute > Duration::days(366) {
+            return Err(Error::invalid("login_absolute", "must be at most 366 days"));
+        }
+        if idle > absolute {
+            return Err(Error::invalid(
+                "login_idle",
+                "must not be longer than the absolute lifetime",
+            ));
+        }
+        Ok(Self { idle, absolute })
+    }
+
+    pub fn idle(&self) -> Duration {
+        self.idle
+    }
+
+    pub fn absolute(&self) -> Duration {
+        self.absolute
+    }
         }
         if iterations > 100 {
+impl Default for TokenLifetimes {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// The longest expiry a user may give an API token, in days.
+pub const MAX_TOKEN_DAYS: u32 = 3650;
+
             return Err(Error::invalid("iterations", "must be at most 100"));
         }
         let strong = OWASP_MINIMUMS
@@ -320,7 +394,8 @@ impl Regentra {
         )
     }
 
-    /// Issues a token for the caller. The secret is returned once, here.
+    /// Issues an API token for the caller, without an expiry. The secret is
+    /// returned once, here.
     pub async fn issue_token(
         &self,
         principal: &Principal,
@@ -329,7 +404,14 @@ impl Regentra {
         store::require::<User>(self.store(), Scope::Platform, principal.user.0).await?;
         let secret = self.new_token_secret()?;
         let token = self
-            .store_token(principal, name, &secret, "token.issued")
+            .store_token(
+                principal,
+                name,
+                &secret,
+                "token.issued",
+                TokenKind::Api,
+                expires_in,
+            )
             .await?;
         Ok((token, secret))
     }
@@ -355,8 +437,15 @@ impl Regentra {
                 "must be rgt_ followed by at least 32 letters, digits, - or _",
             ));
         }
-        self.store_token(principal, name, secret, "token.registered")
-            .await
+        self.store_token(
+            principal,
+            name,
+            secret,
+            "token.registered",
+            TokenKind::Api,
+            None,
+        )
+        .await
     }
 
     /// Stores a token for `secret` (its hash and a hint only), audited.
@@ -373,7 +462,7 @@ impl Regentra {
             name: validate_name("name", name)?,
             hint: secret[..TOKEN_PREFIX.len() + 6].to_owned(),
             hash: token_hash(secret),
-            created_at: self.now(),
+            created_at: now,
             last_used_at: None,
             revoked_at: None,
         };
@@ -383,14 +472,20 @@ impl Regentra {
             Some(principal),
             action,
             Target::new(ApiToken::KIND, token.id),
-            json!({ "name": token.name, "hint": token.hint }),
+            json!({
+                "name": token.name,
+                "hint": token.hint,
+                "kind": token.kind,
+                "expires_at": token.expires_at,
+            }),
         ));
         self.store().apply(changes).await?;
         Ok(token)
     }
 
     /// The caller behind a token secret; `Unauthenticated` for anything
-    /// else (malformed, unknown, revoked), without saying which.
+    /// else (malformed, unknown, revoked, expired: see
+    /// [`Regentra::token_expiry`]), without saying which.
     pub async fn authenticate(&self, secret: &str) -> Result<Principal> {
         if !secret.starts_with(TOKEN_PREFIX)
             || !(TOKEN_PREFIX.len() + 32..=TOKEN_PREFIX.len() + 250).contains(&secret.len())
@@ -423,7 +518,9 @@ impl Regentra {
                 Err(e) => return Err(e),
             }
         }
-        Ok(Principal::new(token.value.user))
+        let mut principal = Principal::new(token.value.user);
+        principal.token = Some(token.value.id);
+        Ok(principal)
     }
 
     /// The caller's tokens, without their secrets.
@@ -439,6 +536,30 @@ impl Regentra {
         .map(|t| t.value)
         .collect())
     }
+        self.issue_api_token(principal, name, None).await
+    }
+
+    /// Issues an API token for the caller that expires `expires_in_days`
+    /// from now (1 to [`MAX_TOKEN_DAYS`]; `None`: never). The secret is
+    /// returned once, here.
+    pub async fn issue_api_token(
+        &self,
+        principal: &Principal,
+        name: &str,
+        expires_in_days: Option<u32>,
+    ) -> Result<(ApiToken, String)> {
+        let expires_in = match expires_in_days {
+            None => None,
+            Some(days) if (1..=MAX_TOKEN_DAYS).contains(&days) => {
+                Some(Duration::days(i64::from(days)))
+            }
+            Some(_) => {
+                return Err(Error::invalid(
+                    "expires_in_days",
+                    format!("must be between 1 and {MAX_TOKEN_DAYS}"),
+                ));
+            }
+        };
 
     /// Revokes one of the caller's tokens for good.
     pub async fn revoke_token(&self, principal: &Principal, token: TokenId) -> Result<ApiToken> {
@@ -447,6 +568,97 @@ impl Regentra {
                 Some(t) if t.value.user == principal.user => t,
                 _ => {
                     return Err(Error::NotFound {
+    /// Issues a login token for a user whose password the host verified:
+    /// it expires after the injected [`TokenLifetimes`]' idle time without
+    /// use and at their absolute lifetime. The secret is returned once, here.
+    pub async fn issue_login_token(&self, principal: &Principal) -> Result<(ApiToken, String)> {
+        store::require::<User>(self.store(), Scope::Platform, principal.user.0).await?;
+        let secret = self.new_token_secret()?;
+        let token = self
+            .store_token(
+                principal,
+                "login",
+                &secret,
+                "token.issued",
+                TokenKind::Login,
+                Some(self.token_lifetimes().absolute()),
+            )
+            .await?;
+        Ok((token, secret))
+    }
+
+    /// When `token` stops working if it is not used again: the earlier of
+    /// its absolute expiry and, for a login token, its last use (or issue)
+    /// plus the idle lifetime. `None`: never.
+    pub fn token_expiry(&self, token: &ApiToken) -> Option<DateTime<Utc>> {
+        let idle = match token.kind {
+            TokenKind::Login => {
+                Some(token.last_used_at.unwrap_or(token.created_at) + self.token_lifetimes().idle())
+            }
+            TokenKind::Api => None,
+        };
+        match (token.expires_at, idle) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Changes the caller's own password: `current` must be the password
+    /// it replaces (a wrong or missing one is a validation error naming
+    /// `current_password`, and nothing changes). In the same commit every
+    /// other token of the caller is revoked: only the token of this request
+    /// ([`Principal::token`]) stays valid. An account without a password
+    /// yet gets its first one through [`Regentra::set_password`].
+    pub async fn change_password(
+        &self,
+        principal: &Principal,
+        current: Option<&str>,
+        password: &str,
+    ) -> Result<()> {
+        check_password(password)?;
+        let user = store::require::<User>(self.store(), Scope::Platform, principal.user.0)
+            .await?
+            .value;
+        let Some(mut credential) =
+            store::load::<Credential>(self.store(), Scope::Platform, user.id.0).await?
+        else {
+            return self.set_password(principal, password).await;
+        };
+        let Some(current) = current else {
+            return Err(Error::invalid(
+                "current_password",
+                "required to change the password",
+            ));
+        };
+        if !verify_password(current, &credential.value.password_hash) {
+            return Err(Error::invalid("current_password", "does not match"));
+        }
+        let now = self.now();
+        credential.value.password_hash = self.hash_password(password)?;
+        credential.value.updated_at = now;
+        let mut changes = ChangeSet::new();
+        changes.update(&credential)?;
+        let mut revoked = 0;
+        for mut token in
+            store::find_all::<ApiToken>(self.store(), Scope::Platform, "user", &user.id.to_string())
+                .await?
+        {
+            if token.value.revoked_at.is_none() && Some(token.value.id) != principal.token {
+                token.value.revoked_at = Some(now);
+                changes.update(&token)?;
+                revoked += 1;
+            }
+        }
+        changes.audit(self.platform_event(
+            Some(principal),
+            "password.changed",
+            Target::new(User::KIND, user.id),
+            json!({ "tokens_revoked": revoked }),
+        ));
+        self.store().apply(changes).await?;
+        Ok(())
+    }
+
                         what: ApiToken::NAME,
                     });
                 }
@@ -479,7 +691,10 @@ mod tests {
             .hash("correct horse battery", &[1; SALT_LEN])
             .expect("hash");
         assert!(phc.starts_with("$argon2id$v=19$m=8,t=1,p=1$"), "{phc}");
+        kind: TokenKind,
+        expires_in: Option<Duration>,
         assert!(verify_password("correct horse battery", &phc));
+        let now = self.now();
         assert!(!verify_password("correct horse batterY", &phc));
         assert!(!verify_password("correct horse battery", "not a hash"));
         assert_ne!(
@@ -489,6 +704,8 @@ mod tests {
             phc,
             "another salt, another hash"
         );
+            kind,
+            expires_at: expires_in.map(|d| now + d),
         match hashing.hash("short", &[1; SALT_LEN]) {
             Err(Error::Validation(e)) => assert_eq!(e[0].field, "password"),
             other => panic!("short passwords are refused, got {other:?}"),
@@ -521,6 +738,9 @@ mod tests {
                 Err(Error::Validation(e)) => assert_eq!(e[0].field, field, "m={m} t={t}"),
                 other => panic!("m={m} t={t} is weaker than OWASP's minimum, got {other:?}"),
             }
+        }
+        if self.token_expiry(&token.value).is_some_and(|at| now >= at) {
+            return Err(Error::Unauthenticated);
         }
         match PasswordHashing::new(19_456, 2, 0) {
             Err(Error::Validation(e)) => assert_eq!(e[0].field, "parallelism"),

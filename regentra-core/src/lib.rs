@@ -38,7 +38,7 @@ pub mod tenancy;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use auth::PasswordHashing;
+pub use auth::{PasswordHashing, TokenLifetimes};
 pub use clock::{
     Clock, DeterministicIds, Entropy, IdGen, ManualClock, OsEntropy, RandomIds, SeededEntropy,
     SystemClock,

@@ -11,10 +11,10 @@ use serde_json::Value;
 
 pub use crate::audit::RequestMeta;
 use crate::audit::{Actor, AuditDraft, PLATFORM_CHAIN, Target};
-use crate::auth::PasswordHashing;
+use crate::auth::{PasswordHashing, TokenLifetimes};
 use crate::clock::{Clock, Entropy, IdGen, OsEntropy, RandomIds, SystemClock};
 use crate::error::{Error, Result};
-use crate::ids::{AuditEventId, OrgId, UserId};
+use crate::ids::{AuditEventId, OrgId, TokenId, UserId};
 use crate::rbac::{self, Access, Grant, Permission, Via};
 use crate::store::{self, ChangeSet, Entity, Scope, Store, Versioned};
 use crate::tenancy::{self, Membership, Organization, User};
@@ -25,6 +25,9 @@ use crate::tenancy::{self, Membership, Organization, User};
 pub struct Principal {
     pub user: UserId,
     pub request: RequestMeta,
+    /// The token this request authenticated with, when it did (set by
+    /// [`Regentra::authenticate`]): a password change keeps it valid.
+    pub token: Option<TokenId>,
 }
 
 impl Principal {
@@ -32,6 +35,7 @@ impl Principal {
         Self {
             user,
             request: RequestMeta::default(),
+            token: None,
         }
     }
 
@@ -41,6 +45,7 @@ impl Principal {
         Self {
             user: UserId(uuid::Uuid::nil()),
             request: RequestMeta::default(),
+            token: None,
         }
     }
 
@@ -62,6 +67,7 @@ pub struct Regentra {
     entropy: Arc<dyn Entropy>,
     hashing: PasswordHashing,
     evidence_limit: u64,
+    token_lifetimes: TokenLifetimes,
 }
 
 /// The largest evidence file accepted unless configured otherwise (25 MiB).
@@ -84,6 +90,7 @@ impl Regentra {
             entropy: Arc::new(OsEntropy),
             hashing: PasswordHashing::RECOMMENDED,
             evidence_limit: DEFAULT_EVIDENCE_LIMIT,
+            token_lifetimes: TokenLifetimes::DEFAULT,
         }
     }
 
@@ -100,6 +107,16 @@ impl Regentra {
 
     pub fn password_hashing(&self) -> PasswordHashing {
         self.hashing
+    }
+
+    /// How long login tokens live (idle and absolute).
+    pub fn with_token_lifetimes(mut self, lifetimes: TokenLifetimes) -> Self {
+        self.token_lifetimes = lifetimes;
+        self
+    }
+
+    pub fn token_lifetimes(&self) -> TokenLifetimes {
+        self.token_lifetimes
     }
 
     pub(crate) fn entropy(&self) -> &dyn Entropy {

@@ -18,7 +18,7 @@ use std::time::Duration;
 use axum::Router;
 use clap::Args;
 use regentra_core::store::Store;
-use regentra_core::{PasswordHashing, Principal, Regentra};
+use regentra_core::{PasswordHashing, Principal, Regentra, TokenLifetimes};
 use regentra_store_embedded::EmbeddedStore;
 use regentra_store_postgres::PostgresStore;
 
@@ -100,9 +100,40 @@ pub struct ServeArgs {
     /// argon2id lanes per password hash.
     #[arg(long, env = "REGENTRA_ARGON2_PARALLELISM", default_value_t = PasswordHashing::RECOMMENDED.parallelism())]
     pub argon2_parallelism: u32,
+    /// Minutes a login token lives without use (at least 10).
+    #[arg(long, env = "REGENTRA_LOGIN_IDLE_MINUTES", default_value_t = TokenLifetimes::DEFAULT.idle().num_minutes().unsigned_abs())]
+    pub login_idle_minutes: u64,
+    /// Hours a login token lives whatever its use (at most 8784, a year).
+    #[arg(long, env = "REGENTRA_LOGIN_MAX_HOURS", default_value_t = TokenLifetimes::DEFAULT.absolute().num_hours().unsigned_abs())]
+    pub login_max_hours: u64,
 }
 
 impl ServeArgs {
+    /// The login token lifetimes the flags ask for, refused naming the flag.
+    fn token_lifetimes(&self) -> Result<TokenLifetimes, String> {
+        // Capped far above what is accepted, so the durations cannot overflow.
+        let minutes = i64::try_from(self.login_idle_minutes.min(100_000_000)).unwrap_or(0);
+        let hours = i64::try_from(self.login_max_hours.min(1_000_000)).unwrap_or(0);
+        TokenLifetimes::new(
+            chrono::Duration::minutes(minutes),
+            chrono::Duration::hours(hours),
+        )
+        .map_err(|e| match e {
+            regentra_core::Error::Validation(fields) => fields
+                .iter()
+                .map(|f| {
+                    let flag = match f.field.as_str() {
+                        "login_idle" => "--login-idle-minutes",
+                        _ => "--login-max-hours",
+                    };
+                    format!("{flag}: {}", f.message)
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        })
+    }
+
     /// The password-hashing cost the flags ask for, refused below OWASP's
     /// minimum with the flag named.
     fn password_hashing(&self) -> Result<PasswordHashing, String> {
@@ -129,6 +160,8 @@ impl ServeArgs {
 pub struct AppConfig {
     /// The argon2id cost of new password hashes.
     pub password_hashing: PasswordHashing,
+    /// How long login tokens live (idle, absolute).
+    pub token_lifetimes: TokenLifetimes,
     /// The largest evidence file accepted, in bytes.
     pub evidence_limit: u64,
     /// The platform admin's email: made on an empty store, found otherwise.
@@ -150,6 +183,7 @@ impl Default for AppConfig {
     fn default() -> Self {
         Self {
             password_hashing: PasswordHashing::RECOMMENDED,
+            token_lifetimes: TokenLifetimes::DEFAULT,
             evidence_limit: DEFAULT_MAX_EVIDENCE_MIB * 1024 * 1024,
             admin_email: DEFAULT_ADMIN_EMAIL.to_owned(),
             bootstrap_token: None,
@@ -178,6 +212,7 @@ impl AppConfig {
         }
         Ok(Self {
             password_hashing: args.password_hashing()?,
+            token_lifetimes: args.token_lifetimes()?,
             evidence_limit: args.max_evidence_mib.saturating_mul(1024 * 1024),
             admin_email: std::env::var("REGENTRA_ADMIN_EMAIL")
                 .unwrap_or_else(|_| DEFAULT_ADMIN_EMAIL.to_owned()),
@@ -231,7 +266,8 @@ impl App {
         let regentra = Arc::new(
             Regentra::new(store)
                 .with_evidence_limit(config.evidence_limit)
-                .with_password_hashing(config.password_hashing),
+                .with_password_hashing(config.password_hashing)
+                .with_token_lifetimes(config.token_lifetimes),
         );
         let (admin, bootstrap_token) = bootstrap(
             &regentra,

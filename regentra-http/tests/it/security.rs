@@ -291,3 +291,104 @@ async fn many_addresses_failing_reach_the_accounts_ceiling() {
         "the account's ceiling holds whatever the address"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_change_needs_the_current_password_and_ends_other_sessions() {
+    let server = Server::embedded().await;
+    let (this, _, _) = tenant(&server).await;
+    let other = server.login("boss@msp.test", PASSWORD).await;
+    let program = server.with_token(
+        this.post(
+            "/v1/me/tokens",
+            json!({"name": "CI", "expires_in_days": 30}),
+        )
+        .await["secret"]
+            .as_str()
+            .expect("secret"),
+    );
+    let new = "a brand new passphrase";
+    for (body, what) in [
+        (json!({"password": new}), "no current password"),
+        (
+            json!({"current_password": "not the password", "password": new}),
+            "a wrong current password",
+        ),
+    ] {
+        let refused = this.call(M::PUT, "/v1/me/password", Some(body)).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{what}");
+        assert_eq!(refused.body["errors"][0]["field"], "current_password");
+    }
+    for api in [&this, &other, &program] {
+        api.get("/v1/me").await;
+    }
+    this.ok(
+        M::PUT,
+        "/v1/me/password",
+        Some(json!({"current_password": PASSWORD, "password": new})),
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    this.get("/v1/me").await;
+    for (api, what) in [(&other, "another login"), (&program, "an API token")] {
+        let reply = api.call(M::GET, "/v1/me", None).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{what} is revoked");
+    }
+    let refused = server
+        .anonymous()
+        .call(
+            M::POST,
+            "/v1/auth/login",
+            Some(json!({"email": "boss@msp.test", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    server.login("boss@msp.test", new).await.get("/v1/me").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_show_their_kind_expiry_and_last_use() {
+    let server = Server::embedded().await;
+    let (boss, _, _) = tenant(&server).await;
+    let lasting = boss.post("/v1/me/tokens", json!({"name": "Forever"})).await;
+    assert_eq!(lasting["kind"], "api");
+    assert_eq!(lasting["expires_at"], Value::Null);
+    let month = boss
+        .post(
+            "/v1/me/tokens",
+            json!({"name": "Month", "expires_in_days": 30}),
+        )
+        .await;
+    let created = chrono::DateTime::parse_from_rfc3339(month["created_at"].as_str().expect("time"))
+        .expect("rfc3339");
+    let expires = chrono::DateTime::parse_from_rfc3339(month["expires_at"].as_str().expect("time"))
+        .expect("rfc3339");
+    assert_eq!(expires - created, chrono::Duration::days(30));
+    for days in [json!(0), json!(3651), json!(-1), json!("soon")] {
+        let refused = boss
+            .call(
+                M::POST,
+                "/v1/me/tokens",
+                Some(json!({"name": "Bad", "expires_in_days": days})),
+            )
+            .await;
+        assert!(refused.status.is_client_error(), "{days}: {}", refused.text);
+        assert!(
+            refused.text.contains("expires_in_days"),
+            "{days} names the field: {}",
+            refused.text
+        );
+    }
+    let listed = boss.get("/v1/me/tokens").await;
+    let tokens = items(&listed);
+    assert_eq!(tokens.len(), 3, "the login and the two API tokens");
+    let login = tokens
+        .iter()
+        .find(|t| t["kind"] == "login")
+        .expect("the login token");
+    let used = chrono::DateTime::parse_from_rfc3339(login["last_used_at"].as_str().expect("used"))
+        .expect("rfc3339");
+    let idle_end =
+        chrono::DateTime::parse_from_rfc3339(login["expires_at"].as_str().expect("expiry"))
+            .expect("rfc3339");
+    assert_eq!(idle_end - used, chrono::Duration::hours(12), "idle expiry");
+}

@@ -126,6 +126,48 @@ fn serve_refuses_an_argon2_cost_below_owasps_minimum_naming_the_flag() {
 }
 
 #[test]
+fn serve_takes_login_token_lifetimes_from_flags_and_refuses_bad_ones() {
+    let defaults = config_of(&["regentra", "serve"]).token_lifetimes;
+    assert_eq!(defaults, regentra_core::TokenLifetimes::DEFAULT);
+    assert_eq!(defaults.idle(), chrono::Duration::hours(12));
+    assert_eq!(defaults.absolute(), chrono::Duration::days(7));
+    let set = config_of(&[
+        "regentra",
+        "serve",
+        "--login-idle-minutes",
+        "30",
+        "--login-max-hours",
+        "24",
+    ])
+    .token_lifetimes;
+    assert_eq!(
+        (set.idle(), set.absolute()),
+        (chrono::Duration::minutes(30), chrono::Duration::hours(24))
+    );
+    refused(
+        &["--login-idle-minutes", "5"],
+        &[],
+        "--login-idle-minutes: must be at least 10 minutes",
+    );
+    refused(
+        &["--login-max-hours", "9000"],
+        &[],
+        "--login-max-hours: must be at most 366 days",
+    );
+    // The same settings from the environment.
+    refused(
+        &[],
+        &[("REGENTRA_LOGIN_IDLE_MINUTES", "5")],
+        "--login-idle-minutes",
+    );
+    refused(
+        &[],
+        &[("REGENTRA_LOGIN_MAX_HOURS", "1")],
+        "--login-idle-minutes: must not be longer",
+    );
+}
+
+#[test]
 fn serve_refuses_a_sweep_interval_of_zero() {
     refused(&["--sweep-interval", "0"], &[], "--sweep-interval");
     refused(&[], &[("REGENTRA_SWEEP_INTERVAL", "0")], "--sweep-interval");

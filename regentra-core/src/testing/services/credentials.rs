@@ -173,3 +173,189 @@ pub async fn new_members_get_an_initial_password_existing_ones_keep_theirs(store
         None
     );
 }
+
+/// Whether `secret` authenticates, `Unauthenticated` being the only refusal.
+async fn authenticates(r: &Regentra, secret: &str) -> bool {
+    match r.authenticate(secret).await {
+        Ok(_) => true,
+        Err(Error::Unauthenticated) => false,
+        Err(e) => panic!("a token check answers yes or Unauthenticated, got {e:?}"),
+    }
+}
+
+pub async fn login_tokens_expire_when_idle(store: Arc<dyn Store>) {
+    let f = compliance_fixture(store).await;
+    let r = f.r();
+    let idle = r.token_lifetimes().idle();
+    let (token, secret) = r.issue_login_token(&f.officer).await.expect("issued");
+    assert_eq!(token.kind, crate::auth::TokenKind::Login);
+    assert_eq!(
+        token.expires_at,
+        Some(at(0) + r.token_lifetimes().absolute())
+    );
+    assert_eq!(r.token_expiry(&token), Some(at(0) + idle));
+    // Used just before going idle, it lives on from that use...
+    f.clock.advance(idle - chrono::Duration::minutes(1));
+    assert!(authenticates(r, &secret).await);
+    let listed = r.tokens(&f.officer).await.expect("tokens");
+    assert_eq!(r.token_expiry(&listed[0]), Some(r.now() + idle));
+    f.clock.advance(idle - chrono::Duration::minutes(1));
+    assert!(authenticates(r, &secret).await);
+    // ...and left idle for the whole idle time, it is refused like a
+    // token that does not exist.
+    f.clock.advance(idle);
+    assert!(!authenticates(r, &secret).await);
+    // API tokens made without an expiry do not go idle.
+    let (_, api) = r.issue_token(&f.officer, "CI").await.expect("issued");
+    f.clock.advance(chrono::Duration::days(400));
+    assert!(authenticates(r, &api).await);
+}
+
+pub async fn login_tokens_expire_at_their_absolute_lifetime(store: Arc<dyn Store>) {
+    let f = compliance_fixture(store).await;
+    let lifetimes =
+        crate::TokenLifetimes::new(chrono::Duration::hours(1), chrono::Duration::hours(3))
+            .expect("valid lifetimes");
+    let r = f.r().clone().with_token_lifetimes(lifetimes);
+    let (token, secret) = r.issue_login_token(&f.officer).await.expect("issued");
+    assert_eq!(token.expires_at, Some(at(0) + chrono::Duration::hours(3)));
+    // Used every 50 minutes, it never goes idle...
+    for _ in 0..3 {
+        f.clock.advance(chrono::Duration::minutes(50));
+        assert!(authenticates(&r, &secret).await);
+    }
+    // ...but three hours after it was issued it is refused all the same.
+    f.clock.set(at(0) + chrono::Duration::hours(3));
+    assert!(!authenticates(&r, &secret).await);
+    for (idle, absolute, field) in [
+        (5, 60, "login_idle"),
+        (120, 60, "login_idle"),
+        (60, 367 * 24 * 60, "login_absolute"),
+    ] {
+        expect_invalid(
+            crate::TokenLifetimes::new(
+                chrono::Duration::minutes(idle),
+                chrono::Duration::minutes(absolute),
+            ),
+            field,
+        );
+    }
+}
+
+pub async fn api_tokens_expire_when_their_user_said(store: Arc<dyn Store>) {
+    let f = compliance_fixture(store).await;
+    let r = f.r();
+    let (token, secret) = r
+        .issue_api_token(&f.officer, "Nightly export", Some(30))
+        .await
+        .expect("issued");
+    assert_eq!(token.kind, crate::auth::TokenKind::Api);
+    assert_eq!(token.expires_at, Some(at(0) + chrono::Duration::days(30)));
+    assert_eq!(r.token_expiry(&token), token.expires_at);
+    for days in [0, crate::auth::MAX_TOKEN_DAYS + 1] {
+        expect_invalid(
+            r.issue_api_token(&f.officer, "Bad", Some(days)).await,
+            "expires_in_days",
+        );
+    }
+    assert_eq!(
+        r.tokens(&f.officer).await.expect("tokens").len(),
+        1,
+        "refused tokens are not stored"
+    );
+    f.clock
+        .advance(chrono::Duration::days(30) - chrono::Duration::seconds(1));
+    assert!(authenticates(r, &secret).await);
+    f.clock.advance(chrono::Duration::seconds(1));
+    assert!(!authenticates(r, &secret).await);
+}
+
+pub async fn changing_a_password_needs_the_current_one_and_revokes_the_other_tokens(
+    store: Arc<dyn Store>,
+) {
+    let f = compliance_fixture(store).await;
+    let r = f.r();
+    r.set_password(&f.officer, "the first passphrase")
+        .await
+        .expect("first password");
+    let (_, this) = r.issue_login_token(&f.officer).await.expect("issued");
+    let (_, other_login) = r.issue_login_token(&f.officer).await.expect("issued");
+    let (_, program) = r.issue_token(&f.officer, "CI").await.expect("issued");
+    let (_, colleague) = r.issue_login_token(&f.manager).await.expect("issued");
+    let caller = r.authenticate(&this).await.expect("authenticated");
+    assert!(caller.token.is_some(), "the principal knows its token");
+    let password = |r: &Regentra| {
+        let r = r.clone();
+        async move {
+            r.login_material("officer@acme.test")
+                .await
+                .expect("lookup")
+                .expect("material")
+                .1
+        }
+    };
+    let before = password(r).await;
+    // A stolen session cannot change the password without knowing it.
+    expect_invalid(
+        r.change_password(
+            &caller,
+            Some("not the passphrase"),
+            "the attacker's passphrase",
+        )
+        .await,
+        "current_password",
+    );
+    expect_invalid(
+        r.change_password(&caller, None, "the attacker's passphrase")
+            .await,
+        "current_password",
+    );
+    assert_eq!(password(r).await, before, "nothing changed");
+    for secret in [&this, &other_login, &program] {
+        assert!(authenticates(r, secret).await, "no token was revoked");
+    }
+    expect_invalid(
+        r.change_password(&caller, Some("the first passphrase"), "short")
+            .await,
+        "password",
+    );
+    r.change_password(
+        &caller,
+        Some("the first passphrase"),
+        "the second passphrase",
+    )
+    .await
+    .expect("changed");
+    let after = password(r).await;
+    assert!(crate::auth::verify_password(
+        "the second passphrase",
+        &after
+    ));
+    assert!(!crate::auth::verify_password(
+        "the first passphrase",
+        &after
+    ));
+    assert!(
+        authenticates(r, &this).await,
+        "the caller's token stays valid"
+    );
+    assert!(!authenticates(r, &other_login).await, "other logins end");
+    assert!(!authenticates(r, &program).await, "other tokens end");
+    assert!(
+        authenticates(r, &colleague).await,
+        "other users are untouched"
+    );
+    let revoked = r
+        .tokens(&f.officer)
+        .await
+        .expect("tokens")
+        .iter()
+        .filter(|t| t.revoked_at.is_some())
+        .count();
+    assert_eq!(revoked, 2);
+    assert!(
+        actions(&f.msp, crate::audit::PLATFORM_CHAIN)
+            .await
+            .contains(&"password.changed".to_owned())
+    );
+}

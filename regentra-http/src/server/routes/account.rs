@@ -4,9 +4,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use regentra_core::auth::{ApiToken, TokenKind};
 use regentra_core::ids::{OrgId, TokenId, UserId};
 use regentra_core::rbac::{Role, Via};
-use regentra_core::{Error, Principal};
+use regentra_core::{Error, Principal, Regentra};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -70,13 +71,13 @@ async fn login(
     let ok = blocking(move || regentra_core::auth::verify_password(&password, &phc)).await?;
     let user = match (user, ok) {
         (Some(user), true) => user,
-        _ => return Err(ApiError::from(Error::Unauthenticated)),
         // The attempt, dropped, counts as a failure.
+        _ => return Err(ApiError::from(Error::Unauthenticated)),
     };
-    let (_, token) = state
     attempt.succeeded();
+    let (_, token) = state
         .regentra
-        .issue_token(&Principal::new(user), "login")
+        .issue_login_token(&Principal::new(user))
         .await?;
     Ok(Json(LoginResponse {
         token,
@@ -130,21 +131,47 @@ async fn me(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetPassword {
+    /// The password being replaced; required unless the account has none.
+    #[serde(default)]
+    current_password: Option<String>,
     /// At least 12 characters.
     password: String,
 }
 
-/// Sets the caller's own password.
+/// Changes the caller's own password, given the current one (a first
+/// password needs none). Every other token of the caller is revoked; the
+/// one of this request stays valid. Wrong current passwords are limited
+/// like failed logins.
 #[utoipa::path(put, path = "/v1/me/password", tag = "account",
     request_body = SetPassword,
-    responses((status = 204), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses(
+        (status = 204),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = [])))]
 async fn set_password(
     State(state): State<AppState>,
     Caller(caller): Caller,
+    ClientAddr(address): ClientAddr,
     Body(req): Body<SetPassword>,
 ) -> ApiResult<StatusCode> {
-    state.regentra.set_password(&caller, &req.password).await?;
+    // Guessing the current password with a stolen token is limited like
+    // guessing it at the login (keyed by the account's id).
+    let attempt = state
+        .limiter
+        .attempt(&format!("user:{}", caller.user), address)
+        .map_err(ApiError::from)?;
+    let result = state
+        .regentra
+        .change_password(&caller, req.current_password.as_deref(), &req.password)
+        .await;
+    let wrong_current = matches!(&result, Err(Error::Validation(fields))
+        if fields.iter().any(|f| f.field == "current_password"));
+    if !wrong_current {
+        attempt.succeeded();
+    }
+    result?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -154,17 +181,25 @@ pub struct TokenItem {
     name: String,
     /// The first characters of the secret.
     hint: String,
+    /// `login` (from a password login) or `api` (made by the user).
+    kind: TokenKind,
     created_at: DateTime<Utc>,
+    /// Written at most once a minute.
     last_used_at: Option<DateTime<Utc>>,
+    /// When the token stops working unless used before (a login token's
+    /// idle expiry moves with its use); `null`: never.
+    expires_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
 }
 
-impl From<regentra_core::auth::ApiToken> for TokenItem {
-    fn from(t: regentra_core::auth::ApiToken) -> Self {
+impl TokenItem {
+    fn new(regentra: &Regentra, t: ApiToken) -> Self {
         Self {
+            expires_at: regentra.token_expiry(&t),
             id: t.id,
             name: t.name,
             hint: t.hint,
+            kind: t.kind,
             created_at: t.created_at,
             last_used_at: t.last_used_at,
             revoked_at: t.revoked_at,
@@ -183,13 +218,19 @@ async fn list_tokens(
     page: Page,
 ) -> ApiResult<Json<Paged<TokenItem>>> {
     let tokens = state.regentra.tokens(&caller).await?;
-    Ok(Json(page.of_ids(tokens, |t| t.id.0).map(TokenItem::from)))
+    Ok(Json(
+        page.of_ids(tokens, |t| t.id.0)
+            .map(|t| TokenItem::new(&state.regentra, t)),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
     name: String,
+    /// Days until the token expires (1 to 3650); none: it never does.
+    #[serde(default)]
+    expires_in_days: Option<u32>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -210,11 +251,14 @@ async fn create_token(
     Caller(caller): Caller,
     Body(req): Body<CreateToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
-    let (token, secret) = state.regentra.issue_token(&caller, &req.name).await?;
+    let (token, secret) = state
+        .regentra
+        .issue_api_token(&caller, &req.name, req.expires_in_days)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedToken {
-            token: token.into(),
+            token: TokenItem::new(&state.regentra, token),
             secret,
         }),
     ))
@@ -230,5 +274,6 @@ async fn revoke_token(
     Caller(caller): Caller,
     Id(id): Id<TokenId>,
 ) -> ApiResult<Json<TokenItem>> {
-    Ok(Json(state.regentra.revoke_token(&caller, id).await?.into()))
+    let token = state.regentra.revoke_token(&caller, id).await?;
+    Ok(Json(TokenItem::new(&state.regentra, token)))
 }
