@@ -187,7 +187,8 @@ impl Regentra {
         let member = self
             .membership(org, user)
             .await?
-            .ok_or_else(|| Error::invalid("user", "must be a member of the organization"))?;
+            // Named as the API's body names it.
+            .ok_or_else(|| Error::invalid("user_id", "must be a member of the organization"))?;
         let mut changes = ChangeSet::new();
         let ack = self.assign(&mut changes, &c.value, user, member.value.role)?;
         changes.audit(self.event(
@@ -200,7 +201,7 @@ impl Regentra {
         self.store().apply(changes).await.map_err(|e| match e {
             Error::AlreadyExists { .. } => Error::AlreadyExists {
                 what: Acknowledgment::NAME,
-                field: "user".into(),
+                field: "user_id".into(),
             },
             other => other,
         })?;

@@ -223,9 +223,15 @@ pub async fn campaign_launch_resolves_the_audience_once(store: Arc<dyn Store>) {
         .await
         .expect("late joiner");
     match r.add_to_campaign(&f.officer, f.org, c.id, gina.user).await {
-        Err(Error::AlreadyExists { .. }) => {}
+        Err(Error::AlreadyExists { field, .. }) => assert_eq!(field, "user_id"),
         other => panic!("adding twice must be AlreadyExists, got {other:?}"),
     }
+    // Errors name the field as the API's body does.
+    expect_invalid(
+        r.add_to_campaign(&f.officer, f.org, c.id, f.msp.admin.user)
+            .await,
+        "user_id",
+    );
     assert_eq!(
         r.campaign_completion(&f.manager, f.org, c.id)
             .await
