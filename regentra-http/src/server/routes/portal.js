@@ -61,7 +61,8 @@
     document.getElementById("login").hidden = true;
     document.getElementById("app").hidden = false;
     loadTickets().catch(signOut);
-    searchArticles("");
+    // An empty query lists the portal's articles.
+    searchArticles("").catch(function () {});
     loadDashboard();
   }
 
@@ -104,7 +105,8 @@
 
   document.getElementById("kb-form").addEventListener("submit", function (e) {
     e.preventDefault();
-    searchArticles(new FormData(e.target).get("q"));
+    searchArticles(new FormData(e.target).get("q"))
+      .catch(function (err) { alert(err.message); });
   });
 
   if (token) start();
