@@ -70,67 +70,6 @@ impl Entity for Credential {
     }
 }
 
-/// An API token as stored: never the secret itself.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApiToken {
-    pub id: TokenId,
-    pub user: UserId,
-    pub name: String,
-    /// The first characters of the secret, to tell tokens apart.
-    pub hint: String,
-    /// Hex SHA-256 of the secret.
-    pub hash: String,
-    pub created_at: DateTime<Utc>,
-    pub last_used_at: Option<DateTime<Utc>>,
-    pub revoked_at: Option<DateTime<Utc>>,
-}
-
-impl Entity for ApiToken {
-    const KIND: &'static str = "api_token";
-    const NAME: &'static str = "token";
-    fn scope(&self) -> Scope {
-        Scope::Platform
-    }
-    fn id(&self) -> Uuid {
-        self.id.0
-    }
-    fn indexes(&self) -> Vec<IndexEntry> {
-        vec![
-            IndexEntry::unique("hash", &self.hash),
-            IndexEntry::multi("user", self.user.to_string()),
-        ]
-    }
-}
-
-/// How hard password hashing works: argon2id's memory (KiB), passes and
-/// lanes. Injected into [`Regentra`] like the clock, so a host can raise the
-/// cost and a test suite can lower it; a hash carries its own parameters,
-/// so verifying needs none of this.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PasswordHashing {
-    memory_kib: u32,
-    iterations: u32,
-    parallelism: u32,
-}
-
-/// OWASP's minimum configurations for argon2id (memory in KiB, passes):
-/// equally strong ways of trading memory for time. A configuration at or
-/// above any one of them is accepted.
-const OWASP_MINIMUMS: [(u32, u32); 5] = [
-    (47_104, 1),
-    (19_456, 2),
-    (12_288, 3),
-    (9_216, 4),
-    (7_168, 5),
-];
-
-/// Salt length in bytes (the PHC recommendation).
-const SALT_LEN: usize = 16;
-
-impl PasswordHashing {
-    /// OWASP's recommended argon2id cost (19 MiB, 2 passes, 1 lane): the
-    /// default of [`Regentra`].
 /// What a token was issued for.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -145,20 +84,20 @@ pub enum TokenKind {
     Api,
 }
 
-    pub const RECOMMENDED: Self = Self {
-        memory_kib: 19_456,
-        iterations: 2,
-        parallelism: 1,
-    };
-
-    /// A host's own cost, refused (naming the field) when it is weaker
-    /// than every OWASP minimum or outside what argon2 can run.
-    pub fn new(memory_kib: u32, iterations: u32, parallelism: u32) -> Result<Self> {
-        if !(1..=64).contains(&parallelism) {
-            return Err(Error::invalid("parallelism", "must be between 1 and 64"));
-        }
-        if memory_kib > 4 * 1024 * 1024 {
-            return Err(Error::invalid("memory_kib", "must be at most 4 GiB"));
+/// An API token as stored: never the secret itself.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiToken {
+    pub id: TokenId,
+    pub user: UserId,
+    pub name: String,
+    /// The first characters of the secret, to tell tokens apart.
+    pub hint: String,
+    /// Hex SHA-256 of the secret.
+    pub hash: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub kind: TokenKind,
     /// When the token stops working whatever its use (`None`: never; a
@@ -210,8 +149,8 @@ impl TokenLifetimes {
     pub fn absolute(&self) -> Duration {
         self.absolute
     }
-        }
-        if iterations > 100 {
+}
+
 impl Default for TokenLifetimes {
     fn default() -> Self {
         Self::DEFAULT
@@ -221,6 +160,67 @@ impl Default for TokenLifetimes {
 /// The longest expiry a user may give an API token, in days.
 pub const MAX_TOKEN_DAYS: u32 = 3650;
 
+impl Entity for ApiToken {
+    const KIND: &'static str = "api_token";
+    const NAME: &'static str = "token";
+    fn scope(&self) -> Scope {
+        Scope::Platform
+    }
+    fn id(&self) -> Uuid {
+        self.id.0
+    }
+    fn indexes(&self) -> Vec<IndexEntry> {
+        vec![
+            IndexEntry::unique("hash", &self.hash),
+            IndexEntry::multi("user", self.user.to_string()),
+        ]
+    }
+}
+
+/// How hard password hashing works: argon2id's memory (KiB), passes and
+/// lanes. Injected into [`Regentra`] like the clock, so a host can raise the
+/// cost and a test suite can lower it; a hash carries its own parameters,
+/// so verifying needs none of this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordHashing {
+    memory_kib: u32,
+    iterations: u32,
+    parallelism: u32,
+}
+
+/// OWASP's minimum configurations for argon2id (memory in KiB, passes):
+/// equally strong ways of trading memory for time. A configuration at or
+/// above any one of them is accepted.
+const OWASP_MINIMUMS: [(u32, u32); 5] = [
+    (47_104, 1),
+    (19_456, 2),
+    (12_288, 3),
+    (9_216, 4),
+    (7_168, 5),
+];
+
+/// Salt length in bytes (the PHC recommendation).
+const SALT_LEN: usize = 16;
+
+impl PasswordHashing {
+    /// OWASP's recommended argon2id cost (19 MiB, 2 passes, 1 lane): the
+    /// default of [`Regentra`].
+    pub const RECOMMENDED: Self = Self {
+        memory_kib: 19_456,
+        iterations: 2,
+        parallelism: 1,
+    };
+
+    /// A host's own cost, refused (naming the field) when it is weaker
+    /// than every OWASP minimum or outside what argon2 can run.
+    pub fn new(memory_kib: u32, iterations: u32, parallelism: u32) -> Result<Self> {
+        if !(1..=64).contains(&parallelism) {
+            return Err(Error::invalid("parallelism", "must be between 1 and 64"));
+        }
+        if memory_kib > 4 * 1024 * 1024 {
+            return Err(Error::invalid("memory_kib", "must be at most 4 GiB"));
+        }
+        if iterations > 100 {
             return Err(Error::invalid("iterations", "must be at most 100"));
         }
         let strong = OWASP_MINIMUMS
@@ -401,141 +401,6 @@ impl Regentra {
         principal: &Principal,
         name: &str,
     ) -> Result<(ApiToken, String)> {
-        store::require::<User>(self.store(), Scope::Platform, principal.user.0).await?;
-        let secret = self.new_token_secret()?;
-        let token = self
-            .store_token(
-                principal,
-                name,
-                &secret,
-                "token.issued",
-                TokenKind::Api,
-                expires_in,
-            )
-            .await?;
-        Ok((token, secret))
-    }
-
-    /// Registers a secret chosen by the operator (a bootstrap token from the
-    /// environment) as a token of the caller. It must start with `rgt_` and
-    /// carry at least 32 more letters, digits, `-` or `_`.
-    pub async fn register_token(
-        &self,
-        principal: &Principal,
-        name: &str,
-        secret: &str,
-    ) -> Result<ApiToken> {
-        let body = secret.strip_prefix(TOKEN_PREFIX).unwrap_or("");
-        if body.len() < 32
-            || body.len() > 250
-            || !body
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(Error::invalid(
-                "token",
-                "must be rgt_ followed by at least 32 letters, digits, - or _",
-            ));
-        }
-        self.store_token(
-            principal,
-            name,
-            secret,
-            "token.registered",
-            TokenKind::Api,
-            None,
-        )
-        .await
-    }
-
-    /// Stores a token for `secret` (its hash and a hint only), audited.
-    async fn store_token(
-        &self,
-        principal: &Principal,
-        name: &str,
-        secret: &str,
-        action: &str,
-    ) -> Result<ApiToken> {
-        let token = ApiToken {
-            id: TokenId(self.new_id()),
-            user: principal.user,
-            name: validate_name("name", name)?,
-            hint: secret[..TOKEN_PREFIX.len() + 6].to_owned(),
-            hash: token_hash(secret),
-            created_at: now,
-            last_used_at: None,
-            revoked_at: None,
-        };
-        let mut changes = ChangeSet::new();
-        changes.insert(&token)?;
-        changes.audit(self.platform_event(
-            Some(principal),
-            action,
-            Target::new(ApiToken::KIND, token.id),
-            json!({
-                "name": token.name,
-                "hint": token.hint,
-                "kind": token.kind,
-                "expires_at": token.expires_at,
-            }),
-        ));
-        self.store().apply(changes).await?;
-        Ok(token)
-    }
-
-    /// The caller behind a token secret; `Unauthenticated` for anything
-    /// else (malformed, unknown, revoked, expired: see
-    /// [`Regentra::token_expiry`]), without saying which.
-    pub async fn authenticate(&self, secret: &str) -> Result<Principal> {
-        if !secret.starts_with(TOKEN_PREFIX)
-            || !(TOKEN_PREFIX.len() + 32..=TOKEN_PREFIX.len() + 250).contains(&secret.len())
-        {
-            return Err(Error::Unauthenticated);
-        }
-        let hash = token_hash(secret);
-        let Some(mut token) =
-            store::find_unique::<ApiToken>(self.store(), Scope::Platform, "hash", &hash).await?
-        else {
-            return Err(Error::Unauthenticated);
-        };
-        if !bool::from(token.value.hash.as_bytes().ct_eq(hash.as_bytes()))
-            || token.value.revoked_at.is_some()
-        {
-            return Err(Error::Unauthenticated);
-        }
-        let now = self.now();
-        let stale = token
-            .value
-            .last_used_at
-            .is_none_or(|at| now - at >= Duration::seconds(LAST_USE_GRANULARITY));
-        if stale {
-            token.value.last_used_at = Some(now);
-            let mut changes = ChangeSet::new();
-            changes.update(&token)?;
-            // Two requests racing to record the same use: either write is fine.
-            match self.store().apply(changes).await {
-                Ok(_) | Err(Error::Conflict { .. }) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        let mut principal = Principal::new(token.value.user);
-        principal.token = Some(token.value.id);
-        Ok(principal)
-    }
-
-    /// The caller's tokens, without their secrets.
-    pub async fn tokens(&self, principal: &Principal) -> Result<Vec<ApiToken>> {
-        Ok(store::find_all::<ApiToken>(
-            self.store(),
-            Scope::Platform,
-            "user",
-            &principal.user.to_string(),
-        )
-        .await?
-        .into_iter()
-        .map(|t| t.value)
-        .collect())
-    }
         self.issue_api_token(principal, name, None).await
     }
 
@@ -560,14 +425,21 @@ impl Regentra {
                 ));
             }
         };
+        store::require::<User>(self.store(), Scope::Platform, principal.user.0).await?;
+        let secret = self.new_token_secret()?;
+        let token = self
+            .store_token(
+                principal,
+                name,
+                &secret,
+                "token.issued",
+                TokenKind::Api,
+                expires_in,
+            )
+            .await?;
+        Ok((token, secret))
+    }
 
-    /// Revokes one of the caller's tokens for good.
-    pub async fn revoke_token(&self, principal: &Principal, token: TokenId) -> Result<ApiToken> {
-        let mut found =
-            match store::load::<ApiToken>(self.store(), Scope::Platform, token.0).await? {
-                Some(t) if t.value.user == principal.user => t,
-                _ => {
-                    return Err(Error::NotFound {
     /// Issues a login token for a user whose password the host verified:
     /// it expires after the injected [`TokenLifetimes`]' idle time without
     /// use and at their absolute lifetime. The secret is returned once, here.
@@ -659,6 +531,142 @@ impl Regentra {
         Ok(())
     }
 
+    /// Registers a secret chosen by the operator (a bootstrap token from the
+    /// environment) as a token of the caller. It must start with `rgt_` and
+    /// carry at least 32 more letters, digits, `-` or `_`.
+    pub async fn register_token(
+        &self,
+        principal: &Principal,
+        name: &str,
+        secret: &str,
+    ) -> Result<ApiToken> {
+        let body = secret.strip_prefix(TOKEN_PREFIX).unwrap_or("");
+        if body.len() < 32
+            || body.len() > 250
+            || !body
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(Error::invalid(
+                "token",
+                "must be rgt_ followed by at least 32 letters, digits, - or _",
+            ));
+        }
+        self.store_token(
+            principal,
+            name,
+            secret,
+            "token.registered",
+            TokenKind::Api,
+            None,
+        )
+        .await
+    }
+
+    /// Stores a token for `secret` (its hash and a hint only), audited.
+    async fn store_token(
+        &self,
+        principal: &Principal,
+        name: &str,
+        secret: &str,
+        action: &str,
+        kind: TokenKind,
+        expires_in: Option<Duration>,
+    ) -> Result<ApiToken> {
+        let now = self.now();
+        let token = ApiToken {
+            id: TokenId(self.new_id()),
+            user: principal.user,
+            name: validate_name("name", name)?,
+            hint: secret[..TOKEN_PREFIX.len() + 6].to_owned(),
+            hash: token_hash(secret),
+            created_at: now,
+            last_used_at: None,
+            revoked_at: None,
+            kind,
+            expires_at: expires_in.map(|d| now + d),
+        };
+        let mut changes = ChangeSet::new();
+        changes.insert(&token)?;
+        changes.audit(self.platform_event(
+            Some(principal),
+            action,
+            Target::new(ApiToken::KIND, token.id),
+            json!({
+                "name": token.name,
+                "hint": token.hint,
+                "kind": token.kind,
+                "expires_at": token.expires_at,
+            }),
+        ));
+        self.store().apply(changes).await?;
+        Ok(token)
+    }
+
+    /// The caller behind a token secret; `Unauthenticated` for anything
+    /// else (malformed, unknown, revoked, expired: see
+    /// [`Regentra::token_expiry`]), without saying which.
+    pub async fn authenticate(&self, secret: &str) -> Result<Principal> {
+        if !secret.starts_with(TOKEN_PREFIX)
+            || !(TOKEN_PREFIX.len() + 32..=TOKEN_PREFIX.len() + 250).contains(&secret.len())
+        {
+            return Err(Error::Unauthenticated);
+        }
+        let hash = token_hash(secret);
+        let Some(mut token) =
+            store::find_unique::<ApiToken>(self.store(), Scope::Platform, "hash", &hash).await?
+        else {
+            return Err(Error::Unauthenticated);
+        };
+        if !bool::from(token.value.hash.as_bytes().ct_eq(hash.as_bytes()))
+            || token.value.revoked_at.is_some()
+        {
+            return Err(Error::Unauthenticated);
+        }
+        let now = self.now();
+        if self.token_expiry(&token.value).is_some_and(|at| now >= at) {
+            return Err(Error::Unauthenticated);
+        }
+        let stale = token
+            .value
+            .last_used_at
+            .is_none_or(|at| now - at >= Duration::seconds(LAST_USE_GRANULARITY));
+        if stale {
+            token.value.last_used_at = Some(now);
+            let mut changes = ChangeSet::new();
+            changes.update(&token)?;
+            // Two requests racing to record the same use: either write is fine.
+            match self.store().apply(changes).await {
+                Ok(_) | Err(Error::Conflict { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let mut principal = Principal::new(token.value.user);
+        principal.token = Some(token.value.id);
+        Ok(principal)
+    }
+
+    /// The caller's tokens, without their secrets.
+    pub async fn tokens(&self, principal: &Principal) -> Result<Vec<ApiToken>> {
+        Ok(store::find_all::<ApiToken>(
+            self.store(),
+            Scope::Platform,
+            "user",
+            &principal.user.to_string(),
+        )
+        .await?
+        .into_iter()
+        .map(|t| t.value)
+        .collect())
+    }
+
+    /// Revokes one of the caller's tokens for good.
+    pub async fn revoke_token(&self, principal: &Principal, token: TokenId) -> Result<ApiToken> {
+        let mut found =
+            match store::load::<ApiToken>(self.store(), Scope::Platform, token.0).await? {
+                Some(t) if t.value.user == principal.user => t,
+                _ => {
+                    return Err(Error::NotFound {
                         what: ApiToken::NAME,
                     });
                 }
@@ -691,10 +699,7 @@ mod tests {
             .hash("correct horse battery", &[1; SALT_LEN])
             .expect("hash");
         assert!(phc.starts_with("$argon2id$v=19$m=8,t=1,p=1$"), "{phc}");
-        kind: TokenKind,
-        expires_in: Option<Duration>,
         assert!(verify_password("correct horse battery", &phc));
-        let now = self.now();
         assert!(!verify_password("correct horse batterY", &phc));
         assert!(!verify_password("correct horse battery", "not a hash"));
         assert_ne!(
@@ -704,8 +709,6 @@ mod tests {
             phc,
             "another salt, another hash"
         );
-            kind,
-            expires_at: expires_in.map(|d| now + d),
         match hashing.hash("short", &[1; SALT_LEN]) {
             Err(Error::Validation(e)) => assert_eq!(e[0].field, "password"),
             other => panic!("short passwords are refused, got {other:?}"),
@@ -738,9 +741,6 @@ mod tests {
                 Err(Error::Validation(e)) => assert_eq!(e[0].field, field, "m={m} t={t}"),
                 other => panic!("m={m} t={t} is weaker than OWASP's minimum, got {other:?}"),
             }
-        }
-        if self.token_expiry(&token.value).is_some_and(|at| now >= at) {
-            return Err(Error::Unauthenticated);
         }
         match PasswordHashing::new(19_456, 2, 0) {
             Err(Error::Validation(e)) => assert_eq!(e[0].field, "parallelism"),
