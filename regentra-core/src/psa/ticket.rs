@@ -474,7 +474,11 @@ impl Regentra {
         .await
     }
 
-    /// Assigns a ticket to a member of the org (staff).
+    /// Assigns a ticket to someone who works the org's tickets: the same
+    /// rule as an escalation's `reassign` (a role holding `tickets.manage`
+    /// over every ticket, through a membership of the org or its MSP's
+    /// delegation), so an MSP's admin can take a ticket and an employee
+    /// cannot be given one.
     pub async fn assign_ticket(
         &self,
         principal: &Principal,
@@ -485,11 +489,11 @@ impl Regentra {
         let grant = self
             .authorize_all(principal, org, Permission::TicketsManage)
             .await?;
-        if self.membership(org, assignee).await?.is_none() {
-            return Err(Error::invalid(
-                "assignee",
-                "must be a member of the organization",
-            ));
+        if let Some((_, problem)) = self
+            .escalation_target_problem(org, &Action::Reassign { user: assignee })
+            .await?
+        {
+            return Err(Error::invalid("assignee", problem));
         }
         let mut t: Versioned<Ticket> = store::require(self.store(), Scope::Org(org), id.0).await?;
         t.value.assignee = Some(assignee);

@@ -128,6 +128,7 @@ macro_rules! service_tests {
             escalation_fires_once_even_when_the_sweep_runs_twice,
             sla_escalation_targets_must_reach_the_tickets_org,
             sla_escalation_skips_a_target_who_no_longer_qualifies,
+            tickets_are_assigned_to_those_who_work_them,
             ticket_requesters_see_only_their_own,
             time_entry_totals_per_ticket_user_and_org,
             assets_link_to_tickets,

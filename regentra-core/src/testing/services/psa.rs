@@ -1229,3 +1229,37 @@ pub async fn sla_escalation_skips_a_target_who_no_longer_qualifies(store: Arc<dy
             .contains(&"ticket.escalation_skipped".to_owned())
     );
 }
+
+/// A ticket is given only to someone who works the org's tickets (the rule
+/// of an escalation's `reassign`): never another tenant's user or an
+/// employee; the MSP's admin (by delegation) and an assigned technician.
+pub async fn tickets_are_assigned_to_those_who_work_them(store: Arc<dyn Store>) {
+    let f = psa_fixture(store, Vec::new()).await;
+    let r = f.c.r();
+    let t = r
+        .create_ticket(&f.requesters[0], f.c.org, new_ticket("VPN", Priority::Low))
+        .await
+        .expect("ticket");
+    let other = msp_in(r.clone(), f.c.msp.operator.clone(), "Southwind IT").await;
+    let stranger = member(&other, other.clients[0], "owner@south.test", Role::OrgAdmin).await;
+    for who in [stranger.user, f.requesters[1].user, f.c.officer.user] {
+        expect_invalid(
+            r.assign_ticket(&f.tech, f.c.org, t.id, who).await,
+            "assignee",
+        );
+    }
+    assert_eq!(
+        r.ticket(&f.tech, f.c.org, t.id)
+            .await
+            .expect("ticket")
+            .assignee,
+        None
+    );
+    for who in [f.c.msp.admin.user, f.tech.user] {
+        let assigned = r
+            .assign_ticket(&f.tech, f.c.org, t.id, who)
+            .await
+            .expect("staff who work the client's tickets");
+        assert_eq!(assigned.assignee, Some(who));
+    }
+}
