@@ -38,22 +38,16 @@ async fn fixture() -> Fixture {
         .add_member(&ops, msp.id, "admin@bench.test", "Admin", Role::MspAdmin)
         .await
         .expect("admin");
-    let admin = Principal::new(admin.user);
+    let admin = Principal::new(admin.membership().expect("shown to the operator").user);
     let client = regentra
         .create_client(&admin, msp.id, "Bench Client")
         .await
         .expect("client");
     let tech = regentra
-        .add_member(
-            &admin,
-            client.id,
-            "tech@bench.test",
-            "Tech",
-            Role::Technician,
-        )
+        .add_member(&ops, client.id, "tech@bench.test", "Tech", Role::Technician)
         .await
         .expect("tech");
-    let tech = Principal::new(tech.user);
+    let tech = Principal::new(tech.membership().expect("shown to the operator").user);
     for framework in ["hipaa", "soc2"] {
         regentra
             .adopt_framework(&admin, client.id, framework)

@@ -34,16 +34,17 @@ async fn fixture(store: impl regentra::store::Store + 'static) -> Fixture {
         .add_member(&ops, msp, "admin@bench.test", "Admin", Role::MspAdmin)
         .await
         .expect("admin");
-    let admin = Principal::new(admin.user);
+    let admin = Principal::new(admin.membership().expect("shown to the operator").user);
     let client = regentra
         .create_client(&admin, msp, "Bench Client")
         .await
         .expect("client")
         .id;
     let tech = regentra
-        .add_member(&admin, msp, "tech@bench.test", "Tech", Role::Technician)
+        .add_member(&ops, msp, "tech@bench.test", "Tech", Role::Technician)
         .await
         .expect("tech");
+    let tech = tech.membership().expect("shown to the operator").clone();
     regentra
         .assign_staff(&admin, msp, client, tech.user, Role::Technician)
         .await

@@ -12,7 +12,7 @@ use regentra::embedded::EmbeddedStore;
 use regentra::rbac::{Permission, Role};
 use regentra::store::PageRequest;
 use regentra::tenancy::OrgKind;
-use regentra::{OrgId, Principal, Regentra, Result};
+use regentra::{OrgId, Principal, Regentra, Result, UserId};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
@@ -36,14 +36,14 @@ async fn main() -> Result<()> {
             Role::MspAdmin,
         )
         .await?;
-    let alice = Principal::new(alice.user);
+    let alice = Principal::new(alice.membership().expect("shown to the operator").user);
 
     // Alice creates two clients and hires two staff members into the MSP.
     let dental = regentra
         .create_client(&alice, msp.id, "Acme Dental")
         .await?;
     let legal = regentra.create_client(&alice, msp.id, "Bolt Legal").await?;
-    let tom = regentra
+    regentra
         .add_member(
             &alice,
             msp.id,
@@ -52,7 +52,8 @@ async fn main() -> Result<()> {
             Role::Technician,
         )
         .await?;
-    let cora = regentra
+    let tom = account(&regentra, "tom@northwind.example").await?;
+    regentra
         .add_member(
             &alice,
             msp.id,
@@ -61,26 +62,21 @@ async fn main() -> Result<()> {
             Role::ComplianceOfficer,
         )
         .await?;
+    let cora = account(&regentra, "cora@northwind.example").await?;
 
     // Tom is a technician at Acme Dental and the compliance officer of Bolt
     // Legal; Cora works Acme Dental's compliance program.
     regentra
-        .assign_staff(&alice, msp.id, dental.id, tom.user, Role::Technician)
+        .assign_staff(&alice, msp.id, dental.id, tom, Role::Technician)
         .await?;
     regentra
-        .assign_staff(&alice, msp.id, legal.id, tom.user, Role::ComplianceOfficer)
+        .assign_staff(&alice, msp.id, legal.id, tom, Role::ComplianceOfficer)
         .await?;
     regentra
-        .assign_staff(
-            &alice,
-            msp.id,
-            dental.id,
-            cora.user,
-            Role::ComplianceOfficer,
-        )
+        .assign_staff(&alice, msp.id, dental.id, cora, Role::ComplianceOfficer)
         .await?;
     // Acme Dental's office manager is an employee there, and nowhere else.
-    let erin = regentra
+    regentra
         .add_member(
             &alice,
             dental.id,
@@ -89,6 +85,7 @@ async fn main() -> Result<()> {
             Role::Employee,
         )
         .await?;
+    let erin = account(&regentra, "erin@acme-dental.example").await?;
 
     let clients = regentra
         .list_clients(&alice, msp.id, PageRequest::first(50))
@@ -100,9 +97,9 @@ async fn main() -> Result<()> {
 
     let people = [
         ("Alice", alice.clone()),
-        ("Tom", Principal::new(tom.user)),
-        ("Cora", Principal::new(cora.user)),
-        ("Erin", Principal::new(erin.user)),
+        ("Tom", Principal::new(tom)),
+        ("Cora", Principal::new(cora)),
+        ("Erin", Principal::new(erin)),
     ];
     let orgs = [
         (msp.name.as_str(), msp.id),
@@ -149,7 +146,7 @@ async fn main() -> Result<()> {
     // their common controls, so Cora works each control once.
     regentra.adopt_framework(&alice, dental.id, "hipaa").await?;
     regentra.adopt_framework(&alice, dental.id, "soc2").await?;
-    let cora = Principal::new(cora.user);
+    let cora = Principal::new(cora);
     for control in ["RM-01", "IA-01", "CR-01"] {
         regentra
             .update_control(
@@ -227,4 +224,19 @@ fn via(via: &regentra::rbac::Via) -> &'static str {
         regentra::rbac::Via::MspDelegation { .. } => "through the MSP",
         regentra::rbac::Via::Platform => "platform operator",
     }
+}
+
+/// The account behind an email, as the host reads it from its store. An
+/// MSP admin's `add_member` answer does not name the account: it would tell
+/// whether the email already had one (another tenant's person).
+async fn account(regentra: &Regentra, email: &str) -> Result<UserId> {
+    regentra::store::find_unique::<regentra::tenancy::User>(
+        regentra.store(),
+        regentra::store::Scope::Platform,
+        "email",
+        email,
+    )
+    .await?
+    .map(|u| u.value.id)
+    .ok_or(regentra::Error::NotFound { what: "user" })
 }

@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::audit::Target;
 use crate::clock::Entropy;
 use crate::error::{Error, Result};
-use crate::ids::{TokenId, UserId};
+use crate::ids::{OrgId, TokenId, UserId};
 use crate::service::{Principal, Regentra};
 use crate::store::{self, ChangeSet, Entity, IndexEntry, Scope};
 use crate::tenancy::{User, normalize_email, validate_name};
@@ -34,28 +34,89 @@ pub const TOKEN_PREFIX: &str = "rgt_";
 /// The shortest password accepted.
 pub const MIN_PASSWORD: usize = 12;
 
-/// A user's password, as an argon2id PHC string.
+/// A user's password, as an argon2id PHC string, and who chose it.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credential {
     pub user: UserId,
     pub password_hash: String,
     pub updated_at: DateTime<Utc>,
+    /// Who chose this password, and so who may know it.
+    #[serde(default)]
+    pub set_by: SetBy,
+}
+
+/// Who chose a password. An account's password is set by its owner or the
+/// platform operator; a tenant admin only gives an initial password to an
+/// account their own call creates, and such a password is removed (with
+/// the account's tokens) when the platform operator attaches the account to
+/// any other org, so that admin's knowledge of it reaches nothing else.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum SetBy {
+    /// The account's owner, signed in with a password nobody else chose.
+    Owner,
+    /// The platform operator.
+    Operator,
+    /// An admin of `org`, when their call created the account; or since
+    /// changed by someone signed in with such a password, who may be that
+    /// admin (nothing yet proves otherwise: that is the invitation flow's
+    /// job), so it is still taken as known to `org`'s admins.
+    TenantAdmin { org: OrgId },
+    /// Stored before who-set-it was recorded: treated like a tenant admin's
+    /// of an unknown org.
+    #[default]
+    Unrecorded,
+}
+
+impl SetBy {
+    /// Whether a password of this origin must go when the platform operator
+    /// attaches the account to `org`: it may be known to another tenant's
+    /// admins.
+    pub fn known_outside(self, org: OrgId) -> bool {
+        match self {
+            SetBy::Owner | SetBy::Operator => false,
+            SetBy::TenantAdmin { org: by } => by != org,
+            SetBy::Unrecorded => true,
+        }
+    }
+
+    /// Who a password set by the signed-in account holder counts as set by,
+    /// given who set the one it replaces (`None`: there was none).
+    pub fn replacing(previous: Option<SetBy>) -> SetBy {
+        match previous {
+            Some(tainted @ (SetBy::TenantAdmin { .. } | SetBy::Unrecorded)) => tainted,
+            Some(SetBy::Owner | SetBy::Operator) | None => SetBy::Owner,
+        }
+    }
+}
+
+/// Checks that `password_hash` is an argon2 PHC string, so a plain password
+/// can never be stored by mistake.
+pub fn check_password_hash(password_hash: &str) -> Result<()> {
+    match PasswordHash::new(password_hash) {
+        Ok(parsed) if parsed.algorithm.as_str().starts_with("argon2") => Ok(()),
+        _ => Err(Error::invalid("password", "must be an argon2 PHC string")),
+    }
 }
 
 impl Credential {
-    /// A first credential from a PHC string hashed by the caller; anything
-    /// that is not an argon2 PHC string is refused, so a plain password can
-    /// never be stored by mistake.
-    pub fn initial(user: UserId, password_hash: String, now: DateTime<Utc>) -> Result<Self> {
-        match PasswordHash::new(&password_hash) {
-            Ok(parsed) if parsed.algorithm.as_str().starts_with("argon2") => Ok(Self {
-                user,
-                password_hash,
-                updated_at: now,
-            }),
-            _ => Err(Error::invalid("password", "must be an argon2 PHC string")),
-        }
+    /// A first credential from a PHC string hashed by the caller, chosen by
+    /// `set_by`; anything that is not an argon2 PHC string is refused.
+    pub fn initial(
+        user: UserId,
+        password_hash: String,
+        now: DateTime<Utc>,
+        set_by: SetBy,
+    ) -> Result<Self> {
+        check_password_hash(&password_hash)?;
+        Ok(Self {
+            user,
+            password_hash,
+            updated_at: now,
+            set_by,
+        })
     }
 }
 
@@ -343,19 +404,25 @@ impl Regentra {
         token_secret_from(self.entropy())
     }
 
-    /// Sets the caller's own password.
+    /// Sets the caller's own password. It counts as the owner's
+    /// ([`SetBy::Owner`]) unless it replaces one a tenant admin chose: whoever
+    /// signed in with that may be the admin, so the new one keeps that origin
+    /// ([`SetBy::replacing`]).
     pub async fn set_password(&self, principal: &Principal, password: &str) -> Result<()> {
         let user = store::require::<User>(self.store(), Scope::Platform, principal.user.0)
             .await?
             .value;
         let hash = self.hash_password(password)?;
+        let existing = store::load::<Credential>(self.store(), Scope::Platform, user.id.0).await?;
         let credential = Credential {
             user: user.id,
             password_hash: hash,
             updated_at: self.now(),
+            set_by: SetBy::replacing(existing.as_ref().map(|c| c.value.set_by)),
         };
+        let set_by = credential.set_by;
         let mut changes = ChangeSet::new();
-        match store::load::<Credential>(self.store(), Scope::Platform, user.id.0).await? {
+        match existing {
             Some(mut existing) => {
                 existing.value = credential;
                 changes.update(&existing)?;
@@ -368,10 +435,56 @@ impl Regentra {
             Some(principal),
             "password.set",
             Target::new(User::KIND, user.id),
-            json!({}),
+            json!({ "set_by": set_by }),
         ));
         self.store().apply(changes).await?;
         Ok(())
+    }
+
+    /// When the platform operator attaches `user` to `org`: a password that
+    /// may be known to another tenant's admins ([`SetBy::known_outside`]) is
+    /// removed, and every live token of the account (any of which may have
+    /// come from signing in with it) revoked, in `changes`, with a
+    /// `credential.removed` event in the platform chain. Whether it did.
+    pub(crate) async fn forget_credential_known_outside(
+        &self,
+        principal: &Principal,
+        user: UserId,
+        org: OrgId,
+        changes: &mut ChangeSet,
+    ) -> Result<bool> {
+        let Some(credential) =
+            store::load::<Credential>(self.store(), Scope::Platform, user.0).await?
+        else {
+            return Ok(false);
+        };
+        if !credential.value.set_by.known_outside(org) {
+            return Ok(false);
+        }
+        changes.delete(&credential);
+        let now = self.now();
+        let mut revoked = 0;
+        for mut token in
+            store::find_all::<ApiToken>(self.store(), Scope::Platform, "user", &user.to_string())
+                .await?
+        {
+            if token.value.revoked_at.is_none() {
+                token.value.revoked_at = Some(now);
+                changes.update(&token)?;
+                revoked += 1;
+            }
+        }
+        changes.audit(self.platform_event(
+            Some(principal),
+            "credential.removed",
+            Target::new(User::KIND, user),
+            json!({
+                "set_by": credential.value.set_by,
+                "attached_to": org,
+                "tokens_revoked": revoked,
+            }),
+        ));
+        Ok(true)
     }
 
     /// The account and stored password hash for an email, for a login: the
@@ -508,6 +621,9 @@ impl Regentra {
         let now = self.now();
         credential.value.password_hash = self.hash_password(password)?;
         credential.value.updated_at = now;
+        // Knowing the current password proves no more than signing in did:
+        // one a tenant admin chose keeps its origin ([`SetBy::replacing`]).
+        credential.value.set_by = SetBy::replacing(Some(credential.value.set_by));
         let mut changes = ChangeSet::new();
         changes.update(&credential)?;
         let mut revoked = 0;
@@ -525,7 +641,7 @@ impl Regentra {
             Some(principal),
             "password.changed",
             Target::new(User::KIND, user.id),
-            json!({ "tokens_revoked": revoked }),
+            json!({ "tokens_revoked": revoked, "set_by": credential.value.set_by }),
         ));
         self.store().apply(changes).await?;
         Ok(())
@@ -713,6 +829,37 @@ mod tests {
             Err(Error::Validation(e)) => assert_eq!(e[0].field, "password"),
             other => panic!("short passwords are refused, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_password_a_tenant_admin_chose_stays_theirs_until_removed() {
+        let (a, b) = (OrgId(Uuid::now_v7()), OrgId(Uuid::now_v7()));
+        let admins = SetBy::TenantAdmin { org: a };
+        assert!(!admins.known_outside(a), "its own org may keep it");
+        assert!(admins.known_outside(b));
+        assert!(SetBy::Unrecorded.known_outside(a));
+        assert!(!SetBy::Owner.known_outside(b));
+        assert!(!SetBy::Operator.known_outside(b));
+        assert_eq!(SetBy::replacing(None), SetBy::Owner);
+        assert_eq!(SetBy::replacing(Some(SetBy::Operator)), SetBy::Owner);
+        assert_eq!(SetBy::replacing(Some(SetBy::Owner)), SetBy::Owner);
+        assert_eq!(
+            SetBy::replacing(Some(admins)),
+            admins,
+            "signed in with the admin's password: maybe the admin"
+        );
+        // Stored before the origin was recorded: read as unrecorded.
+        let old = json!({
+            "user": UserId(Uuid::now_v7()),
+            "password_hash": "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA",
+            "updated_at": "2026-01-01T00:00:00Z",
+        });
+        let read: Credential = serde_json::from_value(old).expect("old record");
+        assert_eq!(read.set_by, SetBy::Unrecorded);
+        assert_eq!(
+            serde_json::to_value(admins).expect("json"),
+            json!({ "kind": "tenant_admin", "org": a })
+        );
     }
 
     #[test]

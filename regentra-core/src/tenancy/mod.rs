@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use service::{OrgAccess, RoleGrant};
+pub use service::{MemberAdded, OrgAccess, RoleGrant};
 
 use crate::error::{Error, FieldError, Result};
 use crate::ids::{MembershipId, OrgId, UserId};
@@ -222,6 +222,63 @@ pub fn check_staff_role(role: Role) -> Result<()> {
     }
 }
 
+/// The role that administers an org of this kind: `msp_admin` in an MSP,
+/// `org_admin` in a client or a standalone org. (An `org_admin` of an MSP
+/// manages its members and settings but not its clients or staff, so it
+/// does not count as the MSP's admin.)
+pub fn admin_role(kind: OrgKind) -> Role {
+    match kind {
+        OrgKind::Msp => Role::MspAdmin,
+        OrgKind::Client | OrgKind::Standalone => Role::OrgAdmin,
+    }
+}
+
+/// The last-admin rule: a change to `user`'s membership in an org of
+/// `kind` (`new_role`, or `None` for a removal) may not leave an org that
+/// has an admin ([`admin_role`]) without one, whoever makes it (the admin
+/// themselves, another admin, the platform operator). `members` are the
+/// org's memberships before the change.
+///
+/// A client whose MSP has an `msp_admin` (`msp_has_admin`) counts as
+/// administered: those admins act in it as its `org_admin` by delegation,
+/// so its own last `org_admin` may step down or go. A client whose MSP has
+/// no `msp_admin` is held to its own `org_admin`s, like a standalone org.
+/// An org that has no admin yet (a new MSP or client) is not blocked by
+/// this rule. Refused changes name `role` (a demotion) or `user` (a
+/// removal).
+pub fn check_admin_remains(
+    kind: OrgKind,
+    members: &[Membership],
+    user: UserId,
+    new_role: Option<Role>,
+    msp_has_admin: bool,
+) -> Result<()> {
+    let admin = admin_role(kind);
+    let is_admin = |m: &&Membership| m.role == admin;
+    let leaving = members.iter().filter(is_admin).any(|m| m.user == user);
+    if !leaving || new_role == Some(admin) {
+        return Ok(());
+    }
+    let others = members.iter().filter(is_admin).any(|m| m.user != user);
+    if others || (kind == OrgKind::Client && msp_has_admin) {
+        return Ok(());
+    }
+    let message = format!(
+        "the last {} of this organization cannot be {}; make someone else {} first",
+        admin.key(),
+        if new_role.is_some() {
+            "demoted"
+        } else {
+            "removed"
+        },
+        admin.key(),
+    );
+    Err(Error::invalid(
+        if new_role.is_some() { "role" } else { "user" },
+        message,
+    ))
+}
+
 /// The roles a user could act with in `org`, in the order they are tried:
 /// the org's own membership first, then the MSP delegation, then the
 /// platform role. Pure: the caller loads the facts.
@@ -288,6 +345,72 @@ mod tests {
         assert!(validate_name("name", "   ").is_err());
         assert!(validate_name("name", &"x".repeat(201)).is_err());
         assert!(validate_name("name", "a\u{0}b").is_err());
+    }
+
+    #[test]
+    fn an_org_that_has_an_admin_keeps_one() {
+        let at = DateTime::<Utc>::UNIX_EPOCH;
+        let org = OrgId(Uuid::now_v7());
+        let (a, b, c) = (
+            UserId(Uuid::now_v7()),
+            UserId(Uuid::now_v7()),
+            UserId(Uuid::now_v7()),
+        );
+        let m = |user, role| Membership {
+            id: MembershipId(Uuid::now_v7()),
+            org,
+            user,
+            role,
+            assigned_by: None,
+            created_at: at,
+        };
+        let field = |r: Result<()>| match r {
+            Err(Error::Validation(e)) => e[0].field.clone(),
+            other => panic!("expected a refusal, got {other:?}"),
+        };
+        assert_eq!(admin_role(OrgKind::Msp), Role::MspAdmin);
+        assert_eq!(admin_role(OrgKind::Client), Role::OrgAdmin);
+        assert_eq!(admin_role(OrgKind::Standalone), Role::OrgAdmin);
+        // The last msp_admin of an MSP; an org_admin there does not count.
+        let msp = [
+            m(a, Role::MspAdmin),
+            m(b, Role::OrgAdmin),
+            m(c, Role::Viewer),
+        ];
+        let check = |members: &[Membership], kind, user, role, msp_admin| {
+            check_admin_remains(kind, members, user, role, msp_admin)
+        };
+        assert_eq!(field(check(&msp, OrgKind::Msp, a, None, false)), "user");
+        assert_eq!(
+            field(check(&msp, OrgKind::Msp, a, Some(Role::OrgAdmin), false)),
+            "role"
+        );
+        assert!(check(&msp, OrgKind::Msp, a, Some(Role::MspAdmin), false).is_ok());
+        assert!(check(&msp, OrgKind::Msp, b, None, false).is_ok());
+        assert!(check(&msp, OrgKind::Msp, c, None, false).is_ok());
+        // A second admin may go; so may the first, then.
+        let two = [m(a, Role::OrgAdmin), m(b, Role::OrgAdmin)];
+        assert!(check(&two, OrgKind::Standalone, a, None, false).is_ok());
+        assert_eq!(
+            field(check(
+                &two[..1],
+                OrgKind::Standalone,
+                a,
+                Some(Role::Viewer),
+                false
+            )),
+            "role"
+        );
+        // A client is administered by its MSP's admins, when it has some.
+        assert!(check(&two[..1], OrgKind::Client, a, None, true).is_ok());
+        assert_eq!(
+            field(check(&two[..1], OrgKind::Client, a, None, false)),
+            "user"
+        );
+        // The standalone org ignores what an MSP would have.
+        assert!(check(&two[..1], OrgKind::Standalone, a, None, true).is_err());
+        // An org without an admin yet is not blocked.
+        assert!(check(&[m(c, Role::Viewer)], OrgKind::Standalone, c, None, false).is_ok());
     }
 
     #[test]

@@ -5,10 +5,11 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{
-    Membership, OrgKind, Organization, User, candidate_roles, check_member_role, check_staff_role,
-    normalize_email, validate_name,
+    Membership, OrgKind, Organization, User, candidate_roles, check_admin_remains,
+    check_member_role, check_staff_role, normalize_email, validate_name,
 };
-use crate::audit::{self, AuditDraft, AuditEvent, ChainBreak, Target};
+use crate::audit::{self, Actor, AuditDraft, AuditEvent, ChainBreak, Target};
+use crate::auth::SetBy;
 use crate::error::{Error, Result};
 use crate::ids::{MembershipId, OrgId, UserId};
 use crate::rbac::{Grant, Permission, Role, Via};
@@ -29,6 +30,47 @@ pub struct RoleGrant {
 pub struct OrgAccess {
     pub org: Organization,
     pub roles: Vec<RoleGrant>,
+}
+
+/// What adding a member answers ([`Regentra::add_member_with_password`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberAdded {
+    /// To the platform operator: the membership made, for a new account or
+    /// an existing one.
+    Added {
+        email: String,
+        membership: Membership,
+    },
+    /// To anyone else: the request was accepted. The same answer whether
+    /// the email was new (the account and the membership were made) or
+    /// already had an account (nothing was attached), so it never reveals
+    /// whether an account exists; it carries only what the caller sent.
+    Accepted { email: String, role: Role },
+}
+
+impl MemberAdded {
+    /// The membership, when the answer shows it (to the platform operator).
+    pub fn membership(&self) -> Option<&Membership> {
+        match self {
+            MemberAdded::Added { membership, .. } => Some(membership),
+            MemberAdded::Accepted { .. } => None,
+        }
+    }
+
+    /// The normalized email the request named.
+    pub fn email(&self) -> &str {
+        match self {
+            MemberAdded::Added { email, .. } | MemberAdded::Accepted { email, .. } => email,
+        }
+    }
+
+    /// The role the request named.
+    pub fn role(&self) -> Role {
+        match self {
+            MemberAdded::Added { membership, .. } => membership.role,
+            MemberAdded::Accepted { role, .. } => *role,
+        }
+    }
 }
 
 /// The result of verifying an org's audit chain.
@@ -257,7 +299,7 @@ impl Regentra {
     }
 
     /// Adds a person to an org with a role, creating their platform account
-    /// if the email is new.
+    /// if the email is new. See [`Self::add_member_with_password`].
     pub async fn add_member(
         &self,
         principal: &Principal,
@@ -265,15 +307,32 @@ impl Regentra {
         email: &str,
         display_name: &str,
         role: Role,
-    ) -> Result<Membership> {
+    ) -> Result<MemberAdded> {
         self.add_member_with_password(principal, org, email, display_name, role, None)
             .await
     }
 
-    /// [`Self::add_member`], giving a user created by this call an initial
-    /// password (an argon2id PHC string from [`Regentra::hash_password`],
-    /// hashed by the caller off its async threads). An existing user keeps
-    /// their credential: one org's admin never resets another org's user.
+    /// Adds a person to an org with a role, optionally giving an account
+    /// this call creates an initial password (an argon2id PHC string from
+    /// [`Regentra::hash_password`], hashed by the caller off its async
+    /// threads).
+    ///
+    /// - A new email: the account (with the password, recorded as set by
+    ///   the operator or by this org's admin: [`crate::auth::SetBy`]) and
+    ///   the membership are created.
+    /// - An email that has an account, for the platform operator: the
+    ///   account is attached. A password is refused (naming `password`):
+    ///   an existing account's password is its owner's. A password another
+    ///   tenant's admin chose is removed, with the account's tokens, in the
+    ///   same commit (the owner then sets their own).
+    /// - An email that has an account, for anyone else: nothing is attached
+    ///   (joining needs the person's consent; until invitations exist only
+    ///   the operator attaches existing accounts) and no password is
+    ///   applied; a `membership.attach_refused` event in the platform chain
+    ///   tells the operator. The answer is the one a new email gets
+    ///   ([`MemberAdded::Accepted`]), so it reveals nothing of the account.
+    ///
+    /// Already a member of this org: `AlreadyExists` naming `user`.
     pub async fn add_member_with_password(
         &self,
         principal: &Principal,
@@ -282,33 +341,84 @@ impl Regentra {
         display_name: &str,
         role: Role,
         password_hash: Option<String>,
-    ) -> Result<Membership> {
+    ) -> Result<MemberAdded> {
         let grant = self
             .authorize_all(principal, org, Permission::MembersManage)
             .await?;
         let organization = self.organization(org).await?;
         check_member_role(organization.kind, role)?;
+        // Everything about the input is checked before the email is looked
+        // up, so bad input answers the same whether the account exists.
         let email = normalize_email(email)?;
+        let display_name = validate_name("display_name", display_name)?;
+        if let Some(hash) = &password_hash {
+            crate::auth::check_password_hash(hash)?;
+        }
+        let operator = self.is_platform_operator(principal).await?;
         let mut changes = ChangeSet::new();
-        let user = match store::find_unique::<User>(self.store(), Scope::Platform, "email", &email)
-            .await?
-        {
-            Some(user) => user.value,
+        let existing =
+            store::find_unique::<User>(self.store(), Scope::Platform, "email", &email).await?;
+        let user = match existing {
+            Some(user) => {
+                let user = user.value;
+                if self.membership(org, user.id).await?.is_some() {
+                    return Err(already_member_error());
+                }
+                if !operator {
+                    changes.audit(self.event_in(
+                        audit::PLATFORM_CHAIN,
+                        Actor {
+                            user: Some(principal.user),
+                            role: Some(grant.role),
+                            via: Some(grant.via),
+                        },
+                        principal,
+                        "membership.attach_refused",
+                        Target::new(User::KIND, user.id),
+                        json!({
+                            "org": org,
+                            "email": user.email,
+                            "role": role,
+                            "password_offered": password_hash.is_some(),
+                            "reason": "an existing account joins an org with its owner's consent \
+                                       or through the platform operator",
+                        }),
+                    ));
+                    self.store().apply(changes).await?;
+                    return Ok(MemberAdded::Accepted { email, role });
+                }
+                if password_hash.is_some() {
+                    return Err(Error::invalid(
+                        "password",
+                        "this email already has an account, whose password is its owner's: \
+                         add it without a password",
+                    ));
+                }
+                self.forget_credential_known_outside(principal, user.id, org, &mut changes)
+                    .await?;
+                user
+            }
             None => {
                 let user = User {
                     id: UserId(self.new_id()),
-                    email,
-                    display_name: validate_name("display_name", display_name)?,
+                    email: email.clone(),
+                    display_name,
                     super_admin: false,
                     created_at: self.now(),
                 };
                 changes.insert(&user)?;
                 let initial_password = password_hash.is_some();
                 if let Some(hash) = password_hash {
+                    let set_by = if operator {
+                        SetBy::Operator
+                    } else {
+                        SetBy::TenantAdmin { org }
+                    };
                     changes.insert(&crate::auth::Credential::initial(
                         user.id,
                         hash,
                         self.now(),
+                        set_by,
                     )?)?;
                 }
                 changes.audit(self.event(
@@ -338,9 +448,17 @@ impl Regentra {
             json!({ "email": user.email, "role": role }),
         ));
         self.store().apply(changes).await.map_err(already_member)?;
-        Ok(membership)
+        Ok(if operator {
+            MemberAdded::Added { email, membership }
+        } else {
+            MemberAdded::Accepted { email, role }
+        })
     }
 
+    /// Changes a member's role. Refused (naming `role`) when it would leave
+    /// the org without an admin ([`check_admin_remains`]). In an MSP, a role
+    /// that cannot be assigned to clients ([`check_staff_role`]) ends, in
+    /// the same commit, every client membership the MSP assigned them.
     pub async fn change_member_role(
         &self,
         principal: &Principal,
@@ -351,22 +469,41 @@ impl Regentra {
         let grant = self
             .authorize_all(principal, org, Permission::MembersManage)
             .await?;
-        check_member_role(self.organization(org).await?.kind, role)?;
+        let organization = self.organization(org).await?;
+        check_member_role(organization.kind, role)?;
         let mut membership = self.require_membership(org, user).await?;
-        let old = std::mem::replace(&mut membership.value.role, role);
         let mut changes = ChangeSet::new();
+        self.admin_remains(&organization, user, Some(role), &mut changes)
+            .await?;
+        let old = std::mem::replace(&mut membership.value.role, role);
         changes.update(&membership)?;
+        let unassigned = if organization.kind == OrgKind::Msp && check_staff_role(role).is_err() {
+            self.end_assignments(
+                principal,
+                &grant,
+                user,
+                "membership.role_changed",
+                &mut changes,
+            )
+            .await?
+        } else {
+            Vec::new()
+        };
         changes.audit(self.event(
             principal,
             &grant,
             "membership.role_changed",
             Target::new(User::KIND, user),
-            json!({ "from": old, "to": role }),
+            json!({ "from": old, "to": role, "unassigned_from": unassigned }),
         ));
         self.store().apply(changes).await?;
         Ok(membership.value)
     }
 
+    /// Removes a member (the account stays). Refused (naming `user`) when it
+    /// would leave the org without an admin ([`check_admin_remains`]). In
+    /// an MSP it ends, in the same commit, every client membership the MSP
+    /// assigned them; memberships a client gave them itself stay.
     pub async fn remove_member(
         &self,
         principal: &Principal,
@@ -376,15 +513,24 @@ impl Regentra {
         let grant = self
             .authorize_all(principal, org, Permission::MembersManage)
             .await?;
+        let organization = self.organization(org).await?;
         let membership = self.require_membership(org, user).await?;
         let mut changes = ChangeSet::new();
+        self.admin_remains(&organization, user, None, &mut changes)
+            .await?;
         changes.delete(&membership);
+        let unassigned = if organization.kind == OrgKind::Msp {
+            self.end_assignments(principal, &grant, user, "membership.removed", &mut changes)
+                .await?
+        } else {
+            Vec::new()
+        };
         changes.audit(self.event(
             principal,
             &grant,
             "membership.removed",
             Target::new(User::KIND, user),
-            json!({ "role": membership.value.role }),
+            json!({ "role": membership.value.role, "unassigned_from": unassigned }),
         ));
         self.store().apply(changes).await?;
         Ok(())
@@ -420,12 +566,12 @@ impl Regentra {
             .await?;
         self.client_of(msp, client).await?;
         check_staff_role(role)?;
-        if self.membership(msp, user).await?.is_none() {
+        let Some(staff) = self.membership(msp, user).await? else {
             return Err(Error::invalid(
                 "user",
                 "only members of the MSP can be assigned to its clients",
             ));
-        }
+        };
         let membership = Membership {
             id: MembershipId(self.new_id()),
             org: client,
@@ -438,6 +584,11 @@ impl Regentra {
         let details = json!({ "client": client, "role": role });
         let mut changes = ChangeSet::new();
         changes.insert(&membership)?;
+        // Written back unchanged, so the assignment commits only if the MSP
+        // membership it relies on is still the one read: a concurrent removal
+        // or role change (which ends assignments) conflicts instead of
+        // leaving an assignment behind.
+        changes.update(&staff)?;
         changes.audit.extend(self.msp_and_client_events(
             principal,
             &grant,
@@ -462,7 +613,7 @@ impl Regentra {
         let grant = self
             .authorize_all(principal, msp, Permission::StaffAssign)
             .await?;
-        self.client_of(msp, client).await?;
+        let client_org = self.client_of(msp, client).await?;
         let membership = match self.membership(client, user).await? {
             Some(m) if m.value.assigned_by == Some(msp) => m,
             _ => {
@@ -474,6 +625,9 @@ impl Regentra {
         let target = Target::new(User::KIND, user);
         let details = json!({ "client": client, "role": membership.value.role });
         let mut changes = ChangeSet::new();
+        // The client may have made the assignment its org_admin.
+        self.admin_remains(&client_org, user, None, &mut changes)
+            .await?;
         changes.delete(&membership);
         changes.audit.extend(self.msp_and_client_events(
             principal,
@@ -597,6 +751,99 @@ impl Regentra {
         ]
     }
 
+    /// Whether the caller is a platform operator (the flag on the account,
+    /// whatever role the call's grant came from).
+    async fn is_platform_operator(&self, principal: &Principal) -> Result<bool> {
+        Ok(
+            store::load::<User>(self.store(), Scope::Platform, principal.user.0)
+                .await?
+                .is_some_and(|u| u.value.super_admin),
+        )
+    }
+
+    /// Applies [`check_admin_remains`] to a change of `user`'s membership in
+    /// `org`. When other admins remain, their memberships are written back
+    /// unchanged in `changes`, so that two admins removing or demoting each
+    /// other at once cannot both commit (the second finds a version moved).
+    async fn admin_remains(
+        &self,
+        org: &Organization,
+        user: UserId,
+        new_role: Option<Role>,
+        changes: &mut ChangeSet,
+    ) -> Result<()> {
+        let admin = super::admin_role(org.kind);
+        let members = store::find_all::<Membership>(
+            self.store(),
+            Scope::Platform,
+            "org",
+            &org.id.to_string(),
+        )
+        .await?;
+        let leaving = members
+            .iter()
+            .any(|m| m.value.user == user && m.value.role == admin);
+        if !leaving || new_role == Some(admin) {
+            return Ok(());
+        }
+        let others: Vec<_> = members
+            .iter()
+            .filter(|m| m.value.user != user && m.value.role == admin)
+            .collect();
+        let msp_has_admin = match (org.kind, org.parent, others.is_empty()) {
+            (OrgKind::Client, Some(msp), true) => store::find_all::<Membership>(
+                self.store(),
+                Scope::Platform,
+                "org",
+                &msp.to_string(),
+            )
+            .await?
+            .iter()
+            .any(|m| m.value.role == Role::MspAdmin),
+            _ => false,
+        };
+        let plain: Vec<Membership> = members.iter().map(|m| m.value.clone()).collect();
+        check_admin_remains(org.kind, &plain, user, new_role, msp_has_admin)?;
+        for other in others {
+            changes.update(other)?;
+        }
+        Ok(())
+    }
+
+    /// Ends every client membership the MSP of `grant` assigned to `user`
+    /// (they left the MSP, or took a role that cannot be assigned), each
+    /// recorded in its client's chain; the clients, for the MSP's event.
+    async fn end_assignments(
+        &self,
+        principal: &Principal,
+        grant: &Grant,
+        user: UserId,
+        cause: &str,
+        changes: &mut ChangeSet,
+    ) -> Result<Vec<OrgId>> {
+        let msp = grant.org;
+        let mut clients = Vec::new();
+        for assigned in
+            store::find_all::<Membership>(self.store(), Scope::Platform, "user", &user.to_string())
+                .await?
+        {
+            let m = &assigned.value;
+            if m.assigned_by != Some(msp) || m.org == msp {
+                continue;
+            }
+            changes.delete(&assigned);
+            changes.audit(self.event(
+                principal,
+                &delegated(grant, m.org),
+                "staff.unassigned",
+                Target::new(User::KIND, user),
+                json!({ "client": m.org, "role": m.role, "cause": cause }),
+            ));
+            clients.push(m.org);
+        }
+        Ok(clients)
+    }
+
     async fn organization(&self, org: OrgId) -> Result<Organization> {
         Ok(
             store::require::<Organization>(self.store(), Scope::Platform, org.0)
@@ -654,10 +901,14 @@ fn delegated(grant: &Grant, client: OrgId) -> Grant {
 /// A taken `org_user` key means the person is already a member.
 fn already_member(error: Error) -> Error {
     match error {
-        Error::AlreadyExists { field, .. } if field == "org_user" => Error::AlreadyExists {
-            what: Membership::NAME,
-            field: "user".into(),
-        },
+        Error::AlreadyExists { field, .. } if field == "org_user" => already_member_error(),
         other => other,
+    }
+}
+
+fn already_member_error() -> Error {
+    Error::AlreadyExists {
+        what: Membership::NAME,
+        field: "user".into(),
     }
 }

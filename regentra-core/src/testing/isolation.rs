@@ -5,8 +5,11 @@
 //! The world: MSP `M1` with clients `C1`, `C2`; a standalone org `S`; and a
 //! second MSP `M2` with client `C3`, so that "an MSP admin reaches its own
 //! clients and no one else's" is exercised from both sides. After each step:
-//! - the outcome (allowed, hidden as not found, denied, invalid, duplicate)
-//!   is the one the model predicts from the matrix of [`crate::rbac::decide`];
+//! - the outcome (allowed, hidden as not found, denied, invalid, duplicate,
+//!   or accepted without attaching: an existing account added by anyone but
+//!   the operator) is the one the model predicts from the matrix of
+//!   [`crate::rbac::decide`], the last-admin rule and the end of an MSP's
+//!   assignments when its staff leave;
 //! - a refused operation left every org's records and audit chain unchanged;
 //! - every org's members, as stored, equal the model's, and nothing listed
 //!   under one org belongs to another; every chain verifies and holds only
@@ -145,6 +148,9 @@ enum Outcome {
     Denied,
     Invalid,
     Duplicate,
+    /// A member addition accepted without attaching anyone: an existing
+    /// account added by someone other than the platform operator.
+    Accepted,
 }
 
 fn outcome<T>(result: &crate::Result<T>) -> Outcome {
@@ -220,6 +226,11 @@ impl Model {
                 if self.members.contains_key(&(org, user)) {
                     return Outcome::Duplicate;
                 }
+                // Every account of the world exists already: only the
+                // operator attaches one.
+                if actor != OPERATOR {
+                    return Outcome::Accepted;
+                }
                 self.members.insert((org, user), (role, None));
                 Outcome::Ok
             }
@@ -235,22 +246,35 @@ impl Model {
                 if !Self::valid_member_role(org, role) {
                     return Outcome::Invalid;
                 }
-                match self.members.get_mut(&(org, user)) {
-                    Some(m) => {
-                        m.0 = role;
-                        Outcome::Ok
-                    }
-                    None => Outcome::NotFound,
+                if !self.members.contains_key(&(org, user)) {
+                    return Outcome::NotFound;
                 }
+                if self.leaves_without_admin(org, user, Some(role)) {
+                    return Outcome::Invalid;
+                }
+                if let Some(m) = self.members.get_mut(&(org, user)) {
+                    m.0 = role;
+                }
+                if KINDS[org] == OrgKind::Msp && !Self::assignable(role) {
+                    self.end_assignments(org, user);
+                }
+                Outcome::Ok
             }
             Op::RemoveMember { actor, org, user } => {
                 if let Some(refused) = self.gate(actor, org, Permission::MembersManage) {
                     return refused;
                 }
-                match self.members.remove(&(org, user)) {
-                    Some(_) => Outcome::Ok,
-                    None => Outcome::NotFound,
+                if !self.members.contains_key(&(org, user)) {
+                    return Outcome::NotFound;
                 }
+                if self.leaves_without_admin(org, user, None) {
+                    return Outcome::Invalid;
+                }
+                self.members.remove(&(org, user));
+                if KINDS[org] == OrgKind::Msp {
+                    self.end_assignments(org, user);
+                }
+                Outcome::Ok
             }
             Op::AssignStaff {
                 actor,
@@ -265,7 +289,7 @@ impl Model {
                 if PARENTS[client] != Some(msp) {
                     return Outcome::NotFound;
                 }
-                if !matches!(role, Role::Technician | Role::ComplianceOfficer) {
+                if !Self::assignable(role) {
                     return Outcome::Invalid;
                 }
                 if !self.members.contains_key(&(msp, user)) {
@@ -291,6 +315,9 @@ impl Model {
                 }
                 match self.members.get(&(client, user)) {
                     Some((_, Some(by))) if *by == msp => {
+                        if self.leaves_without_admin(client, user, None) {
+                            return Outcome::Invalid;
+                        }
                         self.members.remove(&(client, user));
                         Outcome::Ok
                     }
@@ -306,6 +333,39 @@ impl Model {
                 .gate(actor, msp, Permission::TenantsManage)
                 .unwrap_or(Outcome::Ok),
         }
+    }
+
+    /// The roles an MSP may assign its staff to a client with.
+    fn assignable(role: Role) -> bool {
+        matches!(role, Role::Technician | Role::ComplianceOfficer)
+    }
+
+    /// Whether the change (a new role, or `None` for a removal) would take
+    /// the org's last admin away, written from the rule's doc: `msp_admin`
+    /// in an MSP, `org_admin` elsewhere; a client whose MSP has an
+    /// `msp_admin` is administered by it.
+    fn leaves_without_admin(&self, org: usize, user: usize, new_role: Option<Role>) -> bool {
+        let admin = if KINDS[org] == OrgKind::Msp {
+            Role::MspAdmin
+        } else {
+            Role::OrgAdmin
+        };
+        let held = |o: usize, u: usize| self.members.get(&(o, u)).map(|m| m.0);
+        if held(org, user) != Some(admin) || new_role == Some(admin) {
+            return false;
+        }
+        let others = (0..USERS).any(|u| u != user && held(org, u) == Some(admin));
+        let msp_admin = PARENTS[org]
+            .is_some_and(|msp| (0..USERS).any(|u| held(msp, u) == Some(Role::MspAdmin)));
+        let administered = others || (KINDS[org] == OrgKind::Client && msp_admin);
+        !administered
+    }
+
+    /// `user` left the MSP or took a role it cannot assign: every client
+    /// membership it assigned them ends.
+    fn end_assignments(&mut self, msp: usize, user: usize) {
+        self.members
+            .retain(|(o, u), (_, by)| !(*u == user && *by == Some(msp) && *o != msp));
     }
 
     fn gate_read(&self, user: usize, org: usize, permission: Permission) -> Outcome {
@@ -465,10 +525,13 @@ impl World {
             } => {
                 // The target's account already exists: adding by email finds it.
                 let email = self.email_of(user).await;
-                outcome(
-                    &r.add_member(&self.principal(actor), o(org), &email, "person", role)
-                        .await,
-                )
+                match r
+                    .add_member(&self.principal(actor), o(org), &email, "person", role)
+                    .await
+                {
+                    Ok(crate::tenancy::MemberAdded::Accepted { .. }) => Outcome::Accepted,
+                    other => outcome(&other),
+                }
             }
             Op::ChangeRole {
                 actor,

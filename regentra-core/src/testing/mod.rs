@@ -100,6 +100,10 @@ macro_rules! service_tests {
             tenant_switching_lists_every_reachable_org,
             denied_operations_change_nothing,
             concurrent_service_updates_apply_or_conflict,
+            a_tenant_admin_cannot_pre_register_an_account_for_another_tenant,
+            adding_an_existing_email_reveals_nothing_and_attaches_nothing,
+            removed_msp_staff_lose_the_client_access_the_msp_gave_them,
+            the_last_admin_cannot_leave_an_org_without_one,
             custom_frameworks_are_checked_and_kept_per_org,
             adopting_reuses_shared_controls_and_is_idempotent,
             a_shared_control_update_shows_in_every_framework,
@@ -205,7 +209,7 @@ macro_rules! __conformance_cases {
 /// A store that keeps something alive for as long as it lives: the
 /// temporary directory of a file store, a test database. Factories return
 /// it so a case's resources go when the case's store does.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct StoreWith<S, G> {
     pub store: S,
     // Dropped after the store (fields drop in order), so a file store is

@@ -59,10 +59,18 @@ pub async fn seed(regentra: &Regentra, admin: &Principal) -> Result<DemoLogins, 
     let member = |org, email: &'static str, name: &'static str, role| {
         let hash = hash.clone();
         async move {
+            // Run as the platform operator, who is shown the membership.
             regentra
                 .add_member_with_password(admin, org, email, name, role, Some(hash))
-                .await
+                .await?
+                .membership()
                 .map(|m| m.user)
+                .ok_or_else(|| {
+                    regentra_core::Error::invalid(
+                        "admin",
+                        "the demo is seeded by a platform operator",
+                    )
+                })
         }
     };
     let alice = member(

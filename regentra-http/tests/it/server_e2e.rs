@@ -176,12 +176,21 @@ async fn journey(backend: Backend) {
     // A policy campaign in Bolt, run to completion by its employees.
     let mut employees = Vec::new();
     for (email, name) in [("erin@bolt.test", "Erin"), ("eve@bolt.test", "Eve")] {
-        alice
-            .post(
+        // A tenant admin's addition is accepted (202), the same for any email.
+        let added = alice
+            .ok(
+                M::POST,
                 &format!("/v1/orgs/{bolt}/members"),
-                json!({"email": email, "name": name, "password": PASSWORD, "role": "employee"}),
+                Some(
+                    json!({"email": email, "name": name, "password": PASSWORD, "role": "employee"}),
+                ),
+                StatusCode::ACCEPTED,
             )
             .await;
+        assert_eq!(
+            added,
+            json!({"email": email, "role": "employee", "status": "accepted"})
+        );
         employees.push(server.login(email, PASSWORD).await);
     }
     let policy = id(&carol

@@ -164,9 +164,11 @@ async fn next_frame(
 async fn chat_messages_flow_over_the_websocket_and_are_stored() {
     let server = Server::embedded().await;
     let (boss, _, client) = tenant(&server).await;
-    boss.post(
+    boss.ok(
+        M::POST,
         &format!("/v1/orgs/{client}/members"),
-        json!({"email": "emp@client.test", "name": "Emp", "password": PASSWORD, "role": "employee"}),
+        Some(json!({"email": "emp@client.test", "name": "Emp", "password": PASSWORD, "role": "employee"})),
+        StatusCode::ACCEPTED,
     )
     .await;
     let employee = server.login("emp@client.test", PASSWORD).await;
@@ -290,9 +292,11 @@ async fn the_worker_delivers_the_outbox_to_webhooks_at_least_once() {
     let store = TestStore::on(Backend::Embedded).await.expect("a store");
     let server = Server::start_on(store, config, true).await;
     let (boss, _, client) = tenant(&server).await;
-    boss.post(
+    boss.ok(
+        M::POST,
         &format!("/v1/orgs/{client}/members"),
-        json!({"email": "emp@client.test", "name": "Emp", "role": "employee"}),
+        Some(json!({"email": "emp@client.test", "name": "Emp", "role": "employee"})),
+        StatusCode::ACCEPTED,
     )
     .await;
     let policy = id(&boss

@@ -107,26 +107,34 @@ pub async fn new_members_get_an_initial_password_existing_ones_keep_theirs(store
     let r = &f.regentra;
     let client = f.clients[0];
     let hash = r.hash_password("first passphrase here").expect("hash");
-    let m = r
-        .add_member_with_password(
-            &f.admin,
-            client,
-            "new@client.test",
-            "New",
-            Role::Employee,
-            Some(hash),
-        )
-        .await
-        .expect("added");
+    r.add_member_with_password(
+        &f.admin,
+        client,
+        "new@client.test",
+        "New",
+        Role::Employee,
+        Some(hash),
+    )
+    .await
+    .expect("added");
     let (user, phc) = r
         .login_material("new@client.test")
         .await
         .expect("lookup")
         .expect("a credential for the new user");
-    assert_eq!(user, m.user);
+    assert!(r.membership(client, user).await.expect("lookup").is_some());
     assert!(crate::auth::verify_password("first passphrase here", &phc));
+    let stored = store::require::<crate::auth::Credential>(r.store(), Scope::Platform, user.0)
+        .await
+        .expect("credential");
+    assert_eq!(
+        stored.value.set_by,
+        crate::auth::SetBy::TenantAdmin { org: client },
+        "recorded as chosen by the client's admin"
+    );
 
-    // The same user joins another org with another password: ignored.
+    // Another org's addition of that email with another password: accepted,
+    // but the password is not applied and nothing is attached.
     let other = r.hash_password("someone else's choice").expect("hash");
     r.add_member_with_password(
         &f.admin,
@@ -137,13 +145,75 @@ pub async fn new_members_get_an_initial_password_existing_ones_keep_theirs(store
         Some(other),
     )
     .await
-    .expect("added to the second client");
+    .expect("accepted");
     let (_, kept) = r
         .login_material("new@client.test")
         .await
         .expect("lookup")
         .expect("material");
     assert!(crate::auth::verify_password("first passphrase here", &kept));
+    assert!(
+        r.membership(f.clients[1], user)
+            .await
+            .expect("lookup")
+            .is_none()
+    );
+    // The operator's new accounts are the operator's; the owner's own
+    // password is the owner's.
+    let hash = r.hash_password("operator passphrase").expect("hash");
+    let added = r
+        .add_member_with_password(
+            &f.operator,
+            client,
+            "ops-made@client.test",
+            "Ops Made",
+            Role::Employee,
+            Some(hash),
+        )
+        .await
+        .expect("added");
+    let made = added.membership().expect("shown to the operator").user;
+    let set_by = |user: crate::ids::UserId| async move {
+        store::require::<crate::auth::Credential>(r.store(), Scope::Platform, user.0)
+            .await
+            .expect("credential")
+            .value
+            .set_by
+    };
+    assert_eq!(set_by(made).await, crate::auth::SetBy::Operator);
+    r.set_password(&Principal::new(made), "the owner's own passphrase")
+        .await
+        .expect("set");
+    assert_eq!(set_by(made).await, crate::auth::SetBy::Owner);
+    // Whoever signs in with a password a tenant admin chose may be that
+    // admin: changing it keeps its origin.
+    r.set_password(&Principal::new(user), "changed after sign-in")
+        .await
+        .expect("set");
+    assert_eq!(
+        set_by(user).await,
+        crate::auth::SetBy::TenantAdmin { org: client }
+    );
+    r.change_password(
+        &Principal::new(user),
+        Some("changed after sign-in"),
+        "changed again, knowing it",
+    )
+    .await
+    .expect("changed");
+    assert_eq!(
+        set_by(user).await,
+        crate::auth::SetBy::TenantAdmin { org: client },
+        "knowing the current password proves no more"
+    );
+    r.change_password(
+        &Principal::new(made),
+        Some("the owner's own passphrase"),
+        "the owner's next passphrase",
+    )
+    .await
+    .expect("changed");
+    assert_eq!(set_by(made).await, crate::auth::SetBy::Owner);
 
     // A plain password where a hash belongs is refused, and nothing is written.
     let before = r

@@ -116,7 +116,12 @@ async fn msp_in(regentra: Regentra, operator: Principal, name: &str) -> MspFixtu
         )
         .await
         .expect("operator adds the MSP admin");
-    let admin = Principal::new(admin.user);
+    let admin = Principal::new(
+        admin
+            .membership()
+            .expect("the operator sees the membership")
+            .user,
+    );
     let mut clients = [OrgId(Uuid::nil()); 2];
     for (slot, client) in clients.iter_mut().zip(["Acme Dental", "Bolt Legal"]) {
         *slot = regentra
@@ -134,13 +139,31 @@ async fn msp_in(regentra: Regentra, operator: Principal, name: &str) -> MspFixtu
     }
 }
 
+/// A new person added to `org` by the MSP's admin. The answer does not
+/// name the account (an admin never learns whether an email had one), so
+/// the case finds it by email, and checks it did join.
 async fn member(f: &MspFixture, org: OrgId, email: &str, role: Role) -> Principal {
-    let m = f
-        .regentra
+    f.regentra
         .add_member(&f.admin, org, email, email, role)
         .await
         .unwrap_or_else(|e| panic!("adding {email} as {role}: {e}"));
-    Principal::new(m.user)
+    let user = store::find_unique::<crate::tenancy::User>(
+        f.regentra.store(),
+        Scope::Platform,
+        "email",
+        &crate::tenancy::normalize_email(email).expect("an email"),
+    )
+    .await
+    .expect("user lookup")
+    .unwrap_or_else(|| panic!("{email} has an account"))
+    .value
+    .id;
+    f.regentra
+        .membership(org, user)
+        .await
+        .expect("membership lookup")
+        .unwrap_or_else(|| panic!("{email} joined {org}: use a new email, or the operator"));
+    Principal::new(user)
 }
 
 fn expect_not_found<T: std::fmt::Debug>(result: crate::Result<T>, what: &str) {

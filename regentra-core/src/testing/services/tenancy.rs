@@ -87,10 +87,16 @@ pub async fn emails_are_unique_on_the_platform(store: Arc<dyn Store>) {
         )
         .await
         .expect("adds Bob");
+    assert_eq!(first.email(), "bob@example.com", "normalized");
+    let first = account(&f.regentra, "bob@example.com")
+        .await
+        .expect("Bob's account");
+    // The operator attaches the existing account (a tenant admin cannot:
+    // see `adding_an_existing_email_reveals_nothing_and_attaches_nothing`).
     let again = f
         .regentra
         .add_member(
-            &f.admin,
+            &f.operator,
             f.clients[0],
             "bob@example.com",
             "Robert",
@@ -99,7 +105,8 @@ pub async fn emails_are_unique_on_the_platform(store: Arc<dyn Store>) {
         .await
         .expect("adds the same person to a client");
     assert_eq!(
-        first.user, again.user,
+        first,
+        again.membership().expect("shown to the operator").user,
         "one account per email, whatever its case"
     );
     match f
@@ -134,7 +141,7 @@ pub async fn emails_are_unique_on_the_platform(store: Arc<dyn Store>) {
         .await
         .expect("lists members");
     assert_eq!(
-        members.iter().filter(|m| m.user == first.user).count(),
+        members.iter().filter(|m| m.user == first).count(),
         1,
         "the failed additions wrote nothing"
     );
@@ -191,16 +198,7 @@ pub async fn staff_assignment_gives_per_client_roles(store: Arc<dyn Store>) {
         Err(Error::AlreadyExists { .. }) => {}
         other => panic!("assigning twice must be AlreadyExists, got {other:?}"),
     }
-    let outsider = r
-        .add_member(
-            &f.admin,
-            c1,
-            "client.staff@acme.test",
-            "Client Staff",
-            Role::Employee,
-        )
-        .await
-        .expect("client employee");
+    let outsider = member(&f, c1, "client.staff@acme.test", Role::Employee).await;
     expect_invalid(
         r.assign_staff(&f.admin, f.msp, c2, outsider.user, Role::Technician)
             .await,
@@ -430,6 +428,7 @@ pub async fn tenant_switching_lists_every_reachable_org(store: Arc<dyn Store>) {
         )
         .await
         .expect("owner");
+    let loner = loner.membership().expect("shown to the operator");
     let lone = roles_of(
         r.my_organizations(&Principal::new(loner.user))
             .await
@@ -590,4 +589,449 @@ pub async fn concurrent_service_updates_apply_or_conflict(store: Arc<dyn Store>)
         stored.body["role"], last,
         "the stored role is the last applied one"
     );
+}
+
+/// The account registered under `email`.
+async fn account(r: &Regentra, email: &str) -> Option<crate::ids::UserId> {
+    store::find_unique::<crate::tenancy::User>(r.store(), Scope::Platform, "email", email)
+        .await
+        .expect("user lookup")
+        .map(|u| u.value.id)
+}
+
+/// Issue 14, item 1: an org admin pre-registers an account for an email
+/// nobody uses yet, with a password of their choosing (and, signed in as
+/// it, sets a "new" one and keeps a token), then leaves it. When another
+/// tenant adds that email, the attacker must not end up in that tenant:
+/// the tenant admin's addition attaches nothing, and when the platform
+/// operator attaches the account, everything the first tenant's admin knew
+/// of it (password, tokens) stops working, in the same commit.
+pub async fn a_tenant_admin_cannot_pre_register_an_account_for_another_tenant(
+    store: Arc<dyn Store>,
+) {
+    let f = msp_fixture(store, "Northwind IT").await;
+    let r = &f.regentra;
+    let victim_org = msp_in(r.clone(), f.operator.clone(), "Southwind IT").await;
+    let target = victim_org.clients[0];
+    let email = "ceo@southwind-client.test";
+
+    // The attacker: Northwind's admin, in one of its own clients.
+    let chosen = r.hash_password("attacker chosen secret").expect("hash");
+    r.add_member_with_password(
+        &f.admin,
+        f.clients[0],
+        email,
+        "Planted",
+        Role::Employee,
+        Some(chosen),
+    )
+    .await
+    .expect("a new account for a new email");
+    let planted = account(r, email).await.expect("the account exists");
+    let (_, phc) = r
+        .login_material(email)
+        .await
+        .expect("lookup")
+        .expect("a password");
+    assert!(crate::auth::verify_password("attacker chosen secret", &phc));
+    // Signed in as the account: a token, and a password set "by its owner".
+    let as_planted = Principal::new(planted);
+    let (_, token) = r.issue_token(&as_planted, "login").await.expect("token");
+    r.set_password(&as_planted, "attacker second secret")
+        .await
+        .expect("set");
+    r.remove_member(&f.admin, f.clients[0], planted)
+        .await
+        .expect("the attacker leaves no trace in its own org");
+
+    // The victim tenant's admin adds that email as their org admin, with a
+    // password of their own: accepted, but nothing is attached and the
+    // password is not applied.
+    let victims = r.hash_password("the victim's password").expect("hash");
+    r.add_member_with_password(
+        &victim_org.admin,
+        target,
+        email,
+        "Our CEO",
+        Role::OrgAdmin,
+        Some(victims),
+    )
+    .await
+    .expect("accepted like any new email");
+    expect_not_found(
+        r.authorize(&as_planted, target, Permission::OrgManage)
+            .await,
+        "the pre-registered account acting in the victim's client",
+    );
+    let (_, phc) = r
+        .login_material(email)
+        .await
+        .expect("lookup")
+        .expect("still the same password");
+    assert!(!crate::auth::verify_password("the victim's password", &phc));
+    let platform = actions(&f, crate::audit::PLATFORM_CHAIN).await;
+    assert!(
+        platform.contains(&"membership.attach_refused".to_owned()),
+        "the refused attach is in the platform chain: {platform:?}"
+    );
+
+    // The operator attaches the existing account. A password with it is
+    // refused (never silently ignored) and writes nothing.
+    let operators = r.hash_password("operator chosen secret").expect("hash");
+    expect_invalid(
+        r.add_member_with_password(
+            &f.operator,
+            target,
+            email,
+            "Our CEO",
+            Role::OrgAdmin,
+            Some(operators),
+        )
+        .await,
+        "password",
+    );
+    expect_not_found(
+        r.authorize(&as_planted, target, Permission::OrgRead).await,
+        "after the refused attach",
+    );
+    r.add_member(&f.operator, target, email, "Our CEO", Role::OrgAdmin)
+        .await
+        .expect("the operator attaches the existing account");
+    assert_eq!(
+        r.login_material(email).await.expect("lookup"),
+        None,
+        "the password the first tenant's admin knew (or set while signed in) is gone"
+    );
+    match r.authenticate(&token).await {
+        Err(Error::Unauthenticated) => {}
+        other => panic!("the attacker's token must be revoked, got {other:?}"),
+    }
+    let platform = actions(&f, crate::audit::PLATFORM_CHAIN).await;
+    assert!(
+        platform.contains(&"credential.removed".to_owned()),
+        "{platform:?}"
+    );
+    // The owner's own password, set from now on, is theirs and stays.
+    r.set_password(&as_planted, "the real owner's passphrase")
+        .await
+        .expect("the owner sets their own");
+    r.add_member(
+        &f.operator,
+        victim_org.clients[1],
+        email,
+        "Our CEO",
+        Role::Viewer,
+    )
+    .await
+    .expect("attached to one more org");
+    let (_, phc) = r
+        .login_material(email)
+        .await
+        .expect("lookup")
+        .expect("the owner's password stays");
+    assert!(crate::auth::verify_password(
+        "the real owner's passphrase",
+        &phc
+    ));
+}
+
+/// Issue 14, item 14: a tenant admin adding an email that already has an
+/// account learns nothing about it (the answer is the one a new email gets)
+/// and attaches nobody without their consent; the platform chain records
+/// the refused attach.
+pub async fn adding_an_existing_email_reveals_nothing_and_attaches_nothing(store: Arc<dyn Store>) {
+    let f = msp_fixture(store, "Northwind IT").await;
+    let r = &f.regentra;
+    let other = msp_in(r.clone(), f.operator.clone(), "Southwind IT").await;
+    let theirs = member(&other, other.clients[0], "owner@south.test", Role::OrgAdmin).await;
+    let [c1, _] = f.clients;
+    let before = store::audit_chain(r.store(), c1).await.expect("audit");
+
+    let existing = r
+        .add_member(&f.admin, c1, "owner@south.test", "Owner", Role::Viewer)
+        .await
+        .expect("accepted");
+    let new = r
+        .add_member(&f.admin, c1, "fresh@acme.test", "Fresh", Role::Viewer)
+        .await
+        .expect("accepted");
+    assert_eq!(
+        format!("{existing:?}").replace("owner@south.test", "EMAIL"),
+        format!("{new:?}").replace("fresh@acme.test", "EMAIL"),
+        "the same answer for an existing and a new email"
+    );
+    assert!(
+        !format!("{existing:?}").contains(&theirs.user.to_string()),
+        "nothing of the existing account"
+    );
+    expect_not_found(
+        r.authorize(&theirs, c1, Permission::OrgRead).await,
+        "attached without consent",
+    );
+    let members: Vec<_> = r
+        .list_members(&f.admin, c1, PageRequest::first(50))
+        .await
+        .expect("members")
+        .into_iter()
+        .map(|m| m.user)
+        .collect();
+    assert!(!members.contains(&theirs.user));
+    assert!(members.contains(&account(r, "fresh@acme.test").await.expect("created")));
+    // The client's chain shows nothing of the existing account either.
+    let chain = store::audit_chain(r.store(), c1).await.expect("audit");
+    assert!(
+        chain[before.len()..]
+            .iter()
+            .all(|e| !serde_json::to_string(e)
+                .expect("json")
+                .contains("owner@south.test")),
+        "the client's chain names nothing of the other tenant's account"
+    );
+    // The operator sees who tried what.
+    let platform = store::audit_chain(r.store(), crate::audit::PLATFORM_CHAIN)
+        .await
+        .expect("audit");
+    let refused = platform
+        .iter()
+        .find(|e| e.action == "membership.attach_refused")
+        .expect("recorded in the platform chain");
+    assert_eq!(refused.actor.user, Some(f.admin.user));
+    assert_eq!(refused.details["org"], json!(c1));
+    assert_eq!(refused.details["email"], json!("owner@south.test"));
+
+    // Already a member here: a duplicate, as before (the admin sees their
+    // own members). Bad input is refused whether or not the email exists.
+    match r
+        .add_member(&f.admin, c1, "fresh@acme.test", "Fresh", Role::Viewer)
+        .await
+    {
+        Err(Error::AlreadyExists { field, .. }) => assert_eq!(field, "user"),
+        other => panic!("expected AlreadyExists, got {other:?}"),
+    }
+    for email in ["owner@south.test", "nobody@acme.test"] {
+        expect_invalid(
+            r.add_member(&f.admin, c1, email, "   ", Role::Viewer).await,
+            "display_name",
+        );
+        expect_invalid(
+            r.add_member_with_password(
+                &f.admin,
+                c1,
+                email,
+                "X",
+                Role::Viewer,
+                Some("not a hash".into()),
+            )
+            .await,
+            "password",
+        );
+    }
+    // The operator attaches existing accounts (until invitations exist).
+    r.add_member(&f.operator, c1, "owner@south.test", "Owner", Role::Viewer)
+        .await
+        .expect("operator attaches");
+    r.authorize(&theirs, c1, Permission::OrgRead)
+        .await
+        .expect("now a member");
+}
+
+/// Issue 14, item 2: removing someone from an MSP, or giving them an MSP
+/// role that cannot be assigned to clients, ends every client membership
+/// that MSP assigned them, in the same commit; a membership the client gave
+/// them itself stays.
+pub async fn removed_msp_staff_lose_the_client_access_the_msp_gave_them(store: Arc<dyn Store>) {
+    let f = msp_fixture(store, "Northwind IT").await;
+    let r = &f.regentra;
+    let [c1, c2] = f.clients;
+    let tom = member(&f, f.msp, "tom@northwind.test", Role::Technician).await;
+    let dan = member(&f, f.msp, "dan@northwind.test", Role::ComplianceOfficer).await;
+    for (user, client, role) in [
+        (&tom, c1, Role::Technician),
+        (&dan, c1, Role::ComplianceOfficer),
+        (&dan, c2, Role::Technician),
+    ] {
+        r.assign_staff(&f.admin, f.msp, client, user.user, role)
+            .await
+            .expect("assign");
+    }
+    // Tom also holds a membership of c2's own (the operator attaches his
+    // existing account: no consent flow yet).
+    r.add_member(&f.operator, c2, "tom@northwind.test", "Tom", Role::Viewer)
+        .await
+        .expect("c2's own membership");
+    let c1_before = store::audit_chain(r.store(), c1)
+        .await
+        .expect("audit")
+        .len();
+
+    r.remove_member(&f.admin, f.msp, tom.user)
+        .await
+        .expect("Tom leaves the MSP");
+    expect_not_found(
+        r.authorize(&tom, c1, Permission::TicketsRead).await,
+        "removed staff in the client the MSP assigned them to",
+    );
+    let kept = r
+        .authorize(&tom, c2, Permission::OrgRead)
+        .await
+        .expect("c2's own membership stays");
+    assert_eq!(kept.role, Role::Viewer);
+    let c1_chain = store::audit_chain(r.store(), c1).await.expect("audit");
+    assert!(
+        c1_chain[c1_before..]
+            .iter()
+            .any(|e| e.action == "staff.unassigned" && e.target.id == tom.user.to_string()),
+        "the client's chain records the ended assignment"
+    );
+
+    // A role change within the assignable roles keeps the assignments...
+    r.change_member_role(&f.admin, f.msp, dan.user, Role::Technician)
+        .await
+        .expect("officer to technician");
+    r.authorize(&dan, c1, Permission::OrgRead)
+        .await
+        .expect("still assigned to c1");
+    // ... and one outside them ends them all.
+    r.change_member_role(&f.admin, f.msp, dan.user, Role::Viewer)
+        .await
+        .expect("technician to viewer");
+    for client in [c1, c2] {
+        expect_not_found(
+            r.authorize(&dan, client, Permission::OrgRead).await,
+            "a viewer of the MSP keeps no assignment",
+        );
+    }
+    r.authorize(&dan, f.msp, Permission::OrgRead)
+        .await
+        .expect("Dan stays in the MSP as a viewer");
+    for client in [c1, c2] {
+        let members = r
+            .list_members(&f.admin, client, PageRequest::first(50))
+            .await
+            .expect("members");
+        assert!(
+            members
+                .iter()
+                .all(|m| m.assigned_by.is_none() || m.user != dan.user && m.user != tom.user),
+            "no assignment of Tom or Dan is left in {client}"
+        );
+    }
+}
+
+/// Issue 14, item 13: nobody (the admin themselves, another admin, the
+/// operator) can demote or remove an org's last admin: `msp_admin` in an
+/// MSP, `org_admin` in a client or standalone org. A client whose MSP has
+/// an admin is administered by it, so its own last `org_admin` may go.
+pub async fn the_last_admin_cannot_leave_an_org_without_one(store: Arc<dyn Store>) {
+    let f = msp_fixture(store, "Northwind IT").await;
+    let r = &f.regentra;
+    // The MSP's only msp_admin: not by themselves, not by the operator.
+    expect_invalid(r.remove_member(&f.admin, f.msp, f.admin.user).await, "user");
+    expect_invalid(
+        r.remove_member(&f.operator, f.msp, f.admin.user).await,
+        "user",
+    );
+    expect_invalid(
+        r.change_member_role(&f.admin, f.msp, f.admin.user, Role::Technician)
+            .await,
+        "role",
+    );
+    // An org_admin of the MSP is not its admin in this sense.
+    let deputy = member(&f, f.msp, "deputy@northwind.test", Role::OrgAdmin).await;
+    expect_invalid(
+        r.change_member_role(&deputy, f.msp, f.admin.user, Role::Viewer)
+            .await,
+        "role",
+    );
+    r.change_member_role(&f.admin, f.msp, f.admin.user, Role::MspAdmin)
+        .await
+        .expect("keeping the admin role is no demotion");
+
+    // A standalone org's only org_admin.
+    let solo = r
+        .create_organization(&f.operator, "Solo Clinic", OrgKind::Standalone)
+        .await
+        .expect("standalone")
+        .id;
+    r.add_member(
+        &f.operator,
+        solo,
+        "owner@solo.test",
+        "Owner",
+        Role::OrgAdmin,
+    )
+    .await
+    .expect("owner");
+    let owner = Principal::new(account(r, "owner@solo.test").await.expect("owner"));
+    expect_invalid(r.remove_member(&owner, solo, owner.user).await, "user");
+    expect_invalid(
+        r.change_member_role(&owner, solo, owner.user, Role::Viewer)
+            .await,
+        "role",
+    );
+    // With a second admin, either may step down, but not both.
+    r.add_member(&owner, solo, "second@solo.test", "Second", Role::OrgAdmin)
+        .await
+        .expect("second admin");
+    let second = Principal::new(account(r, "second@solo.test").await.expect("second"));
+    let (a, b) = futures::join!(
+        r.remove_member(&owner, solo, second.user),
+        r.remove_member(&second, solo, owner.user),
+    );
+    assert!(
+        a.is_ok() || b.is_ok(),
+        "one of two admins may leave: {a:?} {b:?}"
+    );
+    let admins = r
+        .list_members(&f.operator, solo, PageRequest::first(50))
+        .await
+        .expect("members")
+        .into_iter()
+        .filter(|m| m.role == Role::OrgAdmin)
+        .count();
+    assert_eq!(admins, 1, "the org keeps an admin: {a:?} {b:?}");
+
+    // A client of an MSP with an admin is administered by it: its own last
+    // org_admin may leave.
+    let [c1, _] = f.clients;
+    let client_owner = member(&f, c1, "owner@acme.test", Role::OrgAdmin).await;
+    r.change_member_role(&client_owner, c1, client_owner.user, Role::Viewer)
+        .await
+        .expect("the MSP still administers the client");
+    // A client whose MSP has no admin is not.
+    let bare = r
+        .create_organization(&f.operator, "Bare MSP", OrgKind::Msp)
+        .await
+        .expect("MSP without admins")
+        .id;
+    let orphan = r
+        .create_client(&f.operator, bare, "Orphan")
+        .await
+        .expect("client")
+        .id;
+    r.add_member(
+        &f.operator,
+        orphan,
+        "owner@orphan.test",
+        "Owner",
+        Role::OrgAdmin,
+    )
+    .await
+    .expect("owner");
+    let orphan_owner = account(r, "owner@orphan.test").await.expect("owner");
+    expect_invalid(
+        r.remove_member(&f.operator, orphan, orphan_owner).await,
+        "user",
+    );
+    // Refusals wrote nothing.
+    r.authorize(&f.admin, f.msp, Permission::StaffAssign)
+        .await
+        .expect("the MSP admin is still one");
+    r.authorize(
+        &Principal::new(orphan_owner),
+        orphan,
+        Permission::MembersManage,
+    )
+    .await
+    .expect("the orphan's owner is still its admin");
 }

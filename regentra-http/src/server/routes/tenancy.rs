@@ -208,22 +208,46 @@ async fn list_clients(
 pub struct AddMember {
     email: String,
     name: String,
-    /// The initial password of a user this call creates (at least 12
-    /// characters); an existing user keeps theirs.
+    /// An initial password (at least 12 characters) for an account this
+    /// call creates. Never applied to an existing account: the platform
+    /// operator is refused (422 naming `password`), anyone else is answered
+    /// as for a new email and nothing is attached.
     password: Option<String>,
     role: Role,
 }
 
+/// What adding a member did, as far as the caller may know.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct AddedMember {
-    user_id: UserId,
-    role: Role,
+#[serde(rename_all = "snake_case")]
+pub enum AddStatus {
+    /// The membership exists (platform operators, `201`).
+    Added,
+    /// Accepted (`202`): the same answer whether the email was new (the
+    /// account and membership were made) or had an account (nothing was
+    /// attached: joining needs the person's consent).
+    Accepted,
 }
 
-/// Adds a member, creating the user if the email is new.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AddedMember {
+    email: String,
+    role: Role,
+    status: AddStatus,
+    /// The account's id, shown to platform operators only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<UserId>,
+}
+
+/// Adds a member. A new email gets an account and the membership. For an
+/// email that already has an account, only a platform operator attaches it
+/// (`201` with the user id); anyone else gets `202`, the very answer a new
+/// email gets, and nothing is attached, so the answer never reveals whether
+/// an account exists.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/members", tag = "tenancy",
     params(("org_id" = Uuid, Path)), request_body = AddMember,
-    responses((status = 201, body = AddedMember), (status = 409, body = Problem, content_type = "application/problem+json"),
+    responses((status = 201, body = AddedMember, description = "added (platform operators)"),
+        (status = 202, body = AddedMember, description = "accepted (anyone else)"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn add_member(
@@ -232,8 +256,9 @@ async fn add_member(
     Id(org): Id<OrgId>,
     Body(req): Body<AddMember>,
 ) -> ApiResult<(StatusCode, Json<AddedMember>)> {
-    // Hash before the call (argon2 is slow, so off the async threads); the
-    // core keeps it only if the user is new.
+    // Hash before the call (argon2 is slow, so off the async threads),
+    // whether or not the email has an account, so the time taken does not
+    // tell either; the core applies it only to an account the call creates.
     let hash = match req.password {
         Some(password) => {
             let regentra = std::sync::Arc::clone(&state.regentra);
@@ -241,15 +266,21 @@ async fn add_member(
         }
         None => None,
     };
-    let m = state
+    let added = state
         .regentra
         .add_member_with_password(&caller, org, &req.email, &req.name, req.role, hash)
         .await?;
+    let (status, code, user_id) = match added.membership() {
+        Some(m) => (AddStatus::Added, StatusCode::CREATED, Some(m.user)),
+        None => (AddStatus::Accepted, StatusCode::ACCEPTED, None),
+    };
     Ok((
-        StatusCode::CREATED,
+        code,
         Json(AddedMember {
-            user_id: m.user,
-            role: m.role,
+            email: added.email().to_owned(),
+            role: added.role(),
+            status,
+            user_id,
         }),
     ))
 }
@@ -281,10 +312,13 @@ pub struct ChangeRole {
     role: Role,
 }
 
-/// Changes a member's role.
+/// Changes a member's role. The last admin of an org cannot be demoted
+/// (422 naming `role`); in an MSP, a role that cannot be assigned to
+/// clients ends the member's assignments to the MSP's clients.
 #[utoipa::path(patch, path = "/v1/orgs/{org_id}/members/{user_id}", tag = "tenancy",
     params(("org_id" = Uuid, Path), ("user_id" = Uuid, Path)), request_body = ChangeRole,
-    responses((status = 200, body = MemberBody), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = MemberBody), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn change_member_role(
     State(state): State<AppState>,
@@ -301,10 +335,13 @@ async fn change_member_role(
     ))
 }
 
-/// Removes a member from the org (the user stays on the platform).
+/// Removes a member from the org (the user stays on the platform). The
+/// last admin of an org cannot be removed (422 naming `user`); removal
+/// from an MSP ends the member's assignments to the MSP's clients.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/members/{user_id}", tag = "tenancy",
     params(("org_id" = Uuid, Path), ("user_id" = Uuid, Path)),
-    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn remove_member(
     State(state): State<AppState>,
@@ -320,7 +357,7 @@ async fn remove_member(
 pub struct AssignStaff {
     /// A member of the MSP.
     user_id: UserId,
-    /// `technician`, `compliance_officer` or `compliance_manager`.
+    /// `technician` or `compliance_officer`.
     role: Role,
 }
 
