@@ -46,11 +46,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use async_trait::async_trait;
-use regentra_core::audit::AuditEvent;
-use regentra_core::error::Result;
-use regentra_core::ids::OrgId;
-use regentra_core::store::{ChangeSet, PageRequest, Scope, Store, StoredRecord};
+use regentra_core::testing::StoreWith;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection};
 use tokio::sync::{OnceCell, mpsc, oneshot};
@@ -733,59 +729,15 @@ impl Drop for TestRole {
 }
 
 /// A store on a fresh test database, which is dropped with the store: the
-/// factory for `regentra_core::conformance_tests!`.
+/// factory for `regentra_core::store_contract_tests!` and `service_tests!`.
 pub async fn fresh_store() -> Option<TestStore> {
     let db = TestDatabase::create().await?;
     let store = db.store().await;
-    Some(TestStore { store, _db: db })
+    Some(StoreWith::new(store, db))
 }
 
 /// A [`PostgresStore`] that keeps its test database alive.
-#[derive(Debug, Clone)]
-pub struct TestStore {
-    pub store: PostgresStore,
-    _db: Arc<TestDatabase>,
-}
-
-#[async_trait]
-impl Store for TestStore {
-    async fn get(&self, scope: Scope, kind: &str, id: Uuid) -> Result<Option<StoredRecord>> {
-        self.store.get(scope, kind, id).await
-    }
-    async fn list(&self, scope: Scope, kind: &str, page: PageRequest) -> Result<Vec<StoredRecord>> {
-        self.store.list(scope, kind, page).await
-    }
-    async fn find(
-        &self,
-        scope: Scope,
-        kind: &str,
-        index: &str,
-        value: &str,
-        page: PageRequest,
-    ) -> Result<Vec<StoredRecord>> {
-        self.store.find(scope, kind, index, value, page).await
-    }
-    async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEvent>> {
-        self.store.apply(changes).await
-    }
-    async fn put_blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32, data: Vec<u8>) -> Result<()> {
-        self.store.put_blob_chunk(org, blob, seq, data).await
-    }
-    async fn blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32) -> Result<Option<Vec<u8>>> {
-        self.store.blob_chunk(org, blob, seq).await
-    }
-    async fn delete_blob(&self, org: OrgId, blob: Uuid) -> Result<()> {
-        self.store.delete_blob(org, blob).await
-    }
-    async fn audit_events(
-        &self,
-        org: OrgId,
-        after: Option<u64>,
-        limit: usize,
-    ) -> Result<Vec<AuditEvent>> {
-        self.store.audit_events(org, after, limit).await
-    }
-}
+pub type TestStore = StoreWith<PostgresStore, Arc<TestDatabase>>;
 
 #[cfg(test)]
 mod tests {
