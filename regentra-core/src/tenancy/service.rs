@@ -706,6 +706,25 @@ impl Regentra {
             .await
     }
 
+    /// A page of the platform's own audit chain ([`audit::PLATFORM_CHAIN`]:
+    /// accounts, passwords, new tenants, refused attaches of existing
+    /// accounts) after `after`, for platform operators only.
+    pub async fn platform_audit_log(
+        &self,
+        principal: &Principal,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>> {
+        self.authorize_platform(principal).await?;
+        self.store()
+            .audit_events(
+                audit::PLATFORM_CHAIN,
+                after,
+                limit.clamp(1, store::MAX_PAGE),
+            )
+            .await
+    }
+
     /// Recomputes the org's whole audit chain and reports the first broken link.
     pub async fn verify_audit_chain(
         &self,

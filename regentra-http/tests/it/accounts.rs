@@ -122,6 +122,20 @@ async fn an_org_admin_cannot_pre_register_an_account_for_another_tenant() {
         login("the victim's password").await,
         StatusCode::UNAUTHORIZED
     );
+    // The operator sees the refused attach; tenants cannot read that chain.
+    let events = server.admin().get("/v1/platform/audit").await;
+    let refused = support::items(&events)
+        .iter()
+        .find(|e| e["action"] == "membership.attach_refused")
+        .cloned()
+        .expect("the refused attach is in the platform chain");
+    assert_eq!(refused["details"]["email"], email);
+    assert_eq!(
+        refused["details"]["org"],
+        Value::String(victims_client.clone())
+    );
+    let r = victim_admin.call(M::GET, "/v1/platform/audit", None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
 
     // The operator attaches the existing account: with a password it is
     // refused naming `password`; without, the attacker's password and

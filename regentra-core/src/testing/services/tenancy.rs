@@ -787,10 +787,15 @@ pub async fn adding_an_existing_email_reveals_nothing_and_attaches_nothing(store
                 .contains("owner@south.test")),
         "the client's chain names nothing of the other tenant's account"
     );
-    // The operator sees who tried what.
-    let platform = store::audit_chain(r.store(), crate::audit::PLATFORM_CHAIN)
+    // The operator sees who tried what; tenants cannot read that chain.
+    let platform = r
+        .platform_audit_log(&f.operator, None, 500)
         .await
-        .expect("audit");
+        .expect("the operator reads the platform chain");
+    expect_denied(
+        r.platform_audit_log(&f.admin, None, 500).await,
+        "a tenant admin reading the platform chain",
+    );
     let refused = platform
         .iter()
         .find(|e| e.action == "membership.attach_refused")

@@ -18,6 +18,7 @@ use crate::server::problem::Problem;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(audit))
+        .routes(routes!(platform_audit))
         .routes(routes!(verify))
         .routes(routes!(outbox))
 }
@@ -40,6 +41,32 @@ async fn audit(
     let events = state
         .regentra
         .audit_log(&caller, org, after, page.limit)
+        .await?;
+    Ok(Json(
+        page.from_store(events, |e| Position::AfterSeq(e.seq))
+            .map(|e| json!(e)),
+    ))
+}
+
+/// The platform's own audit events in chain order (accounts, passwords,
+/// new tenants, refused attaches of existing accounts): platform operators
+/// only.
+#[utoipa::path(get, path = "/v1/platform/audit", tag = "audit",
+    params(PageQuery),
+    responses((status = 200, body = Paged<regentra_core::audit::AuditEvent>), (status = 403, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn platform_audit(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    page: Page,
+) -> ApiResult<Json<Paged<Value>>> {
+    let after = match page.position {
+        Position::AfterSeq(seq) => Some(seq),
+        _ => None,
+    };
+    let events = state
+        .regentra
+        .platform_audit_log(&caller, after, page.limit)
         .await?;
     Ok(Json(
         page.from_store(events, |e| Position::AfterSeq(e.seq))
