@@ -313,7 +313,11 @@ impl Regentra {
             role: principal.map(|_| rbac::Role::SuperAdmin),
             via: principal.map(|_| Via::Platform),
         };
-        let request = principal.map(|p| p.request.clone()).unwrap_or_default();
+        // Bounded again here, where it enters the chain: a host may have
+        // set `Principal::request` without `with_request`.
+        let request = principal
+            .map(|p| p.request.clone().bounded())
+            .unwrap_or_default();
         AuditDraft {
             id: AuditEventId(self.new_id()),
             org: PLATFORM_CHAIN,
@@ -342,7 +346,7 @@ impl Regentra {
             actor,
             action: action.to_owned(),
             target,
-            request: principal.request.clone(),
+            request: principal.request.clone().bounded(),
             details,
         }
     }

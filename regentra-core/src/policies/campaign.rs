@@ -272,8 +272,8 @@ impl Regentra {
             signed_at: now,
             typed_name: typed_name.clone(),
             version_hash: c.version_hash.clone(),
-            ip: principal.request.ip.clone(),
-            user_agent: principal.request.user_agent.clone(),
+            ip: principal.request.clone().bounded().ip,
+            user_agent: principal.request.clone().bounded().user_agent,
             evidence: evidence.id,
         });
         let mut changes = ChangeSet::new();

@@ -429,3 +429,29 @@ pub async fn changing_a_password_needs_the_current_one_and_revokes_the_other_tok
             .contains(&"password.changed".to_owned())
     );
 }
+
+pub async fn request_metadata_enters_the_audit_chain_bounded(store: Arc<dyn Store>) {
+    let f = compliance_fixture(store).await;
+    let r = f.r();
+    // Set directly, without `with_request`: bounded where events are made.
+    let mut caller = f.officer.clone();
+    caller.request = crate::RequestMeta {
+        request_id: Some(format!("\"forged\" {}", "x".repeat(8000))),
+        ip: Some("203.0.113.9".into()),
+        user_agent: Some(format!("agent\n{}", "a".repeat(8000))),
+    };
+    r.issue_token(&caller, "CI").await.expect("issued");
+    let events = crate::store::audit_chain(r.store(), crate::audit::PLATFORM_CHAIN)
+        .await
+        .expect("chain");
+    let issued = events
+        .iter()
+        .rev()
+        .find(|e| e.action == "token.issued")
+        .expect("audited");
+    assert_eq!(issued.request.request_id, None, "an unsafe id is dropped");
+    assert_eq!(issued.request.ip.as_deref(), Some("203.0.113.9"));
+    let agent = issued.request.user_agent.as_deref().expect("kept, bounded");
+    assert_eq!(agent.chars().count(), crate::audit::MAX_USER_AGENT);
+    assert!(!agent.contains('\n'));
+}
