@@ -18,5 +18,5 @@ mod serve_cli;
 mod server_e2e;
 mod server_features;
 mod sla_cli;
-mod tenant_webhooks;
 mod support;
+mod tenant_webhooks;
