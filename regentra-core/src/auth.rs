@@ -34,6 +34,11 @@ pub const TOKEN_PREFIX: &str = "rgt_";
 /// The shortest password accepted.
 pub const MIN_PASSWORD: usize = 12;
 
+/// The lowest strength accepted, as zxcvbn scores it (0 to 4): 3 takes
+/// about 10^10 guesses or more ("safely unguessable" against an online
+/// attack, moderate protection against an offline one on a slow hash).
+pub const MIN_PASSWORD_SCORE: u8 = 3;
+
 /// A user's password, as an argon2id PHC string, and who chose it.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -329,9 +334,16 @@ impl PasswordHashing {
     }
 
     /// Hashes a password with these parameters and the given salt (fresh
-    /// from the host's entropy source: [`Regentra::hash_password`] draws it).
+    /// from the host's entropy source: [`Regentra::hash_password`] draws it),
+    /// once it passes [`check_password`] (with no account to compare it with;
+    /// [`Regentra::hash_password_for`] passes the account's email and name).
     pub fn hash(&self, password: &str, salt: &[u8]) -> Result<String> {
-        check_password(password)?;
+        check_password(password, &[])?;
+        self.hash_checked(password, salt)
+    }
+
+    /// [`PasswordHashing::hash`] for a password the caller has checked.
+    fn hash_checked(&self, password: &str, salt: &[u8]) -> Result<String> {
         let params = argon2::Params::new(self.memory_kib, self.iterations, self.parallelism, None)
             .map_err(|e| Error::invalid("password_hashing", e.to_string()))?;
         Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
@@ -347,8 +359,13 @@ impl Default for PasswordHashing {
     }
 }
 
-/// The length rules every password meets, whoever chose it.
-pub fn check_password(password: &str) -> Result<()> {
+/// The one password rule, which every password meets whoever chose it:
+/// [`MIN_PASSWORD`] characters to 1024 bytes, and rated at least
+/// [`MIN_PASSWORD_SCORE`] by the zxcvbn strength estimator, which also
+/// counts `user_inputs` (the account's email and name, see
+/// [`password_user_inputs`]) as words an attacker tries first. A refusal is
+/// a validation error naming `password` that says why, in zxcvbn's words.
+pub fn check_password(password: &str, user_inputs: &[&str]) -> Result<()> {
     if password.chars().count() < MIN_PASSWORD {
         return Err(Error::invalid(
             "password",
@@ -358,7 +375,45 @@ pub fn check_password(password: &str) -> Result<()> {
     if password.len() > 1024 {
         return Err(Error::invalid("password", "must be at most 1024 bytes"));
     }
-    Ok(())
+    // zxcvbn looks at the first 100 characters only, so this stays cheap.
+    let estimate = zxcvbn::zxcvbn(password, user_inputs);
+    let score = u8::from(estimate.score());
+    if score >= MIN_PASSWORD_SCORE {
+        return Ok(());
+    }
+    let mut why = format!(
+        "is too easy to guess (strength {score} of 4, at least {MIN_PASSWORD_SCORE} needed)"
+    );
+    if let Some(feedback) = estimate.feedback() {
+        if let Some(warning) = feedback.warning() {
+            why.push_str(&format!(": {warning}"));
+        }
+        for suggestion in feedback.suggestions() {
+            why.push_str(&format!(" {suggestion}"));
+        }
+    }
+    if !why.ends_with('.') {
+        why.push_str(". Add another word or two; uncommon words are better.");
+    }
+    Err(Error::invalid("password", why))
+}
+
+/// What a password is compared with besides zxcvbn's dictionaries: an
+/// account's email and name, whole and in their parts (`alice`, `acme`,
+/// `test` for `alice@acme.test`), lowercased.
+pub fn password_user_inputs(email: &str, name: &str) -> Vec<String> {
+    let mut inputs: Vec<String> = Vec::new();
+    let whole = [email, name];
+    let parts = whole
+        .iter()
+        .flat_map(|s| s.split(|c: char| !c.is_alphanumeric()));
+    for input in whole.iter().copied().chain(parts) {
+        let input = input.trim().to_lowercase();
+        if input.chars().count() >= 3 && !inputs.contains(&input) {
+            inputs.push(input);
+        }
+    }
+    inputs
 }
 
 /// Whether `password` matches a stored PHC string (whose own parameters
@@ -370,6 +425,13 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
             .is_ok(),
         Err(_) => false,
     }
+}
+
+/// [`check_password`] for `user`'s password, against their email and name.
+fn check_password_of(user: &User, password: &str) -> Result<()> {
+    let inputs = password_user_inputs(&user.email, &user.display_name);
+    let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    check_password(password, &inputs)
 }
 
 /// A token secret made from 32 bytes of the given entropy.
@@ -391,11 +453,26 @@ impl Regentra {
     /// Hashes a password with the injected [`PasswordHashing`] cost and a
     /// salt from the injected entropy source. Slow on purpose: hosts run it
     /// off their async threads.
+    /// The password is checked by [`check_password`] with no account to
+    /// compare it with: when the account's email and name are known, use
+    /// [`Regentra::hash_password_for`].
     pub fn hash_password(&self, password: &str) -> Result<String> {
-        check_password(password)?;
+        self.hash_password_for(password, &[])
+    }
+
+    /// [`Regentra::hash_password`] for an account: `user_inputs` (its email
+    /// and name, [`password_user_inputs`]) count against the password's
+    /// strength.
+    pub fn hash_password_for(&self, password: &str, user_inputs: &[&str]) -> Result<String> {
+        check_password(password, user_inputs)?;
+        self.hash_checked(password)
+    }
+
+    /// Hashes a password the caller has put through [`check_password`].
+    fn hash_checked(&self, password: &str) -> Result<String> {
         let mut salt = [0u8; SALT_LEN];
         self.entropy().fill(&mut salt)?;
-        self.password_hashing().hash(password, &salt)
+        self.password_hashing().hash_checked(password, &salt)
     }
 
     /// A new API token secret (`rgt_` and 64 hex digits) from the injected
@@ -412,7 +489,8 @@ impl Regentra {
         let user = store::require::<User>(self.store(), Scope::Platform, principal.user.0)
             .await?
             .value;
-        let hash = self.hash_password(password)?;
+        check_password_of(&user, password)?;
+        let hash = self.hash_checked(password)?;
         let existing = store::load::<Credential>(self.store(), Scope::Platform, user.id.0).await?;
         let credential = Credential {
             user: user.id,
@@ -588,22 +666,34 @@ impl Regentra {
         }
     }
 
+    /// The caller's own account (whether they are the platform operator,
+    /// for one).
+    pub async fn account(&self, principal: &Principal) -> Result<User> {
+        Ok(
+            store::require::<User>(self.store(), Scope::Platform, principal.user.0)
+                .await?
+                .value,
+        )
+    }
+
     /// Changes the caller's own password: `current` must be the password
     /// it replaces (a wrong or missing one is a validation error naming
     /// `current_password`, and nothing changes). In the same commit every
     /// other token of the caller is revoked: only the token of this request
     /// ([`Principal::token`]) stays valid. An account without a password
-    /// yet gets its first one through [`Regentra::set_password`].
+    /// yet (the platform operator, signed in with the bootstrap token, or an
+    /// account added without one) sets its first one without `current`, as
+    /// [`Regentra::set_password`] does: the owner's ([`SetBy::Owner`]).
     pub async fn change_password(
         &self,
         principal: &Principal,
         current: Option<&str>,
         password: &str,
     ) -> Result<()> {
-        check_password(password)?;
         let user = store::require::<User>(self.store(), Scope::Platform, principal.user.0)
             .await?
             .value;
+        check_password_of(&user, password)?;
         let Some(mut credential) =
             store::load::<Credential>(self.store(), Scope::Platform, user.id.0).await?
         else {
@@ -612,14 +702,15 @@ impl Regentra {
         let Some(current) = current else {
             return Err(Error::invalid(
                 "current_password",
-                "required to change the password",
+                "required: this account already has a password, so changing it needs the \
+                 current one",
             ));
         };
         if !verify_password(current, &credential.value.password_hash) {
             return Err(Error::invalid("current_password", "does not match"));
         }
         let now = self.now();
-        credential.value.password_hash = self.hash_password(password)?;
+        credential.value.password_hash = self.hash_checked(password)?;
         credential.value.updated_at = now;
         // Knowing the current password proves no more than signing in did:
         // one a tenant admin chose keeps its origin ([`SetBy::replacing`]).
@@ -829,6 +920,88 @@ mod tests {
             Err(Error::Validation(e)) => assert_eq!(e[0].field, "password"),
             other => panic!("short passwords are refused, got {other:?}"),
         }
+    }
+
+    fn refusal(password: &str, inputs: &[&str]) -> Option<String> {
+        match check_password(password, inputs) {
+            Ok(()) => None,
+            Err(Error::Validation(e)) => {
+                assert_eq!(e[0].field, "password", "{password:?}");
+                Some(e[0].message.clone())
+            }
+            Err(other) => panic!("{password:?}: not a validation error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn weak_passwords_are_refused_however_long() {
+        let alice = password_user_inputs("alice@acme.test", "Alice Example");
+        let alice: Vec<&str> = alice.iter().map(String::as_str).collect();
+        for weak in [
+            "aaaaaaaaaaaa",
+            "            ",
+            "password1234",
+            "123456789012",
+            "qwertyuiopas",
+            "abcdefghijkl",
+            "passwordpassword",
+        ] {
+            let why = refusal(weak, &[]).unwrap_or_else(|| panic!("{weak:?} is accepted"));
+            assert!(why.starts_with("is too easy to guess"), "{weak:?}: {why}");
+        }
+        // zxcvbn says why, in plain words.
+        let why = refusal("aaaaaaaaaaaa", &[]).expect("refused");
+        assert!(
+            why.contains("Repeats like \"aaa\" are easy to guess"),
+            "{why}"
+        );
+        let why = refusal("password1234", &[]).expect("refused");
+        assert!(why.contains("common password"), "{why}");
+        // The account's own email and name count as guesses.
+        assert!(refusal("alice@acme.test", &alice).is_some());
+        let theirs = "alice-acme-2024!";
+        let (with, without) = (zxcvbn::zxcvbn(theirs, &alice), zxcvbn::zxcvbn(theirs, &[]));
+        assert!(
+            with.guesses() < without.guesses() && with.score() <= without.score(),
+            "built from the account's email, it rates weaker"
+        );
+        // Length still comes first, with its own message.
+        assert_eq!(
+            refusal("Tr0ub4dor&3", &[]).expect("short"),
+            format!("must be at least {MIN_PASSWORD} characters")
+        );
+        assert!(refusal(&"x".repeat(1025), &[]).is_some());
+    }
+
+    #[test]
+    fn strong_passphrases_are_accepted() {
+        let alice = password_user_inputs("alice@acme.test", "Alice Example");
+        let alice: Vec<&str> = alice.iter().map(String::as_str).collect();
+        for strong in [
+            "correct horse battery staple",
+            "violet kettle marches sideways",
+            "Tr0ub4dor&3-quietly-orbits",
+            "granite owl whispers at dusk",
+            &"long unusual passphrase ".repeat(40),
+        ] {
+            assert_eq!(refusal(strong, &[]), None, "{strong:?}");
+            assert_eq!(refusal(strong, &alice), None, "{strong:?}");
+        }
+    }
+
+    #[test]
+    fn user_inputs_are_the_email_and_name_and_their_parts() {
+        assert_eq!(
+            password_user_inputs("alice@acme.test", "Alice Example"),
+            [
+                "alice@acme.test",
+                "alice example",
+                "alice",
+                "acme",
+                "test",
+                "example"
+            ]
+        );
     }
 
     #[test]

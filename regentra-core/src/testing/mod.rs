@@ -147,6 +147,7 @@ macro_rules! service_tests {
             api_tokens_expire_when_their_user_said,
             changing_a_password_needs_the_current_one_and_revokes_the_other_tokens,
             request_metadata_enters_the_audit_chain_bounded,
+            the_platform_operator_sets_a_first_password_without_a_current_one,
             a_declared_file_hash_must_match_the_stored_bytes,
             hosts_find_every_org_and_the_platform_admin,
             the_outbox_is_read_by_org_managers_only,

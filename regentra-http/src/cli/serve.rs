@@ -252,6 +252,9 @@ pub struct App {
     /// The token issued to the platform admin on an empty store when none
     /// was configured (also told to `notice`).
     pub bootstrap_token: Option<String>,
+    /// Whether this start made the platform admin (an empty store), who
+    /// has no password yet: see [`first_password_hint`].
+    pub first_start: bool,
 }
 
 impl App {
@@ -269,7 +272,7 @@ impl App {
                 .with_password_hashing(config.password_hashing)
                 .with_token_lifetimes(config.token_lifetimes),
         );
-        let (admin, bootstrap_token) = bootstrap(
+        let (admin, bootstrap_token, first_start) = bootstrap(
             &regentra,
             &config.admin_email,
             config.bootstrap_token.as_deref(),
@@ -296,6 +299,7 @@ impl App {
             worker,
             admin,
             bootstrap_token,
+            first_start,
         })
     }
 
@@ -340,6 +344,11 @@ pub async fn run(args: ServeArgs) -> Result<String, String> {
     // as soon as the line is read must shut down cleanly, not kill.
     let shutdown = shutdown_signal().map_err(|e| format!("cannot handle signals: {e}"))?;
     eprintln!("listening on {bound}");
+    if app.first_start {
+        for line in first_password_hint(bound, app.bootstrap_token.as_deref()) {
+            eprintln!("{line}");
+        }
+    }
     let served = serve_until(listener, app.router, shutdown).await;
     sweeper.abort();
     served.map_err(|e| e.to_string())?;
@@ -462,15 +471,39 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
 }
 
+/// How the platform admin, made on this start with no password, sets the
+/// one they log in with: a copy-paste `curl` line to `PUT /v1/me/password`
+/// at `address` (a wildcard address becomes the loopback) with the
+/// bootstrap `token` (`None`: the one from `REGENTRA_BOOTSTRAP_TOKEN`).
+pub fn first_password_hint(address: SocketAddr, token: Option<&str>) -> Vec<String> {
+    let mut address = address;
+    if address.ip().is_unspecified() {
+        address.set_ip(match address.ip() {
+            std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    let token = token.unwrap_or("$REGENTRA_BOOTSTRAP_TOKEN");
+    vec![
+        "the platform admin has no password yet; set one (once, no current password needed; \
+         at least 12 characters and hard to guess), then log in with POST /v1/auth/login:"
+            .to_owned(),
+        format!(
+            "  curl -X PUT http://{address}/v1/me/password -H \"Authorization: Bearer {token}\" \
+             -H 'Content-Type: application/json' -d '{{\"password\":\"<your passphrase>\"}}'"
+        ),
+    ]
+}
+
 /// On an empty store: the platform admin and a token for them, `token` when
 /// given, otherwise a fresh one (returned, and told to `notice`). Returns
-/// the platform admin when `email` names them.
+/// the platform admin when `email` names them, and whether it was made now.
 async fn bootstrap(
     regentra: &Regentra,
     email: &str,
     token: Option<&str>,
     notice: &mut dyn FnMut(&str),
-) -> Result<(Option<Principal>, Option<String>), String> {
+) -> Result<(Option<Principal>, Option<String>, bool), String> {
     let admin = match regentra
         .bootstrap_platform_admin(email, "Platform admin")
         .await
@@ -482,7 +515,7 @@ async fn bootstrap(
                 .platform_admin(email)
                 .await
                 .map_err(|e| format!("REGENTRA_ADMIN_EMAIL: {e}"))?;
-            return Ok((id.map(Principal::new), None));
+            return Ok((id.map(Principal::new), None, false));
         }
         Err(e) => return Err(format!("bootstrap failed: {e}")),
     };
@@ -496,7 +529,7 @@ async fn bootstrap(
             notice(&format!(
                 "platform admin {email} created; use the token from REGENTRA_BOOTSTRAP_TOKEN"
             ));
-            Ok((Some(principal), None))
+            Ok((Some(principal), None, true))
         }
         _ => {
             let (_, secret) = regentra
@@ -505,7 +538,7 @@ async fn bootstrap(
                 .map_err(|e| format!("bootstrap failed: {e}"))?;
             notice(&format!("platform admin {email} created"));
             notice(&format!("bootstrap token: {secret}"));
-            Ok((Some(principal), Some(secret)))
+            Ok((Some(principal), Some(secret), true))
         }
     }
 }

@@ -222,3 +222,74 @@ async fn msp_staff_and_last_admins_over_http() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert_eq!(field(&r), "role");
 }
+
+/// Issue 15: the platform operator, who starts with the bootstrap token
+/// only, sets a first password without a current one and signs in with it;
+/// `/v1/me` says who is the operator. On both stores.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_platform_operator_sets_a_password_with_the_bootstrap_token_and_signs_in() {
+    for backend in [support::Backend::Embedded, support::Backend::Postgres] {
+        let Some(server) = Server::on(backend).await else {
+            continue;
+        };
+        let email = regentra_http::cli::serve::DEFAULT_ADMIN_EMAIL;
+        let bootstrap = server.admin();
+        let me = bootstrap.get("/v1/me").await;
+        assert_eq!(me["platform_operator"], true, "{me}");
+        let login = |password: &'static str| {
+            let anonymous = server.anonymous();
+            async move {
+                anonymous
+                    .call(
+                        M::POST,
+                        "/v1/auth/login",
+                        Some(json!({"email": email, "password": password})),
+                    )
+                    .await
+                    .status
+            }
+        };
+        let passphrase = "sturdy violet lanterns hum at noon";
+        assert_eq!(
+            login(passphrase).await,
+            StatusCode::UNAUTHORIZED,
+            "no password yet"
+        );
+        // Weak first passwords are refused, naming the field and why.
+        for weak in ["aaaaaaaaaaaa", "            ", "password1234", email] {
+            let reply = bootstrap
+                .call(M::PUT, "/v1/me/password", Some(json!({"password": weak})))
+                .await;
+            assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{weak:?}");
+            assert_eq!(field(&reply), "password", "{}", reply.text);
+            assert!(reply.text.contains("too easy to guess"), "{}", reply.text);
+        }
+        // The first one needs no current password.
+        bootstrap
+            .ok(
+                M::PUT,
+                "/v1/me/password",
+                Some(json!({"password": passphrase})),
+                StatusCode::NO_CONTENT,
+            )
+            .await;
+        let operator = server.login(email, passphrase).await;
+        let me_again = operator.get("/v1/me").await;
+        assert_eq!(me_again["platform_operator"], true, "{me_again}");
+        assert_eq!(me_again["user_id"], me["user_id"]);
+        // Now the current one is needed, even with the bootstrap token.
+        let reply = bootstrap
+            .call(
+                M::PUT,
+                "/v1/me/password",
+                Some(json!({"password": "another granite lantern story"})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(field(&reply), "current_password", "{}", reply.text);
+        assert_eq!(login(passphrase).await, StatusCode::OK, "unchanged");
+        // Anyone else is not the operator.
+        let (boss, _, _) = msp(&server, "Plain").await;
+        assert_eq!(boss.get("/v1/me").await["platform_operator"], false);
+    }
+}

@@ -355,3 +355,60 @@ async fn postgres_serve_as_an_app_login_role_needs_a_current_schema() {
     drop(again);
     drop(db);
 }
+
+/// The line of the server's log that contains `needle`, once printed.
+async fn log_line(server: &Process, needle: &str) -> String {
+    for _ in 0..100 {
+        if let Some(line) = server.log_text().lines().find(|l| l.contains(needle)) {
+            return line.to_owned();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no {needle:?} in the log:\n{}", server.log_text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_tells_on_first_start_how_the_operator_sets_a_password() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_str().expect("utf-8 path");
+    let mut server = Process::embedded_at(data, &[], &[]);
+    let curl = log_line(&server, "curl -X PUT").await;
+    // The printed line, followed as written: its URL, token and body.
+    let url = curl
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("a URL");
+    assert_eq!(url, format!("{}/v1/me/password", server.base), "{curl}");
+    assert!(
+        curl.contains(&format!("Authorization: Bearer {}", server.token)),
+        "{curl}"
+    );
+    assert!(
+        curl.contains(r#"-d '{"password":"<your passphrase>"}'"#),
+        "{curl}"
+    );
+    let passphrase = "sturdy violet lanterns hum at noon";
+    let set = reqwest::Client::new()
+        .put(url)
+        .bearer_auth(&server.token)
+        .json(&serde_json::json!({ "password": passphrase }))
+        .send()
+        .await
+        .expect("set password");
+    assert_eq!(set.status(), reqwest::StatusCode::NO_CONTENT);
+    let operator = server.login("admin@localhost", passphrase).await;
+    assert_eq!(operator.get("/v1/me").await["platform_operator"], true);
+    server.terminate();
+    // Not on the next start: the operator is there already.
+    let again = Process::embedded_at(data, &[], &[]);
+    again
+        .login("admin@localhost", passphrase)
+        .await
+        .get("/v1/me")
+        .await;
+    assert!(
+        !again.log_text().contains("curl -X PUT"),
+        "{}",
+        again.log_text()
+    );
+}

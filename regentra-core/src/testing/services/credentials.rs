@@ -455,3 +455,86 @@ pub async fn request_metadata_enters_the_audit_chain_bounded(store: Arc<dyn Stor
     assert_eq!(agent.chars().count(), crate::audit::MAX_USER_AGENT);
     assert!(!agent.contains('\n'));
 }
+
+pub async fn the_platform_operator_sets_a_first_password_without_a_current_one(
+    store: Arc<dyn Store>,
+) {
+    let f = compliance_fixture(store).await;
+    let r = f.r();
+    let operator = &f.msp.operator;
+    // Bootstrapped with a token only: no password to sign in with yet.
+    assert_eq!(
+        r.login_material("ops@platform.test").await.expect("lookup"),
+        None
+    );
+    assert!(r.account(operator).await.expect("account").super_admin);
+    assert!(!r.account(&f.officer).await.expect("account").super_admin);
+    let (_, bootstrap) = r.issue_token(operator, "bootstrap").await.expect("issued");
+    let caller = r.authenticate(&bootstrap).await.expect("authenticated");
+    // A weak first password is refused like any other, nothing is stored.
+    for weak in ["aaaaaaaaaaaa", "ops@platform.test", "password1234"] {
+        expect_invalid(r.change_password(&caller, None, weak).await, "password");
+    }
+    assert_eq!(
+        r.login_material("ops@platform.test").await.expect("lookup"),
+        None
+    );
+    // The first one needs no current password, and is the owner's.
+    r.change_password(&caller, None, "quiet granite lanterns drift")
+        .await
+        .expect("first password");
+    let (user, phc) = r
+        .login_material("ops@platform.test")
+        .await
+        .expect("lookup")
+        .expect("a password now");
+    assert_eq!(user, operator.user);
+    assert!(crate::auth::verify_password(
+        "quiet granite lanterns drift",
+        &phc
+    ));
+    let credential = r
+        .store()
+        .get(Scope::Platform, "credential", operator.user.0)
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(credential.body["set_by"]["kind"], "owner");
+    assert!(
+        authenticates(r, &bootstrap).await,
+        "setting a first password revokes nothing"
+    );
+    // From now on the current one is needed: a stolen bootstrap token can
+    // no longer replace it.
+    expect_invalid(
+        r.change_password(&caller, None, "another granite lantern story")
+            .await,
+        "current_password",
+    );
+    expect_invalid(
+        r.change_password(
+            &caller,
+            Some("not the password"),
+            "another granite lantern story",
+        )
+        .await,
+        "current_password",
+    );
+    let unchanged = r
+        .login_material("ops@platform.test")
+        .await
+        .expect("lookup")
+        .expect("material")
+        .1;
+    assert_eq!(unchanged, phc, "nothing changed");
+    r.change_password(
+        &caller,
+        Some("quiet granite lanterns drift"),
+        "another granite lantern story",
+    )
+    .await
+    .expect("changed with the current one");
+    let platform = actions(&f.msp, crate::audit::PLATFORM_CHAIN).await;
+    assert!(platform.contains(&"password.set".to_owned()));
+    assert!(platform.contains(&"password.changed".to_owned()));
+}

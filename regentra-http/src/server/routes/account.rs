@@ -88,6 +88,9 @@ async fn login(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeResponse {
     user_id: UserId,
+    /// Whether the caller is the platform operator (who acts in every org
+    /// through `/v1/orgs`, not through memberships).
+    platform_operator: bool,
     memberships: Vec<MembershipItem>,
 }
 
@@ -105,6 +108,7 @@ pub struct MembershipItem {
     responses((status = 200, body = MeResponse)),
     security(("bearer" = [])))]
 async fn me(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<Json<MeResponse>> {
+    let account = state.regentra.account(&caller).await?;
     let orgs = state.regentra.my_organizations(&caller).await?;
     let memberships = orgs
         .iter()
@@ -124,6 +128,7 @@ async fn me(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<
         .collect();
     Ok(Json(MeResponse {
         user_id: caller.user,
+        platform_operator: account.super_admin,
         memberships,
     }))
 }
@@ -131,17 +136,22 @@ async fn me(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetPassword {
-    /// The password being replaced; required unless the account has none.
+    /// The password being replaced: required when the account has one,
+    /// left out for a first password (the platform operator signed in with
+    /// the bootstrap token, or an account added without a password).
     #[serde(default)]
     current_password: Option<String>,
-    /// At least 12 characters.
+    /// At least 12 characters and hard to guess (zxcvbn strength 3 of 4 or
+    /// more, counting the account's email and name as easy guesses).
     password: String,
 }
 
-/// Changes the caller's own password, given the current one (a first
-/// password needs none). Every other token of the caller is revoked; the
-/// one of this request stays valid. Wrong current passwords are limited
-/// like failed logins.
+/// Changes the caller's own password, given the current one. A first
+/// password needs none (422 naming `current_password` when it is left out
+/// but the account has one): that is how the platform operator, signed in
+/// with the bootstrap token, sets the password they then log in with.
+/// Every other token of the caller is revoked; the one of this request
+/// stays valid. Wrong current passwords are limited like failed logins.
 #[utoipa::path(put, path = "/v1/me/password", tag = "account",
     request_body = SetPassword,
     responses(

@@ -208,7 +208,8 @@ async fn list_clients(
 pub struct AddMember {
     email: String,
     name: String,
-    /// An initial password (at least 12 characters) for an account this
+    /// An initial password (at least 12 characters and hard to guess,
+    /// counting the email and name as easy guesses) for an account this
     /// call creates. Never applied to an existing account: the platform
     /// operator is refused (422 naming `password`), anyone else is answered
     /// as for a new email and nothing is attached.
@@ -262,7 +263,15 @@ async fn add_member(
     let hash = match req.password {
         Some(password) => {
             let regentra = std::sync::Arc::clone(&state.regentra);
-            Some(blocking(move || regentra.hash_password(&password)).await??)
+            // Weighed against the new account's email and name.
+            let inputs = regentra_core::auth::password_user_inputs(&req.email, &req.name);
+            Some(
+                blocking(move || {
+                    let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+                    regentra.hash_password_for(&password, &inputs)
+                })
+                .await??,
+            )
         }
         None => None,
     };
