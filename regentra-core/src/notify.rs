@@ -154,6 +154,279 @@ impl Regentra {
     }
 }
 
+/// Whether a recipient has read one notification: a record of its own (the
+/// notification's id, another kind) in the notification's org, so marking
+/// read never writes the outbox entry (its delivery state) and a delivery
+/// never writes the read state; neither can make the other's write fail.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotificationRead {
+    /// The notification's id.
+    pub id: NotificationId,
+    pub org: OrgId,
+    pub recipient: UserId,
+    pub read_at: DateTime<Utc>,
+}
+
+impl Entity for NotificationRead {
+    const KIND: &'static str = "notification_read";
+    const NAME: &'static str = "notification";
+    fn scope(&self) -> Scope {
+        Scope::Org(self.org)
+    }
+    fn id(&self) -> Uuid {
+        self.id.0
+    }
+    fn indexes(&self) -> Vec<IndexEntry> {
+        vec![IndexEntry::multi("recipient", self.recipient.to_string())]
+    }
+}
+
+/// One notification in its recipient's inbox.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboxItem {
+    pub notification: Notification,
+    /// When the recipient marked it read; `None` while unread.
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+/// A page of a user's inbox, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxPage {
+    pub items: Vec<InboxItem>,
+    /// Unread notifications in the whole inbox (not only this page).
+    pub unread: usize,
+    /// Whether notifications older than this page's last remain.
+    pub more: bool,
+}
+
+/// One org's part of an inbox: the caller's notifications there and which
+/// of them they have read.
+struct OrgInbox {
+    org: OrgId,
+    actor: Actor,
+    notifications: Vec<Notification>,
+    read: std::collections::HashMap<NotificationId, DateTime<Utc>>,
+}
+
+impl Regentra {
+    /// The orgs whose notifications a user may read: those where they hold
+    /// a role now (their memberships, and an MSP admin's clients). A member
+    /// removed from an org no longer sees its notifications (they stay in
+    /// the org's outbox); added back, they see them again. Each org's part
+    /// is found by the `recipient` index, never by loading the org.
+    async fn inbox_parts(&self, principal: &Principal) -> Result<Vec<OrgInbox>> {
+        let user = principal.user.to_string();
+        let mut parts = Vec::new();
+        for access in self.my_organizations(principal).await? {
+            let Some(grant) = access.roles.first() else {
+                continue;
+            };
+            let org = access.org.id;
+            let notifications =
+                store::find_all::<Notification>(self.store(), Scope::Org(org), "recipient", &user)
+                    .await?
+                    .into_iter()
+                    .map(|v| v.value)
+                    // The index already says so; a record is only shown to
+                    // the user it names.
+                    .filter(|n| n.recipient == Some(principal.user))
+                    .collect::<Vec<_>>();
+            if notifications.is_empty() {
+                continue;
+            }
+            let read = store::find_all::<NotificationRead>(
+                self.store(),
+                Scope::Org(org),
+                "recipient",
+                &user,
+            )
+            .await?
+            .into_iter()
+            .filter(|r| r.value.recipient == principal.user)
+            .map(|r| (r.value.id, r.value.read_at))
+            .collect();
+            parts.push(OrgInbox {
+                org,
+                actor: Actor {
+                    user: Some(principal.user),
+                    role: Some(grant.role),
+                    via: Some(grant.via),
+                },
+                notifications,
+                read,
+            });
+        }
+        Ok(parts)
+    }
+
+    /// The caller's inbox across every org they can act in, newest first:
+    /// the notifications created before `before` (the previous page's
+    /// last; `None` for the first page), at most `limit` of them (1 to
+    /// [`store::MAX_PAGE`]), and the unread count of the whole inbox.
+    pub async fn inbox(
+        &self,
+        principal: &Principal,
+        before: Option<NotificationId>,
+        limit: usize,
+    ) -> Result<InboxPage> {
+        let limit = limit.clamp(1, store::MAX_PAGE);
+        let mut unread = 0;
+        let mut items = Vec::new();
+        for part in self.inbox_parts(principal).await? {
+            for notification in part.notifications {
+                let read_at = part.read.get(&notification.id).copied();
+                unread += usize::from(read_at.is_none());
+                if before.is_none_or(|b| notification.id < b) {
+                    items.push(InboxItem {
+                        notification,
+                        read_at,
+                    });
+                }
+            }
+        }
+        // Ids are uuid v7: their order is creation order, across orgs too.
+        items.sort_by_key(|item| std::cmp::Reverse(item.notification.id));
+        let more = items.len() > limit;
+        items.truncate(limit);
+        Ok(InboxPage {
+            items,
+            unread,
+            more,
+        })
+    }
+
+    /// Marks one of the caller's notifications read, with its audit event
+    /// in the notification's org, in one commit. Another user's
+    /// notification, or one in an org the caller no longer belongs to, is
+    /// `NotFound`. Marking it again changes nothing.
+    pub async fn mark_notification_read(
+        &self,
+        principal: &Principal,
+        id: NotificationId,
+    ) -> Result<InboxItem> {
+        for part in self.inbox_parts(principal).await? {
+            let Some(notification) = part.notifications.iter().find(|n| n.id == id) else {
+                continue;
+            };
+            if let Some(read_at) = part.read.get(&id) {
+                return Ok(InboxItem {
+                    notification: notification.clone(),
+                    read_at: Some(*read_at),
+                });
+            }
+            let read = NotificationRead {
+                id,
+                org: part.org,
+                recipient: principal.user,
+                read_at: self.now(),
+            };
+            let mut changes = ChangeSet::new();
+            changes.insert(&read)?;
+            changes.audit(self.event_in(
+                part.org,
+                part.actor.clone(),
+                principal,
+                "notification.read",
+                Target::new(Notification::KIND, id),
+                json!({ "kind": notification.kind }),
+            ));
+            match self.store().apply(changes).await {
+                Ok(_) => {}
+                // Marked read by a concurrent request: that mark stands.
+                Err(crate::Error::AlreadyExists { .. }) => {
+                    let stored = store::require::<NotificationRead>(
+                        self.store(),
+                        Scope::Org(part.org),
+                        id.0,
+                    )
+                    .await?;
+                    return Ok(InboxItem {
+                        notification: notification.clone(),
+                        read_at: Some(stored.value.read_at),
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+            return Ok(InboxItem {
+                notification: notification.clone(),
+                read_at: Some(read.read_at),
+            });
+        }
+        Err(crate::Error::NotFound {
+            what: Notification::NAME,
+        })
+    }
+
+    /// Marks every unread notification of the caller read: per org, one
+    /// commit with one audit event naming how many. Returns how many were
+    /// marked.
+    pub async fn mark_all_notifications_read(&self, principal: &Principal) -> Result<usize> {
+        let mut marked = 0;
+        for part in self.inbox_parts(principal).await? {
+            marked += self.mark_read_in(principal, part).await?;
+        }
+        Ok(marked)
+    }
+
+    /// Marks the caller's unread notifications of one org read in one
+    /// commit. A notification marked read meanwhile by another request
+    /// makes the commit fail as a whole; the org's read state is then
+    /// read again and the rest marked.
+    async fn mark_read_in(&self, principal: &Principal, mut part: OrgInbox) -> Result<usize> {
+        let scope = Scope::Org(part.org);
+        let user = principal.user.to_string();
+        let mut attempts = 0;
+        loop {
+            let unread: Vec<&Notification> = part
+                .notifications
+                .iter()
+                .filter(|n| !part.read.contains_key(&n.id))
+                .collect();
+            if unread.is_empty() {
+                return Ok(0);
+            }
+            let mut changes = ChangeSet::new();
+            for n in &unread {
+                changes.insert(&NotificationRead {
+                    id: n.id,
+                    org: part.org,
+                    recipient: principal.user,
+                    read_at: self.now(),
+                })?;
+            }
+            changes.audit(self.event_in(
+                part.org,
+                part.actor.clone(),
+                principal,
+                "notification.read_all",
+                Target::new("user", principal.user),
+                json!({ "count": unread.len() }),
+            ));
+            let count = unread.len();
+            match self.store().apply(changes).await {
+                Ok(_) => return Ok(count),
+                Err(crate::Error::AlreadyExists { .. }) if attempts < 3 => {
+                    attempts += 1;
+                    part.read = store::find_all::<NotificationRead>(
+                        self.store(),
+                        scope,
+                        "recipient",
+                        &user,
+                    )
+                    .await?
+                    .into_iter()
+                    .filter(|r| r.value.recipient == principal.user)
+                    .map(|r| (r.value.id, r.value.read_at))
+                    .collect();
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
 /// Why a tenant's webhook URL (an SLA escalation's) may not be called, if it
 /// may not: https only, never a name the platform keeps for itself
 /// (`localhost`, `*.localhost`, `*.internal`), and never an IP address that

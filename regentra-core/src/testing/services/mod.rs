@@ -9,6 +9,7 @@ mod compliance;
 mod credentials;
 mod custom_frameworks;
 mod host;
+mod inbox;
 mod policies;
 mod portal;
 mod psa;
@@ -18,6 +19,7 @@ pub use self::compliance::*;
 pub use self::credentials::*;
 pub use self::custom_frameworks::*;
 pub use self::host::*;
+pub use self::inbox::*;
 pub use self::policies::*;
 pub use self::portal::*;
 pub use self::psa::*;
@@ -63,6 +65,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("credentials.rs", include_str!("credentials.rs")),
     ("custom_frameworks.rs", include_str!("custom_frameworks.rs")),
     ("host.rs", include_str!("host.rs")),
+    ("inbox.rs", include_str!("inbox.rs")),
     ("policies.rs", include_str!("policies.rs")),
     ("portal.rs", include_str!("portal.rs")),
     ("psa.rs", include_str!("psa.rs")),
