@@ -9,6 +9,7 @@ mod accounts;
 mod bad_input;
 mod catalog_cli;
 mod cross_tenant;
+mod inbox;
 mod migrate;
 mod openapi;
 mod portal_hostnames;

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod chat;
 pub mod compliance;
 pub mod evidence;
+pub mod inbox;
 pub mod policies;
 pub mod portal;
 pub mod psa;
@@ -64,6 +65,7 @@ impl From<QueryRejection> for Problem {
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(super::openapi::ApiDoc::openapi())
         .merge(account::routes())
+        .merge(inbox::routes())
         .merge(tenancy::routes())
         .merge(compliance::routes())
         .merge(evidence::routes())

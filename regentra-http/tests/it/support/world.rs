@@ -37,6 +37,8 @@ pub struct Ids {
     pub agreement: String,
     pub asset: String,
     pub chat: String,
+    /// A1's admin's campaign invitation (an inbox notification).
+    pub notification: String,
 }
 
 const SLA: &str = r#"{
@@ -180,6 +182,7 @@ impl World {
                 &i.agreement,
                 &i.asset,
                 &i.chat,
+                &i.notification,
             ]
             .into_iter()
             .cloned(),
@@ -259,7 +262,10 @@ async fn seed(api: &Api, org: &str) -> Ids {
         )
         .await);
     let chat = id(&api.post(&o("/chats"), json!({"message": "Hello?"})).await);
+    // The campaign (to everyone) invited the admin too.
+    let notification = id(&items(&api.get("/v1/me/notifications").await)[0]);
     Ids {
+        notification,
         member,
         token,
         ticket,
@@ -590,6 +596,7 @@ pub fn routes(user: &str) -> Vec<Route> {
         r(M::GET, "/v1/orgs/{org_id}/audit/verify", None),
         r(M::GET, "/v1/orgs/{org_id}/notifications", None),
         r(M::DELETE, "/v1/me/tokens/{token_id}", None),
+        r(M::POST, "/v1/me/notifications/{notification_id}/read", None),
     ]
 }
 
@@ -622,6 +629,7 @@ pub fn fill(template: &str, org: &str, client: &str, ids: &Ids) -> String {
         .replace("{asset_id}", &ids.asset)
         .replace("{chat_id}", &ids.chat)
         .replace("{token_id}", &ids.token)
+        .replace("{notification_id}", &ids.notification)
 }
 
 /// The same ids, all fresh: records that exist nowhere.
@@ -639,6 +647,7 @@ pub fn missing_ids() -> Ids {
         agreement: fresh(),
         asset: fresh(),
         chat: fresh(),
+        notification: fresh(),
     }
 }
 
