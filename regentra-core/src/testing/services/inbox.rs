@@ -300,3 +300,69 @@ pub async fn read_all_marks_every_org_with_one_event_each(store: Arc<dyn Store>)
         assert_eq!(reads, 1, "one read event in each org");
     }
 }
+
+/// The technician an SLA escalation notifies sees the warning in their
+/// inbox (in the client's org, where they are assigned); the requester does
+/// not; unassigned from the client, the technician no longer sees it.
+pub async fn a_technician_sees_the_sla_warning_addressed_to_them(store: Arc<dyn Store>) {
+    let f = psa_fixture(
+        store,
+        vec![EscalationRule {
+            clock: ClockKind::Response,
+            trigger: Trigger::AtBreach,
+            action: Action::NotifyRole {
+                role: Role::Technician,
+            },
+        }],
+    )
+    .await;
+    let r = f.c.r();
+    let utc = |s: &str| {
+        DateTime::parse_from_rfc3339(s)
+            .expect("instant")
+            .with_timezone(&Utc)
+    };
+    // Monday 2025-06-16 09:00 EDT; a critical ticket's response is due in 30 min.
+    f.c.clock.set(utc("2025-06-16T13:00:00Z"));
+    let ticket = r
+        .create_ticket(
+            &f.requesters[0],
+            f.c.org,
+            NewTicket {
+                subject: "Server down".into(),
+                description: "It broke.".into(),
+                priority: Priority::Critical,
+                requester: None,
+            },
+        )
+        .await
+        .expect("ticket");
+    assert_eq!(r.inbox(&f.tech, None, 50).await.expect("inbox").unread, 0);
+    f.c.clock.set(utc("2025-06-16T13:30:00Z"));
+    let fired = r.run_escalations(f.c.org).await.expect("sweep");
+    assert_eq!(fired.len(), 1);
+    let inbox = r.inbox(&f.tech, None, 50).await.expect("inbox");
+    assert_eq!(inbox.unread, 1);
+    let warning = &inbox.items[0].notification;
+    assert_eq!(warning.kind, NotificationKind::SlaWarning);
+    assert_eq!(warning.org, f.c.org);
+    assert_eq!(warning.recipient, Some(f.tech.user));
+    assert!(warning.payload.to_string().contains(&ticket.id.to_string()));
+    let requester = r.inbox(&f.requesters[0], None, 50).await.expect("inbox");
+    assert!(
+        requester
+            .items
+            .iter()
+            .all(|i| i.notification.kind != NotificationKind::SlaWarning)
+    );
+    // Unassigned from the client, the technician no longer reaches it.
+    r.unassign_staff(&f.c.msp.admin, f.c.msp.msp, f.c.org, f.tech.user)
+        .await
+        .expect("unassigned");
+    let after = r.inbox(&f.tech, None, 50).await.expect("inbox");
+    assert_eq!((after.items.len(), after.unread), (0, 0));
+    expect_not_found(
+        r.mark_notification_read(&f.tech, warning.id).await,
+        "in a client the technician left",
+    );
+}
