@@ -59,6 +59,11 @@ pub async fn seed(regentra: &Regentra, admin: &Principal) -> Result<DemoLogins, 
     let member = |org, email: &'static str, name: &'static str, role| {
         let hash = hash.clone();
         async move {
+            // The one hash serves every demo user: the password must pass
+            // the rule against each one's own email and name too.
+            let inputs = regentra_core::auth::password_user_inputs(email, name);
+            let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+            regentra_core::auth::check_password(DEMO_PASSWORD, &inputs)?;
             // Run as the platform operator, who is shown the membership.
             regentra
                 .add_member_with_password(admin, org, email, name, role, Some(hash))
