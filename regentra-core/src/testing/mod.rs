@@ -157,6 +157,7 @@ macro_rules! service_tests {
             a_removed_member_no_longer_sees_the_orgs_notifications,
             read_all_marks_every_org_with_one_event_each,
             a_technician_sees_the_sla_warning_addressed_to_them,
+            concurrent_marks_read_record_one_event,
             portal_settings_default_then_round_trip,
             portal_slugs_are_unique_across_tenants,
             portal_slug_change_frees_the_old_one,

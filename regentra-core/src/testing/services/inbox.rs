@@ -366,3 +366,30 @@ pub async fn a_technician_sees_the_sla_warning_addressed_to_them(store: Arc<dyn 
         "in a client the technician left",
     );
 }
+
+/// Concurrent marks of one notification all succeed, agree on when it was
+/// read, and leave one audit event.
+pub async fn concurrent_marks_read_record_one_event(store: Arc<dyn Store>) {
+    let f = compliance_fixture(store).await;
+    let r = f.r();
+    let (erin, _, _) = two_org_inbox(&f).await;
+    let target = r.inbox(&erin, None, 50).await.expect("inbox").items[1]
+        .notification
+        .id;
+    let before = r
+        .audit_log(&f.manager, f.org, None, 500)
+        .await
+        .expect("audit")
+        .len();
+    let marks = join_all((0..4).map(|_| r.mark_notification_read(&erin, target))).await;
+    let times: BTreeSet<_> = marks
+        .into_iter()
+        .map(|m| m.expect("every mark succeeds").read_at)
+        .collect();
+    assert_eq!(times.len(), 1, "one read time: {times:?}");
+    let events = r
+        .audit_log(&f.manager, f.org, None, 500)
+        .await
+        .expect("audit");
+    assert_eq!(events.len(), before + 1);
+}
