@@ -274,7 +274,7 @@ pub fn check_admin_remains(
         admin.key(),
     );
     Err(Error::invalid(
-        if new_role.is_some() { "role" } else { "user" },
+        if new_role.is_some() { "role" } else { "user_id" },
         message,
     ))
 }
@@ -380,7 +380,7 @@ mod tests {
         let check = |members: &[Membership], kind, user, role, msp_admin| {
             check_admin_remains(kind, members, user, role, msp_admin)
         };
-        assert_eq!(field(check(&msp, OrgKind::Msp, a, None, false)), "user");
+        assert_eq!(field(check(&msp, OrgKind::Msp, a, None, false)), "user_id");
         assert_eq!(
             field(check(&msp, OrgKind::Msp, a, Some(Role::OrgAdmin), false)),
             "role"
@@ -405,7 +405,7 @@ mod tests {
         assert!(check(&two[..1], OrgKind::Client, a, None, true).is_ok());
         assert_eq!(
             field(check(&two[..1], OrgKind::Client, a, None, false)),
-            "user"
+            "user_id"
         );
         // The standalone org ignores what an MSP would have.
         assert!(check(&two[..1], OrgKind::Standalone, a, None, true).is_err());

@@ -87,7 +87,7 @@ impl Regentra {
     /// (`AlreadyExists`) once any platform operator exists.
     pub async fn bootstrap_platform_admin(&self, email: &str, display_name: &str) -> Result<User> {
         let email = normalize_email(email)?;
-        let display_name = validate_name("display_name", display_name)?;
+        let display_name = validate_name("name", display_name)?;
         let existing = store::find::<User>(
             self.store(),
             Scope::Platform,
@@ -350,7 +350,7 @@ impl Regentra {
         // Everything about the input is checked before the email is looked
         // up, so bad input answers the same whether the account exists.
         let email = normalize_email(email)?;
-        let display_name = validate_name("display_name", display_name)?;
+        let display_name = validate_name("name", display_name)?;
         if let Some(hash) = &password_hash {
             crate::auth::check_password_hash(hash)?;
         }
@@ -568,7 +568,7 @@ impl Regentra {
         check_staff_role(role)?;
         let Some(staff) = self.membership(msp, user).await? else {
             return Err(Error::invalid(
-                "user",
+                "user_id",
                 "only members of the MSP can be assigned to its clients",
             ));
         };

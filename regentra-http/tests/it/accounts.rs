@@ -211,7 +211,7 @@ async fn msp_staff_and_last_admins_over_http() {
         .call(M::DELETE, &format!("/v1/orgs/{msp}/members/{me}"), None)
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
-    assert_eq!(field(&r), "user");
+    assert_eq!(field(&r), "user_id");
     let r = operator
         .call(
             M::PATCH,

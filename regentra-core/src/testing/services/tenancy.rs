@@ -202,7 +202,7 @@ pub async fn staff_assignment_gives_per_client_roles(store: Arc<dyn Store>) {
     expect_invalid(
         r.assign_staff(&f.admin, f.msp, c2, outsider.user, Role::Technician)
             .await,
-        "user",
+        "user_id",
     );
     // Only the MSP's admins assign staff.
     expect_denied(
@@ -816,7 +816,7 @@ pub async fn adding_an_existing_email_reveals_nothing_and_attaches_nothing(store
     for email in ["owner@south.test", "nobody@acme.test"] {
         expect_invalid(
             r.add_member(&f.admin, c1, email, "   ", Role::Viewer).await,
-            "display_name",
+            "name",
         );
         expect_invalid(
             r.add_member_with_password(
@@ -931,10 +931,10 @@ pub async fn the_last_admin_cannot_leave_an_org_without_one(store: Arc<dyn Store
     let f = msp_fixture(store, "Northwind IT").await;
     let r = &f.regentra;
     // The MSP's only msp_admin: not by themselves, not by the operator.
-    expect_invalid(r.remove_member(&f.admin, f.msp, f.admin.user).await, "user");
+    expect_invalid(r.remove_member(&f.admin, f.msp, f.admin.user).await, "user_id");
     expect_invalid(
         r.remove_member(&f.operator, f.msp, f.admin.user).await,
-        "user",
+        "user_id",
     );
     expect_invalid(
         r.change_member_role(&f.admin, f.msp, f.admin.user, Role::Technician)
@@ -968,7 +968,7 @@ pub async fn the_last_admin_cannot_leave_an_org_without_one(store: Arc<dyn Store
     .await
     .expect("owner");
     let owner = Principal::new(account(r, "owner@solo.test").await.expect("owner"));
-    expect_invalid(r.remove_member(&owner, solo, owner.user).await, "user");
+    expect_invalid(r.remove_member(&owner, solo, owner.user).await, "user_id");
     expect_invalid(
         r.change_member_role(&owner, solo, owner.user, Role::Viewer)
             .await,
@@ -1026,7 +1026,7 @@ pub async fn the_last_admin_cannot_leave_an_org_without_one(store: Arc<dyn Store
     let orphan_owner = account(r, "owner@orphan.test").await.expect("owner");
     expect_invalid(
         r.remove_member(&f.operator, orphan, orphan_owner).await,
-        "user",
+        "user_id",
     );
     // Refusals wrote nothing.
     r.authorize(&f.admin, f.msp, Permission::StaffAssign)
