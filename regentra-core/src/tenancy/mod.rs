@@ -274,7 +274,11 @@ pub fn check_admin_remains(
         admin.key(),
     );
     Err(Error::invalid(
-        if new_role.is_some() { "role" } else { "user_id" },
+        if new_role.is_some() {
+            "role"
+        } else {
+            "user_id"
+        },
         message,
     ))
 }

@@ -931,7 +931,10 @@ pub async fn the_last_admin_cannot_leave_an_org_without_one(store: Arc<dyn Store
     let f = msp_fixture(store, "Northwind IT").await;
     let r = &f.regentra;
     // The MSP's only msp_admin: not by themselves, not by the operator.
-    expect_invalid(r.remove_member(&f.admin, f.msp, f.admin.user).await, "user_id");
+    expect_invalid(
+        r.remove_member(&f.admin, f.msp, f.admin.user).await,
+        "user_id",
+    );
     expect_invalid(
         r.remove_member(&f.operator, f.msp, f.admin.user).await,
         "user_id",
