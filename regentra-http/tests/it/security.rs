@@ -7,28 +7,6 @@ use crate::support;
 use serde_json::{Value, json};
 use support::{Endpoint, M, PASSWORD, Server, StatusCode, id, items};
 
-/// An MSP with one client, its admin logged in.
-async fn tenant(server: &Endpoint) -> (support::Api, String, String) {
-    let admin = server.admin();
-    let msp = id(&admin
-        .post("/v1/orgs", json!({"name": "MSP", "kind": "msp"}))
-        .await);
-    admin
-        .post(
-            &format!("/v1/orgs/{msp}/members"),
-            json!({"email": "boss@msp.test", "name": "Boss", "password": PASSWORD, "role": "msp_admin"}),
-        )
-        .await;
-    let boss = server.login("boss@msp.test", PASSWORD).await;
-    let client = id(&boss
-        .post(
-            &format!("/v1/orgs/{msp}/clients"),
-            json!({"name": "Client"}),
-        )
-        .await);
-    (boss, msp, client)
-}
-
 /// The directive `name` of a content security policy.
 fn directive<'a>(csp: &'a str, name: &str) -> Option<&'a str> {
     csp.split(';')
@@ -39,7 +17,7 @@ fn directive<'a>(csp: &'a str, name: &str) -> Option<&'a str> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_forbids_framing_sniffing_and_referrers() {
     let server = Server::embedded().await;
-    let (boss, _, client) = tenant(&server).await;
+    let (boss, _, client) = support::msp_with_client(&server).await;
     boss.ok(
         M::PATCH,
         &format!("/v1/orgs/{client}/portal"),
@@ -247,7 +225,7 @@ async fn login_from(server: &Endpoint, from: [u8; 4], email: &str, password: &st
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_passwords_from_one_address_do_not_lock_the_owner_out() {
     let server = Server::embedded().await;
-    tenant(&server).await;
+    support::msp_with_client(&server).await;
     let attacker = [127, 0, 0, 2];
     for _ in 0..5 {
         assert_eq!(
@@ -274,7 +252,7 @@ async fn wrong_passwords_from_one_address_do_not_lock_the_owner_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_addresses_failing_reach_the_accounts_ceiling() {
     let server = Server::embedded().await;
-    tenant(&server).await;
+    support::msp_with_client(&server).await;
     // Ten addresses, five failures each: the account's fifty per hour.
     for last in 10..20 {
         for _ in 0..5 {
@@ -300,7 +278,7 @@ async fn many_addresses_failing_reach_the_accounts_ceiling() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_change_needs_the_current_password_and_ends_other_sessions() {
     let server = Server::embedded().await;
-    let (this, _, _) = tenant(&server).await;
+    let (this, _, _) = support::msp_with_client(&server).await;
     let other = server.login("boss@msp.test", PASSWORD).await;
     let program = server.with_token(
         this.post(
@@ -353,7 +331,7 @@ async fn a_password_change_needs_the_current_password_and_ends_other_sessions() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_show_their_kind_expiry_and_last_use() {
     let server = Server::embedded().await;
-    let (boss, _, _) = tenant(&server).await;
+    let (boss, _, _) = support::msp_with_client(&server).await;
     let lasting = boss.post("/v1/me/tokens", json!({"name": "Forever"})).await;
     assert_eq!(lasting["kind"], "api");
     assert_eq!(lasting["expires_at"], Value::Null);

@@ -20,28 +20,6 @@ use support::{Backend, Endpoint, M, PASSWORD, Server, StatusCode, TestStore, id,
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-/// An MSP with one client, its admin logged in.
-async fn tenant(server: &Endpoint) -> (support::Api, String, String) {
-    let admin = server.admin();
-    let msp = id(&admin
-        .post("/v1/orgs", json!({"name": "MSP", "kind": "msp"}))
-        .await);
-    admin
-        .post(
-            &format!("/v1/orgs/{msp}/members"),
-            json!({"email": "boss@msp.test", "name": "Boss", "password": PASSWORD, "role": "msp_admin"}),
-        )
-        .await;
-    let boss = server.login("boss@msp.test", PASSWORD).await;
-    let client = id(&boss
-        .post(
-            &format!("/v1/orgs/{msp}/clients"),
-            json!({"name": "Client"}),
-        )
-        .await);
-    (boss, msp, client)
-}
-
 /// Polls until `check` holds (the worker runs on its own schedule).
 async fn eventually<F, Fut>(what: &str, mut check: F)
 where
@@ -60,7 +38,7 @@ where
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn evidence_files_round_trip_with_their_hash() {
     let server = Server::embedded().await;
-    let (boss, _, client) = tenant(&server).await;
+    let (boss, _, client) = support::msp_with_client(&server).await;
     boss.post(
         &format!("/v1/orgs/{client}/frameworks"),
         json!({"framework": "hipaa"}),
@@ -163,7 +141,7 @@ async fn next_frame(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_messages_flow_over_the_websocket_and_are_stored() {
     let server = Server::embedded().await;
-    let (boss, _, client) = tenant(&server).await;
+    let (boss, _, client) = support::msp_with_client(&server).await;
     boss.ok(
         M::POST,
         &format!("/v1/orgs/{client}/members"),
@@ -291,7 +269,7 @@ async fn the_worker_delivers_the_outbox_to_webhooks_at_least_once() {
     };
     let store = TestStore::on(Backend::Embedded).await.expect("a store");
     let server = Server::start_on(store, config, true).await;
-    let (boss, _, client) = tenant(&server).await;
+    let (boss, _, client) = support::msp_with_client(&server).await;
     boss.ok(
         M::POST,
         &format!("/v1/orgs/{client}/members"),
@@ -353,7 +331,7 @@ async fn the_worker_delivers_the_outbox_to_webhooks_at_least_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logins_are_rate_limited_per_account() {
     let server = Server::embedded().await;
-    tenant(&server).await;
+    support::msp_with_client(&server).await;
     let anon = server.anonymous();
     let attempt = |password: &'static str| {
         let anon = anon.clone();
@@ -366,7 +344,7 @@ async fn logins_are_rate_limited_per_account() {
             .await
         }
     };
-    // tenant() logged in once already, which does not count; five wrong
+    // msp_with_client() logged in once already, which does not count; five wrong
     // guesses from this address use its budget.
     for _ in 0..5 {
         assert_eq!(
@@ -478,7 +456,7 @@ async fn requests_carry_an_id_into_the_response_and_the_logs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lists_page_with_an_opaque_cursor() {
     let server = Server::embedded().await;
-    let (boss, msp, _) = tenant(&server).await;
+    let (boss, msp, _) = support::msp_with_client(&server).await;
     for n in 0..4 {
         boss.post(
             &format!("/v1/orgs/{msp}/clients"),
@@ -667,7 +645,7 @@ async fn business_time_arithmetic_is_served() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_portal_is_served_at_its_slug_and_its_own_host_name() {
     let server = Server::embedded().await;
-    let (boss, _, client) = tenant(&server).await;
+    let (boss, _, client) = support::msp_with_client(&server).await;
     let settings = boss
         .ok(
             M::PATCH,
@@ -735,7 +713,7 @@ fn sla_policy(name: &str, escalations: Value) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sla_escalations_cannot_name_another_tenants_users() {
     let server = Server::embedded().await;
-    let (boss, msp, client) = tenant(&server).await;
+    let (boss, msp, client) = support::msp_with_client(&server).await;
     // Another MSP's admin: the user an attacker would aim tickets at.
     let admin = server.admin();
     let other = id(&admin
@@ -814,7 +792,7 @@ async fn joined(server: &Endpoint, org: &str, email: &str, role: &str) -> suppor
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_knowledge_base_search_lists_what_the_caller_may_read() {
     let server = Server::embedded().await;
-    let (boss, _, client) = tenant(&server).await;
+    let (boss, _, client) = support::msp_with_client(&server).await;
     let articles = format!("/v1/orgs/{client}/kb/articles");
     for (title, visibility, published) in [
         ("Reset your VPN password", "portal", true),
@@ -875,7 +853,7 @@ async fn an_empty_knowledge_base_search_lists_what_the_caller_may_read() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ticket_subject_errors_name_the_subject() {
     let server = Server::embedded().await;
-    let (boss, _, client) = tenant(&server).await;
+    let (boss, _, client) = support::msp_with_client(&server).await;
     let refused = boss
         .call(
             M::POST,
@@ -945,7 +923,7 @@ async fn ticket_subject_errors_name_the_subject() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_zero_limit_is_refused_naming_limit() {
     let server = Server::embedded().await;
-    let (boss, msp, client) = tenant(&server).await;
+    let (boss, msp, client) = support::msp_with_client(&server).await;
     boss.post(
         &format!("/v1/orgs/{client}/kb/articles"),
         json!({"title": "Printer setup", "body": "Steps.", "visibility": "portal", "published": true}),
@@ -1012,7 +990,7 @@ async fn closing(ws: &mut Socket) -> (u16, String, Vec<String>) {
 
 /// An MSP with a client, an employee's open chat there, and its socket path.
 async fn chat_world(server: &Server) -> (support::Api, String, String, support::Api, String) {
-    let (boss, msp, client) = tenant(server).await;
+    let (boss, msp, client) = support::msp_with_client(server).await;
     let employee = joined(server, &client, "emp@client.test", "employee").await;
     let chat = id(&employee
         .post(

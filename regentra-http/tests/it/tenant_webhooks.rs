@@ -14,7 +14,7 @@ use regentra_http::cli::serve::AppConfig;
 use regentra_http::server::worker::WorkerConfig;
 use serde_json::{Value, json};
 use support::dns::TestDns;
-use support::{Api, Backend, PASSWORD, Server, TestStore, id, items};
+use support::{Api, Backend, Server, TestStore, items};
 
 /// Polls until `check` holds (the worker runs on its own schedule).
 async fn eventually<F, Fut>(what: &str, mut check: F)
@@ -53,23 +53,7 @@ async fn server(dns: &TestDns, webhooks: Vec<String>) -> Server {
 /// a one-minute response target, and a ticket under it: the escalation
 /// fires within a second. Returns the MSP admin and the client.
 async fn escalating_to(server: &Server, hook: &str) -> (Api, String) {
-    let admin = server.admin();
-    let msp = id(&admin
-        .post("/v1/orgs", json!({"name": "MSP", "kind": "msp"}))
-        .await);
-    admin
-        .post(
-            &format!("/v1/orgs/{msp}/members"),
-            json!({"email": "boss@msp.test", "name": "Boss", "password": PASSWORD, "role": "msp_admin"}),
-        )
-        .await;
-    let boss = server.login("boss@msp.test", PASSWORD).await;
-    let client = id(&boss
-        .post(
-            &format!("/v1/orgs/{msp}/clients"),
-            json!({"name": "Client"}),
-        )
-        .await);
+    let (boss, _, client) = support::msp_with_client(server).await;
     let day = json!([["00:00", "24:00"]]);
     let target = json!({"first_response_minutes": 1, "resolution_minutes": 10});
     boss.post(

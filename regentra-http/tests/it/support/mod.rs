@@ -360,3 +360,26 @@ pub async fn websocket_refusal(base: &str, path: &str, token: &str) -> Option<(u
         Err(e) => panic!("websocket to {path}: {e}"),
     }
 }
+
+/// An MSP (created by the platform admin) with one client, its admin
+/// `boss@msp.test` logged in: the MSP admin, the MSP's id and the client's.
+pub async fn msp_with_client(server: &Endpoint) -> (Api, String, String) {
+    let admin = server.admin();
+    let msp = id(&admin
+        .post("/v1/orgs", json!({"name": "MSP", "kind": "msp"}))
+        .await);
+    admin
+        .post(
+            &format!("/v1/orgs/{msp}/members"),
+            json!({"email": "boss@msp.test", "name": "Boss", "password": PASSWORD, "role": "msp_admin"}),
+        )
+        .await;
+    let boss = server.login("boss@msp.test", PASSWORD).await;
+    let client = id(&boss
+        .post(
+            &format!("/v1/orgs/{msp}/clients"),
+            json!({"name": "Client"}),
+        )
+        .await);
+    (boss, msp, client)
+}
