@@ -2,16 +2,9 @@
 //! scripts, tables for people, one clear line and a non-zero exit on bad
 //! arguments.
 
-use std::process::{Command, Output};
+use crate::support::process::run as regentra;
 
 use serde_json::Value;
-
-fn regentra(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_regentra"))
-        .args(args)
-        .output()
-        .expect("regentra runs")
-}
 
 fn json(args: &[&str]) -> Value {
     let out = regentra(args);

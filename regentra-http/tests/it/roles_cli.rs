@@ -1,16 +1,9 @@
 //! `regentra roles`: the role-to-permission matrix, or one role's
 //! permissions, on stdout; an unknown role refused.
 
-use std::process::{Command, Output};
+use crate::support::process::run as regentra;
 
 use regentra_core::rbac::{Permission, Role};
-
-fn regentra(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_regentra"))
-        .args(args)
-        .output()
-        .expect("regentra runs")
-}
 
 fn ok(args: &[&str]) -> String {
     let out = regentra(args);

@@ -2,7 +2,8 @@
 //! stderr and a non-zero exit.
 
 use std::io::Write as _;
-use std::process::{Command, Output};
+
+use crate::support::process::run as regentra;
 
 const NY: &str = r#"{"timezone":"America/New_York","weekly":{"mon":[["09:00","17:00"]],"tue":[["09:00","17:00"]],"wed":[["09:00","17:00"]],"thu":[["09:00","17:00"]],"fri":[["09:00","17:00"]]},"holidays":["2025-12-25"]}"#;
 
@@ -10,13 +11,6 @@ fn calendar_file(json: &str) -> tempfile::NamedTempFile {
     let mut f = tempfile::NamedTempFile::new().expect("temp file");
     f.write_all(json.as_bytes()).expect("write");
     f
-}
-
-fn regentra(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_regentra"))
-        .args(args)
-        .output()
-        .expect("regentra runs")
 }
 
 fn ok(args: &[&str]) -> String {

@@ -163,3 +163,12 @@ pub fn serve_to_the_end(args: &[&str], env: &[(&str, &str)]) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Runs the `regentra` binary with `args` to the end: its exit status and
+/// everything it printed.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_regentra"))
+        .args(args)
+        .output()
+        .expect("regentra runs")
+}
