@@ -154,3 +154,8 @@ id_type!(
     /// An API token.
     TokenId
 );
+
+id_type!(
+    /// An email waiting for (or past) delivery.
+    EmailId
+);

@@ -12,6 +12,7 @@
 //! - [`rbac`]: roles, permissions, the access matrix and the `authorize` chokepoint;
 //! - [`policies`]: policies, immutable hashed versions, templates and acknowledgment campaigns;
 //! - [`notify`]: the notification outbox;
+//! - [`mail`]: emails queued with the change that causes them, and their delivery state;
 //! - [`sla`]: business-hours calendars and SLA time arithmetic;
 //! - [`audit`]: the per-organization hash-chained audit log;
 //! - [`catalog`]: the built-in frameworks and the Common Control Framework;
@@ -26,6 +27,7 @@ pub mod clock;
 pub mod compliance;
 pub mod error;
 pub mod ids;
+pub mod mail;
 pub mod notify;
 pub mod policies;
 pub mod portal;
