@@ -18,7 +18,7 @@ use std::time::Duration;
 use axum::Router;
 use clap::Args;
 use regentra_core::store::Store;
-use regentra_core::{PasswordHashing, Principal, Regentra, TokenLifetimes};
+use regentra_core::{Clock, PasswordHashing, Principal, Regentra, SystemClock, TokenLifetimes};
 use regentra_store_embedded::EmbeddedStore;
 use regentra_store_postgres::PostgresStore;
 
@@ -176,6 +176,25 @@ pub struct AppConfig {
     pub dns_server: Option<SocketAddr>,
     pub http: HttpConfig,
     pub worker: WorkerConfig,
+    /// The core's clock: the system's, or a test's own (expiries, TOTP
+    /// steps and SLA clocks are then driven by the test).
+    pub clock: AppClock,
+}
+
+/// The clock of [`AppConfig`] (a newtype so the config stays `Debug`).
+#[derive(Clone)]
+pub struct AppClock(pub Arc<dyn Clock>);
+
+impl Default for AppClock {
+    fn default() -> Self {
+        Self(Arc::new(SystemClock))
+    }
+}
+
+impl std::fmt::Debug for AppClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AppClock")
+    }
 }
 
 impl Default for AppConfig {
@@ -197,6 +216,7 @@ impl Default for AppConfig {
                 first_retry: worker::FIRST_RETRY,
                 dns: None,
             },
+            clock: AppClock::default(),
         }
     }
 }
@@ -232,6 +252,7 @@ impl AppConfig {
                 first_retry: worker::FIRST_RETRY,
                 dns: None,
             },
+            clock: AppClock::default(),
         })
     }
 }
@@ -268,6 +289,7 @@ impl App {
     ) -> Result<App, String> {
         let regentra = Arc::new(
             Regentra::new(store)
+                .with_clock(config.clock.0)
                 .with_evidence_limit(config.evidence_limit)
                 .with_password_hashing(config.password_hashing)
                 .with_token_lifetimes(config.token_lifetimes),
