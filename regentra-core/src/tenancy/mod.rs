@@ -8,14 +8,17 @@
 //! reach a client only through a membership the MSP assigned them.
 //!
 //! This module holds the values and their rules; [`service`] holds the
-//! operations.
+//! operations, and [`invitations`] how a person joins an org with their
+//! consent.
 
+pub mod invitations;
 pub mod service;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use invitations::{Invitation, InvitationState, InvitationStatus};
 pub use service::{MemberAdded, OrgAccess, RoleGrant};
 
 use crate::error::{Error, FieldError, Result};

@@ -170,6 +170,12 @@ macro_rules! service_tests {
             portal_an_unverified_hostname_is_not_served_and_blocks_nobody,
             portal_hostname_verification_takes_the_name_once,
             portal_hostname_approval_is_for_platform_operators,
+            an_invitation_is_accepted_with_a_new_account_and_works_once,
+            an_existing_account_joins_only_when_its_owner_accepts_signed_in,
+            invitations_stay_in_their_org,
+            expired_revoked_and_replaced_links_are_refused,
+            a_password_reset_works_once_and_revokes_every_token,
+            a_password_reset_request_answers_the_same_for_any_email,
         );
     };
 }
