@@ -170,6 +170,9 @@ macro_rules! service_tests {
             portal_an_unverified_hostname_is_not_served_and_blocks_nobody,
             portal_hostname_verification_takes_the_name_once,
             portal_hostname_approval_is_for_platform_operators,
+            org_security_defaults_then_round_trip_audited,
+            org_security_is_changed_by_org_managers_only_and_checked,
+            sign_in_sessions_end_at_the_shortest_org_limit,
         );
     };
 }

@@ -13,6 +13,7 @@ mod inbox;
 mod policies;
 mod portal;
 mod psa;
+mod sessions;
 mod tenancy;
 
 pub use self::compliance::*;
@@ -23,6 +24,7 @@ pub use self::inbox::*;
 pub use self::policies::*;
 pub use self::portal::*;
 pub use self::psa::*;
+pub use self::sessions::*;
 pub use self::tenancy::*;
 
 use std::collections::BTreeSet;
@@ -69,6 +71,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("policies.rs", include_str!("policies.rs")),
     ("portal.rs", include_str!("portal.rs")),
     ("psa.rs", include_str!("psa.rs")),
+    ("sessions.rs", include_str!("sessions.rs")),
     ("tenancy.rs", include_str!("tenancy.rs")),
 ];
 
