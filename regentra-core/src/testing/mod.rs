@@ -120,6 +120,7 @@ macro_rules! service_tests {
             policies_from_templates_fill_body_and_controls,
             campaign_launch_resolves_the_audience_once,
             campaign_signatures_become_evidence_of_their_version,
+            the_signing_view_is_the_campaigns_version_for_those_it_asks,
             campaign_closed_rejects_signatures_with_a_clear_error,
             campaign_concurrent_signatures_record_one,
             campaign_reminders_follow_the_cadence,
