@@ -12,6 +12,7 @@
 //! consent.
 
 pub mod invitations;
+pub mod security;
 pub mod service;
 
 use chrono::{DateTime, Utc};
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use invitations::{Invitation, InvitationState, InvitationStatus};
+pub use security::{OrgSecurity, SecuritySettings};
 pub use service::{MemberAdded, OrgAccess, RoleGrant};
 
 use crate::error::{Error, FieldError, Result};

@@ -18,6 +18,7 @@ mod security;
 mod serve_cli;
 mod server_e2e;
 mod server_features;
+mod sessions;
 mod sla_cli;
 mod support;
 mod tenant_webhooks;

@@ -15,6 +15,7 @@ mod password_reset;
 mod policies;
 mod portal;
 mod psa;
+mod sessions;
 mod tenancy;
 
 pub use self::compliance::*;
@@ -27,6 +28,7 @@ pub use self::password_reset::*;
 pub use self::policies::*;
 pub use self::portal::*;
 pub use self::psa::*;
+pub use self::sessions::*;
 pub use self::tenancy::*;
 
 use std::collections::BTreeSet;
@@ -75,6 +77,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("policies.rs", include_str!("policies.rs")),
     ("portal.rs", include_str!("portal.rs")),
     ("psa.rs", include_str!("psa.rs")),
+    ("sessions.rs", include_str!("sessions.rs")),
     ("tenancy.rs", include_str!("tenancy.rs")),
 ];
 

@@ -12,6 +12,7 @@ pub mod inbox;
 pub mod policies;
 pub mod portal;
 pub mod psa;
+pub mod security;
 pub mod sla;
 pub mod tenancy;
 pub mod tickets;
@@ -67,6 +68,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(account::routes())
         .merge(inbox::routes())
         .merge(tenancy::routes())
+        .merge(security::routes())
         .merge(compliance::routes())
         .merge(evidence::routes())
         .merge(policies::routes())
