@@ -107,6 +107,7 @@ impl Regentra {
             email,
             display_name,
             super_admin: true,
+            mfa: false,
             created_at: self.now(),
         };
         let mut changes = ChangeSet::new();
@@ -404,6 +405,7 @@ impl Regentra {
                     email: email.clone(),
                     display_name,
                     super_admin: false,
+                    mfa: false,
                     created_at: self.now(),
                 };
                 changes.insert(&user)?;
@@ -674,6 +676,7 @@ impl Regentra {
         orgs.dedup_by_key(|o| o.id);
         let plain_user = User {
             super_admin: false,
+            mfa: false,
             ..user
         };
         let find = |org: OrgId| memberships.iter().map(|m| &m.value).find(|m| m.org == org);
