@@ -402,11 +402,9 @@ impl Regentra {
             enrollment.last_step = Some(step);
             return Ok(Some(Proof::Totp));
         }
-        if recovery {
-            if let Some(i) = recovery_code_index(&enrollment.recovery_codes, code) {
-                enrollment.recovery_codes.remove(i);
-                return Ok(Some(Proof::RecoveryCode));
-            }
+        if recovery && let Some(i) = recovery_code_index(&enrollment.recovery_codes, code) {
+            enrollment.recovery_codes.remove(i);
+            return Ok(Some(Proof::RecoveryCode));
         }
         Ok(None)
     }

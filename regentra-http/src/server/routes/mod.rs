@@ -9,6 +9,7 @@ pub mod chat;
 pub mod compliance;
 pub mod evidence;
 pub mod inbox;
+pub mod mfa;
 pub mod policies;
 pub mod portal;
 pub mod psa;
@@ -65,6 +66,7 @@ impl From<QueryRejection> for Problem {
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(super::openapi::ApiDoc::openapi())
         .merge(account::routes())
+        .merge(mfa::routes())
         .merge(inbox::routes())
         .merge(tenancy::routes())
         .merge(compliance::routes())
