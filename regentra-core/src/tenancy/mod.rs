@@ -10,12 +10,14 @@
 //! This module holds the values and their rules; [`service`] holds the
 //! operations.
 
+pub mod security;
 pub mod service;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use security::{OrgSecurity, SecuritySettings};
 pub use service::{MemberAdded, OrgAccess, RoleGrant};
 
 use crate::error::{Error, FieldError, Result};

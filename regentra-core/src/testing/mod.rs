@@ -120,6 +120,7 @@ macro_rules! service_tests {
             policies_from_templates_fill_body_and_controls,
             campaign_launch_resolves_the_audience_once,
             campaign_signatures_become_evidence_of_their_version,
+            the_signing_view_is_the_campaigns_version_for_those_it_asks,
             campaign_closed_rejects_signatures_with_a_clear_error,
             campaign_concurrent_signatures_record_one,
             campaign_reminders_follow_the_cadence,
@@ -176,6 +177,9 @@ macro_rules! service_tests {
             mfa_recovery_codes_work_once_each,
             mfa_disabling_needs_a_current_code_or_the_password,
             mfa_admin_reset_cannot_reach_beyond_the_admins_tenants,
+            org_security_defaults_then_round_trip_audited,
+            org_security_is_changed_by_org_managers_only_and_checked,
+            sign_in_sessions_end_at_the_shortest_org_limit,
         );
     };
 }

@@ -19,6 +19,7 @@ mod security;
 mod serve_cli;
 mod server_e2e;
 mod server_features;
+mod sessions;
 mod sla_cli;
 mod support;
 mod tenant_webhooks;

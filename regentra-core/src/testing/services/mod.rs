@@ -14,6 +14,7 @@ mod mfa;
 mod policies;
 mod portal;
 mod psa;
+mod sessions;
 mod tenancy;
 
 pub use self::compliance::*;
@@ -25,6 +26,7 @@ pub use self::mfa::*;
 pub use self::policies::*;
 pub use self::portal::*;
 pub use self::psa::*;
+pub use self::sessions::*;
 pub use self::tenancy::*;
 
 use std::collections::BTreeSet;
@@ -72,6 +74,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("policies.rs", include_str!("policies.rs")),
     ("portal.rs", include_str!("portal.rs")),
     ("psa.rs", include_str!("psa.rs")),
+    ("sessions.rs", include_str!("sessions.rs")),
     ("tenancy.rs", include_str!("tenancy.rs")),
 ];
 

@@ -13,6 +13,7 @@ pub mod mfa;
 pub mod policies;
 pub mod portal;
 pub mod psa;
+pub mod security;
 pub mod sla;
 pub mod tenancy;
 pub mod tickets;
@@ -69,6 +70,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(mfa::routes())
         .merge(inbox::routes())
         .merge(tenancy::routes())
+        .merge(security::routes())
         .merge(compliance::routes())
         .merge(evidence::routes())
         .merge(policies::routes())
