@@ -11,6 +11,8 @@ mod custom_frameworks;
 mod host;
 mod inbox;
 mod mfa;
+mod invitations;
+mod password_reset;
 mod policies;
 mod portal;
 mod psa;
@@ -23,6 +25,8 @@ pub use self::custom_frameworks::*;
 pub use self::host::*;
 pub use self::inbox::*;
 pub use self::mfa::*;
+pub use self::invitations::*;
+pub use self::password_reset::*;
 pub use self::policies::*;
 pub use self::portal::*;
 pub use self::psa::*;
@@ -71,6 +75,8 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("host.rs", include_str!("host.rs")),
     ("inbox.rs", include_str!("inbox.rs")),
     ("mfa.rs", include_str!("mfa.rs")),
+    ("invitations.rs", include_str!("invitations.rs")),
+    ("password_reset.rs", include_str!("password_reset.rs")),
     ("policies.rs", include_str!("policies.rs")),
     ("portal.rs", include_str!("portal.rs")),
     ("psa.rs", include_str!("psa.rs")),
