@@ -9,7 +9,9 @@ pub mod chat;
 pub mod compliance;
 pub mod evidence;
 pub mod inbox;
+pub mod invitations;
 pub mod mfa;
+pub mod password_reset;
 pub mod policies;
 pub mod portal;
 pub mod psa;
@@ -70,6 +72,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(mfa::routes())
         .merge(inbox::routes())
         .merge(tenancy::routes())
+        .merge(invitations::routes())
+        .merge(password_reset::routes())
         .merge(security::routes())
         .merge(compliance::routes())
         .merge(evidence::routes())
