@@ -8,6 +8,7 @@
 //!
 //! Modules are named after the concepts of the domain:
 //! - [`auth`]: passwords (argon2id) and API tokens (stored as SHA-256);
+//! - [`mfa`]: second factors (TOTP, recovery codes) and the sign-in challenge;
 //! - [`tenancy`]: organizations (MSP, client, standalone), users, memberships, invitations;
 //! - [`rbac`]: roles, permissions, the access matrix and the `authorize` chokepoint;
 //! - [`policies`]: policies, immutable hashed versions, templates and acknowledgment campaigns;
@@ -29,6 +30,7 @@ pub mod compliance;
 pub mod error;
 pub mod ids;
 pub mod mail;
+pub mod mfa;
 pub mod notify;
 pub mod password_reset;
 pub mod policies;

@@ -10,6 +10,7 @@ pub mod compliance;
 pub mod evidence;
 pub mod inbox;
 pub mod invitations;
+pub mod mfa;
 pub mod password_reset;
 pub mod policies;
 pub mod portal;
@@ -68,6 +69,7 @@ impl From<QueryRejection> for Problem {
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(super::openapi::ApiDoc::openapi())
         .merge(account::routes())
+        .merge(mfa::routes())
         .merge(inbox::routes())
         .merge(tenancy::routes())
         .merge(invitations::routes())
