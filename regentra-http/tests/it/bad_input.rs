@@ -101,6 +101,18 @@ fn platform_routes() -> Vec<(M, &'static str, Value)> {
         ),
         (
             M::POST,
+            "/v1/auth/login/mfa",
+            json!({"challenge": "unknown", "code": "123456"}),
+        ),
+        (M::DELETE, "/v1/me/mfa", json!({"code": "123456"})),
+        (M::POST, "/v1/me/mfa/confirm", json!({"code": "123456"})),
+        (
+            M::POST,
+            "/v1/me/mfa/recovery-codes",
+            json!({"code": "123456"}),
+        ),
+        (
+            M::POST,
             "/v1/auth/password-reset",
             json!({"email": "nobody@x.test"}),
         ),
