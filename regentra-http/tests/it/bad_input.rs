@@ -91,6 +91,22 @@ fn platform_routes() -> Vec<(M, &'static str, Value)> {
         (M::POST, "/v1/me/tokens", json!({"name": "ci"})),
         (
             M::POST,
+            "/v1/auth/login/mfa",
+            json!({"challenge": "rgc_unknown", "code": "123456"}),
+        ),
+        (M::POST, "/v1/me/mfa/confirm", json!({"code": "123456"})),
+        (
+            M::POST,
+            "/v1/me/mfa/recovery-codes",
+            json!({"code": "123456"}),
+        ),
+        (
+            M::DELETE,
+            "/v1/me/mfa",
+            json!({"password": "whatever password"}),
+        ),
+        (
+            M::POST,
             "/v1/sla/due",
             json!({"calendar": calendar, "start": "2026-11-27T16:00:00Z", "minutes": 60}),
         ),

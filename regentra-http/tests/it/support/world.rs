@@ -335,6 +335,7 @@ pub fn routes(user: &str) -> Vec<Route> {
             Some(json!({"role": "viewer"})),
         ),
         r(M::DELETE, "/v1/orgs/{org_id}/members/{user_id}", None),
+        r(M::DELETE, "/v1/orgs/{org_id}/members/{user_id}/mfa", None),
         r(M::GET, "/v1/orgs/{org_id}/frameworks", None),
         r(
             M::POST,
