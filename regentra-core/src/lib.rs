@@ -8,6 +8,7 @@
 //!
 //! Modules are named after the concepts of the domain:
 //! - [`auth`]: passwords (argon2id) and API tokens (stored as SHA-256);
+//! - [`sessions`]: a user's sign-in sessions: listing, signing out, ending another;
 //! - [`tenancy`]: organizations (MSP, client, standalone), users, memberships;
 //! - [`rbac`]: roles, permissions, the access matrix and the `authorize` chokepoint;
 //! - [`policies`]: policies, immutable hashed versions, templates and acknowledgment campaigns;
@@ -34,6 +35,7 @@ pub mod portal;
 pub mod psa;
 pub mod rbac;
 pub mod service;
+pub mod sessions;
 pub mod sla;
 pub mod store;
 pub mod tenancy;

@@ -13,6 +13,7 @@ pub mod policies;
 pub mod portal;
 pub mod psa;
 pub mod security;
+pub mod sessions;
 pub mod sla;
 pub mod tenancy;
 pub mod tickets;
@@ -66,6 +67,7 @@ impl From<QueryRejection> for Problem {
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(super::openapi::ApiDoc::openapi())
         .merge(account::routes())
+        .merge(sessions::routes())
         .merge(inbox::routes())
         .merge(tenancy::routes())
         .merge(security::routes())
