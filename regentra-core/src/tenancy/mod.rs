@@ -8,8 +8,10 @@
 //! reach a client only through a membership the MSP assigned them.
 //!
 //! This module holds the values and their rules; [`service`] holds the
-//! operations.
+//! operations, and [`invitations`] how a person joins an org with their
+//! consent.
 
+pub mod invitations;
 pub mod security;
 pub mod service;
 
@@ -17,6 +19,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use invitations::{Invitation, InvitationState, InvitationStatus};
 pub use security::{OrgSecurity, SecuritySettings};
 pub use service::{MemberAdded, OrgAccess, RoleGrant};
 

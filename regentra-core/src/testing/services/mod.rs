@@ -10,6 +10,8 @@ mod credentials;
 mod custom_frameworks;
 mod host;
 mod inbox;
+mod invitations;
+mod password_reset;
 mod policies;
 mod portal;
 mod psa;
@@ -21,6 +23,8 @@ pub use self::credentials::*;
 pub use self::custom_frameworks::*;
 pub use self::host::*;
 pub use self::inbox::*;
+pub use self::invitations::*;
+pub use self::password_reset::*;
 pub use self::policies::*;
 pub use self::portal::*;
 pub use self::psa::*;
@@ -68,6 +72,8 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("custom_frameworks.rs", include_str!("custom_frameworks.rs")),
     ("host.rs", include_str!("host.rs")),
     ("inbox.rs", include_str!("inbox.rs")),
+    ("invitations.rs", include_str!("invitations.rs")),
+    ("password_reset.rs", include_str!("password_reset.rs")),
     ("policies.rs", include_str!("policies.rs")),
     ("portal.rs", include_str!("portal.rs")),
     ("psa.rs", include_str!("psa.rs")),

@@ -9,6 +9,8 @@ pub mod chat;
 pub mod compliance;
 pub mod evidence;
 pub mod inbox;
+pub mod invitations;
+pub mod password_reset;
 pub mod policies;
 pub mod portal;
 pub mod psa;
@@ -70,6 +72,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(sessions::routes())
         .merge(inbox::routes())
         .merge(tenancy::routes())
+        .merge(invitations::routes())
+        .merge(password_reset::routes())
         .merge(security::routes())
         .merge(compliance::routes())
         .merge(evidence::routes())
