@@ -8,6 +8,7 @@
 //!
 //! Modules are named after the concepts of the domain:
 //! - [`auth`]: passwords (argon2id) and API tokens (stored as SHA-256);
+//! - [`mfa`]: second factors (TOTP, recovery codes) and the sign-in challenge;
 //! - [`sessions`]: a user's sign-in sessions: listing, signing out, ending another;
 //! - [`tenancy`]: organizations (MSP, client, standalone), users, memberships, invitations,
 //!   security settings (session duration, MFA requirement);
@@ -31,6 +32,7 @@ pub mod compliance;
 pub mod error;
 pub mod ids;
 pub mod mail;
+pub mod mfa;
 pub mod notify;
 pub mod password_reset;
 pub mod policies;

@@ -551,6 +551,7 @@ impl Regentra {
             display_name: name,
             super_admin: false,
             created_at: now,
+            mfa: false,
         };
         let principal = Principal::new(user.id).with_request(request);
         let mut changes = ChangeSet::new();

@@ -96,6 +96,13 @@ pub struct User {
     /// Platform operator (the `super_admin` role, held on the account).
     pub super_admin: bool,
     pub created_at: DateTime<Utc>,
+    /// Whether the account has confirmed a second factor (TOTP, see
+    /// [`crate::mfa`]). Kept here, in the record [`crate::Regentra::authorize`]
+    /// reads anyway, so enforcing an org's MFA requirement costs no extra
+    /// read for enrolled accounts; written in the same commit as the
+    /// enrolment record it mirrors.
+    #[serde(default)]
+    pub mfa: bool,
 }
 
 impl Entity for User {

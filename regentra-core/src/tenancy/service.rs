@@ -108,6 +108,7 @@ impl Regentra {
             email,
             display_name,
             super_admin: true,
+            mfa: false,
             created_at: self.now(),
         };
         let mut changes = ChangeSet::new();
@@ -418,6 +419,7 @@ impl Regentra {
                     email: email.clone(),
                     display_name,
                     super_admin: false,
+                    mfa: false,
                     created_at: self.now(),
                 };
                 changes.insert(&user)?;
@@ -688,6 +690,7 @@ impl Regentra {
         orgs.dedup_by_key(|o| o.id);
         let plain_user = User {
             super_admin: false,
+            mfa: false,
             ..user
         };
         let find = |org: OrgId| memberships.iter().map(|m| &m.value).find(|m| m.org == org);

@@ -36,13 +36,30 @@ impl std::fmt::Debug for Session {
 }
 
 /// What a correct password leads to.
-#[derive(Debug)]
 pub enum SignIn {
     /// Signed in: the session is live.
-    Session(Session),
+    Session(Box<Session>),
+    /// The account has a second factor: no session yet, but a challenge
+    /// (single use, short-lived) to complete with a code
+    /// ([`regentra_core::Regentra::complete_mfa_challenge`]).
+    MfaRequired { user: UserId, challenge: String },
+}
+
+impl std::fmt::Debug for SignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SignIn::Session(session) => f.debug_tuple("Session").field(session).finish(),
+            // Never the challenge.
+            SignIn::MfaRequired { user, .. } => f
+                .debug_struct("MfaRequired")
+                .field("user", user)
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 /// Checks `email` and `password` and, when they match, starts a session
+/// (or, for an account with MFA, a challenge for the code)
 /// (a login token whose absolute lifetime is bounded by the user's orgs'
 /// session limits) recorded with `request` (address, user agent).
 ///
@@ -58,13 +75,16 @@ pub async fn sign_in(
     request: RequestMeta,
 ) -> ApiResult<SignIn> {
     let user = check_password(state, email, password, address).await?;
+    if let Some(challenge) = state.regentra.begin_mfa_challenge(user).await? {
+        return Ok(SignIn::MfaRequired { user, challenge });
+    }
     let principal = Principal::new(user).with_request(request);
     let (token, secret) = state.regentra.issue_login_token(&principal).await?;
-    Ok(SignIn::Session(Session {
+    Ok(SignIn::Session(Box::new(Session {
         user,
         token,
         secret,
-    }))
+    })))
 }
 
 /// The account `email` and `password` name, under the login limits.

@@ -127,6 +127,14 @@ async fn submit(
             );
             response
         }
+        Ok(SignIn::MfaRequired { .. }) => {
+            page.password_error = Some(
+                "This account signs in with a second factor, which this page does not ask for \
+                 yet."
+                    .to_owned(),
+            );
+            super::render(StatusCode::NOT_IMPLEMENTED, &page)
+        }
         Err(ApiError::Core(Error::Unauthenticated)) => {
             page.password_error = Some(WRONG_CREDENTIALS.to_owned());
             super::render(StatusCode::UNAUTHORIZED, &page)

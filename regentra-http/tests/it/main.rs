@@ -11,6 +11,7 @@ mod catalog_cli;
 mod cross_tenant;
 mod inbox;
 mod invitations;
+mod mfa;
 mod migrate;
 mod openapi;
 mod portal_hostnames;

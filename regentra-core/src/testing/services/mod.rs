@@ -11,6 +11,7 @@ mod custom_frameworks;
 mod host;
 mod inbox;
 mod invitations;
+mod mfa;
 mod password_reset;
 mod policies;
 mod portal;
@@ -24,6 +25,7 @@ pub use self::custom_frameworks::*;
 pub use self::host::*;
 pub use self::inbox::*;
 pub use self::invitations::*;
+pub use self::mfa::*;
 pub use self::password_reset::*;
 pub use self::policies::*;
 pub use self::portal::*;
@@ -72,6 +74,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("custom_frameworks.rs", include_str!("custom_frameworks.rs")),
     ("host.rs", include_str!("host.rs")),
     ("inbox.rs", include_str!("inbox.rs")),
+    ("mfa.rs", include_str!("mfa.rs")),
     ("invitations.rs", include_str!("invitations.rs")),
     ("password_reset.rs", include_str!("password_reset.rs")),
     ("policies.rs", include_str!("policies.rs")),

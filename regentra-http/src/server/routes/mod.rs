@@ -10,6 +10,7 @@ pub mod compliance;
 pub mod evidence;
 pub mod inbox;
 pub mod invitations;
+pub mod mfa;
 pub mod password_reset;
 pub mod policies;
 pub mod portal;
@@ -70,6 +71,7 @@ pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(super::openapi::ApiDoc::openapi())
         .merge(account::routes())
         .merge(sessions::routes())
+        .merge(mfa::routes())
         .merge(inbox::routes())
         .merge(tenancy::routes())
         .merge(invitations::routes())
