@@ -87,6 +87,58 @@ pub async fn sign_in(
     })))
 }
 
+/// The second step for an account with MFA: the challenge [`sign_in`]
+/// answered with and a code (or a recovery code) start the session. Wrong
+/// codes are limited per account like wrong passwords (429); a wrong code
+/// is a validation error naming `code`, a dead or unknown challenge
+/// `Unauthenticated` (sign in again).
+pub async fn complete_mfa(
+    state: &AppState,
+    challenge: &str,
+    code: &str,
+    address: Option<IpAddr>,
+    request: RequestMeta,
+) -> ApiResult<Session> {
+    let key = match state.regentra.mfa_challenge_user(challenge).await? {
+        Some(user) => mfa_limit_key(user),
+        None => "mfa:unknown-challenge".to_owned(),
+    };
+    let attempt = state
+        .limiter
+        .attempt(&key, address)
+        .map_err(ApiError::from)?;
+    let result = state.regentra.complete_mfa_challenge(challenge, code).await;
+    if !wrong_proof(&result) {
+        attempt.succeeded();
+    }
+    let user = result?;
+    let principal = Principal::new(user).with_request(request);
+    let (token, secret) = state.regentra.issue_login_token(&principal).await?;
+    Ok(Session {
+        user,
+        token,
+        secret,
+    })
+}
+
+/// The limiter key of an account's second factor: every route that checks
+/// one of its codes counts against it.
+pub fn mfa_limit_key(user: UserId) -> String {
+    format!("mfa:{user}")
+}
+
+/// Whether `result` failed on the proof itself (a wrong code or password,
+/// or an unknown challenge): what the limiter counts.
+pub fn wrong_proof<T>(result: &Result<T, Error>) -> bool {
+    match result {
+        Err(Error::Unauthenticated) => true,
+        Err(Error::Validation(fields)) => fields
+            .iter()
+            .any(|f| f.field == "code" || f.field == "password"),
+        _ => false,
+    }
+}
+
 /// The account `email` and `password` name, under the login limits.
 async fn check_password(
     state: &AppState,

@@ -697,3 +697,114 @@ async fn pages_have_a_stylesheet_and_a_branded_not_found() {
             .starts_with("application/problem+json")
     );
 }
+
+/// The code an authenticator app shows for `secret` at `when`.
+fn totp(secret: &str, when: chrono::DateTime<Utc>) -> String {
+    totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(secret).expect("base32"))
+        .build()
+        .expect("RFC 6238 defaults")
+        .generate(u64::try_from(when.timestamp()).expect("after 1970"))
+        .to_string()
+}
+
+/// The value of the hidden field `name` in a page.
+fn hidden_field(page: &Page, name: &str) -> String {
+    let marker = format!(r#"name="{name}" value=""#);
+    let start = page.text.find(&marker).expect("the field") + marker.len();
+    page.text[start..]
+        .split('"')
+        .next()
+        .expect("a value")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sign_in_page_asks_for_the_code_of_an_account_with_mfa() {
+    use regentra_core::Clock as _;
+    let (server, clock) = server_with_clock().await;
+    let base = server.base.clone();
+    let (boss, _, _) = support::msp_with_client(&server).await;
+    let setup = boss.post("/v1/me/mfa/enroll", json!({})).await;
+    let secret = setup["secret"].as_str().expect("secret").to_owned();
+    boss.ok(
+        M::POST,
+        "/v1/me/mfa/confirm",
+        Some(json!({ "code": totp(&secret, clock.now()) })),
+        StatusCode::OK,
+    )
+    .await;
+
+    // The password: no session yet, the code form.
+    let step = sign_in_form(
+        &base,
+        &[
+            ("email", "boss@msp.test"),
+            ("password", PASSWORD),
+            ("next", "/after"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(step.status, StatusCode::OK, "{}", step.text);
+    assert!(
+        step.header("set-cookie").is_empty(),
+        "no session before the code"
+    );
+    assert_eq!(step.header("cache-control"), "no-store");
+    assert!(step.text.contains(r#"<label for="code">"#));
+    let challenge = hidden_field(&step, "challenge");
+    assert!(challenge.starts_with("rgc_"), "{challenge}");
+    assert_eq!(hidden_field(&step, "next"), "/after");
+
+    let post_code = |code: String, origin: Option<String>| {
+        let body = format!("challenge={challenge}&next=%2Fafter&code={code}");
+        let mut request = browser()
+            .post(format!("{base}/sign-in/code"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        async move { Page::of(request.send().await.expect("code")).await }
+    };
+    // From another site, or a wrong code: no session.
+    clock.advance(Duration::seconds(30));
+    let right = totp(&secret, clock.now());
+    let cross = post_code(right.clone(), Some("https://evil.test".to_owned())).await;
+    assert_eq!(cross.status, StatusCode::FORBIDDEN);
+    let wrong = if right == "123456" {
+        "654321"
+    } else {
+        "123456"
+    };
+    let refused = post_code(wrong.to_owned(), None).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .text
+            .contains(r#"id="code-error">That code is not right."#),
+        "{}",
+        refused.text
+    );
+    assert!(refused.header("set-cookie").is_empty());
+    // The right code: the cookie, and on to `next`.
+    let done = post_code(right, Some(base.clone())).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
+    assert_eq!(done.header("location"), "/after");
+    let cookie = session_cookie(&done);
+    assert!(cookie.starts_with("regentra_session=rgt_"));
+    let me = Page::of(
+        with_cookie(M::GET, format!("{base}/v1/me"), &cookie)
+            .send()
+            .await
+            .expect("me"),
+    )
+    .await;
+    assert_eq!(me.status, StatusCode::OK);
+    // The challenge is spent.
+    clock.advance(Duration::seconds(30));
+    let again = post_code(totp(&secret, clock.now()), None).await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+    assert!(again.text.contains("Sign in again"), "{}", again.text);
+}
