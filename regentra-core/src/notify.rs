@@ -27,6 +27,8 @@ pub enum NotificationKind {
     CampaignReminder,
     SlaWarning,
     Webhook,
+    /// An admin removed the recipient's second factor.
+    MfaReset,
 }
 
 /// One message waiting for (or past) delivery.

@@ -171,6 +171,21 @@ macro_rules! service_tests {
             portal_an_unverified_hostname_is_not_served_and_blocks_nobody,
             portal_hostname_verification_takes_the_name_once,
             portal_hostname_approval_is_for_platform_operators,
+            mfa_enrolment_becomes_active_only_with_a_valid_code,
+            mfa_codes_are_checked_against_the_step_with_one_step_of_skew_and_never_replayed,
+            mfa_challenges_are_single_use_short_lived_and_die_after_wrong_codes,
+            mfa_recovery_codes_work_once_each,
+            mfa_disabling_needs_a_current_code_or_the_password,
+            mfa_admin_reset_cannot_reach_beyond_the_admins_tenants,
+            an_invitation_is_accepted_with_a_new_account_and_works_once,
+            an_existing_account_joins_only_when_its_owner_accepts_signed_in,
+            invitations_stay_in_their_org,
+            expired_revoked_and_replaced_links_are_refused,
+            a_password_reset_works_once_and_revokes_every_token,
+            a_password_reset_request_answers_the_same_for_any_email,
+            org_security_defaults_then_round_trip_audited,
+            org_security_is_changed_by_org_managers_only_and_checked,
+            sign_in_sessions_end_at_the_shortest_org_limit,
         );
     };
 }

@@ -10,9 +10,13 @@ mod credentials;
 mod custom_frameworks;
 mod host;
 mod inbox;
+mod invitations;
+mod mfa;
+mod password_reset;
 mod policies;
 mod portal;
 mod psa;
+mod sessions;
 mod tenancy;
 
 pub use self::compliance::*;
@@ -20,9 +24,13 @@ pub use self::credentials::*;
 pub use self::custom_frameworks::*;
 pub use self::host::*;
 pub use self::inbox::*;
+pub use self::invitations::*;
+pub use self::mfa::*;
+pub use self::password_reset::*;
 pub use self::policies::*;
 pub use self::portal::*;
 pub use self::psa::*;
+pub use self::sessions::*;
 pub use self::tenancy::*;
 
 use std::collections::BTreeSet;
@@ -66,9 +74,13 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("custom_frameworks.rs", include_str!("custom_frameworks.rs")),
     ("host.rs", include_str!("host.rs")),
     ("inbox.rs", include_str!("inbox.rs")),
+    ("mfa.rs", include_str!("mfa.rs")),
+    ("invitations.rs", include_str!("invitations.rs")),
+    ("password_reset.rs", include_str!("password_reset.rs")),
     ("policies.rs", include_str!("policies.rs")),
     ("portal.rs", include_str!("portal.rs")),
     ("psa.rs", include_str!("psa.rs")),
+    ("sessions.rs", include_str!("sessions.rs")),
     ("tenancy.rs", include_str!("tenancy.rs")),
 ];
 
