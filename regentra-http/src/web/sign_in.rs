@@ -1,0 +1,185 @@
+//! The sign-in page: `GET /sign-in?next=/path`, `POST /sign-in` (a form:
+//! email, password, next) and `POST /sign-out` (a form with the CSRF
+//! token). Signing in goes through [`crate::server::sign_in`], the same
+//! path (limits, decoy hash, session) as the API's login; a success sets
+//! the session cookie and redirects to `next`, a local path only.
+
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use regentra_core::Error;
+use serde::Deserialize;
+
+use super::{Chrome, SessionForm, error_page, local_path};
+use crate::server::auth::{ClientAddr, Meta};
+use crate::server::problem::ApiError;
+use crate::server::sign_in::{SignIn, sign_in};
+use crate::server::{AppState, browser};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/sign-in", get(page).post(submit))
+        .route("/sign-out", post(sign_out))
+}
+
+/// The one answer to a wrong email or password: the same words whether
+/// the account exists.
+pub const WRONG_CREDENTIALS: &str = "The email or the password is not right.";
+
+#[derive(Template)]
+#[template(path = "web/sign_in.html")]
+struct SignInPage {
+    chrome: Chrome,
+    next: String,
+    email: String,
+    notice: Option<String>,
+    email_error: Option<String>,
+    password_error: Option<String>,
+}
+
+impl SignInPage {
+    fn new(next: String) -> Self {
+        Self {
+            chrome: Chrome::new("Sign in"),
+            next,
+            email: String::new(),
+            notice: None,
+            email_error: None,
+            password_error: None,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PageQuery {
+    next: Option<String>,
+    signed_out: Option<String>,
+}
+
+/// `GET /sign-in`: the form. A `next` that is not a local path is
+/// dropped (the form then goes to `/`).
+async fn page(RawQuery(query): RawQuery) -> Response {
+    let query: PageQuery = query
+        .and_then(|q| serde_urlencoded::from_str(&q).ok())
+        .unwrap_or_default();
+    let mut page = SignInPage::new(local_path(query.next.as_deref()));
+    if query.signed_out.is_some() {
+        page.notice = Some("You are signed out.".to_owned());
+    }
+    super::render(StatusCode::OK, &page)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SignInForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// `POST /sign-in`: on success the session cookie and a redirect (303) to
+/// `next`; otherwise the form again, the message next to its field.
+async fn submit(
+    State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
+    Meta(request): Meta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    // No session yet, so no CSRF token: a form posted from another site
+    // (signing the victim in as the attacker) is refused by its origin.
+    if !browser::origin_is_ours(&headers, &state) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "This form has expired",
+            "The form was not sent from this site's own sign-in page. Open the sign-in page \
+             and try again.",
+        );
+    }
+    let form: SignInForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let mut page = SignInPage::new(local_path(form.next.as_deref()));
+    page.email = form.email.trim().to_owned();
+    if page.email.is_empty() {
+        page.email_error = Some("Enter your email address.".to_owned());
+    }
+    if form.password.is_empty() {
+        page.password_error = Some("Enter your password.".to_owned());
+    }
+    if page.email_error.is_some() || page.password_error.is_some() {
+        return super::render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
+    match sign_in(&state, &page.email, &form.password, address, request).await {
+        Ok(SignIn::Session(session)) => {
+            let lifetime = session
+                .token
+                .expires_at
+                .map_or(0, |end| (end - state.regentra.now()).num_seconds());
+            let mut response = Redirect::to(&page.next).into_response();
+            response.headers_mut().insert(
+                header::SET_COOKIE,
+                browser::set_cookie(&state, &session.secret, lifetime),
+            );
+            response
+        }
+        Ok(SignIn::MfaRequired { .. }) => {
+            page.password_error = Some(
+                "This account signs in with a second factor, which this page does not ask for \
+                 yet."
+                    .to_owned(),
+            );
+            super::render(StatusCode::NOT_IMPLEMENTED, &page)
+        }
+        Err(ApiError::Core(Error::Unauthenticated)) => {
+            page.password_error = Some(WRONG_CREDENTIALS.to_owned());
+            super::render(StatusCode::UNAUTHORIZED, &page)
+        }
+        Err(ApiError::Http(problem)) if problem.status == 429 => {
+            let wait = problem.retry_after.unwrap_or(60);
+            page.password_error = Some(format!(
+                "Too many attempts. Try again in {} minute{}.",
+                wait.div_ceil(60),
+                if wait > 60 { "s" } else { "" }
+            ));
+            let mut response = super::render(StatusCode::TOO_MANY_REQUESTS, &page);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+            response
+        }
+        Err(e) => {
+            tracing::error!(error = ?e, "signing in from the page failed");
+            error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Signing in is not possible right now",
+                "Something went wrong on our side. Try again in a moment.",
+            )
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct NoFields {}
+
+/// `POST /sign-out`: ends the browser's session, clears its cookie and
+/// goes back to the sign-in page.
+async fn sign_out(State(state): State<AppState>, session: SessionForm<NoFields>) -> Response {
+    if let Err(e) = state.regentra.end_session(&session.caller).await {
+        tracing::error!(error = %e, "signing out from the page failed");
+        return error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Signing out is not possible right now",
+            "Something went wrong on our side. Try again in a moment.",
+        );
+    }
+    let mut response = Redirect::to("/sign-in?signed_out=1").into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, browser::clear_cookie(&state));
+    response
+}
