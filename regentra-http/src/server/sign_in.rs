@@ -87,6 +87,42 @@ pub async fn sign_in(
     })))
 }
 
+/// The second step for an account with MFA: the challenge [`sign_in`]
+/// gave and a code (TOTP or recovery) start the session. Wrong codes count
+/// against the login limits, keyed by the challenge's account (429 when
+/// exceeded); the core kills a challenge after a few wrong codes (then
+/// `Unauthenticated`: sign in again), and a wrong code is a validation
+/// error naming `code`.
+pub async fn complete_mfa(
+    state: &AppState,
+    challenge: &str,
+    code: &str,
+    address: Option<IpAddr>,
+    request: RequestMeta,
+) -> ApiResult<Session> {
+    use super::routes::mfa::{limit_key, wrong_proof};
+    let key = match state.regentra.mfa_challenge_user(challenge).await? {
+        Some(user) => limit_key(user),
+        None => "mfa:unknown-challenge".to_owned(),
+    };
+    let attempt = state
+        .limiter
+        .attempt(&key, address)
+        .map_err(ApiError::from)?;
+    let result = state.regentra.complete_mfa_challenge(challenge, code).await;
+    if !wrong_proof(&result) {
+        attempt.succeeded();
+    }
+    let user = result?;
+    let principal = Principal::new(user).with_request(request);
+    let (token, secret) = state.regentra.issue_login_token(&principal).await?;
+    Ok(Session {
+        user,
+        token,
+        secret,
+    })
+}
+
 /// The account `email` and `password` name, under the login limits.
 async fn check_password(
     state: &AppState,

@@ -7,7 +7,8 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -19,7 +20,7 @@ use serde::Deserialize;
 use super::{Chrome, CsrfField, SessionForm, error_page, render};
 use crate::server::AppState;
 use crate::server::auth::ClientAddr;
-use crate::server::routes::invitations::Meta as RequestInfo;
+use crate::server::auth::Meta as RequestInfo;
 use crate::server::browser;
 use crate::server::routes::blocking;
 
@@ -29,6 +30,32 @@ pub fn routes() -> Router<AppState> {
         .route("/invite/accept", post(accept_signed_in))
         .route("/forgot-password", get(forgot_page).post(request_reset))
         .route("/reset-password", get(reset_page).post(confirm_reset))
+}
+
+/// A form posted without a session (the link's token is what it holds),
+/// from this server's own page: a post from another site is refused by its
+/// `Origin`, as the sign-in form's is.
+struct PublicForm<T>(T);
+
+impl<T: serde::de::DeserializeOwned + Default + Send> FromRequest<AppState> for PublicForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        if !browser::origin_is_ours(request.headers(), state) {
+            return Err(error_page(
+                StatusCode::FORBIDDEN,
+                "This form has expired",
+                "The form was not sent from this site's own page. Open the link again and \
+                 try again.",
+            ));
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(PublicForm(
+            serde_urlencoded::from_bytes(&bytes).unwrap_or_default(),
+        ))
+    }
 }
 
 /// What a token link carries.
@@ -106,7 +133,10 @@ fn capitalized(text: &str) -> String {
 }
 
 fn date(at: DateTime<Utc>) -> String {
-    at.format("%e %B %Y, %H:%M UTC").to_string().trim().to_owned()
+    at.format("%e %B %Y, %H:%M UTC")
+        .to_string()
+        .trim()
+        .to_owned()
 }
 
 /// The browser's signed-in session, if it has a live one.
@@ -231,7 +261,7 @@ async fn invite_step(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct NewAccountForm {
     #[serde(default)]
     token: String,
@@ -247,24 +277,25 @@ struct NewAccountForm {
 async fn accept_with_new_account(
     State(state): State<AppState>,
     RequestInfo(meta): RequestInfo,
-    axum::Form(form): axum::Form<NewAccountForm>,
+    PublicForm(form): PublicForm<NewAccountForm>,
 ) -> Response {
     let preview = match state.regentra.invitation_preview(&form.token).await {
         Ok(preview) => preview,
         Err(e) => return link_refused(e, "This invitation cannot be used"),
     };
-    let again = |name_error: Option<String>, password_error: Option<String>, form: NewAccountForm| {
-        invite_page_for(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            preview.clone(),
-            form.token,
-            InviteStep::NewAccount {
-                name: form.name,
-                name_error,
-                password_error,
-            },
-        )
-    };
+    let again =
+        |name_error: Option<String>, password_error: Option<String>, form: NewAccountForm| {
+            invite_page_for(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                preview.clone(),
+                form.token,
+                InviteStep::NewAccount {
+                    name: form.name,
+                    name_error,
+                    password_error,
+                },
+            )
+        };
     if form.name.trim().is_empty() {
         return again(Some("Enter your name.".into()), None, form);
     }
@@ -328,7 +359,10 @@ struct AcceptForm {
 
 /// `POST /invite/accept`: the signed-in owner of the invited email
 /// accepts (consent), from the page's CSRF-checked form.
-async fn accept_signed_in(State(state): State<AppState>, form: SessionForm<AcceptForm>) -> Response {
+async fn accept_signed_in(
+    State(state): State<AppState>,
+    form: SessionForm<AcceptForm>,
+) -> Response {
     let SessionForm {
         caller,
         secret,
@@ -395,7 +429,7 @@ async fn forgot_page() -> Response {
     )
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct ForgotForm {
     #[serde(default)]
     email: String,
@@ -407,7 +441,7 @@ async fn request_reset(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
     RequestInfo(meta): RequestInfo,
-    axum::Form(form): axum::Form<ForgotForm>,
+    PublicForm(form): PublicForm<ForgotForm>,
 ) -> Response {
     let again = |status: StatusCode, error: String, email: String| {
         render(
@@ -493,7 +527,7 @@ async fn reset_page(State(state): State<AppState>, Query(query): Query<TokenQuer
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct ResetForm {
     #[serde(default)]
     token: String,
@@ -508,7 +542,7 @@ struct ResetForm {
 async fn confirm_reset(
     State(state): State<AppState>,
     RequestInfo(meta): RequestInfo,
-    axum::Form(form): axum::Form<ResetForm>,
+    PublicForm(form): PublicForm<ResetForm>,
 ) -> Response {
     let inputs = match state.regentra.password_reset_inputs(&form.token).await {
         Ok(inputs) => inputs,

@@ -17,12 +17,13 @@ use serde::Deserialize;
 use super::{Chrome, SessionForm, error_page, local_path};
 use crate::server::auth::{ClientAddr, Meta};
 use crate::server::problem::ApiError;
-use crate::server::sign_in::{SignIn, sign_in};
+use crate::server::sign_in::{Session, SignIn, complete_mfa, sign_in};
 use crate::server::{AppState, browser};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/sign-in", get(page).post(submit))
+        .route("/sign-in/mfa", post(submit_code))
         .route("/sign-out", post(sign_out))
 }
 
@@ -58,6 +59,10 @@ impl SignInPage {
 struct PageQuery {
     next: Option<String>,
     signed_out: Option<String>,
+    /// Back from choosing a new password through a reset link.
+    reset: Option<String>,
+    /// The email to fill in (after accepting an invitation).
+    email: Option<String>,
 }
 
 /// `GET /sign-in`: the form. A `next` that is not a local path is
@@ -69,6 +74,12 @@ async fn page(RawQuery(query): RawQuery) -> Response {
     let mut page = SignInPage::new(local_path(query.next.as_deref()));
     if query.signed_out.is_some() {
         page.notice = Some("You are signed out.".to_owned());
+    }
+    if query.reset.is_some() {
+        page.notice = Some("Your password is changed. Sign in with the new one.".to_owned());
+    }
+    if let Some(email) = query.email {
+        page.email = email;
     }
     super::render(StatusCode::OK, &page)
 }
@@ -115,25 +126,9 @@ async fn submit(
         return super::render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
     match sign_in(&state, &page.email, &form.password, address, request).await {
-        Ok(SignIn::Session(session)) => {
-            let lifetime = session
-                .token
-                .expires_at
-                .map_or(0, |end| (end - state.regentra.now()).num_seconds());
-            let mut response = Redirect::to(&page.next).into_response();
-            response.headers_mut().insert(
-                header::SET_COOKIE,
-                browser::set_cookie(&state, &session.secret, lifetime),
-            );
-            response
-        }
-        Ok(SignIn::MfaRequired { .. }) => {
-            page.password_error = Some(
-                "This account signs in with a second factor, which this page does not ask for \
-                 yet."
-                    .to_owned(),
-            );
-            super::render(StatusCode::NOT_IMPLEMENTED, &page)
+        Ok(SignIn::Session(session)) => signed_in(&state, &session, &page.next),
+        Ok(SignIn::MfaRequired { challenge, .. }) => {
+            super::render(StatusCode::OK, &CodePage::new(challenge, page.next))
         }
         Err(ApiError::Core(Error::Unauthenticated)) => {
             page.password_error = Some(WRONG_CREDENTIALS.to_owned());
@@ -154,6 +149,114 @@ async fn submit(
         }
         Err(e) => {
             tracing::error!(error = ?e, "signing in from the page failed");
+            error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Signing in is not possible right now",
+                "Something went wrong on our side. Try again in a moment.",
+            )
+        }
+    }
+}
+
+/// The answer to a sign-in that started `session`: its cookie (living as
+/// long as the session may) and a redirect (303) to `next`.
+fn signed_in(state: &AppState, session: &Session, next: &str) -> Response {
+    let lifetime = session
+        .token
+        .expires_at
+        .map_or(0, |end| (end - state.regentra.now()).num_seconds());
+    let mut response = Redirect::to(next).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        browser::set_cookie(state, &session.secret, lifetime),
+    );
+    response
+}
+
+/// The second step for an account with MFA: the code form.
+#[derive(Template)]
+#[template(path = "web/sign_in_mfa.html")]
+struct CodePage {
+    chrome: Chrome,
+    challenge: String,
+    next: String,
+    code_error: Option<String>,
+}
+
+impl CodePage {
+    fn new(challenge: String, next: String) -> Self {
+        Self {
+            chrome: Chrome::new("Enter your code"),
+            challenge,
+            next,
+            code_error: None,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    challenge: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// `POST /sign-in/mfa`: the challenge (from the password step) and a code
+/// start the session, as the API's `POST /v1/auth/login/mfa` does. A wrong
+/// code shows the form again with the message; a dead challenge (too old,
+/// or too many wrong codes) goes back to the password step.
+async fn submit_code(
+    State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
+    Meta(request): Meta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !browser::origin_is_ours(&headers, &state) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "This form has expired",
+            "The form was not sent from this site's own sign-in page. Open the sign-in page \
+             and try again.",
+        );
+    }
+    let form: CodeForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let next = local_path(form.next.as_deref());
+    let mut page = CodePage::new(form.challenge.clone(), next.clone());
+    match complete_mfa(&state, &form.challenge, &form.code, address, request).await {
+        Ok(session) => signed_in(&state, &session, &next),
+        Err(ApiError::Core(Error::Validation(_))) => {
+            page.code_error = Some(
+                "That code is not right. Enter the current code from your app, or a recovery \
+                 code."
+                    .to_owned(),
+            );
+            super::render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(ApiError::Core(Error::Unauthenticated)) => {
+            let mut again = SignInPage::new(next);
+            again.notice =
+                Some("The sign-in expired or had too many wrong codes. Sign in again.".to_owned());
+            super::render(StatusCode::UNAUTHORIZED, &again)
+        }
+        Err(ApiError::Http(problem)) if problem.status == 429 => {
+            let wait = problem.retry_after.unwrap_or(60);
+            page.code_error = Some(format!(
+                "Too many attempts. Try again in {} minute{}.",
+                wait.div_ceil(60),
+                if wait > 60 { "s" } else { "" }
+            ));
+            let mut response = super::render(StatusCode::TOO_MANY_REQUESTS, &page);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+            response
+        }
+        Err(e) => {
+            tracing::error!(error = ?e, "the code step of signing in failed");
             error_page(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Signing in is not possible right now",

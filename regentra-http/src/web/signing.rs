@@ -14,8 +14,8 @@ use axum::routing::get;
 use chrono::{DateTime, Utc};
 use regentra_core::Error;
 use regentra_core::ids::{CampaignId, OrgId};
-use regentra_core::policies::{AcknowledgmentStatus, CampaignStatus};
 use regentra_core::policies::campaign::PolicyToSign;
+use regentra_core::policies::{AcknowledgmentStatus, CampaignStatus};
 use serde::Deserialize;
 
 use super::markdown::to_safe_html;
@@ -208,14 +208,7 @@ async fn sign(
                 .iter()
                 .find(|f| f.field != "typed_name")
                 .map(|f| f.message.clone());
-            again(
-                view,
-                Errors {
-                    agree: other,
-                    name,
-                },
-                form.typed_name,
-            )
+            again(view, Errors { agree: other, name }, form.typed_name)
         }
         Err(e) => failed(e),
     }
