@@ -88,11 +88,10 @@ pub async fn sign_in(
 }
 
 /// The second step for an account with MFA: the challenge [`sign_in`]
-/// gave and a code (TOTP or recovery) start the session. Wrong codes count
-/// against the login limits, keyed by the challenge's account (429 when
-/// exceeded); the core kills a challenge after a few wrong codes (then
-/// `Unauthenticated`: sign in again), and a wrong code is a validation
-/// error naming `code`.
+/// answered with and a code (or a recovery code) start the session. Wrong
+/// codes are limited per account like wrong passwords (429); a wrong code
+/// is a validation error naming `code`, a dead or unknown challenge
+/// `Unauthenticated` (sign in again).
 pub async fn complete_mfa(
     state: &AppState,
     challenge: &str,
@@ -100,9 +99,8 @@ pub async fn complete_mfa(
     address: Option<IpAddr>,
     request: RequestMeta,
 ) -> ApiResult<Session> {
-    use super::routes::mfa::{limit_key, wrong_proof};
     let key = match state.regentra.mfa_challenge_user(challenge).await? {
-        Some(user) => limit_key(user),
+        Some(user) => mfa_limit_key(user),
         None => "mfa:unknown-challenge".to_owned(),
     };
     let attempt = state
@@ -121,6 +119,24 @@ pub async fn complete_mfa(
         token,
         secret,
     })
+}
+
+/// The limiter key of an account's second factor: every route that checks
+/// one of its codes counts against it.
+pub fn mfa_limit_key(user: UserId) -> String {
+    format!("mfa:{user}")
+}
+
+/// Whether `result` failed on the proof itself (a wrong code or password,
+/// or an unknown challenge): what the limiter counts.
+pub fn wrong_proof<T>(result: &Result<T, Error>) -> bool {
+    match result {
+        Err(Error::Unauthenticated) => true,
+        Err(Error::Validation(fields)) => fields
+            .iter()
+            .any(|f| f.field == "code" || f.field == "password"),
+        _ => false,
+    }
 }
 
 /// The account `email` and `password` name, under the login limits.

@@ -158,11 +158,12 @@ impl fmt::Display for CsrfField {
     }
 }
 
-/// A rendered page with `status`. A template that fails to render (a bug)
-/// is logged and answered with a plain 500.
+/// A rendered page with `status`, never stored by caches (pages are
+/// personal, and some carry a token in a hidden field). A template that
+/// fails to render (a bug) is logged and answered with a plain 500.
 pub fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
-        Ok(html) => (status, Html(html)).into_response(),
+        Ok(html) => (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "a page failed to render");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()

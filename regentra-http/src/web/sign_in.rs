@@ -1,5 +1,6 @@
 //! The sign-in page: `GET /sign-in?next=/path`, `POST /sign-in` (a form:
-//! email, password, next) and `POST /sign-out` (a form with the CSRF
+//! email, password, next), for an account with MFA `POST /sign-in/code`
+//! (the challenge and a code), and `POST /sign-out` (a form with the CSRF
 //! token). Signing in goes through [`crate::server::sign_in`], the same
 //! path (limits, decoy hash, session) as the API's login; a success sets
 //! the session cookie and redirects to `next`, a local path only.
@@ -23,7 +24,7 @@ use crate::server::{AppState, browser};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/sign-in", get(page).post(submit))
-        .route("/sign-in/mfa", post(submit_code))
+        .route("/sign-in/code", post(submit_code))
         .route("/sign-out", post(sign_out))
 }
 
@@ -106,12 +107,7 @@ async fn submit(
     // No session yet, so no CSRF token: a form posted from another site
     // (signing the victim in as the attacker) is refused by its origin.
     if !browser::origin_is_ours(&headers, &state) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "This form has expired",
-            "The form was not sent from this site's own sign-in page. Open the sign-in page \
-             and try again.",
-        );
+        return cross_site_form();
     }
     let form: SignInForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let mut page = SignInPage::new(local_path(form.next.as_deref()));
@@ -127,39 +123,33 @@ async fn submit(
     }
     match sign_in(&state, &page.email, &form.password, address, request).await {
         Ok(SignIn::Session(session)) => signed_in(&state, &session, &page.next),
-        Ok(SignIn::MfaRequired { challenge, .. }) => {
-            super::render(StatusCode::OK, &CodePage::new(challenge, page.next))
-        }
+        Ok(SignIn::MfaRequired { challenge, .. }) => super::render(
+            StatusCode::OK,
+            &CodePage {
+                chrome: Chrome::new("Enter your code"),
+                challenge,
+                next: page.next,
+                code_error: None,
+            },
+        ),
         Err(ApiError::Core(Error::Unauthenticated)) => {
             page.password_error = Some(WRONG_CREDENTIALS.to_owned());
             super::render(StatusCode::UNAUTHORIZED, &page)
         }
         Err(ApiError::Http(problem)) if problem.status == 429 => {
             let wait = problem.retry_after.unwrap_or(60);
-            page.password_error = Some(format!(
-                "Too many attempts. Try again in {} minute{}.",
-                wait.div_ceil(60),
-                if wait > 60 { "s" } else { "" }
-            ));
+            page.password_error = Some(too_many(wait));
             let mut response = super::render(StatusCode::TOO_MANY_REQUESTS, &page);
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(wait));
             response
         }
-        Err(e) => {
-            tracing::error!(error = ?e, "signing in from the page failed");
-            error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Signing in is not possible right now",
-                "Something went wrong on our side. Try again in a moment.",
-            )
-        }
+        Err(e) => unavailable(&e),
     }
 }
 
-/// The answer to a sign-in that started `session`: its cookie (living as
-/// long as the session may) and a redirect (303) to `next`.
+/// The session cookie and the way on to `next`.
 fn signed_in(state: &AppState, session: &Session, next: &str) -> Response {
     let lifetime = session
         .token
@@ -173,25 +163,25 @@ fn signed_in(state: &AppState, session: &Session, next: &str) -> Response {
     response
 }
 
-/// The second step for an account with MFA: the code form.
+/// The refusal of a sign-in form posted from another site.
+fn cross_site_form() -> Response {
+    error_page(
+        StatusCode::FORBIDDEN,
+        "This form has expired",
+        "The form was not sent from this site's own sign-in page. Open the sign-in page and \
+         try again.",
+    )
+}
+
+/// The second step, for an account with MFA: the challenge (a hidden
+/// field, like a CSRF token: single use, minutes long) and the code.
 #[derive(Template)]
-#[template(path = "web/sign_in_mfa.html")]
+#[template(path = "web/sign_in_code.html")]
 struct CodePage {
     chrome: Chrome,
     challenge: String,
     next: String,
     code_error: Option<String>,
-}
-
-impl CodePage {
-    fn new(challenge: String, next: String) -> Self {
-        Self {
-            chrome: Chrome::new("Enter your code"),
-            challenge,
-            next,
-            code_error: None,
-        }
-    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -204,10 +194,9 @@ struct CodeForm {
     next: Option<String>,
 }
 
-/// `POST /sign-in/mfa`: the challenge (from the password step) and a code
-/// start the session, as the API's `POST /v1/auth/login/mfa` does. A wrong
-/// code shows the form again with the message; a dead challenge (too old,
-/// or too many wrong codes) goes back to the password step.
+/// `POST /sign-in/code`: the session cookie and a redirect to `next` for
+/// a right code; the code form again for a wrong one; the sign-in form
+/// when the challenge is over (expired, used, or too many wrong codes).
 async fn submit_code(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
@@ -216,54 +205,63 @@ async fn submit_code(
     body: Bytes,
 ) -> Response {
     if !browser::origin_is_ours(&headers, &state) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "This form has expired",
-            "The form was not sent from this site's own sign-in page. Open the sign-in page \
-             and try again.",
-        );
+        return cross_site_form();
     }
     let form: CodeForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let next = local_path(form.next.as_deref());
-    let mut page = CodePage::new(form.challenge.clone(), next.clone());
-    match complete_mfa(&state, &form.challenge, &form.code, address, request).await {
+    let mut page = CodePage {
+        chrome: Chrome::new("Enter your code"),
+        challenge: form.challenge.clone(),
+        next: next.clone(),
+        code_error: None,
+    };
+    if form.code.trim().is_empty() {
+        page.code_error = Some("Enter the code your app shows.".to_owned());
+        return super::render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
+    match complete_mfa(&state, &form.challenge, form.code.trim(), address, request).await {
         Ok(session) => signed_in(&state, &session, &next),
         Err(ApiError::Core(Error::Validation(_))) => {
-            page.code_error = Some(
-                "That code is not right. Enter the current code from your app, or a recovery \
-                 code."
-                    .to_owned(),
-            );
+            page.code_error =
+                Some("That code is not right. Try the code your app shows now.".to_owned());
             super::render(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
         Err(ApiError::Core(Error::Unauthenticated)) => {
             let mut again = SignInPage::new(next);
-            again.notice =
-                Some("The sign-in expired or had too many wrong codes. Sign in again.".to_owned());
+            again.notice = Some(
+                "That sign-in has expired or had too many wrong codes. Sign in again.".to_owned(),
+            );
             super::render(StatusCode::UNAUTHORIZED, &again)
         }
         Err(ApiError::Http(problem)) if problem.status == 429 => {
             let wait = problem.retry_after.unwrap_or(60);
-            page.code_error = Some(format!(
-                "Too many attempts. Try again in {} minute{}.",
-                wait.div_ceil(60),
-                if wait > 60 { "s" } else { "" }
-            ));
+            page.code_error = Some(too_many(wait));
             let mut response = super::render(StatusCode::TOO_MANY_REQUESTS, &page);
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(wait));
             response
         }
-        Err(e) => {
-            tracing::error!(error = ?e, "the code step of signing in failed");
-            error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Signing in is not possible right now",
-                "Something went wrong on our side. Try again in a moment.",
-            )
-        }
+        Err(e) => unavailable(&e),
     }
+}
+
+/// The words of a rate limit, `wait` seconds long.
+fn too_many(wait: u64) -> String {
+    let minutes = wait.div_ceil(60);
+    format!(
+        "Too many attempts. Try again in {minutes} minute{}.",
+        if minutes > 1 { "s" } else { "" }
+    )
+}
+
+fn unavailable(e: &ApiError) -> Response {
+    tracing::error!(error = ?e, "signing in from the page failed");
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Signing in is not possible right now",
+        "Something went wrong on our side. Try again in a moment.",
+    )
 }
 
 #[derive(Debug, Default, Deserialize)]

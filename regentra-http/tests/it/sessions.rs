@@ -697,3 +697,197 @@ async fn pages_have_a_stylesheet_and_a_branded_not_found() {
             .starts_with("application/problem+json")
     );
 }
+
+/// The code an authenticator app shows for `secret` at `when`.
+fn totp(secret: &str, when: chrono::DateTime<Utc>) -> String {
+    totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(secret).expect("base32"))
+        .build()
+        .expect("RFC 6238 defaults")
+        .generate(u64::try_from(when.timestamp()).expect("after 1970"))
+        .to_string()
+}
+
+/// The value of the hidden field `name` in a page.
+fn hidden_field(page: &Page, name: &str) -> String {
+    let marker = format!(r#"name="{name}" value=""#);
+    let start = page.text.find(&marker).expect("the field") + marker.len();
+    page.text[start..]
+        .split('"')
+        .next()
+        .expect("a value")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sign_in_page_asks_for_the_code_of_an_account_with_mfa() {
+    use regentra_core::Clock as _;
+    let (server, clock) = server_with_clock().await;
+    let base = server.base.clone();
+    let (boss, _, _) = support::msp_with_client(&server).await;
+    let setup = boss.post("/v1/me/mfa/enroll", json!({})).await;
+    let secret = setup["secret"].as_str().expect("secret").to_owned();
+    boss.ok(
+        M::POST,
+        "/v1/me/mfa/confirm",
+        Some(json!({ "code": totp(&secret, clock.now()) })),
+        StatusCode::OK,
+    )
+    .await;
+
+    // The password: no session yet, the code form.
+    let step = sign_in_form(
+        &base,
+        &[
+            ("email", "boss@msp.test"),
+            ("password", PASSWORD),
+            ("next", "/after"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(step.status, StatusCode::OK, "{}", step.text);
+    assert!(
+        step.header("set-cookie").is_empty(),
+        "no session before the code"
+    );
+    assert_eq!(step.header("cache-control"), "no-store");
+    assert!(step.text.contains(r#"<label for="code">"#));
+    let challenge = hidden_field(&step, "challenge");
+    assert!(challenge.starts_with("rgc_"), "{challenge}");
+    assert_eq!(hidden_field(&step, "next"), "/after");
+
+    let post_code = |code: String, origin: Option<String>| {
+        let body = format!("challenge={challenge}&next=%2Fafter&code={code}");
+        let mut request = browser()
+            .post(format!("{base}/sign-in/code"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        async move { Page::of(request.send().await.expect("code")).await }
+    };
+    // From another site, or a wrong code: no session.
+    clock.advance(Duration::seconds(30));
+    let right = totp(&secret, clock.now());
+    let cross = post_code(right.clone(), Some("https://evil.test".to_owned())).await;
+    assert_eq!(cross.status, StatusCode::FORBIDDEN);
+    let wrong = if right == "123456" {
+        "654321"
+    } else {
+        "123456"
+    };
+    let refused = post_code(wrong.to_owned(), None).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .text
+            .contains(r#"id="code-error">That code is not right."#),
+        "{}",
+        refused.text
+    );
+    assert!(refused.header("set-cookie").is_empty());
+    // The right code: the cookie, and on to `next`.
+    let done = post_code(right, Some(base.clone())).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
+    assert_eq!(done.header("location"), "/after");
+    let cookie = session_cookie(&done);
+    assert!(cookie.starts_with("regentra_session=rgt_"));
+    let me = Page::of(
+        with_cookie(M::GET, format!("{base}/v1/me"), &cookie)
+            .send()
+            .await
+            .expect("me"),
+    )
+    .await;
+    assert_eq!(me.status, StatusCode::OK);
+    // The challenge is spent.
+    clock.advance(Duration::seconds(30));
+    let again = post_code(totp(&secret, clock.now()), None).await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+    assert!(again.text.contains("Sign in again"), "{}", again.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_https_the_cookie_is_secure_and_host_prefixed() {
+    use regentra_http::server::{AppState, HttpConfig};
+    // The app as `serve` builds it, with the state a server behind https
+    // has (the lead's wiring sets `cookie_secure` from the public URL).
+    let store = support::TestStore::on(support::Backend::Embedded)
+        .await
+        .expect("embedded");
+    let app =
+        regentra_http::cli::serve::App::build(store.store.clone(), support::config(), &mut |_| {})
+            .await
+            .expect("app");
+    let state = AppState {
+        cookie_secure: true,
+        ..AppState::new(app.regentra.clone())
+    };
+    let router = regentra_http::server::router(state, &HttpConfig::default()).expect("router");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let host = listener.local_addr().expect("address").to_string();
+    let base = format!("http://{host}");
+    let served = tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await;
+    });
+    let operator = support::Endpoint {
+        base: base.clone(),
+        token: app.bootstrap_token.clone().expect("a bootstrap token"),
+    };
+    operator
+        .admin()
+        .ok(
+            M::PUT,
+            "/v1/me/password",
+            Some(json!({ "password": PASSWORD })),
+            StatusCode::NO_CONTENT,
+        )
+        .await;
+    let fields = [("email", "admin@localhost"), ("password", PASSWORD)];
+
+    // The page is served over https, so an http origin is another site's.
+    let plain = sign_in_form(&base, &fields, Some(&format!("http://{host}"))).await;
+    assert_eq!(plain.status, StatusCode::FORBIDDEN);
+    let signed_in = sign_in_form(&base, &fields, Some(&format!("https://{host}"))).await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.text
+    );
+    let set_cookie = signed_in.header("set-cookie");
+    assert!(
+        set_cookie.starts_with("__Host-regentra_session=rgt_"),
+        "{set_cookie}"
+    );
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "; Secure"] {
+        assert!(
+            set_cookie.contains(attribute),
+            "{attribute} in {set_cookie}"
+        );
+    }
+    assert!(!set_cookie.contains("Domain"), "{set_cookie}");
+    let cookie = session_cookie(&signed_in);
+    let me = |cookie: String| {
+        let url = format!("{base}/v1/me");
+        async move {
+            Page::of(with_cookie(M::GET, url, &cookie).send().await.expect("me"))
+                .await
+                .status
+        }
+    };
+    assert_eq!(me(cookie.clone()).await, StatusCode::OK);
+    // The same secret under the plain name (which any http page of the
+    // domain could have planted) is not the session cookie here.
+    let unprefixed = cookie.replacen("__Host-", "", 1);
+    assert_eq!(me(unprefixed).await, StatusCode::UNAUTHORIZED);
+    served.abort();
+}

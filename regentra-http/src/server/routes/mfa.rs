@@ -24,7 +24,7 @@ use super::{ApiResult, Id};
 use crate::server::AppState;
 use crate::server::auth::{Caller, ClientAddr, Meta};
 use crate::server::problem::{ApiError, Body, Problem};
-use crate::server::sign_in;
+use crate::server::sign_in::{complete_mfa, mfa_limit_key as limit_key, wrong_proof};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -34,23 +34,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(confirm_mfa))
         .routes(routes!(regenerate_recovery_codes))
         .routes(routes!(reset_member_mfa))
-}
-
-/// The limiter key of an account's second factor.
-pub(crate) fn limit_key(user: UserId) -> String {
-    format!("mfa:{user}")
-}
-
-/// Whether `result` failed on the proof itself (a wrong code or password,
-/// or an unknown challenge): what the limiter counts.
-pub(crate) fn wrong_proof<T>(result: &Result<T, Error>) -> bool {
-    match result {
-        Err(Error::Unauthenticated) => true,
-        Err(Error::Validation(fields)) => fields
-            .iter()
-            .any(|f| f.field == "code" || f.field == "password"),
-        _ => false,
-    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -89,8 +72,7 @@ async fn login_mfa(
     Meta(request): Meta,
     Body(req): Body<MfaLogin>,
 ) -> ApiResult<Json<MfaSession>> {
-    let session =
-        sign_in::complete_mfa(&state, &req.challenge, &req.code, address, request).await?;
+    let session = complete_mfa(&state, &req.challenge, &req.code, address, request).await?;
     Ok(Json(MfaSession {
         token: session.secret,
         user_id: session.user,
