@@ -808,3 +808,86 @@ async fn the_sign_in_page_asks_for_the_code_of_an_account_with_mfa() {
     assert_eq!(again.status, StatusCode::UNAUTHORIZED);
     assert!(again.text.contains("Sign in again"), "{}", again.text);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_https_the_cookie_is_secure_and_host_prefixed() {
+    use regentra_http::server::{AppState, HttpConfig};
+    // The app as `serve` builds it, with the state a server behind https
+    // has (the lead's wiring sets `cookie_secure` from the public URL).
+    let store = support::TestStore::on(support::Backend::Embedded)
+        .await
+        .expect("embedded");
+    let app =
+        regentra_http::cli::serve::App::build(store.store.clone(), support::config(), &mut |_| {})
+            .await
+            .expect("app");
+    let state = AppState {
+        cookie_secure: true,
+        ..AppState::new(app.regentra.clone())
+    };
+    let router = regentra_http::server::router(state, &HttpConfig::default()).expect("router");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let host = listener.local_addr().expect("address").to_string();
+    let base = format!("http://{host}");
+    let served = tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await;
+    });
+    let operator = support::Endpoint {
+        base: base.clone(),
+        token: app.bootstrap_token.clone().expect("a bootstrap token"),
+    };
+    operator
+        .admin()
+        .ok(
+            M::PUT,
+            "/v1/me/password",
+            Some(json!({ "password": PASSWORD })),
+            StatusCode::NO_CONTENT,
+        )
+        .await;
+    let fields = [("email", "admin@localhost"), ("password", PASSWORD)];
+
+    // The page is served over https, so an http origin is another site's.
+    let plain = sign_in_form(&base, &fields, Some(&format!("http://{host}"))).await;
+    assert_eq!(plain.status, StatusCode::FORBIDDEN);
+    let signed_in = sign_in_form(&base, &fields, Some(&format!("https://{host}"))).await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.text
+    );
+    let set_cookie = signed_in.header("set-cookie");
+    assert!(
+        set_cookie.starts_with("__Host-regentra_session=rgt_"),
+        "{set_cookie}"
+    );
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "; Secure"] {
+        assert!(
+            set_cookie.contains(attribute),
+            "{attribute} in {set_cookie}"
+        );
+    }
+    assert!(!set_cookie.contains("Domain"), "{set_cookie}");
+    let cookie = session_cookie(&signed_in);
+    let me = |cookie: String| {
+        let url = format!("{base}/v1/me");
+        async move {
+            Page::of(with_cookie(M::GET, url, &cookie).send().await.expect("me"))
+                .await
+                .status
+        }
+    };
+    assert_eq!(me(cookie.clone()).await, StatusCode::OK);
+    // The same secret under the plain name (which any http page of the
+    // domain could have planted) is not the session cookie here.
+    let unprefixed = cookie.replacen("__Host-", "", 1);
+    assert_eq!(me(unprefixed).await, StatusCode::UNAUTHORIZED);
+    served.abort();
+}
