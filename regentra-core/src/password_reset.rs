@@ -21,6 +21,7 @@ use crate::auth::{ApiToken, Credential, SetBy, check_password_hash, password_use
 use crate::error::{Error, Result};
 use crate::ids::{PasswordResetId, UserId};
 use crate::mail::{EmailDraft, EmailKind};
+use crate::mfa::MfaChallenge;
 use crate::service::{Principal, Regentra};
 use crate::store::{self, ChangeSet, Entity, IndexEntry, Scope, Versioned};
 use crate::tenancy::invitations::{link_hash, link_secret};
@@ -183,8 +184,8 @@ impl Regentra {
 
     /// Sets the password a reset link's holder chose (an argon2id PHC
     /// string hashed by the host against [`Regentra::password_reset_inputs`]),
-    /// as the owner's; uses the link up and revokes every token of the
-    /// account, in one commit with a `password.reset` event in the platform
+    /// as the owner's; uses the link up, revokes every token of the account
+    /// and ends its sign-ins awaiting a second factor, in one commit with a `password.reset` event in the platform
     /// chain. An unknown, used, superseded or expired link is refused naming
     /// `token`; two confirmations of one link cannot both commit.
     pub async fn confirm_password_reset(
@@ -222,6 +223,20 @@ impl Regentra {
                 revoked += 1;
             }
         }
+        // A sign-in half done with the old password (awaiting its second
+        // factor) ends too.
+        let mut challenges = 0;
+        for challenge in store::find_all::<MfaChallenge>(
+            self.store(),
+            Scope::Platform,
+            "user",
+            &user.to_string(),
+        )
+        .await?
+        {
+            changes.delete(&challenge);
+            challenges += 1;
+        }
         let caller = Principal::new(user).with_request(request);
         changes.audit(self.event_in(
             audit::PLATFORM_CHAIN,
@@ -233,7 +248,12 @@ impl Regentra {
             &caller,
             "password.reset",
             Target::new(User::KIND, user),
-            json!({ "reset": reset.value.id, "tokens_revoked": revoked, "set_by": SetBy::Owner }),
+            json!({
+                "reset": reset.value.id,
+                "tokens_revoked": revoked,
+                "mfa_challenges_ended": challenges,
+                "set_by": SetBy::Owner,
+            }),
         ));
         self.store().apply(changes).await?;
         Ok(())

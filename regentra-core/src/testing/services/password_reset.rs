@@ -26,6 +26,17 @@ async fn hash_for(r: &Regentra, token: &str, password: &str) -> String {
     r.hash_password_for(password, &inputs).expect("hash")
 }
 
+/// The code an authenticator app shows for `secret` (base32) at `when`.
+fn totp_code(secret: &str, when: DateTime<Utc>) -> String {
+    let bytes = totp_rs::Secret::try_from_base32(secret).expect("a base32 secret");
+    totp_rs::Builder::new()
+        .with_secret(bytes)
+        .build()
+        .expect("RFC 6238 defaults")
+        .generate(u64::try_from(when.timestamp()).expect("after 1970"))
+        .to_string()
+}
+
 fn from(ip: &str) -> RequestMeta {
     RequestMeta {
         ip: Some(ip.into()),
@@ -34,7 +45,8 @@ fn from(ip: &str) -> RequestMeta {
 }
 
 /// A reset link sets the password once, as the owner's, and signs the
-/// account out everywhere (every token revoked) in the same commit; it is
+/// account out everywhere (every token revoked, and a sign-in awaiting its
+/// second factor ended) in the same commit; it is
 /// audited in the platform chain; used and expired links are refused
 /// saying which.
 pub async fn a_password_reset_works_once_and_revokes_every_token(store: Arc<dyn Store>) {
@@ -61,6 +73,11 @@ pub async fn a_password_reset_works_once_and_revokes_every_token(store: Arc<dyn 
     let person = Principal::new(user);
     let (_, login) = r.issue_login_token(&person).await.expect("token");
     let (_, api) = r.issue_token(&person, "script").await.expect("token");
+    // A second factor (a sign-in with the old password awaits it, below).
+    let setup = r.start_mfa_enrollment(&person).await.expect("started");
+    r.confirm_mfa(&person, &totp_code(&setup.secret, r.now()))
+        .await
+        .expect("confirmed");
 
     r.request_password_reset(" Forgetful@ACME.test", from("203.0.113.9"))
         .await
@@ -100,6 +117,11 @@ pub async fn a_password_reset_works_once_and_revokes_every_token(store: Arc<dyn 
     );
 
     clock.advance(RESET_LIFETIME - chrono::Duration::minutes(1));
+    let half_signed_in = r
+        .begin_mfa_challenge(user)
+        .await
+        .expect("challenge")
+        .expect("the account has a second factor");
     let hash = hash_for(&r, &token, "violet kettle marches sideways").await;
     r.confirm_password_reset(&token, hash, from("203.0.113.9"))
         .await
@@ -127,6 +149,14 @@ pub async fn a_password_reset_works_once_and_revokes_every_token(store: Arc<dyn 
             "every token of the account is revoked"
         );
     }
+    assert!(
+        matches!(
+            r.complete_mfa_challenge(&half_signed_in, &totp_code(&setup.secret, r.now()))
+                .await,
+            Err(Error::Unauthenticated)
+        ),
+        "a sign-in begun with the old password cannot be finished"
+    );
     let platform = store::audit_chain(r.store(), crate::audit::PLATFORM_CHAIN)
         .await
         .expect("audit");
