@@ -10,6 +10,7 @@ mod credentials;
 mod custom_frameworks;
 mod host;
 mod inbox;
+mod mail;
 mod policies;
 mod portal;
 mod psa;
@@ -20,6 +21,7 @@ pub use self::credentials::*;
 pub use self::custom_frameworks::*;
 pub use self::host::*;
 pub use self::inbox::*;
+pub use self::mail::*;
 pub use self::policies::*;
 pub use self::portal::*;
 pub use self::psa::*;
@@ -66,6 +68,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("custom_frameworks.rs", include_str!("custom_frameworks.rs")),
     ("host.rs", include_str!("host.rs")),
     ("inbox.rs", include_str!("inbox.rs")),
+    ("mail.rs", include_str!("mail.rs")),
     ("policies.rs", include_str!("policies.rs")),
     ("portal.rs", include_str!("portal.rs")),
     ("psa.rs", include_str!("psa.rs")),
