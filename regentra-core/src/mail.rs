@@ -294,7 +294,8 @@ impl Regentra {
     /// Marking an email that is no longer pending changes nothing (a slow
     /// delivery racing a retry): at least once.
     pub async fn mark_email_sent(&self, id: EmailId) -> Result<OutgoingEmail> {
-        let mut email = store::require::<OutgoingEmail>(self.store(), Scope::Platform, id.0).await?;
+        let mut email =
+            store::require::<OutgoingEmail>(self.store(), Scope::Platform, id.0).await?;
         if email.value.state != EmailState::Pending {
             return Ok(email.value);
         }
@@ -313,7 +314,8 @@ impl Regentra {
     /// [`MAX_ATTEMPTS`] the email is dead (an admin may retry it). An
     /// email whose link expired meanwhile is dead at once, its link dropped.
     pub async fn mark_email_failed(&self, id: EmailId, reason: &str) -> Result<OutgoingEmail> {
-        let mut email = store::require::<OutgoingEmail>(self.store(), Scope::Platform, id.0).await?;
+        let mut email =
+            store::require::<OutgoingEmail>(self.store(), Scope::Platform, id.0).await?;
         if email.value.state != EmailState::Pending {
             return Ok(email.value);
         }
@@ -394,13 +396,18 @@ impl Regentra {
     }
 
     /// A platform operator retries any dead email; audited in the sending
-    /// org's chain (the platform's for the platform's own emails).
+    /// org's chain (the platform's for the platform's own emails). Anyone
+    /// else learns nothing of the id: `NotFound`, as for a missing email.
     pub async fn retry_platform_email(
         &self,
         principal: &Principal,
         id: EmailId,
     ) -> Result<EmailView> {
-        self.authorize_platform(principal).await?;
+        self.authorize_platform(principal)
+            .await
+            .map_err(|_| Error::NotFound {
+                what: OutgoingEmail::NAME,
+            })?;
         let email = self.retryable(id, None).await?;
         let details = json!({ "kind": email.value.kind, "attempts": email.value.attempts });
         let target = Target::new(OutgoingEmail::KIND, id);
@@ -427,8 +434,12 @@ impl Regentra {
         if email.value.state != EmailState::Dead {
             return Err(Error::invalid("email", "only a dead email can be retried"));
         }
-        if email.value.link_expires_at().is_some_and(|t| t <= self.now())
-            || (email.value.kind == EmailKind::Invitation || email.value.kind == EmailKind::PasswordReset)
+        if email
+            .value
+            .link_expires_at()
+            .is_some_and(|t| t <= self.now())
+            || (email.value.kind == EmailKind::Invitation
+                || email.value.kind == EmailKind::PasswordReset)
                 && email.value.content.get("link").is_none()
         {
             return Err(Error::invalid(

@@ -15,8 +15,8 @@ use super::{
 use crate::audit::{Actor, Target};
 use crate::compliance::{Evidence, EvidenceContent};
 use crate::error::{Error, Result};
-use crate::mail::Sender;
 use crate::ids::{AcknowledgmentId, CampaignId, EvidenceId, OrgId, PolicyId, UserId};
+use crate::mail::Sender;
 use crate::notify::NotificationKind;
 use crate::rbac::{Permission, Role};
 use crate::service::{Principal, Regentra};

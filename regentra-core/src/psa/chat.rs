@@ -13,9 +13,9 @@ use crate::error::{Error, Result};
 use crate::ids::{ChatId, ChatMessageId, OrgId, TicketId, UserId};
 use crate::notify::NotificationKind;
 use crate::rbac::{Permission, Role};
-use crate::tenancy::{Membership, User};
 use crate::service::{Principal, Regentra};
 use crate::store::{self, ChangeSet, Entity, IndexEntry, Scope, Versioned};
+use crate::tenancy::{Membership, User};
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -595,7 +595,8 @@ impl Regentra {
         changes.insert(&comment)?;
         if staff_reply {
             // The requester hears of a public staff reply (never of a note).
-            self.tell_requester(&mut changes, &t.value, &comment).await?;
+            self.tell_requester(&mut changes, &t.value, &comment)
+                .await?;
         }
         changes.update(&t)?;
         changes.audit(self.event(
@@ -676,8 +677,16 @@ impl Regentra {
             let mut changes = ChangeSet::new();
             let mut told = BTreeSet::new();
             for d in &due {
-                self.escalate(&mut changes, sender, &calendar, &mut t.value, d, now, &mut told)
-                    .await?;
+                self.escalate(
+                    &mut changes,
+                    sender,
+                    &calendar,
+                    &mut t.value,
+                    d,
+                    now,
+                    &mut told,
+                )
+                .await?;
             }
             for clock in breaches {
                 let Some(assignee) = t.value.assignee else {
@@ -815,8 +824,15 @@ impl Regentra {
             let (_, content) = sla_message(ticket, calendar, due.rule.clock, Some(due));
             for user in recipients {
                 if told.insert((user, kind, due.rule.clock)) {
-                    self.notify_person(changes, sender, user, kind, payload.clone(), content.clone())
-                        .await?;
+                    self.notify_person(
+                        changes,
+                        sender,
+                        user,
+                        kind,
+                        payload.clone(),
+                        content.clone(),
+                    )
+                    .await?;
                 }
             }
             if kind == NotificationKind::SlaBreach
@@ -843,14 +859,11 @@ impl Regentra {
         comment: &Comment,
     ) -> Result<()> {
         let sender = self.sender(ticket.org).await?;
-        let replier = store::load::<crate::tenancy::User>(
-            self.store(),
-            Scope::Platform,
-            comment.author.0,
-        )
-        .await?
-        .map(|u| u.value.display_name)
-        .unwrap_or_default();
+        let replier =
+            store::load::<crate::tenancy::User>(self.store(), Scope::Platform, comment.author.0)
+                .await?
+                .map(|u| u.value.display_name)
+                .unwrap_or_default();
         let link = match self.portal_path(ticket.org).await? {
             Some(portal) => format!("{portal}/tickets/{}", ticket.id),
             None => staff_ticket_path(ticket),
@@ -936,7 +949,11 @@ fn breach_key(clock: ClockKind) -> String {
 
 /// The clocks of an active ticket that reached their target at `now` and
 /// whose breach nobody was told of yet.
-fn untold_breaches(ticket: &Ticket, calendar: &BusinessCalendar, now: DateTime<Utc>) -> Vec<ClockKind> {
+fn untold_breaches(
+    ticket: &Ticket,
+    calendar: &BusinessCalendar,
+    now: DateTime<Utc>,
+) -> Vec<ClockKind> {
     let Some(sla) = &ticket.sla else {
         return Vec::new();
     };

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod dns;
 pub mod limits;
+pub mod mail;
 pub mod openapi;
 pub mod page;
 pub mod problem;
@@ -43,6 +44,9 @@ pub struct AppState {
     /// Resolves portal host name challenges (TXT); `None` if no resolver
     /// could be built, and verification then answers 503.
     pub dns: Option<dns::Dns>,
+    /// The server's address as people reach it (`--public-url`), without
+    /// a trailing slash: links in emails and pages start with it.
+    pub public_url: Arc<str>,
 }
 
 impl AppState {
@@ -57,7 +61,14 @@ impl AppState {
             limiter: Arc::new(LoginLimiter::standard()),
             chat: ChatHub::default(),
             dns: dns::Dns::new(None).ok(),
+            public_url: format!("http://{}", default_listen()).into(),
         }
+    }
+
+    /// The state with this public URL.
+    pub fn with_public_url(mut self, url: &str) -> Self {
+        self.public_url = url.trim_end_matches('/').into();
+        self
     }
 
     /// The state with this resolver for portal host name challenges.

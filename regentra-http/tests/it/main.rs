@@ -10,6 +10,7 @@ mod bad_input;
 mod catalog_cli;
 mod cross_tenant;
 mod inbox;
+mod mail;
 mod migrate;
 mod openapi;
 mod portal_hostnames;

@@ -65,7 +65,10 @@ pub async fn campaign_notifications_become_emails_with_names_and_the_signing_lin
     let campaign = launch(&f, policy, &[&erin, &frank]).await;
     let invitations = emails_of(r, EmailKind::CampaignInvitation).await;
     assert_eq!(
-        invitations.iter().map(|e| e.to.as_str()).collect::<BTreeSet<_>>(),
+        invitations
+            .iter()
+            .map(|e| e.to.as_str())
+            .collect::<BTreeSet<_>>(),
         BTreeSet::from(["erin@acme.test", "frank@acme.test"]),
         "one invitation per person, to their address"
     );
@@ -193,7 +196,10 @@ pub async fn sla_warnings_and_breaches_reach_the_assignee_and_the_targets(store:
     r.run_escalations(f.c.org).await.expect("sweep");
     let warnings = emails_of(r, EmailKind::SlaWarning).await;
     assert_eq!(
-        warnings.iter().map(|e| e.to.as_str()).collect::<BTreeSet<_>>(),
+        warnings
+            .iter()
+            .map(|e| e.to.as_str())
+            .collect::<BTreeSet<_>>(),
         BTreeSet::from(["boss@acme.test", "tom@northwind.test"])
     );
     // Wednesday 17:00 EDT: the resolution target is reached; the at-breach
@@ -210,7 +216,10 @@ pub async fn sla_warnings_and_breaches_reach_the_assignee_and_the_targets(store:
         .map(|e| e.to)
         .collect();
     assert_eq!(
-        resolution.iter().map(String::as_str).collect::<BTreeSet<_>>(),
+        resolution
+            .iter()
+            .map(String::as_str)
+            .collect::<BTreeSet<_>>(),
         BTreeSet::from(["boss@acme.test", "tom@northwind.test"])
     );
     assert_eq!(resolution.len(), 2, "each once");
@@ -447,7 +456,10 @@ pub async fn failed_deliveries_back_off_in_the_record_and_never_block_others(
     assert_eq!(failed.attempts, 1);
     assert_eq!(failed.state, EmailState::Pending);
     assert_eq!(failed.next_attempt_at, at(0) + retry_delay(1));
-    assert_eq!(failed.last_error.as_deref(), Some("550 mailbox unavailable"));
+    assert_eq!(
+        failed.last_error.as_deref(),
+        Some("550 mailbox unavailable")
+    );
     assert_eq!(
         ids(&r.emails_due(10).await.expect("due")),
         [frank.id],
@@ -575,19 +587,33 @@ pub async fn admins_see_dead_letters_first_and_retry_them(store: Arc<dyn Store>)
         ids(&r.emails_due(10).await.expect("due")).contains(&erin.id),
         "due again"
     );
-    assert!(actions(&f.msp, f.org).await.contains(&"email.retried".to_owned()));
+    assert!(
+        actions(&f.msp, f.org)
+            .await
+            .contains(&"email.retried".to_owned())
+    );
     // The platform operator sees every org's, and retries too.
     for _ in 0..MAX_ATTEMPTS {
-        r.mark_email_failed(erin.id, "550 again").await.expect("failed");
+        r.mark_email_failed(erin.id, "550 again")
+            .await
+            .expect("failed");
     }
     let all = r
-        .platform_emails(&f.msp.operator, Some(EmailState::Dead), PageRequest::first(50))
+        .platform_emails(
+            &f.msp.operator,
+            Some(EmailState::Dead),
+            PageRequest::first(50),
+        )
         .await
         .expect("operator");
     assert_eq!(all.iter().map(|e| e.id).collect::<Vec<_>>(), [erin.id]);
     expect_denied(
         r.platform_emails(admin, None, PageRequest::first(50)).await,
         "an MSP admin on the platform's list",
+    );
+    expect_not_found(
+        r.retry_platform_email(admin, erin.id).await,
+        "an MSP admin on the platform's retry learns nothing of the id",
     );
     let again = r
         .retry_platform_email(&f.msp.operator, erin.id)

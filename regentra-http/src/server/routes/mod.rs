@@ -9,6 +9,7 @@ pub mod chat;
 pub mod compliance;
 pub mod evidence;
 pub mod inbox;
+pub mod mail;
 pub mod policies;
 pub mod portal;
 pub mod psa;
@@ -66,6 +67,7 @@ pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(super::openapi::ApiDoc::openapi())
         .merge(account::routes())
         .merge(inbox::routes())
+        .merge(mail::routes())
         .merge(tenancy::routes())
         .merge(compliance::routes())
         .merge(evidence::routes())
