@@ -631,11 +631,14 @@ impl Regentra {
         Ok((token, secret))
     }
 
-    /// Issues a login token for a user whose password the host verified:
-    /// it expires after the injected [`TokenLifetimes`]' idle time without
-    /// use and at their absolute lifetime. The secret is returned once, here.
+    /// Issues a login token (a sign-in session) for a user whose password
+    /// the host verified: it expires after the injected [`TokenLifetimes`]'
+    /// idle time without use and at the absolute lifetime, shortened by the
+    /// session limit of every org the user belongs to
+    /// ([`Regentra::session_limit`]). The secret is returned once, here.
     pub async fn issue_login_token(&self, principal: &Principal) -> Result<(ApiToken, String)> {
         store::require::<User>(self.store(), Scope::Platform, principal.user.0).await?;
+        let lifetime = self.session_limit(principal.user).await?;
         let secret = self.new_token_secret()?;
         let token = self
             .store_token(
@@ -644,7 +647,7 @@ impl Regentra {
                 &secret,
                 "token.issued",
                 TokenKind::Login,
-                Some(self.token_lifetimes().absolute()),
+                Some(lifetime),
             )
             .await?;
         Ok((token, secret))

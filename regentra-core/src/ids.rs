@@ -159,3 +159,11 @@ id_type!(
     /// An email waiting for (or past) delivery.
     EmailId
 );
+id_type!(
+    /// An invitation to join an organization.
+    InvitationId
+);
+id_type!(
+    /// A request to reset a password by email.
+    PasswordResetId
+);

@@ -8,11 +8,13 @@
 //!
 //! Modules are named after the concepts of the domain:
 //! - [`auth`]: passwords (argon2id) and API tokens (stored as SHA-256);
-//! - [`tenancy`]: organizations (MSP, client, standalone), users, memberships;
+//! - [`mfa`]: second factors (TOTP, recovery codes) and the sign-in challenge;
+//! - [`tenancy`]: organizations (MSP, client, standalone), users, memberships, invitations;
 //! - [`rbac`]: roles, permissions, the access matrix and the `authorize` chokepoint;
 //! - [`policies`]: policies, immutable hashed versions, templates and acknowledgment campaigns;
 //! - [`notify`]: the notification outbox;
 //! - [`mail`]: emails queued with the change that causes them, and their delivery state;
+//! - [`password_reset`]: setting a forgotten password through a single-use link sent by email;
 //! - [`sla`]: business-hours calendars and SLA time arithmetic;
 //! - [`audit`]: the per-organization hash-chained audit log;
 //! - [`catalog`]: the built-in frameworks and the Common Control Framework;
@@ -28,7 +30,9 @@ pub mod compliance;
 pub mod error;
 pub mod ids;
 pub mod mail;
+pub mod mfa;
 pub mod notify;
+pub mod password_reset;
 pub mod policies;
 pub mod portal;
 pub mod psa;

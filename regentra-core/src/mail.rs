@@ -173,7 +173,9 @@ impl EmailKind {
             NotificationKind::SlaBreach => Self::SlaBreach,
             NotificationKind::TicketReply => Self::TicketReply,
             NotificationKind::ChatWaiting => Self::ChatWaiting,
-            NotificationKind::Webhook => return None,
+            // In the inbox only: webhooks are for systems; an MFA reset
+            // has no email kind (yet).
+            NotificationKind::Webhook | NotificationKind::MfaReset => return None,
         })
     }
 }

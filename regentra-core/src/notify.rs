@@ -33,6 +33,8 @@ pub enum NotificationKind {
     /// A chat is waiting for a technician of the org.
     ChatWaiting,
     Webhook,
+    /// An admin removed the recipient's second factor.
+    MfaReset,
 }
 
 /// One message waiting for (or past) delivery.

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::{
     Acknowledgment, AcknowledgmentStatus, Audience, Campaign, CampaignStatus, Policy, PolicyStatus,
-    ReminderCadence, Signature,
+    PolicyVersion, ReminderCadence, Signature,
 };
 use crate::audit::{Actor, Target};
 use crate::compliance::{Evidence, EvidenceContent};
@@ -21,7 +21,7 @@ use crate::notify::NotificationKind;
 use crate::rbac::{Permission, Role};
 use crate::service::{Principal, Regentra};
 use crate::store::{self, ChangeSet, Entity, Scope, Versioned};
-use crate::tenancy::{Membership, validate_name};
+use crate::tenancy::{Membership, Organization, validate_name};
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +65,21 @@ pub struct MyAcknowledgment {
     pub acknowledgment: Acknowledgment,
     pub campaign: Campaign,
     pub policy_title: String,
+}
+
+/// What a person is asked to sign: the exact version of the policy text
+/// the campaign is about (the signature attests to its hash) and where
+/// their own acknowledgment stands.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyToSign {
+    /// The org's name: who asks.
+    pub org_name: String,
+    pub campaign: Campaign,
+    pub policy_title: String,
+    /// The version's text (markdown) and its hash.
+    pub version: PolicyVersion,
+    pub acknowledgment: Acknowledgment,
 }
 
 /// One row of a campaign export.
@@ -395,6 +410,45 @@ impl Regentra {
             });
         }
         Ok(out)
+    }
+
+    /// The policy text the caller is asked to sign in `campaign`, with their
+    /// acknowledgment (pending or signed): what a signing page shows. Someone
+    /// the campaign does not ask gets NotFound, as for another org's campaign.
+    pub async fn policy_to_sign(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        campaign: CampaignId,
+    ) -> Result<PolicyToSign> {
+        self.authorize(principal, org, Permission::AcknowledgmentsSign)
+            .await?;
+        let acknowledgment = self
+            .acknowledgment_of(org, campaign, principal.user)
+            .await?
+            .ok_or(Error::NotFound {
+                what: Campaign::NAME,
+            })?
+            .value;
+        let campaign = store::require::<Campaign>(self.store(), Scope::Org(org), campaign.0)
+            .await?
+            .value;
+        let policy_title = self.policy_record(org, campaign.policy).await?.value.title;
+        let version = self
+            .version_record(org, campaign.policy, campaign.version)
+            .await?
+            .value;
+        let org_name = store::require::<Organization>(self.store(), Scope::Platform, org.0)
+            .await?
+            .value
+            .name;
+        Ok(PolicyToSign {
+            org_name,
+            campaign,
+            policy_title,
+            version,
+            acknowledgment,
+        })
     }
 
     /// Sends the reminders the cadence makes due at this instant across the

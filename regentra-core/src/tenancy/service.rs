@@ -43,7 +43,8 @@ pub enum MemberAdded {
     },
     /// To anyone else: the request was accepted. The same answer whether
     /// the email was new (the account and the membership were made) or
-    /// already had an account (nothing was attached), so it never reveals
+    /// already had an account (nothing was attached: its owner was invited
+    /// instead), so it never reveals
     /// whether an account exists; it carries only what the caller sent.
     Accepted { email: String, role: Role },
 }
@@ -107,6 +108,7 @@ impl Regentra {
             email,
             display_name,
             super_admin: true,
+            mfa: false,
             created_at: self.now(),
         };
         let mut changes = ChangeSet::new();
@@ -326,11 +328,12 @@ impl Regentra {
     ///   tenant's admin chose is removed, with the account's tokens, in the
     ///   same commit (the owner then sets their own).
     /// - An email that has an account, for anyone else: nothing is attached
-    ///   (joining needs the person's consent; until invitations exist only
-    ///   the operator attaches existing accounts) and no password is
-    ///   applied; a `membership.attach_refused` event in the platform chain
-    ///   tells the operator. The answer is the one a new email gets
-    ///   ([`MemberAdded::Accepted`]), so it reveals nothing of the account.
+    ///   and no password is applied; joining needs the person's consent, so
+    ///   they are sent an invitation instead ([`Regentra::invite`]: they
+    ///   accept it signed in), and a `membership.attach_refused` event in
+    ///   the platform chain tells the operator. The answer is the one a new
+    ///   email gets ([`MemberAdded::Accepted`]), so it reveals nothing of
+    ///   the account.
     ///
     /// Already a member of this org: `AlreadyExists` naming `user`.
     pub async fn add_member_with_password(
@@ -365,6 +368,17 @@ impl Regentra {
                     return Err(already_member_error());
                 }
                 if !operator {
+                    // Joining needs the owner's consent: they are invited.
+                    let invitation = self
+                        .stage_invitation(
+                            principal,
+                            &grant,
+                            &organization,
+                            &email,
+                            role,
+                            &mut changes,
+                        )
+                        .await?;
                     changes.audit(self.event_in(
                         audit::PLATFORM_CHAIN,
                         Actor {
@@ -382,6 +396,7 @@ impl Regentra {
                             "password_offered": password_hash.is_some(),
                             "reason": "an existing account joins an org with its owner's consent \
                                        or through the platform operator",
+                            "invitation": invitation.id,
                         }),
                     ));
                     self.store().apply(changes).await?;
@@ -404,6 +419,7 @@ impl Regentra {
                     email: email.clone(),
                     display_name,
                     super_admin: false,
+                    mfa: false,
                     created_at: self.now(),
                 };
                 changes.insert(&user)?;
@@ -674,6 +690,7 @@ impl Regentra {
         orgs.dedup_by_key(|o| o.id);
         let plain_user = User {
             super_admin: false,
+            mfa: false,
             ..user
         };
         let find = |org: OrgId| memberships.iter().map(|m| &m.value).find(|m| m.org == org);

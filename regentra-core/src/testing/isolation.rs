@@ -149,7 +149,8 @@ enum Outcome {
     Invalid,
     Duplicate,
     /// A member addition accepted without attaching anyone: an existing
-    /// account added by someone other than the platform operator.
+    /// account added by someone other than the platform operator, whose
+    /// owner is invited instead (the org's chain records the invitation).
     Accepted,
 }
 
@@ -487,10 +488,21 @@ impl World {
             return Err(format!("{op:?}: expected {expected:?}, got {actual:?}"));
         }
         let after = self.read_state().await?;
+        // An accepted addition of an existing account invites its owner:
+        // the org's chain records the invitation, and nothing else changes.
+        let invited = |org: usize| {
+            expected == Outcome::Accepted
+                && op.mutated_org() == Some(org)
+                && after[org].new_events.len() == before[org].new_events.len() + 1
+                && after[org]
+                    .new_events
+                    .last()
+                    .is_some_and(|e| e.action == "invitation.created")
+        };
         let unchanged = |org: usize| {
             before[org].record == after[org].record
                 && before[org].members == after[org].members
-                && before[org].new_events.len() == after[org].new_events.len()
+                && (before[org].new_events.len() == after[org].new_events.len() || invited(org))
         };
         if expected != Outcome::Ok && !(0..ORGS).all(unchanged) {
             return Err(format!(

@@ -37,6 +37,9 @@ use self::routes::chat::ChatHub;
 pub struct AppState {
     pub regentra: Arc<Regentra>,
     pub limiter: Arc<LoginLimiter>,
+    /// Limits password reset requests per email and client address
+    /// (`routes::password_reset::reset_limits`).
+    pub reset_limiter: Arc<LoginLimiter>,
     pub chat: ChatHub,
     /// A hash (at the configured cost) to check a password against when the
     /// email is unknown, so a failed login costs the same either way.
@@ -59,6 +62,7 @@ impl AppState {
             decoy_hash,
             regentra,
             limiter: Arc::new(LoginLimiter::standard()),
+            reset_limiter: Arc::new(routes::password_reset::reset_limiter()),
             chat: ChatHub::default(),
             dns: dns::Dns::new(None).ok(),
             public_url: format!("http://{}", default_listen()).into(),

@@ -29,7 +29,9 @@ fn every_operation_is_documented_with_a_problem_for_its_errors() {
                 !responses.is_empty(),
                 "{method} {path} documents no response"
             );
-            let public = path == "/v1/auth/login" || path.starts_with("/portal/");
+            let public = path == "/v1/auth/login"
+                || path == "/v1/auth/login/mfa"
+                || path.starts_with("/portal/");
             if !public {
                 assert!(
                     op["security"].is_array(),

@@ -10,10 +10,14 @@ mod credentials;
 mod custom_frameworks;
 mod host;
 mod inbox;
+mod invitations;
 mod mail;
+mod mfa;
+mod password_reset;
 mod policies;
 mod portal;
 mod psa;
+mod sessions;
 mod tenancy;
 
 pub use self::compliance::*;
@@ -21,10 +25,14 @@ pub use self::credentials::*;
 pub use self::custom_frameworks::*;
 pub use self::host::*;
 pub use self::inbox::*;
+pub use self::invitations::*;
 pub use self::mail::*;
+pub use self::mfa::*;
+pub use self::password_reset::*;
 pub use self::policies::*;
 pub use self::portal::*;
 pub use self::psa::*;
+pub use self::sessions::*;
 pub use self::tenancy::*;
 
 use std::collections::BTreeSet;
@@ -68,10 +76,14 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("custom_frameworks.rs", include_str!("custom_frameworks.rs")),
     ("host.rs", include_str!("host.rs")),
     ("inbox.rs", include_str!("inbox.rs")),
+    ("invitations.rs", include_str!("invitations.rs")),
     ("mail.rs", include_str!("mail.rs")),
+    ("mfa.rs", include_str!("mfa.rs")),
+    ("password_reset.rs", include_str!("password_reset.rs")),
     ("policies.rs", include_str!("policies.rs")),
     ("portal.rs", include_str!("portal.rs")),
     ("psa.rs", include_str!("psa.rs")),
+    ("sessions.rs", include_str!("sessions.rs")),
     ("tenancy.rs", include_str!("tenancy.rs")),
 ];
 

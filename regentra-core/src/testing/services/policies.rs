@@ -288,6 +288,41 @@ pub async fn campaign_launch_resolves_the_audience_once(store: Arc<dyn Store>) {
     );
 }
 
+pub async fn the_signing_view_is_the_campaigns_version_for_those_it_asks(store: Arc<dyn Store>) {
+    let f = compliance_fixture(store).await;
+    let r = f.r();
+    let (policy, [erin, _]) = published_policy(&f).await;
+    let c = launch_for_employees(&f, policy).await;
+    let view = r
+        .policy_to_sign(&erin, f.org, c.id)
+        .await
+        .expect("erin is asked");
+    assert_eq!(view.policy_title, "Acceptable Use Policy");
+    assert_eq!(view.version.body, POLICY_TEXT);
+    assert_eq!(
+        view.version.sha256, c.version_hash,
+        "the version signed is the campaign's"
+    );
+    assert_eq!(view.campaign.id, c.id);
+    assert_eq!(view.acknowledgment.status, AcknowledgmentStatus::Pending);
+    assert!(!view.org_name.is_empty());
+    r.sign_acknowledgment(&erin, f.org, c.id, "Erin Example")
+        .await
+        .expect("signed");
+    let after = r.policy_to_sign(&erin, f.org, c.id).await.expect("view");
+    assert_eq!(after.acknowledgment.status, AcknowledgmentStatus::Signed);
+    // Someone the campaign does not ask, and another org's member, see nothing.
+    match r.policy_to_sign(&f.officer, f.org, c.id).await {
+        Err(Error::NotFound { .. }) => {}
+        other => panic!("the officer is not asked: {other:?}"),
+    }
+    let other = msp_in(r.clone(), f.msp.operator.clone(), "Southwind IT").await;
+    match r.policy_to_sign(&other.admin, f.org, c.id).await {
+        Err(Error::NotFound { .. }) => {}
+        other => panic!("another tenant's admin: {other:?}"),
+    }
+}
+
 pub async fn campaign_signatures_become_evidence_of_their_version(store: Arc<dyn Store>) {
     let f = compliance_fixture(store).await;
     let r = f.r();

@@ -777,15 +777,21 @@ pub async fn adding_an_existing_email_reveals_nothing_and_attaches_nothing(store
         .collect();
     assert!(!members.contains(&theirs.user));
     assert!(members.contains(&account(r, "fresh@acme.test").await.expect("created")));
-    // The client's chain shows nothing of the existing account either.
+    // The client's chain shows nothing of the existing account either: the
+    // owner is invited (the email the admin typed), and no account named.
     let chain = store::audit_chain(r.store(), c1).await.expect("audit");
+    let added = &chain[before.len()..];
     assert!(
-        chain[before.len()..]
-            .iter()
-            .all(|e| !serde_json::to_string(e)
-                .expect("json")
-                .contains("owner@south.test")),
+        added.iter().all(|e| !serde_json::to_string(e)
+            .expect("json")
+            .contains(&theirs.user.to_string())),
         "the client's chain names nothing of the other tenant's account"
+    );
+    assert!(
+        added
+            .iter()
+            .any(|e| e.action == "invitation.created" && e.details["email"] == "owner@south.test"),
+        "the existing account's owner is invited instead"
     );
     // The operator sees who tried what; tenants cannot read that chain.
     let platform = r
@@ -831,7 +837,7 @@ pub async fn adding_an_existing_email_reveals_nothing_and_attaches_nothing(store
             "password",
         );
     }
-    // The operator attaches existing accounts (until invitations exist).
+    // The operator still attaches existing accounts directly.
     r.add_member(&f.operator, c1, "owner@south.test", "Owner", Role::Viewer)
         .await
         .expect("operator attaches");

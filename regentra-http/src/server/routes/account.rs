@@ -42,13 +42,33 @@ pub struct LoginResponse {
     user_id: UserId,
 }
 
-/// Logs in with a password and returns a new bearer token. Failed attempts
-/// are limited per account and client address, per account, and per client
-/// address; successes do not count.
+/// The answer to a right password for an account with MFA: no session yet.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MfaRequired {
+    /// Always `true`.
+    mfa_required: bool,
+    /// Single use, valid 5 minutes: send it with the code to
+    /// `POST /v1/auth/login/mfa`.
+    challenge: String,
+}
+
+/// A session, or the second step it still needs.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LoginAnswer {
+    Session(LoginResponse),
+    Mfa(MfaRequired),
+}
+
+/// Logs in with a password and returns a new bearer token; for an account
+/// with MFA, a challenge instead (`mfa_required`), for
+/// `POST /v1/auth/login/mfa` with the code. Failed attempts are limited per
+/// account and client address, per account, and per client address;
+/// successes do not count.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "account",
     request_body = LoginRequest,
     responses(
-        (status = 200, body = LoginResponse),
+        (status = 200, body = LoginAnswer),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
     ))]
@@ -56,7 +76,7 @@ async fn login(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
     Body(req): Body<LoginRequest>,
-) -> ApiResult<Json<LoginResponse>> {
+) -> ApiResult<Json<LoginAnswer>> {
     // Checked before the password is verified; only failures count.
     let attempt = state
         .limiter
@@ -75,14 +95,20 @@ async fn login(
         _ => return Err(ApiError::from(Error::Unauthenticated)),
     };
     attempt.succeeded();
+    if let Some(challenge) = state.regentra.begin_mfa_challenge(user).await? {
+        return Ok(Json(LoginAnswer::Mfa(MfaRequired {
+            mfa_required: true,
+            challenge,
+        })));
+    }
     let (_, token) = state
         .regentra
         .issue_login_token(&Principal::new(user))
         .await?;
-    Ok(Json(LoginResponse {
+    Ok(Json(LoginAnswer::Session(LoginResponse {
         token,
         user_id: user,
-    }))
+    })))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

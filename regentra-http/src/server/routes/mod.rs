@@ -9,10 +9,14 @@ pub mod chat;
 pub mod compliance;
 pub mod evidence;
 pub mod inbox;
+pub mod invitations;
 pub mod mail;
+pub mod mfa;
+pub mod password_reset;
 pub mod policies;
 pub mod portal;
 pub mod psa;
+pub mod security;
 pub mod sla;
 pub mod tenancy;
 pub mod tickets;
@@ -66,9 +70,13 @@ impl From<QueryRejection> for Problem {
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(super::openapi::ApiDoc::openapi())
         .merge(account::routes())
+        .merge(mfa::routes())
         .merge(inbox::routes())
         .merge(mail::routes())
         .merge(tenancy::routes())
+        .merge(invitations::routes())
+        .merge(password_reset::routes())
+        .merge(security::routes())
         .merge(compliance::routes())
         .merge(evidence::routes())
         .merge(policies::routes())

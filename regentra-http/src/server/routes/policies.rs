@@ -40,7 +40,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_campaigns))
         .routes(routes!(completion))
         .routes(routes!(add_to_campaign))
-        .routes(routes!(sign))
+        .routes(routes!(policy_to_sign, sign))
         .routes(routes!(close_campaign))
         .routes(routes!(remind))
         .routes(routes!(campaign_report))
@@ -351,6 +351,21 @@ async fn add_to_campaign(
 pub struct Sign {
     /// The signer's name as typed: part of the signature record.
     typed_name: String,
+}
+
+/// What the caller is asked to sign in this campaign: the policy version's
+/// text (markdown) and hash, and their acknowledgment (pending or signed).
+/// 404 for anyone the campaign does not ask.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/campaigns/{campaign_id}/sign", tag = "campaigns",
+    params(("org_id" = Uuid, Path), ("campaign_id" = Uuid, Path)),
+    responses((status = 200, body = regentra_core::policies::campaign::PolicyToSign), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn policy_to_sign(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, id)): Id<(OrgId, CampaignId)>,
+) -> ApiResult<Json<regentra_core::policies::campaign::PolicyToSign>> {
+    Ok(Json(state.regentra.policy_to_sign(&caller, org, id).await?))
 }
 
 /// Signs the caller's own acknowledgment; it becomes evidence at once.

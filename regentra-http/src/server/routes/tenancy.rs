@@ -225,7 +225,8 @@ pub enum AddStatus {
     Added,
     /// Accepted (`202`): the same answer whether the email was new (the
     /// account and membership were made) or had an account (nothing was
-    /// attached: joining needs the person's consent).
+    /// attached: joining needs the person's consent, so they were sent an
+    /// invitation to accept signed in).
     Accepted,
 }
 
@@ -242,8 +243,9 @@ pub struct AddedMember {
 /// Adds a member. A new email gets an account and the membership. For an
 /// email that already has an account, only a platform operator attaches it
 /// (`201` with the user id); anyone else gets `202`, the very answer a new
-/// email gets, and nothing is attached, so the answer never reveals whether
-/// an account exists.
+/// email gets, nothing is attached and the account's owner is invited
+/// instead (see `/v1/orgs/{org_id}/invitations`), so the answer never
+/// reveals whether an account exists.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/members", tag = "tenancy",
     params(("org_id" = Uuid, Path)), request_body = AddMember,
     responses((status = 201, body = AddedMember, description = "added (platform operators)"),
