@@ -1,7 +1,10 @@
 //! The one error type of the core. Adapters map their own failures into it;
 //! the HTTP crate maps it to problem+json in one place.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
+
+use crate::ids::OrgId;
 
 /// A problem with one input field, named as the caller spelled it.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -44,6 +47,12 @@ pub enum Error {
     /// The caller can see the organization but its role there lacks the permission.
     #[error("permission denied: {permission}")]
     PermissionDenied { permission: &'static str },
+
+    /// The organization requires its members to use multi-factor
+    /// authentication, the caller has none, and their grace period ended
+    /// at `deadline`. Their own account (enrolment included) stays open.
+    #[error("multi-factor authentication is required in this organization since {deadline}")]
+    MfaRequired { org: OrgId, deadline: DateTime<Utc> },
 
     /// Input rejected; every offending field is named.
     #[error("invalid input: {}", describe(.0))]

@@ -33,9 +33,10 @@ use crate::auth::{Credential, verify_password};
 use crate::error::{Error, Result};
 use crate::ids::{OrgId, UserId};
 use crate::notify::NotificationKind;
-use crate::rbac::Permission;
+use crate::rbac::{Permission, Via};
 use crate::service::{Principal, Regentra};
 use crate::store::{self, ChangeSet, Entity, IndexEntry, Scope, Versioned};
+use crate::tenancy::security::OrgSecurity;
 use crate::tenancy::{Membership, User};
 
 /// The issuer authenticator apps show next to the account.
@@ -247,7 +248,89 @@ fn recovery_code_index(hashes: &[String], code: &str) -> Option<usize> {
     found
 }
 
+/// Until when a member who joined at `joined` may work in an org with
+/// `security` without a second factor: the org's grace period, counted from
+/// when MFA became required or from when the member joined, whichever is
+/// later (someone who joins later gets the whole grace period too). `None`
+/// when the org does not require MFA.
+pub fn member_mfa_deadline(security: &OrgSecurity, joined: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if !security.mfa_required {
+        return None;
+    }
+    let since = security.mfa_required_since.or(security.updated_at)?;
+    Some(since.max(joined) + Duration::days(i64::from(security.mfa_grace_days)))
+}
+
+/// An org that requires the caller to use MFA, and by when.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MfaRequirement {
+    pub org_id: OrgId,
+    pub org_name: String,
+    /// When the caller's grace period ends (or ended): from then on the
+    /// org refuses them until they enrol.
+    pub deadline: DateTime<Utc>,
+}
+
 impl Regentra {
+    /// Refuses (`MfaRequired`) a caller without a second factor in `org`
+    /// when the org requires one and the grace period of a member who
+    /// joined at `joined` is over. For [`Regentra::authorize`]: one read.
+    pub(crate) async fn check_mfa_requirement(
+        &self,
+        org: OrgId,
+        joined: DateTime<Utc>,
+    ) -> Result<()> {
+        let security = self.security_of(org).await?;
+        match member_mfa_deadline(&security, joined) {
+            Some(deadline) if self.now() >= deadline => Err(Error::MfaRequired { org, deadline }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The orgs the caller can act in that require MFA, with the end of
+    /// the caller's grace period in each, soonest first (whether or not
+    /// the caller has MFA: enrolled, they are not refused). The platform
+    /// operator's reach is not a membership: it is not counted.
+    pub async fn mfa_requirements(&self, principal: &Principal) -> Result<Vec<MfaRequirement>> {
+        let memberships = store::find_all::<Membership>(
+            self.store(),
+            Scope::Platform,
+            "user",
+            &principal.user.to_string(),
+        )
+        .await?;
+        let joined_at = |org: OrgId| {
+            memberships
+                .iter()
+                .find(|m| m.value.org == org)
+                .map(|m| m.value.created_at)
+        };
+        let mut required = Vec::new();
+        for access in self.my_organizations(principal).await? {
+            let joined = access
+                .roles
+                .iter()
+                .filter_map(|grant| match grant.via {
+                    Via::Membership => joined_at(access.org.id),
+                    Via::MspDelegation { .. } => access.org.parent.and_then(joined_at),
+                    Via::Platform => None,
+                })
+                .min();
+            let Some(joined) = joined else { continue };
+            let security = self.security_of(access.org.id).await?;
+            if let Some(deadline) = member_mfa_deadline(&security, joined) {
+                required.push(MfaRequirement {
+                    org_id: access.org.id,
+                    org_name: access.org.name,
+                    deadline,
+                });
+            }
+        }
+        required.sort_by_key(|r| r.deadline);
+        Ok(required)
+    }
+
     /// Ten fresh recovery codes (`abcd-efgh-jkmn-pqrs`) and their stored hashes.
     fn new_recovery_codes(&self) -> Result<(Vec<String>, Vec<String>)> {
         let mut codes = Vec::with_capacity(RECOVERY_CODES);

@@ -168,6 +168,11 @@ impl Regentra {
     /// not exist; a caller who can see the org but whose role lacks the
     /// permission gets `PermissionDenied`. Reads through a delegation are
     /// written to the org's audit chain here; writes record their own event.
+    ///
+    /// A member without a second factor in an org that requires one gets
+    /// `MfaRequired` once their grace period is over
+    /// ([`Regentra::check_mfa_requirement`]): one more read (the org's
+    /// security settings), only for accounts without MFA.
     pub async fn authorize(
         &self,
         principal: &Principal,
@@ -217,6 +222,19 @@ impl Regentra {
             .ok_or(Error::PermissionDenied {
                 permission: permission.key(),
             })?;
+        if !user.value.mfa {
+            // When the caller joined, through the way in they use: an org's
+            // MFA requirement gives each member its grace period from then.
+            let joined = match grant.via {
+                Via::Membership => membership.as_ref(),
+                Via::MspDelegation { .. } => parent_membership.as_ref(),
+                Via::Platform => None,
+            };
+            if let Some(joined) = joined {
+                self.check_mfa_requirement(org, joined.value.created_at)
+                    .await?;
+            }
+        }
         if grant.via.is_delegated() && !permission.mutates() {
             let mut changes = ChangeSet::new();
             changes.audit(self.event(

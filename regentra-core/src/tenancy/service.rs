@@ -690,7 +690,6 @@ impl Regentra {
         orgs.dedup_by_key(|o| o.id);
         let plain_user = User {
             super_admin: false,
-            mfa: false,
             ..user
         };
         let find = |org: OrgId| memberships.iter().map(|m| &m.value).find(|m| m.org == org);

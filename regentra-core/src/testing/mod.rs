@@ -185,6 +185,7 @@ macro_rules! service_tests {
             mfa_recovery_codes_work_once_each,
             mfa_disabling_needs_a_current_code_or_the_password,
             mfa_admin_reset_cannot_reach_beyond_the_admins_tenants,
+            org_required_mfa_gives_a_grace_period_then_refuses_members_without_it,
             an_invitation_is_accepted_with_a_new_account_and_works_once,
             an_existing_account_joins_only_when_its_owner_accepts_signed_in,
             invitations_stay_in_their_org,

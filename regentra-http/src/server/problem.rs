@@ -150,6 +150,16 @@ pub fn problem_of(error: Error) -> Problem {
                 "Forbidden",
                 format!("your role here does not grant {permission}"),
             ),
+            Error::MfaRequired { deadline, .. } => Problem::new(
+                StatusCode::FORBIDDEN,
+                "mfa-required",
+                "MFA required",
+                format!(
+                    "this organization requires multi-factor authentication, and your grace \
+                     period ended at {}: enrol at POST /v1/me/mfa/enroll",
+                    deadline.to_rfc3339()
+                ),
+            ),
             Error::Unauthenticated => Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",

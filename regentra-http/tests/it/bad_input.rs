@@ -104,6 +104,38 @@ fn platform_routes() -> Vec<(M, &'static str, Value)> {
             "/v1/sla/elapsed",
             json!({"calendar": calendar, "from": "2026-11-27T16:00:00Z", "to": "2026-11-28T16:00:00Z"}),
         ),
+        (
+            M::POST,
+            "/v1/auth/login/mfa",
+            json!({"challenge": "unknown", "code": "123456"}),
+        ),
+        (M::DELETE, "/v1/me/mfa", json!({"code": "123456"})),
+        (M::POST, "/v1/me/mfa/confirm", json!({"code": "123456"})),
+        (
+            M::POST,
+            "/v1/me/mfa/recovery-codes",
+            json!({"code": "123456"}),
+        ),
+        (
+            M::POST,
+            "/v1/auth/password-reset",
+            json!({"email": "nobody@x.test"}),
+        ),
+        (
+            M::POST,
+            "/v1/auth/password-reset/confirm",
+            json!({"token": "rgr_unknown", "password": "a new long password"}),
+        ),
+        (
+            M::POST,
+            "/v1/invitations/lookup",
+            json!({"token": "rgi_unknown"}),
+        ),
+        (
+            M::POST,
+            "/v1/invitations/accept",
+            json!({"token": "rgi_unknown"}),
+        ),
     ]
 }
 

@@ -84,7 +84,7 @@ async fn code_step(server: &Server, challenge: &Value, code: &str) -> support::R
 async fn signing_in_with_mfa_takes_the_password_then_a_code() {
     let clock = start();
     let server = server_on(&clock).await;
-    let (boss, msp, _) = support::msp_with_client(&server).await;
+    let (boss, msp, client) = support::msp_with_client(&server).await;
     let boss_id = boss.get("/v1/me").await["user_id"].clone();
 
     // Enrolment: the secret, its otpauth URI, and the QR code as an SVG.
@@ -214,6 +214,38 @@ async fn signing_in_with_mfa_takes_the_password_then_a_code() {
     )
     .await;
     assert!(password_step(&server, "boss@msp.test").await["token"].is_string());
+
+    // A client that requires MFA with no grace refuses the boss (no MFA
+    // now) with a problem that says so; their own account stays open.
+    boss.ok(
+        M::PUT,
+        &format!("/v1/orgs/{client}/security"),
+        Some(json!({ "mfa_required": true, "mfa_grace_days": 0 })),
+        StatusCode::OK,
+    )
+    .await;
+    let refused = boss
+        .call(M::GET, &format!("/v1/orgs/{client}/members"), None)
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    assert!(refused.is_problem());
+    assert_eq!(refused.body["type"], "urn:regentra:problem:mfa-required");
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("multi-factor")),
+        "{}",
+        refused.text
+    );
+    let me = boss.get("/v1/me").await;
+    assert_eq!(me["mfa_enabled"], false);
+    assert_eq!(me["mfa_required"][0]["org_id"], client.as_str());
+    assert!(me["mfa_required"][0]["deadline"].is_string(), "{me}");
+    boss.get(&format!("/v1/orgs/{msp}/members")).await;
+    clock.advance(Duration::seconds(30));
+    enrol(&boss, &clock).await;
+    boss.get(&format!("/v1/orgs/{client}/members")).await;
+    assert_eq!(boss.get("/v1/me").await["mfa_enabled"], true);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

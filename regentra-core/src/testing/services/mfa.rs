@@ -474,3 +474,106 @@ pub async fn mfa_admin_reset_cannot_reach_beyond_the_admins_tenants(store: Arc<d
             .contains(&"mfa.reset".to_owned())
     );
 }
+
+fn expect_mfa_required<T: std::fmt::Debug>(result: crate::Result<T>, what: &str) {
+    match result {
+        Err(Error::MfaRequired { .. }) => {}
+        other => panic!("{what}: expected MfaRequired, got {other:?}"),
+    }
+}
+
+pub async fn org_required_mfa_gives_a_grace_period_then_refuses_members_without_it(
+    store: Arc<dyn Store>,
+) {
+    use crate::tenancy::security::SecuritySettings;
+    let f = compliance_fixture(store).await;
+    let r = f.r();
+    let admin = &f.msp.admin;
+    let members = |p: &Principal| {
+        let p = p.clone();
+        async move { r.list_members(&p, f.org, PageRequest::first(10)).await }
+    };
+    f.clock.advance(Duration::days(1));
+    let required_at = r.now();
+    r.set_org_security(
+        admin,
+        f.org,
+        SecuritySettings {
+            session_hours: None,
+            mfa_required: true,
+            mfa_grace_days: 7,
+        },
+    )
+    .await
+    .expect("MFA required");
+    // During the grace period members keep access, and are told by when.
+    members(&f.officer).await.expect("in the grace period");
+    let told = r.mfa_requirements(&f.officer).await.expect("requirements");
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0].org_id, f.org);
+    assert_eq!(told[0].deadline, required_at + Duration::days(7));
+    assert!(
+        r.mfa_requirements(&f.msp.operator)
+            .await
+            .expect("requirements")
+            .is_empty(),
+        "the operator is no member"
+    );
+    // Someone who joins later gets the whole grace period from then.
+    f.clock.advance(Duration::days(3));
+    let late = member(&f.msp, f.org, "late@acme.test", Role::Viewer).await;
+    assert_eq!(
+        r.mfa_requirements(&late).await.expect("requirements")[0].deadline,
+        r.now() + Duration::days(7)
+    );
+    // After the deadline, members without MFA are refused in that org...
+    f.clock.advance(Duration::days(4));
+    expect_mfa_required(members(&f.officer).await, "the officer after the deadline");
+    expect_mfa_required(members(&f.manager).await, "the manager after the deadline");
+    expect_mfa_required(
+        members(admin).await,
+        "the MSP admin, through the delegation, after the deadline",
+    );
+    members(&late)
+        .await
+        .expect("the late joiner's grace runs on");
+    members(&f.msp.operator)
+        .await
+        .expect("the platform operator is not a member");
+    // ...but not elsewhere: the MSP and its other client do not require it.
+    r.list_members(admin, f.msp.msp, PageRequest::first(10))
+        .await
+        .expect("the MSP itself");
+    r.list_members(admin, f.msp.clients[1], PageRequest::first(10))
+        .await
+        .expect("another client");
+    // Their own account stays open, so they can enrol; then access is back.
+    assert!(!r.mfa_status(&f.officer).await.expect("status").enabled);
+    let (_, _) = enrolled(&f).await;
+    members(&f.officer).await.expect("enrolled");
+    assert!(
+        r.mfa_requirements(&f.officer)
+            .await
+            .expect("requirements")
+            .iter()
+            .any(|req| req.org_id == f.org),
+        "still listed: the org requires it"
+    );
+    // Resetting the officer's factor puts them back behind the requirement.
+    r.reset_member_mfa(&f.msp.operator, f.org, f.officer.user)
+        .await
+        .expect("reset");
+    expect_mfa_required(members(&f.officer).await, "after a reset");
+    // Lifting the requirement lets everyone back in.
+    r.set_org_security(&f.msp.operator, f.org, SecuritySettings::default())
+        .await
+        .expect("lifted");
+    members(&f.officer).await.expect("no longer required");
+    members(&f.manager).await.expect("no longer required");
+    assert!(
+        r.mfa_requirements(&f.manager)
+            .await
+            .expect("requirements")
+            .is_empty()
+    );
+}

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use regentra_core::auth::{ApiToken, TokenKind};
 use regentra_core::ids::{OrgId, TokenId, UserId};
+use regentra_core::mfa::MfaRequirement;
 use regentra_core::rbac::{Role, Via};
 use regentra_core::{Error, Principal, Regentra};
 use serde::{Deserialize, Serialize};
@@ -118,6 +119,12 @@ pub struct MeResponse {
     /// through `/v1/orgs`, not through memberships).
     platform_operator: bool,
     memberships: Vec<MembershipItem>,
+    /// Whether the caller signs in with a second factor.
+    mfa_enabled: bool,
+    /// The orgs that require MFA of the caller, soonest deadline first:
+    /// without MFA, each refuses the caller (403 `mfa-required`) from its
+    /// deadline on, until they enrol (`POST /v1/me/mfa/enroll`).
+    mfa_required: Vec<MfaRequirement>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -152,10 +159,13 @@ async fn me(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<
             })
         })
         .collect();
+    let mfa_required = state.regentra.mfa_requirements(&caller).await?;
     Ok(Json(MeResponse {
         user_id: caller.user,
         platform_operator: account.super_admin,
         memberships,
+        mfa_enabled: account.mfa,
+        mfa_required,
     }))
 }
 

@@ -41,6 +41,8 @@ pub struct Ids {
     pub notification: String,
     /// An email of A1 (a campaign invitation's).
     pub email: String,
+    /// A pending invitation to join A1.
+    pub invitation: String,
 }
 
 const SLA: &str = r#"{
@@ -185,6 +187,7 @@ impl World {
                 &i.asset,
                 &i.chat,
                 &i.notification,
+                &i.invitation,
             ]
             .into_iter()
             .cloned(),
@@ -267,9 +270,18 @@ async fn seed(api: &Api, org: &str) -> Ids {
     // The campaign (to everyone) invited the admin too.
     let notification = id(&items(&api.get("/v1/me/notifications").await)[0]);
     let email = id(&items(&api.get(&o("/emails")).await)[0]);
+    let invitation = id(&api
+        .ok(
+            M::POST,
+            &o("/invitations"),
+            Some(json!({"email": "invitee@victim.test", "role": "viewer"})),
+            super::StatusCode::ACCEPTED,
+        )
+        .await);
     Ids {
         notification,
         email,
+        invitation,
         member,
         token,
         ticket,
@@ -339,6 +351,34 @@ pub fn routes(user: &str) -> Vec<Route> {
             Some(json!({"role": "viewer"})),
         ),
         r(M::DELETE, "/v1/orgs/{org_id}/members/{user_id}", None),
+        r(M::GET, "/v1/orgs/{org_id}/invitations", None),
+        r(M::DELETE, "/v1/orgs/{org_id}/members/{user_id}/mfa", None),
+        r(M::GET, "/v1/orgs/{org_id}/security", None),
+        r(
+            M::PUT,
+            "/v1/orgs/{org_id}/security",
+            Some(json!({"session_hours": 8, "mfa_required": false, "mfa_grace_days": 7})),
+        ),
+        r(
+            M::GET,
+            "/v1/orgs/{org_id}/campaigns/{campaign_id}/sign",
+            None,
+        ),
+        r(
+            M::POST,
+            "/v1/orgs/{org_id}/invitations",
+            Some(json!({"email": "new@x.test", "role": "viewer"})),
+        ),
+        r(
+            M::POST,
+            "/v1/orgs/{org_id}/invitations/{invitation_id}/resend",
+            None,
+        ),
+        r(
+            M::DELETE,
+            "/v1/orgs/{org_id}/invitations/{invitation_id}",
+            None,
+        ),
         r(M::GET, "/v1/orgs/{org_id}/frameworks", None),
         r(
             M::POST,
@@ -638,6 +678,7 @@ pub fn fill(template: &str, org: &str, client: &str, ids: &Ids) -> String {
         .replace("{token_id}", &ids.token)
         .replace("{notification_id}", &ids.notification)
         .replace("{email_id}", &ids.email)
+        .replace("{invitation_id}", &ids.invitation)
 }
 
 /// The same ids, all fresh: records that exist nowhere.
@@ -657,6 +698,7 @@ pub fn missing_ids() -> Ids {
         chat: fresh(),
         notification: fresh(),
         email: fresh(),
+        invitation: fresh(),
     }
 }
 
