@@ -3,6 +3,7 @@
 //! problem+json in one place ([`problem`]).
 
 pub mod auth;
+pub mod browser;
 pub mod dns;
 pub mod limits;
 pub mod mail;
@@ -10,6 +11,7 @@ pub mod openapi;
 pub mod page;
 pub mod problem;
 pub mod routes;
+pub mod sign_in;
 pub mod worker;
 
 use std::net::SocketAddr;
@@ -50,6 +52,10 @@ pub struct AppState {
     /// The server's address as people reach it (`--public-url`), without
     /// a trailing slash: links in emails and pages start with it.
     pub public_url: Arc<str>,
+    /// Whether the server is served over https: the session cookie is then
+    /// `Secure` and named with the `__Host-` prefix, and a request's
+    /// `Origin` must be https (see [`browser`]).
+    pub cookie_secure: bool,
 }
 
 impl AppState {
@@ -66,6 +72,7 @@ impl AppState {
             chat: ChatHub::default(),
             dns: dns::Dns::new(None).ok(),
             public_url: format!("http://{}", default_listen()).into(),
+            cookie_secure: false,
         }
     }
 
@@ -116,7 +123,8 @@ pub fn router(state: AppState, config: &HttpConfig) -> Result<Router, String> {
                 async move { axum::Json(spec) }
             }),
         )
-        .fallback(routes::no_route)
+        .merge(crate::web::routes())
+        .fallback(crate::web::fallback)
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // A bug that panics answers 500 (as a problem, below) instead of
@@ -236,14 +244,19 @@ fn cors(origins: &[String]) -> Result<Option<CorsLayer>, String> {
 
 /// Error responses axum or tower make on their own (405, 408, a failed
 /// upgrade) come with an empty or plain body; give them a problem body.
+/// Pages keep theirs.
 async fn problem_bodies(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    let is_problem = response
+    // A problem already, or a page (the web layer's error pages).
+    let has_body = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(b"application/problem+json")
+                || v.as_bytes().starts_with(b"text/html")
+        });
+    if !(status.is_client_error() || status.is_server_error()) || has_body {
         return response;
     }
     let (slug, title) = match status {
