@@ -170,6 +170,12 @@ pub struct ApiToken {
     /// login token also expires when idle, see [`Regentra::token_expiry`]).
     #[serde(default)]
     pub expires_at: Option<DateTime<Utc>>,
+    /// The address the token was issued to (a sign-in's client), when known.
+    #[serde(default)]
+    pub issued_to_ip: Option<String>,
+    /// The user agent the token was issued to, when known (bounded).
+    #[serde(default)]
+    pub issued_to_user_agent: Option<String>,
 }
 
 /// How long login tokens live: `idle` without use, and `absolute` after
@@ -795,6 +801,8 @@ impl Regentra {
             revoked_at: None,
             kind,
             expires_at: expires_in.map(|d| now + d),
+            issued_to_ip: principal.request.ip.clone(),
+            issued_to_user_agent: principal.request.user_agent.clone(),
         };
         let mut changes = ChangeSet::new();
         changes.insert(&token)?;

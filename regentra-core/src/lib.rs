@@ -9,7 +9,9 @@
 //! Modules are named after the concepts of the domain:
 //! - [`auth`]: passwords (argon2id) and API tokens (stored as SHA-256);
 //! - [`mfa`]: second factors (TOTP, recovery codes) and the sign-in challenge;
-//! - [`tenancy`]: organizations (MSP, client, standalone), users, memberships, invitations;
+//! - [`sessions`]: a user's sign-in sessions: listing, signing out, ending another;
+//! - [`tenancy`]: organizations (MSP, client, standalone), users, memberships, invitations,
+//!   security settings (session duration, MFA requirement);
 //! - [`rbac`]: roles, permissions, the access matrix and the `authorize` chokepoint;
 //! - [`policies`]: policies, immutable hashed versions, templates and acknowledgment campaigns;
 //! - [`notify`]: the notification outbox;
@@ -38,6 +40,7 @@ pub mod portal;
 pub mod psa;
 pub mod rbac;
 pub mod service;
+pub mod sessions;
 pub mod sla;
 pub mod store;
 pub mod tenancy;

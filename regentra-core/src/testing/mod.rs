@@ -185,6 +185,7 @@ macro_rules! service_tests {
             org_security_defaults_then_round_trip_audited,
             org_security_is_changed_by_org_managers_only_and_checked,
             sign_in_sessions_end_at_the_shortest_org_limit,
+            sessions_are_listed_signed_out_of_and_ended,
         );
     };
 }

@@ -1,5 +1,6 @@
-//! Who is calling: a bearer token turned into a core `Principal`, with the
-//! request's origin attached for the audit trail.
+//! Who is calling: a bearer token (or a browser's session cookie) turned
+//! into a core `Principal`, with the request's origin attached for the
+//! audit trail.
 
 use std::net::SocketAddr;
 
@@ -8,10 +9,14 @@ use axum::http::header;
 use axum::http::request::Parts;
 use regentra_core::{Error, Principal, RequestMeta};
 
-use super::AppState;
 use super::problem::ApiError;
+use super::{AppState, browser};
 
-/// The authenticated caller of a request (`Authorization: Bearer rgt_...`).
+/// The authenticated caller of a request: `Authorization: Bearer rgt_...`,
+/// or a browser's session cookie, which must pass the CSRF rules of
+/// [`browser`] (a state change carries the session's token in the
+/// `x-csrf-token` header; an `Origin`, when sent, is ours). A request with
+/// a bearer token is taken as an API client's, whatever cookie it carries.
 #[derive(Debug, Clone)]
 pub struct Caller(pub Principal);
 
@@ -22,8 +27,13 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or(Error::Unauthenticated)?;
-        principal(parts, state, &token).await.map(Caller)
+        if let Some(token) = bearer(parts) {
+            return principal(parts, state, &token).await.map(Caller);
+        }
+        let secret =
+            browser::session_secret(&parts.headers, state).ok_or(Error::Unauthenticated)?;
+        browser::check_cookie_request(parts, state, &secret)?;
+        principal(parts, state, &secret).await.map(Caller)
     }
 }
 
@@ -57,11 +67,22 @@ impl FromRequestParts<AppState> for SocketCaller {
                     .map(|(_, v)| v.to_owned())
             })
         };
-        let token = bearer(parts)
-            .or_else(from_query)
-            .ok_or(Error::Unauthenticated)?;
-        let caller = principal(parts, state, &token).await?;
-        Ok(SocketCaller(caller, token))
+        if let Some(token) = bearer(parts).or_else(from_query) {
+            let caller = principal(parts, state, &token).await?;
+            return Ok(SocketCaller(caller, token));
+        }
+        // A browser's socket with the session cookie: any site can open a
+        // WebSocket to us with the cookie attached, so it must say it
+        // comes from our own pages.
+        let secret =
+            browser::session_secret(&parts.headers, state).ok_or(Error::Unauthenticated)?;
+        if !parts.headers.contains_key(header::ORIGIN)
+            || !browser::origin_is_ours(&parts.headers, state)
+        {
+            return Err(browser::cross_origin().into());
+        }
+        let caller = principal(parts, state, &secret).await?;
+        Ok(SocketCaller(caller, secret))
     }
 }
 
@@ -96,6 +117,19 @@ pub fn request_meta(parts: &Parts) -> RequestMeta {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip().to_string()),
         user_agent: header_text("user-agent"),
+    }
+}
+
+/// Where the request came from ([`request_meta`]), for handlers that act
+/// before anyone is authenticated (signing in).
+#[derive(Debug, Clone)]
+pub struct Meta(pub RequestMeta);
+
+impl<S: Send + Sync> FromRequestParts<S> for Meta {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Meta(request_meta(parts)))
     }
 }
 

@@ -3,12 +3,14 @@
 //! problem+json in one place ([`problem`]).
 
 pub mod auth;
+pub mod browser;
 pub mod dns;
 pub mod limits;
 pub mod openapi;
 pub mod page;
 pub mod problem;
 pub mod routes;
+pub mod sign_in;
 pub mod worker;
 
 use std::net::SocketAddr;
@@ -46,6 +48,10 @@ pub struct AppState {
     /// Resolves portal host name challenges (TXT); `None` if no resolver
     /// could be built, and verification then answers 503.
     pub dns: Option<dns::Dns>,
+    /// Whether the server is served over https: the session cookie is then
+    /// `Secure` and named with the `__Host-` prefix, and a request's
+    /// `Origin` must be https (see [`browser`]).
+    pub cookie_secure: bool,
 }
 
 impl AppState {
@@ -61,6 +67,7 @@ impl AppState {
             reset_limiter: Arc::new(routes::password_reset::reset_limiter()),
             chat: ChatHub::default(),
             dns: dns::Dns::new(None).ok(),
+            cookie_secure: false,
         }
     }
 
@@ -105,7 +112,8 @@ pub fn router(state: AppState, config: &HttpConfig) -> Result<Router, String> {
                 async move { axum::Json(spec) }
             }),
         )
-        .fallback(routes::no_route)
+        .merge(crate::web::routes())
+        .fallback(crate::web::fallback)
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // A bug that panics answers 500 (as a problem, below) instead of
@@ -225,14 +233,19 @@ fn cors(origins: &[String]) -> Result<Option<CorsLayer>, String> {
 
 /// Error responses axum or tower make on their own (405, 408, a failed
 /// upgrade) come with an empty or plain body; give them a problem body.
+/// Pages keep theirs.
 async fn problem_bodies(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    let is_problem = response
+    // A problem already, or a page (the web layer's error pages).
+    let has_body = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(b"application/problem+json")
+                || v.as_bytes().starts_with(b"text/html")
+        });
+    if !(status.is_client_error() || status.is_server_error()) || has_body {
         return response;
     }
     let (slug, title) = match status {

@@ -3,7 +3,7 @@
 //! every API change visible in review.
 
 use utoipa::openapi::OpenApi as Document;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::problem::{FieldErrorDoc, Problem};
@@ -44,6 +44,17 @@ impl Modify for BearerAuth {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        // A browser's session (`__Host-regentra_session` over https): every
+        // route that takes a bearer token takes it too, and a change made
+        // with it needs the session's `x-csrf-token`.
+        components.add_security_scheme(
+            "session_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                super::browser::COOKIE,
+                "The session cookie the sign-in page sets. Changes made with it need the \
+                 session's CSRF token (GET /v1/auth/csrf) in the x-csrf-token header.",
+            ))),
         );
     }
 }

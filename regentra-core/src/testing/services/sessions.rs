@@ -218,3 +218,78 @@ pub async fn sign_in_sessions_end_at_the_shortest_org_limit(store: Arc<dyn Store
     f.clock.advance(chrono::Duration::minutes(90));
     assert!(r.authenticate(&long).await.is_ok());
 }
+
+pub async fn sessions_are_listed_signed_out_of_and_ended(store: Arc<dyn Store>) {
+    let f = compliance_fixture(store).await;
+    let r = f.r();
+    let from = |ip: &str, agent: &str| {
+        f.officer.clone().with_request(crate::RequestMeta {
+            request_id: None,
+            ip: Some(ip.to_owned()),
+            user_agent: Some(agent.to_owned()),
+        })
+    };
+    let (laptop, laptop_secret) = r
+        .issue_login_token(&from("192.0.2.1", "Firefox"))
+        .await
+        .expect("signed in");
+    f.clock.advance(chrono::Duration::minutes(5));
+    let (phone, phone_secret) = r
+        .issue_login_token(&from("192.0.2.2", "Safari"))
+        .await
+        .expect("signed in");
+    let (_, api_secret) = r.issue_token(&f.officer, "CI").await.expect("api token");
+
+    // Listed from the laptop: both sessions, the laptop's marked current,
+    // no API token.
+    let on_laptop = r.authenticate(&laptop_secret).await.expect("live");
+    let listed = r.sessions(&on_laptop).await.expect("sessions");
+    assert_eq!(
+        listed.iter().map(|s| s.id).collect::<Vec<_>>(),
+        [laptop.id, phone.id]
+    );
+    assert!(listed[0].current && !listed[1].current);
+    assert_eq!(listed[1].ip.as_deref(), Some("192.0.2.2"));
+    assert_eq!(listed[1].user_agent.as_deref(), Some("Safari"));
+    assert_eq!(listed[1].expires_at, r.token_expiry(&phone).expect("ends"));
+
+    // Another user cannot end them; an API token is not a session.
+    let (_, manager) = r.issue_login_token(&f.manager).await.expect("signed in");
+    let manager = r.authenticate(&manager).await.expect("live");
+    expect_not_found(
+        r.end_other_session(&manager, phone.id).await,
+        "another user's session",
+    );
+    let on_api = r.authenticate(&api_secret).await.expect("api");
+    expect_invalid(r.end_session(&on_api).await, "token");
+    expect_not_found(
+        r.end_other_session(&f.officer, on_api.token.expect("token"))
+            .await,
+        "an API token",
+    );
+
+    // Ending the phone's session from the laptop, then signing out.
+    r.end_other_session(&on_laptop, phone.id)
+        .await
+        .expect("ended");
+    assert!(matches!(
+        r.authenticate(&phone_secret).await,
+        Err(Error::Unauthenticated)
+    ));
+    r.end_session(&on_laptop).await.expect("signed out");
+    assert!(matches!(
+        r.authenticate(&laptop_secret).await,
+        Err(Error::Unauthenticated)
+    ));
+    assert!(r.authenticate(&api_secret).await.is_ok(), "API tokens stay");
+    assert!(
+        r.sessions(&f.officer).await.expect("sessions").is_empty(),
+        "nothing live"
+    );
+    let platform = store::audit_chain(r.store(), crate::audit::PLATFORM_CHAIN)
+        .await
+        .expect("platform chain");
+    let actions: Vec<&str> = platform.iter().map(|e| e.action.as_str()).collect();
+    assert!(actions.contains(&"session.ended"), "{actions:?}");
+    assert!(actions.contains(&"session.signed_out"), "{actions:?}");
+}

@@ -8,17 +8,18 @@ use regentra_core::auth::{ApiToken, TokenKind};
 use regentra_core::ids::{OrgId, TokenId, UserId};
 use regentra_core::mfa::MfaRequirement;
 use regentra_core::rbac::{Role, Via};
-use regentra_core::{Error, Principal, Regentra};
+use regentra_core::{Error, Regentra};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{ApiResult, Id, blocking};
+use super::{ApiResult, Id};
 use crate::server::AppState;
-use crate::server::auth::{Caller, ClientAddr};
+use crate::server::auth::{Caller, ClientAddr, Meta};
 use crate::server::page::{Page, PageQuery, Paged};
 use crate::server::problem::{ApiError, Body, Problem};
+use crate::server::sign_in::{SignIn, sign_in};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -76,40 +77,19 @@ pub enum LoginAnswer {
 async fn login(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
+    Meta(request): Meta,
     Body(req): Body<LoginRequest>,
 ) -> ApiResult<Json<LoginAnswer>> {
-    // Checked before the password is verified; only failures count.
-    let attempt = state
-        .limiter
-        .attempt(&req.email, address)
-        .map_err(ApiError::from)?;
-    let material = state.regentra.login_material(&req.email).await?;
-    let (user, phc) = match material {
-        Some((user, phc)) => (Some(user), phc),
-        None => (None, state.decoy_hash.to_string()),
-    };
-    let password = req.password;
-    let ok = blocking(move || regentra_core::auth::verify_password(&password, &phc)).await?;
-    let user = match (user, ok) {
-        (Some(user), true) => user,
-        // The attempt, dropped, counts as a failure.
-        _ => return Err(ApiError::from(Error::Unauthenticated)),
-    };
-    attempt.succeeded();
-    if let Some(challenge) = state.regentra.begin_mfa_challenge(user).await? {
-        return Ok(Json(LoginAnswer::Mfa(MfaRequired {
+    match sign_in(&state, &req.email, &req.password, address, request).await? {
+        SignIn::Session(session) => Ok(Json(LoginAnswer::Session(LoginResponse {
+            token: session.secret,
+            user_id: session.user,
+        }))),
+        SignIn::MfaRequired { challenge, .. } => Ok(Json(LoginAnswer::Mfa(MfaRequired {
             mfa_required: true,
             challenge,
-        })));
+        }))),
     }
-    let (_, token) = state
-        .regentra
-        .issue_login_token(&Principal::new(user))
-        .await?;
-    Ok(Json(LoginAnswer::Session(LoginResponse {
-        token,
-        user_id: user,
-    })))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

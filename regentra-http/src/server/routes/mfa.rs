@@ -12,9 +12,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use qrcode::QrCode;
 use qrcode::render::svg;
+use regentra_core::Error;
 use regentra_core::ids::{OrgId, UserId};
 use regentra_core::mfa::MfaStatus;
-use regentra_core::{Error, Principal};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -22,8 +22,9 @@ use utoipa_axum::routes;
 
 use super::{ApiResult, Id};
 use crate::server::AppState;
-use crate::server::auth::{Caller, ClientAddr};
+use crate::server::auth::{Caller, ClientAddr, Meta};
 use crate::server::problem::{ApiError, Body, Problem};
+use crate::server::sign_in::{complete_mfa, mfa_limit_key as limit_key, wrong_proof};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -33,23 +34,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(confirm_mfa))
         .routes(routes!(regenerate_recovery_codes))
         .routes(routes!(reset_member_mfa))
-}
-
-/// The limiter key of an account's second factor.
-fn limit_key(user: UserId) -> String {
-    format!("mfa:{user}")
-}
-
-/// Whether `result` failed on the proof itself (a wrong code or password,
-/// or an unknown challenge): what the limiter counts.
-fn wrong_proof<T>(result: &Result<T, Error>) -> bool {
-    match result {
-        Err(Error::Unauthenticated) => true,
-        Err(Error::Validation(fields)) => fields
-            .iter()
-            .any(|f| f.field == "code" || f.field == "password"),
-        _ => false,
-    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -85,31 +69,13 @@ pub struct MfaSession {
 async fn login_mfa(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
+    Meta(request): Meta,
     Body(req): Body<MfaLogin>,
 ) -> ApiResult<Json<MfaSession>> {
-    let key = match state.regentra.mfa_challenge_user(&req.challenge).await? {
-        Some(user) => limit_key(user),
-        None => "mfa:unknown-challenge".to_owned(),
-    };
-    let attempt = state
-        .limiter
-        .attempt(&key, address)
-        .map_err(ApiError::from)?;
-    let result = state
-        .regentra
-        .complete_mfa_challenge(&req.challenge, &req.code)
-        .await;
-    if !wrong_proof(&result) {
-        attempt.succeeded();
-    }
-    let user = result?;
-    let (_, token) = state
-        .regentra
-        .issue_login_token(&Principal::new(user))
-        .await?;
+    let session = complete_mfa(&state, &req.challenge, &req.code, address, request).await?;
     Ok(Json(MfaSession {
-        token,
-        user_id: user,
+        token: session.secret,
+        user_id: session.user,
     }))
 }
 

@@ -16,6 +16,7 @@ pub mod policies;
 pub mod portal;
 pub mod psa;
 pub mod security;
+pub mod sessions;
 pub mod sla;
 pub mod tenancy;
 pub mod tickets;
@@ -69,6 +70,7 @@ impl From<QueryRejection> for Problem {
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(super::openapi::ApiDoc::openapi())
         .merge(account::routes())
+        .merge(sessions::routes())
         .merge(mfa::routes())
         .merge(inbox::routes())
         .merge(tenancy::routes())

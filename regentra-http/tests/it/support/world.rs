@@ -636,6 +636,13 @@ pub fn routes(user: &str) -> Vec<Route> {
         r(M::GET, "/v1/orgs/{org_id}/audit/verify", None),
         r(M::GET, "/v1/orgs/{org_id}/notifications", None),
         r(M::DELETE, "/v1/me/tokens/{token_id}", None),
+        r(M::GET, "/v1/orgs/{org_id}/security", None),
+        r(
+            M::PUT,
+            "/v1/orgs/{org_id}/security",
+            Some(json!({"session_hours": 8, "mfa_required": false, "mfa_grace_days": 0})),
+        ),
+        r(M::DELETE, "/v1/me/sessions/{session_id}", None),
         r(M::POST, "/v1/me/notifications/{notification_id}/read", None),
     ]
 }
@@ -669,6 +676,8 @@ pub fn fill(template: &str, org: &str, client: &str, ids: &Ids) -> String {
         .replace("{asset_id}", &ids.asset)
         .replace("{chat_id}", &ids.chat)
         .replace("{token_id}", &ids.token)
+        // The victim's first token is the session they signed in with.
+        .replace("{session_id}", &ids.token)
         .replace("{notification_id}", &ids.notification)
         .replace("{invitation_id}", &ids.invitation)
 }

@@ -1,0 +1,169 @@
+//! Signing in with a password: the one path the API's `POST
+//! /v1/auth/login` and the browser's `POST /sign-in` both take, so the rate
+//! limits, the decoy hash for unknown emails and the session they start
+//! are the same whichever door is used.
+//!
+//! [`sign_in`] answers with a [`SignIn`]: today always a started
+//! [`Session`]. The MFA step extends it with the answer "a second factor is
+//! needed" (a new variant), which both callers then handle.
+
+use std::net::IpAddr;
+
+use regentra_core::auth::ApiToken;
+use regentra_core::ids::UserId;
+use regentra_core::{Error, Principal, RequestMeta};
+
+use super::AppState;
+use super::problem::ApiError;
+use super::routes::{ApiResult, blocking};
+
+/// A sign-in session just started: its token record and its secret (the
+/// bearer token, or the browser's session cookie), shown once.
+pub struct Session {
+    pub user: UserId,
+    pub token: ApiToken,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the secret.
+        f.debug_struct("Session")
+            .field("user", &self.user)
+            .field("token", &self.token.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a correct password leads to.
+pub enum SignIn {
+    /// Signed in: the session is live.
+    Session(Box<Session>),
+    /// The account has a second factor: no session yet, but a challenge
+    /// (single use, short-lived) to complete with a code
+    /// ([`regentra_core::Regentra::complete_mfa_challenge`]).
+    MfaRequired { user: UserId, challenge: String },
+}
+
+impl std::fmt::Debug for SignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SignIn::Session(session) => f.debug_tuple("Session").field(session).finish(),
+            // Never the challenge.
+            SignIn::MfaRequired { user, .. } => f
+                .debug_struct("MfaRequired")
+                .field("user", user)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+/// Checks `email` and `password` and, when they match, starts a session
+/// (or, for an account with MFA, a challenge for the code)
+/// (a login token whose absolute lifetime is bounded by the user's orgs'
+/// session limits) recorded with `request` (address, user agent).
+///
+/// Before the password is verified the attempt is checked against the
+/// login limits (429 when exceeded); only failures count. An unknown email
+/// is verified against a decoy hash, so it costs the same time and answers
+/// the same `Unauthenticated` as a wrong password.
+pub async fn sign_in(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    address: Option<IpAddr>,
+    request: RequestMeta,
+) -> ApiResult<SignIn> {
+    let user = check_password(state, email, password, address).await?;
+    if let Some(challenge) = state.regentra.begin_mfa_challenge(user).await? {
+        return Ok(SignIn::MfaRequired { user, challenge });
+    }
+    let principal = Principal::new(user).with_request(request);
+    let (token, secret) = state.regentra.issue_login_token(&principal).await?;
+    Ok(SignIn::Session(Box::new(Session {
+        user,
+        token,
+        secret,
+    })))
+}
+
+/// The second step for an account with MFA: the challenge [`sign_in`]
+/// answered with and a code (or a recovery code) start the session. Wrong
+/// codes are limited per account like wrong passwords (429); a wrong code
+/// is a validation error naming `code`, a dead or unknown challenge
+/// `Unauthenticated` (sign in again).
+pub async fn complete_mfa(
+    state: &AppState,
+    challenge: &str,
+    code: &str,
+    address: Option<IpAddr>,
+    request: RequestMeta,
+) -> ApiResult<Session> {
+    let key = match state.regentra.mfa_challenge_user(challenge).await? {
+        Some(user) => mfa_limit_key(user),
+        None => "mfa:unknown-challenge".to_owned(),
+    };
+    let attempt = state
+        .limiter
+        .attempt(&key, address)
+        .map_err(ApiError::from)?;
+    let result = state.regentra.complete_mfa_challenge(challenge, code).await;
+    if !wrong_proof(&result) {
+        attempt.succeeded();
+    }
+    let user = result?;
+    let principal = Principal::new(user).with_request(request);
+    let (token, secret) = state.regentra.issue_login_token(&principal).await?;
+    Ok(Session {
+        user,
+        token,
+        secret,
+    })
+}
+
+/// The limiter key of an account's second factor: every route that checks
+/// one of its codes counts against it.
+pub fn mfa_limit_key(user: UserId) -> String {
+    format!("mfa:{user}")
+}
+
+/// Whether `result` failed on the proof itself (a wrong code or password,
+/// or an unknown challenge): what the limiter counts.
+pub fn wrong_proof<T>(result: &Result<T, Error>) -> bool {
+    match result {
+        Err(Error::Unauthenticated) => true,
+        Err(Error::Validation(fields)) => fields
+            .iter()
+            .any(|f| f.field == "code" || f.field == "password"),
+        _ => false,
+    }
+}
+
+/// The account `email` and `password` name, under the login limits.
+async fn check_password(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    address: Option<IpAddr>,
+) -> ApiResult<UserId> {
+    // Checked before the password is verified; only failures count.
+    let attempt = state
+        .limiter
+        .attempt(email, address)
+        .map_err(ApiError::from)?;
+    let material = state.regentra.login_material(email).await?;
+    let (user, phc) = match material {
+        Some((user, phc)) => (Some(user), phc),
+        None => (None, state.decoy_hash.to_string()),
+    };
+    let password = password.to_owned();
+    let ok = blocking(move || regentra_core::auth::verify_password(&password, &phc)).await?;
+    match (user, ok) {
+        (Some(user), true) => {
+            attempt.succeeded();
+            Ok(user)
+        }
+        // The attempt, dropped, counts as a failure.
+        _ => Err(ApiError::from(Error::Unauthenticated)),
+    }
+}
