@@ -12,7 +12,10 @@
 //! checks it. Errors of page routes are pages too ([`error_page`]), not
 //! problem documents.
 
+pub mod accounts;
+pub mod markdown;
 pub mod sign_in;
+pub mod signing;
 
 use std::fmt;
 use std::sync::OnceLock;
@@ -43,6 +46,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/assets/app.css", get(stylesheet))
         .merge(sign_in::routes())
+        .merge(accounts::routes())
+        .merge(signing::routes())
 }
 
 /// A short hash of the stylesheet: pages link `/assets/app.css?v=<it>`, so

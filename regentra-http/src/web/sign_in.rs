@@ -60,6 +60,10 @@ impl SignInPage {
 struct PageQuery {
     next: Option<String>,
     signed_out: Option<String>,
+    /// Back from choosing a new password through a reset link.
+    reset: Option<String>,
+    /// The email to fill in (after accepting an invitation).
+    email: Option<String>,
 }
 
 /// `GET /sign-in`: the form. A `next` that is not a local path is
@@ -71,6 +75,12 @@ async fn page(RawQuery(query): RawQuery) -> Response {
     let mut page = SignInPage::new(local_path(query.next.as_deref()));
     if query.signed_out.is_some() {
         page.notice = Some("You are signed out.".to_owned());
+    }
+    if query.reset.is_some() {
+        page.notice = Some("Your password is changed. Sign in with the new one.".to_owned());
+    }
+    if let Some(email) = query.email {
+        page.email = email;
     }
     super::render(StatusCode::OK, &page)
 }

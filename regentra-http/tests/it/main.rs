@@ -5,6 +5,7 @@
 //! the process is the point (command output, `serve`'s flags, environment,
 //! signals and data-directory lock, `migrate`) run the `regentra` binary.
 
+mod account_pages;
 mod accounts;
 mod bad_input;
 mod catalog_cli;

@@ -17,6 +17,7 @@ pub use reqwest::Method as M;
 pub use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+pub mod browser;
 pub mod dns;
 pub mod process;
 pub mod world;

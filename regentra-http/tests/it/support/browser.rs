@@ -1,0 +1,159 @@
+//! A browser for page tests, over plain HTTP: it keeps the session cookie
+//! the server sets, sends its own origin with every form (as browsers do),
+//! follows no redirect by itself, and reads what a page shows (hidden form
+//! fields, field errors) from its HTML.
+
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use std::sync::{Arc, Mutex};
+
+/// One page (or redirect) as the browser received it.
+#[derive(Debug)]
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub html: String,
+}
+
+impl Page {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// Where a redirect goes.
+    pub fn location(&self) -> &str {
+        self.header("location")
+    }
+
+    /// The value of the (first) input named `name`, as the HTML carries it.
+    pub fn input(&self, name: &str) -> Option<String> {
+        let at = self.html.find(&format!("name=\"{name}\""))?;
+        let tag_start = self.html[..at].rfind('<')?;
+        let tag_end = at + self.html[at..].find('>')?;
+        let tag = &self.html[tag_start..tag_end];
+        let value = tag.split_once("value=\"")?.1;
+        Some(unescape(&value[..value.find('"')?]))
+    }
+
+    /// The inline error shown for field `id`, if any.
+    pub fn field_error(&self, id: &str) -> Option<String> {
+        let marker = format!("id=\"{id}-error\">");
+        let start = self.html.find(&marker)? + marker.len();
+        let end = start + self.html[start..].find('<')?;
+        Some(unescape(&self.html[start..end]))
+    }
+
+    /// Whether the page shows `text` (HTML-escaped as the page would).
+    pub fn shows(&self, text: &str) -> bool {
+        self.html.contains(&escape(text))
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}
+
+fn unescape(html: &str) -> String {
+    html.replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// A browser with its own cookie (one session at a time).
+#[derive(Clone)]
+pub struct Browser {
+    base: String,
+    client: reqwest::Client,
+    cookie: Arc<Mutex<Option<String>>>,
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Browser {
+        Browser {
+            base: base.to_owned(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            cookie: Arc::default(),
+        }
+    }
+
+    /// The session cookie's value, if the browser holds one.
+    pub fn cookie(&self) -> Option<String> {
+        self.cookie.lock().expect("cookie").clone()
+    }
+
+    fn keep_cookie(&self, headers: &HeaderMap) {
+        for set in headers.get_all("set-cookie") {
+            let Ok(set) = set.to_str() else { continue };
+            let Some((pair, attributes)) = set.split_once(';').or(Some((set, ""))) else {
+                continue;
+            };
+            let Some((_, value)) = pair.split_once('=') else {
+                continue;
+            };
+            let cleared = value.is_empty() || attributes.contains("Max-Age=0");
+            *self.cookie.lock().expect("cookie") = (!cleared).then(|| pair.trim().to_owned());
+        }
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Page {
+        let request = match self.cookie() {
+            Some(cookie) => request.header("cookie", cookie),
+            None => request,
+        };
+        let response = request.send().await.expect("the server answers");
+        let page = Page {
+            status: response.status(),
+            headers: response.headers().clone(),
+            html: response.text().await.expect("a body"),
+        };
+        self.keep_cookie(&page.headers);
+        page
+    }
+
+    /// `GET path` (a path on the server, or a full URL).
+    pub async fn get(&self, path: &str) -> Page {
+        let url = if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        self.send(self.client.get(url).header("accept", "text/html"))
+            .await
+    }
+
+    /// Posts a form to `path` from the server's own page.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let body = serde_urlencoded::to_string(fields).expect("a form");
+        self.send(
+            self.client
+                .post(format!("{}{path}", self.base))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("origin", &self.base)
+                .header("accept", "text/html")
+                .body(body),
+        )
+        .await
+    }
+
+    /// Signs in through the sign-in page (no second factor).
+    pub async fn sign_in(&self, email: &str, password: &str) -> Page {
+        let page = self
+            .post("/sign-in", &[("email", email), ("password", password)])
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.html);
+        page
+    }
+}
