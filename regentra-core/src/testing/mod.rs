@@ -182,6 +182,7 @@ macro_rules! service_tests {
             an_existing_account_joins_only_when_its_owner_accepts_signed_in,
             invitations_stay_in_their_org,
             expired_revoked_and_replaced_links_are_refused,
+            a_link_used_twice_at_once_works_once,
             a_password_reset_works_once_and_revokes_every_token,
             a_password_reset_request_answers_the_same_for_any_email,
             org_security_defaults_then_round_trip_audited,

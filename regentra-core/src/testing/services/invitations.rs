@@ -593,3 +593,74 @@ pub async fn expired_revoked_and_replaced_links_are_refused(store: Arc<dyn Store
         .expect("a page");
     assert_eq!(page.iter().map(|i| i.id).collect::<Vec<_>>(), [second.id]);
 }
+
+/// One link, accepted twice at once (a double click, two tabs): one
+/// account, one membership; the other acceptance is refused. The same for
+/// a password reset link confirmed twice at once.
+pub async fn a_link_used_twice_at_once_works_once(store: Arc<dyn Store>) {
+    let f = msp_fixture(store, "Northwind IT").await;
+    let r = &f.regentra;
+    let c1 = f.clients[0];
+    r.invite(&f.admin, c1, "racer@acme.test", Role::Viewer)
+        .await
+        .expect("invited");
+    let token = last_link_token(r, "racer@acme.test", EmailKind::Invitation).await;
+    let hash = r
+        .hash_password("violet kettle marches sideways")
+        .expect("hash");
+    let attempts = join_all((0..4).map(|i| {
+        let (r, token, hash) = (r.clone(), token.clone(), hash.clone());
+        async move {
+            r.accept_invitation_with_new_account(
+                &token,
+                &format!("Racer {i}"),
+                hash,
+                Default::default(),
+            )
+            .await
+        }
+    }))
+    .await;
+    let won = attempts.iter().filter(|a| a.is_ok()).count();
+    assert_eq!(won, 1, "{attempts:?}");
+    for lost in attempts.iter().filter_map(|a| a.as_ref().err()) {
+        assert!(
+            matches!(lost, Error::Conflict { .. } | Error::Validation(_)),
+            "a clear refusal: {lost:?}"
+        );
+    }
+    let members: Vec<_> = r
+        .list_members(&f.admin, c1, PageRequest::first(100))
+        .await
+        .expect("members")
+        .into_iter()
+        .filter(|m| m.role == Role::Viewer)
+        .collect();
+    assert_eq!(members.len(), 1, "one membership");
+
+    // A reset link confirmed twice at once sets one password.
+    r.request_password_reset("racer@acme.test", Default::default())
+        .await
+        .expect("requested");
+    let reset = last_link_token(r, "racer@acme.test", EmailKind::PasswordReset).await;
+    let hashes: Vec<String> = [
+        "granite owl whispers at dusk",
+        "quiet orbit of a paper moon",
+    ]
+    .iter()
+    .map(|p| r.hash_password(p).expect("hash"))
+    .collect();
+    let confirms = join_all(hashes.into_iter().map(|hash| {
+        let (r, reset) = (r.clone(), reset.clone());
+        async move {
+            r.confirm_password_reset(&reset, hash, Default::default())
+                .await
+        }
+    }))
+    .await;
+    assert_eq!(
+        confirms.iter().filter(|c| c.is_ok()).count(),
+        1,
+        "{confirms:?}"
+    );
+}

@@ -349,12 +349,6 @@ pub fn routes(user: &str) -> Vec<Route> {
         r(M::DELETE, "/v1/orgs/{org_id}/members/{user_id}", None),
         r(M::GET, "/v1/orgs/{org_id}/invitations", None),
         r(M::DELETE, "/v1/orgs/{org_id}/members/{user_id}/mfa", None),
-        r(M::GET, "/v1/orgs/{org_id}/security", None),
-        r(
-            M::PUT,
-            "/v1/orgs/{org_id}/security",
-            Some(json!({"session_hours": 8, "mfa_required": false, "mfa_grace_days": 7})),
-        ),
         r(
             M::GET,
             "/v1/orgs/{org_id}/campaigns/{campaign_id}/sign",
