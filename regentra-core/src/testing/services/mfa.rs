@@ -120,8 +120,17 @@ pub async fn mfa_codes_are_checked_against_the_step_with_one_step_of_skew_and_ne
     store: Arc<dyn Store>,
 ) {
     let f = compliance_fixture(store).await;
-    let r = f.r();
     let (secret, _) = enrolled(&f).await;
+    codes_follow_the_clock(&f, &secret).await;
+    // Later, on the same account: what a challenge takes.
+    f.clock.advance(Duration::seconds(90));
+    challenges_are_single_use_short_lived_and_die_after_wrong_codes(&f, &secret).await;
+}
+
+/// Step, skew and replay, through sign-in challenges.
+async fn codes_follow_the_clock(f: &ComplianceFixture, secret: &str) {
+    let r = f.r();
+    let secret = secret.to_owned();
     let confirmed_at = r.now();
     // The code that confirmed the enrolment is spent.
     let challenge = r
@@ -183,25 +192,24 @@ pub async fn mfa_codes_are_checked_against_the_step_with_one_step_of_skew_and_ne
     assert!(platform.contains(&"mfa.code_refused".to_owned()));
 }
 
-pub async fn mfa_challenges_are_single_use_short_lived_and_die_after_wrong_codes(
-    store: Arc<dyn Store>,
+/// A challenge is single use, short-lived, and dies after wrong codes.
+async fn challenges_are_single_use_short_lived_and_die_after_wrong_codes(
+    f: &ComplianceFixture,
+    secret: &str,
 ) {
-    let f = compliance_fixture(store).await;
     let r = f.r();
-    let (secret, _) = enrolled(&f).await;
-    f.clock.advance(Duration::seconds(30));
     // Single use.
     let challenge = r
         .begin_mfa_challenge(f.officer.user)
         .await
         .expect("begin")
         .expect("a challenge");
-    r.complete_mfa_challenge(&challenge, &code_at(&secret, r.now()))
+    r.complete_mfa_challenge(&challenge, &code_at(secret, r.now()))
         .await
         .expect("signed in");
     f.clock.advance(Duration::seconds(30));
     expect_unauthenticated(
-        r.complete_mfa_challenge(&challenge, &code_at(&secret, r.now()))
+        r.complete_mfa_challenge(&challenge, &code_at(secret, r.now()))
             .await,
         "a spent challenge",
     );
@@ -211,7 +219,7 @@ pub async fn mfa_challenges_are_single_use_short_lived_and_die_after_wrong_codes
         .await
         .expect("begin")
         .expect("a challenge");
-    let right = code_at(&secret, r.now());
+    let right = code_at(secret, r.now());
     let wrong = if right == "000000" {
         "111111"
     } else {
@@ -240,14 +248,14 @@ pub async fn mfa_challenges_are_single_use_short_lived_and_die_after_wrong_codes
     );
     f.clock.advance(CHALLENGE_LIFETIME);
     expect_unauthenticated(
-        r.complete_mfa_challenge(&challenge, &code_at(&secret, r.now()))
+        r.complete_mfa_challenge(&challenge, &code_at(secret, r.now()))
             .await,
         "an expired challenge",
     );
     // Made-up and malformed challenges are unknown.
     for bogus in ["", "rgc_", "rgc_00", &"x".repeat(5000)] {
         expect_unauthenticated(
-            r.complete_mfa_challenge(bogus, &code_at(&secret, r.now()))
+            r.complete_mfa_challenge(bogus, &code_at(secret, r.now()))
                 .await,
             "a made-up challenge",
         );
@@ -268,10 +276,16 @@ pub async fn mfa_challenges_are_single_use_short_lived_and_die_after_wrong_codes
     assert_eq!(left.len(), 1, "only the live challenge is kept");
 }
 
-pub async fn mfa_recovery_codes_work_once_each(store: Arc<dyn Store>) {
+pub async fn mfa_recovery_codes_work_once_each_and_disabling_needs_a_proof(store: Arc<dyn Store>) {
     let f = compliance_fixture(store).await;
+    let secret = recovery_codes_work_once_each(&f).await;
+    disabling_needs_a_current_code_or_the_password(&f, &secret).await;
+}
+
+/// Recovery codes sign in once each; regenerating replaces them.
+async fn recovery_codes_work_once_each(f: &ComplianceFixture) -> String {
     let r = f.r();
-    let (secret, codes) = enrolled(&f).await;
+    let (secret, codes) = enrolled(f).await;
     let challenge = r
         .begin_mfa_challenge(f.officer.user)
         .await
@@ -323,15 +337,15 @@ pub async fn mfa_recovery_codes_work_once_each(store: Arc<dyn Store>) {
     r.complete_mfa_challenge(&challenge, &fresh[0])
         .await
         .expect("a new code works");
+    secret
 }
 
-pub async fn mfa_disabling_needs_a_current_code_or_the_password(store: Arc<dyn Store>) {
-    let f = compliance_fixture(store).await;
+/// Disabling needs a current code or the password.
+async fn disabling_needs_a_current_code_or_the_password(f: &ComplianceFixture, secret: &str) {
     let r = f.r();
     r.set_password(&f.officer, "violet kettle marches sideways")
         .await
         .expect("password");
-    let (secret, _) = enrolled(&f).await;
     expect_invalid(r.disable_mfa(&f.officer, None, None).await, "code");
     expect_invalid(
         r.disable_mfa(&f.officer, Some("000001"), None).await,
@@ -354,13 +368,13 @@ pub async fn mfa_disabling_needs_a_current_code_or_the_password(store: Arc<dyn S
         "no factor, no challenge"
     );
     expect_invalid(
-        r.disable_mfa(&f.officer, Some(&code_at(&secret, r.now())), None)
+        r.disable_mfa(&f.officer, Some(&code_at(secret, r.now())), None)
             .await,
         "code",
     );
     // Enrolled again, a current code disables it too.
     f.clock.advance(Duration::seconds(30));
-    let (secret, _) = enrolled(&f).await;
+    let (secret, _) = enrolled(f).await;
     f.clock.advance(Duration::seconds(30));
     r.disable_mfa(&f.officer, Some(&code_at(&secret, r.now())), None)
         .await
