@@ -383,23 +383,23 @@ async fn a_new_chat_tells_the_technicians_of_that_client(f: &PsaFixture) {
 
 async fn preferences_keep_invitations_and_resets_on(f: &ComplianceFixture, erin: &Principal) {
     let r = f.r();
-    let fresh = r.email_preferences(&erin).await.expect("defaults");
+    let fresh = r.email_preferences(erin).await.expect("defaults");
     assert!(fresh.off.is_empty() && fresh.updated_at.is_none());
     expect_invalid(
         r.set_email_preferences(
-            &erin,
+            erin,
             BTreeSet::from([EmailKind::SlaWarning, EmailKind::PasswordReset]),
         )
         .await,
         "off",
     );
     expect_invalid(
-        r.set_email_preferences(&erin, BTreeSet::from([EmailKind::Invitation]))
+        r.set_email_preferences(erin, BTreeSet::from([EmailKind::Invitation]))
             .await,
         "off",
     );
     assert!(
-        r.email_preferences(&erin)
+        r.email_preferences(erin)
             .await
             .expect("unchanged")
             .off
@@ -408,14 +408,14 @@ async fn preferences_keep_invitations_and_resets_on(f: &ComplianceFixture, erin:
     );
     let set = r
         .set_email_preferences(
-            &erin,
+            erin,
             BTreeSet::from([EmailKind::SlaWarning, EmailKind::ChatWaiting]),
         )
         .await
         .expect("optional kinds");
-    assert_eq!(r.email_preferences(&erin).await.expect("read"), set);
+    assert_eq!(r.email_preferences(erin).await.expect("read"), set);
     let changed = r
-        .set_email_preferences(&erin, BTreeSet::new())
+        .set_email_preferences(erin, BTreeSet::new())
         .await
         .expect("all back on");
     assert!(changed.off.is_empty());
