@@ -889,5 +889,32 @@ async fn over_https_the_cookie_is_secure_and_host_prefixed() {
     // domain could have planted) is not the session cookie here.
     let unprefixed = cookie.replacen("__Host-", "", 1);
     assert_eq!(me(unprefixed).await, StatusCode::UNAUTHORIZED);
+
+    // Signing out through the API with the cookie: the CSRF token, then
+    // the session ends and the cookie is cleared.
+    let logout = |token: Option<String>| {
+        let mut request = with_cookie(M::POST, format!("{base}/v1/auth/logout"), &cookie);
+        if let Some(token) = token {
+            request = request.header("x-csrf-token", token);
+        }
+        async move { Page::of(request.send().await.expect("logout")).await }
+    };
+    assert_eq!(logout(None).await.status, StatusCode::FORBIDDEN);
+    let csrf = Page::of(
+        with_cookie(M::GET, format!("{base}/v1/auth/csrf"), &cookie)
+            .send()
+            .await
+            .expect("csrf"),
+    )
+    .await;
+    let token: serde_json::Value = serde_json::from_str(&csrf.text).expect("json");
+    let out = logout(token["csrf_token"].as_str().map(str::to_owned)).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.text);
+    let cleared = out.header("set-cookie");
+    assert!(
+        cleared.starts_with("__Host-regentra_session=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+    assert_eq!(me(cookie.clone()).await, StatusCode::UNAUTHORIZED);
     served.abort();
 }
