@@ -52,6 +52,11 @@ pub struct AppState {
     /// `Secure` and named with the `__Host-` prefix, and a request's
     /// `Origin` must be https (see [`browser`]).
     pub cookie_secure: bool,
+    /// The server's public origin (`https://app.example.com`), when known:
+    /// what a cookie request's `Origin` must be. `None`: the scheme (from
+    /// `cookie_secure`) and the request's `Host`, which a proxy must then
+    /// pass on unchanged.
+    pub public_origin: Option<String>,
 }
 
 impl AppState {
@@ -68,6 +73,7 @@ impl AppState {
             chat: ChatHub::default(),
             dns: dns::Dns::new(None).ok(),
             cookie_secure: false,
+            public_origin: None,
         }
     }
 
