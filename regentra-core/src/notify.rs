@@ -26,6 +26,12 @@ pub enum NotificationKind {
     CampaignInvitation,
     CampaignReminder,
     SlaWarning,
+    /// A ticket's SLA target passed.
+    SlaBreach,
+    /// Staff replied publicly on the recipient's ticket.
+    TicketReply,
+    /// A chat is waiting for a technician of the org.
+    ChatWaiting,
     Webhook,
     /// An admin removed the recipient's second factor.
     MfaReset,

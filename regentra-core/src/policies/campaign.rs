@@ -16,6 +16,7 @@ use crate::audit::{Actor, Target};
 use crate::compliance::{Evidence, EvidenceContent};
 use crate::error::{Error, Result};
 use crate::ids::{AcknowledgmentId, CampaignId, EvidenceId, OrgId, PolicyId, UserId};
+use crate::mail::Sender;
 use crate::notify::NotificationKind;
 use crate::rbac::{Permission, Role};
 use crate::service::{Principal, Regentra};
@@ -170,10 +171,12 @@ impl Regentra {
             launched_by: principal.user,
             closed_at: None,
         };
+        let sender = self.sender(org).await?;
         let mut changes = ChangeSet::new();
         changes.insert(&campaign)?;
         for m in &audience {
-            self.assign(&mut changes, &campaign, m.user, m.role)?;
+            self.assign(&mut changes, &sender, &campaign, &p.title, m.user, m.role)
+                .await?;
         }
         changes.audit(self.event(
             principal,
@@ -204,8 +207,19 @@ impl Regentra {
             .await?
             // Named as the API's body names it.
             .ok_or_else(|| Error::invalid("user_id", "must be a member of the organization"))?;
+        let policy_title = self.policy_record(org, c.value.policy).await?.value.title;
+        let sender = self.sender(org).await?;
         let mut changes = ChangeSet::new();
-        let ack = self.assign(&mut changes, &c.value, user, member.value.role)?;
+        let ack = self
+            .assign(
+                &mut changes,
+                &sender,
+                &c.value,
+                &policy_title,
+                user,
+                member.value.role,
+            )
+            .await?;
         changes.audit(self.event(
             principal,
             &grant,
@@ -447,6 +461,7 @@ impl Regentra {
         let open =
             store::find_all::<Campaign>(self.store(), Scope::Org(org), "status", "open").await?;
         let mut sent = 0;
+        let mut sender = None;
         for c in open {
             let Some(step) = c
                 .value
@@ -468,12 +483,26 @@ impl Regentra {
             if due.is_empty() {
                 continue;
             }
+            let sender = match &sender {
+                Some(s) => s,
+                None => sender.insert(self.sender(org).await?),
+            };
+            let policy_title = self.policy_record(org, c.value.policy).await?.value.title;
+            let count = due.len();
             let mut changes = ChangeSet::new();
             for mut ack in due {
                 ack.value.last_step = Some(step);
                 ack.value.reminders += 1;
                 changes.update(&ack)?;
-                changes.insert(&self.reminder(&c.value, &ack.value, Some(step)))?;
+                self.remind(
+                    &mut changes,
+                    sender,
+                    &c.value,
+                    &policy_title,
+                    &ack.value,
+                    Some(step),
+                )
+                .await?;
                 sent += 1;
             }
             changes.audit(self.event_in(
@@ -482,7 +511,7 @@ impl Regentra {
                 &Principal::system(),
                 "campaign.reminders_sent",
                 Target::new(Campaign::KIND, c.value.id),
-                json!({ "step": step, "count": changes.mutations.len() / 2 }),
+                json!({ "step": step, "count": count }),
             ));
             self.store().apply(changes).await?;
         }
@@ -507,11 +536,14 @@ impl Regentra {
             .into_iter()
             .filter(|a| a.value.status == AcknowledgmentStatus::Pending)
             .collect();
+        let sender = self.sender(org).await?;
+        let policy_title = self.policy_record(org, c.policy).await?.value.title;
         let mut changes = ChangeSet::new();
         for mut ack in pending.iter().cloned() {
             ack.value.reminders += 1;
             changes.update(&ack)?;
-            changes.insert(&self.reminder(&c, &ack.value, None))?;
+            self.remind(&mut changes, &sender, &c, &policy_title, &ack.value, None)
+                .await?;
         }
         changes.audit(self.event(
             principal,
@@ -626,10 +658,14 @@ impl Regentra {
         Ok(out)
     }
 
-    fn assign(
+    /// A pending acknowledgment for `user`, with their invitation: in the
+    /// inbox, and by email with the personal link to the signing page.
+    async fn assign(
         &self,
         changes: &mut ChangeSet,
+        sender: &Sender,
         c: &Campaign,
+        policy_title: &str,
         user: UserId,
         role: Role,
     ) -> Result<Acknowledgment> {
@@ -646,27 +682,51 @@ impl Regentra {
             reminders: 0,
         };
         changes.insert(&ack)?;
-        changes.insert(&self.notification(
-            c.org,
-            Some(user),
+        self.notify_person(
+            changes,
+            sender,
+            user,
             NotificationKind::CampaignInvitation,
             json!({ "campaign": c.id, "title": c.title, "policy": c.policy, "version": c.version, "due": c.due }),
-        ))?;
+            json!({
+                "campaign_title": c.title,
+                "policy_title": policy_title,
+                "version": c.version,
+                "due": c.due,
+                "link": signing_path(c),
+            }),
+        )
+        .await?;
         Ok(ack)
     }
 
-    fn reminder(
+    /// A reminder to sign: in the inbox, and by email with the link.
+    async fn remind(
         &self,
+        changes: &mut ChangeSet,
+        sender: &Sender,
         c: &Campaign,
+        policy_title: &str,
         ack: &Acknowledgment,
         step: Option<u32>,
-    ) -> crate::notify::Notification {
-        self.notification(
-            c.org,
-            Some(ack.user),
+    ) -> Result<()> {
+        self.notify_person(
+            changes,
+            sender,
+            ack.user,
             NotificationKind::CampaignReminder,
             json!({ "campaign": c.id, "title": c.title, "due": c.due, "step": step, "reminder": ack.reminders }),
+            json!({
+                "campaign_title": c.title,
+                "policy_title": policy_title,
+                "version": c.version,
+                "due": c.due,
+                "overdue": self.now() >= c.due,
+                "reminder": ack.reminders,
+                "link": signing_path(c),
+            }),
         )
+        .await
     }
 
     async fn open_campaign(&self, org: OrgId, campaign: CampaignId) -> Result<Versioned<Campaign>> {
@@ -718,6 +778,13 @@ impl Regentra {
             .map(|a| a.value)
             .collect())
     }
+}
+
+/// The signing page of a campaign, a path on the server's public URL: the
+/// person signs there as themselves (signing in first if they must), so
+/// the link carries no secret.
+pub fn signing_path(c: &Campaign) -> String {
+    format!("/sign/{}/{}", c.org, c.id)
 }
 
 /// A reminder the cadence makes due.

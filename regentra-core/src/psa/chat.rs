@@ -11,9 +11,11 @@ use super::ticket::{NewTicket, Ticket};
 use crate::audit::Target;
 use crate::error::{Error, Result};
 use crate::ids::{ChatId, ChatMessageId, OrgId, TicketId, UserId};
-use crate::rbac::Permission;
+use crate::notify::NotificationKind;
+use crate::rbac::{Permission, Role};
 use crate::service::{Principal, Regentra};
 use crate::store::{self, ChangeSet, Entity, IndexEntry, Scope, Versioned};
+use crate::tenancy::{Membership, User};
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,6 +110,8 @@ impl Regentra {
         };
         let mut changes = ChangeSet::new();
         changes.insert(&chat)?;
+        self.announce_chat(&mut changes, principal, &chat, &message.body)
+            .await?;
         changes.insert(&message)?;
         changes.audit(self.event(
             principal,
@@ -118,6 +122,53 @@ impl Regentra {
         ));
         self.store().apply(changes).await?;
         Ok(chat)
+    }
+
+    /// A new chat is waiting: every technician of the org (its own, and
+    /// those its MSP assigned to it) is told, in the inbox and by email,
+    /// with who asked, what they wrote first, and the link.
+    async fn announce_chat(
+        &self,
+        changes: &mut ChangeSet,
+        principal: &Principal,
+        chat: &ChatSession,
+        first_message: &str,
+    ) -> Result<()> {
+        let technicians: Vec<UserId> = store::find_all::<Membership>(
+            self.store(),
+            Scope::Platform,
+            "org",
+            &chat.org.to_string(),
+        )
+        .await?
+        .into_iter()
+        .filter(|m| m.value.role == Role::Technician && m.value.user != principal.user)
+        .map(|m| m.value.user)
+        .collect();
+        if technicians.is_empty() {
+            return Ok(());
+        }
+        let sender = self.sender(chat.org).await?;
+        let requester = store::load::<User>(self.store(), Scope::Platform, principal.user.0)
+            .await?
+            .map(|u| u.value.display_name)
+            .unwrap_or_default();
+        for user in technicians {
+            self.notify_person(
+                changes,
+                &sender,
+                user,
+                NotificationKind::ChatWaiting,
+                json!({ "chat": chat.id, "requester": chat.requester }),
+                json!({
+                    "requester_name": requester,
+                    "message": super::ticket::excerpt(first_message),
+                    "link": format!("/app/{}/chats/{}", chat.org, chat.id),
+                }),
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Posts a message: the chat's requester, or staff (who then join it).

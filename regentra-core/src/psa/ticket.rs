@@ -12,6 +12,7 @@ use super::sla_policy::{Action, ClockKind, EscalationRule, SlaPolicy, Targets, T
 use crate::audit::{Actor, Target};
 use crate::error::{Error, Result};
 use crate::ids::{AssetId, CommentId, OrgId, SlaPolicyId, TicketId, UserId};
+use crate::mail::Sender;
 use crate::notify::NotificationKind;
 use crate::rbac::{Access, Grant, Permission};
 use crate::service::{Principal, Regentra};
@@ -579,7 +580,8 @@ impl Regentra {
         };
         let mut t: Versioned<Ticket> =
             store::require(self.store(), Scope::Org(org), ticket.id.0).await?;
-        if staff.is_some() && public && principal.user != t.value.requester {
+        let staff_reply = staff.is_some() && public && principal.user != t.value.requester;
+        if staff_reply {
             if let Some(sla) = t.value.sla.as_mut() {
                 let calendar = BusinessCalendar::shared(&sla.calendar)?;
                 sla.response.stop(&calendar, now);
@@ -591,6 +593,11 @@ impl Regentra {
         t.value.updated_at = now;
         let mut changes = ChangeSet::new();
         changes.insert(&comment)?;
+        if staff_reply {
+            // The requester hears of a public staff reply (never of a note).
+            self.tell_requester(&mut changes, &t.value, &comment)
+                .await?;
+        }
         changes.update(&t)?;
         changes.audit(self.event(
             principal,
@@ -645,21 +652,61 @@ impl Regentra {
     /// Fires every due escalation once: its action and the record that it
     /// fired commit together, so a second sweep finds nothing to do. A
     /// system operation for the scheduler; returns what fired.
+    ///
+    /// A clock that reaches its target also tells the ticket's assignee,
+    /// once per clock (recorded in `fired` as `breach:{clock}`), whatever
+    /// the rules say.
     pub async fn run_escalations(&self, org: OrgId) -> Result<Vec<DueEscalation>> {
         let now = self.now();
         let mut fired = Vec::new();
+        let mut sender = None;
         for mut t in
             store::find_all::<Ticket>(self.store(), Scope::Org(org), "active", "yes").await?
         {
             let Some(sla) = &t.value.sla else { continue };
             let calendar = BusinessCalendar::shared(&sla.calendar)?;
             let due = escalations_due(&t.value, &calendar, now);
-            if due.is_empty() {
+            let breaches = untold_breaches(&t.value, &calendar, now);
+            if due.is_empty() && breaches.is_empty() {
                 continue;
             }
+            let sender = match &sender {
+                Some(s) => s,
+                None => sender.insert(self.sender(org).await?),
+            };
             let mut changes = ChangeSet::new();
+            let mut told = BTreeSet::new();
             for d in &due {
-                self.escalate(&mut changes, &mut t.value, d, now).await?;
+                self.escalate(
+                    &mut changes,
+                    sender,
+                    &calendar,
+                    &mut t.value,
+                    d,
+                    now,
+                    &mut told,
+                )
+                .await?;
+            }
+            for clock in breaches {
+                let Some(assignee) = t.value.assignee else {
+                    continue;
+                };
+                if told.insert((assignee, NotificationKind::SlaBreach, clock)) {
+                    let (payload, content) = sla_message(&t.value, &calendar, clock, None);
+                    self.notify_person(
+                        &mut changes,
+                        sender,
+                        assignee,
+                        NotificationKind::SlaBreach,
+                        payload,
+                        content,
+                    )
+                    .await?;
+                }
+                if let Some(sla) = t.value.sla.as_mut() {
+                    sla.fired.insert(breach_key(clock));
+                }
             }
             if let Some(sla) = t.value.sla.as_mut() {
                 let breached_response = sla.response.is_breached(&calendar, now);
@@ -672,7 +719,11 @@ impl Regentra {
                 org,
                 Actor::system(),
                 &Principal::system(),
-                "ticket.escalated",
+                if due.is_empty() {
+                    "ticket.sla_breached"
+                } else {
+                    "ticket.escalated"
+                },
                 Target::new(Ticket::KIND, t.value.id),
                 json!({ "escalations": due.iter().map(|d| &d.key).collect::<Vec<_>>() }),
             ));
@@ -686,14 +737,26 @@ impl Regentra {
         Ok(fired)
     }
 
+    /// One escalation's action. A notifying rule tells its targets and the
+    /// ticket's assignee (each person once per kind and clock in the
+    /// commit, `told`): a warning before the target, a breach at it.
+    #[allow(clippy::too_many_arguments)]
     async fn escalate(
         &self,
         changes: &mut ChangeSet,
+        sender: &Sender,
+        calendar: &BusinessCalendar,
         ticket: &mut Ticket,
         due: &DueEscalation,
         now: DateTime<Utc>,
+        told: &mut BTreeSet<(UserId, NotificationKind, ClockKind)>,
     ) -> Result<()> {
         let payload = json!({ "ticket": ticket.id, "number": ticket.number, "title": ticket.title, "escalation": due.key, "at": due.at });
+        let kind = if due.rule.trigger == Trigger::AtBreach {
+            NotificationKind::SlaBreach
+        } else {
+            NotificationKind::SlaWarning
+        };
         // The target qualified when the policy was saved; check again in the
         // ticket's own org, now. One who no longer does is skipped (and the
         // skip audited); the escalation still counts as fired.
@@ -725,15 +788,9 @@ impl Regentra {
             ticket.updated_at = now;
             return Ok(());
         }
+        let mut recipients = Vec::new();
         match &due.rule.action {
-            Action::NotifyUser { user } => {
-                changes.insert(&self.notification(
-                    ticket.org,
-                    Some(*user),
-                    NotificationKind::SlaWarning,
-                    payload,
-                ))?;
-            }
+            Action::NotifyUser { user } => recipients.push(*user),
             Action::NotifyRole { role } => {
                 for m in store::find_all::<Membership>(
                     self.store(),
@@ -744,12 +801,7 @@ impl Regentra {
                 .await?
                 {
                     if m.value.role == *role {
-                        changes.insert(&self.notification(
-                            ticket.org,
-                            Some(m.value.user),
-                            NotificationKind::SlaWarning,
-                            payload.clone(),
-                        ))?;
+                        recipients.push(m.value.user);
                     }
                 }
             }
@@ -767,11 +819,70 @@ impl Regentra {
                 ))?;
             }
         }
+        if !recipients.is_empty() {
+            recipients.extend(ticket.assignee);
+            let (_, content) = sla_message(ticket, calendar, due.rule.clock, Some(due));
+            for user in recipients {
+                if told.insert((user, kind, due.rule.clock)) {
+                    self.notify_person(
+                        changes,
+                        sender,
+                        user,
+                        kind,
+                        payload.clone(),
+                        content.clone(),
+                    )
+                    .await?;
+                }
+            }
+            if kind == NotificationKind::SlaBreach
+                && let Some(sla) = ticket.sla.as_mut()
+            {
+                // The assignee heard of this breach: not again on its own.
+                sla.fired.insert(breach_key(due.rule.clock));
+            }
+        }
         if let Some(sla) = ticket.sla.as_mut() {
             sla.fired.insert(due.key.clone());
         }
         ticket.updated_at = now;
         Ok(())
+    }
+
+    /// A staff reply on a ticket, to its requester: in their inbox and by
+    /// email, with the reply and the link to the ticket in their portal (or
+    /// the web interface when the org has no portal).
+    async fn tell_requester(
+        &self,
+        changes: &mut ChangeSet,
+        ticket: &Ticket,
+        comment: &Comment,
+    ) -> Result<()> {
+        let sender = self.sender(ticket.org).await?;
+        let replier =
+            store::load::<crate::tenancy::User>(self.store(), Scope::Platform, comment.author.0)
+                .await?
+                .map(|u| u.value.display_name)
+                .unwrap_or_default();
+        let link = match self.portal_path(ticket.org).await? {
+            Some(portal) => format!("{portal}/tickets/{}", ticket.id),
+            None => staff_ticket_path(ticket),
+        };
+        self.notify_person(
+            changes,
+            &sender,
+            ticket.requester,
+            NotificationKind::TicketReply,
+            json!({ "ticket": ticket.id, "number": ticket.number, "title": ticket.title, "comment": comment.id }),
+            json!({
+                "ticket_number": ticket.number,
+                "ticket_subject": ticket.title,
+                "replier_name": replier,
+                "reply": excerpt(&comment.body),
+                "link": link,
+            }),
+        )
+        .await
     }
 
     async fn ticket_reader(&self, principal: &Principal, org: OrgId) -> Result<Grant> {
@@ -811,6 +922,87 @@ impl Regentra {
         self.store().apply(changes).await?;
         Ok(ticket.value)
     }
+}
+
+/// The start of a message, as an email quotes it.
+pub(crate) fn excerpt(text: &str) -> String {
+    const MAX: usize = 2000;
+    let mut out: String = text.chars().take(MAX).collect();
+    if text.chars().nth(MAX).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// Where staff open a ticket: a path of the server's web interface.
+pub fn staff_ticket_path(ticket: &Ticket) -> String {
+    format!("/app/{}/tickets/{}", ticket.org, ticket.id)
+}
+
+/// The `fired` key that records a clock's breach was told to the assignee.
+fn breach_key(clock: ClockKind) -> String {
+    match clock {
+        ClockKind::Response => "breach:response".into(),
+        ClockKind::Resolution => "breach:resolution".into(),
+    }
+}
+
+/// The clocks of an active ticket that reached their target at `now` and
+/// whose breach nobody was told of yet.
+fn untold_breaches(
+    ticket: &Ticket,
+    calendar: &BusinessCalendar,
+    now: DateTime<Utc>,
+) -> Vec<ClockKind> {
+    let Some(sla) = &ticket.sla else {
+        return Vec::new();
+    };
+    [
+        (ClockKind::Response, &sla.response),
+        (ClockKind::Resolution, &sla.resolution),
+    ]
+    .into_iter()
+    .filter(|(kind, clock)| {
+        clock.stopped_at.is_none()
+            && clock.consumed(calendar, now).num_seconds() >= clock.target_secs
+            && !sla.fired.contains(&breach_key(*kind))
+    })
+    .map(|(kind, _)| kind)
+    .collect()
+}
+
+/// An SLA notification's inbox payload and email content: the ticket's
+/// number and subject, the clock, when it is (or was) due, and the link.
+fn sla_message(
+    ticket: &Ticket,
+    calendar: &BusinessCalendar,
+    clock: ClockKind,
+    due: Option<&DueEscalation>,
+) -> (serde_json::Value, serde_json::Value) {
+    let sla_clock = ticket.sla.as_ref().map(|sla| match clock {
+        ClockKind::Response => &sla.response,
+        ClockKind::Resolution => &sla.resolution,
+    });
+    let clock_name = match clock {
+        ClockKind::Response => "response",
+        ClockKind::Resolution => "resolution",
+    };
+    let payload = json!({
+        "ticket": ticket.id,
+        "number": ticket.number,
+        "title": ticket.title,
+        "escalation": due.map(|d| &d.key),
+        "clock": clock_name,
+    });
+    let content = json!({
+        "ticket_number": ticket.number,
+        "ticket_subject": ticket.title,
+        "priority": ticket.priority,
+        "clock": clock_name,
+        "due": sla_clock.and_then(|c| c.due(calendar)),
+        "link": staff_ticket_path(ticket),
+    });
+    (payload, content)
 }
 
 /// The SLA terms a new ticket copies from its policy.

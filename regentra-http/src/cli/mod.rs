@@ -23,6 +23,8 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+// Parsed once per process: the size of `serve`'s flags costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server.

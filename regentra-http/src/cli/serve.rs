@@ -24,6 +24,7 @@ use regentra_store_postgres::PostgresStore;
 
 use crate::cli::demo;
 use crate::server::dns::Dns;
+use crate::server::mail::{self, MailConfig, Mailer};
 use crate::server::worker::{self, WorkerConfig};
 use crate::server::{AppState, HttpConfig, default_listen, router, serve_until, shutdown_signal};
 
@@ -106,6 +107,23 @@ pub struct ServeArgs {
     /// Hours a login token lives whatever its use (at most 8784, a year).
     #[arg(long, env = "REGENTRA_LOGIN_MAX_HOURS", default_value_t = TokenLifetimes::DEFAULT.absolute().num_hours().unsigned_abs())]
     pub login_max_hours: u64,
+    /// Where email goes: `smtp://[user:pass@]host[:port]` (STARTTLS
+    /// required; `?tls=none` for a local relay without TLS) or
+    /// `smtps://...` (TLS). Without it or --mail-dir, email is off.
+    #[arg(long, env = "REGENTRA_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of every email: `Name <address>` or an address (required
+    /// with --smtp-url).
+    #[arg(long, env = "REGENTRA_MAIL_FROM")]
+    pub mail_from: Option<String>,
+    /// Write each email as an .eml file in this directory instead of
+    /// sending it (for the demo, and to look at the output).
+    #[arg(long, env = "REGENTRA_MAIL_DIR")]
+    pub mail_dir: Option<PathBuf>,
+    /// The server's address as people reach it, which links in emails
+    /// start with [default: http://<listen address>].
+    #[arg(long, env = "REGENTRA_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 impl ServeArgs {
@@ -176,6 +194,12 @@ pub struct AppConfig {
     pub dns_server: Option<SocketAddr>,
     pub http: HttpConfig,
     pub worker: WorkerConfig,
+    /// Email delivery (off unless SMTP or a mail directory is given).
+    pub mail: MailConfig,
+    /// The server's address as people reach it: links in emails (and the
+    /// web pages) start with it. `None`: `http://` and the default listen
+    /// address.
+    pub public_url: Option<String>,
     /// The core's clock: the system's, or a test's own (expiries, TOTP
     /// steps and SLA clocks are then driven by the test).
     pub clock: AppClock,
@@ -216,6 +240,8 @@ impl Default for AppConfig {
                 first_retry: worker::FIRST_RETRY,
                 dns: None,
             },
+            mail: MailConfig::default(),
+            public_url: None,
             clock: AppClock::default(),
         }
     }
@@ -230,6 +256,13 @@ impl AppConfig {
         if args.sweep_interval == 0 {
             return Err("--sweep-interval: must be at least 1 second".into());
         }
+        let public_url = match &args.public_url {
+            Some(url) => Some(check_public_url(url)?),
+            None => Some(format!(
+                "http://{}",
+                args.listen.unwrap_or_else(default_listen)
+            )),
+        };
         Ok(Self {
             password_hashing: args.password_hashing()?,
             token_lifetimes: args.token_lifetimes()?,
@@ -252,8 +285,34 @@ impl AppConfig {
                 first_retry: worker::FIRST_RETRY,
                 dns: None,
             },
+            mail: MailConfig {
+                smtp_url: args.smtp_url.clone().filter(|u| !u.is_empty()),
+                mail_dir: args.mail_dir.clone(),
+                from: args.mail_from.clone().filter(|f| !f.is_empty()),
+                ..MailConfig::default()
+            },
+            public_url,
             clock: AppClock::default(),
         })
+    }
+
+    /// The public URL links start with.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", default_listen()))
+    }
+}
+
+/// `--public-url` as links use it: an absolute http(s) URL, no trailing slash.
+fn check_public_url(url: &str) -> Result<String, String> {
+    match url::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+            Ok(url.trim_end_matches('/').to_owned())
+        }
+        _ => Err(format!(
+            "--public-url: {url:?} is not an absolute http or https URL"
+        )),
     }
 }
 
@@ -268,6 +327,9 @@ pub struct App {
     pub router: Router,
     /// What [`App::spawn_worker`] runs with.
     pub worker: WorkerConfig,
+    /// The email delivery loop [`App::spawn_mailer`] runs; `None` when
+    /// email is off.
+    pub mailer: Option<Mailer>,
     /// The platform admin, when the configured email names this store's.
     pub admin: Option<Principal>,
     /// The token issued to the platform admin on an empty store when none
@@ -287,6 +349,7 @@ impl App {
         config: AppConfig,
         notice: &mut dyn FnMut(&str),
     ) -> Result<App, String> {
+        let public_url = config.public_url();
         let regentra = Arc::new(
             Regentra::new(store)
                 .with_clock(config.clock.0)
@@ -310,8 +373,18 @@ impl App {
                 notice(line);
             }
         }
+        let mailer = Mailer::from_config(&config.mail, &public_url)?;
+        match &mailer {
+            Some(mailer) => notice(&mailer.describe()),
+            None => notice(
+                "email is off: no --smtp-url or --mail-dir, so emails wait in the outbox \
+                 (pending) until one is configured",
+            ),
+        }
         let dns = Dns::new(config.dns_server).map_err(|e| format!("--dns-server: {e}"))?;
-        let state = AppState::new(Arc::clone(&regentra)).with_dns(dns.clone());
+        let state = AppState::new(Arc::clone(&regentra))
+            .with_dns(dns.clone())
+            .with_public_url(&public_url);
         let router = router(state, &config.http)?;
         let mut worker = config.worker;
         worker.dns = Some(dns);
@@ -319,6 +392,7 @@ impl App {
             regentra,
             router,
             worker,
+            mailer,
             admin,
             bootstrap_token,
             first_start,
@@ -329,6 +403,13 @@ impl App {
     /// deliveries) on the current runtime; it runs until aborted.
     pub fn spawn_worker(&self) -> tokio::task::JoinHandle<()> {
         tokio::spawn(worker::run(Arc::clone(&self.regentra), self.worker.clone()))
+    }
+
+    /// Starts the email delivery loop on the current runtime, when email
+    /// is on; it runs until aborted.
+    pub fn spawn_mailer(&self) -> Option<tokio::task::JoinHandle<()>> {
+        let mailer = self.mailer.clone()?;
+        Some(tokio::spawn(mail::run(Arc::clone(&self.regentra), mailer)))
     }
 }
 
@@ -362,6 +443,7 @@ pub async fn run(args: ServeArgs) -> Result<String, String> {
         .map_err(|e| format!("--listen: cannot listen on {listen}: {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     let sweeper = app.spawn_worker();
+    let mailer = app.spawn_mailer();
     // Listen for SIGTERM and Ctrl-C before saying we listen: a signal sent
     // as soon as the line is read must shut down cleanly, not kill.
     let shutdown = shutdown_signal().map_err(|e| format!("cannot handle signals: {e}"))?;
@@ -373,6 +455,9 @@ pub async fn run(args: ServeArgs) -> Result<String, String> {
     }
     let served = serve_until(listener, app.router, shutdown).await;
     sweeper.abort();
+    if let Some(mailer) = mailer {
+        mailer.abort();
+    }
     served.map_err(|e| e.to_string())?;
     Ok(String::new())
 }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod browser;
 pub mod dns;
 pub mod limits;
+pub mod mail;
 pub mod openapi;
 pub mod page;
 pub mod problem;
@@ -48,6 +49,9 @@ pub struct AppState {
     /// Resolves portal host name challenges (TXT); `None` if no resolver
     /// could be built, and verification then answers 503.
     pub dns: Option<dns::Dns>,
+    /// The server's address as people reach it (`--public-url`), without
+    /// a trailing slash: links in emails and pages start with it.
+    pub public_url: Arc<str>,
     /// Whether the server is served over https: the session cookie is then
     /// `Secure` and named with the `__Host-` prefix, and a request's
     /// `Origin` must be https (see [`browser`]).
@@ -72,9 +76,16 @@ impl AppState {
             reset_limiter: Arc::new(routes::password_reset::reset_limiter()),
             chat: ChatHub::default(),
             dns: dns::Dns::new(None).ok(),
+            public_url: format!("http://{}", default_listen()).into(),
             cookie_secure: false,
             public_origin: None,
         }
+    }
+
+    /// The state with this public URL.
+    pub fn with_public_url(mut self, url: &str) -> Self {
+        self.public_url = url.trim_end_matches('/').into();
+        self
     }
 
     /// The state with this resolver for portal host name challenges.

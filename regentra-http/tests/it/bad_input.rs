@@ -90,6 +90,11 @@ fn platform_routes() -> Vec<(M, &'static str, Value)> {
         ),
         (M::POST, "/v1/me/tokens", json!({"name": "ci"})),
         (
+            M::PUT,
+            "/v1/me/email-preferences",
+            json!({"off": ["sla_warning"]}),
+        ),
+        (
             M::POST,
             "/v1/sla/due",
             json!({"calendar": calendar, "start": "2026-11-27T16:00:00Z", "minutes": 60}),

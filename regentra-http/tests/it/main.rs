@@ -12,6 +12,7 @@ mod catalog_cli;
 mod cross_tenant;
 mod inbox;
 mod invitations;
+mod mail;
 mod mfa;
 mod migrate;
 mod openapi;

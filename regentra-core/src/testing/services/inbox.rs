@@ -344,7 +344,11 @@ pub async fn a_technician_sees_the_sla_warning_addressed_to_them(store: Arc<dyn 
     let inbox = r.inbox(&f.tech, None, 50).await.expect("inbox");
     assert_eq!(inbox.unread, 1);
     let warning = &inbox.items[0].notification;
-    assert_eq!(warning.kind, NotificationKind::SlaWarning);
+    assert_eq!(
+        warning.kind,
+        NotificationKind::SlaBreach,
+        "an at-breach escalation tells of the breach"
+    );
     assert_eq!(warning.org, f.c.org);
     assert_eq!(warning.recipient, Some(f.tech.user));
     assert!(warning.payload.to_string().contains(&ticket.id.to_string()));
@@ -353,7 +357,7 @@ pub async fn a_technician_sees_the_sla_warning_addressed_to_them(store: Arc<dyn 
         requester
             .items
             .iter()
-            .all(|i| i.notification.kind != NotificationKind::SlaWarning)
+            .all(|i| i.notification.kind != NotificationKind::SlaBreach)
     );
     // Unassigned from the client, the technician no longer reaches it.
     r.unassign_staff(&f.c.msp.admin, f.c.msp.msp, f.c.org, f.tech.user)

@@ -11,6 +11,7 @@ mod custom_frameworks;
 mod host;
 mod inbox;
 mod invitations;
+mod mail;
 mod mfa;
 mod password_reset;
 mod policies;
@@ -25,6 +26,7 @@ pub use self::custom_frameworks::*;
 pub use self::host::*;
 pub use self::inbox::*;
 pub use self::invitations::*;
+pub use self::mail::*;
 pub use self::mfa::*;
 pub use self::password_reset::*;
 pub use self::policies::*;
@@ -74,8 +76,9 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("custom_frameworks.rs", include_str!("custom_frameworks.rs")),
     ("host.rs", include_str!("host.rs")),
     ("inbox.rs", include_str!("inbox.rs")),
-    ("mfa.rs", include_str!("mfa.rs")),
     ("invitations.rs", include_str!("invitations.rs")),
+    ("mail.rs", include_str!("mail.rs")),
+    ("mfa.rs", include_str!("mfa.rs")),
     ("password_reset.rs", include_str!("password_reset.rs")),
     ("policies.rs", include_str!("policies.rs")),
     ("portal.rs", include_str!("portal.rs")),

@@ -10,6 +10,7 @@ pub mod compliance;
 pub mod evidence;
 pub mod inbox;
 pub mod invitations;
+pub mod mail;
 pub mod mfa;
 pub mod password_reset;
 pub mod policies;
@@ -73,6 +74,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(sessions::routes())
         .merge(mfa::routes())
         .merge(inbox::routes())
+        .merge(mail::routes())
         .merge(tenancy::routes())
         .merge(invitations::routes())
         .merge(password_reset::routes())

@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 pub mod browser;
 pub mod dns;
 pub mod process;
+pub mod smtp;
 pub mod world;
 
 /// Which store the server runs on.
@@ -180,6 +181,8 @@ impl Server {
         if worker {
             tasks.push(app.spawn_worker());
         }
+        // Email delivery runs whenever the configuration turns it on.
+        tasks.extend(app.spawn_mailer());
         let service = app
             .router
             .into_make_service_with_connect_info::<SocketAddr>();

@@ -39,6 +39,8 @@ pub struct Ids {
     pub chat: String,
     /// A1's admin's campaign invitation (an inbox notification).
     pub notification: String,
+    /// An email of A1 (a campaign invitation's).
+    pub email: String,
     /// A pending invitation to join A1.
     pub invitation: String,
 }
@@ -267,6 +269,7 @@ async fn seed(api: &Api, org: &str) -> Ids {
     let chat = id(&api.post(&o("/chats"), json!({"message": "Hello?"})).await);
     // The campaign (to everyone) invited the admin too.
     let notification = id(&items(&api.get("/v1/me/notifications").await)[0]);
+    let email = id(&items(&api.get(&o("/emails")).await)[0]);
     let invitation = id(&api
         .ok(
             M::POST,
@@ -277,6 +280,7 @@ async fn seed(api: &Api, org: &str) -> Ids {
         .await);
     Ids {
         notification,
+        email,
         invitation,
         member,
         token,
@@ -629,6 +633,9 @@ pub fn routes(user: &str) -> Vec<Route> {
         r(M::GET, "/v1/orgs/{org_id}/audit", None),
         r(M::GET, "/v1/orgs/{org_id}/audit/verify", None),
         r(M::GET, "/v1/orgs/{org_id}/notifications", None),
+        r(M::GET, "/v1/orgs/{org_id}/emails", None),
+        r(M::POST, "/v1/orgs/{org_id}/emails/{email_id}/retry", None),
+        r(M::POST, "/v1/platform/emails/{email_id}/retry", None),
         r(M::DELETE, "/v1/me/tokens/{token_id}", None),
         r(M::GET, "/v1/orgs/{org_id}/security", None),
         r(
@@ -673,6 +680,7 @@ pub fn fill(template: &str, org: &str, client: &str, ids: &Ids) -> String {
         // The victim's first token is the session they signed in with.
         .replace("{session_id}", &ids.token)
         .replace("{notification_id}", &ids.notification)
+        .replace("{email_id}", &ids.email)
         .replace("{invitation_id}", &ids.invitation)
 }
 
@@ -692,6 +700,7 @@ pub fn missing_ids() -> Ids {
         asset: fresh(),
         chat: fresh(),
         notification: fresh(),
+        email: fresh(),
         invitation: fresh(),
     }
 }

@@ -1,0 +1,654 @@
+//! Email over a real SMTP conversation ([`support::smtp::SmtpSink`]): each
+//! kind of notification email arrives with its recipients, subject, the
+//! org's name and branding, and its link on the public URL; a server that
+//! refuses a message leaves the attempts, the backoff and the dead state in
+//! the record, a new delivery loop on the same store does not retry
+//! everything at once, one failing message does not hold up the others,
+//! and an admin sees and retries the dead letter. Preferences and the
+//! admin lists over HTTP.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use regentra_core::ids::{OrgId, UserId};
+use regentra_core::mail::{MAX_ATTEMPTS, retry_delay};
+use regentra_core::policies::Audience;
+use regentra_core::policies::campaign::NewCampaign;
+use regentra_core::policies::service::NewPolicy;
+use regentra_core::portal::{BrandingUpdate, PortalUpdate};
+use regentra_core::psa::Priority;
+use regentra_core::psa::sla_policy::{
+    Action, ClockKind, EscalationRule, NewSlaPolicy, Targets, Trigger,
+};
+use regentra_core::psa::ticket::NewTicket;
+use regentra_core::rbac::Role;
+use regentra_core::tenancy::OrgKind;
+use regentra_core::{ManualClock, Principal, Regentra};
+use regentra_http::cli::serve::{AppClock, AppConfig, DEFAULT_ADMIN_EMAIL};
+use regentra_http::server::mail::{MailConfig, Mailer};
+use serde_json::{Value, json};
+
+use crate::support::smtp::SmtpSink;
+use crate::support::{self, Api, M, Server, StatusCode, items};
+
+/// Monday 2026-11-02 09:00 UTC: every test's start.
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0)
+        .single()
+        .expect("instant")
+}
+
+/// The people of a client: its MSP's admin and technician, two employees.
+struct Shop {
+    r: Arc<Regentra>,
+    msp: OrgId,
+    client: OrgId,
+    boss: Principal,
+    tom: Principal,
+    erin: Principal,
+    frank: Principal,
+}
+
+impl Shop {
+    async fn api(&self, server: &Server, who: &Principal) -> Api {
+        let (_, token) = self.r.issue_token(who, "test").await.expect("a token");
+        server.with_token(&token)
+    }
+}
+
+async fn joined(
+    r: &Regentra,
+    ops: &Principal,
+    org: OrgId,
+    email: &str,
+    name: &str,
+    role: Role,
+) -> Principal {
+    let added = r
+        .add_member(ops, org, email, name, role)
+        .await
+        .expect("the operator adds a member");
+    Principal::new(added.membership().expect("the operator sees it").user)
+}
+
+/// Northwind IT (MSP) runs Acme Dental: Bea (MSP admin), Tom (technician
+/// assigned to Acme), Erin and Frank (Acme's employees).
+async fn shop(server: &Server) -> Shop {
+    let r = Arc::clone(&server.regentra);
+    let ops = Principal::new(
+        r.platform_admin(DEFAULT_ADMIN_EMAIL)
+            .await
+            .expect("lookup")
+            .expect("the platform admin"),
+    );
+    let msp = r
+        .create_organization(&ops, "Northwind IT", OrgKind::Msp)
+        .await
+        .expect("MSP")
+        .id;
+    let boss = joined(
+        &r,
+        &ops,
+        msp,
+        "bea@northwind.test",
+        "Bea Boss",
+        Role::MspAdmin,
+    )
+    .await;
+    let tom = joined(
+        &r,
+        &ops,
+        msp,
+        "tom@northwind.test",
+        "Tom Tech",
+        Role::Technician,
+    )
+    .await;
+    let client = r
+        .create_client(&boss, msp, "Acme Dental")
+        .await
+        .expect("client")
+        .id;
+    r.assign_staff(&boss, msp, client, tom.user, Role::Technician)
+        .await
+        .expect("Tom works Acme");
+    let erin = joined(
+        &r,
+        &ops,
+        client,
+        "erin@acme.test",
+        "Erin Example",
+        Role::Employee,
+    )
+    .await;
+    let frank = joined(
+        &r,
+        &ops,
+        client,
+        "frank@acme.test",
+        "Frank Field",
+        Role::Employee,
+    )
+    .await;
+    Shop {
+        r,
+        msp,
+        client,
+        boss,
+        tom,
+        erin,
+        frank,
+    }
+}
+
+/// A published policy of Acme's, launched to `people`, due in two weeks.
+async fn campaign(s: &Shop, people: &[UserId]) -> regentra_core::policies::Campaign {
+    let r = &s.r;
+    let policy = r
+        .create_policy(
+            &s.boss,
+            s.client,
+            NewPolicy {
+                title: "Acceptable Use Policy".into(),
+                category: "people".into(),
+                owner: None,
+                controls: BTreeSet::from(["AT-01".to_owned()]),
+                body: "# Acceptable use\n\nBe careful.\n".into(),
+            },
+        )
+        .await
+        .expect("policy");
+    r.submit_policy(&s.boss, s.client, policy.id)
+        .await
+        .expect("submitted");
+    r.approve_policy(&s.boss, s.client, policy.id)
+        .await
+        .expect("approved");
+    r.publish_policy(&s.boss, s.client, policy.id)
+        .await
+        .expect("published");
+    r.launch_campaign(
+        &s.boss,
+        s.client,
+        policy.id,
+        NewCampaign {
+            title: None,
+            audience: Audience::Users(people.iter().copied().collect()),
+            due: t0() + chrono::Duration::days(14),
+            cadence: Default::default(),
+        },
+    )
+    .await
+    .expect("launched")
+}
+
+fn mail_config(sink: &SmtpSink, every: Duration) -> MailConfig {
+    MailConfig {
+        smtp_url: Some(sink.url()),
+        from: Some("Regentra <noreply@regentra.test>".into()),
+        every,
+        ..MailConfig::default()
+    }
+}
+
+fn config_with(clock: &Arc<ManualClock>, mail: MailConfig) -> AppConfig {
+    AppConfig {
+        clock: AppClock(clock.clone()),
+        mail,
+        public_url: Some("https://help.northwind.test".into()),
+        ..support::config()
+    }
+}
+
+const PUBLIC: &str = "https://help.northwind.test";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_notification_email_arrives_over_smtp_with_names_branding_and_links() {
+    let sink = SmtpSink::start().await;
+    let clock = Arc::new(ManualClock::new(t0()));
+    let server = Server::embedded_with(config_with(
+        &clock,
+        mail_config(&sink, Duration::from_millis(50)),
+    ))
+    .await;
+    assert!(
+        server
+            .notices
+            .iter()
+            .any(|n| n.starts_with("email is on: over SMTP")),
+        "{:?}",
+        server.notices
+    );
+    let s = shop(&server).await;
+    let r = &s.r;
+    r.update_portal_settings(
+        &s.boss,
+        s.client,
+        PortalUpdate {
+            enabled: Some(true),
+            slug: Some(Some("acme".into())),
+            branding: BrandingUpdate {
+                display_name: Some(Some("Acme Dental Care".into())),
+                primary_color: Some(Some("#0a7d5a".into())),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("branded portal");
+
+    // A campaign invitation, with the personal link to the signing page.
+    let c = campaign(&s, &[s.erin.user]).await;
+    let invitation = sink.wait_for(1).await.remove(0);
+    assert_eq!(invitation.recipients, ["erin@acme.test"]);
+    assert_eq!(invitation.envelope_from, "noreply@regentra.test");
+    assert_eq!(
+        invitation.from(),
+        (
+            "Northwind IT on behalf of Acme Dental Care".to_owned(),
+            "noreply@regentra.test".to_owned()
+        ),
+        "the sending org named, with its MSP"
+    );
+    assert_eq!(
+        invitation.subject(),
+        "Please read and acknowledge: Acceptable Use Policy"
+    );
+    assert!(
+        invitation.text().contains("Hello Erin Example,"),
+        "{}",
+        invitation.text()
+    );
+    assert!(
+        invitation.text().contains("Monday 16 November 2026"),
+        "the due date"
+    );
+    assert_eq!(
+        invitation.link_path(PUBLIC),
+        Some(format!("/sign/{}/{}", s.client, c.id))
+    );
+    assert!(invitation.html().contains("#0a7d5a"), "the org's color");
+    assert!(
+        invitation
+            .text()
+            .contains("turn off policy acknowledgment emails")
+    );
+
+    // Erin turns reminders off over the API (not invitations or resets).
+    let erin = s.api(&server, &s.erin).await;
+    let prefs = erin.get("/v1/me/email-preferences").await;
+    assert_eq!(prefs["off"], json!([]));
+    assert!(
+        !prefs["optional"]
+            .as_array()
+            .expect("kinds")
+            .contains(&json!("password_reset"))
+    );
+    let refused = erin
+        .call(
+            M::PUT,
+            "/v1/me/email-preferences",
+            Some(json!({"off": ["campaign_reminder", "password_reset"]})),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert!(refused.is_problem());
+    assert_eq!(refused.body["errors"][0]["field"], "off");
+    let unknown = erin
+        .call(
+            M::PUT,
+            "/v1/me/email-preferences",
+            Some(json!({"off": [], "spam": true})),
+        )
+        .await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        unknown.text
+    );
+    let set = erin
+        .ok(
+            M::PUT,
+            "/v1/me/email-preferences",
+            Some(json!({"off": ["campaign_reminder"]})),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(set["off"], json!(["campaign_reminder"]));
+    r.remind_now(&s.boss, s.client, c.id)
+        .await
+        .expect("reminded");
+    let inbox = erin.get("/v1/me/notifications").await;
+    assert_eq!(
+        items(&inbox)[0]["kind"],
+        "campaign_reminder",
+        "in the app all the same"
+    );
+
+    // An SLA warning and a breach, to the assignee and the rule's targets.
+    let calendar: regentra_core::sla::CalendarSpec = serde_json::from_value(json!({
+        "timezone": "UTC",
+        "weekly": {"mon":[["00:00","24:00"]],"tue":[["00:00","24:00"]],"wed":[["00:00","24:00"]],
+                   "thu":[["00:00","24:00"]],"fri":[["00:00","24:00"]],"sat":[["00:00","24:00"]],"sun":[["00:00","24:00"]]}
+    }))
+    .expect("calendar");
+    let targets = Targets {
+        first_response_minutes: 60,
+        resolution_minutes: 480,
+    };
+    r.create_sla_policy(
+        &s.boss,
+        s.msp,
+        NewSlaPolicy {
+            name: "Around the clock".into(),
+            calendar,
+            targets: [
+                (Priority::Critical, targets),
+                (Priority::High, targets),
+                (Priority::Medium, targets),
+                (Priority::Low, targets),
+            ]
+            .into(),
+            escalations: vec![EscalationRule {
+                clock: ClockKind::Response,
+                trigger: Trigger::Percent { percent: 50 },
+                action: Action::NotifyRole {
+                    role: Role::Technician,
+                },
+            }],
+            default: true,
+        },
+    )
+    .await
+    .expect("SLA policy");
+    let ticket = r
+        .create_ticket(
+            &s.erin,
+            s.client,
+            NewTicket {
+                subject: "Printer on fire".into(),
+                description: String::new(),
+                priority: Priority::High,
+                requester: None,
+            },
+        )
+        .await
+        .expect("ticket");
+    r.assign_ticket(&s.boss, s.client, ticket.id, s.tom.user)
+        .await
+        .expect("assigned");
+    clock.set(t0() + chrono::Duration::minutes(30));
+    r.run_escalations(s.client).await.expect("sweep");
+    let warning = sink.wait_for(2).await.remove(1);
+    assert_eq!(warning.recipients, ["tom@northwind.test"]);
+    assert_eq!(
+        warning.subject(),
+        format!("SLA warning on ticket #{}: Printer on fire", ticket.number)
+    );
+    assert!(
+        warning
+            .text()
+            .contains("The response target is due Monday 2 November 2026, 10:00 UTC"),
+        "{}",
+        warning.text()
+    );
+    assert_eq!(
+        warning.link_path(PUBLIC),
+        Some(format!("/app/{}/tickets/{}", s.client, ticket.id))
+    );
+    clock.set(t0() + chrono::Duration::minutes(61));
+    r.run_escalations(s.client).await.expect("sweep");
+    let breach = sink.wait_for(3).await.remove(2);
+    assert_eq!(breach.recipients, ["tom@northwind.test"]);
+    assert_eq!(
+        breach.subject(),
+        format!("SLA breached on ticket #{}: Printer on fire", ticket.number)
+    );
+
+    // A public reply reaches the requester, with the portal link; a note never.
+    r.add_comment(
+        &s.tom,
+        s.client,
+        ticket.id,
+        "Internal: call the fire brigade",
+        false,
+    )
+    .await
+    .expect("note");
+    r.add_comment(
+        &s.tom,
+        s.client,
+        ticket.id,
+        "We are on our way.\nStay calm.",
+        true,
+    )
+    .await
+    .expect("reply");
+    let reply = sink.wait_for(4).await.remove(3);
+    assert_eq!(reply.recipients, ["erin@acme.test"]);
+    assert_eq!(
+        reply.subject(),
+        format!("Re: [#{}] Printer on fire", ticket.number)
+    );
+    assert!(
+        reply.text().contains("Tom Tech replied"),
+        "{}",
+        reply.text()
+    );
+    assert!(
+        reply.text().contains("> We are on our way.\n> Stay calm."),
+        "{}",
+        reply.text()
+    );
+    assert!(!reply.text().contains("fire brigade"));
+    assert_eq!(
+        reply.link_path(PUBLIC),
+        Some(format!("/portal/acme/tickets/{}", ticket.id))
+    );
+
+    // A new chat waits for the client's technicians.
+    let chat = r
+        .start_chat(&s.frank, s.client, "Is anyone there? <b>help</b>")
+        .await
+        .expect("chat");
+    let waiting = sink.wait_for(5).await.remove(4);
+    assert_eq!(waiting.recipients, ["tom@northwind.test"]);
+    assert_eq!(
+        waiting.subject(),
+        "Frank Field is waiting in a chat (Acme Dental Care)"
+    );
+    assert!(
+        waiting.html().contains("&lt;b&gt;help&lt;/b&gt;")
+            || waiting.html().contains("&#60;b&#62;help"),
+        "escaped in HTML"
+    );
+    assert_eq!(
+        waiting.link_path(PUBLIC),
+        Some(format!("/app/{}/chats/{}", s.client, chat.id))
+    );
+
+    // Erin's reminder was never queued: five messages in all, each once.
+    let all = sink.messages();
+    assert_eq!(
+        all.len(),
+        5,
+        "{:?}",
+        all.iter().map(|m| m.subject()).collect::<Vec<_>>()
+    );
+    assert!(
+        sink.to("erin@acme.test")
+            .iter()
+            .all(|m| !m.subject().starts_with("Reminder"))
+    );
+}
+
+/// The org's emails as its admin sees them.
+async fn org_emails(api: &Api, org: OrgId, query: &str) -> Vec<Value> {
+    items(&api.get(&format!("/v1/orgs/{org}/emails{query}")).await).clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_message_backs_off_in_its_record_dies_and_is_retried_by_an_admin() {
+    let sink = SmtpSink::start().await;
+    sink.refuse("frank@acme.test");
+    let clock = Arc::new(ManualClock::new(t0()));
+    // Email off on the server itself: the test drives delivery loops of its
+    // own over the same store, pass by pass.
+    let server = Server::embedded_with(config_with(&clock, MailConfig::default())).await;
+    assert!(
+        server.notices.iter().any(|n| n.starts_with("email is off")),
+        "{:?}",
+        server.notices
+    );
+    let s = shop(&server).await;
+    let gina = joined(
+        &s.r,
+        &Principal::new(
+            s.r.platform_admin(DEFAULT_ADMIN_EMAIL)
+                .await
+                .expect("ops")
+                .expect("ops"),
+        ),
+        s.client,
+        "gina@acme.test",
+        "Gina Green",
+        Role::Employee,
+    )
+    .await;
+    campaign(&s, &[s.erin.user, s.frank.user, gina.user]).await;
+    let config = mail_config(&sink, Duration::from_secs(3600));
+    let first = Mailer::from_config(&config, PUBLIC)
+        .expect("mailer")
+        .expect("email on");
+    assert_eq!(
+        first.deliver_due(&s.r).await,
+        2,
+        "Frank's failure holds no one up"
+    );
+    assert_eq!(
+        sink.messages()
+            .iter()
+            .flat_map(|m| m.recipients.clone())
+            .collect::<BTreeSet<_>>(),
+        BTreeSet::from(["erin@acme.test".to_owned(), "gina@acme.test".to_owned()])
+    );
+    let boss = s.api(&server, &s.boss).await;
+    let pending = org_emails(&boss, s.client, "?state=pending").await;
+    assert_eq!(pending.len(), 1);
+    let frank = &pending[0];
+    assert_eq!(frank["to"], "frank@acme.test");
+    assert_eq!(frank["attempts"], 1);
+    assert!(
+        frank["last_error"].as_str().expect("why").contains("550"),
+        "{frank}"
+    );
+    assert_eq!(
+        frank["next_attempt_at"]
+            .as_str()
+            .map(|t| t.parse::<DateTime<Utc>>().expect("time")),
+        Some(t0() + retry_delay(1))
+    );
+    assert!(frank["content"].get("link").is_none(), "never the link");
+    let frank_id = frank["id"].as_str().expect("id").to_owned();
+
+    // A restart: a new loop on the same store waits out the stored backoff.
+    let restarted = Mailer::from_config(&config, PUBLIC)
+        .expect("mailer")
+        .expect("email on");
+    assert_eq!(restarted.deliver_due(&s.r).await, 0);
+    assert_eq!(
+        org_emails(&boss, s.client, "?state=pending").await[0]["attempts"],
+        1,
+        "not retried at once"
+    );
+    // Each wait over, one more attempt, until the email is dead.
+    let mut now = t0();
+    for attempt in 1..MAX_ATTEMPTS {
+        now += retry_delay(attempt);
+        clock.set(now);
+        restarted.deliver_due(&s.r).await;
+    }
+    let dead = org_emails(&boss, s.client, "").await;
+    assert_eq!(dead[0]["id"], frank_id.as_str(), "dead letters first");
+    assert_eq!(dead[0]["state"], "dead");
+    assert_eq!(dead[0]["attempts"], MAX_ATTEMPTS);
+    assert_eq!(dead.iter().filter(|e| e["state"] == "sent").count(), 2);
+    clock.set(now + chrono::Duration::days(1));
+    restarted.deliver_due(&s.r).await;
+    assert_eq!(sink.messages().len(), 2, "a dead letter waits for a person");
+
+    // Not for an employee, nor the platform's list for the MSP admin.
+    let erin = s.api(&server, &s.erin).await;
+    let denied = erin
+        .call(M::GET, &format!("/v1/orgs/{}/emails", s.client), None)
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN, "{}", denied.text);
+    let denied = boss.call(M::GET, "/v1/platform/emails", None).await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN, "{}", denied.text);
+    let all = server.admin().get("/v1/platform/emails?state=dead").await;
+    assert_eq!(items(&all).len(), 1);
+    let bad = boss
+        .call(
+            M::GET,
+            &format!("/v1/orgs/{}/emails?state=lost", s.client),
+            None,
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    assert!(bad.is_problem());
+
+    // Frank's mailbox is fixed; the admin retries and the message goes.
+    sink.accept("frank@acme.test");
+    let retried = boss
+        .ok(
+            M::POST,
+            &format!("/v1/orgs/{}/emails/{frank_id}/retry", s.client),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(retried["state"], "pending");
+    assert_eq!(retried["attempts"], 0);
+    let again = boss
+        .call(
+            M::POST,
+            &format!("/v1/orgs/{}/emails/{frank_id}/retry", s.client),
+            None,
+        )
+        .await;
+    assert_eq!(
+        again.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "only a dead one"
+    );
+    assert_eq!(restarted.deliver_due(&s.r).await, 1);
+    let to_frank = sink.to("frank@acme.test");
+    assert_eq!(to_frank.len(), 1);
+    assert!(
+        to_frank[0]
+            .link_path(PUBLIC)
+            .is_some_and(|p| p.starts_with(&format!("/sign/{}/", s.client))),
+        "the link survived in the dead letter"
+    );
+    let sent = org_emails(&boss, s.client, "?state=sent").await;
+    assert_eq!(sent.len(), 3);
+    let audit = boss
+        .get(&format!("/v1/orgs/{}/audit?limit=500", s.client))
+        .await;
+    let actions: Vec<&str> = items(&audit)
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for action in ["email.failed", "email.dead", "email.retried", "email.sent"] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+}
