@@ -155,6 +155,21 @@ pub async fn seed(regentra: &Regentra, admin: &Principal) -> Result<DemoLogins, 
     Ok(logins)
 }
 
+/// How to see the demo's emails (the campaign's invitations, SLA
+/// warnings, replies): where `--mail-dir` writes them, or how to ask it to.
+pub fn email_hint(mail_dir: Option<&std::path::Path>, smtp: bool) -> String {
+    match (mail_dir, smtp) {
+        (Some(dir), _) => format!(
+            "demo emails: each message is written to {} as an .eml file (open it in a mail client)",
+            dir.display()
+        ),
+        (None, true) => "demo emails: sent over --smtp-url".into(),
+        (None, false) => "demo emails: start with --mail-dir ./regentra-mail to see every message \
+             as an .eml file (email is off otherwise; they wait as pending)"
+            .into(),
+    }
+}
+
 fn logins() -> DemoLogins {
     DemoLogins {
         lines: vec![

@@ -372,6 +372,10 @@ impl App {
             for line in &logins.lines {
                 notice(line);
             }
+            notice(&demo::email_hint(
+                config.mail.mail_dir.as_deref(),
+                config.mail.smtp_url.is_some(),
+            ));
         }
         let mailer = Mailer::from_config(&config.mail, &public_url)?;
         match &mailer {

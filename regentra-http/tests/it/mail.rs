@@ -271,6 +271,13 @@ async fn every_notification_email_arrives_over_smtp_with_names_branding_and_link
         Some(format!("/sign/{}/{}", s.client, c.id))
     );
     assert!(invitation.html().contains("#0a7d5a"), "the org's color");
+    // Followed without a session, the link leads to the sign-in page.
+    let followed = server
+        .anonymous()
+        .call(M::GET, &invitation.link_path(PUBLIC).expect("a link"), None)
+        .await;
+    assert_eq!(followed.status, StatusCode::OK, "{}", followed.text);
+    assert!(followed.content_type.starts_with("text/html"));
     assert!(
         invitation
             .text()
@@ -651,4 +658,116 @@ async fn a_refused_message_backs_off_in_its_record_dies_and_is_retried_by_an_adm
     for action in ["email.failed", "email.dead", "email.retried", "email.sent"] {
         assert!(actions.contains(&action), "{action} in {actions:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invitation_and_password_reset_emails_arrive_and_their_links_work() {
+    let sink = SmtpSink::start().await;
+    let config = AppConfig {
+        mail: mail_config(&sink, Duration::from_millis(50)),
+        public_url: Some(PUBLIC.into()),
+        ..support::config()
+    };
+    let server = Server::embedded_with(config).await;
+    let (boss, _, client) = support::msp_with_client(&server).await;
+    boss.ok(
+        M::POST,
+        &format!("/v1/orgs/{client}/invitations"),
+        Some(json!({"email": "nina@client.test", "role": "employee"})),
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let invitation = sink.wait_for(1).await.remove(0);
+    assert_eq!(invitation.recipients, ["nina@client.test"]);
+    assert_eq!(invitation.subject(), "Boss invited you to Client");
+    assert_eq!(invitation.from().0, "Client", "the inviting org named");
+    assert!(
+        invitation.text().contains("as employee"),
+        "{}",
+        invitation.text()
+    );
+    let path = invitation.link_path(PUBLIC).expect("the invitation link");
+    let token = path
+        .strip_prefix("/invite?token=")
+        .expect("an invitation link")
+        .to_owned();
+    // The link opens the page, and its token accepts with a new account.
+    let page = server.anonymous().call(M::GET, &path, None).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.content_type.starts_with("text/html"));
+    server
+        .anonymous()
+        .ok(
+            M::POST,
+            "/v1/invitations/accept",
+            Some(json!({"token": token, "name": "Nina New", "password": support::PASSWORD})),
+            StatusCode::OK,
+        )
+        .await;
+    let nina = server.login("nina@client.test", support::PASSWORD).await;
+    assert_eq!(
+        nina.get("/v1/me").await["memberships"][0]["org_name"],
+        "Client",
+        "a member now"
+    );
+    // Delivered, the link is no longer in the record.
+    let sent = server.admin().get("/v1/platform/emails?state=sent").await;
+    assert_eq!(items(&sent).len(), 1);
+    let stored: Vec<regentra_core::mail::OutgoingEmail> = regentra_core::store::all(
+        server.regentra.store(),
+        regentra_core::store::Scope::Platform,
+    )
+    .await
+    .expect("emails")
+    .into_iter()
+    .map(|e| e.value)
+    .collect();
+    assert!(
+        !serde_json::to_string(&stored)
+            .expect("json")
+            .contains(&token),
+        "the secret is kept only as its hash once sent"
+    );
+
+    // A reset link, sent by email, sets a new password.
+    server
+        .anonymous()
+        .ok(
+            M::POST,
+            "/v1/auth/password-reset",
+            Some(json!({"email": "nina@client.test"})),
+            StatusCode::ACCEPTED,
+        )
+        .await;
+    let reset = sink.wait_for(2).await.remove(1);
+    assert_eq!(reset.recipients, ["nina@client.test"]);
+    assert_eq!(reset.subject(), "Reset your password");
+    assert!(
+        reset.text().contains("The link works once, until"),
+        "{}",
+        reset.text()
+    );
+    let path = reset.link_path(PUBLIC).expect("the reset link");
+    let token = path
+        .strip_prefix("/reset-password?token=")
+        .expect("a reset link")
+        .to_owned();
+    let page = server.anonymous().call(M::GET, &path, None).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let fresh = "another quite long passphrase for nina";
+    let confirmed = server
+        .anonymous()
+        .call(
+            M::POST,
+            "/v1/auth/password-reset/confirm",
+            Some(json!({"token": token, "password": fresh})),
+        )
+        .await;
+    assert_eq!(
+        confirmed.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        confirmed.text
+    );
+    server.login("nina@client.test", fresh).await;
 }

@@ -52,17 +52,27 @@ async fn launch(
         .expect("launched")
 }
 
-pub async fn campaign_notifications_become_emails_with_names_and_the_signing_link(
-    store: Arc<dyn Store>,
-) {
+/// Campaign invitations and reminders become emails with names and the
+/// signing link; preferences first keep the required kinds on.
+pub async fn notifications_from_campaigns_become_emails_unless_turned_off(store: Arc<dyn Store>) {
     let f = compliance_fixture(store).await;
-    let r = f.r();
     let (policy, [erin, frank]) = published_policy(&f).await;
+    preferences_keep_invitations_and_resets_on(&f, &erin).await;
+    campaign_emails_carry_names_and_the_signing_link(&f, policy, erin, frank).await;
+}
+
+async fn campaign_emails_carry_names_and_the_signing_link(
+    f: &ComplianceFixture,
+    policy: crate::ids::PolicyId,
+    erin: Principal,
+    frank: Principal,
+) {
+    let r = f.r();
     // Frank wants no reminders by email (the inbox still has them).
     r.set_email_preferences(&frank, BTreeSet::from([EmailKind::CampaignReminder]))
         .await
         .expect("preferences");
-    let campaign = launch(&f, policy, &[&erin, &frank]).await;
+    let campaign = launch(f, policy, &[&erin, &frank]).await;
     let invitations = emails_of(r, EmailKind::CampaignInvitation).await;
     assert_eq!(
         invitations
@@ -127,7 +137,9 @@ pub async fn campaign_notifications_become_emails_with_names_and_the_signing_lin
     );
 }
 
-pub async fn sla_warnings_and_breaches_reach_the_assignee_and_the_targets(store: Arc<dyn Store>) {
+/// SLA warnings and breaches, public replies and waiting chats become
+/// emails to the right people.
+pub async fn ticket_and_chat_notifications_become_emails(store: Arc<dyn Store>) {
     let rules = vec![
         EscalationRule {
             clock: ClockKind::Resolution,
@@ -145,6 +157,12 @@ pub async fn sla_warnings_and_breaches_reach_the_assignee_and_the_targets(store:
         },
     ];
     let f = psa_fixture(store, rules).await;
+    sla_warnings_and_breaches_reach_the_assignee_and_the_targets(&f).await;
+    public_staff_replies_reach_the_requester_and_notes_never_do(&f).await;
+    a_new_chat_tells_the_technicians_of_that_client(&f).await;
+}
+
+async fn sla_warnings_and_breaches_reach_the_assignee_and_the_targets(f: &PsaFixture) {
     let r = f.c.r();
     member(&f.c.msp, f.c.org, "boss@acme.test", Role::OrgAdmin).await;
     // Monday 2025-06-16 09:00 EDT, medium: 4 h response, 16 h resolution.
@@ -236,8 +254,7 @@ pub async fn sla_warnings_and_breaches_reach_the_assignee_and_the_targets(store:
     assert!(kinds.contains(&NotificationKind::SlaWarning));
 }
 
-pub async fn public_staff_replies_reach_the_requester_and_notes_never_do(store: Arc<dyn Store>) {
-    let f = psa_fixture(store, Vec::new()).await;
+async fn public_staff_replies_reach_the_requester_and_notes_never_do(f: &PsaFixture) {
     let r = f.c.r();
     let [erin, _] = &f.requesters;
     let ticket = r
@@ -313,8 +330,7 @@ pub async fn public_staff_replies_reach_the_requester_and_notes_never_do(store: 
     );
 }
 
-pub async fn a_new_chat_tells_the_technicians_of_that_client(store: Arc<dyn Store>) {
-    let f = psa_fixture(store, Vec::new()).await;
+async fn a_new_chat_tells_the_technicians_of_that_client(f: &PsaFixture) {
     let r = f.c.r();
     let other_client = f.c.msp.clients[1];
     let elsewhere = member(
@@ -365,27 +381,25 @@ pub async fn a_new_chat_tells_the_technicians_of_that_client(store: Arc<dyn Stor
     );
 }
 
-pub async fn email_preferences_keep_invitations_and_resets_on(store: Arc<dyn Store>) {
-    let f = compliance_fixture(store).await;
+async fn preferences_keep_invitations_and_resets_on(f: &ComplianceFixture, erin: &Principal) {
     let r = f.r();
-    let (_, [erin, _]) = published_policy(&f).await;
-    let fresh = r.email_preferences(&erin).await.expect("defaults");
+    let fresh = r.email_preferences(erin).await.expect("defaults");
     assert!(fresh.off.is_empty() && fresh.updated_at.is_none());
     expect_invalid(
         r.set_email_preferences(
-            &erin,
+            erin,
             BTreeSet::from([EmailKind::SlaWarning, EmailKind::PasswordReset]),
         )
         .await,
         "off",
     );
     expect_invalid(
-        r.set_email_preferences(&erin, BTreeSet::from([EmailKind::Invitation]))
+        r.set_email_preferences(erin, BTreeSet::from([EmailKind::Invitation]))
             .await,
         "off",
     );
     assert!(
-        r.email_preferences(&erin)
+        r.email_preferences(erin)
             .await
             .expect("unchanged")
             .off
@@ -394,14 +408,14 @@ pub async fn email_preferences_keep_invitations_and_resets_on(store: Arc<dyn Sto
     );
     let set = r
         .set_email_preferences(
-            &erin,
+            erin,
             BTreeSet::from([EmailKind::SlaWarning, EmailKind::ChatWaiting]),
         )
         .await
         .expect("optional kinds");
-    assert_eq!(r.email_preferences(&erin).await.expect("read"), set);
+    assert_eq!(r.email_preferences(erin).await.expect("read"), set);
     let changed = r
-        .set_email_preferences(&erin, BTreeSet::new())
+        .set_email_preferences(erin, BTreeSet::new())
         .await
         .expect("all back on");
     assert!(changed.off.is_empty());
@@ -437,12 +451,23 @@ fn ids(emails: &[OutgoingEmail]) -> Vec<EmailId> {
     emails.iter().map(|e| e.id).collect()
 }
 
-pub async fn failed_deliveries_back_off_in_the_record_and_never_block_others(
-    store: Arc<dyn Store>,
-) {
+/// Delivery state: backoff in the record, dead letters, admins' lists and
+/// retries, expired links.
+pub async fn deliveries_back_off_die_and_are_retried_by_admins(store: Arc<dyn Store>) {
     let f = compliance_fixture(store).await;
-    let r = f.r();
     let (erin, frank) = two_queued(&f).await;
+    failed_deliveries_back_off_in_the_record_and_never_block_others(&f, &erin, &frank).await;
+    admins_see_dead_letters_first_and_retry_them(&f, &erin, &frank).await;
+    an_expired_link_is_not_sent_or_retried(&f).await;
+}
+
+/// Erin's email fails until it is dead; Frank's is sent.
+async fn failed_deliveries_back_off_in_the_record_and_never_block_others(
+    f: &ComplianceFixture,
+    erin: &OutgoingEmail,
+    frank: &OutgoingEmail,
+) {
+    let r = f.r();
     assert_eq!(
         ids(&r.emails_due(10).await.expect("due")),
         [erin.id, frank.id],
@@ -530,15 +555,12 @@ pub async fn failed_deliveries_back_off_in_the_record_and_never_block_others(
     assert!(chain.iter().any(|a| a == "email.sent"));
 }
 
-pub async fn admins_see_dead_letters_first_and_retry_them(store: Arc<dyn Store>) {
-    let f = compliance_fixture(store).await;
+async fn admins_see_dead_letters_first_and_retry_them(
+    f: &ComplianceFixture,
+    erin: &OutgoingEmail,
+    frank: &OutgoingEmail,
+) {
     let r = f.r();
-    let (erin, frank) = two_queued(&f).await;
-    for _ in 0..MAX_ATTEMPTS {
-        r.mark_email_failed(erin.id, "550 no such user")
-            .await
-            .expect("failed");
-    }
     let admin = &f.msp.admin;
     let listed = r
         .org_emails(admin, f.org, None, PageRequest::first(50))
@@ -550,7 +572,7 @@ pub async fn admins_see_dead_letters_first_and_retry_them(store: Arc<dyn Store>)
         "dead letters first"
     );
     assert_eq!(listed[0].state, EmailState::Dead);
-    assert_eq!(listed[0].last_error.as_deref(), Some("550 no such user"));
+    assert_eq!(listed[0].last_error.as_deref(), Some("451 try again later"));
     assert!(
         listed.iter().all(|e| e.content.get("link").is_none()),
         "never the link"
@@ -579,7 +601,6 @@ pub async fn admins_see_dead_letters_first_and_retry_them(store: Arc<dyn Store>)
     );
     expect_invalid(r.retry_email(admin, f.org, frank.id).await, "email");
     // The admin retries: pending, due now, attempts afresh, audited.
-    f.clock.set(at(600));
     let retried = r.retry_email(admin, f.org, erin.id).await.expect("retried");
     assert_eq!(retried.state, EmailState::Pending);
     assert_eq!(retried.attempts, 0);
@@ -628,17 +649,10 @@ pub async fn admins_see_dead_letters_first_and_retry_them(store: Arc<dyn Store>)
     assert_eq!(retries, 2, "both retries in the org's chain");
 }
 
-pub async fn an_expired_link_is_not_sent_or_retried(store: Arc<dyn Store>) {
-    let clock = Arc::new(crate::ManualClock::new(at(0)));
-    let r = Regentra::new(store)
-        .with_ids(Arc::new(DeterministicIds::new(3)))
-        .with_clock(clock.clone());
-    let operator = Principal::new(
-        r.bootstrap_platform_admin("ops@platform.test", "Platform Ops")
-            .await
-            .expect("bootstrap")
-            .id,
-    );
+async fn an_expired_link_is_not_sent_or_retried(f: &ComplianceFixture) {
+    let r = f.r();
+    let operator = &f.msp.operator;
+    let start = r.now();
     let mut changes = crate::store::ChangeSet::new();
     r.queue_email(
         &mut changes,
@@ -647,20 +661,23 @@ pub async fn an_expired_link_is_not_sent_or_retried(store: Arc<dyn Store>) {
             to: "someone@example.test".into(),
             recipient: None,
             kind: EmailKind::PasswordReset,
-            content: json!({ "link": "/reset?token=secret", "expires_at": at(3600) }),
+            content: json!({
+                "link": "/reset-password?token=secret",
+                "expires_at": start + chrono::Duration::hours(1),
+            }),
         },
     )
     .expect("queued");
     r.store().apply(changes).await.expect("committed");
-    let email = emails(&r).await.remove(0);
-    clock.set(at(7200));
+    let email = emails_of(r, EmailKind::PasswordReset).await.remove(0);
+    f.clock.set(start + chrono::Duration::hours(2));
     let dead = r
         .mark_email_failed(email.id, "connection refused")
         .await
         .expect("failed");
     assert_eq!(dead.state, EmailState::Dead, "its link expired: no retries");
     assert!(dead.content.get("link").is_none(), "and the secret is gone");
-    expect_invalid(r.retry_platform_email(&operator, email.id).await, "email");
+    expect_invalid(r.retry_platform_email(operator, email.id).await, "email");
     let chain = store::audit_chain(r.store(), crate::audit::PLATFORM_CHAIN)
         .await
         .expect("chain");
