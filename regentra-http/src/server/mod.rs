@@ -82,9 +82,14 @@ impl AppState {
         }
     }
 
-    /// The state with this public URL.
+    /// The state with this public URL. An https URL means the server is
+    /// reached over https (directly or through a proxy that terminates
+    /// TLS), so the session cookie is `Secure` ([`AppState::cookie_secure`]).
     pub fn with_public_url(mut self, url: &str) -> Self {
         self.public_url = url.trim_end_matches('/').into();
+        self.cookie_secure = url
+            .get(..8)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
         self
     }
 

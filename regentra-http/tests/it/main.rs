@@ -10,6 +10,7 @@ mod accounts;
 mod bad_input;
 mod catalog_cli;
 mod cross_tenant;
+mod emailed_links;
 mod inbox;
 mod invitations;
 mod mail;

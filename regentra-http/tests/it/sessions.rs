@@ -813,7 +813,19 @@ async fn the_sign_in_page_asks_for_the_code_of_an_account_with_mfa() {
 async fn over_https_the_cookie_is_secure_and_host_prefixed() {
     use regentra_http::server::{AppState, HttpConfig};
     // The app as `serve` builds it, with the state a server behind https
-    // has (the lead's wiring sets `cookie_secure` from the public URL).
+    // has: `--public-url https://...` sets `cookie_secure`.
+    let https = AppState::new(std::sync::Arc::new(regentra_core::Regentra::new(
+        support::TestStore::on(support::Backend::Embedded)
+            .await
+            .expect("embedded")
+            .store,
+    )));
+    assert!(!https.cookie_secure, "plain http by default");
+    assert!(
+        https
+            .with_public_url("https://desk.example.com/")
+            .cookie_secure
+    );
     let store = support::TestStore::on(support::Backend::Embedded)
         .await
         .expect("embedded");

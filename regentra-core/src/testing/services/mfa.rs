@@ -187,6 +187,33 @@ async fn codes_follow_the_clock(f: &ComplianceFixture, secret: &str) {
     r.complete_mfa_challenge(&challenge, &code_at(&secret, now + Duration::seconds(30)))
         .await
         .expect("one step ahead");
+    // One code sent twice at once, on two challenges: accepted once.
+    f.clock.advance(Duration::seconds(60));
+    let code = code_at(&secret, r.now());
+    let mut challenges = Vec::new();
+    for _ in 0..2 {
+        challenges.push(
+            r.begin_mfa_challenge(f.officer.user)
+                .await
+                .expect("begin")
+                .expect("a challenge"),
+        );
+    }
+    let results = join_all(
+        challenges
+            .iter()
+            .map(|challenge| r.complete_mfa_challenge(challenge, &code)),
+    )
+    .await;
+    let accepted = results.iter().filter(|result| result.is_ok()).count();
+    assert_eq!(accepted, 1, "a racing replay is refused: {results:?}");
+    assert!(
+        results.iter().all(|result| matches!(
+            result,
+            Ok(_) | Err(Error::Conflict { .. } | Error::Validation(_))
+        )),
+        "{results:?}"
+    );
     let platform = actions(&f.msp, crate::audit::PLATFORM_CHAIN).await;
     assert!(platform.contains(&"mfa.verified".to_owned()));
     assert!(platform.contains(&"mfa.code_refused".to_owned()));
