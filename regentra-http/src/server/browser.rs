@@ -113,24 +113,33 @@ pub fn is_safe(method: &Method) -> bool {
 }
 
 /// The request's `Origin`, when it has one, is this server's own: the
-/// same scheme (https when the cookie is secure) and the same host and
-/// port as the `Host` header. `Origin: null` (sandboxed frames, some
-/// redirects) is not.
+/// configured public origin ([`AppState::public_origin`]) when there is
+/// one, else the same scheme (https when the cookie is secure) and the
+/// same host and port as the `Host` header. `Origin: null` (sandboxed
+/// frames, some redirects) is not.
 pub fn origin_is_ours(headers: &HeaderMap, state: &AppState) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
     };
-    let (Ok(origin), Some(host)) = (
-        origin.to_str(),
-        headers.get(header::HOST).and_then(|h| h.to_str().ok()),
-    ) else {
-        return false;
-    };
-    let scheme = if state.cookie_secure { "https" } else { "http" };
-    origin
-        .strip_prefix(scheme)
-        .and_then(|rest| rest.strip_prefix("://"))
-        .is_some_and(|authority| authority.eq_ignore_ascii_case(host))
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    origin.to_str().is_ok_and(|origin| {
+        origin_matches(
+            origin,
+            state.public_origin.as_deref(),
+            host,
+            state.cookie_secure,
+        )
+    })
+}
+
+/// Whether `origin` is `public` (when configured), or else
+/// `scheme://host` for the request's `Host`.
+fn origin_matches(origin: &str, public: Option<&str>, host: Option<&str>, secure: bool) -> bool {
+    if let Some(public) = public {
+        return origin.eq_ignore_ascii_case(public.trim_end_matches('/'));
+    }
+    let scheme = if secure { "https" } else { "http" };
+    host.is_some_and(|host| origin.eq_ignore_ascii_case(&format!("{scheme}://{host}")))
 }
 
 /// The refusal of a cross-site request.
@@ -179,6 +188,53 @@ pub fn check_cookie_request(parts: &Parts, state: &AppState, secret: &str) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_our_own_origin_is_ours() {
+        let host = Some("app.example.test:8443");
+        assert!(origin_matches(
+            "https://app.example.test:8443",
+            None,
+            host,
+            true
+        ));
+        assert!(origin_matches(
+            "HTTPS://App.Example.Test:8443",
+            None,
+            host,
+            true
+        ));
+        for other in [
+            "http://app.example.test:8443",
+            "https://app.example.test",
+            "https://evil.test",
+            "https://app.example.test:8443.evil.test",
+            "null",
+            "",
+        ] {
+            assert!(!origin_matches(other, None, host, true), "{other:?}");
+        }
+        assert!(!origin_matches(
+            "https://app.example.test:8443",
+            None,
+            None,
+            true
+        ));
+        // Behind a proxy that rewrites Host, the configured public origin.
+        let public = Some("https://app.example.test/");
+        assert!(origin_matches(
+            "https://app.example.test",
+            public,
+            Some("127.0.0.1:8080"),
+            true
+        ));
+        assert!(!origin_matches(
+            "http://127.0.0.1:8080",
+            public,
+            Some("127.0.0.1:8080"),
+            true
+        ));
+    }
 
     #[test]
     fn the_csrf_token_is_bound_to_its_session() {

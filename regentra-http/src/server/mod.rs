@@ -56,6 +56,11 @@ pub struct AppState {
     /// `Secure` and named with the `__Host-` prefix, and a request's
     /// `Origin` must be https (see [`browser`]).
     pub cookie_secure: bool,
+    /// The server's public origin (`https://app.example.com`), when known:
+    /// what a cookie request's `Origin` must be. `None`: the scheme (from
+    /// `cookie_secure`) and the request's `Host`, which a proxy must then
+    /// pass on unchanged.
+    pub public_origin: Option<String>,
 }
 
 impl AppState {
@@ -73,6 +78,7 @@ impl AppState {
             dns: dns::Dns::new(None).ok(),
             public_url: format!("http://{}", default_listen()).into(),
             cookie_secure: false,
+            public_origin: None,
         }
     }
 
