@@ -3,9 +3,9 @@
 //! limits, the decoy hash for unknown emails and the session they start
 //! are the same whichever door is used.
 //!
-//! [`sign_in`] answers with a [`SignIn`]: today always a started
-//! [`Session`]. The MFA step extends it with the answer "a second factor is
-//! needed" (a new variant), which both callers then handle.
+//! [`sign_in`] answers with a [`SignIn`]: a started [`Session`], or, for an
+//! account with MFA, a challenge that [`complete_mfa`] turns into a session
+//! with a code; both callers handle both answers.
 
 use std::net::IpAddr;
 
