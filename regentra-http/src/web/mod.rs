@@ -12,6 +12,7 @@
 //! checks it. Errors of page routes are pages too ([`error_page`]), not
 //! problem documents.
 
+pub mod account;
 pub mod accounts;
 pub mod markdown;
 pub mod sign_in;
@@ -46,6 +47,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/assets/app.css", get(stylesheet))
         .merge(sign_in::routes())
+        .merge(account::routes())
         .merge(accounts::routes())
         .merge(signing::routes())
 }

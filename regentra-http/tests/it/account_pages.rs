@@ -438,3 +438,40 @@ async fn the_signing_page_shows_the_policy_and_records_the_signature() {
     carol.sign_in("carol@bolt.test", PASSWORD).await;
     assert_eq!(carol.get(&path).await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn after_signing_in_a_browser_lands_on_the_persons_own_page() {
+    let server = Server::embedded().await;
+    let (_, _) = acme(&server).await;
+    let browser = Browser::new(&server.base);
+    // Signed out, the server's address leads to the sign-in page.
+    let home = browser.get("/").await;
+    assert_eq!(home.status, StatusCode::SEE_OTHER);
+    assert_eq!(home.location(), "/account");
+    let account = browser.get("/account").await;
+    assert_eq!(account.status, StatusCode::SEE_OTHER);
+    assert!(
+        account.location().starts_with("/sign-in?next="),
+        "{}",
+        account.location()
+    );
+    // A program asking for `/` is told nothing is there.
+    let api = server.anonymous().call(M::GET, "/", None).await;
+    assert_eq!(api.status, StatusCode::NOT_FOUND);
+    // Signed in with no page asked for: `/`, then the account page.
+    let signed_in = browser.sign_in("alice@acme.test", PASSWORD).await;
+    assert_eq!(signed_in.location(), "/");
+    let page = browser.get("/account").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(
+        page.html
+            .contains("Signed in as <strong>Alice</strong> (alice@acme.test)")
+    );
+    assert!(page.html.contains("<td>Acme</td>"), "{}", page.html);
+    assert!(page.html.contains("<td>org admin</td>"), "{}", page.html);
+    // The page's sign-out form ends the session.
+    let csrf = page.input("csrf_token").expect("csrf");
+    let out = browser.post("/sign-out", &[("csrf_token", &csrf)]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(browser.get("/account").await.status, StatusCode::SEE_OTHER);
+}

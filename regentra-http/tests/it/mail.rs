@@ -461,6 +461,12 @@ async fn every_notification_email_arrives_over_smtp_with_names_branding_and_link
         reply.link_path(PUBLIC),
         Some(format!("/portal/acme/tickets/{}", ticket.id))
     );
+    // Followed, the link opens the client's portal.
+    let followed = crate::support::browser::Browser::new(&server.base)
+        .get(&format!("/portal/acme/tickets/{}", ticket.id))
+        .await;
+    assert_eq!(followed.status, StatusCode::SEE_OTHER);
+    assert_eq!(followed.location(), "/portal/acme");
 
     // A new chat waits for the client's technicians.
     let chat = r

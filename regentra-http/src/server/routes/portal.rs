@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use regentra_core::ids::OrgId;
 use regentra_core::portal::{HostnameClaim, PortalUpdate, PublicPortal};
@@ -29,6 +29,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(approve_hostname))
         .routes(routes!(public_portal))
         .route("/portal/{slug}", get(portal_page))
+        .route("/portal/{slug}/tickets/{ticket_id}", get(portal_ticket))
         .route("/", get(portal_at_host))
         .route("/portal/assets/portal.js", get(portal_script))
 }
@@ -202,6 +203,17 @@ async fn portal_page(State(state): State<AppState>, Id(slug): Id<String>) -> Api
     Ok(page_response(&portal))
 }
 
+/// A ticket's link in the portal (the one a reply email carries): the
+/// portal page, where the person signs in and finds the ticket among
+/// their own. (The page opens the list, not yet the ticket itself.)
+async fn portal_ticket(
+    State(state): State<AppState>,
+    Id((slug, _ticket)): Id<(String, String)>,
+) -> ApiResult<Response> {
+    let portal = enabled_portal(&state, &slug).await?;
+    Ok(Redirect::to(&format!("/portal/{}", portal.slug)).into_response())
+}
+
 fn page_response(portal: &PublicPortal) -> Response {
     let html = render_page(portal);
     (
@@ -219,12 +231,20 @@ async fn portal_at_host(State(state): State<AppState>, headers: HeaderMap) -> Ap
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let portal = state
-        .regentra
-        .portal_by_hostname(host)
-        .await?
-        .ok_or(regentra_core::Error::NotFound { what: "portal" })?;
-    Ok(page_response(&portal))
+    match state.regentra.portal_by_hostname(host).await? {
+        Some(portal) => Ok(page_response(&portal)),
+        // The server's own address: a browser goes to the signed-in
+        // person's page (or signs in first); a program is told nothing is here.
+        None if wants_html(&headers) => Ok(Redirect::to("/account").into_response()),
+        None => Err(regentra_core::Error::NotFound { what: "portal" }.into()),
+    }
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
 }
 
 async fn portal_script() -> Response {
