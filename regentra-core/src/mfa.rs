@@ -460,11 +460,29 @@ impl Regentra {
         user.value.mfa = true;
         let mut changes = ChangeSet::new();
         changes.update(&enrollment)?.update(&user)?;
+        // Sessions and tokens made with the password alone (one of them
+        // may be an intruder's) would otherwise pass every MFA check from
+        // now on: all but this request's end here.
+        let mut revoked = 0;
+        for mut token in store::find_all::<crate::auth::ApiToken>(
+            self.store(),
+            Scope::Platform,
+            "user",
+            &user.value.id.to_string(),
+        )
+        .await?
+        {
+            if token.value.revoked_at.is_none() && Some(token.value.id) != principal.token {
+                token.value.revoked_at = Some(now);
+                changes.update(&token)?;
+                revoked += 1;
+            }
+        }
         changes.audit(self.platform_event(
             Some(principal),
             "mfa.enabled",
             Target::new(User::KIND, user.value.id),
-            json!({ "recovery_codes": codes.len() }),
+            json!({ "recovery_codes": codes.len(), "tokens_revoked": revoked }),
         ));
         self.store().apply(changes).await?;
         Ok(codes)

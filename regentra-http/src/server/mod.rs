@@ -215,9 +215,14 @@ async fn security_headers(request: Request, next: Next) -> Response {
         HeaderValue::from_static(if html { PAGE_CSP } else { API_CSP }),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // `same-origin`, not `no-referrer`: under `no-referrer` a browser
+    // sends `Origin: null` on the page's own form posts, which the CSRF
+    // origin check must refuse (a sandboxed frame elsewhere sends it too).
+    // No other site ever gets a referrer, so tokens in a page's URL (an
+    // invitation or reset link) still never leave it.
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,

@@ -107,7 +107,7 @@ async fn every_page_forbids_framing_sniffing_and_referrers() {
                 .to_owned()
         };
         assert_eq!(text("x-frame-options"), "DENY", "{what}");
-        assert_eq!(text("referrer-policy"), "no-referrer", "{what}");
+        assert_eq!(text("referrer-policy"), "same-origin", "{what}");
         assert_eq!(text("x-content-type-options"), "nosniff", "{what}");
         let csp = text("content-security-policy");
         assert_eq!(

@@ -260,7 +260,7 @@ async fn the_sign_in_page_signs_in_with_a_cookie_and_refuses_csrf() {
         "{csp}"
     );
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
-    assert_eq!(form.header("referrer-policy"), "no-referrer");
+    assert_eq!(form.header("referrer-policy"), "same-origin");
 
     // A wrong password and an unknown email: the same words, next to the
     // password field, the email kept.

@@ -88,11 +88,28 @@ pub async fn mfa_enrolment_becomes_active_only_with_a_valid_code(store: Arc<dyn 
             .await,
         "code",
     );
+    // A session signed in with the password alone, and the session that
+    // turns MFA on.
+    let (_, before) = r
+        .issue_login_token(&f.officer)
+        .await
+        .expect("a password-only session");
+    let (_, enrolling_secret) = r.issue_login_token(&f.officer).await.expect("session");
+    let enrolling = r.authenticate(&enrolling_secret).await.expect("live");
     let codes = r
-        .confirm_mfa(&f.officer, &code_at(&again.secret, now))
+        .confirm_mfa(&enrolling, &code_at(&again.secret, now))
         .await
         .expect("confirmed");
     assert_eq!(codes.len(), RECOVERY_CODES);
+    // Every other session ends: one may be an intruder's, and would pass
+    // every MFA check from now on.
+    assert!(matches!(
+        r.authenticate(&before).await,
+        Err(Error::Unauthenticated)
+    ));
+    r.authenticate(&enrolling_secret)
+        .await
+        .expect("the session that turned MFA on lives on");
     let distinct: BTreeSet<&String> = codes.iter().collect();
     assert_eq!(distinct.len(), RECOVERY_CODES);
     let status = r.mfa_status(&f.officer).await.expect("status");

@@ -71,13 +71,13 @@ pub async fn a_password_reset_works_once_and_revokes_every_token(store: Arc<dyn 
         .expect("account")
         .id;
     let person = Principal::new(user);
-    let (_, login) = r.issue_login_token(&person).await.expect("token");
-    let (_, api) = r.issue_token(&person, "script").await.expect("token");
     // A second factor (a sign-in with the old password awaits it, below).
     let setup = r.start_mfa_enrollment(&person).await.expect("started");
     r.confirm_mfa(&person, &totp_code(&setup.secret, r.now()))
         .await
         .expect("confirmed");
+    let (_, login) = r.issue_login_token(&person).await.expect("token");
+    let (_, api) = r.issue_token(&person, "script").await.expect("token");
 
     r.request_password_reset(" Forgetful@ACME.test", from("203.0.113.9"))
         .await

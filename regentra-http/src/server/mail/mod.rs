@@ -92,7 +92,9 @@ impl Mailer {
             }
             (Some(url), None) => Transport::Smtp(smtp(url)?),
             (None, Some(dir)) => {
-                std::fs::create_dir_all(dir)
+                // The messages hold working links (a password reset): the
+                // directory and its files are this user's only.
+                private_dir(dir)
                     .map_err(|e| format!("--mail-dir: cannot create {}: {e}", dir.display()))?;
                 Transport::Dir(dir.clone())
             }
@@ -204,12 +206,33 @@ impl Mailer {
                     email.kind,
                     email.id.0
                 );
-                tokio::fs::write(dir.join(name), message.formatted())
+                write_private(dir.join(name), message.formatted())
                     .await
                     .map_err(|e| format!("--mail-dir: {e}"))
             }
         }
     }
+}
+
+/// Creates `dir` (and its parents) readable by this user only.
+fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Writes a new file readable by this user only.
+async fn write_private(path: std::path::PathBuf, bytes: Vec<u8>) -> std::io::Result<()> {
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    use tokio::io::AsyncWriteExt as _;
+    let mut file = options.open(path).await?;
+    file.write_all(&bytes).await?;
+    file.flush().await
 }
 
 /// The SMTP failure with its causes (the server's reply among them).

@@ -1,5 +1,7 @@
 //! A browser for page tests, over plain HTTP: it keeps the session cookie
-//! the server sets, sends its own origin with every form (as browsers do),
+//! the server sets, sends an `Origin` with every form as browsers do (its
+//! own, or `null` when the last page's referrer policy is `no-referrer`,
+//! which is what the Fetch standard has a browser send then),
 //! follows no redirect by itself, and reads what a page shows (hidden form
 //! fields, field errors) from its HTML.
 
@@ -75,6 +77,8 @@ pub struct Browser {
     base: String,
     client: reqwest::Client,
     cookie: Arc<Mutex<Option<String>>>,
+    /// The `Referrer-Policy` of the last answer.
+    referrer_policy: Arc<Mutex<String>>,
 }
 
 impl Browser {
@@ -86,6 +90,7 @@ impl Browser {
                 .build()
                 .expect("client"),
             cookie: Arc::default(),
+            referrer_policy: Arc::default(),
         }
     }
 
@@ -120,6 +125,7 @@ impl Browser {
             html: response.text().await.expect("a body"),
         };
         self.keep_cookie(&page.headers);
+        *self.referrer_policy.lock().expect("policy") = page.header("referrer-policy").to_owned();
         page
     }
 
@@ -134,14 +140,19 @@ impl Browser {
             .await
     }
 
-    /// Posts a form to `path` from the server's own page.
+    /// Posts a form to `path` from the server's own page (the last one).
     pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
         let body = serde_urlencoded::to_string(fields).expect("a form");
+        let origin = if *self.referrer_policy.lock().expect("policy") == "no-referrer" {
+            "null".to_owned()
+        } else {
+            self.base.clone()
+        };
         self.send(
             self.client
                 .post(format!("{}{path}", self.base))
                 .header("content-type", "application/x-www-form-urlencoded")
-                .header("origin", &self.base)
+                .header("origin", origin)
                 .header("accept", "text/html")
                 .body(body),
         )
