@@ -737,11 +737,18 @@ impl Regentra {
                 revoked += 1;
             }
         }
+        // A sign-in begun with the old password and waiting for its code
+        // cannot be finished.
+        let challenges = self.end_pending_sign_ins(user.id, &mut changes).await?;
         changes.audit(self.platform_event(
             Some(principal),
             "password.changed",
             Target::new(User::KIND, user.id),
-            json!({ "tokens_revoked": revoked, "set_by": credential.value.set_by }),
+            json!({
+                "tokens_revoked": revoked,
+                "sign_ins_ended": challenges,
+                "set_by": credential.value.set_by,
+            }),
         ));
         self.store().apply(changes).await?;
         Ok(())

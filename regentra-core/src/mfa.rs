@@ -718,6 +718,27 @@ impl Regentra {
         Ok(self.live_challenge(secret).await?.map(|c| c.value.user))
     }
 
+    /// Ends, in `changes`, every sign-in of `user` still waiting for its
+    /// second factor: when the password changes, one begun with the old
+    /// password must not be finished. How many there were.
+    pub(crate) async fn end_pending_sign_ins(
+        &self,
+        user: UserId,
+        changes: &mut ChangeSet,
+    ) -> Result<usize> {
+        let pending = store::find_all::<MfaChallenge>(
+            self.store(),
+            Scope::Platform,
+            "user",
+            &user.to_string(),
+        )
+        .await?;
+        for challenge in &pending {
+            changes.delete(challenge);
+        }
+        Ok(pending.len())
+    }
+
     async fn live_challenge(&self, secret: &str) -> Result<Option<Versioned<MfaChallenge>>> {
         if !secret.starts_with(CHALLENGE_PREFIX) || secret.len() > 100 {
             return Ok(None);

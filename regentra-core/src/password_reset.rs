@@ -21,7 +21,6 @@ use crate::auth::{ApiToken, Credential, SetBy, check_password_hash, password_use
 use crate::error::{Error, Result};
 use crate::ids::{PasswordResetId, UserId};
 use crate::mail::{EmailDraft, EmailKind};
-use crate::mfa::MfaChallenge;
 use crate::service::{Principal, Regentra};
 use crate::store::{self, ChangeSet, Entity, IndexEntry, Scope, Versioned};
 use crate::tenancy::invitations::{link_hash, link_secret};
@@ -225,18 +224,7 @@ impl Regentra {
         }
         // A sign-in half done with the old password (awaiting its second
         // factor) ends too.
-        let mut challenges = 0;
-        for challenge in store::find_all::<MfaChallenge>(
-            self.store(),
-            Scope::Platform,
-            "user",
-            &user.to_string(),
-        )
-        .await?
-        {
-            changes.delete(&challenge);
-            challenges += 1;
-        }
+        let challenges = self.end_pending_sign_ins(user, &mut changes).await?;
         let caller = Principal::new(user).with_request(request);
         changes.audit(self.event_in(
             audit::PLATFORM_CHAIN,

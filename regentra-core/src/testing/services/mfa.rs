@@ -390,6 +390,31 @@ async fn disabling_needs_a_current_code_or_the_password(f: &ComplianceFixture, s
     r.set_password(&f.officer, "violet kettle marches sideways")
         .await
         .expect("password");
+    // A sign-in begun with a password that then changes cannot be finished.
+    let begun = r
+        .begin_mfa_challenge(f.officer.user)
+        .await
+        .expect("begin")
+        .expect("a challenge");
+    r.change_password(
+        &f.officer,
+        Some("violet kettle marches sideways"),
+        "granite owl whispers at dusk",
+    )
+    .await
+    .expect("changed");
+    assert!(matches!(
+        r.complete_mfa_challenge(&begun, &code_at(secret, r.now() + Duration::seconds(30)))
+            .await,
+        Err(Error::Unauthenticated)
+    ));
+    r.change_password(
+        &f.officer,
+        Some("granite owl whispers at dusk"),
+        "violet kettle marches sideways",
+    )
+    .await
+    .expect("changed back");
     expect_invalid(r.disable_mfa(&f.officer, None, None).await, "code");
     expect_invalid(
         r.disable_mfa(&f.officer, Some("000001"), None).await,
