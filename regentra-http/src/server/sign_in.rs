@@ -103,15 +103,13 @@ pub async fn complete_mfa(
         Some(user) => mfa_limit_key(user),
         None => "mfa:unknown-challenge".to_owned(),
     };
-    let attempt = state
-        .limiter
-        .attempt(&key, address)
-        .map_err(ApiError::from)?;
-    let result = state.regentra.complete_mfa_challenge(challenge, code).await;
-    if !wrong_proof(&result) {
-        attempt.succeeded();
-    }
-    let user = result?;
+    let user = limited_proof(
+        state,
+        &key,
+        address,
+        state.regentra.complete_mfa_challenge(challenge, code),
+    )
+    .await?;
     let principal = Principal::new(user).with_request(request);
     let (token, secret) = state.regentra.issue_login_token(&principal).await?;
     Ok(Session {
@@ -119,6 +117,26 @@ pub async fn complete_mfa(
         token,
         secret,
     })
+}
+
+/// Runs `proof`, a step that checks a code or a password, under the login
+/// limits keyed by `key`: refused (429) when over them, and only a wrong
+/// proof ([`wrong_proof`]) counts against them.
+pub async fn limited_proof<T>(
+    state: &AppState,
+    key: &str,
+    address: Option<IpAddr>,
+    proof: impl std::future::Future<Output = Result<T, Error>>,
+) -> ApiResult<T> {
+    let attempt = state
+        .limiter
+        .attempt(key, address)
+        .map_err(ApiError::from)?;
+    let result = proof.await;
+    if !wrong_proof(&result) {
+        attempt.succeeded();
+    }
+    Ok(result?)
 }
 
 /// The limiter key of an account's second factor: every route that checks

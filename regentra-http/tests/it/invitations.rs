@@ -4,30 +4,12 @@
 //! account. Until SMTP delivery lands, a link's token is read from the
 //! queued email in the store the test holds.
 
-use std::sync::Arc;
-
-use chrono::{Duration, TimeZone, Utc};
-use regentra_core::ManualClock;
+use chrono::Duration;
 use regentra_core::mail::{EmailKind, OutgoingEmail};
 use regentra_core::store::{self, Scope};
-use regentra_http::cli::serve::AppClock;
 use serde_json::{Value, json};
 
 use crate::support::{self, Api, M, PASSWORD, Server, StatusCode, id, items};
-
-/// A server on the embedded store whose clock the test moves.
-async fn server_with_clock() -> (Server, Arc<ManualClock>) {
-    let clock = Arc::new(ManualClock::new(
-        Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0)
-            .single()
-            .expect("a time"),
-    ));
-    let config = regentra_http::cli::serve::AppConfig {
-        clock: AppClock(clock.clone()),
-        ..support::config()
-    };
-    (Server::embedded_with(config).await, clock)
-}
 
 /// The token in the link of the last email of `kind` queued to `to`.
 async fn link_token(server: &Server, to: &str, kind: EmailKind) -> String {
@@ -84,7 +66,7 @@ async fn accept(api: &Api, body: Value) -> support::Reply {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invitations_are_sent_accepted_with_consent_resent_and_revoked() {
-    let (server, clock) = server_with_clock().await;
+    let (server, clock) = support::server_with_clock().await;
     let (boss, msp, client) = support::msp_with_client(&server).await;
     let operator = server.admin();
     // An account elsewhere, whose password its owner knows (the operator

@@ -7,18 +7,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use regentra_core::{Clock as _, ManualClock};
-use regentra_http::cli::serve::{AppClock, AppConfig};
 use serde_json::{Value, json};
 
 use crate::support::{self, Api, M, PASSWORD, Server, StatusCode};
 
 /// A server whose core runs on `clock`.
 async fn server_on(clock: &Arc<ManualClock>) -> Server {
-    Server::embedded_with(AppConfig {
-        clock: AppClock(clock.clone()),
-        ..support::config()
-    })
-    .await
+    Server::embedded_with(support::config_on(clock)).await
 }
 
 fn start() -> Arc<ManualClock> {
@@ -27,7 +22,7 @@ fn start() -> Arc<ManualClock> {
 }
 
 /// The code an authenticator app shows for `secret` at `when`.
-fn code_at(secret: &str, when: DateTime<Utc>) -> String {
+pub(crate) fn code_at(secret: &str, when: DateTime<Utc>) -> String {
     totp_rs::Builder::new()
         .with_secret(totp_rs::Secret::try_from_base32(secret).expect("base32"))
         .build()

@@ -2,28 +2,10 @@
 //! session duration they impose, sign-out, browser cookies with CSRF, and
 //! the sign-in page.
 
-use std::sync::Arc;
-
-use chrono::{Duration, TimeZone, Utc};
-use regentra_core::ManualClock;
-use regentra_http::cli::serve::AppClock;
+use chrono::Duration;
 use serde_json::json;
 
 use crate::support::{self, M, PASSWORD, Server, StatusCode, id};
-
-/// A server on the embedded store whose clock the test moves.
-async fn server_with_clock() -> (Server, Arc<ManualClock>) {
-    let clock = Arc::new(ManualClock::new(
-        Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0)
-            .single()
-            .expect("a time"),
-    ));
-    let config = regentra_http::cli::serve::AppConfig {
-        clock: AppClock(clock.clone()),
-        ..support::config()
-    };
-    (Server::embedded_with(config).await, clock)
-}
 
 /// The fields a problem names.
 fn fields(reply: &support::Reply) -> Vec<&str> {
@@ -50,7 +32,7 @@ async fn standalone_admin(server: &Server, email: &str) -> support::Api {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn org_security_settings_are_validated_and_bound_the_sessions_of_members() {
-    let (server, clock) = server_with_clock().await;
+    let (server, clock) = support::server_with_clock().await;
     let (boss, msp, client) = support::msp_with_client(&server).await;
     let security = format!("/v1/orgs/{msp}/security");
 
@@ -226,7 +208,7 @@ fn with_cookie(method: reqwest::Method, url: String, cookie: &str) -> reqwest::R
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sign_in_page_signs_in_with_a_cookie_and_refuses_csrf() {
-    let (server, _clock) = server_with_clock().await;
+    let (server, _clock) = support::server_with_clock().await;
     let base = server.base.clone();
     let (_, msp, _) = support::msp_with_client(&server).await;
     let own_origin = base.clone();
@@ -698,16 +680,6 @@ async fn pages_have_a_stylesheet_and_a_branded_not_found() {
     );
 }
 
-/// The code an authenticator app shows for `secret` at `when`.
-fn totp(secret: &str, when: chrono::DateTime<Utc>) -> String {
-    totp_rs::Builder::new()
-        .with_secret(totp_rs::Secret::try_from_base32(secret).expect("base32"))
-        .build()
-        .expect("RFC 6238 defaults")
-        .generate(u64::try_from(when.timestamp()).expect("after 1970"))
-        .to_string()
-}
-
 /// The value of the hidden field `name` in a page.
 fn hidden_field(page: &Page, name: &str) -> String {
     let marker = format!(r#"name="{name}" value=""#);
@@ -722,7 +694,7 @@ fn hidden_field(page: &Page, name: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sign_in_page_asks_for_the_code_of_an_account_with_mfa() {
     use regentra_core::Clock as _;
-    let (server, clock) = server_with_clock().await;
+    let (server, clock) = support::server_with_clock().await;
     let base = server.base.clone();
     let (boss, _, _) = support::msp_with_client(&server).await;
     let setup = boss.post("/v1/me/mfa/enroll", json!({})).await;
@@ -730,7 +702,7 @@ async fn the_sign_in_page_asks_for_the_code_of_an_account_with_mfa() {
     boss.ok(
         M::POST,
         "/v1/me/mfa/confirm",
-        Some(json!({ "code": totp(&secret, clock.now()) })),
+        Some(json!({ "code": crate::mfa::code_at(&secret, clock.now()) })),
         StatusCode::OK,
     )
     .await;
@@ -770,7 +742,7 @@ async fn the_sign_in_page_asks_for_the_code_of_an_account_with_mfa() {
     };
     // From another site, or a wrong code: no session.
     clock.advance(Duration::seconds(30));
-    let right = totp(&secret, clock.now());
+    let right = crate::mfa::code_at(&secret, clock.now());
     let cross = post_code(right.clone(), Some("https://evil.test".to_owned())).await;
     assert_eq!(cross.status, StatusCode::FORBIDDEN);
     let wrong = if right == "123456" {
@@ -804,7 +776,7 @@ async fn the_sign_in_page_asks_for_the_code_of_an_account_with_mfa() {
     assert_eq!(me.status, StatusCode::OK);
     // The challenge is spent.
     clock.advance(Duration::seconds(30));
-    let again = post_code(totp(&secret, clock.now()), None).await;
+    let again = post_code(crate::mfa::code_at(&secret, clock.now()), None).await;
     assert_eq!(again.status, StatusCode::UNAUTHORIZED);
     assert!(again.text.contains("Sign in again"), "{}", again.text);
 }

@@ -23,8 +23,8 @@ use utoipa_axum::routes;
 use super::{ApiResult, Id};
 use crate::server::AppState;
 use crate::server::auth::{Caller, ClientAddr, Meta};
-use crate::server::problem::{ApiError, Body, Problem};
-use crate::server::sign_in::{complete_mfa, mfa_limit_key as limit_key, wrong_proof};
+use crate::server::problem::{Body, Problem};
+use crate::server::sign_in::{complete_mfa, limited_proof, mfa_limit_key as limit_key};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -162,16 +162,10 @@ async fn confirm_mfa(
     ClientAddr(address): ClientAddr,
     Body(req): Body<CodeRequest>,
 ) -> ApiResult<Json<RecoveryCodes>> {
-    let attempt = state
-        .limiter
-        .attempt(&limit_key(caller.user), address)
-        .map_err(ApiError::from)?;
-    let result = state.regentra.confirm_mfa(&caller, &req.code).await;
-    if !wrong_proof(&result) {
-        attempt.succeeded();
-    }
+    let key = limit_key(caller.user);
+    let proof = state.regentra.confirm_mfa(&caller, &req.code);
     Ok(Json(RecoveryCodes {
-        recovery_codes: result?,
+        recovery_codes: limited_proof(&state, &key, address, proof).await?,
     }))
 }
 
@@ -202,18 +196,11 @@ async fn disable_mfa(
     ClientAddr(address): ClientAddr,
     Body(req): Body<DisableRequest>,
 ) -> ApiResult<StatusCode> {
-    let attempt = state
-        .limiter
-        .attempt(&limit_key(caller.user), address)
-        .map_err(ApiError::from)?;
-    let result = state
+    let key = limit_key(caller.user);
+    let proof = state
         .regentra
-        .disable_mfa(&caller, req.code.as_deref(), req.password.as_deref())
-        .await;
-    if !wrong_proof(&result) {
-        attempt.succeeded();
-    }
-    result?;
+        .disable_mfa(&caller, req.code.as_deref(), req.password.as_deref());
+    limited_proof(&state, &key, address, proof).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -232,19 +219,10 @@ async fn regenerate_recovery_codes(
     ClientAddr(address): ClientAddr,
     Body(req): Body<CodeRequest>,
 ) -> ApiResult<Json<RecoveryCodes>> {
-    let attempt = state
-        .limiter
-        .attempt(&limit_key(caller.user), address)
-        .map_err(ApiError::from)?;
-    let result = state
-        .regentra
-        .regenerate_recovery_codes(&caller, &req.code)
-        .await;
-    if !wrong_proof(&result) {
-        attempt.succeeded();
-    }
+    let key = limit_key(caller.user);
+    let proof = state.regentra.regenerate_recovery_codes(&caller, &req.code);
     Ok(Json(RecoveryCodes {
-        recovery_codes: result?,
+        recovery_codes: limited_proof(&state, &key, address, proof).await?,
     }))
 }
 

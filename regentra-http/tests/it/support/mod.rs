@@ -67,6 +67,27 @@ pub fn config() -> AppConfig {
     }
 }
 
+/// [`config`] with the core on `clock`, which the test moves.
+pub fn config_on(clock: &Arc<regentra_core::ManualClock>) -> AppConfig {
+    AppConfig {
+        clock: regentra_http::cli::serve::AppClock(clock.clone()),
+        ..config()
+    }
+}
+
+/// A server on the embedded store whose clock (from Monday 2026-03-02
+/// 09:00 UTC) the test moves.
+pub async fn server_with_clock() -> (Server, Arc<regentra_core::ManualClock>) {
+    use chrono::TimeZone as _;
+    let clock = Arc::new(regentra_core::ManualClock::new(
+        chrono::Utc
+            .with_ymd_and_hms(2026, 3, 2, 9, 0, 0)
+            .single()
+            .expect("a time"),
+    ));
+    (Server::embedded_with(config_on(&clock)).await, clock)
+}
+
 /// A base URL and the platform admin's token: what clients are made from.
 pub struct Endpoint {
     pub base: String,
