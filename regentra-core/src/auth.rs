@@ -25,7 +25,7 @@ use crate::clock::Entropy;
 use crate::error::{Error, Result};
 use crate::ids::{OrgId, TokenId, UserId};
 use crate::service::{Principal, Regentra};
-use crate::store::{self, ChangeSet, Entity, IndexEntry, Scope};
+use crate::store::{self, ChangeSet, Entity, IndexEntry, Listing, PageRequest, Scope};
 use crate::tenancy::{User, normalize_email, validate_name};
 
 /// What every token starts with, so leaked tokens are easy to scan for.
@@ -872,7 +872,25 @@ impl Regentra {
     }
 
     /// The caller's tokens, without their secrets.
-    pub async fn tokens(&self, principal: &Principal) -> Result<Vec<ApiToken>> {
+    pub async fn tokens(
+        &self,
+        principal: &Principal,
+        page: PageRequest,
+    ) -> Result<Listing<ApiToken>> {
+        Ok(store::find_page::<ApiToken>(
+            self.store(),
+            Scope::Platform,
+            "user",
+            &principal.user.to_string(),
+            page,
+        )
+        .await?
+        .map(|t| t.value))
+    }
+
+    /// Every token of the caller (what the sessions page filters: one
+    /// person's tokens, a short list).
+    pub(crate) async fn all_tokens(&self, principal: &Principal) -> Result<Vec<ApiToken>> {
         Ok(store::find_all::<ApiToken>(
             self.store(),
             Scope::Platform,

@@ -40,7 +40,7 @@ impl Regentra {
     pub async fn sessions(&self, principal: &Principal) -> Result<Vec<SessionView>> {
         let now = self.now();
         Ok(self
-            .tokens(principal)
+            .all_tokens(principal)
             .await?
             .into_iter()
             .filter(|t| t.kind == TokenKind::Login && t.revoked_at.is_none())

@@ -737,6 +737,122 @@ pub async fn scan<E: Entity>(
     Ok((records, next))
 }
 
+/// One page of a list the store computed: the items and where the next
+/// page starts (`None` on the last page). `C` is the cursor: an id for
+/// lists in id order, a [`ScanCursor`] for index walks, an audit sequence.
+///
+/// A full page carries a cursor even when nothing follows it (the store
+/// cannot tell without reading one more); the page after it is then empty.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listing<T, C = Uuid> {
+    pub items: Vec<T>,
+    pub next: Option<C>,
+}
+
+impl<T, C> Listing<T, C> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Listing<U, C> {
+        Listing {
+            items: self.items.into_iter().map(f).collect(),
+            next: self.next,
+        }
+    }
+
+    /// The same page with its cursor in another form.
+    pub fn map_next<D>(self, f: impl FnOnce(C) -> D) -> Listing<T, D> {
+        Listing {
+            items: self.items,
+            next: self.next.map(f),
+        }
+    }
+
+    /// The items of a page read with `limit`, with `cursor` of the last as
+    /// the next page's start when the page is full.
+    pub fn of(items: Vec<T>, limit: usize, cursor: impl Fn(&T) -> C) -> Self {
+        let next = (items.len() >= limit.clamp(1, MAX_PAGE))
+            .then(|| items.last().map(cursor))
+            .flatten();
+        Self { items, next }
+    }
+}
+
+/// A page request over an ordered index walk: strictly after `after` (the
+/// previous page's last entry), at most `limit` items.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanRequest {
+    pub after: Option<ScanCursor>,
+    pub limit: usize,
+}
+
+impl ScanRequest {
+    pub fn first(limit: usize) -> Self {
+        Self { after: None, limit }
+    }
+
+    pub fn after(after: Option<ScanCursor>, limit: usize) -> Self {
+        Self { after, limit }
+    }
+
+    /// The limit adapters honour: at least 1, at most [`MAX_PAGE`].
+    pub fn effective_limit(&self) -> usize {
+        self.limit.clamp(1, MAX_PAGE)
+    }
+}
+
+/// One page of typed records in id order, computed by the store.
+pub async fn list_page<E: Entity>(
+    store: &dyn Store,
+    scope: Scope,
+    page: PageRequest,
+) -> Result<Listing<Versioned<E>>> {
+    let items = list::<E>(store, scope, page).await?;
+    Ok(Listing::of(items, page.effective_limit(), |r| r.value.id()))
+}
+
+/// One page of the typed records holding `index = value`, in id order.
+pub async fn find_page<E: Entity>(
+    store: &dyn Store,
+    scope: Scope,
+    index: &str,
+    value: &str,
+    page: PageRequest,
+) -> Result<Listing<Versioned<E>>> {
+    let items = find::<E>(store, scope, index, value, page).await?;
+    Ok(Listing::of(items, page.effective_limit(), |r| r.value.id()))
+}
+
+/// One page of an ordered index walk, typed (see [`scan`]).
+pub async fn scan_page<E: Entity>(
+    store: &dyn Store,
+    scope: Scope,
+    walk: &IndexScan,
+) -> Result<Listing<Versioned<E>, ScanCursor>> {
+    let (items, next) = scan::<E>(store, scope, walk).await?;
+    Ok(Listing { items, next })
+}
+
+/// An instant as index text: fixed width (`YYYYMMDDTHHMMSS`, UTC), so byte
+/// order is time order. Instants past the year 9999 (or before the year 1)
+/// take the last (first) key of that range, so the width never changes.
+pub fn instant_key(at: chrono::DateTime<chrono::Utc>) -> String {
+    use chrono::Datelike;
+    match at.year() {
+        ..=0 => "00010101T000000".to_owned(),
+        10_000.. => "99991231T235959".to_owned(),
+        _ => at.format("%Y%m%dT%H%M%S").to_string(),
+    }
+}
+
+/// A date as index text: `YYYY-MM-DD`, fixed width, so byte order is date
+/// order; dates past 9999 (or before the year 1) take the last (first) key.
+pub fn date_key(date: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    match date.year() {
+        ..=0 => "0001-01-01".to_owned(),
+        10_000.. => "9999-12-31".to_owned(),
+        _ => date.format("%Y-%m-%d").to_string(),
+    }
+}
+
 /// Loads one typed record or reports it as not found.
 pub async fn require<E: Entity>(store: &dyn Store, scope: Scope, id: Uuid) -> Result<Versioned<E>> {
     load(store, scope, id)

@@ -2,6 +2,7 @@
 //! attestations, linked to the controls they support.
 
 use std::collections::BTreeSet;
+use std::ops::Bound;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -10,13 +11,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::{ControlImplementation, Evidence};
+use super::{ControlImplementation, Evidence, NEVER_EXPIRES};
 use crate::audit::Target;
 use crate::error::{Error, FieldError, Result};
 use crate::ids::{BlobId, CampaignId, EvidenceId, OrgId, PolicyId, UserId};
 use crate::rbac::{Grant, Permission};
 use crate::service::{Principal, Regentra};
-use crate::store::{self, ChangeSet, Entity, Scope, Store, Versioned};
+use crate::store::{
+    self, ChangeSet, Entity, IndexScan, Listing, PageRequest, ScanCursor, Scope, Store, Versioned,
+};
 use crate::tenancy::validate_name;
 
 /// Files are stored in chunks of this size: the most of a file any layer
@@ -80,6 +83,43 @@ pub struct NewFile {
     pub content_type: String,
     /// Hex SHA-256 declared by the uploader; a mismatch stores nothing.
     pub sha256: Option<String>,
+}
+
+/// The order of an evidence list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EvidenceOrder {
+    /// The order it was added in (uuid v7 ids).
+    #[default]
+    Added,
+    /// Soonest valid-until first; evidence that never expires last.
+    Expiry,
+}
+
+/// A page request over the org's evidence: filters, order, where to
+/// resume (the previous page's cursor), how many.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceQuery {
+    /// Only evidence linked to this common control.
+    pub control: Option<String>,
+    /// Only evidence whose valid-until is before this instant (expired, or
+    /// expiring by then), soonest first; evidence that never expires is
+    /// left out.
+    pub expiring_before: Option<DateTime<Utc>>,
+    pub order: EvidenceOrder,
+    pub after: Option<ScanCursor>,
+    pub limit: usize,
+}
+
+impl Default for EvidenceQuery {
+    fn default() -> Self {
+        Self {
+            control: None,
+            expiring_before: None,
+            order: EvidenceOrder::Added,
+            after: None,
+            limit: 50,
+        }
+    }
 }
 
 /// A piece of evidence as listed: whether it still counts is derived.
@@ -259,31 +299,76 @@ impl Regentra {
         self.relink(principal, org, evidence, control, false).await
     }
 
-    /// The org's evidence (or one control's), newest first, marked expired
-    /// when past its valid-until.
+    /// A page of the org's evidence (or one control's), marked expired when
+    /// past its valid-until: in the order it was added, or by valid-until
+    /// (soonest first, evidence that never expires last; left out when
+    /// `expiring_before` is given). Each query is one walk of an index
+    /// (`control`, `expiry` or `control_expiry`), so a page reads about its
+    /// own size whatever the org holds. A control the org's program does
+    /// not have is refused, naming `control`.
     pub async fn evidence(
         &self,
         principal: &Principal,
         org: OrgId,
-        control: Option<&str>,
-    ) -> Result<Vec<EvidenceView>> {
+        query: EvidenceQuery,
+    ) -> Result<Listing<EvidenceView, ScanCursor>> {
         self.authorize_all(principal, org, Permission::EvidenceRead)
             .await?;
         let scope = Scope::Org(org);
-        let records = match control {
-            Some(c) => store::find_all::<Evidence>(self.store(), scope, "control", c).await?,
-            None => store::all::<Evidence>(self.store(), scope).await?,
+        if let Some(control) = &query.control
+            && store::find_unique::<ControlImplementation>(self.store(), scope, "control", control)
+                .await?
+                .is_none()
+        {
+            return Err(Error::invalid(
+                "control",
+                format!("control {control} is not part of this organization's program"),
+            ));
+        }
+        let by_expiry = query.order == EvidenceOrder::Expiry || query.expiring_before.is_some();
+        let found: Listing<Versioned<Evidence>, ScanCursor> = if by_expiry {
+            let prefix = query
+                .control
+                .as_ref()
+                .map_or_else(String::new, |c| format!("{c}|"));
+            let to = match query.expiring_before {
+                Some(before) => Bound::Excluded(format!("{prefix}{}", store::instant_key(before))),
+                None => Bound::Included(format!("{prefix}{NEVER_EXPIRES}")),
+            };
+            let index = if query.control.is_some() {
+                "control_expiry"
+            } else {
+                "expiry"
+            };
+            let walk = IndexScan::between(index, Bound::Included(prefix), to)
+                .after(query.after)
+                .limit(query.limit);
+            store::scan_page::<Evidence>(self.store(), scope, &walk).await?
+        } else if let Some(control) = &query.control {
+            let walk = IndexScan::between(
+                "control",
+                Bound::Included(control.clone()),
+                Bound::Included(control.clone()),
+            )
+            .after(query.after)
+            .limit(query.limit);
+            store::scan_page::<Evidence>(self.store(), scope, &walk).await?
+        } else {
+            // Id order: the store's list, its cursor carried as a scan
+            // cursor with an empty value.
+            let page = PageRequest::after(query.after.map(|c| c.id), query.limit);
+            store::list_page::<Evidence>(self.store(), scope, page)
+                .await?
+                .map_next(|id| ScanCursor {
+                    value: String::new(),
+                    id,
+                })
         };
         let now = self.now();
-        let mut views: Vec<EvidenceView> = records
-            .into_iter()
-            .map(|r| EvidenceView {
-                expired: !r.value.is_current(now),
-                evidence: r.value,
-            })
-            .collect();
-        views.reverse();
-        Ok(views)
+        Ok(found.map(|r| EvidenceView {
+            expired: !r.value.is_current(now),
+            evidence: r.value,
+        }))
     }
 
     /// Opens an evidence file for reading, chunk by chunk.

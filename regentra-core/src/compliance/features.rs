@@ -9,6 +9,8 @@
 //! adoption settings (see [`super::FrameworkSettings`]) that scope the
 //! requirements in [`super::evaluate::exclusions`].
 
+use std::ops::Bound;
+
 use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -22,7 +24,10 @@ use crate::error::{Error, FieldError, Result};
 use crate::ids::{AgreementId, EvidenceId, OrgId, UserId};
 use crate::rbac::Permission;
 use crate::service::{Principal, Regentra};
-use crate::store::{self, ChangeSet, Entity, IndexEntry, Scope, Versioned};
+use crate::store::{
+    self, ChangeSet, Entity, IndexEntry, IndexScan, Listing, PageRequest, ScanCursor, ScanRequest,
+    Scope, Versioned,
+};
 use crate::tenancy::validate_name;
 
 // ----- HIPAA: business associate agreements ------------------------------
@@ -69,7 +74,14 @@ impl Entity for Agreement {
         self.id.0
     }
     fn indexes(&self) -> Vec<IndexEntry> {
-        vec![IndexEntry::unique("vendor", self.vendor.to_lowercase())]
+        let mut entries = vec![IndexEntry::unique("vendor", self.vendor.to_lowercase())];
+        // Signed agreements by renewal date: the register's "expiring" walk.
+        if self.status == AgreementStatus::Signed
+            && let Some(due) = self.renewal_due
+        {
+            entries.push(IndexEntry::multi("renewal", store::date_key(due)));
+        }
+        entries
     }
 }
 
@@ -212,42 +224,55 @@ impl Regentra {
         Ok(current.value)
     }
 
-    /// The register, in the order agreements were added.
-    pub async fn agreements(&self, principal: &Principal, org: OrgId) -> Result<Vec<Agreement>> {
+    /// A page of the register, in the order agreements were added.
+    pub async fn agreements(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        page: PageRequest,
+    ) -> Result<Listing<Agreement>> {
         self.authorize_all(principal, org, Permission::FrameworksRead)
             .await?;
         self.require_adopted(org, "hipaa", "the business associate agreement register")
             .await?;
-        Ok(store::all::<Agreement>(self.store(), Scope::Org(org))
-            .await?
-            .into_iter()
-            .map(|v| v.value)
-            .collect())
+        Ok(
+            store::list_page::<Agreement>(self.store(), Scope::Org(org), page)
+                .await?
+                .map(|v| v.value),
+        )
     }
 
-    /// Signed agreements whose renewal falls within `days` days from today
-    /// (or is already overdue), soonest first.
+    /// A page of the signed agreements whose renewal falls within `days`
+    /// days from today (or is already overdue), soonest first: a walk of
+    /// the `renewal` index up to the horizon.
     pub async fn agreements_expiring(
         &self,
         principal: &Principal,
         org: OrgId,
         days: u32,
-    ) -> Result<Vec<Agreement>> {
+        page: ScanRequest,
+    ) -> Result<Listing<Agreement, ScanCursor>> {
+        self.authorize_all(principal, org, Permission::FrameworksRead)
+            .await?;
+        self.require_adopted(org, "hipaa", "the business associate agreement register")
+            .await?;
         let today = self.now().date_naive();
         // A horizon past the calendar's end means every renewal is within it.
         let horizon = today
             .checked_add_signed(Duration::days(i64::from(days)))
             .unwrap_or(NaiveDate::MAX);
-        let mut due: Vec<Agreement> = self
-            .agreements(principal, org)
-            .await?
-            .into_iter()
-            .filter(|a| {
-                a.status == AgreementStatus::Signed && a.renewal_due.is_some_and(|d| d <= horizon)
-            })
-            .collect();
-        due.sort_by_key(|a| a.renewal_due);
-        Ok(due)
+        let walk = IndexScan::between(
+            "renewal",
+            Bound::Unbounded,
+            Bound::Included(store::date_key(horizon)),
+        )
+        .after(page.after)
+        .limit(page.limit);
+        Ok(
+            store::scan_page::<Agreement>(self.store(), Scope::Org(org), &walk)
+                .await?
+                .map(|v| v.value),
+        )
     }
 
     async fn check_document(&self, org: OrgId, document: Option<EvidenceId>) -> Result<()> {

@@ -37,7 +37,7 @@ pub use gap::{CrossFrameworkSummary, FrameworkGaps, GapAnalysis, StatusTotals, g
 
 use crate::error::{Error, Result};
 use crate::ids::{AdoptionId, AssessmentId, ControlImplId, EvidenceId, OrgId, UserId};
-use crate::store::{Entity, IndexEntry, Scope};
+use crate::store::{self, Entity, IndexEntry, Scope};
 
 /// An organization's adoption of a framework. Unadopting only deactivates
 /// it: scoping decisions and settings stay, and re-adopting restores them.
@@ -324,14 +324,34 @@ impl Entity for Evidence {
         self.id.0
     }
     fn indexes(&self) -> Vec<IndexEntry> {
-        self.controls
+        // By control (id order), and by valid-until alone and per control,
+        // so lists filtered or ordered by expiry are index walks.
+        let expiry = self.expiry_key();
+        let mut entries: Vec<IndexEntry> = self
+            .controls
             .iter()
             .map(|c| IndexEntry::multi("control", c))
-            .collect()
+            .collect();
+        entries.extend(
+            self.controls
+                .iter()
+                .map(|c| IndexEntry::multi("control_expiry", format!("{c}|{expiry}"))),
+        );
+        entries.push(IndexEntry::multi("expiry", expiry));
+        entries
     }
 }
 
+/// The expiry key of evidence that never expires: after every instant.
+pub(crate) const NEVER_EXPIRES: &str = "~";
+
 impl Evidence {
+    /// Its valid-until as index text ([`NEVER_EXPIRES`] when it has none).
+    pub(crate) fn expiry_key(&self) -> String {
+        self.valid_until
+            .map_or_else(|| NEVER_EXPIRES.to_owned(), store::instant_key)
+    }
+
     /// Whether the evidence still counts at `now`.
     pub fn is_current(&self, now: DateTime<Utc>) -> bool {
         self.valid_until.is_none_or(|until| now < until)

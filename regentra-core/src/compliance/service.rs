@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::ids::{AdoptionId, AssessmentId, ControlImplId, OrgId};
 use crate::rbac::{Grant, Permission};
 use crate::service::{Principal, Regentra};
-use crate::store::{self, ChangeSet, Entity, Scope, Versioned};
+use crate::store::{self, ChangeSet, Entity, Listing, PageRequest, Scope, Versioned};
 use crate::tenancy::validate_name;
 
 /// How many times an operation that lost a race (another writer created the
@@ -174,13 +174,20 @@ impl Regentra {
         Ok(adoption.value)
     }
 
-    /// The org's adoptions, active and inactive.
-    pub async fn adoptions(&self, principal: &Principal, org: OrgId) -> Result<Vec<Adoption>> {
+    /// A page of the org's adoptions, active and inactive, in id order.
+    /// Short by nature (one per built-in framework, 8, plus the org's
+    /// custom ones), but paged by the store like every list.
+    pub async fn adoptions(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        page: PageRequest,
+    ) -> Result<Listing<Adoption>> {
         self.authorize_all(principal, org, Permission::FrameworksRead)
             .await?;
-        Ok(values(
-            store::all::<Adoption>(self.store(), Scope::Org(org)).await?,
-        ))
+        Ok(store::list_page::<Adoption>(self.store(), Scope::Org(org), page)
+            .await?
+            .map(|v| v.value))
     }
 
     /// Changes a control's implementation. `expected_version` is the version
@@ -253,17 +260,23 @@ impl Regentra {
         Ok(view(&catalog, &state, &evaluation, implementation))
     }
 
-    /// Every control the org has, with its derived state.
-    pub async fn controls(&self, principal: &Principal, org: OrgId) -> Result<Vec<ControlView>> {
+    /// A page of the org's controls (in id order, a page the store
+    /// computes), each with its derived state. Deriving a control's state
+    /// reads the org's compliance state (its evidence included), as a
+    /// single control's view does.
+    pub async fn controls(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        page: PageRequest,
+    ) -> Result<Listing<ControlView>> {
         self.authorize_all(principal, org, Permission::FrameworksRead)
             .await?;
+        let records =
+            store::list_page::<ControlImplementation>(self.store(), Scope::Org(org), page).await?;
         let (catalog, state) = (self.catalog_for(org).await?, self.org_state(org).await?);
         let evaluation = evaluate(&catalog, &state, self.now());
-        let records = store::all::<ControlImplementation>(self.store(), Scope::Org(org)).await?;
-        Ok(records
-            .into_iter()
-            .map(|r| view(&catalog, &state, &evaluation, r))
-            .collect())
+        Ok(records.map(|r| view(&catalog, &state, &evaluation, r)))
     }
 
     /// Scopes a requirement (or a whole section) out of an adopted framework
@@ -455,19 +468,28 @@ impl Regentra {
         Ok(assessment)
     }
 
-    /// The recorded assessments of a framework, oldest first.
+    /// A page of the recorded assessments of a framework, oldest first
+    /// (the store's walk of the `framework` index).
     pub async fn assessments(
         &self,
         principal: &Principal,
         org: OrgId,
         framework: &str,
-    ) -> Result<Vec<Assessment>> {
+        page: PageRequest,
+    ) -> Result<Listing<Assessment>> {
         self.authorize_all(principal, org, Permission::GapRead)
             .await?;
-        Ok(values(
-            store::find_all::<Assessment>(self.store(), Scope::Org(org), "framework", framework)
-                .await?,
-        ))
+        Ok(
+            store::find_page::<Assessment>(
+                self.store(),
+                Scope::Org(org),
+                "framework",
+                framework,
+                page,
+            )
+            .await?
+            .map(|v| v.value),
+        )
     }
 
     // ----- shared by this module's services ------------------------------

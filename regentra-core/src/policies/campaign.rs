@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use uuid::Uuid;
 
 use super::{
     Acknowledgment, AcknowledgmentStatus, Audience, Campaign, CampaignStatus, Policy, PolicyStatus,
@@ -20,7 +21,7 @@ use crate::mail::Sender;
 use crate::notify::NotificationKind;
 use crate::rbac::{Permission, Role};
 use crate::service::{Principal, Regentra};
-use crate::store::{self, ChangeSet, Entity, Scope, Versioned};
+use crate::store::{self, ChangeSet, Entity, Listing, PageRequest, Scope, Versioned};
 use crate::tenancy::{Membership, Organization, validate_name};
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -353,15 +354,20 @@ impl Regentra {
         Ok(c.value)
     }
 
-    /// The org's campaigns, oldest first.
-    pub async fn campaigns(&self, principal: &Principal, org: OrgId) -> Result<Vec<Campaign>> {
+    /// A page of the org's campaigns, oldest first.
+    pub async fn campaigns(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        page: PageRequest,
+    ) -> Result<Listing<Campaign>> {
         self.authorize_all(principal, org, Permission::CampaignsRead)
             .await?;
-        Ok(store::all::<Campaign>(self.store(), Scope::Org(org))
-            .await?
-            .into_iter()
-            .map(|v| v.value)
-            .collect())
+        Ok(
+            store::list_page::<Campaign>(self.store(), Scope::Org(org), page)
+                .await?
+                .map(|v| v.value),
+        )
     }
 
     /// Signed against assigned, overall and per role, with who is pending
@@ -381,35 +387,75 @@ impl Regentra {
         Ok(completion(&c, &acks, self.now()))
     }
 
-    /// The caller's own assignments in this org, newest first.
+    /// A page of the caller's own assignments in this org, oldest first:
+    /// one walk of the `user` index, then the page's campaigns and their
+    /// policies in one batched read each.
     pub async fn my_acknowledgments(
         &self,
         principal: &Principal,
         org: OrgId,
-    ) -> Result<Vec<MyAcknowledgment>> {
+        page: PageRequest,
+    ) -> Result<Listing<MyAcknowledgment>> {
         self.authorize(principal, org, Permission::AcknowledgmentsSign)
             .await?;
-        let mine = store::find_all::<Acknowledgment>(
+        let scope = Scope::Org(org);
+        let mine = store::find_page::<Acknowledgment>(
             self.store(),
-            Scope::Org(org),
+            scope,
             "user",
             &principal.user.to_string(),
+            page,
         )
         .await?;
-        let mut out = Vec::new();
-        for ack in mine.into_iter().rev() {
-            let campaign =
-                store::require::<Campaign>(self.store(), Scope::Org(org), ack.value.campaign.0)
-                    .await?
-                    .value;
-            let policy_title = self.policy_record(org, campaign.policy).await?.value.title;
-            out.push(MyAcknowledgment {
+        let campaign_ids: Vec<Uuid> = mine
+            .items
+            .iter()
+            .map(|a| a.value.campaign.0)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let campaigns: BTreeMap<CampaignId, Campaign> =
+            store::load_many::<Campaign>(self.store(), scope, &campaign_ids)
+                .await?
+                .into_iter()
+                .flatten()
+                .map(|c| (c.value.id, c.value))
+                .collect();
+        let policy_ids: Vec<Uuid> = campaigns
+            .values()
+            .map(|c| c.policy.0)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let titles: BTreeMap<PolicyId, String> =
+            store::load_many::<Policy>(self.store(), scope, &policy_ids)
+                .await?
+                .into_iter()
+                .flatten()
+                .map(|p| (p.value.id, p.value.title))
+                .collect();
+        let mut items = Vec::with_capacity(mine.items.len());
+        for ack in mine.items {
+            let campaign = campaigns
+                .get(&ack.value.campaign)
+                .cloned()
+                .ok_or(Error::NotFound {
+                    what: Campaign::NAME,
+                })?;
+            let policy_title = titles
+                .get(&campaign.policy)
+                .cloned()
+                .ok_or(Error::NotFound { what: Policy::NAME })?;
+            items.push(MyAcknowledgment {
                 acknowledgment: ack.value,
                 campaign,
                 policy_title,
             });
         }
-        Ok(out)
+        Ok(Listing {
+            items,
+            next: mine.next,
+        })
     }
 
     /// The policy text the caller is asked to sign in `campaign`, with their
@@ -640,22 +686,26 @@ impl Regentra {
         org: OrgId,
         user: UserId,
     ) -> Result<BTreeSet<PolicyId>> {
-        let mut out = BTreeSet::new();
-        for ack in store::find_all::<Acknowledgment>(
+        let campaigns: Vec<Uuid> = store::find_all::<Acknowledgment>(
             self.store(),
             Scope::Org(org),
             "user",
             &user.to_string(),
         )
         .await?
-        {
-            if let Some(c) =
-                store::load::<Campaign>(self.store(), Scope::Org(org), ack.value.campaign.0).await?
-            {
-                out.insert(c.value.policy);
-            }
-        }
-        Ok(out)
+        .into_iter()
+        .map(|ack| ack.value.campaign.0)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+        Ok(
+            store::load_many::<Campaign>(self.store(), Scope::Org(org), &campaigns)
+                .await?
+                .into_iter()
+                .flatten()
+                .map(|c| c.value.policy)
+                .collect(),
+        )
     }
 
     /// A pending acknowledgment for `user`, with their invitation: in the

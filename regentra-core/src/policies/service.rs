@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use uuid::Uuid;
 
 use super::templates::template;
 use super::{Policy, PolicyStatus, PolicyVersion, VersionStatus, body_hash};
@@ -13,7 +14,7 @@ use crate::error::{Error, FieldError, Result};
 use crate::ids::{OrgId, PolicyId, PolicyVersionId, UserId};
 use crate::rbac::{Access, Grant, Permission};
 use crate::service::{Principal, Regentra};
-use crate::store::{self, ChangeSet, Entity, Scope, Versioned};
+use crate::store::{self, ChangeSet, Entity, Listing, PageRequest, Scope, Versioned};
 use crate::tenancy::validate_name;
 
 /// The largest policy text accepted (markdown), in bytes.
@@ -254,20 +255,43 @@ impl Regentra {
 
     /// The org's policies. People whose access is limited to their own
     /// policies (employees) see those they are asked to acknowledge.
-    pub async fn policies(&self, principal: &Principal, org: OrgId) -> Result<Vec<Policy>> {
+    ///
+    /// A page in id order: the store's page for staff; for the others, the
+    /// page of the ids they were asked about (their acknowledgments, a
+    /// short list), read in one batch.
+    pub async fn policies(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        page: PageRequest,
+    ) -> Result<Listing<Policy>> {
         let grant = self
             .authorize(principal, org, Permission::PoliciesRead)
             .await?;
-        let all: Vec<Policy> = store::all::<Policy>(self.store(), Scope::Org(org))
+        let scope = Scope::Org(org);
+        if grant.access == Access::All {
+            return Ok(store::list_page::<Policy>(self.store(), scope, page)
+                .await?
+                .map(|v| v.value));
+        }
+        let ids: Vec<Uuid> = self
+            .assigned_policies(org, principal.user)
             .await?
             .into_iter()
+            .map(|p| p.0)
+            .filter(|id| page.after.is_none_or(|after| *id > after))
+            .take(page.effective_limit())
+            .collect();
+        let items: Vec<Policy> = store::load_many::<Policy>(self.store(), scope, &ids)
+            .await?
+            .into_iter()
+            .flatten()
             .map(|v| v.value)
             .collect();
-        if grant.access == Access::All {
-            return Ok(all);
-        }
-        let mine: BTreeSet<PolicyId> = self.assigned_policies(org, principal.user).await?;
-        Ok(all.into_iter().filter(|p| mine.contains(&p.id)).collect())
+        let next = (ids.len() == page.effective_limit())
+            .then(|| ids.last().copied())
+            .flatten();
+        Ok(Listing { items, next })
     }
 
     /// A policy and its versions. Employees may open the policies they are

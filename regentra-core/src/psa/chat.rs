@@ -14,7 +14,7 @@ use crate::ids::{ChatId, ChatMessageId, OrgId, TicketId, UserId};
 use crate::notify::NotificationKind;
 use crate::rbac::{Permission, Role};
 use crate::service::{Principal, Regentra};
-use crate::store::{self, ChangeSet, Entity, IndexEntry, Scope, Versioned};
+use crate::store::{self, ChangeSet, Entity, IndexEntry, Listing, PageRequest, Scope, Versioned};
 use crate::tenancy::{Membership, User};
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -209,26 +209,25 @@ impl Regentra {
         Ok(message)
     }
 
-    /// The chat's messages, in the order they were sent.
+    /// A page of the chat's messages, in the order they were sent (ids are
+    /// uuid v7), read by the store through the `chat` index.
     pub async fn chat_messages(
         &self,
         principal: &Principal,
         org: OrgId,
         chat: ChatId,
-    ) -> Result<Vec<ChatMessage>> {
+        page: PageRequest,
+    ) -> Result<Listing<ChatMessage>> {
         self.chat_party(principal, org, chat).await?;
-        Ok(
-            store::find_all::<ChatMessage>(
-                self.store(),
-                Scope::Org(org),
-                "chat",
-                &chat.to_string(),
-            )
-            .await?
-            .into_iter()
-            .map(|v| v.value)
-            .collect(),
+        Ok(store::find_page::<ChatMessage>(
+            self.store(),
+            Scope::Org(org),
+            "chat",
+            &chat.to_string(),
+            page,
         )
+        .await?
+        .map(|v| v.value))
     }
 
     /// The chat, if the caller may still take part in it: its requester, or
@@ -290,10 +289,15 @@ impl Regentra {
                 field: "chat".into(),
             });
         }
-        let transcript: Vec<String> = self
-            .chat_messages(principal, org, chat)
-            .await?
-            .iter()
+        let transcript: Vec<String> = store::find_all::<ChatMessage>(
+            self.store(),
+            Scope::Org(org),
+            "chat",
+            &chat.to_string(),
+        )
+        .await?
+        .iter()
+        .map(|m| &m.value)
             .map(|m| format!("[{}] {}: {}", m.at.to_rfc3339(), m.author, m.body))
             .collect();
         let ticket = self

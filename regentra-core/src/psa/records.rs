@@ -1,6 +1,7 @@
 //! The other PSA records: time entries, assets and the knowledge base.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -13,7 +14,10 @@ use crate::error::{Error, Result};
 use crate::ids::{ArticleId, AssetId, OrgId, TicketId, TimeEntryId, UserId};
 use crate::rbac::Permission;
 use crate::service::{Principal, Regentra};
-use crate::store::{self, ChangeSet, Entity, IndexEntry, Scope, Versioned};
+use crate::store::{
+    self, ChangeSet, Entity, IndexEntry, IndexScan, Listing, MAX_PAGE, Order, PageRequest,
+    ScanCursor, Scope, Versioned,
+};
 use crate::tenancy::validate_name;
 
 // ----- time entries ----------------------------------------------------------
@@ -43,9 +47,15 @@ impl Entity for TimeEntry {
         self.id.0
     }
     fn indexes(&self) -> Vec<IndexEntry> {
-        let mut entries = vec![IndexEntry::multi("user", self.user.to_string())];
+        // By date, for the org and per ticket: date ranges are index walks.
+        let date = store::date_key(self.date);
+        let mut entries = vec![
+            IndexEntry::multi("user", self.user.to_string()),
+            IndexEntry::multi("date", date.clone()),
+        ];
         if let Some(t) = self.ticket {
             entries.push(IndexEntry::multi("ticket", t.to_string()));
+            entries.push(IndexEntry::multi("ticket_date", format!("{t}|{date}")));
         }
         entries
     }
@@ -76,6 +86,51 @@ impl Minutes {
         if e.billable {
             self.billable += u64::from(e.minutes);
         }
+    }
+}
+
+/// A page request over time entries: the org's or one ticket's, within
+/// dates (inclusive), ordered by date then by when they were logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeQuery {
+    pub ticket: Option<TicketId>,
+    /// First day, inclusive.
+    pub from: Option<NaiveDate>,
+    /// Last day, inclusive.
+    pub to: Option<NaiveDate>,
+    pub after: Option<ScanCursor>,
+    pub limit: usize,
+}
+
+impl Default for TimeQuery {
+    fn default() -> Self {
+        Self {
+            ticket: None,
+            from: None,
+            to: None,
+            after: None,
+            limit: 50,
+        }
+    }
+}
+
+impl TimeQuery {
+    /// The index walk answering this query (its range; no cursor, no limit).
+    fn walk(&self) -> IndexScan {
+        let (index, prefix) = match self.ticket {
+            Some(t) => ("ticket_date", format!("{t}|")),
+            None => ("date", String::new()),
+        };
+        let from = match self.from {
+            Some(d) => Bound::Included(format!("{prefix}{}", store::date_key(d))),
+            None => Bound::Included(prefix.clone()),
+        };
+        let to = match self.to {
+            Some(d) => Bound::Included(format!("{prefix}{}", store::date_key(d))),
+            // Every date key sorts before `~`.
+            None => Bound::Excluded(format!("{prefix}~")),
+        };
+        IndexScan::between(index, from, to)
     }
 }
 
@@ -187,6 +242,13 @@ impl Entity for Article {
                 .iter()
                 .map(|t| IndexEntry::multi("tag", t.to_lowercase())),
         );
+        // Newest first for staff, and for everyone else among what the
+        // portal shows: the blank query's walks.
+        let updated = store::instant_key(self.updated_at);
+        if self.visibility == Visibility::Portal && self.published {
+            entries.push(IndexEntry::multi("portal_updated", updated.clone()));
+        }
+        entries.push(IndexEntry::multi("updated", updated));
         entries
     }
 }
@@ -201,6 +263,14 @@ pub struct NewArticle {
     pub tags: BTreeSet<String>,
     pub visibility: Visibility,
     pub published: bool,
+}
+
+/// Where the next page of a knowledge-base search starts: a position in
+/// the newest-first walk (blank query), or in the ranking (words).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArticleCursor {
+    Newest(ScanCursor),
+    Rank(usize),
 }
 
 /// The distinct lowercase words (letters and digits, two characters or
@@ -225,6 +295,10 @@ impl Regentra {
             .await?;
         if new.minutes == 0 || new.minutes > 24 * 60 {
             return Err(Error::invalid("minutes", "must be between 1 and 1440"));
+        }
+        // Dates are indexed as fixed-width `YYYY-MM-DD` text.
+        if !(1..=9999).contains(&chrono::Datelike::year(&new.date)) {
+            return Err(Error::invalid("date", "must be in the years 1 to 9999"));
         }
         if let Some(t) = new.ticket {
             store::require::<Ticket>(self.store(), Scope::Org(org), t.0).await?;
@@ -273,18 +347,58 @@ impl Regentra {
             by_user: BTreeMap::new(),
             by_ticket: BTreeMap::new(),
         };
-        for e in store::all::<TimeEntry>(self.store(), Scope::Org(org)).await? {
-            let e = e.value;
-            if e.date < from || e.date > to {
-                continue;
+        // The entries of the period only, a walk of the `date` index.
+        let range = TimeQuery {
+            from: Some(from),
+            to: Some(to),
+            ..TimeQuery::default()
+        }
+        .walk();
+        let mut after = None;
+        loop {
+            let walk = range.clone().after(after).limit(MAX_PAGE);
+            let (page, next) =
+                store::scan::<TimeEntry>(self.store(), Scope::Org(org), &walk).await?;
+            for e in page {
+                let e = e.value;
+                totals.org.add(&e);
+                totals.by_user.entry(e.user).or_default().add(&e);
+                if let Some(t) = e.ticket {
+                    totals.by_ticket.entry(t).or_default().add(&e);
+                }
             }
-            totals.org.add(&e);
-            totals.by_user.entry(e.user).or_default().add(&e);
-            if let Some(t) = e.ticket {
-                totals.by_ticket.entry(t).or_default().add(&e);
+            match next {
+                Some(cursor) => after = Some(cursor),
+                None => return Ok(totals),
             }
         }
-        Ok(totals)
+    }
+
+    /// A page of time entries, the org's or one ticket's (which must
+    /// exist), within the query's dates, by date: one walk of the `date`
+    /// (or `ticket_date`) index.
+    pub async fn time_entries(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        query: TimeQuery,
+    ) -> Result<Listing<TimeEntry, ScanCursor>> {
+        self.authorize_all(principal, org, Permission::TicketsRead)
+            .await?;
+        if let (Some(from), Some(to)) = (query.from, query.to)
+            && to < from
+        {
+            return Err(Error::invalid("to", "must not be before from"));
+        }
+        if let Some(t) = query.ticket {
+            store::require::<Ticket>(self.store(), Scope::Org(org), t.0).await?;
+        }
+        let walk = query.walk().after(query.after.clone()).limit(query.limit);
+        Ok(
+            store::scan_page::<TimeEntry>(self.store(), Scope::Org(org), &walk)
+                .await?
+                .map(|v| v.value),
+        )
     }
 
     /// Adds an asset to the org's inventory.
@@ -333,15 +447,20 @@ impl Regentra {
         Ok(asset)
     }
 
-    /// The org's assets.
-    pub async fn assets(&self, principal: &Principal, org: OrgId) -> Result<Vec<Asset>> {
+    /// A page of the org's assets, in the order they were added.
+    pub async fn assets(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        page: PageRequest,
+    ) -> Result<Listing<Asset>> {
         self.authorize_all(principal, org, Permission::AssetsRead)
             .await?;
-        Ok(store::all::<Asset>(self.store(), Scope::Org(org))
-            .await?
-            .into_iter()
-            .map(|v| v.value)
-            .collect())
+        Ok(
+            store::list_page::<Asset>(self.store(), Scope::Org(org), page)
+                .await?
+                .map(|v| v.value),
+        )
     }
 
     /// Links an asset to a ticket about it.
@@ -419,69 +538,89 @@ impl Regentra {
     /// the caller may read, newest first (what a portal shows before anyone
     /// searches); a query with no word of two letters or more is refused,
     /// naming `q` (the API's name for the query).
+    ///
+    /// A page at a time. The blank query is a newest-first walk of the
+    /// `updated` index (`portal_updated` for people who see the portal's
+    /// articles only), so a page reads about its own size. A query with
+    /// words walks the `word` index of one of them (the longest: likely the
+    /// rarest), which yields the candidate articles themselves, with no
+    /// read per hit; the other words and the visibility are checked on
+    /// those, and the matches are ranked (title matches first, then the
+    /// newest) and paged by rank. Its cost is the articles holding that
+    /// one word.
     pub async fn search_articles(
         &self,
         principal: &Principal,
         org: OrgId,
         query: &str,
-    ) -> Result<Vec<Article>> {
+        after: Option<ArticleCursor>,
+        limit: usize,
+    ) -> Result<Listing<Article, ArticleCursor>> {
         self.authorize(principal, org, Permission::KbReadPortal)
             .await?;
         let staff = self
             .authorize_all(principal, org, Permission::KbRead)
             .await
             .is_ok();
-        let visible = |a: &Article| staff || (a.visibility == Visibility::Portal && a.published);
+        let scope = Scope::Org(org);
+        let limit = limit.clamp(1, MAX_PAGE);
         if query.trim().is_empty() {
-            let mut out: Vec<Article> = store::all::<Article>(self.store(), Scope::Org(org))
+            let index = if staff { "updated" } else { "portal_updated" };
+            let after = match after {
+                Some(ArticleCursor::Newest(c)) => Some(c),
+                _ => None,
+            };
+            let walk = IndexScan {
+                order: Order::Descending,
+                ..IndexScan::all(index)
+            }
+            .after(after)
+            .limit(limit);
+            return Ok(store::scan_page::<Article>(self.store(), scope, &walk)
                 .await?
-                .into_iter()
                 .map(|a| a.value)
-                .filter(|a| visible(a))
-                .collect();
-            out.sort_by_key(|a| (std::cmp::Reverse(a.updated_at), std::cmp::Reverse(a.id.0)));
-            return Ok(out);
+                .map_next(ArticleCursor::Newest));
         }
         let terms = words(query);
-        if terms.is_empty() {
+        let Some(walked) = terms
+            .iter()
+            .max_by(|a, b| a.chars().count().cmp(&b.chars().count()).then(b.cmp(a)))
+        else {
             return Err(Error::invalid(
                 "q",
                 "needs at least one word of two letters or more",
             ));
-        }
-        let mut hits: Option<BTreeSet<Uuid>> = None;
-        for term in &terms {
-            let found: BTreeSet<Uuid> =
-                store::find_all::<Article>(self.store(), Scope::Org(org), "word", term)
-                    .await?
-                    .into_iter()
-                    .map(|a| a.value.id.0)
-                    .collect();
-            hits = Some(match hits {
-                Some(prev) => prev.intersection(&found).copied().collect(),
-                None => found,
-            });
-        }
-        let mut out = Vec::new();
-        for id in hits.unwrap_or_default() {
-            if let Some(a) = store::load::<Article>(self.store(), Scope::Org(org), id).await?
-                && visible(&a.value)
-            {
-                out.push(a.value);
-            }
-        }
+        };
+        let visible = |a: &Article| staff || (a.visibility == Visibility::Portal && a.published);
+        let mut out: Vec<Article> = store::find_all::<Article>(self.store(), scope, "word", walked)
+            .await?
+            .into_iter()
+            .map(|a| a.value)
+            .filter(|a| visible(a))
+            .filter(|a| {
+                let held = words(&format!("{} {}", a.title, a.body));
+                terms.iter().all(|t| held.contains(t))
+            })
+            .collect();
         // Title matches first, then the newest.
-        out.sort_by_key(|a| {
+        out.sort_by_cached_key(|a| {
+            let title = words(&a.title);
             (
-                std::cmp::Reverse(
-                    terms
-                        .iter()
-                        .filter(|t| words(&a.title).contains(*t))
-                        .count(),
-                ),
+                std::cmp::Reverse(terms.iter().filter(|t| title.contains(*t)).count()),
                 std::cmp::Reverse(a.updated_at),
+                std::cmp::Reverse(a.id.0),
             )
         });
-        Ok(out)
+        let skip = match after {
+            Some(ArticleCursor::Rank(n)) => n,
+            _ => 0,
+        };
+        let end = skip.saturating_add(limit);
+        let more = end < out.len();
+        let items: Vec<Article> = out.into_iter().skip(skip).take(limit).collect();
+        Ok(Listing {
+            items,
+            next: more.then_some(ArticleCursor::Rank(end)),
+        })
     }
 }

@@ -20,7 +20,7 @@ use crate::ids::{OrgId, SlaPolicyId, UserId};
 use crate::rbac::{self, Access, Permission, Role, Via};
 use crate::service::{Principal, Regentra};
 use crate::sla::{BusinessCalendar, CalendarSpec};
-use crate::store::{self, ChangeSet, Entity, IndexEntry, Scope, Versioned};
+use crate::store::{self, ChangeSet, Entity, IndexEntry, Listing, PageRequest, Scope, Versioned};
 use crate::tenancy::{self, OrgKind, Organization, User, validate_name};
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -403,15 +403,22 @@ impl Regentra {
         ))
     }
 
-    /// The org's policies.
-    pub async fn sla_policies(&self, principal: &Principal, org: OrgId) -> Result<Vec<SlaPolicy>> {
+    /// A page of the org's policies, in id order. An org keeps a handful
+    /// (a default and a few for its contracts), so this is short by nature;
+    /// the store pages it all the same.
+    pub async fn sla_policies(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        page: PageRequest,
+    ) -> Result<Listing<SlaPolicy>> {
         self.authorize_all(principal, org, Permission::SlaRead)
             .await?;
-        Ok(store::all::<SlaPolicy>(self.store(), Scope::Org(org))
-            .await?
-            .into_iter()
-            .map(|v| v.value)
-            .collect())
+        Ok(
+            store::list_page::<SlaPolicy>(self.store(), Scope::Org(org), page)
+                .await?
+                .map(|v| v.value),
+        )
     }
 
     /// The policy tickets of `org` run on: its own default, else (for a

@@ -1,6 +1,7 @@
 //! Tenancy operations: creating tenants, managing members, assigning MSP
 //! staff to clients, and listing the orgs a user can act in.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
 
@@ -14,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::ids::{MembershipId, OrgId, UserId};
 use crate::rbac::{Grant, Permission, Role, Via};
 use crate::service::{Principal, Regentra};
-use crate::store::{self, ChangeSet, Entity, PageRequest, Scope, Versioned};
+use crate::store::{self, ChangeSet, Entity, Listing, PageRequest, Scope, Store, Versioned};
 
 /// One role a user can act with in an org, and how they hold it.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -707,19 +708,17 @@ impl Regentra {
             .collect())
     }
 
-    /// A page of the org's audit events after `after` (a sequence number).
+    /// A page of the org's audit events in chain order, filtered by time
+    /// and actor (see [`AuditQuery`]).
     pub async fn audit_log(
         &self,
         principal: &Principal,
         org: OrgId,
-        after: Option<u64>,
-        limit: usize,
-    ) -> Result<Vec<AuditEvent>> {
+        query: AuditQuery,
+    ) -> Result<Listing<AuditEvent, u64>> {
         self.authorize_all(principal, org, Permission::AuditRead)
             .await?;
-        self.store()
-            .audit_events(org, after, limit.clamp(1, store::MAX_PAGE))
-            .await
+        audit_page(self.store(), org, &query).await
     }
 
     /// A page of the platform's own audit chain ([`audit::PLATFORM_CHAIN`]:
@@ -728,17 +727,10 @@ impl Regentra {
     pub async fn platform_audit_log(
         &self,
         principal: &Principal,
-        after: Option<u64>,
-        limit: usize,
-    ) -> Result<Vec<AuditEvent>> {
+        query: AuditQuery,
+    ) -> Result<Listing<AuditEvent, u64>> {
         self.authorize_platform(principal).await?;
-        self.store()
-            .audit_events(
-                audit::PLATFORM_CHAIN,
-                after,
-                limit.clamp(1, store::MAX_PAGE),
-            )
-            .await
+        audit_page(self.store(), audit::PLATFORM_CHAIN, &query).await
     }
 
     /// Recomputes the org's whole audit chain and reports the first broken link.
@@ -946,4 +938,129 @@ fn already_member_error() -> Error {
         what: Membership::NAME,
         field: "user".into(),
     }
+}
+
+/// A page request over an audit chain: events after the sequence number
+/// `after`, at `from` or later and before `to`, by one actor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub after: Option<u64>,
+    /// Events at this instant or later.
+    pub from: Option<DateTime<Utc>>,
+    /// Events before this instant.
+    pub to: Option<DateTime<Utc>>,
+    /// Events this user acted in.
+    pub actor: Option<UserId>,
+    pub limit: usize,
+}
+
+impl AuditQuery {
+    /// Every event after `after`, `limit` at a time.
+    pub fn after(after: Option<u64>, limit: usize) -> Self {
+        Self {
+            after,
+            from: None,
+            to: None,
+            actor: None,
+            limit,
+        }
+    }
+}
+
+/// How many events one page of an actor-filtered audit list reads at most
+/// before it answers (with fewer items and a cursor to go on from).
+pub const AUDIT_SCAN_BUDGET: usize = 10 * store::MAX_PAGE;
+
+/// One page of `query` over the chain of `org`.
+///
+/// The chain is stored by sequence number, and events are sealed in the
+/// order their operations commit, each stamped with the clock when its
+/// operation ran: times rise along the chain (two operations in flight at
+/// once may swap by the time of one commit). So a time range is a range
+/// of sequence numbers: its start is found by a galloping then binary
+/// search over single-event reads (about 2 log2(n) reads of one event),
+/// and the walk stops at the first event at or past `to`. Each event's time
+/// is still checked, so nothing outside the range is returned. The actor
+/// has no index: the walk filters it, reading at most
+/// [`AUDIT_SCAN_BUDGET`] events per page; a page that used its budget
+/// answers what it found with a cursor to go on from, so a rare actor in a
+/// long range costs several requests, each bounded.
+async fn audit_page(
+    store: &dyn Store,
+    org: OrgId,
+    query: &AuditQuery,
+) -> Result<Listing<AuditEvent, u64>> {
+    let limit = query.limit.clamp(1, store::MAX_PAGE);
+    let mut after = query.after;
+    if let Some(from) = query.from {
+        let start = first_at_or_after(store, org, from).await?;
+        after = after.max(start.checked_sub(1));
+    }
+    let filtered = query.actor.is_some();
+    let batch = if filtered { store::MAX_PAGE } else { limit };
+    let mut items = Vec::with_capacity(limit);
+    let mut scanned = 0usize;
+    loop {
+        let events = store.audit_events(org, after, batch).await?;
+        let exhausted = events.len() < batch;
+        for event in events {
+            scanned += 1;
+            after = Some(event.seq);
+            if query.to.is_some_and(|to| event.at >= to) {
+                return Ok(Listing { items, next: None });
+            }
+            let in_range = query.from.is_none_or(|from| event.at >= from);
+            let by_actor = query.actor.is_none_or(|a| event.actor.user == Some(a));
+            if in_range && by_actor {
+                items.push(event);
+                if items.len() == limit {
+                    return Ok(Listing { items, next: after });
+                }
+            }
+        }
+        if exhausted {
+            return Ok(Listing { items, next: None });
+        }
+        if scanned >= AUDIT_SCAN_BUDGET {
+            return Ok(Listing { items, next: after });
+        }
+    }
+}
+
+/// The sequence number of the first event of the chain at `from` or later
+/// (one past the last event when there is none).
+async fn first_at_or_after(store: &dyn Store, org: OrgId, from: DateTime<Utc>) -> Result<u64> {
+    // The event with sequence number `seq`, if the chain has it.
+    let at = |seq: u64| async move {
+        Ok::<_, Error>(
+            store
+                .audit_events(org, seq.checked_sub(1), 1)
+                .await?
+                .into_iter()
+                .next()
+                .map(|e| e.at),
+        )
+    };
+    // Gallop: the first power of two whose event is at `from` or later (or
+    // past the end), then search between it and the previous one.
+    let (mut lo, mut hi) = (0u64, 1u64);
+    loop {
+        match at(hi).await? {
+            Some(t) if t < from => {
+                lo = hi;
+                hi = hi.saturating_mul(2);
+            }
+            _ => break,
+        }
+    }
+    // Invariant: event `lo` (if lo > 0) is before `from`; event `hi` is at
+    // `from` or later, or missing.
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        match at(mid).await? {
+            Some(t) if t < from => lo = mid,
+            _ => hi = mid,
+        }
+    }
+    Ok(hi)
 }
