@@ -230,6 +230,27 @@ impl Regentra {
         .map(|v| v.value))
     }
 
+    /// The chat's whole history, in the order it was sent: what a live
+    /// connection replays when it opens (one conversation, short by nature).
+    pub async fn chat_history(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        chat: ChatId,
+    ) -> Result<Vec<ChatMessage>> {
+        self.chat_party(principal, org, chat).await?;
+        Ok(store::find_all::<ChatMessage>(
+            self.store(),
+            Scope::Org(org),
+            "chat",
+            &chat.to_string(),
+        )
+        .await?
+        .into_iter()
+        .map(|v| v.value)
+        .collect())
+    }
+
     /// The chat, if the caller may still take part in it: its requester, or
     /// staff of the org. A live connection asks this before it passes each
     /// message on, so access that ends (a member removed, an MSP's

@@ -193,7 +193,10 @@ async fn compliance(
     regentra.adopt_framework(admin, dental, "soc2").await?;
     regentra.adopt_framework(admin, globex, "cmmc").await?;
     // A few controls done, with evidence, to make the gap analyses tell a story.
-    for control in regentra.controls(admin, dental).await?.into_iter().take(12) {
+    for control in regentra
+        .controls(admin, dental, regentra_core::store::PageRequest::first(12))
+        .await?
+        .items {
         let key = control.implementation.control.clone();
         regentra
             .add_attestation(

@@ -6,7 +6,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use regentra_core::store::{MAX_PAGE, PageRequest};
+use regentra_core::store::{Listing, MAX_PAGE, PageRequest, ScanCursor};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -33,7 +33,8 @@ pub enum Position {
     AfterId(Uuid),
     AfterSeq(u64),
     Offset(usize),
-    /// After the item with this sort key and id (an ordered walk).
+    /// After the item with this sort key and id (an ordered walk: a queue
+    /// position, or a store scan cursor `(value, id)`).
     AfterKey(String, Uuid),
 }
 
@@ -88,6 +89,40 @@ impl Page {
         PageRequest::after(after, self.limit)
     }
 
+    /// Where a store scan resumes: `None` for the first page; a cursor of
+    /// another kind of list is refused, naming `cursor`.
+    pub fn scan_after(&self) -> Result<Option<ScanCursor>, Problem> {
+        match &self.position {
+            Position::Start => Ok(None),
+            Position::AfterKey(value, id) => Ok(Some(ScanCursor {
+                value: value.clone(),
+                id: *id,
+            })),
+            _ => Err(Problem::invalid_field(
+                "cursor",
+                "is not a cursor of this list",
+            )),
+        }
+    }
+
+    /// A page the store computed in id order, with its next cursor.
+    pub fn listed<T>(&self, listing: Listing<T>) -> Paged<T> {
+        Paged {
+            items: listing.items,
+            next_cursor: listing.next.map(|id| encode(Position::AfterId(id))),
+        }
+    }
+
+    /// A page of a store scan, with its next cursor.
+    pub fn scanned<T>(&self, listing: Listing<T, ScanCursor>) -> Paged<T> {
+        Paged {
+            items: listing.items,
+            next_cursor: listing
+                .next
+                .map(|c| encode(Position::AfterKey(c.value, c.id))),
+        }
+    }
+
     /// Where an ordered walk resumes: its sort key and id.
     pub fn after_key(&self) -> Option<(String, Uuid)> {
         match &self.position {
@@ -116,19 +151,6 @@ impl Page {
             items: rest,
             next_cursor,
         }
-    }
-
-    /// One page of a list in a meaningful order of its own (search ranking).
-    pub fn of_ranked<T>(&self, items: Vec<T>) -> Paged<T> {
-        let skip = match self.position {
-            Position::Offset(n) => n,
-            _ => 0,
-        };
-        let end = skip + self.limit;
-        let total = items.len();
-        let items: Vec<T> = items.into_iter().skip(skip).take(self.limit).collect();
-        let next_cursor = (end < total).then(|| encode(Position::Offset(end)));
-        Paged { items, next_cursor }
     }
 
     /// Items a store returned for [`Self::request`] (or an audit read): a
@@ -254,16 +276,5 @@ mod tests {
             }
         }
         assert_eq!(seen, ids);
-    }
-
-    #[test]
-    fn ranked_pages_keep_their_order() {
-        let items = vec!["c", "a", "b", "d"];
-        let first = page(3, Position::Start).of_ranked(items.clone());
-        assert_eq!(first.items, vec!["c", "a", "b"]);
-        let next = decode(&first.next_cursor.expect("more")).expect("own cursor");
-        let second = page(3, next).of_ranked(items);
-        assert_eq!(second.items, vec!["d"]);
-        assert!(second.next_cursor.is_none());
     }
 }

@@ -243,9 +243,9 @@ async fn list_tokens(
     Caller(caller): Caller,
     page: Page,
 ) -> ApiResult<Json<Paged<TokenItem>>> {
-    let tokens = state.regentra.tokens(&caller).await?;
+    let tokens = state.regentra.tokens(&caller, page.request()).await?;
     Ok(Json(
-        page.of_ids(tokens, |t| t.id.0)
+        page.listed(tokens)
             .map(|t| TokenItem::new(&state.regentra, t)),
     ))
 }

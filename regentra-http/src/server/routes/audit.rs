@@ -2,17 +2,21 @@
 
 use axum::Json;
 use axum::extract::State;
-use regentra_core::ids::OrgId;
-use serde::Serialize;
+use chrono::{DateTime, Utc};
+use regentra_core::audit::AuditEvent;
+use regentra_core::ids::{OrgId, UserId};
+use regentra_core::store::Listing;
+use regentra_core::tenancy::AuditQuery;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{ApiResult, Id};
+use super::{ApiResult, Id, Query};
 use crate::server::AppState;
 use crate::server::auth::Caller;
-use crate::server::page::{Page, PageQuery, Paged, Position};
+use crate::server::page::{self, Page, PageQuery, Paged, Position};
 use crate::server::problem::Problem;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -23,55 +27,94 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(outbox))
 }
 
-/// The org's audit events in chain order.
+/// Filters of an audit list, with its page.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AuditListQuery {
+    /// Events at this instant or later (RFC 3339).
+    from: Option<DateTime<Utc>>,
+    /// Events before this instant (RFC 3339).
+    to: Option<DateTime<Utc>>,
+    /// Events this user acted in. A page reads a bounded stretch of the
+    /// chain: it may hold fewer items than asked, with a `next_cursor` to
+    /// go on from.
+    actor: Option<UserId>,
+    /// Items per page (default 50, at most 500; larger values are capped).
+    limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+impl AuditListQuery {
+    fn to_query(&self) -> ApiResult<AuditQuery> {
+        let page = Page::parse(PageQuery {
+            limit: self.limit,
+            cursor: self.cursor.clone(),
+        })?;
+        let after = match page.position {
+            Position::Start => None,
+            Position::AfterSeq(seq) => Some(seq),
+            _ => {
+                return Err(Problem::invalid_field("cursor", "is not a cursor of this list").into());
+            }
+        };
+        if let (Some(from), Some(to)) = (self.from, self.to)
+            && to < from
+        {
+            return Err(Problem::invalid_field("to", "must not be before from").into());
+        }
+        let query = AuditQuery {
+            after,
+            from: self.from,
+            to: self.to,
+            actor: self.actor,
+            limit: page.limit,
+        };
+        Ok(query)
+    }
+}
+
+fn audit_paged(listing: Listing<AuditEvent, u64>) -> Paged<Value> {
+    Paged {
+        next_cursor: listing
+            .next
+            .map(|seq| page::encode(Position::AfterSeq(seq))),
+        items: listing.items.into_iter().map(|e| json!(e)).collect(),
+    }
+}
+
+/// The org's audit events in chain order, by time range and actor.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/audit", tag = "audit",
-    params(("org_id" = Uuid, Path), PageQuery),
+    params(("org_id" = Uuid, Path), AuditListQuery),
     responses((status = 200, body = Paged<regentra_core::audit::AuditEvent>), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn audit(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Id(org): Id<OrgId>,
-    page: Page,
+    Query(q): Query<AuditListQuery>,
 ) -> ApiResult<Json<Paged<Value>>> {
-    let after = match page.position {
-        Position::AfterSeq(seq) => Some(seq),
-        _ => None,
-    };
-    let events = state
-        .regentra
-        .audit_log(&caller, org, after, page.limit)
-        .await?;
-    Ok(Json(
-        page.from_store(events, |e| Position::AfterSeq(e.seq))
-            .map(|e| json!(e)),
-    ))
+    let query = q.to_query()?;
+    let events = state.regentra.audit_log(&caller, org, query).await?;
+    Ok(Json(audit_paged(events)))
 }
 
 /// The platform's own audit events in chain order (accounts, passwords,
 /// new tenants, refused attaches of existing accounts): platform operators
 /// only.
 #[utoipa::path(get, path = "/v1/platform/audit", tag = "audit",
-    params(PageQuery),
+    params(AuditListQuery),
     responses((status = 200, body = Paged<regentra_core::audit::AuditEvent>), (status = 403, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn platform_audit(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    page: Page,
+    Query(q): Query<AuditListQuery>,
 ) -> ApiResult<Json<Paged<Value>>> {
-    let after = match page.position {
-        Position::AfterSeq(seq) => Some(seq),
-        _ => None,
-    };
-    let events = state
-        .regentra
-        .platform_audit_log(&caller, after, page.limit)
-        .await?;
-    Ok(Json(
-        page.from_store(events, |e| Position::AfterSeq(e.seq))
-            .map(|e| json!(e)),
-    ))
+    let query = q.to_query()?;
+    let events = state.regentra.platform_audit_log(&caller, query).await?;
+    Ok(Json(audit_paged(events)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

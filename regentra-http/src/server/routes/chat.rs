@@ -127,8 +127,11 @@ async fn list_messages(
     Id((org, chat)): Id<(OrgId, ChatId)>,
     page: Page,
 ) -> ApiResult<Json<Paged<Value>>> {
-    let messages = state.regentra.chat_messages(&caller, org, chat).await?;
-    Ok(Json(page.of_ids(messages, |m| m.id.0).map(|m| json!(m))))
+    let messages = state
+        .regentra
+        .chat_messages(&caller, org, chat, page.request())
+        .await?;
+    Ok(Json(page.listed(messages).map(|m| json!(m))))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -238,7 +241,7 @@ async fn socket(
     // Subscribe before reading the history so nothing falls in between
     // (a message may then arrive twice; ids tell duplicates apart).
     let live = state.chat.subscribe(chat);
-    let history = match state.regentra.chat_messages(&caller, org, chat).await {
+    let history = match state.regentra.chat_history(&caller, org, chat).await {
         Ok(history) => history,
         Err(e) => {
             drop(live);

@@ -15,6 +15,7 @@ use regentra_core::compliance::{
     TrustServicesCategory,
 };
 use regentra_core::ids::{AgreementId, OrgId, UserId};
+use regentra_core::store::ScanRequest;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
@@ -117,8 +118,8 @@ async fn list_adoptions(
     Id(org): Id<OrgId>,
     page: Page,
 ) -> ApiResult<Json<Paged<Value>>> {
-    let adoptions = state.regentra.adoptions(&caller, org).await?;
-    Ok(Json(page.of_ids(adoptions, |a| a.id.0).map(|a| json!(a))))
+    let adoptions = state.regentra.adoptions(&caller, org, page.request()).await?;
+    Ok(Json(page.listed(adoptions).map(|a| json!(a))))
 }
 
 /// Adopts a framework: seeds its control set and unlocks its features.
@@ -345,8 +346,11 @@ async fn list_assessments(
     Id((org, framework)): Id<(OrgId, String)>,
     page: Page,
 ) -> ApiResult<Json<Paged<Value>>> {
-    let assessments = state.regentra.assessments(&caller, org, &framework).await?;
-    Ok(Json(page.of_ids(assessments, |a| a.id.0).map(|a| json!(a))))
+    let assessments = state
+        .regentra
+        .assessments(&caller, org, &framework, page.request())
+        .await?;
+    Ok(Json(page.listed(assessments).map(|a| json!(a))))
 }
 
 // ----- controls ---------------------------------------------------------------
@@ -395,11 +399,8 @@ async fn controls(
     Id(org): Id<OrgId>,
     page: Page,
 ) -> ApiResult<Json<Paged<ControlItem>>> {
-    let views = state.regentra.controls(&caller, org).await?;
-    Ok(Json(
-        page.of_ids(views, |v| v.implementation.id.0)
-            .map(ControlItem::from),
-    ))
+    let views = state.regentra.controls(&caller, org, page.request()).await?;
+    Ok(Json(page.listed(views).map(ControlItem::from)))
 }
 
 /// One control implementation.
@@ -664,16 +665,15 @@ async fn list_agreements(
         limit: q.limit,
         cursor: q.cursor,
     })?;
-    let agreements = match q.expiring_within_days {
+    let r = &state.regentra;
+    let paged = match q.expiring_within_days {
         Some(days) => {
-            state
-                .regentra
-                .agreements_expiring(&caller, org, days)
-                .await?
+            let after = ScanRequest::after(page.scan_after()?, page.limit);
+            page.scanned(r.agreements_expiring(&caller, org, days, after).await?)
         }
-        None => state.regentra.agreements(&caller, org).await?,
+        None => page.listed(r.agreements(&caller, org, page.request()).await?),
     };
-    Ok(Json(page.of_ids(agreements, |a| a.id.0).map(|a| json!(a))))
+    Ok(Json(paged.map(|a| json!(a))))
 }
 
 /// HIPAA: records a business associate agreement.

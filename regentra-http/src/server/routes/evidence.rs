@@ -9,9 +9,9 @@ use axum::body::Body as RawBody;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use futures::StreamExt;
-use regentra_core::compliance::evidence::{NewEvidence, NewFile};
+use regentra_core::compliance::evidence::{EvidenceOrder, EvidenceQuery as Filter, NewEvidence, NewFile};
 use regentra_core::ids::{EvidenceId, OrgId};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -205,9 +205,18 @@ async fn add_attestation(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EvidenceQuery {
-    /// Only evidence linked to this common control.
+    /// Only evidence linked to this common control (one of the org's program).
     control: Option<String>,
+    /// Only evidence whose valid-until is before this day (UTC midnight):
+    /// expired or expiring by then, soonest first; evidence that never
+    /// expires is left out.
+    expiring_before: Option<NaiveDate>,
+    /// `added` (the default: the order it was added in) or `expiry`
+    /// (soonest valid-until first, evidence that never expires last).
+    sort: Option<String>,
+    /// Items per page (default 50, at most 500; larger values are capped).
     limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
@@ -226,13 +235,23 @@ async fn list_evidence(
         limit: q.limit,
         cursor: q.cursor,
     })?;
-    let items = state
-        .regentra
-        .evidence(&caller, org, q.control.as_deref())
-        .await?;
-    Ok(Json(
-        page.of_ids(items, |e| e.evidence.id.0).map(|e| json!(e)),
-    ))
+    let order = match q.sort.as_deref() {
+        None | Some("") | Some("added") => EvidenceOrder::Added,
+        Some("expiry") => EvidenceOrder::Expiry,
+        Some(_) => return Err(Problem::invalid_field("sort", "must be added or expiry").into()),
+    };
+    let filter = Filter {
+        control: q.control.filter(|c| !c.is_empty()),
+        expiring_before: q
+            .expiring_before
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc()),
+        order,
+        after: page.scan_after()?,
+        limit: page.limit,
+    };
+    let items = state.regentra.evidence(&caller, org, filter).await?;
+    Ok(Json(page.scanned(items).map(|e| json!(e))))
 }
 
 /// Downloads an evidence file, as stored; `x-content-sha256` carries its hash.

@@ -102,8 +102,8 @@ async fn list_policies(
     Id(org): Id<OrgId>,
     page: Page,
 ) -> ApiResult<Json<Paged<Value>>> {
-    let policies = state.regentra.policies(&caller, org).await?;
-    Ok(Json(page.of_ids(policies, |p| p.id.0).map(|p| json!(p))))
+    let policies = state.regentra.policies(&caller, org, page.request()).await?;
+    Ok(Json(page.listed(policies).map(|p| json!(p))))
 }
 
 /// Creates a policy with a first draft.
@@ -303,8 +303,8 @@ async fn list_campaigns(
     Id(org): Id<OrgId>,
     page: Page,
 ) -> ApiResult<Json<Paged<Value>>> {
-    let campaigns = state.regentra.campaigns(&caller, org).await?;
-    Ok(Json(page.of_ids(campaigns, |c| c.id.0).map(|c| json!(c))))
+    let campaigns = state.regentra.campaigns(&caller, org, page.request()).await?;
+    Ok(Json(page.listed(campaigns).map(|c| json!(c))))
 }
 
 /// A campaign's completion: who signed, who is pending, who is overdue.
@@ -457,9 +457,9 @@ async fn my_acknowledgments(
     Id(org): Id<OrgId>,
     page: Page,
 ) -> ApiResult<Json<Paged<Value>>> {
-    let mine = state.regentra.my_acknowledgments(&caller, org).await?;
-    Ok(Json(
-        page.of_ids(mine, |m| m.acknowledgment.id.0)
-            .map(|m| json!(m)),
-    ))
+    let mine = state
+        .regentra
+        .my_acknowledgments(&caller, org, page.request())
+        .await?;
+    Ok(Json(page.listed(mine).map(|m| json!(m))))
 }

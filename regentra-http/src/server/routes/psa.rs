@@ -7,7 +7,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
 use regentra_core::ids::{OrgId, TicketId, UserId};
-use regentra_core::psa::records::{NewArticle, NewAsset, NewTimeEntry, Visibility};
+use regentra_core::psa::records::{
+    ArticleCursor, NewArticle, NewAsset, NewTimeEntry, TimeQuery, Visibility,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
@@ -17,12 +19,12 @@ use utoipa_axum::routes;
 use super::{ApiResult, Id, Query};
 use crate::server::AppState;
 use crate::server::auth::Caller;
-use crate::server::page::{Page, PageQuery, Paged};
+use crate::server::page::{self, Page, PageQuery, Paged, Position};
 use crate::server::problem::{Body, Problem};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(log_time))
+        .routes(routes!(list_time, log_time))
         .routes(routes!(time_totals))
         .routes(routes!(list_assets, add_asset))
         .routes(routes!(search_articles, add_article))
@@ -59,6 +61,49 @@ async fn log_time(
     };
     let entry = state.regentra.log_time(&caller, org, new).await?;
     Ok((StatusCode::CREATED, Json(json!(entry))))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct TimeListQuery {
+    /// Only the time logged on this ticket.
+    ticket: Option<TicketId>,
+    /// First day, inclusive.
+    from: Option<NaiveDate>,
+    /// Last day, inclusive.
+    to: Option<NaiveDate>,
+    /// Items per page (default 50, at most 500; larger values are capped).
+    limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// Time entries, the org's or one ticket's, within dates, by date.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/time-entries", tag = "psa",
+    params(("org_id" = Uuid, Path), TimeListQuery),
+    responses((status = 200, body = Paged<regentra_core::psa::records::TimeEntry>), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn list_time(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    Query(q): Query<TimeListQuery>,
+) -> ApiResult<Json<Paged<Value>>> {
+    let page = Page::parse(PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    })?;
+    let query = TimeQuery {
+        ticket: q.ticket,
+        from: q.from,
+        to: q.to,
+        after: page.scan_after()?,
+        limit: page.limit,
+    };
+    let entries = state.regentra.time_entries(&caller, org, query).await?;
+    Ok(Json(page.scanned(entries).map(|e| json!(e))))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -112,8 +157,8 @@ async fn list_assets(
     Id(org): Id<OrgId>,
     page: Page,
 ) -> ApiResult<Json<Paged<Value>>> {
-    let assets = state.regentra.assets(&caller, org).await?;
-    Ok(Json(page.of_ids(assets, |a| a.id.0).map(|a| json!(a))))
+    let assets = state.regentra.assets(&caller, org, page.request()).await?;
+    Ok(Json(page.listed(assets).map(|a| json!(a))))
 }
 
 /// Records an asset.
@@ -164,8 +209,33 @@ async fn search_articles(
         limit: q.limit,
         cursor: q.cursor,
     })?;
-    let found = state.regentra.search_articles(&caller, org, &q.q).await?;
-    Ok(Json(page.of_ranked(found).map(|a| json!(a))))
+    let after = match page.position {
+        Position::Start => None,
+        Position::AfterKey(value, id) => Some(ArticleCursor::Newest(
+            regentra_core::store::ScanCursor { value, id },
+        )),
+        Position::Offset(n) => Some(ArticleCursor::Rank(n)),
+        _ => {
+            return Err(Problem::invalid_field("cursor", "is not a cursor of this list").into());
+        }
+    };
+    let found = state
+        .regentra
+        .search_articles(&caller, org, &q.q, after, page.limit)
+        .await?;
+    let next_cursor = found.next.map(|c| {
+        page::encode(match c {
+            ArticleCursor::Newest(c) => Position::AfterKey(c.value, c.id),
+            ArticleCursor::Rank(n) => Position::Offset(n),
+        })
+    });
+    Ok(Json(
+        Paged {
+            items: found.items,
+            next_cursor,
+        }
+        .map(|a| json!(a)),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -150,8 +150,11 @@ async fn list_sla_policies(
     Id(org): Id<OrgId>,
     page: Page,
 ) -> ApiResult<Json<Paged<Value>>> {
-    let policies = state.regentra.sla_policies(&caller, org).await?;
-    Ok(Json(page.of_ids(policies, |p| p.id.0).map(|p| json!(p))))
+    let policies = state
+        .regentra
+        .sla_policies(&caller, org, page.request())
+        .await?;
+    Ok(Json(page.listed(policies).map(|p| json!(p))))
 }
 
 /// Creates an SLA policy (the calendar is checked: zone, hours, holidays).
