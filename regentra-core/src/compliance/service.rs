@@ -185,9 +185,11 @@ impl Regentra {
     ) -> Result<Listing<Adoption>> {
         self.authorize_all(principal, org, Permission::FrameworksRead)
             .await?;
-        Ok(store::list_page::<Adoption>(self.store(), Scope::Org(org), page)
-            .await?
-            .map(|v| v.value))
+        Ok(
+            store::list_page::<Adoption>(self.store(), Scope::Org(org), page)
+                .await?
+                .map(|v| v.value),
+        )
     }
 
     /// Changes a control's implementation. `expected_version` is the version
@@ -479,17 +481,15 @@ impl Regentra {
     ) -> Result<Listing<Assessment>> {
         self.authorize_all(principal, org, Permission::GapRead)
             .await?;
-        Ok(
-            store::find_page::<Assessment>(
-                self.store(),
-                Scope::Org(org),
-                "framework",
-                framework,
-                page,
-            )
-            .await?
-            .map(|v| v.value),
+        Ok(store::find_page::<Assessment>(
+            self.store(),
+            Scope::Org(org),
+            "framework",
+            framework,
+            page,
         )
+        .await?
+        .map(|v| v.value))
     }
 
     // ----- shared by this module's services ------------------------------

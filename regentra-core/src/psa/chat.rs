@@ -239,16 +239,18 @@ impl Regentra {
         chat: ChatId,
     ) -> Result<Vec<ChatMessage>> {
         self.chat_party(principal, org, chat).await?;
-        Ok(store::find_all::<ChatMessage>(
-            self.store(),
-            Scope::Org(org),
-            "chat",
-            &chat.to_string(),
+        Ok(
+            store::find_all::<ChatMessage>(
+                self.store(),
+                Scope::Org(org),
+                "chat",
+                &chat.to_string(),
+            )
+            .await?
+            .into_iter()
+            .map(|v| v.value)
+            .collect(),
         )
-        .await?
-        .into_iter()
-        .map(|v| v.value)
-        .collect())
     }
 
     /// The chat, if the caller may still take part in it: its requester, or
@@ -319,8 +321,8 @@ impl Regentra {
         .await?
         .iter()
         .map(|m| &m.value)
-            .map(|m| format!("[{}] {}: {}", m.at.to_rfc3339(), m.author, m.body))
-            .collect();
+        .map(|m| format!("[{}] {}: {}", m.at.to_rfc3339(), m.author, m.body))
+        .collect();
         let ticket = self
             .create_ticket(
                 principal,

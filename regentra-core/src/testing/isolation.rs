@@ -599,9 +599,15 @@ impl World {
                 outcome(&result)
             }
             Op::ReadAudit { actor, org } => {
-                let result = r.audit_log(&self.principal(actor), o(org), None, 500).await;
+                let result = r
+                    .audit_log(
+                        &self.principal(actor),
+                        o(org),
+                        crate::tenancy::AuditQuery::after(None, 500),
+                    )
+                    .await;
                 if let Ok(events) = &result
-                    && let Some(foreign) = events.iter().find(|e| e.org != o(org))
+                    && let Some(foreign) = events.items.iter().find(|e| e.org != o(org))
                 {
                     return Err(format!(
                         "audit log of org {org} shows an event of {}",

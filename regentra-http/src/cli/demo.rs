@@ -196,7 +196,8 @@ async fn compliance(
     for control in regentra
         .controls(admin, dental, regentra_core::store::PageRequest::first(12))
         .await?
-        .items {
+        .items
+    {
         let key = control.implementation.control.clone();
         regentra
             .add_attestation(

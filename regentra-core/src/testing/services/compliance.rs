@@ -122,7 +122,12 @@ pub async fn adopting_reuses_shared_controls_and_is_idempotent(store: Arc<dyn St
     let f = compliance_fixture(store).await;
     let r = f.r();
     f.adopt("hipaa").await;
-    let after_hipaa = r.controls(&f.manager, f.org).await.expect("controls").len();
+    let after_hipaa = r
+        .controls(&f.manager, f.org, crate::store::PageRequest::first(500))
+        .await
+        .expect("controls")
+        .items
+        .len();
     assert_eq!(
         after_hipaa,
         needed_controls("hipaa").len(),
@@ -133,7 +138,11 @@ pub async fn adopting_reuses_shared_controls_and_is_idempotent(store: Arc<dyn St
         .union(&needed_controls("soc2"))
         .cloned()
         .collect();
-    let controls = r.controls(&f.manager, f.org).await.expect("controls");
+    let controls = r
+        .controls(&f.manager, f.org, crate::store::PageRequest::first(500))
+        .await
+        .expect("controls")
+        .items;
     assert_eq!(
         controls.len(),
         union.len(),
@@ -145,7 +154,11 @@ pub async fn adopting_reuses_shared_controls_and_is_idempotent(store: Arc<dyn St
         .len();
     f.adopt("soc2").await;
     assert_eq!(
-        r.controls(&f.manager, f.org).await.expect("controls").len(),
+        r.controls(&f.manager, f.org, crate::store::PageRequest::first(500))
+            .await
+            .expect("controls")
+            .items
+            .len(),
         union.len()
     );
     assert_eq!(
@@ -262,9 +275,18 @@ pub async fn expired_evidence_stops_counting(store: Arc<dyn Store>) {
         "expired evidence no longer satisfies the requirement"
     );
     let listed = r
-        .evidence(&f.manager, f.org, Some("RM-01"))
+        .evidence(
+            &f.manager,
+            f.org,
+            crate::compliance::evidence::EvidenceQuery {
+                control: Some("RM-01").map(str::to_owned),
+                limit: 500,
+                ..Default::default()
+            },
+        )
         .await
-        .expect("evidence");
+        .expect("evidence")
+        .items;
     assert_eq!(listed.len(), 1);
     assert!(listed[0].expired, "expired evidence is shown as expired");
     let view = r
@@ -310,15 +332,28 @@ pub async fn unadopt_then_readopt_loses_nothing(store: Arc<dyn Store>) {
         "an unadopted framework is hidden"
     );
     assert_eq!(
-        r.controls(&f.manager, f.org).await.expect("controls").len(),
+        r.controls(&f.manager, f.org, crate::store::PageRequest::first(500))
+            .await
+            .expect("controls")
+            .items
+            .len(),
         needed_controls("soc2").len(),
         "controls stay"
     );
     assert_eq!(
-        r.evidence(&f.manager, f.org, None)
-            .await
-            .expect("evidence")
-            .len(),
+        r.evidence(
+            &f.manager,
+            f.org,
+            crate::compliance::evidence::EvidenceQuery {
+                control: None.map(str::to_owned),
+                limit: 500,
+                ..Default::default()
+            }
+        )
+        .await
+        .expect("evidence")
+        .items
+        .len(),
         1,
         "evidence stays"
     );
@@ -534,10 +569,19 @@ pub async fn file_evidence_is_streamed_hashed_and_bounded(store: Arc<dyn Store>)
         "file",
     );
     assert_eq!(
-        r.evidence(&f.manager, f.org, None)
-            .await
-            .expect("list")
-            .len(),
+        r.evidence(
+            &f.manager,
+            f.org,
+            crate::compliance::evidence::EvidenceQuery {
+                control: None.map(str::to_owned),
+                limit: 500,
+                ..Default::default()
+            }
+        )
+        .await
+        .expect("list")
+        .items
+        .len(),
         1,
         "refused uploads leave no record"
     );
@@ -618,9 +662,10 @@ pub async fn framework_features_unlock_with_adoption(store: Arc<dyn Store>) {
         "signed_on",
     );
     let due = r
-        .agreements_expiring(&f.manager, f.org, 30)
+        .agreements_expiring(&f.manager, f.org, 30, crate::store::ScanRequest::first(500))
         .await
-        .expect("expiring");
+        .expect("expiring")
+        .items;
     assert_eq!(
         due.iter().map(|a| a.vendor.as_str()).collect::<Vec<_>>(),
         ["Backblaze"]
@@ -628,17 +673,31 @@ pub async fn framework_features_unlock_with_adoption(store: Arc<dyn Store>) {
     // A horizon past the end of the calendar holds every signed renewal
     // (found by fuzzing the HTTP API: it used to overflow).
     let all = r
-        .agreements_expiring(&f.manager, f.org, u32::MAX)
+        .agreements_expiring(
+            &f.manager,
+            f.org,
+            u32::MAX,
+            crate::store::ScanRequest::first(500),
+        )
         .await
-        .expect("a huge horizon is no error");
+        .expect("a huge horizon is no error")
+        .items;
     assert!(all.len() >= due.len());
     r.unadopt_framework(&f.manager, f.org, "hipaa")
         .await
         .expect("unadopt");
-    expect_invalid(r.agreements(&f.manager, f.org).await, "framework");
+    expect_invalid(
+        r.agreements(&f.manager, f.org, crate::store::PageRequest::first(500))
+            .await,
+        "framework",
+    );
     f.adopt("hipaa").await;
     assert_eq!(
-        r.agreements(&f.manager, f.org).await.expect("kept").len(),
+        r.agreements(&f.manager, f.org, crate::store::PageRequest::first(500))
+            .await
+            .expect("kept")
+            .items
+            .len(),
         2,
         "the register survived"
     );
@@ -901,9 +960,15 @@ pub async fn reports_and_assessments(store: Arc<dyn Store>) {
         "progress shows between assessments"
     );
     let history = r
-        .assessments(&f.manager, f.org, "ftc-safeguards")
+        .assessments(
+            &f.manager,
+            f.org,
+            "ftc-safeguards",
+            crate::store::PageRequest::first(500),
+        )
         .await
-        .expect("history");
+        .expect("history")
+        .items;
     assert_eq!(
         history.iter().map(|a| a.at).collect::<Vec<_>>(),
         [first.at, second.at]
@@ -1048,7 +1113,18 @@ pub async fn compliance_permissions_follow_the_matrix(store: Arc<dyn Store>) {
                     .map(|_| ()),
                 "run assessment" => r.run_assessment(who, org, "hipaa").await.map(|_| ()),
                 "read gaps" => r.gap_analysis(who, org).await.map(|_| ()),
-                "read evidence" => r.evidence(who, org, None).await.map(|_| ()),
+                "read evidence" => r
+                    .evidence(
+                        who,
+                        org,
+                        crate::compliance::evidence::EvidenceQuery {
+                            control: None.map(str::to_owned),
+                            limit: 500,
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .map(|_| ()),
                 "generate report" => r
                     .gap_report(
                         who,
@@ -1107,7 +1183,19 @@ pub async fn a_declared_file_hash_must_match_the_stored_bytes(store: Arc<dyn Sto
             .await,
         "sha256",
     );
-    let listed = r.evidence(&f.manager, f.org, None).await.expect("list");
+    let listed = r
+        .evidence(
+            &f.manager,
+            f.org,
+            crate::compliance::evidence::EvidenceQuery {
+                control: None.map(str::to_owned),
+                limit: 500,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("list")
+        .items;
     assert_eq!(
         listed.iter().map(|e| e.evidence.id).collect::<Vec<_>>(),
         [stored.id],

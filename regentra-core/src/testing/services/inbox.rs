@@ -135,9 +135,14 @@ pub async fn marking_read_is_audited_and_independent_of_delivery(store: Arc<dyn 
     let older = inbox.items[1].notification.clone();
     assert_eq!(older.org, f.org);
     let audit_before = r
-        .audit_log(&f.manager, f.org, None, 500)
+        .audit_log(
+            &f.manager,
+            f.org,
+            crate::tenancy::AuditQuery::after(None, 500),
+        )
         .await
         .expect("audit")
+        .items
         .len();
     f.clock.set(at(120));
     let read = r
@@ -146,9 +151,14 @@ pub async fn marking_read_is_audited_and_independent_of_delivery(store: Arc<dyn 
         .expect("read");
     assert_eq!(read.read_at, Some(at(120)));
     let events = r
-        .audit_log(&f.manager, f.org, None, 500)
+        .audit_log(
+            &f.manager,
+            f.org,
+            crate::tenancy::AuditQuery::after(None, 500),
+        )
         .await
-        .expect("audit");
+        .expect("audit")
+        .items;
     assert_eq!(
         events.len(),
         audit_before + 1,
@@ -166,10 +176,15 @@ pub async fn marking_read_is_audited_and_independent_of_delivery(store: Arc<dyn 
         .expect("again");
     assert_eq!(again.read_at, Some(at(120)));
     assert_eq!(
-        r.audit_log(&f.manager, f.org, None, 500)
-            .await
-            .expect("audit")
-            .len(),
+        r.audit_log(
+            &f.manager,
+            f.org,
+            crate::tenancy::AuditQuery::after(None, 500)
+        )
+        .await
+        .expect("audit")
+        .items
+        .len(),
         audit_before + 1
     );
     let after = r.inbox(&erin, None, 50).await.expect("inbox");
@@ -290,9 +305,14 @@ pub async fn read_all_marks_every_org_with_one_event_each(store: Arc<dyn Store>)
     );
     for org in [f.org, second] {
         let events = r
-            .audit_log(&f.msp.admin, org, None, 500)
+            .audit_log(
+                &f.msp.admin,
+                org,
+                crate::tenancy::AuditQuery::after(None, 500),
+            )
             .await
-            .expect("audit");
+            .expect("audit")
+            .items;
         let reads = events
             .iter()
             .filter(|e| e.action.starts_with("notification.read"))
@@ -381,9 +401,14 @@ pub async fn concurrent_marks_read_record_one_event(store: Arc<dyn Store>) {
         .notification
         .id;
     let before = r
-        .audit_log(&f.manager, f.org, None, 500)
+        .audit_log(
+            &f.manager,
+            f.org,
+            crate::tenancy::AuditQuery::after(None, 500),
+        )
         .await
         .expect("audit")
+        .items
         .len();
     let marks = join_all((0..4).map(|_| r.mark_notification_read(&erin, target))).await;
     let times: BTreeSet<_> = marks
@@ -392,8 +417,13 @@ pub async fn concurrent_marks_read_record_one_event(store: Arc<dyn Store>) {
         .collect();
     assert_eq!(times.len(), 1, "one read time: {times:?}");
     let events = r
-        .audit_log(&f.manager, f.org, None, 500)
+        .audit_log(
+            &f.manager,
+            f.org,
+            crate::tenancy::AuditQuery::after(None, 500),
+        )
         .await
-        .expect("audit");
+        .expect("audit")
+        .items;
     assert_eq!(events.len(), before + 1);
 }

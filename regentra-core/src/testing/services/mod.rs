@@ -11,6 +11,7 @@ mod custom_frameworks;
 mod host;
 mod inbox;
 mod invitations;
+mod lists;
 mod mail;
 mod mfa;
 mod password_reset;
@@ -26,6 +27,7 @@ pub use self::custom_frameworks::*;
 pub use self::host::*;
 pub use self::inbox::*;
 pub use self::invitations::*;
+pub use self::lists::*;
 pub use self::mail::*;
 pub use self::mfa::*;
 pub use self::password_reset::*;
@@ -77,6 +79,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("host.rs", include_str!("host.rs")),
     ("inbox.rs", include_str!("inbox.rs")),
     ("invitations.rs", include_str!("invitations.rs")),
+    ("lists.rs", include_str!("lists.rs")),
     ("mail.rs", include_str!("mail.rs")),
     ("mfa.rs", include_str!("mfa.rs")),
     ("password_reset.rs", include_str!("password_reset.rs")),

@@ -353,9 +353,18 @@ pub async fn campaign_signatures_become_evidence_of_their_version(store: Arc<dyn
     }
     // The signature is evidence for the policy's controls, in the same commit.
     let evidence = r
-        .evidence(&f.manager, f.org, Some("AT-01"))
+        .evidence(
+            &f.manager,
+            f.org,
+            crate::compliance::evidence::EvidenceQuery {
+                control: Some("AT-01").map(str::to_owned),
+                limit: 500,
+                ..Default::default()
+            },
+        )
         .await
-        .expect("evidence");
+        .expect("evidence")
+        .items;
     assert_eq!(evidence.len(), 1);
     assert!(evidence[0].evidence.controls.contains("AM-03"));
     match &evidence[0].evidence.content {
@@ -499,10 +508,19 @@ pub async fn campaign_concurrent_signatures_record_one(store: Arc<dyn Store>) {
     }
     assert_eq!(signed, 1, "exactly one signature is recorded");
     assert_eq!(
-        r.evidence(&f.manager, f.org, Some("AT-01"))
-            .await
-            .expect("evidence")
-            .len(),
+        r.evidence(
+            &f.manager,
+            f.org,
+            crate::compliance::evidence::EvidenceQuery {
+                control: Some("AT-01").map(str::to_owned),
+                limit: 500,
+                ..Default::default()
+            }
+        )
+        .await
+        .expect("evidence")
+        .items
+        .len(),
         1,
         "and one piece of evidence"
     );
@@ -647,19 +665,25 @@ pub async fn campaign_visibility_follows_roles(store: Arc<dyn Store>) {
         .await
         .expect("launched");
     // An employee sees their own assignment and policy, nothing else.
-    let mine = r.my_acknowledgments(&erin, f.org).await.expect("mine");
+    let mine = r
+        .my_acknowledgments(&erin, f.org, crate::store::PageRequest::first(500))
+        .await
+        .expect("mine")
+        .items;
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].policy_title, "Acceptable Use Policy");
     assert!(
-        r.my_acknowledgments(&frank, f.org)
+        r.my_acknowledgments(&frank, f.org, crate::store::PageRequest::first(500))
             .await
             .expect("frank's")
+            .items
             .is_empty()
     );
     let visible: Vec<_> = r
-        .policies(&erin, f.org)
+        .policies(&erin, f.org, crate::store::PageRequest::first(500))
         .await
         .expect("policies")
+        .items
         .into_iter()
         .map(|p| p.id)
         .collect();

@@ -617,18 +617,28 @@ pub async fn assets_link_to_tickets(store: Arc<dyn Store>) {
         .expect("linked");
     assert!(linked.assets.contains(&laptop.id));
     assert_eq!(
-        r.assets(&f.tech, f.c.org).await.expect("assets")[0].attributes["os"],
+        r.assets(&f.tech, f.c.org, crate::store::PageRequest::first(500))
+            .await
+            .expect("assets")
+            .items[0]
+            .attributes["os"],
         "Windows 11"
     );
     expect_denied(
-        r.assets(&f.requesters[0], f.c.org).await,
+        r.assets(
+            &f.requesters[0],
+            f.c.org,
+            crate::store::PageRequest::first(500),
+        )
+        .await,
         "requester reading the inventory",
     );
     let viewer = member(&f.c.msp, f.c.org, "auditor@acme.test", Role::Viewer).await;
     assert_eq!(
-        r.assets(&viewer, f.c.org)
+        r.assets(&viewer, f.c.org, crate::store::PageRequest::first(500))
             .await
             .expect("viewer reads")
+            .items
             .len(),
         1
     );
@@ -705,9 +715,10 @@ pub async fn knowledge_base_search_respects_visibility(store: Arc<dyn Store>) {
         found.into_iter().map(|a| a.title).collect::<Vec<_>>()
     };
     let staff = titles(
-        r.search_articles(&f.tech, f.c.org, "VPN reset")
+        r.search_articles(&f.tech, f.c.org, "VPN reset", None, 500)
             .await
-            .expect("search"),
+            .expect("search")
+            .items,
     );
     assert_eq!(
         staff.len(),
@@ -715,9 +726,10 @@ pub async fn knowledge_base_search_respects_visibility(store: Arc<dyn Store>) {
         "staff find internal and draft articles: {staff:?}"
     );
     let portal = titles(
-        r.search_articles(&f.requesters[0], f.c.org, "vpn RESET")
+        r.search_articles(&f.requesters[0], f.c.org, "vpn RESET", None, 500)
             .await
-            .expect("search"),
+            .expect("search")
+            .items,
     );
     assert_eq!(
         portal,
@@ -725,34 +737,41 @@ pub async fn knowledge_base_search_respects_visibility(store: Arc<dyn Store>) {
         "requesters find published portal articles only"
     );
     assert!(
-        r.search_articles(&f.requesters[0], f.c.org, "firewall")
+        r.search_articles(&f.requesters[0], f.c.org, "firewall", None, 500)
             .await
             .expect("search")
+            .items
             .is_empty()
     );
     assert!(
-        r.search_articles(&f.tech, f.c.org, "vpn printer")
+        r.search_articles(&f.tech, f.c.org, "vpn printer", None, 500)
             .await
             .expect("search")
+            .items
             .is_empty(),
         "every word must match"
     );
-    expect_invalid(r.search_articles(&f.tech, f.c.org, "a").await, "q");
+    expect_invalid(
+        r.search_articles(&f.tech, f.c.org, "a", None, 500).await,
+        "q",
+    );
     // A blank query lists what the caller may read (a portal on load).
     for blank in ["", "   "] {
         assert_eq!(
             titles(
-                r.search_articles(&f.requesters[0], f.c.org, blank)
+                r.search_articles(&f.requesters[0], f.c.org, blank, None, 500)
                     .await
                     .expect("list")
+                    .items
             ),
             ["Reset your VPN password"],
             "requesters list published portal articles only"
         );
         assert_eq!(
-            r.search_articles(&f.tech, f.c.org, blank)
+            r.search_articles(&f.tech, f.c.org, blank, None, 500)
                 .await
                 .expect("list")
+                .items
                 .len(),
             3,
             "staff list every article"
@@ -784,9 +803,15 @@ pub async fn chat_sessions_become_tickets_with_their_transcript(store: Arc<dyn S
         .await
         .expect("requester reply");
     let bodies: Vec<String> = r
-        .chat_messages(erin, f.c.org, chat.id)
+        .chat_messages(
+            erin,
+            f.c.org,
+            chat.id,
+            crate::store::PageRequest::first(500),
+        )
         .await
         .expect("messages")
+        .items
         .into_iter()
         .map(|m| m.body)
         .collect();
@@ -796,7 +821,13 @@ pub async fn chat_sessions_become_tickets_with_their_transcript(store: Arc<dyn S
         "in the order sent"
     );
     expect_not_found(
-        r.chat_messages(frank, f.c.org, chat.id).await,
+        r.chat_messages(
+            frank,
+            f.c.org,
+            chat.id,
+            crate::store::PageRequest::first(500),
+        )
+        .await,
         "another requester's chat",
     );
     expect_not_found(
@@ -905,7 +936,10 @@ pub async fn psa_permissions_follow_the_matrix(store: Arc<dyn Store>) {
                     )
                     .await
                     .map(|_| ()),
-                "read sla policies" => r.sla_policies(who, org).await.map(|_| ()),
+                "read sla policies" => r
+                    .sla_policies(who, org, crate::store::PageRequest::first(500))
+                    .await
+                    .map(|_| ()),
                 "start chat" => r.start_chat(who, org, "hello").await.map(|_| ()),
                 other => unreachable!("{other}"),
             };
@@ -1087,10 +1121,15 @@ pub async fn sla_escalation_targets_must_reach_the_tickets_org(store: Arc<dyn St
         "escalations[0].action.user",
     );
     assert_eq!(
-        r.sla_policies(&f.c.msp.admin, f.c.org)
-            .await
-            .expect("policies")
-            .len(),
+        r.sla_policies(
+            &f.c.msp.admin,
+            f.c.org,
+            crate::store::PageRequest::first(500)
+        )
+        .await
+        .expect("policies")
+        .items
+        .len(),
         1,
         "nothing refused was written"
     );
@@ -1133,9 +1172,14 @@ pub async fn sla_escalation_skips_a_target_who_no_longer_qualifies(store: Arc<dy
     // The MSP-wide policy names the same technician; the other client runs
     // on it, where the technician was never assigned.
     let msp_policy = r
-        .sla_policies(&f.c.msp.admin, f.c.msp.msp)
+        .sla_policies(
+            &f.c.msp.admin,
+            f.c.msp.msp,
+            crate::store::PageRequest::first(500),
+        )
         .await
         .expect("policies")
+        .items
         .into_iter()
         .next()
         .expect("the MSP default");

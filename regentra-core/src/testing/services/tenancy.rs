@@ -503,7 +503,8 @@ pub async fn denied_operations_change_nothing(store: Arc<dyn Store>) {
         "employee reading members",
     );
     expect_denied(
-        r.audit_log(&employee, c1, None, 10).await,
+        r.audit_log(&employee, c1, crate::tenancy::AuditQuery::after(None, 10))
+            .await,
         "employee reading audit",
     );
     expect_not_found(
@@ -796,11 +797,13 @@ pub async fn adding_an_existing_email_reveals_nothing_and_attaches_nothing(store
     );
     // The operator sees who tried what; tenants cannot read that chain.
     let platform = r
-        .platform_audit_log(&f.operator, None, 500)
+        .platform_audit_log(&f.operator, crate::tenancy::AuditQuery::after(None, 500))
         .await
-        .expect("the operator reads the platform chain");
+        .expect("the operator reads the platform chain")
+        .items;
     expect_denied(
-        r.platform_audit_log(&f.admin, None, 500).await,
+        r.platform_audit_log(&f.admin, crate::tenancy::AuditQuery::after(None, 500))
+            .await,
         "a tenant admin reading the platform chain",
     );
     let refused = platform

@@ -56,7 +56,9 @@ impl AuditListQuery {
             Position::Start => None,
             Position::AfterSeq(seq) => Some(seq),
             _ => {
-                return Err(Problem::invalid_field("cursor", "is not a cursor of this list").into());
+                return Err(
+                    Problem::invalid_field("cursor", "is not a cursor of this list").into(),
+                );
             }
         };
         if let (Some(from), Some(to)) = (self.from, self.to)

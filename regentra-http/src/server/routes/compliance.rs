@@ -118,7 +118,10 @@ async fn list_adoptions(
     Id(org): Id<OrgId>,
     page: Page,
 ) -> ApiResult<Json<Paged<Value>>> {
-    let adoptions = state.regentra.adoptions(&caller, org, page.request()).await?;
+    let adoptions = state
+        .regentra
+        .adoptions(&caller, org, page.request())
+        .await?;
     Ok(Json(page.listed(adoptions).map(|a| json!(a))))
 }
 
@@ -399,7 +402,10 @@ async fn controls(
     Id(org): Id<OrgId>,
     page: Page,
 ) -> ApiResult<Json<Paged<ControlItem>>> {
-    let views = state.regentra.controls(&caller, org, page.request()).await?;
+    let views = state
+        .regentra
+        .controls(&caller, org, page.request())
+        .await?;
     Ok(Json(page.listed(views).map(ControlItem::from)))
 }
 

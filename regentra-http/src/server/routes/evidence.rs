@@ -11,7 +11,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::StreamExt;
-use regentra_core::compliance::evidence::{EvidenceOrder, EvidenceQuery as Filter, NewEvidence, NewFile};
+use regentra_core::compliance::evidence::{
+    EvidenceOrder, EvidenceQuery as Filter, NewEvidence, NewFile,
+};
 use regentra_core::ids::{EvidenceId, OrgId};
 use serde::Deserialize;
 use serde_json::{Value, json};

@@ -102,7 +102,10 @@ async fn list_policies(
     Id(org): Id<OrgId>,
     page: Page,
 ) -> ApiResult<Json<Paged<Value>>> {
-    let policies = state.regentra.policies(&caller, org, page.request()).await?;
+    let policies = state
+        .regentra
+        .policies(&caller, org, page.request())
+        .await?;
     Ok(Json(page.listed(policies).map(|p| json!(p))))
 }
 
@@ -303,7 +306,10 @@ async fn list_campaigns(
     Id(org): Id<OrgId>,
     page: Page,
 ) -> ApiResult<Json<Paged<Value>>> {
-    let campaigns = state.regentra.campaigns(&caller, org, page.request()).await?;
+    let campaigns = state
+        .regentra
+        .campaigns(&caller, org, page.request())
+        .await?;
     Ok(Json(page.listed(campaigns).map(|c| json!(c))))
 }
 

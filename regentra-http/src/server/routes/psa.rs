@@ -211,9 +211,12 @@ async fn search_articles(
     })?;
     let after = match page.position {
         Position::Start => None,
-        Position::AfterKey(value, id) => Some(ArticleCursor::Newest(
-            regentra_core::store::ScanCursor { value, id },
-        )),
+        Position::AfterKey(value, id) => {
+            Some(ArticleCursor::Newest(regentra_core::store::ScanCursor {
+                value,
+                id,
+            }))
+        }
         Position::Offset(n) => Some(ArticleCursor::Rank(n)),
         _ => {
             return Err(Problem::invalid_field("cursor", "is not a cursor of this list").into());
