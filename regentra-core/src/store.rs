@@ -741,8 +741,10 @@ pub async fn scan<E: Entity>(
 /// page starts (`None` on the last page). `C` is the cursor: an id for
 /// lists in id order, a [`ScanCursor`] for index walks, an audit sequence.
 ///
-/// A full page carries a cursor even when nothing follows it (the store
-/// cannot tell without reading one more); the page after it is then empty.
+/// The typed helpers ([`list_page`], [`find_page`], [`scan_page`]) read one
+/// record more than the page to know whether another page follows; a page
+/// of [`MAX_PAGE`] cannot, so it carries a cursor whenever it is full (the
+/// page after it may then be empty).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Listing<T, C = Uuid> {
     pub items: Vec<T>,
@@ -765,12 +767,18 @@ impl<T, C> Listing<T, C> {
         }
     }
 
-    /// The items of a page read with `limit`, with `cursor` of the last as
-    /// the next page's start when the page is full.
-    pub fn of(items: Vec<T>, limit: usize, cursor: impl Fn(&T) -> C) -> Self {
-        let next = (items.len() >= limit.clamp(1, MAX_PAGE))
-            .then(|| items.last().map(cursor))
-            .flatten();
+    /// The page of `limit` items out of `items`, read with
+    /// [`lookahead`]`(limit)`: a cursor (of its last item) only when more
+    /// follow, or, for a page of [`MAX_PAGE`], when it is full.
+    pub fn of(mut items: Vec<T>, limit: usize, cursor: impl Fn(&T) -> C) -> Self {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let more = if lookahead(limit) > limit {
+            items.len() > limit
+        } else {
+            items.len() == limit
+        };
+        items.truncate(limit);
+        let next = more.then(|| items.last().map(cursor)).flatten();
         Self { items, next }
     }
 }
@@ -798,14 +806,28 @@ impl ScanRequest {
     }
 }
 
+/// How many records to read for a page of `limit`: one more, to know
+/// whether a page follows, unless the page is already the largest a store
+/// answers.
+pub fn lookahead(limit: usize) -> usize {
+    let limit = limit.clamp(1, MAX_PAGE);
+    if limit < MAX_PAGE { limit + 1 } else { limit }
+}
+
 /// One page of typed records in id order, computed by the store.
 pub async fn list_page<E: Entity>(
     store: &dyn Store,
     scope: Scope,
     page: PageRequest,
 ) -> Result<Listing<Versioned<E>>> {
-    let items = list::<E>(store, scope, page).await?;
-    Ok(Listing::of(items, page.effective_limit(), |r| r.value.id()))
+    let limit = page.effective_limit();
+    let items = list::<E>(
+        store,
+        scope,
+        PageRequest::after(page.after, lookahead(limit)),
+    )
+    .await?;
+    Ok(Listing::of(items, limit, |r| r.value.id()))
 }
 
 /// One page of the typed records holding `index = value`, in id order.
@@ -816,18 +838,31 @@ pub async fn find_page<E: Entity>(
     value: &str,
     page: PageRequest,
 ) -> Result<Listing<Versioned<E>>> {
-    let items = find::<E>(store, scope, index, value, page).await?;
-    Ok(Listing::of(items, page.effective_limit(), |r| r.value.id()))
+    let limit = page.effective_limit();
+    let ahead = PageRequest::after(page.after, lookahead(limit));
+    let items = find::<E>(store, scope, index, value, ahead).await?;
+    Ok(Listing::of(items, limit, |r| r.value.id()))
 }
 
-/// One page of an ordered index walk, typed (see [`scan`]).
+/// One page of an ordered index walk, typed, with the cursor of the page
+/// after it when one follows.
 pub async fn scan_page<E: Entity>(
     store: &dyn Store,
     scope: Scope,
     walk: &IndexScan,
 ) -> Result<Listing<Versioned<E>, ScanCursor>> {
-    let (items, next) = scan::<E>(store, scope, walk).await?;
-    Ok(Listing { items, next })
+    let limit = walk.effective_limit();
+    let ahead = walk.clone().limit(lookahead(limit));
+    let found = store.scan(scope, E::KIND, &ahead).await?;
+    let page = Listing::of(found, limit, Scanned::cursor);
+    Ok(Listing {
+        items: page
+            .items
+            .into_iter()
+            .map(|s| decode(s.record))
+            .collect::<Result<_>>()?,
+        next: page.next,
+    })
 }
 
 /// An instant as index text: fixed width (`YYYYMMDDTHHMMSS`, UTC), so byte

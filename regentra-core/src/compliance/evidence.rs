@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::{ControlImplementation, Evidence, NEVER_EXPIRES};
 use crate::audit::Target;
+use crate::catalog::Catalog;
 use crate::error::{Error, FieldError, Result};
 use crate::ids::{BlobId, CampaignId, EvidenceId, OrgId, PolicyId, UserId};
 use crate::rbac::{Grant, Permission};
@@ -304,8 +305,8 @@ impl Regentra {
     /// (soonest first, evidence that never expires last; left out when
     /// `expiring_before` is given). Each query is one walk of an index
     /// (`control`, `expiry` or `control_expiry`), so a page reads about its
-    /// own size whatever the org holds. A control the org's program does
-    /// not have is refused, naming `control`.
+    /// own size whatever the org holds. A control that is not in the org's
+    /// catalog is refused, naming `control`.
     pub async fn evidence(
         &self,
         principal: &Principal,
@@ -315,14 +316,16 @@ impl Regentra {
         self.authorize_all(principal, org, Permission::EvidenceRead)
             .await?;
         let scope = Scope::Org(org);
+        // A control of the catalog (the built-in one, else the org's own
+        // frameworks'): evidence may name one the org has not adopted yet
+        // (a signed policy names its policy's controls).
         if let Some(control) = &query.control
-            && store::find_unique::<ControlImplementation>(self.store(), scope, "control", control)
-                .await?
-                .is_none()
+            && Catalog::builtin().control(control).is_none()
+            && self.catalog_for(org).await?.control(control).is_none()
         {
             return Err(Error::invalid(
                 "control",
-                format!("control {control} is not part of this organization's program"),
+                format!("no control {control} in this organization's catalog"),
             ));
         }
         let by_expiry = query.order == EvidenceOrder::Expiry || query.expiring_before.is_some();

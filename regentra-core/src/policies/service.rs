@@ -274,23 +274,24 @@ impl Regentra {
                 .await?
                 .map(|v| v.value));
         }
-        let ids: Vec<Uuid> = self
+        let limit = page.effective_limit();
+        let mut ids: Vec<Uuid> = self
             .assigned_policies(org, principal.user)
             .await?
             .into_iter()
             .map(|p| p.0)
             .filter(|id| page.after.is_none_or(|after| *id > after))
-            .take(page.effective_limit())
+            .take(limit + 1)
             .collect();
+        let more = ids.len() > limit;
+        ids.truncate(limit);
         let items: Vec<Policy> = store::load_many::<Policy>(self.store(), scope, &ids)
             .await?
             .into_iter()
             .flatten()
             .map(|v| v.value)
             .collect();
-        let next = (ids.len() == page.effective_limit())
-            .then(|| ids.last().copied())
-            .flatten();
+        let next = more.then(|| ids.last().copied()).flatten();
         Ok(Listing { items, next })
     }
 

@@ -13,6 +13,7 @@ mod cross_tenant;
 mod emailed_links;
 mod inbox;
 mod invitations;
+mod lists;
 mod mail;
 mod mfa;
 mod migrate;

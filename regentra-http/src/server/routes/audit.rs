@@ -64,7 +64,7 @@ impl AuditListQuery {
         if let (Some(from), Some(to)) = (self.from, self.to)
             && to < from
         {
-            return Err(Problem::invalid_field("to", "must not be before from").into());
+            return Err(regentra_core::Error::invalid("to", "must not be before from").into());
         }
         let query = AuditQuery {
             after,

@@ -240,7 +240,9 @@ async fn list_evidence(
     let order = match q.sort.as_deref() {
         None | Some("") | Some("added") => EvidenceOrder::Added,
         Some("expiry") => EvidenceOrder::Expiry,
-        Some(_) => return Err(Problem::invalid_field("sort", "must be added or expiry").into()),
+        Some(_) => {
+            return Err(regentra_core::Error::invalid("sort", "must be added or expiry").into());
+        }
     };
     let filter = Filter {
         control: q.control.filter(|c| !c.is_empty()),

@@ -580,6 +580,7 @@ pub fn routes(user: &str) -> Vec<Route> {
             "/v1/orgs/{org_id}/tickets/{ticket_id}/assets/{asset_id}",
             None,
         ),
+        r(M::GET, "/v1/orgs/{org_id}/time-entries", None),
         r(
             M::POST,
             "/v1/orgs/{org_id}/time-entries",
