@@ -207,7 +207,7 @@ async fn add_attestation(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EvidenceQuery {
-    /// Only evidence linked to this common control (one of the org's program).
+    /// Only evidence linked to this control (one of the org's catalog).
     control: Option<String>,
     /// Only evidence whose valid-until is before this day (UTC midnight):
     /// expired or expiring by then, soonest first; evidence that never
