@@ -206,11 +206,7 @@ impl TicketListQuery {
             Some("newest") => QueueSort::Newest,
             Some("due") => QueueSort::Due,
             Some(_) => {
-                return Err(regentra_core::Error::invalid(
-                    "sort",
-                    "must be one of oldest, newest, due",
-                )
-                .into());
+                return Err(Problem::invalid_field("sort", "must be one of oldest, newest, due").into());
             }
         };
         query.sla = match self.sla.as_deref() {
@@ -219,7 +215,7 @@ impl TicketListQuery {
             Some("at_risk") => Some(SlaState::AtRisk),
             Some("on_track") => Some(SlaState::OnTrack),
             Some(_) => {
-                return Err(regentra_core::Error::invalid(
+                return Err(Problem::invalid_field(
                     "sla",
                     "must be one of breached, at_risk, on_track",
                 )
@@ -230,11 +226,7 @@ impl TicketListQuery {
             Position::Start => None,
             Position::AfterKey(key, id) => Some(QueueCursor { key, id }),
             _ => {
-                return Err(regentra_core::Error::invalid(
-                    "cursor",
-                    "is not a cursor of this list",
-                )
-                .into());
+                return Err(Problem::invalid_field("cursor", "is not a cursor of this list").into());
             }
         };
         Ok(query)
@@ -268,9 +260,9 @@ fn parse_word<T: Copy>(field: &str, word: &str, known: &[(&str, T)]) -> ApiResul
         .map(|(_, value)| *value)
         .ok_or_else(|| {
             let names: Vec<&str> = known.iter().map(|(name, _)| *name).collect();
-            regentra_core::Error::invalid(
+            Problem::invalid_field(
                 field,
-                format!("`{word}` is not one of {}", names.join(", ")),
+                &format!("`{word}` is not one of {}", names.join(", ")),
             )
             .into()
         })
@@ -279,7 +271,7 @@ fn parse_word<T: Copy>(field: &str, word: &str, known: &[(&str, T)]) -> ApiResul
 fn user_id(field: &str, text: &str) -> ApiResult<UserId> {
     uuid::Uuid::parse_str(text)
         .map(UserId)
-        .map_err(|_| regentra_core::Error::invalid(field, "must be `me` or a user id").into())
+        .map_err(|_| Problem::invalid_field(field, "must be `me` or a user id").into())
 }
 
 /// A page of tickets as the API shows them, with the cursor of the next.
