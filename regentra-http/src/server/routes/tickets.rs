@@ -27,6 +27,7 @@ use crate::server::problem::{Body, Problem};
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_ticket, list_tickets))
+        .routes(routes!(my_tickets))
         .routes(routes!(ticket, update_ticket))
         .routes(routes!(add_comment, list_comments))
         .routes(routes!(link_asset))
@@ -46,6 +47,8 @@ pub struct CreateTicket {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TicketBody {
     id: TicketId,
+    /// The org the ticket belongs to.
+    org_id: OrgId,
     /// Per-org sequence number.
     number: u64,
     subject: String,
@@ -92,6 +95,7 @@ pub(crate) fn ticket_body(t: Ticket, now: DateTime<Utc>) -> ApiResult<TicketBody
     });
     Ok(TicketBody {
         id: t.id,
+        org_id: t.org,
         number: t.number,
         subject: t.title,
         description: t.description,
@@ -206,7 +210,9 @@ impl TicketListQuery {
             Some("newest") => QueueSort::Newest,
             Some("due") => QueueSort::Due,
             Some(_) => {
-                return Err(Problem::invalid_field("sort", "must be one of oldest, newest, due").into());
+                return Err(
+                    Problem::invalid_field("sort", "must be one of oldest, newest, due").into(),
+                );
             }
         };
         query.sla = match self.sla.as_deref() {
@@ -226,7 +232,9 @@ impl TicketListQuery {
             Position::Start => None,
             Position::AfterKey(key, id) => Some(QueueCursor { key, id }),
             _ => {
-                return Err(Problem::invalid_field("cursor", "is not a cursor of this list").into());
+                return Err(
+                    Problem::invalid_field("cursor", "is not a cursor of this list").into(),
+                );
             }
         };
         Ok(query)
@@ -302,6 +310,25 @@ async fn list_tickets(
 ) -> ApiResult<Json<Paged<TicketBody>>> {
     let query = q.to_query(caller.user)?;
     let page = state.regentra.ticket_queue(&caller, org, query).await?;
+    Ok(Json(ticket_page(page, state.regentra.now())?))
+}
+
+/// One queue across every org the caller reaches: their own orgs and, for
+/// MSP staff, the clients they manage or are assigned to (staff see every
+/// ticket of an org, others their own), with the same filters, orders and
+/// pages as an org's list.
+#[utoipa::path(get, path = "/v1/tickets", tag = "tickets",
+    params(TicketListQuery),
+    responses((status = 200, body = Paged<TicketBody>), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn my_tickets(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(q): Query<TicketListQuery>,
+) -> ApiResult<Json<Paged<TicketBody>>> {
+    let query = q.to_query(caller.user)?;
+    let page = state.regentra.my_ticket_queue(&caller, query).await?;
     Ok(Json(ticket_page(page, state.regentra.now())?))
 }
 
