@@ -279,7 +279,7 @@ pub async fn expired_evidence_stops_counting(store: Arc<dyn Store>) {
             &f.manager,
             f.org,
             crate::compliance::evidence::EvidenceQuery {
-                control: Some("RM-01").map(str::to_owned),
+                control: Some("RM-01".to_owned()),
                 limit: 500,
                 ..Default::default()
             },
@@ -345,7 +345,7 @@ pub async fn unadopt_then_readopt_loses_nothing(store: Arc<dyn Store>) {
             &f.manager,
             f.org,
             crate::compliance::evidence::EvidenceQuery {
-                control: None.map(str::to_owned),
+                control: None,
                 limit: 500,
                 ..Default::default()
             }
@@ -573,7 +573,7 @@ pub async fn file_evidence_is_streamed_hashed_and_bounded(store: Arc<dyn Store>)
             &f.manager,
             f.org,
             crate::compliance::evidence::EvidenceQuery {
-                control: None.map(str::to_owned),
+                control: None,
                 limit: 500,
                 ..Default::default()
             }
@@ -1118,7 +1118,7 @@ pub async fn compliance_permissions_follow_the_matrix(store: Arc<dyn Store>) {
                         who,
                         org,
                         crate::compliance::evidence::EvidenceQuery {
-                            control: None.map(str::to_owned),
+                            control: None,
                             limit: 500,
                             ..Default::default()
                         },
@@ -1188,7 +1188,7 @@ pub async fn a_declared_file_hash_must_match_the_stored_bytes(store: Arc<dyn Sto
             &f.manager,
             f.org,
             crate::compliance::evidence::EvidenceQuery {
-                control: None.map(str::to_owned),
+                control: None,
                 limit: 500,
                 ..Default::default()
             },

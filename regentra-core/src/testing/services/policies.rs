@@ -357,7 +357,7 @@ pub async fn campaign_signatures_become_evidence_of_their_version(store: Arc<dyn
             &f.manager,
             f.org,
             crate::compliance::evidence::EvidenceQuery {
-                control: Some("AT-01").map(str::to_owned),
+                control: Some("AT-01".to_owned()),
                 limit: 500,
                 ..Default::default()
             },
@@ -512,7 +512,7 @@ pub async fn campaign_concurrent_signatures_record_one(store: Arc<dyn Store>) {
             &f.manager,
             f.org,
             crate::compliance::evidence::EvidenceQuery {
-                control: Some("AT-01").map(str::to_owned),
+                control: Some("AT-01".to_owned()),
                 limit: 500,
                 ..Default::default()
             }
