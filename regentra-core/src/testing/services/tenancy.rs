@@ -1075,6 +1075,25 @@ impl Store for TamperedChain {
     async fn get(&self, scope: Scope, kind: &str, id: Uuid) -> crate::Result<Option<StoredRecord>> {
         self.inner.get(scope, kind, id).await
     }
+    async fn get_many(
+        &self,
+        scope: Scope,
+        kind: &str,
+        ids: &[Uuid],
+    ) -> crate::Result<Vec<Option<StoredRecord>>> {
+        self.inner.get_many(scope, kind, ids).await
+    }
+    async fn scan(
+        &self,
+        scope: Scope,
+        kind: &str,
+        scan: &store::IndexScan,
+    ) -> crate::Result<Vec<store::Scanned>> {
+        self.inner.scan(scope, kind, scan).await
+    }
+    async fn read(&self, reads: Vec<store::Read>) -> crate::Result<Vec<store::ReadResult>> {
+        self.inner.read(reads).await
+    }
     async fn list(
         &self,
         scope: Scope,
@@ -1093,7 +1112,7 @@ impl Store for TamperedChain {
     ) -> crate::Result<Vec<StoredRecord>> {
         self.inner.find(scope, kind, index, value, page).await
     }
-    async fn apply(&self, changes: store::ChangeSet) -> crate::Result<Vec<audit::AuditEvent>> {
+    async fn apply(&self, changes: store::ChangeSet) -> crate::Result<store::Applied> {
         self.inner.apply(changes).await
     }
     async fn audit_events(
