@@ -838,6 +838,8 @@ struct StoreReport {
     sweep_tickets: u64,
     rows: Vec<(String, Row)>,
     rss_mib: Vec<f64>,
+    /// Non-2xx answers in each memory round.
+    round_failures: Vec<usize>,
     rss_after_start_mib: f64,
 }
 
@@ -856,11 +858,12 @@ const ME_TECH: &str = "GET /v1/me, technician (1,000+ memberships)";
 const ME_ADMIN: &str = "GET /v1/me, MSP admin";
 const READ: &str = "ticket read, technician";
 const Q_SMALL_TECH: &str = "queue first page, 1k tickets, technician";
+const Q_SMALL_ONE: &str = "queue first page, 1k tickets, technician, one at a time";
 const Q_SMALL_ADMIN: &str = "queue first page, 1k tickets, MSP admin (delegated)";
-const Q_BIG_TECH: &str = "queue first page, big client, technician";
-const Q_BIG_ADMIN: &str = "queue first page, big client, MSP admin (delegated)";
-const F_SMALL: &str = "filtered queue (open, high, mine, by due), 1k tickets";
-const F_BIG: &str = "filtered queue (open, high, mine, by due), big client";
+const Q_BIG_TECH: &str = "queue first page, big client, technician, one at a time";
+const Q_BIG_ADMIN: &str = "queue first page, big client, MSP admin (delegated), one at a time";
+const F_SMALL: &str = "filtered queue (open, high, mine, by due), 1k tickets, one at a time";
+const F_BIG: &str = "filtered queue (open, high, mine, by due), big client, one at a time";
 const CROSS: &str = "MSP cross-client queue GET /v1/tickets?sort=due, MSP admin";
 const CREATE: &str = "ticket creation, 64 clients, one org";
 const GAP: &str = "gap analysis (hipaa of 8 adopted), MSP admin";
@@ -1019,8 +1022,9 @@ async fn measure(
     let no_filters = (!filters_ok).then_some("n/a (no filters)");
     let no_cross = (!cross_ok).then_some("n/a (no such endpoint)");
 
-    // The big client's pages run at lower concurrency: today each request
-    // loads all of the client's tickets, seconds of CPU at 100,000.
+    // The pages compared across sizes run one at a time: today a first
+    // page at 100,000 tickets takes seconds, and a few at once exceed the
+    // server's 30-second request timeout.
     type Step<'a> = (
         &'a str,
         &'a Request,
@@ -1036,10 +1040,11 @@ async fn measure(
         (READ, &read, 16, None, success),
         (Q_SMALL_TECH, &q_small_tech, 16, None, success),
         (Q_SMALL_ADMIN, &q_small_admin, 16, None, success),
-        (Q_BIG_TECH, &q_big_tech, 4, None, success),
-        (Q_BIG_ADMIN, &q_big_admin, 4, None, success),
-        (F_SMALL, &f_small, 16, no_filters, success),
-        (F_BIG, &f_big, 4, no_filters, success),
+        (Q_SMALL_ONE, &q_small_tech, 1, None, success),
+        (Q_BIG_TECH, &q_big_tech, 1, None, success),
+        (Q_BIG_ADMIN, &q_big_admin, 1, None, success),
+        (F_SMALL, &f_small, 1, no_filters, success),
+        (F_BIG, &f_big, 1, no_filters, success),
         (CROSS, &cross, 16, no_cross, success),
         (CREATE, &create, 64, None, success),
         (GAP, &gap, 16, None, success),
@@ -1064,39 +1069,43 @@ async fn measure(
     }
 
     // Memory: three identical rounds of a fixed number of requests of the
-    // read mix; resident memory after each.
-    let mut round: Vec<(&Request, usize)> = vec![
-        (&me_employee, 2000),
-        (&me_admin, 1000),
-        (&me_tech, 100),
-        (&read, 2000),
-        (&q_small_tech, 200),
-        (&q_small_admin, 200),
-        (&q_big_tech, 4),
-        (&q_big_admin, 4),
-        (&gap, 100),
+    // read mix (request, how many, how many at once); resident memory
+    // after each. An answer other than 2xx (today: the big client's page
+    // timing out) is counted, not fatal.
+    let mut round: Vec<(&Request, usize, usize)> = vec![
+        (&me_employee, 2000, 8),
+        (&me_admin, 200, 8),
+        (&me_tech, 50, 8),
+        (&read, 2000, 8),
+        (&q_small_tech, 200, 8),
+        (&q_small_admin, 200, 8),
+        (&q_big_tech, 2, 2),
+        (&q_big_admin, 2, 2),
+        (&gap, 100, 8),
     ];
     if filters_ok {
-        round.extend([(&f_small, 200), (&f_big, 100)]);
+        round.extend([(&f_small, 200, 8), (&f_big, 200, 8)]);
     }
     for n in 1..=3 {
         let started = Instant::now();
-        for (request, count) in &round {
-            let concurrency = (*count).min(8);
+        let mut failed = 0;
+        for (request, count, concurrency) in &round {
             let o = load(
                 client,
                 base,
                 request,
-                concurrency,
+                *concurrency,
                 Until::Count(*count),
                 success,
             )
             .await;
-            assert_eq!(
-                o.unexpected, 0,
-                "memory round {n}: {} answered {:?}",
-                request.path, o.statuses
-            );
+            if o.unexpected > 0 {
+                eprintln!(
+                    "  memory round {n}: {} answered {:?}",
+                    request.path, o.statuses
+                );
+            }
+            failed += o.unexpected;
         }
         let rss = server.rss_mib().unwrap_or(0.0);
         eprintln!(
@@ -1104,6 +1113,7 @@ async fn measure(
             started.elapsed().as_secs_f64()
         );
         report.rss_mib.push(rss);
+        report.round_failures.push(failed);
     }
 }
 
@@ -1157,10 +1167,12 @@ fn print_store(r: &StoreReport) {
         r.sweep_tickets
     );
     let rounds: Vec<String> = r.rss_mib.iter().map(|m| format!("{m:.0}")).collect();
+    let failures: Vec<String> = r.round_failures.iter().map(usize::to_string).collect();
     println!(
-        "Server RSS: {:.0} MiB after start; after each of three identical load rounds: {} MiB.",
+        "Server RSS: {:.0} MiB after start; after each of three identical load rounds: {} MiB (non-2xx answers in the rounds: {}).",
         r.rss_after_start_mib,
-        rounds.join(" / ")
+        rounds.join(" / "),
+        failures.join(" / ")
     );
 }
 
@@ -1190,12 +1202,12 @@ fn print_targets(reports: &[StoreReport]) {
         println!("| {label} | {} | {} |", f(emb), f(pg));
     };
     per_store(
-        "filtered first page, big client / 1k (p50; target within 2x)",
+        "filtered first page, big client / 1k (p50, one at a time; target within 2x)",
         &|r| times(p50(r, F_BIG), p50(r, F_SMALL)),
     );
     per_store(
-        "unfiltered first page, big client / 1k (p50, for reference)",
-        &|r| times(p50(r, Q_BIG_TECH), p50(r, Q_SMALL_TECH)),
+        "unfiltered first page, big client / 1k (p50, one at a time, for reference)",
+        &|r| times(p50(r, Q_BIG_TECH), p50(r, Q_SMALL_ONE)),
     );
     per_store(
         "GET /v1/me (employee) / 401 ceiling (req/s; target >= 30% on embedded)",
