@@ -5,19 +5,25 @@
 //! records are typed values the core serializes, each living in a [`Scope`]
 //! (the platform directory or one tenant), identified by `(scope, kind, id)`,
 //! carrying an optimistic version and the secondary-index entries the core
-//! computed for it. Reads are `get`, `list` and `find` (by index); every write
-//! goes through one [`Store::apply`] of a [`ChangeSet`] that the adapter
-//! commits in one native transaction, audit events included. A stale version
-//! is [`Error::Conflict`], a taken unique key [`Error::AlreadyExists`], and on
-//! any error nothing of the change set is visible.
+//! computed for it. Reads are `get` and `get_many` (by id), `list` (by id),
+//! `find` (one index value) and `scan` (an ordered range of index values,
+//! either way, keyset-paged), and `read` runs several of them against one
+//! snapshot; every write goes through one [`Store::apply`] of a
+//! [`ChangeSet`] that the adapter commits in one native transaction, audit
+//! events included. A stale version is [`Error::Conflict`], a taken unique
+//! key [`Error::AlreadyExists`], and on any error nothing of the change set
+//! is visible.
 //!
 //! Because the adapters never see domain types, every later capability lands
 //! on every store (ours and an integrator's) without adapter code.
+
+use std::ops::Bound;
 
 use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use crate::audit::{AuditDraft, AuditEvent};
@@ -83,12 +89,41 @@ impl IndexEntry {
 }
 
 /// A record as stored: its identity, version and serialized body.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// The body is the JSON text as the adapter read it: the typed layer decodes
+/// it straight into the domain type, with no intermediate JSON tree.
+#[derive(Debug, Clone)]
 pub struct StoredRecord {
     pub id: Uuid,
     /// 1 on insert, +1 on every update.
     pub version: u64,
-    pub body: Value,
+    pub body: Box<RawValue>,
+}
+
+impl StoredRecord {
+    /// A record from its parts; `body` must be JSON (adapters pass what they
+    /// stored, which the core wrote as JSON).
+    pub fn new(id: Uuid, version: u64, body: Box<RawValue>) -> Self {
+        Self { id, version, body }
+    }
+
+    /// The body as a JSON value (for tests and tools; services decode
+    /// straight into their types).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(self.body.get()).unwrap_or(Value::Null)
+    }
+}
+
+impl PartialEq for StoredRecord {
+    /// Same id, version and JSON value (whatever the text's spacing or key order).
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id && self.version == other.version && self.json() == other.json()
+    }
+}
+
+/// JSON text of a value, for adapters that hold bodies as [`Value`].
+pub fn raw_json(value: &Value) -> Result<Box<RawValue>> {
+    serde_json::value::to_raw_value(value).map_err(Error::storage)
 }
 
 /// One write of a change set.
@@ -119,6 +154,16 @@ pub enum Mutation {
         id: Uuid,
         expected_version: u64,
     },
+    /// Writes nothing: a read precondition. Fails with `Conflict` unless the
+    /// record still exists with `expected_version`, and holds it unchanged
+    /// until the commit (what an operation was authorized by, for example a
+    /// membership, cannot change between that check and the write).
+    Check {
+        scope: Scope,
+        kind: &'static str,
+        id: Uuid,
+        expected_version: u64,
+    },
 }
 
 impl Mutation {
@@ -126,9 +171,114 @@ impl Mutation {
         match self {
             Mutation::Insert { scope, .. }
             | Mutation::Update { scope, .. }
-            | Mutation::Delete { scope, .. } => *scope,
+            | Mutation::Delete { scope, .. }
+            | Mutation::Check { scope, .. } => *scope,
         }
     }
+}
+
+/// A number drawn from a counter inside the commit and written into a
+/// record the same change set inserts (per-org ticket numbers).
+///
+/// The counter is an ordinary record (`counter`) whose body holds the last
+/// number drawn in the top-level field `counter_field`; the adapter adds one
+/// to it and writes it back (version + 1) in the transaction, so concurrent
+/// change sets queue on the counter instead of failing, and numbers are
+/// consecutive and never given twice. The number then replaces the
+/// top-level field `field` of the inserted record `(scope, kind, id)`, the
+/// value of its index entry named `index` (if any), and `field` in the
+/// details of every audit draft of the change set whose target is that
+/// record. A missing counter is `NotFound`; the counter must not also be a
+/// mutation of the same change set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draw {
+    pub scope: Scope,
+    pub counter_kind: &'static str,
+    pub counter_id: Uuid,
+    pub counter_field: &'static str,
+    pub kind: &'static str,
+    pub id: Uuid,
+    pub field: &'static str,
+    pub index: Option<&'static str>,
+}
+
+impl Draw {
+    /// Writes `number` into the inserted record and the audit drafts about it
+    /// (the adapters' shared step once they have drawn the number).
+    pub fn fill(&self, number: u64, changes: &mut ChangeSet) -> Result<()> {
+        let mut found = false;
+        for mutation in &mut changes.mutations {
+            if let Mutation::Insert {
+                scope,
+                kind,
+                id,
+                body,
+                indexes,
+            } = mutation
+                && *scope == self.scope
+                && *kind == self.kind
+                && *id == self.id
+            {
+                set_field(body, self.field, number)?;
+                if let Some(index) = self.index {
+                    for entry in indexes.iter_mut().filter(|e| e.name == index) {
+                        entry.value = number.to_string();
+                    }
+                }
+                found = true;
+            }
+        }
+        if !found {
+            return Err(Error::storage(format!(
+                "a draw names {} {}, which the change set does not insert",
+                self.kind, self.id
+            )));
+        }
+        let id = self.id.to_string();
+        for draft in &mut changes.audit {
+            if draft.target.kind == self.kind && draft.target.id == id {
+                let _ = set_field(&mut draft.details, self.field, number);
+            }
+        }
+        Ok(())
+    }
+
+    /// The next number from a counter body (the adapters' shared step):
+    /// the body with its field advanced, and the number.
+    pub fn advance(&self, counter_body: &mut Value) -> Result<u64> {
+        let last = counter_body
+            .get(self.counter_field)
+            .and_then(Value::as_u64)
+            .ok_or_else(|| {
+                Error::storage(format!(
+                    "counter {} {} has no number in {}",
+                    self.counter_kind, self.counter_id, self.counter_field
+                ))
+            })?;
+        let next = last + 1;
+        set_field(counter_body, self.counter_field, next)?;
+        Ok(next)
+    }
+}
+
+fn set_field(body: &mut Value, field: &str, number: u64) -> Result<()> {
+    match body {
+        Value::Object(map) => {
+            map.insert(field.to_owned(), Value::from(number));
+            Ok(())
+        }
+        _ => Err(Error::storage(format!(
+            "cannot write {field} into a body that is not an object"
+        ))),
+    }
+}
+
+/// What [`Store::apply`] committed: the sealed audit events, in the order of
+/// `ChangeSet::audit`, and the numbers drawn, in the order of `ChangeSet::draws`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Applied {
+    pub events: Vec<AuditEvent>,
+    pub drawn: Vec<u64>,
 }
 
 /// Everything one operation changes, committed atomically by [`Store::apply`].
@@ -139,6 +289,9 @@ pub struct ChangeSet {
     /// the adapter seals each one with [`crate::audit::seal`] against the
     /// chain head it reads in that transaction.
     pub audit: Vec<AuditDraft>,
+    /// Numbers drawn from counters in the same transaction, before the
+    /// mutations are written (see [`Draw`]).
+    pub draws: Vec<Draw>,
 }
 
 impl ChangeSet {
@@ -147,7 +300,7 @@ impl ChangeSet {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.mutations.is_empty() && self.audit.is_empty()
+        self.mutations.is_empty() && self.audit.is_empty() && self.draws.is_empty()
     }
 
     pub fn insert<E: Entity>(&mut self, entity: &E) -> Result<&mut Self> {
@@ -183,8 +336,25 @@ impl ChangeSet {
         self
     }
 
+    /// Asserts, at commit, that `entity` still has the version it was read
+    /// at (see [`Mutation::Check`]).
+    pub fn check<E: Entity>(&mut self, entity: &Versioned<E>) -> &mut Self {
+        self.mutations.push(Mutation::Check {
+            scope: entity.value.scope(),
+            kind: E::KIND,
+            id: entity.value.id(),
+            expected_version: entity.version,
+        });
+        self
+    }
+
     pub fn audit(&mut self, draft: AuditDraft) -> &mut Self {
         self.audit.push(draft);
+        self
+    }
+
+    pub fn draw(&mut self, draw: Draw) -> &mut Self {
+        self.draws.push(draw);
         self
     }
 }
@@ -216,12 +386,237 @@ impl PageRequest {
     }
 }
 
-/// The storage contract. Adapters implement these eight methods; the services
+/// Which way a scan walks an index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    #[default]
+    Ascending,
+    Descending,
+}
+
+/// Where a scan resumes: strictly after this entry, in the scan's order.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ScanCursor {
+    pub value: String,
+    pub id: Uuid,
+}
+
+/// An ordered walk over one index of a kind: the entries whose value lies
+/// between `from` and `to`, ordered by `(value, id)` in `order`, starting
+/// strictly after `after`, at most `limit` of them.
+///
+/// Values compare as strings, byte by byte (code point order); the core
+/// builds values that sort the way its queries need (fixed-width numbers,
+/// `rfc3339` times in UTC, fields joined by a separator for composite keys).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexScan {
+    pub index: String,
+    pub from: Bound<String>,
+    pub to: Bound<String>,
+    pub order: Order,
+    pub after: Option<ScanCursor>,
+    pub limit: usize,
+}
+
+impl IndexScan {
+    /// Every entry of `index`, ascending.
+    pub fn all(index: &str) -> Self {
+        Self {
+            index: index.to_owned(),
+            from: Bound::Unbounded,
+            to: Bound::Unbounded,
+            order: Order::Ascending,
+            after: None,
+            limit: MAX_PAGE,
+        }
+    }
+
+    /// The entries whose value starts with `prefix`.
+    pub fn prefix(index: &str, prefix: &str) -> Self {
+        Self {
+            from: Bound::Included(prefix.to_owned()),
+            to: match successor(prefix) {
+                Some(end) => Bound::Excluded(end),
+                None => Bound::Unbounded,
+            },
+            ..Self::all(index)
+        }
+    }
+
+    /// The entries with `from <= value < to`.
+    pub fn between(index: &str, from: Bound<String>, to: Bound<String>) -> Self {
+        Self {
+            from,
+            to,
+            ..Self::all(index)
+        }
+    }
+
+    pub fn descending(mut self) -> Self {
+        self.order = Order::Descending;
+        self
+    }
+
+    pub fn after(mut self, cursor: Option<ScanCursor>) -> Self {
+        self.after = cursor;
+        self
+    }
+
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// The limit adapters honour: at least 1, at most [`MAX_PAGE`].
+    pub fn effective_limit(&self) -> usize {
+        self.limit.clamp(1, MAX_PAGE)
+    }
+
+    /// Whether an entry with `value` and `id` belongs to this scan (its
+    /// range and, if any, strictly after its cursor). Adapters may use it
+    /// as the reference of what they must return; the conformance suite does.
+    pub fn admits(&self, value: &str, id: Uuid) -> bool {
+        let in_range = (match &self.from {
+            Bound::Included(f) => value >= f.as_str(),
+            Bound::Excluded(f) => value > f.as_str(),
+            Bound::Unbounded => true,
+        }) && (match &self.to {
+            Bound::Included(t) => value <= t.as_str(),
+            Bound::Excluded(t) => value < t.as_str(),
+            Bound::Unbounded => true,
+        });
+        let past_cursor = self.after.as_ref().is_none_or(|c| {
+            let here = (value, id);
+            let there = (c.value.as_str(), c.id);
+            match self.order {
+                Order::Ascending => here > there,
+                Order::Descending => here < there,
+            }
+        });
+        in_range && past_cursor
+    }
+}
+
+/// The smallest string greater than every string starting with `prefix`
+/// (its last character advanced by one), or `None` when there is none.
+fn successor(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let mut code = u32::from(last) + 1;
+        if (0xD800..=0xDFFF).contains(&code) {
+            code = 0xE000;
+        }
+        if let Some(next) = char::from_u32(code) {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+/// One record a scan found, with the index value it was found by (the
+/// cursor of the next page is `(value, record.id)`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scanned {
+    pub value: String,
+    pub record: StoredRecord,
+}
+
+impl Scanned {
+    pub fn cursor(&self) -> ScanCursor {
+        ScanCursor {
+            value: self.value.clone(),
+            id: self.record.id,
+        }
+    }
+}
+
+/// One read of a [`Store::read`] batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Read {
+    Get {
+        scope: Scope,
+        kind: String,
+        id: Uuid,
+    },
+    GetMany {
+        scope: Scope,
+        kind: String,
+        ids: Vec<Uuid>,
+    },
+    Find {
+        scope: Scope,
+        kind: String,
+        index: String,
+        value: String,
+        page: PageRequest,
+    },
+    Scan {
+        scope: Scope,
+        kind: String,
+        scan: IndexScan,
+    },
+}
+
+/// The answer to one [`Read`], in its position of the batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReadResult {
+    /// A `Get`.
+    One(Option<StoredRecord>),
+    /// A `GetMany` (aligned with its ids) .
+    Each(Vec<Option<StoredRecord>>),
+    /// A `Find`.
+    Many(Vec<StoredRecord>),
+    /// A `Scan`.
+    Scanned(Vec<Scanned>),
+}
+
+/// The storage contract. Adapters implement these methods; the services
 /// never need more. Every method that reads tenant data takes the scope first.
 #[async_trait]
 pub trait Store: Send + Sync {
     /// One record, or `None` if it does not exist *in this scope*.
     async fn get(&self, scope: Scope, kind: &str, id: Uuid) -> Result<Option<StoredRecord>>;
+
+    /// Several records of a kind by id, aligned with `ids` (`None` where a
+    /// record does not exist in this scope), read together (one round trip
+    /// or one hop where the adapter can).
+    async fn get_many(
+        &self,
+        scope: Scope,
+        kind: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<Option<StoredRecord>>>;
+
+    /// An ordered, keyset-paged walk over one index (see [`IndexScan`]).
+    async fn scan(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<Vec<Scanned>>;
+
+    /// Several reads against one consistent view (one transaction), answers
+    /// in the order of `reads`. An operation that needs several reads at
+    /// once asks for them together; an adapter that cannot batch may run
+    /// them one by one (what the default does), losing only the snapshot.
+    async fn read(&self, reads: Vec<Read>) -> Result<Vec<ReadResult>> {
+        let mut out = Vec::with_capacity(reads.len());
+        for read in reads {
+            out.push(match read {
+                Read::Get { scope, kind, id } => ReadResult::One(self.get(scope, &kind, id).await?),
+                Read::GetMany { scope, kind, ids } => {
+                    ReadResult::Each(self.get_many(scope, &kind, &ids).await?)
+                }
+                Read::Find {
+                    scope,
+                    kind,
+                    index,
+                    value,
+                    page,
+                } => ReadResult::Many(self.find(scope, &kind, &index, &value, page).await?),
+                Read::Scan { scope, kind, scan } => {
+                    ReadResult::Scanned(self.scan(scope, &kind, &scan).await?)
+                }
+            });
+        }
+        Ok(out)
+    }
 
     /// Records of a kind in a scope, ordered by id.
     async fn list(&self, scope: Scope, kind: &str, page: PageRequest) -> Result<Vec<StoredRecord>>;
@@ -236,9 +631,12 @@ pub trait Store: Send + Sync {
         page: PageRequest,
     ) -> Result<Vec<StoredRecord>>;
 
-    /// Commits the whole change set in one transaction, or nothing of it.
-    /// Returns the sealed audit events, in the order of `changes.audit`.
-    async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEvent>>;
+    /// Commits the whole change set in one transaction, or nothing of it:
+    /// its draws first (see [`Draw`]), then the mutations in order, then the
+    /// audit events. A conflict the adapter's own concurrency causes (a
+    /// serialization failure, a deadlock) is retried by the adapter; only a
+    /// stale `expected_version` reaches the caller as `Conflict`.
+    async fn apply(&self, changes: ChangeSet) -> Result<Applied>;
 
     /// An org's audit events with `seq > after`, in chain order.
     async fn audit_events(
@@ -259,6 +657,62 @@ pub trait Store: Send + Sync {
 
     /// Removes every chunk of a blob; removing a missing blob is not an error.
     async fn delete_blob(&self, org: OrgId, blob: Uuid) -> Result<()>;
+}
+
+/// A shared store is a store (wrappers such as a counting store can hold an
+/// `Arc<dyn Store>`).
+#[async_trait]
+impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
+    async fn get(&self, scope: Scope, kind: &str, id: Uuid) -> Result<Option<StoredRecord>> {
+        (**self).get(scope, kind, id).await
+    }
+    async fn get_many(
+        &self,
+        scope: Scope,
+        kind: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<Option<StoredRecord>>> {
+        (**self).get_many(scope, kind, ids).await
+    }
+    async fn scan(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<Vec<Scanned>> {
+        (**self).scan(scope, kind, scan).await
+    }
+    async fn read(&self, reads: Vec<Read>) -> Result<Vec<ReadResult>> {
+        (**self).read(reads).await
+    }
+    async fn list(&self, scope: Scope, kind: &str, page: PageRequest) -> Result<Vec<StoredRecord>> {
+        (**self).list(scope, kind, page).await
+    }
+    async fn find(
+        &self,
+        scope: Scope,
+        kind: &str,
+        index: &str,
+        value: &str,
+        page: PageRequest,
+    ) -> Result<Vec<StoredRecord>> {
+        (**self).find(scope, kind, index, value, page).await
+    }
+    async fn apply(&self, changes: ChangeSet) -> Result<Applied> {
+        (**self).apply(changes).await
+    }
+    async fn audit_events(
+        &self,
+        org: OrgId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>> {
+        (**self).audit_events(org, after, limit).await
+    }
+    async fn put_blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32, data: Vec<u8>) -> Result<()> {
+        (**self).put_blob_chunk(org, blob, seq, data).await
+    }
+    async fn blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32) -> Result<Option<Vec<u8>>> {
+        (**self).blob_chunk(org, blob, seq).await
+    }
+    async fn delete_blob(&self, org: OrgId, blob: Uuid) -> Result<()> {
+        (**self).delete_blob(org, blob).await
+    }
 }
 
 /// A typed record kind. The core declares its domain types as entities; the
@@ -287,8 +741,9 @@ fn encode<E: Entity>(entity: &E) -> Result<Value> {
     serde_json::to_value(entity).map_err(Error::storage)
 }
 
-fn decode<E: Entity>(record: StoredRecord) -> Result<Versioned<E>> {
-    let value = serde_json::from_value(record.body)
+/// A stored record as its type, straight from its JSON text.
+pub fn decode<E: Entity>(record: StoredRecord) -> Result<Versioned<E>> {
+    let value = serde_json::from_str(record.body.get())
         .map_err(|e| Error::storage(format!("undecodable {} {}: {e}", E::KIND, record.id)))?;
     Ok(Versioned {
         version: record.version,
@@ -303,6 +758,39 @@ pub async fn load<E: Entity>(
     id: Uuid,
 ) -> Result<Option<Versioned<E>>> {
     store.get(scope, E::KIND, id).await?.map(decode).transpose()
+}
+
+/// Loads several typed records of one kind by id, in one read, aligned with
+/// `ids`.
+pub async fn load_many<E: Entity>(
+    store: &dyn Store,
+    scope: Scope,
+    ids: &[Uuid],
+) -> Result<Vec<Option<Versioned<E>>>> {
+    store
+        .get_many(scope, E::KIND, ids)
+        .await?
+        .into_iter()
+        .map(|r| r.map(decode).transpose())
+        .collect()
+}
+
+/// One page of an ordered index walk, typed, with the cursor of the page
+/// after it (`None` when the store returned less than a full page).
+pub async fn scan<E: Entity>(
+    store: &dyn Store,
+    scope: Scope,
+    scan: &IndexScan,
+) -> Result<(Vec<Versioned<E>>, Option<ScanCursor>)> {
+    let found = store.scan(scope, E::KIND, scan).await?;
+    let next = (found.len() == scan.effective_limit())
+        .then(|| found.last().map(Scanned::cursor))
+        .flatten();
+    let records = found
+        .into_iter()
+        .map(|s| decode(s.record))
+        .collect::<Result<_>>()?;
+    Ok((records, next))
 }
 
 /// Loads one typed record or reports it as not found.

@@ -23,7 +23,8 @@ use regentra_core::audit::{self, AuditEvent};
 use regentra_core::error::{Error, Result};
 use regentra_core::ids::OrgId;
 use regentra_core::store::{
-    ChangeSet, IndexEntry, Mutation, PageRequest, Scope, Store, StoredRecord,
+    Applied, ChangeSet, IndexEntry, IndexScan, Mutation, Order, PageRequest, Read, ReadResult,
+    Scanned, Scope, Store, StoredRecord,
 };
 use uuid::Uuid;
 
@@ -133,7 +134,7 @@ impl EmbeddedStore {
         })
     }
 
-    async fn read<T, F>(&self, f: F) -> Result<T>
+    async fn read_tx<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&ReadTransaction) -> Result<T> + Send + 'static,
@@ -205,40 +206,34 @@ fn after_bound(after: Option<Uuid>) -> Bound<u128> {
 impl Store for EmbeddedStore {
     async fn get(&self, scope: Scope, kind: &str, id: Uuid) -> Result<Option<StoredRecord>> {
         let kind = kind.to_owned();
-        self.read(move |tx| {
+        self.read_tx(move |tx| {
             let records = tx.open_table(RECORDS).map_err(storage)?;
-            let found = records
-                .get((scope.key().as_u128(), kind.as_str(), id.as_u128()))
-                .map_err(storage)?;
-            found
-                .map(|v| Envelope::decode(v.value())?.into_record(id))
-                .transpose()
+            get_in(&records, scope, &kind, id)
+        })
+        .await
+    }
+
+    async fn get_many(
+        &self,
+        scope: Scope,
+        kind: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<Option<StoredRecord>>> {
+        let (kind, ids) = (kind.to_owned(), ids.to_vec());
+        self.read_tx(move |tx| {
+            let records = tx.open_table(RECORDS).map_err(storage)?;
+            ids.iter()
+                .map(|id| get_in(&records, scope, &kind, *id))
+                .collect()
         })
         .await
     }
 
     async fn list(&self, scope: Scope, kind: &str, page: PageRequest) -> Result<Vec<StoredRecord>> {
         let kind = kind.to_owned();
-        self.read(move |tx| {
+        self.read_tx(move |tx| {
             let records = tx.open_table(RECORDS).map_err(storage)?;
-            let s = scope.key().as_u128();
-            let lower = match after_bound(page.after) {
-                Bound::Excluded(a) => Bound::Excluded((s, kind.as_str(), a)),
-                _ => Bound::Included((s, kind.as_str(), 0)),
-            };
-            let upper = Bound::Included((s, kind.as_str(), u128::MAX));
-            let mut out = Vec::new();
-            for entry in records
-                .range::<RecordKey<'_>>((lower, upper))
-                .map_err(storage)?
-                .take(page.effective_limit())
-            {
-                let (key, value) = entry.map_err(storage)?;
-                out.push(
-                    Envelope::decode(value.value())?.into_record(Uuid::from_u128(key.value().2))?,
-                );
-            }
-            Ok(out)
+            list_in(&records, scope, &kind, page)
         })
         .await
     }
@@ -252,37 +247,62 @@ impl Store for EmbeddedStore {
         page: PageRequest,
     ) -> Result<Vec<StoredRecord>> {
         let (kind, index, value) = (kind.to_owned(), index.to_owned(), value.to_owned());
-        self.read(move |tx| {
+        self.read_tx(move |tx| {
             let entries = tx.open_table(INDEX).map_err(storage)?;
             let records = tx.open_table(RECORDS).map_err(storage)?;
-            let s = scope.key().as_u128();
-            let prefix = (s, kind.as_str(), index.as_str(), value.as_str());
-            let lower = match after_bound(page.after) {
-                Bound::Excluded(a) => Bound::Excluded((prefix.0, prefix.1, prefix.2, prefix.3, a)),
-                _ => Bound::Included((prefix.0, prefix.1, prefix.2, prefix.3, 0)),
-            };
-            let upper = Bound::Included((prefix.0, prefix.1, prefix.2, prefix.3, u128::MAX));
-            let mut out = Vec::new();
-            for entry in entries
-                .range::<IndexKey<'_>>((lower, upper))
-                .map_err(storage)?
-                .take(page.effective_limit())
-            {
-                let id = entry.map_err(storage)?.0.value().4;
-                let record = records
-                    .get((s, kind.as_str(), id))
-                    .map_err(storage)?
-                    .ok_or_else(|| {
-                        Error::storage(format!("index {index} points at missing {kind} {id}"))
-                    })?;
-                out.push(Envelope::decode(record.value())?.into_record(Uuid::from_u128(id))?);
-            }
-            Ok(out)
+            find_in(&entries, &records, scope, &kind, &index, &value, page)
         })
         .await
     }
 
-    async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEvent>> {
+    async fn scan(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<Vec<Scanned>> {
+        let (kind, scan) = (kind.to_owned(), scan.clone());
+        self.read_tx(move |tx| {
+            let entries = tx.open_table(INDEX).map_err(storage)?;
+            let records = tx.open_table(RECORDS).map_err(storage)?;
+            scan_in(&entries, &records, scope, &kind, &scan)
+        })
+        .await
+    }
+
+    /// The whole batch in one read transaction (one snapshot, one hop to
+    /// the blocking pool).
+    async fn read(&self, reads: Vec<Read>) -> Result<Vec<ReadResult>> {
+        self.read_tx(move |tx| {
+            let entries = tx.open_table(INDEX).map_err(storage)?;
+            let records = tx.open_table(RECORDS).map_err(storage)?;
+            reads
+                .into_iter()
+                .map(|read| {
+                    Ok(match read {
+                        Read::Get { scope, kind, id } => {
+                            ReadResult::One(get_in(&records, scope, &kind, id)?)
+                        }
+                        Read::GetMany { scope, kind, ids } => ReadResult::Each(
+                            ids.iter()
+                                .map(|id| get_in(&records, scope, &kind, *id))
+                                .collect::<Result<_>>()?,
+                        ),
+                        Read::Find {
+                            scope,
+                            kind,
+                            index,
+                            value,
+                            page,
+                        } => ReadResult::Many(find_in(
+                            &entries, &records, scope, &kind, &index, &value, page,
+                        )?),
+                        Read::Scan { scope, kind, scan } => {
+                            ReadResult::Scanned(scan_in(&entries, &records, scope, &kind, &scan)?)
+                        }
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn apply(&self, changes: ChangeSet) -> Result<Applied> {
         // Any error returns before commit; dropping the transaction aborts
         // it, so nothing of the change set is written.
         self.write(move |tx| apply_in(tx, changes)).await
@@ -300,7 +320,7 @@ impl Store for EmbeddedStore {
     }
 
     async fn blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32) -> Result<Option<Vec<u8>>> {
-        self.read(move |tx| {
+        self.read_tx(move |tx| {
             let blobs = tx.open_table(BLOBS).map_err(storage)?;
             let chunk = blobs
                 .get((org.0.as_u128(), blob.as_u128(), seq))
@@ -328,7 +348,7 @@ impl Store for EmbeddedStore {
         after: Option<u64>,
         limit: usize,
     ) -> Result<Vec<AuditEvent>> {
-        self.read(move |tx| {
+        self.read_tx(move |tx| {
             let table = tx.open_table(AUDIT).map_err(storage)?;
             let o = org.0.as_u128();
             let lower = match after {
@@ -351,6 +371,176 @@ impl Store for EmbeddedStore {
     }
 }
 
+fn get_in(
+    records: &impl ReadableTable<RecordKey<'static>, &'static [u8]>,
+    scope: Scope,
+    kind: &str,
+    id: Uuid,
+) -> Result<Option<StoredRecord>> {
+    let found = records
+        .get((scope.key().as_u128(), kind, id.as_u128()))
+        .map_err(storage)?;
+    found
+        .map(|v| Envelope::decode(v.value())?.into_record(id))
+        .transpose()
+}
+
+fn list_in(
+    records: &impl ReadableTable<RecordKey<'static>, &'static [u8]>,
+    scope: Scope,
+    kind: &str,
+    page: PageRequest,
+) -> Result<Vec<StoredRecord>> {
+    let s = scope.key().as_u128();
+    let lower = match after_bound(page.after) {
+        Bound::Excluded(a) => Bound::Excluded((s, kind, a)),
+        _ => Bound::Included((s, kind, 0)),
+    };
+    let upper = Bound::Included((s, kind, u128::MAX));
+    let mut out = Vec::new();
+    for entry in records
+        .range::<RecordKey<'_>>((lower, upper))
+        .map_err(storage)?
+        .take(page.effective_limit())
+    {
+        let (key, value) = entry.map_err(storage)?;
+        out.push(Envelope::decode(value.value())?.into_record(Uuid::from_u128(key.value().2))?);
+    }
+    Ok(out)
+}
+
+fn find_in(
+    entries: &impl ReadableTable<IndexKey<'static>, ()>,
+    records: &impl ReadableTable<RecordKey<'static>, &'static [u8]>,
+    scope: Scope,
+    kind: &str,
+    index: &str,
+    value: &str,
+    page: PageRequest,
+) -> Result<Vec<StoredRecord>> {
+    let s = scope.key().as_u128();
+    let lower = match after_bound(page.after) {
+        Bound::Excluded(a) => Bound::Excluded((s, kind, index, value, a)),
+        _ => Bound::Included((s, kind, index, value, 0)),
+    };
+    let upper = Bound::Included((s, kind, index, value, u128::MAX));
+    let mut out = Vec::new();
+    for entry in entries
+        .range::<IndexKey<'_>>((lower, upper))
+        .map_err(storage)?
+        .take(page.effective_limit())
+    {
+        let id = entry.map_err(storage)?.0.value().4;
+        out.push(indexed(records, s, kind, index, id)?);
+    }
+    Ok(out)
+}
+
+/// The record an index entry points at.
+fn indexed(
+    records: &impl ReadableTable<RecordKey<'static>, &'static [u8]>,
+    s: u128,
+    kind: &str,
+    index: &str,
+    id: u128,
+) -> Result<StoredRecord> {
+    let record = records
+        .get((s, kind, id))
+        .map_err(storage)?
+        .ok_or_else(|| Error::storage(format!("index {index} points at missing {kind} {id}")))?;
+    Envelope::decode(record.value())?.into_record(Uuid::from_u128(id))
+}
+
+/// An ordered walk over `(scope, kind, index, value, id)` keys: the range
+/// of the scan's value bounds, narrowed by its cursor on the side it walks
+/// from, each entry checked with [`IndexScan::admits`].
+fn scan_in(
+    entries: &impl ReadableTable<IndexKey<'static>, ()>,
+    records: &impl ReadableTable<RecordKey<'static>, &'static [u8]>,
+    scope: Scope,
+    kind: &str,
+    scan: &IndexScan,
+) -> Result<Vec<Scanned>> {
+    let s = scope.key().as_u128();
+    let index = scan.index.as_str();
+    // The first name after `index` in byte order: every key of this index
+    // sorts before it.
+    let past_index = format!("{index}\0");
+    let mut lower: Bound<IndexKey<'_>> = match &scan.from {
+        Bound::Unbounded => Bound::Included((s, kind, index, "", 0)),
+        Bound::Included(v) => Bound::Included((s, kind, index, v.as_str(), 0)),
+        Bound::Excluded(v) => Bound::Excluded((s, kind, index, v.as_str(), u128::MAX)),
+    };
+    let mut upper: Bound<IndexKey<'_>> = match &scan.to {
+        Bound::Unbounded => Bound::Excluded((s, kind, past_index.as_str(), "", 0)),
+        Bound::Included(v) => Bound::Included((s, kind, index, v.as_str(), u128::MAX)),
+        Bound::Excluded(v) => Bound::Excluded((s, kind, index, v.as_str(), 0)),
+    };
+    if let Some(cursor) = &scan.after {
+        let at = (s, kind, index, cursor.value.as_str(), cursor.id.as_u128());
+        match scan.order {
+            Order::Ascending if !below(&lower, &at) => lower = Bound::Excluded(at),
+            Order::Descending if !above(&upper, &at) => upper = Bound::Excluded(at),
+            _ => {}
+        }
+    }
+    if empty_range(&lower, &upper) {
+        return Ok(Vec::new());
+    }
+    let range = entries
+        .range::<IndexKey<'_>>((lower, upper))
+        .map_err(storage)?;
+    let keys: Box<dyn Iterator<Item = _>> = match scan.order {
+        Order::Ascending => Box::new(range),
+        Order::Descending => Box::new(range.rev()),
+    };
+    let mut out = Vec::new();
+    for entry in keys {
+        if out.len() == scan.effective_limit() {
+            break;
+        }
+        let key = entry.map_err(storage)?.0;
+        let (_, _, _, value, id) = key.value();
+        if !scan.admits(value, Uuid::from_u128(id)) {
+            continue;
+        }
+        out.push(Scanned {
+            value: value.to_owned(),
+            record: indexed(records, s, kind, index, id)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Whether the lower bound already excludes `at` (so the cursor adds nothing).
+fn below(lower: &Bound<IndexKey<'_>>, at: &IndexKey<'_>) -> bool {
+    match lower {
+        Bound::Included(l) => l > at,
+        Bound::Excluded(l) => l >= at,
+        Bound::Unbounded => false,
+    }
+}
+
+/// Whether the upper bound already excludes `at`.
+fn above(upper: &Bound<IndexKey<'_>>, at: &IndexKey<'_>) -> bool {
+    match upper {
+        Bound::Included(u) => u < at,
+        Bound::Excluded(u) => u <= at,
+        Bound::Unbounded => false,
+    }
+}
+
+/// A range with nothing in it (redb refuses a start after the end).
+fn empty_range(lower: &Bound<IndexKey<'_>>, upper: &Bound<IndexKey<'_>>) -> bool {
+    match (lower, upper) {
+        (Bound::Included(l), Bound::Included(u)) => l > u,
+        (Bound::Included(l), Bound::Excluded(u))
+        | (Bound::Excluded(l), Bound::Included(u))
+        | (Bound::Excluded(l), Bound::Excluded(u)) => l >= u,
+        _ => false,
+    }
+}
+
 impl EmbeddedStore {
     async fn write<T, F>(&self, f: F) -> Result<T>
     where
@@ -368,9 +558,41 @@ impl EmbeddedStore {
     }
 }
 
-fn apply_in(tx: &WriteTransaction, changes: ChangeSet) -> Result<Vec<AuditEvent>> {
+fn apply_in(tx: &WriteTransaction, mut changes: ChangeSet) -> Result<Applied> {
     let mut records = tx.open_table(RECORDS).map_err(storage)?;
     let mut index = tx.open_table(INDEX).map_err(storage)?;
+    // redb has one writer at a time: a counter read here cannot change
+    // before this transaction commits.
+    let mut drawn = Vec::with_capacity(changes.draws.len());
+    for draw in std::mem::take(&mut changes.draws) {
+        let key = (
+            draw.scope.key().as_u128(),
+            draw.counter_kind,
+            draw.counter_id.as_u128(),
+        );
+        let Some(stored) = records
+            .get(key)
+            .map_err(storage)?
+            .map(|v| v.value().to_vec())
+        else {
+            return Err(Error::NotFound {
+                what: draw.counter_kind,
+            });
+        };
+        let counter = Envelope::decode(&stored)?;
+        let mut body: serde_json::Value =
+            serde_json::from_str(counter.body.get()).map_err(Error::storage)?;
+        let number = draw.advance(&mut body)?;
+        write_record(
+            &mut records,
+            key,
+            counter.version + 1,
+            counter.indexes,
+            &body,
+        )?;
+        draw.fill(number, &mut changes)?;
+        drawn.push(number);
+    }
     for mutation in changes.mutations {
         match mutation {
             Mutation::Insert {
@@ -388,7 +610,7 @@ fn apply_in(tx: &WriteTransaction, changes: ChangeSet) -> Result<Vec<AuditEvent>
                     });
                 }
                 add_entries(&mut index, scope, kind, id, &indexes)?;
-                write_record(&mut records, key, 1, indexes, body)?;
+                write_record(&mut records, key, 1, indexes, &body)?;
             }
             Mutation::Update {
                 scope,
@@ -402,7 +624,7 @@ fn apply_in(tx: &WriteTransaction, changes: ChangeSet) -> Result<Vec<AuditEvent>
                 let current = current(&records, key, kind, id, expected_version)?;
                 remove_entries(&mut index, scope, kind, id, &current.indexes)?;
                 add_entries(&mut index, scope, kind, id, &indexes)?;
-                write_record(&mut records, key, expected_version + 1, indexes, body)?;
+                write_record(&mut records, key, expected_version + 1, indexes, &body)?;
             }
             Mutation::Delete {
                 scope,
@@ -414,6 +636,24 @@ fn apply_in(tx: &WriteTransaction, changes: ChangeSet) -> Result<Vec<AuditEvent>
                 let current = current(&records, key, kind, id, expected_version)?;
                 remove_entries(&mut index, scope, kind, id, &current.indexes)?;
                 records.remove(key).map_err(storage)?;
+            }
+            Mutation::Check {
+                scope,
+                kind,
+                id,
+                expected_version,
+            } => {
+                let key = (scope.key().as_u128(), kind, id.as_u128());
+                match current(&records, key, kind, id, expected_version) {
+                    Ok(_) => {}
+                    // What was read is gone: as stale as a changed version.
+                    Err(Error::NotFound { .. }) => {
+                        return Err(Error::Conflict {
+                            what: format!("{kind} {id}"),
+                        });
+                    }
+                    Err(e) => return Err(e),
+                }
             }
         }
     }
@@ -436,7 +676,10 @@ fn apply_in(tx: &WriteTransaction, changes: ChangeSet) -> Result<Vec<AuditEvent>
             .map_err(storage)?;
         sealed.push(event);
     }
-    Ok(sealed)
+    Ok(Applied {
+        events: sealed,
+        drawn,
+    })
 }
 
 /// The stored envelope of a record about to be updated or deleted, after
@@ -465,9 +708,9 @@ fn write_record(
     key: RecordKey<'_>,
     version: u64,
     indexes: Vec<IndexEntry>,
-    body: serde_json::Value,
+    body: &serde_json::Value,
 ) -> Result<()> {
-    let bytes = Envelope::new(version, indexes, body).encode()?;
+    let bytes = Envelope::new(version, indexes, body)?.encode()?;
     records.insert(key, bytes.as_slice()).map_err(storage)?;
     Ok(())
 }

@@ -18,6 +18,7 @@ use redb::TableDefinition;
 use regentra_core::error::{Error, Result};
 use regentra_core::store::{IndexEntry, StoredRecord};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use uuid::Uuid;
 
 /// Bumped when the layout changes incompatibly; a build refuses files with
@@ -32,21 +33,26 @@ pub const AUDIT: TableDefinition<'_, (u128, u64), &[u8]> = TableDefinition::new(
 pub const BLOBS: TableDefinition<'_, (u128, u128, u32), &[u8]> = TableDefinition::new("blobs");
 
 /// A stored record: its version, the index entries it holds (so an update
-/// or delete can remove exactly those), and the body.
+/// or delete can remove exactly those), and the body, kept as JSON text so a
+/// read hands it to the core without building a JSON tree.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Envelope {
     pub version: u64,
     pub indexes: Vec<IndexEntry>,
-    pub body: serde_json::Value,
+    pub body: Box<RawValue>,
 }
 
 impl Envelope {
-    pub(crate) fn new(version: u64, indexes: Vec<IndexEntry>, body: serde_json::Value) -> Self {
-        Self {
+    pub(crate) fn new(
+        version: u64,
+        indexes: Vec<IndexEntry>,
+        body: &serde_json::Value,
+    ) -> Result<Self> {
+        Ok(Self {
             version,
             indexes,
-            body,
-        }
+            body: regentra_core::store::raw_json(body)?,
+        })
     }
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self> {
@@ -59,10 +65,6 @@ impl Envelope {
     }
 
     pub(crate) fn into_record(self, id: Uuid) -> Result<StoredRecord> {
-        Ok(StoredRecord {
-            id,
-            version: self.version,
-            body: self.body,
-        })
+        Ok(StoredRecord::new(id, self.version, self.body))
     }
 }

@@ -24,12 +24,17 @@ use async_trait::async_trait;
 use regentra_core::audit::{self, AuditDraft, AuditEvent, ChainHead, GENESIS};
 use regentra_core::error::{Error, Result};
 use regentra_core::ids::OrgId;
+use std::ops::Bound;
+use std::time::Duration;
+
 use regentra_core::store::{
-    ChangeSet, IndexEntry, MAX_PAGE, Mutation, PageRequest, Scope, Store, StoredRecord,
+    Applied, ChangeSet, IndexEntry, IndexScan, MAX_PAGE, Mutation, Order, PageRequest, Read,
+    ReadResult, Scanned, Scope, Store, StoredRecord,
 };
+use serde_json::value::RawValue;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::types::Json;
-use sqlx::{Connection, PgConnection, Postgres, Transaction};
+use sqlx::{AssertSqlSafe, Connection, PgConnection, Postgres, QueryBuilder, Transaction};
 use uuid::Uuid;
 
 #[cfg(feature = "testing")]
@@ -67,9 +72,7 @@ impl PostgresStore {
             .await
             .map_err(|e| Error::Unavailable(format!("cannot connect to Postgres: {e}")))?;
         let _ = probe.close().await;
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .connect_lazy_with(options);
+        let pool = pool_options(max_connections).connect_lazy_with(options);
         Ok(Self { pool })
     }
 
@@ -213,16 +216,80 @@ impl PostgresStore {
 
     /// A transaction running as the runtime role with `app.org_id` set to
     /// `scope`: the only way this adapter touches data.
+    ///
+    /// `BEGIN` and both settings travel in one round trip (a simple query of
+    /// two statements; the org is a uuid's text, nothing a caller chose). A
+    /// read ends by dropping the transaction: it has nothing to commit, and
+    /// sqlx sends the `ROLLBACK` ahead of the connection's next use instead
+    /// of waiting for it.
     async fn begin(&self, scope: Scope) -> Result<Transaction<'static, Postgres>> {
-        let mut tx = self.pool.begin().await.map_err(storage)?;
-        sqlx::query("SELECT set_config('role', $1, true), set_config('app.org_id', $2, true)")
-            .bind(RUNTIME_ROLE)
-            .bind(scope.key().to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(storage)?;
-        Ok(tx)
+        self.begin_as(scope, "BEGIN").await
     }
+
+    /// Like [`Self::begin`], with a `BEGIN` statement of its own (an
+    /// isolation level).
+    async fn begin_as(
+        &self,
+        scope: Scope,
+        begin: &'static str,
+    ) -> Result<Transaction<'static, Postgres>> {
+        let begin = format!(
+            "{begin}; SELECT set_config('role', '{RUNTIME_ROLE}', true), \
+             set_config('app.org_id', '{}', true)",
+            scope.key()
+        );
+        self.pool
+            .begin_with(AssertSqlSafe(begin))
+            .await
+            .map_err(storage)
+    }
+
+    /// One attempt at committing a change set (see [`Store::apply`]).
+    async fn apply_once(&self, mut changes: ChangeSet) -> Result<Applied> {
+        let first = changes
+            .draws
+            .first()
+            .map(|d| d.scope.key())
+            .or_else(|| changes.mutations.first().map(|m| m.scope().key()))
+            .or_else(|| changes.audit.first().map(|d| d.org.0))
+            .unwrap_or_else(Uuid::nil);
+        let mut tx = self.begin(Scope::from_key(first)).await?;
+        let mut current = first;
+        let mut drawn = Vec::with_capacity(changes.draws.len());
+        for draw in std::mem::take(&mut changes.draws) {
+            let org = draw.scope.key();
+            switch(&mut tx, &mut current, org).await?;
+            let number = draw_number(&mut tx, org, &draw).await?;
+            draw.fill(number, &mut changes)?;
+            drawn.push(number);
+        }
+        for mutation in changes.mutations {
+            let org = mutation.scope().key();
+            switch(&mut tx, &mut current, org).await?;
+            apply_mutation(&mut tx, org, mutation).await?;
+        }
+        let events = append_audit(&mut tx, &mut current, changes.audit).await?;
+        // Dropping `tx` on any error above rolls everything back.
+        tx.commit().await.map_err(storage)?;
+        Ok(Applied { events, drawn })
+    }
+}
+
+/// Pool settings: a connection is pinged before use only when it has been
+/// idle a while (a ping per request is a round trip per request; one that
+/// died in between fails that use, and the pool drops it).
+fn pool_options(max_connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > Duration::from_secs(30) {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
 }
 
 /// Why the user a store connects as is unfit to serve tenants (see
@@ -417,6 +484,15 @@ fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// Points the transaction at `org` unless it is there already.
+async fn switch(conn: &mut PgConnection, current: &mut Uuid, org: Uuid) -> Result<()> {
+    if *current != org {
+        enter(conn, org).await?;
+        *current = org;
+    }
+    Ok(())
+}
+
 /// Points the transaction at another org (for change sets that span scopes).
 async fn enter(conn: &mut PgConnection, org: Uuid) -> Result<()> {
     sqlx::query("SELECT set_config('app.org_id', $1, true)")
@@ -435,6 +511,10 @@ pub fn map_error(e: sqlx::Error) -> Error {
     storage(e)
 }
 
+/// What a serialization failure or deadlock is reported as: a conflict of
+/// the database's own making, which `apply` retries.
+const CONCURRENT: &str = "concurrent transaction";
+
 fn storage(e: sqlx::Error) -> Error {
     if let Some(db) = e.as_database_error() {
         match db.code().as_deref() {
@@ -446,7 +526,7 @@ fn storage(e: sqlx::Error) -> Error {
             }
             Some("40001") | Some("40P01") => {
                 return Error::Conflict {
-                    what: "concurrent transaction".into(),
+                    what: CONCURRENT.into(),
                 };
             }
             _ => {}
@@ -464,35 +544,44 @@ fn limit_of(page: PageRequest) -> i64 {
     page.effective_limit() as i64
 }
 
-fn record((id, version, Json(body)): (Uuid, i64, Json<serde_json::Value>)) -> StoredRecord {
-    StoredRecord {
-        id,
-        version: version_of(version),
-        body,
-    }
+/// A row of `SELECT id, version, body::text`: the body stays JSON text,
+/// decoded once by the core into its type.
+type Row = (Uuid, i64, String);
+
+fn record((id, version, body): Row) -> Result<StoredRecord> {
+    let body = RawValue::from_string(body)
+        .map_err(|e| Error::storage(format!("undecodable record {id}: {e}")))?;
+    Ok(StoredRecord::new(id, version_of(version), body))
+}
+
+fn records(rows: Vec<Row>) -> Result<Vec<StoredRecord>> {
+    rows.into_iter().map(record).collect()
 }
 
 #[async_trait]
 impl Store for PostgresStore {
     async fn get(&self, scope: Scope, kind: &str, id: Uuid) -> Result<Option<StoredRecord>> {
         let mut tx = self.begin(scope).await?;
-        let row: Option<(Uuid, i64, Json<serde_json::Value>)> = sqlx::query_as(
-            "SELECT id, version, body FROM records WHERE org_id = $1 AND kind = $2 AND id = $3",
-        )
-        .bind(scope.key())
-        .bind(kind.to_owned())
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(storage)?;
-        tx.commit().await.map_err(storage)?;
-        Ok(row.map(record))
+        get_in(&mut tx, scope, kind, id).await
+    }
+
+    async fn get_many(
+        &self,
+        scope: Scope,
+        kind: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<Option<StoredRecord>>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.begin(scope).await?;
+        get_many_in(&mut tx, scope, kind, ids).await
     }
 
     async fn list(&self, scope: Scope, kind: &str, page: PageRequest) -> Result<Vec<StoredRecord>> {
         let mut tx = self.begin(scope).await?;
-        let rows: Vec<(Uuid, i64, Json<serde_json::Value>)> = sqlx::query_as(
-            "SELECT id, version, body FROM records \
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, version, body::text FROM records \
              WHERE org_id = $1 AND kind = $2 AND ($3::uuid IS NULL OR id > $3) \
              ORDER BY id LIMIT $4",
         )
@@ -503,8 +592,7 @@ impl Store for PostgresStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(storage)?;
-        tx.commit().await.map_err(storage)?;
-        Ok(rows.into_iter().map(record).collect())
+        records(rows)
     }
 
     async fn find(
@@ -516,47 +604,68 @@ impl Store for PostgresStore {
         page: PageRequest,
     ) -> Result<Vec<StoredRecord>> {
         let mut tx = self.begin(scope).await?;
-        let rows: Vec<(Uuid, i64, Json<serde_json::Value>)> = sqlx::query_as(
-            "SELECT r.id, r.version, r.body FROM record_index i \
-             JOIN records r ON r.org_id = i.org_id AND r.kind = i.kind AND r.id = i.id \
-             WHERE i.org_id = $1 AND i.kind = $2 AND i.name = $3 AND i.value = $4 \
-               AND ($5::uuid IS NULL OR i.id > $5) \
-             ORDER BY i.id LIMIT $6",
-        )
-        .bind(scope.key())
-        .bind(kind.to_owned())
-        .bind(index.to_owned())
-        .bind(value.to_owned())
-        .bind(page.after)
-        .bind(limit_of(page))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(storage)?;
-        tx.commit().await.map_err(storage)?;
-        Ok(rows.into_iter().map(record).collect())
+        find_in(&mut tx, scope, kind, index, value, page).await
     }
 
-    async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEvent>> {
-        let first = changes
-            .mutations
-            .first()
-            .map(|m| m.scope().key())
-            .or_else(|| changes.audit.first().map(|d| d.org.0))
-            .unwrap_or_else(Uuid::nil);
-        let mut tx = self.begin(Scope::from_key(first)).await?;
+    async fn scan(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<Vec<Scanned>> {
+        let mut tx = self.begin(scope).await?;
+        scan_in(&mut tx, scope, kind, scan).await
+    }
+
+    /// The whole batch in one transaction (one snapshot: repeatable read),
+    /// moving `app.org_id` only between scopes.
+    async fn read(&self, reads: Vec<Read>) -> Result<Vec<ReadResult>> {
+        let Some(first) = reads.first().map(|r| read_scope(r).key()) else {
+            return Ok(Vec::new());
+        };
+        let begin = if reads.len() > 1 {
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+        } else {
+            "BEGIN"
+        };
+        let mut tx = self.begin_as(Scope::from_key(first), begin).await?;
         let mut current = first;
-        for mutation in changes.mutations {
-            let org = mutation.scope().key();
-            if org != current {
-                enter(&mut tx, org).await?;
-                current = org;
-            }
-            apply_mutation(&mut tx, org, mutation).await?;
+        let mut out = Vec::with_capacity(reads.len());
+        for read in reads {
+            let scope = read_scope(&read);
+            switch(&mut tx, &mut current, scope.key()).await?;
+            out.push(match read {
+                Read::Get { kind, id, .. } => {
+                    ReadResult::One(get_in(&mut tx, scope, &kind, id).await?)
+                }
+                Read::GetMany { kind, ids, .. } => {
+                    ReadResult::Each(get_many_in(&mut tx, scope, &kind, &ids).await?)
+                }
+                Read::Find {
+                    kind,
+                    index,
+                    value,
+                    page,
+                    ..
+                } => ReadResult::Many(find_in(&mut tx, scope, &kind, &index, &value, page).await?),
+                Read::Scan { kind, scan, .. } => {
+                    ReadResult::Scanned(scan_in(&mut tx, scope, &kind, &scan).await?)
+                }
+            });
         }
-        let sealed = append_audit(&mut tx, changes.audit).await?;
-        // Dropping `tx` on any error above rolls everything back.
-        tx.commit().await.map_err(storage)?;
-        Ok(sealed)
+        Ok(out)
+    }
+
+    /// Commits the change set; a serialization failure or deadlock (the
+    /// database's own concurrency, not a stale version) is retried with a
+    /// growing, jittered pause, the whole change set again.
+    async fn apply(&self, changes: ChangeSet) -> Result<Applied> {
+        const ATTEMPTS: u32 = 8;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.apply_once(changes.clone()).await {
+                Err(Error::Conflict { what }) if what == CONCURRENT && attempt < ATTEMPTS => {
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     async fn put_blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32, data: Vec<u8>) -> Result<()> {
@@ -586,7 +695,6 @@ impl Store for PostgresStore {
         .fetch_optional(&mut *tx)
         .await
         .map_err(storage)?;
-        tx.commit().await.map_err(storage)?;
         Ok(chunk)
     }
 
@@ -618,8 +726,186 @@ impl Store for PostgresStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(storage)?;
-        tx.commit().await.map_err(storage)?;
         Ok(rows.into_iter().map(|(Json(e),)| e).collect())
+    }
+}
+
+fn read_scope(read: &Read) -> Scope {
+    match read {
+        Read::Get { scope, .. }
+        | Read::GetMany { scope, .. }
+        | Read::Find { scope, .. }
+        | Read::Scan { scope, .. } => *scope,
+    }
+}
+
+/// The pause before retrying attempt `attempt + 1`: 2 ms doubling, at most
+/// about 250 ms, with up to half of it random so that the transactions that
+/// collided do not collide again.
+fn backoff(attempt: u32) -> Duration {
+    let base = 2u64 << attempt.min(7);
+    // The low bits of a v7 uuid are random.
+    let jitter = (Uuid::now_v7().as_u128() % u128::from(base / 2 + 1)) as u64;
+    Duration::from_millis(base / 2 + jitter)
+}
+
+async fn get_in(
+    conn: &mut PgConnection,
+    scope: Scope,
+    kind: &str,
+    id: Uuid,
+) -> Result<Option<StoredRecord>> {
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT id, version, body::text FROM records WHERE org_id = $1 AND kind = $2 AND id = $3",
+    )
+    .bind(scope.key())
+    .bind(kind.to_owned())
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .map_err(storage)?;
+    row.map(record).transpose()
+}
+
+async fn get_many_in(
+    conn: &mut PgConnection,
+    scope: Scope,
+    kind: &str,
+    ids: &[Uuid],
+) -> Result<Vec<Option<StoredRecord>>> {
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, version, body::text FROM records \
+         WHERE org_id = $1 AND kind = $2 AND id = ANY ($3)",
+    )
+    .bind(scope.key())
+    .bind(kind.to_owned())
+    .bind(ids.to_vec())
+    .fetch_all(conn)
+    .await
+    .map_err(storage)?;
+    let mut found: BTreeMap<Uuid, StoredRecord> = BTreeMap::new();
+    for row in rows {
+        let r = record(row)?;
+        found.insert(r.id, r);
+    }
+    Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
+}
+
+async fn find_in(
+    conn: &mut PgConnection,
+    scope: Scope,
+    kind: &str,
+    index: &str,
+    value: &str,
+    page: PageRequest,
+) -> Result<Vec<StoredRecord>> {
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT r.id, r.version, r.body::text FROM record_index i \
+         JOIN records r ON r.org_id = i.org_id AND r.kind = i.kind AND r.id = i.id \
+         WHERE i.org_id = $1 AND i.kind = $2 AND i.name = $3 AND i.value = $4 \
+           AND ($5::uuid IS NULL OR i.id > $5) \
+         ORDER BY i.id LIMIT $6",
+    )
+    .bind(scope.key())
+    .bind(kind.to_owned())
+    .bind(index.to_owned())
+    .bind(value.to_owned())
+    .bind(page.after)
+    .bind(limit_of(page))
+    .fetch_all(conn)
+    .await
+    .map_err(storage)?;
+    records(rows)
+}
+
+/// An ordered walk over `record_index`. Its `value` column compares byte
+/// by byte (`COLLATE "C"`, migration 0004), the order the contract
+/// promises, so the primary key `(org_id, kind, name, value, id)` serves
+/// the range, the cursor (a row comparison) and the order, both ways.
+async fn scan_in(
+    conn: &mut PgConnection,
+    scope: Scope,
+    kind: &str,
+    scan: &IndexScan,
+) -> Result<Vec<Scanned>> {
+    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
+        "SELECT i.value, r.id, r.version, r.body::text FROM record_index i \
+         JOIN records r ON r.org_id = i.org_id AND r.kind = i.kind AND r.id = i.id \
+         WHERE i.org_id = ",
+    );
+    q.push_bind(scope.key())
+        .push(" AND i.kind = ")
+        .push_bind(kind.to_owned())
+        .push(" AND i.name = ")
+        .push_bind(scan.index.clone());
+    match &scan.from {
+        Bound::Included(v) => {
+            q.push(" AND i.value >= ").push_bind(v.clone());
+        }
+        Bound::Excluded(v) => {
+            q.push(" AND i.value > ").push_bind(v.clone());
+        }
+        Bound::Unbounded => {}
+    }
+    match &scan.to {
+        Bound::Included(v) => {
+            q.push(" AND i.value <= ").push_bind(v.clone());
+        }
+        Bound::Excluded(v) => {
+            q.push(" AND i.value < ").push_bind(v.clone());
+        }
+        Bound::Unbounded => {}
+    }
+    let (op, dir) = match scan.order {
+        Order::Ascending => (">", "ASC"),
+        Order::Descending => ("<", "DESC"),
+    };
+    if let Some(cursor) = &scan.after {
+        q.push(format!(" AND (i.value, i.id) {op} ("))
+            .push_bind(cursor.value.clone())
+            .push(", ")
+            .push_bind(cursor.id)
+            .push(")");
+    }
+    q.push(format!(" ORDER BY i.value {dir}, i.id {dir} LIMIT "))
+        .push_bind(scan.effective_limit() as i64);
+    let rows: Vec<(String, Uuid, i64, String)> =
+        q.build_query_as().fetch_all(conn).await.map_err(storage)?;
+    rows.into_iter()
+        .map(|(value, id, version, body)| {
+            Ok(Scanned {
+                value,
+                record: record((id, version, body))?,
+            })
+        })
+        .collect()
+}
+
+/// Draws the next number of a counter: one `UPDATE ... RETURNING`, which
+/// locks the counter's row until the commit, so concurrent draws queue.
+async fn draw_number(
+    conn: &mut PgConnection,
+    org: Uuid,
+    draw: &regentra_core::store::Draw,
+) -> Result<u64> {
+    let next: Option<i64> = sqlx::query_scalar(
+        "UPDATE records SET version = version + 1, \
+                body = jsonb_set(body, ARRAY[$4::text], to_jsonb((body ->> $4)::bigint + 1)) \
+         WHERE org_id = $1 AND kind = $2 AND id = $3 \
+         RETURNING (body ->> $4)::bigint",
+    )
+    .bind(org)
+    .bind(draw.counter_kind)
+    .bind(draw.counter_id)
+    .bind(draw.counter_field)
+    .fetch_optional(conn)
+    .await
+    .map_err(storage)?;
+    match next {
+        Some(n) => Ok(version_of(n)),
+        None => Err(Error::NotFound {
+            what: draw.counter_kind,
+        }),
     }
 }
 
@@ -705,6 +991,31 @@ async fn apply_mutation(conn: &mut PgConnection, org: Uuid, mutation: Mutation) 
             }
             Ok(())
         }
+        Mutation::Check {
+            kind,
+            id,
+            expected_version,
+            ..
+        } => {
+            // FOR SHARE holds the row as read until the commit: a
+            // concurrent update waits for this transaction, or this one
+            // sees its result.
+            let version: Option<i64> = sqlx::query_scalar(
+                "SELECT version FROM records WHERE org_id = $1 AND kind = $2 AND id = $3 FOR SHARE",
+            )
+            .bind(org)
+            .bind(kind)
+            .bind(id)
+            .fetch_optional(conn)
+            .await
+            .map_err(storage)?;
+            if version != Some(expected_version as i64) {
+                return Err(Error::Conflict {
+                    what: format!("{kind} {id}"),
+                });
+            }
+            Ok(())
+        }
     }
 }
 
@@ -779,25 +1090,27 @@ async fn add_entries(
 /// Seals and appends the drafts, each to its org's chain. The chain heads of
 /// every org involved are locked first, in org order, so two change sets
 /// touching the same orgs queue up instead of deadlocking.
-async fn append_audit(conn: &mut PgConnection, drafts: Vec<AuditDraft>) -> Result<Vec<AuditEvent>> {
+async fn append_audit(
+    conn: &mut PgConnection,
+    current: &mut Uuid,
+    drafts: Vec<AuditDraft>,
+) -> Result<Vec<AuditEvent>> {
     let orgs: BTreeSet<Uuid> = drafts.iter().map(|d| d.org.0).collect();
     let mut heads: BTreeMap<Uuid, Option<ChainHead>> = BTreeMap::new();
     for org in orgs {
-        enter(conn, org).await?;
-        sqlx::query(
-            "INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING",
+        switch(conn, current, org).await?;
+        // Creates the chain's head row if needed and locks it, in one
+        // statement (the no-op update takes the row lock).
+        let (seq, hash): (i64, String) = sqlx::query_as(
+            "INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2) \
+             ON CONFLICT (org_id) DO UPDATE SET seq = audit_heads.seq \
+             RETURNING seq, hash",
         )
         .bind(org)
         .bind(GENESIS)
-        .execute(&mut *conn)
+        .fetch_one(&mut *conn)
         .await
         .map_err(storage)?;
-        let (seq, hash): (i64, String) =
-            sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE org_id = $1 FOR UPDATE")
-                .bind(org)
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(storage)?;
         let head = (seq > 0).then(|| ChainHead {
             seq: version_of(seq),
             hash,
@@ -807,23 +1120,20 @@ async fn append_audit(conn: &mut PgConnection, drafts: Vec<AuditDraft>) -> Resul
     let mut sealed = Vec::with_capacity(drafts.len());
     for draft in drafts {
         let org = draft.org.0;
-        enter(conn, org).await?;
+        switch(conn, current, org).await?;
         let head = heads.get(&org).cloned().flatten();
         let event = audit::seal(head.as_ref(), draft);
-        sqlx::query("INSERT INTO audit_events (org_id, seq, event) VALUES ($1, $2, $3)")
-            .bind(org)
-            .bind(event.seq as i64)
-            .bind(Json(&event))
-            .execute(&mut *conn)
-            .await
-            .map_err(storage)?;
-        sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE org_id = $1")
-            .bind(org)
-            .bind(event.seq as i64)
-            .bind(&event.hash)
-            .execute(&mut *conn)
-            .await
-            .map_err(storage)?;
+        sqlx::query(
+            "WITH appended AS (INSERT INTO audit_events (org_id, seq, event) VALUES ($1, $2, $3)) \
+             UPDATE audit_heads SET seq = $2, hash = $4 WHERE org_id = $1",
+        )
+        .bind(org)
+        .bind(event.seq as i64)
+        .bind(Json(&event))
+        .bind(&event.hash)
+        .execute(&mut *conn)
+        .await
+        .map_err(storage)?;
         heads.insert(org, Some(event.head()));
         sealed.push(event);
     }

@@ -389,7 +389,7 @@ async fn postgres_work_in_one_org_does_not_wait_for_another() {
     });
     rollback(&mut holder).await;
     let sealed = waiting.await.expect("task").expect("A's write applies");
-    assert_eq!(sealed[0].seq, 2, "A's chain continues without a gap");
+    assert_eq!(sealed.events[0].seq, 2, "A's chain continues without a gap");
 }
 
 #[tokio::test]

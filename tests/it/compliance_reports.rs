@@ -3,16 +3,12 @@
 //! number of frameworks adopted.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use async_trait::async_trait;
-use regentra_core::audit::AuditEvent;
 use regentra_core::compliance::report::{ReportFormat, summary_markdown};
-use regentra_core::ids::OrgId;
-use regentra_core::store::{ChangeSet, PageRequest, Scope, Store, StoredRecord};
+use regentra_core::store::Store;
+use regentra_core::testing::counting::CountingStore;
 use regentra_core::testing::services::{ComplianceFixture, compliance_fixture};
 use regentra_store_embedded::EmbeddedStore;
-use uuid::Uuid;
 
 async fn fixture(store: Arc<dyn Store>) -> ComplianceFixture {
     let f = compliance_fixture(store).await;
@@ -49,99 +45,20 @@ async fn ftc_safeguards_gap_report_in_every_format() {
     insta::assert_snapshot!("summary.md", summary_markdown(&summary));
 }
 
-/// Counts the reads that reach the store.
-struct CountingStore {
-    inner: EmbeddedStore,
-    reads: AtomicUsize,
-}
-
-impl CountingStore {
-    fn read(&self) {
-        self.reads.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-#[async_trait]
-impl Store for CountingStore {
-    async fn get(
-        &self,
-        scope: Scope,
-        kind: &str,
-        id: Uuid,
-    ) -> regentra_core::Result<Option<StoredRecord>> {
-        self.read();
-        self.inner.get(scope, kind, id).await
-    }
-    async fn list(
-        &self,
-        scope: Scope,
-        kind: &str,
-        page: PageRequest,
-    ) -> regentra_core::Result<Vec<StoredRecord>> {
-        self.read();
-        self.inner.list(scope, kind, page).await
-    }
-    async fn find(
-        &self,
-        scope: Scope,
-        kind: &str,
-        index: &str,
-        value: &str,
-        page: PageRequest,
-    ) -> regentra_core::Result<Vec<StoredRecord>> {
-        self.read();
-        self.inner.find(scope, kind, index, value, page).await
-    }
-    async fn apply(&self, changes: ChangeSet) -> regentra_core::Result<Vec<AuditEvent>> {
-        self.inner.apply(changes).await
-    }
-    async fn audit_events(
-        &self,
-        org: OrgId,
-        after: Option<u64>,
-        limit: usize,
-    ) -> regentra_core::Result<Vec<AuditEvent>> {
-        self.read();
-        self.inner.audit_events(org, after, limit).await
-    }
-    async fn put_blob_chunk(
-        &self,
-        org: OrgId,
-        blob: Uuid,
-        seq: u32,
-        data: Vec<u8>,
-    ) -> regentra_core::Result<()> {
-        self.inner.put_blob_chunk(org, blob, seq, data).await
-    }
-    async fn blob_chunk(
-        &self,
-        org: OrgId,
-        blob: Uuid,
-        seq: u32,
-    ) -> regentra_core::Result<Option<Vec<u8>>> {
-        self.read();
-        self.inner.blob_chunk(org, blob, seq).await
-    }
-    async fn delete_blob(&self, org: OrgId, blob: Uuid) -> regentra_core::Result<()> {
-        self.inner.delete_blob(org, blob).await
-    }
-}
-
 #[tokio::test]
 async fn gap_analysis_reads_the_same_whatever_the_number_of_frameworks() {
-    let counting = Arc::new(CountingStore {
-        inner: EmbeddedStore::in_memory().await.expect("store"),
-        reads: AtomicUsize::new(0),
-    });
+    let counting = Arc::new(CountingStore::new(
+        EmbeddedStore::in_memory().await.expect("store"),
+    ));
     let f = compliance_fixture(counting.clone()).await;
     let reads_for_gap_analysis = |f: &ComplianceFixture| {
         let counting = counting.clone();
         let r = f.r().clone();
         let (manager, org) = (f.manager.clone(), f.org);
         async move {
-            let before = counting.reads.load(Ordering::Relaxed);
+            let before = counting.reads();
             let gaps = r.gap_analysis(&manager, org).await.expect("gap analysis");
-            (counting.reads.load(Ordering::Relaxed) - before, gaps)
+            (counting.reads() - before, gaps)
         }
     };
     f.adopt("hipaa").await;

@@ -4,6 +4,7 @@
 //! complete the records an MSP keeps per client.
 
 pub mod chat;
+pub mod queue;
 pub mod records;
 pub mod sla_policy;
 pub mod ticket;
@@ -28,6 +29,16 @@ impl Priority {
         Priority::Medium,
         Priority::Low,
     ];
+
+    /// The priority as it is written in index values and URLs.
+    pub fn key(self) -> &'static str {
+        match self {
+            Priority::Critical => "critical",
+            Priority::High => "high",
+            Priority::Medium => "medium",
+            Priority::Low => "low",
+        }
+    }
 
     /// One tier more urgent (critical stays critical).
     pub fn raised(self) -> Priority {

@@ -17,7 +17,7 @@ use crate::notify::NotificationKind;
 use crate::rbac::{Access, Grant, Permission};
 use crate::service::{Principal, Regentra};
 use crate::sla::{BusinessCalendar, CalendarSpec, Clock};
-use crate::store::{self, ChangeSet, Entity, IndexEntry, Scope, Versioned};
+use crate::store::{self, ChangeSet, Draw, Entity, IndexEntry, Scope, Versioned};
 use crate::tenancy::{Membership, validate_name};
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -34,7 +34,17 @@ pub enum TicketStatus {
 }
 
 impl TicketStatus {
-    fn key(self) -> &'static str {
+    pub const ALL: [TicketStatus; 6] = [
+        Self::New,
+        Self::Open,
+        Self::Pending,
+        Self::Reopened,
+        Self::Resolved,
+        Self::Closed,
+    ];
+
+    /// The status as it is written in index values and URLs.
+    pub fn key(self) -> &'static str {
         match self {
             Self::New => "new",
             Self::Open => "open",
@@ -108,6 +118,7 @@ impl Entity for Ticket {
         if self.status.is_active() {
             entries.push(IndexEntry::multi("active", "yes"));
         }
+        entries.extend(super::queue::queue_entries(self));
         entries
     }
 }
@@ -314,7 +325,11 @@ impl Regentra {
             _ => principal.user,
         };
         let policy = self.effective_sla_policy(org).await?;
-        for _ in 0..64 {
+        // The number is drawn from the org's counter inside the store's
+        // transaction, so concurrent creations queue rather than collide.
+        // Only the org's very first ticket creates the counter; two first
+        // tickets at once: one creates it, the other draws from it.
+        for _ in 0..2 {
             let counter = store::find_unique::<TicketCounter>(
                 self.store(),
                 Scope::Org(org),
@@ -323,26 +338,10 @@ impl Regentra {
             )
             .await?;
             let now = self.now();
-            let mut changes = ChangeSet::new();
-            let number = match counter {
-                Some(mut c) => {
-                    c.value.last += 1;
-                    changes.update(&c)?;
-                    c.value.last
-                }
-                None => {
-                    changes.insert(&TicketCounter {
-                        id: self.new_id(),
-                        org,
-                        last: 1,
-                    })?;
-                    1
-                }
-            };
-            let ticket = Ticket {
+            let mut ticket = Ticket {
                 id: TicketId(self.new_id()),
                 org,
-                number,
+                number: 1,
                 title: title.clone(),
                 description: new.description.clone(),
                 requester,
@@ -354,23 +353,50 @@ impl Regentra {
                 created_at: now,
                 updated_at: now,
             };
+            let mut changes = ChangeSet::new();
+            match &counter {
+                Some(counter) => {
+                    changes.draw(Draw {
+                        scope: Scope::Org(org),
+                        counter_kind: TicketCounter::KIND,
+                        counter_id: counter.value.id,
+                        counter_field: "last",
+                        kind: Ticket::KIND,
+                        id: ticket.id.0,
+                        field: "number",
+                        index: Some("number"),
+                    });
+                }
+                None => {
+                    changes.insert(&TicketCounter {
+                        id: self.new_id(),
+                        org,
+                        last: 1,
+                    })?;
+                }
+            }
             changes.insert(&ticket)?;
             changes.audit(self.event(
                 principal,
                 &grant,
                 "ticket.created",
                 Target::new(Ticket::KIND, ticket.id),
-                json!({ "number": number, "priority": ticket.priority, "requester": requester }),
+                json!({ "number": ticket.number, "priority": ticket.priority, "requester": requester }),
             ));
             match self.store().apply(changes).await {
-                Ok(_) => return Ok(ticket),
-                // Another ticket took the number: draw the next one.
-                Err(Error::Conflict { .. } | Error::AlreadyExists { .. }) => continue,
+                Ok(applied) => {
+                    if let Some(number) = applied.drawn.first() {
+                        ticket.number = *number;
+                    }
+                    return Ok(ticket);
+                }
+                // Another first ticket created the counter: draw from it.
+                Err(Error::AlreadyExists { .. }) if counter.is_none() => continue,
                 Err(e) => return Err(e),
             }
         }
         Err(Error::Conflict {
-            what: "ticket numbers (too many concurrent creations)".into(),
+            what: "ticket counter".into(),
         })
     }
 
@@ -384,23 +410,6 @@ impl Regentra {
             return Err(Error::NotFound { what: Ticket::NAME });
         }
         Ok(ticket)
-    }
-
-    /// The org's tickets (or, for a requester, their own), oldest first.
-    pub async fn tickets(&self, principal: &Principal, org: OrgId) -> Result<Vec<Ticket>> {
-        let grant = self.ticket_reader(principal, org).await?;
-        let found = if grant.access == Access::All {
-            store::all::<Ticket>(self.store(), Scope::Org(org)).await?
-        } else {
-            store::find_all::<Ticket>(
-                self.store(),
-                Scope::Org(org),
-                "requester",
-                &principal.user.to_string(),
-            )
-            .await?
-        };
-        Ok(found.into_iter().map(|v| v.value).collect())
     }
 
     /// The ticket's SLA now.
@@ -885,7 +894,7 @@ impl Regentra {
         .await
     }
 
-    async fn ticket_reader(&self, principal: &Principal, org: OrgId) -> Result<Grant> {
+    pub(crate) async fn ticket_reader(&self, principal: &Principal, org: OrgId) -> Result<Grant> {
         match self
             .authorize(principal, org, Permission::TicketsRead)
             .await

@@ -694,7 +694,7 @@ impl World {
                 .members
                 .iter()
                 .map(|r| {
-                    serde_json::from_value::<Membership>(r.body.clone()).map_err(|e| e.to_string())
+                    serde_json::from_str::<Membership>(r.body.get()).map_err(|e| e.to_string())
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             if let Some(foreign) = stored.iter().find(|m| m.org != *org) {

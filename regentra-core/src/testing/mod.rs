@@ -21,13 +21,17 @@
 //! [`Store`]: crate::store::Store
 
 pub mod contract;
+pub mod counting;
 
 use uuid::Uuid;
 
 use crate::audit::AuditEvent;
 use crate::error::Result;
 use crate::ids::OrgId;
-use crate::store::{ChangeSet, PageRequest, Scope, Store, StoredRecord};
+use crate::store::{
+    Applied, ChangeSet, IndexScan, PageRequest, Read, ReadResult, Scanned, Scope, Store,
+    StoredRecord,
+};
 pub mod isolation;
 pub mod services;
 
@@ -71,6 +75,14 @@ macro_rules! store_contract_tests {
             concurrent_updates_apply_once_or_conflict,
             blobs_round_trip_chunk_by_chunk,
             blobs_are_isolated_and_deleted_whole,
+            scan_walks_a_value_range_in_order_both_ways,
+            scan_pages_by_cursor_without_gaps_or_repeats,
+            scan_by_prefix_finds_composite_values,
+            get_many_answers_each_id_in_its_place,
+            read_batches_answer_in_order,
+            checks_hold_the_version_read,
+            draws_number_records_in_the_commit,
+            concurrent_draws_give_consecutive_numbers,
         );
     };
 }
@@ -128,6 +140,7 @@ macro_rules! service_tests {
             campaign_visibility_follows_roles,
             outbox_delivery_is_at_least_once,
             ticket_numbers_are_sequential_under_concurrency,
+            ticket_queues_filter_order_and_page_in_the_store,
             ticket_sla_pauses_over_a_weekend_and_keeps_time_on_priority_change,
             ticket_policies_follow_assignment_and_keep_their_revision,
             escalation_fires_once_even_when_the_sweep_runs_twice,
@@ -260,8 +273,22 @@ impl<S: Store, G: Send + Sync> Store for StoreWith<S, G> {
     async fn get(&self, scope: Scope, kind: &str, id: Uuid) -> Result<Option<StoredRecord>> {
         self.store.get(scope, kind, id).await
     }
+    async fn get_many(
+        &self,
+        scope: Scope,
+        kind: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<Option<StoredRecord>>> {
+        self.store.get_many(scope, kind, ids).await
+    }
     async fn list(&self, scope: Scope, kind: &str, page: PageRequest) -> Result<Vec<StoredRecord>> {
         self.store.list(scope, kind, page).await
+    }
+    async fn scan(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<Vec<Scanned>> {
+        self.store.scan(scope, kind, scan).await
+    }
+    async fn read(&self, reads: Vec<Read>) -> Result<Vec<ReadResult>> {
+        self.store.read(reads).await
     }
     async fn find(
         &self,
@@ -273,7 +300,7 @@ impl<S: Store, G: Send + Sync> Store for StoreWith<S, G> {
     ) -> Result<Vec<StoredRecord>> {
         self.store.find(scope, kind, index, value, page).await
     }
-    async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEvent>> {
+    async fn apply(&self, changes: ChangeSet) -> Result<Applied> {
         self.store.apply(changes).await
     }
     async fn put_blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32, data: Vec<u8>) -> Result<()> {

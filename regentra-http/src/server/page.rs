@@ -27,16 +27,18 @@ pub struct PageQuery {
 }
 
 /// Where a page starts, decoded from a cursor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Position {
     Start,
     AfterId(Uuid),
     AfterSeq(u64),
     Offset(usize),
+    /// After the item with this sort key and id (an ordered walk).
+    AfterKey(String, Uuid),
 }
 
 /// A decoded page request.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Page {
     pub limit: usize,
     pub position: Position,
@@ -84,6 +86,14 @@ impl Page {
             _ => None,
         };
         PageRequest::after(after, self.limit)
+    }
+
+    /// Where an ordered walk resumes: its sort key and id.
+    pub fn after_key(&self) -> Option<(String, Uuid)> {
+        match &self.position {
+            Position::AfterKey(key, id) => Some((key.clone(), *id)),
+            _ => None,
+        }
     }
 
     /// One page of a list already ordered by id (the store's order).
@@ -157,6 +167,7 @@ pub fn encode(position: Position) -> String {
         Position::AfterId(id) => format!("i{id}"),
         Position::AfterSeq(seq) => format!("s{seq}"),
         Position::Offset(n) => format!("o{n}"),
+        Position::AfterKey(key, id) => format!("k{id}{key}"),
     };
     hex::encode(text)
 }
@@ -169,6 +180,12 @@ fn decode(cursor: &str) -> Option<Position> {
         "i" => Uuid::parse_str(rest).ok().map(Position::AfterId),
         "s" => rest.parse().ok().map(Position::AfterSeq),
         "o" => rest.parse().ok().map(Position::Offset),
+        "k" => {
+            let (id, key) = rest.split_at_checked(36)?;
+            Uuid::parse_str(id)
+                .ok()
+                .map(|id| Position::AfterKey(key.to_owned(), id))
+        }
         _ => None,
     }
 }
@@ -187,8 +204,10 @@ mod tests {
             Position::AfterId(Uuid::now_v7()),
             Position::AfterSeq(42),
             Position::Offset(7),
+            Position::AfterKey("20261130T120000".into(), Uuid::now_v7()),
+            Position::AfterKey(String::new(), Uuid::now_v7()),
         ] {
-            assert_eq!(decode(&encode(p)), Some(p));
+            assert_eq!(decode(&encode(p.clone())), Some(p));
         }
         assert_eq!(decode("zz"), None);
         assert_eq!(decode(&hex::encode("x1")), None);

@@ -7,7 +7,7 @@ pub async fn audit_events_chain_per_org(store: Arc<dyn Store>) {
     set.audit(draft(a, 1, "a.first"));
     set.audit(draft(b, 2, "b.first"));
     set.audit(draft(a, 3, "a.second"));
-    let sealed = store.apply(set).await.expect("applies");
+    let sealed = store.apply(set).await.expect("applies").events;
     assert_eq!(sealed.len(), 3, "apply returns each sealed event");
     assert_eq!(
         sealed.iter().map(|e| (e.org, e.seq)).collect::<Vec<_>>(),

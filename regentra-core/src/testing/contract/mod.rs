@@ -7,10 +7,12 @@
 
 mod audit_chain;
 mod blobs;
+mod queries;
 mod records;
 
 pub use self::audit_chain::*;
 pub use self::blobs::*;
+pub use self::queries::*;
 pub use self::records::*;
 
 use std::sync::Arc;
@@ -32,6 +34,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("mod.rs", include_str!("mod.rs")),
     ("audit_chain.rs", include_str!("audit_chain.rs")),
     ("blobs.rs", include_str!("blobs.rs")),
+    ("queries.rs", include_str!("queries.rs")),
     ("records.rs", include_str!("records.rs")),
 ];
 
@@ -87,7 +90,7 @@ fn delete(scope: Scope, id: Uuid, expected_version: u64) -> Mutation {
 fn changes(mutations: Vec<Mutation>) -> ChangeSet {
     ChangeSet {
         mutations,
-        audit: Vec::new(),
+        ..ChangeSet::default()
     }
 }
 

@@ -13,7 +13,7 @@ pub async fn insert_then_get(store: Arc<dyn Store>) {
         .expect("inserted record is readable");
     assert_eq!(record.id, id(1));
     assert_eq!(record.version, 1, "a new record has version 1");
-    assert_eq!(record.body, json!({"name": "one"}));
+    assert_eq!(record.json(), json!({"name": "one"}));
     assert_eq!(
         get(store, scope, id(2)).await,
         None,
@@ -38,7 +38,7 @@ pub async fn insert_then_get(store: Arc<dyn Store>) {
     )
     .await;
     assert_eq!(
-        get(store, Scope::Platform, id(1)).await.map(|r| r.body),
+        get(store, Scope::Platform, id(1)).await.map(|r| r.json()),
         Some(json!({"name": "platform"})),
         "the platform scope is a scope like any other"
     );
@@ -53,7 +53,7 @@ pub async fn duplicate_insert_is_already_exists(store: Arc<dyn Store>) {
         other => panic!("second insert of one id must be AlreadyExists, got {other:?}"),
     }
     assert_eq!(
-        get(store, scope, id(1)).await.map(|r| r.body),
+        get(store, scope, id(1)).await.map(|r| r.json()),
         Some(json!(1))
     );
 }
@@ -64,7 +64,7 @@ pub async fn update_bumps_version_and_stale_update_conflicts(store: Arc<dyn Stor
     must(store, vec![insert(scope, id(1), json!("v1"), vec![])]).await;
     must(store, vec![update(scope, id(1), 1, json!("v2"), vec![])]).await;
     let record = get(store, scope, id(1)).await.expect("record exists");
-    assert_eq!((record.version, record.body), (2, json!("v2")));
+    assert_eq!((record.version, record.json()), (2, json!("v2")));
     match apply(store, vec![update(scope, id(1), 1, json!("lost"), vec![])]).await {
         Err(Error::Conflict { .. }) => {}
         other => panic!("an update at a stale version must be Conflict, got {other:?}"),
@@ -74,7 +74,7 @@ pub async fn update_bumps_version_and_stale_update_conflicts(store: Arc<dyn Stor
         other => panic!("a delete at a stale version must be Conflict, got {other:?}"),
     }
     assert_eq!(
-        get(store, scope, id(1)).await.map(|r| r.body),
+        get(store, scope, id(1)).await.map(|r| r.json()),
         Some(json!("v2"))
     );
 }
@@ -270,7 +270,7 @@ pub async fn failed_change_set_leaves_nothing(store: Arc<dyn Store>) {
     }
     assert_eq!(get(store, scope, id(2)).await, None);
     let kept = get(store, scope, id(1)).await.expect("still there");
-    assert_eq!((kept.version, kept.body), (1, json!("kept")));
+    assert_eq!((kept.version, kept.json()), (1, json!("kept")));
     assert_eq!(find_ids(store, scope, "slug", "a").await, vec![id(1)]);
     assert!(find_ids(store, scope, "slug", "b").await.is_empty());
     assert!(find_ids(store, scope, "slug", "c").await.is_empty());
@@ -362,7 +362,7 @@ pub async fn find_orders_by_id_and_pages(store: Arc<dyn Store>) {
         .await
         .expect("find works");
     assert_eq!(rest.iter().map(|r| r.id).collect::<Vec<_>>(), vec![id(5)]);
-    assert_eq!(rest[0].body, json!(5));
+    assert_eq!(rest[0].json(), json!(5));
     assert!(find_ids(store, scope, "parity", "none").await.is_empty());
     assert!(find_ids(store, scope, "other", "odd").await.is_empty());
 }
@@ -391,8 +391,14 @@ pub async fn scopes_are_isolated(store: Arc<dyn Store>) {
         )],
     )
     .await;
-    assert_eq!(get(store, a, id(1)).await.map(|r| r.body), Some(json!("a")));
-    assert_eq!(get(store, b, id(1)).await.map(|r| r.body), Some(json!("b")));
+    assert_eq!(
+        get(store, a, id(1)).await.map(|r| r.json()),
+        Some(json!("a"))
+    );
+    assert_eq!(
+        get(store, b, id(1)).await.map(|r| r.json()),
+        Some(json!("b"))
+    );
     must(store, vec![insert(a, id(2), json!("a only"), vec![])]).await;
     assert_eq!(
         get(store, b, id(2)).await,
@@ -419,7 +425,7 @@ pub async fn scopes_are_isolated(store: Arc<dyn Store>) {
     assert_eq!(find_ids(store, b, "k", "v").await, vec![id(1)]);
     must(store, vec![update(b, id(1), 1, json!("b2"), vec![])]).await;
     assert_eq!(
-        get(store, a, id(1)).await.map(|r| (r.version, r.body)),
+        get(store, a, id(1)).await.map(|r| (r.version, r.json())),
         Some((1, json!("a")))
     );
 }
@@ -444,7 +450,7 @@ pub async fn bodies_round_trip(store: Arc<dyn Store>) {
         )],
     )
     .await;
-    assert_eq!(get(store, scope, id(1)).await.map(|r| r.body), Some(body));
+    assert_eq!(get(store, scope, id(1)).await.map(|r| r.json()), Some(body));
     assert_eq!(
         find_ids(store, scope, "name", "Ünïcødé / slash").await,
         vec![id(1)]

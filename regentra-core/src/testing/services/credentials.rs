@@ -499,7 +499,7 @@ pub async fn the_platform_operator_sets_a_first_password_without_a_current_one(
         .await
         .expect("get")
         .expect("stored");
-    assert_eq!(credential.body["set_by"]["kind"], "owner");
+    assert_eq!(credential.json()["set_by"]["kind"], "owner");
     assert!(
         authenticates(r, &bootstrap).await,
         "setting a first password revokes nothing"

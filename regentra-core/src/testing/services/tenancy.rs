@@ -586,7 +586,8 @@ pub async fn concurrent_service_updates_apply_or_conflict(store: Arc<dyn Store>)
     );
     let last = changes.last().expect("one applied").details["to"].clone();
     assert_eq!(
-        stored.body["role"], last,
+        stored.json()["role"],
+        last,
         "the stored role is the last applied one"
     );
 }

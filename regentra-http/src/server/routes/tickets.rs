@@ -7,17 +7,21 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use regentra_core::ids::{AssetId, OrgId, SlaPolicyId, TicketId, UserId};
 use regentra_core::psa::Priority;
+use regentra_core::psa::queue::{
+    AssigneeFilter, QueueCursor, QueueSort, SlaState, TicketPage, TicketQuery, closed_statuses,
+    open_statuses,
+};
 use regentra_core::psa::ticket::{NewTicket, Ticket, TicketStatus, sla_view};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{ApiResult, Id};
+use super::{ApiResult, Id, Query};
 use crate::server::AppState;
 use crate::server::auth::Caller;
-use crate::server::page::{Page, PageQuery, Paged};
+use crate::server::page::{self, Page, PageQuery, Paged, Position};
 use crate::server::problem::{Body, Problem};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -127,29 +131,178 @@ async fn create_ticket(
     ))
 }
 
-/// Tickets the caller can see: all of them for staff, their own otherwise.
+/// The filters and order of a ticket list (with its page), as the query
+/// string gives them.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct TicketListQuery {
+    /// Comma-separated statuses (`new`, `open`, `pending`, `reopened`,
+    /// `resolved`, `closed`), or `active` (new, open, pending, reopened) or
+    /// `inactive` (resolved, closed).
+    status: Option<String>,
+    /// Comma-separated priorities (`critical`, `high`, `medium`, `low`).
+    priority: Option<String>,
+    /// `me`, `unassigned`, or a user id.
+    assignee: Option<String>,
+    /// `me` or a user id.
+    requester: Option<String>,
+    /// `breached` (a running SLA clock is past due), `at_risk` (due within
+    /// the hour) or `on_track`; needs `sort=due`.
+    sla: Option<String>,
+    /// `oldest` (the default), `newest`, or `due` (the next SLA due time
+    /// first, tickets with no running clock last).
+    sort: Option<String>,
+    /// Items per page (default 50, at most 500; larger values are capped).
+    limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+impl TicketListQuery {
+    /// The core's query for `caller`, or a problem naming the field.
+    pub(crate) fn to_query(&self, caller: UserId) -> ApiResult<TicketQuery> {
+        let page = Page::parse(PageQuery {
+            limit: self.limit,
+            cursor: self.cursor.clone(),
+        })?;
+        let mut query = TicketQuery {
+            limit: page.limit,
+            ..TicketQuery::default()
+        };
+        if let Some(status) = &self.status {
+            for word in words(status) {
+                match word {
+                    "active" => query.statuses.extend(open_statuses()),
+                    "inactive" => query.statuses.extend(closed_statuses()),
+                    _ => {
+                        query
+                            .statuses
+                            .insert(parse_word("status", word, &STATUS_WORDS)?);
+                    }
+                }
+            }
+        }
+        if let Some(priority) = &self.priority {
+            for word in words(priority) {
+                query
+                    .priorities
+                    .insert(parse_word("priority", word, &PRIORITY_WORDS)?);
+            }
+        }
+        query.assignee = match self.assignee.as_deref() {
+            None | Some("") => AssigneeFilter::Anyone,
+            Some("me") => AssigneeFilter::User(caller),
+            Some("unassigned") => AssigneeFilter::Unassigned,
+            Some(other) => AssigneeFilter::User(user_id("assignee", other)?),
+        };
+        query.requester = match self.requester.as_deref() {
+            None | Some("") => None,
+            Some("me") => Some(caller),
+            Some(other) => Some(user_id("requester", other)?),
+        };
+        query.sort = match self.sort.as_deref() {
+            None | Some("") | Some("oldest") => QueueSort::Oldest,
+            Some("newest") => QueueSort::Newest,
+            Some("due") => QueueSort::Due,
+            Some(_) => {
+                return Err(Problem::invalid_field("sort", "must be one of oldest, newest, due").into());
+            }
+        };
+        query.sla = match self.sla.as_deref() {
+            None | Some("") => None,
+            Some("breached") => Some(SlaState::Breached),
+            Some("at_risk") => Some(SlaState::AtRisk),
+            Some("on_track") => Some(SlaState::OnTrack),
+            Some(_) => {
+                return Err(Problem::invalid_field(
+                    "sla",
+                    "must be one of breached, at_risk, on_track",
+                )
+                .into());
+            }
+        };
+        query.after = match page.position {
+            Position::Start => None,
+            Position::AfterKey(key, id) => Some(QueueCursor { key, id }),
+            _ => {
+                return Err(Problem::invalid_field("cursor", "is not a cursor of this list").into());
+            }
+        };
+        Ok(query)
+    }
+}
+
+const STATUS_WORDS: [(&str, TicketStatus); 6] = [
+    ("new", TicketStatus::New),
+    ("open", TicketStatus::Open),
+    ("pending", TicketStatus::Pending),
+    ("reopened", TicketStatus::Reopened),
+    ("resolved", TicketStatus::Resolved),
+    ("closed", TicketStatus::Closed),
+];
+
+const PRIORITY_WORDS: [(&str, Priority); 4] = [
+    ("critical", Priority::Critical),
+    ("high", Priority::High),
+    ("medium", Priority::Medium),
+    ("low", Priority::Low),
+];
+
+fn words(list: &str) -> impl Iterator<Item = &str> {
+    list.split(',').map(str::trim).filter(|w| !w.is_empty())
+}
+
+fn parse_word<T: Copy>(field: &str, word: &str, known: &[(&str, T)]) -> ApiResult<T> {
+    known
+        .iter()
+        .find(|(name, _)| *name == word)
+        .map(|(_, value)| *value)
+        .ok_or_else(|| {
+            let names: Vec<&str> = known.iter().map(|(name, _)| *name).collect();
+            Problem::invalid_field(
+                field,
+                &format!("`{word}` is not one of {}", names.join(", ")),
+            )
+            .into()
+        })
+}
+
+fn user_id(field: &str, text: &str) -> ApiResult<UserId> {
+    uuid::Uuid::parse_str(text)
+        .map(UserId)
+        .map_err(|_| Problem::invalid_field(field, "must be `me` or a user id").into())
+}
+
+/// A page of tickets as the API shows them, with the cursor of the next.
+pub(crate) fn ticket_page(page: TicketPage, now: DateTime<Utc>) -> ApiResult<Paged<TicketBody>> {
+    let next_cursor = page
+        .next
+        .map(|c| page::encode(Position::AfterKey(c.key, c.id)));
+    let items = page
+        .items
+        .into_iter()
+        .map(|t| ticket_body(t, now))
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(Paged { items, next_cursor })
+}
+
+/// Tickets the caller can see (all of them for staff, their own
+/// otherwise), filtered and ordered by the store, a page at a time.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/tickets", tag = "tickets",
-    params(("org_id" = Uuid, Path), PageQuery),
-    responses((status = 200, body = Paged<TicketBody>), (status = 404, body = Problem, content_type = "application/problem+json")),
+    params(("org_id" = Uuid, Path), TicketListQuery),
+    responses((status = 200, body = Paged<TicketBody>), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn list_tickets(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Id(org): Id<OrgId>,
-    page: Page,
+    Query(q): Query<TicketListQuery>,
 ) -> ApiResult<Json<Paged<TicketBody>>> {
-    let tickets = state.regentra.tickets(&caller, org).await?;
-    let now = state.regentra.now();
-    let paged = page.of_ids(tickets, |t| t.id.0);
-    let items = paged
-        .items
-        .into_iter()
-        .map(|t| ticket_body(t, now))
-        .collect::<ApiResult<Vec<_>>>()?;
-    Ok(Json(Paged {
-        items,
-        next_cursor: paged.next_cursor,
-    }))
+    let query = q.to_query(caller.user)?;
+    let page = state.regentra.ticket_queue(&caller, org, query).await?;
+    Ok(Json(ticket_page(page, state.regentra.now())?))
 }
 
 /// One ticket with its SLA state now.

@@ -1,0 +1,456 @@
+//! Ticket queues: the filtered, ordered pages a service desk works from,
+//! computed by index walks, so a page costs about the same in an org of a
+//! thousand tickets as in one of a hundred thousand.
+//!
+//! Each ticket writes six queue index entries (see [`queue_entries`]): by
+//! status and priority, by status, priority and assignee, and by status,
+//! priority and requester, each once with its next due time last (the
+//! `due` order) and once without (the id order, oldest or newest first).
+//! A query walks one index per (status, priority) pair its filters allow
+//! (at most 6 x 4) and merges the walks by the order's key, reading a few
+//! entries of each at a time; SLA states are ranges of the due time.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::ops::Bound;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::Priority;
+use super::ticket::{Ticket, TicketStatus};
+use crate::error::{Error, Result};
+use crate::ids::{OrgId, UserId};
+use crate::rbac::Access;
+use crate::service::{Principal, Regentra};
+use crate::sla::BusinessCalendar;
+use crate::store::{
+    self, Entity, IndexEntry, IndexScan, MAX_PAGE, Order, Read, ReadResult, ScanCursor, Scanned,
+    Scope,
+};
+
+/// How close to its due time a running SLA clock is "at risk".
+pub const AT_RISK_WITHIN: Duration = Duration::hours(1);
+
+/// The due key of a ticket with no running SLA clock: after every instant.
+const NOT_DUE: &str = "~";
+
+/// The order of a queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueSort {
+    /// Creation order (uuid v7 ids).
+    #[default]
+    Oldest,
+    Newest,
+    /// The next SLA due time first; tickets with no running clock last.
+    Due,
+}
+
+/// Whose tickets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AssigneeFilter {
+    #[default]
+    Anyone,
+    Unassigned,
+    User(UserId),
+}
+
+/// Where a ticket stands against its SLA now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlaState {
+    /// A running clock is past its due time.
+    Breached,
+    /// A running clock is due within [`AT_RISK_WITHIN`].
+    AtRisk,
+    /// Its next due time is further away.
+    OnTrack,
+}
+
+/// A page request over a queue: filters, order, where to resume, how many.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketQuery {
+    /// Any of these statuses (empty: any status).
+    pub statuses: BTreeSet<TicketStatus>,
+    /// Any of these priorities (empty: any priority).
+    pub priorities: BTreeSet<Priority>,
+    pub assignee: AssigneeFilter,
+    pub requester: Option<UserId>,
+    /// Only with [`QueueSort::Due`], the order its ranges are in.
+    pub sla: Option<SlaState>,
+    pub sort: QueueSort,
+    pub after: Option<QueueCursor>,
+    pub limit: usize,
+}
+
+impl Default for TicketQuery {
+    fn default() -> Self {
+        Self {
+            statuses: BTreeSet::new(),
+            priorities: BTreeSet::new(),
+            assignee: AssigneeFilter::Anyone,
+            requester: None,
+            sla: None,
+            sort: QueueSort::Oldest,
+            after: None,
+            limit: 50,
+        }
+    }
+}
+
+/// Where the next page of a queue starts: the order's key of the last
+/// ticket seen (its due key for [`QueueSort::Due`], empty otherwise) and its
+/// id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct QueueCursor {
+    pub key: String,
+    pub id: Uuid,
+}
+
+/// One page of a queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TicketPage {
+    pub items: Vec<Ticket>,
+    /// The cursor of the page after this one; `None` when this is the last.
+    pub next: Option<QueueCursor>,
+}
+
+/// The statuses "open" stands for in a queue filter: still being worked.
+pub fn open_statuses() -> BTreeSet<TicketStatus> {
+    TicketStatus::ALL
+        .into_iter()
+        .filter(|s| s.is_active())
+        .collect()
+}
+
+/// The statuses "closed" stands for: resolved or closed.
+pub fn closed_statuses() -> BTreeSet<TicketStatus> {
+    TicketStatus::ALL
+        .into_iter()
+        .filter(|s| !s.is_active())
+        .collect()
+}
+
+/// An instant as index text: fixed width, so byte order is time order.
+pub fn instant_key(at: DateTime<Utc>) -> String {
+    at.format("%Y%m%dT%H%M%S").to_string()
+}
+
+/// When the ticket's next running SLA clock is due, if one is running.
+pub fn next_due(ticket: &Ticket) -> Option<DateTime<Utc>> {
+    let sla = ticket.sla.as_ref()?;
+    if !ticket.status.is_active() {
+        return None;
+    }
+    let calendar = BusinessCalendar::shared(&sla.calendar).ok()?;
+    [&sla.response, &sla.resolution]
+        .into_iter()
+        .filter(|clock| clock.is_running())
+        .filter_map(|clock| clock.due(&calendar))
+        .min()
+}
+
+fn due_key(ticket: &Ticket) -> String {
+    next_due(ticket).map_or_else(|| NOT_DUE.to_owned(), instant_key)
+}
+
+fn assignee_key(assignee: Option<UserId>) -> String {
+    assignee.map_or_else(|| "-".to_owned(), |u| u.to_string())
+}
+
+/// The queue index entries of a ticket (part of [`Ticket`]'s indexes).
+pub fn queue_entries(ticket: &Ticket) -> Vec<IndexEntry> {
+    let base = format!("{}|{}", ticket.status.key(), ticket.priority.key());
+    let by_assignee = format!("{base}|{}", assignee_key(ticket.assignee));
+    let by_requester = format!("{base}|{}", ticket.requester);
+    let due = due_key(ticket);
+    vec![
+        IndexEntry::multi("queue", base.clone()),
+        IndexEntry::multi("queue_assignee", by_assignee.clone()),
+        IndexEntry::multi("queue_requester", by_requester.clone()),
+        IndexEntry::multi("queue_due", format!("{base}|{due}")),
+        IndexEntry::multi("queue_due_assignee", format!("{by_assignee}|{due}")),
+        IndexEntry::multi("queue_due_requester", format!("{by_requester}|{due}")),
+    ]
+}
+
+/// One index walk of a query: a prefix of the index value and the range
+/// after it.
+#[derive(Debug)]
+struct Walk {
+    scope: Scope,
+    index: &'static str,
+    prefix: String,
+    from: Bound<String>,
+    to: Bound<String>,
+    cursor: Option<ScanCursor>,
+    buffer: VecDeque<Scanned>,
+    exhausted: bool,
+}
+
+impl Walk {
+    /// The order's key of a scanned entry: what follows the prefix.
+    fn key(&self, scanned: &Scanned) -> String {
+        scanned
+            .value
+            .get(self.prefix.len()..)
+            .unwrap_or_default()
+            .trim_start_matches('|')
+            .to_owned()
+    }
+}
+
+/// The walks that answer `query` in `scope`.
+fn walks_of(scope: Scope, query: &TicketQuery, now: DateTime<Utc>) -> Result<Vec<Walk>> {
+    let statuses: Vec<TicketStatus> = if query.statuses.is_empty() {
+        TicketStatus::ALL.to_vec()
+    } else {
+        query.statuses.iter().copied().collect()
+    };
+    let priorities: Vec<Priority> = if query.priorities.is_empty() {
+        Priority::ALL.to_vec()
+    } else {
+        query.priorities.iter().copied().collect()
+    };
+    let due = query.sort == QueueSort::Due;
+    if query.sla.is_some() && !due {
+        return Err(Error::invalid(
+            "sort",
+            "an SLA state filter lists tickets by due time: use sort=due",
+        ));
+    }
+    let (index, narrow): (&'static str, Option<String>) = match (query.requester, query.assignee) {
+        (Some(requester), _) => (
+            if due {
+                "queue_due_requester"
+            } else {
+                "queue_requester"
+            },
+            Some(requester.to_string()),
+        ),
+        (None, AssigneeFilter::Anyone) => (if due { "queue_due" } else { "queue" }, None),
+        (None, AssigneeFilter::Unassigned) => (
+            if due {
+                "queue_due_assignee"
+            } else {
+                "queue_assignee"
+            },
+            Some(assignee_key(None)),
+        ),
+        (None, AssigneeFilter::User(user)) => (
+            if due {
+                "queue_due_assignee"
+            } else {
+                "queue_assignee"
+            },
+            Some(user.to_string()),
+        ),
+    };
+    let mut out = Vec::new();
+    for status in &statuses {
+        for priority in &priorities {
+            let mut prefix = format!("{}|{}", status.key(), priority.key());
+            if let Some(narrow) = &narrow {
+                prefix = format!("{prefix}|{narrow}");
+            }
+            let (from, to) = if due {
+                let at = |t: DateTime<Utc>| format!("{prefix}|{}", instant_key(t));
+                match query.sla {
+                    None => (
+                        Bound::Included(format!("{prefix}|")),
+                        Bound::Included(format!("{prefix}|{NOT_DUE}")),
+                    ),
+                    Some(SlaState::Breached) => (
+                        Bound::Included(format!("{prefix}|")),
+                        Bound::Excluded(at(now)),
+                    ),
+                    Some(SlaState::AtRisk) => (
+                        Bound::Included(at(now)),
+                        Bound::Excluded(at(now + AT_RISK_WITHIN)),
+                    ),
+                    Some(SlaState::OnTrack) => (
+                        Bound::Included(at(now + AT_RISK_WITHIN)),
+                        Bound::Excluded(format!("{prefix}|{NOT_DUE}")),
+                    ),
+                }
+            } else {
+                (
+                    Bound::Included(prefix.clone()),
+                    Bound::Included(prefix.clone()),
+                )
+            };
+            let cursor = query.after.as_ref().map(|c| ScanCursor {
+                value: if due {
+                    format!("{prefix}|{}", c.key)
+                } else {
+                    prefix.clone()
+                },
+                id: c.id,
+            });
+            out.push(Walk {
+                scope,
+                index,
+                prefix,
+                from,
+                to,
+                cursor,
+                buffer: VecDeque::new(),
+                exhausted: false,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn direction(sort: QueueSort) -> Order {
+    match sort {
+        QueueSort::Newest => Order::Descending,
+        QueueSort::Oldest | QueueSort::Due => Order::Ascending,
+    }
+}
+
+/// Whether `a` comes before `b` in the order of `sort`.
+fn before(sort: QueueSort, a: &(String, Uuid), b: &(String, Uuid)) -> bool {
+    match sort {
+        QueueSort::Newest => a.1 > b.1,
+        QueueSort::Oldest => a.1 < b.1,
+        QueueSort::Due => a < b,
+    }
+}
+
+impl Regentra {
+    /// A page of an org's tickets: filtered, ordered and paged by the
+    /// store. A requester limited to their own tickets gets only those,
+    /// whatever the filters say.
+    pub async fn ticket_queue(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        mut query: TicketQuery,
+    ) -> Result<TicketPage> {
+        let grant = self.ticket_reader(principal, org).await?;
+        if grant.access != Access::All {
+            query.requester = Some(principal.user);
+        }
+        self.queue_page(&[org], &query).await
+    }
+
+    /// The merged page of `query` over the tickets of `orgs` (already
+    /// authorized by the caller).
+    pub(crate) async fn queue_page(
+        &self,
+        orgs: &[OrgId],
+        query: &TicketQuery,
+    ) -> Result<TicketPage> {
+        let now = self.now();
+        let limit = query.limit.clamp(1, MAX_PAGE);
+        let mut walks = Vec::new();
+        for org in orgs {
+            walks.extend(walks_of(Scope::Org(*org), query, now)?);
+        }
+        let batch = (limit / walks.len().max(1) + 2).clamp(4, MAX_PAGE);
+        let order = direction(query.sort);
+        let mut items: Vec<Ticket> = Vec::with_capacity(limit);
+        let mut last: Option<QueueCursor> = None;
+        loop {
+            self.refill(&mut walks, order, batch).await?;
+            let mut best: Option<(usize, (String, Uuid))> = None;
+            for (i, walk) in walks.iter().enumerate() {
+                if let Some(head) = walk.buffer.front() {
+                    let here = (walk.key(head), head.record.id);
+                    if best
+                        .as_ref()
+                        .is_none_or(|(_, b)| before(query.sort, &here, b))
+                    {
+                        best = Some((i, here));
+                    }
+                }
+            }
+            let Some((i, (key, id))) = best else {
+                break;
+            };
+            let Some(scanned) = walks[i].buffer.pop_front() else {
+                break;
+            };
+            let ticket = store::decode::<Ticket>(scanned.record)?.value;
+            last = Some(QueueCursor {
+                key: if query.sort == QueueSort::Due {
+                    key
+                } else {
+                    String::new()
+                },
+                id,
+            });
+            if !admits_assignee(query, &ticket) {
+                continue;
+            }
+            items.push(ticket);
+            if items.len() == limit {
+                break;
+            }
+        }
+        let more =
+            items.len() == limit && walks.iter().any(|w| !w.buffer.is_empty() || !w.exhausted);
+        Ok(TicketPage {
+            items,
+            next: if more { last } else { None },
+        })
+    }
+
+    /// Reads the next entries of every walk that has none buffered, in one
+    /// batch.
+    async fn refill(&self, walks: &mut [Walk], order: Order, batch: usize) -> Result<()> {
+        let needy: Vec<usize> = walks
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| w.buffer.is_empty() && !w.exhausted)
+            .map(|(i, _)| i)
+            .collect();
+        if needy.is_empty() {
+            return Ok(());
+        }
+        let reads = needy
+            .iter()
+            .map(|&i| {
+                let w = &walks[i];
+                Read::Scan {
+                    scope: w.scope,
+                    kind: Ticket::KIND.to_owned(),
+                    scan: IndexScan {
+                        index: w.index.to_owned(),
+                        from: w.from.clone(),
+                        to: w.to.clone(),
+                        order,
+                        after: w.cursor.clone(),
+                        limit: batch,
+                    },
+                }
+            })
+            .collect();
+        let results = self.store().read(reads).await?;
+        for (i, result) in needy.into_iter().zip(results) {
+            let ReadResult::Scanned(found) = result else {
+                return Err(Error::storage("a scan answered with something else"));
+            };
+            let walk = &mut walks[i];
+            walk.exhausted = found.len() < batch;
+            walk.cursor = found.last().map(Scanned::cursor).or(walk.cursor.take());
+            walk.buffer.extend(found);
+        }
+        Ok(())
+    }
+}
+
+/// The assignee filter, where the walks could not apply it (a requester's
+/// walk).
+fn admits_assignee(query: &TicketQuery, ticket: &Ticket) -> bool {
+    if query.requester.is_none() {
+        return true;
+    }
+    match query.assignee {
+        AssigneeFilter::Anyone => true,
+        AssigneeFilter::Unassigned => ticket.assignee.is_none(),
+        AssigneeFilter::User(user) => ticket.assignee == Some(user),
+    }
+}
