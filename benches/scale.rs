@@ -22,19 +22,18 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use futures::StreamExt as _;
-use regentra_core::audit::AuditEvent;
 use regentra_core::ids::{OrgId, TicketId};
 use regentra_core::psa::Priority;
 use regentra_core::psa::sla_policy::NewSlaPolicy;
 use regentra_core::psa::ticket::{NewTicket, Ticket, TicketStatus};
 use regentra_core::rbac::Role;
-use regentra_core::store::{ChangeSet, Entity, PageRequest, Scope, Store, StoredRecord};
+use regentra_core::store::{Entity, Store};
 use regentra_core::tenancy::OrgKind;
+use regentra_core::testing::counting::CountingStore;
 use regentra_core::{Principal, Regentra};
 use regentra_http::server::worker::{self, WorkerConfig};
 use regentra_store_embedded::EmbeddedStore;
@@ -42,7 +41,6 @@ use regentra_store_postgres::PostgresStore;
 use regentra_store_postgres::testing::{TEST_DATABASE_URL, TestDatabase, TestRole};
 use reqwest::Method;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 /// The platform operator's email: the server's default, so `serve` finds
 /// the seeded operator instead of creating another.
@@ -161,117 +159,6 @@ impl Config {
             StoreKind::Embedded => self.tickets,
             StoreKind::Postgres => self.postgres_tickets,
         }
-    }
-}
-
-// ---------------------------------------------------------------------------
-// A store that counts what is read through it, for the worker sweep.
-
-#[derive(Debug, Default)]
-struct Counts {
-    /// Read calls (`get`, `list`, `find`, and whatever reads the contract gains).
-    reads: AtomicU64,
-    /// Records returned by those reads.
-    records: AtomicU64,
-    /// Of which tickets: bodies a sweep with nothing due should never need.
-    tickets: AtomicU64,
-}
-
-impl Counts {
-    fn reset(&self) {
-        self.reads.store(0, Ordering::SeqCst);
-        self.records.store(0, Ordering::SeqCst);
-        self.tickets.store(0, Ordering::SeqCst);
-    }
-
-    fn saw(&self, kind: &str, records: usize) {
-        self.reads.fetch_add(1, Ordering::Relaxed);
-        self.records.fetch_add(records as u64, Ordering::Relaxed);
-        if kind == Ticket::KIND {
-            self.tickets.fetch_add(records as u64, Ordering::Relaxed);
-        }
-    }
-}
-
-/// Delegates every method of the store contract and counts the reads.
-/// When the contract gains a method (`scan`, `get_many`, ...), delegate it
-/// here too, counting the records it returns, or the sweep's count lies.
-struct CountingStore {
-    inner: Arc<dyn Store>,
-    counts: Arc<Counts>,
-}
-
-#[async_trait]
-impl Store for CountingStore {
-    async fn get(
-        &self,
-        scope: Scope,
-        kind: &str,
-        id: Uuid,
-    ) -> regentra_core::Result<Option<StoredRecord>> {
-        let found = self.inner.get(scope, kind, id).await?;
-        self.counts.saw(kind, usize::from(found.is_some()));
-        Ok(found)
-    }
-
-    async fn list(
-        &self,
-        scope: Scope,
-        kind: &str,
-        page: PageRequest,
-    ) -> regentra_core::Result<Vec<StoredRecord>> {
-        let found = self.inner.list(scope, kind, page).await?;
-        self.counts.saw(kind, found.len());
-        Ok(found)
-    }
-
-    async fn find(
-        &self,
-        scope: Scope,
-        kind: &str,
-        index: &str,
-        value: &str,
-        page: PageRequest,
-    ) -> regentra_core::Result<Vec<StoredRecord>> {
-        let found = self.inner.find(scope, kind, index, value, page).await?;
-        self.counts.saw(kind, found.len());
-        Ok(found)
-    }
-
-    async fn apply(&self, changes: ChangeSet) -> regentra_core::Result<Vec<AuditEvent>> {
-        self.inner.apply(changes).await
-    }
-
-    async fn audit_events(
-        &self,
-        org: OrgId,
-        after: Option<u64>,
-        limit: usize,
-    ) -> regentra_core::Result<Vec<AuditEvent>> {
-        self.inner.audit_events(org, after, limit).await
-    }
-
-    async fn put_blob_chunk(
-        &self,
-        org: OrgId,
-        blob: Uuid,
-        seq: u32,
-        data: Vec<u8>,
-    ) -> regentra_core::Result<()> {
-        self.inner.put_blob_chunk(org, blob, seq, data).await
-    }
-
-    async fn blob_chunk(
-        &self,
-        org: OrgId,
-        blob: Uuid,
-        seq: u32,
-    ) -> regentra_core::Result<Option<Vec<u8>>> {
-        self.inner.blob_chunk(org, blob, seq).await
-    }
-
-    async fn delete_blob(&self, org: OrgId, blob: Uuid) -> regentra_core::Result<()> {
-        self.inner.delete_blob(org, blob).await
     }
 }
 
@@ -833,9 +720,8 @@ struct StoreReport {
     /// cross-framework summary), median of 5, ms.
     gap_in_process_ms: f64,
     sweep_seconds: f64,
-    sweep_reads: u64,
-    sweep_records: u64,
-    sweep_tickets: u64,
+    sweep_reads: usize,
+    sweep_tickets: usize,
     rows: Vec<(String, Row)>,
     rss_mib: Vec<f64>,
     /// Non-2xx answers in each memory round.
@@ -900,11 +786,10 @@ async fn run_store(kind: StoreKind, config: &Config) -> StoreReport {
             Arc::new(store)
         }
     };
-    let counts = Arc::new(Counts::default());
-    let regentra = Arc::new(Regentra::new(Arc::new(CountingStore {
-        inner,
-        counts: counts.clone(),
-    })));
+    // Counts the reads of the worker sweep below; the core's wrapper
+    // follows the store contract as it grows.
+    let counting = Arc::new(CountingStore::new(inner));
+    let regentra = Arc::new(Regentra::new(counting.clone()));
     let seeded = seed(&regentra, config, tickets).await;
     eprintln!("  seeded in {:.0} s", seeded.seconds);
 
@@ -920,7 +805,7 @@ async fn run_store(kind: StoreKind, config: &Config) -> StoreReport {
     gap.sort_by(f64::total_cmp);
 
     // One worker sweep over every org, nothing due: timed, reads counted.
-    counts.reset();
+    counting.reset();
     let started = Instant::now();
     worker::sweep_once(
         regentra.clone(),
@@ -935,7 +820,11 @@ async fn run_store(kind: StoreKind, config: &Config) -> StoreReport {
     .await
     .expect("worker sweep");
     let sweep_seconds = started.elapsed().as_secs_f64();
-    eprintln!("  worker sweep {sweep_seconds:.2} s");
+    eprintln!(
+        "  worker sweep {sweep_seconds:.2} s: {} reads, {} ticket records",
+        counting.reads(),
+        counting.returned(Ticket::KIND)
+    );
     let mut report = StoreReport {
         store: kind.name(),
         clients: config.clients,
@@ -945,13 +834,13 @@ async fn run_store(kind: StoreKind, config: &Config) -> StoreReport {
         seed_seconds: seeded.seconds,
         gap_in_process_ms: gap[gap.len() / 2],
         sweep_seconds,
-        sweep_reads: counts.reads.load(Ordering::SeqCst),
-        sweep_records: counts.records.load(Ordering::SeqCst),
-        sweep_tickets: counts.tickets.load(Ordering::SeqCst),
+        sweep_reads: counting.reads(),
+        sweep_tickets: counting.returned(Ticket::KIND),
         ..StoreReport::default()
     };
     // The embedded file belongs to one process: close it before the server opens it.
     drop(regentra);
+    drop(counting);
 
     let log = dir.path().join("server.log");
     let mut server = match kind {
@@ -1159,11 +1048,10 @@ fn print_store(r: &StoreReport) {
         r.gap_in_process_ms
     );
     println!(
-        "\nWorker sweep over {} orgs, nothing due: {:.2} s; {} store reads returning {} records, {} of them tickets.",
+        "\nWorker sweep over {} orgs, nothing due: {:.2} s; {} store reads, returning {} ticket records.",
         r.clients + 1,
         r.sweep_seconds,
         r.sweep_reads,
-        r.sweep_records,
         r.sweep_tickets
     );
     let rounds: Vec<String> = r.rss_mib.iter().map(|m| format!("{m:.0}")).collect();
@@ -1260,11 +1148,6 @@ fn main() {
         .build()
         .expect("runtime");
     let started = Instant::now();
-    let reports: Vec<StoreReport> = config
-        .stores
-        .iter()
-        .map(|kind| runtime.block_on(run_store(*kind, &config)))
-        .collect();
     println!(
         "\n## scale: {} (each timed scenario {} s)",
         config
@@ -1275,8 +1158,12 @@ fn main() {
             .join(" + "),
         config.seconds
     );
-    for r in &reports {
-        print_store(r);
+    // Each store's table as soon as it is measured: a run cut short keeps them.
+    let mut reports = Vec::new();
+    for kind in &config.stores {
+        let report = runtime.block_on(run_store(*kind, &config));
+        print_store(&report);
+        reports.push(report);
     }
     print_targets(&reports);
     println!("\nWhole run: {:.0} s.", started.elapsed().as_secs_f64());
