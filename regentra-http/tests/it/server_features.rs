@@ -1103,7 +1103,10 @@ async fn ticket_lists_filter_sort_and_page_through_the_query_string() {
         .expect("my id")
         .to_owned();
     let mut made = Vec::new();
-    for (n, priority) in ["high", "low", "high", "critical", "high"].iter().enumerate() {
+    for (n, priority) in ["high", "low", "high", "critical", "high"]
+        .iter()
+        .enumerate()
+    {
         let t = boss
             .post(
                 &tickets,
@@ -1165,9 +1168,7 @@ async fn ticket_lists_filter_sort_and_page_through_the_query_string() {
         ("sla=late", "sla"),
         ("colour=red", ""),
     ] {
-        let bad = boss
-            .call(M::GET, &format!("{tickets}?{query}"), None)
-            .await;
+        let bad = boss.call(M::GET, &format!("{tickets}?{query}"), None).await;
         assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{query}: {}", bad.text);
         if !field.is_empty() {
             assert_eq!(bad.body["errors"][0]["field"], field, "{query}");

@@ -1287,7 +1287,10 @@ async fn walk_queue(
             .ticket_queue(who, org, query.clone())
             .await
             .expect("the queue reads");
-        assert!(page.items.len() <= query.limit, "a page holds at most its limit");
+        assert!(
+            page.items.len() <= query.limit,
+            "a page holds at most its limit"
+        );
         seen.extend(page.items.iter().map(|t| t.id));
         match page.next {
             Some(next) => query.after = Some(next),

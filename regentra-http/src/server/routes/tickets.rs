@@ -206,7 +206,9 @@ impl TicketListQuery {
             Some("newest") => QueueSort::Newest,
             Some("due") => QueueSort::Due,
             Some(_) => {
-                return Err(Problem::invalid_field("sort", "must be one of oldest, newest, due").into());
+                return Err(
+                    Problem::invalid_field("sort", "must be one of oldest, newest, due").into(),
+                );
             }
         };
         query.sla = match self.sla.as_deref() {
@@ -226,7 +228,9 @@ impl TicketListQuery {
             Position::Start => None,
             Position::AfterKey(key, id) => Some(QueueCursor { key, id }),
             _ => {
-                return Err(Problem::invalid_field("cursor", "is not a cursor of this list").into());
+                return Err(
+                    Problem::invalid_field("cursor", "is not a cursor of this list").into(),
+                );
             }
         };
         Ok(query)
