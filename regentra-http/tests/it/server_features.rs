@@ -1174,6 +1174,18 @@ async fn ticket_lists_filter_sort_and_page_through_the_query_string() {
             assert_eq!(bad.body["errors"][0]["field"], field, "{query}");
         }
     }
+    // The queue across every org the caller reaches: the same filters.
+    let across = boss
+        .get("/v1/tickets?sort=newest&assignee=unassigned")
+        .await;
+    assert_eq!(ids(&across), vec![made[4].clone(), made[1].clone()]);
+    assert!(
+        items(&across)
+            .iter()
+            .all(|t| t["org_id"] == client.as_str())
+    );
+    let stranger = server.anonymous().call(M::GET, "/v1/tickets", None).await;
+    assert_eq!(stranger.status, StatusCode::UNAUTHORIZED);
     let unordered = boss
         .call(M::GET, &format!("{tickets}?sla=breached"), None)
         .await;

@@ -470,7 +470,7 @@ pub async fn ticket_requesters_see_only_their_own(store: Arc<dyn Store>) {
         "requester writing internal notes",
     );
     let seen: Vec<String> = r
-        .comments(erin, f.c.org, mine.id)
+        .comments(erin, f.c.org, mine.id, PageRequest::first(50))
         .await
         .expect("comments")
         .into_iter()
@@ -482,7 +482,7 @@ pub async fn ticket_requesters_see_only_their_own(store: Arc<dyn Store>) {
         "requesters see public comments only"
     );
     assert_eq!(
-        r.comments(&f.tech, f.c.org, mine.id)
+        r.comments(&f.tech, f.c.org, mine.id, PageRequest::first(50))
             .await
             .expect("comments")
             .len(),
@@ -1476,5 +1476,104 @@ pub async fn ticket_queues_filter_order_and_page_in_the_store(store: Arc<dyn Sto
     expect_not_found(
         r.ticket_queue(&other.admin, org, q(5)).await,
         "another MSP's queue",
+    );
+}
+
+pub async fn the_cross_client_queue_merges_what_the_caller_reaches(store: Arc<dyn Store>) {
+    use crate::psa::queue::{QueueSort, TicketQuery};
+    let f = psa_fixture(store, Vec::new()).await;
+    let r = f.c.r();
+    let (one, two) = (f.c.org, f.c.clients_other());
+    let mut made = Vec::new();
+    for (i, org) in [one, two, one, two, one].into_iter().enumerate() {
+        f.c.clock
+            .set(utc("2025-06-16T13:00:00Z") + chrono::Duration::minutes(i as i64));
+        let who = if org == one {
+            &f.requesters[0]
+        } else {
+            &f.c.msp.admin
+        };
+        let priority = Priority::ALL[i % 4];
+        made.push(
+            r.create_ticket(who, org, new_ticket(&format!("T{i}"), priority))
+                .await
+                .expect("ticket"),
+        );
+    }
+    // Another MSP's ticket never shows.
+    let other = msp_in(r.clone(), f.c.msp.operator.clone(), "Southwind IT").await;
+    r.create_ticket(
+        &other.admin,
+        other.clients[0],
+        new_ticket("Theirs", Priority::High),
+    )
+    .await
+    .expect("their ticket");
+    let walk = |who: Principal, sort: QueueSort| {
+        let r = r.clone();
+        async move {
+            let mut seen = Vec::new();
+            let mut query = TicketQuery {
+                sort,
+                limit: 2,
+                ..TicketQuery::default()
+            };
+            loop {
+                let page = r.my_ticket_queue(&who, query.clone()).await.expect("queue");
+                seen.extend(page.items.iter().map(|t| t.id));
+                match page.next {
+                    Some(next) => query.after = Some(next),
+                    None => return seen,
+                }
+            }
+        }
+    };
+    let ids = |keep: &dyn Fn(&crate::psa::ticket::Ticket) -> bool| {
+        made.iter()
+            .filter(|t| keep(t))
+            .map(|t| t.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        walk(f.c.msp.admin.clone(), QueueSort::Oldest).await,
+        ids(&|_| true),
+        "the MSP admin: both clients, merged in one order"
+    );
+    let mut newest = ids(&|_| true);
+    newest.reverse();
+    assert_eq!(walk(f.c.msp.admin.clone(), QueueSort::Newest).await, newest);
+    assert_eq!(
+        walk(f.tech.clone(), QueueSort::Oldest).await,
+        ids(&|t| t.org == one),
+        "a technician assigned to one client sees that client"
+    );
+    assert_eq!(
+        walk(f.requesters[0].clone(), QueueSort::Oldest).await,
+        ids(&|t| t.requester == f.requesters[0].user),
+        "an employee sees their own"
+    );
+    let mut by_due: Vec<&crate::psa::ticket::Ticket> = made.iter().collect();
+    by_due.sort_by_key(|t| (crate::psa::queue::next_due(t), t.id));
+    assert_eq!(
+        walk(f.c.msp.admin.clone(), QueueSort::Due).await,
+        by_due.iter().map(|t| t.id).collect::<Vec<_>>(),
+        "by due time across clients"
+    );
+    // An org that requires MFA of someone without it drops out of their
+    // queue once their grace period is over, as its own queue refuses them.
+    r.set_org_security(
+        &f.c.msp.admin,
+        two,
+        crate::tenancy::SecuritySettings {
+            session_hours: None,
+            mfa_required: true,
+            mfa_grace_days: 0,
+        },
+    )
+    .await
+    .expect("MFA required");
+    assert_eq!(
+        walk(f.c.msp.admin.clone(), QueueSort::Oldest).await,
+        ids(&|t| t.org == one)
     );
 }

@@ -27,6 +27,7 @@ use crate::server::problem::{Body, Problem};
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_ticket, list_tickets))
+        .routes(routes!(my_tickets))
         .routes(routes!(ticket, update_ticket))
         .routes(routes!(add_comment, list_comments))
         .routes(routes!(link_asset))
@@ -46,6 +47,8 @@ pub struct CreateTicket {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TicketBody {
     id: TicketId,
+    /// The org the ticket belongs to.
+    org_id: OrgId,
     /// Per-org sequence number.
     number: u64,
     subject: String,
@@ -92,6 +95,7 @@ pub(crate) fn ticket_body(t: Ticket, now: DateTime<Utc>) -> ApiResult<TicketBody
     });
     Ok(TicketBody {
         id: t.id,
+        org_id: t.org,
         number: t.number,
         subject: t.title,
         description: t.description,
@@ -309,6 +313,25 @@ async fn list_tickets(
     Ok(Json(ticket_page(page, state.regentra.now())?))
 }
 
+/// One queue across every org the caller reaches: their own orgs and, for
+/// MSP staff, the clients they manage or are assigned to (staff see every
+/// ticket of an org, others their own), with the same filters, orders and
+/// pages as an org's list.
+#[utoipa::path(get, path = "/v1/tickets", tag = "tickets",
+    params(TicketListQuery),
+    responses((status = 200, body = Paged<TicketBody>), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn my_tickets(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(q): Query<TicketListQuery>,
+) -> ApiResult<Json<Paged<TicketBody>>> {
+    let query = q.to_query(caller.user)?;
+    let page = state.regentra.my_ticket_queue(&caller, query).await?;
+    Ok(Json(ticket_page(page, state.regentra.now())?))
+}
+
 /// One ticket with its SLA state now.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/tickets/{ticket_id}", tag = "tickets",
     params(("org_id" = Uuid, Path), ("ticket_id" = Uuid, Path)),
@@ -404,8 +427,14 @@ async fn list_comments(
     Id((org, id)): Id<(OrgId, TicketId)>,
     page: Page,
 ) -> ApiResult<Json<Paged<Value>>> {
-    let comments = state.regentra.comments(&caller, org, id).await?;
-    Ok(Json(page.of_ids(comments, |c| c.id.0).map(|c| json!(c))))
+    let comments = state
+        .regentra
+        .comments(&caller, org, id, page.request())
+        .await?;
+    Ok(Json(
+        page.from_store(comments, |c| Position::AfterId(c.id.0))
+            .map(|c| json!(c)),
+    ))
 }
 
 /// Links an asset to a ticket.
