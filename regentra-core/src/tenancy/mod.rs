@@ -21,7 +21,10 @@ use uuid::Uuid;
 
 pub use invitations::{Invitation, InvitationState, InvitationStatus};
 pub use security::{OrgSecurity, SecuritySettings};
-pub use service::{AUDIT_SCAN_BUDGET, AuditQuery, MemberAdded, OrgAccess, RoleGrant};
+pub use service::{
+    AUDIT_SCAN_BUDGET, AuditQuery, ChainReport, ChainVerification, MemberAdded, OrgAccess,
+    RoleGrant,
+};
 
 use crate::error::{Error, FieldError, Result};
 use crate::ids::{MembershipId, OrgId, UserId};

@@ -470,7 +470,7 @@ pub async fn ticket_requesters_see_only_their_own(store: Arc<dyn Store>) {
         "requester writing internal notes",
     );
     let seen: Vec<String> = r
-        .comments(erin, f.c.org, mine.id)
+        .comments(erin, f.c.org, mine.id, PageRequest::first(50))
         .await
         .expect("comments")
         .into_iter()
@@ -482,7 +482,7 @@ pub async fn ticket_requesters_see_only_their_own(store: Arc<dyn Store>) {
         "requesters see public comments only"
     );
     assert_eq!(
-        r.comments(&f.tech, f.c.org, mine.id)
+        r.comments(&f.tech, f.c.org, mine.id, PageRequest::first(50))
             .await
             .expect("comments")
             .len(),

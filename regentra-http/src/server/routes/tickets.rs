@@ -427,8 +427,14 @@ async fn list_comments(
     Id((org, id)): Id<(OrgId, TicketId)>,
     page: Page,
 ) -> ApiResult<Json<Paged<Value>>> {
-    let comments = state.regentra.comments(&caller, org, id).await?;
-    Ok(Json(page.of_ids(comments, |c| c.id.0).map(|c| json!(c))))
+    let comments = state
+        .regentra
+        .comments(&caller, org, id, page.request())
+        .await?;
+    Ok(Json(
+        page.from_store(comments, |c| Position::AfterId(c.id.0))
+            .map(|c| json!(c)),
+    ))
 }
 
 /// Links an asset to a ticket.
