@@ -303,10 +303,9 @@ pub const NEXT_ESCALATION: &str = "next_escalation";
 /// Tickets read per page by the escalation sweep.
 const ESCALATION_PAGE: usize = 200;
 
-/// An instant as a `next_escalation` value: fixed-width UTC to the
-/// microsecond, so byte order is time order.
+/// An instant as a `next_escalation` value ([`store::time_value`]).
 pub fn escalation_key(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    store::time_value(at)
 }
 
 /// The instant a rule's threshold is reached on a clock, if the clock runs.
