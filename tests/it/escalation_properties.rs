@@ -80,7 +80,7 @@ fn ticket() -> impl Strategy<Value = (Ticket, usize)> {
         clock(),
         clock(),
         proptest::collection::vec(rule(), 0..5),
-        proptest::collection::vec(any::<bool>(), 7),
+        proptest::collection::vec(any::<bool>(), 8),
         prop_oneof![
             Just(TicketStatus::New),
             Just(TicketStatus::Open),
@@ -116,7 +116,7 @@ fn ticket() -> impl Strategy<Value = (Ticket, usize)> {
                 title: "t".into(),
                 description: String::new(),
                 requester: UserId(id),
-                assignee: None,
+                assignee: fired[7].then_some(UserId(id)),
                 priority: Priority::Medium,
                 status,
                 sla: Some(SlaTerms {

@@ -336,8 +336,8 @@ fn rule_key(index: usize, rule: &EscalationRule) -> String {
 
 /// The earliest instant at which the escalation sweep has something to do
 /// for this ticket: an escalation rule not yet fired reaching its threshold
-/// on a running clock, or a clock reaching its target whose breach nobody
-/// was told of (a paused clock already past its target is due at once,
+/// on a running clock, or a clock reaching its target whose breach the
+/// assignee was not told of (a paused clock already past its target is due at once,
 /// the Unix epoch). `None` when nothing can fire: the ticket is not active,
 /// has no SLA, every rule fired, or its clocks are stopped or paused short
 /// of their targets (a clock that starts again is a change of the ticket,
@@ -365,6 +365,7 @@ pub fn next_escalation(ticket: &Ticket, calendar: &BusinessCalendar) -> Option<D
         .filter_map(|(_, rule)| rule_instant(rule, clock_of(rule.clock), calendar));
     let breaches = [ClockKind::Response, ClockKind::Resolution]
         .into_iter()
+        .filter(|_| ticket.assignee.is_some())
         .filter(|kind| !sla.fired.contains(&breach_key(*kind)))
         .map(clock_of)
         .filter(|clock| clock.stopped_at.is_none())
@@ -1088,7 +1089,9 @@ fn breach_key(clock: ClockKind) -> String {
 }
 
 /// The clocks of an active ticket that reached their target at `now` and
-/// whose breach nobody was told of yet.
+/// whose breach its assignee was not told of yet. An unassigned ticket's
+/// breach waits for an assignee (assigning writes the ticket, and with it
+/// its `next_escalation`), rather than being looked at by every sweep.
 pub fn untold_breaches(
     ticket: &Ticket,
     calendar: &BusinessCalendar,
@@ -1097,6 +1100,9 @@ pub fn untold_breaches(
     let Some(sla) = &ticket.sla else {
         return Vec::new();
     };
+    if ticket.assignee.is_none() {
+        return Vec::new();
+    }
     [
         (ClockKind::Response, &sla.response),
         (ClockKind::Resolution, &sla.resolution),

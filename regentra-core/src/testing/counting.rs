@@ -158,3 +158,59 @@ impl<S: Store> Store for CountingStore<S> {
         self.inner.delete_blob(org, blob).await
     }
 }
+
+/// A shared store is a store: so a case can count what reaches the
+/// `Arc<dyn Store>` it was given (`CountingStore::new(store)`).
+#[async_trait::async_trait]
+impl Store for std::sync::Arc<dyn Store> {
+    async fn get(&self, scope: Scope, kind: &str, id: Uuid) -> Result<Option<StoredRecord>> {
+        (**self).get(scope, kind, id).await
+    }
+    async fn get_many(
+        &self,
+        scope: Scope,
+        kind: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<Option<StoredRecord>>> {
+        (**self).get_many(scope, kind, ids).await
+    }
+    async fn scan(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<Vec<Scanned>> {
+        (**self).scan(scope, kind, scan).await
+    }
+    async fn read(&self, reads: Vec<Read>) -> Result<Vec<ReadResult>> {
+        (**self).read(reads).await
+    }
+    async fn list(&self, scope: Scope, kind: &str, page: PageRequest) -> Result<Vec<StoredRecord>> {
+        (**self).list(scope, kind, page).await
+    }
+    async fn find(
+        &self,
+        scope: Scope,
+        kind: &str,
+        index: &str,
+        value: &str,
+        page: PageRequest,
+    ) -> Result<Vec<StoredRecord>> {
+        (**self).find(scope, kind, index, value, page).await
+    }
+    async fn apply(&self, changes: ChangeSet) -> Result<Applied> {
+        (**self).apply(changes).await
+    }
+    async fn audit_events(
+        &self,
+        org: OrgId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>> {
+        (**self).audit_events(org, after, limit).await
+    }
+    async fn put_blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32, data: Vec<u8>) -> Result<()> {
+        (**self).put_blob_chunk(org, blob, seq, data).await
+    }
+    async fn blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32) -> Result<Option<Vec<u8>>> {
+        (**self).blob_chunk(org, blob, seq).await
+    }
+    async fn delete_blob(&self, org: OrgId, blob: Uuid) -> Result<()> {
+        (**self).delete_blob(org, blob).await
+    }
+}
