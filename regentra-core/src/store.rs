@@ -666,6 +666,62 @@ pub trait Store: Send + Sync {
     async fn delete_blob(&self, org: OrgId, blob: Uuid) -> Result<()>;
 }
 
+/// A shared store is a store (wrappers such as a counting store can hold an
+/// `Arc<dyn Store>`).
+#[async_trait]
+impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
+    async fn get(&self, scope: Scope, kind: &str, id: Uuid) -> Result<Option<StoredRecord>> {
+        (**self).get(scope, kind, id).await
+    }
+    async fn get_many(
+        &self,
+        scope: Scope,
+        kind: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<Option<StoredRecord>>> {
+        (**self).get_many(scope, kind, ids).await
+    }
+    async fn scan(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<Vec<Scanned>> {
+        (**self).scan(scope, kind, scan).await
+    }
+    async fn read(&self, reads: Vec<Read>) -> Result<Vec<ReadResult>> {
+        (**self).read(reads).await
+    }
+    async fn list(&self, scope: Scope, kind: &str, page: PageRequest) -> Result<Vec<StoredRecord>> {
+        (**self).list(scope, kind, page).await
+    }
+    async fn find(
+        &self,
+        scope: Scope,
+        kind: &str,
+        index: &str,
+        value: &str,
+        page: PageRequest,
+    ) -> Result<Vec<StoredRecord>> {
+        (**self).find(scope, kind, index, value, page).await
+    }
+    async fn apply(&self, changes: ChangeSet) -> Result<Applied> {
+        (**self).apply(changes).await
+    }
+    async fn audit_events(
+        &self,
+        org: OrgId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>> {
+        (**self).audit_events(org, after, limit).await
+    }
+    async fn put_blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32, data: Vec<u8>) -> Result<()> {
+        (**self).put_blob_chunk(org, blob, seq, data).await
+    }
+    async fn blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32) -> Result<Option<Vec<u8>>> {
+        (**self).blob_chunk(org, blob, seq).await
+    }
+    async fn delete_blob(&self, org: OrgId, blob: Uuid) -> Result<()> {
+        (**self).delete_blob(org, blob).await
+    }
+}
+
 /// A typed record kind. The core declares its domain types as entities; the
 /// adapters only ever see their serialized form.
 pub trait Entity: Serialize + DeserializeOwned + Send + Sync {
