@@ -23,9 +23,7 @@ use crate::notify::NotificationKind;
 use crate::portal::{Branding, PortalSettings};
 use crate::rbac::Permission;
 use crate::service::{Principal, Regentra};
-use crate::store::{
-    self, ChangeSet, Entity, IndexEntry, IndexScan, PageRequest, Scope, Versioned,
-};
+use crate::store::{self, ChangeSet, Entity, IndexEntry, IndexScan, PageRequest, Scope, Versioned};
 use crate::tenancy::{Organization, User};
 
 /// What an email is about: each kind has its own template.

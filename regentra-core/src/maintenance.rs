@@ -121,9 +121,14 @@ impl Regentra {
         loop {
             let mut tries = 0;
             let page = loop {
-                let page =
-                    store::find::<E>(self.store(), scope, index, value, PageRequest::after(after, BATCH))
-                        .await?;
+                let page = store::find::<E>(
+                    self.store(),
+                    scope,
+                    index,
+                    value,
+                    PageRequest::after(after, BATCH),
+                )
+                .await?;
                 if page.is_empty() {
                     return Ok(rewritten);
                 }

@@ -111,7 +111,6 @@ pub enum Deliveries {
     TenantWebhooks,
 }
 
-
 impl Entity for Notification {
     const KIND: &'static str = "notification";
     const NAME: &'static str = "notification";

@@ -90,57 +90,59 @@ fn ticket() -> impl Strategy<Value = (Ticket, usize)> {
             Just(TicketStatus::Closed),
         ],
     )
-        .prop_map(|(calendar, response, resolution, escalations, fired, status)| {
-            let spec: CalendarSpec = serde_json::from_str(CALENDARS[calendar]).expect("spec");
-            let mut done = BTreeSet::new();
-            for (i, rule) in escalations.iter().enumerate() {
-                if fired[i] {
-                    let clock = match rule.clock {
-                        ClockKind::Response => "response",
-                        ClockKind::Resolution => "resolution",
-                    };
-                    done.insert(format!("{i}:{clock}"));
+        .prop_map(
+            |(calendar, response, resolution, escalations, fired, status)| {
+                let spec: CalendarSpec = serde_json::from_str(CALENDARS[calendar]).expect("spec");
+                let mut done = BTreeSet::new();
+                for (i, rule) in escalations.iter().enumerate() {
+                    if fired[i] {
+                        let clock = match rule.clock {
+                            ClockKind::Response => "response",
+                            ClockKind::Resolution => "resolution",
+                        };
+                        done.insert(format!("{i}:{clock}"));
+                    }
                 }
-            }
-            if fired[5] {
-                done.insert("breach:response".to_owned());
-            }
-            if fired[6] {
-                done.insert("breach:resolution".to_owned());
-            }
-            let id = Uuid::from_u128(1);
-            let ticket = Ticket {
-                id: TicketId(id),
-                org: OrgId(id),
-                number: 1,
-                title: "t".into(),
-                description: String::new(),
-                requester: UserId(id),
-                assignee: fired[7].then_some(UserId(id)),
-                priority: Priority::Medium,
-                status,
-                sla: Some(SlaTerms {
-                    policy: SlaPolicyId(id),
-                    revision: 1,
-                    calendar: spec,
-                    targets: BTreeMap::from([(
-                        Priority::Medium,
-                        Targets {
-                            first_response_minutes: 60,
-                            resolution_minutes: 600,
-                        },
-                    )]),
-                    escalations,
-                    response,
-                    resolution,
-                    fired: done,
-                }),
-                assets: BTreeSet::new(),
-                created_at: base(),
-                updated_at: base(),
-            };
-            (ticket, calendar)
-        })
+                if fired[5] {
+                    done.insert("breach:response".to_owned());
+                }
+                if fired[6] {
+                    done.insert("breach:resolution".to_owned());
+                }
+                let id = Uuid::from_u128(1);
+                let ticket = Ticket {
+                    id: TicketId(id),
+                    org: OrgId(id),
+                    number: 1,
+                    title: "t".into(),
+                    description: String::new(),
+                    requester: UserId(id),
+                    assignee: fired[7].then_some(UserId(id)),
+                    priority: Priority::Medium,
+                    status,
+                    sla: Some(SlaTerms {
+                        policy: SlaPolicyId(id),
+                        revision: 1,
+                        calendar: spec,
+                        targets: BTreeMap::from([(
+                            Priority::Medium,
+                            Targets {
+                                first_response_minutes: 60,
+                                resolution_minutes: 600,
+                            },
+                        )]),
+                        escalations,
+                        response,
+                        resolution,
+                        fired: done,
+                    }),
+                    assets: BTreeSet::new(),
+                    created_at: base(),
+                    updated_at: base(),
+                };
+                (ticket, calendar)
+            },
+        )
 }
 
 /// Whether the sweep has anything to do for the ticket at `now`.

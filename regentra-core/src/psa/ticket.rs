@@ -19,8 +19,7 @@ use crate::rbac::{Access, Grant, Permission};
 use crate::service::{Principal, Regentra};
 use crate::sla::{BusinessCalendar, CalendarSpec, Clock};
 use crate::store::{
-    self, ChangeSet, Draw, Entity, IndexEntry, IndexScan, PageRequest, ScanCursor, Scope,
-    Versioned,
+    self, ChangeSet, Draw, Entity, IndexEntry, IndexScan, PageRequest, ScanCursor, Scope, Versioned,
 };
 use crate::tenancy::{Membership, validate_name};
 

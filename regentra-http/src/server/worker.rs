@@ -85,7 +85,9 @@ pub async fn run(regentra: Arc<Regentra>, config: WorkerConfig) {
     match regentra.backfill_due_indexes().await {
         Ok(Some(n)) => tracing::info!(rewritten = n, "due-time indexes backfilled"),
         Ok(None) => {}
-        Err(e) => tracing::warn!(error = %e, "due-time index backfill failed; retried at the next start"),
+        Err(e) => {
+            tracing::warn!(error = %e, "due-time index backfill failed; retried at the next start")
+        }
     }
     let worker = Worker {
         regentra,
@@ -214,9 +216,9 @@ impl Worker {
     async fn deliver_one(&self, org: OrgId, entry: Notification) {
         let targets = self.targets(&entry);
         let body = serde_json::to_vec(&entry).unwrap_or_default();
-        let mut failure = targets
-            .is_empty()
-            .then(|| "no webhook may receive it (a tenant's must be https to a public host)".to_owned());
+        let mut failure = targets.is_empty().then(|| {
+            "no webhook may receive it (a tenant's must be https to a public host)".to_owned()
+        });
         for (url, trust) in &targets {
             if let Err(why) = self.post(url, *trust, &body).await {
                 failure = Some(why);

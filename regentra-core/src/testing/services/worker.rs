@@ -5,9 +5,7 @@
 
 use super::psa::{new_ticket, psa_fixture, utc};
 use super::*;
-use crate::notify::{
-    Deliveries, MAX_DELIVERY_ATTEMPTS, Notification, delivery_retry_delay,
-};
+use crate::notify::{Deliveries, MAX_DELIVERY_ATTEMPTS, Notification, delivery_retry_delay};
 use crate::psa::ticket::{NEXT_ESCALATION, Ticket};
 use crate::store::{ChangeSet, Entity, Mutation};
 use crate::testing::counting::CountingStore;
@@ -227,8 +225,15 @@ pub async fn a_failed_delivery_is_retried_after_its_backoff(store: Arc<dyn Store
                 .collect::<Vec<_>>()
         }
     };
-    assert!(due_at("2025-06-16T13:10:29Z").await.is_empty(), "not before");
-    assert_eq!(due_at("2025-06-16T13:10:30Z").await, [id], "after its backoff");
+    assert!(
+        due_at("2025-06-16T13:10:29Z").await.is_empty(),
+        "not before"
+    );
+    assert_eq!(
+        due_at("2025-06-16T13:10:30Z").await,
+        [id],
+        "after its backoff"
+    );
     let again = r
         .mark_notification_failed(f.c.org, id, "503", first_retry)
         .await
@@ -261,7 +266,8 @@ pub async fn a_failed_delivery_is_retried_after_its_backoff(store: Arc<dyn Store
         delivery_retry_delay(first_retry, 30) <= crate::notify::LONGEST_DELIVERY_RETRY,
         "the wait is capped"
     );
-    f.c.clock.set(entry.next_attempt_at + chrono::Duration::days(1));
+    f.c.clock
+        .set(entry.next_attempt_at + chrono::Duration::days(1));
     assert!(
         r.notifications_due(f.c.org, Deliveries::All, 10)
             .await
@@ -279,10 +285,7 @@ pub async fn a_failed_delivery_is_retried_after_its_backoff(store: Arc<dyn Store
     assert!(stored.dead_at.is_some() && stored.delivered_at.is_none());
     let chain = actions(&f.c.msp, f.c.org).await;
     assert_eq!(
-        chain
-            .iter()
-            .filter(|a| *a == "notification.failed")
-            .count(),
+        chain.iter().filter(|a| *a == "notification.failed").count(),
         usize::try_from(MAX_DELIVERY_ATTEMPTS - 1).expect("small")
     );
     assert_eq!(
@@ -346,7 +349,11 @@ pub async fn records_written_before_the_due_indexes_are_backfilled_once(store: A
         .await
         .expect("ticket");
     let fired = r
-        .create_ticket(&f.c.msp.admin, f.c.org, new_ticket("Fired", Priority::Medium))
+        .create_ticket(
+            &f.c.msp.admin,
+            f.c.org,
+            new_ticket("Fired", Priority::Medium),
+        )
         .await
         .expect("ticket");
     f.c.clock.set(utc("2025-06-16T13:05:00Z"));
