@@ -80,15 +80,7 @@ pub async fn run(regentra: Arc<Regentra>, config: WorkerConfig) {
             return;
         }
     };
-    // Records written before the due-time indexes get their entries once
-    // per store; until then the sweeps would not see them.
-    match regentra.backfill_due_indexes().await {
-        Ok(Some(n)) => tracing::info!(rewritten = n, "due-time indexes backfilled"),
-        Ok(None) => {}
-        Err(e) => {
-            tracing::warn!(error = %e, "due-time index backfill failed; retried at the next start")
-        }
-    }
+    backfill(&regentra).await;
     let worker = Worker {
         regentra,
         config,
@@ -101,6 +93,39 @@ pub async fn run(regentra: Arc<Regentra>, config: WorkerConfig) {
         tick.tick().await;
         worker.sweep().await;
     }
+}
+
+/// Records written before the due-time indexes get their entries, once per
+/// store (after that, one read finds it done); until then the sweeps would
+/// not see them.
+async fn backfill(regentra: &Regentra) {
+    match regentra.backfill_due_indexes().await {
+        Ok(Some(n)) => tracing::info!(rewritten = n, "due-time indexes backfilled"),
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "due-time index backfill failed; tried again at the next start")
+        }
+    }
+}
+
+/// One sweep over every org, as [`run`] makes each interval, then returns:
+/// for a host that schedules sweeps itself, and for the scale benchmark,
+/// which times one sweep and counts the records it reads.
+pub async fn sweep_once(regentra: Arc<Regentra>, config: WorkerConfig) -> Result<(), String> {
+    let dns = match config.dns.clone() {
+        Some(dns) => dns,
+        None => Dns::new(None)?,
+    };
+    let (operator, tenant) = clients(dns)?;
+    backfill(&regentra).await;
+    let worker = Worker {
+        regentra,
+        config,
+        operator,
+        tenant,
+    };
+    worker.sweep().await;
+    Ok(())
 }
 
 /// The worker's two HTTP clients, `(operator, tenant)`: neither follows
