@@ -273,21 +273,6 @@ pub struct MfaRequirement {
 }
 
 impl Regentra {
-    /// Refuses (`MfaRequired`) a caller without a second factor in `org`
-    /// when the org requires one and the grace period of a member who
-    /// joined at `joined` is over. For [`Regentra::authorize`]: one read.
-    pub(crate) async fn check_mfa_requirement(
-        &self,
-        org: OrgId,
-        joined: DateTime<Utc>,
-    ) -> Result<()> {
-        let security = self.security_of(org).await?;
-        match member_mfa_deadline(&security, joined) {
-            Some(deadline) if self.now() >= deadline => Err(Error::MfaRequired { org, deadline }),
-            _ => Ok(()),
-        }
-    }
-
     /// The orgs the caller can act in that require MFA, with the end of
     /// the caller's grace period in each, soonest first (whether or not
     /// the caller has MFA: enrolled, they are not refused). The platform

@@ -348,14 +348,57 @@ impl ChangeSet {
         self
     }
 
-    pub fn audit(&mut self, draft: AuditDraft) -> &mut Self {
+    /// Appends an audit event, with the read preconditions it stands on
+    /// (an event made under a grant asserts the grant's membership, see
+    /// [`Audited`]). Each precondition is added once, ahead of every write,
+    /// so that a change set that also updates or deletes that very record
+    /// (an admin changing their own role) checks the version authorization
+    /// read before its own write moves it on.
+    pub fn audit(&mut self, event: impl Into<Audited>) -> &mut Self {
+        let Audited { draft, checks } = event.into();
+        for check in checks {
+            if !self.mutations.contains(&check) {
+                let first_write = self
+                    .mutations
+                    .iter()
+                    .take_while(|m| matches!(m, Mutation::Check { .. }))
+                    .count();
+                self.mutations.insert(first_write, check);
+            }
+        }
         self.audit.push(draft);
+        self
+    }
+
+    /// [`ChangeSet::audit`] for each event, in order.
+    pub fn audit_all<A: Into<Audited>>(&mut self, events: impl IntoIterator<Item = A>) -> &mut Self {
+        for event in events {
+            self.audit(event);
+        }
         self
     }
 
     pub fn draw(&mut self, draw: Draw) -> &mut Self {
         self.draws.push(draw);
         self
+    }
+}
+
+/// An audit draft and the records whose versions the action it records
+/// relied on ([`Mutation::Check`]s): what [`ChangeSet::audit`] adds. A
+/// plain draft relies on nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Audited {
+    pub draft: AuditDraft,
+    pub checks: Vec<Mutation>,
+}
+
+impl From<AuditDraft> for Audited {
+    fn from(draft: AuditDraft) -> Self {
+        Self {
+            draft,
+            checks: Vec::new(),
+        }
     }
 }
 

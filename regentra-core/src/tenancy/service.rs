@@ -8,13 +8,13 @@ use super::{
     Membership, OrgKind, Organization, User, candidate_roles, check_admin_remains,
     check_member_role, check_staff_role, normalize_email, validate_name,
 };
-use crate::audit::{self, Actor, AuditDraft, AuditEvent, ChainBreak, Target};
+use crate::audit::{self, Actor, AuditEvent, ChainBreak, Target};
 use crate::auth::SetBy;
 use crate::error::{Error, Result};
 use crate::ids::{MembershipId, OrgId, UserId};
 use crate::rbac::{Grant, Permission, Role, Via};
 use crate::service::{Principal, Regentra};
-use crate::store::{self, ChangeSet, Entity, PageRequest, Scope, Versioned};
+use crate::store::{self, Audited, ChangeSet, Entity, PageRequest, Scope, Versioned};
 
 /// One role a user can act with in an org, and how they hold it.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -131,7 +131,7 @@ impl Regentra {
         name: &str,
         kind: OrgKind,
     ) -> Result<Organization> {
-        self.authorize_platform(principal).await?;
+        let operator = self.authorize_platform(principal).await?;
         if kind == OrgKind::Client {
             return Err(Error::invalid(
                 "kind",
@@ -154,7 +154,7 @@ impl Regentra {
             Target::new(Organization::KIND, org.id),
             details.clone(),
         ));
-        let grant = platform_grant(org.id, Permission::TenantsManage);
+        let grant = platform_grant(org.id, Permission::TenantsManage, &operator);
         changes.audit(self.event(
             principal,
             &grant,
@@ -232,7 +232,7 @@ impl Regentra {
         let details = json!({ "name": client.name, "msp": msp });
         let mut changes = ChangeSet::new();
         changes.insert(&client)?;
-        changes.audit.extend(self.msp_and_client_events(
+        changes.audit_all(self.msp_and_client_events(
             principal,
             &grant,
             client.id,
@@ -605,7 +605,7 @@ impl Regentra {
         // or role change (which ends assignments) conflicts instead of
         // leaving an assignment behind.
         changes.update(&staff)?;
-        changes.audit.extend(self.msp_and_client_events(
+        changes.audit_all(self.msp_and_client_events(
             principal,
             &grant,
             client,
@@ -645,7 +645,7 @@ impl Regentra {
         self.admin_remains(&client_org, user, None, &mut changes)
             .await?;
         changes.delete(&membership);
-        changes.audit.extend(self.msp_and_client_events(
+        changes.audit_all(self.msp_and_client_events(
             principal,
             &grant,
             client,
@@ -767,7 +767,7 @@ impl Regentra {
         [msp_action, client_action]: [&str; 2],
         target: Target,
         details: serde_json::Value,
-    ) -> [AuditDraft; 2] {
+    ) -> [Audited; 2] {
         [
             self.event(
                 principal,
@@ -909,13 +909,18 @@ fn values<T>(records: Vec<Versioned<T>>) -> Vec<T> {
 }
 
 /// A platform operator's grant in a tenant it just created.
-fn platform_grant(org: OrgId, permission: Permission) -> Grant {
+fn platform_grant(org: OrgId, permission: Permission, operator: &Versioned<User>) -> Grant {
     Grant {
         org,
         role: Role::SuperAdmin,
         via: Via::Platform,
         permission,
         access: crate::rbac::Access::All,
+        basis: Some(crate::rbac::Basis {
+            kind: User::KIND,
+            id: operator.value.id.0,
+            version: operator.version,
+        }),
     }
 }
 
