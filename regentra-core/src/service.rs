@@ -22,7 +22,7 @@ use crate::ids::{AuditEventId, OrgId, TokenId, UserId};
 use crate::rbac::{self, Access, Grant, Permission, Via};
 use crate::mfa::member_mfa_deadline;
 use crate::store::{
-    self, Audited, ChangeSet, Entity, Mutation, PageRequest, Read, ReadResult, Scope, Store,
+    self, Answers, Audited, ChangeSet, Entity, Mutation, PageRequest, Read, Scope, Store,
     Versioned,
 };
 use crate::tenancy::security::OrgSecurity;
@@ -409,7 +409,7 @@ impl Regentra {
         let hidden = || Error::NotFound {
             what: Organization::NAME,
         };
-        let mut found = self
+        let mut found = Answers::new(self
             .store()
             .read(vec![
                 Read::Get {
@@ -432,17 +432,17 @@ impl Regentra {
                     id: org.0,
                 },
             ])
-            .await?
-            .into_iter();
-        let mut next = || found.next().ok_or_else(|| Error::storage("a read batch came back short"));
-        let Some(user) = one::<User>(next()?)? else {
+            .await?);
+        let Some(user) = found.next()?.one::<User>()? else {
             return Err(hidden());
         };
-        let Some(organization) = one::<Organization>(next()?)? else {
+        let Some(organization) = found.next()?.one::<Organization>()? else {
             return Err(hidden());
         };
-        let membership = first::<Membership>(next()?)?;
-        let security = one::<OrgSecurity>(next()?)?
+        let membership = found.next()?.many::<Membership>()?.into_iter().next();
+        let security = found
+            .next()?
+            .one::<OrgSecurity>()?
             .map_or_else(|| OrgSecurity::defaults(org), |s| s.value);
         Ok(Standing {
             user,
@@ -472,11 +472,10 @@ impl Regentra {
         if let Some(permission) = recorded {
             reads.push(recorded_read(org, user, permission));
         }
-        let mut found = self.store().read(reads).await?.into_iter();
-        let short = || Error::storage("a read batch came back short");
-        standing.parent_membership = Some(first::<Membership>(found.next().ok_or_else(short)?)?);
+        let mut found = Answers::new(self.store().read(reads).await?);
+        standing.parent_membership = Some(found.next()?.many::<Membership>()?.into_iter().next());
         if let Some(permission) = recorded {
-            let record = one::<DelegatedReads>(found.next().ok_or_else(short)?)?;
+            let record = found.next()?.one::<DelegatedReads>()?;
             standing.recorded.insert(permission, record);
         }
         Ok(())
@@ -497,8 +496,9 @@ impl Regentra {
             Some(record) => record.clone(),
             None => {
                 let read = recorded_read(org, principal.user, permission);
-                let found = self.store().read(vec![read]).await?.into_iter().next();
-                one::<DelegatedReads>(found.ok_or_else(|| Error::storage("a read batch came back short"))?)?
+                Answers::new(self.store().read(vec![read]).await?)
+                    .next()?
+                    .one::<DelegatedReads>()?
             }
         };
         let now = self.now();
@@ -713,25 +713,5 @@ fn recorded_read(org: OrgId, user: UserId, permission: Permission) -> Read {
         scope: Scope::Org(org),
         kind: DelegatedReads::KIND.to_owned(),
         id: DelegatedReads::id_for(user, permission),
-    }
-}
-
-/// The typed record of a `Get`'s answer.
-fn one<E: Entity>(result: ReadResult) -> Result<Option<Versioned<E>>> {
-    match result {
-        ReadResult::One(record) => record.map(store::decode).transpose(),
-        other => Err(Error::storage(format!(
-            "a get was answered with {other:?}"
-        ))),
-    }
-}
-
-/// The first typed record of a `Find`'s answer.
-fn first<E: Entity>(result: ReadResult) -> Result<Option<Versioned<E>>> {
-    match result {
-        ReadResult::Many(records) => records.into_iter().next().map(store::decode).transpose(),
-        other => Err(Error::storage(format!(
-            "a find was answered with {other:?}"
-        ))),
     }
 }

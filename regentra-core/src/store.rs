@@ -614,6 +614,64 @@ pub enum ReadResult {
     Scanned(Vec<Scanned>),
 }
 
+impl ReadResult {
+    /// A `Get`'s answer as its type.
+    pub fn one<E: Entity>(self) -> Result<Option<Versioned<E>>> {
+        match self {
+            ReadResult::One(record) => record.map(decode).transpose(),
+            other => Err(other.mismatch("get")),
+        }
+    }
+
+    /// A `GetMany`'s answer as its type, aligned with its ids.
+    pub fn each<E: Entity>(self) -> Result<Vec<Option<Versioned<E>>>> {
+        match self {
+            ReadResult::Each(records) => records
+                .into_iter()
+                .map(|r| r.map(decode).transpose())
+                .collect(),
+            other => Err(other.mismatch("get_many")),
+        }
+    }
+
+    /// A `Find`'s answer as its type.
+    pub fn many<E: Entity>(self) -> Result<Vec<Versioned<E>>> {
+        match self {
+            ReadResult::Many(records) => records.into_iter().map(decode).collect(),
+            other => Err(other.mismatch("find")),
+        }
+    }
+
+    fn mismatch(&self, read: &str) -> Error {
+        let answer = match self {
+            ReadResult::One(_) => "get",
+            ReadResult::Each(_) => "get_many",
+            ReadResult::Many(_) => "find",
+            ReadResult::Scanned(_) => "scan",
+        };
+        Error::storage(format!("a {read} was answered as a {answer}"))
+    }
+}
+
+/// The answers of a [`Store::read`] batch, taken in the order asked.
+#[derive(Debug)]
+pub struct Answers(std::vec::IntoIter<ReadResult>);
+
+impl Answers {
+    pub fn new(results: Vec<ReadResult>) -> Self {
+        Self(results.into_iter())
+    }
+
+    /// The next answer; a store that answered fewer reads than asked is a
+    /// storage failure.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Result<ReadResult> {
+        self.0
+            .next()
+            .ok_or_else(|| Error::storage("a read batch came back short"))
+    }
+}
+
 /// The storage contract. Adapters implement these methods; the services
 /// never need more. Every method that reads tenant data takes the scope first.
 #[async_trait]
@@ -700,6 +758,62 @@ pub trait Store: Send + Sync {
 
     /// Removes every chunk of a blob; removing a missing blob is not an error.
     async fn delete_blob(&self, org: OrgId, blob: Uuid) -> Result<()>;
+}
+
+/// A shared store is a store: wrappers (counting reads, for instance) can
+/// hold an `Arc<dyn Store>` the services also hold.
+#[async_trait]
+impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
+    async fn get(&self, scope: Scope, kind: &str, id: Uuid) -> Result<Option<StoredRecord>> {
+        (**self).get(scope, kind, id).await
+    }
+    async fn get_many(
+        &self,
+        scope: Scope,
+        kind: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<Option<StoredRecord>>> {
+        (**self).get_many(scope, kind, ids).await
+    }
+    async fn scan(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<Vec<Scanned>> {
+        (**self).scan(scope, kind, scan).await
+    }
+    async fn read(&self, reads: Vec<Read>) -> Result<Vec<ReadResult>> {
+        (**self).read(reads).await
+    }
+    async fn list(&self, scope: Scope, kind: &str, page: PageRequest) -> Result<Vec<StoredRecord>> {
+        (**self).list(scope, kind, page).await
+    }
+    async fn find(
+        &self,
+        scope: Scope,
+        kind: &str,
+        index: &str,
+        value: &str,
+        page: PageRequest,
+    ) -> Result<Vec<StoredRecord>> {
+        (**self).find(scope, kind, index, value, page).await
+    }
+    async fn apply(&self, changes: ChangeSet) -> Result<Applied> {
+        (**self).apply(changes).await
+    }
+    async fn audit_events(
+        &self,
+        org: OrgId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>> {
+        (**self).audit_events(org, after, limit).await
+    }
+    async fn put_blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32, data: Vec<u8>) -> Result<()> {
+        (**self).put_blob_chunk(org, blob, seq, data).await
+    }
+    async fn blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32) -> Result<Option<Vec<u8>>> {
+        (**self).blob_chunk(org, blob, seq).await
+    }
+    async fn delete_blob(&self, org: OrgId, blob: Uuid) -> Result<()> {
+        (**self).delete_blob(org, blob).await
+    }
 }
 
 /// A typed record kind. The core declares its domain types as entities; the
