@@ -19,11 +19,10 @@ use crate::auth::{PasswordHashing, TokenLifetimes};
 use crate::clock::{Clock, Entropy, IdGen, OsEntropy, RandomIds, SystemClock};
 use crate::error::{Error, Result};
 use crate::ids::{AuditEventId, OrgId, TokenId, UserId};
-use crate::rbac::{self, Access, Grant, Permission, Via};
 use crate::mfa::member_mfa_deadline;
+use crate::rbac::{self, Access, Grant, Permission, Via};
 use crate::store::{
-    self, Answers, Audited, ChangeSet, Entity, Mutation, PageRequest, Read, Scope, Store,
-    Versioned,
+    self, Answers, Audited, ChangeSet, Entity, Mutation, PageRequest, Read, Scope, Store, Versioned,
 };
 use crate::tenancy::security::OrgSecurity;
 use crate::tenancy::{self, Membership, OrgKind, Organization, User};
@@ -338,8 +337,12 @@ impl Regentra {
         };
         let delegated_read = !permission.mutates();
         if standing.needs_parent(permission) {
-            self.read_parent(principal.user, &mut standing, delegated_read.then_some(permission))
-                .await?;
+            self.read_parent(
+                principal.user,
+                &mut standing,
+                delegated_read.then_some(permission),
+            )
+            .await?;
         }
         let result = self.decide(principal, &mut standing, permission).await;
         principal.remember(standing);
@@ -391,14 +394,16 @@ impl Regentra {
                 Via::Platform => None,
             };
             if let Some(joined) = joined
-                && let Some(deadline) = member_mfa_deadline(&standing.security, joined.value.created_at)
+                && let Some(deadline) =
+                    member_mfa_deadline(&standing.security, joined.value.created_at)
                 && self.now() >= deadline
             {
                 return Err(Error::MfaRequired { org, deadline });
             }
         }
         if grant.via.is_delegated() && !permission.mutates() {
-            self.record_delegated_read(principal, standing, &grant).await?;
+            self.record_delegated_read(principal, standing, &grant)
+                .await?;
         }
         Ok(grant)
     }
@@ -409,30 +414,31 @@ impl Regentra {
         let hidden = || Error::NotFound {
             what: Organization::NAME,
         };
-        let mut found = Answers::new(self
-            .store()
-            .read(vec![
-                Read::Get {
-                    scope: Scope::Platform,
-                    kind: User::KIND.to_owned(),
-                    id: user.0,
-                },
-                Read::Get {
-                    scope: Scope::Platform,
-                    kind: Organization::KIND.to_owned(),
-                    id: org.0,
-                },
-                membership_read(org, user),
-                // Read with the rest even for accounts with MFA, which do
-                // not need it: on one snapshot it costs less than a second
-                // batch for those without.
-                Read::Get {
-                    scope: Scope::Org(org),
-                    kind: OrgSecurity::KIND.to_owned(),
-                    id: org.0,
-                },
-            ])
-            .await?);
+        let mut found = Answers::new(
+            self.store()
+                .read(vec![
+                    Read::Get {
+                        scope: Scope::Platform,
+                        kind: User::KIND.to_owned(),
+                        id: user.0,
+                    },
+                    Read::Get {
+                        scope: Scope::Platform,
+                        kind: Organization::KIND.to_owned(),
+                        id: org.0,
+                    },
+                    membership_read(org, user),
+                    // Read with the rest even for accounts with MFA, which do
+                    // not need it: on one snapshot it costs less than a second
+                    // batch for those without.
+                    Read::Get {
+                        scope: Scope::Org(org),
+                        kind: OrgSecurity::KIND.to_owned(),
+                        id: org.0,
+                    },
+                ])
+                .await?,
+        );
         let Some(user) = found.next()?.one::<User>()? else {
             return Err(hidden());
         };

@@ -371,7 +371,10 @@ impl ChangeSet {
     }
 
     /// [`ChangeSet::audit`] for each event, in order.
-    pub fn audit_all<A: Into<Audited>>(&mut self, events: impl IntoIterator<Item = A>) -> &mut Self {
+    pub fn audit_all<A: Into<Audited>>(
+        &mut self,
+        events: impl IntoIterator<Item = A>,
+    ) -> &mut Self {
         for event in events {
             self.audit(event);
         }
