@@ -103,8 +103,20 @@ impl Principal {
 }
 
 /// What one request resolved about its caller, org by org.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 struct Standings(Arc<Mutex<HashMap<OrgId, Standing>>>);
+
+impl std::fmt::Debug for Standings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Which orgs, not the records: a principal is logged.
+        let orgs: Vec<OrgId> = self
+            .0
+            .lock()
+            .map(|m| m.keys().copied().collect())
+            .unwrap_or_default();
+        f.debug_tuple("Standings").field(&orgs).finish()
+    }
+}
 
 /// The caller's standing in one org: the directory records their roles
 /// there come from, as read in this request. Decisions over it are pure
