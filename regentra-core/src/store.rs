@@ -763,8 +763,8 @@ pub trait Store: Send + Sync {
     async fn delete_blob(&self, org: OrgId, blob: Uuid) -> Result<()>;
 }
 
-/// A shared store is a store: wrappers (counting reads, for instance) can
-/// hold an `Arc<dyn Store>` the services also hold.
+/// A shared store is a store (wrappers such as a counting store can hold an
+/// `Arc<dyn Store>`).
 #[async_trait]
 impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     async fn get(&self, scope: Scope, kind: &str, id: Uuid) -> Result<Option<StoredRecord>> {

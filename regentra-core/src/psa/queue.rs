@@ -2,13 +2,18 @@
 //! computed by index walks, so a page costs about the same in an org of a
 //! thousand tickets as in one of a hundred thousand.
 //!
-//! Each ticket writes six queue index entries (see [`queue_entries`]): by
-//! status and priority, by status, priority and assignee, and by status,
-//! priority and requester, each once with its next due time last (the
-//! `due` order) and once without (the id order, oldest or newest first).
-//! A query walks one index per (status, priority) pair its filters allow
-//! (at most 6 x 4) and merges the walks by the order's key, reading a few
-//! entries of each at a time; SLA states are ranges of the due time.
+//! Each ticket writes ten queue index entries (see [`queue_entries`]): by
+//! status and priority, by status, priority and assignee, by status,
+//! priority and requester, by state (active or inactive), and by state and
+//! assignee, each once with its next due time last (the `due` order) and
+//! once without (the id order, oldest or newest first). A query walks one
+//! index per value its filters allow: one per state when it asks for any
+//! status or a whole state and any priority (the common queues), else one
+//! per (status, priority) pair (at most 6 x 4); it merges the walks by the
+//! order's key, reading a few entries of each at a time. SLA states are
+//! ranges of the due time. The queue across orgs ([`Regentra::my_ticket_queue`])
+//! merges the same walks of every org the caller reaches, so its cost grows
+//! with the orgs, not with their tickets.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::ops::Bound;
@@ -21,7 +26,7 @@ use super::Priority;
 use super::ticket::{Ticket, TicketStatus};
 use crate::error::{Error, Result};
 use crate::ids::{OrgId, UserId};
-use crate::rbac::Access;
+use crate::rbac::{self, Access, Permission};
 use crate::service::{Principal, Regentra};
 use crate::sla::BusinessCalendar;
 use crate::store::{
@@ -155,6 +160,14 @@ fn due_key(ticket: &Ticket) -> String {
     next_due(ticket).map_or_else(|| NOT_DUE.to_owned(), instant_key)
 }
 
+fn state_key(status: TicketStatus) -> &'static str {
+    if status.is_active() {
+        "active"
+    } else {
+        "inactive"
+    }
+}
+
 fn assignee_key(assignee: Option<UserId>) -> String {
     assignee.map_or_else(|| "-".to_owned(), |u| u.to_string())
 }
@@ -165,7 +178,16 @@ pub fn queue_entries(ticket: &Ticket) -> Vec<IndexEntry> {
     let by_assignee = format!("{base}|{}", assignee_key(ticket.assignee));
     let by_requester = format!("{base}|{}", ticket.requester);
     let due = due_key(ticket);
+    let state = state_key(ticket.status);
+    let state_assignee = format!("{state}|{}", assignee_key(ticket.assignee));
     vec![
+        IndexEntry::multi("queue_state", state),
+        IndexEntry::multi("queue_state_assignee", state_assignee.clone()),
+        IndexEntry::multi("queue_state_due", format!("{state}|{due}")),
+        IndexEntry::multi(
+            "queue_state_due_assignee",
+            format!("{state_assignee}|{due}"),
+        ),
         IndexEntry::multi("queue", base.clone()),
         IndexEntry::multi("queue_assignee", by_assignee.clone()),
         IndexEntry::multi("queue_requester", by_requester.clone()),
@@ -247,10 +269,52 @@ fn walks_of(scope: Scope, query: &TicketQuery, now: DateTime<Utc>) -> Result<Vec
             Some(user.to_string()),
         ),
     };
+    // The leading values of each walk: a state when the filters ask for
+    // whole states and any priority (and no requester), else a status and
+    // a priority.
+    let whole = |set: BTreeSet<TicketStatus>| set.is_subset(&query.statuses);
+    let by_state = query.priorities.is_empty()
+        && query.requester.is_none()
+        && (query.statuses.is_empty()
+            || query.statuses.iter().all(|s| {
+                whole(if s.is_active() {
+                    open_statuses()
+                } else {
+                    closed_statuses()
+                })
+            }));
+    let (index, leads): (&'static str, Vec<String>) = if by_state {
+        let states = if query.statuses.is_empty() {
+            vec!["active".to_owned(), "inactive".to_owned()]
+        } else {
+            query
+                .statuses
+                .iter()
+                .map(|s| state_key(*s).to_owned())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect()
+        };
+        let index = match (narrow.is_some(), due) {
+            (false, false) => "queue_state",
+            (false, true) => "queue_state_due",
+            (true, false) => "queue_state_assignee",
+            (true, true) => "queue_state_due_assignee",
+        };
+        (index, states)
+    } else {
+        let mut leads = Vec::new();
+        for status in &statuses {
+            for priority in &priorities {
+                leads.push(format!("{}|{}", status.key(), priority.key()));
+            }
+        }
+        (index, leads)
+    };
     let mut out = Vec::new();
-    for status in &statuses {
-        for priority in &priorities {
-            let mut prefix = format!("{}|{}", status.key(), priority.key());
+    for lead in leads {
+        {
+            let mut prefix = lead;
             if let Some(narrow) = &narrow {
                 prefix = format!("{prefix}|{narrow}");
             }
@@ -333,21 +397,86 @@ impl Regentra {
         if grant.access != Access::All {
             query.requester = Some(principal.user);
         }
-        self.queue_page(&[org], &query).await
+        self.queue_page(&[(org, query.clone())], &query).await
     }
 
-    /// The merged page of `query` over the tickets of `orgs` (already
-    /// authorized by the caller).
+    /// One queue across every org the caller reaches (their memberships and,
+    /// for MSP staff, the clients they manage or are assigned to), merged in
+    /// one order: staff see every ticket of an org, others their own. An org
+    /// that requires a second factor the caller has not set up (past their
+    /// grace period) is left out, as its own queue would refuse them; each
+    /// org whose tickets the page shows is authorized as its own queue
+    /// would be (a read through MSP delegation is recorded there).
+    pub async fn my_ticket_queue(
+        &self,
+        principal: &Principal,
+        query: TicketQuery,
+    ) -> Result<TicketPage> {
+        // What the caller reaches, read once for both uses below.
+        let reach = self.reach(principal.user).await?;
+        let reachable = reach.organizations();
+        let locked: BTreeSet<OrgId> = if reach.account.mfa {
+            BTreeSet::new()
+        } else {
+            let now = self.now();
+            self.requirements_in(&reach)
+                .await?
+                .into_iter()
+                .filter(|r| r.deadline <= now)
+                .map(|r| r.org_id)
+                .collect()
+        };
+        let mut targets = Vec::new();
+        for access in reachable {
+            if locked.contains(&access.org.id) {
+                continue;
+            }
+            let reach = access
+                .roles
+                .iter()
+                .map(|grant| {
+                    let read = rbac::decide(grant.role, Permission::TicketsRead);
+                    if read.is_allowed() {
+                        read
+                    } else if rbac::decide(grant.role, Permission::TicketsSubmit).is_allowed() {
+                        Access::Own
+                    } else {
+                        Access::Denied
+                    }
+                })
+                .max_by_key(|a| match a {
+                    Access::All => 2,
+                    Access::Own => 1,
+                    Access::Denied => 0,
+                });
+            let mut own = query.clone();
+            match reach {
+                Some(Access::All) => {}
+                Some(Access::Own) => own.requester = Some(principal.user),
+                _ => continue,
+            }
+            targets.push((access.org.id, own));
+        }
+        let page = self.queue_page(&targets, &query).await?;
+        let shown: BTreeSet<OrgId> = page.items.iter().map(|t| t.org).collect();
+        for org in shown {
+            self.ticket_reader(principal, org).await?;
+        }
+        Ok(page)
+    }
+
+    /// The merged page of `query`'s order over the tickets of each org,
+    /// with the filters given for it (authorized by the caller).
     pub(crate) async fn queue_page(
         &self,
-        orgs: &[OrgId],
+        targets: &[(OrgId, TicketQuery)],
         query: &TicketQuery,
     ) -> Result<TicketPage> {
         let now = self.now();
         let limit = query.limit.clamp(1, MAX_PAGE);
         let mut walks = Vec::new();
-        for org in orgs {
-            walks.extend(walks_of(Scope::Org(*org), query, now)?);
+        for (org, filters) in targets {
+            walks.extend(walks_of(Scope::Org(*org), filters, now)?);
         }
         let batch = (limit / walks.len().max(1) + 2).clamp(4, MAX_PAGE);
         let order = direction(query.sort);
@@ -374,6 +503,10 @@ impl Regentra {
                 break;
             };
             let ticket = store::decode::<Ticket>(scanned.record)?.value;
+            let filters = targets
+                .iter()
+                .find(|(org, _)| *org == ticket.org)
+                .map_or(query, |(_, f)| f);
             last = Some(QueueCursor {
                 key: if query.sort == QueueSort::Due {
                     key
@@ -382,7 +515,7 @@ impl Regentra {
                 },
                 id,
             });
-            if !admits_assignee(query, &ticket) {
+            if !admits_assignee(filters, &ticket) {
                 continue;
             }
             items.push(ticket);

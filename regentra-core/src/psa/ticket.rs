@@ -17,7 +17,7 @@ use crate::notify::NotificationKind;
 use crate::rbac::{Access, Grant, Permission};
 use crate::service::{Principal, Regentra};
 use crate::sla::{BusinessCalendar, CalendarSpec, Clock};
-use crate::store::{self, ChangeSet, Draw, Entity, IndexEntry, Scope, Versioned};
+use crate::store::{self, ChangeSet, Draw, Entity, IndexEntry, PageRequest, Scope, Versioned};
 use crate::tenancy::{Membership, validate_name};
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -623,26 +623,47 @@ impl Regentra {
         Ok(comment)
     }
 
-    /// A ticket's comments, oldest first; requesters see the public ones.
+    /// A page of a ticket's conversation, oldest first, read by the store
+    /// a page at a time: everything for staff, the public replies for the
+    /// requester (internal notes are skipped as the pages are read; a
+    /// ticket's conversation is short).
     pub async fn comments(
         &self,
         principal: &Principal,
         org: OrgId,
         id: TicketId,
+        page: PageRequest,
     ) -> Result<Vec<Comment>> {
         self.ticket(principal, org, id).await?;
         let staff = self
             .authorize_all(principal, org, Permission::TicketsRead)
             .await
             .is_ok();
-        Ok(
-            store::find_all::<Comment>(self.store(), Scope::Org(org), "ticket", &id.to_string())
-                .await?
-                .into_iter()
-                .map(|v| v.value)
-                .filter(|c| staff || c.public)
-                .collect(),
-        )
+        let limit = page.effective_limit();
+        let mut out = Vec::with_capacity(limit);
+        let mut after = page.after;
+        loop {
+            let found = store::find::<Comment>(
+                self.store(),
+                Scope::Org(org),
+                "ticket",
+                &id.to_string(),
+                PageRequest::after(after, limit),
+            )
+            .await?;
+            let full = found.len() == limit;
+            after = found.last().map(|c| c.value.id.0);
+            out.extend(
+                found
+                    .into_iter()
+                    .map(|v| v.value)
+                    .filter(|c| staff || c.public),
+            );
+            if out.len() >= limit || !full {
+                out.truncate(limit);
+                return Ok(out);
+            }
+        }
     }
 
     /// Every escalation due now across the org's active tickets.

@@ -144,6 +144,8 @@ macro_rules! service_tests {
             campaign_visibility_follows_roles,
             outbox_delivery_is_at_least_once,
             ticket_numbers_are_sequential_under_concurrency,
+            ticket_queues_filter_order_and_page_in_the_store,
+            the_cross_client_queue_merges_what_the_caller_reaches,
             ticket_sla_pauses_over_a_weekend_and_keeps_time_on_priority_change,
             ticket_policies_follow_assignment_and_keep_their_revision,
             escalation_fires_once_even_when_the_sweep_runs_twice,

@@ -1092,3 +1092,103 @@ async fn a_chat_socket_closes_when_the_chat_is_closed() {
     assert!(heard.is_empty(), "{heard:?}");
     assert_eq!((code, reason.as_str()), (1000, "the chat is closed"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ticket_lists_filter_sort_and_page_through_the_query_string() {
+    let server = Server::embedded().await;
+    let (boss, _, client) = support::msp_with_client(&server).await;
+    let tickets = format!("/v1/orgs/{client}/tickets");
+    let me = boss.get("/v1/me").await["user_id"]
+        .as_str()
+        .expect("my id")
+        .to_owned();
+    let mut made = Vec::new();
+    for (n, priority) in ["high", "low", "high", "critical", "high"]
+        .iter()
+        .enumerate()
+    {
+        let t = boss
+            .post(
+                &tickets,
+                json!({"subject": format!("Ticket {n}"), "priority": priority}),
+            )
+            .await;
+        made.push(id(&t));
+    }
+    for t in [&made[0], &made[2], &made[3]] {
+        boss.ok(
+            M::PATCH,
+            &format!("{tickets}/{t}"),
+            Some(json!({"assignee": me})),
+            StatusCode::OK,
+        )
+        .await;
+    }
+    boss.ok(
+        M::PATCH,
+        &format!("{tickets}/{}", made[2]),
+        Some(json!({"status": "resolved"})),
+        StatusCode::OK,
+    )
+    .await;
+    let ids = |page: &Value| -> Vec<String> { items(page).iter().map(id).collect() };
+    // Open, high, mine: only the first (the third is resolved).
+    let mine = boss
+        .get(&format!(
+            "{tickets}?status=active&priority=high&assignee=me&sort=due"
+        ))
+        .await;
+    assert_eq!(ids(&mine), vec![made[0].clone()]);
+    // Newest first, unassigned, two to a page, followed to the end.
+    let mut seen = Vec::new();
+    let mut path = format!("{tickets}?assignee=unassigned&sort=newest&limit=1");
+    loop {
+        let page = boss.get(&path).await;
+        seen.extend(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(c) => {
+                path = format!("{tickets}?assignee=unassigned&sort=newest&limit=1&cursor={c}")
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec![made[4].clone(), made[1].clone()]);
+    assert_eq!(
+        ids(&boss.get(&format!("{tickets}?priority=critical,low")).await),
+        vec![made[1].clone(), made[3].clone()],
+        "several priorities, oldest first by default"
+    );
+    // Bad values name their field.
+    for (query, field) in [
+        ("status=sleeping", "status"),
+        ("priority=urgent", "priority"),
+        ("assignee=someone", "assignee"),
+        ("requester=42", "requester"),
+        ("sort=sideways", "sort"),
+        ("sla=late", "sla"),
+        ("colour=red", ""),
+    ] {
+        let bad = boss.call(M::GET, &format!("{tickets}?{query}"), None).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{query}: {}", bad.text);
+        if !field.is_empty() {
+            assert_eq!(bad.body["errors"][0]["field"], field, "{query}");
+        }
+    }
+    // The queue across every org the caller reaches: the same filters.
+    let across = boss
+        .get("/v1/tickets?sort=newest&assignee=unassigned")
+        .await;
+    assert_eq!(ids(&across), vec![made[4].clone(), made[1].clone()]);
+    assert!(
+        items(&across)
+            .iter()
+            .all(|t| t["org_id"] == client.as_str())
+    );
+    let stranger = server.anonymous().call(M::GET, "/v1/tickets", None).await;
+    assert_eq!(stranger.status, StatusCode::UNAUTHORIZED);
+    let unordered = boss
+        .call(M::GET, &format!("{tickets}?sla=breached"), None)
+        .await;
+    assert_eq!(unordered.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(unordered.body["errors"][0]["field"], "sort");
+}

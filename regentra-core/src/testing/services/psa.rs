@@ -85,7 +85,9 @@ fn new_ticket(subject: &str, priority: Priority) -> NewTicket {
 pub async fn ticket_numbers_are_sequential_under_concurrency(store: Arc<dyn Store>) {
     let f = psa_fixture(store, Vec::new()).await;
     let r = f.c.r();
-    let creations = (0..32).map(|i| {
+    // 64 at once, the org's very first ticket among them (two of them may
+    // race to create the counter; the loser draws from it).
+    let creations = (0..64).map(|i| {
         r.create_ticket(
             &f.requesters[i % 2],
             f.c.org,
@@ -100,8 +102,8 @@ pub async fn ticket_numbers_are_sequential_under_concurrency(store: Arc<dyn Stor
     numbers.sort_unstable();
     assert_eq!(
         numbers,
-        (1..=32).collect::<Vec<u64>>(),
-        "32 distinct consecutive numbers"
+        (1..=64).collect::<Vec<u64>>(),
+        "64 distinct consecutive numbers, none failed"
     );
     // Numbers are per org: another client starts at 1.
     let other = r
@@ -468,7 +470,7 @@ pub async fn ticket_requesters_see_only_their_own(store: Arc<dyn Store>) {
         "requester writing internal notes",
     );
     let seen: Vec<String> = r
-        .comments(erin, f.c.org, mine.id)
+        .comments(erin, f.c.org, mine.id, PageRequest::first(50))
         .await
         .expect("comments")
         .into_iter()
@@ -480,7 +482,7 @@ pub async fn ticket_requesters_see_only_their_own(store: Arc<dyn Store>) {
         "requesters see public comments only"
     );
     assert_eq!(
-        r.comments(&f.tech, f.c.org, mine.id)
+        r.comments(&f.tech, f.c.org, mine.id, PageRequest::first(50))
             .await
             .expect("comments")
             .len(),
@@ -1269,4 +1271,309 @@ async fn all_tickets(
     .await
     .expect("the queue reads")
     .items
+}
+
+/// Every page of `query`, followed to the end with its cursors.
+async fn walk_queue(
+    r: &Regentra,
+    who: &Principal,
+    org: OrgId,
+    query: crate::psa::queue::TicketQuery,
+) -> Vec<crate::ids::TicketId> {
+    let mut seen = Vec::new();
+    let mut query = query;
+    loop {
+        let page = r
+            .ticket_queue(who, org, query.clone())
+            .await
+            .expect("the queue reads");
+        assert!(
+            page.items.len() <= query.limit,
+            "a page holds at most its limit"
+        );
+        seen.extend(page.items.iter().map(|t| t.id));
+        match page.next {
+            Some(next) => query.after = Some(next),
+            None => return seen,
+        }
+    }
+}
+
+pub async fn ticket_queues_filter_order_and_page_in_the_store(store: Arc<dyn Store>) {
+    use crate::psa::queue::{AssigneeFilter, QueueSort, SlaState, TicketQuery, next_due};
+    let counting = Arc::new(crate::testing::counting::CountingStore::new(store));
+    let f = psa_fixture(counting.clone(), Vec::new()).await;
+    let r = f.c.r();
+    // Monday 2025-06-16 09:00 EDT; tickets a minute apart.
+    let start = utc("2025-06-16T13:00:00Z");
+    let mut all = Vec::new();
+    for i in 0..36i64 {
+        f.c.clock.set(start + chrono::Duration::minutes(i));
+        let priority = Priority::ALL[(i % 4) as usize];
+        let who = &f.requesters[(i % 2) as usize];
+        let t = r
+            .create_ticket(who, f.c.org, new_ticket(&format!("Issue {i}"), priority))
+            .await
+            .expect("ticket");
+        let t = if i % 3 == 0 {
+            r.assign_ticket(&f.tech, f.c.org, t.id, f.tech.user)
+                .await
+                .expect("assigned")
+        } else {
+            t
+        };
+        let t = match i % 7 {
+            5 => r
+                .set_ticket_status(&f.tech, f.c.org, t.id, TicketStatus::Pending)
+                .await
+                .expect("pending"),
+            6 => r
+                .set_ticket_status(&f.tech, f.c.org, t.id, TicketStatus::Resolved)
+                .await
+                .expect("resolved"),
+            _ => t,
+        };
+        all.push(t);
+    }
+    let now = utc("2025-06-16T14:30:00Z");
+    f.c.clock.set(now);
+    let org = f.c.org;
+    let reference = |keep: &dyn Fn(&crate::psa::ticket::Ticket) -> bool, sort: QueueSort| {
+        let mut kept: Vec<&crate::psa::ticket::Ticket> = all.iter().filter(|t| keep(t)).collect();
+        match sort {
+            QueueSort::Oldest => kept.sort_by_key(|t| t.id),
+            QueueSort::Newest => kept.sort_by_key(|t| std::cmp::Reverse(t.id)),
+            QueueSort::Due => kept.sort_by_key(|t| (next_due(t).is_none(), next_due(t), t.id)),
+        }
+        kept.into_iter().map(|t| t.id).collect::<Vec<_>>()
+    };
+    let q = |limit: usize| TicketQuery {
+        limit,
+        ..TicketQuery::default()
+    };
+    // Every order, no filter, pages of 5: the whole list once, in order.
+    for sort in [QueueSort::Oldest, QueueSort::Newest, QueueSort::Due] {
+        assert_eq!(
+            walk_queue(r, &f.tech, org, TicketQuery { sort, ..q(5) }).await,
+            reference(&|_| true, sort),
+            "{sort:?}"
+        );
+    }
+    // Open, high or critical, mine, by due time.
+    let mine = TicketQuery {
+        statuses: crate::psa::queue::open_statuses(),
+        priorities: [Priority::High, Priority::Critical].into(),
+        assignee: AssigneeFilter::User(f.tech.user),
+        sort: QueueSort::Due,
+        ..q(2)
+    };
+    let expected = reference(
+        &|t| {
+            t.status.is_active()
+                && matches!(t.priority, Priority::High | Priority::Critical)
+                && t.assignee == Some(f.tech.user)
+        },
+        QueueSort::Due,
+    );
+    assert!(!expected.is_empty());
+    assert_eq!(walk_queue(r, &f.tech, org, mine.clone()).await, expected);
+    // Unassigned and pending, newest first.
+    let unassigned = TicketQuery {
+        statuses: [TicketStatus::Pending].into(),
+        assignee: AssigneeFilter::Unassigned,
+        sort: QueueSort::Newest,
+        ..q(3)
+    };
+    assert_eq!(
+        walk_queue(r, &f.tech, org, unassigned).await,
+        reference(
+            &|t| t.status == TicketStatus::Pending && t.assignee.is_none(),
+            QueueSort::Newest
+        )
+    );
+    // One requester's tickets assigned to the technician.
+    let erin = f.requesters[0].user;
+    assert_eq!(
+        walk_queue(
+            r,
+            &f.tech,
+            org,
+            TicketQuery {
+                requester: Some(erin),
+                assignee: AssigneeFilter::User(f.tech.user),
+                ..q(4)
+            }
+        )
+        .await,
+        reference(
+            &|t| t.requester == erin && t.assignee == Some(f.tech.user),
+            QueueSort::Oldest
+        )
+    );
+    // SLA states are ranges of the due time: they split the running tickets.
+    let state_of = |t: &crate::psa::ticket::Ticket| {
+        next_due(t).map(|due| {
+            if due < now {
+                SlaState::Breached
+            } else if due < now + crate::psa::queue::AT_RISK_WITHIN {
+                SlaState::AtRisk
+            } else {
+                SlaState::OnTrack
+            }
+        })
+    };
+    let mut states_seen = 0;
+    for state in [SlaState::Breached, SlaState::AtRisk, SlaState::OnTrack] {
+        let found = walk_queue(
+            r,
+            &f.tech,
+            org,
+            TicketQuery {
+                sla: Some(state),
+                sort: QueueSort::Due,
+                ..q(4)
+            },
+        )
+        .await;
+        let expected = reference(&|t| state_of(t) == Some(state), QueueSort::Due);
+        states_seen += usize::from(!expected.is_empty());
+        assert_eq!(found, expected, "{state:?}");
+    }
+    assert!(states_seen >= 2, "the fixture spans several SLA states");
+    match r
+        .ticket_queue(
+            &f.tech,
+            org,
+            TicketQuery {
+                sla: Some(SlaState::Breached),
+                ..q(4)
+            },
+        )
+        .await
+    {
+        Err(Error::Validation(errors)) => assert_eq!(errors[0].field, "sort"),
+        other => panic!("an SLA filter needs the due order, got {other:?}"),
+    }
+    // A requester limited to their own tickets gets only those.
+    assert_eq!(
+        walk_queue(r, &f.requesters[1], org, q(50)).await,
+        reference(&|t| t.requester == f.requesters[1].user, QueueSort::Oldest)
+    );
+    // A page reads about a page, not the org.
+    counting.reset();
+    let page = r
+        .ticket_queue(&f.tech, org, mine)
+        .await
+        .expect("first page");
+    assert_eq!(page.items.len(), 2);
+    assert!(
+        counting.returned("ticket") <= 4 * 4 + 4,
+        "a filtered page of 2 read {} tickets of 36",
+        counting.returned("ticket")
+    );
+    // Another tenant's queue is not found.
+    let other = msp_in(r.clone(), f.c.msp.operator.clone(), "Southwind IT").await;
+    expect_not_found(
+        r.ticket_queue(&other.admin, org, q(5)).await,
+        "another MSP's queue",
+    );
+}
+
+pub async fn the_cross_client_queue_merges_what_the_caller_reaches(store: Arc<dyn Store>) {
+    use crate::psa::queue::{QueueSort, TicketQuery};
+    let f = psa_fixture(store, Vec::new()).await;
+    let r = f.c.r();
+    let (one, two) = (f.c.org, f.c.clients_other());
+    let mut made = Vec::new();
+    for (i, org) in [one, two, one, two, one].into_iter().enumerate() {
+        f.c.clock
+            .set(utc("2025-06-16T13:00:00Z") + chrono::Duration::minutes(i as i64));
+        let who = if org == one {
+            &f.requesters[0]
+        } else {
+            &f.c.msp.admin
+        };
+        let priority = Priority::ALL[i % 4];
+        made.push(
+            r.create_ticket(who, org, new_ticket(&format!("T{i}"), priority))
+                .await
+                .expect("ticket"),
+        );
+    }
+    // Another MSP's ticket never shows.
+    let other = msp_in(r.clone(), f.c.msp.operator.clone(), "Southwind IT").await;
+    r.create_ticket(
+        &other.admin,
+        other.clients[0],
+        new_ticket("Theirs", Priority::High),
+    )
+    .await
+    .expect("their ticket");
+    let walk = |who: Principal, sort: QueueSort| {
+        let r = r.clone();
+        async move {
+            let mut seen = Vec::new();
+            let mut query = TicketQuery {
+                sort,
+                limit: 2,
+                ..TicketQuery::default()
+            };
+            loop {
+                let page = r.my_ticket_queue(&who, query.clone()).await.expect("queue");
+                seen.extend(page.items.iter().map(|t| t.id));
+                match page.next {
+                    Some(next) => query.after = Some(next),
+                    None => return seen,
+                }
+            }
+        }
+    };
+    let ids = |keep: &dyn Fn(&crate::psa::ticket::Ticket) -> bool| {
+        made.iter()
+            .filter(|t| keep(t))
+            .map(|t| t.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        walk(f.c.msp.admin.clone(), QueueSort::Oldest).await,
+        ids(&|_| true),
+        "the MSP admin: both clients, merged in one order"
+    );
+    let mut newest = ids(&|_| true);
+    newest.reverse();
+    assert_eq!(walk(f.c.msp.admin.clone(), QueueSort::Newest).await, newest);
+    assert_eq!(
+        walk(f.tech.clone(), QueueSort::Oldest).await,
+        ids(&|t| t.org == one),
+        "a technician assigned to one client sees that client"
+    );
+    assert_eq!(
+        walk(f.requesters[0].clone(), QueueSort::Oldest).await,
+        ids(&|t| t.requester == f.requesters[0].user),
+        "an employee sees their own"
+    );
+    let mut by_due: Vec<&crate::psa::ticket::Ticket> = made.iter().collect();
+    by_due.sort_by_key(|t| (crate::psa::queue::next_due(t), t.id));
+    assert_eq!(
+        walk(f.c.msp.admin.clone(), QueueSort::Due).await,
+        by_due.iter().map(|t| t.id).collect::<Vec<_>>(),
+        "by due time across clients"
+    );
+    // An org that requires MFA of someone without it drops out of their
+    // queue once their grace period is over, as its own queue refuses them.
+    r.set_org_security(
+        &f.c.msp.admin,
+        two,
+        crate::tenancy::SecuritySettings {
+            session_hours: None,
+            mfa_required: true,
+            mfa_grace_days: 0,
+        },
+    )
+    .await
+    .expect("MFA required");
+    assert_eq!(
+        walk(f.c.msp.admin.clone(), QueueSort::Oldest).await,
+        ids(&|t| t.org == one)
+    );
 }

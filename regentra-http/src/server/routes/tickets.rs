@@ -27,6 +27,7 @@ use crate::server::problem::{Body, Problem};
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_ticket, list_tickets))
+        .routes(routes!(my_tickets))
         .routes(routes!(ticket, update_ticket))
         .routes(routes!(add_comment, list_comments))
         .routes(routes!(link_asset))
@@ -46,6 +47,8 @@ pub struct CreateTicket {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TicketBody {
     id: TicketId,
+    /// The org the ticket belongs to.
+    org_id: OrgId,
     /// Per-org sequence number.
     number: u64,
     subject: String,
@@ -92,6 +95,7 @@ pub(crate) fn ticket_body(t: Ticket, now: DateTime<Utc>) -> ApiResult<TicketBody
     });
     Ok(TicketBody {
         id: t.id,
+        org_id: t.org,
         number: t.number,
         subject: t.title,
         description: t.description,
@@ -206,11 +210,9 @@ impl TicketListQuery {
             Some("newest") => QueueSort::Newest,
             Some("due") => QueueSort::Due,
             Some(_) => {
-                return Err(regentra_core::Error::invalid(
-                    "sort",
-                    "must be one of oldest, newest, due",
-                )
-                .into());
+                return Err(
+                    Problem::invalid_field("sort", "must be one of oldest, newest, due").into(),
+                );
             }
         };
         query.sla = match self.sla.as_deref() {
@@ -219,7 +221,7 @@ impl TicketListQuery {
             Some("at_risk") => Some(SlaState::AtRisk),
             Some("on_track") => Some(SlaState::OnTrack),
             Some(_) => {
-                return Err(regentra_core::Error::invalid(
+                return Err(Problem::invalid_field(
                     "sla",
                     "must be one of breached, at_risk, on_track",
                 )
@@ -230,11 +232,9 @@ impl TicketListQuery {
             Position::Start => None,
             Position::AfterKey(key, id) => Some(QueueCursor { key, id }),
             _ => {
-                return Err(regentra_core::Error::invalid(
-                    "cursor",
-                    "is not a cursor of this list",
-                )
-                .into());
+                return Err(
+                    Problem::invalid_field("cursor", "is not a cursor of this list").into(),
+                );
             }
         };
         Ok(query)
@@ -268,9 +268,9 @@ fn parse_word<T: Copy>(field: &str, word: &str, known: &[(&str, T)]) -> ApiResul
         .map(|(_, value)| *value)
         .ok_or_else(|| {
             let names: Vec<&str> = known.iter().map(|(name, _)| *name).collect();
-            regentra_core::Error::invalid(
+            Problem::invalid_field(
                 field,
-                format!("`{word}` is not one of {}", names.join(", ")),
+                &format!("`{word}` is not one of {}", names.join(", ")),
             )
             .into()
         })
@@ -279,7 +279,7 @@ fn parse_word<T: Copy>(field: &str, word: &str, known: &[(&str, T)]) -> ApiResul
 fn user_id(field: &str, text: &str) -> ApiResult<UserId> {
     uuid::Uuid::parse_str(text)
         .map(UserId)
-        .map_err(|_| regentra_core::Error::invalid(field, "must be `me` or a user id").into())
+        .map_err(|_| Problem::invalid_field(field, "must be `me` or a user id").into())
 }
 
 /// A page of tickets as the API shows them, with the cursor of the next.
@@ -310,6 +310,25 @@ async fn list_tickets(
 ) -> ApiResult<Json<Paged<TicketBody>>> {
     let query = q.to_query(caller.user)?;
     let page = state.regentra.ticket_queue(&caller, org, query).await?;
+    Ok(Json(ticket_page(page, state.regentra.now())?))
+}
+
+/// One queue across every org the caller reaches: their own orgs and, for
+/// MSP staff, the clients they manage or are assigned to (staff see every
+/// ticket of an org, others their own), with the same filters, orders and
+/// pages as an org's list.
+#[utoipa::path(get, path = "/v1/tickets", tag = "tickets",
+    params(TicketListQuery),
+    responses((status = 200, body = Paged<TicketBody>), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn my_tickets(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(q): Query<TicketListQuery>,
+) -> ApiResult<Json<Paged<TicketBody>>> {
+    let query = q.to_query(caller.user)?;
+    let page = state.regentra.my_ticket_queue(&caller, query).await?;
     Ok(Json(ticket_page(page, state.regentra.now())?))
 }
 
@@ -408,8 +427,14 @@ async fn list_comments(
     Id((org, id)): Id<(OrgId, TicketId)>,
     page: Page,
 ) -> ApiResult<Json<Paged<Value>>> {
-    let comments = state.regentra.comments(&caller, org, id).await?;
-    Ok(Json(page.of_ids(comments, |c| c.id.0).map(|c| json!(c))))
+    let comments = state
+        .regentra
+        .comments(&caller, org, id, page.request())
+        .await?;
+    Ok(Json(
+        page.from_store(comments, |c| Position::AfterId(c.id.0))
+            .map(|c| json!(c)),
+    ))
 }
 
 /// Links an asset to a ticket.
