@@ -409,10 +409,22 @@ pub async fn my_organizations_reads_a_bounded_number_of_times(store: Arc<dyn Sto
         "my_organizations read {} times",
         counting.reads()
     );
+    // What `GET /v1/me` does: the token, then `me`.
+    let (_, secret) = r
+        .issue_api_token(&tech, "laptop", None)
+        .await
+        .expect("a token");
     counting.reset();
-    let me = r.me(&tech).await.expect("me");
+    let caller = r.authenticate(&secret).await.expect("authenticated");
+    assert_eq!(counting.reads(), 1, "a token is one read");
+    let me = r.me(&caller).await.expect("me");
     assert_eq!(me.organizations, orgs);
-    assert!(counting.reads() <= 3, "me read {} times", counting.reads());
+    assert_eq!(me.account.id, tech.user);
+    assert!(
+        counting.reads() <= 4,
+        "/v1/me read {} times",
+        counting.reads()
+    );
     counting.reset();
     let admins = r.my_organizations(&f.admin).await.expect("admin's orgs");
     assert_eq!(admins.len(), 201);
