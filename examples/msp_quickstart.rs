@@ -11,7 +11,7 @@ use regentra::compliance::{ControlStatus, ControlUpdate, NewEvidence};
 use regentra::embedded::EmbeddedStore;
 use regentra::rbac::{Permission, Role};
 use regentra::store::PageRequest;
-use regentra::tenancy::OrgKind;
+use regentra::tenancy::{ChainVerification, OrgKind};
 use regentra::{OrgId, Principal, Regentra, Result, UserId};
 
 #[tokio::main(flavor = "current_thread")]
@@ -191,7 +191,9 @@ async fn main() -> Result<()> {
         );
     }
 
-    let report = regentra.verify_audit_chain(&alice, dental.id).await?;
+    let report = regentra
+        .verify_audit_chain(&alice, dental.id, ChainVerification::SinceCheckpoint)
+        .await?;
     println!(
         "\nAcme Dental's audit chain: {} events, {}",
         report.events,

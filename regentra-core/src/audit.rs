@@ -157,6 +157,70 @@ impl AuditEvent {
     }
 }
 
+/// The last event of an org's chain that a verification found sound, kept
+/// (one record per org, id = the org's) so that the next verification
+/// checks only what follows it. It vouches for the events up to `seq` as
+/// they were when they were verified: a later edit of one of them is found
+/// by a full verification, not by an incremental one (see
+/// `Regentra::verify_audit_chain`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditCheckpoint {
+    pub org: OrgId,
+    pub seq: u64,
+    /// The hash of event `seq`, which the next event must link to.
+    pub hash: String,
+    pub verified_at: DateTime<Utc>,
+}
+
+impl AuditCheckpoint {
+    pub fn head(&self) -> ChainHead {
+        ChainHead {
+            seq: self.seq,
+            hash: self.hash.clone(),
+        }
+    }
+}
+
+impl crate::store::Entity for AuditCheckpoint {
+    const KIND: &'static str = "audit_checkpoint";
+    const NAME: &'static str = "audit checkpoint";
+    fn scope(&self) -> crate::store::Scope {
+        crate::store::Scope::Org(self.org)
+    }
+    /// One per org: two first checkpoints collide instead of coexisting.
+    fn id(&self) -> uuid::Uuid {
+        self.org.0
+    }
+}
+
+/// Checks that `events`, read from the checkpoint's own event on, start
+/// with that event unchanged (same number and hash, content matching its
+/// hash), then verifies the rest from it. A chain cut short below the
+/// checkpoint, or a checkpointed last event edited, is a break at `seq`.
+pub fn verify_from_checkpoint(
+    org: OrgId,
+    checkpoint: &ChainHead,
+    events: &[AuditEvent],
+) -> Result<(), ChainBreak> {
+    let at_checkpoint = |problem| ChainBreak {
+        seq: checkpoint.seq,
+        problem,
+    };
+    let Some((first, rest)) = events.split_first() else {
+        return Err(at_checkpoint(BreakKind::Sequence { found: 0 }));
+    };
+    if first.org != org {
+        return Err(at_checkpoint(BreakKind::ForeignEvent));
+    }
+    if first.seq != checkpoint.seq {
+        return Err(at_checkpoint(BreakKind::Sequence { found: first.seq }));
+    }
+    if first.hash != checkpoint.hash || digest(first) != first.hash {
+        return Err(at_checkpoint(BreakKind::Content));
+    }
+    verify_after(org, Some(checkpoint), rest)
+}
+
 /// Numbers `draft` after `head` (the org's chain head, `None` for an empty
 /// chain) and links it.
 /// Times are kept to the microsecond, the precision every store can hold, so

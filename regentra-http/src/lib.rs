@@ -4,6 +4,7 @@
 //! `web` is the pages for people in a browser (sign-in so far), beside it;
 //! `cli` is the command line: `serve`, `roles`, `catalog`, `sla`, `migrate`.
 
+pub mod allocator;
 pub mod cli;
 pub mod server;
 pub mod web;

@@ -65,6 +65,14 @@ pub enum OpenError {
     },
 }
 
+/// The memory redb may keep for pages it has read or written: 64 MiB.
+/// redb's default is 1 GiB, which a server fills as its file grows (an
+/// audit chain adds to it with every change), so memory grew with the data
+/// rather than with the load. Pages beyond it are read from the file again,
+/// usually from the operating system's page cache, which holds a hot file
+/// anyway (redb's cache is a second copy).
+pub const CACHE_BYTES: usize = 64 * 1024 * 1024;
+
 impl EmbeddedStore {
     /// Opens the database at `path`, creating the file (not its directory) if
     /// it does not exist.
@@ -78,6 +86,7 @@ impl EmbeddedStore {
             let file = open_private(&path).map_err(|e| open_error(&path, e.into()))?;
             let backend = FileBackend::new(file).map_err(|e| open_error(&path, e.into()))?;
             let db = Database::builder()
+                .set_cache_size(CACHE_BYTES)
                 .create_with_backend(backend)
                 .map_err(|e| open_error(&path, e.into()))?;
             Self::init(db, Some(path))
@@ -89,6 +98,7 @@ impl EmbeddedStore {
     pub async fn in_memory() -> Result<Self> {
         blocking(|| {
             let db = Database::builder()
+                .set_cache_size(CACHE_BYTES)
                 .create_with_backend(redb::backends::InMemoryBackend::new())
                 .map_err(|e| Error::storage(redb::Error::from(e)))?;
             Self::init(db, None)

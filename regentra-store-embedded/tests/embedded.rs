@@ -8,7 +8,7 @@ use std::sync::Arc;
 use redb::ReadableTable;
 use regentra_core::rbac::Role;
 use regentra_core::store::{PageRequest, Store};
-use regentra_core::tenancy::OrgKind;
+use regentra_core::tenancy::{ChainVerification, OrgKind};
 use regentra_core::{Principal, Regentra};
 use regentra_store_embedded::EmbeddedStore;
 use regentra_store_embedded::schema::AUDIT;
@@ -58,7 +58,7 @@ async fn data_survives_close_and_reopen() {
     assert_eq!(members.len(), 1);
     assert_eq!(members[0].role, Role::MspAdmin);
     let report = regentra
-        .verify_audit_chain(&operator, msp)
+        .verify_audit_chain(&operator, msp, ChainVerification::Full)
         .await
         .expect("verify");
     assert_eq!(report.first_break, None);
@@ -69,7 +69,7 @@ async fn data_survives_close_and_reopen() {
         .await
         .expect("rename after reopen");
     let report = regentra
-        .verify_audit_chain(&operator, msp)
+        .verify_audit_chain(&operator, msp, ChainVerification::Full)
         .await
         .expect("verify");
     assert_eq!(report.first_break, None);
@@ -102,7 +102,7 @@ async fn tampering_with_a_stored_event_is_detected_by_verify() {
 
     let regentra = Regentra::new(Arc::new(EmbeddedStore::open(&path).await.expect("reopen")));
     let report = regentra
-        .verify_audit_chain(&operator, msp)
+        .verify_audit_chain(&operator, msp, ChainVerification::Full)
         .await
         .expect("verify runs");
     let broken = report.first_break.expect("tampering is detected");

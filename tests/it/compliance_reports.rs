@@ -88,3 +88,58 @@ async fn gap_analysis_reads_the_same_whatever_the_number_of_frameworks() {
         "a handful of reads for 861 requirements, not one per requirement: {eight}"
     );
 }
+
+/// One framework's analysis is evaluated alone (the other adopted
+/// frameworks only count open requirements per control), and must equal its
+/// entry in the full analysis: same gaps, same cross-framework leverage.
+#[tokio::test]
+async fn one_framework_analysis_equals_its_entry_in_the_full_analysis() {
+    use regentra_core::catalog::Catalog;
+    use regentra_core::compliance::report::render;
+
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::in_memory().await.expect("store"));
+    let f = fixture(store).await;
+    for framework in ["soc2", "nist-csf", "iso27001", "cmmc", "pci-dss", "gdpr"] {
+        f.adopt(framework).await;
+    }
+    // Scoping out changes what is open, so what each control closes.
+    let catalog = Catalog::builtin();
+    for framework in ["hipaa", "iso27001"] {
+        let first = catalog
+            .framework(framework)
+            .and_then(|fw| fw.assessable().next())
+            .expect("a requirement")
+            .id
+            .clone();
+        f.r()
+            .scope_requirement(
+                &f.manager,
+                f.org,
+                framework,
+                &first,
+                Some("not in scope here"),
+            )
+            .await
+            .expect("scoped out");
+    }
+    let full = f.r().gap_analysis(&f.manager, f.org).await.expect("gaps");
+    assert_eq!(full.frameworks.len(), 8);
+    for expected in &full.frameworks {
+        let alone = f
+            .r()
+            .gap_report(&f.manager, f.org, &expected.framework, ReportFormat::Json)
+            .await
+            .expect("report");
+        assert_eq!(
+            alone,
+            render(expected, ReportFormat::Json).expect("render"),
+            "{} alone differs from its entry in the full analysis",
+            expected.framework
+        );
+    }
+    let not_adopted = f
+        .r()
+        .gap_report(&f.manager, f.org, "no-such-framework", ReportFormat::Json)
+        .await;
+    assert!(not_adopted.is_err());
+}

@@ -113,19 +113,74 @@ impl Evaluation {
 /// Derives the standing of every adopted framework.
 pub fn evaluate(catalog: &Catalog, state: &OrgState, now: DateTime<Utc>) -> Evaluation {
     let controls = control_states(catalog, state, now);
-    let frameworks = catalog
-        .frameworks()
-        .iter()
-        .filter_map(|f| {
-            let adoption = state.adoption(&f.key).filter(|a| a.active)?;
-            Some(evaluate_framework(f, adoption, &controls))
-        })
+    let frameworks = adopted(catalog, state)
+        .map(|(f, adoption)| evaluate_framework(f, adoption, &controls))
         .collect();
     Evaluation {
         at: now,
         controls,
         frameworks,
     }
+}
+
+/// Derives the standing of one adopted framework only (`None` when it is
+/// not adopted), with the control states it was derived from.
+pub fn evaluate_one(
+    catalog: &Catalog,
+    state: &OrgState,
+    framework: &str,
+    now: DateTime<Utc>,
+) -> Option<(BTreeMap<String, ControlState>, FrameworkEvaluation)> {
+    let (f, adoption) = adopted(catalog, state).find(|(f, _)| f.key == framework)?;
+    let controls = control_states(catalog, state, now);
+    let evaluation = evaluate_framework(f, adoption, &controls);
+    Some((controls, evaluation))
+}
+
+/// For each control that does not count yet, how many open (gap or
+/// partial) requirements of all adopted frameworks map it: what
+/// [`evaluate`] would give, counted without building any requirement's
+/// result (no ids, titles or control lists are copied).
+pub fn open_requirements_per_control(
+    catalog: &Catalog,
+    state: &OrgState,
+    controls: &BTreeMap<String, ControlState>,
+) -> BTreeMap<String, usize> {
+    let mut closes: BTreeMap<String, usize> = BTreeMap::new();
+    for (framework, adoption) in adopted(catalog, state) {
+        let excluded = exclusions(framework, adoption);
+        for r in framework.assessable() {
+            if excluded.contains_key(r.id.as_str()) {
+                continue;
+            }
+            // Not scoped out, so any control that does not count makes the
+            // requirement open (partial or gap).
+            for c in r.controls.iter().filter(|c| !counts(controls, c)) {
+                match closes.get_mut(c.as_str()) {
+                    Some(n) => *n += 1,
+                    None => {
+                        closes.insert(c.clone(), 1);
+                    }
+                }
+            }
+        }
+    }
+    closes
+}
+
+/// The active adoptions, in catalog order, with their frameworks.
+fn adopted<'a>(
+    catalog: &'a Catalog,
+    state: &'a OrgState,
+) -> impl Iterator<Item = (&'a Framework, &'a Adoption)> {
+    catalog
+        .frameworks()
+        .iter()
+        .filter_map(|f| Some((f, state.adoption(&f.key).filter(|a| a.active)?)))
+}
+
+fn counts(controls: &BTreeMap<String, ControlState>, control: &str) -> bool {
+    controls.get(control).is_some_and(|s| s.counts)
 }
 
 fn control_states(
@@ -186,7 +241,7 @@ fn evaluate_framework(
             let missing: Vec<String> = r
                 .controls
                 .iter()
-                .filter(|c| !controls.get(*c).is_some_and(|s| s.counts))
+                .filter(|c| !counts(controls, c))
                 .cloned()
                 .collect();
             let justification = excluded.get(r.id.as_str()).cloned();

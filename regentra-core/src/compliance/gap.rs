@@ -9,7 +9,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ControlStatus;
-use super::evaluate::{Evaluation, FrameworkEvaluation, RequirementResult, RequirementStatus};
+use super::evaluate::{
+    Evaluation, FrameworkEvaluation, OrgState, RequirementResult, RequirementStatus, evaluate_one,
+    open_requirements_per_control,
+};
 use crate::catalog::{Catalog, Consolidation};
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -210,6 +213,36 @@ pub fn gap_analysis(catalog: &Catalog, evaluation: &Evaluation) -> GapAnalysis {
         frameworks,
         summary,
     }
+}
+
+/// One adopted framework's gap analysis (`None` when it is not adopted),
+/// equal to its entry in [`gap_analysis`]: only this framework is
+/// evaluated in full; the other adopted frameworks only count, per control,
+/// the open requirements it would help close (the leverage its gaps are
+/// ordered by).
+pub fn framework_gap_analysis(
+    catalog: &Catalog,
+    state: &OrgState,
+    framework: &str,
+    now: DateTime<Utc>,
+) -> Option<FrameworkGaps> {
+    let (controls, evaluation) = evaluate_one(catalog, state, framework, now)?;
+    let definition = catalog.framework(framework)?;
+    let closes = open_requirements_per_control(catalog, state, &controls);
+    let status_of = |c: &str| controls.get(c).map(|s| s.status);
+    let title_of = |c: &str| {
+        catalog
+            .control(c)
+            .map(|c| c.title.clone())
+            .unwrap_or_default()
+    };
+    Some(framework_gaps(
+        &evaluation,
+        definition,
+        &closes,
+        &status_of,
+        &title_of,
+    ))
 }
 
 /// For each control that does not count yet, the number of open (gap or

@@ -33,7 +33,10 @@ pub use features::{
     Agreement, AgreementStatus, NewAgreement, PlanItem, SoaEntry, SprsScore, sprs_score,
     statement_of_applicability,
 };
-pub use gap::{CrossFrameworkSummary, FrameworkGaps, GapAnalysis, StatusTotals, gap_analysis};
+pub use gap::{
+    CrossFrameworkSummary, FrameworkGaps, GapAnalysis, StatusTotals, framework_gap_analysis,
+    gap_analysis,
+};
 
 use crate::error::{Error, Result};
 use crate::ids::{AdoptionId, AssessmentId, ControlImplId, EvidenceId, OrgId, UserId};

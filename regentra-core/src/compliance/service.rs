@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::evaluate::{ControlState, Evaluation, OrgState, evaluate};
-use super::gap::{FrameworkGaps, GapAnalysis, gap_analysis};
+use super::gap::{FrameworkGaps, GapAnalysis, framework_gap_analysis, gap_analysis};
 use super::report::{self, ReportFormat};
 use super::{
     Adoption, Assessment, CmmcProfile, ControlImplementation, ControlStatus, ControlUpdate,
@@ -515,10 +515,7 @@ impl Regentra {
     ) -> Result<FrameworkGaps> {
         self.require_adopted(org, framework, feature).await?;
         let (catalog, state) = (self.catalog_for(org).await?, self.org_state(org).await?);
-        gap_analysis(&catalog, &evaluate(&catalog, &state, self.now()))
-            .frameworks
-            .into_iter()
-            .find(|f| f.framework == framework)
+        framework_gap_analysis(&catalog, &state, framework, self.now())
             .ok_or(Error::NotFound { what: "framework" })
     }
 

@@ -1,14 +1,43 @@
 //! Business-hours calendars: validation, compilation, and the arithmetic.
 
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use sha2::{Digest, Sha256};
+
+use super::cache::{Lru, SharedLru, get_or_try_insert};
 use super::zone::{DAY, FIRST_DAY, LAST_DAY, ZoneTable, day_number, map_local};
 use crate::error::{Error, FieldError, Result};
+
+/// How many compiled calendars stay in memory (about 110 KiB each, so some
+/// 14 MiB at most); a deployment with more distinct calendars in use
+/// recompiles the least used ones when they come back.
+pub const CALENDAR_CACHE_CAPACITY: usize = 128;
+
+type CalendarKey = [u8; 32];
+
+fn calendar_cache() -> &'static SharedLru<CalendarKey, BusinessCalendar> {
+    static CACHE: OnceLock<SharedLru<CalendarKey, BusinessCalendar>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(Lru::new(CALENDAR_CACHE_CAPACITY)))
+}
+
+fn calendar_key(spec: &CalendarSpec) -> Result<CalendarKey> {
+    let json = serde_json::to_vec(spec).map_err(Error::storage)?;
+    Ok(Sha256::digest(json).into())
+}
+
+/// How many compiled calendars the shared cache holds now.
+#[cfg(test)]
+pub(crate) fn cached_calendars() -> usize {
+    calendar_cache()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .len()
+}
 
 /// The JSON form of a calendar:
 /// `{"timezone":"America/New_York","weekly":{"mon":[["09:00","17:00"]]},"holidays":["2025-12-25"]}`.
@@ -229,22 +258,17 @@ impl BusinessCalendar {
     }
 
     /// A compiled calendar shared by everyone who uses the same spec:
-    /// compiling builds tables, so tickets and sweeps reuse one copy.
+    /// compiling builds tables (about 110 KiB), so tickets and sweeps reuse
+    /// one copy. At most [`CALENDAR_CACHE_CAPACITY`] stay compiled, the least
+    /// recently used going first. They are keyed by content (the SHA-256 of
+    /// the spec's JSON, whose field order is fixed), not by policy: equal
+    /// specs compile to equal calendars whoever owns them, so orgs share one
+    /// copy, and an edited calendar can never be answered from a stale one.
     pub fn shared(spec: &CalendarSpec) -> Result<Arc<BusinessCalendar>> {
-        use std::collections::HashMap;
-        use std::sync::{Mutex, OnceLock};
-        static CACHE: OnceLock<Mutex<HashMap<String, Arc<BusinessCalendar>>>> = OnceLock::new();
-        let key = serde_json::to_string(spec).map_err(Error::storage)?;
-        let cache = CACHE.get_or_init(Default::default);
-        if let Some(found) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
-            return Ok(Arc::clone(found));
-        }
-        let compiled = Arc::new(BusinessCalendar::new(spec.clone())?);
-        cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key, Arc::clone(&compiled));
-        Ok(compiled)
+        let key = calendar_key(spec)?;
+        get_or_try_insert(calendar_cache(), key, || {
+            BusinessCalendar::new(spec.clone())
+        })
     }
 
     /// The calendar as it was given.

@@ -12,11 +12,12 @@
 //! weeks are skipped in O(log n) and only the first and last weeks are
 //! walked day by day.
 
+mod cache;
 pub mod calendar;
 pub mod clock;
 mod zone;
 
-pub use calendar::{BusinessCalendar, CalendarSpec, WeeklySpec};
+pub use calendar::{BusinessCalendar, CALENDAR_CACHE_CAPACITY, CalendarSpec, WeeklySpec};
 pub use clock::Clock;
 
 use chrono::{DateTime, Duration, Utc};

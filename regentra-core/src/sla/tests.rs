@@ -2,6 +2,8 @@
 //! `docs/sla-semantics.md` (the derivation is in the comment above each
 //! assertion).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Utc};
 
 use super::*;
@@ -345,4 +347,65 @@ fn invalid_calendars_name_the_field() {
         fields(r#"{"timezone":"UTC","weekly":{"funday":[]}}"#.parse()),
         ["calendar"]
     );
+}
+
+#[test]
+fn the_shared_calendar_cache_stays_bounded_and_right_after_eviction() {
+    // Distinct calendars (each its own holiday, in a year no other test uses),
+    // more of them than the cache holds.
+    let spec = |n: i64| -> CalendarSpec {
+        let holiday = chrono::NaiveDate::from_ymd_opt(2071, 1, 1).expect("date")
+            + chrono::Days::new(n as u64);
+        serde_json::from_str(&format!(
+            r#"{{"timezone":"Europe/Paris","weekly":{{"mon":[["09:00","17:00"]],"tue":[["09:00","17:00"]]}},"holidays":["{holiday}"]}}"#
+        ))
+        .expect("spec")
+    };
+    let start = utc("2071-06-01T10:00:00Z");
+    let first = BusinessCalendar::shared(&spec(0)).expect("compiles");
+    let due = first.add(start, mins(600)).expect("in range");
+    for n in 1..(CALENDAR_CACHE_CAPACITY as i64 + 40) {
+        let calendar = BusinessCalendar::shared(&spec(n)).expect("compiles");
+        assert_eq!(calendar.spec(), &spec(n));
+        assert!(
+            super::calendar::cached_calendars() <= CALENDAR_CACHE_CAPACITY,
+            "the cache never holds more than its capacity"
+        );
+    }
+    let again = BusinessCalendar::shared(&spec(0)).expect("compiles");
+    assert!(
+        !Arc::ptr_eq(&first, &again),
+        "the first calendar, least recently used, was evicted and compiled again"
+    );
+    assert_eq!(again.add(start, mins(600)), Some(due));
+    assert_eq!(again.spec(), &spec(0));
+    // The same answer as a calendar compiled apart from the cache.
+    let fresh = BusinessCalendar::new(spec(0)).expect("compiles");
+    assert_eq!(fresh.add(start, mins(600)), Some(due));
+}
+
+#[test]
+fn the_zone_table_cache_stays_bounded_and_right_after_eviction() {
+    use super::zone::{ZONE_CACHE_CAPACITY, ZoneTable, cached_zones};
+    let zones: Vec<chrono_tz::Tz> = chrono_tz::TZ_VARIANTS
+        .iter()
+        .copied()
+        .take(ZONE_CACHE_CAPACITY + 20)
+        .collect();
+    let summer = utc("2031-07-01T12:00:00Z");
+    let offset = |tz: chrono_tz::Tz| {
+        use chrono::{Offset, TimeZone};
+        tz.offset_from_utc_datetime(&summer.naive_utc())
+            .fix()
+            .local_minus_utc()
+    };
+    let first = ZoneTable::get(zones[0]);
+    for &tz in &zones {
+        let table = ZoneTable::get(tz);
+        assert_eq!(table.offset_at(summer.timestamp()), offset(tz));
+        assert!(cached_zones() <= ZONE_CACHE_CAPACITY);
+    }
+    let again = ZoneTable::get(zones[0]);
+    assert!(!Arc::ptr_eq(&first, &again), "evicted, then built again");
+    assert_eq!(again.offset_at(summer.timestamp()), offset(zones[0]));
 }

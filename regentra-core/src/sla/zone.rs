@@ -3,13 +3,30 @@
 //! zone from chrono-tz over a bounded range and shared; outside the range
 //! the arithmetic falls back to asking chrono-tz directly.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::{NaiveDate, Offset, TimeZone};
 use chrono_tz::Tz;
 
+use super::cache::{Lru, SharedLru, get_or_try_insert};
+
 pub(crate) const DAY: i64 = 86_400;
+
+/// How many zone tables stay built (a few KiB to some tens of KiB each).
+/// chrono-tz knows about 600 zones, so this bounds the cache well below
+/// what requests naming every zone would otherwise keep.
+pub(crate) const ZONE_CACHE_CAPACITY: usize = 64;
+
+fn zone_cache() -> &'static SharedLru<Tz, ZoneTable> {
+    static CACHE: OnceLock<SharedLru<Tz, ZoneTable>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(Lru::new(ZONE_CACHE_CAPACITY)))
+}
+
+/// How many zone tables the shared cache holds now.
+#[cfg(test)]
+pub(crate) fn cached_zones() -> usize {
+    zone_cache().lock().unwrap_or_else(|p| p.into_inner()).len()
+}
 
 /// Day numbers (days since 1970-01-01) covered by the tables.
 pub(crate) const FIRST_DAY: i64 = 0; // 1970-01-01
@@ -26,13 +43,16 @@ pub(crate) struct ZoneTable {
 }
 
 impl ZoneTable {
+    /// The zone's table, built once and shared while it stays among the
+    /// [`ZONE_CACHE_CAPACITY`] most recently used zones.
     pub(crate) fn get(tz: Tz) -> Arc<ZoneTable> {
-        static CACHE: OnceLock<Mutex<HashMap<Tz, Arc<ZoneTable>>>> = OnceLock::new();
-        let cache = CACHE.get_or_init(Default::default);
-        let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(tz)
-            .or_insert_with(|| Arc::new(ZoneTable::build(tz)))
-            .clone()
+        let built = get_or_try_insert(zone_cache(), tz, || {
+            Ok::<_, std::convert::Infallible>(ZoneTable::build(tz))
+        });
+        match built {
+            Ok(table) => table,
+            Err(never) => match never {},
+        }
     }
 
     fn build(tz: Tz) -> ZoneTable {

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 pub use invitations::{Invitation, InvitationState, InvitationStatus};
 pub use security::{OrgSecurity, SecuritySettings};
-pub use service::{Me, MemberAdded, OrgAccess, RoleGrant};
+pub use service::{ChainReport, ChainVerification, Me, MemberAdded, OrgAccess, RoleGrant};
 
 use crate::error::{Error, FieldError, Result};
 use crate::ids::{MembershipId, OrgId, UserId};

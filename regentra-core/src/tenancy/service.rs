@@ -9,7 +9,7 @@ use super::{
     Membership, OrgKind, Organization, User, candidate_roles, check_admin_remains,
     check_member_role, check_staff_role, normalize_email, validate_name,
 };
-use crate::audit::{self, Actor, AuditEvent, ChainBreak, Target};
+use crate::audit::{self, Actor, AuditCheckpoint, AuditEvent, BreakKind, ChainBreak, Target};
 use crate::auth::SetBy;
 use crate::error::{Error, Result};
 use crate::ids::{MembershipId, OrgId, UserId};
@@ -133,9 +133,27 @@ impl MemberAdded {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChainReport {
+    /// Events in the chain (the last one's number).
     pub events: u64,
+    /// Events read and checked by this verification: those after the
+    /// checkpoint, plus the checkpoint's own event, or all of them.
+    pub checked: u64,
+    /// The event an earlier verification vouched for, where this one
+    /// started (`None`: from the first event).
+    pub from_checkpoint: Option<u64>,
     pub head: Option<String>,
     pub first_break: Option<ChainBreak>,
+}
+
+/// How much of a chain a verification reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChainVerification {
+    /// From the org's checkpoint: the events after the last one an earlier
+    /// verification found sound, and that one (still there, unchanged).
+    #[default]
+    SinceCheckpoint,
+    /// Every event from the first, whatever was verified before.
+    Full,
 }
 
 impl Regentra {
@@ -863,19 +881,95 @@ impl Regentra {
             .await
     }
 
-    /// Recomputes the org's whole audit chain and reports the first broken link.
+    /// Verifies the org's audit chain and reports the first broken link.
+    ///
+    /// [`ChainVerification::SinceCheckpoint`] reads only the events after the
+    /// org's [`AuditCheckpoint`] (the last event an earlier verification
+    /// found sound) and that event itself: it detects an edit, removal,
+    /// reorder or foreign event after the checkpoint, an edit of the
+    /// checkpoint's event and a chain cut short below it, but not an edit
+    /// of an earlier event, which only [`ChainVerification::Full`] (every
+    /// event from the first) finds. A verification that finds no break
+    /// moves the checkpoint to the chain's last event; a full one that
+    /// finds a break at or before the checkpoint removes it, so that the
+    /// next verifications read from the start and report the break too.
+    /// The checkpoint is bookkeeping of the verification, not a change
+    /// anyone makes, so it writes no audit event (one would make every
+    /// verification grow the chain it verifies).
     pub async fn verify_audit_chain(
         &self,
         principal: &Principal,
         org: OrgId,
+        how: ChainVerification,
     ) -> Result<ChainReport> {
         self.authorize_all(principal, org, Permission::AuditVerify)
             .await?;
-        let events = store::audit_chain(self.store(), org).await?;
+        let stored = store::load::<AuditCheckpoint>(self.store(), Scope::Org(org), org.0).await?;
+        let start = match how {
+            ChainVerification::SinceCheckpoint => stored.as_ref().map(|c| c.value.head()),
+            ChainVerification::Full => None,
+        };
+        let (events, mut result) = match &start {
+            Some(head) => {
+                let events =
+                    store::audit_chain_after(self.store(), org, head.seq.checked_sub(1)).await?;
+                let result = audit::verify_from_checkpoint(org, head, &events);
+                (events, result)
+            }
+            None => {
+                let events = store::audit_chain(self.store(), org).await?;
+                let result = audit::verify(org, &events);
+                (events, result)
+            }
+        };
+        // A full read also holds the checkpoint to the chain: a chain cut
+        // short below it, or its event re-sealed, broke what was verified.
+        if result.is_ok()
+            && start.is_none()
+            && let Some(checkpoint) = &stored
+            && let Err(broken) = checkpoint_still_holds(&checkpoint.value, &events)
+        {
+            result = Err(broken);
+        }
+        let last = events.last().map(AuditEvent::head);
+        let mut changes = ChangeSet::new();
+        match (&result, &stored, &last) {
+            (Ok(()), Some(checkpoint), Some(last)) if last.seq > checkpoint.value.seq => {
+                let mut moved = checkpoint.clone();
+                moved.value.seq = last.seq;
+                moved.value.hash = last.hash.clone();
+                moved.value.verified_at = self.now();
+                changes.update(&moved)?;
+            }
+            (Ok(()), None, Some(last)) => {
+                changes.insert(&AuditCheckpoint {
+                    org,
+                    seq: last.seq,
+                    hash: last.hash.clone(),
+                    verified_at: self.now(),
+                })?;
+            }
+            (Err(broken), Some(checkpoint), _)
+                if how == ChainVerification::Full && broken.seq <= checkpoint.value.seq =>
+            {
+                changes.delete(checkpoint);
+            }
+            _ => {}
+        }
+        if !changes.is_empty() {
+            match self.store().apply(changes).await {
+                // A concurrent verification moved the checkpoint first:
+                // theirs stands, this report is still true.
+                Ok(_) | Err(Error::Conflict { .. } | Error::AlreadyExists { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
         Ok(ChainReport {
-            events: events.len() as u64,
-            head: events.last().map(|e| e.hash.clone()),
-            first_break: audit::verify(org, &events).err(),
+            events: last.as_ref().map_or(0, |h| h.seq),
+            checked: events.len() as u64,
+            from_checkpoint: start.map(|h| h.seq),
+            head: last.map(|h| h.hash),
+            first_break: result.err(),
         })
     }
 
@@ -1072,5 +1166,24 @@ fn already_member_error() -> Error {
     Error::AlreadyExists {
         what: Membership::NAME,
         field: "user".into(),
+    }
+}
+
+/// Whether a chain read in full still has the checkpoint's event, unchanged.
+fn checkpoint_still_holds(
+    checkpoint: &AuditCheckpoint,
+    events: &[AuditEvent],
+) -> std::result::Result<(), ChainBreak> {
+    let at_checkpoint = |problem| ChainBreak {
+        seq: checkpoint.seq,
+        problem,
+    };
+    let index = usize::try_from(checkpoint.seq.saturating_sub(1)).unwrap_or(usize::MAX);
+    match events.get(index) {
+        None => Err(at_checkpoint(BreakKind::Sequence {
+            found: events.last().map_or(0, |e| e.seq),
+        })),
+        Some(event) if event.hash != checkpoint.hash => Err(at_checkpoint(BreakKind::Content)),
+        Some(_) => Ok(()),
     }
 }

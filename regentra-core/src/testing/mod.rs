@@ -114,6 +114,7 @@ macro_rules! service_tests {
             unassigning_staff_removes_only_msp_assignments,
             delegated_access_is_recorded_in_the_client_chain,
             tenant_switching_lists_every_reachable_org,
+            audit_verification_starts_from_its_checkpoint,
             denied_operations_change_nothing,
             concurrent_service_updates_apply_or_conflict,
             a_tenant_admin_cannot_pre_register_an_account_for_another_tenant,

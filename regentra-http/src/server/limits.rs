@@ -64,23 +64,73 @@ impl Default for LoginLimits {
     }
 }
 
-/// Keys kept before keys with no failure left in their window are dropped
-/// (bounds memory under a spray).
-const PRUNE_ABOVE: usize = 10_000;
+/// Keys kept before keys with no failure left in their window are swept out
+/// (bounds memory under a spray); the next sweep waits until the map has
+/// doubled, so a map of live keys is not rescanned on every failure.
+const SWEEP_ABOVE: usize = 10_000;
+
+/// The most keys a window keeps, live or not (a few hundred bytes each):
+/// beyond it, after a sweep, the keys whose last failure is oldest are
+/// forgotten first, down to nine tenths of it. Reaching it takes a spray
+/// of 100,000 accounts or addresses within a window; forgetting the
+/// stalest of them then frees their budget early, which is the price of a
+/// bounded server.
+const MAX_KEYS: usize = 100_000;
 
 /// Failure times per key, at most `limit.failures` of them each.
 #[derive(Debug)]
 struct Window<K> {
     limit: FailureLimit,
     failures: HashMap<K, VecDeque<Instant>>,
+    /// The fewest keys that start a sweep.
+    sweep_above: usize,
+    /// The size that starts the next sweep: twice what the last one kept.
+    next_sweep: usize,
+    max_keys: usize,
 }
 
 impl<K: Hash + Eq + Clone> Window<K> {
     fn new(limit: FailureLimit) -> Self {
+        Self::bounded(limit, SWEEP_ABOVE, MAX_KEYS)
+    }
+
+    fn bounded(limit: FailureLimit, sweep_above: usize, max_keys: usize) -> Self {
+        let max_keys = max_keys.max(1);
         Self {
             limit,
             failures: HashMap::new(),
+            sweep_above,
+            next_sweep: sweep_above.min(max_keys),
+            max_keys,
         }
+    }
+
+    /// Drops keys with no failure left in their window; if the map is still
+    /// over its bound, the keys whose last failure is oldest.
+    fn sweep(&mut self, now: Instant) {
+        let within = self.limit.within;
+        self.failures.retain(|_, times| {
+            times
+                .back()
+                .is_some_and(|&last| now.saturating_duration_since(last) < within)
+        });
+        if self.failures.len() >= self.max_keys {
+            // Room for the key being recorded.
+            let keep = (self.max_keys - self.max_keys / 10).saturating_sub(1);
+            let mut last: Vec<(Instant, K)> = self
+                .failures
+                .iter()
+                .filter_map(|(k, times)| Some((*times.back()?, k.clone())))
+                .collect();
+            last.sort_unstable_by_key(|(at, _)| *at);
+            let drop = last.len().saturating_sub(keep);
+            for (_, key) in last.into_iter().take(drop) {
+                self.failures.remove(&key);
+            }
+        }
+        self.next_sweep = (self.failures.len() * 2)
+            .max(self.sweep_above)
+            .min(self.max_keys);
     }
 
     /// How long until `key` may fail again, when its window is full.
@@ -101,13 +151,8 @@ impl<K: Hash + Eq + Clone> Window<K> {
     }
 
     fn record(&mut self, key: K, at: Instant) {
-        if self.failures.len() > PRUNE_ABOVE {
-            let within = self.limit.within;
-            self.failures.retain(|_, times| {
-                times
-                    .back()
-                    .is_some_and(|&last| at.saturating_duration_since(last) < within)
-            });
+        if self.failures.len() >= self.next_sweep && !self.failures.contains_key(&key) {
+            self.sweep(at);
         }
         let times = self.failures.entry(key).or_default();
         times.push_back(at);
@@ -361,5 +406,62 @@ mod tests {
         assert_eq!(refused.retry_after, Some(15 * 60));
         offset.store(15 * 60, Ordering::SeqCst);
         assert!(limiter.attempt("user@example.com", ip(1)).is_ok());
+    }
+
+    fn window(within_secs: u64, sweep_above: usize, max_keys: usize) -> Window<u32> {
+        let limit = FailureLimit {
+            failures: 3,
+            within: Duration::from_secs(within_secs),
+        };
+        Window::bounded(limit, sweep_above, max_keys)
+    }
+
+    #[test]
+    fn a_window_never_holds_more_keys_than_its_bound() {
+        let mut w = window(3600, 4, 10);
+        let start = Instant::now();
+        for key in 0..1000u32 {
+            // All live: a spray within the window.
+            w.record(key, start + Duration::from_millis(u64::from(key)));
+            assert!(w.failures.len() <= 10, "{} keys", w.failures.len());
+        }
+        assert!(w.failures.contains_key(&999), "the newest is kept");
+        assert!(!w.failures.contains_key(&0), "the stalest went first");
+    }
+
+    #[test]
+    fn keys_with_no_failure_left_in_their_window_are_swept() {
+        let mut w = window(60, 5, 1000);
+        let start = Instant::now();
+        for key in 0..5u32 {
+            w.record(key, start);
+        }
+        assert_eq!(w.failures.len(), 5);
+        w.record(100, start + Duration::from_secs(61));
+        assert_eq!(
+            w.failures.keys().copied().collect::<Vec<_>>(),
+            vec![100],
+            "the expired keys went, the new one stays"
+        );
+    }
+
+    #[test]
+    fn a_sweep_keeps_live_keys_and_their_failures() {
+        let mut w = window(60, 2, 1000);
+        let start = Instant::now();
+        for _ in 0..3 {
+            w.record(1, start);
+        }
+        w.record(2, start + Duration::from_secs(61));
+        w.record(3, start + Duration::from_secs(62));
+        assert!(!w.failures.contains_key(&1));
+        assert_eq!(w.failures.len(), 2);
+        for _ in 0..2 {
+            w.record(3, start + Duration::from_secs(63));
+        }
+        assert!(
+            w.wait(&3, start + Duration::from_secs(64)).is_some(),
+            "a live key's failures survive sweeps"
+        );
     }
 }

@@ -84,6 +84,26 @@ pub async fn run(regentra: Arc<Regentra>, config: WorkerConfig) {
     }
 }
 
+/// One sweep over every org, as [`run`] makes each interval, then returns:
+/// for a host that schedules sweeps itself, and for the scale benchmark,
+/// which times one sweep and counts the records it reads.
+pub async fn sweep_once(regentra: Arc<Regentra>, config: WorkerConfig) -> Result<(), String> {
+    let dns = match config.dns.clone() {
+        Some(dns) => dns,
+        None => Dns::new(None)?,
+    };
+    let (operator, tenant) = clients(dns)?;
+    let mut worker = Worker {
+        regentra,
+        config,
+        operator,
+        tenant,
+        retries: HashMap::new(),
+    };
+    worker.sweep().await;
+    Ok(())
+}
+
 /// The worker's two HTTP clients, `(operator, tenant)`: neither follows
 /// redirects; the tenant one connects only to checked addresses, directly.
 fn clients(dns: Dns) -> Result<(reqwest::Client, reqwest::Client), String> {

@@ -26,4 +26,5 @@ mod server_features;
 mod sessions;
 mod sla_cli;
 mod support;
+mod sweep_once;
 mod tenant_webhooks;

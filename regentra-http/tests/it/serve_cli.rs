@@ -412,3 +412,32 @@ async fn serve_tells_on_first_start_how_the_operator_sets_a_password() {
         again.log_text()
     );
 }
+
+/// The server runs with glibc's malloc arenas capped (it starts itself again
+/// with `MALLOC_ARENA_MAX=2`, see `regentra_http::allocator`), and an
+/// operator's own value is kept.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_with_malloc_arenas_capped_unless_the_operator_chose() {
+    let environment = |server: &Process| {
+        std::fs::read(format!("/proc/{}/environ", server.pid()))
+            .expect("the server's environment")
+            .split(|b| *b == 0)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .filter(|v| v.starts_with("MALLOC_ARENA_MAX="))
+            .collect::<Vec<_>>()
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Process::embedded_at(dir.path().to_str().expect("utf-8 path"), &[], &[]);
+    server.admin().get("/v1/me").await;
+    assert_eq!(environment(&server), ["MALLOC_ARENA_MAX=2"]);
+    drop(server);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let chosen = Process::embedded_at(
+        dir.path().to_str().expect("utf-8 path"),
+        &[],
+        &[("MALLOC_ARENA_MAX", "4")],
+    );
+    chosen.admin().get("/v1/me").await;
+    assert_eq!(environment(&chosen), ["MALLOC_ARENA_MAX=4"]);
+}

@@ -318,6 +318,19 @@ async fn journey(backend: Backend) {
         assert_eq!(verify["ok"], true, "{org}: {verify}");
         assert!(verify["events"].as_u64().expect("events") > 2);
     }
+    // Again: from the checkpoint the first verification left, reading only
+    // its event (nothing was added to the MSP's own chain); in full on request.
+    let again = alice.get(&format!("/v1/orgs/{msp}/audit/verify")).await;
+    let events = again["events"].as_u64().expect("events");
+    assert_eq!(again["ok"], true, "{again}");
+    assert_eq!(again["from_checkpoint"].as_u64(), Some(events), "{again}");
+    assert_eq!(again["checked"], 1, "{again}");
+    let full = alice
+        .get(&format!("/v1/orgs/{msp}/audit/verify?full=true"))
+        .await;
+    assert_eq!(full["ok"], true, "{full}");
+    assert_eq!(full["from_checkpoint"], Value::Null, "{full}");
+    assert_eq!(full["checked"].as_u64(), Some(events), "{full}");
     let audit = alice.get(&format!("/v1/orgs/{bolt}/audit?limit=500")).await;
     let actions: Vec<&str> = items(&audit)
         .iter()

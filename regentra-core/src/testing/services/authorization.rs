@@ -377,7 +377,10 @@ pub async fn delegated_reads_are_recorded_once_per_window(store: Arc<dyn Store>)
             .count(),
         2
     );
-    let report = r.verify_audit_chain(&f.admin, c1).await.expect("verifies");
+    let report = r
+        .verify_audit_chain(&f.admin, c1, crate::tenancy::ChainVerification::Full)
+        .await
+        .expect("verifies");
     assert_eq!(report.first_break, None);
 }
 

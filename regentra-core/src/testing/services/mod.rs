@@ -67,7 +67,7 @@ use crate::psa::ticket::{NewTicket, TicketStatus};
 use crate::rbac::{Access, Permission, Role, Via};
 use crate::service::{Principal, Regentra};
 use crate::store::{self, PageRequest, Scope, Store, StoredRecord};
-use crate::tenancy::{OrgKind, Organization, RoleGrant};
+use crate::tenancy::{ChainVerification, OrgKind, Organization, RoleGrant};
 use crate::testing::contract::at;
 
 /// Every file of this part, for the check that each public case is listed.

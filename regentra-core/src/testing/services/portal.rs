@@ -553,7 +553,10 @@ pub async fn portal_updates_are_audited_in_the_org_chain(store: Arc<dyn Store>) 
             .count(),
         2
     );
-    let report = r.verify_audit_chain(&owner, c1).await.expect("verify");
+    let report = r
+        .verify_audit_chain(&owner, c1, ChainVerification::Full)
+        .await
+        .expect("verify");
     assert_eq!(report.first_break, None);
     assert_eq!(report.events, chain.len() as u64);
 }

@@ -380,7 +380,7 @@ pub async fn delegated_access_is_recorded_in_the_client_chain(store: Arc<dyn Sto
         json!({ "from": "Acme Dental (Northwind IT)", "to": "Acme Dental Group" })
     );
     let report = r
-        .verify_audit_chain(&viewer, c1)
+        .verify_audit_chain(&viewer, c1, ChainVerification::Full)
         .await
         .expect("viewer verifies");
     assert_eq!(report.first_break, None);
@@ -1057,4 +1057,214 @@ pub async fn the_last_admin_cannot_leave_an_org_without_one(store: Arc<dyn Store
     )
     .await
     .expect("the orphan's owner is still its admin");
+}
+
+/// A store that hands out one audit event edited, as someone with access to
+/// the database would leave it (the stored hash kept), and counts the audit
+/// events it hands out.
+struct TamperedChain {
+    inner: Arc<dyn Store>,
+    edited: std::sync::Mutex<Option<(OrgId, u64)>>,
+    events_read: std::sync::atomic::AtomicU64,
+}
+
+impl TamperedChain {
+    fn edit(&self, org: OrgId, seq: Option<u64>) {
+        *self.edited.lock().expect("lock") = seq.map(|seq| (org, seq));
+    }
+
+    fn events_read(&self) -> u64 {
+        self.events_read.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for TamperedChain {
+    async fn get(&self, scope: Scope, kind: &str, id: Uuid) -> crate::Result<Option<StoredRecord>> {
+        self.inner.get(scope, kind, id).await
+    }
+    async fn get_many(
+        &self,
+        scope: Scope,
+        kind: &str,
+        ids: &[Uuid],
+    ) -> crate::Result<Vec<Option<StoredRecord>>> {
+        self.inner.get_many(scope, kind, ids).await
+    }
+    async fn scan(
+        &self,
+        scope: Scope,
+        kind: &str,
+        scan: &store::IndexScan,
+    ) -> crate::Result<Vec<store::Scanned>> {
+        self.inner.scan(scope, kind, scan).await
+    }
+    async fn read(&self, reads: Vec<store::Read>) -> crate::Result<Vec<store::ReadResult>> {
+        self.inner.read(reads).await
+    }
+    async fn list(
+        &self,
+        scope: Scope,
+        kind: &str,
+        page: PageRequest,
+    ) -> crate::Result<Vec<StoredRecord>> {
+        self.inner.list(scope, kind, page).await
+    }
+    async fn find(
+        &self,
+        scope: Scope,
+        kind: &str,
+        index: &str,
+        value: &str,
+        page: PageRequest,
+    ) -> crate::Result<Vec<StoredRecord>> {
+        self.inner.find(scope, kind, index, value, page).await
+    }
+    async fn apply(&self, changes: store::ChangeSet) -> crate::Result<store::Applied> {
+        self.inner.apply(changes).await
+    }
+    async fn audit_events(
+        &self,
+        org: OrgId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> crate::Result<Vec<audit::AuditEvent>> {
+        let mut events = self.inner.audit_events(org, after, limit).await?;
+        self.events_read
+            .fetch_add(events.len() as u64, std::sync::atomic::Ordering::SeqCst);
+        let edited = *self.edited.lock().expect("lock");
+        for event in &mut events {
+            if edited == Some((event.org, event.seq)) {
+                event.details = json!({ "edited": "after sealing" });
+            }
+        }
+        Ok(events)
+    }
+    async fn put_blob_chunk(
+        &self,
+        org: OrgId,
+        blob: Uuid,
+        seq: u32,
+        data: Vec<u8>,
+    ) -> crate::Result<()> {
+        self.inner.put_blob_chunk(org, blob, seq, data).await
+    }
+    async fn blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32) -> crate::Result<Option<Vec<u8>>> {
+        self.inner.blob_chunk(org, blob, seq).await
+    }
+    async fn delete_blob(&self, org: OrgId, blob: Uuid) -> crate::Result<()> {
+        self.inner.delete_blob(org, blob).await
+    }
+}
+
+pub async fn audit_verification_starts_from_its_checkpoint(store: Arc<dyn Store>) {
+    let tampered = Arc::new(TamperedChain {
+        inner: store,
+        edited: Default::default(),
+        events_read: Default::default(),
+    });
+    let f = msp_fixture(tampered.clone(), "Northwind IT").await;
+    let (r, org, admin) = (&f.regentra, f.msp, &f.admin);
+    let since = ChainVerification::SinceCheckpoint;
+    let rename = |n: u32| async move {
+        r.rename_organization(admin, org, &format!("Northwind IT {n}"))
+            .await
+            .expect("rename");
+    };
+
+    // The first verification reads the whole chain and leaves a checkpoint.
+    let first = r
+        .verify_audit_chain(&f.admin, org, since)
+        .await
+        .expect("verify");
+    assert_eq!(first.first_break, None);
+    assert_eq!(first.from_checkpoint, None);
+    assert_eq!(first.checked, first.events);
+    let n = first.events;
+    assert!(n >= 2, "the fixture's org has a chain");
+
+    // The next reads only what was added, and the checkpoint's own event.
+    rename(1).await;
+    rename(2).await;
+    let before = tampered.events_read();
+    let second = r
+        .verify_audit_chain(&f.admin, org, since)
+        .await
+        .expect("verify");
+    assert_eq!(second.first_break, None);
+    assert_eq!(second.from_checkpoint, Some(n));
+    assert_eq!(second.events, n + 2);
+    assert_eq!(second.checked, 3);
+    assert_eq!(
+        tampered.events_read() - before,
+        3,
+        "the store handed out the new events and the checkpoint's, no more"
+    );
+    let head = second.events;
+
+    // An edit after the checkpoint is found.
+    rename(3).await;
+    rename(4).await;
+    tampered.edit(org, Some(head + 2));
+    let report = r
+        .verify_audit_chain(&f.admin, org, since)
+        .await
+        .expect("verify");
+    let broken = report
+        .first_break
+        .expect("an edit after the checkpoint is found");
+    assert_eq!(broken.seq, head + 2);
+    assert_eq!(broken.problem, audit::BreakKind::Content);
+
+    // So is an edit of the checkpoint's own event.
+    tampered.edit(org, Some(head));
+    let report = r
+        .verify_audit_chain(&f.admin, org, since)
+        .await
+        .expect("verify");
+    assert_eq!(report.first_break.map(|b| b.seq), Some(head));
+
+    // An edit before the checkpoint is what only a full verification sees.
+    tampered.edit(org, None);
+    let clean = r
+        .verify_audit_chain(&f.admin, org, since)
+        .await
+        .expect("verify");
+    assert_eq!(clean.first_break, None);
+    assert_eq!(clean.from_checkpoint, Some(head));
+    tampered.edit(org, Some(2));
+    let incremental = r
+        .verify_audit_chain(&f.admin, org, since)
+        .await
+        .expect("verify");
+    assert_eq!(
+        incremental.first_break, None,
+        "events before the checkpoint are not read again"
+    );
+    assert_eq!(incremental.checked, 1);
+    let full = r
+        .verify_audit_chain(&f.admin, org, ChainVerification::Full)
+        .await
+        .expect("verify");
+    assert_eq!(full.first_break.map(|b| b.seq), Some(2));
+    assert_eq!(
+        full.checked, full.events,
+        "a full verification reads every event"
+    );
+    // The full verification dropped the checkpoint that vouched for the
+    // edited event: the next verifications read from the start again.
+    let after = r
+        .verify_audit_chain(&f.admin, org, since)
+        .await
+        .expect("verify");
+    assert_eq!(after.from_checkpoint, None);
+    assert_eq!(after.first_break.map(|b| b.seq), Some(2));
+
+    // A client's checkpoint is its own: another org's chain starts from scratch.
+    let client = r
+        .verify_audit_chain(&f.admin, f.clients[0], since)
+        .await
+        .expect("verify");
+    assert_eq!(client.from_checkpoint, None);
+    assert_eq!(client.first_break, None);
 }

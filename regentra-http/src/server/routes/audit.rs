@@ -3,13 +3,14 @@
 use axum::Json;
 use axum::extract::State;
 use regentra_core::ids::OrgId;
-use serde::Serialize;
+use regentra_core::tenancy::ChainVerification;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{ApiResult, Id};
+use super::{ApiResult, Id, Query};
 use crate::server::AppState;
 use crate::server::auth::Caller;
 use crate::server::page::{Page, PageQuery, Paged, Position};
@@ -78,8 +79,13 @@ async fn platform_audit(
 pub struct Verification {
     /// Whether every link of the chain holds.
     ok: bool,
-    /// Events checked.
+    /// Events in the chain.
     events: u64,
+    /// Events read and checked by this verification.
+    checked: u64,
+    /// The event an earlier verification vouched for, where this one
+    /// started; absent for a full verification or the first one.
+    from_checkpoint: Option<u64>,
     /// The hash of the last event.
     head: Option<String>,
     /// The first broken link, when there is one.
@@ -87,20 +93,39 @@ pub struct Verification {
     first_break: Option<Value>,
 }
 
-/// Verifies the org's audit chain end to end.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyQuery {
+    /// `true`: check every event from the first, not only those after the
+    /// last verified checkpoint (which an edit of an older event would slip
+    /// past).
+    full: Option<bool>,
+}
+
+/// Verifies the org's audit chain: the events after the last verified
+/// checkpoint, or every event with `?full=true`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/audit/verify", tag = "audit",
-    params(("org_id" = Uuid, Path)),
+    params(("org_id" = Uuid, Path), VerifyQuery),
     responses((status = 200, body = Verification), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn verify(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Id(org): Id<OrgId>,
+    Query(q): Query<VerifyQuery>,
 ) -> ApiResult<Json<Verification>> {
-    let report = state.regentra.verify_audit_chain(&caller, org).await?;
+    let how = if q.full.unwrap_or(false) {
+        ChainVerification::Full
+    } else {
+        ChainVerification::SinceCheckpoint
+    };
+    let report = state.regentra.verify_audit_chain(&caller, org, how).await?;
     Ok(Json(Verification {
         ok: report.first_break.is_none(),
         events: report.events,
+        checked: report.checked,
+        from_checkpoint: report.from_checkpoint,
         head: report.head.map(|h| h.to_string()),
         first_break: report.first_break.map(|b| json!(b)),
     }))

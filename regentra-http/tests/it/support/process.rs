@@ -71,6 +71,11 @@ impl Process {
         status
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn log_text(&self) -> String {
         self.log.lock().expect("log").join("\n")
     }
