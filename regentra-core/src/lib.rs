@@ -32,6 +32,7 @@ pub mod compliance;
 pub mod error;
 pub mod ids;
 pub mod mail;
+pub mod maintenance;
 pub mod mfa;
 pub mod notify;
 pub mod password_reset;

@@ -9,6 +9,7 @@
 //! branding, and plain text) is the host's.
 
 use std::collections::BTreeSet;
+use std::ops::Bound;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -22,7 +23,7 @@ use crate::notify::NotificationKind;
 use crate::portal::{Branding, PortalSettings};
 use crate::rbac::Permission;
 use crate::service::{Principal, Regentra};
-use crate::store::{self, ChangeSet, Entity, IndexEntry, PageRequest, Scope, Versioned};
+use crate::store::{self, ChangeSet, Entity, IndexEntry, IndexScan, PageRequest, Scope, Versioned};
 use crate::tenancy::{Organization, User};
 
 /// What an email is about: each kind has its own template.
@@ -102,6 +103,14 @@ impl Entity for OutgoingEmail {
         if let Some(org) = self.org {
             entries.push(IndexEntry::multi("org_state", format!("{org}:{state}")));
         }
+        if self.state == EmailState::Pending {
+            // What the delivery loop scans: pending emails by when their
+            // next attempt is due, fixed-width UTC so byte order is time order.
+            entries.push(IndexEntry::multi(
+                NEXT_EMAIL_ATTEMPT,
+                store::time_value(self.next_attempt_at),
+            ));
+        }
         entries
     }
 }
@@ -145,8 +154,8 @@ pub const MAX_ATTEMPTS: u32 = 8;
 const FIRST_RETRY_SECS: i64 = 60;
 /// The longest wait between two attempts.
 const LONGEST_RETRY_SECS: i64 = 6 * 3600;
-/// Pending emails read per page while looking for the due ones.
-const SCAN_PAGE: usize = 500;
+/// The index of pending emails by when their next attempt is due.
+pub const NEXT_EMAIL_ATTEMPT: &str = "next_attempt";
 
 /// How long to wait after the `failures`-th failed attempt: one minute,
 /// doubling with each failure, at most six hours. Stored in the record
@@ -258,38 +267,23 @@ impl Regentra {
     /// the longest-waiting first, at most `limit` (1 to [`store::MAX_PAGE`]).
     /// What the host's delivery loop takes; a system operation (no caller).
     ///
-    /// Every pending email is read to find them (the store's indexes are
-    /// equalities): the cost grows with the pending backlog, which delivery
-    /// keeps short. An email waiting out its backoff is not due, so one
-    /// failing message never holds the others back.
+    /// One walk of the `next_attempt` index up to now: an email waiting out
+    /// its backoff is never read, so one failing message never holds the
+    /// others back, and the cost does not grow with the pending backlog.
     pub async fn emails_due(&self, limit: usize) -> Result<Vec<OutgoingEmail>> {
-        let limit = limit.clamp(1, store::MAX_PAGE);
         let now = self.now();
-        let mut due = Vec::new();
-        let mut after = None;
-        loop {
-            let page = store::find::<OutgoingEmail>(
-                self.store(),
-                Scope::Platform,
-                "state",
-                EmailState::Pending.key(),
-                PageRequest::after(after, SCAN_PAGE),
-            )
-            .await?;
-            after = page.last().map(|e| e.value.id.0);
-            let full = page.len() == SCAN_PAGE;
-            due.extend(
-                page.into_iter()
-                    .map(|e| e.value)
-                    .filter(|e| e.state == EmailState::Pending && e.next_attempt_at <= now),
-            );
-            if !full {
-                break;
-            }
-        }
-        due.sort_by_key(|e| (e.next_attempt_at, e.id));
-        due.truncate(limit);
-        Ok(due)
+        let scan = IndexScan::between(
+            NEXT_EMAIL_ATTEMPT,
+            Bound::Unbounded,
+            Bound::Included(store::time_value(now)),
+        )
+        .limit(limit);
+        let (due, _) = store::scan::<OutgoingEmail>(self.store(), Scope::Platform, &scan).await?;
+        Ok(due
+            .into_iter()
+            .map(|e| e.value)
+            .filter(|e| e.state == EmailState::Pending && e.next_attempt_at <= now)
+            .collect())
     }
 
     /// Records that the mail server accepted the email, and drops its link.

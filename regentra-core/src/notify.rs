@@ -7,7 +7,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use chrono::{DateTime, Utc};
+use std::ops::Bound;
+
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -17,7 +19,7 @@ use crate::error::Result;
 use crate::ids::{NotificationId, OrgId, UserId};
 use crate::rbac::Permission;
 use crate::service::{Principal, Regentra};
-use crate::store::{self, ChangeSet, Entity, IndexEntry, PageRequest, Scope};
+use crate::store::{self, ChangeSet, Entity, IndexEntry, IndexScan, PageRequest, Scope};
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -49,6 +51,64 @@ pub struct Notification {
     pub payload: Value,
     pub created_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
+    /// Failed delivery attempts so far.
+    #[serde(default)]
+    pub attempts: u32,
+    /// When the next delivery attempt is due (the creation for a new entry;
+    /// an entry queued before delivery state was kept reads as the Unix
+    /// epoch: due at once).
+    #[serde(default)]
+    pub next_attempt_at: DateTime<Utc>,
+    /// Why the last attempt failed.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// When delivery was given up, after [`MAX_DELIVERY_ATTEMPTS`] failures.
+    #[serde(default)]
+    pub dead_at: Option<DateTime<Utc>>,
+}
+
+impl Notification {
+    /// Whether a delivery is still to be attempted.
+    pub fn is_pending(&self) -> bool {
+        self.delivered_at.is_none() && self.dead_at.is_none()
+    }
+}
+
+/// The index of pending outbox entries by the instant their next delivery
+/// attempt is due (fixed-width UTC, so byte order is time order).
+pub const NEXT_ATTEMPT: &str = "next_attempt";
+/// The same, for the entries a tenant's escalation addressed to its own
+/// webhook (`NotificationKind::Webhook`) only: what a host with no webhooks
+/// of its own delivers.
+pub const NEXT_WEBHOOK_ATTEMPT: &str = "next_webhook_attempt";
+
+/// How many failed attempts make an outbox entry dead.
+pub const MAX_DELIVERY_ATTEMPTS: u32 = 16;
+/// The longest wait between two delivery attempts.
+pub const LONGEST_DELIVERY_RETRY: Duration = Duration::hours(1);
+/// The longest failure reason kept in an entry.
+const MAX_ERROR_CHARS: usize = 500;
+
+/// How long to wait after the `failures`-th failed delivery: `first`,
+/// doubling with each failure, at most [`LONGEST_DELIVERY_RETRY`]. Stored
+/// in the entry (`next_attempt_at`), so a restarted host keeps each entry's
+/// own wait.
+pub fn delivery_retry_delay(first: Duration, failures: u32) -> Duration {
+    let doublings = failures.saturating_sub(1).min(20);
+    let first = first.max(Duration::zero());
+    first
+        .checked_mul(1 << doublings)
+        .unwrap_or(LONGEST_DELIVERY_RETRY)
+        .min(LONGEST_DELIVERY_RETRY)
+}
+
+/// Which due entries a host delivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deliveries {
+    /// Every pending entry (a host posting everything to webhooks of its own).
+    All,
+    /// Only the entries for a tenant's own webhook (a host with none of its own).
+    TenantWebhooks,
 }
 
 impl Entity for Notification {
@@ -72,6 +132,13 @@ impl Entity for Notification {
         if let Some(user) = self.recipient {
             entries.push(IndexEntry::multi("recipient", user.to_string()));
         }
+        if self.is_pending() {
+            let due = store::time_value(self.next_attempt_at);
+            if self.kind == NotificationKind::Webhook {
+                entries.push(IndexEntry::multi(NEXT_WEBHOOK_ATTEMPT, due.clone()));
+            }
+            entries.push(IndexEntry::multi(NEXT_ATTEMPT, due));
+        }
         entries
     }
 }
@@ -85,19 +152,55 @@ impl Regentra {
         kind: NotificationKind,
         payload: Value,
     ) -> Notification {
+        let now = self.now();
         Notification {
             id: NotificationId(self.new_id()),
             org,
             recipient,
             kind,
             payload,
-            created_at: self.now(),
+            created_at: now,
             delivered_at: None,
+            attempts: 0,
+            next_attempt_at: now,
+            last_error: None,
+            dead_at: None,
         }
     }
 
-    /// Undelivered entries of an org, oldest first: what the delivery worker
-    /// takes. A system operation of the host application (no caller).
+    /// The entries of an org due for a delivery attempt now (pending, next
+    /// attempt at or before now), the longest-waiting first, at most `limit`
+    /// (1 to [`store::MAX_PAGE`]): what a delivery worker takes. Found by the
+    /// `next_attempt` index, so an entry waiting out its backoff is never
+    /// read and failing entries never hold newer ones back. A system
+    /// operation of the host application (no caller).
+    pub async fn notifications_due(
+        &self,
+        org: OrgId,
+        deliveries: Deliveries,
+        limit: usize,
+    ) -> Result<Vec<Notification>> {
+        let index = match deliveries {
+            Deliveries::All => NEXT_ATTEMPT,
+            Deliveries::TenantWebhooks => NEXT_WEBHOOK_ATTEMPT,
+        };
+        let scan = IndexScan::between(
+            index,
+            Bound::Unbounded,
+            Bound::Included(store::time_value(self.now())),
+        )
+        .limit(limit);
+        let (due, _) = store::scan::<Notification>(self.store(), Scope::Org(org), &scan).await?;
+        Ok(due
+            .into_iter()
+            .map(|v| v.value)
+            .filter(Notification::is_pending)
+            .collect())
+    }
+
+    /// Undelivered entries of an org (dead ones included), oldest first. A
+    /// system operation of the host application (no caller); a delivery
+    /// worker takes [`Regentra::notifications_due`] instead.
     pub async fn pending_notifications(
         &self,
         org: OrgId,
@@ -147,6 +250,7 @@ impl Regentra {
             return Ok(entry.value);
         }
         entry.value.delivered_at = Some(self.now());
+        entry.value.last_error = None;
         let mut changes = ChangeSet::new();
         changes.update(&entry)?;
         changes.audit(self.event_in(
@@ -156,6 +260,58 @@ impl Regentra {
             "notification.delivered",
             Target::new(Notification::KIND, id),
             json!({ "kind": entry.value.kind }),
+        ));
+        self.store().apply(changes).await?;
+        Ok(entry.value)
+    }
+}
+
+impl Regentra {
+    /// Records a failed delivery of an entry: one more attempt, the reason,
+    /// and the next attempt after the backoff ([`delivery_retry_delay`] from
+    /// `first_retry`, the host's choice); after [`MAX_DELIVERY_ATTEMPTS`]
+    /// the entry is dead (it stays in the outbox, no longer due). Audited
+    /// in the org's chain. An entry delivered or dead meanwhile is left as
+    /// it is (a slow attempt racing another).
+    pub async fn mark_notification_failed(
+        &self,
+        org: OrgId,
+        id: NotificationId,
+        reason: &str,
+        first_retry: Duration,
+    ) -> Result<Notification> {
+        let mut entry = store::require::<Notification>(self.store(), Scope::Org(org), id.0).await?;
+        if !entry.value.is_pending() {
+            return Ok(entry.value);
+        }
+        let now = self.now();
+        let n = &mut entry.value;
+        n.attempts += 1;
+        n.last_error = Some(reason.chars().take(MAX_ERROR_CHARS).collect());
+        n.next_attempt_at = now + delivery_retry_delay(first_retry, n.attempts);
+        if n.attempts >= MAX_DELIVERY_ATTEMPTS {
+            n.dead_at = Some(now);
+        }
+        let action = if n.dead_at.is_some() {
+            "notification.dead"
+        } else {
+            "notification.failed"
+        };
+        let details = json!({
+            "kind": n.kind,
+            "attempts": n.attempts,
+            "next_attempt_at": n.next_attempt_at,
+            "error": n.last_error,
+        });
+        let mut changes = ChangeSet::new();
+        changes.update(&entry)?;
+        changes.audit(self.event_in(
+            org,
+            Actor::system(),
+            &Principal::system(),
+            action,
+            Target::new(Notification::KIND, id),
+            details,
         ));
         self.store().apply(changes).await?;
         Ok(entry.value)

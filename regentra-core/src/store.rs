@@ -543,6 +543,13 @@ impl IndexScan {
     }
 }
 
+/// An instant as an index value: UTC, fixed width, to the microsecond
+/// (`2025-06-16T13:00:00.000000Z`), so that byte order is time order and a
+/// scan up to `time_value(now)` finds everything due by now.
+pub fn time_value(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
 /// The smallest string greater than every string starting with `prefix`
 /// (its last character advanced by one), or `None` when there is none.
 fn successor(prefix: &str) -> Option<String> {

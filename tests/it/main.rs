@@ -6,5 +6,6 @@ mod architecture;
 mod campaign_reports;
 mod compliance_reports;
 mod conformance;
+mod escalation_properties;
 mod isolation;
 mod sla_properties;

@@ -1,10 +1,11 @@
 //! Tickets under SLA: per-org numbers, the lifecycle and its SLA clocks,
 //! comments (public and internal), and escalations that fire exactly once.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeSet;
+use std::ops::Bound;
 use uuid::Uuid;
 
 use super::Priority;
@@ -17,7 +18,9 @@ use crate::notify::NotificationKind;
 use crate::rbac::{Access, Grant, Permission};
 use crate::service::{Principal, Regentra};
 use crate::sla::{BusinessCalendar, CalendarSpec, Clock};
-use crate::store::{self, ChangeSet, Draw, Entity, IndexEntry, PageRequest, Scope, Versioned};
+use crate::store::{
+    self, ChangeSet, Draw, Entity, IndexEntry, IndexScan, PageRequest, ScanCursor, Scope, Versioned,
+};
 use crate::tenancy::{Membership, validate_name};
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -117,6 +120,17 @@ impl Entity for Ticket {
         ];
         if self.status.is_active() {
             entries.push(IndexEntry::multi("active", "yes"));
+        }
+        // When the escalation sweep must look at the ticket next: written
+        // with every change of the ticket, so a sweep reads only the tickets
+        // with something due and never one whose next event is in the future.
+        if let Some(at) = self
+            .sla
+            .as_ref()
+            .and_then(|sla| BusinessCalendar::shared(&sla.calendar).ok())
+            .and_then(|calendar| next_escalation(self, &calendar))
+        {
+            entries.push(IndexEntry::multi(NEXT_ESCALATION, escalation_key(at)));
         }
         entries.extend(super::queue::queue_entries(self));
         entries
@@ -264,25 +278,11 @@ pub fn escalations_due(
             ClockKind::Response => &sla.response,
             ClockKind::Resolution => &sla.resolution,
         };
-        let key = format!(
-            "{i}:{}",
-            if rule.clock == ClockKind::Response {
-                "response"
-            } else {
-                "resolution"
-            }
-        );
+        let key = rule_key(i, rule);
         if clock.stopped_at.is_some() || sla.fired.contains(&key) {
             continue;
         }
-        let threshold = match rule.trigger {
-            Trigger::Percent { percent } => clock.target_secs * i64::from(percent) / 100,
-            Trigger::BeforeBreach { minutes } => {
-                (clock.target_secs - i64::from(minutes) * 60).max(0)
-            }
-            Trigger::AtBreach => clock.target_secs,
-        };
-        if let Some(at) = clock.instant_of(calendar, threshold)
+        if let Some(at) = rule_instant(rule, clock, calendar)
             && at <= now
         {
             due.push(DueEscalation {
@@ -294,6 +294,91 @@ pub fn escalations_due(
         }
     }
     due
+}
+
+/// The index of active tickets by the instant their next escalation or
+/// SLA breach comes due (see [`next_escalation`]).
+pub const NEXT_ESCALATION: &str = "next_escalation";
+
+/// Tickets read per page by the escalation sweep.
+const ESCALATION_PAGE: usize = 200;
+
+/// An instant as a `next_escalation` value ([`store::time_value`]).
+pub fn escalation_key(at: DateTime<Utc>) -> String {
+    store::time_value(at)
+}
+
+/// The instant a rule's threshold is reached on a clock, if the clock runs.
+fn rule_instant(
+    rule: &EscalationRule,
+    clock: &Clock,
+    calendar: &BusinessCalendar,
+) -> Option<DateTime<Utc>> {
+    let threshold = match rule.trigger {
+        Trigger::Percent { percent } => clock.target_secs * i64::from(percent) / 100,
+        Trigger::BeforeBreach { minutes } => (clock.target_secs - i64::from(minutes) * 60).max(0),
+        Trigger::AtBreach => clock.target_secs,
+    };
+    clock.instant_of(calendar, threshold)
+}
+
+/// The key under which a rule records in `fired` that it fired.
+fn rule_key(index: usize, rule: &EscalationRule) -> String {
+    format!(
+        "{index}:{}",
+        if rule.clock == ClockKind::Response {
+            "response"
+        } else {
+            "resolution"
+        }
+    )
+}
+
+/// The earliest instant at which the escalation sweep has something to do
+/// for this ticket: an escalation rule not yet fired reaching its threshold
+/// on a running clock, or a clock reaching its target whose breach the
+/// assignee was not told of (a paused clock already past its target is due at once,
+/// the Unix epoch). `None` when nothing can fire: the ticket is not active,
+/// has no SLA, every rule fired, or its clocks are stopped or paused short
+/// of their targets (a clock that starts again is a change of the ticket,
+/// which writes the index again).
+///
+/// The rule of what fires stays [`escalations_due`] (and the breach notice
+/// of the sweep); this is only where to look: for every ticket and instant
+/// `now`, if either has something at `now`, this is at or before `now`.
+pub fn next_escalation(ticket: &Ticket, calendar: &BusinessCalendar) -> Option<DateTime<Utc>> {
+    let sla = ticket.sla.as_ref()?;
+    if !ticket.status.is_active() {
+        return None;
+    }
+    let clock_of = |kind: ClockKind| match kind {
+        ClockKind::Response => &sla.response,
+        ClockKind::Resolution => &sla.resolution,
+    };
+    let rules = sla
+        .escalations
+        .iter()
+        .enumerate()
+        .filter(|(i, rule)| {
+            clock_of(rule.clock).stopped_at.is_none() && !sla.fired.contains(&rule_key(*i, rule))
+        })
+        .filter_map(|(_, rule)| rule_instant(rule, clock_of(rule.clock), calendar));
+    let breaches = [ClockKind::Response, ClockKind::Resolution]
+        .into_iter()
+        .filter(|_| ticket.assignee.is_some())
+        .filter(|kind| !sla.fired.contains(&breach_key(*kind)))
+        .map(clock_of)
+        .filter(|clock| clock.stopped_at.is_none())
+        .filter_map(|clock| {
+            if clock.is_running() {
+                // The breach notice counts whole seconds (`Clock::consumed`).
+                clock.due(calendar).map(|due| due.trunc_subsecs(0))
+            } else {
+                // Paused: its consumed time stands still, past the target or not.
+                (clock.consumed_secs >= clock.target_secs).then_some(DateTime::UNIX_EPOCH)
+            }
+        });
+    rules.chain(breaches).min()
 }
 
 impl Regentra {
@@ -666,17 +751,43 @@ impl Regentra {
         }
     }
 
-    /// Every escalation due now across the org's active tickets.
+    /// Every escalation due now across the org's active tickets (those
+    /// whose `next_escalation` is past; no other ticket is read).
     pub async fn escalations_due(&self, org: OrgId) -> Result<Vec<DueEscalation>> {
         let now = self.now();
         let mut due = Vec::new();
-        for t in store::find_all::<Ticket>(self.store(), Scope::Org(org), "active", "yes").await? {
-            if let Some(sla) = &t.value.sla {
-                let calendar = BusinessCalendar::shared(&sla.calendar)?;
-                due.extend(escalations_due(&t.value, &calendar, now));
+        let mut after = None;
+        loop {
+            let (page, next) = self.tickets_to_escalate(org, now, after).await?;
+            for t in page {
+                if let Some(sla) = &t.value.sla {
+                    let calendar = BusinessCalendar::shared(&sla.calendar)?;
+                    due.extend(escalations_due(&t.value, &calendar, now));
+                }
+            }
+            match next {
+                Some(cursor) => after = Some(cursor),
+                None => return Ok(due),
             }
         }
-        Ok(due)
+    }
+
+    /// A page of the org's tickets whose `next_escalation` is at or before
+    /// `now`, soonest first, after `after`.
+    async fn tickets_to_escalate(
+        &self,
+        org: OrgId,
+        now: DateTime<Utc>,
+        after: Option<ScanCursor>,
+    ) -> Result<(Vec<Versioned<Ticket>>, Option<ScanCursor>)> {
+        let scan = IndexScan::between(
+            NEXT_ESCALATION,
+            Bound::Unbounded,
+            Bound::Included(escalation_key(now)),
+        )
+        .after(after)
+        .limit(ESCALATION_PAGE);
+        store::scan::<Ticket>(self.store(), Scope::Org(org), &scan).await
     }
 
     /// Fires every due escalation once: its action and the record that it
@@ -690,9 +801,30 @@ impl Regentra {
         let now = self.now();
         let mut fired = Vec::new();
         let mut sender = None;
-        for mut t in
-            store::find_all::<Ticket>(self.store(), Scope::Org(org), "active", "yes").await?
-        {
+        // Page by page: a ticket that fires is written with its next
+        // instant, later than `now`, so it leaves the range behind the cursor.
+        let mut after = None;
+        loop {
+            let (page, next) = self.tickets_to_escalate(org, now, after).await?;
+            self.escalate_page(org, now, page, &mut sender, &mut fired)
+                .await?;
+            match next {
+                Some(cursor) => after = Some(cursor),
+                None => return Ok(fired),
+            }
+        }
+    }
+
+    /// Fires what is due on each ticket of a page (see [`Regentra::run_escalations`]).
+    async fn escalate_page(
+        &self,
+        org: OrgId,
+        now: DateTime<Utc>,
+        page: Vec<Versioned<Ticket>>,
+        sender: &mut Option<Sender>,
+        fired: &mut Vec<DueEscalation>,
+    ) -> Result<()> {
+        for mut t in page {
             let Some(sla) = &t.value.sla else { continue };
             let calendar = BusinessCalendar::shared(&sla.calendar)?;
             let due = escalations_due(&t.value, &calendar, now);
@@ -700,9 +832,9 @@ impl Regentra {
             if due.is_empty() && breaches.is_empty() {
                 continue;
             }
-            let sender = match &sender {
-                Some(s) => s,
-                None => sender.insert(self.sender(org).await?),
+            let sender = match sender {
+                Some(s) => &*s,
+                None => &*sender.insert(self.sender(org).await?),
             };
             let mut changes = ChangeSet::new();
             let mut told = BTreeSet::new();
@@ -764,7 +896,7 @@ impl Regentra {
                 Err(e) => return Err(e),
             }
         }
-        Ok(fired)
+        Ok(())
     }
 
     /// One escalation's action. A notifying rule tells its targets and the
@@ -978,8 +1110,10 @@ fn breach_key(clock: ClockKind) -> String {
 }
 
 /// The clocks of an active ticket that reached their target at `now` and
-/// whose breach nobody was told of yet.
-fn untold_breaches(
+/// whose breach its assignee was not told of yet. An unassigned ticket's
+/// breach waits for an assignee (assigning writes the ticket, and with it
+/// its `next_escalation`), rather than being looked at by every sweep.
+pub fn untold_breaches(
     ticket: &Ticket,
     calendar: &BusinessCalendar,
     now: DateTime<Utc>,
@@ -987,6 +1121,9 @@ fn untold_breaches(
     let Some(sla) = &ticket.sla else {
         return Vec::new();
     };
+    if ticket.assignee.is_none() {
+        return Vec::new();
+    }
     [
         (ClockKind::Response, &sla.response),
         (ClockKind::Resolution, &sla.resolution),

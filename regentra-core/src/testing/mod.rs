@@ -209,6 +209,10 @@ macro_rules! service_tests {
             org_security_is_changed_by_org_managers_only_and_checked,
             sign_in_sessions_end_at_the_shortest_org_limit,
             sessions_are_listed_signed_out_of_and_ended,
+            an_escalation_sweep_reads_only_the_tickets_with_something_due,
+            failing_notifications_do_not_block_newer_ones,
+            a_failed_delivery_is_retried_after_its_backoff,
+            records_written_before_the_due_indexes_are_backfilled_once,
         );
     };
 }

@@ -1,9 +1,16 @@
-//! The background worker: on a schedule, for every org, fire due SLA
-//! escalations and campaign reminders (both commit through the core, so a
-//! second sweep fires nothing twice), then deliver the notification outbox
-//! to webhooks. Delivery is at least once: an entry is marked delivered
-//! only after every target answered 2xx; a failed one is retried with
-//! exponential backoff.
+//! The background worker: on a schedule, for every org (several at a time),
+//! fire due SLA escalations and campaign reminders (both commit through the
+//! core, so a second sweep fires nothing twice), then deliver the
+//! notification outbox to webhooks. The work is found through the core's
+//! due-time indexes: an org with nothing due costs one empty index walk
+//! for its escalations, and no ticket is read.
+//!
+//! Delivery is at least once: an entry is marked delivered only after every
+//! target answered 2xx; a failed one is recorded in the entry itself
+//! (attempts, last error, next attempt after an exponential backoff; dead
+//! after `notify::MAX_DELIVERY_ATTEMPTS`), so a restart keeps each entry's
+//! wait and a failing entry never holds newer ones back. Entries are
+//! delivered several at a time.
 //!
 //! A tenant's own webhook URL (an escalation's) is untrusted: it must pass
 //! the core's `notify::webhook_url_problem` (https, no special-use literal
@@ -14,14 +21,14 @@
 //! are trusted (they may point at loopback) but redirects are not followed
 //! there either.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use futures::StreamExt;
 use hmac::{Hmac, Mac};
 use regentra_core::Regentra;
-use regentra_core::ids::{NotificationId, OrgId};
-use regentra_core::notify::{Notification, NotificationKind};
+use regentra_core::ids::OrgId;
+use regentra_core::notify::{Deliveries, Notification, NotificationKind};
 use regentra_core::store::PageRequest;
 use sha2::Sha256;
 
@@ -46,10 +53,14 @@ pub struct WorkerConfig {
 
 /// The first retry's wait unless configured.
 pub const FIRST_RETRY: Duration = Duration::from_secs(5);
-/// The longest wait between retries.
-const LONGEST_RETRY: Duration = Duration::from_secs(3600);
 /// Outbox entries taken per org per sweep.
 const BATCH: usize = 100;
+/// Orgs swept at once.
+const ORGS_AT_ONCE: usize = 8;
+/// Deliveries of one org in flight at once.
+const DELIVERIES_AT_ONCE: usize = 8;
+/// Orgs listed per page.
+const ORG_PAGE: usize = 500;
 
 /// Runs until the process ends.
 pub async fn run(regentra: Arc<Regentra>, config: WorkerConfig) {
@@ -69,18 +80,31 @@ pub async fn run(regentra: Arc<Regentra>, config: WorkerConfig) {
             return;
         }
     };
-    let mut worker = Worker {
+    backfill(&regentra).await;
+    let worker = Worker {
         regentra,
         config,
         operator,
         tenant,
-        retries: HashMap::new(),
     };
     let mut tick = tokio::time::interval(worker.config.every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         worker.sweep().await;
+    }
+}
+
+/// Records written before the due-time indexes get their entries, once per
+/// store (after that, one read finds it done); until then the sweeps would
+/// not see them.
+async fn backfill(regentra: &Regentra) {
+    match regentra.backfill_due_indexes().await {
+        Ok(Some(n)) => tracing::info!(rewritten = n, "due-time indexes backfilled"),
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "due-time index backfill failed; tried again at the next start")
+        }
     }
 }
 
@@ -93,12 +117,12 @@ pub async fn sweep_once(regentra: Arc<Regentra>, config: WorkerConfig) -> Result
         None => Dns::new(None)?,
     };
     let (operator, tenant) = clients(dns)?;
-    let mut worker = Worker {
+    backfill(&regentra).await;
+    let worker = Worker {
         regentra,
         config,
         operator,
         tenant,
-        retries: HashMap::new(),
     };
     worker.sweep().await;
     Ok(())
@@ -130,22 +154,30 @@ enum Trust {
     Tenant,
 }
 
+impl Trust {
+    fn whose(self) -> &'static str {
+        match self {
+            Trust::Operator => "the server's webhook",
+            Trust::Tenant => "the escalation's webhook",
+        }
+    }
+}
+
 struct Worker {
     regentra: Arc<Regentra>,
     config: WorkerConfig,
     operator: reqwest::Client,
     tenant: reqwest::Client,
-    /// Failed deliveries: attempts so far and when to try next.
-    retries: HashMap<NotificationId, (u32, Instant)>,
 }
 
 impl Worker {
-    async fn sweep(&mut self) {
+    /// Every org, [`ORGS_AT_ONCE`] at a time.
+    async fn sweep(&self) {
         let mut after = None;
         loop {
             let orgs = match self
                 .regentra
-                .organization_ids(PageRequest::after(after, 200))
+                .organization_ids(PageRequest::after(after, ORG_PAGE))
                 .await
             {
                 Ok(orgs) => orgs,
@@ -154,17 +186,17 @@ impl Worker {
                     return;
                 }
             };
-            for &org in &orgs {
-                self.sweep_org(org).await;
-            }
+            futures::stream::iter(orgs.iter().copied())
+                .for_each_concurrent(ORGS_AT_ONCE, |org| self.sweep_org(org))
+                .await;
             match orgs.last() {
-                Some(last) if orgs.len() == 200 => after = Some(last.0),
+                Some(last) if orgs.len() == ORG_PAGE => after = Some(last.0),
                 _ => return,
             }
         }
     }
 
-    async fn sweep_org(&mut self, org: OrgId) {
+    async fn sweep_org(&self, org: OrgId) {
         match self.regentra.run_escalations(org).await {
             Ok(fired) if !fired.is_empty() => {
                 tracing::info!(%org, count = fired.len(), "SLA escalations fired");
@@ -180,48 +212,65 @@ impl Worker {
         self.deliver(org).await;
     }
 
-    async fn deliver(&mut self, org: OrgId) {
-        let pending = match self.regentra.pending_notifications(org, BATCH).await {
-            Ok(pending) => pending,
+    /// The org's outbox entries due now, [`DELIVERIES_AT_ONCE`] at a time.
+    /// With no webhooks of the operator's, only tenants' own webhook
+    /// entries have somewhere to go; the others stay for the host.
+    async fn deliver(&self, org: OrgId) {
+        let deliveries = if self.config.webhooks.is_empty() {
+            Deliveries::TenantWebhooks
+        } else {
+            Deliveries::All
+        };
+        let due = match self
+            .regentra
+            .notifications_due(org, deliveries, BATCH)
+            .await
+        {
+            Ok(due) => due,
             Err(e) => {
                 tracing::warn!(%org, error = %e, "cannot read the outbox");
                 return;
             }
         };
-        let now = Instant::now();
-        for entry in pending {
-            let targets = self.targets(&entry);
-            if targets.is_empty() {
-                continue;
+        futures::stream::iter(due)
+            .for_each_concurrent(DELIVERIES_AT_ONCE, |entry| self.deliver_one(org, entry))
+            .await;
+    }
+
+    /// Posts one entry to its targets and records the outcome in it.
+    async fn deliver_one(&self, org: OrgId, entry: Notification) {
+        let targets = self.targets(&entry);
+        let body = serde_json::to_vec(&entry).unwrap_or_default();
+        let mut failure = targets.is_empty().then(|| {
+            "no webhook may receive it (a tenant's must be https to a public host)".to_owned()
+        });
+        for (url, trust) in &targets {
+            if let Err(why) = self.post(url, *trust, &body).await {
+                failure = Some(why);
             }
-            if self
-                .retries
-                .get(&entry.id)
-                .is_some_and(|(_, next)| *next > now)
-            {
-                continue;
-            }
-            let body = serde_json::to_vec(&entry).unwrap_or_default();
-            let mut delivered = true;
-            for (url, trust) in &targets {
-                delivered &= self.post(url, *trust, &body).await;
-            }
-            if delivered {
-                self.retries.remove(&entry.id);
-                if let Err(e) = self
-                    .regentra
-                    .mark_notification_delivered(org, entry.id)
+        }
+        let outcome = match &failure {
+            None => self
+                .regentra
+                .mark_notification_delivered(org, entry.id)
+                .await
+                .map(|_| ()),
+            Some(why) => {
+                let first = chrono::Duration::from_std(self.config.first_retry)
+                    .unwrap_or(chrono::Duration::seconds(5));
+                self.regentra
+                    .mark_notification_failed(org, entry.id, why, first)
                     .await
-                {
-                    // It will be delivered again: at least once.
-                    tracing::warn!(%org, id = %entry.id.0, error = %e, "delivered but not marked");
-                }
-            } else {
-                let attempts = self.retries.get(&entry.id).map_or(0, |(n, _)| *n) + 1;
-                let wait = backoff(self.config.first_retry, attempts);
-                tracing::warn!(%org, id = %entry.id.0, attempts, retry_in_s = wait.as_secs(), "delivery failed");
-                self.retries.insert(entry.id, (attempts, now + wait));
+                    .map(|n| {
+                        tracing::warn!(%org, id = %entry.id.0, attempts = n.attempts,
+                            next_attempt_at = %n.next_attempt_at, dead = n.dead_at.is_some(),
+                            "delivery failed");
+                    })
             }
+        };
+        if let Err(e) = outcome {
+            // Delivered (or not) but not recorded: it is due again, at least once.
+            tracing::warn!(%org, id = %entry.id.0, error = %e, "delivery outcome not recorded");
         }
     }
 
@@ -248,7 +297,11 @@ impl Worker {
         targets
     }
 
-    async fn post(&self, url: &str, trust: Trust, body: &[u8]) -> bool {
+    /// Posts `body` to `url`; the reason it failed, if it did. The reason
+    /// is kept in the entry, which the org's admins read: it names whose
+    /// webhook failed and how, never the operator's URL (it may hold a
+    /// secret); the log has the details.
+    async fn post(&self, url: &str, trust: Trust, body: &[u8]) -> Result<(), String> {
         let client = match trust {
             Trust::Operator => &self.operator,
             Trust::Tenant => &self.tenant,
@@ -261,10 +314,10 @@ impl Worker {
             request = request.header("x-regentra-signature", signature);
         }
         match request.send().await {
-            Ok(response) if response.status().is_success() => true,
+            Ok(response) if response.status().is_success() => Ok(()),
             Ok(response) => {
                 tracing::warn!(url, status = %response.status(), "webhook refused the delivery");
-                false
+                Err(format!("{} answered {}", trust.whose(), response.status()))
             }
             Err(e) => {
                 // The error's sources say why (a refused address among them).
@@ -275,7 +328,7 @@ impl Worker {
                     source = cause.source();
                 }
                 tracing::warn!(url, error = %why, "webhook unreachable");
-                false
+                Err(format!("{} was unreachable", trust.whose()))
             }
         }
     }
@@ -291,27 +344,9 @@ pub fn sign(secret: &str, body: &[u8]) -> Option<String> {
     ))
 }
 
-/// `first`, twice that, four times, ... capped at an hour.
-fn backoff(first: Duration, attempts: u32) -> Duration {
-    let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(20));
-    first.saturating_mul(factor).min(LONGEST_RETRY)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_then_caps() {
-        assert_eq!(backoff(FIRST_RETRY, 1), Duration::from_secs(5));
-        assert_eq!(backoff(FIRST_RETRY, 2), Duration::from_secs(10));
-        assert_eq!(backoff(FIRST_RETRY, 4), Duration::from_secs(40));
-        assert_eq!(backoff(FIRST_RETRY, 30), LONGEST_RETRY);
-        assert_eq!(
-            backoff(Duration::from_millis(100), 3),
-            Duration::from_millis(400)
-        );
-    }
 
     #[test]
     fn signatures_are_hmac_sha256() {

@@ -20,6 +20,7 @@ mod portal;
 mod psa;
 mod sessions;
 mod tenancy;
+mod worker;
 
 pub use self::authorization::*;
 pub use self::compliance::*;
@@ -36,6 +37,7 @@ pub use self::portal::*;
 pub use self::psa::*;
 pub use self::sessions::*;
 pub use self::tenancy::*;
+pub use self::worker::*;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -88,6 +90,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("psa.rs", include_str!("psa.rs")),
     ("sessions.rs", include_str!("sessions.rs")),
     ("tenancy.rs", include_str!("tenancy.rs")),
+    ("worker.rs", include_str!("worker.rs")),
 ];
 
 /// A fresh platform on `store`: deterministic ids and entropy, a fixed

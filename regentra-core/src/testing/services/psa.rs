@@ -1,6 +1,6 @@
 use super::*;
 
-fn utc(s: &str) -> DateTime<Utc> {
+pub(super) fn utc(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
         .expect("instant")
         .with_timezone(&Utc)
@@ -73,7 +73,7 @@ pub async fn psa_fixture(store: Arc<dyn Store>, escalations: Vec<EscalationRule>
     }
 }
 
-fn new_ticket(subject: &str, priority: Priority) -> NewTicket {
+pub(super) fn new_ticket(subject: &str, priority: Priority) -> NewTicket {
     NewTicket {
         subject: subject.into(),
         description: "It broke.".into(),

@@ -1,0 +1,169 @@
+//! One-time maintenance the host runs at start: records written before an
+//! index existed are rewritten so that the index finds them. Each piece of
+//! maintenance is recorded as done (a platform record), so it runs once per
+//! store, not once per start; every rewrite commits with its audit event,
+//! like any other system operation.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit::{Actor, Target};
+use crate::error::{Error, Result};
+use crate::mail::OutgoingEmail;
+use crate::notify::Notification;
+use crate::psa::ticket::Ticket;
+use crate::service::{Principal, Regentra};
+use crate::store::{self, ChangeSet, Entity, IndexEntry, PageRequest, Scope};
+
+/// A piece of maintenance done on this store (a platform record, one per
+/// piece, its id fixed by the piece).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Maintenance {
+    pub id: Uuid,
+    pub name: String,
+    pub done_at: DateTime<Utc>,
+    /// Records rewritten.
+    pub rewritten: usize,
+}
+
+impl Entity for Maintenance {
+    const KIND: &'static str = "maintenance";
+    const NAME: &'static str = "maintenance";
+    fn scope(&self) -> Scope {
+        Scope::Platform
+    }
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn indexes(&self) -> Vec<IndexEntry> {
+        Vec::new()
+    }
+}
+
+/// The due-time indexes: tickets' `next_escalation`, outbox entries'
+/// `next_attempt` and emails' `next_attempt`.
+pub const DUE_INDEXES: &str = "due-indexes";
+const DUE_INDEXES_ID: Uuid = Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0001);
+
+/// Records rewritten per commit.
+const BATCH: usize = 200;
+/// How often a batch that met a concurrent write is read and tried again.
+const RETRIES: usize = 5;
+
+impl Regentra {
+    /// Gives the records written before the due-time indexes existed their
+    /// entries: every active ticket (`next_escalation`), every undelivered
+    /// outbox entry and every pending email (`next_attempt`) is rewritten
+    /// as it is, so its indexes are computed again, in commits of at most
+    /// 200 records, each with a `maintenance.reindexed` event in the org's
+    /// chain (the platform's for emails). Done once per store: the last
+    /// commit records it (`maintenance.completed` in the platform chain)
+    /// and later calls return at once. A system operation the host runs at
+    /// start, before its sweeps; returns how many records it rewrote
+    /// (`None` when it had been done before).
+    pub async fn backfill_due_indexes(&self) -> Result<Option<usize>> {
+        if store::load::<Maintenance>(self.store(), Scope::Platform, DUE_INDEXES_ID)
+            .await?
+            .is_some()
+        {
+            return Ok(None);
+        }
+        let mut rewritten = 0;
+        let mut after = None;
+        loop {
+            let orgs = self
+                .organization_ids(PageRequest::after(after, store::MAX_PAGE))
+                .await?;
+            for &org in &orgs {
+                let scope = Scope::Org(org);
+                rewritten += self.reindex::<Ticket>(scope, "active", "yes").await?;
+                rewritten += self
+                    .reindex::<Notification>(scope, "delivered", "no")
+                    .await?;
+            }
+            match orgs.last() {
+                Some(last) if orgs.len() == store::MAX_PAGE => after = Some(last.0),
+                _ => break,
+            }
+        }
+        rewritten += self
+            .reindex::<OutgoingEmail>(Scope::Platform, "state", "pending")
+            .await?;
+        let done = Maintenance {
+            id: DUE_INDEXES_ID,
+            name: DUE_INDEXES.to_owned(),
+            done_at: self.now(),
+            rewritten,
+        };
+        let mut changes = ChangeSet::new();
+        changes.insert(&done)?;
+        changes.audit(self.platform_event(
+            None,
+            "maintenance.completed",
+            Target::new(Maintenance::KIND, DUE_INDEXES),
+            json!({ "rewritten": rewritten }),
+        ));
+        match self.store().apply(changes).await {
+            // Another process finished it first: the records are indexed.
+            Ok(_) | Err(Error::AlreadyExists { .. }) => Ok(Some(rewritten)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Rewrites every record of kind `E` holding `index = value` in `scope`,
+    /// a batch per commit. A batch that meets a concurrent write is read
+    /// again: the writer computed the indexes itself, the rest still needs it.
+    async fn reindex<E: Entity>(&self, scope: Scope, index: &str, value: &str) -> Result<usize> {
+        let mut rewritten = 0;
+        let mut after = None;
+        loop {
+            let mut tries = 0;
+            let page = loop {
+                let page = store::find::<E>(
+                    self.store(),
+                    scope,
+                    index,
+                    value,
+                    PageRequest::after(after, BATCH),
+                )
+                .await?;
+                if page.is_empty() {
+                    return Ok(rewritten);
+                }
+                let mut changes = ChangeSet::new();
+                for record in &page {
+                    changes.update(record)?;
+                }
+                let details = json!({ "kind": E::KIND, "count": page.len() });
+                let target = Target::new(Maintenance::KIND, DUE_INDEXES);
+                changes.audit(match scope {
+                    Scope::Org(org) => self.event_in(
+                        org,
+                        Actor::system(),
+                        &Principal::system(),
+                        "maintenance.reindexed",
+                        target,
+                        details,
+                    ),
+                    Scope::Platform => {
+                        self.platform_event(None, "maintenance.reindexed", target, details)
+                    }
+                });
+                match self.store().apply(changes).await {
+                    Ok(_) => break page,
+                    Err(Error::Conflict { .. } | Error::NotFound { .. }) if tries < RETRIES => {
+                        tries += 1;
+                    }
+                    Err(e) => return Err(e),
+                }
+            };
+            rewritten += page.len();
+            if page.len() < BATCH {
+                return Ok(rewritten);
+            }
+            after = page.last().map(|r| r.value.id());
+        }
+    }
+}
