@@ -414,7 +414,9 @@ impl Regentra {
                     .await?;
                 self.event(principal, &grant, "email.retried", target, details)
             }
-            None => self.platform_event(Some(principal), "email.retried", target, details),
+            None => self
+                .platform_event(Some(principal), "email.retried", target, details)
+                .into(),
         };
         self.revive(email, draft).await
     }
@@ -449,7 +451,7 @@ impl Regentra {
     async fn revive(
         &self,
         mut email: Versioned<OutgoingEmail>,
-        event: crate::audit::AuditDraft,
+        event: crate::store::Audited,
     ) -> Result<EmailView> {
         email.value.state = EmailState::Pending;
         email.value.attempts = 0;

@@ -35,8 +35,9 @@ use crate::ids::{OrgId, UserId};
 use crate::notify::NotificationKind;
 use crate::rbac::{Permission, Via};
 use crate::service::{Principal, Regentra};
-use crate::store::{self, ChangeSet, Entity, IndexEntry, Scope, Versioned};
+use crate::store::{self, Answers, ChangeSet, Entity, IndexEntry, Read, Scope, Versioned};
 use crate::tenancy::security::OrgSecurity;
+use crate::tenancy::service::{OrgAccess, Reach};
 use crate::tenancy::{Membership, User};
 
 /// The issuer authenticator apps show next to the account.
@@ -273,52 +274,55 @@ pub struct MfaRequirement {
 }
 
 impl Regentra {
-    /// Refuses (`MfaRequired`) a caller without a second factor in `org`
-    /// when the org requires one and the grace period of a member who
-    /// joined at `joined` is over. For [`Regentra::authorize`]: one read.
-    pub(crate) async fn check_mfa_requirement(
-        &self,
-        org: OrgId,
-        joined: DateTime<Utc>,
-    ) -> Result<()> {
-        let security = self.security_of(org).await?;
-        match member_mfa_deadline(&security, joined) {
-            Some(deadline) if self.now() >= deadline => Err(Error::MfaRequired { org, deadline }),
-            _ => Ok(()),
-        }
-    }
-
     /// The orgs the caller can act in that require MFA, with the end of
     /// the caller's grace period in each, soonest first (whether or not
     /// the caller has MFA: enrolled, they are not refused). The platform
-    /// operator's reach is not a membership: it is not counted.
+    /// operator's reach is not a membership: it is not counted. Three
+    /// reads, however many orgs.
     pub async fn mfa_requirements(&self, principal: &Principal) -> Result<Vec<MfaRequirement>> {
-        let memberships = store::find_all::<Membership>(
-            self.store(),
-            Scope::Platform,
-            "user",
-            &principal.user.to_string(),
-        )
-        .await?;
-        let joined_at = |org: OrgId| {
-            memberships
-                .iter()
-                .find(|m| m.value.org == org)
-                .map(|m| m.value.created_at)
-        };
+        let reach = self.reach(principal.user).await?;
+        self.requirements_in(&reach).await
+    }
+
+    /// [`Regentra::mfa_requirements`] over what the caller reaches: the
+    /// security settings of every org they joined (directly, or through
+    /// the MSP of a client) in one batch.
+    pub(crate) async fn requirements_in(&self, reach: &Reach) -> Result<Vec<MfaRequirement>> {
+        let joined_at = |org: OrgId| reach.membership(org).map(|m| m.created_at);
+        let joined: Vec<(OrgAccess, DateTime<Utc>)> = reach
+            .organizations()
+            .into_iter()
+            .filter_map(|access| {
+                let joined = access
+                    .roles
+                    .iter()
+                    .filter_map(|grant| match grant.via {
+                        Via::Membership => joined_at(access.org.id),
+                        Via::MspDelegation { .. } => access.org.parent.and_then(joined_at),
+                        Via::Platform => None,
+                    })
+                    .min()?;
+                Some((access, joined))
+            })
+            .collect();
+        if joined.is_empty() {
+            return Ok(Vec::new());
+        }
+        let reads = joined
+            .iter()
+            .map(|(access, _)| Read::Get {
+                scope: Scope::Org(access.org.id),
+                kind: OrgSecurity::KIND.to_owned(),
+                id: access.org.id.0,
+            })
+            .collect();
+        let mut found = Answers::new(self.store().read(reads).await?);
         let mut required = Vec::new();
-        for access in self.my_organizations(principal).await? {
-            let joined = access
-                .roles
-                .iter()
-                .filter_map(|grant| match grant.via {
-                    Via::Membership => joined_at(access.org.id),
-                    Via::MspDelegation { .. } => access.org.parent.and_then(joined_at),
-                    Via::Platform => None,
-                })
-                .min();
-            let Some(joined) = joined else { continue };
-            let security = self.security_of(access.org.id).await?;
+        for (access, joined) in joined {
+            let security = found
+                .next()?
+                .one::<OrgSecurity>()?
+                .map_or_else(|| OrgSecurity::defaults(access.org.id), |s| s.value);
             if let Some(deadline) = member_mfa_deadline(&security, joined) {
                 required.push(MfaRequirement {
                     org_id: access.org.id,

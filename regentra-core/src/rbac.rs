@@ -10,6 +10,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::ids::OrgId;
 
@@ -273,6 +274,20 @@ pub struct Grant {
     pub via: Via,
     pub permission: Permission,
     pub access: Access,
+    /// The directory record the role came from, at the version
+    /// authorization read: the membership in the org, the MSP membership
+    /// of a delegation, or the operator's account. A write made under the
+    /// grant asserts it unchanged at commit, so a role changed or removed
+    /// meanwhile makes the write a `Conflict` instead of letting it pass.
+    pub basis: Option<Basis>,
+}
+
+/// A platform record at one version (see [`Grant::basis`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Basis {
+    pub kind: &'static str,
+    pub id: Uuid,
+    pub version: u64,
 }
 
 #[cfg(test)]

@@ -4,10 +4,14 @@
 //! Each operation follows the same shape: authorize, load, decide with pure
 //! functions, commit one change set (its audit events included).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 pub use crate::audit::RequestMeta;
 use crate::audit::{Actor, AuditDraft, PLATFORM_CHAIN, Target};
@@ -15,20 +19,41 @@ use crate::auth::{PasswordHashing, TokenLifetimes};
 use crate::clock::{Clock, Entropy, IdGen, OsEntropy, RandomIds, SystemClock};
 use crate::error::{Error, Result};
 use crate::ids::{AuditEventId, OrgId, TokenId, UserId};
+use crate::mfa::member_mfa_deadline;
 use crate::rbac::{self, Access, Grant, Permission, Via};
-use crate::store::{self, ChangeSet, Entity, Scope, Store, Versioned};
-use crate::tenancy::{self, Membership, Organization, User};
+use crate::store::{
+    self, Answers, Audited, ChangeSet, Entity, Mutation, PageRequest, Read, Scope, Store, Versioned,
+};
+use crate::tenancy::security::OrgSecurity;
+use crate::tenancy::{self, Membership, OrgKind, Organization, User};
 
 /// Who is calling: an authenticated user and where the request came from.
 /// The org a request acts in is never part of the principal: each call names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// A principal made for one request ([`Principal::for_one_request`], what
+/// the HTTP server does for each request) remembers what authorization
+/// resolved about the caller in each org it named, so that the several
+/// checks of one request read the directory once. Clones share that
+/// memory; a principal kept past its request would act on stale roles, so
+/// hosts make a new one per request. Equality compares the caller, the
+/// request and the token, never that memory.
+#[derive(Debug, Clone)]
 pub struct Principal {
     pub user: UserId,
     pub request: RequestMeta,
     /// The token this request authenticated with, when it did (set by
     /// [`Regentra::authenticate`]): a password change keeps it valid.
     pub token: Option<TokenId>,
+    standings: Option<Standings>,
 }
+
+impl PartialEq for Principal {
+    fn eq(&self, other: &Self) -> bool {
+        self.user == other.user && self.request == other.request && self.token == other.token
+    }
+}
+
+impl Eq for Principal {}
 
 impl Principal {
     pub fn new(user: UserId) -> Self {
@@ -36,17 +61,14 @@ impl Principal {
             user,
             request: RequestMeta::default(),
             token: None,
+            standings: None,
         }
     }
 
     /// The platform itself, for scheduled and host-driven work; it holds no
     /// role anywhere and is only used to attribute audit events.
     pub(crate) fn system() -> Self {
-        Self {
-            user: UserId(uuid::Uuid::nil()),
-            request: RequestMeta::default(),
-            token: None,
-        }
+        Self::new(UserId(uuid::Uuid::nil()))
     }
 
     /// Attaches where the request came from, bounded
@@ -54,6 +76,141 @@ impl Principal {
     pub fn with_request(mut self, request: RequestMeta) -> Self {
         self.request = request.bounded();
         self
+    }
+
+    /// The principal of one request: authorization resolves the caller's
+    /// standing in an org once and every later check of the request (an
+    /// operation that authorizes twice, a handler that calls several)
+    /// decides against it. Starts empty, whatever the principal held: a role
+    /// changed before this call applies.
+    pub fn for_one_request(mut self) -> Self {
+        self.standings = Some(Standings::default());
+        self
+    }
+
+    fn remembered(&self, org: OrgId) -> Option<Standing> {
+        let standings = self.standings.as_ref()?;
+        standings.0.lock().ok()?.get(&org).cloned()
+    }
+
+    fn remember(&self, standing: Standing) {
+        if let Some(standings) = &self.standings
+            && let Ok(mut map) = standings.0.lock()
+        {
+            map.insert(standing.org.id, standing);
+        }
+    }
+}
+
+/// What one request resolved about its caller, org by org.
+#[derive(Clone, Default)]
+struct Standings(Arc<Mutex<HashMap<OrgId, Standing>>>);
+
+impl std::fmt::Debug for Standings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Which orgs, not the records: a principal is logged.
+        let orgs: Vec<OrgId> = self
+            .0
+            .lock()
+            .map(|m| m.keys().copied().collect())
+            .unwrap_or_default();
+        f.debug_tuple("Standings").field(&orgs).finish()
+    }
+}
+
+/// The caller's standing in one org: the directory records their roles
+/// there come from, as read in this request. Decisions over it are pure
+/// ([`tenancy::candidate_roles`], [`rbac::decide`]).
+#[derive(Debug, Clone)]
+struct Standing {
+    user: Versioned<User>,
+    org: Organization,
+    membership: Option<Versioned<Membership>>,
+    /// The caller's membership in the org's MSP, when the org is a client:
+    /// `None` until a decision needs it (a client's own member acting
+    /// within their role never needs it).
+    parent_membership: Option<Option<Versioned<Membership>>>,
+    /// The org's security settings (its MFA requirement).
+    security: OrgSecurity,
+    /// When the caller's reads through a delegation were last recorded,
+    /// by permission, once read in this request.
+    recorded: HashMap<Permission, Option<Versioned<DelegatedReads>>>,
+}
+
+impl Standing {
+    /// Whether the decision for `permission` may depend on the MSP
+    /// membership: the org is a client and its own membership does not
+    /// already allow it.
+    fn needs_parent(&self, permission: Permission) -> bool {
+        self.parent_membership.is_none()
+            && self.org.kind == OrgKind::Client
+            && self.org.parent.is_some()
+            && !self
+                .membership
+                .as_ref()
+                .is_some_and(|m| rbac::decide(m.value.role, permission).is_allowed())
+    }
+
+    fn parent_membership(&self) -> Option<&Versioned<Membership>> {
+        self.parent_membership.as_ref().and_then(Option::as_ref)
+    }
+
+    /// The record a role obtained `via` comes from.
+    fn basis(&self, via: Via) -> Option<rbac::Basis> {
+        let membership = |m: &Versioned<Membership>| rbac::Basis {
+            kind: Membership::KIND,
+            id: m.value.id.0,
+            version: m.version,
+        };
+        match via {
+            Via::Membership => self.membership.as_ref().map(membership),
+            Via::MspDelegation { .. } => self.parent_membership().map(membership),
+            Via::Platform => Some(rbac::Basis {
+                kind: User::KIND,
+                id: self.user.value.id.0,
+                version: self.user.version,
+            }),
+        }
+    }
+}
+
+/// How long one `access.delegated` event covers a person's reads of one
+/// kind (one permission) in an org: later reads within it add no event.
+pub const DELEGATED_READ_WINDOW: Duration = Duration::minutes(5);
+
+/// When a person's reads of one kind in an org, made through a delegation
+/// (an MSP admin in a client, a platform operator), were last written to
+/// the org's chain. One per (person, permission) in the org's scope, its
+/// id derived from both; its version makes one of several concurrent
+/// readers write the next event and the others skip it. The events stay
+/// in the chain, sealed like any other: this record only decides whether
+/// a read appends one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct DelegatedReads {
+    pub id: Uuid,
+    pub org: OrgId,
+    pub user: UserId,
+    pub permission: Permission,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl DelegatedReads {
+    fn id_for(user: UserId, permission: Permission) -> Uuid {
+        let digest = Sha256::digest(format!("delegated-reads/{user}/{}", permission.key()));
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        uuid::Builder::from_custom_bytes(bytes).into_uuid()
+    }
+}
+
+impl Entity for DelegatedReads {
+    const KIND: &'static str = "delegated_reads";
+    const NAME: &'static str = "delegated reads";
+    fn scope(&self) -> Scope {
+        Scope::Org(self.org)
+    }
+    fn id(&self) -> Uuid {
+        self.id
     }
 }
 
@@ -167,45 +324,62 @@ impl Regentra {
     /// a platform operator) gets `NotFound`, exactly as for an org that does
     /// not exist; a caller who can see the org but whose role lacks the
     /// permission gets `PermissionDenied`. Reads through a delegation are
-    /// written to the org's audit chain here; writes record their own event.
+    /// written to the org's audit chain here, at most once per
+    /// [`DELEGATED_READ_WINDOW`] for one person and permission; writes
+    /// record their own event, which asserts the grant's [`Grant::basis`].
     ///
     /// A member without a second factor in an org that requires one gets
     /// `MfaRequired` once their grace period is over
-    /// ([`Regentra::check_mfa_requirement`]): one more read (the org's
-    /// security settings), only for accounts without MFA.
+    /// ([`crate::mfa::member_mfa_deadline`]).
+    ///
+    /// The directory is read in one batch (the caller, the org, their
+    /// membership, the org's security settings), plus one for a client org
+    /// when its own membership does not decide (the caller's membership in
+    /// the MSP); a principal made [`Principal::for_one_request`] keeps what
+    /// was read for the rest of its request.
     pub async fn authorize(
         &self,
         principal: &Principal,
         org: OrgId,
         permission: Permission,
     ) -> Result<Grant> {
-        let hidden = || Error::NotFound {
-            what: Organization::NAME,
+        let mut standing = match principal.remembered(org) {
+            Some(standing) => standing,
+            None => self.standing(principal.user, org).await?,
         };
-        let Some(user) =
-            store::load::<User>(self.store(), Scope::Platform, principal.user.0).await?
-        else {
-            return Err(hidden());
-        };
-        let Some(organization) =
-            store::load::<Organization>(self.store(), Scope::Platform, org.0).await?
-        else {
-            return Err(hidden());
-        };
-        let organization = organization.value;
-        let membership = self.membership(org, principal.user).await?;
-        let parent_membership = match organization.parent {
-            Some(msp) => self.membership(msp, principal.user).await?,
-            None => None,
-        };
+        let delegated_read = !permission.mutates();
+        if standing.needs_parent(permission) {
+            self.read_parent(
+                principal.user,
+                &mut standing,
+                delegated_read.then_some(permission),
+            )
+            .await?;
+        }
+        let result = self.decide(principal, &mut standing, permission).await;
+        principal.remember(standing);
+        result
+    }
+
+    /// The decision over a resolved standing, and the record of a
+    /// delegated read.
+    async fn decide(
+        &self,
+        principal: &Principal,
+        standing: &mut Standing,
+        permission: Permission,
+    ) -> Result<Grant> {
+        let org = standing.org.id;
         let candidates = tenancy::candidate_roles(
-            &user.value,
-            &organization,
-            membership.as_ref().map(|m| &m.value),
-            parent_membership.as_ref().map(|m| &m.value),
+            &standing.user.value,
+            &standing.org,
+            standing.membership.as_ref().map(|m| &m.value),
+            standing.parent_membership().map(|m| &m.value),
         );
         if candidates.is_empty() {
-            return Err(hidden());
+            return Err(Error::NotFound {
+                what: Organization::NAME,
+            });
         }
         let grant = candidates
             .into_iter()
@@ -217,36 +391,193 @@ impl Regentra {
                     via,
                     permission,
                     access,
+                    basis: standing.basis(via),
                 })
             })
             .ok_or(Error::PermissionDenied {
                 permission: permission.key(),
             })?;
-        if !user.value.mfa {
+        if !standing.user.value.mfa {
             // When the caller joined, through the way in they use: an org's
             // MFA requirement gives each member its grace period from then.
             let joined = match grant.via {
-                Via::Membership => membership.as_ref(),
-                Via::MspDelegation { .. } => parent_membership.as_ref(),
+                Via::Membership => standing.membership.as_ref(),
+                Via::MspDelegation { .. } => standing.parent_membership(),
                 Via::Platform => None,
             };
-            if let Some(joined) = joined {
-                self.check_mfa_requirement(org, joined.value.created_at)
-                    .await?;
+            if let Some(joined) = joined
+                && let Some(deadline) =
+                    member_mfa_deadline(&standing.security, joined.value.created_at)
+                && self.now() >= deadline
+            {
+                return Err(Error::MfaRequired { org, deadline });
             }
         }
         if grant.via.is_delegated() && !permission.mutates() {
-            let mut changes = ChangeSet::new();
-            changes.audit(self.event(
-                principal,
-                &grant,
-                "access.delegated",
-                Target::new(Organization::KIND, org),
-                serde_json::json!({ "permission": permission.key() }),
-            ));
-            self.store.apply(changes).await?;
+            self.record_delegated_read(principal, standing, &grant)
+                .await?;
         }
         Ok(grant)
+    }
+
+    /// Reads the caller's standing in `org` in one batch; `NotFound` when
+    /// the caller's account or the org does not exist.
+    async fn standing(&self, user: UserId, org: OrgId) -> Result<Standing> {
+        let hidden = || Error::NotFound {
+            what: Organization::NAME,
+        };
+        let mut found = Answers::new(
+            self.store()
+                .read(vec![
+                    Read::Get {
+                        scope: Scope::Platform,
+                        kind: User::KIND.to_owned(),
+                        id: user.0,
+                    },
+                    Read::Get {
+                        scope: Scope::Platform,
+                        kind: Organization::KIND.to_owned(),
+                        id: org.0,
+                    },
+                    membership_read(org, user),
+                    // Read with the rest even for accounts with MFA, which do
+                    // not need it: on one snapshot it costs less than a second
+                    // batch for those without.
+                    Read::Get {
+                        scope: Scope::Org(org),
+                        kind: OrgSecurity::KIND.to_owned(),
+                        id: org.0,
+                    },
+                ])
+                .await?,
+        );
+        let Some(user) = found.next()?.one::<User>()? else {
+            return Err(hidden());
+        };
+        let Some(organization) = found.next()?.one::<Organization>()? else {
+            return Err(hidden());
+        };
+        let membership = found.next()?.many::<Membership>()?.into_iter().next();
+        let security = found
+            .next()?
+            .one::<OrgSecurity>()?
+            .map_or_else(|| OrgSecurity::defaults(org), |s| s.value);
+        Ok(Standing {
+            user,
+            org: organization.value,
+            membership,
+            parent_membership: None,
+            security,
+            recorded: HashMap::new(),
+        })
+    }
+
+    /// Reads the caller's membership in the org's MSP and, for a read that
+    /// would then be delegated, when such reads were last recorded: one batch.
+    async fn read_parent(
+        &self,
+        user: UserId,
+        standing: &mut Standing,
+        delegated_read: Option<Permission>,
+    ) -> Result<()> {
+        let Some(msp) = standing.org.parent else {
+            standing.parent_membership = Some(None);
+            return Ok(());
+        };
+        let org = standing.org.id;
+        let mut reads = vec![membership_read(msp, user)];
+        let recorded = delegated_read.filter(|p| !standing.recorded.contains_key(p));
+        if let Some(permission) = recorded {
+            reads.push(recorded_read(org, user, permission));
+        }
+        let mut found = Answers::new(self.store().read(reads).await?);
+        standing.parent_membership = Some(found.next()?.many::<Membership>()?.into_iter().next());
+        if let Some(permission) = recorded {
+            let record = found.next()?.one::<DelegatedReads>()?;
+            standing.recorded.insert(permission, record);
+        }
+        Ok(())
+    }
+
+    /// Writes an `access.delegated` event for a read under `grant`, unless
+    /// one for the same person and permission was written within
+    /// [`DELEGATED_READ_WINDOW`]. Of concurrent readers, the record's
+    /// version lets one write; the others' conflict means it is recorded.
+    async fn record_delegated_read(
+        &self,
+        principal: &Principal,
+        standing: &mut Standing,
+        grant: &Grant,
+    ) -> Result<()> {
+        let (org, permission) = (grant.org, grant.permission);
+        let record = match standing.recorded.get(&permission) {
+            Some(record) => record.clone(),
+            None => {
+                let read = recorded_read(org, principal.user, permission);
+                Answers::new(self.store().read(vec![read]).await?)
+                    .next()?
+                    .one::<DelegatedReads>()?
+            }
+        };
+        let now = self.now();
+        if record
+            .as_ref()
+            .is_some_and(|r| now - r.value.recorded_at < DELEGATED_READ_WINDOW)
+        {
+            standing.recorded.insert(permission, record);
+            return Ok(());
+        }
+        let mut changes = ChangeSet::new();
+        let written = match record {
+            Some(mut record) => {
+                record.value.recorded_at = now;
+                changes.update(&record)?;
+                Versioned {
+                    version: record.version + 1,
+                    value: record.value,
+                }
+            }
+            None => {
+                let record = DelegatedReads {
+                    id: DelegatedReads::id_for(principal.user, permission),
+                    org,
+                    user: principal.user,
+                    permission,
+                    recorded_at: now,
+                };
+                changes.insert(&record)?;
+                Versioned {
+                    version: 1,
+                    value: record,
+                }
+            }
+        };
+        // A read asserts nothing about its grant: the event alone.
+        changes.audit(
+            self.event(
+                principal,
+                grant,
+                "access.delegated",
+                Target::new(Organization::KIND, org),
+                serde_json::json!({
+                    "permission": permission.key(),
+                    "window_minutes": DELEGATED_READ_WINDOW.num_minutes(),
+                }),
+            )
+            .draft,
+        );
+        match self.store.apply(changes).await {
+            Ok(_) => {
+                standing.recorded.insert(permission, Some(written));
+                Ok(())
+            }
+            // Another reader recorded it first: within the window now.
+            Err(Error::Conflict { .. } | Error::AlreadyExists { .. }) => {
+                standing.recorded.remove(&permission);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Like [`Regentra::authorize`], for rights that must cover every record
@@ -295,7 +626,10 @@ impl Regentra {
         .await
     }
 
-    /// An audit draft for an action taken under `grant`, in the grant's org chain.
+    /// An audit draft for an action taken under `grant`, in the grant's org
+    /// chain, with the check of the grant's [`Grant::basis`]: a change set
+    /// that records the action ([`ChangeSet::audit`]) commits only if the
+    /// role it was authorized by is still the one read.
     pub(crate) fn event(
         &self,
         principal: &Principal,
@@ -303,8 +637,8 @@ impl Regentra {
         action: &str,
         target: Target,
         details: Value,
-    ) -> AuditDraft {
-        self.event_in(
+    ) -> Audited {
+        let draft = self.event_in(
             grant.org,
             Actor {
                 user: Some(principal.user),
@@ -315,7 +649,18 @@ impl Regentra {
             action,
             target,
             details,
-        )
+        );
+        let checks = grant
+            .basis
+            .iter()
+            .map(|basis| Mutation::Check {
+                scope: Scope::Platform,
+                kind: basis.kind,
+                id: basis.id,
+                expected_version: basis.version,
+            })
+            .collect();
+        Audited { draft, checks }
     }
 
     /// An audit draft in the platform's own chain (accounts, new tenants).
@@ -367,5 +712,24 @@ impl Regentra {
             request: principal.request.clone().bounded(),
             details,
         }
+    }
+}
+
+/// The caller's membership in `org` (one at most: `org_user` is unique).
+fn membership_read(org: OrgId, user: UserId) -> Read {
+    Read::Find {
+        scope: Scope::Platform,
+        kind: Membership::KIND.to_owned(),
+        index: "org_user".to_owned(),
+        value: tenancy::membership_key(org, user),
+        page: PageRequest::first(1),
+    }
+}
+
+fn recorded_read(org: OrgId, user: UserId, permission: Permission) -> Read {
+    Read::Get {
+        scope: Scope::Org(org),
+        kind: DelegatedReads::KIND.to_owned(),
+        id: DelegatedReads::id_for(user, permission),
     }
 }

@@ -348,14 +348,60 @@ impl ChangeSet {
         self
     }
 
-    pub fn audit(&mut self, draft: AuditDraft) -> &mut Self {
+    /// Appends an audit event, with the read preconditions it stands on
+    /// (an event made under a grant asserts the grant's membership, see
+    /// [`Audited`]). Each precondition is added once, ahead of every write,
+    /// so that a change set that also updates or deletes that very record
+    /// (an admin changing their own role) checks the version authorization
+    /// read before its own write moves it on.
+    pub fn audit(&mut self, event: impl Into<Audited>) -> &mut Self {
+        let Audited { draft, checks } = event.into();
+        for check in checks {
+            if !self.mutations.contains(&check) {
+                let first_write = self
+                    .mutations
+                    .iter()
+                    .take_while(|m| matches!(m, Mutation::Check { .. }))
+                    .count();
+                self.mutations.insert(first_write, check);
+            }
+        }
         self.audit.push(draft);
+        self
+    }
+
+    /// [`ChangeSet::audit`] for each event, in order.
+    pub fn audit_all<A: Into<Audited>>(
+        &mut self,
+        events: impl IntoIterator<Item = A>,
+    ) -> &mut Self {
+        for event in events {
+            self.audit(event);
+        }
         self
     }
 
     pub fn draw(&mut self, draw: Draw) -> &mut Self {
         self.draws.push(draw);
         self
+    }
+}
+
+/// An audit draft and the records whose versions the action it records
+/// relied on ([`Mutation::Check`]s): what [`ChangeSet::audit`] adds. A
+/// plain draft relies on nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Audited {
+    pub draft: AuditDraft,
+    pub checks: Vec<Mutation>,
+}
+
+impl From<AuditDraft> for Audited {
+    fn from(draft: AuditDraft) -> Self {
+        Self {
+            draft,
+            checks: Vec::new(),
+        }
     }
 }
 
@@ -576,6 +622,64 @@ pub enum ReadResult {
     Many(Vec<StoredRecord>),
     /// A `Scan`.
     Scanned(Vec<Scanned>),
+}
+
+impl ReadResult {
+    /// A `Get`'s answer as its type.
+    pub fn one<E: Entity>(self) -> Result<Option<Versioned<E>>> {
+        match self {
+            ReadResult::One(record) => record.map(decode).transpose(),
+            other => Err(other.mismatch("get")),
+        }
+    }
+
+    /// A `GetMany`'s answer as its type, aligned with its ids.
+    pub fn each<E: Entity>(self) -> Result<Vec<Option<Versioned<E>>>> {
+        match self {
+            ReadResult::Each(records) => records
+                .into_iter()
+                .map(|r| r.map(decode).transpose())
+                .collect(),
+            other => Err(other.mismatch("get_many")),
+        }
+    }
+
+    /// A `Find`'s answer as its type.
+    pub fn many<E: Entity>(self) -> Result<Vec<Versioned<E>>> {
+        match self {
+            ReadResult::Many(records) => records.into_iter().map(decode).collect(),
+            other => Err(other.mismatch("find")),
+        }
+    }
+
+    fn mismatch(&self, read: &str) -> Error {
+        let answer = match self {
+            ReadResult::One(_) => "get",
+            ReadResult::Each(_) => "get_many",
+            ReadResult::Many(_) => "find",
+            ReadResult::Scanned(_) => "scan",
+        };
+        Error::storage(format!("a {read} was answered as a {answer}"))
+    }
+}
+
+/// The answers of a [`Store::read`] batch, taken in the order asked.
+#[derive(Debug)]
+pub struct Answers(std::vec::IntoIter<ReadResult>);
+
+impl Answers {
+    pub fn new(results: Vec<ReadResult>) -> Self {
+        Self(results.into_iter())
+    }
+
+    /// The next answer; a store that answered fewer reads than asked is a
+    /// storage failure.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Result<ReadResult> {
+        self.0
+            .next()
+            .ok_or_else(|| Error::storage("a read batch came back short"))
+    }
 }
 
 /// The storage contract. Adapters implement these methods; the services

@@ -33,7 +33,6 @@ use crate::store::{
     self, Entity, IndexEntry, IndexScan, MAX_PAGE, Order, Read, ReadResult, ScanCursor, Scanned,
     Scope,
 };
-use crate::tenancy::User;
 
 /// How close to its due time a running SLA clock is "at risk".
 pub const AT_RISK_WITHIN: Duration = Duration::hours(1);
@@ -413,13 +412,14 @@ impl Regentra {
         principal: &Principal,
         query: TicketQuery,
     ) -> Result<TicketPage> {
-        let reachable = self.my_organizations(principal).await?;
-        let user = store::require::<User>(self.store(), Scope::Platform, principal.user.0).await?;
-        let locked: BTreeSet<OrgId> = if user.value.mfa {
+        // What the caller reaches, read once for both uses below.
+        let reach = self.reach(principal.user).await?;
+        let reachable = reach.organizations();
+        let locked: BTreeSet<OrgId> = if reach.account.mfa {
             BTreeSet::new()
         } else {
             let now = self.now();
-            self.mfa_requirements(principal)
+            self.requirements_in(&reach)
                 .await?
                 .into_iter()
                 .filter(|r| r.deadline <= now)

@@ -22,7 +22,7 @@ use uuid::Uuid;
 pub use invitations::{Invitation, InvitationState, InvitationStatus};
 pub use security::{OrgSecurity, SecuritySettings};
 pub use service::{
-    AUDIT_SCAN_BUDGET, AuditQuery, ChainReport, ChainVerification, MemberAdded, OrgAccess,
+    AUDIT_SCAN_BUDGET, AuditQuery, ChainReport, ChainVerification, Me, MemberAdded, OrgAccess,
     RoleGrant,
 };
 

@@ -24,7 +24,7 @@ use crate::error::{Error, FieldError, Result};
 use crate::ids::{OrgId, UserId};
 use crate::rbac::Permission;
 use crate::service::{Principal, Regentra};
-use crate::store::{self, ChangeSet, Entity, Scope};
+use crate::store::{self, Answers, ChangeSet, Entity, Read, Scope};
 use crate::tenancy::{Membership, Organization};
 
 /// The range of `session_hours`: one hour to thirty days.
@@ -223,14 +223,33 @@ impl Regentra {
 
     /// The security settings of every org `user` is a member of (an MSP's
     /// staff: the MSP's, which also bind them in its clients), for the
-    /// sign-in.
+    /// sign-in. Two reads: the memberships, then every org's settings in
+    /// one batch.
     pub async fn member_security(&self, user: UserId) -> Result<Vec<OrgSecurity>> {
         let memberships =
             store::find_all::<Membership>(self.store(), Scope::Platform, "user", &user.to_string())
                 .await?;
+        if memberships.is_empty() {
+            return Ok(Vec::new());
+        }
+        let reads = memberships
+            .iter()
+            .map(|m| Read::Get {
+                scope: Scope::Org(m.value.org),
+                kind: OrgSecurity::KIND.to_owned(),
+                id: m.value.org.0,
+            })
+            .collect();
+        let mut found = Answers::new(self.store().read(reads).await?);
         let mut settings = Vec::with_capacity(memberships.len());
         for membership in memberships {
-            settings.push(self.security_of(membership.value.org).await?);
+            let org = membership.value.org;
+            settings.push(
+                found
+                    .next()?
+                    .one::<OrgSecurity>()?
+                    .map_or_else(|| OrgSecurity::defaults(org), |s| s.value),
+            );
         }
         Ok(settings)
     }

@@ -4,20 +4,21 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
+use uuid::Uuid;
 
 use super::{
     Membership, OrgKind, Organization, User, candidate_roles, check_admin_remains,
     check_member_role, check_staff_role, normalize_email, validate_name,
 };
-use crate::audit::{
-    self, Actor, AuditCheckpoint, AuditDraft, AuditEvent, BreakKind, ChainBreak, Target,
-};
+use crate::audit::{self, Actor, AuditCheckpoint, AuditEvent, BreakKind, ChainBreak, Target};
 use crate::auth::SetBy;
 use crate::error::{Error, Result};
 use crate::ids::{MembershipId, OrgId, UserId};
 use crate::rbac::{Grant, Permission, Role, Via};
 use crate::service::{Principal, Regentra};
-use crate::store::{self, ChangeSet, Entity, Listing, PageRequest, Scope, Store, Versioned};
+use crate::store::{
+    self, Answers, Audited, ChangeSet, Entity, Listing, PageRequest, Read, Scope, Store, Versioned,
+};
 
 /// One role a user can act with in an org, and how they hold it.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -33,6 +34,58 @@ pub struct RoleGrant {
 pub struct OrgAccess {
     pub org: Organization,
     pub roles: Vec<RoleGrant>,
+}
+
+/// The caller's own view of themselves ([`Regentra::me`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Me {
+    pub account: User,
+    /// Every org they can act in, as [`Regentra::my_organizations`].
+    pub organizations: Vec<OrgAccess>,
+    /// As [`Regentra::mfa_requirements`].
+    pub mfa_required: Vec<crate::mfa::MfaRequirement>,
+}
+
+/// What a person reaches: their account, their memberships and every org
+/// they can act in (their memberships' and, for an MSP's admins, its
+/// clients), ordered by id.
+#[derive(Debug, Clone)]
+pub(crate) struct Reach {
+    pub(crate) account: User,
+    pub(crate) memberships: Vec<Membership>,
+    pub(crate) orgs: Vec<Organization>,
+}
+
+impl Reach {
+    /// The caller's membership in `org`, if any.
+    pub(crate) fn membership(&self, org: OrgId) -> Option<&Membership> {
+        self.memberships.iter().find(|m| m.org == org)
+    }
+
+    /// Each org with the roles the person holds there, as
+    /// [`candidate_roles`] orders them (the platform role aside: operators
+    /// list every org elsewhere).
+    pub(crate) fn organizations(&self) -> Vec<OrgAccess> {
+        let plain_user = User {
+            super_admin: false,
+            ..self.account.clone()
+        };
+        self.orgs
+            .iter()
+            .map(|org| {
+                let own = self.membership(org.id);
+                let parent = org.parent.and_then(|p| self.membership(p));
+                let roles = candidate_roles(&plain_user, org, own, parent)
+                    .into_iter()
+                    .map(|(role, via)| RoleGrant { role, via })
+                    .collect();
+                OrgAccess {
+                    org: org.clone(),
+                    roles,
+                }
+            })
+            .collect()
+    }
 }
 
 /// What adding a member answers ([`Regentra::add_member_with_password`]).
@@ -152,7 +205,7 @@ impl Regentra {
         name: &str,
         kind: OrgKind,
     ) -> Result<Organization> {
-        self.authorize_platform(principal).await?;
+        let operator = self.authorize_platform(principal).await?;
         if kind == OrgKind::Client {
             return Err(Error::invalid(
                 "kind",
@@ -175,7 +228,7 @@ impl Regentra {
             Target::new(Organization::KIND, org.id),
             details.clone(),
         ));
-        let grant = platform_grant(org.id, Permission::TenantsManage);
+        let grant = platform_grant(org.id, Permission::TenantsManage, &operator);
         changes.audit(self.event(
             principal,
             &grant,
@@ -253,7 +306,7 @@ impl Regentra {
         let details = json!({ "name": client.name, "msp": msp });
         let mut changes = ChangeSet::new();
         changes.insert(&client)?;
-        changes.audit.extend(self.msp_and_client_events(
+        changes.audit_all(self.msp_and_client_events(
             principal,
             &grant,
             client.id,
@@ -626,7 +679,7 @@ impl Regentra {
         // or role change (which ends assignments) conflicts instead of
         // leaving an assignment behind.
         changes.update(&staff)?;
-        changes.audit.extend(self.msp_and_client_events(
+        changes.audit_all(self.msp_and_client_events(
             principal,
             &grant,
             client,
@@ -666,7 +719,7 @@ impl Regentra {
         self.admin_remains(&client_org, user, None, &mut changes)
             .await?;
         changes.delete(&membership);
-        changes.audit.extend(self.msp_and_client_events(
+        changes.audit_all(self.msp_and_client_events(
             principal,
             &grant,
             client,
@@ -681,51 +734,118 @@ impl Regentra {
     /// Tenant switching: every org the caller can act in, with the roles they
     /// hold there: their own memberships plus, for MSP admins, the MSP's
     /// clients. Platform operators list every org with
-    /// [`Regentra::list_organizations`] instead.
+    /// [`Regentra::list_organizations`] instead. Two reads, however many
+    /// memberships (see [`Regentra::reach`]).
     pub async fn my_organizations(&self, principal: &Principal) -> Result<Vec<OrgAccess>> {
-        let user = store::require::<User>(self.store(), Scope::Platform, principal.user.0)
-            .await?
-            .value;
-        let memberships = store::find_all::<Membership>(
-            self.store(),
-            Scope::Platform,
-            "user",
-            &user.id.to_string(),
-        )
-        .await?;
-        let mut orgs: Vec<Organization> = Vec::new();
-        for m in &memberships {
-            orgs.push(self.organization(m.value.org).await?);
-            if m.value.role == Role::MspAdmin {
-                let clients = store::find_all::<Organization>(
+        Ok(self.reach(principal.user).await?.organizations())
+    }
+
+    /// The caller's account, the orgs they can act in and the MFA
+    /// requirements of those orgs, from one resolution of what they reach:
+    /// three reads, however many memberships (what `GET /v1/me` shows).
+    pub async fn me(&self, principal: &Principal) -> Result<Me> {
+        let reach = self.reach(principal.user).await?;
+        let mfa_required = self.requirements_in(&reach).await?;
+        Ok(Me {
+            organizations: reach.organizations(),
+            account: reach.account,
+            mfa_required,
+        })
+    }
+
+    /// The caller's account, memberships and the orgs they reach: one batch
+    /// for the account and its memberships, one for their orgs (all at once)
+    /// and the clients of the MSPs they administer; more only past
+    /// [`store::MAX_PAGE`] memberships or clients of one MSP.
+    pub(crate) async fn reach(&self, user: UserId) -> Result<Reach> {
+        let by_user = |after| Read::Find {
+            scope: Scope::Platform,
+            kind: Membership::KIND.to_owned(),
+            index: "user".to_owned(),
+            value: user.to_string(),
+            page: PageRequest::after(after, store::MAX_PAGE),
+        };
+        let mut found = Answers::new(
+            self.store()
+                .read(vec![
+                    Read::Get {
+                        scope: Scope::Platform,
+                        kind: User::KIND.to_owned(),
+                        id: user.0,
+                    },
+                    by_user(None),
+                ])
+                .await?,
+        );
+        let account = found
+            .next()?
+            .one::<User>()?
+            .ok_or(Error::NotFound { what: User::NAME })?;
+        let mut memberships = found.next()?.many::<Membership>()?;
+        let mut page = memberships.len();
+        while page == store::MAX_PAGE {
+            let after = memberships.last().map(|m| m.value.id.0);
+            let more = store::find::<Membership>(
+                self.store(),
+                Scope::Platform,
+                "user",
+                &user.to_string(),
+                PageRequest::after(after, store::MAX_PAGE),
+            )
+            .await?;
+            page = more.len();
+            memberships.extend(more);
+        }
+        let ids: Vec<Uuid> = memberships.iter().map(|m| m.value.org.0).collect();
+        let administered: Vec<OrgId> = memberships
+            .iter()
+            .filter(|m| m.value.role == Role::MspAdmin)
+            .map(|m| m.value.org)
+            .collect();
+        let clients_of = |msp: OrgId, after| Read::Find {
+            scope: Scope::Platform,
+            kind: Organization::KIND.to_owned(),
+            index: "parent".to_owned(),
+            value: msp.to_string(),
+            page: PageRequest::after(after, store::MAX_PAGE),
+        };
+        let mut reads = vec![Read::GetMany {
+            scope: Scope::Platform,
+            kind: Organization::KIND.to_owned(),
+            ids,
+        }];
+        reads.extend(administered.iter().map(|msp| clients_of(*msp, None)));
+        let mut found = Answers::new(self.store().read(reads).await?);
+        let mut orgs: Vec<Organization> = found
+            .next()?
+            .each::<Organization>()?
+            .into_iter()
+            .flatten()
+            .map(|o| o.value)
+            .collect();
+        for msp in administered {
+            let mut clients = found.next()?.many::<Organization>()?;
+            while clients.len() == store::MAX_PAGE {
+                orgs.extend(clients.drain(..).map(|c| c.value));
+                let after = orgs.last().map(|o| o.id.0);
+                clients = store::find::<Organization>(
                     self.store(),
                     Scope::Platform,
                     "parent",
-                    &m.value.org.to_string(),
+                    &msp.to_string(),
+                    PageRequest::after(after, store::MAX_PAGE),
                 )
                 .await?;
-                orgs.extend(values(clients));
             }
+            orgs.extend(values(clients));
         }
         orgs.sort_by_key(|o| o.id);
         orgs.dedup_by_key(|o| o.id);
-        let plain_user = User {
-            super_admin: false,
-            ..user
-        };
-        let find = |org: OrgId| memberships.iter().map(|m| &m.value).find(|m| m.org == org);
-        Ok(orgs
-            .into_iter()
-            .map(|org| {
-                let own = find(org.id);
-                let parent = org.parent.and_then(find);
-                let roles = candidate_roles(&plain_user, &org, own, parent)
-                    .into_iter()
-                    .map(|(role, via)| RoleGrant { role, via })
-                    .collect();
-                OrgAccess { org, roles }
-            })
-            .collect())
+        Ok(Reach {
+            account: account.value,
+            memberships: values(memberships),
+            orgs,
+        })
     }
 
     /// A page of the org's audit events in chain order, filtered by time
@@ -855,7 +975,7 @@ impl Regentra {
         [msp_action, client_action]: [&str; 2],
         target: Target,
         details: serde_json::Value,
-    ) -> [AuditDraft; 2] {
+    ) -> [Audited; 2] {
         [
             self.event(
                 principal,
@@ -997,13 +1117,18 @@ fn values<T>(records: Vec<Versioned<T>>) -> Vec<T> {
 }
 
 /// A platform operator's grant in a tenant it just created.
-fn platform_grant(org: OrgId, permission: Permission) -> Grant {
+fn platform_grant(org: OrgId, permission: Permission, operator: &Versioned<User>) -> Grant {
     Grant {
         org,
         role: Role::SuperAdmin,
         via: Via::Platform,
         permission,
         access: crate::rbac::Access::All,
+        basis: Some(crate::rbac::Basis {
+            kind: User::KIND,
+            id: operator.value.id.0,
+            version: operator.version,
+        }),
     }
 }
 

@@ -103,6 +103,10 @@ macro_rules! service_tests {
     };
     (@each ($($mode:tt)?) $factory:expr) => {
         $crate::__conformance_cases!(services ($($mode)?) $factory;
+            a_role_changed_before_the_commit_makes_the_write_conflict,
+            one_request_reads_the_directory_once,
+            delegated_reads_are_recorded_once_per_window,
+            my_organizations_reads_a_bounded_number_of_times,
             msp_creates_and_lists_its_clients,
             emails_are_unique_on_the_platform,
             staff_assignment_gives_per_client_roles,

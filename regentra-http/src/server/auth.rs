@@ -27,19 +27,26 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // One request: its authorization checks share what they resolve.
         if let Some(token) = bearer(parts) {
-            return principal(parts, state, &token).await.map(Caller);
+            return principal(parts, state, &token)
+                .await
+                .map(|p| Caller(p.for_one_request()));
         }
         let secret =
             browser::session_secret(&parts.headers, state).ok_or(Error::Unauthenticated)?;
         browser::check_cookie_request(parts, state, &secret)?;
-        principal(parts, state, &secret).await.map(Caller)
+        principal(parts, state, &secret)
+            .await
+            .map(|p| Caller(p.for_one_request()))
     }
 }
 
 /// The caller of a WebSocket upgrade: browsers cannot set headers on one,
 /// so the token may also come as `?access_token=`. The token is kept (as
-/// the second field) so that a long-lived socket can check it again.
+/// the second field) so that a long-lived socket can check it again. Its
+/// principal is not one request's ([`Principal::for_one_request`]): a socket
+/// lives on, and each message is authorized against the roles of its time.
 #[derive(Clone)]
 pub struct SocketCaller(pub Principal, pub String);
 

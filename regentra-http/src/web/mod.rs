@@ -296,7 +296,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for SessionForm<T> {
             )
         })?;
         let caller = match state.regentra.authenticate(&secret).await {
-            Ok(caller) => caller.with_request(request_meta(&parts)),
+            Ok(caller) => caller.with_request(request_meta(&parts)).for_one_request(),
             Err(Error::Unauthenticated) => return Err(signed_out()),
             Err(e) => return Err(crate::server::problem::ApiError::from(e).into_response()),
         };

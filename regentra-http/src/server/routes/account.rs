@@ -121,9 +121,9 @@ pub struct MembershipItem {
     responses((status = 200, body = MeResponse)),
     security(("bearer" = [])))]
 async fn me(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<Json<MeResponse>> {
-    let account = state.regentra.account(&caller).await?;
-    let orgs = state.regentra.my_organizations(&caller).await?;
-    let memberships = orgs
+    let me = state.regentra.me(&caller).await?;
+    let memberships = me
+        .organizations
         .iter()
         .flat_map(|access| {
             access.roles.iter().map(|grant| MembershipItem {
@@ -139,13 +139,12 @@ async fn me(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<
             })
         })
         .collect();
-    let mfa_required = state.regentra.mfa_requirements(&caller).await?;
     Ok(Json(MeResponse {
         user_id: caller.user,
-        platform_operator: account.super_admin,
+        platform_operator: me.account.super_admin,
         memberships,
-        mfa_enabled: account.mfa,
-        mfa_required,
+        mfa_enabled: me.account.mfa,
+        mfa_required: me.mfa_required,
     }))
 }
 
