@@ -10,9 +10,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::audit::{Actor, Target};
+use crate::compliance::Evidence;
+use crate::compliance::features::Agreement;
 use crate::error::{Error, Result};
 use crate::mail::OutgoingEmail;
 use crate::notify::Notification;
+use crate::psa::records::{Article, TimeEntry};
 use crate::psa::ticket::Ticket;
 use crate::service::{Principal, Regentra};
 use crate::store::{self, ChangeSet, Entity, IndexEntry, PageRequest, Scope};
@@ -42,8 +45,10 @@ impl Entity for Maintenance {
     }
 }
 
-/// The due-time indexes: tickets' `next_escalation`, outbox entries'
-/// `next_attempt` and emails' `next_attempt`.
+/// The indexes the lists and the worker walk: every ticket's queue entries
+/// and `next_escalation`, outbox entries' and emails' `next_attempt`, and
+/// the ordered entries of evidence (expiry), time entries (date), articles
+/// (last update) and agreements (renewal).
 pub const DUE_INDEXES: &str = "due-indexes";
 const DUE_INDEXES_ID: Uuid = Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0001);
 
@@ -53,8 +58,9 @@ const BATCH: usize = 200;
 const RETRIES: usize = 5;
 
 impl Regentra {
-    /// Gives the records written before the due-time indexes existed their
-    /// entries: every active ticket (`next_escalation`), every undelivered
+    /// Gives the records written before the list and due-time indexes
+    /// existed their entries: every ticket (queues, `next_escalation`),
+    /// evidence, time entry, article and agreement, every undelivered
     /// outbox entry and every pending email (`next_attempt`) is rewritten
     /// as it is, so its indexes are computed again, in commits of at most
     /// 200 records, each with a `maintenance.reindexed` event in the org's
@@ -78,9 +84,13 @@ impl Regentra {
                 .await?;
             for &org in &orgs {
                 let scope = Scope::Org(org);
-                rewritten += self.reindex::<Ticket>(scope, "active", "yes").await?;
+                rewritten += self.reindex::<Ticket>(scope, None).await?;
+                rewritten += self.reindex::<Evidence>(scope, None).await?;
+                rewritten += self.reindex::<TimeEntry>(scope, None).await?;
+                rewritten += self.reindex::<Article>(scope, None).await?;
+                rewritten += self.reindex::<Agreement>(scope, None).await?;
                 rewritten += self
-                    .reindex::<Notification>(scope, "delivered", "no")
+                    .reindex::<Notification>(scope, Some(("delivered", "no")))
                     .await?;
             }
             match orgs.last() {
@@ -89,7 +99,7 @@ impl Regentra {
             }
         }
         rewritten += self
-            .reindex::<OutgoingEmail>(Scope::Platform, "state", "pending")
+            .reindex::<OutgoingEmail>(Scope::Platform, Some(("state", "pending")))
             .await?;
         let done = Maintenance {
             id: DUE_INDEXES_ID,
@@ -112,23 +122,36 @@ impl Regentra {
         }
     }
 
-    /// Rewrites every record of kind `E` holding `index = value` in `scope`,
-    /// a batch per commit. A batch that meets a concurrent write is read
-    /// again: the writer computed the indexes itself, the rest still needs it.
-    async fn reindex<E: Entity>(&self, scope: Scope, index: &str, value: &str) -> Result<usize> {
+    /// Rewrites every record of kind `E` in `scope` (those holding `index =
+    /// value` when given), a batch per commit. A batch that meets a
+    /// concurrent write is read again: the writer computed the indexes
+    /// itself, the rest still needs it.
+    async fn reindex<E: Entity>(
+        &self,
+        scope: Scope,
+        holding: Option<(&str, &str)>,
+    ) -> Result<usize> {
         let mut rewritten = 0;
         let mut after = None;
         loop {
             let mut tries = 0;
             let page = loop {
-                let page = store::find::<E>(
-                    self.store(),
-                    scope,
-                    index,
-                    value,
-                    PageRequest::after(after, BATCH),
-                )
-                .await?;
+                let page = match holding {
+                    Some((index, value)) => {
+                        store::find::<E>(
+                            self.store(),
+                            scope,
+                            index,
+                            value,
+                            PageRequest::after(after, BATCH),
+                        )
+                        .await?
+                    }
+                    None => {
+                        store::list::<E>(self.store(), scope, PageRequest::after(after, BATCH))
+                            .await?
+                    }
+                };
                 if page.is_empty() {
                     return Ok(rewritten);
                 }

@@ -404,6 +404,55 @@ pub async fn records_written_before_the_due_indexes_are_backfilled_once(store: A
         "the old entry is not found by the index"
     );
 
+    // A resolved ticket written before the queue indexes: no queue finds it.
+    let closed = r
+        .create_ticket(&f.c.msp.admin, f.c.org, new_ticket("Closed", Priority::Low))
+        .await
+        .expect("ticket");
+    r.set_ticket_status(&f.c.msp.admin, f.c.org, closed.id, TicketStatus::Resolved)
+        .await
+        .expect("resolved");
+    let stored = store::require::<Ticket>(r.store(), scope, closed.id.0)
+        .await
+        .expect("ticket");
+    let mut changes = ChangeSet::new();
+    changes.mutations.push(Mutation::Update {
+        scope,
+        kind: Ticket::KIND,
+        id: closed.id.0,
+        expected_version: stored.version,
+        body: serde_json::to_value(&stored.value).expect("body"),
+        indexes: Entity::indexes(&stored.value)
+            .into_iter()
+            .filter(|e| !e.name.starts_with("queue"))
+            .collect(),
+    });
+    r.store().apply(changes).await.expect("written the old way");
+    let inactive = || {
+        let r = r.clone();
+        let admin = f.c.msp.admin.clone();
+        async move {
+            r.ticket_queue(
+                &admin,
+                f.c.org,
+                crate::psa::queue::TicketQuery {
+                    statuses: crate::psa::queue::closed_statuses(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("queue")
+            .items
+            .into_iter()
+            .map(|t| t.id)
+            .collect::<Vec<_>>()
+        }
+    };
+    assert!(
+        inactive().await.is_empty(),
+        "not in any queue before the backfill"
+    );
+
     let rewritten = r.backfill_due_indexes().await.expect("backfill");
     assert!(
         rewritten.is_some_and(|n| n >= 2),
@@ -434,6 +483,11 @@ pub async fn records_written_before_the_due_indexes_are_backfilled_once(store: A
             .await
             .contains(&"maintenance.reindexed".to_owned()),
         "the rewrite is audited in the org's chain"
+    );
+    assert_eq!(
+        inactive().await,
+        [closed.id],
+        "the resolved ticket is queued again"
     );
     assert_eq!(
         r.backfill_due_indexes().await.expect("backfill"),
