@@ -204,6 +204,11 @@ fn decode(cursor: &str) -> Option<Position> {
         "o" => rest.parse().ok().map(Position::Offset),
         "k" => {
             let (id, key) = rest.split_at_checked(36)?;
+            // No index value holds a NUL (Postgres text cannot): a key with
+            // one was never issued, and the store would fail on it.
+            if key.contains('\0') {
+                return None;
+            }
             Uuid::parse_str(id)
                 .ok()
                 .map(|id| Position::AfterKey(key.to_owned(), id))
@@ -233,6 +238,8 @@ mod tests {
         }
         assert_eq!(decode("zz"), None);
         assert_eq!(decode(&hex::encode("x1")), None);
+        let nul = format!("k{}a\0b", Uuid::nil());
+        assert_eq!(decode(&hex::encode(nul)), None, "a key with a NUL");
         let bad = Page::parse(PageQuery {
             limit: None,
             cursor: Some("nope".into()),

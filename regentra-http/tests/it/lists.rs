@@ -271,3 +271,34 @@ async fn list_filters_are_query_parameters_on_the_embedded_store() {
 async fn postgres_list_filters_are_query_parameters() {
     filters_are_query_parameters(Backend::Postgres).await;
 }
+
+/// A cursor is opaque, but a client can still send any bytes as one: a
+/// forged scan cursor whose key holds a NUL (which no index value holds,
+/// and which Postgres text cannot) is refused naming `cursor`, on every
+/// list that resumes a store walk, not answered with a server error.
+async fn forged_cursors_are_refused(backend: Backend) {
+    let Some(server) = Server::on(backend).await else {
+        return;
+    };
+    let (boss, _, client) = support::msp_with_client(&server).await;
+    let forged = hex::encode(format!("k{}\u{0}", uuid::Uuid::nil()));
+    for path in [
+        format!("/v1/orgs/{client}/tickets?sort=due&cursor={forged}"),
+        format!("/v1/orgs/{client}/tickets?cursor={forged}"),
+        format!("/v1/tickets?sort=due&cursor={forged}"),
+        format!("/v1/orgs/{client}/evidence?sort=expiry&cursor={forged}"),
+        format!("/v1/orgs/{client}/time-entries?cursor={forged}"),
+    ] {
+        refused(&boss, &path, StatusCode::BAD_REQUEST, "cursor").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_cursors_are_refused_on_the_embedded_store() {
+    forged_cursors_are_refused(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_forged_cursors_are_refused() {
+    forged_cursors_are_refused(Backend::Postgres).await;
+}
