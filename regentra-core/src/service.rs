@@ -520,10 +520,13 @@ impl Regentra {
             }
         };
         let now = self.now();
-        if record
-            .as_ref()
-            .is_some_and(|r| now - r.value.recorded_at < DELEGATED_READ_WINDOW)
-        {
+        // A window covers the reads from its start on: one that starts
+        // after now (written by a server whose clock runs ahead, or before
+        // this clock was set back) covers none of this server's reads.
+        if record.as_ref().is_some_and(|r| {
+            let since = now - r.value.recorded_at;
+            since >= Duration::zero() && since < DELEGATED_READ_WINDOW
+        }) {
             standing.recorded.insert(permission, record);
             return Ok(());
         }

@@ -106,6 +106,7 @@ macro_rules! service_tests {
             a_role_changed_before_the_commit_makes_the_write_conflict,
             one_request_reads_the_directory_once,
             delegated_reads_are_recorded_once_per_window,
+            a_window_recorded_ahead_of_the_clock_covers_no_read,
             my_organizations_reads_a_bounded_number_of_times,
             msp_creates_and_lists_its_clients,
             emails_are_unique_on_the_platform,

@@ -384,6 +384,48 @@ pub async fn delegated_reads_are_recorded_once_per_window(store: Arc<dyn Store>)
     assert_eq!(report.first_break, None);
 }
 
+/// A window recorded at a time still ahead of this server's clock (another
+/// server whose clock runs fast, a clock set back) covers nothing here:
+/// the read is recorded now instead of going unrecorded until this clock
+/// catches up.
+pub async fn a_window_recorded_ahead_of_the_clock_covers_no_read(store: Arc<dyn Store>) {
+    let f = msp_fixture(store, "Northwind IT").await;
+    let [c1, _] = f.clients;
+    let ahead = Arc::new(ManualClock::new(at(0) + chrono::Duration::hours(1)));
+    let fast = f.regentra.clone().with_clock(ahead);
+    let clock = Arc::new(ManualClock::new(at(0)));
+    let r = f.regentra.clone().with_clock(clock.clone());
+    let delegated = || {
+        let r = r.clone();
+        async move {
+            store::audit_chain(r.store(), c1)
+                .await
+                .expect("audit")
+                .into_iter()
+                .filter(|e| e.action == "access.delegated")
+                .count()
+        }
+    };
+    fast.list_members(&f.admin, c1, PageRequest::first(10))
+        .await
+        .expect("read on the fast server");
+    assert_eq!(delegated().await, 1);
+    r.list_members(&f.admin, c1, PageRequest::first(10))
+        .await
+        .expect("read on this server");
+    assert_eq!(
+        delegated().await,
+        2,
+        "a window that starts in this clock's future does not cover its reads"
+    );
+    // The window this server recorded covers its own later reads.
+    clock.advance(chrono::Duration::minutes(4));
+    r.list_members(&f.admin, c1, PageRequest::first(10))
+        .await
+        .expect("reads");
+    assert_eq!(delegated().await, 2);
+}
+
 pub async fn my_organizations_reads_a_bounded_number_of_times(store: Arc<dyn Store>) {
     let counting = Arc::new(CountingStore::new(store));
     let f = msp_fixture(counting.clone(), "Northwind IT").await;
