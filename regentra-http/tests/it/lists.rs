@@ -291,6 +291,12 @@ async fn forged_cursors_are_refused(backend: Backend) {
     ] {
         refused(&boss, &path, StatusCode::BAD_REQUEST, "cursor").await;
     }
+    // The last possible audit sequence: nothing after it.
+    let last = hex::encode(format!("s{}", u64::MAX));
+    let page = boss
+        .get(&format!("/v1/orgs/{client}/audit?cursor={last}"))
+        .await;
+    assert!(items(&page).is_empty(), "{page}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
