@@ -288,6 +288,7 @@ async fn forged_cursors_are_refused(backend: Backend) {
         format!("/v1/tickets?sort=due&cursor={forged}"),
         format!("/v1/orgs/{client}/evidence?sort=expiry&cursor={forged}"),
         format!("/v1/orgs/{client}/time-entries?cursor={forged}"),
+        format!("/v1/orgs/{client}/kb/articles?cursor={forged}"),
     ] {
         refused(&boss, &path, StatusCode::BAD_REQUEST, "cursor").await;
     }
