@@ -50,7 +50,19 @@ impl Entity for Maintenance {
 /// the ordered entries of evidence (expiry), time entries (date), articles
 /// (last update) and agreements (renewal).
 pub const DUE_INDEXES: &str = "due-indexes";
-const DUE_INDEXES_ID: Uuid = Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0001);
+pub const DUE_INDEXES_ID: Uuid = Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0001);
+
+/// The maintenance a platform bootstrapped by this version never needs (its
+/// records carry every index from the start), recorded as done with the
+/// bootstrap.
+pub(crate) fn done_at_bootstrap(at: DateTime<Utc>) -> Vec<Maintenance> {
+    vec![Maintenance {
+        id: DUE_INDEXES_ID,
+        name: DUE_INDEXES.to_owned(),
+        done_at: at,
+        rewritten: 0,
+    }]
+}
 
 /// Records rewritten per commit.
 const BATCH: usize = 200;

@@ -187,6 +187,11 @@ impl Regentra {
         };
         let mut changes = ChangeSet::new();
         changes.insert(&user)?;
+        // A platform begun by this version writes every index as it goes:
+        // its one-time backfills have nothing to do.
+        for done in crate::maintenance::done_at_bootstrap(self.now()) {
+            changes.insert(&done)?;
+        }
         changes.audit(self.platform_event(
             None,
             "platform.bootstrapped",

@@ -6,7 +6,7 @@
 use crate::support;
 
 use serde_json::{Value, json};
-use support::{Backend, M, Server, StatusCode, items};
+use support::{Backend, M, PASSWORD, Server, StatusCode, items};
 
 fn titles(page: &Value, field: &str) -> Vec<String> {
     items(page)
@@ -194,7 +194,15 @@ async fn filters_are_query_parameters(backend: Backend) {
     )
     .await;
 
-    // The audit log: by actor and time range.
+    // The audit log: by actor and time range. The platform operator acts
+    // in the client too.
+    server
+        .admin()
+        .post(
+            &format!("/v1/orgs/{client}/members"),
+            json!({"email": "erin@client.test", "name": "Erin", "password": PASSWORD, "role": "employee"}),
+        )
+        .await;
     let audit = format!("/v1/orgs/{client}/audit");
     let boss_id = boss.get("/v1/me").await["user_id"]
         .as_str()

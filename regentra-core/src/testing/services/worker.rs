@@ -453,6 +453,20 @@ pub async fn records_written_before_the_due_indexes_are_backfilled_once(store: A
         "not in any queue before the backfill"
     );
 
+    // A platform bootstrapped by this version has nothing to backfill;
+    // one from before has no record of it.
+    assert_eq!(r.backfill_due_indexes().await.expect("backfill"), None);
+    let done = store::require::<crate::maintenance::Maintenance>(
+        r.store(),
+        Scope::Platform,
+        crate::maintenance::DUE_INDEXES_ID,
+    )
+    .await
+    .expect("recorded at bootstrap");
+    let mut forget = ChangeSet::new();
+    forget.delete(&done);
+    r.store().apply(forget).await.expect("as an older platform");
+
     let rewritten = r.backfill_due_indexes().await.expect("backfill");
     assert!(
         rewritten.is_some_and(|n| n >= 2),
