@@ -131,28 +131,6 @@ impl Page {
         }
     }
 
-    /// One page of a list already ordered by id (the store's order).
-    pub fn of_ids<T>(&self, items: Vec<T>, id: impl Fn(&T) -> Uuid) -> Paged<T> {
-        let after = match self.position {
-            Position::AfterId(after) => Some(after),
-            _ => None,
-        };
-        let mut rest: Vec<T> = items
-            .into_iter()
-            .filter(|item| after.is_none_or(|a| id(item) > a))
-            .collect();
-        rest.sort_by_key(|item| id(item));
-        let more = rest.len() > self.limit;
-        rest.truncate(self.limit);
-        let next_cursor = more
-            .then(|| rest.last().map(|last| encode(Position::AfterId(id(last)))))
-            .flatten();
-        Paged {
-            items: rest,
-            next_cursor,
-        }
-    }
-
     /// Items a store returned for [`Self::request`] (or an audit read): a
     /// full page may have more after it, so it carries a cursor; the page
     /// after it may then be empty.
@@ -270,18 +248,12 @@ mod tests {
     }
 
     #[test]
-    fn id_pages_walk_the_whole_list_once() {
-        let ids: Vec<Uuid> = (0..7).map(|_| Uuid::now_v7()).collect();
-        let mut seen = Vec::new();
-        let mut position = Position::Start;
-        loop {
-            let paged = page(3, position).of_ids(ids.clone(), |id| *id);
-            seen.extend(paged.items);
-            match paged.next_cursor {
-                Some(c) => position = decode(&c).expect("own cursor"),
-                None => break,
-            }
-        }
-        assert_eq!(seen, ids);
+    fn a_full_store_page_carries_a_cursor_and_a_short_one_none() {
+        let ids: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
+        let full = page(3, Position::Start).from_store(ids.clone(), |id| Position::AfterId(*id));
+        let next = decode(&full.next_cursor.expect("a full page may have more"));
+        assert_eq!(next, Some(Position::AfterId(ids[2])));
+        let short = page(5, Position::Start).from_store(ids, |id| Position::AfterId(*id));
+        assert!(short.next_cursor.is_none(), "a short page is the last");
     }
 }
