@@ -137,11 +137,6 @@ pub fn closed_statuses() -> BTreeSet<TicketStatus> {
         .collect()
 }
 
-/// An instant as index text: fixed width, so byte order is time order.
-pub fn instant_key(at: DateTime<Utc>) -> String {
-    at.format("%Y%m%dT%H%M%S").to_string()
-}
-
 /// When the ticket's next running SLA clock is due, if one is running.
 pub fn next_due(ticket: &Ticket) -> Option<DateTime<Utc>> {
     let sla = ticket.sla.as_ref()?;
@@ -157,7 +152,7 @@ pub fn next_due(ticket: &Ticket) -> Option<DateTime<Utc>> {
 }
 
 fn due_key(ticket: &Ticket) -> String {
-    next_due(ticket).map_or_else(|| NOT_DUE.to_owned(), instant_key)
+    next_due(ticket).map_or_else(|| NOT_DUE.to_owned(), store::instant_key)
 }
 
 fn state_key(status: TicketStatus) -> &'static str {
@@ -319,7 +314,7 @@ fn walks_of(scope: Scope, query: &TicketQuery, now: DateTime<Utc>) -> Result<Vec
                 prefix = format!("{prefix}|{narrow}");
             }
             let (from, to) = if due {
-                let at = |t: DateTime<Utc>| format!("{prefix}|{}", instant_key(t));
+                let at = |t: DateTime<Utc>| format!("{prefix}|{}", store::instant_key(t));
                 match query.sla {
                     None => (
                         Bound::Included(format!("{prefix}|")),
