@@ -164,7 +164,12 @@ async fn unadopt(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RequirementItem {
     id: String,
+    title: String,
     status: RequirementStatus,
+    /// Why it is out of scope, when it is (the org's own scoping or a
+    /// framework setting such as a merchant-only PCI DSS entity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    justification: Option<String>,
     /// The common controls mapped to it.
     controls: Vec<String>,
     /// Those not yet implemented.
@@ -205,7 +210,9 @@ async fn gap_analysis(
         .iter()
         .map(|r| RequirementItem {
             id: r.id.clone(),
+            title: r.title.clone(),
             status: r.status,
+            justification: r.justification.clone(),
             controls: r.controls.clone(),
             missing: r.missing.clone(),
         })
