@@ -549,7 +549,7 @@ async fn the_demo_seeds_once_and_its_portal_and_logins_work() {
             .len(),
         2
     );
-    let page = reqwest::get(format!("{}/portal/acme-dental", first.base))
+    let page = reqwest::get(format!("{}/portal/acme-dental/sign-in", first.base))
         .await
         .expect("page");
     assert_eq!(page.status(), StatusCode::OK);
@@ -684,7 +684,10 @@ async fn a_portal_is_served_at_its_slug_and_its_own_host_name() {
         .await;
     let (status, html) = page("help.client.test").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("&lt;Client&gt; help"), "branding, escaped");
+    assert!(
+        html.contains("&#60;Client&#62; help"),
+        "branding, escaped: {html}"
+    );
     assert!(html.contains("#112233"));
     let (status, _) = page("elsewhere.test").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
