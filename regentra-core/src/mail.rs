@@ -698,8 +698,10 @@ impl Regentra {
         )
     }
 
-    /// The path of an org's portal (`/portal/{slug}`), if it has an enabled one.
-    pub(crate) async fn portal_path(&self, org: OrgId) -> Result<Option<String>> {
+    /// The path of an org's portal (`/portal/{slug}`), if it has an enabled
+    /// one: where its emails' links lead, and where a host sends a browser
+    /// following an older link. A system operation (the address is public).
+    pub async fn portal_path(&self, org: OrgId) -> Result<Option<String>> {
         Ok(
             store::load::<PortalSettings>(self.store(), Scope::Org(org), org.0)
                 .await?

@@ -227,8 +227,14 @@ pub fn decide(role: Role, permission: Permission) -> Access {
             Viewer => Denied,
             _ => Own,
         },
-        SlaRead | TicketsRead | AssetsRead | KbRead => {
-            allowed(admin || matches!(role, Viewer | Technician))
+        SlaRead | TicketsRead | KbRead => allowed(admin || matches!(role, Viewer | Technician)),
+        // The rest of a client's people see the assets assigned to them.
+        AssetsRead => {
+            if admin || matches!(role, Viewer | Technician) {
+                All
+            } else {
+                Own
+            }
         }
         TicketsManage | TimeTrack | AssetsManage | KbManage | ChatStaff => {
             allowed(admin || role == Technician)

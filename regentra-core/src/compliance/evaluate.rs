@@ -138,6 +138,40 @@ pub fn evaluate_one(
     Some((controls, evaluation))
 }
 
+/// When something last moved the standing of an adopted framework, as of
+/// `now`: its adoption, a change to one of the controls its requirements
+/// map, evidence added to one of them, or such evidence expiring. `None`
+/// when the framework is not adopted.
+pub fn last_change(
+    catalog: &Catalog,
+    state: &OrgState,
+    framework: &str,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let (f, adoption) = adopted(catalog, state).find(|(f, _)| f.key == framework)?;
+    let mapped: BTreeSet<&str> = f
+        .assessable()
+        .flat_map(|r| r.controls.iter().map(String::as_str))
+        .collect();
+    let controls = mapped
+        .iter()
+        .filter_map(|c| state.controls.get(*c))
+        .map(|imp| imp.updated_at);
+    let evidence = state
+        .evidence
+        .iter()
+        .filter(|e| e.controls.iter().any(|c| mapped.contains(c.as_str())))
+        .flat_map(|e| {
+            let expired = e.valid_until.filter(|until| *until <= now);
+            [Some(e.uploaded_at), expired].into_iter().flatten()
+        });
+    controls
+        .chain(evidence)
+        .chain([adoption.adopted_at])
+        .filter(|t| *t <= now)
+        .max()
+}
+
 /// For each control that does not count yet, how many open (gap or
 /// partial) requirements of all adopted frameworks map it: what
 /// [`evaluate`] would give, counted without building any requirement's

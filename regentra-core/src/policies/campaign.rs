@@ -173,10 +173,11 @@ impl Regentra {
             closed_at: None,
         };
         let sender = self.sender(org).await?;
+        let mail = self.campaign_mail(&campaign, p.title.clone()).await?;
         let mut changes = ChangeSet::new();
         changes.insert(&campaign)?;
         for m in &audience {
-            self.assign(&mut changes, &sender, &campaign, &p.title, m.user, m.role)
+            self.assign(&mut changes, &sender, &mail, m.user, m.role)
                 .await?;
         }
         changes.audit(self.event(
@@ -210,16 +211,10 @@ impl Regentra {
             .ok_or_else(|| Error::invalid("user_id", "must be a member of the organization"))?;
         let policy_title = self.policy_record(org, c.value.policy).await?.value.title;
         let sender = self.sender(org).await?;
+        let mail = self.campaign_mail(&c.value, policy_title).await?;
         let mut changes = ChangeSet::new();
         let ack = self
-            .assign(
-                &mut changes,
-                &sender,
-                &c.value,
-                &policy_title,
-                user,
-                member.value.role,
-            )
+            .assign(&mut changes, &sender, &mail, user, member.value.role)
             .await?;
         changes.audit(self.event(
             principal,
@@ -534,21 +529,15 @@ impl Regentra {
                 None => sender.insert(self.sender(org).await?),
             };
             let policy_title = self.policy_record(org, c.value.policy).await?.value.title;
+            let mail = self.campaign_mail(&c.value, policy_title).await?;
             let count = due.len();
             let mut changes = ChangeSet::new();
             for mut ack in due {
                 ack.value.last_step = Some(step);
                 ack.value.reminders += 1;
                 changes.update(&ack)?;
-                self.remind(
-                    &mut changes,
-                    sender,
-                    &c.value,
-                    &policy_title,
-                    &ack.value,
-                    Some(step),
-                )
-                .await?;
+                self.remind(&mut changes, sender, &mail, &ack.value, Some(step))
+                    .await?;
                 sent += 1;
             }
             changes.audit(self.event_in(
@@ -584,11 +573,12 @@ impl Regentra {
             .collect();
         let sender = self.sender(org).await?;
         let policy_title = self.policy_record(org, c.policy).await?.value.title;
+        let mail = self.campaign_mail(&c, policy_title).await?;
         let mut changes = ChangeSet::new();
         for mut ack in pending.iter().cloned() {
             ack.value.reminders += 1;
             changes.update(&ack)?;
-            self.remind(&mut changes, &sender, &c, &policy_title, &ack.value, None)
+            self.remind(&mut changes, &sender, &mail, &ack.value, None)
                 .await?;
         }
         changes.audit(self.event(
@@ -708,17 +698,38 @@ impl Regentra {
         )
     }
 
+    /// What a campaign's invitations and reminders say: the policy's title
+    /// and the link. The link opens the campaign's page in the org's
+    /// portal when it has an enabled one (where its people sign in and
+    /// find their other policies), else the product's signing page, which
+    /// sends a browser on to the portal if one is enabled later.
+    async fn campaign_mail<'c>(
+        &self,
+        c: &'c Campaign,
+        policy_title: String,
+    ) -> Result<CampaignMail<'c>> {
+        let link = match self.portal_path(c.org).await? {
+            Some(portal) => portal_policy_path(&portal, c.id),
+            None => signing_path(c),
+        };
+        Ok(CampaignMail {
+            campaign: c,
+            policy_title,
+            link,
+        })
+    }
+
     /// A pending acknowledgment for `user`, with their invitation: in the
     /// inbox, and by email with the personal link to the signing page.
     async fn assign(
         &self,
         changes: &mut ChangeSet,
         sender: &Sender,
-        c: &Campaign,
-        policy_title: &str,
+        mail: &CampaignMail<'_>,
         user: UserId,
         role: Role,
     ) -> Result<Acknowledgment> {
+        let (c, policy_title) = (mail.campaign, &mail.policy_title);
         let ack = Acknowledgment {
             id: AcknowledgmentId(self.new_id()),
             org: c.org,
@@ -743,7 +754,7 @@ impl Regentra {
                 "policy_title": policy_title,
                 "version": c.version,
                 "due": c.due,
-                "link": signing_path(c),
+                "link": mail.link,
             }),
         )
         .await?;
@@ -755,11 +766,11 @@ impl Regentra {
         &self,
         changes: &mut ChangeSet,
         sender: &Sender,
-        c: &Campaign,
-        policy_title: &str,
+        mail: &CampaignMail<'_>,
         ack: &Acknowledgment,
         step: Option<u32>,
     ) -> Result<()> {
+        let (c, policy_title) = (mail.campaign, &mail.policy_title);
         self.notify_person(
             changes,
             sender,
@@ -773,7 +784,7 @@ impl Regentra {
                 "due": c.due,
                 "overdue": self.now() >= c.due,
                 "reminder": ack.reminders,
-                "link": signing_path(c),
+                "link": mail.link,
             }),
         )
         .await
@@ -835,6 +846,20 @@ impl Regentra {
 /// the link carries no secret.
 pub fn signing_path(c: &Campaign) -> String {
     format!("/sign/{}/{}", c.org, c.id)
+}
+
+/// A campaign's page in the org's portal at `portal` (`/portal/{slug}`):
+/// what campaign emails link to when the org has a portal.
+pub fn portal_policy_path(portal: &str, campaign: CampaignId) -> String {
+    format!("{portal}/policies/{campaign}")
+}
+
+/// What a campaign's emails say besides the person: see
+/// [`Regentra::campaign_mail`].
+struct CampaignMail<'c> {
+    campaign: &'c Campaign,
+    policy_title: String,
+    link: String,
 }
 
 /// A reminder the cadence makes due.
@@ -913,5 +938,92 @@ impl Policy {
     /// Whether a campaign may go out for it.
     pub fn can_campaign(&self) -> bool {
         self.status != PolicyStatus::Retired && self.published_version.is_some()
+    }
+}
+
+/// Whether a typed signature names the account's holder, loosely: case,
+/// punctuation, spacing and common Latin accents aside, the same words, or
+/// the same first and last word (a middle name added or left out). An
+/// account whose name is not a person's (empty, or an email address, as
+/// accounts created from an email alone are) matches any name that is not
+/// blank: there is nothing to compare with. A rule for signing pages to
+/// apply before [`Regentra::sign_acknowledgment`], which records whatever
+/// non-blank name it is given (API clients sign on their own terms).
+pub fn typed_name_matches(typed: &str, account_name: &str) -> bool {
+    let typed = name_words(typed);
+    if typed.is_empty() {
+        return false;
+    }
+    let account = name_words(account_name);
+    if account.is_empty() || account_name.contains('@') {
+        return true;
+    }
+    match (account.as_slice(), typed.as_slice()) {
+        _ if account == typed => true,
+        ([only], words) => words.contains(only),
+        ([first, .., last], [typed_first, .., typed_last]) => {
+            first == typed_first && last == typed_last
+        }
+        _ => false,
+    }
+}
+
+/// The words of a name, lowercase, with common Latin accents dropped.
+fn name_words(name: &str) -> Vec<String> {
+    name.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.chars().flat_map(char::to_lowercase).map(unaccented).collect())
+        .collect()
+}
+
+fn unaccented(c: char) -> char {
+    match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ą' => 'a',
+        'ç' | 'ć' | 'č' => 'c',
+        'ď' => 'd',
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ę' | 'ě' => 'e',
+        'ì' | 'í' | 'î' | 'ï' | 'ī' => 'i',
+        'ł' => 'l',
+        'ñ' | 'ń' | 'ň' => 'n',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' => 'o',
+        'ř' => 'r',
+        'ś' | 'š' => 's',
+        'ť' => 't',
+        'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' => 'u',
+        'ý' | 'ÿ' => 'y',
+        'ź' | 'ż' | 'ž' => 'z',
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::typed_name_matches;
+
+    #[test]
+    fn a_typed_name_matches_the_account_loosely() {
+        for (typed, account) in [
+            ("Ann Example", "Ann Example"),
+            ("  ann   EXAMPLE. ", "Ann Example"),
+            ("Ann Marie Example", "Ann Example"),
+            ("Ann Example", "Ann Marie Example"),
+            ("Jose Nunez", "José Núñez"),
+            ("O'Brien Kate", "Kate"),
+            ("Anyone At All", "erin@acme.test"),
+            ("Anyone", ""),
+        ] {
+            assert!(typed_name_matches(typed, account), "{typed:?} / {account:?}");
+        }
+        for (typed, account) in [
+            ("", "Ann Example"),
+            ("  .  ", "erin@acme.test"),
+            ("Bob Example", "Ann Example"),
+            ("Ann", "Ann Example"),
+            ("Example Ann", "Ann Example"),
+            ("Ann Exampel", "Ann Example"),
+            ("Katherine", "Kate"),
+        ] {
+            assert!(!typed_name_matches(typed, account), "{typed:?} / {account:?}");
+        }
     }
 }

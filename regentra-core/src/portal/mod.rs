@@ -1,5 +1,6 @@
 //! The client portal: per-tenant settings (enabled, slug and hostname,
-//! branding, whether the compliance dashboard is shown) and the platform-wide
+//! branding, whether the compliance dashboard and people's own assets are
+//! shown) and the platform-wide
 //! routing from a slug to its tenant.
 //!
 //! Settings are one [`PortalSettings`] record in the org (id = the org's
@@ -78,6 +79,10 @@ pub struct PortalSettings {
     pub branding: Branding,
     /// Whether portal users (employees included) see the compliance scores.
     pub show_compliance_dashboard: bool,
+    /// Whether the portal shows each person the assets assigned to them
+    /// (absent from settings saved before it existed: off).
+    #[serde(default)]
+    pub show_assets: bool,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -240,6 +245,7 @@ impl PortalSettings {
             hostname: None,
             branding: Branding::default(),
             show_compliance_dashboard: false,
+            show_assets: false,
             updated_at: at,
         }
     }
@@ -256,6 +262,9 @@ impl PortalSettings {
         }
         if let Some(show) = update.show_compliance_dashboard {
             next.show_compliance_dashboard = show;
+        }
+        if let Some(show) = update.show_assets {
+            next.show_assets = show;
         }
         let mut text =
             |target: &mut Option<String>,
@@ -364,6 +373,7 @@ pub struct PortalUpdate {
     #[serde(default)]
     pub branding: BrandingUpdate,
     pub show_compliance_dashboard: Option<bool>,
+    pub show_assets: Option<bool>,
 }
 
 /// A partial change to the branding, with [`PortalUpdate`]'s convention:
@@ -450,6 +460,7 @@ fn changed_fields(before: &PortalSettings, after: &PortalSettings) -> Vec<&'stat
             "show_compliance_dashboard",
             before.show_compliance_dashboard != after.show_compliance_dashboard,
         ),
+        ("show_assets", before.show_assets != after.show_assets),
     ]
     .into_iter()
     .filter_map(|(field, changed)| changed.then_some(field))
@@ -787,6 +798,7 @@ mod tests {
                 welcome_text: set(&"w".repeat(2001)),
             },
             show_compliance_dashboard: Some(true),
+            show_assets: Some(true),
         };
         assert_eq!(
             rejected(update),
@@ -800,6 +812,25 @@ mod tests {
                 "branding.welcome_text",
             ]
         );
+    }
+
+    #[test]
+    fn settings_saved_before_the_assets_setting_read_as_not_showing_them() {
+        let mut stored = serde_json::to_value(base()).expect("json");
+        stored
+            .as_object_mut()
+            .expect("an object")
+            .remove("show_assets");
+        let read: PortalSettings = serde_json::from_value(stored).expect("still reads");
+        assert!(!read.show_assets);
+        let (after, changed) = read
+            .updated(PortalUpdate {
+                show_assets: Some(true),
+                ..Default::default()
+            })
+            .expect("valid");
+        assert!(after.show_assets);
+        assert_eq!(changed, ["show_assets"]);
     }
 
     #[test]

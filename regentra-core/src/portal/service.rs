@@ -11,6 +11,7 @@ use super::{
 };
 use crate::audit::Target;
 use crate::compliance::gap::FrameworkScore;
+use crate::compliance::evaluate::last_change;
 use crate::compliance::{evaluate, gap_analysis};
 use crate::error::{Error, FieldError, Result};
 use crate::ids::OrgId;
@@ -30,6 +31,8 @@ pub struct PublicPortal {
     /// branding names the portal itself.
     pub branding: Branding,
     pub show_compliance_dashboard: bool,
+    /// Whether the portal shows each person the assets assigned to them.
+    pub show_assets: bool,
 }
 
 /// The compliance scores the portal shows, one entry per adopted framework.
@@ -57,16 +60,21 @@ pub struct DashboardFramework {
     /// Requirements in scope (scoped-out ones are not counted), so that
     /// `implemented / total` is the score.
     pub total: usize,
+    /// When something last moved this standing: the adoption, a change to
+    /// a control its requirements map, or evidence of one added or expired
+    /// ([`crate::compliance::evaluate::last_change`]).
+    pub last_change: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-impl From<FrameworkScore> for DashboardFramework {
-    fn from(f: FrameworkScore) -> Self {
+impl DashboardFramework {
+    fn of(f: FrameworkScore, last_change: Option<chrono::DateTime<chrono::Utc>>) -> Self {
         Self {
             implemented: f.totals.satisfied,
             total: f.totals.total - f.totals.not_applicable,
             framework: f.framework,
             name: f.name,
             score: f.score,
+            last_change,
         }
     }
 }
@@ -192,6 +200,7 @@ impl Regentra {
             slug: slug.to_owned(),
             branding,
             show_compliance_dashboard: settings.show_compliance_dashboard,
+            show_assets: settings.show_assets,
         }))
     }
 
@@ -255,7 +264,8 @@ impl Regentra {
             });
         }
         let (catalog, state) = (self.catalog_for(org).await?, self.org_state(org).await?);
-        let gaps = gap_analysis(&catalog, &evaluate(&catalog, &state, self.now()));
+        let now = self.now();
+        let gaps = gap_analysis(&catalog, &evaluate(&catalog, &state, now));
         Ok(PortalDashboard {
             org,
             at: gaps.at,
@@ -263,9 +273,20 @@ impl Regentra {
                 .summary
                 .frameworks
                 .into_iter()
-                .map(DashboardFramework::from)
+                .map(|f| {
+                    let changed = last_change(&catalog, &state, &f.framework, now);
+                    DashboardFramework::of(f, changed)
+                })
                 .collect(),
         })
+    }
+
+    /// Whether the org's portal is enabled and shows people their assets.
+    pub(crate) async fn portal_shows_assets(&self, org: OrgId) -> Result<bool> {
+        Ok(self
+            .portal_record(org)
+            .await?
+            .is_some_and(|s| s.value.enabled && s.value.show_assets))
     }
 
     /// The org's claim on its portal host name, with the TXT record that

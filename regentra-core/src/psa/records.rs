@@ -12,7 +12,7 @@ use super::ticket::Ticket;
 use crate::audit::Target;
 use crate::error::{Error, Result};
 use crate::ids::{ArticleId, AssetId, OrgId, TicketId, TimeEntryId, UserId};
-use crate::rbac::Permission;
+use crate::rbac::{Access, Permission};
 use crate::service::{Principal, Regentra};
 use crate::store::{
     self, ChangeSet, Entity, IndexEntry, IndexScan, Listing, MAX_PAGE, Order, PageRequest,
@@ -147,6 +147,34 @@ pub struct TimeTotals {
 
 // ----- assets ----------------------------------------------------------------
 
+/// Where an asset stands in its life.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssetStatus {
+    /// In service (what every asset recorded before statuses existed is).
+    #[default]
+    InUse,
+    /// Kept as a spare, not in service.
+    InStock,
+    /// Away for repair.
+    InRepair,
+    /// Out of service for good; kept on record.
+    Retired,
+}
+
+impl AssetStatus {
+    /// How a person reads it.
+    pub fn label(self) -> &'static str {
+        match self {
+            AssetStatus::InUse => "In use",
+            AssetStatus::InStock => "In stock",
+            AssetStatus::InRepair => "In repair",
+            AssetStatus::Retired => "Retired",
+        }
+    }
+}
+
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Asset {
@@ -156,7 +184,10 @@ pub struct Asset {
     /// Laptop, server, firewall, license ...
     pub kind: String,
     pub serial: Option<String>,
+    /// The person who has it (indexed: [`Regentra::assets_of`]).
     pub assigned_user: Option<UserId>,
+    #[serde(default)]
+    pub status: AssetStatus,
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
     pub updated_at: DateTime<Utc>,
@@ -191,6 +222,9 @@ pub struct NewAsset {
     pub kind: String,
     pub serial: Option<String>,
     pub assigned_user: Option<UserId>,
+    /// `in_use` when left out.
+    #[serde(default)]
+    pub status: AssetStatus,
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
 }
@@ -245,11 +279,18 @@ impl Entity for Article {
         // Newest first for staff, and for everyone else among what the
         // portal shows: the blank query's walks.
         let updated = store::instant_key(self.updated_at);
-        if self.visibility == Visibility::Portal && self.published {
+        if self.on_portal() {
             entries.push(IndexEntry::multi("portal_updated", updated.clone()));
         }
         entries.push(IndexEntry::multi("updated", updated));
         entries
+    }
+}
+
+impl Article {
+    /// Whether the portal shows it: published, and meant for the portal.
+    pub fn on_portal(&self) -> bool {
+        self.visibility == Visibility::Portal && self.published
     }
 }
 
@@ -263,6 +304,17 @@ pub struct NewArticle {
     pub tags: BTreeSet<String>,
     pub visibility: Visibility,
     pub published: bool,
+}
+
+/// Whose view of the knowledge base a read takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shelf {
+    /// Every article the caller may read: staff see internal articles and
+    /// drafts, everyone else what the portal shows.
+    Caller,
+    /// What the portal shows, whoever looks: published portal articles
+    /// only, so staff looking at a client's portal see what its people see.
+    Portal,
 }
 
 /// Where the next page of a knowledge-base search starts: a position in
@@ -431,6 +483,7 @@ impl Regentra {
                 .map(|s| s.trim().to_owned())
                 .filter(|s| !s.is_empty()),
             assigned_user: new.assigned_user,
+            status: new.status,
             attributes: new.attributes,
             updated_at: self.now(),
         };
@@ -461,6 +514,44 @@ impl Regentra {
                 .await?
                 .map(|v| v.value),
         )
+    }
+
+    /// A page of the assets assigned to `user`, in the order they were
+    /// added: one walk of the `user` index. Staff who read the inventory
+    /// ask for anyone; anyone else only for themselves (`assets.read` is
+    /// `own` for them), and only where the org's portal is enabled and
+    /// shows people their assets, since that is where it lets them see
+    /// them; otherwise `NotFound`, like the portal's dashboard. Asking for
+    /// someone else's is `PermissionDenied`.
+    pub async fn assets_of(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        user: UserId,
+        page: PageRequest,
+    ) -> Result<Listing<Asset>> {
+        let grant = self
+            .authorize(principal, org, Permission::AssetsRead)
+            .await?;
+        if grant.access == Access::Own {
+            if user != principal.user {
+                return Err(Error::PermissionDenied {
+                    permission: Permission::AssetsRead.key(),
+                });
+            }
+            if !self.portal_shows_assets(org).await? {
+                return Err(Error::NotFound { what: "assets" });
+            }
+        }
+        Ok(store::find_page::<Asset>(
+            self.store(),
+            Scope::Org(org),
+            "user",
+            &user.to_string(),
+            page,
+        )
+        .await?
+        .map(|v| v.value))
     }
 
     /// Links an asset to a ticket about it.
@@ -556,12 +647,94 @@ impl Regentra {
         after: Option<ArticleCursor>,
         limit: usize,
     ) -> Result<Listing<Article, ArticleCursor>> {
+        self.search_shelf(principal, org, Shelf::Caller, query, after, limit)
+            .await
+    }
+
+    /// [`Self::search_articles`] over what the portal shows (published
+    /// portal articles), whoever the caller: the portal's pages.
+    pub async fn search_portal_articles(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        query: &str,
+        after: Option<ArticleCursor>,
+        limit: usize,
+    ) -> Result<Listing<Article, ArticleCursor>> {
+        self.search_shelf(principal, org, Shelf::Portal, query, after, limit)
+            .await
+    }
+
+    /// One article the caller may read (the rule of
+    /// [`Self::search_articles`]): an internal or unpublished article is
+    /// `NotFound` for someone who only sees the portal's, as is another
+    /// org's.
+    pub async fn article(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        article: ArticleId,
+    ) -> Result<Article> {
+        self.read_article(principal, org, Shelf::Caller, article)
+            .await
+    }
+
+    /// One article as the portal shows it: `NotFound` unless it is a
+    /// published portal article, whoever the caller.
+    pub async fn portal_article(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        article: ArticleId,
+    ) -> Result<Article> {
+        self.read_article(principal, org, Shelf::Portal, article)
+            .await
+    }
+
+    /// Whether the caller reads every article (`true`: staff) or only the
+    /// portal's, on `shelf`.
+    async fn reads_every_article(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        shelf: Shelf,
+    ) -> Result<bool> {
         self.authorize(principal, org, Permission::KbReadPortal)
             .await?;
-        let staff = self
-            .authorize_all(principal, org, Permission::KbRead)
-            .await
-            .is_ok();
+        Ok(shelf == Shelf::Caller
+            && self
+                .authorize_all(principal, org, Permission::KbRead)
+                .await
+                .is_ok())
+    }
+
+    async fn read_article(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        shelf: Shelf,
+        article: ArticleId,
+    ) -> Result<Article> {
+        let staff = self.reads_every_article(principal, org, shelf).await?;
+        store::load::<Article>(self.store(), Scope::Org(org), article.0)
+            .await?
+            .map(|a| a.value)
+            .filter(|a| staff || a.on_portal())
+            .ok_or(Error::NotFound {
+                what: Article::NAME,
+            })
+    }
+
+    async fn search_shelf(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        shelf: Shelf,
+        query: &str,
+        after: Option<ArticleCursor>,
+        limit: usize,
+    ) -> Result<Listing<Article, ArticleCursor>> {
+        let staff = self.reads_every_article(principal, org, shelf).await?;
         let scope = Scope::Org(org);
         let limit = limit.clamp(1, MAX_PAGE);
         if query.trim().is_empty() {
@@ -591,7 +764,7 @@ impl Regentra {
                 "needs at least one word of two letters or more",
             ));
         };
-        let visible = |a: &Article| staff || (a.visibility == Visibility::Portal && a.published);
+        let visible = |a: &Article| staff || a.on_portal();
         let mut out: Vec<Article> = store::find_all::<Article>(self.store(), scope, "word", walked)
             .await?
             .into_iter()

@@ -421,6 +421,18 @@ impl Regentra {
         )
     }
 
+    /// The time zone `org` works in, for showing its people times: the
+    /// zone of the business calendar its tickets run on (its SLA policy,
+    /// else its MSP's default for clients), UTC when it has none. A system
+    /// operation for the host's pages; it tells nothing but a zone.
+    pub async fn time_zone(&self, org: OrgId) -> Result<crate::sla::Tz> {
+        Ok(self
+            .effective_sla_policy(org)
+            .await?
+            .and_then(|p| p.calendar.timezone.parse().ok())
+            .unwrap_or(crate::sla::Tz::UTC))
+    }
+
     /// The policy tickets of `org` run on: its own default, else (for a
     /// client) its MSP's default for clients.
     pub(crate) async fn effective_sla_policy(&self, org: OrgId) -> Result<Option<SlaPolicy>> {

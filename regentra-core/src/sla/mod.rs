@@ -19,6 +19,9 @@ mod zone;
 
 pub use calendar::{BusinessCalendar, CALENDAR_CACHE_CAPACITY, CalendarSpec, WeeklySpec};
 pub use clock::Clock;
+/// The IANA time zones calendars name (re-exported for hosts that show
+/// times in an org's zone: [`crate::Regentra::time_zone`]).
+pub use chrono_tz::Tz;
 
 use chrono::{DateTime, Duration, Utc};
 

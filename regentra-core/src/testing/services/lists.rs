@@ -325,6 +325,7 @@ pub async fn audit_pages_filter_by_time_range_and_actor(store: Arc<dyn Store>) {
                 kind: "laptop".into(),
                 serial: None,
                 assigned_user: None,
+                status: Default::default(),
                 attributes: Default::default(),
             },
         )
@@ -436,6 +437,7 @@ pub async fn other_lists_are_store_pages(store: Arc<dyn Store>) {
                     kind: "laptop".into(),
                     serial: None,
                     assigned_user: None,
+                    status: Default::default(),
                     attributes: Default::default(),
                 },
             )

@@ -683,3 +683,54 @@ async fn an_expired_link_is_not_sent_or_retried(f: &ComplianceFixture) {
         .expect("chain");
     assert!(chain.iter().any(|e| e.action == "email.dead"));
 }
+
+/// A portal's people sign their policies on its pages: a campaign's
+/// invitations and reminders link to the campaign's page in the portal
+/// when the org has an enabled one, the product's signing page otherwise.
+pub async fn campaign_emails_link_to_the_portal_when_the_org_has_one(store: Arc<dyn Store>) {
+    let f = compliance_fixture(store).await;
+    let (r, org) = (f.r(), f.org);
+    let (policy, [erin, _]) = published_policy(&f).await;
+    let erin = &erin;
+    let links = |kind| async move {
+        emails_of(r, kind)
+            .await
+            .iter()
+            .filter(|e| e.recipient == Some(erin.user))
+            .map(|e| text(e, "link"))
+            .collect::<Vec<_>>()
+    };
+    let before = launch(&f, policy, &[erin]).await;
+    assert_eq!(
+        links(EmailKind::CampaignInvitation).await,
+        [format!("/sign/{org}/{}", before.id)],
+        "no portal: the product's signing page"
+    );
+    r.update_portal_settings(
+        &f.msp.admin,
+        org,
+        PortalUpdate {
+            enabled: Some(true),
+            slug: Some(Some("acme".into())),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("portal");
+    let after = launch(&f, policy, &[erin]).await;
+    assert_eq!(
+        links(EmailKind::CampaignInvitation).await,
+        [
+            format!("/sign/{org}/{}", before.id),
+            format!("/portal/acme/policies/{}", after.id)
+        ]
+    );
+    r.remind_now(&f.officer, org, before.id)
+        .await
+        .expect("reminded");
+    assert_eq!(
+        links(EmailKind::CampaignReminder).await,
+        [format!("/portal/acme/policies/{}", before.id)],
+        "a reminder of a campaign launched before the portal links to it too"
+    );
+}

@@ -76,12 +76,14 @@ pub async fn portal_settings_default_then_round_trip(store: Arc<dyn Store>) {
             welcome_text: set_text("Welcome to Acme's portal."),
         },
         show_compliance_dashboard: Some(true),
+        show_assets: Some(true),
     };
+    assert!(!defaults.show_assets, "people's assets are not shown by default");
     let saved = r
         .update_portal_settings(&f.admin, c1, full)
         .await
         .expect("saved");
-    assert!(saved.enabled && saved.show_compliance_dashboard);
+    assert!(saved.enabled && saved.show_compliance_dashboard && saved.show_assets);
     assert_eq!(saved.slug.as_deref(), Some("acme"));
     assert_eq!(saved.branding.primary_color.as_deref(), Some("#0a1b2c"));
     assert_eq!(saved.updated_at, at(0));
@@ -845,4 +847,80 @@ pub async fn portal_hostname_approval_is_for_platform_operators(store: Arc<dyn S
             .map(|p| p.org),
         Some(client)
     );
+}
+
+/// Each framework on the dashboard says when its standing last moved: its
+/// adoption, then a change to one of its controls, evidence added, or
+/// evidence expiring; work on another framework's controls leaves it be.
+pub async fn portal_dashboard_dates_each_frameworks_last_change(store: Arc<dyn Store>) {
+    let f = compliance_fixture(store).await;
+    let (r, org) = (f.r(), f.org);
+    let employee = member(&f.msp, org, "clerk@acme.test", Role::Employee).await;
+    r.update_portal_settings(
+        &f.msp.admin,
+        org,
+        PortalUpdate {
+            show_compliance_dashboard: Some(true),
+            ..enabled_with_slug("acme")
+        },
+    )
+    .await
+    .expect("shown");
+    f.adopt("ftc-safeguards").await;
+    f.adopt("hipaa").await;
+    let last_change = |dashboard: &crate::portal::PortalDashboard, key: &str| {
+        dashboard
+            .frameworks
+            .iter()
+            .find(|d| d.framework == key)
+            .unwrap_or_else(|| panic!("{key} on the dashboard"))
+            .last_change
+    };
+    let dashboard = r.portal_dashboard(&employee, org).await.expect("dashboard");
+    assert_eq!(last_change(&dashboard, "hipaa"), Some(at(0)), "adopted");
+    assert_eq!(last_change(&dashboard, "ftc-safeguards"), Some(at(0)));
+
+    // A control HIPAA maps and the FTC rule does not.
+    let catalog = crate::catalog::Catalog::builtin();
+    let controls_of = |key: &str| -> BTreeSet<String> {
+        catalog
+            .framework(key)
+            .expect("built in")
+            .assessable()
+            .flat_map(|req| req.controls.iter().cloned())
+            .collect()
+    };
+    let ftc = controls_of("ftc-safeguards");
+    let hipaa_only = controls_of("hipaa")
+        .into_iter()
+        .find(|c| !ftc.contains(c))
+        .expect("a control only HIPAA maps");
+    f.clock.set(at(3600));
+    f.implement(&hipaa_only).await;
+    let dashboard = r.portal_dashboard(&employee, org).await.expect("dashboard");
+    assert_eq!(last_change(&dashboard, "hipaa"), Some(at(3600)));
+    assert_eq!(
+        last_change(&dashboard, "ftc-safeguards"),
+        Some(at(0)),
+        "untouched by a control it does not map"
+    );
+
+    // Evidence that expires moves the standing when it expires.
+    f.clock.set(at(7200));
+    r.add_attestation(
+        &f.officer,
+        org,
+        NewEvidence {
+            title: "Yearly review".into(),
+            valid_until: Some(at(10_800)),
+            controls: BTreeSet::from([hipaa_only.clone()]),
+            ..Default::default()
+        },
+        "Reviewed.",
+    )
+    .await
+    .expect("attestation");
+    f.clock.set(at(20_000));
+    let dashboard = r.portal_dashboard(&employee, org).await.expect("dashboard");
+    assert_eq!(last_change(&dashboard, "hipaa"), Some(at(10_800)), "expired");
 }

@@ -600,6 +600,7 @@ pub async fn assets_link_to_tickets(store: Arc<dyn Store>) {
                 kind: "laptop".into(),
                 serial: Some("SN-123".into()),
                 assigned_user: Some(f.requesters[0].user),
+                status: Default::default(),
                 attributes: [("os".to_owned(), "Windows 11".to_owned())].into(),
             },
         )
@@ -653,6 +654,7 @@ pub async fn assets_link_to_tickets(store: Arc<dyn Store>) {
                 kind: "y".into(),
                 serial: None,
                 assigned_user: None,
+                status: Default::default(),
                 attributes: Default::default(),
             },
         )
@@ -1619,5 +1621,233 @@ pub async fn the_cross_client_queue_merges_what_the_caller_reaches(store: Arc<dy
     assert_eq!(
         walk(f.c.msp.admin.clone(), QueueSort::Oldest).await,
         ids(&|t| t.org == one)
+    );
+}
+
+/// One article by id, under the search's rule: staff read internal
+/// articles and drafts, everyone else only published portal articles
+/// (anything else is `NotFound`, as another org's is). The portal's own
+/// reads show its articles only, even to staff.
+pub async fn knowledge_base_articles_are_read_by_id_under_the_search_rule(
+    store: Arc<dyn Store>,
+) {
+    let f = psa_fixture(store, Vec::new()).await;
+    let r = f.c.r();
+    let (org, erin) = (f.c.org, &f.requesters[0]);
+    let add = |title: &str, visibility, published| {
+        r.add_article(
+            &f.tech,
+            org,
+            NewArticle {
+                title: title.into(),
+                body: format!("{title}: the steps."),
+                tags: BTreeSet::new(),
+                visibility,
+                published,
+            },
+        )
+    };
+    let public = add("Printer setup", Visibility::Portal, true)
+        .await
+        .expect("article");
+    let internal = add("Printer admin notes", Visibility::Internal, true)
+        .await
+        .expect("article");
+    let draft = add("Printer draft", Visibility::Portal, false)
+        .await
+        .expect("article");
+
+    let read = r.article(erin, org, public.id).await.expect("published");
+    assert_eq!(read, public);
+    assert_eq!(
+        r.portal_article(erin, org, public.id).await.expect("read"),
+        public
+    );
+    for hidden in [internal.id, draft.id] {
+        expect_not_found(r.article(erin, org, hidden).await, "employee");
+        expect_not_found(r.portal_article(erin, org, hidden).await, "employee");
+        assert_eq!(
+            r.article(&f.tech, org, hidden).await.expect("staff").id,
+            hidden,
+            "staff read every article"
+        );
+        expect_not_found(
+            r.portal_article(&f.tech, org, hidden).await,
+            "the portal shows staff what it shows everyone",
+        );
+    }
+    let portal_titles = |items: Vec<crate::psa::records::Article>| {
+        items.into_iter().map(|a| a.title).collect::<Vec<_>>()
+    };
+    for query in ["", "printer"] {
+        assert_eq!(
+            portal_titles(
+                r.search_portal_articles(&f.tech, org, query, None, 50)
+                    .await
+                    .expect("search")
+                    .items
+            ),
+            ["Printer setup"],
+            "{query:?}: the portal's articles only, for staff too"
+        );
+    }
+    // Another org's article is not found, by id or inside the other org.
+    let other = f.c.msp.clients[1];
+    let technician_elsewhere = member(&f.c.msp, other, "tess@bolt.test", Role::Technician).await;
+    expect_not_found(
+        r.article(&technician_elsewhere, other, public.id).await,
+        "the id in another org",
+    );
+    expect_not_found(
+        r.article(&technician_elsewhere, org, public.id).await,
+        "an org the caller is not in",
+    );
+}
+
+/// The assets assigned to a person: staff who read the inventory ask for
+/// anyone; the person themselves only where the org's portal shows people
+/// their assets, and only their own.
+pub async fn a_persons_assets_follow_assignment_and_the_portal_setting(store: Arc<dyn Store>) {
+    let f = psa_fixture(store, Vec::new()).await;
+    let r = f.c.r();
+    let (org, [erin, frank]) = (f.c.org, &f.requesters);
+    let asset = |name: &str, to: Option<crate::UserId>, status| NewAsset {
+        name: name.into(),
+        kind: "laptop".into(),
+        serial: Some(format!("SN-{name}")),
+        assigned_user: to,
+        status,
+        attributes: Default::default(),
+    };
+    use crate::psa::records::AssetStatus;
+    for (name, to, status) in [
+        ("Erin laptop", Some(erin.user), AssetStatus::InUse),
+        ("Spare laptop", None, AssetStatus::InStock),
+        ("Frank laptop", Some(frank.user), AssetStatus::InUse),
+        ("Erin old laptop", Some(erin.user), AssetStatus::Retired),
+    ] {
+        r.add_asset(&f.tech, org, asset(name, to, status))
+            .await
+            .expect("asset");
+    }
+    let names = |page: crate::store::Listing<crate::psa::records::Asset>| {
+        page.items
+            .into_iter()
+            .map(|a| (a.name, a.status))
+            .collect::<Vec<_>>()
+    };
+    let erins = vec![
+        ("Erin laptop".to_owned(), AssetStatus::InUse),
+        ("Erin old laptop".to_owned(), AssetStatus::Retired),
+    ];
+    assert_eq!(
+        names(
+            r.assets_of(&f.tech, org, erin.user, PageRequest::first(50))
+                .await
+                .expect("staff")
+        ),
+        erins
+    );
+    // Paged by the store: one at a time, in the order they were added.
+    let first = r
+        .assets_of(&f.tech, org, erin.user, PageRequest::first(1))
+        .await
+        .expect("page");
+    assert_eq!(first.items.len(), 1);
+    let second = r
+        .assets_of(
+            &f.tech,
+            org,
+            erin.user,
+            PageRequest::after(first.next, 1),
+        )
+        .await
+        .expect("page");
+    assert_eq!(names(second), erins[1..]);
+
+    expect_not_found(
+        r.assets_of(erin, org, erin.user, PageRequest::first(50)).await,
+        "no portal shows them yet",
+    );
+    r.update_portal_settings(
+        &f.c.msp.admin,
+        org,
+        PortalUpdate {
+            enabled: Some(true),
+            slug: Some(Some("acme".into())),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("portal");
+    expect_not_found(
+        r.assets_of(erin, org, erin.user, PageRequest::first(50)).await,
+        "the portal does not show assets",
+    );
+    r.update_portal_settings(
+        &f.c.msp.admin,
+        org,
+        PortalUpdate {
+            show_assets: Some(true),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("shown");
+    assert_eq!(
+        names(
+            r.assets_of(erin, org, erin.user, PageRequest::first(50))
+                .await
+                .expect("her own")
+        ),
+        erins
+    );
+    expect_denied(
+        r.assets_of(erin, org, frank.user, PageRequest::first(50)).await,
+        "someone else's",
+    );
+    expect_denied(
+        r.assets(erin, org, PageRequest::first(50)).await,
+        "the inventory",
+    );
+    assert!(
+        r.assets_of(&f.c.officer, org, f.c.officer.user, PageRequest::first(50))
+            .await
+            .expect("a compliance officer's own")
+            .items
+            .is_empty()
+    );
+    let stranger = msp_in(r.clone(), f.c.msp.operator.clone(), "Southwind IT").await;
+    expect_not_found(
+        r.assets_of(&stranger.admin, org, erin.user, PageRequest::first(50))
+            .await,
+        "another MSP",
+    );
+}
+
+/// Times are shown in the zone of the calendar an org's tickets run on:
+/// its own SLA policy's, else its MSP's default for clients; UTC without.
+pub async fn an_orgs_time_zone_is_its_sla_calendars(store: Arc<dyn Store>) {
+    let f = psa_fixture(store, Vec::new()).await;
+    let r = f.c.r();
+    assert_eq!(
+        r.time_zone(f.c.org).await.expect("zone"),
+        crate::sla::Tz::America__New_York,
+        "the MSP's default for clients"
+    );
+    let mut own = nine_to_five_policy("Acme hours", true, Vec::new());
+    own.calendar.timezone = "Europe/London".into();
+    r.create_sla_policy(&f.c.msp.admin, f.c.org, own)
+        .await
+        .expect("own policy");
+    assert_eq!(
+        r.time_zone(f.c.org).await.expect("zone"),
+        crate::sla::Tz::Europe__London
+    );
+    let elsewhere = msp_in(r.clone(), f.c.msp.operator.clone(), "Southwind IT").await;
+    assert_eq!(
+        r.time_zone(elsewhere.clients[0]).await.expect("zone"),
+        crate::sla::Tz::UTC,
+        "no policy anywhere"
     );
 }
