@@ -48,8 +48,9 @@ async fn settings(
 
 /// Changes portal settings: `enabled`, `slug`, `hostname`, `branding`
 /// (`display_name`, `logo_url`, `primary_color`, `accent_color`,
-/// `welcome_text`), `show_compliance_dashboard`. Fields left out stay as
-/// they are; `null` clears a text field.
+/// `welcome_text`), `show_compliance_dashboard`, `show_assets` (each
+/// person sees the assets assigned to them). Fields left out stay as they
+/// are; `null` clears a text field.
 #[utoipa::path(patch, path = "/v1/orgs/{org_id}/portal", tag = "portal",
     params(("org_id" = Uuid, Path)), request_body = regentra_core::portal::PortalUpdate,
     responses((status = 200, body = regentra_core::portal::PortalSettings), (status = 404, body = Problem, content_type = "application/problem+json"),

@@ -6,9 +6,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
-use regentra_core::ids::{OrgId, TicketId, UserId};
+use regentra_core::ids::{ArticleId, OrgId, TicketId, UserId};
 use regentra_core::psa::records::{
-    ArticleCursor, NewArticle, NewAsset, NewTimeEntry, TimeQuery, Visibility,
+    ArticleCursor, AssetStatus, NewArticle, NewAsset, NewTimeEntry, TimeQuery, Visibility,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -28,6 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(time_totals))
         .routes(routes!(list_assets, add_asset))
         .routes(routes!(search_articles, add_article))
+        .routes(routes!(article))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -142,22 +143,51 @@ pub struct AddAsset {
     kind: String,
     serial: Option<String>,
     assigned_user: Option<UserId>,
+    /// `in_use` (the default), `in_stock`, `in_repair` or `retired`.
+    #[serde(default)]
+    status: AssetStatus,
     #[serde(default)]
     attributes: BTreeMap<String, String>,
 }
 
-/// The org's assets.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AssetListQuery {
+    /// Only the assets assigned to this person. People who do not read
+    /// the inventory may ask for their own, where the org's portal shows
+    /// people their assets (404 otherwise).
+    assigned_to: Option<UserId>,
+    /// Items per page (default 50, at most 500; larger values are capped).
+    limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// The org's assets, in the order they were added; or one person's.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/assets", tag = "psa",
-    params(("org_id" = Uuid, Path), PageQuery),
+    params(("org_id" = Uuid, Path), AssetListQuery),
     responses((status = 200, body = Paged<regentra_core::psa::records::Asset>), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn list_assets(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Id(org): Id<OrgId>,
-    page: Page,
+    Query(q): Query<AssetListQuery>,
 ) -> ApiResult<Json<Paged<Value>>> {
-    let assets = state.regentra.assets(&caller, org, page.request()).await?;
+    let page = Page::parse(PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    })?;
+    let assets = match q.assigned_to {
+        Some(user) => {
+            state
+                .regentra
+                .assets_of(&caller, org, user, page.request())
+                .await?
+        }
+        None => state.regentra.assets(&caller, org, page.request()).await?,
+    };
     Ok(Json(page.listed(assets).map(|a| json!(a))))
 }
 
@@ -177,6 +207,7 @@ async fn add_asset(
         kind: req.kind,
         serial: req.serial,
         assigned_user: req.assigned_user,
+        status: req.status,
         attributes: req.attributes,
     };
     let asset = state.regentra.add_asset(&caller, org, new).await?;
@@ -209,29 +240,12 @@ async fn search_articles(
         limit: q.limit,
         cursor: q.cursor,
     })?;
-    let after = match page.position {
-        Position::Start => None,
-        Position::AfterKey(value, id) => {
-            Some(ArticleCursor::Newest(regentra_core::store::ScanCursor {
-                value,
-                id,
-            }))
-        }
-        Position::Offset(n) => Some(ArticleCursor::Rank(n)),
-        _ => {
-            return Err(Problem::invalid_field("cursor", "is not a cursor of this list").into());
-        }
-    };
+    let after = article_cursor(page.position)?;
     let found = state
         .regentra
         .search_articles(&caller, org, &q.q, after, page.limit)
         .await?;
-    let next_cursor = found.next.map(|c| {
-        page::encode(match c {
-            ArticleCursor::Newest(c) => Position::AfterKey(c.value, c.id),
-            ArticleCursor::Rank(n) => Position::Offset(n),
-        })
-    });
+    let next_cursor = found.next.map(encode_article_cursor);
     Ok(Json(
         Paged {
             items: found.items,
@@ -239,6 +253,30 @@ async fn search_articles(
         }
         .map(|a| json!(a)),
     ))
+}
+
+/// Where a knowledge-base search resumes, from a decoded cursor (the
+/// portal's pages page the same way).
+pub(crate) fn article_cursor(position: Position) -> Result<Option<ArticleCursor>, Problem> {
+    match position {
+        Position::Start => Ok(None),
+        Position::AfterKey(value, id) => Ok(Some(ArticleCursor::Newest(
+            regentra_core::store::ScanCursor { value, id },
+        ))),
+        Position::Offset(n) => Ok(Some(ArticleCursor::Rank(n))),
+        _ => Err(Problem::invalid_field(
+            "cursor",
+            "is not a cursor of this list",
+        )),
+    }
+}
+
+/// The cursor of the search's next page.
+pub(crate) fn encode_article_cursor(cursor: ArticleCursor) -> String {
+    page::encode(match cursor {
+        ArticleCursor::Newest(c) => Position::AfterKey(c.value, c.id),
+        ArticleCursor::Rank(n) => Position::Offset(n),
+    })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -274,4 +312,20 @@ async fn add_article(
     };
     let article = state.regentra.add_article(&caller, org, new).await?;
     Ok((StatusCode::CREATED, Json(json!(article))))
+}
+
+/// One knowledge base article, under the search's rule: requesters read
+/// published portal articles only (404 for any other).
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/kb/articles/{article_id}", tag = "psa",
+    params(("org_id" = Uuid, Path), ("article_id" = Uuid, Path)),
+    responses((status = 200, body = regentra_core::psa::records::Article), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn article(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, article)): Id<(OrgId, ArticleId)>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(
+        state.regentra.article(&caller, org, article).await?
+    )))
 }

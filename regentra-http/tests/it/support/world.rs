@@ -36,6 +36,7 @@ pub struct Ids {
     pub sla_policy: String,
     pub agreement: String,
     pub asset: String,
+    pub article: String,
     pub chat: String,
     /// A1's admin's campaign invitation (an inbox notification).
     pub notification: String,
@@ -185,6 +186,7 @@ impl World {
                 &i.sla_policy,
                 &i.agreement,
                 &i.asset,
+                &i.article,
                 &i.chat,
                 &i.notification,
                 &i.invitation,
@@ -266,6 +268,12 @@ async fn seed(api: &Api, org: &str) -> Ids {
             json!({"name": "Front desk PC", "kind": "laptop"}),
         )
         .await);
+    let article = id(&api
+        .post(
+            &o("/kb/articles"),
+            json!({"title": "Resetting the front desk PC", "body": "Hold the button.", "visibility": "portal", "published": true}),
+        )
+        .await);
     let chat = id(&api.post(&o("/chats"), json!({"message": "Hello?"})).await);
     // The campaign (to everyone) invited the admin too.
     let notification = id(&items(&api.get("/v1/me/notifications").await)[0]);
@@ -292,6 +300,7 @@ async fn seed(api: &Api, org: &str) -> Ids {
         sla_policy,
         agreement,
         asset,
+        article,
         chat,
     }
 }
@@ -603,6 +612,7 @@ pub fn routes(user: &str) -> Vec<Route> {
             Some(json!({"name": "n", "kind": "laptop"})),
         ),
         r(M::GET, "/v1/orgs/{org_id}/kb/articles", None),
+        r(M::GET, "/v1/orgs/{org_id}/kb/articles/{article_id}", None),
         r(
             M::POST,
             "/v1/orgs/{org_id}/kb/articles",
@@ -681,6 +691,7 @@ pub fn fill(template: &str, org: &str, client: &str, ids: &Ids) -> String {
         .replace("{campaign_id}", &ids.campaign)
         .replace("{ticket_id}", &ids.ticket)
         .replace("{asset_id}", &ids.asset)
+        .replace("{article_id}", &ids.article)
         .replace("{chat_id}", &ids.chat)
         .replace("{token_id}", &ids.token)
         // The victim's first token is the session they signed in with.
@@ -704,6 +715,7 @@ pub fn missing_ids() -> Ids {
         sla_policy: fresh(),
         agreement: fresh(),
         asset: fresh(),
+        article: fresh(),
         chat: fresh(),
         notification: fresh(),
         email: fresh(),
