@@ -972,7 +972,12 @@ pub fn typed_name_matches(typed: &str, account_name: &str) -> bool {
 fn name_words(name: &str) -> Vec<String> {
     name.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(|w| w.chars().flat_map(char::to_lowercase).map(unaccented).collect())
+        .map(|w| {
+            w.chars()
+                .flat_map(char::to_lowercase)
+                .map(unaccented)
+                .collect()
+        })
         .collect()
 }
 
@@ -1012,7 +1017,10 @@ mod tests {
             ("Anyone At All", "erin@acme.test"),
             ("Anyone", ""),
         ] {
-            assert!(typed_name_matches(typed, account), "{typed:?} / {account:?}");
+            assert!(
+                typed_name_matches(typed, account),
+                "{typed:?} / {account:?}"
+            );
         }
         for (typed, account) in [
             ("", "Ann Example"),
@@ -1023,7 +1031,10 @@ mod tests {
             ("Ann Exampel", "Ann Example"),
             ("Katherine", "Kate"),
         ] {
-            assert!(!typed_name_matches(typed, account), "{typed:?} / {account:?}");
+            assert!(
+                !typed_name_matches(typed, account),
+                "{typed:?} / {account:?}"
+            );
         }
     }
 }

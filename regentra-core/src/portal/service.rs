@@ -10,8 +10,8 @@ use super::{
     Branding, HostnameClaim, PortalRoute, PortalSettings, PortalUpdate, VerifiedBy, slug_problem,
 };
 use crate::audit::Target;
-use crate::compliance::gap::FrameworkScore;
 use crate::compliance::evaluate::last_change;
+use crate::compliance::gap::FrameworkScore;
 use crate::compliance::{evaluate, gap_analysis};
 use crate::error::{Error, FieldError, Result};
 use crate::ids::OrgId;
@@ -61,8 +61,7 @@ pub struct DashboardFramework {
     /// `implemented / total` is the score.
     pub total: usize,
     /// When something last moved this standing: the adoption, a change to
-    /// a control its requirements map, or evidence of one added or expired
-    /// ([`crate::compliance::evaluate::last_change`]).
+    /// a control its requirements map, or evidence of one added or expired.
     pub last_change: Option<chrono::DateTime<chrono::Utc>>,
 }
 

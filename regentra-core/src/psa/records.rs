@@ -184,7 +184,7 @@ pub struct Asset {
     /// Laptop, server, firewall, license ...
     pub kind: String,
     pub serial: Option<String>,
-    /// The person who has it (indexed: [`Regentra::assets_of`]).
+    /// The person who has it; a person sees their own in the portal.
     pub assigned_user: Option<UserId>,
     #[serde(default)]
     pub status: AssetStatus,

@@ -18,10 +18,10 @@ pub mod clock;
 mod zone;
 
 pub use calendar::{BusinessCalendar, CALENDAR_CACHE_CAPACITY, CalendarSpec, WeeklySpec};
-pub use clock::Clock;
 /// The IANA time zones calendars name (re-exported for hosts that show
 /// times in an org's zone: [`crate::Regentra::time_zone`]).
 pub use chrono_tz::Tz;
+pub use clock::Clock;
 
 use chrono::{DateTime, Duration, Utc};
 

@@ -4,7 +4,7 @@
 //! or a path on this server, so nothing in a policy can run a script in
 //! the reader's session.
 
-use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, html};
+use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd, html};
 
 /// `markdown` as HTML that is safe to put in a page as is.
 pub fn to_safe_html(markdown: &str) -> String {
@@ -44,6 +44,46 @@ pub fn to_safe_html(markdown: &str) -> String {
     out
 }
 
+/// The text of `markdown` without its markup, on one line, cut at a word
+/// boundary to about `max` characters (with `…` when cut): a list's
+/// excerpt. Plain text, for the template to escape.
+pub fn excerpt(markdown: &str, max: usize) -> String {
+    let mut text = String::new();
+    for event in Parser::new_ext(markdown, Options::ENABLE_TABLES) {
+        match event {
+            Event::Text(t) | Event::Code(t) | Event::Html(t) | Event::InlineHtml(t) => {
+                text.push_str(&t)
+            }
+            // Inline markup runs on within its words; blocks end with a space.
+            Event::End(
+                TagEnd::Emphasis
+                | TagEnd::Strong
+                | TagEnd::Strikethrough
+                | TagEnd::Link
+                | TagEnd::Image,
+            ) => {}
+            Event::SoftBreak | Event::HardBreak | Event::End(_) => text.push(' '),
+            _ => {}
+        }
+        if text.chars().count() > max + 1 {
+            break;
+        }
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut out = String::new();
+    for word in &words {
+        if !out.is_empty() && out.chars().count() + 1 + word.chars().count() > max {
+            out.push('…');
+            return out;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
 /// The URL if its scheme is one a reader can follow safely; `#` otherwise.
 fn safe_url(url: CowStr<'_>) -> CowStr<'_> {
     let lower = url.trim_start().to_ascii_lowercase();
@@ -60,7 +100,18 @@ fn safe_url(url: CowStr<'_>) -> CowStr<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::to_safe_html;
+    use super::{excerpt, to_safe_html};
+
+    #[test]
+    fn an_excerpt_is_the_text_without_markup_cut_at_a_word() {
+        let md = "# Reset\n\nOpen **Settings**, then [`Reset`](/x).\n\n- one\n- two <b>x</b>";
+        assert_eq!(
+            excerpt(md, 200),
+            "Reset Open Settings, then Reset. one two <b>x</b>"
+        );
+        assert_eq!(excerpt(md, 20), "Reset Open Settings,…");
+        assert_eq!(excerpt("", 20), "");
+    }
 
     #[test]
     fn renders_the_common_markdown_of_a_policy() {

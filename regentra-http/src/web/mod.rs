@@ -268,8 +268,10 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for SessionForm<T> {
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (parts, body) = request.into_parts();
+        // A portal's form sends the person to the portal's own sign-in.
         let signed_out = || {
-            let mut response = to_sign_in(parts.uri.path());
+            let mut response = portal::sign_in_for(parts.uri.path(), Some("expired"))
+                .unwrap_or_else(|| to_sign_in(parts.uri.path()));
             response
                 .headers_mut()
                 .insert(header::SET_COOKIE, browser::clear_cookie(state));

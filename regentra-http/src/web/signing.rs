@@ -3,7 +3,9 @@
 //! policy the campaign is about, and the signed-in person signs it with
 //! their typed name. The same core operations as the API
 //! (`GET`/`POST /v1/orgs/{org}/campaigns/{campaign}/sign`): the signature
-//! becomes evidence in the same commit.
+//! becomes evidence in the same commit. An org with a portal has its
+//! people sign in the portal (`web::portal::policies`), where this page's
+//! links lead.
 
 use askama::Template;
 use axum::Router;
@@ -14,7 +16,7 @@ use axum::routing::get;
 use chrono::{DateTime, Utc};
 use regentra_core::Error;
 use regentra_core::ids::{CampaignId, OrgId};
-use regentra_core::policies::campaign::PolicyToSign;
+use regentra_core::policies::campaign::{PolicyToSign, portal_policy_path};
 use regentra_core::policies::{AcknowledgmentStatus, CampaignStatus};
 use serde::Deserialize;
 
@@ -104,6 +106,9 @@ fn failed(error: Error) -> Response {
 }
 
 /// `GET /sign/{org}/{campaign}`: signed out, to the sign-in page and back.
+/// An org with an enabled portal has its people sign there: the link (of
+/// an email sent before the portal, or by the product) goes on to the
+/// campaign's page in the portal.
 async fn sign_page(
     State(state): State<AppState>,
     Path((org, campaign)): Path<(String, String)>,
@@ -113,6 +118,13 @@ async fn sign_page(
     let (Ok(org), Ok(campaign)) = (org.parse::<OrgId>(), campaign.parse::<CampaignId>()) else {
         return not_found();
     };
+    match state.regentra.portal_path(org).await {
+        Ok(Some(portal)) => {
+            return Redirect::to(&portal_policy_path(&portal, campaign)).into_response();
+        }
+        Ok(None) => {}
+        Err(e) => return failed(e),
+    }
     let Some(secret) = browser::session_secret(&headers, &state) else {
         return to_sign_in(uri.path());
     };

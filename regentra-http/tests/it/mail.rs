@@ -268,7 +268,8 @@ async fn every_notification_email_arrives_over_smtp_with_names_branding_and_link
     );
     assert_eq!(
         invitation.link_path(PUBLIC),
-        Some(format!("/sign/{}/{}", s.client, c.id))
+        Some(format!("/portal/acme/policies/{}", c.id)),
+        "the org has a portal: the campaign's page there"
     );
     assert!(invitation.html().contains("#0a7d5a"), "the org's color");
     // Followed without a session, the link leads to the sign-in page.

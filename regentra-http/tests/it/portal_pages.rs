@@ -11,7 +11,7 @@ use crate::support::{self, Api, M, PASSWORD, Server, id};
 
 /// An MSP with two clients, each with a portal (`acme`, `globex`) and an
 /// employee (`ann@acme.test`, `gus@globex.test`).
-async fn two_portals(server: &Server) -> (Api, String, String) {
+pub(crate) async fn two_portals(server: &Server) -> (Api, String, String) {
     let (boss, msp, acme) = support::msp_with_client(server).await;
     let globex = id(&boss
         .post(

@@ -78,7 +78,10 @@ pub async fn portal_settings_default_then_round_trip(store: Arc<dyn Store>) {
         show_compliance_dashboard: Some(true),
         show_assets: Some(true),
     };
-    assert!(!defaults.show_assets, "people's assets are not shown by default");
+    assert!(
+        !defaults.show_assets,
+        "people's assets are not shown by default"
+    );
     let saved = r
         .update_portal_settings(&f.admin, c1, full)
         .await
@@ -922,5 +925,9 @@ pub async fn portal_dashboard_dates_each_frameworks_last_change(store: Arc<dyn S
     .expect("attestation");
     f.clock.set(at(20_000));
     let dashboard = r.portal_dashboard(&employee, org).await.expect("dashboard");
-    assert_eq!(last_change(&dashboard, "hipaa"), Some(at(10_800)), "expired");
+    assert_eq!(
+        last_change(&dashboard, "hipaa"),
+        Some(at(10_800)),
+        "expired"
+    );
 }

@@ -1628,9 +1628,7 @@ pub async fn the_cross_client_queue_merges_what_the_caller_reaches(store: Arc<dy
 /// articles and drafts, everyone else only published portal articles
 /// (anything else is `NotFound`, as another org's is). The portal's own
 /// reads show its articles only, even to staff.
-pub async fn knowledge_base_articles_are_read_by_id_under_the_search_rule(
-    store: Arc<dyn Store>,
-) {
+pub async fn knowledge_base_articles_are_read_by_id_under_the_search_rule(store: Arc<dyn Store>) {
     let f = psa_fixture(store, Vec::new()).await;
     let r = f.c.r();
     let (org, erin) = (f.c.org, &f.requesters[0]);
@@ -1755,18 +1753,14 @@ pub async fn a_persons_assets_follow_assignment_and_the_portal_setting(store: Ar
         .expect("page");
     assert_eq!(first.items.len(), 1);
     let second = r
-        .assets_of(
-            &f.tech,
-            org,
-            erin.user,
-            PageRequest::after(first.next, 1),
-        )
+        .assets_of(&f.tech, org, erin.user, PageRequest::after(first.next, 1))
         .await
         .expect("page");
     assert_eq!(names(second), erins[1..]);
 
     expect_not_found(
-        r.assets_of(erin, org, erin.user, PageRequest::first(50)).await,
+        r.assets_of(erin, org, erin.user, PageRequest::first(50))
+            .await,
         "no portal shows them yet",
     );
     r.update_portal_settings(
@@ -1781,7 +1775,8 @@ pub async fn a_persons_assets_follow_assignment_and_the_portal_setting(store: Ar
     .await
     .expect("portal");
     expect_not_found(
-        r.assets_of(erin, org, erin.user, PageRequest::first(50)).await,
+        r.assets_of(erin, org, erin.user, PageRequest::first(50))
+            .await,
         "the portal does not show assets",
     );
     r.update_portal_settings(
@@ -1803,7 +1798,8 @@ pub async fn a_persons_assets_follow_assignment_and_the_portal_setting(store: Ar
         erins
     );
     expect_denied(
-        r.assets_of(erin, org, frank.user, PageRequest::first(50)).await,
+        r.assets_of(erin, org, frank.user, PageRequest::first(50))
+            .await,
         "someone else's",
     );
     expect_denied(

@@ -155,8 +155,8 @@ pub struct AddAsset {
 #[serde(deny_unknown_fields)]
 pub struct AssetListQuery {
     /// Only the assets assigned to this person. People who do not read
-    /// the inventory may ask for their own, where the org's portal shows
-    /// people their assets (404 otherwise).
+    /// the inventory may ask for their own (403 for anyone else's), where
+    /// the org's portal shows people their assets (404 otherwise).
     assigned_to: Option<UserId>,
     /// Items per page (default 50, at most 500; larger values are capped).
     limit: Option<usize>,

@@ -8,7 +8,11 @@
 //! another client is told so, never shown this client's data. The pages
 //! call the same core operations as the API; no rule lives here.
 
+pub mod assets;
+pub mod compliance;
 pub mod home;
+pub mod kb;
+pub mod policies;
 pub mod sign_in;
 
 use askama::Template;
@@ -17,7 +21,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
 use regentra_core::portal::PublicPortal;
+use regentra_core::sla::Tz;
 use regentra_core::{Error, Principal};
 
 use super::{Chrome, CsrfField, render};
@@ -33,7 +39,21 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/{slug}/sign-in/code", post(sign_in::submit_code))
         .route("/portal/{slug}/sign-out", post(sign_in::sign_out))
         .route("/portal/{slug}/favicon.svg", get(favicon))
+        .route("/assets/portal-forms.js", get(forms_script))
         .route("/portal/{slug}/tickets/{ticket_id}", get(ticket_link))
+        .route("/portal/{slug}/kb", get(kb::list))
+        .route("/portal/{slug}/kb/{article_id}", get(kb::article))
+        .route("/portal/{slug}/policies", get(policies::list))
+        .route(
+            "/portal/{slug}/policies/{campaign_id}",
+            get(policies::page).post(policies::sign),
+        )
+        .route(
+            "/portal/{slug}/policies/{campaign_id}/receipt",
+            get(policies::receipt),
+        )
+        .route("/portal/{slug}/compliance", get(compliance::page))
+        .route("/portal/{slug}/assets", get(assets::list))
         .route("/portal/{slug}/{*rest}", get(not_found_in_portal))
 }
 
@@ -48,6 +68,7 @@ pub struct PortalView {
     /// `/portal/{slug}`: every link of the portal starts here.
     pub base: String,
     pub show_compliance: bool,
+    pub show_assets: bool,
     pub portal: PublicPortal,
 }
 
@@ -64,6 +85,7 @@ impl PortalView {
             welcome_text: b.welcome_text.clone().filter(|t| !t.trim().is_empty()),
             base: format!("/portal/{}", portal.slug),
             show_compliance: portal.show_compliance_dashboard,
+            show_assets: portal.show_assets,
             portal,
         }
     }
@@ -135,6 +157,9 @@ impl Nav {
         if view.show_compliance {
             sections.push(("compliance", "Compliance", "compliance"));
         }
+        if view.show_assets {
+            sections.push(("assets", "Your assets", "assets"));
+        }
         Self {
             items: sections
                 .into_iter()
@@ -149,6 +174,61 @@ impl Nav {
             csrf_field: visitor.csrf_field(),
         }
     }
+}
+
+/// Times as the org's people read them, in its zone (the core's
+/// [`regentra_core::Regentra::time_zone`]), with the zone's abbreviation:
+/// `3 March 2026, 14:05 EST`.
+pub fn local_time(zone: Tz, at: DateTime<Utc>) -> String {
+    at.with_timezone(&zone)
+        .format("%-d %B %Y, %H:%M %Z")
+        .to_string()
+}
+
+/// A day in the org's zone: `3 March 2026`.
+pub fn local_date(zone: Tz, at: DateTime<Utc>) -> String {
+    at.with_timezone(&zone).format("%-d %B %Y").to_string()
+}
+
+/// The org's zone, UTC if it cannot be read (a page still shows, with
+/// times that say they are UTC).
+pub async fn zone_of(state: &AppState, view: &PortalView) -> Tz {
+    match state.regentra.time_zone(view.portal.org).await {
+        Ok(zone) => zone,
+        Err(e) => {
+            tracing::warn!(error = %e, "the org's time zone could not be read");
+            Tz::UTC
+        }
+    }
+}
+
+/// The portal's page saying there is nothing at this address (an unknown
+/// or hidden section, another org's record), with the navigation.
+pub fn not_found_page(view: &PortalView, visitor: &Visitor, current: &str) -> Response {
+    message(
+        StatusCode::NOT_FOUND,
+        view,
+        Some(Nav::new(view, visitor, current)),
+        "Page not found",
+        "There is nothing at this address. It may have been removed, or the link is not \
+         complete. Use the menu to find your way.",
+    )
+}
+
+/// Where a form of a portal page sends a browser whose session is gone:
+/// the portal's own sign-in page, coming back to `path` (`None` when
+/// `path` is not a portal page).
+pub fn sign_in_for(path: &str, reason: Option<&str>) -> Option<Response> {
+    let slug = path.strip_prefix("/portal/")?.split('/').next()?;
+    if slug.is_empty() {
+        return None;
+    }
+    let mut query = vec![("next", super::local_path(Some(path)))];
+    if let Some(reason) = reason {
+        query.push(("reason", reason.to_owned()));
+    }
+    let query = serde_urlencoded::to_string(query).unwrap_or_default();
+    Some(Redirect::to(&format!("/portal/{slug}/sign-in?{query}")).into_response())
 }
 
 /// The enabled portal at `slug`, or the 404 page.
@@ -336,6 +416,42 @@ async fn favicon(
         svg,
     )
         .into_response()
+}
+
+/// The portal forms' script (busy buttons), compiled in.
+const FORMS_SCRIPT: &str = include_str!("forms.js");
+
+/// `GET /assets/portal-forms.js`: cached for a day, revalidated by its
+/// hash, like the stylesheet.
+async fn forms_script(headers: HeaderMap) -> Response {
+    let etag = format!("\"{}\"", forms_script_version());
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag));
+    let cache = [
+        (header::CACHE_CONTROL, "public, max-age=86400".to_owned()),
+        (header::ETAG, etag),
+    ];
+    if fresh {
+        return (StatusCode::NOT_MODIFIED, cache).into_response();
+    }
+    (
+        StatusCode::OK,
+        cache,
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        FORMS_SCRIPT,
+    )
+        .into_response()
+}
+
+/// A short hash of the forms' script, for its address (`?v=`) and `ETag`.
+pub fn forms_script_version() -> &'static str {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| {
+        use sha2::Digest as _;
+        hex::encode(&sha2::Sha256::digest(FORMS_SCRIPT.as_bytes())[..6])
+    })
 }
 
 /// A failure of ours, logged; the person sees a page that says so.
