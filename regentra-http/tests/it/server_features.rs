@@ -541,6 +541,25 @@ async fn the_demo_seeds_once_and_its_portal_and_logins_work() {
         !items(&tickets)[0]["sla"]["resolution_due"].is_null(),
         "demo tickets run under SLA"
     );
+    // The portal has something to show: a public conversation (and a staff
+    // note the employee never sees), and published articles.
+    let xray = items(&tickets)
+        .iter()
+        .find(|t| {
+            t["subject"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("X-ray"))
+        })
+        .expect("the X-ray ticket")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let comments = erin
+        .get(&format!("/v1/orgs/{org}/tickets/{xray}/comments"))
+        .await;
+    assert_eq!(items(&comments).len(), 2, "two public replies, no note");
+    let articles = erin.get(&format!("/v1/orgs/{org}/kb/articles")).await;
+    assert_eq!(items(&articles).len(), 3, "the published portal articles");
     let dashboard = erin.get(&format!("/v1/orgs/{org}/portal/dashboard")).await;
     assert_eq!(
         dashboard["frameworks"]
@@ -549,7 +568,7 @@ async fn the_demo_seeds_once_and_its_portal_and_logins_work() {
             .len(),
         2
     );
-    let page = reqwest::get(format!("{}/portal/acme-dental", first.base))
+    let page = reqwest::get(format!("{}/portal/acme-dental/sign-in", first.base))
         .await
         .expect("page");
     assert_eq!(page.status(), StatusCode::OK);
@@ -684,7 +703,10 @@ async fn a_portal_is_served_at_its_slug_and_its_own_host_name() {
         .await;
     let (status, html) = page("help.client.test").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("&lt;Client&gt; help"), "branding, escaped");
+    assert!(
+        html.contains("&#60;Client&#62; help"),
+        "branding, escaped: {html}"
+    );
     assert!(html.contains("#112233"));
     let (status, _) = page("elsewhere.test").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
