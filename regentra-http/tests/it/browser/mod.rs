@@ -7,5 +7,6 @@
 mod checks;
 mod errors;
 mod password_reset;
+mod portal;
 mod sign_in;
 mod signed_in;
