@@ -8,7 +8,7 @@ use regentra_core::policies::campaign::NewCampaign;
 use regentra_core::policies::{Audience, ReminderCadence};
 use regentra_core::portal::{BrandingUpdate, PortalUpdate};
 use regentra_core::psa::Priority;
-use regentra_core::psa::records::{NewArticle, Visibility};
+use regentra_core::psa::records::{AssetStatus, NewArticle, NewAsset, Visibility};
 use regentra_core::psa::sla_policy::NewSlaPolicy;
 use regentra_core::psa::ticket::NewTicket;
 use regentra_core::rbac::Role;
@@ -401,6 +401,31 @@ async fn helpdesk(
             },
         )
         .await?;
+    // Erin's equipment, which the portal shows her.
+    for (name, kind, serial, status) in [
+        (
+            "ThinkPad X1 Carbon",
+            "laptop",
+            Some("PF-3X9K2L"),
+            AssetStatus::InUse,
+        ),
+        ("iPhone 15", "phone", None, AssetStatus::InRepair),
+    ] {
+        regentra
+            .add_asset(
+                admin,
+                dental,
+                NewAsset {
+                    name: name.into(),
+                    kind: kind.into(),
+                    serial: serial.map(str::to_owned),
+                    assigned_user: Some(employee),
+                    status,
+                    attributes: Default::default(),
+                },
+            )
+            .await?;
+    }
     regentra
         .update_portal_settings(
             admin,
@@ -417,6 +442,7 @@ async fn helpdesk(
                     ..Default::default()
                 },
                 show_compliance_dashboard: Some(true),
+                show_assets: Some(true),
                 ..Default::default()
             },
         )

@@ -17,15 +17,15 @@ use crate::support::{Api, M, PASSWORD, Server, id, items, server_with_clock};
 /// The two portals of `portal_pages` (`acme` with Ann, `globex` with Gus),
 /// on a server whose clock the test moves (from 2 March 2026 09:00 UTC),
 /// with the MSP's default SLA calendar in Paris: the clients' time zone.
-struct Portals {
-    server: Server,
-    clock: std::sync::Arc<regentra_core::ManualClock>,
-    boss: Api,
-    acme: String,
-    globex: String,
+pub(crate) struct Portals {
+    pub(crate) server: Server,
+    pub(crate) clock: std::sync::Arc<regentra_core::ManualClock>,
+    pub(crate) boss: Api,
+    pub(crate) acme: String,
+    pub(crate) globex: String,
 }
 
-async fn portals() -> Portals {
+pub(crate) async fn portals() -> Portals {
     let (server, clock) = server_with_clock().await;
     let (boss, acme, globex) = two_portals(&server).await;
     let msp = boss.get(&format!("/v1/orgs/{acme}")).await["parent"]
@@ -58,7 +58,13 @@ async fn signed_in(server: &Server, slug: &str, email: &str) -> Browser {
     browser
 }
 
-async fn article(api: &Api, org: &str, title: &str, visibility: &str, published: bool) -> String {
+pub(crate) async fn article(
+    api: &Api,
+    org: &str,
+    title: &str,
+    visibility: &str,
+    published: bool,
+) -> String {
     id(&api
         .post(
             &format!("/v1/orgs/{org}/kb/articles"),
@@ -203,7 +209,7 @@ async fn an_empty_knowledge_base_says_so_and_a_long_one_pages() {
 
 /// A published policy of Acme and its campaign to Ann, due in two weeks:
 /// (policy, campaign).
-async fn launch(p: &Portals, org: &str, due: &str) -> (String, String) {
+pub(crate) async fn launch(p: &Portals, org: &str, due: &str) -> (String, String) {
     let policy = id(&p
         .boss
         .post(
