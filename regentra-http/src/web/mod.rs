@@ -248,7 +248,8 @@ pub fn to_sign_in(back_to: &str) -> Response {
 /// A form posted by a signed-in browser: the session's caller, its secret,
 /// and the form's fields (`T`, which ignores the `csrf_token` field).
 /// Refused before any handler runs: without a live session, a redirect to
-/// the sign-in page (coming back here) that clears the cookie; from
+/// the sign-in page (a portal's own for a portal's form, saying the
+/// session expired), coming back here, that clears the cookie; from
 /// another origin or without the session's CSRF token, a 403 page.
 #[derive(Debug)]
 pub struct SessionForm<T> {

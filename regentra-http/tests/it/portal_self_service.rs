@@ -612,3 +612,20 @@ async fn assets_show_only_when_enabled_and_only_the_persons_own() {
         )
         .await;
 }
+
+#[tokio::test]
+async fn someone_who_signs_nothing_sees_nothing_to_sign() {
+    let p = portals().await;
+    launch(&p, &p.acme, "2026-03-16T12:00:00Z").await;
+    p.server
+        .admin()
+        .post(
+            &format!("/v1/orgs/{}/members", p.acme),
+            json!({"email": "vera@acme.test", "name": "Vera Viewer", "password": PASSWORD, "role": "viewer"}),
+        )
+        .await;
+    let vera = signed_in(&p.server, "acme", "vera@acme.test").await;
+    let page = vera.get("/portal/acme/policies").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(page.shows("Nothing to sign"));
+}
