@@ -79,6 +79,19 @@ pub fn validate(framework: &Framework, controls: &BTreeSet<&str>) -> Result<()> 
         }
     }
 
+    for (i, name) in framework.lookup_attributes.iter().enumerate() {
+        if !framework
+            .requirements
+            .iter()
+            .any(|r| r.attributes.contains_key(name))
+        {
+            err(
+                format!("lookup_attributes[{i}]"),
+                "no requirement has this attribute",
+            );
+        }
+    }
+
     let assessable: BTreeSet<&str> = framework.assessable().map(|r| r.id.as_str()).collect();
     let mut aliases = BTreeSet::new();
     for (i, a) in framework.aliases.iter().enumerate() {
