@@ -8,6 +8,7 @@
 mod account_pages;
 mod accounts;
 mod bad_input;
+mod catalog_api;
 mod catalog_cli;
 mod cross_tenant;
 mod emailed_links;
