@@ -12,6 +12,8 @@ mod builtin;
 mod custom;
 mod model;
 #[cfg(test)]
+mod review_2026_11;
+#[cfg(test)]
 mod tests;
 mod validate;
 

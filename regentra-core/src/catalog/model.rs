@@ -65,9 +65,15 @@ pub struct Requirement {
 #[serde(deny_unknown_fields)]
 pub struct Alias {
     pub alias: String,
+    /// The requirements (or whole sections) the identifier became; empty
+    /// only when it was withdrawn without a successor.
     pub targets: Vec<String>,
     #[serde(default)]
     pub note: String,
+    /// The identifier was withdrawn in this edition and nothing replaces it
+    /// (CSF 1.1 RC.CO-2): a lookup says so instead of "unknown".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub withdrawn: bool,
 }
 
 /// A common control of the CCF.

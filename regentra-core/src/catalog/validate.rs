@@ -92,7 +92,6 @@ pub fn validate(framework: &Framework, controls: &BTreeSet<&str>) -> Result<()> 
         }
     }
 
-    let assessable: BTreeSet<&str> = framework.assessable().map(|r| r.id.as_str()).collect();
     let mut aliases = BTreeSet::new();
     for (i, a) in framework.aliases.iter().enumerate() {
         let at = |field: &str| format!("aliases[{i}].{field}");
@@ -102,14 +101,22 @@ pub fn validate(framework: &Framework, controls: &BTreeSet<&str>) -> Result<()> 
         if !aliases.insert(a.alias.as_str()) {
             err(at("alias"), "is listed twice");
         }
-        if a.targets.is_empty() {
-            err(at("targets"), "must name at least one requirement");
-        }
-        if a.targets.iter().any(|t| !assessable.contains(t.as_str())) {
-            err(
+        match (a.withdrawn, a.targets.is_empty()) {
+            (false, true) => err(
                 at("targets"),
-                "must name assessable requirements of this framework",
-            );
+                "must name at least one requirement (or mark the alias withdrawn)",
+            ),
+            (true, false) => err(at("targets"), "a withdrawn alias has no successor"),
+            (true, true) if a.note.trim().is_empty() => {
+                err(at("note"), "a withdrawn alias says why in its note")
+            }
+            _ => {}
+        }
+        // An old identifier may have become a whole section (a CSF 1.1
+        // category such as PR.AC became PR.AA); a section stands for the
+        // requirements under it.
+        if a.targets.iter().any(|t| !seen.contains(t.as_str())) {
+            err(at("targets"), "must name requirements of this framework");
         }
     }
 

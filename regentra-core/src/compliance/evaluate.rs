@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{
-    Adoption, CmmcLevel, ControlImplementation, ControlStatus, Evidence, TrustServicesCategory,
+    Adoption, CmmcLevel, ControlImplementation, ControlStatus, Evidence, PciEntity,
+    TrustServicesCategory,
 };
 use crate::catalog::{Catalog, Framework};
 
@@ -310,6 +311,18 @@ pub fn exclusions(framework: &Framework, adoption: &Adoption) -> BTreeMap<String
                     roots.insert(r.id.clone(), format!("appendix {appendix} does not apply"));
                 }
             }
+            if settings.pci_entity == Some(PciEntity::MerchantOnly) {
+                for r in framework.assessable() {
+                    if r.attributes.get("applies_to").map(String::as_str)
+                        == Some("service_providers")
+                    {
+                        roots.entry(r.id.clone()).or_insert_with(|| {
+                            "applies to service providers only; the organization is a merchant only"
+                                .into()
+                        });
+                    }
+                }
+            }
         }
         "cmmc"
             if settings
@@ -323,16 +336,40 @@ pub fn exclusions(framework: &Framework, adoption: &Adoption) -> BTreeMap<String
                 }
             }
         }
-        "ftc-safeguards" if settings.ftc.as_ref().is_some_and(|f| f.small_institution) => {
-            for id in FTC_SMALL_INSTITUTION_EXEMPT {
-                roots.insert(
-                    (*id).to_owned(),
-                    "small institution exemption (16 CFR 314.6: fewer than 5,000 consumers)".into(),
-                );
+        "ftc-safeguards" => {
+            let Some(ftc) = settings.ftc.as_ref() else {
+                return inherit(framework, roots);
+            };
+            if ftc.small_institution {
+                for id in FTC_SMALL_INSTITUTION_EXEMPT {
+                    roots.insert(
+                        (*id).to_owned(),
+                        "small institution exemption (16 CFR 314.6: fewer than 5,000 consumers)"
+                            .into(),
+                    );
+                }
+            }
+            // 314.4(a)(1)-(3) bind only when the Qualified Individual comes
+            // from a service provider or affiliate.
+            if let Some(qi) = &ftc.qualified_individual
+                && qi.employer.as_deref().is_none_or(|e| e.trim().is_empty())
+            {
+                for id in FTC_OUTSOURCED_QI_ONLY {
+                    roots.insert(
+                        (*id).to_owned(),
+                        "the Qualified Individual is the institution's own employee".into(),
+                    );
+                }
             }
         }
         _ => {}
     }
+    inherit(framework, roots)
+}
+
+/// Carries each scoped-out root's reason down to the assessable
+/// requirements under it.
+fn inherit(framework: &Framework, roots: BTreeMap<String, String>) -> BTreeMap<String, String> {
     // A scoped-out section takes every requirement under it along; parents
     // come before children, so one pass carries a reason down the tree.
     let mut inherited: BTreeMap<&str, &String> = BTreeMap::new();
@@ -353,6 +390,10 @@ pub fn exclusions(framework: &Framework, adoption: &Adoption) -> BTreeMap<String
         })
         .collect()
 }
+
+/// What 16 CFR 314.4(a) asks only of an institution whose Qualified
+/// Individual works for a service provider or affiliate.
+pub const FTC_OUTSOURCED_QI_ONLY: &[&str] = &["314.4(a)(1)", "314.4(a)(2)", "314.4(a)(3)"];
 
 /// What 16 CFR 314.6 exempts small institutions from.
 pub const FTC_SMALL_INSTITUTION_EXEMPT: &[&str] =

@@ -86,6 +86,12 @@ pub struct FrameworkSettings {
     /// PCI DSS: the appendices that apply (none until declared).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pci_appendices: Option<BTreeSet<PciAppendix>>,
+    /// PCI DSS: whether the org is assessed as a service provider or as a
+    /// merchant only. Until declared, the requirements for service
+    /// providers stay in scope: leaving one out silently is the costlier
+    /// mistake.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pci_entity: Option<PciEntity>,
     /// CMMC: target level and the facts the SPRS partial credit needs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cmmc: Option<CmmcProfile>,
@@ -126,6 +132,20 @@ pub enum PciAppendix {
     A2,
     /// Designated entities supplemental validation.
     A3,
+}
+
+/// How an org is assessed under PCI DSS: the standard sets extra
+/// requirements for service providers (those flagged `applies_to:
+/// service_providers` in the catalog).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PciEntity {
+    /// Stores, processes or transmits card data for its own sales only.
+    MerchantOnly,
+    /// Affects the security of other entities' card data (whether or not it
+    /// is also a merchant).
+    ServiceProvider,
 }
 
 impl PciAppendix {

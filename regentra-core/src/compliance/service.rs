@@ -13,7 +13,7 @@ use super::gap::{FrameworkGaps, GapAnalysis, framework_gap_analysis, gap_analysi
 use super::report::{self, ReportFormat};
 use super::{
     Adoption, Assessment, CmmcProfile, ControlImplementation, ControlStatus, ControlUpdate,
-    Evidence, FrameworkSettings, FtcProfile, PciAppendix, TrustServicesCategory,
+    Evidence, FrameworkSettings, FtcProfile, PciAppendix, PciEntity, TrustServicesCategory,
 };
 use crate::audit::Target;
 use crate::catalog::{Catalog, Lookup, RequirementRef};
@@ -379,6 +379,20 @@ impl Regentra {
     ) -> Result<Adoption> {
         self.change_settings(principal, org, "pci-dss", "appendix applicability", |s| {
             s.pci_appendices = Some(appendices);
+        })
+        .await
+    }
+
+    /// PCI DSS: whether the org is a service provider or a merchant only
+    /// (a merchant has the service-provider-only requirements out of scope).
+    pub async fn set_pci_entity(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        entity: PciEntity,
+    ) -> Result<Adoption> {
+        self.change_settings(principal, org, "pci-dss", "the entity type", |s| {
+            s.pci_entity = Some(entity);
         })
         .await
     }

@@ -130,6 +130,7 @@ macro_rules! service_tests {
             control_rules_and_optimistic_versions,
             file_evidence_is_streamed_hashed_and_bounded,
             framework_features_unlock_with_adoption,
+            scope_settings_leave_out_what_does_not_apply,
             sprs_score_starts_at_minus_203_and_credits_partial_mfa,
             reports_and_assessments,
             framework_keys_and_requirement_ids_are_taken_as_people_write_them,

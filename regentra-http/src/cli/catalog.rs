@@ -195,6 +195,10 @@ fn describe(result: &LookupResult<'_>) -> String {
             "`{query}` is ambiguous in {}: it could be any of these (give the full id)\n",
             result.framework
         ),
+        // An identifier withdrawn without a successor (its note says why).
+        ("alias", Some(note)) if result.requirements.is_empty() => {
+            format!("{query} was withdrawn and nothing replaces it: {note}\n")
+        }
         (_, Some(note)) if !note.is_empty() => format!("{query} ({note}) resolves to:\n"),
         (_, Some(_)) => format!("{query} resolves to:\n"),
         _ => String::new(),

@@ -15,6 +15,7 @@
 pub mod account;
 pub mod accounts;
 pub mod markdown;
+pub mod portal;
 pub mod sign_in;
 pub mod signing;
 
@@ -50,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .merge(account::routes())
         .merge(accounts::routes())
         .merge(signing::routes())
+        .merge(portal::routes())
 }
 
 /// A short hash of the stylesheet: pages link `/assets/app.css?v=<it>`, so
@@ -132,7 +134,7 @@ impl Chrome {
     }
 }
 
-fn is_hex_color(c: &str) -> bool {
+pub(crate) fn is_hex_color(c: &str) -> bool {
     c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|d| d.is_ascii_hexdigit())
 }
 

@@ -150,7 +150,7 @@ async fn submit(
 }
 
 /// The session cookie and the way on to `next`.
-fn signed_in(state: &AppState, session: &Session, next: &str) -> Response {
+pub(crate) fn signed_in(state: &AppState, session: &Session, next: &str) -> Response {
     let lifetime = session
         .token
         .expires_at
@@ -164,7 +164,7 @@ fn signed_in(state: &AppState, session: &Session, next: &str) -> Response {
 }
 
 /// The refusal of a sign-in form posted from another site.
-fn cross_site_form() -> Response {
+pub(crate) fn cross_site_form() -> Response {
     error_page(
         StatusCode::FORBIDDEN,
         "This form has expired",
@@ -247,7 +247,7 @@ async fn submit_code(
 }
 
 /// The words of a rate limit, `wait` seconds long.
-fn too_many(wait: u64) -> String {
+pub(crate) fn too_many(wait: u64) -> String {
     let minutes = wait.div_ceil(60);
     format!(
         "Too many attempts. Try again in {minutes} minute{}.",
@@ -255,7 +255,7 @@ fn too_many(wait: u64) -> String {
     )
 }
 
-fn unavailable(e: &ApiError) -> Response {
+pub(crate) fn unavailable(e: &ApiError) -> Response {
     tracing::error!(error = ?e, "signing in from the page failed");
     error_page(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -265,7 +265,7 @@ fn unavailable(e: &ApiError) -> Response {
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct NoFields {}
+pub(crate) struct NoFields {}
 
 /// `POST /sign-out`: ends the browser's session, clears its cookie and
 /// goes back to the sign-in page.

@@ -9,7 +9,7 @@ use support::world::{World, documented_routes, fill, routes, takes_msp};
 use support::{Api, Backend, M, Server};
 
 /// The enum-valued fields of the bodies, and a value none of them takes.
-const ENUM_FIELDS: [&str; 8] = [
+const ENUM_FIELDS: [&str; 9] = [
     "role",
     "kind",
     "status",
@@ -18,6 +18,7 @@ const ENUM_FIELDS: [&str; 8] = [
     "target_level",
     "categories",
     "appendices",
+    "entity",
 ];
 
 /// A value of another JSON type than `v`.

@@ -20,6 +20,7 @@ mod mfa;
 mod migrate;
 mod openapi;
 mod portal_hostnames;
+mod portal_pages;
 mod roles_cli;
 mod security;
 mod serve_cli;

@@ -549,7 +549,7 @@ async fn the_demo_seeds_once_and_its_portal_and_logins_work() {
             .len(),
         2
     );
-    let page = reqwest::get(format!("{}/portal/acme-dental", first.base))
+    let page = reqwest::get(format!("{}/portal/acme-dental/sign-in", first.base))
         .await
         .expect("page");
     assert_eq!(page.status(), StatusCode::OK);
@@ -684,7 +684,10 @@ async fn a_portal_is_served_at_its_slug_and_its_own_host_name() {
         .await;
     let (status, html) = page("help.client.test").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("&lt;Client&gt; help"), "branding, escaped");
+    assert!(
+        html.contains("&#60;Client&#62; help"),
+        "branding, escaped: {html}"
+    );
     assert!(html.contains("#112233"));
     let (status, _) = page("elsewhere.test").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -1191,4 +1194,54 @@ async fn ticket_lists_filter_sort_and_page_through_the_query_string() {
         .await;
     assert_eq!(unordered.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(unordered.body["errors"][0]["field"], "sort");
+}
+
+#[tokio::test]
+async fn a_merchant_only_org_has_pci_service_provider_requirements_out_of_scope() {
+    let server = Server::embedded().await;
+    let (boss, _, client) = support::msp_with_client(&server).await;
+    boss.post(
+        &format!("/v1/orgs/{client}/frameworks"),
+        json!({"framework": "pci-dss"}),
+    )
+    .await;
+    let gap = format!("/v1/orgs/{client}/frameworks/pci-dss/gap-analysis");
+    let status_of = |analysis: &Value, id: &str| -> (String, Option<String>) {
+        let row = analysis["requirements"]
+            .as_array()
+            .expect("requirements")
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap_or_else(|| panic!("{id} is listed"))
+            .clone();
+        (
+            row["status"].as_str().expect("status").to_owned(),
+            row["justification"].as_str().map(str::to_owned),
+        )
+    };
+    let before = boss.get(&gap).await;
+    assert_ne!(status_of(&before, "8.3.10").0, "not_applicable");
+    let adoption = boss
+        .ok(
+            M::PUT,
+            &format!("/v1/orgs/{client}/pci-dss/entity"),
+            Some(json!({"entity": "merchant_only"})),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(adoption["settings"]["pci_entity"], "merchant_only");
+    let after = boss.get(&gap).await;
+    let (status, why) = status_of(&after, "8.3.10");
+    assert_eq!(status, "not_applicable");
+    assert!(
+        why.as_deref().is_some_and(|w| w.contains("merchant only")),
+        "{why:?}"
+    );
+    assert_ne!(status_of(&after, "8.3.9").0, "not_applicable");
+    assert_eq!(
+        after["totals"]["not_applicable"].as_u64().expect("count")
+            - before["totals"]["not_applicable"].as_u64().expect("count"),
+        13,
+        "the 13 service-provider requirements outside appendix A1 (out already)"
+    );
 }

@@ -860,6 +860,96 @@ pub async fn framework_features_unlock_with_adoption(store: Arc<dyn Store>) {
     );
 }
 
+/// The review of 2026-11: PCI DSS requirements for service providers leave
+/// a merchant-only org's scope, and 314.4(a)(1)-(3) leave an FTC org's scope
+/// when its Qualified Individual is its own employee; neither before the
+/// org says so.
+pub async fn scope_settings_leave_out_what_does_not_apply(store: Arc<dyn Store>) {
+    let f = compliance_fixture(store).await;
+    let r = f.r();
+    f.adopt("pci-dss").await;
+    let provider_only = [
+        "3.6.1.1", "8.3.10", "10.7.1", "11.4.7", "12.4.2.1", "12.9.1",
+    ];
+    for id in provider_only {
+        assert_ne!(
+            f.status("pci-dss", id).await,
+            RequirementStatus::NotApplicable,
+            "{id} stays in scope until the org declares itself a merchant only"
+        );
+    }
+    let adoption = r
+        .set_pci_entity(&f.manager, f.org, PciEntity::MerchantOnly)
+        .await
+        .expect("entity");
+    assert_eq!(adoption.settings.pci_entity, Some(PciEntity::MerchantOnly));
+    let evaluation = r.evaluation(&f.manager, f.org).await.expect("evaluation");
+    let pci = evaluation.framework("pci-dss").expect("pci");
+    for id in provider_only {
+        let row = pci.requirements.iter().find(|q| q.id == id).expect("row");
+        assert_eq!(row.status, RequirementStatus::NotApplicable, "{id}");
+        assert!(
+            row.justification
+                .as_deref()
+                .is_some_and(|j| j.contains("service providers only")),
+            "{id}: {:?}",
+            row.justification
+        );
+    }
+    for id in ["3.6.1", "8.3.9", "11.4.5", "12.4.1"] {
+        assert_ne!(
+            f.status("pci-dss", id).await,
+            RequirementStatus::NotApplicable,
+            "{id} applies to merchants too"
+        );
+    }
+    r.set_pci_entity(&f.manager, f.org, PciEntity::ServiceProvider)
+        .await
+        .expect("entity");
+    assert_ne!(
+        f.status("pci-dss", "8.3.10").await,
+        RequirementStatus::NotApplicable
+    );
+
+    f.adopt("ftc-safeguards").await;
+    let outsourced_only = ["314.4(a)(1)", "314.4(a)(2)", "314.4(a)(3)"];
+    let profile = |employer: Option<&str>| FtcProfile {
+        qualified_individual: Some(QualifiedIndividual {
+            name: "Dana Cho".into(),
+            title: "Security lead".into(),
+            user: None,
+            employer: employer.map(str::to_owned),
+            designated_on: at(0).date_naive(),
+        }),
+        small_institution: false,
+    };
+    r.set_ftc_profile(&f.manager, f.org, profile(None))
+        .await
+        .expect("own employee");
+    for id in outsourced_only {
+        assert_eq!(
+            f.status("ftc-safeguards", id).await,
+            RequirementStatus::NotApplicable,
+            "{id}"
+        );
+    }
+    assert_ne!(
+        f.status("ftc-safeguards", "314.4(a)").await,
+        RequirementStatus::NotApplicable,
+        "designating the Qualified Individual is always required"
+    );
+    r.set_ftc_profile(&f.manager, f.org, profile(Some("Northwind IT")))
+        .await
+        .expect("vCISO");
+    for id in outsourced_only {
+        assert_ne!(
+            f.status("ftc-safeguards", id).await,
+            RequirementStatus::NotApplicable,
+            "{id}"
+        );
+    }
+}
+
 pub async fn sprs_score_starts_at_minus_203_and_credits_partial_mfa(store: Arc<dyn Store>) {
     let f = compliance_fixture(store).await;
     let r = f.r();

@@ -53,7 +53,7 @@ use crate::audit::{self, Target};
 use crate::clock::DeterministicIds;
 use crate::compliance::{
     AgreementStatus, CmmcLevel, CmmcProfile, ControlStatus, ControlUpdate, FtcProfile,
-    NewAgreement, NewEvidence, PciAppendix, QualifiedIndividual, RequirementStatus,
+    NewAgreement, NewEvidence, PciAppendix, PciEntity, QualifiedIndividual, RequirementStatus,
     TrustServicesCategory,
 };
 use crate::error::Error;

@@ -13,8 +13,8 @@ use regentra_core::catalog::{
 };
 use regentra_core::compliance::report::ReportFormat;
 use regentra_core::compliance::{
-    CmmcProfile, ControlStatus, ControlUpdate, FtcProfile, PciAppendix, RequirementStatus,
-    TrustServicesCategory,
+    CmmcProfile, ControlStatus, ControlUpdate, FtcProfile, PciAppendix, PciEntity,
+    RequirementStatus, TrustServicesCategory,
 };
 use regentra_core::ids::{AgreementId, OrgId, UserId};
 use regentra_core::store::ScanRequest;
@@ -45,6 +45,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(control, update_control))
         .routes(routes!(soc2_categories))
         .routes(routes!(pci_appendices))
+        .routes(routes!(pci_entity))
         .routes(routes!(cmmc_profile))
         .routes(routes!(sprs))
         .routes(routes!(ftc_profile))
@@ -339,6 +340,10 @@ pub struct RequirementItem {
     id: String,
     title: String,
     status: RequirementStatus,
+    /// Why it is out of scope, when it is (the org's own scoping or a
+    /// framework setting such as a merchant-only PCI DSS entity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    justification: Option<String>,
     /// The common controls mapped to it.
     controls: Vec<ControlRef>,
     /// Those that do not count yet.
@@ -389,6 +394,7 @@ async fn gap_analysis(
             id: r.id.clone(),
             title: r.title.clone(),
             status: r.status,
+            justification: r.justification.clone(),
             controls: named(&r.controls),
             missing: named(&r.missing),
         })
@@ -716,6 +722,31 @@ async fn pci_appendices(
     let adoption = state
         .regentra
         .set_pci_appendices(&caller, org, req.appendices)
+        .await?;
+    Ok(Json(json!(adoption)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PciEntityChoice {
+    entity: PciEntity,
+}
+
+/// PCI DSS: whether the org is a service provider or a merchant only; a
+/// merchant has the requirements for service providers out of scope.
+#[utoipa::path(put, path = "/v1/orgs/{org_id}/pci-dss/entity", tag = "framework features",
+    params(("org_id" = Uuid, Path)), request_body = PciEntityChoice,
+    responses((status = 200, body = regentra_core::compliance::Adoption), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn pci_entity(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    Body(req): Body<PciEntityChoice>,
+) -> ApiResult<Json<Value>> {
+    let adoption = state
+        .regentra
+        .set_pci_entity(&caller, org, req.entity)
         .await?;
     Ok(Json(json!(adoption)))
 }

@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use regentra_core::ids::OrgId;
@@ -28,10 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(verify_hostname))
         .routes(routes!(approve_hostname))
         .routes(routes!(public_portal))
-        .route("/portal/{slug}", get(portal_page))
-        .route("/portal/{slug}/tickets/{ticket_id}", get(portal_ticket))
         .route("/", get(portal_at_host))
-        .route("/portal/assets/portal.js", get(portal_script))
 }
 
 /// The org's portal settings (defaults until first saved).
@@ -197,42 +194,16 @@ async fn public_portal(
     Ok(Json(json!(enabled_portal(&state, &slug).await?)))
 }
 
-/// The portal page: branded, and driven by the API from the script.
-async fn portal_page(State(state): State<AppState>, Id(slug): Id<String>) -> ApiResult<Response> {
-    let portal = enabled_portal(&state, &slug).await?;
-    Ok(page_response(&portal))
-}
-
-/// A ticket's link in the portal (the one a reply email carries): the
-/// portal page, where the person signs in and finds the ticket among
-/// their own. (The page opens the list, not yet the ticket itself.)
-async fn portal_ticket(
-    State(state): State<AppState>,
-    Id((slug, _ticket)): Id<(String, String)>,
-) -> ApiResult<Response> {
-    let portal = enabled_portal(&state, &slug).await?;
-    Ok(Redirect::to(&format!("/portal/{}", portal.slug)).into_response())
-}
-
-fn page_response(portal: &PublicPortal) -> Response {
-    let html = render_page(portal);
-    (
-        // The security headers (CSP, framing, referrer, nosniff) are added
-        // by one layer for every response (`server::security_headers`).
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        html,
-    )
-        .into_response()
-}
-
-/// A portal with its own host name is served at that host's root.
+/// A portal with its own host name: that host's root leads to the portal.
 async fn portal_at_host(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     match state.regentra.portal_by_hostname(host).await? {
-        Some(portal) => Ok(page_response(&portal)),
+        // The portal's pages live under its slug; its own host name leads
+        // there (same server, same cookie).
+        Some(portal) => Ok(Redirect::to(&format!("/portal/{}", portal.slug)).into_response()),
         // The server's own address: a browser goes to the signed-in
         // person's page (or signs in first); a program is told nothing is here.
         None if wants_html(&headers) => Ok(Redirect::to("/account").into_response()),
@@ -245,100 +216,4 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"))
-}
-
-async fn portal_script() -> Response {
-    (
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=300"),
-        ],
-        include_str!("portal.js"),
-    )
-        .into_response()
-}
-
-/// HTML-escapes text from settings before it goes into the page.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn render_page(portal: &PublicPortal) -> String {
-    let b = &portal.branding;
-    let name = escape(b.display_name.as_deref().unwrap_or("Support portal"));
-    // Colors and URLs were validated when saved (#rrggbb, https://); they
-    // are escaped anyway.
-    let primary = escape(b.primary_color.as_deref().unwrap_or("#1f4e79"));
-    let accent = escape(b.accent_color.as_deref().unwrap_or("#2e7d32"));
-    let logo = b
-        .logo_url
-        .as_deref()
-        .map(|url| format!("<img class=\"logo\" src=\"{}\" alt=\"\">", escape(url)))
-        .unwrap_or_default();
-    let welcome = escape(b.welcome_text.as_deref().unwrap_or(""));
-    format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{name}</title>
-<style>
-:root {{ --primary: {primary}; --accent: {accent}; }}
-body {{ font-family: system-ui, sans-serif; margin: 0; color: #222; }}
-header {{ background: var(--primary); color: #fff; padding: 1rem 2rem; display: flex; gap: 1rem; align-items: center; }}
-header .logo {{ height: 40px; }}
-main {{ max-width: 48rem; margin: 2rem auto; padding: 0 1rem; }}
-button {{ background: var(--accent); color: #fff; border: 0; padding: .5rem 1rem; border-radius: 4px; }}
-section {{ margin-bottom: 2rem; }} [hidden] {{ display: none; }}
-input, textarea, select {{ display: block; width: 100%; margin: .25rem 0 .75rem; padding: .4rem; }}
-</style></head>
-<body data-org="{org}" data-dashboard="{dashboard}">
-<header>{logo}<h1>{name}</h1></header>
-<main>
-<p>{welcome}</p>
-<section id="login"><h2>Sign in</h2>
-<form id="login-form"><label>Email<input name="email" type="email" required></label>
-<label>Password<input name="password" type="password" required></label>
-<button type="submit">Sign in</button></form><p id="login-error" role="alert"></p></section>
-<section id="app" hidden>
-<h2>My tickets</h2><ul id="tickets"></ul>
-<h3>New ticket</h3>
-<form id="ticket-form"><label>Subject<input name="subject" required></label>
-<label>Description<textarea name="description"></textarea></label>
-<label>Priority<select name="priority"><option>low</option><option selected>medium</option><option>high</option><option>critical</option></select></label>
-<button type="submit">Submit</button></form>
-<h2>Knowledge base</h2><form id="kb-form"><input name="q" placeholder="Search"></form><ul id="articles"></ul>
-<section id="dashboard" hidden><h2>Compliance</h2><ul id="frameworks"></ul></section>
-</section>
-</main>
-<script src="/portal/assets/portal.js"></script>
-</body></html>
-"#,
-        org = portal.org,
-        dashboard = portal.show_compliance_dashboard,
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn settings_text_is_escaped_in_the_page() {
-        assert_eq!(
-            escape(r#"<script>"x"&'y'</script>"#),
-            "&lt;script&gt;&quot;x&quot;&amp;&#39;y&#39;&lt;/script&gt;"
-        );
-    }
 }

@@ -424,6 +424,11 @@ pub fn routes(user: &str) -> Vec<Route> {
         ),
         r(
             M::PUT,
+            "/v1/orgs/{org_id}/pci-dss/entity",
+            Some(json!({"entity": "merchant_only"})),
+        ),
+        r(
+            M::PUT,
             "/v1/orgs/{org_id}/cmmc/profile",
             Some(json!({"target_level": "L2"})),
         ),

@@ -1,0 +1,354 @@
+//! The client portal: a client's branded service desk at `/portal/{slug}`
+//! (and at the root of its verified host name, which redirects here).
+//!
+//! Every page resolves the portal from its slug first: an unknown or
+//! disabled portal is a 404 page. Pages for signed-in people then go
+//! through [`signed_in`], which turns the session cookie into the caller
+//! and checks that the caller acts in the portal's org: a person of
+//! another client is told so, never shown this client's data. The pages
+//! call the same core operations as the API; no rule lives here.
+
+pub mod home;
+pub mod sign_in;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use regentra_core::portal::PublicPortal;
+use regentra_core::{Error, Principal};
+
+use super::{Chrome, CsrfField, render};
+use crate::server::{AppState, browser};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/portal/{slug}", get(home::page))
+        .route(
+            "/portal/{slug}/sign-in",
+            get(sign_in::page).post(sign_in::submit),
+        )
+        .route("/portal/{slug}/sign-in/code", post(sign_in::submit_code))
+        .route("/portal/{slug}/sign-out", post(sign_in::sign_out))
+        .route("/portal/{slug}/favicon.svg", get(favicon))
+        .route("/portal/{slug}/tickets/{ticket_id}", get(ticket_link))
+        .route("/portal/{slug}/{*rest}", get(not_found_in_portal))
+}
+
+/// What every portal page shows of the portal: its name, logo, colors,
+/// and where its pages live.
+#[derive(Debug, Clone)]
+pub struct PortalView {
+    pub slug: String,
+    pub name: String,
+    pub logo_url: Option<String>,
+    pub welcome_text: Option<String>,
+    /// `/portal/{slug}`: every link of the portal starts here.
+    pub base: String,
+    pub show_compliance: bool,
+    pub portal: PublicPortal,
+}
+
+impl PortalView {
+    pub fn of(portal: PublicPortal) -> Self {
+        let b = &portal.branding;
+        Self {
+            slug: portal.slug.clone(),
+            name: b
+                .display_name
+                .clone()
+                .unwrap_or_else(|| "Support portal".to_owned()),
+            logo_url: b.logo_url.clone(),
+            welcome_text: b.welcome_text.clone().filter(|t| !t.trim().is_empty()),
+            base: format!("/portal/{}", portal.slug),
+            show_compliance: portal.show_compliance_dashboard,
+            portal,
+        }
+    }
+
+    /// The layout's chrome for a page of this portal titled `title`.
+    pub fn chrome(&self, title: &str) -> Chrome {
+        let b = &self.portal.branding;
+        Chrome::new(title).branded(
+            &self.name,
+            b.primary_color.as_deref(),
+            b.accent_color.as_deref(),
+        )
+    }
+
+    /// The portal's path for `rest` (`"tickets"` gives `/portal/x/tickets`).
+    pub fn path(&self, rest: &str) -> String {
+        if rest.is_empty() {
+            self.base.clone()
+        } else {
+            format!("{}/{}", self.base, rest.trim_start_matches('/'))
+        }
+    }
+}
+
+/// A signed-in person on a portal page: who they are, their session's
+/// secret (for the CSRF field of forms) and the portal.
+#[derive(Debug, Clone)]
+pub struct Visitor {
+    pub caller: Principal,
+    pub secret: String,
+    pub name: String,
+    pub email: String,
+}
+
+impl Visitor {
+    pub fn csrf_field(&self) -> CsrfField {
+        CsrfField::of(&self.secret)
+    }
+}
+
+/// The navigation every signed-in page shows, with the current section
+/// marked for assistive technology (`aria-current`).
+#[derive(Debug, Clone)]
+pub struct Nav {
+    pub items: Vec<NavItem>,
+    pub visitor_name: String,
+    pub sign_out: String,
+    pub csrf_field: CsrfField,
+}
+
+#[derive(Debug, Clone)]
+pub struct NavItem {
+    pub label: &'static str,
+    pub href: String,
+    pub current: bool,
+}
+
+impl Nav {
+    /// The portal's sections for `visitor`, `current` being the key of the
+    /// section the page belongs to (`home`, `tickets`, `kb`, `policies`,
+    /// `compliance`, `assets`, `chat`).
+    pub fn new(view: &PortalView, visitor: &Visitor, current: &str) -> Self {
+        let mut sections: Vec<(&'static str, &'static str, &'static str)> = vec![
+            ("home", "Home", ""),
+            ("tickets", "Tickets", "tickets"),
+            ("kb", "Knowledge base", "kb"),
+            ("policies", "Policies", "policies"),
+        ];
+        if view.show_compliance {
+            sections.push(("compliance", "Compliance", "compliance"));
+        }
+        Self {
+            items: sections
+                .into_iter()
+                .map(|(key, label, rest)| NavItem {
+                    label,
+                    href: view.path(rest),
+                    current: key == current,
+                })
+                .collect(),
+            visitor_name: visitor.name.clone(),
+            sign_out: view.path("sign-out"),
+            csrf_field: visitor.csrf_field(),
+        }
+    }
+}
+
+/// The enabled portal at `slug`, or the 404 page.
+pub async fn portal(state: &AppState, slug: &str) -> Result<PortalView, Response> {
+    match state.regentra.portal_by_slug(slug).await {
+        Ok(Some(portal)) => Ok(PortalView::of(portal)),
+        Ok(None) => Err(super::not_found()),
+        Err(e) => Err(failed(&e)),
+    }
+}
+
+/// The portal and the signed-in person for a page at `path`, or the
+/// answer that replaces the page: the sign-in page (coming back to
+/// `path`) without a session, the same with a notice when the session
+/// has expired, and a page saying so when the person belongs to another
+/// organization.
+pub async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    slug: &str,
+    path: &str,
+) -> Result<(PortalView, Visitor), Response> {
+    let view = portal(state, slug).await?;
+    let Some(secret) = browser::session_secret(headers, state) else {
+        return Err(to_portal_sign_in(&view, path, None));
+    };
+    let caller = match state.regentra.authenticate(&secret).await {
+        Ok(caller) => caller.for_one_request(),
+        Err(Error::Unauthenticated) => {
+            let mut response = to_portal_sign_in(&view, path, Some("expired"));
+            response
+                .headers_mut()
+                .insert(header::SET_COOKIE, browser::clear_cookie(state));
+            return Err(response);
+        }
+        Err(e) => return Err(failed(&e)),
+    };
+    let me = state.regentra.me(&caller).await.map_err(|e| failed(&e))?;
+    let visitor = Visitor {
+        caller,
+        secret,
+        name: me.account.display_name.clone(),
+        email: me.account.email.clone(),
+    };
+    if !me.organizations.iter().any(|o| o.org.id == view.portal.org) {
+        return Err(wrong_portal(&view, &visitor));
+    }
+    Ok((view, visitor))
+}
+
+/// The portal's sign-in page, coming back to `next`; `reason` adds a
+/// notice (`expired`).
+pub fn to_portal_sign_in(view: &PortalView, next: &str, reason: Option<&str>) -> Response {
+    let mut query = vec![("next", super::local_path(Some(next)))];
+    if let Some(reason) = reason {
+        query.push(("reason", reason.to_owned()));
+    }
+    let query = serde_urlencoded::to_string(query).unwrap_or_default();
+    Redirect::to(&format!("{}?{query}", view.path("sign-in"))).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "web/portal/message.html")]
+struct MessagePage {
+    chrome: Chrome,
+    view: PortalView,
+    nav: Option<Nav>,
+    heading: String,
+    message: String,
+    /// A form to sign out (for a person signed in on the wrong portal).
+    sign_out: Option<(String, CsrfField)>,
+}
+
+/// A page of this portal that says one thing, with `status`.
+pub fn message(
+    status: StatusCode,
+    view: &PortalView,
+    nav: Option<Nav>,
+    heading: &str,
+    text: &str,
+) -> Response {
+    render(
+        status,
+        &MessagePage {
+            chrome: view.chrome(heading),
+            view: view.clone(),
+            nav,
+            heading: heading.to_owned(),
+            message: text.to_owned(),
+            sign_out: None,
+        },
+    )
+}
+
+/// A person signed in with an account that does not act in this
+/// portal's organization: told so (their own organization is not named:
+/// this portal's owner has no business knowing it), and offered to sign
+/// out and in with the right account.
+fn wrong_portal(view: &PortalView, visitor: &Visitor) -> Response {
+    render(
+        StatusCode::FORBIDDEN,
+        &MessagePage {
+            chrome: view
+                .chrome("Not your organization's portal")
+                .with_session(&visitor.secret),
+            view: view.clone(),
+            nav: None,
+            heading: "This is not your organization's portal".to_owned(),
+            message: format!(
+                "You are signed in as {}, an account that is not part of {}. Sign in on your own \
+                 organization's portal, or sign out here and sign in with your {} account.",
+                visitor.email, view.name, view.name
+            ),
+            sign_out: Some((view.path("sign-out"), visitor.csrf_field())),
+        },
+    )
+}
+
+/// `GET /portal/{slug}/...` for a path no portal page serves: the
+/// portal's own 404 page (the product's for an unknown portal).
+async fn not_found_in_portal(State(state): State<AppState>, uri: Uri) -> Response {
+    let slug = uri
+        .path()
+        .trim_start_matches("/portal/")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    match portal(&state, &slug).await {
+        Ok(view) => message(
+            StatusCode::NOT_FOUND,
+            &view,
+            None,
+            "Page not found",
+            "There is no page at this address. Check the link, or go to the portal's start page.",
+        ),
+        Err(response) => response,
+    }
+}
+
+/// A ticket's link in the portal (the one a reply email carries): the
+/// portal's start page for now, where the person signs in and finds the
+/// ticket among their own.
+async fn ticket_link(
+    State(state): State<AppState>,
+    axum::extract::Path((slug, _ticket)): axum::extract::Path<(String, String)>,
+) -> Response {
+    match portal(&state, &slug).await {
+        Ok(view) => Redirect::to(&view.base).into_response(),
+        Err(response) => response,
+    }
+}
+
+/// `GET /portal/{slug}/favicon.svg`: the portal's initial on its primary
+/// color, so that a client's tab is recognisable among others.
+async fn favicon(
+    State(state): State<AppState>,
+    axum::extract::Path(slug): axum::extract::Path<String>,
+) -> Response {
+    let view = match portal(&state, &slug).await {
+        Ok(view) => view,
+        Err(response) => return response,
+    };
+    let color = view
+        .portal
+        .branding
+        .primary_color
+        .clone()
+        .filter(|c| super::is_hex_color(c))
+        .unwrap_or_else(|| "#1f4e79".to_owned());
+    let initial: String = view
+        .name
+        .chars()
+        .find(|c| c.is_alphanumeric())
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_else(|| "?".to_owned());
+    let svg = format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="{color}"/><text x="16" y="22" font-family="system-ui,sans-serif" font-size="18" font-weight="700" fill="#fff" text-anchor="middle">{initial}</text></svg>"##
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        svg,
+    )
+        .into_response()
+}
+
+/// A failure of ours, logged; the person sees a page that says so.
+pub fn failed(error: &Error) -> Response {
+    match error {
+        Error::NotFound { .. } => super::not_found(),
+        _ => {
+            tracing::error!(error = %error, "a portal page failed");
+            super::error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "This page could not be shown. Try again in a moment.",
+            )
+        }
+    }
+}
