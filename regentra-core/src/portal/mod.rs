@@ -55,7 +55,13 @@ const WELCOME_TEXT_MAX: usize = 2000;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Branding {
     pub display_name: Option<String>,
+    /// A logo at an https address; an uploaded logo ([`Branding::logo_file`])
+    /// takes its place on the portal.
     pub logo_url: Option<String>,
+    /// A logo uploaded to the platform (PNG, JPEG, GIF or WebP), served by
+    /// the portal itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_file: Option<LogoFile>,
     /// `#rrggbb`, stored lowercase.
     pub primary_color: Option<String>,
     /// `#rrggbb`, stored lowercase.
@@ -64,6 +70,55 @@ pub struct Branding {
 }
 
 /// One org's portal configuration.
+/// An uploaded logo: where its bytes are and what they are.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoFile {
+    pub blob: Uuid,
+    pub content_type: String,
+    pub size: u64,
+    /// Hex SHA-256 of the bytes: the logo's version in its address, so a
+    /// new upload is fetched at once despite caching.
+    pub sha256: String,
+}
+
+/// The largest logo accepted: a header image, not a photograph.
+pub const LOGO_MAX_BYTES: usize = 512 * 1024;
+
+/// The image type of a logo, from its first bytes (what the bytes are,
+/// not what the uploader says). SVG is refused: it can carry scripts.
+pub fn logo_type(bytes: &[u8]) -> std::result::Result<&'static str, &'static str> {
+    if bytes.is_empty() {
+        return Err("is empty");
+    }
+    if bytes.len() > LOGO_MAX_BYTES {
+        return Err("is larger than 512 KiB");
+    }
+    match bytes {
+        [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, ..] => Ok("image/png"),
+        [0xff, 0xd8, 0xff, ..] => Ok("image/jpeg"),
+        [b'G', b'I', b'F', b'8', b'7' | b'9', b'a', ..] => Ok("image/gif"),
+        [
+            b'R',
+            b'I',
+            b'F',
+            b'F',
+            _,
+            _,
+            _,
+            _,
+            b'W',
+            b'E',
+            b'B',
+            b'P',
+            ..,
+        ] => Ok("image/webp"),
+        _ => Err(
+            "must be a PNG, JPEG, GIF or WebP image (SVG is not accepted: it can carry scripts)",
+        ),
+    }
+}
+
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortalSettings {
