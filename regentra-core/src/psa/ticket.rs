@@ -390,6 +390,22 @@ impl Regentra {
         org: OrgId,
         new: NewTicket,
     ) -> Result<Ticket> {
+        self.create_ticket_with(principal, org, new, |_, _| Ok(()))
+            .await
+    }
+
+    /// Opens a ticket as [`Regentra::create_ticket`] does; `more` adds to
+    /// the ticket's commit what must be written with it (a chat that
+    /// records the ticket it became), so that both happen or neither. It
+    /// may be called more than once (a retried commit), each time with a
+    /// fresh change set; the ticket's number is not drawn yet when it runs.
+    pub(crate) async fn create_ticket_with(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        new: NewTicket,
+        mut more: impl FnMut(&Ticket, &mut ChangeSet) -> Result<()> + Send,
+    ) -> Result<Ticket> {
         let grant = self
             .authorize(principal, org, Permission::TicketsSubmit)
             .await?;
@@ -468,6 +484,7 @@ impl Regentra {
                 Target::new(Ticket::KIND, ticket.id),
                 json!({ "number": ticket.number, "priority": ticket.priority, "requester": requester }),
             ));
+            more(&ticket, &mut changes)?;
             match self.store().apply(changes).await {
                 Ok(applied) => {
                     if let Some(number) = applied.drawn.first() {

@@ -164,6 +164,7 @@ macro_rules! service_tests {
             assets_link_to_tickets,
             knowledge_base_search_respects_visibility,
             chat_sessions_become_tickets_with_their_transcript,
+            an_unanswered_chat_can_be_left_as_a_ticket_after_the_wait,
             psa_permissions_follow_the_matrix,
             api_tokens_authenticate_until_revoked,
             passwords_are_set_and_checked_off_the_record,

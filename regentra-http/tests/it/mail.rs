@@ -20,7 +20,7 @@ use regentra_core::policies::service::NewPolicy;
 use regentra_core::portal::{BrandingUpdate, PortalUpdate};
 use regentra_core::psa::Priority;
 use regentra_core::psa::sla_policy::{
-    Action, ClockKind, EscalationRule, NewSlaPolicy, Targets, Trigger,
+    Action, ClockKind, DEFAULT_CHAT_ANSWER_MINUTES, EscalationRule, NewSlaPolicy, Targets, Trigger,
 };
 use regentra_core::psa::ticket::NewTicket;
 use regentra_core::rbac::Role;
@@ -373,6 +373,7 @@ async fn every_notification_email_arrives_over_smtp_with_names_branding_and_link
                 },
             }],
             default: true,
+            chat_answer_minutes: DEFAULT_CHAT_ANSWER_MINUTES,
         },
     )
     .await
