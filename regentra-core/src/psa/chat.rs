@@ -371,6 +371,20 @@ impl Regentra {
         })
     }
 
+    /// What the org's chats run by, for anyone who may start one: how long
+    /// a chat waits for its first answer before its requester may leave it
+    /// as a ticket, and the time zone its times are shown in (both from the
+    /// org's SLA policy, [`Regentra::effective_sla_policy`]).
+    pub async fn chat_settings(&self, principal: &Principal, org: OrgId) -> Result<ChatSettings> {
+        self.authorize(principal, org, Permission::ChatRequest)
+            .await?;
+        let (policy, time_zone) = self.chat_time_zone(org).await?;
+        Ok(ChatSettings {
+            answer_within_minutes: answer_minutes(policy.as_ref()),
+            time_zone,
+        })
+    }
+
     /// The caller's own chats in `org` (those they started), newest first:
     /// a walk of the `requester` index, paged by the store.
     pub async fn my_chats(
@@ -568,6 +582,17 @@ pub struct ChatWait {
     pub ticket_offer_at: Option<DateTime<Utc>>,
     /// Whether that offer stands now.
     pub ticket_offered: bool,
+}
+
+/// What an org's chats run by.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatSettings {
+    /// Minutes a chat waits for the service desk's first answer before its
+    /// requester may leave it as a ticket.
+    pub answer_within_minutes: u32,
+    /// An IANA time zone name (`UTC` when the org has no SLA policy).
+    pub time_zone: String,
 }
 
 /// A chat as its parties see it: the session, what its requester is

@@ -18,6 +18,7 @@ mod mail;
 mod mfa;
 mod migrate;
 mod openapi;
+mod portal_chat;
 mod portal_hostnames;
 mod portal_pages;
 mod roles_cli;

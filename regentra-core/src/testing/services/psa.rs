@@ -1062,6 +1062,19 @@ pub async fn an_unanswered_chat_can_be_left_as_a_ticket_after_the_wait(store: Ar
         .await
         .expect("updated");
     assert_eq!(updated.chat_answer_minutes, 10);
+    assert_eq!(
+        r.chat_settings(frank, f.c.org).await.expect("settings"),
+        crate::psa::chat::ChatSettings {
+            answer_within_minutes: 10,
+            time_zone: "America/New_York".into(),
+        },
+        "anyone who may start a chat reads them"
+    );
+    let viewer = member(&f.c.msp, f.c.org, "auditor@acme.test", Role::Viewer).await;
+    expect_denied(
+        r.chat_settings(&viewer, f.c.org).await,
+        "a viewer starts no chat",
+    );
     let slow = r
         .start_chat(erin, f.c.org, "Slow day?")
         .await

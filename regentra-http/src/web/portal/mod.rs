@@ -8,19 +8,23 @@
 //! another client is told so, never shown this client's data. The pages
 //! call the same core operations as the API; no rule lives here.
 
+pub mod chat;
 pub mod home;
 pub mod sign_in;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::State;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use regentra_core::portal::PublicPortal;
 use regentra_core::{Error, Principal};
+use serde::de::DeserializeOwned;
 
 use super::{Chrome, CsrfField, render};
+use crate::server::auth::request_meta;
 use crate::server::{AppState, browser};
 
 pub fn routes() -> Router<AppState> {
@@ -33,6 +37,17 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/{slug}/sign-in/code", post(sign_in::submit_code))
         .route("/portal/{slug}/sign-out", post(sign_in::sign_out))
         .route("/portal/{slug}/favicon.svg", get(favicon))
+        .route(
+            "/portal/{slug}/chat",
+            get(chat::start_page).post(chat::start),
+        )
+        .route("/portal/{slug}/chat/{chat_id}", get(chat::page))
+        .route("/portal/{slug}/chat/{chat_id}/messages", post(chat::send))
+        .route(
+            "/portal/{slug}/chat/{chat_id}/ticket",
+            post(chat::leave_as_ticket),
+        )
+        .route("/portal/{slug}/chat/{chat_id}/close", post(chat::close))
         .route("/portal/{slug}/tickets/{ticket_id}", get(ticket_link))
         .route("/portal/{slug}/{*rest}", get(not_found_in_portal))
 }
@@ -129,6 +144,7 @@ impl Nav {
         let mut sections: Vec<(&'static str, &'static str, &'static str)> = vec![
             ("home", "Home", ""),
             ("tickets", "Tickets", "tickets"),
+            ("chat", "Chat with us", "chat"),
             ("kb", "Knowledge base", "kb"),
             ("policies", "Policies", "policies"),
         ];
@@ -197,6 +213,48 @@ pub async fn signed_in(
         return Err(wrong_portal(&view, &visitor));
     }
     Ok((view, visitor))
+}
+
+/// A form posted from a page of this portal: the portal, the signed-in
+/// person (their caller carrying the request's address and user agent for
+/// the audit trail) and the form's fields. Refused like a page of
+/// [`signed_in`] (the sign-in page coming back to `back_to`, the page of
+/// the wrong organization), then, from another origin or without the
+/// session's CSRF token, with the 403 page.
+pub async fn signed_in_form<T: DeserializeOwned>(
+    state: &AppState,
+    slug: &str,
+    back_to: &str,
+    request: Request,
+) -> Result<(PortalView, Visitor, T), Response> {
+    let (parts, body) = request.into_parts();
+    let (view, mut visitor) = signed_in(state, &parts.headers, slug, back_to).await?;
+    if !browser::origin_is_ours(&parts.headers, state) {
+        return Err(super::forbidden());
+    }
+    let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    #[derive(serde::Deserialize)]
+    struct CsrfOnly {
+        #[serde(default)]
+        csrf_token: String,
+    }
+    let token = serde_urlencoded::from_bytes::<CsrfOnly>(&bytes)
+        .map(|f| f.csrf_token)
+        .unwrap_or_default();
+    if !browser::csrf_matches(&visitor.secret, &token) {
+        return Err(super::forbidden());
+    }
+    let form = serde_urlencoded::from_bytes::<T>(&bytes).map_err(|e| {
+        super::error_page(
+            StatusCode::BAD_REQUEST,
+            "The form could not be read",
+            &e.to_string(),
+        )
+    })?;
+    visitor.caller = visitor.caller.with_request(request_meta(&parts));
+    Ok((view, visitor, form))
 }
 
 /// The portal's sign-in page, coming back to `next`; `reason` adds a

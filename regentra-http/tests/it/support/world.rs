@@ -613,6 +613,9 @@ pub fn routes(user: &str) -> Vec<Route> {
             "/v1/orgs/{org_id}/chats",
             Some(json!({"message": "hi"})),
         ),
+        r(M::GET, "/v1/orgs/{org_id}/me/chats", None),
+        r(M::GET, "/v1/orgs/{org_id}/chat-settings", None),
+        r(M::GET, "/v1/orgs/{org_id}/chats/{chat_id}", None),
         r(M::GET, "/v1/orgs/{org_id}/chats/{chat_id}/messages", None),
         r(
             M::POST,
@@ -624,6 +627,11 @@ pub fn routes(user: &str) -> Vec<Route> {
             M::POST,
             "/v1/orgs/{org_id}/chats/{chat_id}/ticket",
             Some(json!({"subject": "s", "priority": "low"})),
+        ),
+        r(
+            M::POST,
+            "/v1/orgs/{org_id}/chats/{chat_id}/leave-as-ticket",
+            None,
         ),
         r(M::GET, "/v1/orgs/{org_id}/chats/{chat_id}/ws", None),
         r(M::GET, "/v1/orgs/{org_id}/portal", None),
