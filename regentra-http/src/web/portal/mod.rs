@@ -48,6 +48,7 @@ pub fn routes() -> Router<AppState> {
             post(chat::leave_as_ticket),
         )
         .route("/portal/{slug}/chat/{chat_id}/close", post(chat::close))
+        .route("/portal/{slug}/logo", get(logo))
         .route("/portal/{slug}/tickets/{ticket_id}", get(ticket_link))
         .route("/portal/{slug}/{*rest}", get(not_found_in_portal))
 }
@@ -357,6 +358,29 @@ async fn ticket_link(
     match portal(&state, &slug).await {
         Ok(view) => Redirect::to(&view.base).into_response(),
         Err(response) => response,
+    }
+}
+
+/// `GET /portal/{slug}/logo`: the uploaded logo (its address carries its
+/// hash, so it may be cached for long).
+async fn logo(
+    State(state): State<AppState>,
+    axum::extract::Path(slug): axum::extract::Path<String>,
+) -> Response {
+    match state.regentra.portal_logo(&slug).await {
+        Ok(Some((content_type, bytes))) => (
+            [
+                (header::CONTENT_TYPE, content_type),
+                (
+                    header::CACHE_CONTROL,
+                    "public, max-age=604800, immutable".to_owned(),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(None) => super::not_found(),
+        Err(e) => failed(&e),
     }
 }
 
