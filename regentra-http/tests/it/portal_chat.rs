@@ -211,7 +211,11 @@ async fn an_employee_chats_with_the_service_desk_without_javascript() {
     let chat = chat_id(&path).to_owned();
     let page = ann.get(&path).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.html);
-    assert!(page.html.contains("My printer jams &#60;again&#62;"), "escaped: {}", page.html);
+    assert!(
+        page.html.contains("My printer jams &#60;again&#62;"),
+        "escaped: {}",
+        page.html
+    );
     assert!(!page.html.contains("<again>"));
     assert!(page.shows("Waiting for the service desk"));
     assert!(page.html.contains(r#"<span class="chat-who">You</span>"#));

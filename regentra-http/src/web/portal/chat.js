@@ -213,6 +213,7 @@
     }
     socket.addEventListener('open', () => {
       attempts = 0;
+      root.dataset.live = 'true';
       status('');
     });
     socket.addEventListener('message', (event) => {
@@ -226,6 +227,7 @@
     });
     socket.addEventListener('close', (event) => {
       socket = null;
+      root.dataset.live = 'false';
       if (leaving) return;
       if (event.code === 1000) {
         finished = true;
