@@ -310,7 +310,9 @@ struct Incoming {
 }
 
 /// The chat live over a WebSocket. On connect the server sends the history,
-/// then every new message as `{"type":"message",...}`; a client sends
+/// then every new message as `{"type":"message",...}` (and the history
+/// again to a socket too slow to keep up: messages carry ids, by which a
+/// client drops what it has already); a client sends
 /// `{"body":"..."}` to post. Errors arrive as `{"type":"error","problem":{...}}`
 /// with a problem document. Browsers may pass the token as `?access_token=`.
 /// The socket checks the token and the caller's access again before it
@@ -474,8 +476,27 @@ async fn run_socket(
                             break ending;
                         }
                     }
-                    // A slow socket missed some; it can reload the history.
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    // A slow socket missed some: it gets the whole
+                    // history again (clients tell repeats apart by id), so
+                    // nothing is lost to it.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        let history = match state
+                            .regentra
+                            .chat_history(&party.caller, party.org, party.chat)
+                            .await
+                        {
+                            Ok(history) => history,
+                            Err(_) => match party.ending(&state).await {
+                                Some(ending) => break ending,
+                                None => break Ending::Unchecked,
+                            },
+                        };
+                        for message in &history {
+                            if send(&mut socket, &Outgoing::Message(message)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
                 _ = recheck.tick() => {
