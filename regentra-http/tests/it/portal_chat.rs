@@ -260,6 +260,7 @@ async fn an_employee_chats_with_the_service_desk_without_javascript() {
     assert!(page.shows("Open tray 2 and pull the sheet out."));
     assert!(page.html.contains(r#"<span class="chat-who">Boss</span>"#));
     assert!(!page.shows("Waiting for the service desk"));
+    assert!(page.shows("In progress"));
     assert!(
         !page.html.contains("data-offer-in"),
         "answered: no offer to come"

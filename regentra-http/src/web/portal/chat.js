@@ -132,6 +132,17 @@
     say('Nobody has answered yet. You can leave your question as a ticket.');
   }
 
+  // The service desk has answered: the page stops saying it waits.
+  function answered() {
+    const badge = document.getElementById('chat-status');
+    if (badge) {
+      badge.textContent = 'In progress';
+      badge.className = 'badge badge-success';
+    }
+    const hint = document.getElementById('chat-wait-hint');
+    if (hint) hint.remove();
+  }
+
   function hideOffer() {
     offerSlot.replaceChildren();
   }
@@ -162,6 +173,7 @@
     if (!response.ok) return true;
     const view = await response.json();
     const wait = view.wait;
+    if (wait.answered && data.answered !== 'true') answered();
     data.answered = wait.answered ? 'true' : 'false';
     if (view.chat.status !== 'open') {
       // Ended elsewhere: the page shows the final state.

@@ -636,7 +636,8 @@ fn session_badge(chat: &ChatSession, answered: Option<bool>) -> Badge {
         (_, Some(_), _) => ("Continued as a ticket", "badge-muted"),
         (ChatStatus::Closed, None, _) => ("Ended", "badge-muted"),
         (ChatStatus::Open, None, Some(false)) => ("Waiting for the service desk", "badge-warning"),
-        (ChatStatus::Open, None, _) => ("Open", "badge-success"),
+        (ChatStatus::Open, None, Some(true)) => ("In progress", "badge-success"),
+        (ChatStatus::Open, None, None) => ("Open", "badge-success"),
     };
     Badge {
         label: label.to_owned(),

@@ -232,6 +232,11 @@ async fn chat_messages_arrive_live_both_ways_and_survive_a_lost_connection() {
         next_body(&mut staff).await,
         "Which screen, the laptop's or the external one?"
     );
+    // The page no longer says it waits (the server says it was answered).
+    browser.wait_for_text("In progress").await;
+    let text = browser.text().await;
+    assert!(!text.contains("Waiting for the service desk"), "{text}");
+    assert!(!text.contains("Someone will be with you shortly"), "{text}");
 
     // Typing: Shift+Enter starts a new line, Enter sends, and the focus
     // stays in the box, empty again.
