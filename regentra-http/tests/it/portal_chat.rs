@@ -516,3 +516,66 @@ async fn the_chat_socket_opens_with_the_session_cookie_only_from_our_own_origin(
         .expect("send");
     assert_eq!(next_message(&mut ws).await["body"], "Hello?");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn earlier_conversations_are_listed_newest_first_ten_at_a_time() {
+    let server = Server::embedded().await;
+    let p = portals(&server).await;
+    let employee = server.login("ann@acme.test", PASSWORD).await;
+    let mut chats = Vec::new();
+    for n in 1..=11 {
+        let chat = id(&employee
+            .post(
+                &format!("/v1/orgs/{}/chats", p.acme),
+                json!({"message": format!("Question {n}")}),
+            )
+            .await);
+        employee
+            .ok(
+                M::POST,
+                &format!("/v1/orgs/{}/chats/{chat}/close", p.acme),
+                None,
+                StatusCode::OK,
+            )
+            .await;
+        chats.push(chat);
+    }
+    let ann = signed_in(&server, "acme", "ann@acme.test").await;
+    let links = |page: &Page| -> Vec<String> {
+        chats
+            .iter()
+            .filter(|c| page.html.contains(&format!("/portal/acme/chat/{c}\"")))
+            .cloned()
+            .collect()
+    };
+    let first = ann.get("/portal/acme/chat").await;
+    assert!(first.shows("Start a conversation"), "all ended");
+    let shown = links(&first);
+    assert_eq!(shown.len(), 10);
+    assert!(!shown.contains(&chats[0]), "the oldest is on the next page");
+    let newest = first
+        .html
+        .find(&format!("/portal/acme/chat/{}\"", chats[10]))
+        .expect("the newest");
+    let older = first
+        .html
+        .find(&format!("/portal/acme/chat/{}\"", chats[9]))
+        .expect("the one before");
+    assert!(newest < older, "newest first");
+    let next = first
+        .html
+        .split("href=\"")
+        .filter_map(|rest| rest.split('"').next())
+        .find(|href| href.starts_with("/portal/acme/chat?cursor="))
+        .expect("a link to older conversations")
+        .replace("&amp;", "&");
+    let second = ann.get(&next).await;
+    assert_eq!(second.status, StatusCode::OK);
+    assert_eq!(links(&second), [chats[0].clone()]);
+    assert!(second.shows("Older conversations"));
+    assert!(!second.shows("Start a conversation"), "only listed");
+    // A cursor the server did not make is the first page.
+    let forged = ann.get("/portal/acme/chat?cursor=zz").await;
+    assert_eq!(forged.status, StatusCode::OK);
+    assert_eq!(links(&forged), links(&first));
+}

@@ -27,7 +27,7 @@ use serde::Deserialize;
 
 use super::{Nav, PortalView, Visitor, message, signed_in, signed_in_form};
 use crate::server::AppState;
-use crate::server::page::{Page, PageQuery};
+use crate::server::page::{Page, PageQuery, Position, encode};
 use crate::web::{Chrome, CsrfField, render, short_hash, static_asset};
 
 /// The script of the conversation page, compiled in.
@@ -72,6 +72,9 @@ struct StartPage {
     nav: Option<Nav>,
     csrf_field: CsrfField,
     script_version: &'static str,
+    /// Whether this is the list's first page, which offers to start (or
+    /// continue) a conversation; older pages only list.
+    first_page: bool,
     /// The person's open conversation, if any: continued, not doubled.
     open: Option<String>,
     earlier: Vec<Earlier>,
@@ -153,20 +156,15 @@ async fn start_form(
         Err(e) => return not_for_you(view, visitor, &e),
     };
     let zone = zone_of(&settings.time_zone);
-    let page = match Page::parse(PageQuery {
-        limit: Some(EARLIER_PAGE),
+    // A cursor we did not make reads as the first page.
+    let after = Page::parse(PageQuery {
+        limit: None,
         cursor,
     })
-    .and_then(|p| Ok((p.scan_after()?, p)))
-    {
-        Ok(page) => page,
-        // A cursor we did not make: the first page.
-        Err(_) => (
-            None,
-            Page::parse(PageQuery::default()).expect("the first page parses"),
-        ),
-    };
-    let (after, page) = page;
+    .ok()
+    .and_then(|page| page.scan_after().ok())
+    .flatten();
+    let first_page = after.is_none();
     let chats = match state
         .regentra
         .my_chats(
@@ -176,7 +174,7 @@ async fn start_form(
         )
         .await
     {
-        Ok(chats) => page.scanned(chats),
+        Ok(chats) => chats,
         Err(e) => return super::failed(&e),
     };
     let open = chats
@@ -208,11 +206,13 @@ async fn start_form(
             script_version: script_version(),
             open,
             earlier,
-            older: chats.next_cursor.map(|c| {
+            first_page,
+            older: chats.next.map(|c| {
+                let cursor = encode(Position::AfterKey(c.value, c.id));
                 format!(
                     "{}?{}",
                     view.path("chat"),
-                    serde_urlencoded::to_string([("cursor", c)]).unwrap_or_default()
+                    serde_urlencoded::to_string([("cursor", cursor)]).unwrap_or_default()
                 )
             }),
             answer_within_minutes: settings.answer_within_minutes,
