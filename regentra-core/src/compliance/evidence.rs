@@ -201,7 +201,10 @@ impl Regentra {
         let expected = file.sha256.as_deref().map(check_sha256).transpose()?;
         let meta = self.check_new_evidence(org, meta).await?;
         let blob = BlobId(self.new_id());
-        let stored = match self.store_blob(org, blob, self.evidence_limit(), body).await {
+        let stored = match self
+            .store_blob(org, blob, self.evidence_limit(), body)
+            .await
+        {
             Ok(stored) if expected.as_ref().is_some_and(|want| *want != stored.sha256) => {
                 Err(Error::invalid(
                     "file",

@@ -425,7 +425,9 @@ impl Regentra {
                     .map(|v| v.value)
                     .filter(|found| found.ticket == id && (found.public || staff.is_some()));
                 let Some(found) = found else {
-                    return Err(Error::NotFound { what: Comment::NAME });
+                    return Err(Error::NotFound {
+                        what: Comment::NAME,
+                    });
                 };
                 if found.author != principal.user {
                     return Err(Error::invalid(
@@ -683,7 +685,13 @@ mod tests {
             stored_content_type("text/plain; charset=utf-8"),
             "text/plain"
         );
-        for active in ["text/html", "image/svg+xml", "application/xhtml+xml", "text/xml", ""] {
+        for active in [
+            "text/html",
+            "image/svg+xml",
+            "application/xhtml+xml",
+            "text/xml",
+            "",
+        ] {
             assert_eq!(
                 stored_content_type(active),
                 "application/octet-stream",

@@ -115,7 +115,10 @@ pub const REOPEN_WINDOW: Duration = Duration::days(14);
 
 /// Whether a ticket's requester may reopen it at `now`: resolved (not
 /// closed) within [`REOPEN_WINDOW`]. The reason it may not, otherwise.
-pub fn requester_may_reopen(ticket: &Ticket, now: DateTime<Utc>) -> std::result::Result<(), &'static str> {
+pub fn requester_may_reopen(
+    ticket: &Ticket,
+    now: DateTime<Utc>,
+) -> std::result::Result<(), &'static str> {
     match ticket.status {
         TicketStatus::Resolved => {
             let since = ticket.resolved_at.unwrap_or(ticket.updated_at);

@@ -47,6 +47,7 @@ const STYLESHEET: &str = include_str!("app.css");
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/assets/app.css", get(stylesheet))
+        .route("/assets/portal-tickets.js", get(portal_tickets_script))
         .merge(sign_in::routes())
         .merge(account::routes())
         .merge(accounts::routes())
@@ -80,6 +81,30 @@ async fn stylesheet(headers: HeaderMap) -> Response {
         cache,
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
         STYLESHEET,
+    )
+        .into_response()
+}
+
+/// `GET /assets/portal-tickets.js`: the ticket pages' script, cached like
+/// the stylesheet (pages link it with its hash).
+async fn portal_tickets_script(headers: HeaderMap) -> Response {
+    let etag = format!("\"{}\"", portal::tickets::script_version());
+    let cache = [
+        (header::CACHE_CONTROL, "public, max-age=86400".to_owned()),
+        (header::ETAG, etag.clone()),
+    ];
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag));
+    if fresh {
+        return (StatusCode::NOT_MODIFIED, cache).into_response();
+    }
+    (
+        StatusCode::OK,
+        cache,
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        portal::tickets::SCRIPT,
     )
         .into_response()
 }
