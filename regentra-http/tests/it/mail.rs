@@ -461,12 +461,32 @@ async fn every_notification_email_arrives_over_smtp_with_names_branding_and_link
         reply.link_path(PUBLIC),
         Some(format!("/portal/acme/tickets/{}", ticket.id))
     );
-    // Followed, the link opens the client's portal.
-    let followed = crate::support::browser::Browser::new(&server.base)
-        .get(&format!("/portal/acme/tickets/{}", ticket.id))
-        .await;
+    // Followed, the link opens the ticket in the client's portal once Erin
+    // has signed in there: the reply, never the note.
+    r.set_password(&s.erin, support::PASSWORD)
+        .await
+        .expect("Erin chooses a password");
+    let browser = crate::support::browser::Browser::new(&server.base);
+    let ticket_path = format!("/portal/acme/tickets/{}", ticket.id);
+    let followed = browser.get(&ticket_path).await;
     assert_eq!(followed.status, StatusCode::SEE_OTHER);
-    assert_eq!(followed.location(), "/portal/acme");
+    let sign_in = browser.get(followed.location()).await;
+    assert_eq!(sign_in.input("next").as_deref(), Some(ticket_path.as_str()));
+    let signed_in = browser
+        .post(
+            "/portal/acme/sign-in",
+            &[
+                ("email", "erin@acme.test"),
+                ("password", support::PASSWORD),
+                ("next", &ticket_path),
+            ],
+        )
+        .await;
+    assert_eq!(signed_in.location(), ticket_path);
+    let page = browser.get(&ticket_path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.shows("We are on our way.") && page.shows("Printer on fire"));
+    assert!(!page.html.contains("fire brigade"));
 
     // A new chat waits for the client's technicians.
     let chat = r

@@ -20,6 +20,7 @@ mod migrate;
 mod openapi;
 mod portal_hostnames;
 mod portal_pages;
+mod portal_tickets;
 mod roles_cli;
 mod security;
 mod serve_cli;
