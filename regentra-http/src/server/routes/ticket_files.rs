@@ -25,9 +25,9 @@ use crate::server::problem::Problem;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(upload, list))
-        .routes(routes!(download))
-        .routes(routes!(reopen))
+        .routes(routes!(upload_attachment, list_attachments))
+        .routes(routes!(download_attachment))
+        .routes(routes!(reopen_ticket))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -53,7 +53,7 @@ pub struct UploadQuery {
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
-async fn upload(
+async fn upload_attachment(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Id((org, ticket)): Id<(OrgId, TicketId)>,
@@ -113,7 +113,7 @@ async fn upload(
     params(("org_id" = Uuid, Path), ("ticket_id" = Uuid, Path), PageQuery),
     responses((status = 200, body = Paged<TicketAttachment>), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
-async fn list(
+async fn list_attachments(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Id((org, ticket)): Id<(OrgId, TicketId)>,
@@ -133,7 +133,7 @@ async fn list(
     responses((status = 200, description = "the file", content_type = "application/octet-stream"),
         (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
-async fn download(
+async fn download_attachment(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Id((org, ticket, attachment)): Id<(OrgId, TicketId, AttachmentId)>,
@@ -204,7 +204,7 @@ pub(crate) fn file_response(file: AttachmentFile) -> Response {
     responses((status = 200, body = TicketBody), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
-async fn reopen(
+async fn reopen_ticket(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Id((org, id)): Id<(OrgId, TicketId)>,
