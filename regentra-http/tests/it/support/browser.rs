@@ -116,6 +116,12 @@ impl Browser {
         self.cookie.lock().expect("cookie").clone()
     }
 
+    /// Holds `pair` (`name=value`) as its cookie, as if the server had set
+    /// it (a session begun elsewhere).
+    pub fn hold_cookie(&self, pair: &str) {
+        *self.cookie.lock().expect("cookie") = Some(pair.to_owned());
+    }
+
     fn keep_cookie(&self, headers: &HeaderMap) {
         for set in headers.get_all("set-cookie") {
             let Ok(set) = set.to_str() else { continue };
