@@ -69,7 +69,7 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/{slug}/tickets", get(list))
         .route(
             "/portal/{slug}/tickets/new",
-            get(new_page).post(create).layer(form_limit.clone()),
+            get(new_page).post(create).layer(form_limit),
         )
         .route("/portal/{slug}/tickets/{ticket_id}", get(ticket_page))
         .route(
@@ -759,11 +759,9 @@ struct TicketQueryString {
     done: Option<String>,
 }
 
-/// The ticket id of a path, or the portal's 404 page.
-fn ticket_id(view: &PortalView, raw: &str) -> Result<TicketId, Response> {
-    raw.parse::<uuid::Uuid>()
-        .map(TicketId)
-        .map_err(|_| not_found(view))
+/// The ticket id of a path (one that does not parse names no ticket).
+fn ticket_id(raw: &str) -> Option<TicketId> {
+    raw.parse::<uuid::Uuid>().ok().map(TicketId)
 }
 
 fn not_found(view: &PortalView) -> Response {
@@ -789,9 +787,8 @@ async fn ticket_page(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let id = match ticket_id(&view, &raw_id) {
-        Ok(id) => id,
-        Err(response) => return response,
+    let Some(id) = ticket_id(&raw_id) else {
+        return not_found(&view);
     };
     let q: TicketQueryString = raw
         .as_deref()
@@ -969,9 +966,8 @@ async fn reply(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let id = match ticket_id(&view, &raw_id) {
-        Ok(id) => id,
-        Err(response) => return response,
+    let Some(id) = ticket_id(&raw_id) else {
+        return not_found(&view);
     };
     let posted = match read_form(&state, &view, &visitor, form).await {
         Ok(posted) => posted,
@@ -1085,9 +1081,8 @@ async fn reopen(
              try again.",
         );
     }
-    let id = match ticket_id(&view, &raw_id) {
-        Ok(id) => id,
-        Err(response) => return response,
+    let Some(id) = ticket_id(&raw_id) else {
+        return not_found(&view);
     };
     match state
         .regentra
