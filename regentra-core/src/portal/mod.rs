@@ -55,7 +55,13 @@ const WELCOME_TEXT_MAX: usize = 2000;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Branding {
     pub display_name: Option<String>,
+    /// A logo at an https address; an uploaded logo ([`Branding::logo_file`])
+    /// takes its place on the portal.
     pub logo_url: Option<String>,
+    /// A logo uploaded to the platform (PNG, JPEG, GIF or WebP), served by
+    /// the portal itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_file: Option<LogoFile>,
     /// `#rrggbb`, stored lowercase.
     pub primary_color: Option<String>,
     /// `#rrggbb`, stored lowercase.
@@ -64,6 +70,55 @@ pub struct Branding {
 }
 
 /// One org's portal configuration.
+/// An uploaded logo: where its bytes are and what they are.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoFile {
+    pub blob: Uuid,
+    pub content_type: String,
+    pub size: u64,
+    /// Hex SHA-256 of the bytes: the logo's version in its address, so a
+    /// new upload is fetched at once despite caching.
+    pub sha256: String,
+}
+
+/// The largest logo accepted: a header image, not a photograph.
+pub const LOGO_MAX_BYTES: usize = 512 * 1024;
+
+/// The image type of a logo, from its first bytes (what the bytes are,
+/// not what the uploader says). SVG is refused: it can carry scripts.
+pub fn logo_type(bytes: &[u8]) -> std::result::Result<&'static str, &'static str> {
+    if bytes.is_empty() {
+        return Err("is empty");
+    }
+    if bytes.len() > LOGO_MAX_BYTES {
+        return Err("is larger than 512 KiB");
+    }
+    match bytes {
+        [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, ..] => Ok("image/png"),
+        [0xff, 0xd8, 0xff, ..] => Ok("image/jpeg"),
+        [b'G', b'I', b'F', b'8', b'7' | b'9', b'a', ..] => Ok("image/gif"),
+        [
+            b'R',
+            b'I',
+            b'F',
+            b'F',
+            _,
+            _,
+            _,
+            _,
+            b'W',
+            b'E',
+            b'B',
+            b'P',
+            ..,
+        ] => Ok("image/webp"),
+        _ => Err(
+            "must be a PNG, JPEG, GIF or WebP image (SVG is not accepted: it can carry scripts)",
+        ),
+    }
+}
+
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortalSettings {
@@ -270,6 +325,16 @@ impl PortalSettings {
             hostname_rule,
         );
         let (b, u) = (&mut next.branding, update.branding);
+        let colors_set = [
+            (
+                "branding.primary_color",
+                matches!(u.primary_color, Some(Some(_))),
+            ),
+            (
+                "branding.accent_color",
+                matches!(u.accent_color, Some(Some(_))),
+            ),
+        ];
         text(
             &mut b.display_name,
             u.display_name,
@@ -300,6 +365,19 @@ impl PortalSettings {
             "branding.welcome_text",
             welcome_text_rule,
         );
+        for (field, set) in colors_set {
+            let value = if field == "branding.primary_color" {
+                &b.primary_color
+            } else {
+                &b.accent_color
+            };
+            let valid = !errors.iter().any(|e| e.field == field);
+            if let (true, true, Some(color)) = (set, valid, value.as_deref())
+                && let Some(problem) = contrast_problem(color)
+            {
+                errors.push(FieldError::new(field, problem));
+            }
+        }
         // A portal with no address cannot be reached; report it once, on
         // the slug, unless the slug itself was already rejected.
         if next.enabled && next.slug.is_none() && !errors.iter().any(|e| e.field == "slug") {
@@ -553,6 +631,68 @@ fn color_rule(raw: &str) -> std::result::Result<Option<String>, &'static str> {
     }
 }
 
+/// WCAG 2.1 level AA: text of normal size needs a contrast ratio of at
+/// least 4.5:1 with its background.
+pub const MIN_TEXT_CONTRAST: f64 = 4.5;
+
+/// Portal pages and emails put white text on both brand colors (the
+/// header, buttons, links on white): a color that gives white text less
+/// than [`MIN_TEXT_CONTRAST`] is refused, with its ratio and the nearest
+/// darker shade of the same hue that passes.
+fn contrast_problem(color: &str) -> Option<String> {
+    let rgb = parse_hex(color)?;
+    let ratio = contrast_ratio(rgb, [255, 255, 255]);
+    (ratio < MIN_TEXT_CONTRAST).then(|| {
+        format!(
+            "gives white text a contrast of only {:.1}:1, and WCAG AA needs {MIN_TEXT_CONTRAST}:1 \
+             for text to be readable; a darker shade such as {} passes",
+            (ratio * 10.0).floor() / 10.0,
+            darkened_to_contrast(rgb)
+        )
+    })
+}
+
+fn parse_hex(color: &str) -> Option<[u8; 3]> {
+    let hex = color.strip_prefix('#')?;
+    if hex.len() != 6 {
+        return None;
+    }
+    let channel = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
+    Some([channel(0)?, channel(2)?, channel(4)?])
+}
+
+/// The WCAG relative luminance of an sRGB color.
+fn luminance([r, g, b]: [u8; 3]) -> f64 {
+    let linear = |c: u8| {
+        let c = f64::from(c) / 255.0;
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+}
+
+/// The WCAG contrast ratio of two colors (1 to 21).
+pub fn contrast_ratio(a: [u8; 3], b: [u8; 3]) -> f64 {
+    let (la, lb) = (luminance(a), luminance(b));
+    let (light, dark) = if la > lb { (la, lb) } else { (lb, la) };
+    (light + 0.05) / (dark + 0.05)
+}
+
+/// The lightest shade of `rgb` (its channels scaled down together, so the
+/// hue stays) that gives white text enough contrast.
+fn darkened_to_contrast(rgb: [u8; 3]) -> String {
+    let shade = |factor: f64| rgb.map(|c| (f64::from(c) * factor).floor() as u8);
+    let passing = (0..=100)
+        .rev()
+        .map(|percent| shade(f64::from(percent) / 100.0))
+        .find(|c| contrast_ratio(*c, [255, 255, 255]) >= MIN_TEXT_CONTRAST)
+        .unwrap_or([0, 0, 0]);
+    format!("#{:02x}{:02x}{:02x}", passing[0], passing[1], passing[2])
+}
+
 fn welcome_text_rule(raw: &str) -> std::result::Result<Option<String>, &'static str> {
     let text = raw.trim();
     let allowed_control = |c: char| matches!(c, '\n' | '\r' | '\t');
@@ -696,8 +836,8 @@ mod tests {
                 ..Default::default()
             })
         };
-        assert_eq!(rejected(colors("#0a1B2c", "#FFFFFF")), Vec::<String>::new());
-        let (saved, _) = base().updated(colors("#0a1B2c", "#FFFFFF")).expect("valid");
+        assert_eq!(rejected(colors("#0a1B2c", "#1E6B3A")), Vec::<String>::new());
+        let (saved, _) = base().updated(colors("#0a1B2c", "#1E6B3A")).expect("valid");
         assert_eq!(saved.branding.primary_color.as_deref(), Some("#0a1b2c"));
         for bad in ["0a1b2c", "#abc", "#0a1b2g", "#0a1b2c3", "red", ""] {
             assert_eq!(
@@ -706,6 +846,40 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn brand_colors_that_white_text_cannot_be_read_on_are_refused_with_a_shade_that_passes() {
+        let colors = |primary: &str, accent: &str| {
+            branding(BrandingUpdate {
+                primary_color: set(primary),
+                accent_color: set(accent),
+                ..Default::default()
+            })
+        };
+        // Pale yellow and mid grey (#999999 gives 2.8:1) fail; navy passes.
+        let error = base()
+            .updated(colors("#ffeb3b", "#999999"))
+            .expect_err("low contrast");
+        let Error::Validation(errors) = error else {
+            panic!("a validation error")
+        };
+        assert_eq!(
+            errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
+            ["branding.primary_color", "branding.accent_color"]
+        );
+        assert!(errors[1].message.contains("2.8:1"), "{}", errors[1].message);
+        // The suggested shade passes, and is the lightest that does.
+        for e in &errors {
+            let suggested = e.message.rsplit("such as ").next().expect("a shade");
+            let suggested = suggested.split_whitespace().next().expect("a shade");
+            let rgb = parse_hex(suggested).expect("a #rrggbb shade");
+            assert!(contrast_ratio(rgb, [255, 255, 255]) >= MIN_TEXT_CONTRAST);
+            assert_eq!(rejected(colors(suggested, suggested)), Vec::<String>::new());
+        }
+        // WCAG's own reference points.
+        assert!((contrast_ratio([0, 0, 0], [255, 255, 255]) - 21.0).abs() < 1e-9);
+        assert!((contrast_ratio([0x76, 0x76, 0x76], [255, 255, 255]) - 4.54).abs() < 0.01);
     }
 
     #[test]

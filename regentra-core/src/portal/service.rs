@@ -5,9 +5,11 @@
 use serde::{Deserialize, Serialize};
 
 use serde_json::json;
+use sha2::Digest;
 
 use super::{
-    Branding, HostnameClaim, PortalRoute, PortalSettings, PortalUpdate, VerifiedBy, slug_problem,
+    Branding, HostnameClaim, LogoFile, PortalRoute, PortalSettings, PortalUpdate, VerifiedBy,
+    slug_problem,
 };
 use crate::audit::Target;
 use crate::compliance::gap::FrameworkScore;
@@ -187,12 +189,147 @@ impl Regentra {
         };
         let mut branding = settings.branding;
         branding.display_name = branding.display_name.or(Some(organization.value.name));
+        // An uploaded logo is served by the portal itself, under an address
+        // that changes with its bytes.
+        if let Some(file) = branding.logo_file.take() {
+            branding.logo_url = Some(format!(
+                "/portal/{slug}/logo?v={}",
+                &file.sha256[..12.min(file.sha256.len())]
+            ));
+        }
         Ok(Some(PublicPortal {
             org,
             slug: slug.to_owned(),
             branding,
             show_compliance_dashboard: settings.show_compliance_dashboard,
         }))
+    }
+
+    /// Uploads the portal's logo (replacing any earlier upload; an https
+    /// logo address stays saved but the upload is shown). The image type
+    /// comes from the bytes; anything but PNG, JPEG, GIF or WebP up to
+    /// [`super::LOGO_MAX_BYTES`] is refused naming `logo`.
+    pub async fn set_portal_logo(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        bytes: Vec<u8>,
+    ) -> Result<PortalSettings> {
+        let grant = self
+            .authorize_all(principal, org, Permission::OrgManage)
+            .await?;
+        let content_type = super::logo_type(&bytes)
+            .map_err(|message| Error::Validation(vec![FieldError::new("logo", message)]))?;
+        let file = LogoFile {
+            blob: self.new_id(),
+            content_type: content_type.to_owned(),
+            size: bytes.len() as u64,
+            sha256: hex::encode(sha2::Sha256::digest(&bytes)),
+        };
+        // The bytes first: a record never points at a blob that is not
+        // there. A failed commit leaves an unreachable blob, removed below.
+        self.store()
+            .put_blob_chunk(org, file.blob, 0, bytes)
+            .await?;
+        let result = self
+            .change_logo(principal, &grant, org, Some(file.clone()))
+            .await;
+        match result {
+            Ok((settings, old)) => {
+                if let Some(old) = old {
+                    let _ = self.store().delete_blob(org, old.blob).await;
+                }
+                Ok(settings)
+            }
+            Err(e) => {
+                let _ = self.store().delete_blob(org, file.blob).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Removes the uploaded logo (the https logo address, if any, shows again).
+    pub async fn remove_portal_logo(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+    ) -> Result<PortalSettings> {
+        let grant = self
+            .authorize_all(principal, org, Permission::OrgManage)
+            .await?;
+        let (settings, old) = self.change_logo(principal, &grant, org, None).await?;
+        if let Some(old) = old {
+            let _ = self.store().delete_blob(org, old.blob).await;
+        }
+        Ok(settings)
+    }
+
+    /// Sets or clears the logo file of the settings, audited in the same
+    /// commit; answers the settings and the file it replaced.
+    async fn change_logo(
+        &self,
+        principal: &Principal,
+        grant: &Grant,
+        org: OrgId,
+        file: Option<LogoFile>,
+    ) -> Result<(PortalSettings, Option<LogoFile>)> {
+        let stored = self.portal_record(org).await?;
+        let mut after = match &stored {
+            Some(s) => s.value.clone(),
+            None => self.default_portal(org).await?,
+        };
+        let old = std::mem::replace(&mut after.branding.logo_file, file.clone());
+        if old.is_none() && file.is_none() {
+            return Ok((after, None));
+        }
+        after.updated_at = self.now();
+        let mut changes = ChangeSet::new();
+        match stored {
+            Some(mut s) => {
+                s.value = after.clone();
+                changes.update(&s)?;
+            }
+            None => {
+                changes.insert(&after)?;
+            }
+        }
+        changes.audit(self.event(
+            principal,
+            grant,
+            if file.is_some() {
+                "portal.logo_uploaded"
+            } else {
+                "portal.logo_removed"
+            },
+            Target::new(PortalSettings::KIND, org),
+            json!({
+                "content_type": file.as_ref().map(|f| f.content_type.clone()),
+                "size": file.as_ref().map(|f| f.size),
+                "sha256": file.as_ref().map(|f| f.sha256.clone()),
+            }),
+        ));
+        self.store().apply(changes).await?;
+        Ok((after, old))
+    }
+
+    /// The uploaded logo of the enabled portal at `slug`: its type and
+    /// bytes, for the public portal pages. `None` when there is none.
+    pub async fn portal_logo(&self, slug: &str) -> Result<Option<(String, Vec<u8>)>> {
+        let Some(public) = self.portal_by_slug(slug).await? else {
+            return Ok(None);
+        };
+        let Some(settings) = self.portal_record(public.org).await? else {
+            return Ok(None);
+        };
+        let Some(file) = settings.value.branding.logo_file else {
+            return Ok(None);
+        };
+        let bytes = self
+            .store()
+            .blob_chunk(public.org, file.blob, 0)
+            .await?
+            .ok_or_else(|| Error::storage(format!("portal logo {} lost its bytes", file.blob)))?;
+        Ok(Some((file.content_type, bytes)))
     }
 
     /// The public portal served at its own host name (a request's `Host`,

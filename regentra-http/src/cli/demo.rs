@@ -8,6 +8,7 @@ use regentra_core::policies::campaign::NewCampaign;
 use regentra_core::policies::{Audience, ReminderCadence};
 use regentra_core::portal::{BrandingUpdate, PortalUpdate};
 use regentra_core::psa::Priority;
+use regentra_core::psa::records::{NewArticle, Visibility};
 use regentra_core::psa::sla_policy::NewSlaPolicy;
 use regentra_core::psa::ticket::NewTicket;
 use regentra_core::rbac::Role;
@@ -145,7 +146,7 @@ pub async fn seed(regentra: &Regentra, admin: &Principal) -> Result<DemoLogins, 
     campaign(regentra, &alice_p, dental.id, carol)
         .await
         .map_err(fail("the campaign"))?;
-    helpdesk(regentra, &alice_p, msp.id, dental.id, erin)
+    helpdesk(regentra, &alice_p, msp.id, dental.id, erin, tom)
         .await
         .map_err(fail("the helpdesk"))?;
     regentra
@@ -153,6 +154,61 @@ pub async fn seed(regentra: &Regentra, admin: &Principal) -> Result<DemoLogins, 
         .await
         .map_err(fail("finishing"))?;
     Ok(logins)
+}
+
+/// Published articles for the portal's knowledge base, and a staff-only one
+/// it never shows.
+async fn knowledge_base(
+    regentra: &Regentra,
+    author: &Principal,
+    dental: regentra_core::OrgId,
+) -> regentra_core::Result<()> {
+    let articles = [
+        (
+            "How to reset your password",
+            "Go to the sign-in page and choose **Forgot your password?**. Enter your work email; \
+             a link arrives within a few minutes and works for one hour.\n\nIf no email arrives, \
+             check your junk folder, then open a ticket.",
+            Visibility::Portal,
+            true,
+        ),
+        (
+            "Connecting to the office Wi-Fi",
+            "Choose the network **AcmeDental-Staff** and sign in with your work email and \
+             password. Guests use **AcmeDental-Guest**; the password is at the front desk.",
+            Visibility::Portal,
+            true,
+        ),
+        (
+            "Reporting a suspicious email",
+            "Do not click links or open attachments. Forward the email as an attachment to the \
+             service desk, or open a ticket with the subject line, then delete it.",
+            Visibility::Portal,
+            true,
+        ),
+        (
+            "Imaging server VLAN layout",
+            "Staff only: the imaging server and the operatory workstations share VLAN 40.",
+            Visibility::Internal,
+            true,
+        ),
+    ];
+    for (title, body, visibility, published) in articles {
+        regentra
+            .add_article(
+                author,
+                dental,
+                NewArticle {
+                    title: title.into(),
+                    body: body.into(),
+                    tags: Default::default(),
+                    visibility,
+                    published,
+                },
+            )
+            .await?;
+    }
+    Ok(())
 }
 
 /// How to see the demo's emails (the campaign's invitations, SLA
@@ -262,6 +318,7 @@ async fn helpdesk(
     msp: regentra_core::OrgId,
     dental: regentra_core::OrgId,
     employee: UserId,
+    technician: UserId,
 ) -> regentra_core::Result<()> {
     let policy: NewSlaPolicy = serde_json::from_value(json!({
         "name": "Standard business hours",
@@ -288,7 +345,7 @@ async fn helpdesk(
     }))
     .map_err(|e| regentra_core::Error::invalid("sla_policy", e.to_string()))?;
     regentra.create_sla_policy(admin, msp, policy).await?;
-    regentra
+    let xray = regentra
         .create_ticket(
             admin,
             dental,
@@ -300,6 +357,38 @@ async fn helpdesk(
             },
         )
         .await?;
+    // A conversation the portal shows: the technician's public reply and
+    // the employee's answer, and a staff note the portal never shows.
+    let (tom, erin) = (Principal::new(technician), Principal::new(employee));
+    regentra
+        .add_comment(
+            &tom,
+            dental,
+            xray.id,
+            "Thanks, Erin. I can see the workstation dropped off the imaging VLAN after last \
+             night's switch update. Could you tell me whether operatory 3 can still open images?",
+            true,
+        )
+        .await?;
+    regentra
+        .add_comment(
+            &erin,
+            dental,
+            xray.id,
+            "Operatory 3 works fine, only operatory 2 is affected.",
+            true,
+        )
+        .await?;
+    regentra
+        .add_comment(
+            &tom,
+            dental,
+            xray.id,
+            "Internal: port 14 on the closet switch lost its VLAN tag; re-tag after 6 pm.",
+            false,
+        )
+        .await?;
+    knowledge_base(regentra, &tom, dental).await?;
     regentra
         .create_ticket(
             admin,

@@ -8,7 +8,8 @@ use regentra_core::store::{self, Scope};
 use serde_json::json;
 
 use crate::support::browser::Browser;
-use crate::support::{self, M, PASSWORD, Server, StatusCode, id};
+use crate::support::fixtures::{acme, campaign_for_erin};
+use crate::support::{M, PASSWORD, Server, StatusCode, id};
 
 /// The link (a path) of the last email of `kind` queued to `to`.
 async fn queued_link(server: &Server, to: &str, kind: EmailKind) -> String {
@@ -25,21 +26,6 @@ async fn queued_link(server: &Server, to: &str, kind: EmailKind) -> String {
     .rfind(|e| e.to == to && e.kind == kind)
     .and_then(|e| e.content["link"].as_str().map(str::to_owned))
     .unwrap_or_else(|| panic!("a {kind:?} email with a link to {to}"))
-}
-
-/// An org (`Acme`) made by the operator, with `alice` its admin.
-async fn acme(server: &Server) -> (support::Api, String) {
-    let operator = server.admin();
-    let org = id(&operator
-        .post("/v1/orgs", json!({"name": "Acme", "kind": "standalone"}))
-        .await);
-    operator
-        .post(
-            &format!("/v1/orgs/{org}/members"),
-            json!({"email": "alice@acme.test", "name": "Alice", "password": PASSWORD, "role": "org_admin"}),
-        )
-        .await;
-    (server.login("alice@acme.test", PASSWORD).await, org)
 }
 
 #[tokio::test]
@@ -304,64 +290,6 @@ async fn a_reset_link_sets_a_new_password_once_and_signs_out_everywhere() {
     let reused = Browser::new(&server.base).get(&link).await;
     assert_eq!(reused.status, StatusCode::GONE);
     assert!(reused.html.contains("already been used"), "{}", reused.html);
-}
-
-/// An org with a published policy and a campaign asking its employees,
-/// one of whom is `erin@bolt.test`: the org and the campaign.
-async fn campaign_for_erin(server: &Server) -> (String, String) {
-    let operator = server.admin();
-    let org = id(&operator
-        .post("/v1/orgs", json!({"name": "Bolt", "kind": "standalone"}))
-        .await);
-    for (email, name, role) in [
-        ("carol@bolt.test", "Carol", "compliance_officer"),
-        ("alice@bolt.test", "Alice", "org_admin"),
-        ("erin@bolt.test", "Erin Example", "employee"),
-    ] {
-        operator
-            .post(
-                &format!("/v1/orgs/{org}/members"),
-                json!({"email": email, "name": name, "password": PASSWORD, "role": role}),
-            )
-            .await;
-    }
-    let carol = server.login("carol@bolt.test", PASSWORD).await;
-    let alice = server.login("alice@bolt.test", PASSWORD).await;
-    let policy = id(&carol
-        .post(
-            &format!("/v1/orgs/{org}/policies"),
-            json!({
-                "title": "Acceptable Use",
-                "category": "people",
-                "body": "# Purpose\n\nStaff **must** lock screens.\n\n<script>alert(1)</script>\n",
-            }),
-        )
-        .await);
-    carol
-        .ok(
-            M::POST,
-            &format!("/v1/orgs/{org}/policies/{policy}/submit"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
-    for step in ["approve", "publish"] {
-        alice
-            .ok(
-                M::POST,
-                &format!("/v1/orgs/{org}/policies/{policy}/{step}"),
-                None,
-                StatusCode::OK,
-            )
-            .await;
-    }
-    let campaign = id(&carol
-        .post(
-            &format!("/v1/orgs/{org}/policies/{policy}/campaigns"),
-            json!({"audience": {"kind": "roles", "of": ["employee"]}, "due": "2099-01-01T00:00:00Z"}),
-        )
-        .await);
-    (org, campaign)
 }
 
 #[tokio::test]

@@ -4,10 +4,12 @@
 //! (see [`support::Server`]) and drive it over real HTTP; the tests where
 //! the process is the point (command output, `serve`'s flags, environment,
 //! signals and data-directory lock, `migrate`) run the `regentra` binary.
+//! `browser` drives the pages in headless Chromium ([`support::chromium`]).
 
 mod account_pages;
 mod accounts;
 mod bad_input;
+mod browser;
 mod catalog_cli;
 mod cross_tenant;
 mod emailed_links;

@@ -178,3 +178,68 @@ async fn unknown_portal_addresses_get_a_page_not_json() {
     assert_eq!(icon.status, StatusCode::OK);
     assert!(icon.html.contains("#0b5394") && icon.html.contains(">A<"));
 }
+
+/// The smallest valid PNG: one transparent pixel.
+const PIXEL_PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00, 0x01, 0x00, 0x00,
+    0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae,
+    0x42, 0x60, 0x82,
+];
+
+#[tokio::test]
+async fn an_uploaded_logo_is_served_by_the_portal_and_scripts_in_images_are_refused() {
+    let server = Server::embedded().await;
+    let (boss, acme, _) = two_portals(&server).await;
+    let logo = format!("/v1/orgs/{acme}/portal/logo");
+    let svg = boss
+        .raw(
+            M::PUT,
+            &logo,
+            "image/svg+xml",
+            br#"<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>"#.to_vec(),
+        )
+        .await;
+    assert_eq!(svg.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(svg.text.contains("\"logo\""), "{}", svg.text);
+    let big = boss
+        .raw(
+            M::PUT,
+            &logo,
+            "image/png",
+            [PIXEL_PNG, &vec![0; 600 * 1024]].concat(),
+        )
+        .await;
+    assert!(big.status.is_client_error(), "{}", big.status);
+
+    // An employee of the client may not change the branding.
+    let ann = server.login("ann@acme.test", PASSWORD).await;
+    let refused = ann
+        .raw(M::PUT, &logo, "image/png", PIXEL_PNG.to_vec())
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    let saved = boss
+        .raw(M::PUT, &logo, "image/png", PIXEL_PNG.to_vec())
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.text);
+    let browser = Browser::new(&server.base);
+    let page = browser.get("/portal/acme/sign-in").await;
+    let start = page
+        .html
+        .find("/portal/acme/logo?v=")
+        .expect("the logo in the header");
+    let src = &page.html[start..start + page.html[start..].find('"').expect("end")];
+    let image = browser.get(src).await;
+    assert_eq!(image.status, StatusCode::OK);
+    assert_eq!(image.header("content-type"), "image/png");
+    // Removed, the portal shows no logo and the address is gone.
+    boss.ok(M::DELETE, &logo, None, StatusCode::OK).await;
+    let page = browser.get("/portal/acme/sign-in").await;
+    assert!(!page.html.contains("/portal/acme/logo"));
+    assert_eq!(
+        browser.get("/portal/acme/logo").await.status,
+        StatusCode::NOT_FOUND
+    );
+}

@@ -541,6 +541,25 @@ async fn the_demo_seeds_once_and_its_portal_and_logins_work() {
         !items(&tickets)[0]["sla"]["resolution_due"].is_null(),
         "demo tickets run under SLA"
     );
+    // The portal has something to show: a public conversation (and a staff
+    // note the employee never sees), and published articles.
+    let xray = items(&tickets)
+        .iter()
+        .find(|t| {
+            t["subject"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("X-ray"))
+        })
+        .expect("the X-ray ticket")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let comments = erin
+        .get(&format!("/v1/orgs/{org}/tickets/{xray}/comments"))
+        .await;
+    assert_eq!(items(&comments).len(), 2, "two public replies, no note");
+    let articles = erin.get(&format!("/v1/orgs/{org}/kb/articles")).await;
+    assert_eq!(items(&articles).len(), 3, "the published portal articles");
     let dashboard = erin.get(&format!("/v1/orgs/{org}/portal/dashboard")).await;
     assert_eq!(
         dashboard["frameworks"]

@@ -72,7 +72,7 @@ pub async fn portal_settings_default_then_round_trip(store: Arc<dyn Store>) {
             display_name: set_text("Acme Help"),
             logo_url: set_text("https://cdn.acme.test/logo.png"),
             primary_color: set_text("#0A1B2C"),
-            accent_color: set_text("#ffffff"),
+            accent_color: set_text("#1e6b3a"),
             welcome_text: set_text("Welcome to Acme's portal."),
         },
         show_compliance_dashboard: Some(true),

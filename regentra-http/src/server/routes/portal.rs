@@ -23,6 +23,7 @@ use crate::server::problem::{Body, Problem};
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(settings, update_settings))
+        .routes(routes!(upload_logo, remove_logo))
         .routes(routes!(dashboard))
         .routes(routes!(hostname_claim))
         .routes(routes!(verify_hostname))
@@ -67,6 +68,46 @@ async fn update_settings(
             .regentra
             .update_portal_settings(&caller, org, update)
             .await?
+    )))
+}
+
+/// Uploads the portal's logo: the image itself as the body (PNG, JPEG,
+/// GIF or WebP, at most 512 KiB; the type is read from the bytes). It
+/// replaces any earlier upload and is shown instead of `logo_url`. 422
+/// naming `logo` for anything else (SVG included: it can carry scripts).
+#[utoipa::path(put, path = "/v1/orgs/{org_id}/portal/logo", tag = "portal",
+    params(("org_id" = Uuid, Path)),
+    request_body(content = Vec<u8>, content_type = "image/png", description = "the logo image"),
+    responses((status = 200, body = regentra_core::portal::PortalSettings), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn upload_logo(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(
+        state
+            .regentra
+            .set_portal_logo(&caller, org, body.to_vec())
+            .await?
+    )))
+}
+
+/// Removes the uploaded logo; `logo_url`, if set, shows again.
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/portal/logo", tag = "portal",
+    params(("org_id" = Uuid, Path)),
+    responses((status = 200, body = regentra_core::portal::PortalSettings), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn remove_logo(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(
+        state.regentra.remove_portal_logo(&caller, org).await?
     )))
 }
 

@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/{slug}/sign-in/code", post(sign_in::submit_code))
         .route("/portal/{slug}/sign-out", post(sign_in::sign_out))
         .route("/portal/{slug}/favicon.svg", get(favicon))
+        .route("/portal/{slug}/logo", get(logo))
         .merge(tickets::routes())
         .route("/portal/{slug}/{*rest}", get(not_found_in_portal))
 }
@@ -287,6 +288,29 @@ async fn not_found_in_portal(State(state): State<AppState>, uri: Uri) -> Respons
             "There is no page at this address. Check the link, or go to the portal's start page.",
         ),
         Err(response) => response,
+    }
+}
+
+/// `GET /portal/{slug}/logo`: the uploaded logo (its address carries its
+/// hash, so it may be cached for long).
+async fn logo(
+    State(state): State<AppState>,
+    axum::extract::Path(slug): axum::extract::Path<String>,
+) -> Response {
+    match state.regentra.portal_logo(&slug).await {
+        Ok(Some((content_type, bytes))) => (
+            [
+                (header::CONTENT_TYPE, content_type),
+                (
+                    header::CACHE_CONTROL,
+                    "public, max-age=604800, immutable".to_owned(),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(None) => super::not_found(),
+        Err(e) => failed(&e),
     }
 }
 

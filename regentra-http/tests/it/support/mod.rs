@@ -18,7 +18,9 @@ pub use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 pub mod browser;
+pub mod chromium;
 pub mod dns;
+pub mod fixtures;
 pub mod process;
 pub mod smtp;
 pub mod world;

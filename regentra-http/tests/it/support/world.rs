@@ -660,6 +660,8 @@ pub fn routes(user: &str) -> Vec<Route> {
         ),
         r(M::GET, "/v1/orgs/{org_id}/chats/{chat_id}/ws", None),
         r(M::GET, "/v1/orgs/{org_id}/portal", None),
+        r(M::PUT, "/v1/orgs/{org_id}/portal/logo", None),
+        r(M::DELETE, "/v1/orgs/{org_id}/portal/logo", None),
         r(
             M::PATCH,
             "/v1/orgs/{org_id}/portal",
