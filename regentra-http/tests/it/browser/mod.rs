@@ -8,5 +8,6 @@ mod checks;
 mod errors;
 mod password_reset;
 mod portal;
+mod portal_tickets;
 mod sign_in;
 mod signed_in;
