@@ -129,11 +129,19 @@ fn measure(file: &str, source: &str, target: &str, show_misses: bool) -> Result<
 }
 
 /// The controls behind an identifier: a requirement's own, a section's
-/// requirements' together, or an alias's successors'.
+/// requirements' together, or an alias's successors'. A crosswalk writes
+/// official ids, so an id that is one names that requirement even where a
+/// person's lookup would call it ambiguous (ISO/IEC 27001 clause `8.1`);
+/// a number several requirements share (CMMC's `3.1.1`) stands for them all.
 fn controls(framework: &Framework, id: &str) -> Option<BTreeSet<String>> {
-    let ids: Vec<String> = match framework.lookup(id)? {
-        Lookup::Requirement(r) => vec![r.id.clone()],
-        Lookup::Alias { targets, .. } => targets.iter().map(|r| r.id.clone()).collect(),
+    let ids: Vec<String> = match framework.requirement(id.trim()) {
+        Some(r) => vec![r.id.clone()],
+        None => match framework.lookup(id)? {
+            Lookup::Requirement(r) => vec![r.id.clone()],
+            Lookup::Alias { targets, .. } | Lookup::Ambiguous(targets) => {
+                targets.iter().map(|r| r.id.clone()).collect()
+            }
+        },
     };
     let mut out = BTreeSet::new();
     for id in ids {

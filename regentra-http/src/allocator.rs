@@ -41,9 +41,9 @@ pub fn cap_malloc_arenas() {
         }
         // `exec` returns only if it failed.
         let error = command.args(args).env(ARENAS_VARIABLE, ARENAS).exec();
-        eprintln!(
+        crate::cli::output::stderr(&format!(
             "regentra: could not restart with {ARENAS_VARIABLE}={ARENAS} ({error}); \
              running with the system allocator's defaults"
-        );
+        ));
     }
 }

@@ -31,6 +31,11 @@ const FRAMEWORKS: [(&str, &str); 8] = [
     ),
 ];
 
+/// Lookup attributes of the built-in frameworks whose data file does not
+/// declare any: CMMC's requirements carry the NIST SP 800-171 number people
+/// know them by (`3.1.1`).
+const LOOKUP_ATTRIBUTES: [(&str, &str); 1] = [("cmmc", "nist_800_171")];
+
 const CONTROLS: &str = include_str!("../../catalogs/controls.json");
 
 static BUILTIN: LazyLock<Catalog> = LazyLock::new(|| match load() {
@@ -51,8 +56,15 @@ pub(super) fn load() -> Result<Catalog, String> {
     let frameworks = FRAMEWORKS
         .iter()
         .map(|(key, json)| {
-            let framework: Framework = serde_json::from_str(json)
+            let mut framework: Framework = serde_json::from_str(json)
                 .map_err(|e| format!("catalogs/frameworks/{key}.json: {e}"))?;
+            if framework.lookup_attributes.is_empty() {
+                framework.lookup_attributes = LOOKUP_ATTRIBUTES
+                    .iter()
+                    .filter(|(k, _)| k == key)
+                    .map(|(_, name)| (*name).to_owned())
+                    .collect();
+            }
             if framework.key != *key {
                 return Err(format!(
                     "catalogs/frameworks/{key}.json declares key {}",

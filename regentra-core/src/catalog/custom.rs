@@ -75,6 +75,13 @@ pub fn check_custom(base: &Catalog, def: &CustomFrameworkDef) -> Result<()> {
             "framework.key",
             "is already a framework of the catalog",
         ));
+    } else if let Some(other) = base.spelling_taken(&def.framework.key) {
+        // Keys are accepted in other spellings (`SOC-2` for `soc2`); a key
+        // that is one would make those spellings ambiguous.
+        errors.push(FieldError::new(
+            "framework.key",
+            format!("is another spelling of framework {}", other.key),
+        ));
     }
     let keys = base
         .controls()

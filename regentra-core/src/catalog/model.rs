@@ -27,6 +27,11 @@ pub struct Framework {
     /// Prefixes an identifier may be written without (`5.15` for `A.5.15`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub id_prefixes: Vec<String>,
+    /// Attributes whose values a lookup also accepts for the requirement:
+    /// CMMC's `nist_800_171`, so that `3.1.3` finds `AC.L2-3.1.3`. A value
+    /// may list several numbers, separated by commas.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lookup_attributes: Vec<String>,
     /// The whole tree in document order, parents before children.
     pub requirements: Vec<Requirement>,
     #[serde(default)]
@@ -215,16 +220,41 @@ impl Framework {
 
     /// Resolves an identifier as a user may type it: the exact id, the id
     /// without one of the framework's optional prefixes (`5.15`), with
-    /// surrounding spaces or in another letter case, or an alias from
+    /// surrounding spaces or in another letter case, a value of one of the
+    /// framework's lookup attributes (CMMC's `3.1.3`), or an alias from
     /// another edition (`PR.AC-1`, `A.9.2.1`).
+    ///
+    /// Every requirement the text could name is considered: when it names
+    /// more than one (ISO/IEC 27001's `8.1` is clause 8.1 and also, without
+    /// its optional `A.`, Annex A control A.8.1), the answer is
+    /// [`Lookup::Ambiguous`] with all of them, never one picked silently.
     pub fn lookup(&self, raw: &str) -> Option<Lookup<'_>> {
         let id = raw.trim();
-        let candidates = std::iter::once(id.to_owned())
-            .chain(self.id_prefixes.iter().map(|p| format!("{p}{id}")));
-        for candidate in candidates {
-            if let Some(r) = self.find_id(&candidate) {
-                return Some(Lookup::Requirement(r));
+        if id.is_empty() {
+            return None;
+        }
+        let by_id = self.find_id(id);
+        let by_prefix = self
+            .id_prefixes
+            .iter()
+            .filter_map(|p| self.find_id(&format!("{p}{id}")));
+        let by_attribute = self.requirements.iter().filter(|r| {
+            self.lookup_attributes.iter().any(|name| {
+                r.attributes.get(name).is_some_and(|value| {
+                    value.split(',').any(|v| v.trim().eq_ignore_ascii_case(id))
+                })
+            })
+        });
+        let mut found: Vec<&Requirement> = Vec::new();
+        for r in by_id.into_iter().chain(by_prefix).chain(by_attribute) {
+            if !found.iter().any(|f| std::ptr::eq(*f, r)) {
+                found.push(r);
             }
+        }
+        match found.len() {
+            0 => {}
+            1 => return Some(Lookup::Requirement(found[0])),
+            _ => return Some(Lookup::Ambiguous(found)),
         }
         let alias = self
             .aliases
@@ -238,6 +268,7 @@ impl Framework {
         Some(Lookup::Alias { alias, targets })
     }
 
+    /// The requirement with this id, exactly or else in another letter case.
     fn find_id(&self, id: &str) -> Option<&Requirement> {
         self.requirement(id).or_else(|| {
             self.requirements

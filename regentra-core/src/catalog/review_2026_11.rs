@@ -96,6 +96,7 @@ fn every_csf_1_1_identifier_resolves_or_says_it_was_withdrawn() {
                     "{id} became categories"
                 );
             }
+            Some(Lookup::Ambiguous(found)) => panic!("{id} is ambiguous: {found:?}"),
             None => panic!("{id} does not resolve"),
         }
     }

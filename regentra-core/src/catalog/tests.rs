@@ -38,7 +38,16 @@ fn resolves_to(key: &str, id: &str) -> Vec<&'static str> {
     match framework(key).lookup(id) {
         Some(Lookup::Requirement(r)) => vec![r.id.as_str()],
         Some(Lookup::Alias { targets, .. }) => targets.iter().map(|r| r.id.as_str()).collect(),
+        Some(Lookup::Ambiguous(found)) => panic!("{key} {id} is ambiguous: {found:?}"),
         None => vec![],
+    }
+}
+
+/// The candidates of an ambiguous lookup, or `None` when it is not one.
+fn candidates(key: &str, id: &str) -> Option<Vec<&'static str>> {
+    match framework(key).lookup(id) {
+        Some(Lookup::Ambiguous(found)) => Some(found.iter().map(|r| r.id.as_str()).collect()),
+        _ => None,
     }
 }
 
@@ -477,4 +486,205 @@ fn the_shingle_check_ignores_case_and_punctuation_but_not_a_shorter_run() {
         0xcbf2_9ce4 ^ 0x8422_2325,
         "FNV-1a offset basis"
     );
+}
+
+#[test]
+fn iso27001_ids_shared_by_a_clause_and_annex_a_are_ambiguous_without_the_prefix() {
+    let f = framework("iso27001");
+    // Computed from the data: an id that is also an id once `A.` is put
+    // in front of it.
+    let shared: Vec<&str> = f
+        .requirements
+        .iter()
+        .map(|r| r.id.as_str())
+        .filter(|id| f.requirement(&format!("A.{id}")).is_some())
+        .collect();
+    // The clause headings 5-8 and the Annex A themes A.5-A.8 share their
+    // numbers too.
+    let (headings, numbered): (Vec<&str>, Vec<&str>) =
+        shared.iter().partition(|id| !id.contains('.'));
+    assert_eq!(headings, ["5", "6", "7", "8"]);
+    assert_eq!(
+        numbered,
+        [
+            "5.1", "5.2", "5.3", "6.1", "6.2", "6.3", "7.1", "7.2", "7.3", "7.4", "7.5", "8.1",
+            "8.2", "8.3"
+        ]
+    );
+    for id in &shared {
+        let prefixed = format!("A.{id}");
+        assert_eq!(
+            candidates("iso27001", id),
+            Some(vec![*id, prefixed.as_str()]),
+            "{id} names clause {id} and {prefixed}: neither is picked"
+        );
+    }
+    assert_eq!(candidates("iso27001", " 8.1 "), Some(vec!["8.1", "A.8.1"]));
+    for spelled in ["A.8.1", "a.8.1", " A.8.1"] {
+        assert_eq!(resolves_to("iso27001", spelled), ["A.8.1"], "{spelled}");
+    }
+    // Ids with only one reading still resolve at once.
+    assert_eq!(resolves_to("iso27001", "4.1"), ["4.1"]);
+    assert_eq!(resolves_to("iso27001", "9.2.2"), ["9.2.2"]);
+    assert_eq!(resolves_to("iso27001", "8.34"), ["A.8.34"]);
+}
+
+#[test]
+fn cmmc_accepts_the_nist_sp_800_171_number() {
+    assert_eq!(resolves_to("cmmc", "3.1.3"), ["AC.L2-3.1.3"]);
+    assert_eq!(resolves_to("cmmc", "3.14.7"), ["SI.L2-3.14.7"]);
+    // A number a Level 1 practice shares with a Level 2 requirement names both.
+    assert_eq!(
+        candidates("cmmc", "3.1.1"),
+        Some(vec!["AC.L1-b.1.i", "AC.L2-3.1.1"])
+    );
+    // A practice can carry several numbers.
+    assert_eq!(
+        candidates("cmmc", "3.10.4"),
+        Some(vec!["PE.L1-b.1.ix", "PE.L2-3.10.4"])
+    );
+    // Every number finds exactly the requirements that carry it.
+    let f = framework("cmmc");
+    let mut carriers: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for r in &f.requirements {
+        if let Some(numbers) = r.attributes.get("nist_800_171") {
+            for n in numbers.split(',') {
+                carriers.entry(n.trim()).or_default().push(r.id.as_str());
+            }
+        }
+    }
+    assert!(carriers.len() >= 110, "{}", carriers.len());
+    for (number, ids) in carriers {
+        let found = match f.lookup(number) {
+            Some(Lookup::Requirement(r)) => vec![r.id.as_str()],
+            Some(Lookup::Ambiguous(rs)) => rs.iter().map(|r| r.id.as_str()).collect(),
+            other => panic!("{number}: {other:?}"),
+        };
+        assert_eq!(found, ids, "{number}");
+    }
+    // The official ids and the old numbering still work.
+    assert_eq!(resolves_to("cmmc", "ac.l2-3.1.1"), ["AC.L2-3.1.1"]);
+    assert_eq!(
+        resolves_to("cmmc", "AC.L1-3.1.1"),
+        ["AC.L1-b.1.i", "AC.L2-3.1.1"]
+    );
+}
+
+#[test]
+fn a_lookup_attribute_must_be_an_attribute_of_the_framework() {
+    let mut f = framework("cmmc").clone();
+    f.lookup_attributes = vec!["nist_800_171".into(), "nist_800_53".into()];
+    let keys: BTreeSet<&str> = builtin()
+        .controls()
+        .iter()
+        .map(|c| c.key.as_str())
+        .collect();
+    match validate(&f, &keys) {
+        Err(crate::Error::Validation(errors)) => {
+            let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+            assert_eq!(fields, ["lookup_attributes[1]"]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn framework_keys_are_accepted_in_common_spellings() {
+    let c = builtin();
+    for (typed, key) in [
+        ("hipaa", "hipaa"),
+        ("HIPAA", "hipaa"),
+        ("soc-2", "soc2"),
+        ("SOC2", "soc2"),
+        ("SOC 2", "soc2"),
+        ("nist_csf", "nist-csf"),
+        ("NIST-CSF", "nist-csf"),
+        ("csf", "nist-csf"),
+        ("ISO27001", "iso27001"),
+        ("iso-27001", "iso27001"),
+        ("iso_27001", "iso27001"),
+        ("ISO/IEC 27001", "iso27001"),
+        ("pci", "pci-dss"),
+        ("PCI-DSS", "pci-dss"),
+        ("pci_dss", "pci-dss"),
+        ("cmmc", "cmmc"),
+        ("GDPR", "gdpr"),
+        ("ftc", "ftc-safeguards"),
+        ("FTC-Safeguards", "ftc-safeguards"),
+        ("ftc_safeguards", "ftc-safeguards"),
+        (" gdpr ", "gdpr"),
+    ] {
+        match c.resolve_framework(typed) {
+            Ok(f) => assert_eq!(f.key, key, "{typed}"),
+            Err(e) => panic!("{typed}: {e}"),
+        }
+    }
+    for unknown in ["sox", "nist", "", "iso 9001"] {
+        match c.resolve_framework(unknown) {
+            Err(crate::Error::Validation(errors)) => {
+                assert_eq!(errors[0].field, "framework");
+                let message = &errors[0].message;
+                assert!(message.contains("unknown framework"), "{message}");
+                for key in c.framework_keys() {
+                    assert!(message.contains(key), "{message} lists {key}");
+                }
+            }
+            other => panic!("{unknown:?}: {other:?}"),
+        }
+    }
+}
+
+fn custom(key: &str, name: &str) -> CustomFrameworkDef {
+    match serde_json::from_value(serde_json::json!({
+        "framework": {
+            "key": key,
+            "name": name,
+            "version": "1",
+            "requirements": [{
+                "id": "X-1", "title": "Laptops encrypted", "parent": null, "assessable": true,
+                "description": "Every laptop encrypts its disk.", "controls": ["CR-01"]
+            }]
+        }
+    })) {
+        Ok(def) => def,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn custom_frameworks_resolve_by_their_key_and_cannot_take_another_spelling() {
+    let c = builtin();
+    for (key, taken) in [
+        ("soc-2", "soc2"),
+        ("nistcsf", "nist-csf"),
+        ("csf", "nist-csf"),
+        ("pci", "pci-dss"),
+    ] {
+        match check_custom(c, &custom(key, "Ours")) {
+            Err(crate::Error::Validation(errors)) => {
+                assert_eq!(errors[0].field, "framework.key", "{key}");
+                assert!(errors[0].message.contains(taken), "{key}: {errors:?}");
+            }
+            other => panic!("{key} must be refused: {other:?}"),
+        }
+    }
+    // A framework named like a built-in one keeps its own key; the name
+    // does not take the built-in framework's spellings away.
+    let def = custom("hipaa-plus", "HIPAA");
+    if let Err(e) = check_custom(c, &def) {
+        panic!("{e}");
+    }
+    let extended = match c.extended(vec![def.framework], vec![]) {
+        Ok(extended) => extended,
+        Err(e) => panic!("{e}"),
+    };
+    let key_of = |typed: &str| {
+        extended
+            .resolve_framework(typed)
+            .map(|f| f.key.clone())
+            .unwrap_or_else(|e| panic!("{typed}: {e}"))
+    };
+    assert_eq!(key_of("hipaa-plus"), "hipaa-plus");
+    assert_eq!(key_of("HIPAA_Plus"), "hipaa-plus");
+    assert_eq!(key_of("HIPAA"), "hipaa");
 }

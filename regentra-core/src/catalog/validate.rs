@@ -79,6 +79,19 @@ pub fn validate(framework: &Framework, controls: &BTreeSet<&str>) -> Result<()> 
         }
     }
 
+    for (i, name) in framework.lookup_attributes.iter().enumerate() {
+        if !framework
+            .requirements
+            .iter()
+            .any(|r| r.attributes.contains_key(name))
+        {
+            err(
+                format!("lookup_attributes[{i}]"),
+                "no requirement has this attribute",
+            );
+        }
+    }
+
     let mut aliases = BTreeSet::new();
     for (i, a) in framework.aliases.iter().enumerate() {
         let at = |field: &str| format!("aliases[{i}].{field}");

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::evaluate::{FrameworkEvaluation, RequirementStatus, evaluate};
 use super::{CmmcProfile, Evidence};
 use crate::audit::Target;
-use crate::catalog::Framework;
+use crate::catalog::{Catalog, ControlRef, Framework};
 use crate::error::{Error, FieldError, Result};
 use crate::ids::{AgreementId, EvidenceId, OrgId, UserId};
 use crate::rbac::Permission;
@@ -304,7 +304,7 @@ impl Regentra {
         let framework = catalog
             .framework("iso27001")
             .ok_or(Error::NotFound { what: "framework" })?;
-        Ok(statement_of_applicability(framework, &fe))
+        Ok(statement_of_applicability(&catalog, framework, &fe))
     }
 
     /// The Statement of Applicability as CSV.
@@ -322,7 +322,7 @@ impl Regentra {
         let framework = catalog
             .framework("iso27001")
             .ok_or(Error::NotFound { what: "framework" })?;
-        soa_csv(&statement_of_applicability(framework, &fe))
+        soa_csv(&statement_of_applicability(&catalog, framework, &fe))
     }
 
     /// CMMC: the SPRS score and the plan of action for what is still open.
@@ -338,6 +338,7 @@ impl Regentra {
             .framework("cmmc")
             .ok_or(Error::NotFound { what: "framework" })?;
         Ok(sprs_score(
+            &catalog,
             framework,
             &fe,
             adoption.value.settings.cmmc.as_ref(),
@@ -374,12 +375,13 @@ pub struct SoaEntry {
     pub justification: Option<String>,
     /// Derived from the common controls that implement it.
     pub implementation: RequirementStatus,
-    pub common_controls: Vec<String>,
+    pub common_controls: Vec<ControlRef>,
 }
 
 /// Every Annex A control, applicable unless the org scoped it out with a
 /// justification, with its implementation status derived.
 pub fn statement_of_applicability(
+    catalog: &Catalog,
     framework: &Framework,
     fe: &FrameworkEvaluation,
 ) -> Vec<SoaEntry> {
@@ -398,7 +400,7 @@ pub fn statement_of_applicability(
                 applicable: r.status != RequirementStatus::NotApplicable,
                 justification: r.justification.clone(),
                 implementation: r.status,
-                common_controls: r.controls.clone(),
+                common_controls: catalog.control_refs(&r.controls),
             }
         })
         .collect()
@@ -425,7 +427,11 @@ fn soa_csv(entries: &[SoaEntry]) -> Result<String> {
             if e.applicable { "yes" } else { "no" },
             e.justification.as_deref().unwrap_or(""),
             e.implementation.key(),
-            &e.common_controls.join(" "),
+            &e.common_controls
+                .iter()
+                .map(|c| c.key.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
         ])
         .map_err(failed)?;
     }
@@ -451,7 +457,7 @@ pub struct PlanItem {
     /// Points this requirement costs now.
     pub points: i32,
     /// The common controls still to complete.
-    pub controls: Vec<String>,
+    pub controls: Vec<ControlRef>,
 }
 
 /// The DoD Assessment Methodology score for NIST SP 800-171.
@@ -475,6 +481,7 @@ pub struct SprsScore {
 /// remote and privileged access but not all users, and 3.13.11 costs 3 when
 /// encryption is used but not FIPS-validated.
 pub fn sprs_score(
+    catalog: &Catalog,
     framework: &Framework,
     fe: &FrameworkEvaluation,
     profile: Option<&CmmcProfile>,
@@ -524,7 +531,7 @@ pub fn sprs_score(
             title: r.title.clone(),
             status: r.status,
             points,
-            controls: r.missing.clone(),
+            controls: catalog.control_refs(&r.missing),
         });
     }
     plan.sort_by_key(|p| std::cmp::Reverse(p.points));
@@ -575,7 +582,12 @@ mod tests {
 
     fn score(unmet: &[&str], profile: Option<&CmmcProfile>) -> SprsScore {
         let framework = Catalog::builtin().framework("cmmc").expect("cmmc");
-        sprs_score(framework, &evaluation_with_unmet(unmet), profile)
+        sprs_score(
+            Catalog::builtin(),
+            framework,
+            &evaluation_with_unmet(unmet),
+            profile,
+        )
     }
 
     #[test]
@@ -631,7 +643,12 @@ mod tests {
     fn the_weights_add_up_to_the_published_floor() {
         let framework = Catalog::builtin().framework("cmmc").expect("cmmc");
         let all: Vec<&str> = framework.assessable().map(|r| r.id.as_str()).collect();
-        let s = sprs_score(framework, &evaluation_with_unmet(&all), None);
+        let s = sprs_score(
+            Catalog::builtin(),
+            framework,
+            &evaluation_with_unmet(&all),
+            None,
+        );
         assert_eq!(s.score, -203, "the methodology's lowest possible score");
         assert!(
             !s.system_security_plan,

@@ -105,6 +105,9 @@ pub struct FrameworkGaps {
     pub gaps: Vec<Gap>,
     pub priorities: Vec<Priority>,
     pub requirements: Vec<RequirementResult>,
+    /// The title of every control the requirements map to, by key: the
+    /// requirements name their controls by key only.
+    pub control_titles: BTreeMap<String, String>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -354,7 +357,14 @@ fn framework_gaps(
             .then_with(|| a.control.cmp(&b.control))
     });
 
+    let control_titles = fe
+        .requirements
+        .iter()
+        .flat_map(|r| &r.controls)
+        .map(|c| (c.clone(), title_of(c)))
+        .collect();
     FrameworkGaps {
+        control_titles,
         framework: framework.key.clone(),
         name: framework.name.clone(),
         version: framework.version.clone(),

@@ -16,7 +16,7 @@ use super::{
     Evidence, FrameworkSettings, FtcProfile, PciAppendix, PciEntity, TrustServicesCategory,
 };
 use crate::audit::Target;
-use crate::catalog::{Catalog, RequirementRef};
+use crate::catalog::{Catalog, Lookup, RequirementRef};
 use crate::error::{Error, Result};
 use crate::ids::{AdoptionId, AssessmentId, ControlImplId, OrgId};
 use crate::rbac::{Grant, Permission};
@@ -34,6 +34,8 @@ const RETRIES: usize = 3;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ControlView {
     pub implementation: ControlImplementation,
+    /// The control's title in the catalog.
+    pub title: String,
     pub version: u64,
     pub state: ControlState,
     pub evidence: Vec<Evidence>,
@@ -56,9 +58,9 @@ impl Regentra {
             .authorize_all(principal, org, Permission::FrameworksAdopt)
             .await?;
         let catalog = self.catalog_for(org).await?;
-        let spec = catalog.framework(framework).ok_or_else(|| {
-            Error::invalid("framework", format!("unknown framework `{framework}`"))
-        })?;
+        let spec = catalog.resolve_framework(framework)?;
+        // Stored under its key, whatever spelling the caller used.
+        let framework = spec.key.as_str();
         let needed: BTreeSet<&str> = spec
             .assessable()
             .flat_map(|r| r.controls.iter().map(String::as_str))
@@ -158,6 +160,7 @@ impl Regentra {
         let grant = self
             .authorize_all(principal, org, Permission::FrameworksAdopt)
             .await?;
+        let framework = &self.framework_key(org, framework).await?;
         let mut adoption = self.active_adoption(org, framework).await?;
         adoption.value.active = false;
         adoption.value.unadopted_at = Some(self.now());
@@ -295,17 +298,32 @@ impl Regentra {
             .authorize_all(principal, org, Permission::FrameworksAdopt)
             .await?;
         let catalog = self.catalog_for(org).await?;
-        let spec = catalog.framework(framework).ok_or_else(|| {
-            Error::invalid("framework", format!("unknown framework `{framework}`"))
-        })?;
-        let id = match spec.lookup(requirement) {
-            Some(crate::catalog::Lookup::Requirement(r)) => r.id.clone(),
-            _ => {
-                return Err(Error::invalid(
-                    "requirement",
-                    format!("no requirement `{requirement}` in {framework}"),
-                ));
-            }
+        let spec = catalog.resolve_framework(framework)?;
+        let framework = spec.key.as_str();
+        // The official id names its requirement exactly (clause `8.1` of
+        // ISO/IEC 27001 stays reachable); any other spelling has to name
+        // one requirement only.
+        let id = match spec.requirement(requirement) {
+            Some(r) => r.id.clone(),
+            None => match spec.lookup(requirement) {
+                Some(Lookup::Requirement(r)) => r.id.clone(),
+                Some(Lookup::Ambiguous(candidates)) => {
+                    let ids: Vec<&str> = candidates.iter().map(|r| r.id.as_str()).collect();
+                    return Err(Error::invalid(
+                        "requirement",
+                        format!(
+                            "`{requirement}` is ambiguous in {framework}: give one of {}",
+                            ids.join(", ")
+                        ),
+                    ));
+                }
+                Some(Lookup::Alias { .. }) | None => {
+                    return Err(Error::invalid(
+                        "requirement",
+                        format!("no requirement `{requirement}` in {framework}"),
+                    ));
+                }
+            },
         };
         let mut adoption = self.active_adoption(org, framework).await?;
         let action = match justification {
@@ -435,6 +453,23 @@ impl Regentra {
         ))
     }
 
+    /// One adopted framework's gap analysis, the framework named as a user
+    /// may spell it; `NotFound` when it is not adopted.
+    pub async fn framework_gap_analysis(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        framework: &str,
+    ) -> Result<FrameworkGaps> {
+        self.authorize_all(principal, org, Permission::GapRead)
+            .await?;
+        let framework = &self.framework_key(org, framework).await?;
+        let (catalog, state) = (self.catalog_for(org).await?, self.org_state(org).await?);
+        framework_gap_analysis(&catalog, &state, framework, self.now()).ok_or(Error::NotFound {
+            what: "adopted framework",
+        })
+    }
+
     /// One adopted framework's gap analysis, rendered.
     pub async fn gap_report(
         &self,
@@ -445,6 +480,7 @@ impl Regentra {
     ) -> Result<String> {
         self.authorize_all(principal, org, Permission::ReportsGenerate)
             .await?;
+        let framework = &self.framework_key(org, framework).await?;
         let gaps = self
             .framework_gaps(org, framework, "the gap analysis")
             .await?;
@@ -461,6 +497,7 @@ impl Regentra {
         let grant = self
             .authorize_all(principal, org, Permission::AssessmentsRun)
             .await?;
+        let framework = &self.framework_key(org, framework).await?;
         let gaps = self.framework_gaps(org, framework, "an assessment").await?;
         let assessment = Assessment {
             id: AssessmentId(self.new_id()),
@@ -495,11 +532,12 @@ impl Regentra {
     ) -> Result<Listing<Assessment>> {
         self.authorize_all(principal, org, Permission::GapRead)
             .await?;
+        let framework = self.framework_key(org, framework).await?;
         Ok(store::find_page::<Assessment>(
             self.store(),
             Scope::Org(org),
             "framework",
-            framework,
+            &framework,
             page,
         )
         .await?
@@ -524,6 +562,22 @@ impl Regentra {
             controls,
             evidence,
         })
+    }
+
+    /// The key of the framework a caller named, in any spelling
+    /// [`Catalog::resolve_framework`] accepts. A key the org's catalog no
+    /// longer has is kept as given when the org has an adoption under it
+    /// (a custom framework removed after it was adopted): that adoption can
+    /// still be unadopted and its assessments read.
+    pub(crate) async fn framework_key(&self, org: OrgId, typed: &str) -> Result<String> {
+        let catalog = self.catalog_for(org).await?;
+        match catalog.resolve_framework(typed) {
+            Ok(framework) => Ok(framework.key.clone()),
+            Err(unknown) => match self.adoption_record(org, typed).await? {
+                Some(_) => Ok(typed.to_owned()),
+                None => Err(unknown),
+            },
+        }
     }
 
     /// The adoption of `framework`, which must be active: features of a
@@ -649,6 +703,7 @@ fn view(
             .cloned()
             .collect(),
         version: implementation.version,
+        title: catalog.control_ref(&key).title,
         implementation: implementation.value,
     }
 }

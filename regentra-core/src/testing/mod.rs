@@ -133,6 +133,7 @@ macro_rules! service_tests {
             scope_settings_leave_out_what_does_not_apply,
             sprs_score_starts_at_minus_203_and_credits_partial_mfa,
             reports_and_assessments,
+            framework_keys_and_requirement_ids_are_taken_as_people_write_them,
             gaps_put_the_controls_closing_most_requirements_first,
             compliance_permissions_follow_the_matrix,
             policy_versions_are_immutable_once_published,

@@ -2,7 +2,7 @@
 //! JSON for scripts or as tables for people.
 
 use clap::Subcommand;
-use regentra_core::catalog::{Catalog, Framework, Lookup, Requirement, RequirementRef};
+use regentra_core::catalog::{Catalog, ControlRef, Framework, Lookup, Requirement, RequirementRef};
 use serde::Serialize;
 
 #[derive(Debug, Subcommand)]
@@ -12,9 +12,11 @@ pub enum CatalogCommand {
         #[arg(long)]
         json: bool,
     },
-    /// A framework's requirement tree, in catalog order.
+    /// A framework's requirement tree, in catalog order, with the common
+    /// controls of each requirement.
     Requirements {
-        /// A framework key (see `regentra catalog frameworks`).
+        /// A framework key (see `regentra catalog frameworks`), in any
+        /// common spelling (`SOC-2`, `nist_csf`, `pci`).
         framework: String,
         #[arg(long)]
         json: bool,
@@ -24,10 +26,14 @@ pub enum CatalogCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Resolve an identifier in a framework, including ids of other editions
-    /// (`regentra catalog lookup nist-csf PR.AC-1`).
+    /// Resolve an identifier in a framework as people write it: without an
+    /// optional prefix (`iso27001 5.15`), by NIST SP 800-171 number
+    /// (`cmmc 3.1.3`), or an id of another edition (`nist-csf PR.AC-1`).
+    /// An identifier that could mean several requirements lists them all.
     Lookup {
+        /// A framework key, in any common spelling.
         framework: String,
+        /// The identifier to resolve.
         id: String,
         #[arg(long)]
         json: bool,
@@ -48,6 +54,8 @@ struct RequirementRow<'a> {
     title: &'a str,
     parent: Option<&'a str>,
     assessable: bool,
+    /// The common controls that satisfy it, with their titles (none for a section).
+    controls: Vec<ControlRef>,
 }
 
 #[derive(Serialize)]
@@ -62,7 +70,8 @@ struct ControlRow<'a> {
 struct LookupResult<'a> {
     framework: &'a str,
     query: &'a str,
-    /// `requirement` when the id is one, `alias` when it names another edition's.
+    /// `requirement` when the id is one, `alias` when it names another
+    /// edition's, `ambiguous` when it could be any of `requirements`.
     kind: &'static str,
     alias_note: Option<&'a str>,
     requirements: Vec<RequirementRow<'a>>,
@@ -100,17 +109,24 @@ pub fn run(command: CatalogCommand) -> Result<String, String> {
         }
         CatalogCommand::Requirements { framework, json } => {
             let f = find(catalog, &framework)?;
-            let rows: Vec<RequirementRow<'_>> = f.requirements.iter().map(row).collect();
+            let rows: Vec<RequirementRow<'_>> =
+                f.requirements.iter().map(|r| row(catalog, r)).collect();
             output(json, &rows, || {
                 table(
-                    &["id", "title", "parent", "assessable"],
+                    &["id", "title", "parent", "assessable", "controls"],
                     rows.iter()
                         .map(|r| {
+                            let controls: Vec<String> = r
+                                .controls
+                                .iter()
+                                .map(|c| format!("{} {}", c.key, shorten(&c.title, 24)))
+                                .collect();
                             vec![
                                 r.id.into(),
                                 r.title.into(),
                                 r.parent.unwrap_or("").into(),
                                 if r.assessable { "yes" } else { "" }.into(),
+                                controls.join(", "),
                             ]
                         })
                         .collect(),
@@ -150,59 +166,90 @@ pub fn run(command: CatalogCommand) -> Result<String, String> {
             json,
         } => {
             let f = find(catalog, &framework)?;
+            let answer = |kind, alias_note, found: Vec<&'static Requirement>| LookupResult {
+                framework: &f.key,
+                query: &id,
+                kind,
+                alias_note,
+                requirements: found.into_iter().map(|r| row(catalog, r)).collect(),
+            };
             let result = match f.lookup(&id) {
-                Some(Lookup::Requirement(r)) => LookupResult {
-                    framework: &f.key,
-                    query: &id,
-                    kind: "requirement",
-                    alias_note: None,
-                    requirements: vec![row(r)],
-                },
-                Some(Lookup::Alias { alias, targets }) => LookupResult {
-                    framework: &f.key,
-                    query: &id,
-                    kind: "alias",
-                    alias_note: Some(&alias.note),
-                    requirements: targets.into_iter().map(row).collect(),
-                },
+                Some(Lookup::Requirement(r)) => answer("requirement", None, vec![r]),
+                Some(Lookup::Alias { alias, targets }) => {
+                    answer("alias", Some(alias.note.as_str()), targets)
+                }
+                Some(Lookup::Ambiguous(found)) => answer("ambiguous", None, found),
                 None => return Err(format!("no requirement or alias `{id}` in {}", f.key)),
             };
-            output(json, &result, || {
-                let mut out = match result.alias_note {
-                    Some(note) if !note.is_empty() => format!("{id} ({note}) resolves to:\n"),
-                    Some(_) => format!("{id} resolves to:\n"),
-                    None => String::new(),
-                };
-                for r in &result.requirements {
-                    out.push_str(&format!("{}  {}\n", r.id, r.title));
-                }
-                out
-            })
+            output(json, &result, || describe(&result))
         }
     }
 }
 
-fn row(r: &Requirement) -> RequirementRow<'_> {
+/// A lookup for people: the requirement and its controls; an alias's
+/// successors, each with its controls; or the candidates of an ambiguous id.
+fn describe(result: &LookupResult<'_>) -> String {
+    let query = result.query.trim();
+    let mut out = match (result.kind, result.alias_note) {
+        ("ambiguous", _) => format!(
+            "`{query}` is ambiguous in {}: it could be any of these (give the full id)\n",
+            result.framework
+        ),
+        // An identifier withdrawn without a successor (its note says why).
+        ("alias", Some(note)) if result.requirements.is_empty() => {
+            format!("{query} was withdrawn and nothing replaces it: {note}\n")
+        }
+        (_, Some(note)) if !note.is_empty() => format!("{query} ({note}) resolves to:\n"),
+        (_, Some(_)) => format!("{query} resolves to:\n"),
+        _ => String::new(),
+    };
+    let width = result
+        .requirements
+        .iter()
+        .map(|r| r.id.chars().count())
+        .max()
+        .unwrap_or(0);
+    for r in &result.requirements {
+        out.push_str(&format!("{:<width$}  {}\n", r.id, r.title));
+        if result.kind != "ambiguous" {
+            for c in &r.controls {
+                out.push_str(&format!("    {}  {}\n", c.key, c.title));
+            }
+        }
+    }
+    out
+}
+
+fn row<'a>(catalog: &Catalog, r: &'a Requirement) -> RequirementRow<'a> {
     RequirementRow {
         id: &r.id,
         title: &r.title,
         parent: r.parent.as_deref(),
         assessable: r.assessable,
+        controls: catalog.control_refs(&r.controls),
     }
 }
 
+/// The framework a key names, in any spelling the catalog accepts; an
+/// unknown key's message lists the valid ones.
 fn find<'a>(catalog: &'a Catalog, key: &str) -> Result<&'a Framework, String> {
-    catalog.framework(key).ok_or_else(|| {
-        let known: Vec<&str> = catalog
-            .frameworks()
-            .iter()
-            .map(|f| f.key.as_str())
-            .collect();
-        format!(
-            "unknown framework `{key}`; expected one of {}",
-            known.join(", ")
-        )
+    catalog.resolve_framework(key).map_err(|e| match e {
+        regentra_core::Error::Validation(errors) => errors
+            .into_iter()
+            .map(|e| e.message)
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
     })
+}
+
+/// At most `max` characters of `text`, an ellipsis marking a cut.
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let kept: String = text.chars().take(max.saturating_sub(1)).collect();
+    format!("{}…", kept.trim_end())
 }
 
 fn output<T: Serialize>(

@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod demo;
+pub mod output;
 pub mod serve;
 pub mod sla;
 

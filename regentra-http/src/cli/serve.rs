@@ -440,7 +440,7 @@ pub async fn run(args: ServeArgs) -> Result<String, String> {
             allow_privileged_user: args.allow_privileged_database_user,
         });
     let store = open_store(postgres.as_ref(), &args.data_dir).await?;
-    let app = App::build(store, config, &mut |line| eprintln!("{line}")).await?;
+    let app = App::build(store, config, &mut |line| super::output::stderr(line)).await?;
     let listen = args.listen.unwrap_or_else(default_listen);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -451,10 +451,10 @@ pub async fn run(args: ServeArgs) -> Result<String, String> {
     // Listen for SIGTERM and Ctrl-C before saying we listen: a signal sent
     // as soon as the line is read must shut down cleanly, not kill.
     let shutdown = shutdown_signal().map_err(|e| format!("cannot handle signals: {e}"))?;
-    eprintln!("listening on {bound}");
+    super::output::stderr(&format!("listening on {bound}"));
     if app.first_start {
         for line in first_password_hint(bound, app.bootstrap_token.as_deref()) {
-            eprintln!("{line}");
+            super::output::stderr(&line);
         }
     }
     let served = serve_until(listener, app.router, shutdown).await;

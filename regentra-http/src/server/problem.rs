@@ -166,15 +166,23 @@ pub fn problem_of(error: Error) -> Problem {
                 "Unauthenticated",
                 "a valid bearer token is required",
             ),
-            Error::Validation(errors) => Problem {
-                errors,
-                ..Problem::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "validation",
-                    "Invalid input",
-                    "some fields are invalid",
-                )
-            },
+            Error::Validation(errors) => {
+                // The detail alone says what to fix, field by field.
+                let detail = errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                Problem {
+                    errors,
+                    ..Problem::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "validation",
+                        "Invalid input",
+                        detail,
+                    )
+                }
+            }
             Error::Unavailable(reason) => {
                 tracing::error!(%reason, "store unavailable");
                 Problem::new(

@@ -10,6 +10,7 @@ mod account_pages;
 mod accounts;
 mod bad_input;
 mod browser;
+mod catalog_api;
 mod catalog_cli;
 mod cross_tenant;
 mod emailed_links;

@@ -1297,3 +1297,100 @@ pub async fn a_declared_file_hash_must_match_the_stored_bytes(store: Arc<dyn Sto
         "nor an audit event"
     );
 }
+
+pub async fn framework_keys_and_requirement_ids_are_taken_as_people_write_them(
+    store: Arc<dyn Store>,
+) {
+    let f = compliance_fixture(store).await;
+    let r = f.r();
+    let adoption = r
+        .adopt_framework(&f.manager, f.org, "ISO-27001")
+        .await
+        .expect("adopted");
+    assert_eq!(adoption.framework, "iso27001", "stored under its key");
+    let again = r
+        .adopt_framework(&f.manager, f.org, "iso_27001")
+        .await
+        .expect("adopting again changes nothing");
+    assert_eq!(again.id, adoption.id);
+    match r.adopt_framework(&f.manager, f.org, "sox").await {
+        Err(Error::Validation(errors)) => {
+            assert_eq!(errors[0].field, "framework");
+            for key in crate::catalog::Catalog::builtin().framework_keys() {
+                assert!(errors[0].message.contains(key), "{}", errors[0].message);
+            }
+        }
+        other => panic!("an unknown framework must be refused, got {other:?}"),
+    }
+
+    // The official id names its requirement, even one a short form shares
+    // (ISO/IEC 27001 clause 8.1 and A.8.1); a short form has to name one.
+    let scoped = r
+        .scope_requirement(
+            &f.manager,
+            f.org,
+            "ISO27001",
+            "8.1",
+            Some("covered elsewhere"),
+        )
+        .await
+        .expect("clause 8.1");
+    assert!(scoped.scoped_out.contains_key("8.1"));
+    assert!(!scoped.scoped_out.contains_key("A.8.1"));
+    let scoped = r
+        .scope_requirement(&f.manager, f.org, "iso27001", "8.34", Some("no audits"))
+        .await
+        .expect("A.8.34");
+    assert!(scoped.scoped_out.contains_key("A.8.34"));
+    f.adopt("cmmc").await;
+    expect_invalid(
+        r.scope_requirement(&f.manager, f.org, "CMMC", "3.1.1", Some("x"))
+            .await,
+        "requirement",
+    );
+    let scoped = r
+        .scope_requirement(&f.manager, f.org, "cmmc", "3.1.3", Some("no CUI flows"))
+        .await
+        .expect("AC.L2-3.1.3");
+    assert!(scoped.scoped_out.contains_key("AC.L2-3.1.3"));
+
+    let gaps = r
+        .framework_gap_analysis(&f.manager, f.org, "Iso 27001")
+        .await
+        .expect("gaps");
+    assert_eq!(gaps.framework, "iso27001");
+    let titled = gaps.control_titles.get("CR-01").expect("A.8.24 maps CR-01");
+    assert!(!titled.is_empty());
+    expect_not_found(
+        r.framework_gap_analysis(&f.manager, f.org, "soc2").await,
+        "a framework that is not adopted",
+    );
+    r.gap_report(
+        &f.manager,
+        f.org,
+        "iso-27001",
+        crate::compliance::report::ReportFormat::Csv,
+    )
+    .await
+    .expect("report");
+    let assessment = r
+        .run_assessment(&f.manager, f.org, "ISO27001")
+        .await
+        .expect("assessment");
+    assert_eq!(assessment.framework, "iso27001");
+    let past = r
+        .assessments(
+            &f.manager,
+            f.org,
+            "iso_27001",
+            crate::store::PageRequest::first(10),
+        )
+        .await
+        .expect("assessments");
+    assert_eq!(past.items.len(), 1);
+    let unadopted = r
+        .unadopt_framework(&f.manager, f.org, "Iso27001")
+        .await
+        .expect("unadopted");
+    assert!(!unadopted.active);
+}

@@ -125,9 +125,28 @@ pub async fn custom_frameworks_are_checked_and_kept_per_org(store: Arc<dyn Store
             .contains(&"framework.custom_added".to_owned())
     );
 
+    // Its key is taken in other spellings like a built-in one's, and no
+    // custom key may be only another spelling of an existing key.
+    let adopted = r
+        .adopt_framework(&f.admin, c1, "ACME_Internal")
+        .await
+        .expect("adopted");
+    assert_eq!(adopted.framework, "acme-internal");
+    expect_invalid(
+        r.add_custom_framework(&f.admin, c2, custom_framework("soc-2", "ACME-01"))
+            .await,
+        "framework.key",
+    );
+
     r.remove_custom_framework(&f.admin, c1, "acme-internal")
         .await
         .expect("removed");
+    // The adoption outlives the framework and can still be ended.
+    let unadopted = r
+        .unadopt_framework(&f.admin, c1, "acme-internal")
+        .await
+        .expect("unadopted after the framework went");
+    assert!(!unadopted.active);
     assert_eq!(
         r.org_catalog(&f.admin, c1)
             .await

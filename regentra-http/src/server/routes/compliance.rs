@@ -1,14 +1,16 @@
 //! The catalog, adoption, control state, gap analysis, reports,
 //! assessments and the framework-specific features.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use regentra_core::Error;
-use regentra_core::catalog::{Catalog, RequirementRef};
+use regentra_core::catalog::{
+    Alias, Catalog, ControlRef, Framework, Lookup, Requirement, RequirementRef,
+};
 use regentra_core::compliance::report::ReportFormat;
 use regentra_core::compliance::{
     CmmcProfile, ControlStatus, ControlUpdate, FtcProfile, PciAppendix, PciEntity,
@@ -32,6 +34,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(frameworks))
         .routes(routes!(framework))
+        .routes(routes!(lookup))
         .routes(routes!(list_adoptions, adopt))
         .routes(routes!(unadopt))
         .routes(routes!(gap_analysis))
@@ -49,10 +52,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(soa))
         .routes(routes!(list_agreements, add_agreement))
         .routes(routes!(update_agreement))
-}
-
-fn not_found(what: &'static str) -> ApiError {
-    Error::NotFound { what }.into()
 }
 
 // ----- catalog ----------------------------------------------------------------
@@ -87,16 +86,190 @@ async fn frameworks(Caller(_): Caller) -> Json<Paged<FrameworkItem>> {
     })
 }
 
+/// A framework as the API shows it: the catalog's fields, each
+/// requirement's common controls named with their titles.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FrameworkBody {
+    /// The framework key; requests accept other spellings of it.
+    key: String,
+    /// Short name (`NIST CSF`).
+    name: String,
+    /// Full name.
+    title: String,
+    /// The edition the catalog describes.
+    version: String,
+    publisher: String,
+    /// In the project's own words.
+    description: String,
+    /// Prefixes an identifier may be written without (`A.` of ISO/IEC 27001).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    id_prefixes: Vec<String>,
+    /// Attributes a lookup also accepts values of (CMMC's `nist_800_171`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    lookup_attributes: Vec<String>,
+    /// The whole tree in catalog order, parents before children.
+    requirements: Vec<RequirementBody>,
+    /// Identifiers of other editions and the requirements they resolve to.
+    aliases: Vec<Alias>,
+}
+
+/// A requirement (or a section) of a framework.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequirementBody {
+    /// The official identifier, exactly as the framework writes it.
+    id: String,
+    /// The official short name (or a neutral heading where the text is copyrighted).
+    title: String,
+    /// The enclosing section's id; none at the top.
+    parent: Option<String>,
+    /// Whether an organization is assessed against it (a section is not).
+    assessable: bool,
+    /// In the project's own words.
+    description: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    attributes: BTreeMap<String, String>,
+    /// The common controls that together satisfy it (none for a section).
+    controls: Vec<ControlRef>,
+}
+
+impl RequirementBody {
+    fn of(catalog: &Catalog, r: &Requirement) -> Self {
+        Self {
+            id: r.id.clone(),
+            title: r.title.clone(),
+            parent: r.parent.clone(),
+            assessable: r.assessable,
+            description: r.description.clone(),
+            attributes: r.attributes.clone(),
+            controls: catalog.control_refs(&r.controls),
+        }
+    }
+}
+
+/// A built-in framework named in a path, in any spelling the catalog
+/// accepts (`SOC-2`, `nist_csf`, `pci`); an unknown one is a 404 whose
+/// detail lists the valid keys.
+fn builtin_framework(typed: &str) -> Result<&'static Framework, ApiError> {
+    Catalog::builtin()
+        .resolve_framework(typed)
+        .map_err(|e| match e {
+            Error::Validation(errors) => {
+                let detail = errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                Problem {
+                    errors,
+                    ..Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
+                }
+                .into()
+            }
+            other => other.into(),
+        })
+}
+
 /// One built-in framework with its requirements and their common controls.
 #[utoipa::path(get, path = "/v1/frameworks/{framework}", tag = "compliance",
-    params(("framework" = String, Path, description = "framework key, e.g. `hipaa`")),
-    responses((status = 200, body = regentra_core::catalog::Framework), (status = 404, body = Problem, content_type = "application/problem+json")),
+    params(("framework" = String, Path, description = "framework key, e.g. `hipaa`; other spellings such as `HIPAA`, `soc-2` or `csf` are accepted")),
+    responses((status = 200, body = FrameworkBody), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
-async fn framework(Caller(_): Caller, Id(key): Id<String>) -> ApiResult<Json<Value>> {
-    let framework = Catalog::builtin()
-        .framework(&key)
-        .ok_or_else(|| not_found("framework"))?;
-    Ok(Json(json!(framework)))
+async fn framework(Caller(_): Caller, Id(key): Id<String>) -> ApiResult<Json<FrameworkBody>> {
+    let catalog = Catalog::builtin();
+    let f = builtin_framework(&key)?;
+    Ok(Json(FrameworkBody {
+        key: f.key.clone(),
+        name: f.name.clone(),
+        title: f.title.clone(),
+        version: f.version.clone(),
+        publisher: f.publisher.clone(),
+        description: f.description.clone(),
+        id_prefixes: f.id_prefixes.clone(),
+        lookup_attributes: f.lookup_attributes.clone(),
+        requirements: f
+            .requirements
+            .iter()
+            .map(|r| RequirementBody::of(catalog, r))
+            .collect(),
+        aliases: f.aliases.clone(),
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct LookupQuery {
+    /// An identifier as people write it: `A.5.15` or `5.15`, a CMMC
+    /// requirement's NIST SP 800-171 number (`3.1.3`), an id of another
+    /// edition (`PR.AC-1`).
+    id: String,
+}
+
+/// What an identifier names.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LookupKind {
+    /// One requirement of this edition.
+    Requirement,
+    /// An identifier of another edition; `requirements` are its successors.
+    Alias,
+    /// Several requirements: the identifier could be any of them (ISO/IEC
+    /// 27001's `8.1` is clause 8.1 and Annex A control A.8.1). Ask again
+    /// with the full id.
+    Ambiguous,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LookupBody {
+    /// The framework key.
+    framework: String,
+    /// The identifier as asked.
+    query: String,
+    kind: LookupKind,
+    /// For an alias, the edition it comes from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alias_note: Option<String>,
+    requirements: Vec<RequirementBody>,
+}
+
+/// Resolves an identifier in a built-in framework the way people type it.
+#[utoipa::path(get, path = "/v1/frameworks/{framework}/lookup", tag = "compliance",
+    params(("framework" = String, Path, description = "framework key, in any accepted spelling"), LookupQuery),
+    responses((status = 200, body = LookupBody),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "unknown framework, or nothing by that identifier")),
+    security(("bearer" = [])))]
+async fn lookup(
+    Caller(_): Caller,
+    Id(key): Id<String>,
+    Query(q): Query<LookupQuery>,
+) -> ApiResult<Json<LookupBody>> {
+    let catalog = Catalog::builtin();
+    let f = builtin_framework(&key)?;
+    let (kind, alias_note, found) = match f.lookup(&q.id) {
+        Some(Lookup::Requirement(r)) => (LookupKind::Requirement, None, vec![r]),
+        Some(Lookup::Alias { alias, targets }) => {
+            (LookupKind::Alias, Some(alias.note.clone()), targets)
+        }
+        Some(Lookup::Ambiguous(found)) => (LookupKind::Ambiguous, None, found),
+        None => {
+            let message = format!("no requirement or alias `{}` in {}", q.id.trim(), f.key);
+            return Err(Problem {
+                errors: vec![regentra_core::FieldError::new("id", message.clone())],
+                ..Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", message)
+            }
+            .into());
+        }
+    };
+    Ok(Json(LookupBody {
+        framework: f.key.clone(),
+        query: q.id,
+        kind,
+        alias_note,
+        requirements: found
+            .into_iter()
+            .map(|r| RequirementBody::of(catalog, r))
+            .collect(),
+    }))
 }
 
 // ----- adoption ---------------------------------------------------------------
@@ -104,7 +277,8 @@ async fn framework(Caller(_): Caller, Id(key): Id<String>) -> ApiResult<Json<Val
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Adopt {
-    /// A framework key from `GET /v1/frameworks`.
+    /// A framework key from `GET /v1/frameworks`, or another spelling of
+    /// it (`SOC-2`, `csf`); the adoption records the key.
     framework: String,
 }
 
@@ -146,7 +320,7 @@ async fn adopt(
 
 /// Unadopts a framework; control state and evidence are kept.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/frameworks/{framework}", tag = "compliance",
-    params(("org_id" = Uuid, Path), ("framework" = String, Path)),
+    params(("org_id" = Uuid, Path), ("framework" = String, Path, description = "framework key, in any accepted spelling")),
     responses((status = 200, body = regentra_core::compliance::Adoption), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn unadopt(
@@ -171,9 +345,9 @@ pub struct RequirementItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     justification: Option<String>,
     /// The common controls mapped to it.
-    controls: Vec<String>,
-    /// Those not yet implemented.
-    missing: Vec<String>,
+    controls: Vec<ControlRef>,
+    /// Those that do not count yet.
+    missing: Vec<ControlRef>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -193,7 +367,7 @@ pub struct GapBody {
 
 /// Gap analysis of one adopted framework.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/frameworks/{framework}/gap-analysis", tag = "compliance",
-    params(("org_id" = Uuid, Path), ("framework" = String, Path)),
+    params(("org_id" = Uuid, Path), ("framework" = String, Path, description = "framework key, in any accepted spelling")),
     responses((status = 200, body = GapBody), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn gap_analysis(
@@ -201,10 +375,18 @@ async fn gap_analysis(
     Caller(caller): Caller,
     Id((org, framework)): Id<(OrgId, String)>,
 ) -> ApiResult<Json<GapBody>> {
-    let analysis = state.regentra.gap_analysis(&caller, org).await?;
-    let gaps = analysis
-        .framework(&framework)
-        .ok_or_else(|| not_found("adopted framework"))?;
+    let gaps = state
+        .regentra
+        .framework_gap_analysis(&caller, org, &framework)
+        .await?;
+    let named = |keys: &[String]| -> Vec<ControlRef> {
+        keys.iter()
+            .map(|k| ControlRef {
+                key: k.clone(),
+                title: gaps.control_titles.get(k).cloned().unwrap_or_default(),
+            })
+            .collect()
+    };
     let requirements = gaps
         .requirements
         .iter()
@@ -213,8 +395,8 @@ async fn gap_analysis(
             title: r.title.clone(),
             status: r.status,
             justification: r.justification.clone(),
-            controls: r.controls.clone(),
-            missing: r.missing.clone(),
+            controls: named(&r.controls),
+            missing: named(&r.missing),
         })
         .collect();
     Ok(Json(GapBody {
@@ -244,7 +426,7 @@ impl ReportQuery {
 
 /// The gap report of one adopted framework as a document.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/frameworks/{framework}/report", tag = "compliance",
-    params(("org_id" = Uuid, Path), ("framework" = String, Path), ReportQuery),
+    params(("org_id" = Uuid, Path), ("framework" = String, Path, description = "framework key, in any accepted spelling"), ReportQuery),
     responses((status = 200, description = "the report in the requested format"),
         (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -266,7 +448,11 @@ async fn report(
         .regentra
         .gap_report(&caller, org, &framework, format)
         .await?;
-    Ok(document(format.content_type(), &framework, body))
+    // The file is named by the framework's key, however it was spelled.
+    let name = Catalog::builtin()
+        .resolve_framework(&framework)
+        .map_or(framework.as_str(), |f| f.key.as_str());
+    Ok(document(format.content_type(), name, body))
 }
 
 /// A report body with its content type; CSV and Markdown download as files.
@@ -307,7 +493,7 @@ pub struct ScopeRequirement {
 
 /// Scopes one requirement out (with a justification) or back in.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/frameworks/{framework}/scope", tag = "compliance",
-    params(("org_id" = Uuid, Path), ("framework" = String, Path)), request_body = ScopeRequirement,
+    params(("org_id" = Uuid, Path), ("framework" = String, Path, description = "framework key, in any accepted spelling")), request_body = ScopeRequirement,
     responses((status = 200, body = regentra_core::compliance::Adoption), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn scope_requirement(
@@ -331,7 +517,7 @@ async fn scope_requirement(
 
 /// Records an assessment: the framework's score and totals now.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/frameworks/{framework}/assessments", tag = "compliance",
-    params(("org_id" = Uuid, Path), ("framework" = String, Path)),
+    params(("org_id" = Uuid, Path), ("framework" = String, Path, description = "framework key, in any accepted spelling")),
     responses((status = 201, body = regentra_core::compliance::Assessment), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn run_assessment(
@@ -348,7 +534,7 @@ async fn run_assessment(
 
 /// Past assessments of a framework, oldest first.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/frameworks/{framework}/assessments", tag = "compliance",
-    params(("org_id" = Uuid, Path), ("framework" = String, Path), PageQuery),
+    params(("org_id" = Uuid, Path), ("framework" = String, Path, description = "framework key, in any accepted spelling"), PageQuery),
     responses((status = 200, body = Paged<regentra_core::compliance::Assessment>), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn list_assessments(
@@ -370,6 +556,8 @@ async fn list_assessments(
 pub struct ControlItem {
     /// The common control key.
     control: String,
+    /// The control's title.
+    title: String,
     status: ControlStatus,
     /// Send back in a PATCH to refuse a stale write.
     version: u64,
@@ -387,6 +575,7 @@ impl From<regentra_core::compliance::service::ControlView> for ControlItem {
     fn from(v: regentra_core::compliance::service::ControlView) -> Self {
         Self {
             control: v.implementation.control,
+            title: v.title,
             status: v.implementation.status,
             version: v.version,
             counts: v.state.counts,

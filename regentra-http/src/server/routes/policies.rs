@@ -54,7 +54,7 @@ pub struct TemplateItem {
     category: String,
     summary: String,
     /// The common controls a policy made from it supports.
-    controls: Vec<String>,
+    controls: Vec<regentra_core::catalog::ControlRef>,
 }
 
 /// The built-in policy templates.
@@ -69,7 +69,7 @@ async fn templates(Caller(_): Caller) -> Json<Paged<TemplateItem>> {
             title: t.title.clone(),
             category: t.category.clone(),
             summary: t.summary.clone(),
-            controls: t.controls.clone(),
+            controls: regentra_core::catalog::Catalog::builtin().control_refs(&t.controls),
         })
         .collect();
     Json(Paged {

@@ -177,3 +177,16 @@ pub fn run(args: &[&str]) -> Output {
         .output()
         .expect("regentra runs")
 }
+
+/// A one-shot command whose standard output is a pipe nobody reads: its
+/// read end is closed before the command starts, so every write fails
+/// as it does under `regentra ... | head -1` once `head` has exited.
+pub fn run_into_closed_pipe(args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    Command::new(env!("CARGO_BIN_EXE_regentra"))
+        .args(args)
+        .stdout(writer)
+        .output()
+        .expect("regentra runs")
+}
