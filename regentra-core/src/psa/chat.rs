@@ -332,6 +332,7 @@ impl Regentra {
                 priority,
                 requester: Some(session.value.requester),
             },
+            &[],
             |ticket, changes| {
                 let mut session = session.clone();
                 session.value.ticket = Some(ticket.id);
@@ -469,6 +470,7 @@ impl Regentra {
                 priority: Priority::Medium,
                 requester: None,
             },
+            &[],
             |ticket, changes| {
                 let mut session = session.clone();
                 session.value.ticket = Some(ticket.id);

@@ -48,6 +48,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/assets/app.css", get(stylesheet))
         .route("/assets/chat.js", get(portal::chat::script))
+        .route("/assets/portal-tickets.js", get(portal_tickets_script))
         .merge(sign_in::routes())
         .merge(account::routes())
         .merge(accounts::routes())
@@ -105,6 +106,17 @@ pub(crate) fn static_asset(
 /// A short hash of a compiled-in file, for its `?v=` and `ETag`.
 pub(crate) fn short_hash(body: &str) -> String {
     hex::encode(&Sha256::digest(body.as_bytes())[..6])
+}
+
+/// `GET /assets/portal-tickets.js`: the ticket pages' script, cached like
+/// the stylesheet (pages link it with its hash).
+async fn portal_tickets_script(headers: HeaderMap) -> Response {
+    static_asset(
+        &headers,
+        portal::tickets::SCRIPT,
+        portal::tickets::script_version(),
+        "text/javascript; charset=utf-8",
+    )
 }
 
 /// What the layout shows around every page.

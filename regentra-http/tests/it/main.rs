@@ -24,6 +24,7 @@ mod openapi;
 mod portal_chat;
 mod portal_hostnames;
 mod portal_pages;
+mod portal_tickets;
 mod roles_cli;
 mod security;
 mod serve_cli;

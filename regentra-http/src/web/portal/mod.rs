@@ -11,6 +11,7 @@
 pub mod chat;
 pub mod home;
 pub mod sign_in;
+pub mod tickets;
 
 use askama::Template;
 use axum::Router;
@@ -49,7 +50,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/portal/{slug}/chat/{chat_id}/close", post(chat::close))
         .route("/portal/{slug}/logo", get(logo))
-        .route("/portal/{slug}/tickets/{ticket_id}", get(ticket_link))
+        .merge(tickets::routes())
         .route("/portal/{slug}/{*rest}", get(not_found_in_portal))
 }
 
@@ -344,19 +345,6 @@ async fn not_found_in_portal(State(state): State<AppState>, uri: Uri) -> Respons
             "Page not found",
             "There is no page at this address. Check the link, or go to the portal's start page.",
         ),
-        Err(response) => response,
-    }
-}
-
-/// A ticket's link in the portal (the one a reply email carries): the
-/// portal's start page for now, where the person signs in and finds the
-/// ticket among their own.
-async fn ticket_link(
-    State(state): State<AppState>,
-    axum::extract::Path((slug, _ticket)): axum::extract::Path<(String, String)>,
-) -> Response {
-    match portal(&state, &slug).await {
-        Ok(view) => Redirect::to(&view.base).into_response(),
         Err(response) => response,
     }
 }

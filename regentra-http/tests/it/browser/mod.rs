@@ -9,5 +9,6 @@ mod errors;
 mod password_reset;
 mod portal;
 mod portal_chat;
+mod portal_tickets;
 mod sign_in;
 mod signed_in;

@@ -29,6 +29,8 @@ pub struct Ids {
     pub member: String,
     pub token: String,
     pub ticket: String,
+    /// A file of the ticket.
+    pub attachment: String,
     pub evidence: String,
     pub policy: String,
     pub draft_policy: String,
@@ -179,6 +181,7 @@ impl World {
             [
                 &i.member,
                 &i.ticket,
+                &i.attachment,
                 &i.evidence,
                 &i.policy,
                 &i.campaign,
@@ -221,6 +224,15 @@ async fn seed(api: &Api, org: &str) -> Ids {
             json!({"subject": "Printer", "priority": "low"}),
         )
         .await);
+    let attachment = id(&api
+        .raw(
+            M::POST,
+            &o(&format!("/tickets/{ticket}/attachments?name=printer.txt")),
+            "text/plain",
+            b"toner low".to_vec(),
+        )
+        .await
+        .body);
     let evidence = id(&api
         .post(
             &o("/evidence/links"),
@@ -285,6 +297,7 @@ async fn seed(api: &Api, org: &str) -> Ids {
         member,
         token,
         ticket,
+        attachment,
         evidence,
         policy,
         draft_policy,
@@ -585,6 +598,26 @@ pub fn routes(user: &str) -> Vec<Route> {
             "/v1/orgs/{org_id}/tickets/{ticket_id}/assets/{asset_id}",
             None,
         ),
+        r(
+            M::GET,
+            "/v1/orgs/{org_id}/tickets/{ticket_id}/attachments",
+            None,
+        ),
+        r(
+            M::POST,
+            "/v1/orgs/{org_id}/tickets/{ticket_id}/attachments",
+            None,
+        ),
+        r(
+            M::GET,
+            "/v1/orgs/{org_id}/tickets/{ticket_id}/attachments/{attachment_id}",
+            None,
+        ),
+        r(
+            M::POST,
+            "/v1/orgs/{org_id}/tickets/{ticket_id}/reopen",
+            None,
+        ),
         r(M::GET, "/v1/orgs/{org_id}/time-entries", None),
         r(
             M::POST,
@@ -690,6 +723,7 @@ pub fn fill(template: &str, org: &str, client: &str, ids: &Ids) -> String {
         .replace("{policy_id}", policy)
         .replace("{campaign_id}", &ids.campaign)
         .replace("{ticket_id}", &ids.ticket)
+        .replace("{attachment_id}", &ids.attachment)
         .replace("{asset_id}", &ids.asset)
         .replace("{chat_id}", &ids.chat)
         .replace("{token_id}", &ids.token)
@@ -707,6 +741,7 @@ pub fn missing_ids() -> Ids {
         member: fresh(),
         token: fresh(),
         ticket: fresh(),
+        attachment: fresh(),
         evidence: fresh(),
         policy: fresh(),
         draft_policy: fresh(),
