@@ -81,6 +81,7 @@ fn tickets(now: DateTime<Utc>) -> Vec<Ticket> {
                 assets: BTreeSet::new(),
                 created_at: created,
                 updated_at: created,
+                resolved_at: None,
             }
         })
         .collect()

@@ -131,6 +131,10 @@ id_type!(
     CommentId
 );
 id_type!(
+    /// A file attached to a ticket (with a comment, or with the ticket itself).
+    AttachmentId
+);
+id_type!(
     /// Time logged against work.
     TimeEntryId
 );

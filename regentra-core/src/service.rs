@@ -224,6 +224,7 @@ pub struct Regentra {
     entropy: Arc<dyn Entropy>,
     hashing: PasswordHashing,
     evidence_limit: u64,
+    attachment_limit: u64,
     token_lifetimes: TokenLifetimes,
 }
 
@@ -247,6 +248,7 @@ impl Regentra {
             entropy: Arc::new(OsEntropy),
             hashing: PasswordHashing::RECOMMENDED,
             evidence_limit: DEFAULT_EVIDENCE_LIMIT,
+            attachment_limit: crate::psa::attachments::ATTACHMENT_LIMIT,
             token_lifetimes: TokenLifetimes::DEFAULT,
         }
     }
@@ -288,6 +290,16 @@ impl Regentra {
 
     pub fn evidence_limit(&self) -> u64 {
         self.evidence_limit
+    }
+
+    /// The largest file, in bytes, a ticket accepts as an attachment.
+    pub fn with_attachment_limit(mut self, bytes: u64) -> Self {
+        self.attachment_limit = bytes;
+        self
+    }
+
+    pub fn attachment_limit(&self) -> u64 {
+        self.attachment_limit
     }
 
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {

@@ -139,6 +139,7 @@ fn ticket() -> impl Strategy<Value = (Ticket, usize)> {
                     assets: BTreeSet::new(),
                     created_at: base(),
                     updated_at: base(),
+                    resolved_at: None,
                 };
                 (ticket, calendar)
             },

@@ -201,7 +201,10 @@ impl Regentra {
         let expected = file.sha256.as_deref().map(check_sha256).transpose()?;
         let meta = self.check_new_evidence(org, meta).await?;
         let blob = BlobId(self.new_id());
-        let stored = match self.store_blob(org, blob, body).await {
+        let stored = match self
+            .store_blob(org, blob, self.evidence_limit(), body)
+            .await
+        {
             Ok(stored) if expected.as_ref().is_some_and(|want| *want != stored.sha256) => {
                 Err(Error::invalid(
                     "file",
@@ -562,13 +565,20 @@ impl Regentra {
         Ok(())
     }
 
-    /// Writes a body to a blob chunk by chunk, hashing as it goes.
-    async fn store_blob<S, E>(&self, org: OrgId, blob: BlobId, body: S) -> Result<StoredBlob>
+    /// Writes a body to a blob chunk by chunk, hashing as it goes, and
+    /// refuses it (naming `file`) past `limit` bytes or empty. The chunks
+    /// written before a failure stay: the caller deletes the blob.
+    pub(crate) async fn store_blob<S, E>(
+        &self,
+        org: OrgId,
+        blob: BlobId,
+        limit: u64,
+        body: S,
+    ) -> Result<StoredBlob>
     where
         S: Stream<Item = std::result::Result<Vec<u8>, E>> + Send,
         E: std::fmt::Display,
     {
-        let limit = self.evidence_limit();
         let mut hasher = Sha256::new();
         let mut buffer: Vec<u8> = Vec::with_capacity(CHUNK_SIZE);
         let (mut size, mut chunks) = (0u64, 0u32);
@@ -580,7 +590,7 @@ impl Regentra {
             if size > limit {
                 return Err(Error::invalid(
                     "file",
-                    format!("is larger than the {limit}-byte limit"),
+                    format!("is larger than the limit of {}", size_in_words(limit)),
                 ));
             }
             hasher.update(&piece);
@@ -615,10 +625,26 @@ impl Regentra {
     }
 }
 
-struct StoredBlob {
-    size: u64,
-    chunks: u32,
-    sha256: String,
+pub(crate) struct StoredBlob {
+    pub(crate) size: u64,
+    pub(crate) chunks: u32,
+    pub(crate) sha256: String,
+}
+
+/// A size as people read it: whole mebibytes as `10 MiB`, whole kibibytes
+/// as `512 KiB`, anything else in bytes.
+pub fn size_in_words(bytes: u64) -> String {
+    const KIB: u64 = 1024;
+    const MIB: u64 = 1024 * 1024;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= KIB && bytes.is_multiple_of(KIB) {
+        format!("{} KiB", bytes / KIB)
+    } else if bytes == 1 {
+        "1 byte".to_owned()
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 /// A declared SHA-256: 64 hex digits, compared in lower case.

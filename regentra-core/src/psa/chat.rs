@@ -1,20 +1,31 @@
 //! Live chat: a requester and staff exchange ordered messages; either side
 //! closes the session; staff can turn it into a ticket with the transcript.
+//! When nobody of the service desk answers within the wait the org's SLA
+//! policy sets ([`SlaPolicy::chat_answer_minutes`]), the requester may leave
+//! the chat as a ticket instead ([`chat_wait`] is the rule,
+//! [`Regentra::leave_chat_as_ticket`] the operation).
 
-use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::Priority;
+use super::sla_policy::{DEFAULT_CHAT_ANSWER_MINUTES, SlaPolicy};
 use super::ticket::{NewTicket, Ticket};
 use crate::audit::Target;
 use crate::error::{Error, Result};
 use crate::ids::{ChatId, ChatMessageId, OrgId, TicketId, UserId};
 use crate::notify::NotificationKind;
-use crate::rbac::{Permission, Role};
+use crate::rbac::{Grant, Permission, Role};
 use crate::service::{Principal, Regentra};
-use crate::store::{self, ChangeSet, Entity, IndexEntry, Listing, PageRequest, Scope, Versioned};
+use crate::store::{
+    self, ChangeSet, Entity, IndexEntry, IndexScan, Listing, PageRequest, ScanCursor, ScanRequest,
+    Scope, Versioned,
+};
 use crate::tenancy::{Membership, User};
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -59,6 +70,12 @@ pub struct ChatMessage {
     pub org: OrgId,
     pub chat: ChatId,
     pub author: UserId,
+    /// The author's display name when they wrote it, so that whoever reads
+    /// the chat (a client's employee, who may not list the service desk's
+    /// people) sees who answered. Empty in messages written before it was
+    /// recorded.
+    #[serde(default)]
+    pub author_name: String,
     pub body: String,
     pub at: DateTime<Utc>,
 }
@@ -89,6 +106,7 @@ impl Regentra {
             .authorize(principal, org, Permission::ChatRequest)
             .await?;
         let body = message_body("message", first_message)?;
+        let author_name = self.display_name(principal.user).await?;
         let now = self.now();
         let chat = ChatSession {
             id: ChatId(self.new_id()),
@@ -105,12 +123,13 @@ impl Regentra {
             org,
             chat: chat.id,
             author: principal.user,
+            author_name,
             body,
             at: now,
         };
         let mut changes = ChangeSet::new();
         changes.insert(&chat)?;
-        self.announce_chat(&mut changes, principal, &chat, &message.body)
+        self.announce_chat(&mut changes, principal, &chat, &message)
             .await?;
         changes.insert(&message)?;
         changes.audit(self.event(
@@ -132,7 +151,7 @@ impl Regentra {
         changes: &mut ChangeSet,
         principal: &Principal,
         chat: &ChatSession,
-        first_message: &str,
+        first: &ChatMessage,
     ) -> Result<()> {
         let technicians: Vec<UserId> = store::find_all::<Membership>(
             self.store(),
@@ -149,10 +168,6 @@ impl Regentra {
             return Ok(());
         }
         let sender = self.sender(chat.org).await?;
-        let requester = store::load::<User>(self.store(), Scope::Platform, principal.user.0)
-            .await?
-            .map(|u| u.value.display_name)
-            .unwrap_or_default();
         for user in technicians {
             self.notify_person(
                 changes,
@@ -161,8 +176,8 @@ impl Regentra {
                 NotificationKind::ChatWaiting,
                 json!({ "chat": chat.id, "requester": chat.requester }),
                 json!({
-                    "requester_name": requester,
-                    "message": super::ticket::excerpt(first_message),
+                    "requester_name": first.author_name,
+                    "message": super::ticket::excerpt(&first.body),
                     "link": format!("/app/{}/chats/{}", chat.org, chat.id),
                 }),
             )
@@ -189,6 +204,7 @@ impl Regentra {
             org,
             chat,
             author: principal.user,
+            author_name: self.display_name(principal.user).await?,
             body,
             at: self.now(),
         };
@@ -197,6 +213,10 @@ impl Regentra {
         if staff && session.value.staff.is_none() {
             session.value.staff = Some(principal.user);
             changes.update(&session)?;
+        } else {
+            // The chat as read must still be open when the message lands:
+            // a chat closed or left as a ticket meanwhile takes no more.
+            changes.check(&session);
         }
         changes.audit(self.event(
             principal,
@@ -239,18 +259,7 @@ impl Regentra {
         chat: ChatId,
     ) -> Result<Vec<ChatMessage>> {
         self.chat_party(principal, org, chat).await?;
-        Ok(
-            store::find_all::<ChatMessage>(
-                self.store(),
-                Scope::Org(org),
-                "chat",
-                &chat.to_string(),
-            )
-            .await?
-            .into_iter()
-            .map(|v| v.value)
-            .collect(),
-        )
+        self.messages_of(org, chat).await
     }
 
     /// The chat, if the caller may still take part in it: its requester, or
@@ -293,7 +302,8 @@ impl Regentra {
         Ok(session.value)
     }
 
-    /// Staff turn a chat into a ticket for its requester, with the transcript.
+    /// Staff turn a chat into a ticket for its requester, with the
+    /// transcript; the chat records the ticket in the same commit.
     pub async fn chat_to_ticket(
         &self,
         principal: &Principal,
@@ -302,56 +312,219 @@ impl Regentra {
         subject: &str,
         priority: Priority,
     ) -> Result<Ticket> {
-        self.authorize_all(principal, org, Permission::ChatStaff)
+        let grant = self
+            .authorize_all(principal, org, Permission::ChatStaff)
             .await?;
         let session: Versioned<ChatSession> =
             store::require(self.store(), Scope::Org(org), chat.0).await?;
         if session.value.ticket.is_some() {
-            return Err(Error::AlreadyExists {
-                what: "ticket for this chat",
-                field: "chat".into(),
+            return Err(ticket_exists());
+        }
+        let messages = self.messages_of(org, chat).await?;
+        let zone = self.chat_time_zone(org).await?.1;
+        let description = transcript(&session.value, &messages, &zone);
+        self.create_ticket_with(
+            principal,
+            org,
+            NewTicket {
+                subject: subject.to_owned(),
+                description,
+                priority,
+                requester: Some(session.value.requester),
+            },
+            &[],
+            |ticket, changes| {
+                let mut session = session.clone();
+                session.value.ticket = Some(ticket.id);
+                changes.update(&session)?;
+                changes.audit(self.event(
+                    principal,
+                    &grant,
+                    "chat.ticketed",
+                    Target::new(ChatSession::KIND, chat),
+                    json!({ "ticket": ticket.id }),
+                ));
+                Ok(())
+            },
+        )
+        .await
+        .map_err(|e| chat_changed(e, chat))
+    }
+
+    /// The chat with what its requester is waiting for: whether the service
+    /// desk has answered and when (if ever) they are offered to leave it as
+    /// a ticket ([`chat_wait`], against the injected clock), and the org's
+    /// time zone to show its times in. Its requester and staff only.
+    pub async fn chat_view(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        chat: ChatId,
+    ) -> Result<ChatView> {
+        let (session, _, _) = self.chat_party(principal, org, chat).await?;
+        let messages = self.messages_of(org, chat).await?;
+        let (policy, zone) = self.chat_time_zone(org).await?;
+        let minutes = answer_minutes(policy.as_ref());
+        Ok(ChatView {
+            wait: chat_wait(&session.value, &messages, minutes, self.now()),
+            chat: session.value,
+            time_zone: zone,
+        })
+    }
+
+    /// What the org's chats run by, for anyone who may start one: how long
+    /// a chat waits for its first answer before its requester may leave it
+    /// as a ticket, and the time zone its times are shown in (both from the
+    /// org's SLA policy, [`Regentra::effective_sla_policy`]).
+    pub async fn chat_settings(&self, principal: &Principal, org: OrgId) -> Result<ChatSettings> {
+        self.authorize(principal, org, Permission::ChatRequest)
+            .await?;
+        let (policy, time_zone) = self.chat_time_zone(org).await?;
+        Ok(ChatSettings {
+            answer_within_minutes: answer_minutes(policy.as_ref()),
+            time_zone,
+        })
+    }
+
+    /// The caller's own chats in `org` (those they started), newest first:
+    /// a walk of the `requester` index, paged by the store.
+    pub async fn my_chats(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        page: ScanRequest,
+    ) -> Result<Listing<ChatSession, ScanCursor>> {
+        self.authorize(principal, org, Permission::ChatRequest)
+            .await?;
+        let me = principal.user.to_string();
+        let walk = IndexScan::between(
+            "requester",
+            Bound::Included(me.clone()),
+            Bound::Included(me),
+        )
+        .descending()
+        .after(page.after)
+        .limit(page.limit);
+        Ok(
+            store::scan_page::<ChatSession>(self.store(), Scope::Org(org), &walk)
+                .await?
+                .map(|v| v.value),
+        )
+    }
+
+    /// The requester of a chat nobody of the service desk answered in time
+    /// ([`chat_wait`] offers it) leaves it as a ticket: a ticket of theirs
+    /// (medium priority, the first message as its subject, the transcript
+    /// as its description), and the chat closed and pointing at it, in one
+    /// commit. Refused while the wait lasts, once anyone of the service desk
+    /// has answered, and for a closed chat; anyone but the requester is
+    /// refused too (staff use [`Regentra::chat_to_ticket`]). A staff answer
+    /// committed meanwhile makes it a conflict.
+    pub async fn leave_chat_as_ticket(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        chat: ChatId,
+    ) -> Result<Ticket> {
+        let (session, grant, _) = self.chat_party(principal, org, chat).await?;
+        if session.value.requester != principal.user {
+            return Err(Error::PermissionDenied {
+                permission: Permission::ChatRequest.key(),
             });
         }
-        let transcript: Vec<String> = store::find_all::<ChatMessage>(
-            self.store(),
-            Scope::Org(org),
-            "chat",
-            &chat.to_string(),
-        )
-        .await?
-        .iter()
-        .map(|m| &m.value)
-        .map(|m| format!("[{}] {}: {}", m.at.to_rfc3339(), m.author, m.body))
-        .collect();
-        let ticket = self
-            .create_ticket(
-                principal,
-                org,
-                NewTicket {
-                    subject: subject.to_owned(),
-                    description: format!("From chat {chat}:\n\n{}", transcript.join("\n")),
-                    priority,
-                    requester: Some(session.value.requester),
+        if session.value.ticket.is_some() {
+            return Err(ticket_exists());
+        }
+        if session.value.status == ChatStatus::Closed {
+            return Err(Error::invalid("chat", "the chat is closed"));
+        }
+        let messages = self.messages_of(org, chat).await?;
+        let (policy, zone) = self.chat_time_zone(org).await?;
+        let minutes = answer_minutes(policy.as_ref());
+        let wait = chat_wait(&session.value, &messages, minutes, self.now());
+        if !wait.ticket_offered {
+            return Err(Error::invalid(
+                "chat",
+                match wait.ticket_offer_at {
+                    Some(at) => format!(
+                        "the service desk has until {} to answer; only then can the chat be \
+                         left as a ticket",
+                        at.to_rfc3339()
+                    ),
+                    None => "the service desk has answered: carry on in the chat".to_owned(),
                 },
-            )
-            .await?;
-        let mut session =
-            store::require::<ChatSession>(self.store(), Scope::Org(org), chat.0).await?;
-        session.value.ticket = Some(ticket.id);
-        let grant = self
-            .authorize_all(principal, org, Permission::ChatStaff)
-            .await?;
-        let mut changes = ChangeSet::new();
-        changes.update(&session)?;
-        changes.audit(self.event(
+            ));
+        }
+        let first = messages.first().map(|m| m.body.as_str()).unwrap_or("");
+        let description = format!(
+            "Nobody of the service desk answered this chat within {minutes} minutes, so it was \
+             left as a ticket.\n\n{}",
+            transcript(&session.value, &messages, &zone)
+        );
+        self.create_ticket_with(
             principal,
-            &grant,
-            "chat.ticketed",
-            Target::new(ChatSession::KIND, chat),
-            json!({ "ticket": ticket.id }),
-        ));
-        self.store().apply(changes).await?;
-        Ok(ticket)
+            org,
+            NewTicket {
+                subject: chat_subject(first),
+                description,
+                priority: Priority::Medium,
+                requester: None,
+            },
+            &[],
+            |ticket, changes| {
+                let mut session = session.clone();
+                session.value.ticket = Some(ticket.id);
+                session.value.status = ChatStatus::Closed;
+                session.value.closed_by = Some(principal.user);
+                changes.update(&session)?;
+                changes.audit(self.event(
+                    principal,
+                    &grant,
+                    "chat.ticketed",
+                    Target::new(ChatSession::KIND, chat),
+                    json!({ "ticket": ticket.id, "unanswered_after_minutes": minutes }),
+                ));
+                Ok(())
+            },
+        )
+        .await
+        .map_err(|e| chat_changed(e, chat))
+    }
+
+    /// Every message of a chat, in the order sent (one conversation, short
+    /// by nature).
+    async fn messages_of(&self, org: OrgId, chat: ChatId) -> Result<Vec<ChatMessage>> {
+        Ok(
+            store::find_all::<ChatMessage>(
+                self.store(),
+                Scope::Org(org),
+                "chat",
+                &chat.to_string(),
+            )
+            .await?
+            .into_iter()
+            .map(|v| v.value)
+            .collect(),
+        )
+    }
+
+    /// The policy the org's chats wait by ([`Regentra::effective_sla_policy`])
+    /// and the time zone of its calendar (UTC without one).
+    async fn chat_time_zone(&self, org: OrgId) -> Result<(Option<SlaPolicy>, String)> {
+        let policy = self.effective_sla_policy(org).await?;
+        let zone = policy
+            .as_ref()
+            .map(|p| p.calendar.timezone.clone())
+            .unwrap_or_else(|| "UTC".to_owned());
+        Ok((policy, zone))
+    }
+
+    /// A user's display name (empty for an account that is gone).
+    async fn display_name(&self, user: UserId) -> Result<String> {
+        Ok(store::load::<User>(self.store(), Scope::Platform, user.0)
+            .await?
+            .map(|u| u.value.display_name)
+            .unwrap_or_default())
     }
 
     /// The session, if the caller is its requester or staff; others get
@@ -361,7 +534,7 @@ impl Regentra {
         principal: &Principal,
         org: OrgId,
         chat: ChatId,
-    ) -> Result<(Versioned<ChatSession>, crate::rbac::Grant, bool)> {
+    ) -> Result<(Versioned<ChatSession>, Grant, bool)> {
         let staff = self
             .authorize_all(principal, org, Permission::ChatStaff)
             .await;
@@ -396,4 +569,169 @@ fn message_body(field: &str, text: &str) -> Result<String> {
         return Err(Error::invalid(field, "must be at most 10,000 bytes"));
     }
     Ok(body.to_owned())
+}
+
+/// What a chat's requester is waiting for.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatWait {
+    /// Whether anyone of the service desk has written in the chat.
+    pub answered: bool,
+    /// The wait the org's SLA policy sets, in minutes.
+    pub answer_within_minutes: u32,
+    /// When the requester is offered to leave the chat as a ticket, while
+    /// the chat is open, unanswered and not a ticket yet; `null` otherwise.
+    pub ticket_offer_at: Option<DateTime<Utc>>,
+    /// Whether that offer stands now.
+    pub ticket_offered: bool,
+}
+
+/// What an org's chats run by.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatSettings {
+    /// Minutes a chat waits for the service desk's first answer before its
+    /// requester may leave it as a ticket.
+    pub answer_within_minutes: u32,
+    /// An IANA time zone name (`UTC` when the org has no SLA policy).
+    pub time_zone: String,
+}
+
+/// A chat as its parties see it: the session, what its requester is
+/// waiting for, and the org's time zone (its SLA calendar's) for showing
+/// its times.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatView {
+    pub chat: ChatSession,
+    pub wait: ChatWait,
+    /// An IANA time zone name (`UTC` when the org has no SLA policy).
+    pub time_zone: String,
+}
+
+/// The rule of the unanswered chat: a chat is answered once anyone but its
+/// requester wrote in it (only its requester and the service desk can);
+/// while it is open, unanswered and not a ticket, its requester is offered
+/// to leave it as a ticket from `answer_within_minutes` after it started,
+/// by the clock's `now`. Wall-clock minutes, not business ones: the wait
+/// is about a person in front of the chat.
+pub fn chat_wait(
+    session: &ChatSession,
+    messages: &[ChatMessage],
+    answer_within_minutes: u32,
+    now: DateTime<Utc>,
+) -> ChatWait {
+    let answered = messages
+        .iter()
+        .any(|m| m.chat == session.id && m.author != session.requester);
+    let waiting = session.status == ChatStatus::Open && session.ticket.is_none() && !answered;
+    let ticket_offer_at =
+        waiting.then(|| session.started_at + Duration::minutes(i64::from(answer_within_minutes)));
+    ChatWait {
+        answered,
+        answer_within_minutes,
+        ticket_offer_at,
+        ticket_offered: ticket_offer_at.is_some_and(|at| now >= at),
+    }
+}
+
+fn answer_minutes(policy: Option<&SlaPolicy>) -> u32 {
+    policy.map_or(DEFAULT_CHAT_ANSWER_MINUTES, |p| p.chat_answer_minutes)
+}
+
+fn ticket_exists() -> Error {
+    Error::AlreadyExists {
+        what: "ticket for this chat",
+        field: "chat".into(),
+    }
+}
+
+/// A conflict of a chat's ticket commit: the chat changed since it was read
+/// (answered, closed, or turned into a ticket by someone else).
+fn chat_changed(error: Error, chat: ChatId) -> Error {
+    match error {
+        Error::Conflict { .. } => Error::Conflict {
+            what: format!("chat {chat}"),
+        },
+        other => other,
+    }
+}
+
+/// A ticket subject from a chat's first message: its first line, spaces
+/// collapsed, at most 80 characters.
+fn chat_subject(first_message: &str) -> String {
+    const MAX: usize = 80;
+    let line = first_message
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let line: String = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    let subject = if line.chars().count() > MAX {
+        let cut: String = line.chars().take(MAX - 1).collect();
+        format!("{}…", cut.trim_end())
+    } else {
+        line
+    };
+    if subject.is_empty() {
+        "Chat".to_owned()
+    } else {
+        format!("Chat: {subject}")
+    }
+}
+
+/// A chat's transcript as a ticket's description: one line per message,
+/// with its time in `zone` and its author's name.
+fn transcript(session: &ChatSession, messages: &[ChatMessage], zone: &str) -> String {
+    let tz: chrono_tz::Tz = zone.parse().unwrap_or(chrono_tz::UTC);
+    let mut names: BTreeMap<UserId, &str> = BTreeMap::new();
+    for m in messages {
+        if !m.author_name.is_empty() {
+            names.insert(m.author, &m.author_name);
+        }
+    }
+    let name = |m: &ChatMessage| -> String {
+        match names.get(&m.author) {
+            Some(name) => (*name).to_owned(),
+            None if m.author == session.requester => "Requester".to_owned(),
+            None => "Service desk".to_owned(),
+        }
+    };
+    let lines: Vec<String> = messages
+        .iter()
+        .map(|m| {
+            format!(
+                "[{}] {}: {}",
+                m.at.with_timezone(&tz).format("%-d %b %Y %H:%M %Z"),
+                name(m),
+                m.body
+            )
+        })
+        .collect();
+    format!(
+        "Transcript of the chat started {}:\n\n{}",
+        session
+            .started_at
+            .with_timezone(&tz)
+            .format("%-d %b %Y %H:%M %Z"),
+        lines.join("\n")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chats_ticket_subject_is_its_first_line_shortened() {
+        assert_eq!(
+            chat_subject("\n  My   laptop\twill not start \nIt beeps."),
+            "Chat: My laptop will not start"
+        );
+        let long = "word ".repeat(40);
+        let subject = chat_subject(&long);
+        assert!(subject.ends_with('…'), "{subject}");
+        assert_eq!(subject.chars().count(), "Chat: ".len() + 80);
+        assert_eq!(chat_subject("   "), "Chat");
+    }
 }

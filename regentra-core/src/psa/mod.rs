@@ -3,6 +3,7 @@
 //! ticket numbers; time entries, assets, a knowledge base and live chat
 //! complete the records an MSP keeps per client.
 
+pub mod attachments;
 pub mod chat;
 pub mod queue;
 pub mod records;

@@ -151,6 +151,20 @@ pub fn next_due(ticket: &Ticket) -> Option<DateTime<Utc>> {
         .min()
 }
 
+/// Where a ticket stands against its SLA at `now`, by its next running
+/// clock's due time (the ranges the queue's `sla` filter walks); `None`
+/// when no clock runs (no SLA, paused, resolved or closed).
+pub fn sla_state(ticket: &Ticket, now: DateTime<Utc>) -> Option<SlaState> {
+    let due = next_due(ticket)?;
+    Some(if due < now {
+        SlaState::Breached
+    } else if due < now + AT_RISK_WITHIN {
+        SlaState::AtRisk
+    } else {
+        SlaState::OnTrack
+    })
+}
+
 fn due_key(ticket: &Ticket) -> String {
     next_due(ticket).map_or_else(|| NOT_DUE.to_owned(), store::instant_key)
 }

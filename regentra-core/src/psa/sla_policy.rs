@@ -144,6 +144,26 @@ pub struct SlaPolicy {
     /// Bumped on every edit; tickets record the revision they run on.
     pub revision: u32,
     pub updated_at: DateTime<Utc>,
+    /// How long, in minutes of wall-clock time, a chat of the org may wait
+    /// for the service desk's first answer before its requester is offered
+    /// to leave it as a ticket ([`crate::psa::chat::chat_wait`]). Policies
+    /// saved before the setting existed read as the default.
+    #[serde(default = "default_chat_answer_minutes")]
+    pub chat_answer_minutes: u32,
+}
+
+/// The chat wait of an org whose policy does not say, or that has none: a
+/// live chat is meant to be answered in minutes, and three is long enough
+/// for a technician to finish a sentence elsewhere, short enough that
+/// nobody sits in front of an unanswered chat for long.
+pub const DEFAULT_CHAT_ANSWER_MINUTES: u32 = 3;
+
+/// The longest chat wait a policy may set: a day. Beyond it the offer
+/// would come after the person has long gone.
+pub const MAX_CHAT_ANSWER_MINUTES: u32 = 1440;
+
+fn default_chat_answer_minutes() -> u32 {
+    DEFAULT_CHAT_ANSWER_MINUTES
 }
 
 impl Entity for SlaPolicy {
@@ -176,6 +196,10 @@ pub struct NewSlaPolicy {
     pub escalations: Vec<EscalationRule>,
     #[serde(default)]
     pub default: bool,
+    /// Minutes a chat waits for its first answer before the requester is
+    /// offered to leave it as a ticket (1 to 1440; 3 when left out).
+    #[serde(default = "default_chat_answer_minutes")]
+    pub chat_answer_minutes: u32,
 }
 
 impl NewSlaPolicy {
@@ -210,6 +234,12 @@ impl NewSlaPolicy {
                 }
                 _ => {}
             }
+        }
+        if !(1..=MAX_CHAT_ANSWER_MINUTES).contains(&self.chat_answer_minutes) {
+            errors.push(FieldError::new(
+                "chat_answer_minutes",
+                format!("must be 1-{MAX_CHAT_ANSWER_MINUTES} minutes"),
+            ));
         }
         for (i, rule) in self.escalations.iter().enumerate() {
             if let Trigger::Percent { percent } = rule.trigger
@@ -264,6 +294,7 @@ impl Regentra {
             default: new.default,
             revision: 1,
             updated_at: self.now(),
+            chat_answer_minutes: new.chat_answer_minutes,
         };
         let mut changes = ChangeSet::new();
         changes.insert(&policy)?;
@@ -306,6 +337,7 @@ impl Regentra {
             default: change.default,
             revision: current.value.revision + 1,
             updated_at: self.now(),
+            chat_answer_minutes: change.chat_answer_minutes,
             ..current.value
         };
         let mut changes = ChangeSet::new();

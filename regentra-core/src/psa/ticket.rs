@@ -9,6 +9,7 @@ use std::ops::Bound;
 use uuid::Uuid;
 
 use super::Priority;
+use super::attachments::{StagedAttachment, attachment_details};
 use super::sla_policy::{Action, ClockKind, EscalationRule, SlaPolicy, Targets, Trigger};
 use crate::audit::{Actor, Target};
 use crate::error::{Error, Result};
@@ -101,6 +102,35 @@ pub struct Ticket {
     pub assets: BTreeSet<AssetId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When it was last resolved (or closed without being resolved first);
+    /// none while it is worked. Its requester's reopening window counts
+    /// from here ([`REOPEN_WINDOW`]).
+    #[serde(default)]
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+/// How long after a ticket is resolved its requester may reopen it (14
+/// days); after that, or once it is closed, they open a new ticket.
+pub const REOPEN_WINDOW: Duration = Duration::days(14);
+
+/// Whether a ticket's requester may reopen it at `now`: resolved (not
+/// closed) within [`REOPEN_WINDOW`]. The reason it may not, otherwise.
+pub fn requester_may_reopen(
+    ticket: &Ticket,
+    now: DateTime<Utc>,
+) -> std::result::Result<(), &'static str> {
+    match ticket.status {
+        TicketStatus::Resolved => {
+            let since = ticket.resolved_at.unwrap_or(ticket.updated_at);
+            if now - since <= REOPEN_WINDOW {
+                Ok(())
+            } else {
+                Err("was resolved more than 14 days ago: open a new ticket instead")
+            }
+        }
+        TicketStatus::Closed => Err("is closed: open a new ticket instead"),
+        _ => Err("is still open"),
+    }
 }
 
 impl Entity for Ticket {
@@ -390,6 +420,43 @@ impl Regentra {
         org: OrgId,
         new: NewTicket,
     ) -> Result<Ticket> {
+        self.create_ticket_with_attachments(principal, org, new, Vec::new())
+            .await
+    }
+
+    /// [`Self::create_ticket`] with files the caller staged
+    /// ([`Self::stage_attachment`]): the ticket and its files commit
+    /// together; on failure the staged files are deleted.
+    pub async fn create_ticket_with_attachments(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        new: NewTicket,
+        files: Vec<StagedAttachment>,
+    ) -> Result<Ticket> {
+        let result = self
+            .create_ticket_with(principal, org, new, &files, |_, _| Ok(()))
+            .await;
+        if result.is_err() {
+            self.discard_attachments(files).await;
+        }
+        result
+    }
+
+    /// Opens a ticket as [`Regentra::create_ticket`] does, with `files`
+    /// staged by the caller; `more` adds to the ticket's commit what must
+    /// be written with it (a chat that records the ticket it became), so
+    /// that both happen or neither. It may be called more than once (a
+    /// retried commit), each time with a fresh change set; the ticket's
+    /// number is not drawn yet when it runs.
+    pub(crate) async fn create_ticket_with(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        new: NewTicket,
+        files: &[StagedAttachment],
+        mut more: impl FnMut(&Ticket, &mut ChangeSet) -> Result<()> + Send,
+    ) -> Result<Ticket> {
         let grant = self
             .authorize(principal, org, Permission::TicketsSubmit)
             .await?;
@@ -437,6 +504,7 @@ impl Regentra {
                 assets: BTreeSet::new(),
                 created_at: now,
                 updated_at: now,
+                resolved_at: None,
             };
             let mut changes = ChangeSet::new();
             match &counter {
@@ -461,13 +529,22 @@ impl Regentra {
                 }
             }
             changes.insert(&ticket)?;
+            let attached = self.attachment_records(principal, &ticket, None, files)?;
+            for record in &attached {
+                changes.insert(record)?;
+            }
+            let mut details = json!({ "number": ticket.number, "priority": ticket.priority, "requester": requester });
+            if !attached.is_empty() {
+                details["attachments"] = attachment_details(&attached);
+            }
             changes.audit(self.event(
                 principal,
                 &grant,
                 "ticket.created",
                 Target::new(Ticket::KIND, ticket.id),
-                json!({ "number": ticket.number, "priority": ticket.priority, "requester": requester }),
+                details,
             ));
+            more(&ticket, &mut changes)?;
             match self.store().apply(changes).await {
                 Ok(applied) => {
                     if let Some(number) = applied.drawn.first() {
@@ -559,12 +636,70 @@ impl Regentra {
         }
         t.value.status = status;
         t.value.updated_at = now;
+        match status {
+            TicketStatus::Resolved => t.value.resolved_at = Some(now),
+            TicketStatus::Closed => {
+                t.value.resolved_at.get_or_insert(now);
+            }
+            _ => t.value.resolved_at = None,
+        }
         self.commit_ticket(
             principal,
             &grant,
             t,
             "ticket.status_changed",
             json!({ "from": from, "to": status }),
+        )
+        .await
+    }
+
+    /// Reopens a resolved or closed ticket. Staff (`tickets.manage`) reopen
+    /// any, as [`Self::set_ticket_status`] does. A requester reopens their
+    /// own ticket while [`requester_may_reopen`] allows it (resolved, within
+    /// [`REOPEN_WINDOW`]; a closed ticket stays closed for them), audited
+    /// `ticket.reopened`; either way the resolution clock runs again with
+    /// the time it had used, and the first-response clock stays as it was.
+    pub async fn reopen_ticket(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        id: TicketId,
+    ) -> Result<Ticket> {
+        // The ticket first: someone who may not read it learns nothing more.
+        self.ticket(principal, org, id).await?;
+        if self
+            .authorize_all(principal, org, Permission::TicketsManage)
+            .await
+            .is_ok()
+        {
+            return self
+                .set_ticket_status(principal, org, id, TicketStatus::Reopened)
+                .await;
+        }
+        let grant = self
+            .authorize(principal, org, Permission::TicketsSubmit)
+            .await?;
+        let mut t: Versioned<Ticket> = store::require(self.store(), Scope::Org(org), id.0).await?;
+        if t.value.requester != principal.user {
+            return Err(Error::NotFound { what: Ticket::NAME });
+        }
+        let now = self.now();
+        if let Err(why) = requester_may_reopen(&t.value, now) {
+            return Err(Error::invalid("status", format!("this ticket {why}")));
+        }
+        let from = t.value.status;
+        if let Some(sla) = t.value.sla.as_mut() {
+            sla.resolution.restart(now);
+        }
+        t.value.status = TicketStatus::Reopened;
+        t.value.resolved_at = None;
+        t.value.updated_at = now;
+        self.commit_ticket(
+            principal,
+            &grant,
+            t,
+            "ticket.reopened",
+            json!({ "from": from, "by": "requester" }),
         )
         .await
     }
@@ -642,6 +777,40 @@ impl Regentra {
         body: &str,
         public: bool,
     ) -> Result<Comment> {
+        self.add_comment_with_attachments(principal, org, id, body, public, Vec::new())
+            .await
+    }
+
+    /// [`Self::add_comment`] with files the caller staged: the comment and
+    /// its files (which take its visibility) commit together; on failure
+    /// the staged files are deleted.
+    pub async fn add_comment_with_attachments(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        id: TicketId,
+        body: &str,
+        public: bool,
+        files: Vec<StagedAttachment>,
+    ) -> Result<Comment> {
+        let result = self
+            .write_comment(principal, org, id, body, public, &files)
+            .await;
+        if result.is_err() {
+            self.discard_attachments(files).await;
+        }
+        result
+    }
+
+    async fn write_comment(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        id: TicketId,
+        body: &str,
+        public: bool,
+        files: &[StagedAttachment],
+    ) -> Result<Comment> {
         let ticket = self.ticket(principal, org, id).await?;
         let staff = self
             .authorize_all(principal, org, Permission::TicketsManage)
@@ -685,8 +854,12 @@ impl Regentra {
             }
         }
         t.value.updated_at = now;
+        let attached = self.attachment_records(principal, &t.value, Some(&comment), files)?;
         let mut changes = ChangeSet::new();
         changes.insert(&comment)?;
+        for record in &attached {
+            changes.insert(record)?;
+        }
         if staff_reply {
             // The requester hears of a public staff reply (never of a note).
             self.tell_requester(&mut changes, &t.value, &comment)
@@ -702,7 +875,11 @@ impl Regentra {
                 "ticket.noted"
             },
             Target::new(Ticket::KIND, id),
-            json!({ "comment": comment.id, "public": public }),
+            if attached.is_empty() {
+                json!({ "comment": comment.id, "public": public })
+            } else {
+                json!({ "comment": comment.id, "public": public, "attachments": attachment_details(&attached) })
+            },
         ));
         self.store().apply(changes).await?;
         Ok(comment)

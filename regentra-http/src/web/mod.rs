@@ -47,6 +47,8 @@ const STYLESHEET: &str = include_str!("app.css");
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/assets/app.css", get(stylesheet))
+        .route("/assets/chat.js", get(portal::chat::script))
+        .route("/assets/portal-tickets.js", get(portal_tickets_script))
         .merge(sign_in::routes())
         .merge(account::routes())
         .merge(accounts::routes())
@@ -58,12 +60,29 @@ pub fn routes() -> Router<AppState> {
 /// a new release's stylesheet is fetched at once despite caching.
 pub fn asset_version() -> &'static str {
     static VERSION: OnceLock<String> = OnceLock::new();
-    VERSION.get_or_init(|| hex::encode(&Sha256::digest(STYLESHEET.as_bytes())[..6]))
+    VERSION.get_or_init(|| short_hash(STYLESHEET))
 }
 
 /// `GET /assets/app.css`: cached for a day, revalidated by its `ETag`.
 async fn stylesheet(headers: HeaderMap) -> Response {
-    let etag = format!("\"{}\"", asset_version());
+    static_asset(
+        &headers,
+        STYLESHEET,
+        asset_version(),
+        "text/css; charset=utf-8",
+    )
+}
+
+/// A file compiled into the server (`body`, whose short hash is `version`)
+/// served with a day's cache and revalidated by its `ETag`; pages link it
+/// with `?v=<version>`, so a new release's file is fetched at once.
+pub(crate) fn static_asset(
+    headers: &HeaderMap,
+    body: &'static str,
+    version: &str,
+    content_type: &'static str,
+) -> Response {
+    let etag = format!("\"{version}\"");
     let cache = [
         (header::CACHE_CONTROL, "public, max-age=86400".to_owned()),
         (header::ETAG, etag.clone()),
@@ -78,10 +97,26 @@ async fn stylesheet(headers: HeaderMap) -> Response {
     (
         StatusCode::OK,
         cache,
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-        STYLESHEET,
+        [(header::CONTENT_TYPE, content_type)],
+        body,
     )
         .into_response()
+}
+
+/// A short hash of a compiled-in file, for its `?v=` and `ETag`.
+pub(crate) fn short_hash(body: &str) -> String {
+    hex::encode(&Sha256::digest(body.as_bytes())[..6])
+}
+
+/// `GET /assets/portal-tickets.js`: the ticket pages' script, cached like
+/// the stylesheet (pages link it with its hash).
+async fn portal_tickets_script(headers: HeaderMap) -> Response {
+    static_asset(
+        &headers,
+        portal::tickets::SCRIPT,
+        portal::tickets::script_version(),
+        "text/javascript; charset=utf-8",
+    )
 }
 
 /// What the layout shows around every page.
@@ -314,7 +349,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for SessionForm<T> {
 }
 
 /// The page of a refused cross-site or token-less form post.
-fn forbidden() -> Response {
+pub(crate) fn forbidden() -> Response {
     error_page(
         StatusCode::FORBIDDEN,
         "This form has expired",

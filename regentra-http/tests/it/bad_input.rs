@@ -309,6 +309,32 @@ async fn bad_input(backend: Backend) {
             );
         }
     }
+    // A ticket's file upload likewise.
+    let files = format!(
+        "/v1/orgs/{}/tickets/{}/attachments",
+        w.client_a, w.ids.ticket
+    );
+    for (query, content_type, body) in [
+        ("", "text/plain", b"data".to_vec()),
+        ("?name=", "text/plain", b"data".to_vec()),
+        ("?name=n.txt", "text/plain", Vec::new()),
+        (
+            "?name=setup.exe",
+            "application/octet-stream",
+            b"MZ".to_vec(),
+        ),
+        (
+            "?name=n.txt&comment=not-a-comment",
+            "text/plain",
+            b"data".to_vec(),
+        ),
+        ("?name=n.txt&surely_not=1", "text/plain", b"data".to_vec()),
+    ] {
+        let reply = api
+            .raw(M::POST, &format!("{files}{query}"), content_type, body)
+            .await;
+        assert_refused(&reply, &format!("attachment upload {query}"));
+    }
     assert_eq!(w.victim_events().await, before, "no upload was kept");
     let evidence = api.get(&format!("/v1/orgs/{}/evidence", w.client_a)).await;
     assert_eq!(support::items(&evidence).len(), 1, "only the seeded link");

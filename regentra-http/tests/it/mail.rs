@@ -20,7 +20,7 @@ use regentra_core::policies::service::NewPolicy;
 use regentra_core::portal::{BrandingUpdate, PortalUpdate};
 use regentra_core::psa::Priority;
 use regentra_core::psa::sla_policy::{
-    Action, ClockKind, EscalationRule, NewSlaPolicy, Targets, Trigger,
+    Action, ClockKind, DEFAULT_CHAT_ANSWER_MINUTES, EscalationRule, NewSlaPolicy, Targets, Trigger,
 };
 use regentra_core::psa::ticket::NewTicket;
 use regentra_core::rbac::Role;
@@ -374,6 +374,7 @@ async fn every_notification_email_arrives_over_smtp_with_names_branding_and_link
                 },
             }],
             default: true,
+            chat_answer_minutes: DEFAULT_CHAT_ANSWER_MINUTES,
         },
     )
     .await
@@ -462,12 +463,23 @@ async fn every_notification_email_arrives_over_smtp_with_names_branding_and_link
         reply.link_path(PUBLIC),
         Some(format!("/portal/acme/tickets/{}", ticket.id))
     );
-    // Followed, the link opens the client's portal.
-    let followed = crate::support::browser::Browser::new(&server.base)
-        .get(&format!("/portal/acme/tickets/{}", ticket.id))
-        .await;
+    // Followed, the link opens the ticket in the client's portal once Erin
+    // has signed in there (the sign-in page comes back to it): the reply,
+    // never the note.
+    let browser = crate::support::browser::Browser::new(&server.base);
+    let ticket_path = format!("/portal/acme/tickets/{}", ticket.id);
+    let followed = browser.get(&ticket_path).await;
     assert_eq!(followed.status, StatusCode::SEE_OTHER);
-    assert_eq!(followed.location(), "/portal/acme");
+    let sign_in = browser.get(followed.location()).await;
+    assert_eq!(sign_in.input("next").as_deref(), Some(ticket_path.as_str()));
+    // Signed in (this server's public address is https, so its cookie is
+    // the secure one, which the test holds as the browser would).
+    let (_, secret) = r.issue_login_token(&s.erin).await.expect("a session");
+    browser.hold_cookie(&format!("__Host-regentra_session={secret}"));
+    let page = browser.get(&ticket_path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.shows("We are on our way.") && page.shows("Printer on fire"));
+    assert!(!page.html.contains("fire brigade"));
 
     // A new chat waits for the client's technicians.
     let chat = r

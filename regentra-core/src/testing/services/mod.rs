@@ -5,6 +5,7 @@
 //! services' rules (authorization, tenant isolation, atomic audit) on a
 //! store; the store's own behaviour is the contract's.
 
+mod attachments;
 mod authorization;
 mod compliance;
 mod credentials;
@@ -23,6 +24,7 @@ mod sessions;
 mod tenancy;
 mod worker;
 
+pub use self::attachments::*;
 pub use self::authorization::*;
 pub use self::compliance::*;
 pub use self::credentials::*;
@@ -77,6 +79,7 @@ use crate::testing::contract::at;
 /// Every file of this part, for the check that each public case is listed.
 pub const SOURCES: &[(&str, &str)] = &[
     ("mod.rs", include_str!("mod.rs")),
+    ("attachments.rs", include_str!("attachments.rs")),
     ("authorization.rs", include_str!("authorization.rs")),
     ("compliance.rs", include_str!("compliance.rs")),
     ("credentials.rs", include_str!("credentials.rs")),

@@ -32,6 +32,7 @@ fn nine_to_five_policy(
         .into(),
         escalations,
         default,
+        chat_answer_minutes: crate::psa::sla_policy::DEFAULT_CHAT_ANSWER_MINUTES,
     }
 }
 
@@ -875,6 +876,249 @@ pub async fn chat_sessions_become_tickets_with_their_transcript(store: Arc<dyn S
             .expect("staff closes")
             .closed_by,
         Some(f.tech.user)
+    );
+}
+
+/// The unanswered-chat rule over the injected clock: a chat nobody of the
+/// service desk answered within the wait its SLA policy sets (3 minutes by
+/// default) may be left as a ticket by its requester, and by nobody else;
+/// an answer withdraws the offer; leaving it makes one ticket and closes
+/// the chat in the same commit.
+pub async fn an_unanswered_chat_can_be_left_as_a_ticket_after_the_wait(store: Arc<dyn Store>) {
+    let f = psa_fixture(store, Vec::new()).await;
+    let r = f.c.r();
+    let [erin, frank] = &f.requesters;
+    let started = r.now();
+    let chat = r
+        .start_chat(
+            erin,
+            f.c.org,
+            "My laptop will not start\nIt beeps three times.",
+        )
+        .await
+        .expect("chat");
+    let view = r.chat_view(erin, f.c.org, chat.id).await.expect("view");
+    assert_eq!(view.time_zone, "America/New_York", "the policy's calendar");
+    assert_eq!(
+        view.wait,
+        crate::psa::chat::ChatWait {
+            answered: false,
+            answer_within_minutes: 3,
+            ticket_offer_at: Some(started + chrono::Duration::minutes(3)),
+            ticket_offered: false,
+        }
+    );
+    r.post_chat_message(erin, f.c.org, chat.id, "Anyone there?")
+        .await
+        .expect("the requester writes again");
+    expect_invalid(r.leave_chat_as_ticket(erin, f.c.org, chat.id).await, "chat");
+    f.c.clock.advance(chrono::Duration::seconds(179));
+    assert!(
+        !r.chat_view(erin, f.c.org, chat.id)
+            .await
+            .expect("view")
+            .wait
+            .ticket_offered,
+        "a second before the wait ends"
+    );
+    f.c.clock.advance(chrono::Duration::seconds(1));
+    assert!(
+        r.chat_view(erin, f.c.org, chat.id)
+            .await
+            .expect("view")
+            .wait
+            .ticket_offered,
+        "the requester's own messages are no answer"
+    );
+    // Only the requester leaves it as a ticket; another requester does not
+    // even see the chat, staff turn chats into tickets their own way.
+    expect_not_found(
+        r.chat_view(frank, f.c.org, chat.id).await,
+        "another requester's chat",
+    );
+    expect_not_found(
+        r.leave_chat_as_ticket(frank, f.c.org, chat.id).await,
+        "another requester's chat",
+    );
+    expect_denied(
+        r.leave_chat_as_ticket(&f.tech, f.c.org, chat.id).await,
+        "staff leaving a chat they did not start",
+    );
+    expect_not_found(
+        r.leave_chat_as_ticket(erin, f.c.clients_other(), chat.id)
+            .await,
+        "the chat named in another org",
+    );
+    let ticket = r
+        .leave_chat_as_ticket(erin, f.c.org, chat.id)
+        .await
+        .expect("left as a ticket");
+    assert_eq!(ticket.requester, erin.user);
+    assert_eq!(ticket.priority, Priority::Medium);
+    assert_eq!(ticket.title, "Chat: My laptop will not start");
+    assert!(ticket.sla.is_some(), "it runs on the org's policy");
+    for line in [
+        "erin@acme.test: My laptop will not start",
+        "It beeps three times.",
+        "erin@acme.test: Anyone there?",
+        "within 3 minutes",
+    ] {
+        assert!(
+            ticket.description.contains(line),
+            "{line:?} in {}",
+            ticket.description
+        );
+    }
+    assert_eq!(
+        r.ticket(erin, f.c.org, ticket.id).await.expect("hers").id,
+        ticket.id
+    );
+    let after = r.chat_view(erin, f.c.org, chat.id).await.expect("view");
+    assert_eq!(after.chat.ticket, Some(ticket.id));
+    assert_eq!(after.chat.status, crate::psa::chat::ChatStatus::Closed);
+    assert_eq!(after.chat.closed_by, Some(erin.user));
+    assert_eq!(after.wait.ticket_offer_at, None, "no offer any more");
+    assert!(!after.wait.ticket_offered);
+    match r.leave_chat_as_ticket(erin, f.c.org, chat.id).await {
+        Err(Error::AlreadyExists { .. }) => {}
+        other => panic!("one ticket per chat, got {other:?}"),
+    }
+    expect_invalid(
+        r.post_chat_message(&f.tech, f.c.org, chat.id, "Sorry, I was away")
+            .await,
+        "chat",
+    );
+    let chain = actions(&f.c.msp, f.c.org).await;
+    let at = chain
+        .iter()
+        .position(|a| a == "chat.ticketed")
+        .expect("audited");
+    assert_eq!(chain[at - 1], "ticket.created", "in the same commit");
+
+    // An answer, even a late one, withdraws the offer for good.
+    let answered = r
+        .start_chat(erin, f.c.org, "The printer again")
+        .await
+        .expect("chat");
+    f.c.clock.advance(chrono::Duration::minutes(5));
+    assert!(
+        r.chat_view(erin, f.c.org, answered.id)
+            .await
+            .expect("view")
+            .wait
+            .ticket_offered
+    );
+    r.post_chat_message(&f.tech, f.c.org, answered.id, "Here now: which printer?")
+        .await
+        .expect("staff answer");
+    let view = r.chat_view(erin, f.c.org, answered.id).await.expect("view");
+    assert!(view.wait.answered);
+    assert_eq!(view.wait.ticket_offer_at, None);
+    assert!(!view.wait.ticket_offered);
+    expect_invalid(
+        r.leave_chat_as_ticket(erin, f.c.org, answered.id).await,
+        "chat",
+    );
+    // A closed chat offers nothing either.
+    let closed = r
+        .start_chat(erin, f.c.org, "Never mind")
+        .await
+        .expect("chat");
+    r.close_chat(erin, f.c.org, closed.id)
+        .await
+        .expect("closed");
+    f.c.clock.advance(chrono::Duration::minutes(5));
+    assert_eq!(
+        r.chat_view(erin, f.c.org, closed.id)
+            .await
+            .expect("view")
+            .wait
+            .ticket_offer_at,
+        None
+    );
+    expect_invalid(
+        r.leave_chat_as_ticket(erin, f.c.org, closed.id).await,
+        "chat",
+    );
+
+    // The wait is the policy's setting, checked when saved.
+    let policy = r
+        .sla_policies(&f.c.msp.admin, f.c.msp.msp, PageRequest::first(500))
+        .await
+        .expect("policies")
+        .items
+        .remove(0);
+    for minutes in [0, 1441] {
+        let mut terms = nine_to_five_policy("Northwind standard", true, Vec::new());
+        terms.chat_answer_minutes = minutes;
+        expect_invalid(
+            r.update_sla_policy(&f.c.msp.admin, f.c.msp.msp, policy.id, terms)
+                .await,
+            "chat_answer_minutes",
+        );
+    }
+    let mut terms = nine_to_five_policy("Northwind standard", true, Vec::new());
+    terms.chat_answer_minutes = 10;
+    let updated = r
+        .update_sla_policy(&f.c.msp.admin, f.c.msp.msp, policy.id, terms)
+        .await
+        .expect("updated");
+    assert_eq!(updated.chat_answer_minutes, 10);
+    assert_eq!(
+        r.chat_settings(frank, f.c.org).await.expect("settings"),
+        crate::psa::chat::ChatSettings {
+            answer_within_minutes: 10,
+            time_zone: "America/New_York".into(),
+        },
+        "anyone who may start a chat reads them"
+    );
+    let viewer = member(&f.c.msp, f.c.org, "auditor@acme.test", Role::Viewer).await;
+    expect_denied(
+        r.chat_settings(&viewer, f.c.org).await,
+        "a viewer starts no chat",
+    );
+    let slow = r
+        .start_chat(erin, f.c.org, "Slow day?")
+        .await
+        .expect("chat");
+    let wait = r
+        .chat_view(erin, f.c.org, slow.id)
+        .await
+        .expect("view")
+        .wait;
+    assert_eq!(
+        wait.answer_within_minutes, 10,
+        "the client runs on its MSP's policy"
+    );
+    assert_eq!(
+        wait.ticket_offer_at,
+        Some(r.now() + chrono::Duration::minutes(10))
+    );
+
+    // The requester's chats, newest first, paged by the store.
+    let first = r
+        .my_chats(erin, f.c.org, crate::store::ScanRequest::first(2))
+        .await
+        .expect("mine");
+    let ids: Vec<_> = first.items.iter().map(|c| c.id).collect();
+    assert_eq!(ids, [slow.id, closed.id]);
+    let rest = r
+        .my_chats(
+            erin,
+            f.c.org,
+            crate::store::ScanRequest::after(first.next, 2),
+        )
+        .await
+        .expect("mine");
+    let ids: Vec<_> = rest.items.iter().map(|c| c.id).collect();
+    assert_eq!(ids, [answered.id, chat.id]);
+    assert!(
+        r.my_chats(frank, f.c.org, crate::store::ScanRequest::first(10))
+            .await
+            .expect("his")
+            .items
+            .is_empty(),
+        "nobody else's"
     );
 }
 

@@ -1,6 +1,9 @@
 //! Live chat: sessions over REST, messages over a WebSocket. Every message
 //! is stored through the core first (authorized, audited), then fanned out
-//! to the sockets watching that chat on this server.
+//! to the sockets watching that chat on this server. A chat's requester
+//! reads what they wait for (`GET .../chats/{chat}`: answered yet, when
+//! they may leave the chat as a ticket) and, once the core offers it,
+//! leaves it as a ticket (`POST .../leave-as-ticket`).
 //!
 //! A socket lives longer than the access it was opened with, so it checks
 //! again, through the core, before it passes anything on (every message it
@@ -21,6 +24,7 @@ use axum::response::Response;
 use regentra_core::ids::{ChatId, OrgId};
 use regentra_core::psa::Priority;
 use regentra_core::psa::chat::{ChatMessage, ChatStatus};
+use regentra_core::store::ScanRequest;
 use regentra_core::{Error, Principal};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -38,9 +42,13 @@ use crate::server::problem::{Body, Problem, problem_of};
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(start_chat))
+        .routes(routes!(my_chats))
+        .routes(routes!(chat_settings))
+        .routes(routes!(chat_view))
         .routes(routes!(list_messages, post_message))
         .routes(routes!(close_chat))
         .routes(routes!(to_ticket))
+        .routes(routes!(leave_as_ticket))
         .routes(routes!(socket))
 }
 
@@ -76,8 +84,14 @@ impl ChatHub {
         }
     }
 
-    fn publish(&self, message: &ChatMessage) {
+    /// Tells the chat's sockets of a message just stored.
+    pub(crate) fn publish(&self, message: &ChatMessage) {
         self.send(message.chat, Live::Message(message.clone()));
+    }
+
+    /// Tells the chat's sockets that it was closed (each checks, and closes).
+    pub(crate) fn closed(&self, chat: ChatId) {
+        self.send(chat, Live::Closed);
     }
 
     fn send(&self, chat: ChatId, live: Live) {
@@ -114,6 +128,57 @@ async fn start_chat(
         .start_chat(&caller, org, &req.message)
         .await?;
     Ok((StatusCode::CREATED, Json(json!(chat))))
+}
+
+/// What the org's chats run by, for anyone who may start one: the minutes
+/// a chat waits for its first answer before its requester may leave it as
+/// a ticket (the org's SLA policy's `chat_answer_minutes`, 3 without one),
+/// and the time zone to show its times in.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/chat-settings", tag = "chat",
+    params(("org_id" = Uuid, Path)),
+    responses((status = 200, body = regentra_core::psa::chat::ChatSettings), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn chat_settings(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(
+        state.regentra.chat_settings(&caller, org).await?
+    )))
+}
+
+/// The caller's own chats (those they started), newest first.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/me/chats", tag = "chat",
+    params(("org_id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = Paged<regentra_core::psa::chat::ChatSession>), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn my_chats(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    page: Page,
+) -> ApiResult<Json<Paged<Value>>> {
+    let after = ScanRequest::after(page.scan_after()?, page.limit);
+    let chats = state.regentra.my_chats(&caller, org, after).await?;
+    Ok(Json(page.scanned(chats).map(|c| json!(c))))
+}
+
+/// The chat, with what its requester waits for: whether the service desk
+/// has answered, and when (`ticket_offer_at`) they may leave it as a
+/// ticket if nobody does (`ticket_offered` once that time has come); the
+/// org's time zone for showing its times.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/chats/{chat_id}", tag = "chat",
+    params(("org_id" = Uuid, Path), ("chat_id" = Uuid, Path)),
+    responses((status = 200, body = regentra_core::psa::chat::ChatView), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn chat_view(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, chat)): Id<(OrgId, ChatId)>,
+) -> ApiResult<Json<Value>> {
+    let view = state.regentra.chat_view(&caller, org, chat).await?;
+    Ok(Json(json!(view)))
 }
 
 /// A chat's messages, oldest first.
@@ -170,7 +235,7 @@ async fn close_chat(
     Id((org, chat)): Id<(OrgId, ChatId)>,
 ) -> ApiResult<Json<Value>> {
     let closed = state.regentra.close_chat(&caller, org, chat).await?;
-    state.chat.send(chat, Live::Closed);
+    state.chat.closed(chat);
     Ok(Json(json!(closed)))
 }
 
@@ -202,6 +267,33 @@ async fn to_ticket(
     ))
 }
 
+/// The chat's requester leaves it as a ticket, once nobody of the service
+/// desk answered within the org's wait (`wait.ticket_offered` of the
+/// chat): a ticket of theirs with the transcript, and the chat closed.
+/// 422 naming `chat` while the wait lasts, once someone answered, or for a
+/// closed chat; 403 for anyone but the requester; 409 when the chat
+/// changed meanwhile.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/chats/{chat_id}/leave-as-ticket", tag = "chat",
+    params(("org_id" = Uuid, Path), ("chat_id" = Uuid, Path)),
+    responses((status = 201, body = super::tickets::TicketBody), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn leave_as_ticket(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, chat)): Id<(OrgId, ChatId)>,
+) -> ApiResult<(StatusCode, Json<super::tickets::TicketBody>)> {
+    let ticket = state
+        .regentra
+        .leave_chat_as_ticket(&caller, org, chat)
+        .await?;
+    state.chat.closed(chat);
+    Ok((
+        StatusCode::CREATED,
+        Json(super::tickets::ticket_body(ticket, state.regentra.now())?),
+    ))
+}
+
 /// A frame the server sends.
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -218,7 +310,9 @@ struct Incoming {
 }
 
 /// The chat live over a WebSocket. On connect the server sends the history,
-/// then every new message as `{"type":"message",...}`; a client sends
+/// then every new message as `{"type":"message",...}` (and the history
+/// again to a socket too slow to keep up: messages carry ids, by which a
+/// client drops what it has already); a client sends
 /// `{"body":"..."}` to post. Errors arrive as `{"type":"error","problem":{...}}`
 /// with a problem document. Browsers may pass the token as `?access_token=`.
 /// The socket checks the token and the caller's access again before it
@@ -382,8 +476,27 @@ async fn run_socket(
                             break ending;
                         }
                     }
-                    // A slow socket missed some; it can reload the history.
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    // A slow socket missed some: it gets the whole
+                    // history again (clients tell repeats apart by id), so
+                    // nothing is lost to it.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        let history = match state
+                            .regentra
+                            .chat_history(&party.caller, party.org, party.chat)
+                            .await
+                        {
+                            Ok(history) => history,
+                            Err(_) => match party.ending(&state).await {
+                                Some(ending) => break ending,
+                                None => break Ending::Unchecked,
+                            },
+                        };
+                        for message in &history {
+                            if send(&mut socket, &Outgoing::Message(message)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
                 _ = recheck.tick() => {

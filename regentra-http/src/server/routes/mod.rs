@@ -20,6 +20,7 @@ pub mod security;
 pub mod sessions;
 pub mod sla;
 pub mod tenancy;
+pub mod ticket_files;
 pub mod tickets;
 
 use axum::extract::FromRequestParts;
@@ -84,6 +85,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(policies::routes())
         .merge(sla::routes())
         .merge(tickets::routes())
+        .merge(ticket_files::routes())
         .merge(psa::routes())
         .merge(chat::routes())
         .merge(portal::routes())

@@ -12,7 +12,9 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use regentra_core::ids::{OrgId, SlaPolicyId};
 use regentra_core::psa::Priority;
-use regentra_core::psa::sla_policy::{EscalationRule, NewSlaPolicy, Targets};
+use regentra_core::psa::sla_policy::{
+    DEFAULT_CHAT_ANSWER_MINUTES, EscalationRule, NewSlaPolicy, Targets,
+};
 use regentra_core::sla::BusinessCalendar;
 use regentra_core::sla::calendar::CalendarSpec;
 use regentra_core::{Error, FieldError};
@@ -125,6 +127,15 @@ pub struct SlaPolicyRequest {
     /// Assigns the policy as the org's default (an MSP's: its clients' too).
     #[serde(default)]
     default: bool,
+    /// Minutes (wall-clock, 1 to 1440) a chat waits for the service desk's
+    /// first answer before its requester is offered to leave it as a
+    /// ticket; 3 when left out.
+    #[serde(default = "default_chat_answer_minutes")]
+    chat_answer_minutes: u32,
+}
+
+fn default_chat_answer_minutes() -> u32 {
+    DEFAULT_CHAT_ANSWER_MINUTES
 }
 
 impl From<SlaPolicyRequest> for NewSlaPolicy {
@@ -135,6 +146,7 @@ impl From<SlaPolicyRequest> for NewSlaPolicy {
             targets: r.targets,
             escalations: r.escalations,
             default: r.default,
+            chat_answer_minutes: r.chat_answer_minutes,
         }
     }
 }

@@ -9,15 +9,18 @@
 //! call the same core operations as the API; no rule lives here.
 
 pub mod assets;
+pub mod chat;
 pub mod compliance;
 pub mod home;
 pub mod kb;
 pub mod policies;
 pub mod sign_in;
+pub mod tickets;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::State;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -25,8 +28,10 @@ use chrono::{DateTime, Utc};
 use regentra_core::portal::PublicPortal;
 use regentra_core::sla::Tz;
 use regentra_core::{Error, Principal};
+use serde::de::DeserializeOwned;
 
 use super::{Chrome, CsrfField, render};
+use crate::server::auth::request_meta;
 use crate::server::{AppState, browser};
 
 pub fn routes() -> Router<AppState> {
@@ -39,9 +44,19 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/{slug}/sign-in/code", post(sign_in::submit_code))
         .route("/portal/{slug}/sign-out", post(sign_in::sign_out))
         .route("/portal/{slug}/favicon.svg", get(favicon))
+        .route(
+            "/portal/{slug}/chat",
+            get(chat::start_page).post(chat::start),
+        )
+        .route("/portal/{slug}/chat/{chat_id}", get(chat::page))
+        .route("/portal/{slug}/chat/{chat_id}/messages", post(chat::send))
+        .route(
+            "/portal/{slug}/chat/{chat_id}/ticket",
+            post(chat::leave_as_ticket),
+        )
+        .route("/portal/{slug}/chat/{chat_id}/close", post(chat::close))
         .route("/portal/{slug}/logo", get(logo))
         .route("/assets/portal-forms.js", get(forms_script))
-        .route("/portal/{slug}/tickets/{ticket_id}", get(ticket_link))
         .route("/portal/{slug}/kb", get(kb::list))
         .route("/portal/{slug}/kb/{article_id}", get(kb::article))
         .route("/portal/{slug}/policies", get(policies::list))
@@ -55,6 +70,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/portal/{slug}/compliance", get(compliance::page))
         .route("/portal/{slug}/assets", get(assets::list))
+        .merge(tickets::routes())
         .route("/portal/{slug}/{*rest}", get(not_found_in_portal))
 }
 
@@ -152,6 +168,7 @@ impl Nav {
         let mut sections: Vec<(&'static str, &'static str, &'static str)> = vec![
             ("home", "Home", ""),
             ("tickets", "Tickets", "tickets"),
+            ("chat", "Chat with us", "chat"),
             ("kb", "Knowledge base", "kb"),
             ("policies", "Policies", "policies"),
         ];
@@ -280,6 +297,48 @@ pub async fn signed_in(
     Ok((view, visitor))
 }
 
+/// A form posted from a page of this portal: the portal, the signed-in
+/// person (their caller carrying the request's address and user agent for
+/// the audit trail) and the form's fields. Refused like a page of
+/// [`signed_in`] (the sign-in page coming back to `back_to`, the page of
+/// the wrong organization), then, from another origin or without the
+/// session's CSRF token, with the 403 page.
+pub async fn signed_in_form<T: DeserializeOwned>(
+    state: &AppState,
+    slug: &str,
+    back_to: &str,
+    request: Request,
+) -> Result<(PortalView, Visitor, T), Response> {
+    let (parts, body) = request.into_parts();
+    let (view, mut visitor) = signed_in(state, &parts.headers, slug, back_to).await?;
+    if !browser::origin_is_ours(&parts.headers, state) {
+        return Err(super::forbidden());
+    }
+    let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    #[derive(serde::Deserialize)]
+    struct CsrfOnly {
+        #[serde(default)]
+        csrf_token: String,
+    }
+    let token = serde_urlencoded::from_bytes::<CsrfOnly>(&bytes)
+        .map(|f| f.csrf_token)
+        .unwrap_or_default();
+    if !browser::csrf_matches(&visitor.secret, &token) {
+        return Err(super::forbidden());
+    }
+    let form = serde_urlencoded::from_bytes::<T>(&bytes).map_err(|e| {
+        super::error_page(
+            StatusCode::BAD_REQUEST,
+            "The form could not be read",
+            &e.to_string(),
+        )
+    })?;
+    visitor.caller = visitor.caller.with_request(request_meta(&parts));
+    Ok((view, visitor, form))
+}
+
 /// The portal's sign-in page, coming back to `next`; `reason` adds a
 /// notice (`expired`).
 pub fn to_portal_sign_in(view: &PortalView, next: &str, reason: Option<&str>) -> Response {
@@ -366,19 +425,6 @@ async fn not_found_in_portal(State(state): State<AppState>, uri: Uri) -> Respons
             "Page not found",
             "There is no page at this address. Check the link, or go to the portal's start page.",
         ),
-        Err(response) => response,
-    }
-}
-
-/// A ticket's link in the portal (the one a reply email carries): the
-/// portal's start page for now, where the person signs in and finds the
-/// ticket among their own.
-async fn ticket_link(
-    State(state): State<AppState>,
-    axum::extract::Path((slug, _ticket)): axum::extract::Path<(String, String)>,
-) -> Response {
-    match portal(&state, &slug).await {
-        Ok(view) => Redirect::to(&view.base).into_response(),
         Err(response) => response,
     }
 }

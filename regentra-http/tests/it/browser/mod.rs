@@ -8,6 +8,8 @@ mod checks;
 mod errors;
 mod password_reset;
 mod portal;
+mod portal_chat;
 mod portal_self_service;
+mod portal_tickets;
 mod sign_in;
 mod signed_in;

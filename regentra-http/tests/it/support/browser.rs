@@ -48,9 +48,15 @@ impl Page {
         Some(unescape(&self.html[start..end]))
     }
 
-    /// Whether the page shows `text` (HTML-escaped as the page would).
+    /// Whether the page shows `text` (HTML-escaped as the page would:
+    /// askama writes `&`, `<` and `>` as numeric references, other HTML
+    /// as named ones).
     pub fn shows(&self, text: &str) -> bool {
-        self.html.contains(&escape(text))
+        let numeric = escape(text)
+            .replace("&amp;", "&#38;")
+            .replace("&lt;", "&#60;")
+            .replace("&gt;", "&#62;");
+        self.html.contains(&escape(text)) || self.html.contains(&numeric)
     }
 }
 
@@ -68,7 +74,18 @@ fn unescape(html: &str) -> String {
         .replace("&#39;", "'")
         .replace("&lt;", "<")
         .replace("&gt;", ">")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&#38;", "&")
         .replace("&amp;", "&")
+}
+
+/// A part of a multipart form: a text field, or a file (field name, file
+/// name, content type, bytes).
+#[derive(Debug, Clone)]
+pub enum Part<'a> {
+    Text(&'a str, &'a str),
+    File(&'a str, &'a str, &'a str, Vec<u8>),
 }
 
 /// A browser with its own cookie (one session at a time).
@@ -97,6 +114,12 @@ impl Browser {
     /// The session cookie's value, if the browser holds one.
     pub fn cookie(&self) -> Option<String> {
         self.cookie.lock().expect("cookie").clone()
+    }
+
+    /// Holds `pair` (`name=value`) as its cookie, as if the server had set
+    /// it (a session begun elsewhere).
+    pub fn hold_cookie(&self, pair: &str) {
+        *self.cookie.lock().expect("cookie") = Some(pair.to_owned());
     }
 
     fn keep_cookie(&self, headers: &HeaderMap) {
@@ -153,6 +176,49 @@ impl Browser {
                 .post(format!("{}{path}", self.base))
                 .header("content-type", "application/x-www-form-urlencoded")
                 .header("origin", origin)
+                .header("accept", "text/html")
+                .body(body),
+        )
+        .await
+    }
+
+    /// Posts a `multipart/form-data` form to `path` from the server's own
+    /// page, its parts in order as a browser sends them (a file input
+    /// left empty is a part with an empty file name and no bytes).
+    pub async fn post_multipart(&self, path: &str, parts: &[Part<'_>]) -> Page {
+        let boundary = "----regentra-test-boundary-7d1c";
+        let mut body = Vec::new();
+        for part in parts {
+            body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+            match part {
+                Part::Text(name, value) => {
+                    body.extend_from_slice(
+                        format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n")
+                            .as_bytes(),
+                    );
+                    body.extend_from_slice(value.as_bytes());
+                }
+                Part::File(name, file_name, content_type, bytes) => {
+                    body.extend_from_slice(
+                        format!(
+                            "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: {content_type}\r\n\r\n"
+                        )
+                        .as_bytes(),
+                    );
+                    body.extend_from_slice(bytes);
+                }
+            }
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        self.send(
+            self.client
+                .post(format!("{}{path}", self.base))
+                .header(
+                    "content-type",
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .header("origin", self.base.clone())
                 .header("accept", "text/html")
                 .body(body),
         )

@@ -29,6 +29,8 @@ pub struct Ids {
     pub member: String,
     pub token: String,
     pub ticket: String,
+    /// A file of the ticket.
+    pub attachment: String,
     pub evidence: String,
     pub policy: String,
     pub draft_policy: String,
@@ -180,6 +182,7 @@ impl World {
             [
                 &i.member,
                 &i.ticket,
+                &i.attachment,
                 &i.evidence,
                 &i.policy,
                 &i.campaign,
@@ -223,6 +226,15 @@ async fn seed(api: &Api, org: &str) -> Ids {
             json!({"subject": "Printer", "priority": "low"}),
         )
         .await);
+    let attachment = id(&api
+        .raw(
+            M::POST,
+            &o(&format!("/tickets/{ticket}/attachments?name=printer.txt")),
+            "text/plain",
+            b"toner low".to_vec(),
+        )
+        .await
+        .body);
     let evidence = id(&api
         .post(
             &o("/evidence/links"),
@@ -293,6 +305,7 @@ async fn seed(api: &Api, org: &str) -> Ids {
         member,
         token,
         ticket,
+        attachment,
         evidence,
         policy,
         draft_policy,
@@ -594,6 +607,26 @@ pub fn routes(user: &str) -> Vec<Route> {
             "/v1/orgs/{org_id}/tickets/{ticket_id}/assets/{asset_id}",
             None,
         ),
+        r(
+            M::GET,
+            "/v1/orgs/{org_id}/tickets/{ticket_id}/attachments",
+            None,
+        ),
+        r(
+            M::POST,
+            "/v1/orgs/{org_id}/tickets/{ticket_id}/attachments",
+            None,
+        ),
+        r(
+            M::GET,
+            "/v1/orgs/{org_id}/tickets/{ticket_id}/attachments/{attachment_id}",
+            None,
+        ),
+        r(
+            M::POST,
+            "/v1/orgs/{org_id}/tickets/{ticket_id}/reopen",
+            None,
+        ),
         r(M::GET, "/v1/orgs/{org_id}/time-entries", None),
         r(
             M::POST,
@@ -623,6 +656,9 @@ pub fn routes(user: &str) -> Vec<Route> {
             "/v1/orgs/{org_id}/chats",
             Some(json!({"message": "hi"})),
         ),
+        r(M::GET, "/v1/orgs/{org_id}/me/chats", None),
+        r(M::GET, "/v1/orgs/{org_id}/chat-settings", None),
+        r(M::GET, "/v1/orgs/{org_id}/chats/{chat_id}", None),
         r(M::GET, "/v1/orgs/{org_id}/chats/{chat_id}/messages", None),
         r(
             M::POST,
@@ -634,6 +670,11 @@ pub fn routes(user: &str) -> Vec<Route> {
             M::POST,
             "/v1/orgs/{org_id}/chats/{chat_id}/ticket",
             Some(json!({"subject": "s", "priority": "low"})),
+        ),
+        r(
+            M::POST,
+            "/v1/orgs/{org_id}/chats/{chat_id}/leave-as-ticket",
+            None,
         ),
         r(M::GET, "/v1/orgs/{org_id}/chats/{chat_id}/ws", None),
         r(M::GET, "/v1/orgs/{org_id}/portal", None),
@@ -692,6 +733,7 @@ pub fn fill(template: &str, org: &str, client: &str, ids: &Ids) -> String {
         .replace("{policy_id}", policy)
         .replace("{campaign_id}", &ids.campaign)
         .replace("{ticket_id}", &ids.ticket)
+        .replace("{attachment_id}", &ids.attachment)
         .replace("{asset_id}", &ids.asset)
         .replace("{article_id}", &ids.article)
         .replace("{chat_id}", &ids.chat)
@@ -710,6 +752,7 @@ pub fn missing_ids() -> Ids {
         member: fresh(),
         token: fresh(),
         ticket: fresh(),
+        attachment: fresh(),
         evidence: fresh(),
         policy: fresh(),
         draft_policy: fresh(),
