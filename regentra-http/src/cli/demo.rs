@@ -143,12 +143,13 @@ pub async fn seed(regentra: &Regentra, admin: &Principal) -> Result<DemoLogins, 
     compliance(regentra, &alice_p, dental.id, globex.id)
         .await
         .map_err(fail("compliance"))?;
-    campaign(regentra, &alice_p, dental.id, carol)
-        .await
-        .map_err(fail("the campaign"))?;
     helpdesk(regentra, &alice_p, msp.id, dental.id, erin, tom)
         .await
         .map_err(fail("the helpdesk"))?;
+    // After the portal is on, so that the campaign's emails link to it.
+    campaign(regentra, &alice_p, dental.id, carol)
+        .await
+        .map_err(fail("the campaign"))?;
     regentra
         .rename_organization(admin, msp.id, DEMO_MSP)
         .await
