@@ -543,6 +543,7 @@ impl Regentra {
                 return Err(Error::NotFound { what: "assets" });
             }
         }
+        let own = grant.access == Access::Own;
         Ok(store::find_page::<Asset>(
             self.store(),
             Scope::Org(org),
@@ -551,7 +552,15 @@ impl Regentra {
             page,
         )
         .await?
-        .map(|v| v.value))
+        .map(|v| {
+            let mut asset = v.value;
+            // The free-form attributes are the inventory's notes for staff
+            // (licence keys, admin or recovery notes): not the holder's.
+            if own {
+                asset.attributes.clear();
+            }
+            asset
+        }))
     }
 
     /// Links an asset to a ticket about it.

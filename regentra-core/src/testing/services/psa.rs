@@ -1959,7 +1959,7 @@ pub async fn a_persons_assets_follow_assignment_and_the_portal_setting(store: Ar
         serial: Some(format!("SN-{name}")),
         assigned_user: to,
         status,
-        attributes: Default::default(),
+        attributes: [("recovery_key".to_owned(), "staff only".to_owned())].into(),
     };
     use crate::psa::records::AssetStatus;
     for (name, to, status) in [
@@ -2040,6 +2040,22 @@ pub async fn a_persons_assets_follow_assignment_and_the_portal_setting(store: Ar
                 .expect("her own")
         ),
         erins
+    );
+    // The inventory's notes are for staff, not for the holder.
+    let own = r
+        .assets_of(erin, org, erin.user, PageRequest::first(50))
+        .await
+        .expect("her own");
+    assert!(own.items.iter().all(|a| a.attributes.is_empty()));
+    let staff_view = r
+        .assets_of(&f.tech, org, erin.user, PageRequest::first(50))
+        .await
+        .expect("staff");
+    assert!(
+        staff_view
+            .items
+            .iter()
+            .all(|a| a.attributes.contains_key("recovery_key"))
     );
     expect_denied(
         r.assets_of(erin, org, frank.user, PageRequest::first(50))

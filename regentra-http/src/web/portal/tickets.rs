@@ -369,6 +369,9 @@ impl Posted {
 /// The most text a form field holds (a ticket's description, a reply).
 const TEXT_LIMIT: usize = 64 * 1024;
 
+/// The text fields the ticket forms post (the CSRF token is read first).
+const TEXT_FIELDS: [&str; 4] = ["subject", "description", "priority", "body"];
+
 /// Reads a multipart form as it streams: the CSRF token first (a form
 /// without it, or another session's, is refused before any file is read),
 /// then text fields, and each file of `attachments` staged in the core. A
@@ -477,16 +480,33 @@ async fn read_form(
                     return Err(failed(&e));
                 }
             }
-        } else {
+        } else if TEXT_FIELDS.contains(&name.as_str())
+            && !posted.fields.iter().any(|(known, _)| *known == name)
+        {
+            // A text field the forms have, once, and whole: a text over
+            // the limit is refused rather than cut short.
             let mut text = Vec::new();
             while let Ok(Some(chunk)) = field.chunk().await {
-                if text.len() + chunk.len() <= TEXT_LIMIT {
-                    text.extend_from_slice(&chunk);
+                if text.len() + chunk.len() > TEXT_LIMIT {
+                    state.regentra.discard_attachments(posted.files).await;
+                    return Err(message(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        view,
+                        None,
+                        "Your message is too long",
+                        "A ticket's subject, description or reply can be at most 64 KiB of text. \
+                         Shorten it, or attach the text as a file, and send it again.",
+                    ));
                 }
+                text.extend_from_slice(&chunk);
             }
             posted
                 .fields
                 .push((name, String::from_utf8_lossy(&text).into_owned()));
+        } else {
+            // Fields the forms do not have are read past, never kept: a
+            // body of many junk fields costs no memory.
+            while let Ok(Some(_)) = field.chunk().await {}
         }
     }
     Ok(posted)
@@ -800,6 +820,9 @@ async fn ticket_page(
         }
         Some("replied") => Some("Your reply was sent."),
         Some("reopened") => Some("The ticket is open again. The service desk will look at it."),
+        Some("from-chat") => {
+            Some("Your chat is now this ticket. The service desk will answer here and by email.")
+        }
         _ => None,
     };
     show_ticket(
