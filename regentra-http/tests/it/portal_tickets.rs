@@ -684,3 +684,25 @@ async fn files_the_server_refuses_are_named_next_to_the_field() {
     let mine = d.ann.get(&format!("/v1/orgs/{}/tickets", d.acme)).await;
     assert!(items(&mine).is_empty(), "{mine}");
 }
+
+#[tokio::test]
+async fn junk_fields_are_read_past_and_an_over_long_text_is_refused_not_cut() {
+    let server = Server::embedded().await;
+    desk(&server).await;
+    let ann = signed_in(&server, "acme", "ann@acme.test").await;
+    let form = ann.get("/portal/acme/tickets/new").await;
+    let junk = "j".repeat(60 * 1024);
+    let long = "x".repeat(65 * 1024);
+    let csrf = token(&form);
+    let mut parts = vec![Part::Text("csrf_token", &csrf)];
+    for _ in 0..20 {
+        parts.push(Part::Text("junk", &junk));
+    }
+    parts.push(Part::Text("subject", "Too much"));
+    parts.push(Part::Text("description", &long));
+    let refused = ann.post_multipart("/portal/acme/tickets/new", &parts).await;
+    assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(refused.shows("Your message is too long"));
+    let list = ann.get("/portal/acme/tickets?show=all").await;
+    assert!(!list.shows("Too much"), "nothing was opened");
+}
