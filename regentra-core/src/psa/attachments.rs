@@ -418,6 +418,13 @@ impl Regentra {
             .authorize_all(principal, org, Permission::TicketsManage)
             .await
             .ok();
+        // As for replies: a requester adds files while the ticket is worked on.
+        if staff.is_none() && !ticket.status.is_active() {
+            return Err(Error::invalid(
+                "ticket",
+                "is resolved or closed: reopen it (or open a new ticket) to add files",
+            ));
+        }
         let comment = match comment {
             Some(c) => {
                 let found = store::load::<Comment>(self.store(), Scope::Org(org), c.0)

@@ -831,6 +831,15 @@ impl Regentra {
         if body.trim().is_empty() {
             return Err(Error::invalid("body", "must not be empty"));
         }
+        // A requester writes on a ticket that is being worked on; a
+        // resolved one is reopened first (within its window), a closed one
+        // is over. Staff may still note on any ticket.
+        if staff.is_none() && !ticket.status.is_active() {
+            return Err(Error::invalid(
+                "ticket",
+                "is resolved or closed: reopen it (or open a new ticket) to write again",
+            ));
+        }
         let now = self.now();
         let comment = Comment {
             id: CommentId(self.new_id()),

@@ -421,6 +421,15 @@ pub async fn a_requester_reopens_their_resolved_ticket_within_the_window(store: 
         r.reopen_ticket(frank, org, ticket.id).await,
         "another requester",
     );
+    // Resolved, the requester reopens before writing again; staff may note.
+    expect_invalid(
+        r.add_comment(erin, org, ticket.id, "Still broken", true)
+            .await,
+        "ticket",
+    );
+    r.add_comment(&f.tech, org, ticket.id, "Closed on the user's word", false)
+        .await
+        .expect("a staff note");
     f.c.clock.advance(chrono::Duration::days(3));
     let reopened = r
         .reopen_ticket(erin, org, ticket.id)
@@ -438,6 +447,9 @@ pub async fn a_requester_reopens_their_resolved_ticket_within_the_window(store: 
     let event = chain.last().expect("an event");
     assert_eq!(event.action, "ticket.reopened");
     assert_eq!(event.actor.user, Some(erin.user));
+    r.add_comment(erin, org, ticket.id, "Still broken", true)
+        .await
+        .expect("a reply once reopened");
     // Past the window, or closed: a new ticket instead.
     r.set_ticket_status(&f.tech, org, ticket.id, TicketStatus::Resolved)
         .await
