@@ -52,16 +52,27 @@ impl Entity for Maintenance {
 pub const DUE_INDEXES: &str = "due-indexes";
 pub const DUE_INDEXES_ID: Uuid = Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0001);
 
+/// The portal's most-useful-first order (`portal_useful`) on the
+/// knowledge-base articles written before it existed.
+pub const PORTAL_USEFUL_INDEX: &str = "portal-useful-index";
+pub const PORTAL_USEFUL_INDEX_ID: Uuid = Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0002);
+
 /// The maintenance a platform bootstrapped by this version never needs (its
 /// records carry every index from the start), recorded as done with the
 /// bootstrap.
 pub(crate) fn done_at_bootstrap(at: DateTime<Utc>) -> Vec<Maintenance> {
-    vec![Maintenance {
-        id: DUE_INDEXES_ID,
-        name: DUE_INDEXES.to_owned(),
+    [
+        (DUE_INDEXES_ID, DUE_INDEXES),
+        (PORTAL_USEFUL_INDEX_ID, PORTAL_USEFUL_INDEX),
+    ]
+    .into_iter()
+    .map(|(id, name)| Maintenance {
+        id,
+        name: name.to_owned(),
         done_at: at,
         rewritten: 0,
-    }]
+    })
+    .collect()
 }
 
 /// Records rewritten per commit.
@@ -96,13 +107,13 @@ impl Regentra {
                 .await?;
             for &org in &orgs {
                 let scope = Scope::Org(org);
-                rewritten += self.reindex::<Ticket>(scope, None).await?;
-                rewritten += self.reindex::<Evidence>(scope, None).await?;
-                rewritten += self.reindex::<TimeEntry>(scope, None).await?;
-                rewritten += self.reindex::<Article>(scope, None).await?;
-                rewritten += self.reindex::<Agreement>(scope, None).await?;
+                rewritten += self.reindex::<Ticket>(DUE_INDEXES, scope, None).await?;
+                rewritten += self.reindex::<Evidence>(DUE_INDEXES, scope, None).await?;
+                rewritten += self.reindex::<TimeEntry>(DUE_INDEXES, scope, None).await?;
+                rewritten += self.reindex::<Article>(DUE_INDEXES, scope, None).await?;
+                rewritten += self.reindex::<Agreement>(DUE_INDEXES, scope, None).await?;
                 rewritten += self
-                    .reindex::<Notification>(scope, Some(("delivered", "no")))
+                    .reindex::<Notification>(DUE_INDEXES, scope, Some(("delivered", "no")))
                     .await?;
             }
             match orgs.last() {
@@ -111,11 +122,50 @@ impl Regentra {
             }
         }
         rewritten += self
-            .reindex::<OutgoingEmail>(Scope::Platform, Some(("state", "pending")))
+            .reindex::<OutgoingEmail>(DUE_INDEXES, Scope::Platform, Some(("state", "pending")))
             .await?;
+        self.record_done(DUE_INDEXES_ID, DUE_INDEXES, rewritten)
+            .await
+    }
+
+    /// Gives the knowledge-base articles written before the portal's
+    /// most-useful-first order existed their `portal_useful` entry: every
+    /// article of every org is rewritten as it is, as
+    /// [`Self::backfill_due_indexes`] does (batches, events, once per
+    /// store; `None` when it had been done before).
+    pub async fn backfill_portal_useful_index(&self) -> Result<Option<usize>> {
+        if store::load::<Maintenance>(self.store(), Scope::Platform, PORTAL_USEFUL_INDEX_ID)
+            .await?
+            .is_some()
+        {
+            return Ok(None);
+        }
+        let mut rewritten = 0;
+        let mut after = None;
+        loop {
+            let orgs = self
+                .organization_ids(PageRequest::after(after, store::MAX_PAGE))
+                .await?;
+            for &org in &orgs {
+                rewritten += self
+                    .reindex::<Article>(PORTAL_USEFUL_INDEX, Scope::Org(org), None)
+                    .await?;
+            }
+            match orgs.last() {
+                Some(last) if orgs.len() == store::MAX_PAGE => after = Some(last.0),
+                _ => break,
+            }
+        }
+        self.record_done(PORTAL_USEFUL_INDEX_ID, PORTAL_USEFUL_INDEX, rewritten)
+            .await
+    }
+
+    /// Records a piece of maintenance as done, with its
+    /// `maintenance.completed` event in the platform chain.
+    async fn record_done(&self, id: Uuid, name: &str, rewritten: usize) -> Result<Option<usize>> {
         let done = Maintenance {
-            id: DUE_INDEXES_ID,
-            name: DUE_INDEXES.to_owned(),
+            id,
+            name: name.to_owned(),
             done_at: self.now(),
             rewritten,
         };
@@ -124,7 +174,7 @@ impl Regentra {
         changes.audit(self.platform_event(
             None,
             "maintenance.completed",
-            Target::new(Maintenance::KIND, DUE_INDEXES),
+            Target::new(Maintenance::KIND, name),
             json!({ "rewritten": rewritten }),
         ));
         match self.store().apply(changes).await {
@@ -140,6 +190,7 @@ impl Regentra {
     /// itself, the rest still needs it.
     async fn reindex<E: Entity>(
         &self,
+        piece: &str,
         scope: Scope,
         holding: Option<(&str, &str)>,
     ) -> Result<usize> {
@@ -172,7 +223,7 @@ impl Regentra {
                     changes.update(record)?;
                 }
                 let details = json!({ "kind": E::KIND, "count": page.len() });
-                let target = Target::new(Maintenance::KIND, DUE_INDEXES);
+                let target = Target::new(Maintenance::KIND, piece);
                 changes.audit(match scope {
                     Scope::Org(org) => self.event_in(
                         org,

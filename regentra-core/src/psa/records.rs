@@ -254,6 +254,12 @@ pub struct Article {
     pub published: bool,
     pub author: UserId,
     pub updated_at: DateTime<Utc>,
+    /// People who said the article helped them (one vote per person).
+    #[serde(default)]
+    pub helpful: u64,
+    /// People who said it did not.
+    #[serde(default)]
+    pub not_helpful: u64,
 }
 
 impl Entity for Article {
@@ -281,6 +287,7 @@ impl Entity for Article {
         let updated = store::instant_key(self.updated_at);
         if self.on_portal() {
             entries.push(IndexEntry::multi("portal_updated", updated.clone()));
+            entries.push(IndexEntry::multi("portal_useful", self.usefulness_key()));
         }
         entries.push(IndexEntry::multi("updated", updated));
         entries
@@ -291,6 +298,57 @@ impl Article {
     /// Whether the portal shows it: published, and meant for the portal.
     pub fn on_portal(&self) -> bool {
         self.visibility == Visibility::Portal && self.published
+    }
+
+    /// The `portal_useful` index value: ascending byte order is most
+    /// useful first. Index values compare as text, so each count is a
+    /// fixed-width decimal, and the helpful count is stored as its
+    /// distance from `u64::MAX` to make more votes sort earlier. Among
+    /// equally helpful articles, fewer "no" votes come first, then the
+    /// newest (its update instant's key with every digit complemented,
+    /// which reverses its order).
+    fn usefulness_key(&self) -> String {
+        let newest: String = store::instant_key(self.updated_at)
+            .chars()
+            .map(|c| match c.to_digit(10) {
+                Some(d) => char::from(b'9' - d as u8),
+                None => c,
+            })
+            .collect();
+        format!(
+            "{:020}|{:020}|{newest}",
+            u64::MAX - self.helpful,
+            self.not_helpful
+        )
+    }
+}
+
+/// One person's say on whether an article helped them: one record per
+/// person and article (the unique `voter` entry), replaced by a later vote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArticleVote {
+    pub id: Uuid,
+    pub org: OrgId,
+    pub article: ArticleId,
+    pub user: UserId,
+    pub helpful: bool,
+    pub at: DateTime<Utc>,
+}
+
+impl Entity for ArticleVote {
+    const KIND: &'static str = "kb_article_vote";
+    const NAME: &'static str = "article vote";
+    fn scope(&self) -> Scope {
+        Scope::Org(self.org)
+    }
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn indexes(&self) -> Vec<IndexEntry> {
+        vec![IndexEntry::unique(
+            "voter",
+            format!("{}|{}", self.article, self.user),
+        )]
     }
 }
 
@@ -618,6 +676,8 @@ impl Regentra {
             published: new.published,
             author: principal.user,
             updated_at: self.now(),
+            helpful: 0,
+            not_helpful: 0,
         };
         let mut changes = ChangeSet::new();
         changes.insert(&article)?;
@@ -698,6 +758,110 @@ impl Regentra {
     ) -> Result<Article> {
         self.read_article(principal, org, Shelf::Portal, article)
             .await
+    }
+
+    /// Records whether a portal article helped the caller (`helpful`):
+    /// anyone who may read it on the portal may say so, once; a later vote
+    /// replaces theirs. The article's counts change in the same commit as
+    /// the vote, with a `kb.article_rated` event, under optimistic versions
+    /// (a concurrent vote is read again and retried). An internal, draft or
+    /// another org's article is `NotFound`. Returns the article with its
+    /// new counts.
+    pub async fn rate_article(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        article: ArticleId,
+        helpful: bool,
+    ) -> Result<Article> {
+        let grant = self
+            .authorize(principal, org, Permission::KbReadPortal)
+            .await?;
+        let scope = Scope::Org(org);
+        let voter = format!("{article}|{}", principal.user);
+        let mut tries = 0;
+        loop {
+            let mut a: Versioned<Article> = store::load(self.store(), scope, article.0)
+                .await?
+                .filter(|a: &Versioned<Article>| a.value.on_portal())
+                .ok_or(Error::NotFound {
+                    what: Article::NAME,
+                })?;
+            let previous: Option<Versioned<ArticleVote>> =
+                store::find_unique(self.store(), scope, "voter", &voter).await?;
+            let mut changes = ChangeSet::new();
+            match previous {
+                Some(mut vote) => {
+                    if vote.value.helpful != helpful {
+                        let (from, to) = if helpful {
+                            (&mut a.value.not_helpful, &mut a.value.helpful)
+                        } else {
+                            (&mut a.value.helpful, &mut a.value.not_helpful)
+                        };
+                        *from = from.saturating_sub(1);
+                        *to = to.saturating_add(1);
+                    }
+                    vote.value.helpful = helpful;
+                    vote.value.at = self.now();
+                    changes.update(&vote)?;
+                }
+                None => {
+                    if helpful {
+                        a.value.helpful = a.value.helpful.saturating_add(1);
+                    } else {
+                        a.value.not_helpful = a.value.not_helpful.saturating_add(1);
+                    }
+                    changes.insert(&ArticleVote {
+                        id: self.new_id(),
+                        org,
+                        article,
+                        user: principal.user,
+                        helpful,
+                        at: self.now(),
+                    })?;
+                }
+            }
+            // The article's version is checked even when its counts stay,
+            // so two votes of one person cannot both count.
+            changes.update(&a)?;
+            changes.audit(self.event(
+                principal,
+                &grant,
+                "kb.article_rated",
+                Target::new(Article::KIND, article),
+                json!({ "helpful": helpful }),
+            ));
+            match self.store().apply(changes).await {
+                Ok(_) => return Ok(a.value),
+                Err(Error::Conflict { .. } | Error::AlreadyExists { .. }) if tries < 5 => {
+                    tries += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// A page of the portal's articles (published portal articles, whoever
+    /// the caller), most useful first: most "helpful" votes, then fewest
+    /// "not helpful", then the newest. One walk of the `portal_useful`
+    /// index, so a page reads about its own size.
+    pub async fn portal_articles_by_usefulness(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        after: Option<ScanCursor>,
+        limit: usize,
+    ) -> Result<Listing<Article, ScanCursor>> {
+        self.authorize(principal, org, Permission::KbReadPortal)
+            .await?;
+        let walk = IndexScan::all("portal_useful")
+            .after(after)
+            .limit(limit.clamp(1, MAX_PAGE));
+        Ok(
+            store::scan_page::<Article>(self.store(), Scope::Org(org), &walk)
+                .await?
+                .map(|a| a.value),
+        )
     }
 
     /// Whether the caller reads every article (`true`: staff) or only the

@@ -106,6 +106,13 @@ async fn backfill(regentra: &Regentra) {
             tracing::warn!(error = %e, "due-time index backfill failed; tried again at the next start")
         }
     }
+    match regentra.backfill_portal_useful_index().await {
+        Ok(Some(n)) => tracing::info!(rewritten = n, "portal usefulness index backfilled"),
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "portal usefulness index backfill failed; tried again at the next start")
+        }
+    }
 }
 
 /// One sweep over every org, as [`run`] makes each interval, then returns:

@@ -96,7 +96,10 @@ async fn the_knowledge_base_lists_searches_and_reads_the_portals_articles_only()
     assert_eq!(list.status, StatusCode::OK);
     assert!(list.shows("Reset your VPN password"), "{}", list.html);
     assert!(list.html.contains(&format!("/portal/acme/kb/{public}")));
-    assert!(list.shows("Most recently updated first."));
+    assert!(
+        list.shows("The articles readers found most helpful first."),
+        "most useful first by default"
+    );
     assert!(list.shows("Updated 2 March 2026"));
     assert!(
         list.shows("To Reset your VPN password, follow these steps."),
@@ -188,7 +191,8 @@ async fn an_empty_knowledge_base_says_so_and_a_long_one_pages() {
         )
         .await;
     }
-    let first = ann.get("/portal/acme/kb").await;
+    let first = ann.get("/portal/acme/kb?sort=newest").await;
+    assert!(first.shows("Most recently updated first."));
     assert!(first.shows("Guide number 20"), "newest first");
     assert!(!first.shows("Guide number 00"), "a page holds 20");
     let more = first
@@ -205,6 +209,114 @@ async fn an_empty_knowledge_base_says_so_and_a_long_one_pages() {
     assert!(second.shows("Guide number 00"));
     assert!(!second.shows("Guide number 20"));
     assert!(!second.html.contains("cursor="), "the last page");
+}
+
+/// "Was this article helpful?": a small form on the article (no script),
+/// a thanks notice after the redirect, one vote per person that a later
+/// one replaces, and the list most useful first by default, with a link to
+/// the newest first.
+#[tokio::test]
+async fn readers_say_whether_an_article_helped_and_the_list_puts_the_most_useful_first() {
+    let p = portals().await;
+    let (boss, acme) = (&p.boss, &p.acme);
+    let older = article(boss, acme, "Set up the printer", "portal", true).await;
+    p.clock.advance(Duration::minutes(1));
+    let newer = article(boss, acme, "Connect to the VPN", "portal", true).await;
+    let internal = article(boss, acme, "Printer admin notes", "internal", true).await;
+    let elsewhere = article(boss, &p.globex, "Globex printer guide", "portal", true).await;
+    let ann = signed_in(&p.server, "acme", "ann@acme.test").await;
+
+    let order = |page: &Page| {
+        let printer = page.html.find("Set up the printer").expect("printer");
+        let vpn = page.html.find("Connect to the VPN").expect("vpn");
+        printer < vpn
+    };
+    let list = ann.get("/portal/acme/kb").await;
+    assert!(!order(&list), "no votes yet: the newest first");
+    assert!(
+        list.html
+            .contains("<span aria-current=\"page\">Most useful</span>")
+    );
+    assert!(
+        list.html
+            .contains("href=\"/portal/acme/kb?sort=newest\">Newest</a>")
+    );
+
+    let read = ann.get(&format!("/portal/acme/kb/{older}")).await;
+    assert!(read.shows("Was this article helpful?"), "{}", read.html);
+    assert!(!read.shows("Thanks for your feedback"));
+    assert!(read.html.contains("name=\"csrf_token\""));
+    let action = format!("/portal/acme/kb/{older}/feedback");
+    assert!(read.html.contains(&format!("action=\"{action}\"")));
+    let csrf = read.input("csrf_token").expect("the form's token");
+    let without = ann.post(&action, &[("helpful", "yes")]).await;
+    assert_eq!(without.status, StatusCode::FORBIDDEN, "no CSRF token");
+    let voted = ann
+        .post(&action, &[("csrf_token", &csrf), ("helpful", "yes")])
+        .await;
+    assert_eq!(voted.status, StatusCode::SEE_OTHER, "{}", voted.html);
+    let thanked = ann.get(&format!("/portal/acme/kb/{older}?rated=1")).await;
+    assert!(
+        thanked.shows("Thanks for your feedback."),
+        "{}",
+        thanked.html
+    );
+    assert!(thanked.shows("1 of 1 person found this helpful."));
+
+    let list = ann.get("/portal/acme/kb").await;
+    assert!(order(&list), "the helpful article first: {}", list.html);
+    let newest = ann.get("/portal/acme/kb?sort=newest").await;
+    assert!(!order(&newest), "newest first on request");
+    assert!(
+        newest
+            .html
+            .contains("<span aria-current=\"page\">Newest</span>")
+    );
+
+    // Ann changes her mind: her vote is replaced, not added to.
+    ann.post(&action, &[("csrf_token", &csrf), ("helpful", "no")])
+        .await;
+    let read = ann.get(&format!("/portal/acme/kb/{older}")).await;
+    assert!(
+        read.shows("0 of 1 person found this helpful."),
+        "{}",
+        read.html
+    );
+    let api = boss
+        .get(&format!("/v1/orgs/{acme}/kb/articles/{older}"))
+        .await;
+    assert_eq!(
+        (api["helpful"].as_u64(), api["not_helpful"].as_u64()),
+        (Some(0), Some(1))
+    );
+    let useful = boss
+        .get(&format!("/v1/orgs/{acme}/kb/articles?sort=useful"))
+        .await;
+    assert_eq!(
+        items(&useful)
+            .iter()
+            .map(|a| a["id"].as_str().unwrap_or_default().to_owned())
+            .collect::<Vec<_>>(),
+        [newer.clone(), older.clone()],
+        "the API's most useful first: the unhelpful one last"
+    );
+
+    // An internal article, another org's, a forged answer, a missing token.
+    for (what, id) in [("internal", &internal), ("another org's", &elsewhere)] {
+        let page = ann
+            .post(
+                &format!("/portal/acme/kb/{id}/feedback"),
+                &[("csrf_token", &csrf), ("helpful", "yes")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{what}");
+    }
+    let odd = ann
+        .post(&action, &[("csrf_token", &csrf), ("helpful", "maybe")])
+        .await;
+    assert_eq!(odd.status, StatusCode::BAD_REQUEST);
+    let read = ann.get(&format!("/portal/acme/kb/{older}")).await;
+    assert!(read.shows("0 of 1 person found this helpful."), "unchanged");
 }
 
 /// A published policy of Acme and its campaign to Ann, due in two weeks:

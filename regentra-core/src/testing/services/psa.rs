@@ -1946,6 +1946,133 @@ pub async fn knowledge_base_articles_are_read_by_id_under_the_search_rule(store:
     );
 }
 
+/// Portal readers say whether an article helped them, once each (a later
+/// vote replaces theirs); the counts follow, and the portal lists its
+/// articles most useful first. Only a published portal article of the org
+/// can be rated.
+pub async fn portal_articles_are_rated_and_listed_most_useful_first(store: Arc<dyn Store>) {
+    let f = psa_fixture(store, Vec::new()).await;
+    let r = f.c.r();
+    let (org, [erin, frank]) = (f.c.org, &f.requesters);
+    let add = |title: &str, visibility, published| {
+        r.add_article(
+            &f.tech,
+            org,
+            NewArticle {
+                title: title.into(),
+                body: format!("{title}: the steps."),
+                tags: BTreeSet::new(),
+                visibility,
+                published,
+            },
+        )
+    };
+    let vpn = add("VPN setup", Visibility::Portal, true)
+        .await
+        .expect("article");
+    let printer = add("Printer setup", Visibility::Portal, true)
+        .await
+        .expect("article");
+    let mail = add("Mail on the phone", Visibility::Portal, true)
+        .await
+        .expect("article");
+    let internal = add("Admin notes", Visibility::Internal, true)
+        .await
+        .expect("article");
+    let draft = add("Draft", Visibility::Portal, false)
+        .await
+        .expect("article");
+    let useful = || async {
+        r.portal_articles_by_usefulness(erin, org, None, 50)
+            .await
+            .expect("list")
+            .items
+            .into_iter()
+            .map(|a| a.title)
+            .collect::<Vec<_>>()
+    };
+    let mut unrated = useful().await;
+    unrated.sort();
+    assert_eq!(
+        unrated,
+        ["Mail on the phone", "Printer setup", "VPN setup"],
+        "every portal article, and only those, before any vote"
+    );
+
+    let rated = r.rate_article(erin, org, vpn.id, true).await.expect("vote");
+    assert_eq!((rated.helpful, rated.not_helpful), (1, 0));
+    assert_eq!(rated.updated_at, vpn.updated_at, "a vote is not an edit");
+    r.rate_article(frank, org, vpn.id, true)
+        .await
+        .expect("vote");
+    r.rate_article(erin, org, printer.id, true)
+        .await
+        .expect("vote");
+    r.rate_article(frank, org, mail.id, false)
+        .await
+        .expect("vote");
+    assert_eq!(
+        useful().await,
+        ["VPN setup", "Printer setup", "Mail on the phone"],
+        "most helpful first, the unhelpful last"
+    );
+
+    // The same vote again counts once; a changed vote moves.
+    let again = r.rate_article(erin, org, vpn.id, true).await.expect("vote");
+    assert_eq!((again.helpful, again.not_helpful), (2, 0));
+    let changed = r
+        .rate_article(erin, org, vpn.id, false)
+        .await
+        .expect("vote");
+    assert_eq!((changed.helpful, changed.not_helpful), (1, 1));
+    let read = r.portal_article(erin, org, vpn.id).await.expect("read");
+    assert_eq!((read.helpful, read.not_helpful), (1, 1), "stored");
+    assert_eq!(
+        useful().await,
+        ["Printer setup", "VPN setup", "Mail on the phone"],
+        "one helpful and no unhelpful before one of each"
+    );
+
+    // Paged: one article a page, the walk goes on where it stopped.
+    let first = r
+        .portal_articles_by_usefulness(erin, org, None, 1)
+        .await
+        .expect("page");
+    assert_eq!(first.items[0].id, printer.id);
+    let second = r
+        .portal_articles_by_usefulness(erin, org, first.next, 1)
+        .await
+        .expect("page");
+    assert_eq!(second.items[0].id, vpn.id);
+
+    for hidden in [internal.id, draft.id] {
+        expect_not_found(
+            r.rate_article(erin, org, hidden, true).await,
+            "an internal article or a draft",
+        );
+    }
+    assert!(
+        actions(&f.c.msp, org)
+            .await
+            .contains(&"kb.article_rated".to_owned()),
+        "votes are audited"
+    );
+
+    // Another org's article is not found, in either org.
+    let other = f.c.msp.clients[1];
+    let tess = member(&f.c.msp, other, "tess@bolt.test", Role::Technician).await;
+    expect_not_found(
+        r.rate_article(&tess, other, vpn.id, true).await,
+        "the id in another org",
+    );
+    expect_not_found(
+        r.rate_article(&tess, org, vpn.id, true).await,
+        "an org the caller is not in",
+    );
+    let read = r.portal_article(erin, org, vpn.id).await.expect("read");
+    assert_eq!((read.helpful, read.not_helpful), (1, 1), "unchanged");
+}
+
 /// The assets assigned to a person: staff who read the inventory ask for
 /// anyone; the person themselves only where the org's portal shows people
 /// their assets, and only their own.

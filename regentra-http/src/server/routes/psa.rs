@@ -29,6 +29,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_assets, add_asset))
         .routes(routes!(search_articles, add_article))
         .routes(routes!(article))
+        .routes(routes!(rate_article))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -221,8 +222,22 @@ pub struct ArticleQuery {
     /// Words to look for; empty lists every article the caller may read.
     #[serde(default)]
     q: String,
+    /// `newest` (the default) or `useful`: the portal's articles (published
+    /// portal articles, for staff too) most helpful first, by readers'
+    /// votes; it lists without words (`q` must be empty).
+    #[serde(default)]
+    sort: ArticleSort,
     limit: Option<usize>,
     cursor: Option<String>,
+}
+
+/// The order of a knowledge-base list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ArticleSort {
+    #[default]
+    Newest,
+    Useful,
 }
 
 /// Searches the knowledge base (requesters see published portal articles only).
@@ -240,6 +255,36 @@ async fn search_articles(
         limit: q.limit,
         cursor: q.cursor,
     })?;
+    if q.sort == ArticleSort::Useful {
+        if !q.q.trim().is_empty() {
+            return Err(
+                Problem::invalid_field("q", "must be empty when sorting by usefulness").into(),
+            );
+        }
+        let after = match page.position {
+            Position::Start => None,
+            Position::AfterKey(value, id) => Some(regentra_core::store::ScanCursor { value, id }),
+            _ => {
+                return Err(
+                    Problem::invalid_field("cursor", "is not a cursor of this list").into(),
+                );
+            }
+        };
+        let found = state
+            .regentra
+            .portal_articles_by_usefulness(&caller, org, after, page.limit)
+            .await?;
+        let next_cursor = found
+            .next
+            .map(|c| page::encode(Position::AfterKey(c.value, c.id)));
+        return Ok(Json(
+            Paged {
+                items: found.items,
+                next_cursor,
+            }
+            .map(|a| json!(a)),
+        ));
+    }
     let after = article_cursor(page.position)?;
     let found = state
         .regentra
@@ -327,5 +372,34 @@ async fn article(
 ) -> ApiResult<Json<Value>> {
     Ok(Json(json!(
         state.regentra.article(&caller, org, article).await?
+    )))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArticleFeedback {
+    /// Whether the article helped the caller.
+    helpful: bool,
+}
+
+/// Says whether a portal article helped the caller: one vote per person
+/// and article, a later one replacing theirs. Anyone who may read the
+/// article on the portal may vote; an internal, draft or another org's
+/// article is 404. Returns the article with its new counts.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/kb/articles/{article_id}/feedback", tag = "psa",
+    params(("org_id" = Uuid, Path), ("article_id" = Uuid, Path)), request_body = ArticleFeedback,
+    responses((status = 200, body = regentra_core::psa::records::Article), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn rate_article(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, article)): Id<(OrgId, ArticleId)>,
+    Body(req): Body<ArticleFeedback>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(
+        state
+            .regentra
+            .rate_article(&caller, org, article, req.helpful)
+            .await?
     )))
 }

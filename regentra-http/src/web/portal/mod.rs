@@ -59,6 +59,10 @@ pub fn routes() -> Router<AppState> {
         .route("/assets/portal-forms.js", get(forms_script))
         .route("/portal/{slug}/kb", get(kb::list))
         .route("/portal/{slug}/kb/{article_id}", get(kb::article))
+        .route(
+            "/portal/{slug}/kb/{article_id}/feedback",
+            post(kb::feedback),
+        )
         .route("/portal/{slug}/policies", get(policies::list))
         .route(
             "/portal/{slug}/policies/{campaign_id}",

@@ -648,6 +648,11 @@ pub fn routes(user: &str) -> Vec<Route> {
         r(M::GET, "/v1/orgs/{org_id}/kb/articles/{article_id}", None),
         r(
             M::POST,
+            "/v1/orgs/{org_id}/kb/articles/{article_id}/feedback",
+            Some(json!({"helpful": true})),
+        ),
+        r(
+            M::POST,
             "/v1/orgs/{org_id}/kb/articles",
             Some(json!({"title": "t", "body": "b", "visibility": "internal", "published": true})),
         ),
