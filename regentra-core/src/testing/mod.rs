@@ -230,6 +230,7 @@ macro_rules! service_tests {
             failing_notifications_do_not_block_newer_ones,
             a_failed_delivery_is_retried_after_its_backoff,
             records_written_before_the_due_indexes_are_backfilled_once,
+            articles_written_before_the_usefulness_index_are_backfilled_once,
         );
     };
 }

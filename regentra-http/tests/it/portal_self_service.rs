@@ -202,11 +202,13 @@ async fn an_empty_knowledge_base_says_so_and_a_long_one_pages() {
         .filter_map(|s| s.split('"').next())
         .find(|href| href.contains("cursor="))
         .expect("a link to the older articles")
+        // The page escapes `&` in attributes (askama writes `&#38;`).
+        .replace("&#38;", "&")
         .replace("&amp;", "&");
     assert!(first.shows("Older articles"));
     let second = ann.get(&more).await;
     assert_eq!(second.status, StatusCode::OK);
-    assert!(second.shows("Guide number 00"));
+    assert!(second.shows("Guide number 00"), "{more}: {}", second.html);
     assert!(!second.shows("Guide number 20"));
     assert!(!second.html.contains("cursor="), "the last page");
 }

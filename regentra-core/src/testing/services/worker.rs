@@ -509,3 +509,83 @@ pub async fn records_written_before_the_due_indexes_are_backfilled_once(store: A
         "done once per store"
     );
 }
+
+/// A portal article written before the most-useful-first index is not in
+/// that list until the one-time backfill gives it its entry; a platform
+/// bootstrapped by this version has nothing to do.
+pub async fn articles_written_before_the_usefulness_index_are_backfilled_once(
+    store: Arc<dyn Store>,
+) {
+    use crate::psa::records::{Article, NewArticle, Visibility};
+    let f = psa_fixture(store, Vec::new()).await;
+    let r = f.c.r();
+    let scope = Scope::Org(f.c.org);
+    let article = r
+        .add_article(
+            &f.tech,
+            f.c.org,
+            NewArticle {
+                title: "Printer setup".into(),
+                body: "The steps.".into(),
+                tags: Default::default(),
+                visibility: Visibility::Portal,
+                published: true,
+            },
+        )
+        .await
+        .expect("article");
+    let listed = || async {
+        r.portal_articles_by_usefulness(&f.tech, f.c.org, None, 10)
+            .await
+            .expect("list")
+            .items
+            .into_iter()
+            .map(|a| a.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(listed().await, [article.id], "a new article has its entry");
+
+    // Written the old way: without the entry, the list misses it.
+    let stored = store::require::<Article>(r.store(), scope, article.id.0)
+        .await
+        .expect("article");
+    let mut changes = ChangeSet::new();
+    changes.mutations.push(Mutation::Update {
+        scope,
+        kind: Article::KIND,
+        id: article.id.0,
+        expected_version: stored.version,
+        body: serde_json::to_value(&stored.value).expect("body"),
+        indexes: Entity::indexes(&stored.value)
+            .into_iter()
+            .filter(|e| e.name != "portal_useful")
+            .collect(),
+    });
+    r.store().apply(changes).await.expect("written the old way");
+    assert!(listed().await.is_empty(), "not found by the index");
+
+    assert_eq!(
+        r.backfill_portal_useful_index().await.expect("backfill"),
+        None,
+        "recorded as done at bootstrap"
+    );
+    let done = store::require::<crate::maintenance::Maintenance>(
+        r.store(),
+        Scope::Platform,
+        crate::maintenance::PORTAL_USEFUL_INDEX_ID,
+    )
+    .await
+    .expect("recorded at bootstrap");
+    let mut forget = ChangeSet::new();
+    forget.delete(&done);
+    r.store().apply(forget).await.expect("as an older platform");
+
+    let rewritten = r.backfill_portal_useful_index().await.expect("backfill");
+    assert!(rewritten.is_some_and(|n| n >= 1), "{rewritten:?}");
+    assert_eq!(listed().await, [article.id], "found after the backfill");
+    assert_eq!(
+        r.backfill_portal_useful_index().await.expect("backfill"),
+        None,
+        "done once per store"
+    );
+}

@@ -226,6 +226,7 @@ pub struct ArticleQuery {
     /// portal articles, for staff too) most helpful first, by readers'
     /// votes; it lists without words (`q` must be empty).
     #[serde(default)]
+    #[param(inline)]
     sort: ArticleSort,
     limit: Option<usize>,
     cursor: Option<String>,

@@ -1,5 +1,6 @@
 //! The portal's self-service pages in a real browser: the knowledge base
-//! (list, search, an article, the empty states), signing a policy with
+//! (list in both orders, search, an article and its "was this helpful?"
+//! form, the empty states), signing a policy with
 //! the mouse and with the keyboard alone (the inline errors, the receipt),
 //! the compliance status and one's own assets; every page passes axe-core
 //! and fits a phone.
@@ -69,6 +70,31 @@ async fn the_knowledge_base_in_a_browser() {
     browser.goto("/portal/acme/kb").await;
     browser.click("Reset your VPN password").await;
     browser.wait_for_text("follow these steps").await;
+    browser.check_page().await;
+
+    // "Was this article helpful?": Yes, then the thanks notice and the
+    // count, on the same article.
+    browser.wait_for_text("Was this article helpful?").await;
+    browser.click("Yes").await;
+    browser.wait_for_text("Thanks for your feedback.").await;
+    browser
+        .wait_for_text("1 of 1 person found this helpful.")
+        .await;
+    browser.check_page().await;
+
+    // The list: most useful first (the rated article leads), or newest.
+    browser.goto("/portal/acme/kb").await;
+    browser
+        .wait_for_text("The articles readers found most helpful first.")
+        .await;
+    let text = browser.text().await;
+    let at = |title: &str| text.find(title).expect(title);
+    assert!(
+        at("Reset your VPN password") < at("Set up the office printer"),
+        "the helpful article first"
+    );
+    browser.click("Newest").await;
+    browser.wait_for_text("Most recently updated first.").await;
     browser.check_page().await;
 }
 
