@@ -88,9 +88,55 @@ pub const INERT_TYPES: &[&str] = &[
 ];
 
 /// File name extensions of programs and scripts, refused.
+/// (Disk images and macro-enabled Office files are here too: opening one
+/// runs or mounts what it carries.)
 const REFUSED_EXTENSIONS: &[&str] = &[
-    "exe", "com", "bat", "cmd", "scr", "pif", "msi", "msp", "dll", "cpl", "jar", "js", "jse",
-    "vbs", "vbe", "wsf", "wsh", "ps1", "psm1", "hta", "lnk", "reg", "sh", "app", "apk",
+    "exe",
+    "com",
+    "bat",
+    "cmd",
+    "scr",
+    "pif",
+    "msi",
+    "msp",
+    "msix",
+    "msixbundle",
+    "appx",
+    "appxbundle",
+    "dll",
+    "cpl",
+    "jar",
+    "js",
+    "jse",
+    "vbs",
+    "vbe",
+    "wsf",
+    "wsh",
+    "ps1",
+    "psm1",
+    "hta",
+    "lnk",
+    "reg",
+    "sh",
+    "app",
+    "apk",
+    "chm",
+    "iso",
+    "img",
+    "vhd",
+    "vhdx",
+    "docm",
+    "dotm",
+    "xlsm",
+    "xltm",
+    "xlam",
+    "pptm",
+    "potm",
+    "ppam",
+    "scf",
+    "url",
+    "inf",
+    "gadget",
 ];
 
 /// Declared types of programs and scripts, refused whatever the name.
@@ -236,7 +282,10 @@ fn base_name(name: &str) -> &str {
 /// Why a file is refused as a program or script (by its extension or its
 /// declared type), if it is.
 pub fn refused_kind(name: &str, content_type: &str) -> Option<String> {
+    // Windows drops trailing dots and spaces when it saves a file, so
+    // `run.exe.` or `run.exe ` is `run.exe` on the person's disk.
     let extension = base_name(name)
+        .trim_end_matches(['.', ' '])
         .rsplit_once('.')
         .map(|(_, ext)| ext.to_ascii_lowercase());
     if let Some(ext) = extension.filter(|e| REFUSED_EXTENSIONS.contains(&e.as_str())) {
@@ -248,6 +297,12 @@ pub fn refused_kind(name: &str, content_type: &str) -> Option<String> {
     REFUSED_TYPES
         .contains(&declared.as_str())
         .then(|| format!("is a program or script ({declared}), which tickets do not accept"))
+}
+
+/// Unicode format characters that change how a name reads without being
+/// seen: the bidirectional controls, zero-width characters and the BOM.
+fn is_format_character(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}' | '\u{061c}')
 }
 
 /// The media type of a declared content type, lower case, parameters off.
@@ -290,6 +345,14 @@ impl Regentra {
     {
         self.attachment_writer(principal, org).await?;
         let name = validate_name("name", base_name(&file.name))?;
+        // Bidirectional and other invisible format characters can make
+        // `photo\u{202e}gpj.exe` read as `photoexe.jpg`.
+        if name.chars().any(is_format_character) {
+            return Err(Error::invalid(
+                "name",
+                "must not contain invisible formatting characters",
+            ));
+        }
         if let Some(why) = refused_kind(&name, &file.content_type) {
             return Err(Error::invalid("file", why));
         }
@@ -683,6 +746,17 @@ mod tests {
         assert!(refused_kind("app.js", "text/plain").is_some());
         assert!(refused_kind("report.pdf", "application/pdf").is_none());
         assert!(refused_kind("no-extension", "").is_none());
+        assert!(
+            refused_kind("run.exe.", "text/plain").is_some(),
+            "a trailing dot"
+        );
+        assert!(
+            refused_kind("run.exe . ", "text/plain").is_some(),
+            "and spaces"
+        );
+        assert!(refused_kind("budget.xlsm", "application/octet-stream").is_some());
+        assert!(refused_kind("disk.iso", "application/octet-stream").is_some());
+        assert!(is_format_character('\u{202e}') && !is_format_character('é'));
     }
 
     #[test]

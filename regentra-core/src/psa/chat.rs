@@ -95,7 +95,9 @@ impl Entity for ChatMessage {
 }
 
 impl Regentra {
-    /// A requester opens a chat.
+    /// A requester opens a chat. One who already has an open chat in the
+    /// org continues it instead (the message goes there): a second click
+    /// or a reloaded form does not page the service desk twice.
     pub async fn start_chat(
         &self,
         principal: &Principal,
@@ -106,6 +108,20 @@ impl Regentra {
             .authorize(principal, org, Permission::ChatRequest)
             .await?;
         let body = message_body("message", first_message)?;
+        // At most one chat of a person is open at a time, so it is their
+        // newest one.
+        let newest = self
+            .my_chats(principal, org, crate::store::ScanRequest::first(1))
+            .await?;
+        if let Some(open) = newest
+            .items
+            .into_iter()
+            .find(|c| c.status == ChatStatus::Open && c.ticket.is_none())
+        {
+            self.post_chat_message(principal, org, open.id, &body)
+                .await?;
+            return Ok(open);
+        }
         let author_name = self.display_name(principal.user).await?;
         let now = self.now();
         let chat = ChatSession {

@@ -27,7 +27,6 @@ use regentra_core::Regentra;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use self::limits::LoginLimiter;
@@ -142,9 +141,9 @@ pub fn router(state: AppState, config: &HttpConfig) -> Result<Router, String> {
         // dropping the connection; the panic is logged.
         .layer(CatchPanicLayer::new())
         .layer(middleware::from_fn(problem_bodies))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
+        .layer(middleware::from_fn_with_state(
             config.request_timeout,
+            request_deadline,
         ));
     if let Some(cors) = cors(&config.cors_origins)? {
         app = app.layer(cors);
@@ -258,6 +257,50 @@ fn cors(origins: &[String]) -> Result<Option<CorsLayer>, String> {
     ))
 }
 
+/// How many request timeouts an upload of files may take: a 10 MiB file
+/// over a slow line (2 Mbit/s) needs about 40 seconds.
+const UPLOAD_DEADLINE_FACTOR: u32 = 10;
+
+/// Ends a request that runs past its deadline with 408: the configured
+/// timeout, or ten times it for a request that carries files (a portal
+/// form with attachments, a ticket file, an evidence file), whose body a
+/// person's line may take minutes to send. An abandoned upload loses
+/// nothing: the handlers run uploads in tasks of their own, which commit
+/// or remove what they staged.
+async fn request_deadline(
+    axum::extract::State(timeout): axum::extract::State<Duration>,
+    request: Request,
+    next: middleware::Next,
+) -> Response {
+    let deadline = if carries_files(&request) {
+        timeout * UPLOAD_DEADLINE_FACTOR
+    } else {
+        timeout
+    };
+    match tokio::time::timeout(deadline, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+    }
+}
+
+/// Whether a request uploads files: a multipart form, or a file body posted
+/// to a ticket's attachments or the evidence files.
+fn carries_files(request: &Request) -> bool {
+    if request.method() != axum::http::Method::POST && request.method() != axum::http::Method::PUT {
+        return false;
+    }
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    let path = request.uri().path();
+    multipart
+        || path.ends_with("/attachments")
+        || path.ends_with("/evidence/files")
+        || path.ends_with("/portal/logo")
+}
+
 /// Error responses axum or tower make on their own (405, 408, a failed
 /// upgrade) come with an empty or plain body; give them a problem body.
 /// Pages keep theirs.
@@ -339,4 +382,46 @@ pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 's
 /// The address the server listens on by default.
 pub fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(method: &str, path: &str, content_type: Option<&str>) -> Request {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(ct) = content_type {
+            builder = builder.header(header::CONTENT_TYPE, ct);
+        }
+        builder.body(axum::body::Body::empty()).expect("a request")
+    }
+
+    #[test]
+    fn only_uploads_of_files_get_the_longer_deadline() {
+        let uploads = [
+            request(
+                "POST",
+                "/portal/acme/tickets/new",
+                Some("multipart/form-data; boundary=x"),
+            ),
+            request("POST", "/v1/orgs/o/tickets/t/attachments", None),
+            request("POST", "/v1/orgs/o/evidence/files", None),
+            request("PUT", "/v1/orgs/o/portal/logo", Some("image/png")),
+        ];
+        for r in &uploads {
+            assert!(carries_files(r), "{}", r.uri());
+        }
+        let others = [
+            request("GET", "/v1/orgs/o/tickets/t/attachments", None),
+            request("POST", "/v1/orgs/o/tickets", Some("application/json")),
+            request(
+                "POST",
+                "/sign-in",
+                Some("application/x-www-form-urlencoded"),
+            ),
+        ];
+        for r in &others {
+            assert!(!carries_files(r), "{} {}", r.method(), r.uri());
+        }
+    }
 }

@@ -706,3 +706,31 @@ async fn junk_fields_are_read_past_and_an_over_long_text_is_refused_not_cut() {
     let list = ann.get("/portal/acme/tickets?show=all").await;
     assert!(!list.shows("Too much"), "nothing was opened");
 }
+
+#[tokio::test]
+async fn a_viewer_who_sends_a_file_is_told_their_role_does_not_allow_it() {
+    let server = Server::embedded().await;
+    let d = desk(&server).await;
+    server
+        .admin()
+        .post(
+            &format!("/v1/orgs/{}/members", d.acme),
+            json!({"email": "vic@acme.test", "name": "Vic Viewer", "password": PASSWORD, "role": "viewer"}),
+        )
+        .await;
+    let vic = signed_in(&server, "acme", "vic@acme.test").await;
+    let form = vic.get("/portal/acme/tickets/new").await;
+    let csrf = token(&form);
+    let refused = vic
+        .post_multipart(
+            "/portal/acme/tickets/new",
+            &[
+                Part::Text("csrf_token", &csrf),
+                Part::Text("subject", "Can I?"),
+                Part::File("attachments", "a.txt", "text/plain", b"hello".to_vec()),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.html);
+    assert!(refused.shows("Your role in this organization does not allow it."));
+}

@@ -313,6 +313,14 @@ pub async fn refused_attachments_leave_nothing_behind(store: Arc<dyn Store>) {
         "file",
     );
     expect_invalid(stage(r, erin, org, "   ", "text/plain", b"x").await, "name");
+    expect_invalid(
+        stage(r, erin, org, "run.exe.", "text/plain", b"MZ").await,
+        "file",
+    );
+    expect_invalid(
+        stage(r, erin, org, "photo\u{202e}gpj.exe", "image/jpeg", b"x").await,
+        "name",
+    );
     // A viewer may not send files; another org's member not even learn of it.
     expect_denied(
         stage(r, &viewer, org, "a.txt", "text/plain", b"x").await,

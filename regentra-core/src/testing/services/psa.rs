@@ -1019,11 +1019,32 @@ pub async fn an_unanswered_chat_can_be_left_as_a_ticket_after_the_wait(store: Ar
         r.leave_chat_as_ticket(erin, f.c.org, answered.id).await,
         "chat",
     );
+    // While it is open, starting again continues it: no second chat pages
+    // the service desk.
+    let again = r
+        .start_chat(erin, f.c.org, "Still there?")
+        .await
+        .expect("continued");
+    assert_eq!(again.id, answered.id);
+    let said = r
+        .chat_messages(
+            erin,
+            f.c.org,
+            answered.id,
+            crate::store::PageRequest::first(50),
+        )
+        .await
+        .expect("messages");
+    assert!(said.items.iter().any(|m| m.body == "Still there?"));
+    r.close_chat(&f.tech, f.c.org, answered.id)
+        .await
+        .expect("closed by staff");
     // A closed chat offers nothing either.
     let closed = r
         .start_chat(erin, f.c.org, "Never mind")
         .await
         .expect("chat");
+    assert_ne!(closed.id, answered.id, "a closed chat is not continued");
     r.close_chat(erin, f.c.org, closed.id)
         .await
         .expect("closed");

@@ -96,11 +96,19 @@ async fn upload_attachment(
     let chunks = body
         .into_data_stream()
         .map(|r| r.map(|b| b.to_vec()).map_err(|e| e.to_string()));
-    let r = &state.regentra;
-    let staged = r.stage_attachment(&caller, org, file, chunks).await?;
-    let mut attached = r
-        .attach_files(&caller, org, ticket, q.comment, vec![staged])
-        .await?;
+    // Staged and committed in a task of its own: one the request timeout
+    // (or a client gone) abandons half-way still runs to where the core
+    // commits the file or removes it, instead of leaving its blob behind.
+    let r = state.regentra.clone();
+    let comment = q.comment;
+    let work = tokio::spawn(async move {
+        let staged = r.stage_attachment(&caller, org, file, chunks).await?;
+        r.attach_files(&caller, org, ticket, comment, vec![staged])
+            .await
+    });
+    let mut attached = work
+        .await
+        .map_err(|e| regentra_core::Error::storage(format!("an upload's task failed: {e}")))??;
     let attachment = attached
         .pop()
         .ok_or_else(|| regentra_core::Error::storage("an attachment went missing"))?;

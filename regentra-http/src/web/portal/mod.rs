@@ -532,6 +532,20 @@ pub fn forms_script_version() -> &'static str {
 pub fn failed(error: &Error) -> Response {
     match error {
         Error::NotFound { .. } => super::not_found(),
+        // A role that may read but not do this (a viewer sending a file):
+        // said plainly, not as our failure.
+        Error::PermissionDenied { .. } => super::error_page(
+            StatusCode::FORBIDDEN,
+            "You cannot do this here",
+            "Your role in this organization does not allow it. Ask your organization's \
+             administrator if you need to.",
+        ),
+        Error::MfaRequired { .. } => super::error_page(
+            StatusCode::FORBIDDEN,
+            "Two-step sign-in is required",
+            "Your organization requires two-step sign-in. Turn it on from your account page, \
+             then come back.",
+        ),
         _ => {
             tracing::error!(error = %error, "a portal page failed");
             super::error_page(

@@ -37,7 +37,7 @@ use regentra_core::psa::queue::{
     sla_state,
 };
 use regentra_core::psa::ticket::{NewTicket, Ticket, TicketStatus, requester_may_reopen, sla_view};
-use regentra_core::{Error, FieldError};
+use regentra_core::{Error, FieldError, RequestMeta};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -636,11 +636,41 @@ async fn new_page(
     render(StatusCode::OK, &NewPage::new(&state, &view, &visitor))
 }
 
+/// Runs a form with files to its end in a task of its own. The core keeps
+/// no file of a form that does not commit, but only if its code runs to
+/// the end: a handler dropped half-way (the server's request timeout, a
+/// client gone) would leave the files staged so far, and the blob being
+/// written, behind. A task is not dropped with the request: it reads the
+/// body until it ends or breaks, and the core then commits or cleans up.
+async fn detached(work: impl Future<Output = Response> + Send + 'static) -> Response {
+    match tokio::spawn(work).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "a portal form's task failed");
+            crate::web::error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "The form could not be handled. Try again in a moment.",
+            )
+        }
+    }
+}
+
 /// `POST /portal/{slug}/tickets/new`: the ticket and its files, then its page.
 async fn create(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     Meta(meta): Meta,
+    headers: HeaderMap,
+    form: Multipart,
+) -> Response {
+    detached(create_detached(state, slug, meta, headers, form)).await
+}
+
+async fn create_detached(
+    state: AppState,
+    slug: String,
+    meta: RequestMeta,
     headers: HeaderMap,
     form: Multipart,
 ) -> Response {
@@ -981,6 +1011,17 @@ async fn reply(
     State(state): State<AppState>,
     Path((slug, raw_id)): Path<(String, String)>,
     Meta(meta): Meta,
+    headers: HeaderMap,
+    form: Multipart,
+) -> Response {
+    detached(reply_detached(state, slug, raw_id, meta, headers, form)).await
+}
+
+async fn reply_detached(
+    state: AppState,
+    slug: String,
+    raw_id: String,
+    meta: RequestMeta,
     headers: HeaderMap,
     form: Multipart,
 ) -> Response {
