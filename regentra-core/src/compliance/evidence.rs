@@ -132,8 +132,9 @@ pub struct EvidenceView {
     pub expired: bool,
 }
 
-/// An evidence file being read: its description and its bytes, chunk by chunk.
-pub struct EvidenceFile {
+/// A stored file being read (an evidence file, a ticket attachment): its
+/// description and its bytes, chunk by chunk.
+pub struct StoredFile {
     pub name: String,
     pub content_type: String,
     pub size: u64,
@@ -141,9 +142,9 @@ pub struct EvidenceFile {
     pub chunks: BoxStream<'static, Result<Vec<u8>>>,
 }
 
-impl std::fmt::Debug for EvidenceFile {
+impl std::fmt::Debug for StoredFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EvidenceFile")
+        f.debug_struct("StoredFile")
             .field("name", &self.name)
             .field("content_type", &self.content_type)
             .field("size", &self.size)
@@ -383,7 +384,7 @@ impl Regentra {
         principal: &Principal,
         org: OrgId,
         evidence: EvidenceId,
-    ) -> Result<EvidenceFile> {
+    ) -> Result<StoredFile> {
         self.authorize_all(principal, org, Permission::EvidenceRead)
             .await?;
         let record = store::require::<Evidence>(self.store(), Scope::Org(org), evidence.0).await?;
@@ -415,7 +416,7 @@ impl Regentra {
                 Some((chunk, seq + 1))
             }
         });
-        Ok(EvidenceFile {
+        Ok(StoredFile {
             name,
             content_type,
             size,

@@ -31,13 +31,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use futures::stream::{BoxStream, Stream, StreamExt};
+use futures::stream::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::ticket::{Comment, Ticket};
 use crate::audit::Target;
+use crate::compliance::evidence::StoredFile;
 use crate::error::{Error, Result};
 use crate::ids::{AttachmentId, BlobId, CommentId, OrgId, TicketId, UserId};
 use crate::rbac::Permission;
@@ -229,25 +230,6 @@ impl StagedAttachment {
     }
     pub fn sha256(&self) -> &str {
         &self.sha256
-    }
-}
-
-/// An attachment being read: its description and its bytes, chunk by chunk.
-pub struct AttachmentFile {
-    pub name: String,
-    pub content_type: String,
-    pub size: u64,
-    pub sha256: String,
-    pub chunks: BoxStream<'static, Result<Vec<u8>>>,
-}
-
-impl std::fmt::Debug for AttachmentFile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AttachmentFile")
-            .field("name", &self.name)
-            .field("content_type", &self.content_type)
-            .field("size", &self.size)
-            .finish_non_exhaustive()
     }
 }
 
@@ -592,7 +574,7 @@ impl Regentra {
         org: OrgId,
         ticket: TicketId,
         attachment: AttachmentId,
-    ) -> Result<AttachmentFile> {
+    ) -> Result<StoredFile> {
         self.ticket(principal, org, ticket).await?;
         let staff = self
             .authorize_all(principal, org, Permission::TicketsRead)
@@ -625,7 +607,7 @@ impl Regentra {
                 Some((chunk, seq + 1))
             }
         });
-        Ok(AttachmentFile {
+        Ok(StoredFile {
             name: a.name,
             content_type: a.content_type,
             size: a.size,

@@ -28,7 +28,7 @@ async fn stage(
     r.stage_attachment(who, org, file, body(bytes)).await
 }
 
-async fn read_all(file: crate::psa::attachments::AttachmentFile) -> Vec<u8> {
+async fn read_all(file: crate::compliance::evidence::StoredFile) -> Vec<u8> {
     use futures::StreamExt;
     let mut out = Vec::new();
     let mut chunks = file.chunks;

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::body::Body as RawBody;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::StreamExt;
 use regentra_core::compliance::evidence::{
@@ -270,42 +270,7 @@ async fn download(
     Id((org, id)): Id<(OrgId, EvidenceId)>,
 ) -> ApiResult<Response> {
     let file = state.regentra.open_evidence_file(&caller, org, id).await?;
-    let safe_name: String = file
-        .name
-        .chars()
-        .map(|c| {
-            if (c.is_ascii_graphic() || c == ' ') && c != '"' && c != '\\' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let stream = file
-        .chunks
-        .map(|r| r.map_err(|e| std::io::Error::other(e.to_string())));
-    let mut response = RawBody::from_stream(stream).into_response();
-    let headers = response.headers_mut();
-    let pairs = [
-        (header::CONTENT_TYPE, file.content_type.clone()),
-        (header::CONTENT_LENGTH, file.size.to_string()),
-        (
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{safe_name}\""),
-        ),
-        (header::ETAG, format!("\"{}\"", file.sha256)),
-        (
-            header::HeaderName::from_static("x-content-sha256"),
-            file.sha256.clone(),
-        ),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-    ];
-    for (name, value) in pairs {
-        if let Ok(v) = value.parse() {
-            headers.insert(name, v);
-        }
-    }
-    Ok(response)
+    Ok(super::ticket_files::file_response(file))
 }
 
 /// Links evidence to a common control.

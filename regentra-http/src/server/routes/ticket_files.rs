@@ -9,8 +9,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
+use regentra_core::compliance::evidence::StoredFile;
 use regentra_core::ids::{AttachmentId, CommentId, OrgId, TicketId};
-use regentra_core::psa::attachments::{AttachmentFile, NewAttachment, TicketAttachment};
+use regentra_core::psa::attachments::{NewAttachment, TicketAttachment};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -157,7 +158,7 @@ async fn download_attachment(
 /// `Content-Disposition: attachment` with a safe ASCII name (and the real
 /// one in RFC 8187 form), and `nosniff` (the server's layer adds a policy
 /// that lets nothing load or run).
-pub(crate) fn file_response(file: AttachmentFile) -> Response {
+pub(crate) fn file_response(file: StoredFile) -> Response {
     let ascii: String = file
         .name
         .chars()
