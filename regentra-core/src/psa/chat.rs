@@ -528,10 +528,9 @@ impl Regentra {
     /// and the time zone of its calendar (UTC without one).
     async fn chat_time_zone(&self, org: OrgId) -> Result<(Option<SlaPolicy>, String)> {
         let policy = self.effective_sla_policy(org).await?;
-        let zone = policy
-            .as_ref()
-            .map(|p| p.calendar.timezone.clone())
-            .unwrap_or_else(|| "UTC".to_owned());
+        let zone = super::sla_policy::zone_of_policy(policy.as_ref())
+            .name()
+            .to_owned();
         Ok((policy, zone))
     }
 

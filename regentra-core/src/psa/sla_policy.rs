@@ -458,11 +458,9 @@ impl Regentra {
     /// else its MSP's default for clients), UTC when it has none. A system
     /// operation for the host's pages; it tells nothing but a zone.
     pub async fn time_zone(&self, org: OrgId) -> Result<crate::sla::Tz> {
-        Ok(self
-            .effective_sla_policy(org)
-            .await?
-            .and_then(|p| p.calendar.timezone.parse().ok())
-            .unwrap_or(crate::sla::Tz::UTC))
+        Ok(zone_of_policy(
+            self.effective_sla_policy(org).await?.as_ref(),
+        ))
     }
 
     /// The policy tickets of `org` run on: its own default, else (for a
@@ -488,4 +486,12 @@ impl Regentra {
             _ => Ok(None),
         }
     }
+}
+
+/// The zone an org's people see times in, given the policy its tickets run
+/// on: the policy calendar's, UTC without one.
+pub(crate) fn zone_of_policy(policy: Option<&SlaPolicy>) -> crate::sla::Tz {
+    policy
+        .and_then(|p| p.calendar.timezone.parse().ok())
+        .unwrap_or(crate::sla::Tz::UTC)
 }
