@@ -1,0 +1,56 @@
+// The staff console's script: what the pages do better with JavaScript.
+// Every page works without it (the switcher is a list of links, forms
+// post and redirect); this adds the switcher's filter, closes it with
+// Escape, and moves focus to a page's message after an action.
+"use strict";
+
+(function () {
+  // The client switcher: a filter box over the list of clients, shown
+  // only when the script runs (it is `hidden` in the page).
+  document.querySelectorAll("[data-switcher]").forEach(function (switcher) {
+    var filter = switcher.querySelector("[data-switcher-filter]");
+    var none = switcher.querySelector("[data-switcher-none]");
+    var items = Array.prototype.slice.call(switcher.querySelectorAll("li"));
+    if (!filter) return;
+    filter.hidden = false;
+    switcher.addEventListener("toggle", function () {
+      if (switcher.open) filter.focus();
+    });
+    filter.addEventListener("input", function () {
+      var wanted = filter.value.trim().toLowerCase();
+      var shown = 0;
+      items.forEach(function (item) {
+        var match = item.textContent.toLowerCase().indexOf(wanted) !== -1;
+        item.hidden = !match;
+        if (match) shown += 1;
+      });
+      if (none) none.hidden = shown !== 0;
+    });
+    filter.addEventListener("keydown", function (event) {
+      // Enter opens the only (or first) client left.
+      if (event.key === "Enter") {
+        var first = items.filter(function (i) { return !i.hidden; })[0];
+        if (first) {
+          event.preventDefault();
+          first.querySelector("a").click();
+        }
+      }
+    });
+    switcher.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && switcher.open) {
+        switcher.open = false;
+        switcher.querySelector("summary").focus();
+      }
+    });
+  });
+
+  // After an action the page shows its outcome in an element marked
+  // `data-focus-on-load` (a success notice or an error summary): focus
+  // goes there, so a screen reader reads it and the keyboard continues
+  // from it.
+  var outcome = document.querySelector("[data-focus-on-load]");
+  if (outcome) {
+    if (!outcome.hasAttribute("tabindex")) outcome.setAttribute("tabindex", "-1");
+    outcome.focus();
+  }
+})();
