@@ -44,6 +44,45 @@
     });
   });
 
+  // Live regions (`data-live="name"`): the queue and a ticket's
+  // conversation. Every few seconds the page is fetched again and each
+  // region whose content changed is replaced, unless the person is
+  // working inside it (focus there) or has a text selection in it. The
+  // regions are `aria-live="polite"`: a change is announced, focus stays
+  // where it is.
+  var regions = document.querySelectorAll("[data-live]");
+  if (regions.length && window.fetch && window.DOMParser) {
+    var refresh = function () {
+      if (document.hidden) return;
+      fetch(window.location.href, {
+        credentials: "same-origin",
+        headers: { Accept: "text/html" },
+      })
+        .then(function (response) {
+          if (!response.ok || response.redirected) return null;
+          return response.text();
+        })
+        .then(function (html) {
+          if (!html) return;
+          var fresh = new DOMParser().parseFromString(html, "text/html");
+          regions.forEach(function (region) {
+            var name = region.getAttribute("data-live");
+            var next = fresh.querySelector('[data-live="' + name + '"]');
+            if (!next || next.innerHTML === region.innerHTML) return;
+            if (region.contains(document.activeElement)) return;
+            var selection = window.getSelection && window.getSelection();
+            if (selection && !selection.isCollapsed && region.contains(selection.anchorNode)) return;
+            region.innerHTML = next.innerHTML;
+            region.setAttribute("data-refreshed", String(Date.now()));
+          });
+        })
+        .catch(function () {
+          // Offline for a moment: the next round tries again.
+        });
+    };
+    window.setInterval(refresh, 5000);
+  }
+
   // After an action the page shows its outcome in an element marked
   // `data-focus-on-load` (a success notice or an error summary): focus
   // goes there, so a screen reader reads it and the keyboard continues
