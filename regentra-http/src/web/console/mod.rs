@@ -77,13 +77,8 @@ pub enum Section {
 
 impl Section {
     /// In the navigation's order.
-    pub const ALL: [Section; 5] = [
-        Section::Dashboard,
-        Section::Tickets,
-        Section::Chats,
-        Section::Kb,
-        Section::Assets,
-    ];
+    /// (Each section joins the list when its pages exist.)
+    pub const ALL: [Section; 1] = [Section::Tickets];
 
     /// The path segment (`/app/{scope}/{key}`).
     pub fn key(self) -> &'static str {

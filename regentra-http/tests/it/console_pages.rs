@@ -1,0 +1,613 @@
+//! The staff console (`/app`) as a staff member's browser meets it without
+//! JavaScript: who gets in, the client switcher and what each role's
+//! navigation shows, the queue across clients and its filters, a ticket's
+//! page and what staff do there (reply, note, status, assignee, time, a new
+//! ticket for a client's person), the inbox; and the doors that must stay
+//! shut (another MSP's client, a client the technician is not assigned to,
+//! a form without its CSRF token).
+
+use std::time::Duration;
+
+use chrono::Duration as Minutes;
+use regentra_http::server::worker::{self, WorkerConfig};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::browser::Browser;
+use crate::support::{self, Api, M, PASSWORD, Server, id, items};
+
+/// An MSP with three clients: Acme and Globex, where the technician Tom
+/// works (assigned to both), and Initech, where he does not; Acme's
+/// employee Ann; Carol, a compliance officer assigned to Acme; and another
+/// MSP with its own client. Acme and Globex run a round-the-clock SLA.
+struct Desk {
+    boss: Api,
+    msp: String,
+    acme: String,
+    globex: String,
+    initech: String,
+    other_client: String,
+}
+
+async fn desk(server: &Server) -> Desk {
+    let (boss, msp, acme) = support::msp_with_client(server).await;
+    boss.ok(
+        M::PATCH,
+        &format!("/v1/orgs/{acme}"),
+        Some(json!({"name": "Acme"})),
+        StatusCode::OK,
+    )
+    .await;
+    let client = |name: &'static str| {
+        let boss = &boss;
+        let msp = &msp;
+        async move {
+            id(&boss
+                .post(&format!("/v1/orgs/{msp}/clients"), json!({"name": name}))
+                .await)
+        }
+    };
+    let globex = client("Globex").await;
+    let initech = client("Initech").await;
+    let admin = server.admin();
+    for (org, email, name, role) in [
+        (&msp, "tom@msp.test", "Tom Technician", "technician"),
+        (
+            &msp,
+            "carol@msp.test",
+            "Carol Compliance",
+            "compliance_officer",
+        ),
+        (&acme, "ann@acme.test", "Ann Example", "employee"),
+        (&initech, "ivy@initech.test", "Ivy Initech", "employee"),
+    ] {
+        admin
+            .post(
+                &format!("/v1/orgs/{org}/members"),
+                json!({"email": email, "name": name, "password": PASSWORD, "role": role}),
+            )
+            .await;
+    }
+    let tom = server.login("tom@msp.test", PASSWORD).await;
+    let carol = server.login("carol@msp.test", PASSWORD).await;
+    for (client, user, role) in [
+        (&acme, me(&tom).await, "technician"),
+        (&globex, me(&tom).await, "technician"),
+        (&acme, me(&carol).await, "compliance_officer"),
+    ] {
+        boss.post(
+            &format!("/v1/orgs/{msp}/clients/{client}/staff"),
+            json!({"user_id": user, "role": role}),
+        )
+        .await;
+    }
+    let day = json!([["00:00", "24:00"]]);
+    for org in [&acme, &globex] {
+        boss.post(
+            &format!("/v1/orgs/{org}/sla-policies"),
+            json!({
+                "name": "Around the clock",
+                "default": true,
+                "calendar": {"timezone": "UTC", "weekly": {
+                    "mon": day, "tue": day, "wed": day, "thu": day, "fri": day, "sat": day, "sun": day}},
+                "targets": {
+                    "critical": {"first_response_minutes": 30, "resolution_minutes": 240},
+                    "high": {"first_response_minutes": 120, "resolution_minutes": 480},
+                    "medium": {"first_response_minutes": 240, "resolution_minutes": 960},
+                    "low": {"first_response_minutes": 480, "resolution_minutes": 2400}},
+                "escalations": [
+                    {"clock": "response", "trigger": {"kind": "percent", "percent": 50},
+                     "action": {"kind": "notify_role", "role": "technician"}}]
+            }),
+        )
+        .await;
+    }
+    let admin = server.admin();
+    let other_msp = id(&admin
+        .post("/v1/orgs", json!({"name": "Other MSP", "kind": "msp"}))
+        .await);
+    admin
+        .post(
+            &format!("/v1/orgs/{other_msp}/members"),
+            json!({"email": "rival@other.test", "name": "Rival", "password": PASSWORD, "role": "msp_admin"}),
+        )
+        .await;
+    let rival = server.login("rival@other.test", PASSWORD).await;
+    let other_client = id(&rival
+        .post(
+            &format!("/v1/orgs/{other_msp}/clients"),
+            json!({"name": "Other client"}),
+        )
+        .await);
+    Desk {
+        boss,
+        msp,
+        acme,
+        globex,
+        initech,
+        other_client,
+    }
+}
+
+async fn me(api: &Api) -> String {
+    api.get("/v1/me").await["user_id"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("no user id in /v1/me"))
+}
+
+async fn signed_in(server: &Server, email: &str) -> Browser {
+    let browser = Browser::new(&server.base);
+    browser.get("/sign-in").await;
+    browser.sign_in(email, PASSWORD).await;
+    browser
+}
+
+/// A ticket opened by the MSP admin for Ann (in Acme) or for nobody in
+/// particular (elsewhere): its id.
+async fn ticket(boss: &Api, org: &str, subject: &str, priority: &str) -> String {
+    id(&boss
+        .post(
+            &format!("/v1/orgs/{org}/tickets"),
+            json!({"subject": subject, "description": "", "priority": priority}),
+        )
+        .await)
+}
+
+/// The link of each ticket row of a queue page, by subject.
+fn listed(page: &crate::support::browser::Page, subject: &str) -> bool {
+    page.shows(subject)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_lets_in_staff_only_and_sends_the_rest_away() {
+    let server = Server::embedded().await;
+    let d = desk(&server).await;
+
+    // Signed out: to the sign-in page, coming back.
+    let anonymous = Browser::new(&server.base);
+    let page = anonymous.get("/app").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert!(
+        page.location().starts_with("/sign-in?next=%2Fapp"),
+        "{}",
+        page.location()
+    );
+
+    // A client's employee: not staff.
+    let ann = signed_in(&server, "ann@acme.test").await;
+    let page = ann.get("/app").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.shows("This console is for staff"), "{}", page.html);
+
+    // The technician starts in the all-clients view.
+    let tom = signed_in(&server, "tom@msp.test").await;
+    let page = tom.get("/app").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location(), "/app/all/tickets");
+    let page = tom.get("/app/all/tickets").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    // The switcher: his clients and his MSP, never the client he is not
+    // assigned to or another MSP's.
+    for shown in ["All clients", "Acme", "Globex", "MSP"] {
+        assert!(page.shows(shown), "{shown} missing");
+    }
+    assert!(!page.shows("Initech"));
+    assert!(!page.shows("Other client"));
+    // Switching keeps the section: Acme's queue.
+    assert!(
+        page.html
+            .contains(&format!("href=\"/app/{}/tickets\"", d.acme))
+    );
+    // Doors that stay shut: 404, the same as an org that does not exist.
+    for org in [
+        &d.initech,
+        &d.other_client,
+        &"0190a0a0-0000-7000-8000-000000000000".to_owned(),
+    ] {
+        let page = tom.get(&format!("/app/{org}/tickets")).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{org}");
+        assert!(page.shows("Page not found"));
+    }
+    // The compliance officer sees no service desk in Acme, and its URL is
+    // a 404 for her.
+    let carol = signed_in(&server, "carol@msp.test").await;
+    let page = carol.get(&format!("/app/{}/tickets", d.acme)).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(!page.html.contains(">Service desk<"), "{}", page.html);
+    let _ = (&d.boss, &d.msp, &d.globex);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_queue_across_clients_filters_by_assignee_and_sla_state() {
+    let (server, clock) = support::server_with_clock().await;
+    let d = desk(&server).await;
+    let tom_api = server.login("tom@msp.test", PASSWORD).await;
+    let tom_id = me(&tom_api).await;
+    let breached = ticket(&d.boss, &d.globex, "Line 3 stopped", "critical").await;
+    let at_risk = ticket(&d.boss, &d.acme, "Printer offline", "high").await;
+    let calm = ticket(&d.boss, &d.acme, "New laptop", "low").await;
+    let elsewhere = ticket(&d.boss, &d.initech, "Initech secret", "critical").await;
+    for (org, t) in [(&d.globex, &breached), (&d.acme, &at_risk)] {
+        d.boss
+            .ok(
+                M::PATCH,
+                &format!("/v1/orgs/{org}/tickets/{t}"),
+                Some(json!({"assignee": tom_id})),
+                StatusCode::OK,
+            )
+            .await;
+    }
+    // 70 minutes on: the critical one's 30-minute response is past, the
+    // high one's 120-minute response is within the hour.
+    clock.advance(Minutes::minutes(70));
+
+    let tom = signed_in(&server, "tom@msp.test").await;
+    let all = tom.get("/app/all/tickets").await;
+    assert_eq!(all.status, StatusCode::OK);
+    for subject in ["Line 3 stopped", "Printer offline", "New laptop"] {
+        assert!(listed(&all, subject), "{subject} not in the queue");
+    }
+    assert!(!all.shows("Initech secret"));
+    // The default order is the next due time: the breached one first.
+    let first = all.html.find("Line 3 stopped").expect("listed");
+    let second = all.html.find("Printer offline").expect("listed");
+    let third = all.html.find("New laptop").expect("listed");
+    assert!(first < second && second < third, "not in due order");
+
+    let mine_at_risk = tom.get("/app/all/tickets?assignee=me&sla=at_risk").await;
+    assert!(mine_at_risk.shows("Printer offline"));
+    assert!(!mine_at_risk.shows("Line 3 stopped"));
+    assert!(!mine_at_risk.shows("New laptop"));
+    let breached_page = tom.get("/app/all/tickets?sla=breached").await;
+    assert!(breached_page.shows("Line 3 stopped"));
+    assert!(breached_page.shows("Breached"));
+    assert!(!breached_page.shows("Printer offline"));
+    let unassigned = tom.get("/app/all/tickets?assignee=unassigned").await;
+    assert!(unassigned.shows("New laptop"));
+    assert!(!unassigned.shows("Printer offline"));
+    // Choosing a client in the all-clients view switches to it, filters kept.
+    let page = tom
+        .get(&format!("/app/all/tickets?client={}&assignee=me", d.acme))
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        page.location(),
+        format!("/app/{}/tickets?assignee=me", d.acme)
+    );
+    let acme_only = tom.get(page.location()).await;
+    assert!(acme_only.shows("Printer offline"));
+    assert!(!acme_only.shows("Line 3 stopped"));
+    // Another org's ticket under an org he reaches is a 404, not a leak.
+    let page = tom
+        .get(&format!("/app/{}/tickets/{elsewhere}", d.acme))
+        .await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    let page = tom
+        .get(&format!("/app/{}/tickets/{elsewhere}", d.initech))
+        .await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    let _ = calm;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_answer_a_ticket_the_client_sees_the_reply_and_never_the_note() {
+    let (server, clock) = support::server_with_clock().await;
+    let d = desk(&server).await;
+    d.boss
+        .ok(
+            M::PATCH,
+            &format!("/v1/orgs/{}/portal", d.acme),
+            Some(json!({"enabled": true, "slug": "acme"})),
+            StatusCode::OK,
+        )
+        .await;
+    let ann_api = server.login("ann@acme.test", PASSWORD).await;
+    let t = id(&ann_api
+        .post(
+            &format!("/v1/orgs/{}/tickets", d.acme),
+            json!({"subject": "Cannot print", "description": "Tray 2 jams.", "priority": "medium"}),
+        )
+        .await);
+    d.boss
+        .post(
+            &format!("/v1/orgs/{}/assets", d.acme),
+            json!({"name": "Front desk printer", "kind": "printer"}),
+        )
+        .await;
+    let tom = signed_in(&server, "tom@msp.test").await;
+    let base = format!("/app/{}/tickets/{t}", d.acme);
+    let page = tom.get(&base).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(page.shows("Cannot print") && page.shows("Tray 2 jams."));
+    assert!(page.shows("Ann Example"), "the requester is named");
+    let csrf = page.input("csrf_token").expect("a CSRF field");
+
+    // A reply and a note.
+    let sent = tom
+        .post(
+            &format!("{base}/reply"),
+            &[
+                ("csrf_token", &csrf),
+                ("body", "Please try tray 1 meanwhile."),
+                ("visibility", "public"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.html);
+    assert_eq!(sent.location(), format!("{base}?done=reply"));
+    let noted = tom
+        .post(
+            &format!("{base}/reply"),
+            &[
+                ("csrf_token", &csrf),
+                ("body", "Fuser is worn; order part 4711."),
+                ("visibility", "internal"),
+            ],
+        )
+        .await;
+    assert_eq!(noted.status, StatusCode::SEE_OTHER);
+    let page = tom.get(&format!("{base}?done=note")).await;
+    assert!(page.shows("Your internal note was added."));
+    assert!(page.shows("Internal note") && page.shows("order part 4711"));
+    assert!(page.shows("Please try tray 1 meanwhile."));
+    // The client's portal shows the reply and not the note.
+    let conversation = ann_api
+        .get(&format!("/v1/orgs/{}/tickets/{t}/comments", d.acme))
+        .await;
+    let bodies: Vec<&str> = items(&conversation)
+        .iter()
+        .filter_map(|c| c["body"].as_str())
+        .collect();
+    assert!(
+        bodies.contains(&"Please try tray 1 meanwhile."),
+        "{bodies:?}"
+    );
+    assert!(!bodies.iter().any(|b| b.contains("4711")), "{bodies:?}");
+
+    // An empty reply: the error next to the message, nothing written.
+    let empty = tom
+        .post(
+            &format!("{base}/reply"),
+            &[
+                ("csrf_token", &csrf),
+                ("body", "  "),
+                ("visibility", "public"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        empty.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        empty.html
+    );
+    assert!(empty.field_error("body").is_some(), "{}", empty.html);
+
+    // Status, priority, assignee.
+    for (path, field, value, done) in [
+        ("status", "status", "pending", "status"),
+        ("priority", "priority", "high", "priority"),
+        ("assignee", "assignee", "me", "assignee"),
+    ] {
+        let page = tom
+            .post(
+                &format!("{base}/{path}"),
+                &[("csrf_token", &csrf), (field, value)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}: {}", page.html);
+        assert_eq!(page.location(), format!("{base}?done={done}"));
+    }
+    let page = tom.get(&base).await;
+    assert!(page.shows("Waiting on client") && page.shows("High"));
+    assert!(page.shows("assigned to You"), "{}", page.html);
+    // An employee cannot be given a ticket: said next to the field.
+    let ann_id = me(&ann_api).await;
+    let refused = tom
+        .post(
+            &format!("{base}/assignee"),
+            &[("csrf_token", &csrf), ("assignee", &ann_id)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.field_error("assignee").is_some(),
+        "{}",
+        refused.html
+    );
+
+    // Time: a bad number is named; a good entry is listed.
+    let bad = tom
+        .post(
+            &format!("{base}/time"),
+            &[
+                ("csrf_token", &csrf),
+                ("minutes", "lots"),
+                ("date", "2026-03-02"),
+                ("note", ""),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.field_error("minutes").is_some());
+    assert_eq!(bad.input("note").as_deref(), Some(""));
+    let logged = tom
+        .post(
+            &format!("{base}/time"),
+            &[
+                ("csrf_token", &csrf),
+                ("minutes", "95"),
+                ("date", "2026-03-02"),
+                ("note", "Cleaned the fuser"),
+                ("billable", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(logged.status, StatusCode::SEE_OTHER, "{}", logged.html);
+    let page = tom.get(&base).await;
+    assert!(page.shows("1 h 35 min") && page.shows("Cleaned the fuser"));
+
+    // Link the printer.
+    let asset = page
+        .html
+        .split("<option value=\"")
+        .find_map(|chunk| {
+            chunk
+                .contains("Front desk printer")
+                .then(|| chunk.split('"').next().unwrap_or_default().to_owned())
+        })
+        .expect("the printer is offered");
+    let linked = tom
+        .post(
+            &format!("{base}/assets"),
+            &[("csrf_token", &csrf), ("asset", &asset)],
+        )
+        .await;
+    assert_eq!(linked.status, StatusCode::SEE_OTHER);
+    let page = tom.get(&base).await;
+    assert!(page.html.contains("class=\"asset-list\""));
+
+    // A form without the session's token changes nothing.
+    let forged = tom
+        .post(&format!("{base}/status"), &[("status", "closed")])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let ticket = d
+        .boss
+        .get(&format!("/v1/orgs/{}/tickets/{t}", d.acme))
+        .await;
+    assert_eq!(ticket["status"], "pending");
+    let _ = clock;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_open_a_ticket_for_a_clients_person() {
+    let server = Server::embedded().await;
+    let d = desk(&server).await;
+    let tom = signed_in(&server, "tom@msp.test").await;
+    let form = tom.get(&format!("/app/{}/tickets/new", d.acme)).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.html);
+    assert!(form.shows("Ann Example (ann@acme.test)"));
+    // Initech's people are not offered in Acme.
+    assert!(!form.shows("ivy@initech.test"));
+    let csrf = form.input("csrf_token").expect("csrf");
+    let missing = tom
+        .post(
+            &format!("/app/{}/tickets/new", d.acme),
+            &[
+                ("csrf_token", &csrf),
+                ("requester", ""),
+                ("subject", ""),
+                ("description", ""),
+                ("priority", "medium"),
+            ],
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        missing.field_error("requester").is_some(),
+        "{}",
+        missing.html
+    );
+    let ann_api = server.login("ann@acme.test", PASSWORD).await;
+    let ann_id = me(&ann_api).await;
+    let made = tom
+        .post(
+            &format!("/app/{}/tickets/new", d.acme),
+            &[
+                ("csrf_token", &csrf),
+                ("requester", &ann_id),
+                ("subject", "Phone rings twice"),
+                ("description", "Called in by Ann."),
+                ("priority", "low"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.html);
+    assert!(made.location().ends_with("?done=created"));
+    // Ann sees it as hers.
+    let hers = ann_api.get(&format!("/v1/orgs/{}/tickets", d.acme)).await;
+    assert!(
+        items(&hers)
+            .iter()
+            .any(|t| t["subject"] == "Phone rings twice"),
+        "{hers}"
+    );
+    // Someone of another client cannot be named as requester.
+    let ivy = server.login("ivy@initech.test", PASSWORD).await;
+    let ivy_id = me(&ivy).await;
+    let refused = tom
+        .post(
+            &format!("/app/{}/tickets/new", d.acme),
+            &[
+                ("csrf_token", &csrf),
+                ("requester", &ivy_id),
+                ("subject", "Sneaky"),
+                ("description", ""),
+                ("priority", "low"),
+            ],
+        )
+        .await;
+    assert_ne!(refused.status, StatusCode::SEE_OTHER, "{}", refused.html);
+    let all = d.boss.get(&format!("/v1/orgs/{}/tickets", d.acme)).await;
+    assert!(!all.to_string().contains("Sneaky"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sla_warning_reaches_the_technicians_inbox() {
+    let (server, clock) = support::server_with_clock().await;
+    let d = desk(&server).await;
+    let tom_api = server.login("tom@msp.test", PASSWORD).await;
+    let tom_id = me(&tom_api).await;
+    let t = ticket(&d.boss, &d.globex, "Line 3 stopped", "critical").await;
+    d.boss
+        .ok(
+            M::PATCH,
+            &format!("/v1/orgs/{}/tickets/{t}", d.globex),
+            Some(json!({"assignee": tom_id})),
+            StatusCode::OK,
+        )
+        .await;
+    clock.advance(Minutes::minutes(20));
+    worker::sweep_once(
+        server.regentra.clone(),
+        WorkerConfig {
+            every: Duration::from_secs(3600),
+            webhooks: Vec::new(),
+            secret: None,
+            first_retry: worker::FIRST_RETRY,
+            dns: None,
+        },
+    )
+    .await
+    .expect("a sweep");
+    let tom = signed_in(&server, "tom@msp.test").await;
+    let page = tom.get("/app/all/tickets").await;
+    assert!(
+        page.html.contains("class=\"count-badge\">1<"),
+        "the unread badge: {}",
+        page.html
+    );
+    let inbox = tom.get("/app/inbox").await;
+    assert_eq!(inbox.status, StatusCode::OK);
+    assert!(
+        inbox.shows("SLA at risk") && inbox.shows("#1 Line 3 stopped"),
+        "{}",
+        inbox.html
+    );
+    assert!(inbox.shows("Globex"));
+    assert!(
+        inbox
+            .html
+            .contains(&format!("href=\"/app/{}/tickets/{t}\"", d.globex))
+    );
+    let csrf = inbox.input("csrf_token").expect("csrf");
+    let done = tom
+        .post("/app/inbox/read-all", &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let inbox = tom.get("/app/inbox?done=all").await;
+    assert!(!inbox.html.contains("count-badge"), "{}", inbox.html);
+    assert!(inbox.shows("Every notification is marked read."));
+}
