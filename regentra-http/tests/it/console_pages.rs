@@ -20,16 +20,16 @@ use crate::support::{self, Api, M, PASSWORD, Server, id, items};
 /// works (assigned to both), and Initech, where he does not; Acme's
 /// employee Ann; Carol, a compliance officer assigned to Acme; and another
 /// MSP with its own client. Acme and Globex run a round-the-clock SLA.
-struct Desk {
-    boss: Api,
-    msp: String,
-    acme: String,
-    globex: String,
-    initech: String,
-    other_client: String,
+pub(crate) struct Desk {
+    pub boss: Api,
+    pub msp: String,
+    pub acme: String,
+    pub globex: String,
+    pub initech: String,
+    pub other_client: String,
 }
 
-async fn desk(server: &Server) -> Desk {
+pub(crate) async fn desk(server: &Server) -> Desk {
     let (boss, msp, acme) = support::msp_with_client(server).await;
     boss.ok(
         M::PATCH,
@@ -129,7 +129,7 @@ async fn desk(server: &Server) -> Desk {
     }
 }
 
-async fn me(api: &Api) -> String {
+pub(crate) async fn me(api: &Api) -> String {
     api.get("/v1/me").await["user_id"]
         .as_str()
         .map(str::to_owned)
@@ -145,7 +145,7 @@ async fn signed_in(server: &Server, email: &str) -> Browser {
 
 /// A ticket opened by the MSP admin for Ann (in Acme) or for nobody in
 /// particular (elsewhere): its id.
-async fn ticket(boss: &Api, org: &str, subject: &str, priority: &str) -> String {
+pub(crate) async fn ticket(boss: &Api, org: &str, subject: &str, priority: &str) -> String {
     id(&boss
         .post(
             &format!("/v1/orgs/{org}/tickets"),

@@ -250,6 +250,15 @@ fn allows(access: &OrgAccess, permission: Permission) -> bool {
 /// replaces the page: the sign-in page (coming back) without a live
 /// session, a page for a person who is nobody's staff.
 pub async fn staff(state: &AppState, headers: &HeaderMap, path: &str) -> Result<Staff, Response> {
+    let staff = person(state, headers, path).await?;
+    if staff.orgs.is_empty() {
+        return Err(not_staff(&staff));
+    }
+    Ok(staff)
+}
+
+/// The signed-in person, staff or not (their `orgs` empty when not).
+async fn person(state: &AppState, headers: &HeaderMap, path: &str) -> Result<Staff, Response> {
     let Some(secret) = browser::session_secret(headers, state) else {
         return Err(to_sign_in(path));
     };
@@ -281,7 +290,7 @@ pub async fn staff(state: &AppState, headers: &HeaderMap, path: &str) -> Result<
         .collect();
     orgs.sort_by_cached_key(|o| (o.org.name.to_lowercase(), o.org.id));
     let msp_staff = orgs.iter().any(|o| o.org.kind == OrgKind::Msp);
-    let staff = Staff {
+    Ok(Staff {
         caller,
         secret,
         name: me.account.display_name,
@@ -290,11 +299,7 @@ pub async fn staff(state: &AppState, headers: &HeaderMap, path: &str) -> Result<
         msp_staff,
         org_names,
         unread,
-    };
-    if staff.orgs.is_empty() {
-        return Err(not_staff(&staff));
-    }
-    Ok(staff)
+    })
 }
 
 /// [`staff`] and the scope named by the path's `segment`, or the 404 page.
@@ -479,14 +484,17 @@ impl Switcher {
 
 // ---- pages of the shell -----------------------------------------------
 
-/// `GET /app`: where the console starts for this person.
+/// `GET /app`: where the console starts for this person (where a browser
+/// goes after signing in when no page asked for it); a person who is
+/// nobody's staff goes to their account page.
 async fn landing(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let staff = match staff(&state, &headers, "/app").await {
+    let staff = match person(&state, &headers, "/app").await {
         Ok(staff) => staff,
         Err(response) => return response,
     };
     match staff.start() {
         Some(path) => Redirect::to(&path).into_response(),
+        None if staff.orgs.is_empty() => Redirect::to("/account").into_response(),
         None => Redirect::to("/app/profile").into_response(),
     }
 }

@@ -5,6 +5,7 @@
 //! without the browser; failed in CI.
 
 mod checks;
+mod console;
 mod errors;
 mod password_reset;
 mod portal;
