@@ -99,6 +99,8 @@
 
   // The offer to leave the chat as a ticket, as the server makes it.
   function showOffer(minutes) {
+    // The offer is the requester's; the service desk's page has none.
+    if (data.party === 'staff') return;
     if (document.getElementById('chat-offer')) return;
     const section = document.createElement('section');
     section.className = 'card chat-offer';

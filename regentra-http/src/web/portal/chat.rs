@@ -46,7 +46,7 @@ pub(crate) async fn script(headers: HeaderMap) -> Response {
     )
 }
 
-fn script_version() -> &'static str {
+pub(crate) fn script_version() -> &'static str {
     static VERSION: OnceLock<String> = OnceLock::new();
     VERSION.get_or_init(|| short_hash(SCRIPT))
 }
