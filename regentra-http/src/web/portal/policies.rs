@@ -89,7 +89,6 @@ struct PolicyPage {
     agree_error: Option<String>,
     name_error: Option<String>,
     alert: Option<String>,
-    script_version: &'static str,
 }
 
 #[derive(Template)]
@@ -256,7 +255,6 @@ fn policy_page(
             agree_error: form.agree_error,
             name_error: form.name_error,
             alert: form.alert,
-            script_version: super::forms_script_version(),
             policy,
             view,
         },
