@@ -102,7 +102,12 @@ async fn start(browser: &Browser, slug: &str, message: &str) -> String {
         )
         .await;
     assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.html);
-    let path = started.location().to_owned();
+    // Opened at its form, to write the next message.
+    let path = started
+        .location()
+        .strip_suffix("#chat-form")
+        .unwrap_or_else(|| panic!("the chat opened at its form: {}", started.location()))
+        .to_owned();
     assert!(path.starts_with(&format!("/portal/{slug}/chat/")), "{path}");
     path
 }
