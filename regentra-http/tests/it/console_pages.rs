@@ -793,3 +793,74 @@ async fn the_profile_changes_the_password_mfa_tokens_and_emails() {
     assert!(tom.get("/app/profile").await.shows("recovery codes left"));
     let _ = clock;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_technician_answers_a_chat_from_the_inbox_and_turns_it_into_a_ticket() {
+    let server = Server::embedded().await;
+    let d = desk(&server).await;
+    let ann = server.login("ann@acme.test", PASSWORD).await;
+    let chat = id(&ann
+        .post(
+            &format!("/v1/orgs/{}/chats", d.acme),
+            json!({"message": "My screen is black."}),
+        )
+        .await);
+    let tom = signed_in(&server, "tom@msp.test").await;
+    // The inbox says a client waits, and links the chat.
+    let inbox = tom.get("/app/inbox").await;
+    assert!(
+        inbox.shows("A client is waiting in a chat"),
+        "{}",
+        inbox.html
+    );
+    let path = format!("/app/{}/chats/{chat}", d.acme);
+    assert!(inbox.html.contains(&format!("href=\"{path}\"")));
+    let page = tom.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(page.shows("Chat with Ann Example") && page.shows("My screen is black."));
+    let csrf = page.input("csrf_token").expect("csrf");
+    let empty = tom
+        .post(
+            &format!("{path}/messages"),
+            &[("csrf_token", &csrf), ("body", " ")],
+        )
+        .await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(empty.field_error("chat-body").is_some(), "{}", empty.html);
+    let sent = tom
+        .post(
+            &format!("{path}/messages"),
+            &[("csrf_token", &csrf), ("body", "Is the power light on?")],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    let messages = ann
+        .get(&format!("/v1/orgs/{}/chats/{chat}/messages", d.acme))
+        .await;
+    assert!(messages.to_string().contains("Is the power light on?"));
+    // Not his chat to open elsewhere: another client's path is a 404.
+    let elsewhere = tom.get(&format!("/app/{}/chats/{chat}", d.globex)).await;
+    assert_eq!(elsewhere.status, StatusCode::NOT_FOUND);
+    // A compliance officer of Acme does not answer chats.
+    let carol = signed_in(&server, "carol@msp.test").await;
+    assert_eq!(carol.get(&path).await.status, StatusCode::NOT_FOUND);
+    // Into a ticket: the page goes there.
+    let made = tom
+        .post(
+            &format!("{path}/ticket"),
+            &[
+                ("csrf_token", &csrf),
+                ("subject", "Black screen"),
+                ("priority", "high"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.html);
+    assert!(made.location().contains("/tickets/"), "{}", made.location());
+    let ticket = tom.get(made.location()).await;
+    assert!(
+        ticket.shows("Black screen") && ticket.shows("My screen is black."),
+        "{}",
+        ticket.html
+    );
+}
