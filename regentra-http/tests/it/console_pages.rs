@@ -864,3 +864,85 @@ async fn a_technician_answers_a_chat_from_the_inbox_and_turns_it_into_a_ticket()
         ticket.html
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_record_a_clients_assets() {
+    let server = Server::embedded().await;
+    let d = desk(&server).await;
+    let tom = signed_in(&server, "tom@msp.test").await;
+    // On all clients: the clients to choose from, his two only.
+    let choose = tom.get("/app/all/assets").await;
+    assert_eq!(choose.status, StatusCode::OK);
+    assert!(
+        choose
+            .html
+            .contains(&format!("href=\"/app/{}/assets\"", d.acme))
+    );
+    assert!(!choose.html.contains(&d.initech));
+    let page = tom.get(&format!("/app/{}/assets", d.acme)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(page.shows("No assets recorded yet"));
+    let csrf = page.input("csrf_token").expect("csrf");
+    let path = format!("/app/{}/assets", d.acme);
+    let missing = tom
+        .post(
+            &path,
+            &[
+                ("csrf_token", &csrf),
+                ("name", ""),
+                ("kind", "laptop"),
+                ("serial", "SN-1"),
+                ("status", "in_use"),
+                ("assigned_user", ""),
+            ],
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(missing.field_error("name").is_some(), "{}", missing.html);
+    assert_eq!(
+        missing.input("serial").as_deref(),
+        Some("SN-1"),
+        "what was typed stays"
+    );
+    let ann_id = me(&server.login("ann@acme.test", PASSWORD).await).await;
+    let ivy_id = me(&server.login("ivy@initech.test", PASSWORD).await).await;
+    // Someone of another client cannot be given Acme's laptop.
+    let foreign = tom
+        .post(
+            &path,
+            &[
+                ("csrf_token", &csrf),
+                ("name", "ThinkPad"),
+                ("kind", "laptop"),
+                ("serial", ""),
+                ("status", "in_use"),
+                ("assigned_user", &ivy_id),
+            ],
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        foreign.field_error("assigned_user").is_some(),
+        "{}",
+        foreign.html
+    );
+    let added = tom
+        .post(
+            &path,
+            &[
+                ("csrf_token", &csrf),
+                ("name", "ThinkPad"),
+                ("kind", "laptop"),
+                ("serial", "PF-1"),
+                ("status", "in_repair"),
+                ("assigned_user", &ann_id),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.html);
+    let page = tom.get(&format!("{path}?done=added")).await;
+    assert!(page.shows("The asset was recorded."));
+    assert!(page.shows("ThinkPad") && page.shows("In repair") && page.shows("Ann Example"));
+    // The compliance officer has no asset pages in Acme? She reads them.
+    let _ = d.globex;
+}

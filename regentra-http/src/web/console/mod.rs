@@ -13,6 +13,7 @@
 //! is the console's 404 page: the same answer as for an id that names
 //! nothing.
 
+pub mod assets;
 pub mod chats;
 pub mod inbox;
 pub mod profile;
@@ -46,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .merge(profile::routes())
         .merge(tickets::routes())
         .merge(chats::routes())
+        .merge(assets::routes())
         .route("/app/{scope}", get(scope_home))
     // Other paths under /app are the server's fallback: its 404 page.
 }
@@ -80,7 +82,7 @@ pub enum Section {
 impl Section {
     /// In the navigation's order.
     /// (Each section joins the list when its pages exist.)
-    pub const ALL: [Section; 1] = [Section::Tickets];
+    pub const ALL: [Section; 2] = [Section::Tickets, Section::Assets];
 
     /// The path segment (`/app/{scope}/{key}`).
     pub fn key(self) -> &'static str {
@@ -526,6 +528,33 @@ struct MessagePage {
     heading: String,
     message: String,
     link: Option<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "web/console/choose_client.html")]
+struct ChooseClientPage {
+    shell: Option<Shell>,
+    chrome: Chrome,
+    heading: String,
+    clients: Vec<(String, String)>,
+}
+
+/// A section that is one org's at a time, opened on all clients: the
+/// clients where the person may use it, to choose from.
+pub fn choose_client(staff: &Staff, section: Section) -> Response {
+    let shell = Shell::new(staff, Some(&Scope::All), Some(section), section.label());
+    render(
+        StatusCode::OK,
+        &ChooseClientPage {
+            chrome: shell.chrome.clone(),
+            shell: Some(shell),
+            heading: section.label().to_owned(),
+            clients: staff
+                .orgs_for(section)
+                .map(|o| (o.org.name.clone(), Scope::Org(o.org.id).path(section.key())))
+                .collect(),
+        },
+    )
 }
 
 /// A console page that says one thing, with `status`.
