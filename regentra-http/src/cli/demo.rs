@@ -48,12 +48,25 @@ impl regentra_core::Clock for StoryClock {
     }
 }
 
-/// Seeds the demo unless it is there already. `admin` is the platform admin.
-pub async fn seed(server: &Regentra, admin: &Principal) -> Result<DemoLogins, String> {
-    let story = server.clone().with_clock(std::sync::Arc::new(StoryClock {
+/// The server's services on the demo's clock, [`STORY_STARTED`] behind
+/// the server's. Only for a store with nothing in it yet (the host
+/// bootstraps and seeds with it): every audit chain then starts in the
+/// story's past and goes on at the server's time, in order.
+pub fn story(server: &Regentra) -> Regentra {
+    server.clone().with_clock(std::sync::Arc::new(StoryClock {
         server: server.clone(),
-    }));
-    let regentra = &story;
+    }))
+}
+
+/// Seeds the demo unless it is there already, with `regentra` (on a fresh
+/// store, [`story`]; else the server itself, when the SLA clocks of the
+/// demo's tickets start now), then the waiting chat with `server` (the
+/// server's own time). `admin` is the platform admin.
+pub async fn seed(
+    regentra: &Regentra,
+    server: &Regentra,
+    admin: &Principal,
+) -> Result<DemoLogins, String> {
     let fail = |step: &str| {
         let step = step.to_owned();
         move |e: regentra_core::Error| format!("demo seeding failed at {step}: {e}")

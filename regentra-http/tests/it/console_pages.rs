@@ -946,3 +946,52 @@ async fn staff_record_a_clients_assets() {
     // The compliance officer has no asset pages in Acme? She reads them.
     let _ = d.globex;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_org_that_requires_two_step_sign_in_sends_staff_to_set_it_up() {
+    let (server, clock) = support::server_with_clock().await;
+    let d = desk(&server).await;
+    d.boss
+        .ok(
+            M::PUT,
+            &format!("/v1/orgs/{}/security", d.acme),
+            Some(json!({"session_hours": null, "mfa_required": true, "mfa_grace_days": 1})),
+            StatusCode::OK,
+        )
+        .await;
+    clock.advance(Minutes::days(2));
+    let tom = signed_in(&server, "tom@msp.test").await;
+    let page = tom.get(&format!("/app/{}/tickets", d.acme)).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.html);
+    assert!(page.shows("Set up two-step sign-in to continue"));
+    assert!(page.html.contains("href=\"/app/profile\""));
+    // Globex does not require it: his work there goes on.
+    assert_eq!(
+        tom.get(&format!("/app/{}/tickets", d.globex)).await.status,
+        StatusCode::OK
+    );
+    // A wrong code keeps the setup waiting for the right one.
+    let profile = tom.get("/app/profile").await;
+    let csrf = profile.input("csrf_token").expect("csrf");
+    tom.post("/app/profile/mfa/enroll", &[("csrf_token", &csrf)])
+        .await;
+    let wrong = tom
+        .post(
+            "/app/profile/mfa/confirm",
+            &[("csrf_token", &csrf), ("code", "123456")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.field_error("code").is_some(), "{}", wrong.html);
+    assert!(wrong.shows("Start again with a new key"), "{}", wrong.html);
+    // Nonsense ids are pages, not bare errors.
+    assert_eq!(
+        tom.get("/app/inbox?before=nonsense").await.status,
+        StatusCode::OK
+    );
+    let bad = tom
+        .post("/app/inbox/nonsense/read", &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(bad.status, StatusCode::NOT_FOUND);
+    assert!(bad.shows("Page not found"));
+}

@@ -359,6 +359,11 @@ async fn to_ticket(
             scope.path(&format!("tickets/{}", ticket.id))
         ))
         .into_response(),
+        // Made a ticket already (twice clicked, or by someone else): the
+        // chat's page links it.
+        Err(Error::AlreadyExists { .. } | Error::Conflict { .. }) => {
+            Redirect::to(&back).into_response()
+        }
         Err(Error::Validation(fields)) => {
             let message = fields.into_iter().next().map(|f| f.message);
             show(

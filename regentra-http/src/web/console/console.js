@@ -50,13 +50,22 @@
   // working inside it (focus there) or has a text selection in it. The
   // regions are `aria-live="polite"`: a change is announced, focus stays
   // where it is.
+  //
+  // Only while the person is at the page: after ten minutes without a key,
+  // a click or a scroll the refreshes stop (until the next one), so an
+  // unattended tab does not keep its session alive past its idle limit.
   var regions = document.querySelectorAll("[data-live]");
+  var lastActive = Date.now();
+  ["keydown", "pointerdown", "scroll", "focus"].forEach(function (type) {
+    window.addEventListener(type, function () { lastActive = Date.now(); }, { passive: true, capture: true });
+  });
   if (regions.length && window.fetch && window.DOMParser) {
     var refresh = function () {
       if (document.hidden) return;
+      if (Date.now() - lastActive > 10 * 60 * 1000) return;
       fetch(window.location.href, {
         credentials: "same-origin",
-        headers: { Accept: "text/html" },
+        headers: { Accept: "text/html", "X-Regentra-Refresh": "1" },
       })
         .then(function (response) {
           if (!response.ok || response.redirected) return null;

@@ -57,8 +57,9 @@ struct InboxPage {
 
 #[derive(Debug, Deserialize)]
 struct InboxQuery {
-    /// The last notification of the previous page.
-    before: Option<Uuid>,
+    /// The last notification of the previous page (anything else: the
+    /// first page).
+    before: Option<String>,
     /// `read`: one was marked read; `all`: every one was.
     done: Option<String>,
 }
@@ -75,7 +76,14 @@ async fn page(
     };
     let found = match state
         .regentra
-        .inbox(&staff.caller, query.before.map(NotificationId), PAGE)
+        .inbox(
+            &staff.caller,
+            query
+                .before
+                .and_then(|b| b.parse::<Uuid>().ok())
+                .map(NotificationId),
+            PAGE,
+        )
         .await
     {
         Ok(found) => found,
@@ -86,10 +94,31 @@ async fn page(
         .then(|| found.items.last())
         .flatten()
         .map(|last| format!("/app/inbox?before={}", last.notification.id.0));
+    // Each notification's time in its org's zone (read once per org).
+    let mut zones: std::collections::HashMap<regentra_core::ids::OrgId, chrono_tz::Tz> =
+        std::collections::HashMap::new();
+    for item in &found.items {
+        let org = item.notification.org;
+        if let std::collections::hash_map::Entry::Vacant(slot) = zones.entry(org) {
+            slot.insert(
+                state
+                    .regentra
+                    .time_zone(org)
+                    .await
+                    .unwrap_or(chrono_tz::Tz::UTC),
+            );
+        }
+    }
     let entries = found
         .items
         .into_iter()
-        .filter_map(|item| entry(&staff.org_names, item))
+        .filter_map(|item| {
+            let zone = zones
+                .get(&item.notification.org)
+                .copied()
+                .unwrap_or(chrono_tz::Tz::UTC);
+            entry(&staff.org_names, zone, item)
+        })
         .collect();
     let notice = match query.done.as_deref() {
         Some("all") => Some("Every notification is marked read.".to_owned()),
@@ -115,6 +144,7 @@ async fn page(
 /// a person) are never in an inbox; if one were, it is left out.
 fn entry(
     names: &std::collections::HashMap<regentra_core::ids::OrgId, String>,
+    zone: chrono_tz::Tz,
     item: InboxItem,
 ) -> Option<Entry> {
     let n = item.notification;
@@ -187,7 +217,11 @@ fn entry(
         title,
         detail,
         href,
-        when: n.created_at.format("%-d %b %Y, %H:%M UTC").to_string(),
+        when: n
+            .created_at
+            .with_timezone(&zone)
+            .format("%-d %b %Y, %H:%M %Z")
+            .to_string(),
         unread: item.read_at.is_none(),
         tone,
         label,
@@ -200,12 +234,15 @@ struct NoFields {}
 /// `POST /app/inbox/{id}/read`.
 async fn mark_read(
     State(state): State<AppState>,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
     request: Request,
 ) -> Response {
     let (staff, _) = match staff_form::<NoFields>(&state, "/app/inbox", request).await {
         Ok(found) => found,
         Err(response) => return response,
+    };
+    let Ok(id) = id.parse::<Uuid>() else {
+        return super::not_found_page(&staff, None);
     };
     match state
         .regentra

@@ -73,6 +73,9 @@ struct Outcome {
     new_secret: Option<(String, String)>,
     recovery_codes: Vec<String>,
     enrollment: Option<Enrollment>,
+    /// The token form's fields, kept when it comes back with an error.
+    token_name: String,
+    token_expiry: Option<String>,
 }
 
 impl Outcome {
@@ -99,6 +102,9 @@ struct ProfilePage {
     email: String,
     orgs: Vec<OrgRow>,
     mfa: bool,
+    /// An enrolment was started and waits for its code (the page lost
+    /// the QR code, e.g. after a wrong code): the code form again.
+    pending: bool,
     recovery_codes_left: usize,
     tokens: Vec<TokenRow>,
     emails: Vec<EmailChoice>,
@@ -114,6 +120,8 @@ struct ProfilePage {
     token_name_error: Option<String>,
     expires_error: Option<String>,
     emails_error: Option<String>,
+    token_name: String,
+    token_expiry: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -225,6 +233,7 @@ async fn show(state: &AppState, staff: &Staff, outcome: Outcome, status: StatusC
             email: account.email,
             orgs,
             mfa: mfa.enabled,
+            pending: mfa.pending && !mfa.enabled,
             recovery_codes_left: mfa.recovery_codes_left,
             tokens,
             emails,
@@ -236,6 +245,11 @@ async fn show(state: &AppState, staff: &Staff, outcome: Outcome, status: StatusC
             token_name_error: outcome.error("name"),
             expires_error: outcome.error("expires_in_days"),
             emails_error: outcome.error("off"),
+            token_name: outcome.token_name.clone(),
+            token_expiry: outcome
+                .token_expiry
+                .clone()
+                .unwrap_or_else(|| "90".to_owned()),
             notice: outcome.notice,
             new_secret: outcome.new_secret,
             recovery_codes: outcome.recovery_codes,
@@ -536,6 +550,12 @@ async fn create_token(State(state): State<AppState>, request: Request) -> Respon
             ))
         }),
     };
+    let keep = |errors| Outcome {
+        errors,
+        token_name: form.name.clone(),
+        token_expiry: Some(form.expires_in_days.clone()),
+        ..Outcome::default()
+    };
     let result = match days {
         Ok(days) => state
             .regentra
@@ -548,7 +568,21 @@ async fn create_token(State(state): State<AppState>, request: Request) -> Respon
             .map_err(ApiError::Core),
         Err(e) => Err(e),
     };
-    after(&state, &staff, result, "name").await
+    match result {
+        Ok(outcome) => show(&state, &staff, outcome, StatusCode::OK).await,
+        Err(e) => match problems(e, "name") {
+            Ok(errors) => {
+                show(
+                    &state,
+                    &staff,
+                    keep(errors),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await
+            }
+            Err(e) => failed(&e),
+        },
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -582,7 +616,13 @@ async fn set_emails(State(state): State<AppState>, request: Request) -> Response
     let (parts, body) = request.into_parts();
     let bytes = match axum::body::to_bytes(body, 64 * 1024).await {
         Ok(bytes) => bytes,
-        Err(_) => return failed(&Error::invalid("off", "the form is too large")),
+        Err(_) => {
+            return crate::web::error_page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The form is too large",
+                "Go back to your profile and save your email choices again.",
+            );
+        }
     };
     let request = Request::from_parts(parts, axum::body::Body::from(bytes.clone()));
     let (staff, _) = match staff_form::<NoFields>(&state, "/app/profile", request).await {

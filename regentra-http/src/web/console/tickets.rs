@@ -560,7 +560,7 @@ fn assignee_label(staff: &Staff, names: &HashMap<UserId, String>, who: Option<Us
         Some(user) => names
             .get(&user)
             .cloned()
-            .unwrap_or_else(|| "Assigned".to_owned()),
+            .unwrap_or_else(|| "someone".to_owned()),
     }
 }
 
@@ -611,6 +611,9 @@ struct Problems {
     body: String,
     minutes: String,
     note: String,
+    /// The time form's day and billable box, kept (`None`: today, ticked).
+    date: Option<String>,
+    billable: Option<bool>,
 }
 
 impl Problems {
@@ -665,7 +668,8 @@ struct TicketPage {
     billable_total: String,
     assets: Vec<AssetLine>,
     asset_choices: Vec<Choice>,
-    today: String,
+    date: String,
+    billable: bool,
     notice: Option<String>,
     errors: Vec<FieldError>,
     body_error: Option<String>,
@@ -750,7 +754,11 @@ async fn show_ticket(
         Err(Error::NotFound { .. }) => return not_found_page(staff, Some(scope)),
         Err(e) => return failed(&e),
     };
-    let zone = zone_of(&ticket);
+    // The ticket's business calendar's zone; without an SLA, the org's.
+    let zone = match ticket.sla {
+        Some(_) => zone_of(&ticket),
+        None => r.time_zone(org).await.unwrap_or(Tz::UTC),
+    };
     let now = r.now();
     // The whole conversation: a ticket's is short; read on to the end.
     let mut conversation = match r.staff_conversation(caller, org, id, None, 100).await {
@@ -931,7 +939,11 @@ async fn show_ticket(
             billable_total,
             assets,
             asset_choices,
-            today: now.with_timezone(&zone).date_naive().to_string(),
+            date: problems
+                .date
+                .clone()
+                .unwrap_or_else(|| now.with_timezone(&zone).date_naive().to_string()),
+            billable: problems.billable.unwrap_or(true),
             notice,
             body_error: problems.get("body"),
             minutes_error: problems
@@ -1319,6 +1331,8 @@ async fn log_time(
     let keep = Problems {
         minutes: form.minutes.clone(),
         note: form.note.clone(),
+        date: Some(form.date.clone()),
+        billable: Some(form.billable.is_some()),
         ..Problems::default()
     };
     let minutes = form.minutes.trim().parse::<u32>();
