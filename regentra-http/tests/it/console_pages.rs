@@ -177,6 +177,9 @@ async fn the_console_lets_in_staff_only_and_sends_the_rest_away() {
     // A client's employee: not staff.
     let ann = signed_in(&server, "ann@acme.test").await;
     let page = ann.get("/app").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location(), "/account");
+    let page = ann.get("/app/inbox").await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
     assert!(page.shows("This console is for staff"), "{}", page.html);
 
@@ -610,4 +613,254 @@ async fn the_sla_warning_reaches_the_technicians_inbox() {
     let inbox = tom.get("/app/inbox?done=all").await;
     assert!(!inbox.html.contains("count-badge"), "{}", inbox.html);
     assert!(inbox.shows("Every notification is marked read."));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_profile_changes_the_password_mfa_tokens_and_emails() {
+    let (server, clock) = support::server_with_clock().await;
+    desk(&server).await;
+    let tom = signed_in(&server, "tom@msp.test").await;
+    let page = tom.get("/app/profile").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(page.shows("Tom Technician") && page.shows("technician"));
+    let csrf = page.input("csrf_token").expect("csrf");
+
+    // Password: each mistake named at its field; then changed.
+    let differ = tom
+        .post(
+            "/app/profile/password",
+            &[
+                ("csrf_token", &csrf),
+                ("current_password", PASSWORD),
+                ("password", "a new long passphrase here"),
+                ("confirm", "something else"),
+            ],
+        )
+        .await;
+    assert_eq!(differ.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(differ.field_error("confirm").is_some(), "{}", differ.html);
+    let wrong = tom
+        .post(
+            "/app/profile/password",
+            &[
+                ("csrf_token", &csrf),
+                ("current_password", "not it at all"),
+                ("password", "maple otter lantern quarry"),
+                ("confirm", "maple otter lantern quarry"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        wrong.field_error("current_password").is_some(),
+        "{}",
+        wrong.html
+    );
+    let changed = tom
+        .post(
+            "/app/profile/password",
+            &[
+                ("csrf_token", &csrf),
+                ("current_password", PASSWORD),
+                ("password", "maple otter lantern quarry"),
+                ("confirm", "maple otter lantern quarry"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.html);
+    // This session stays; the new password signs in.
+    assert_eq!(
+        tom.get("/app/profile?done=password").await.status,
+        StatusCode::OK
+    );
+    server
+        .login("tom@msp.test", "maple otter lantern quarry")
+        .await;
+
+    // An API token: the secret shown once, and it works until revoked.
+    let made = tom
+        .post(
+            "/app/profile/tokens",
+            &[
+                ("csrf_token", &csrf),
+                ("name", "backup script"),
+                ("expires_in_days", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.html);
+    let secret = made
+        .html
+        .split("<code>")
+        .find_map(|c| {
+            c.strip_prefix("rgt_")
+                .map(|rest| format!("rgt_{}", &rest[..rest.find('<').unwrap_or(0)]))
+        })
+        .expect("the secret is shown");
+    let api = server.with_token(&secret);
+    assert_eq!(
+        api.call(M::GET, "/v1/me", None).await.status,
+        StatusCode::OK
+    );
+    let listed = tom.get("/app/profile").await;
+    assert!(listed.shows("backup script"));
+    assert!(
+        !listed.html.contains(&secret),
+        "the secret is never shown again"
+    );
+    let token_id = listed.input("token").expect("a revoke form");
+    let revoked = tom
+        .post(
+            "/app/profile/tokens/revoke",
+            &[("csrf_token", &csrf), ("token", &token_id)],
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        api.call(M::GET, "/v1/me", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let bad = tom
+        .post(
+            "/app/profile/tokens",
+            &[
+                ("csrf_token", &csrf),
+                ("name", "x"),
+                ("expires_in_days", "forever"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.field_error("expires_in_days").is_some(), "{}", bad.html);
+
+    // Emails: untick SLA warnings.
+    let saved = tom
+        .post(
+            "/app/profile/emails",
+            &[
+                ("csrf_token", &csrf),
+                ("on", "sla_breach"),
+                ("on", "chat_waiting"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
+    let prefs = server
+        .login("tom@msp.test", "maple otter lantern quarry")
+        .await
+        .get("/v1/me/email-preferences")
+        .await;
+    let off = prefs["off"].to_string();
+    assert!(
+        off.contains("sla_warning") && !off.contains("sla_breach"),
+        "{off}"
+    );
+
+    // Two-step sign-in: set up with the app's code, recovery codes shown.
+    let started = tom
+        .post("/app/profile/mfa/enroll", &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.html);
+    assert!(started.html.contains("<svg"), "a QR code");
+    let key = started
+        .html
+        .split("Key: <code>")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the key as text")
+        .to_owned();
+    let wrong_code = tom
+        .post(
+            "/app/profile/mfa/confirm",
+            &[("csrf_token", &csrf), ("code", "000000")],
+        )
+        .await;
+    assert_eq!(wrong_code.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        wrong_code.field_error("code").is_some(),
+        "{}",
+        wrong_code.html
+    );
+    let code = crate::mfa::code_at(&key, server.regentra.now());
+    let on = tom
+        .post(
+            "/app/profile/mfa/confirm",
+            &[("csrf_token", &csrf), ("code", &code)],
+        )
+        .await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.html);
+    assert!(on.shows("Your recovery codes."));
+    assert!(tom.get("/app/profile").await.shows("recovery codes left"));
+    let _ = clock;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_technician_answers_a_chat_from_the_inbox_and_turns_it_into_a_ticket() {
+    let server = Server::embedded().await;
+    let d = desk(&server).await;
+    let ann = server.login("ann@acme.test", PASSWORD).await;
+    let chat = id(&ann
+        .post(
+            &format!("/v1/orgs/{}/chats", d.acme),
+            json!({"message": "My screen is black."}),
+        )
+        .await);
+    let tom = signed_in(&server, "tom@msp.test").await;
+    // The inbox says a client waits, and links the chat.
+    let inbox = tom.get("/app/inbox").await;
+    assert!(
+        inbox.shows("A client is waiting in a chat"),
+        "{}",
+        inbox.html
+    );
+    let path = format!("/app/{}/chats/{chat}", d.acme);
+    assert!(inbox.html.contains(&format!("href=\"{path}\"")));
+    let page = tom.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(page.shows("Chat with Ann Example") && page.shows("My screen is black."));
+    let csrf = page.input("csrf_token").expect("csrf");
+    let empty = tom
+        .post(
+            &format!("{path}/messages"),
+            &[("csrf_token", &csrf), ("body", " ")],
+        )
+        .await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(empty.field_error("chat-body").is_some(), "{}", empty.html);
+    let sent = tom
+        .post(
+            &format!("{path}/messages"),
+            &[("csrf_token", &csrf), ("body", "Is the power light on?")],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    let messages = ann
+        .get(&format!("/v1/orgs/{}/chats/{chat}/messages", d.acme))
+        .await;
+    assert!(messages.to_string().contains("Is the power light on?"));
+    // Not his chat to open elsewhere: another client's path is a 404.
+    let elsewhere = tom.get(&format!("/app/{}/chats/{chat}", d.globex)).await;
+    assert_eq!(elsewhere.status, StatusCode::NOT_FOUND);
+    // A compliance officer of Acme does not answer chats.
+    let carol = signed_in(&server, "carol@msp.test").await;
+    assert_eq!(carol.get(&path).await.status, StatusCode::NOT_FOUND);
+    // Into a ticket: the page goes there.
+    let made = tom
+        .post(
+            &format!("{path}/ticket"),
+            &[
+                ("csrf_token", &csrf),
+                ("subject", "Black screen"),
+                ("priority", "high"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.html);
+    assert!(made.location().contains("/tickets/"), "{}", made.location());
+    let ticket = tom.get(made.location()).await;
+    assert!(
+        ticket.shows("Black screen") && ticket.shows("My screen is black."),
+        "{}",
+        ticket.html
+    );
 }

@@ -13,6 +13,7 @@
 //! is the console's 404 page: the same answer as for an id that names
 //! nothing.
 
+pub mod chats;
 pub mod inbox;
 pub mod profile;
 pub mod tickets;
@@ -44,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         .merge(inbox::routes())
         .merge(profile::routes())
         .merge(tickets::routes())
+        .merge(chats::routes())
         .route("/app/{scope}", get(scope_home))
     // Other paths under /app are the server's fallback: its 404 page.
 }

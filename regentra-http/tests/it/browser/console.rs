@@ -155,3 +155,65 @@ async fn a_compliance_officer_has_no_service_desk() {
     assert!(!text.contains("Service desk"), "{text}");
     browser.check_page().await;
 }
+
+/// Waits until `condition` (a script's body returning a boolean) holds.
+async fn until(browser: &Chromium, condition: &str, what: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if browser.script(condition, vec![]).await == json!(true) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+const LIVE: &str = "return document.getElementById('chat').dataset.live === 'true';";
+
+#[tokio::test]
+async fn a_chat_started_on_the_portal_is_answered_live_in_the_console() {
+    let server = crate::support::Server::embedded().await;
+    let d = desk(&server).await;
+    d.boss
+        .ok(
+            M::PATCH,
+            &format!("/v1/orgs/{}/portal", d.acme),
+            Some(json!({"enabled": true, "slug": "acme"})),
+            StatusCode::OK,
+        )
+        .await;
+    let Some(portal) = Chromium::open(&server).await else {
+        return;
+    };
+    portal.goto("/portal/acme/sign-in").await;
+    portal.fill("Email", "ann@acme.test").await;
+    portal.fill("Password", PASSWORD).await;
+    portal.click("Sign in").await;
+    portal.wait_for_path("/portal/acme").await;
+    portal.goto("/portal/acme/chat").await;
+    portal.fill("How can we help?", "My screen is black").await;
+    portal.click("Start the chat").await;
+    portal.wait_for_text("Waiting for the service desk").await;
+    until(&portal, LIVE, "the portal's chat is live").await;
+
+    let Some(console) = Chromium::open(&server).await else {
+        return;
+    };
+    console.sign_in("tom@msp.test", PASSWORD).await;
+    console.goto("/app/inbox").await;
+    console.click("A client is waiting in a chat").await;
+    console.wait_for_text("Chat with Ann Example").await;
+    until(&console, LIVE, "the console's chat is live").await;
+    console.check_page().await;
+    console.fill("Your answer", "Is the power light on?").await;
+    console.press_enter().await;
+    portal.wait_for_text("Is the power light on?").await;
+    portal.fill("Your message", "It is orange").await;
+    portal.press_enter().await;
+    console.wait_for_text("It is orange").await;
+    assert_eq!(
+        console.focused_element_label().await,
+        "Your answer",
+        "a message arriving leaves the focus where it was"
+    );
+}

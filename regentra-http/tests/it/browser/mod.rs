@@ -10,6 +10,7 @@ mod errors;
 mod password_reset;
 mod portal;
 mod portal_chat;
+mod portal_focus;
 mod portal_self_service;
 mod portal_tickets;
 mod sign_in;

@@ -55,7 +55,7 @@ async fn an_employee_signs_in_on_the_branded_portal() {
 
 /// Presses Tab until the field or button labelled `label` has the focus
 /// (as a keyboard user would), failing after a page's worth of stops.
-async fn tab_to(browser: &Chromium, label: &str) {
+pub(super) async fn tab_to(browser: &Chromium, label: &str) {
     for _ in 0..40 {
         browser.press_tab().await;
         if browser.focused_element_label().await.starts_with(label) {
