@@ -6,6 +6,7 @@ use regentra_core::mail::{EmailKind, OutgoingEmail};
 use regentra_core::store::{self, Scope};
 
 use super::portal::acme_portal;
+use super::portal_focus::wait_for_focus;
 use crate::support::chromium::Chromium;
 use crate::support::fixtures::acme;
 use crate::support::{PASSWORD, Server};
@@ -74,6 +75,8 @@ async fn a_forgotten_password_is_reset_without_leaving_the_portal() {
     browser.fill("Email", "ann@acme.test").await;
     browser.submit().await;
     browser.wait_for_text("Check your email").await;
+    // The focus on what happened, by the portal's one rule (forms.js).
+    wait_for_focus(&browser, "status", "If this email has an account", false).await;
     browser.check_page().await;
 
     let link = emailed_link(&server, "ann@acme.test").await;
@@ -90,6 +93,7 @@ async fn a_forgotten_password_is_reset_without_leaving_the_portal() {
     browser.click("Set the password").await;
     let why = browser.wait_for_field_error("New password, again").await;
     assert!(why.contains("not the same"), "{why}");
+    wait_for_focus(&browser, "input", "New password, again", true).await;
     browser.check_page().await;
     browser.fill("New password", new_password).await;
     browser.fill("New password, again", new_password).await;
@@ -98,6 +102,7 @@ async fn a_forgotten_password_is_reset_without_leaving_the_portal() {
     browser
         .wait_for_text("Your password was changed. Sign in with the new one.")
         .await;
+    wait_for_focus(&browser, "status", "Your password was changed", false).await;
     browser.check_page().await;
 
     browser.fill("Email", "ann@acme.test").await;
@@ -113,6 +118,13 @@ async fn a_forgotten_password_is_reset_without_leaving_the_portal() {
     // The link, used, says so inside the portal and offers a new one.
     browser.goto(&link).await;
     browser.wait_for_text("This link cannot be used").await;
+    wait_for_focus(
+        &browser,
+        "alert",
+        "This password reset link has already",
+        false,
+    )
+    .await;
     browser.check_page().await;
     browser.click("Ask for a new link").await;
     browser.wait_for_path("/portal/acme/forgot-password").await;
