@@ -25,6 +25,7 @@ mod openapi;
 mod portal_chat;
 mod portal_hostnames;
 mod portal_pages;
+mod portal_password_reset;
 mod portal_self_service;
 mod portal_tickets;
 mod roles_cli;

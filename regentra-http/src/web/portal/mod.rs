@@ -13,6 +13,7 @@ pub mod chat;
 pub mod compliance;
 pub mod home;
 pub mod kb;
+pub mod password_reset;
 pub mod policies;
 pub mod sign_in;
 pub mod tickets;
@@ -42,6 +43,14 @@ pub fn routes() -> Router<AppState> {
             get(sign_in::page).post(sign_in::submit),
         )
         .route("/portal/{slug}/sign-in/code", post(sign_in::submit_code))
+        .route(
+            "/portal/{slug}/forgot-password",
+            get(password_reset::forgot_page).post(password_reset::request),
+        )
+        .route(
+            "/portal/{slug}/reset-password",
+            get(password_reset::reset_page).post(password_reset::confirm),
+        )
         .route("/portal/{slug}/sign-out", post(sign_in::sign_out))
         .route("/portal/{slug}/favicon.svg", get(favicon))
         .route(

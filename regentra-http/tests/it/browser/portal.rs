@@ -9,7 +9,7 @@ use crate::support::{M, PASSWORD, Server, msp_with_client};
 
 /// A client with its portal at `/portal/acme`, in a dark brand color, and
 /// an employee, `ann@acme.test`.
-async fn acme_portal(server: &Server) {
+pub(crate) async fn acme_portal(server: &Server) {
     let (boss, _, client) = msp_with_client(server).await;
     boss.ok(
         M::PATCH,

@@ -50,7 +50,7 @@ async fn focus(browser: &Chromium) -> Focus {
 /// Waits until the focus is on the `role` (or tag) element whose name
 /// starts with `name`, marked invalid or not as `invalid` says (the page's
 /// script moves it once the page is parsed, a moment after it shows).
-async fn wait_for_focus(browser: &Chromium, role: &str, name: &str, invalid: bool) {
+pub(crate) async fn wait_for_focus(browser: &Chromium, role: &str, name: &str, invalid: bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let now = focus(browser).await;
