@@ -995,3 +995,101 @@ async fn an_org_that_requires_two_step_sign_in_sends_staff_to_set_it_up() {
     assert_eq!(bad.status, StatusCode::NOT_FOUND);
     assert!(bad.shows("Page not found"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_write_knowledge_base_articles_with_a_safe_preview() {
+    let server = Server::embedded().await;
+    let d = desk(&server).await;
+    let tom = signed_in(&server, "tom@msp.test").await;
+    let path = format!("/app/{}/kb", d.acme);
+    let empty = tom.get(&path).await;
+    assert_eq!(empty.status, StatusCode::OK, "{}", empty.html);
+    assert!(empty.shows("No articles yet"));
+    let form = tom.get(&format!("{path}/new")).await;
+    let csrf = form.input("csrf_token").expect("csrf");
+    let body = "# Resetting your VPN\n\n**Restart** the client.\n\n<script>alert(1)</script>";
+    let preview = tom
+        .post(
+            &format!("{path}/new"),
+            &[
+                ("csrf_token", &csrf),
+                ("title", "VPN"),
+                ("body", body),
+                ("tags", "vpn, remote"),
+                ("visibility", "portal"),
+                ("action", "preview"),
+            ],
+        )
+        .await;
+    assert_eq!(preview.status, StatusCode::OK);
+    assert!(
+        preview.html.contains("<h1>Resetting your VPN</h1>"),
+        "{}",
+        preview.html
+    );
+    assert!(preview.html.contains("<strong>Restart</strong>"));
+    assert!(
+        !preview.html.contains("<script>alert(1)</script>"),
+        "raw HTML is text"
+    );
+    assert_eq!(
+        preview.input("title").as_deref(),
+        Some("VPN"),
+        "the form is kept"
+    );
+    let missing = tom
+        .post(
+            &format!("{path}/new"),
+            &[
+                ("csrf_token", &csrf),
+                ("title", ""),
+                ("body", body),
+                ("visibility", "portal"),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(missing.field_error("title").is_some(), "{}", missing.html);
+    let saved = tom
+        .post(
+            &format!("{path}/new"),
+            &[
+                ("csrf_token", &csrf),
+                ("title", "Resetting the VPN"),
+                ("body", body),
+                ("tags", "vpn"),
+                ("visibility", "portal"),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
+    let article = tom.get(saved.location()).await;
+    assert!(
+        article.shows("Resetting the VPN")
+            && article.shows("Draft")
+            && article.shows("On the portal")
+    );
+    let list = tom.get(&format!("{path}?q=vpn")).await;
+    assert!(list.shows("Resetting the VPN"));
+    // Globex's knowledge base does not have it; the compliance officer has none.
+    let globex = tom.get(&format!("/app/{}/kb", d.globex)).await;
+    assert!(!globex.shows("Resetting the VPN"));
+    let carol = signed_in(&server, "carol@msp.test").await;
+    assert_eq!(carol.get(&path).await.status, StatusCode::NOT_FOUND);
+    // Acme's article under Globex's path is not found.
+    let id = saved
+        .location()
+        .split("/kb/")
+        .nth(1)
+        .unwrap_or_default()
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        tom.get(&format!("/app/{}/kb/{id}", d.globex)).await.status,
+        StatusCode::NOT_FOUND
+    );
+}

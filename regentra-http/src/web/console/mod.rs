@@ -16,6 +16,7 @@
 pub mod assets;
 pub mod chats;
 pub mod inbox;
+pub mod kb;
 pub mod profile;
 pub mod tickets;
 
@@ -48,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .merge(tickets::routes())
         .merge(chats::routes())
         .merge(assets::routes())
+        .merge(kb::routes())
         .route("/app/{scope}", get(scope_home))
     // Other paths under /app are the server's fallback: its 404 page.
 }
@@ -82,7 +84,7 @@ pub enum Section {
 impl Section {
     /// In the navigation's order.
     /// (Each section joins the list when its pages exist.)
-    pub const ALL: [Section; 2] = [Section::Tickets, Section::Assets];
+    pub const ALL: [Section; 3] = [Section::Tickets, Section::Kb, Section::Assets];
 
     /// The path segment (`/app/{scope}/{key}`).
     pub fn key(self) -> &'static str {

@@ -122,6 +122,25 @@ async fn a_technician_works_the_queue_across_clients_and_answers_on_the_portal()
     browser.goto(&format!("/app/{}/tickets/new", d.acme)).await;
     browser.wait_for_text("New ticket for Acme").await;
     browser.check_page().await;
+    // The knowledge base (a preview without script) and the assets pass too.
+    browser.goto(&format!("/app/{}/kb/new", d.acme)).await;
+    browser.fill("Title", "Printer tips").await;
+    browser.fill("Text", "**Turn it off and on.**").await;
+    browser.click("Preview").await;
+    browser.wait_for_text("Turn it off and on.").await;
+    browser.check_page().await;
+    browser.click("Save article").await;
+    browser.wait_for_text("The article was saved.").await;
+    browser.check_page().await;
+    browser.goto(&format!("/app/{}/kb", d.acme)).await;
+    browser.wait_for_text("Printer tips").await;
+    browser.check_page().await;
+    browser.goto(&format!("/app/{}/assets", d.acme)).await;
+    browser.wait_for_text("Record an asset").await;
+    browser.check_page().await;
+    browser.goto("/app/profile").await;
+    browser.wait_for_text("Two-step sign-in").await;
+    browser.check_page().await;
 
     // On the portal, Ann reads the reply, never the note.
     let Some(portal) = Chromium::open(&server).await else {
