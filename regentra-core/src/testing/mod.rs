@@ -163,6 +163,7 @@ macro_rules! service_tests {
             ticket_requesters_see_only_their_own,
             ticket_attachments_follow_the_visibility_of_their_comment,
             refused_attachments_leave_nothing_behind,
+            a_ticket_holds_a_bounded_number_and_size_of_files,
             a_requester_reopens_their_resolved_ticket_within_the_window,
             time_entry_totals_per_ticket_user_and_org,
             assets_link_to_tickets,
