@@ -178,6 +178,7 @@ macro_rules! service_tests {
             api_tokens_authenticate_until_revoked,
             passwords_are_set_and_checked_off_the_record,
             new_members_get_an_initial_password_existing_ones_keep_theirs,
+            a_session_started_on_a_portal_host_works_only_there,
             login_tokens_expire_when_idle,
             login_tokens_expire_at_their_absolute_lifetime,
             api_tokens_expire_when_their_user_said,
