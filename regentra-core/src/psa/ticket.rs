@@ -9,7 +9,7 @@ use std::ops::Bound;
 use uuid::Uuid;
 
 use super::Priority;
-use super::attachments::{StagedAttachment, attachment_details};
+use super::attachments::{StagedAttachment, TicketFiles, attachment_details};
 use super::sla_policy::{Action, ClockKind, EscalationRule, SlaPolicy, Targets, Trigger};
 use crate::audit::{Actor, Target};
 use crate::error::{Error, Result};
@@ -529,7 +529,9 @@ impl Regentra {
                 }
             }
             changes.insert(&ticket)?;
-            let attached = self.attachment_records(principal, &ticket, None, files)?;
+            // A new ticket holds no file yet.
+            let attached =
+                self.attachment_records(principal, &ticket, None, files, TicketFiles::default())?;
             for record in &attached {
                 changes.insert(record)?;
             }
@@ -863,7 +865,13 @@ impl Regentra {
             }
         }
         t.value.updated_at = now;
-        let attached = self.attachment_records(principal, &t.value, Some(&comment), files)?;
+        let so_far = if files.is_empty() {
+            TicketFiles::default()
+        } else {
+            self.ticket_files(org, id).await?
+        };
+        let attached =
+            self.attachment_records(principal, &t.value, Some(&comment), files, so_far)?;
         let mut changes = ChangeSet::new();
         changes.insert(&comment)?;
         for record in &attached {

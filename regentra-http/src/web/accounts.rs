@@ -144,7 +144,7 @@ fn date(at: DateTime<Utc>) -> String {
 /// The browser's signed-in session, if it has a live one.
 async fn signed_in(headers: &HeaderMap, state: &AppState) -> Option<(Principal, String)> {
     let secret = browser::session_secret(headers, state)?;
-    let caller = state.regentra.authenticate(&secret).await.ok()?;
+    let caller = state.authenticate(headers, &secret).await.ok()?;
     Some((caller, secret))
 }
 

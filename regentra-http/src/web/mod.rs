@@ -337,7 +337,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for SessionForm<T> {
                 &e.to_string(),
             )
         })?;
-        let caller = match state.regentra.authenticate(&secret).await {
+        let caller = match state.authenticate(&parts.headers, &secret).await {
             Ok(caller) => caller.with_request(request_meta(&parts)).for_one_request(),
             Err(Error::Unauthenticated) => return Err(signed_out()),
             Err(e) => return Err(crate::server::problem::ApiError::from(e).into_response()),

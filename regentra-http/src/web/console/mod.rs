@@ -268,7 +268,7 @@ async fn person(state: &AppState, headers: &HeaderMap, path: &str) -> Result<Sta
     let Some(secret) = browser::session_secret(headers, state) else {
         return Err(to_sign_in(path));
     };
-    let caller = match state.regentra.authenticate(&secret).await {
+    let caller = match state.authenticate(headers, &secret).await {
         Ok(caller) => caller.for_one_request(),
         Err(Error::Unauthenticated) => {
             let mut response = to_sign_in(path);

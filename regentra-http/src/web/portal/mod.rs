@@ -292,7 +292,9 @@ pub async fn signed_in(
     let Some(secret) = browser::session_secret(headers, state) else {
         return Err(to_portal_sign_in(&view, path, None));
     };
-    let caller = match state.regentra.authenticate(&secret).await {
+    // On the site of the request: a session of the portal's own host name
+    // is not one here on the server's own address, nor the other way.
+    let caller = match state.authenticate(headers, &secret).await {
         Ok(caller) => caller.for_one_request(),
         Err(Error::Unauthenticated) => {
             let mut response = to_portal_sign_in(&view, path, Some("expired"));
@@ -437,15 +439,22 @@ async fn not_found_in_portal(State(state): State<AppState>, uri: Uri) -> Respons
         .unwrap_or_default()
         .to_owned();
     match portal(&state, &slug).await {
-        Ok(view) => message(
-            StatusCode::NOT_FOUND,
-            &view,
-            None,
-            "Page not found",
-            "There is no page at this address. Check the link, or go to the portal's start page.",
-        ),
+        Ok(view) => page_not_found(&view),
         Err(response) => response,
     }
+}
+
+/// The portal's own 404 page, without the navigation: a path no portal
+/// page serves, or anything but the portal on the portal's own host name
+/// ([`crate::server::sites::only_the_portal`]).
+pub fn page_not_found(view: &PortalView) -> Response {
+    message(
+        StatusCode::NOT_FOUND,
+        view,
+        None,
+        "Page not found",
+        "There is no page at this address. Check the link, or go to the portal's start page.",
+    )
 }
 
 /// `GET /portal/{slug}/logo`: the uploaded logo (its address carries its
