@@ -234,6 +234,11 @@ macro_rules! service_tests {
             a_failed_delivery_is_retried_after_its_backoff,
             records_written_before_the_due_indexes_are_backfilled_once,
             articles_written_before_the_usefulness_index_are_backfilled_once,
+            msp_overview_sums_each_clients_figures_exactly,
+            msp_overview_shows_each_role_what_it_may_see,
+            msp_overview_is_not_found_outside_the_msp,
+            msp_overview_reads_once_per_client,
+            records_written_before_the_overview_indexes_are_backfilled_once,
         );
     };
 }
