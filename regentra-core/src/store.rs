@@ -836,9 +836,10 @@ pub trait Store: Send + Sync {
 
     /// How many distinct records of a kind hold an entry of `scan`'s index
     /// that the scan admits ([`IndexScan::admits`]: its value range and,
-    /// if any, strictly after its cursor), with no limit: a record holding
-    /// several admitted values (a multi-valued index) counts once. The
-    /// scan's order and limit do not matter. An aggregate for figures
+    /// if any, strictly after its cursor in its order), with no limit: a
+    /// record holding several admitted values (a multi-valued index)
+    /// counts once. The limit does not matter, nor the order without a
+    /// cursor. An aggregate for figures
     /// (open tickets, evidence expiring) that would otherwise read every
     /// record they count.
     ///
@@ -847,7 +848,6 @@ pub trait Store: Send + Sync {
     async fn count(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<u64> {
         let mut seen = std::collections::BTreeSet::new();
         let mut walk = scan.clone().limit(MAX_PAGE);
-        walk.order = Order::Ascending;
         loop {
             let found = self.scan(scope, kind, &walk).await?;
             let full = found.len() == MAX_PAGE;

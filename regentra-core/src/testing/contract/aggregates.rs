@@ -112,9 +112,19 @@ pub async fn count_tallies_distinct_records_in_a_range(store: Arc<dyn Store>) {
         id: id(2),
     };
     assert_eq!(
-        counted(s, scope, IndexScan::all("at").after(Some(cursor))).await,
+        counted(s, scope, IndexScan::all("at").after(Some(cursor.clone()))).await,
         3,
         "strictly after a cursor: 3 (by both values), 4 and 5"
+    );
+    assert_eq!(
+        counted(
+            s,
+            scope,
+            IndexScan::all("at").descending().after(Some(cursor))
+        )
+        .await,
+        1,
+        "strictly after a cursor in a descending walk: 1 only"
     );
     assert_eq!(counted(s, Scope::Platform, IndexScan::all("at")).await, 0);
     assert_eq!(
