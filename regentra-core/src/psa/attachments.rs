@@ -630,6 +630,38 @@ impl Regentra {
         limit: usize,
     ) -> Result<Conversation> {
         let ticket = self.ticket(principal, org, id).await?;
+        self.conversation_page(ticket, after, limit, false).await
+    }
+
+    /// A page of a ticket's whole conversation as staff read it (the
+    /// console's ticket page): public replies and internal notes, each
+    /// with its author's name and files, oldest first, and every file of
+    /// the ticket itself. Needs `tickets.read` over every ticket of the
+    /// org: a requester never reaches the notes this way.
+    pub async fn staff_conversation(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        id: TicketId,
+        after: Option<CommentId>,
+        limit: usize,
+    ) -> Result<Conversation> {
+        self.authorize_all(principal, org, Permission::TicketsRead)
+            .await?;
+        let ticket = self.ticket(principal, org, id).await?;
+        self.conversation_page(ticket, after, limit, true).await
+    }
+
+    /// The conversation of `ticket` (already authorized), internal notes
+    /// and their files included only when `internal`.
+    async fn conversation_page(
+        &self,
+        ticket: Ticket,
+        after: Option<CommentId>,
+        limit: usize,
+        internal: bool,
+    ) -> Result<Conversation> {
+        let (org, id) = (ticket.org, ticket.id);
         let limit = limit.clamp(1, store::MAX_PAGE);
         let mut comments: Vec<Comment> = Vec::new();
         let mut cursor = after.map(|c| c.0);
@@ -644,7 +676,12 @@ impl Regentra {
             )
             .await?;
             cursor = page.items.last().map(|c| c.value.id.0);
-            comments.extend(page.items.into_iter().map(|v| v.value).filter(|c| c.public));
+            comments.extend(
+                page.items
+                    .into_iter()
+                    .map(|v| v.value)
+                    .filter(|c| internal || c.public),
+            );
             if comments.len() > limit || (comments.len() == limit && page.next.is_some()) {
                 comments.truncate(limit);
                 more = true;
@@ -665,7 +702,7 @@ impl Regentra {
         .await?
         .into_iter()
         .map(|v| v.value)
-        .filter(|a| a.public)
+        .filter(|a| internal || a.public)
         .collect();
         let mut by_comment: BTreeMap<Option<CommentId>, Vec<TicketAttachment>> = BTreeMap::new();
         for file in files {

@@ -225,6 +225,7 @@ macro_rules! service_tests {
             a_link_used_twice_at_once_works_once,
             a_password_reset_works_once_and_revokes_every_token,
             a_password_reset_request_answers_the_same_for_any_email,
+            a_password_reset_asked_on_a_portal_links_back_to_it_only_for_its_members,
             org_security_defaults_then_round_trip_audited,
             org_security_is_changed_by_org_managers_only_and_checked,
             sign_in_sessions_end_at_the_shortest_org_limit,

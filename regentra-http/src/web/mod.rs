@@ -14,6 +14,7 @@
 
 pub mod account;
 pub mod accounts;
+pub mod console;
 pub mod markdown;
 pub mod portal;
 pub mod sign_in;
@@ -54,6 +55,7 @@ pub fn routes() -> Router<AppState> {
         .merge(accounts::routes())
         .merge(signing::routes())
         .merge(portal::routes())
+        .merge(console::routes())
 }
 
 /// A short hash of the stylesheet: pages link `/assets/app.css?v=<it>`, so

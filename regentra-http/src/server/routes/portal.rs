@@ -248,7 +248,7 @@ async fn portal_at_host(State(state): State<AppState>, headers: HeaderMap) -> Ap
         Some(portal) => Ok(Redirect::to(&format!("/portal/{}", portal.slug)).into_response()),
         // The server's own address: a browser goes to the signed-in
         // person's page (or signs in first); a program is told nothing is here.
-        None if wants_html(&headers) => Ok(Redirect::to("/account").into_response()),
+        None if wants_html(&headers) => Ok(Redirect::to("/app").into_response()),
         None => Err(regentra_core::Error::NotFound { what: "portal" }.into()),
     }
 }

@@ -1,5 +1,6 @@
 //! Signing in to a portal: the portal's own branded form, the MFA code
-//! step, and signing out. The same sign-in path as the product's page
+//! step, and signing out. A forgotten password is asked for and chosen on
+//! the portal's own pages too ([`super::password_reset`]). The same sign-in path as the product's page
 //! (limits, decoy hash, session); in addition, an account that does not act
 //! in the portal's organization gets no session here and is told to use
 //! its own organization's portal.
@@ -68,6 +69,8 @@ struct PageQuery {
     next: Option<String>,
     /// `expired` (the session ended) or `signed_out`.
     reason: Option<String>,
+    /// `done`: back from choosing a new password through a reset link.
+    reset: Option<String>,
 }
 
 /// Where a portal sign-in goes on to: a page of this portal only.
@@ -99,6 +102,9 @@ pub(crate) async fn page(
         Some("signed_out") => Some("You are signed out.".to_owned()),
         _ => None,
     };
+    if query.reset.as_deref() == Some("done") {
+        page.notice = Some("Your password was changed. Sign in with the new one.".to_owned());
+    }
     render(StatusCode::OK, &page)
 }
 

@@ -1069,10 +1069,11 @@ async fn reply_detached(
         )
         .await
     {
-        Ok(comment) => Redirect::to(&format!(
-            "{}?done=replied#comment-{}",
-            view.path(&format!("tickets/{id}")),
-            comment.id
+        // The page opens on its notice, like every action's: no fragment
+        // pointing at the reply (see portal/forms.js).
+        Ok(_) => Redirect::to(&format!(
+            "{}?done=replied",
+            view.path(&format!("tickets/{id}"))
         ))
         .into_response(),
         Err(Error::Validation(errors)) => {
