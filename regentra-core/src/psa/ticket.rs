@@ -162,9 +162,39 @@ impl Entity for Ticket {
         {
             entries.push(IndexEntry::multi(NEXT_ESCALATION, escalation_key(at)));
         }
+        entries.extend(
+            breach_instants(self)
+                .into_iter()
+                .map(|at| IndexEntry::multi(SLA_BREACH, store::time_value(at))),
+        );
         entries.extend(super::queue::queue_entries(self));
         entries
     }
+}
+
+/// The index of when a ticket's SLA clocks breach ([`breach_instants`]):
+/// counted over a range of time, it answers how many tickets breached a
+/// target then, reading none of them.
+pub const SLA_BREACH: &str = "sla_breach";
+
+/// When the ticket's clocks breached, or breach if they keep running
+/// ([`crate::sla::Clock::breach_instant`]; only kept breaches once the
+/// ticket is no longer worked), each instant once. A running clock's entry
+/// lies ahead until its due time passes, so a count of the instants up to
+/// now is the breaches by now, without rewriting the ticket when it
+/// breaches.
+pub fn breach_instants(ticket: &Ticket) -> std::collections::BTreeSet<DateTime<Utc>> {
+    let Some(sla) = &ticket.sla else {
+        return Default::default();
+    };
+    let Ok(calendar) = BusinessCalendar::shared(&sla.calendar) else {
+        return Default::default();
+    };
+    [&sla.response, &sla.resolution]
+        .into_iter()
+        .filter(|clock| ticket.status.is_active() || clock.breached)
+        .filter_map(|clock| clock.breach_instant(&calendar))
+        .collect()
 }
 
 /// The per-org ticket counter.

@@ -18,8 +18,9 @@ use crate::store::{
 };
 
 /// Delegates every call to `inner`, counting reads (each call of `get`,
-/// `get_many`, `list`, `find`, `scan`, `read`, `audit_events`, `blob_chunk`
-/// is one) and the records each kind returned.
+/// `get_many`, `list`, `find`, `scan`, `count`, `read`, `audit_events`,
+/// `audit_events_before`, `blob_chunk` is one) and the records each kind
+/// returned (a count returns none).
 #[derive(Debug)]
 pub struct CountingStore<S> {
     pub inner: S,
@@ -65,14 +66,8 @@ impl<S> CountingStore<S> {
     }
 
     fn count_result(&self, kind: &str, result: &ReadResult) {
-        let n = match result {
-            ReadResult::One(r) => usize::from(r.is_some()),
-            ReadResult::Each(rs) => rs.iter().flatten().count(),
-            ReadResult::Many(rs) => rs.len(),
-            ReadResult::Scanned(rs) => rs.len(),
-        };
         if let Ok(mut m) = self.returned.lock() {
-            *m.entry(kind.to_owned()).or_default() += n;
+            *m.entry(kind.to_owned()).or_default() += result.len();
         }
     }
 }
@@ -117,21 +112,28 @@ impl<S: Store> Store for CountingStore<S> {
         Ok(found)
     }
     async fn read(&self, reads: Vec<Read>) -> Result<Vec<ReadResult>> {
-        let kinds: Vec<String> = reads
-            .iter()
-            .map(|r| match r {
-                Read::Get { kind, .. }
-                | Read::GetMany { kind, .. }
-                | Read::Find { kind, .. }
-                | Read::Scan { kind, .. } => kind.clone(),
-            })
-            .collect();
+        let kinds: Vec<String> = reads.iter().map(|r| r.kind().to_owned()).collect();
         let results = self.inner.read(reads).await?;
         self.reads.fetch_add(1, Ordering::SeqCst);
         for (kind, result) in kinds.iter().zip(&results) {
             self.count_result(kind, result);
         }
         Ok(results)
+    }
+    async fn count(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<u64> {
+        let n = self.inner.count(scope, kind, scan).await?;
+        self.count(kind, 0);
+        Ok(n)
+    }
+    async fn audit_events_before(
+        &self,
+        org: OrgId,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>> {
+        let events = self.inner.audit_events_before(org, before, limit).await?;
+        self.count("audit_event", events.len());
+        Ok(events)
     }
     async fn apply(&self, changes: ChangeSet) -> Result<Applied> {
         self.inner.apply(changes).await

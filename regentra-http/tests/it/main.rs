@@ -21,6 +21,7 @@ mod lists;
 mod mail;
 mod mfa;
 mod migrate;
+mod msp_overview;
 mod openapi;
 mod portal_chat;
 mod portal_hostnames;
