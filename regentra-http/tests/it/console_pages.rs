@@ -187,7 +187,13 @@ async fn the_console_lets_in_staff_only_and_sends_the_rest_away() {
     let tom = signed_in(&server, "tom@msp.test").await;
     let page = tom.get("/app").await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
-    assert_eq!(page.location(), "/app/all/tickets");
+    assert_eq!(page.location(), "/app/all/dashboard");
+    let dashboard = tom.get("/app/all/dashboard").await;
+    assert_eq!(dashboard.status, StatusCode::OK, "{}", dashboard.html);
+    // His two clients, never Initech; the technician sees ticket figures.
+    assert!(dashboard.shows("Acme") && dashboard.shows("Globex"));
+    assert!(!dashboard.shows("Initech"));
+    assert!(dashboard.shows("Open tickets"));
     let page = tom.get("/app/all/tickets").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.html);
     // The switcher: his clients and his MSP, never the client he is not
@@ -1090,6 +1096,53 @@ async fn staff_write_knowledge_base_articles_with_a_safe_preview() {
         .to_owned();
     assert_eq!(
         tom.get(&format!("/app/{}/kb/{id}", d.globex)).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_msp_admins_dashboard_shows_each_clients_figures() {
+    let (server, clock) = support::server_with_clock().await;
+    let d = desk(&server).await;
+    ticket(&d.boss, &d.globex, "Line 3 stopped", "critical").await;
+    ticket(&d.boss, &d.acme, "Printer offline", "low").await;
+    ticket(&d.boss, &d.acme, "New laptop", "low").await;
+    clock.advance(Minutes::minutes(45));
+    let boss = signed_in(&server, "boss@msp.test").await;
+    let start = boss.get("/app").await;
+    assert_eq!(start.location(), "/app/all/dashboard");
+    let page = boss.get("/app/all/dashboard").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(page.shows("Dashboard: 3 clients"), "{}", page.html);
+    for client in ["Acme", "Globex", "Initech"] {
+        assert!(
+            page.html
+                .contains(&format!("<th scope=\"row\">{client}</th>")),
+            "{client}"
+        );
+    }
+    // Acme's open tickets link to its queue.
+    assert!(
+        page.html
+            .contains(&format!("<a href=\"/app/{}/tickets\">2</a>", d.acme)),
+        "{}",
+        page.html
+    );
+    assert!(page.html.contains("SLA breaches per week"));
+    // Sorting by open tickets puts Acme first.
+    let sorted = boss.get("/app/all/dashboard?sort=open").await;
+    let acme = sorted
+        .html
+        .find("<th scope=\"row\">Acme</th>")
+        .expect("Acme");
+    let globex = sorted
+        .html
+        .find("<th scope=\"row\">Globex</th>")
+        .expect("Globex");
+    assert!(acme < globex);
+    // A client's org has no dashboard of its own.
+    assert_eq!(
+        boss.get(&format!("/app/{}/dashboard", d.acme)).await.status,
         StatusCode::NOT_FOUND
     );
 }

@@ -15,6 +15,7 @@
 
 pub mod assets;
 pub mod chats;
+pub mod dashboard;
 pub mod inbox;
 pub mod kb;
 pub mod profile;
@@ -50,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .merge(chats::routes())
         .merge(assets::routes())
         .merge(kb::routes())
+        .merge(dashboard::routes())
         .route("/app/{scope}", get(scope_home))
     // Other paths under /app are the server's fallback: its 404 page.
 }
@@ -84,7 +86,12 @@ pub enum Section {
 impl Section {
     /// In the navigation's order.
     /// (Each section joins the list when its pages exist.)
-    pub const ALL: [Section; 3] = [Section::Tickets, Section::Kb, Section::Assets];
+    pub const ALL: [Section; 4] = [
+        Section::Dashboard,
+        Section::Tickets,
+        Section::Kb,
+        Section::Assets,
+    ];
 
     /// The path segment (`/app/{scope}/{key}`).
     pub fn key(self) -> &'static str {
@@ -200,6 +207,13 @@ impl Staff {
 
     /// Whether `section` is shown in `scope`.
     pub fn sees(&self, scope: &Scope, section: Section) -> bool {
+        if section == Section::Dashboard {
+            // The MSP's roll-up: on all clients, or on the MSP itself.
+            return match scope {
+                Scope::All => self.msp_staff,
+                Scope::Org(org) => self.org(*org).is_some_and(|o| o.org.kind == OrgKind::Msp),
+            };
+        }
         match scope {
             Scope::Org(org) => self.can(*org, section.permission()),
             Scope::All => self.msp_staff && self.orgs_for(section).next().is_some(),

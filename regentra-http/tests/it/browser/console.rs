@@ -66,6 +66,9 @@ async fn a_technician_works_the_queue_across_clients_and_answers_on_the_portal()
         return;
     };
     browser.sign_in("tom@msp.test", PASSWORD).await;
+    browser.wait_for_text("Dashboard: 2 clients").await;
+    browser.check_page().await;
+    browser.click("Service desk").await;
     browser.wait_for_text("Service desk: all clients").await;
     browser.check_page().await;
 
