@@ -56,8 +56,6 @@ struct ChatPage {
     chrome: Chrome,
     csrf_field: CsrfField,
     base: String,
-    /// The org's list of chats.
-    chats: String,
     org_id: String,
     chat_id: String,
     me: String,
@@ -219,7 +217,6 @@ async fn show(
             csrf_field: staff.csrf_field(),
             shell: Some(shell),
             base: scope.path(&format!("chats/{chat}")),
-            chats: scope.path("chats"),
             org_id: org.to_string(),
             chat_id: chat.to_string(),
             me: staff.caller.user.to_string(),
