@@ -15,6 +15,7 @@ use crate::compliance::features::Agreement;
 use crate::error::{Error, Result};
 use crate::mail::OutgoingEmail;
 use crate::notify::Notification;
+use crate::psa::chat::ChatSession;
 use crate::psa::records::{Article, TimeEntry};
 use crate::psa::ticket::Ticket;
 use crate::service::{Principal, Regentra};
@@ -57,6 +58,11 @@ pub const DUE_INDEXES_ID: Uuid = Uuid::from_u128(0x0000_0000_0000_7000_8000_0000
 pub const PORTAL_USEFUL_INDEX: &str = "portal-useful-index";
 pub const PORTAL_USEFUL_INDEX_ID: Uuid = Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0002);
 
+/// The service desk's chat lists (`activity`, `status_activity`) on the
+/// chats started before they existed.
+pub const CHAT_ACTIVITY_INDEX: &str = "chat-activity-index";
+pub const CHAT_ACTIVITY_INDEX_ID: Uuid = Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0003);
+
 /// The maintenance a platform bootstrapped by this version never needs (its
 /// records carry every index from the start), recorded as done with the
 /// bootstrap.
@@ -64,6 +70,7 @@ pub(crate) fn done_at_bootstrap(at: DateTime<Utc>) -> Vec<Maintenance> {
     [
         (DUE_INDEXES_ID, DUE_INDEXES),
         (PORTAL_USEFUL_INDEX_ID, PORTAL_USEFUL_INDEX),
+        (CHAT_ACTIVITY_INDEX_ID, CHAT_ACTIVITY_INDEX),
     ]
     .into_iter()
     .map(|(id, name)| Maintenance {
@@ -134,7 +141,25 @@ impl Regentra {
     /// [`Self::backfill_due_indexes`] does (batches, events, once per
     /// store; `None` when it had been done before).
     pub async fn backfill_portal_useful_index(&self) -> Result<Option<usize>> {
-        if store::load::<Maintenance>(self.store(), Scope::Platform, PORTAL_USEFUL_INDEX_ID)
+        self.reindex_everywhere::<Article>(PORTAL_USEFUL_INDEX_ID, PORTAL_USEFUL_INDEX)
+            .await
+    }
+
+    /// Gives the chats started before the service desk's chat lists
+    /// existed their `activity` entries (their start as their last
+    /// activity, until their next message): every chat session of every
+    /// org is rewritten as it is, as [`Self::backfill_due_indexes`] does
+    /// (batches, events, once per store; `None` when it had been done
+    /// before).
+    pub async fn backfill_chat_activity_index(&self) -> Result<Option<usize>> {
+        self.reindex_everywhere::<ChatSession>(CHAT_ACTIVITY_INDEX_ID, CHAT_ACTIVITY_INDEX)
+            .await
+    }
+
+    /// Rewrites every record of kind `E` in every org, once per store: the
+    /// piece `name` (recorded as done under `id`).
+    async fn reindex_everywhere<E: Entity>(&self, id: Uuid, name: &str) -> Result<Option<usize>> {
+        if store::load::<Maintenance>(self.store(), Scope::Platform, id)
             .await?
             .is_some()
         {
@@ -147,17 +172,14 @@ impl Regentra {
                 .organization_ids(PageRequest::after(after, store::MAX_PAGE))
                 .await?;
             for &org in &orgs {
-                rewritten += self
-                    .reindex::<Article>(PORTAL_USEFUL_INDEX, Scope::Org(org), None)
-                    .await?;
+                rewritten += self.reindex::<E>(name, Scope::Org(org), None).await?;
             }
             match orgs.last() {
                 Some(last) if orgs.len() == store::MAX_PAGE => after = Some(last.0),
                 _ => break,
             }
         }
-        self.record_done(PORTAL_USEFUL_INDEX_ID, PORTAL_USEFUL_INDEX, rewritten)
-            .await
+        self.record_done(id, name, rewritten).await
     }
 
     /// Records a piece of maintenance as done, with its

@@ -421,25 +421,8 @@ impl Regentra {
         principal: &Principal,
         query: TicketQuery,
     ) -> Result<TicketPage> {
-        // What the caller reaches, read once for both uses below.
-        let reach = self.reach(principal.user).await?;
-        let reachable = reach.organizations();
-        let locked: BTreeSet<OrgId> = if reach.account.mfa {
-            BTreeSet::new()
-        } else {
-            let now = self.now();
-            self.requirements_in(&reach)
-                .await?
-                .into_iter()
-                .filter(|r| r.deadline <= now)
-                .map(|r| r.org_id)
-                .collect()
-        };
         let mut targets = Vec::new();
-        for access in reachable {
-            if locked.contains(&access.org.id) {
-                continue;
-            }
+        for access in self.orgs_at_work(principal).await? {
             let reach = access
                 .roles
                 .iter()

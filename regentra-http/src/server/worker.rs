@@ -113,6 +113,13 @@ async fn backfill(regentra: &Regentra) {
             tracing::warn!(error = %e, "portal usefulness index backfill failed; tried again at the next start")
         }
     }
+    match regentra.backfill_chat_activity_index().await {
+        Ok(Some(n)) => tracing::info!(rewritten = n, "chat activity index backfilled"),
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "chat activity index backfill failed; tried again at the next start")
+        }
+    }
 }
 
 /// One sweep over every org, as [`run`] makes each interval, then returns:

@@ -21,6 +21,7 @@ mod policies;
 mod portal;
 mod psa;
 mod sessions;
+mod staff_chats;
 mod tenancy;
 mod worker;
 
@@ -40,6 +41,7 @@ pub use self::policies::*;
 pub use self::portal::*;
 pub use self::psa::*;
 pub use self::sessions::*;
+pub use self::staff_chats::*;
 pub use self::tenancy::*;
 pub use self::worker::*;
 
@@ -95,6 +97,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("portal.rs", include_str!("portal.rs")),
     ("psa.rs", include_str!("psa.rs")),
     ("sessions.rs", include_str!("sessions.rs")),
+    ("staff_chats.rs", include_str!("staff_chats.rs")),
     ("tenancy.rs", include_str!("tenancy.rs")),
     ("worker.rs", include_str!("worker.rs")),
 ];

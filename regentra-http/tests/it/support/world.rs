@@ -661,6 +661,7 @@ pub fn routes(user: &str) -> Vec<Route> {
             "/v1/orgs/{org_id}/chats",
             Some(json!({"message": "hi"})),
         ),
+        r(M::GET, "/v1/orgs/{org_id}/chats", None),
         r(M::GET, "/v1/orgs/{org_id}/me/chats", None),
         r(M::GET, "/v1/orgs/{org_id}/chat-settings", None),
         r(M::GET, "/v1/orgs/{org_id}/chats/{chat_id}", None),

@@ -1,0 +1,197 @@
+//! What the staff console reads and writes through the API, end to end
+//! against the real router: the service desk's chat lists and who hears of
+//! a new chat.
+
+use serde_json::{Value, json};
+
+use crate::support::{self, Api, Backend, M, PASSWORD, Server, StatusCode, id, items};
+
+/// An MSP with two clients: its admin (`boss`), a technician assigned to
+/// the first client (`tom`), and an employee in each client (`ann` in
+/// `acme`, `gus` in `globex`).
+struct Desk {
+    boss: Api,
+    tom: Api,
+    ann: Api,
+    gus: Api,
+    acme: String,
+    globex: String,
+}
+
+async fn desk(server: &Server) -> Desk {
+    let (boss, msp, acme) = support::msp_with_client(server).await;
+    let globex = id(&boss
+        .post(
+            &format!("/v1/orgs/{msp}/clients"),
+            json!({"name": "Globex"}),
+        )
+        .await);
+    let admin = server.admin();
+    let tom = admin
+        .post(
+            &format!("/v1/orgs/{msp}/members"),
+            json!({"email": "tom@msp.test", "name": "Tom Tech", "password": PASSWORD, "role": "technician"}),
+        )
+        .await["user_id"]
+        .as_str()
+        .expect("user")
+        .to_owned();
+    boss.post(
+        &format!("/v1/orgs/{msp}/clients/{acme}/staff"),
+        json!({"user_id": tom, "role": "technician"}),
+    )
+    .await;
+    for (org, email, name) in [
+        (&acme, "ann@acme.test", "Ann Example"),
+        (&globex, "gus@globex.test", "Gus Example"),
+    ] {
+        admin
+            .post(
+                &format!("/v1/orgs/{org}/members"),
+                json!({"email": email, "name": name, "password": PASSWORD, "role": "employee"}),
+            )
+            .await;
+    }
+    Desk {
+        tom: server.login("tom@msp.test", PASSWORD).await,
+        ann: server.login("ann@acme.test", PASSWORD).await,
+        gus: server.login("gus@globex.test", PASSWORD).await,
+        boss,
+        acme,
+        globex,
+    }
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    items(page).iter().map(id).collect()
+}
+
+/// Every page of a list, followed by its cursors.
+async fn walk(api: &Api, path: &str) -> Vec<String> {
+    let join = if path.contains('?') { '&' } else { '?' };
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = match &cursor {
+            Some(c) => api.get(&format!("{path}{join}cursor={c}")).await,
+            None => api.get(path).await,
+        };
+        seen.extend(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return seen,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_lists_chats_and_hears_of_new_ones() {
+    chats(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_the_desk_lists_chats_and_hears_of_new_ones() {
+    chats(Backend::Postgres).await;
+}
+
+async fn chats(backend: Backend) {
+    let Some(server) = Server::on(backend).await else {
+        return;
+    };
+    let d = desk(&server).await;
+    let first = id(&d
+        .ann
+        .post(
+            &format!("/v1/orgs/{}/chats", d.acme),
+            json!({"message": "Printer jam"}),
+        )
+        .await);
+    let second = id(&d
+        .gus
+        .post(
+            &format!("/v1/orgs/{}/chats", d.globex),
+            json!({"message": "VPN down"}),
+        )
+        .await);
+
+    // Tom answers Acme's chats: his inbox says who asked, and where.
+    let inbox = d.tom.get("/v1/me/notifications").await;
+    let waiting: Vec<&Value> = items(&inbox)
+        .iter()
+        .filter(|n| n["kind"] == "chat_waiting")
+        .collect();
+    assert_eq!(waiting.len(), 1, "{inbox}");
+    assert_eq!(
+        waiting[0]["payload"]["summary"],
+        "New chat from Ann Example at Client"
+    );
+    assert_eq!(waiting[0]["payload"]["chat"], first.as_str());
+    // Ann goes on in the same chat: nobody is told again.
+    let again = d
+        .ann
+        .post(
+            &format!("/v1/orgs/{}/chats", d.acme),
+            json!({"message": "Still jammed"}),
+        )
+        .await;
+    assert_eq!(id(&again), first);
+    let inbox = d.tom.get("/v1/me/notifications").await;
+    assert_eq!(
+        items(&inbox)
+            .iter()
+            .filter(|n| n["kind"] == "chat_waiting")
+            .count(),
+        1
+    );
+
+    // The org's list, for those who answer its chats.
+    let acme_chats = format!("/v1/orgs/{}/chats", d.acme);
+    let listed = d.tom.get(&format!("{acme_chats}?state=open")).await;
+    assert_eq!(ids(&listed), [first.clone()]);
+    assert_eq!(items(&listed)[0]["requester_name"], "Ann Example");
+    assert!(!items(&listed)[0]["last_activity_at"].is_null());
+    assert!(items(&d.tom.get(&format!("{acme_chats}?state=closed")).await).is_empty());
+    let refused = d.ann.call(M::GET, &acme_chats, None).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let bad = d
+        .tom
+        .call(M::GET, &format!("{acme_chats}?state=waiting"), None)
+        .await;
+    assert!(
+        bad.status.is_client_error() && bad.is_problem(),
+        "{}",
+        bad.text
+    );
+    assert!(
+        bad.text.contains("state"),
+        "names the parameter: {}",
+        bad.text
+    );
+
+    // Across orgs: the MSP admin sees both clients, newest activity first,
+    // a page at a time; Tom his client; Ann nothing.
+    assert_eq!(
+        walk(&d.boss, "/v1/chats?limit=1").await,
+        [first.clone(), second.clone()],
+        "Ann's message made her chat the newest"
+    );
+    assert_eq!(walk(&d.tom, "/v1/chats").await, [first.clone()]);
+    assert!(walk(&d.ann, "/v1/chats").await.is_empty());
+    d.boss
+        .ok(
+            M::POST,
+            &format!("/v1/orgs/{}/chats/{second}/close", d.globex),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(walk(&d.boss, "/v1/chats?state=open").await, [first.clone()]);
+    assert_eq!(
+        walk(&d.boss, "/v1/chats?state=closed").await,
+        [second.clone()]
+    );
+    assert_eq!(
+        walk(&d.boss, "/v1/chats?state=any&limit=1").await,
+        [second, first]
+    );
+}
