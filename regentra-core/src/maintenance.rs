@@ -63,6 +63,12 @@ pub const PORTAL_USEFUL_INDEX_ID: Uuid = Uuid::from_u128(0x0000_0000_0000_7000_8
 pub const CHAT_ACTIVITY_INDEX: &str = "chat-activity-index";
 pub const CHAT_ACTIVITY_INDEX_ID: Uuid = Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0003);
 
+/// The staff's list of articles by status (`status_updated`) on the
+/// articles written before it existed.
+pub const ARTICLE_STATUS_INDEX: &str = "article-status-index";
+pub const ARTICLE_STATUS_INDEX_ID: Uuid =
+    Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0004);
+
 /// The maintenance a platform bootstrapped by this version never needs (its
 /// records carry every index from the start), recorded as done with the
 /// bootstrap.
@@ -71,6 +77,7 @@ pub(crate) fn done_at_bootstrap(at: DateTime<Utc>) -> Vec<Maintenance> {
         (DUE_INDEXES_ID, DUE_INDEXES),
         (PORTAL_USEFUL_INDEX_ID, PORTAL_USEFUL_INDEX),
         (CHAT_ACTIVITY_INDEX_ID, CHAT_ACTIVITY_INDEX),
+        (ARTICLE_STATUS_INDEX_ID, ARTICLE_STATUS_INDEX),
     ]
     .into_iter()
     .map(|(id, name)| Maintenance {
@@ -153,6 +160,14 @@ impl Regentra {
     /// before).
     pub async fn backfill_chat_activity_index(&self) -> Result<Option<usize>> {
         self.reindex_everywhere::<ChatSession>(CHAT_ACTIVITY_INDEX_ID, CHAT_ACTIVITY_INDEX)
+            .await
+    }
+
+    /// Gives the articles written before the staff's list by status
+    /// existed their `status_updated` entry, as
+    /// [`Self::backfill_portal_useful_index`] does.
+    pub async fn backfill_article_status_index(&self) -> Result<Option<usize>> {
+        self.reindex_everywhere::<Article>(ARTICLE_STATUS_INDEX_ID, ARTICLE_STATUS_INDEX)
             .await
     }
 

@@ -12,11 +12,11 @@ use super::ticket::Ticket;
 use crate::audit::Target;
 use crate::error::{Error, Result};
 use crate::ids::{ArticleId, AssetId, OrgId, TicketId, TimeEntryId, UserId};
-use crate::rbac::{Access, Permission};
+use crate::rbac::{Access, Grant, Permission};
 use crate::service::{Principal, Regentra};
 use crate::store::{
     self, ChangeSet, Entity, IndexEntry, IndexScan, Listing, MAX_PAGE, Order, PageRequest,
-    ScanCursor, Scope, Versioned,
+    ScanCursor, ScanRequest, Scope, Versioned,
 };
 use crate::tenancy::validate_name;
 
@@ -289,12 +289,22 @@ impl Entity for Article {
             entries.push(IndexEntry::multi("portal_updated", updated.clone()));
             entries.push(IndexEntry::multi("portal_useful", self.usefulness_key()));
         }
+        // The staff list by status, newest first.
+        entries.push(IndexEntry::multi(
+            "status_updated",
+            format!("{}|{updated}", self.status_key()),
+        ));
         entries.push(IndexEntry::multi("updated", updated));
         entries
     }
 }
 
 impl Article {
+    /// `published` or `draft`: the lead of its `status_updated` entry.
+    fn status_key(&self) -> &'static str {
+        if self.published { "published" } else { "draft" }
+    }
+
     /// Whether the portal shows it: published, and meant for the portal.
     pub fn on_portal(&self) -> bool {
         self.visibility == Visibility::Portal && self.published
@@ -362,6 +372,37 @@ pub struct NewArticle {
     pub tags: BTreeSet<String>,
     pub visibility: Visibility,
     pub published: bool,
+}
+
+/// What an edit of an article changes: the fields given, the others kept.
+/// Publishing is its own operation ([`Regentra::publish_article`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArticleUpdate {
+    pub title: Option<String>,
+    /// Markdown.
+    pub body: Option<String>,
+    pub tags: Option<BTreeSet<String>>,
+    pub visibility: Option<Visibility>,
+}
+
+/// Which articles the staff list shows.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArticleStatus {
+    /// Not published: staff only, whatever its visibility.
+    Draft,
+    Published,
+    #[default]
+    Any,
+}
+
+/// Tags as stored: trimmed, lowercase, none empty.
+fn clean_tags(tags: BTreeSet<String>) -> BTreeSet<String> {
+    tags.into_iter()
+        .map(|t| t.trim().to_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect()
 }
 
 /// Whose view of the knowledge base a read takes.
@@ -666,12 +707,7 @@ impl Regentra {
             org,
             title,
             body: new.body,
-            tags: new
-                .tags
-                .into_iter()
-                .map(|t| t.trim().to_lowercase())
-                .filter(|t| !t.is_empty())
-                .collect(),
+            tags: clean_tags(new.tags),
             visibility: new.visibility,
             published: new.published,
             author: principal.user,
@@ -690,6 +726,189 @@ impl Regentra {
         ));
         self.store().apply(changes).await?;
         Ok(article)
+    }
+
+    /// Edits an article (`kb.manage`): the fields `update` gives, checked
+    /// as when it was written; the others stay. Audited `kb.article_updated`
+    /// with the fields that changed; an edit that changes nothing writes
+    /// nothing. The article's search words, portal entries and place in the
+    /// newest-first lists follow in the same commit.
+    pub async fn update_article(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        article: ArticleId,
+        update: ArticleUpdate,
+    ) -> Result<Article> {
+        let grant = self
+            .authorize_all(principal, org, Permission::KbManage)
+            .await?;
+        let title = update
+            .title
+            .map(|t| validate_name("title", &t))
+            .transpose()?;
+        if update.body.as_ref().is_some_and(|b| b.trim().is_empty()) {
+            return Err(Error::invalid("body", "must not be empty"));
+        }
+        let mut a: Versioned<Article> =
+            store::require(self.store(), Scope::Org(org), article.0).await?;
+        let mut changed = Vec::new();
+        let value = &mut a.value;
+        if let Some(title) = title.filter(|t| *t != value.title) {
+            value.title = title;
+            changed.push("title");
+        }
+        if let Some(body) = update.body.filter(|b| *b != value.body) {
+            value.body = body;
+            changed.push("body");
+        }
+        if let Some(tags) = update.tags.map(clean_tags).filter(|t| *t != value.tags) {
+            value.tags = tags;
+            changed.push("tags");
+        }
+        if let Some(visibility) = update.visibility.filter(|v| *v != value.visibility) {
+            value.visibility = visibility;
+            changed.push("visibility");
+        }
+        if changed.is_empty() {
+            return Ok(a.value);
+        }
+        a.value.updated_at = self.now();
+        let details = json!({ "title": a.value.title, "changed": changed });
+        self.commit_article(principal, &grant, a, "kb.article_updated", details)
+            .await
+    }
+
+    /// Publishes an article (`kb.manage`): a portal article then shows in
+    /// the portal (newest first: publishing dates it now); an internal one
+    /// to staff as published. Audited `kb.article_published`; publishing a
+    /// published article changes nothing.
+    pub async fn publish_article(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        article: ArticleId,
+    ) -> Result<Article> {
+        self.set_published(principal, org, article, true).await
+    }
+
+    /// Takes an article back to draft (`kb.manage`): it leaves the portal
+    /// and its searches at once. Audited `kb.article_unpublished`; a draft
+    /// stays as it is.
+    pub async fn unpublish_article(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        article: ArticleId,
+    ) -> Result<Article> {
+        self.set_published(principal, org, article, false).await
+    }
+
+    /// Deletes an article for good (`kb.manage`), as a help desk's
+    /// knowledge base does: it vanishes from the portal, the staff lists
+    /// and every search in the commit that deletes it, audited
+    /// `kb.article_deleted` with its title. (To keep an article away from
+    /// the portal without losing it, unpublish it.) Readers' votes on it
+    /// stay behind, unread: nothing finds a vote but through its article.
+    pub async fn delete_article(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        article: ArticleId,
+    ) -> Result<()> {
+        let grant = self
+            .authorize_all(principal, org, Permission::KbManage)
+            .await?;
+        let a: Versioned<Article> =
+            store::require(self.store(), Scope::Org(org), article.0).await?;
+        let mut changes = ChangeSet::new();
+        changes.delete(&a);
+        changes.audit(self.event(
+            principal,
+            &grant,
+            "kb.article_deleted",
+            Target::new(Article::KIND, article),
+            json!({ "title": a.value.title, "published": a.value.published }),
+        ));
+        self.store().apply(changes).await?;
+        Ok(())
+    }
+
+    /// The staff list of the org's articles (`kb.read` over every
+    /// article), drafts included: drafts, published ones or all, newest
+    /// update first, one descending walk of the `status_updated` (or
+    /// `updated`) index, paged by the store.
+    pub async fn staff_articles(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        status: ArticleStatus,
+        page: ScanRequest,
+    ) -> Result<Listing<Article, ScanCursor>> {
+        self.authorize_all(principal, org, Permission::KbRead)
+            .await?;
+        let walk = match status {
+            ArticleStatus::Any => IndexScan::all("updated"),
+            ArticleStatus::Draft => IndexScan::prefix("status_updated", "draft|"),
+            ArticleStatus::Published => IndexScan::prefix("status_updated", "published|"),
+        }
+        .descending()
+        .after(page.after)
+        .limit(page.limit);
+        Ok(
+            store::scan_page::<Article>(self.store(), Scope::Org(org), &walk)
+                .await?
+                .map(|a| a.value),
+        )
+    }
+
+    async fn set_published(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        article: ArticleId,
+        published: bool,
+    ) -> Result<Article> {
+        let grant = self
+            .authorize_all(principal, org, Permission::KbManage)
+            .await?;
+        let mut a: Versioned<Article> =
+            store::require(self.store(), Scope::Org(org), article.0).await?;
+        if a.value.published == published {
+            return Ok(a.value);
+        }
+        a.value.published = published;
+        a.value.updated_at = self.now();
+        let action = if published {
+            "kb.article_published"
+        } else {
+            "kb.article_unpublished"
+        };
+        let details = json!({ "title": a.value.title, "visibility": a.value.visibility });
+        self.commit_article(principal, &grant, a, action, details)
+            .await
+    }
+
+    /// Writes an article changed under `grant`, with its audit event.
+    async fn commit_article(
+        &self,
+        principal: &Principal,
+        grant: &Grant,
+        article: Versioned<Article>,
+        action: &str,
+        details: serde_json::Value,
+    ) -> Result<Article> {
+        let mut changes = ChangeSet::new();
+        changes.update(&article)?;
+        changes.audit(self.event(
+            principal,
+            grant,
+            action,
+            Target::new(Article::KIND, article.value.id),
+            details,
+        ));
+        self.store().apply(changes).await?;
+        Ok(article.value)
     }
 
     /// Articles containing every word of `query` (in title or body), that

@@ -169,6 +169,8 @@ macro_rules! service_tests {
             knowledge_base_search_respects_visibility,
             knowledge_base_articles_are_read_by_id_under_the_search_rule,
             portal_articles_are_rated_and_listed_most_useful_first,
+            staff_edit_publish_unpublish_and_delete_articles,
+            articles_written_before_the_status_index_are_backfilled_once,
             a_persons_assets_follow_assignment_and_the_portal_setting,
             an_orgs_time_zone_is_its_sla_calendars,
             chat_sessions_become_tickets_with_their_transcript,

@@ -195,3 +195,110 @@ async fn chats(backend: Backend) {
         [second, first]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_keep_the_knowledge_base() {
+    knowledge_base(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_staff_keep_the_knowledge_base() {
+    knowledge_base(Backend::Postgres).await;
+}
+
+async fn knowledge_base(backend: Backend) {
+    let Some(server) = Server::on(backend).await else {
+        return;
+    };
+    let d = desk(&server).await;
+    let articles = format!("/v1/orgs/{}/kb/articles", d.acme);
+    let draft = id(&d
+        .tom
+        .post(
+            &articles,
+            json!({"title": "Printer setup", "body": "Plug it in.", "visibility": "portal", "published": false}),
+        )
+        .await);
+    let one = format!("{articles}/{draft}");
+    assert_eq!(
+        ids(&d.tom.get(&format!("{articles}?status=draft")).await),
+        [draft.clone()]
+    );
+    assert!(items(&d.tom.get(&format!("{articles}?status=published")).await).is_empty());
+    let refused = d
+        .ann
+        .call(M::GET, &format!("{articles}?status=any"), None)
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let mixed = d
+        .tom
+        .call(M::GET, &format!("{articles}?status=draft&q=printer"), None)
+        .await;
+    assert_eq!(mixed.status, StatusCode::BAD_REQUEST, "{}", mixed.text);
+    assert!(mixed.is_problem());
+    assert!(mixed.text.contains("status"), "{}", mixed.text);
+
+    // Edited, then published: the portal's people read it.
+    let edited = d
+        .tom
+        .ok(
+            M::PATCH,
+            &one,
+            Some(json!({"title": "Label printer setup", "tags": ["printers"]})),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(edited["title"], "Label printer setup");
+    assert_eq!(edited["body"], "Plug it in.", "what was not sent stays");
+    assert_eq!(edited["published"], false);
+    let blank = d
+        .tom
+        .call(M::PATCH, &one, Some(json!({"title": " "})))
+        .await;
+    assert_eq!(blank.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(blank.text.contains("title"), "{}", blank.text);
+    assert_eq!(
+        d.ann.call(M::GET, &one, None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let published = d
+        .tom
+        .ok(M::POST, &format!("{one}/publish"), None, StatusCode::OK)
+        .await;
+    assert_eq!(published["published"], true);
+    assert_eq!(d.ann.get(&one).await["title"], "Label printer setup");
+    let denied = d.ann.call(M::POST, &format!("{one}/unpublish"), None).await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    d.tom
+        .ok(M::POST, &format!("{one}/unpublish"), None, StatusCode::OK)
+        .await;
+    assert_eq!(
+        d.ann.call(M::GET, &one, None).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Deleted: gone, for staff too.
+    let deleted = d.tom.call(M::DELETE, &one, None).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
+    assert_eq!(
+        d.tom.call(M::GET, &one, None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(items(&d.tom.get(&format!("{articles}?status=any")).await).is_empty());
+    let audit = d.boss.get(&format!("/v1/orgs/{}/audit", d.acme)).await;
+    let kb: Vec<&str> = items(&audit)
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .filter(|a| a.starts_with("kb."))
+        .collect();
+    assert_eq!(
+        kb,
+        [
+            "kb.article_added",
+            "kb.article_updated",
+            "kb.article_published",
+            "kb.article_unpublished",
+            "kb.article_deleted"
+        ]
+    );
+}

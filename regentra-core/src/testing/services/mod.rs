@@ -13,6 +13,7 @@ mod custom_frameworks;
 mod host;
 mod inbox;
 mod invitations;
+mod kb_management;
 mod lists;
 mod mail;
 mod mfa;
@@ -33,6 +34,7 @@ pub use self::custom_frameworks::*;
 pub use self::host::*;
 pub use self::inbox::*;
 pub use self::invitations::*;
+pub use self::kb_management::*;
 pub use self::lists::*;
 pub use self::mail::*;
 pub use self::mfa::*;
@@ -89,6 +91,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("host.rs", include_str!("host.rs")),
     ("inbox.rs", include_str!("inbox.rs")),
     ("invitations.rs", include_str!("invitations.rs")),
+    ("kb_management.rs", include_str!("kb_management.rs")),
     ("lists.rs", include_str!("lists.rs")),
     ("mail.rs", include_str!("mail.rs")),
     ("mfa.rs", include_str!("mfa.rs")),

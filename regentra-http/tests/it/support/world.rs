@@ -647,6 +647,26 @@ pub fn routes(user: &str) -> Vec<Route> {
         r(M::GET, "/v1/orgs/{org_id}/kb/articles", None),
         r(M::GET, "/v1/orgs/{org_id}/kb/articles/{article_id}", None),
         r(
+            M::PATCH,
+            "/v1/orgs/{org_id}/kb/articles/{article_id}",
+            Some(json!({"title": "Renamed article"})),
+        ),
+        r(
+            M::DELETE,
+            "/v1/orgs/{org_id}/kb/articles/{article_id}",
+            None,
+        ),
+        r(
+            M::POST,
+            "/v1/orgs/{org_id}/kb/articles/{article_id}/publish",
+            None,
+        ),
+        r(
+            M::POST,
+            "/v1/orgs/{org_id}/kb/articles/{article_id}/unpublish",
+            None,
+        ),
+        r(
             M::POST,
             "/v1/orgs/{org_id}/kb/articles/{article_id}/feedback",
             Some(json!({"helpful": true})),
