@@ -229,6 +229,26 @@ pub struct NewAsset {
     pub attributes: BTreeMap<String, String>,
 }
 
+/// What an edit of an asset changes: the fields given, the others kept.
+/// `serial` and `assigned_user` take `Some(None)` to clear them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AssetUpdate {
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    pub serial: Option<Option<String>>,
+    pub assigned_user: Option<Option<UserId>>,
+    pub status: Option<AssetStatus>,
+    /// Replaces the attributes.
+    pub attributes: Option<BTreeMap<String, String>>,
+}
+
+/// A serial as stored: trimmed, none when blank.
+fn clean_serial(serial: Option<String>) -> Option<String> {
+    serial
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
 // ----- knowledge base --------------------------------------------------------
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -577,10 +597,7 @@ impl Regentra {
             org,
             name,
             kind,
-            serial: new
-                .serial
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty()),
+            serial: clean_serial(new.serial),
             assigned_user: new.assigned_user,
             status: new.status,
             attributes: new.attributes,
@@ -597,6 +614,200 @@ impl Regentra {
         ));
         self.store().apply(changes).await?;
         Ok(asset)
+    }
+
+    /// One asset. Staff who read the inventory read any; anyone else
+    /// (`assets.read` is `own` for them) only one assigned to them, where
+    /// the org's portal shows people their assets, without the inventory's
+    /// notes (its attributes), as [`Self::assets_of`] shows it. Any other
+    /// is `NotFound`, as another org's is.
+    pub async fn asset(&self, principal: &Principal, org: OrgId, asset: AssetId) -> Result<Asset> {
+        let grant = self
+            .authorize(principal, org, Permission::AssetsRead)
+            .await?;
+        let found = store::load::<Asset>(self.store(), Scope::Org(org), asset.0)
+            .await?
+            .map(|v| v.value);
+        let not_found = Error::NotFound { what: Asset::NAME };
+        match (grant.access, found) {
+            (Access::All, Some(asset)) => Ok(asset),
+            (_, Some(mut asset))
+                if asset.assigned_user == Some(principal.user)
+                    && self.portal_shows_assets(org).await? =>
+            {
+                asset.attributes.clear();
+                Ok(asset)
+            }
+            _ => Err(not_found),
+        }
+    }
+
+    /// Edits an asset (`assets.manage`): the fields `update` gives, checked
+    /// as when it was added (a person it is assigned to must be a member of
+    /// the org); the others stay. Audited `asset.updated` with the fields
+    /// that changed; an edit that changes nothing writes nothing. Who holds
+    /// it (the `user` index, what the portal shows them) follows in the
+    /// same commit.
+    pub async fn update_asset(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        asset: AssetId,
+        update: AssetUpdate,
+    ) -> Result<Asset> {
+        let grant = self
+            .authorize_all(principal, org, Permission::AssetsManage)
+            .await?;
+        let name = update.name.map(|n| validate_name("name", &n)).transpose()?;
+        let kind = update.kind.map(|k| validate_name("kind", &k)).transpose()?;
+        if let Some(Some(user)) = update.assigned_user
+            && self.membership(org, user).await?.is_none()
+        {
+            return Err(Error::invalid(
+                "assigned_user",
+                "must be a member of the organization",
+            ));
+        }
+        let mut a: Versioned<Asset> =
+            store::require(self.store(), Scope::Org(org), asset.0).await?;
+        let mut changed = Vec::new();
+        let value = &mut a.value;
+        if let Some(name) = name.filter(|n| *n != value.name) {
+            value.name = name;
+            changed.push("name");
+        }
+        if let Some(kind) = kind.filter(|k| *k != value.kind) {
+            value.kind = kind;
+            changed.push("kind");
+        }
+        if let Some(serial) = update
+            .serial
+            .map(clean_serial)
+            .filter(|s| *s != value.serial)
+        {
+            value.serial = serial;
+            changed.push("serial");
+        }
+        if let Some(user) = update.assigned_user.filter(|u| *u != value.assigned_user) {
+            value.assigned_user = user;
+            changed.push("assigned_user");
+        }
+        if let Some(status) = update.status.filter(|s| *s != value.status) {
+            value.status = status;
+            changed.push("status");
+        }
+        if let Some(attributes) = update.attributes.filter(|a| *a != value.attributes) {
+            value.attributes = attributes;
+            changed.push("attributes");
+        }
+        if changed.is_empty() {
+            return Ok(a.value);
+        }
+        a.value.updated_at = self.now();
+        let details = json!({ "name": a.value.name, "changed": changed });
+        self.commit_asset(principal, &grant, a, "asset.updated", details)
+            .await
+    }
+
+    /// Retires an asset (`assets.manage`): out of service for good, kept on
+    /// record (its history, and the tickets that name it, stay meaningful),
+    /// and no longer with the person who had it, so it leaves their portal.
+    /// What deleting an asset means here; audited `asset.retired` with who
+    /// had it. A retired asset stays as it is.
+    pub async fn retire_asset(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        asset: AssetId,
+    ) -> Result<Asset> {
+        let grant = self
+            .authorize_all(principal, org, Permission::AssetsManage)
+            .await?;
+        let mut a: Versioned<Asset> =
+            store::require(self.store(), Scope::Org(org), asset.0).await?;
+        if a.value.status == AssetStatus::Retired && a.value.assigned_user.is_none() {
+            return Ok(a.value);
+        }
+        let had = a.value.assigned_user.take();
+        a.value.status = AssetStatus::Retired;
+        a.value.updated_at = self.now();
+        let details = json!({ "name": a.value.name, "assigned_user": had });
+        self.commit_asset(principal, &grant, a, "asset.retired", details)
+            .await
+    }
+
+    /// The assets a ticket concerns, for staff who read the inventory (the
+    /// ticket must be one the caller sees): one read of the ticket's
+    /// assets, in the order they were added.
+    pub async fn ticket_assets(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        ticket: TicketId,
+    ) -> Result<Vec<Asset>> {
+        let t = self.ticket(principal, org, ticket).await?;
+        self.authorize_all(principal, org, Permission::AssetsRead)
+            .await?;
+        let ids: Vec<Uuid> = t.assets.iter().map(|a| a.0).collect();
+        Ok(
+            store::load_many::<Asset>(self.store(), Scope::Org(org), &ids)
+                .await?
+                .into_iter()
+                .flatten()
+                .map(|v| v.value)
+                .collect(),
+        )
+    }
+
+    /// Takes an asset off a ticket (`tickets.manage`), audited
+    /// `ticket.asset_unlinked`. An asset the ticket does not name is
+    /// `NotFound`.
+    pub async fn unlink_asset(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        ticket: TicketId,
+        asset: AssetId,
+    ) -> Result<Ticket> {
+        let grant = self
+            .authorize_all(principal, org, Permission::TicketsManage)
+            .await?;
+        let mut t: Versioned<Ticket> =
+            store::require(self.store(), Scope::Org(org), ticket.0).await?;
+        if !t.value.assets.remove(&asset) {
+            return Err(Error::NotFound { what: Asset::NAME });
+        }
+        t.value.updated_at = self.now();
+        self.commit_ticket(
+            principal,
+            &grant,
+            t,
+            "ticket.asset_unlinked",
+            json!({ "asset": asset }),
+        )
+        .await
+    }
+
+    /// Writes an asset changed under `grant`, with its audit event.
+    async fn commit_asset(
+        &self,
+        principal: &Principal,
+        grant: &Grant,
+        asset: Versioned<Asset>,
+        action: &str,
+        details: serde_json::Value,
+    ) -> Result<Asset> {
+        let mut changes = ChangeSet::new();
+        changes.update(&asset)?;
+        changes.audit(self.event(
+            principal,
+            grant,
+            action,
+            Target::new(Asset::KIND, asset.value.id),
+            details,
+        ));
+        self.store().apply(changes).await?;
+        Ok(asset.value)
     }
 
     /// A page of the org's assets, in the order they were added.

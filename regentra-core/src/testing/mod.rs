@@ -166,6 +166,8 @@ macro_rules! service_tests {
             a_requester_reopens_their_resolved_ticket_within_the_window,
             time_entry_totals_per_ticket_user_and_org,
             assets_link_to_tickets,
+            staff_read_edit_and_retire_assets,
+            tickets_list_and_unlink_their_assets,
             knowledge_base_search_respects_visibility,
             knowledge_base_articles_are_read_by_id_under_the_search_rule,
             portal_articles_are_rated_and_listed_most_useful_first,

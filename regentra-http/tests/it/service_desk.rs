@@ -302,3 +302,129 @@ async fn knowledge_base(backend: Backend) {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_keep_the_inventory_and_a_tickets_assets() {
+    inventory(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_staff_keep_the_inventory_and_a_tickets_assets() {
+    inventory(Backend::Postgres).await;
+}
+
+async fn inventory(backend: Backend) {
+    let Some(server) = Server::on(backend).await else {
+        return;
+    };
+    let d = desk(&server).await;
+    let o = |p: &str| format!("/v1/orgs/{}{p}", d.acme);
+    let ann_id = d.ann.get("/v1/me").await["user_id"]
+        .as_str()
+        .expect("user")
+        .to_owned();
+    let pc = id(&d
+        .tom
+        .post(
+            &o("/assets"),
+            json!({"name": "Front desk PC", "kind": "laptop", "serial": "SN-1", "assigned_user": ann_id, "attributes": {"recovery_key": "k"}}),
+        )
+        .await);
+    let one = o(&format!("/assets/{pc}"));
+    assert_eq!(d.tom.get(&one).await["name"], "Front desk PC");
+    // No portal shows Ann her assets: hers is as unknown as any.
+    assert_eq!(
+        d.ann.call(M::GET, &one, None).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    let edited = d
+        .tom
+        .ok(
+            M::PATCH,
+            &one,
+            Some(json!({"name": "Reception PC", "serial": null, "status": "in_repair"})),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(edited["name"], "Reception PC");
+    assert!(edited["serial"].is_null(), "null clears it");
+    assert_eq!(edited["status"], "in_repair");
+    assert_eq!(edited["assigned_user"], ann_id.as_str(), "absent keeps it");
+    assert_eq!(edited["attributes"]["recovery_key"], "k");
+    let stranger = d
+        .tom
+        .call(
+            M::PATCH,
+            &one,
+            Some(json!({"assigned_user": uuid::Uuid::now_v7()})),
+        )
+        .await;
+    assert_eq!(stranger.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(stranger.text.contains("assigned_user"), "{}", stranger.text);
+    let refused = d
+        .ann
+        .call(M::PATCH, &one, Some(json!({"name": "Mine"})))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+
+    // A ticket's assets: linked, listed, one taken off.
+    let ticket = id(&d
+        .ann
+        .post(
+            &o("/tickets"),
+            json!({"subject": "Screen flickers", "priority": "low"}),
+        )
+        .await);
+    let screen = id(&d
+        .tom
+        .post(&o("/assets"), json!({"name": "Screen", "kind": "monitor"}))
+        .await);
+    for asset in [&pc, &screen] {
+        d.tom
+            .ok(
+                M::PUT,
+                &o(&format!("/tickets/{ticket}/assets/{asset}")),
+                None,
+                StatusCode::OK,
+            )
+            .await;
+    }
+    let linked = o(&format!("/tickets/{ticket}/assets"));
+    assert_eq!(ids(&d.tom.get(&linked).await), [pc.clone(), screen.clone()]);
+    assert_eq!(
+        d.ann.call(M::GET, &linked, None).await.status,
+        StatusCode::FORBIDDEN,
+        "the inventory is staff's, even on one's own ticket"
+    );
+    let unlinked = d
+        .tom
+        .ok(
+            M::DELETE,
+            &o(&format!("/tickets/{ticket}/assets/{screen}")),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(unlinked["assets"], json!([pc]));
+    assert_eq!(ids(&d.tom.get(&linked).await), [pc.clone()]);
+    let again = d
+        .tom
+        .call(
+            M::DELETE,
+            &o(&format!("/tickets/{ticket}/assets/{screen}")),
+            None,
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+
+    // Deleting an asset retires it: on record, with nobody.
+    let retired = d.tom.ok(M::DELETE, &one, None, StatusCode::OK).await;
+    assert_eq!(retired["status"], "retired");
+    assert!(retired["assigned_user"].is_null());
+    assert_eq!(d.tom.get(&one).await["status"], "retired");
+    assert_eq!(ids(&d.tom.get(&linked).await), [pc], "still linked");
+    // Another MSP's client's asset is not there for this desk.
+    let gus_asset = d.gus.call(M::GET, &one, None).await;
+    assert_eq!(gus_asset.status, StatusCode::NOT_FOUND);
+}

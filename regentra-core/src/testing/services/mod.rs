@@ -5,6 +5,7 @@
 //! services' rules (authorization, tenant isolation, atomic audit) on a
 //! store; the store's own behaviour is the contract's.
 
+mod asset_management;
 mod attachments;
 mod authorization;
 mod compliance;
@@ -26,6 +27,7 @@ mod staff_chats;
 mod tenancy;
 mod worker;
 
+pub use self::asset_management::*;
 pub use self::attachments::*;
 pub use self::authorization::*;
 pub use self::compliance::*;
@@ -83,6 +85,7 @@ use crate::testing::contract::at;
 /// Every file of this part, for the check that each public case is listed.
 pub const SOURCES: &[(&str, &str)] = &[
     ("mod.rs", include_str!("mod.rs")),
+    ("asset_management.rs", include_str!("asset_management.rs")),
     ("attachments.rs", include_str!("attachments.rs")),
     ("authorization.rs", include_str!("authorization.rs")),
     ("compliance.rs", include_str!("compliance.rs")),

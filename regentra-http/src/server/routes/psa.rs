@@ -6,10 +6,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
-use regentra_core::ids::{ArticleId, OrgId, TicketId, UserId};
+use regentra_core::ids::{ArticleId, AssetId, OrgId, TicketId, UserId};
 use regentra_core::psa::records::{
-    ArticleCursor, ArticleStatus, ArticleUpdate, AssetStatus, NewArticle, NewAsset, NewTimeEntry,
-    TimeQuery, Visibility,
+    ArticleCursor, ArticleStatus, ArticleUpdate, AssetStatus, AssetUpdate, NewArticle, NewAsset,
+    NewTimeEntry, TimeQuery, Visibility,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -29,6 +29,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_time, log_time))
         .routes(routes!(time_totals))
         .routes(routes!(list_assets, add_asset))
+        .routes(routes!(asset, update_asset, retire_asset))
         .routes(routes!(search_articles, add_article))
         .routes(routes!(article, update_article, delete_article))
         .routes(routes!(publish_article))
@@ -217,6 +218,101 @@ async fn add_asset(
     };
     let asset = state.regentra.add_asset(&caller, org, new).await?;
     Ok((StatusCode::CREATED, Json(json!(asset))))
+}
+
+/// One asset: staff read any; a person the asset is assigned to reads it
+/// (without its attributes) where the org's portal shows people their
+/// assets; anyone else gets 404.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/assets/{asset_id}", tag = "psa",
+    params(("org_id" = Uuid, Path), ("asset_id" = Uuid, Path)),
+    responses((status = 200, body = regentra_core::psa::records::Asset), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn asset(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, asset)): Id<(OrgId, AssetId)>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(
+        state.regentra.asset(&caller, org, asset).await?
+    )))
+}
+
+/// A field of a `PATCH` that may be cleared: absent leaves it, `null`
+/// clears it, a value sets it.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditAsset {
+    name: Option<String>,
+    /// Free text: laptop, server, license, ...
+    kind: Option<String>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    serial: Option<Option<String>>,
+    /// Who has it (a member of the org); `null`: nobody.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<UserId>)]
+    assigned_user: Option<Option<UserId>>,
+    /// `in_use`, `in_stock`, `in_repair` or `retired`.
+    status: Option<AssetStatus>,
+    /// Replaces the attributes.
+    attributes: Option<BTreeMap<String, String>>,
+}
+
+/// Edits an asset: the fields sent change (`null` clears the serial or
+/// the person it is assigned to), the others stay. An edit that changes
+/// nothing writes nothing.
+#[utoipa::path(patch, path = "/v1/orgs/{org_id}/assets/{asset_id}", tag = "psa",
+    params(("org_id" = Uuid, Path), ("asset_id" = Uuid, Path)), request_body = EditAsset,
+    responses((status = 200, body = regentra_core::psa::records::Asset), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn update_asset(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, asset)): Id<(OrgId, AssetId)>,
+    Body(req): Body<EditAsset>,
+) -> ApiResult<Json<Value>> {
+    let update = AssetUpdate {
+        name: req.name,
+        kind: req.kind,
+        serial: req.serial,
+        assigned_user: req.assigned_user,
+        status: req.status,
+        attributes: req.attributes,
+    };
+    Ok(Json(json!(
+        state
+            .regentra
+            .update_asset(&caller, org, asset, update)
+            .await?
+    )))
+}
+
+/// Retires an asset, which is what deleting one means: it stays on record
+/// (tickets that name it keep their link) with the status `retired`, and
+/// leaves the person who had it. Answers the asset as it now is.
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/assets/{asset_id}", tag = "psa",
+    params(("org_id" = Uuid, Path), ("asset_id" = Uuid, Path)),
+    responses((status = 200, body = regentra_core::psa::records::Asset), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn retire_asset(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, asset)): Id<(OrgId, AssetId)>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(
+        state.regentra.retire_asset(&caller, org, asset).await?
+    )))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -30,7 +30,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(my_tickets))
         .routes(routes!(ticket, update_ticket))
         .routes(routes!(add_comment, list_comments))
-        .routes(routes!(link_asset))
+        .routes(routes!(ticket_assets))
+        .routes(routes!(link_asset, unlink_asset))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -448,5 +449,39 @@ async fn link_asset(
     Id((org, id, asset)): Id<(OrgId, TicketId, AssetId)>,
 ) -> ApiResult<Json<TicketBody>> {
     let t = state.regentra.link_asset(&caller, org, id, asset).await?;
+    Ok(Json(ticket_body(t, state.regentra.now())?))
+}
+
+/// The assets a ticket concerns, for staff who read the inventory.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/tickets/{ticket_id}/assets", tag = "tickets",
+    params(("org_id" = Uuid, Path), ("ticket_id" = Uuid, Path)),
+    responses((status = 200, body = Paged<regentra_core::psa::records::Asset>), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn ticket_assets(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, id)): Id<(OrgId, TicketId)>,
+) -> ApiResult<Json<Paged<Value>>> {
+    // A ticket names a few assets: one page, always the last.
+    let assets = state.regentra.ticket_assets(&caller, org, id).await?;
+    Ok(Json(Paged {
+        items: assets.into_iter().map(|a| json!(a)).collect(),
+        next_cursor: None,
+    }))
+}
+
+/// Takes an asset off a ticket (404 for an asset the ticket does not name).
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/tickets/{ticket_id}/assets/{asset_id}", tag = "tickets",
+    params(("org_id" = Uuid, Path), ("ticket_id" = Uuid, Path), ("asset_id" = Uuid, Path)),
+    responses((status = 200, body = TicketBody), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn unlink_asset(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, id, asset)): Id<(OrgId, TicketId, AssetId)>,
+) -> ApiResult<Json<TicketBody>> {
+    let t = state.regentra.unlink_asset(&caller, org, id, asset).await?;
     Ok(Json(ticket_body(t, state.regentra.now())?))
 }

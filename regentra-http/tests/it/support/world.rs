@@ -608,6 +608,12 @@ pub fn routes(user: &str) -> Vec<Route> {
             None,
         ),
         r(
+            M::DELETE,
+            "/v1/orgs/{org_id}/tickets/{ticket_id}/assets/{asset_id}",
+            None,
+        ),
+        r(M::GET, "/v1/orgs/{org_id}/tickets/{ticket_id}/assets", None),
+        r(
             M::GET,
             "/v1/orgs/{org_id}/tickets/{ticket_id}/attachments",
             None,
@@ -644,6 +650,13 @@ pub fn routes(user: &str) -> Vec<Route> {
             "/v1/orgs/{org_id}/assets",
             Some(json!({"name": "n", "kind": "laptop"})),
         ),
+        r(M::GET, "/v1/orgs/{org_id}/assets/{asset_id}", None),
+        r(
+            M::PATCH,
+            "/v1/orgs/{org_id}/assets/{asset_id}",
+            Some(json!({"name": "Renamed PC", "status": "in_repair"})),
+        ),
+        r(M::DELETE, "/v1/orgs/{org_id}/assets/{asset_id}", None),
         r(M::GET, "/v1/orgs/{org_id}/kb/articles", None),
         r(M::GET, "/v1/orgs/{org_id}/kb/articles/{article_id}", None),
         r(
