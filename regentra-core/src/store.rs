@@ -6,9 +6,10 @@
 //! (the platform directory or one tenant), identified by `(scope, kind, id)`,
 //! carrying an optimistic version and the secondary-index entries the core
 //! computed for it. Reads are `get` and `get_many` (by id), `list` (by id),
-//! `find` (one index value) and `scan` (an ordered range of index values,
-//! either way, keyset-paged), and `read` runs several of them against one
-//! snapshot; every write goes through one [`Store::apply`] of a
+//! `find` (one index value), `scan` (an ordered range of index values,
+//! either way, keyset-paged) and `count` (how many entries such a range
+//! holds, without reading a record), and `read` runs several of them
+//! against one snapshot; every write goes through one [`Store::apply`] of a
 //! [`ChangeSet`] that the adapter commits in one native transaction, audit
 //! events included. A stale version is [`Error::Conflict`], a taken unique
 //! key [`Error::AlreadyExists`], and on any error nothing of the change set
@@ -609,6 +610,36 @@ pub enum Read {
         kind: String,
         scan: IndexScan,
     },
+    /// A [`Store::count`].
+    Count {
+        scope: Scope,
+        kind: String,
+        scan: IndexScan,
+    },
+}
+
+impl Read {
+    /// The scope the read looks in.
+    pub fn scope(&self) -> Scope {
+        match self {
+            Read::Get { scope, .. }
+            | Read::GetMany { scope, .. }
+            | Read::Find { scope, .. }
+            | Read::Scan { scope, .. }
+            | Read::Count { scope, .. } => *scope,
+        }
+    }
+
+    /// The kind of record the read is about.
+    pub fn kind(&self) -> &str {
+        match self {
+            Read::Get { kind, .. }
+            | Read::GetMany { kind, .. }
+            | Read::Find { kind, .. }
+            | Read::Scan { kind, .. }
+            | Read::Count { kind, .. } => kind,
+        }
+    }
 }
 
 /// The answer to one [`Read`], in its position of the batch.
@@ -622,6 +653,8 @@ pub enum ReadResult {
     Many(Vec<StoredRecord>),
     /// A `Scan`.
     Scanned(Vec<Scanned>),
+    /// A `Count`.
+    Counted(u64),
 }
 
 impl ReadResult {
@@ -652,12 +685,21 @@ impl ReadResult {
         }
     }
 
+    /// A `Count`'s answer.
+    pub fn counted(self) -> Result<u64> {
+        match self {
+            ReadResult::Counted(n) => Ok(n),
+            other => Err(other.mismatch("count")),
+        }
+    }
+
     fn mismatch(&self, read: &str) -> Error {
         let answer = match self {
             ReadResult::One(_) => "get",
             ReadResult::Each(_) => "get_many",
             ReadResult::Many(_) => "find",
             ReadResult::Scanned(_) => "scan",
+            ReadResult::Counted(_) => "count",
         };
         Error::storage(format!("a {read} was answered as a {answer}"))
     }
@@ -702,6 +744,12 @@ pub trait Store: Send + Sync {
     /// An ordered, keyset-paged walk over one index (see [`IndexScan`]).
     async fn scan(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<Vec<Scanned>>;
 
+    /// How many entries of the index `scan` admits ([`IndexScan::admits`]:
+    /// its range and, when it has one, past its cursor), however many pages
+    /// they would make: its order and limit do not count. No record is
+    /// read, so a count costs the entries, not their records.
+    async fn count(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<u64>;
+
     /// Several reads against one consistent view (one transaction), answers
     /// in the order of `reads`. An operation that needs several reads at
     /// once asks for them together; an adapter that cannot batch may run
@@ -723,6 +771,9 @@ pub trait Store: Send + Sync {
                 } => ReadResult::Many(self.find(scope, &kind, &index, &value, page).await?),
                 Read::Scan { scope, kind, scan } => {
                     ReadResult::Scanned(self.scan(scope, &kind, &scan).await?)
+                }
+                Read::Count { scope, kind, scan } => {
+                    ReadResult::Counted(self.count(scope, &kind, &scan).await?)
                 }
             });
         }
@@ -787,6 +838,9 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     async fn scan(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<Vec<Scanned>> {
         (**self).scan(scope, kind, scan).await
+    }
+    async fn count(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<u64> {
+        (**self).count(scope, kind, scan).await
     }
     async fn read(&self, reads: Vec<Read>) -> Result<Vec<ReadResult>> {
         (**self).read(reads).await

@@ -275,6 +275,15 @@ impl Store for EmbeddedStore {
         .await
     }
 
+    async fn count(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<u64> {
+        let (kind, scan) = (kind.to_owned(), scan.clone());
+        self.read_tx(move |tx| {
+            let entries = tx.open_table(INDEX).map_err(storage)?;
+            count_in(&entries, scope, &kind, &scan)
+        })
+        .await
+    }
+
     /// The whole batch in one read transaction (one snapshot, one hop to
     /// the blocking pool).
     async fn read(&self, reads: Vec<Read>) -> Result<Vec<ReadResult>> {
@@ -304,6 +313,9 @@ impl Store for EmbeddedStore {
                         )?),
                         Read::Scan { scope, kind, scan } => {
                             ReadResult::Scanned(scan_in(&entries, &records, scope, &kind, &scan)?)
+                        }
+                        Read::Count { scope, kind, scan } => {
+                            ReadResult::Counted(count_in(&entries, scope, &kind, &scan)?)
                         }
                     })
                 })
@@ -520,6 +532,45 @@ fn scan_in(
         });
     }
     Ok(out)
+}
+
+/// How many `(scope, kind, index, value, id)` keys the scan admits: the
+/// keys of its value range, each checked with [`IndexScan::admits`] (its
+/// cursor); no record is read.
+fn count_in(
+    entries: &impl ReadableTable<IndexKey<'static>, ()>,
+    scope: Scope,
+    kind: &str,
+    scan: &IndexScan,
+) -> Result<u64> {
+    let s = scope.key().as_u128();
+    let index = scan.index.as_str();
+    let past_index = format!("{index}\0");
+    let lower: Bound<IndexKey<'_>> = match &scan.from {
+        Bound::Unbounded => Bound::Included((s, kind, index, "", 0)),
+        Bound::Included(v) => Bound::Included((s, kind, index, v.as_str(), 0)),
+        Bound::Excluded(v) => Bound::Excluded((s, kind, index, v.as_str(), u128::MAX)),
+    };
+    let upper: Bound<IndexKey<'_>> = match &scan.to {
+        Bound::Unbounded => Bound::Excluded((s, kind, past_index.as_str(), "", 0)),
+        Bound::Included(v) => Bound::Included((s, kind, index, v.as_str(), u128::MAX)),
+        Bound::Excluded(v) => Bound::Excluded((s, kind, index, v.as_str(), 0)),
+    };
+    if empty_range(&lower, &upper) {
+        return Ok(0);
+    }
+    let mut n = 0;
+    for entry in entries
+        .range::<IndexKey<'_>>((lower, upper))
+        .map_err(storage)?
+    {
+        let key = entry.map_err(storage)?.0;
+        let (_, _, _, value, id) = key.value();
+        if scan.admits(value, Uuid::from_u128(id)) {
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 /// Whether the lower bound already excludes `at` (so the cursor adds nothing).

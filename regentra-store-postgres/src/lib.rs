@@ -612,6 +612,11 @@ impl Store for PostgresStore {
         scan_in(&mut tx, scope, kind, scan).await
     }
 
+    async fn count(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<u64> {
+        let mut tx = self.begin(scope).await?;
+        count_in(&mut tx, scope, kind, scan).await
+    }
+
     /// The whole batch in one transaction (one snapshot: repeatable read),
     /// moving `app.org_id` only between scopes.
     async fn read(&self, reads: Vec<Read>) -> Result<Vec<ReadResult>> {
@@ -645,6 +650,9 @@ impl Store for PostgresStore {
                 } => ReadResult::Many(find_in(&mut tx, scope, &kind, &index, &value, page).await?),
                 Read::Scan { kind, scan, .. } => {
                     ReadResult::Scanned(scan_in(&mut tx, scope, &kind, &scan).await?)
+                }
+                Read::Count { kind, scan, .. } => {
+                    ReadResult::Counted(count_in(&mut tx, scope, &kind, &scan).await?)
                 }
             });
         }
@@ -731,12 +739,7 @@ impl Store for PostgresStore {
 }
 
 fn read_scope(read: &Read) -> Scope {
-    match read {
-        Read::Get { scope, .. }
-        | Read::GetMany { scope, .. }
-        | Read::Find { scope, .. }
-        | Read::Scan { scope, .. } => *scope,
-    }
+    read.scope()
 }
 
 /// The pause before retrying attempt `attempt + 1`: 2 ms doubling, at most
@@ -838,6 +841,48 @@ async fn scan_in(
         .push_bind(kind.to_owned())
         .push(" AND i.name = ")
         .push_bind(scan.index.clone());
+    push_range(&mut q, scan);
+    let dir = match scan.order {
+        Order::Ascending => "ASC",
+        Order::Descending => "DESC",
+    };
+    q.push(format!(" ORDER BY i.value {dir}, i.id {dir} LIMIT "))
+        .push_bind(scan.effective_limit() as i64);
+    let rows: Vec<(String, Uuid, i64, String)> =
+        q.build_query_as().fetch_all(conn).await.map_err(storage)?;
+    rows.into_iter()
+        .map(|(value, id, version, body)| {
+            Ok(Scanned {
+                value,
+                record: record((id, version, body))?,
+            })
+        })
+        .collect()
+}
+
+/// The entries of one index in the scan's range (and past its cursor),
+/// counted from `record_index` alone: no record is read.
+async fn count_in(
+    conn: &mut PgConnection,
+    scope: Scope,
+    kind: &str,
+    scan: &IndexScan,
+) -> Result<u64> {
+    let mut q: QueryBuilder<Postgres> =
+        QueryBuilder::new("SELECT count(*) FROM record_index i WHERE i.org_id = ");
+    q.push_bind(scope.key())
+        .push(" AND i.kind = ")
+        .push_bind(kind.to_owned())
+        .push(" AND i.name = ")
+        .push_bind(scan.index.clone());
+    push_range(&mut q, scan);
+    let (n,): (i64,) = q.build_query_as().fetch_one(conn).await.map_err(storage)?;
+    Ok(u64::try_from(n).unwrap_or_default())
+}
+
+/// The `AND ...` conditions of a scan's value range and cursor on
+/// `record_index i`.
+fn push_range(q: &mut QueryBuilder<Postgres>, scan: &IndexScan) {
     match &scan.from {
         Bound::Included(v) => {
             q.push(" AND i.value >= ").push_bind(v.clone());
@@ -856,29 +901,17 @@ async fn scan_in(
         }
         Bound::Unbounded => {}
     }
-    let (op, dir) = match scan.order {
-        Order::Ascending => (">", "ASC"),
-        Order::Descending => ("<", "DESC"),
-    };
     if let Some(cursor) = &scan.after {
+        let op = match scan.order {
+            Order::Ascending => ">",
+            Order::Descending => "<",
+        };
         q.push(format!(" AND (i.value, i.id) {op} ("))
             .push_bind(cursor.value.clone())
             .push(", ")
             .push_bind(cursor.id)
             .push(")");
     }
-    q.push(format!(" ORDER BY i.value {dir}, i.id {dir} LIMIT "))
-        .push_bind(scan.effective_limit() as i64);
-    let rows: Vec<(String, Uuid, i64, String)> =
-        q.build_query_as().fetch_all(conn).await.map_err(storage)?;
-    rows.into_iter()
-        .map(|(value, id, version, body)| {
-            Ok(Scanned {
-                value,
-                record: record((id, version, body))?,
-            })
-        })
-        .collect()
 }
 
 /// Draws the next number of a counter: one `UPDATE ... RETURNING`, which

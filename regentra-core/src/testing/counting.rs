@@ -18,8 +18,9 @@ use crate::store::{
 };
 
 /// Delegates every call to `inner`, counting reads (each call of `get`,
-/// `get_many`, `list`, `find`, `scan`, `read`, `audit_events`, `blob_chunk`
-/// is one) and the records each kind returned.
+/// `get_many`, `list`, `find`, `scan`, `count`, `read`, `audit_events`,
+/// `blob_chunk` is one) and the records each kind returned (a count
+/// returns none).
 #[derive(Debug)]
 pub struct CountingStore<S> {
     pub inner: S,
@@ -70,6 +71,8 @@ impl<S> CountingStore<S> {
             ReadResult::Each(rs) => rs.iter().flatten().count(),
             ReadResult::Many(rs) => rs.len(),
             ReadResult::Scanned(rs) => rs.len(),
+            // A count reads entries, not records.
+            ReadResult::Counted(_) => 0,
         };
         if let Ok(mut m) = self.returned.lock() {
             *m.entry(kind.to_owned()).or_default() += n;
@@ -116,16 +119,13 @@ impl<S: Store> Store for CountingStore<S> {
         self.count(kind, found.len());
         Ok(found)
     }
+    async fn count(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<u64> {
+        let n = self.inner.count(scope, kind, scan).await?;
+        self.count(kind, 0);
+        Ok(n)
+    }
     async fn read(&self, reads: Vec<Read>) -> Result<Vec<ReadResult>> {
-        let kinds: Vec<String> = reads
-            .iter()
-            .map(|r| match r {
-                Read::Get { kind, .. }
-                | Read::GetMany { kind, .. }
-                | Read::Find { kind, .. }
-                | Read::Scan { kind, .. } => kind.clone(),
-            })
-            .collect();
+        let kinds: Vec<String> = reads.iter().map(|r| r.kind().to_owned()).collect();
         let results = self.inner.read(reads).await?;
         self.reads.fetch_add(1, Ordering::SeqCst);
         for (kind, result) in kinds.iter().zip(&results) {

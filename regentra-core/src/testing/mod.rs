@@ -80,6 +80,7 @@ macro_rules! store_contract_tests {
             scan_by_prefix_finds_composite_values,
             get_many_answers_each_id_in_its_place,
             read_batches_answer_in_order,
+            count_answers_how_many_entries_a_scan_admits,
             checks_hold_the_version_read,
             draws_number_records_in_the_commit,
             concurrent_draws_give_consecutive_numbers,
@@ -150,6 +151,8 @@ macro_rules! service_tests {
             ticket_numbers_are_sequential_under_concurrency,
             ticket_queues_filter_order_and_page_in_the_store,
             the_cross_client_queue_merges_what_the_caller_reaches,
+            queue_counts_are_counted_by_the_store,
+            cross_org_queue_counts_sum_what_the_caller_reaches,
             ticket_sla_pauses_over_a_weekend_and_keeps_time_on_priority_change,
             ticket_policies_follow_assignment_and_keep_their_revision,
             escalation_fires_once_even_when_the_sweep_runs_twice,
@@ -322,6 +325,9 @@ impl<S: Store, G: Send + Sync> Store for StoreWith<S, G> {
     }
     async fn scan(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<Vec<Scanned>> {
         self.store.scan(scope, kind, scan).await
+    }
+    async fn count(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<u64> {
+        self.store.count(scope, kind, scan).await
     }
     async fn read(&self, reads: Vec<Read>) -> Result<Vec<ReadResult>> {
         self.store.read(reads).await

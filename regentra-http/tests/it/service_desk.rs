@@ -428,3 +428,99 @@ async fn inventory(backend: Backend) {
     let gus_asset = d.gus.call(M::GET, &one, None).await;
     assert_eq!(gus_asset.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_filter_bar_counts() {
+    counts(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_the_queue_filter_bar_counts() {
+    counts(Backend::Postgres).await;
+}
+
+async fn counts(backend: Backend) {
+    let Some(server) = Server::on(backend).await else {
+        return;
+    };
+    let d = desk(&server).await;
+    let tom_id = d.tom.get("/v1/me").await["user_id"]
+        .as_str()
+        .expect("user")
+        .to_owned();
+    let mut acme_tickets = Vec::new();
+    for priority in ["low", "high"] {
+        acme_tickets.push(id(&d
+            .ann
+            .post(
+                &format!("/v1/orgs/{}/tickets", d.acme),
+                json!({"subject": "Help", "priority": priority}),
+            )
+            .await));
+    }
+    d.gus
+        .post(
+            &format!("/v1/orgs/{}/tickets", d.globex),
+            json!({"subject": "Help", "priority": "low"}),
+        )
+        .await;
+    d.tom
+        .ok(
+            M::PATCH,
+            &format!("/v1/orgs/{}/tickets/{}", d.acme, acme_tickets[1]),
+            Some(json!({"assignee": tom_id})),
+            StatusCode::OK,
+        )
+        .await;
+
+    let acme = d
+        .tom
+        .get(&format!("/v1/orgs/{}/tickets/counts", d.acme))
+        .await;
+    assert_eq!(acme["total"], 2, "{acme}");
+    assert_eq!(acme["by_status"]["new"], 1);
+    assert_eq!(acme["by_status"]["open"], 1, "assigning opened it");
+    assert_eq!(acme["by_status"]["closed"], 0);
+    assert_eq!(
+        (acme["mine"].clone(), acme["unassigned"].clone()),
+        (json!(1), json!(1))
+    );
+    assert_eq!(
+        acme["by_sla"]["on_track"].as_u64().unwrap_or(0)
+            + acme["by_sla"]["at_risk"].as_u64().unwrap_or(0)
+            + acme["by_sla"]["breached"].as_u64().unwrap_or(0),
+        0,
+        "no SLA policy here: no clock runs"
+    );
+    // Across clients, with the list's filters: each number ignores its own.
+    let all = d.boss.get("/v1/tickets/counts").await;
+    assert_eq!(all["total"], 3, "{all}");
+    let open = d.boss.get("/v1/tickets/counts?status=open").await;
+    assert_eq!(open["total"], 1);
+    assert_eq!(
+        open["by_status"]["new"], 2,
+        "what choosing `new` would list"
+    );
+    assert_eq!(open["unassigned"], 0, "among the open ones");
+    let low = d.boss.get("/v1/tickets/counts?priority=low").await;
+    assert_eq!(low["total"], 2);
+    assert_eq!(d.tom.get("/v1/tickets/counts").await["total"], 2);
+    // A requester counts their own; another client's staff nothing here.
+    assert_eq!(
+        d.ann
+            .get(&format!("/v1/orgs/{}/tickets/counts", d.acme))
+            .await["total"],
+        2
+    );
+    let stranger = d
+        .gus
+        .call(M::GET, &format!("/v1/orgs/{}/tickets/counts", d.acme), None)
+        .await;
+    assert_eq!(stranger.status, StatusCode::NOT_FOUND);
+    let bad = d
+        .boss
+        .call(M::GET, "/v1/tickets/counts?status=lost", None)
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    assert!(bad.text.contains("status"), "{}", bad.text);
+}

@@ -335,6 +335,115 @@ pub async fn read_batches_answer_in_order(store: Arc<dyn Store>) {
     }
 }
 
+/// A count is the number of entries the same scan would walk to its end:
+/// its range and cursor, this kind, index and scope only, whatever its
+/// order and limit; alone or in a read batch.
+pub async fn count_answers_how_many_entries_a_scan_admits(store: Arc<dyn Store>) {
+    let scope = Scope::Org(org(70));
+    seed_due(store.as_ref(), scope).await;
+    let count = |scan: IndexScan| {
+        let store = store.clone();
+        async move { store.count(scope, KIND, &scan).await.expect("count works") }
+    };
+    let walked = |scan: IndexScan| {
+        let store = store.clone();
+        async move { scanned(store.as_ref(), scope, &scan.limit(500)).await.len() as u64 }
+    };
+    let between = |from, to| IndexScan::between("due", from, to);
+    let scans = [
+        IndexScan::all("due"),
+        IndexScan::all("due").descending().limit(1),
+        IndexScan::prefix("due", "003"),
+        between(
+            Bound::Included("0020".into()),
+            Bound::Excluded("0040".into()),
+        ),
+        between(Bound::Excluded("0020".into()), Bound::Unbounded),
+        between(Bound::Unbounded, Bound::Included("0010".into())),
+        IndexScan::all("due").after(Some(ScanCursor {
+            value: "0030".into(),
+            id: id(5),
+        })),
+        IndexScan::all("due").descending().after(Some(ScanCursor {
+            value: "0030".into(),
+            id: id(5),
+        })),
+    ];
+    let expected = [10, 10, 2, 4, 6, 2, 5, 4];
+    for (scan, n) in scans.into_iter().zip(expected) {
+        assert_eq!(count(scan.clone()).await, n, "{scan:?}");
+        assert_eq!(walked(scan.clone()).await, n, "the scan agrees: {scan:?}");
+    }
+    assert_eq!(
+        count(between(
+            Bound::Included("0040".into()),
+            Bound::Excluded("0020".into()),
+        ))
+        .await,
+        0,
+        "an empty range counts nothing, it is no error"
+    );
+    assert_eq!(count(IndexScan::all("other")).await, 10, "another index");
+    assert_eq!(count(IndexScan::all("missing")).await, 0);
+    assert_eq!(
+        store
+            .count(scope, "conformance_other_kind", &IndexScan::all("due"))
+            .await
+            .expect("count"),
+        1,
+        "another kind counts its own"
+    );
+    assert_eq!(
+        store
+            .count(Scope::Org(org(71)), KIND, &IndexScan::all("due"))
+            .await
+            .expect("count"),
+        0,
+        "another scope holds nothing of this one"
+    );
+    // In a batch, each answers in its place, among other reads.
+    let answers = store
+        .read(vec![
+            Read::Count {
+                scope,
+                kind: KIND.into(),
+                scan: IndexScan::prefix("due", "001"),
+            },
+            Read::Scan {
+                scope,
+                kind: KIND.into(),
+                scan: IndexScan::all("due").limit(1),
+            },
+            Read::Count {
+                scope: Scope::Org(org(71)),
+                kind: KIND.into(),
+                scan: IndexScan::all("due"),
+            },
+        ])
+        .await
+        .expect("read works");
+    match &answers[..] {
+        [
+            ReadResult::Counted(2),
+            ReadResult::Scanned(one),
+            ReadResult::Counted(0),
+        ] if one.len() == 1 => {}
+        other => panic!("counts answer in their place, got {other:?}"),
+    }
+    // A removed entry is no longer counted.
+    must(
+        store.as_ref(),
+        vec![Mutation::Delete {
+            scope,
+            kind: KIND,
+            id: id(1),
+            expected_version: 1,
+        }],
+    )
+    .await;
+    assert_eq!(count(IndexScan::prefix("due", "001")).await, 1);
+}
+
 pub async fn checks_hold_the_version_read(store: Arc<dyn Store>) {
     let scope = Scope::Org(org(47));
     must(

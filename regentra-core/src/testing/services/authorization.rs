@@ -55,6 +55,9 @@ impl StoreContract for InterposedStore {
     ) -> crate::Result<Vec<Scanned>> {
         self.inner.scan(scope, kind, scan).await
     }
+    async fn count(&self, scope: Scope, kind: &str, scan: &IndexScan) -> crate::Result<u64> {
+        self.inner.count(scope, kind, scan).await
+    }
     async fn read(&self, reads: Vec<Read>) -> crate::Result<Vec<ReadResult>> {
         self.inner.read(reads).await
     }

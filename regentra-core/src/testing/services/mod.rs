@@ -22,6 +22,7 @@ mod password_reset;
 mod policies;
 mod portal;
 mod psa;
+mod queue_counts;
 mod sessions;
 mod staff_chats;
 mod tenancy;
@@ -44,6 +45,7 @@ pub use self::password_reset::*;
 pub use self::policies::*;
 pub use self::portal::*;
 pub use self::psa::*;
+pub use self::queue_counts::*;
 pub use self::sessions::*;
 pub use self::staff_chats::*;
 pub use self::tenancy::*;
@@ -102,6 +104,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("policies.rs", include_str!("policies.rs")),
     ("portal.rs", include_str!("portal.rs")),
     ("psa.rs", include_str!("psa.rs")),
+    ("queue_counts.rs", include_str!("queue_counts.rs")),
     ("sessions.rs", include_str!("sessions.rs")),
     ("staff_chats.rs", include_str!("staff_chats.rs")),
     ("tenancy.rs", include_str!("tenancy.rs")),

@@ -1102,6 +1102,9 @@ impl Store for TamperedChain {
     ) -> crate::Result<Vec<store::Scanned>> {
         self.inner.scan(scope, kind, scan).await
     }
+    async fn count(&self, scope: Scope, kind: &str, scan: &store::IndexScan) -> crate::Result<u64> {
+        self.inner.count(scope, kind, scan).await
+    }
     async fn read(&self, reads: Vec<store::Read>) -> crate::Result<Vec<store::ReadResult>> {
         self.inner.read(reads).await
     }

@@ -28,6 +28,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_ticket, list_tickets))
         .routes(routes!(my_tickets))
+        .routes(routes!(ticket_counts))
+        .routes(routes!(my_ticket_counts))
         .routes(routes!(ticket, update_ticket))
         .routes(routes!(add_comment, list_comments))
         .routes(routes!(ticket_assets))
@@ -331,6 +333,46 @@ async fn my_tickets(
     let query = q.to_query(caller.user)?;
     let page = state.regentra.my_ticket_queue(&caller, query).await?;
     Ok(Json(ticket_page(page, state.regentra.now())?))
+}
+
+/// The numbers of the list's filter bar for the same query parameters:
+/// the tickets the list holds (`total`), and per status, per SLA state,
+/// assigned to the caller and unassigned, each counted with every filter
+/// but its own (what choosing it would list). Counted by the store; the
+/// order, page and cursor parameters play no part.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/tickets/counts", tag = "tickets",
+    params(("org_id" = Uuid, Path), TicketListQuery),
+    responses((status = 200, body = regentra_core::psa::queue::TicketCounts), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn ticket_counts(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    Query(q): Query<TicketListQuery>,
+) -> ApiResult<Json<Value>> {
+    let query = q.to_query(caller.user)?;
+    Ok(Json(json!(
+        state.regentra.ticket_counts(&caller, org, query).await?
+    )))
+}
+
+/// The filter bar's numbers of the queue across every org the caller
+/// reaches (`GET /v1/tickets`), with the same query parameters, summed.
+#[utoipa::path(get, path = "/v1/tickets/counts", tag = "tickets",
+    params(TicketListQuery),
+    responses((status = 200, body = regentra_core::psa::queue::TicketCounts), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn my_ticket_counts(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(q): Query<TicketListQuery>,
+) -> ApiResult<Json<Value>> {
+    let query = q.to_query(caller.user)?;
+    Ok(Json(json!(
+        state.regentra.my_ticket_counts(&caller, query).await?
+    )))
 }
 
 /// One ticket with its SLA state now.

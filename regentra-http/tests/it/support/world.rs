@@ -581,6 +581,7 @@ pub fn routes(user: &str) -> Vec<Route> {
             Some(sla),
         ),
         r(M::GET, "/v1/orgs/{org_id}/tickets", None),
+        r(M::GET, "/v1/orgs/{org_id}/tickets/counts", None),
         r(
             M::POST,
             "/v1/orgs/{org_id}/tickets",
