@@ -9,7 +9,9 @@
 //! `find` (one index value), `scan` (an ordered range of index values,
 //! either way, keyset-paged) and `count` (how many entries such a range
 //! holds, without reading a record), and `read` runs several of them
-//! against one snapshot; every write goes through one [`Store::apply`] of a
+//! against one snapshot; the audit chain is read in order
+//! (`audit_events`) or by the records its events are about
+//! (`audit_events_about`); every write goes through one [`Store::apply`] of a
 //! [`ChangeSet`] that the adapter commits in one native transaction, audit
 //! events included. A stale version is [`Error::Conflict`], a taken unique
 //! key [`Error::AlreadyExists`], and on any error nothing of the change set
@@ -27,7 +29,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
-use crate::audit::{AuditDraft, AuditEvent};
+use crate::audit::{AuditDraft, AuditEvent, Target};
 use crate::error::{Error, Result};
 use crate::ids::OrgId;
 
@@ -808,6 +810,18 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> Result<Vec<AuditEvent>>;
 
+    /// An org's audit events whose target is one of `targets` (kind and id
+    /// equal), with `seq > after`, in chain order, at most `limit` (1 to
+    /// [`MAX_PAGE`]): a record's trail, found by an index of the events by
+    /// target, so it costs the events about those records, not the chain.
+    async fn audit_events_about(
+        &self,
+        org: OrgId,
+        targets: &[Target],
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>>;
+
     /// Stores chunk `seq` of a blob (an evidence file), replacing any chunk
     /// already there. Files travel chunk by chunk so that no layer holds a
     /// whole file; a blob becomes reachable only through the record that
@@ -868,6 +882,17 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
         limit: usize,
     ) -> Result<Vec<AuditEvent>> {
         (**self).audit_events(org, after, limit).await
+    }
+    async fn audit_events_about(
+        &self,
+        org: OrgId,
+        targets: &[Target],
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>> {
+        (**self)
+            .audit_events_about(org, targets, after, limit)
+            .await
     }
     async fn put_blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32, data: Vec<u8>) -> Result<()> {
         (**self).put_blob_chunk(org, blob, seq, data).await

@@ -71,6 +71,7 @@ macro_rules! store_contract_tests {
             bodies_round_trip,
             audit_events_chain_per_org,
             audit_events_page_in_order,
+            audit_events_are_found_by_their_target,
             concurrent_applies_keep_every_chain_unbroken,
             concurrent_updates_apply_once_or_conflict,
             blobs_round_trip_chunk_by_chunk,
@@ -164,6 +165,7 @@ macro_rules! service_tests {
             audit_pages_filter_by_time_range_and_actor,
             other_lists_are_store_pages,
             ticket_requesters_see_only_their_own,
+            a_tickets_audit_trail_is_its_events_oldest_first,
             ticket_attachments_follow_the_visibility_of_their_comment,
             refused_attachments_leave_nothing_behind,
             a_requester_reopens_their_resolved_ticket_within_the_window,
@@ -361,6 +363,17 @@ impl<S: Store, G: Send + Sync> Store for StoreWith<S, G> {
         limit: usize,
     ) -> Result<Vec<AuditEvent>> {
         self.store.audit_events(org, after, limit).await
+    }
+    async fn audit_events_about(
+        &self,
+        org: OrgId,
+        targets: &[crate::audit::Target],
+        after: Option<u64>,
+        limit: usize,
+    ) -> crate::Result<Vec<AuditEvent>> {
+        self.store
+            .audit_events_about(org, targets, after, limit)
+            .await
     }
 }
 

@@ -524,3 +524,101 @@ async fn counts(backend: Backend) {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
     assert!(bad.text.contains("status"), "{}", bad.text);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tickets_audit_trail() {
+    ticket_trail(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_tickets_audit_trail() {
+    ticket_trail(Backend::Postgres).await;
+}
+
+async fn ticket_trail(backend: Backend) {
+    let Some(server) = Server::on(backend).await else {
+        return;
+    };
+    let d = desk(&server).await;
+    let o = |p: &str| format!("/v1/orgs/{}{p}", d.acme);
+    let tom_id = d.tom.get("/v1/me").await["user_id"]
+        .as_str()
+        .expect("user")
+        .to_owned();
+    let ticket = id(&d
+        .ann
+        .post(
+            &o("/tickets"),
+            json!({"subject": "Printer jam", "priority": "high"}),
+        )
+        .await);
+    let other = id(&d
+        .ann
+        .post(&o("/tickets"), json!({"subject": "VPN", "priority": "low"}))
+        .await);
+    d.tom
+        .ok(
+            M::PATCH,
+            &o(&format!("/tickets/{ticket}")),
+            Some(json!({"assignee": tom_id})),
+            StatusCode::OK,
+        )
+        .await;
+    d.tom
+        .post(
+            &o(&format!("/tickets/{other}/comments")),
+            json!({"body": "Elsewhere"}),
+        )
+        .await;
+    d.tom
+        .post(
+            &o(&format!("/tickets/{ticket}/comments")),
+            json!({"body": "Toner is out", "public": false}),
+        )
+        .await;
+    d.tom
+        .post(
+            &o("/time-entries"),
+            json!({"ticket": ticket, "minutes": 20, "billable": true, "date": "2026-11-02"}),
+        )
+        .await;
+
+    let trail = o(&format!("/tickets/{ticket}/audit"));
+    let actions = |page: &Value| -> Vec<String> {
+        items(page)
+            .iter()
+            .map(|e| e["action"].as_str().expect("action").to_owned())
+            .collect()
+    };
+    let all = d.tom.get(&trail).await;
+    assert_eq!(
+        actions(&all),
+        [
+            "ticket.created",
+            "ticket.assigned",
+            "ticket.noted",
+            "time.logged"
+        ],
+        "{all}"
+    );
+    assert!(all["next_cursor"].is_null());
+    let first = d.tom.get(&format!("{trail}?limit=3")).await;
+    assert_eq!(actions(&first), actions(&all)[..3]);
+    let cursor = first["next_cursor"].as_str().expect("a next page");
+    let rest = d.tom.get(&format!("{trail}?limit=3&cursor={cursor}")).await;
+    assert_eq!(actions(&rest), ["time.logged"]);
+    assert_eq!(
+        d.boss.get(&trail).await,
+        all,
+        "the MSP's admin reads it too"
+    );
+    let requester = d.ann.call(M::GET, &trail, None).await;
+    assert_eq!(
+        requester.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        requester.text
+    );
+    let stranger = d.gus.call(M::GET, &trail, None).await;
+    assert_eq!(stranger.status, StatusCode::NOT_FOUND);
+}

@@ -94,6 +94,17 @@ impl StoreContract for InterposedStore {
     ) -> crate::Result<Vec<crate::audit::AuditEvent>> {
         self.inner.audit_events(org, after, limit).await
     }
+    async fn audit_events_about(
+        &self,
+        org: OrgId,
+        targets: &[crate::audit::Target],
+        after: Option<u64>,
+        limit: usize,
+    ) -> crate::Result<Vec<crate::audit::AuditEvent>> {
+        self.inner
+            .audit_events_about(org, targets, after, limit)
+            .await
+    }
     async fn put_blob_chunk(
         &self,
         org: OrgId,

@@ -26,6 +26,7 @@ mod queue_counts;
 mod sessions;
 mod staff_chats;
 mod tenancy;
+mod ticket_audit;
 mod worker;
 
 pub use self::asset_management::*;
@@ -49,6 +50,7 @@ pub use self::queue_counts::*;
 pub use self::sessions::*;
 pub use self::staff_chats::*;
 pub use self::tenancy::*;
+pub use self::ticket_audit::*;
 pub use self::worker::*;
 
 use std::collections::BTreeSet;
@@ -108,6 +110,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("sessions.rs", include_str!("sessions.rs")),
     ("staff_chats.rs", include_str!("staff_chats.rs")),
     ("tenancy.rs", include_str!("tenancy.rs")),
+    ("ticket_audit.rs", include_str!("ticket_audit.rs")),
     ("worker.rs", include_str!("worker.rs")),
 ];
 

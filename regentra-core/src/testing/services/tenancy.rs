@@ -1146,6 +1146,17 @@ impl Store for TamperedChain {
         }
         Ok(events)
     }
+    async fn audit_events_about(
+        &self,
+        org: OrgId,
+        targets: &[crate::audit::Target],
+        after: Option<u64>,
+        limit: usize,
+    ) -> crate::Result<Vec<crate::audit::AuditEvent>> {
+        self.inner
+            .audit_events_about(org, targets, after, limit)
+            .await
+    }
     async fn put_blob_chunk(
         &self,
         org: OrgId,

@@ -614,6 +614,7 @@ pub fn routes(user: &str) -> Vec<Route> {
             None,
         ),
         r(M::GET, "/v1/orgs/{org_id}/tickets/{ticket_id}/assets", None),
+        r(M::GET, "/v1/orgs/{org_id}/tickets/{ticket_id}/audit", None),
         r(
             M::GET,
             "/v1/orgs/{org_id}/tickets/{ticket_id}/attachments",
