@@ -24,6 +24,7 @@ use crate::audit::Target;
 use crate::clock::Entropy;
 use crate::error::{Error, Result};
 use crate::ids::{OrgId, TokenId, UserId};
+use crate::portal::host_of_request;
 use crate::service::{Principal, Regentra};
 use crate::store::{self, ChangeSet, Entity, IndexEntry, Listing, PageRequest, Scope};
 use crate::tenancy::{User, normalize_email, validate_name};
@@ -176,6 +177,24 @@ pub struct ApiToken {
     /// The user agent the token was issued to, when known (bounded).
     #[serde(default)]
     pub issued_to_user_agent: Option<String>,
+    /// The client portal host name the session was started on (a sign-in
+    /// on a client's own verified host name), as [`host_of_request`]
+    /// writes it: the token authenticates only on that host
+    /// ([`Regentra::authenticate_at`]). The client controls that name's
+    /// DNS, and perhaps a proxy that sees the cookie, so what is signed in
+    /// there must not open the server's own address. `None`: the server's
+    /// own address (every token made before this was recorded, every API
+    /// token).
+    #[serde(default)]
+    pub portal_host: Option<String>,
+}
+
+/// What a new token is: its kind, how long it lives, and the portal host
+/// name it is bound to ([`ApiToken::portal_host`]).
+struct Terms {
+    kind: TokenKind,
+    expires_in: Option<Duration>,
+    portal_host: Option<String>,
 }
 
 /// How long login tokens live: `idle` without use, and `absolute` after
@@ -630,8 +649,11 @@ impl Regentra {
                 name,
                 &secret,
                 "token.issued",
-                TokenKind::Api,
-                expires_in,
+                Terms {
+                    kind: TokenKind::Api,
+                    expires_in,
+                    portal_host: None,
+                },
             )
             .await?;
         Ok((token, secret))
@@ -643,6 +665,28 @@ impl Regentra {
     /// session limit of every org the user belongs to
     /// ([`Regentra::session_limit`]). The secret is returned once, here.
     pub async fn issue_login_token(&self, principal: &Principal) -> Result<(ApiToken, String)> {
+        self.issue_login_token_at(principal, None).await
+    }
+
+    /// [`Regentra::issue_login_token`] for a sign-in made on `portal_host`,
+    /// a client portal's own host name (`None`: the server's own address),
+    /// to which the session is then bound ([`ApiToken::portal_host`]). The
+    /// host decides which of the two a request came to; the name must be
+    /// written as [`host_of_request`] writes it (a validation error naming
+    /// `host` otherwise).
+    pub async fn issue_login_token_at(
+        &self,
+        principal: &Principal,
+        portal_host: Option<&str>,
+    ) -> Result<(ApiToken, String)> {
+        if let Some(host) = portal_host
+            && host_of_request(host).as_deref() != Some(host)
+        {
+            return Err(Error::invalid(
+                "host",
+                "must be a host name in lower case, without a port",
+            ));
+        }
         store::require::<User>(self.store(), Scope::Platform, principal.user.0).await?;
         let lifetime = self.session_limit(principal.user).await?;
         let secret = self.new_token_secret()?;
@@ -652,8 +696,11 @@ impl Regentra {
                 "login",
                 &secret,
                 "token.issued",
-                TokenKind::Login,
-                Some(lifetime),
+                Terms {
+                    kind: TokenKind::Login,
+                    expires_in: Some(lifetime),
+                    portal_host: portal_host.map(str::to_owned),
+                },
             )
             .await?;
         Ok((token, secret))
@@ -780,8 +827,11 @@ impl Regentra {
             name,
             secret,
             "token.registered",
-            TokenKind::Api,
-            None,
+            Terms {
+                kind: TokenKind::Api,
+                expires_in: None,
+                portal_host: None,
+            },
         )
         .await
     }
@@ -793,9 +843,13 @@ impl Regentra {
         name: &str,
         secret: &str,
         action: &str,
-        kind: TokenKind,
-        expires_in: Option<Duration>,
+        terms: Terms,
     ) -> Result<ApiToken> {
+        let Terms {
+            kind,
+            expires_in,
+            portal_host,
+        } = terms;
         let now = self.now();
         let token = ApiToken {
             id: TokenId(self.new_id()),
@@ -810,28 +864,48 @@ impl Regentra {
             expires_at: expires_in.map(|d| now + d),
             issued_to_ip: principal.request.ip.clone(),
             issued_to_user_agent: principal.request.user_agent.clone(),
+            portal_host,
         };
+        let mut details = json!({
+            "name": token.name,
+            "hint": token.hint,
+            "kind": token.kind,
+            "expires_at": token.expires_at,
+        });
+        if let Some(host) = &token.portal_host {
+            details["portal_host"] = json!(host);
+        }
         let mut changes = ChangeSet::new();
         changes.insert(&token)?;
         changes.audit(self.platform_event(
             Some(principal),
             action,
             Target::new(ApiToken::KIND, token.id),
-            json!({
-                "name": token.name,
-                "hint": token.hint,
-                "kind": token.kind,
-                "expires_at": token.expires_at,
-            }),
+            details,
         ));
         self.store().apply(changes).await?;
         Ok(token)
     }
 
-    /// The caller behind a token secret; `Unauthenticated` for anything
-    /// else (malformed, unknown, revoked, expired: see
-    /// [`Regentra::token_expiry`]), without saying which.
+    /// The caller behind a token secret, on the server's own address;
+    /// `Unauthenticated` for anything else (malformed, unknown, revoked,
+    /// expired: see [`Regentra::token_expiry`]; a session started on a
+    /// client portal's host name), without saying which.
     pub async fn authenticate(&self, secret: &str) -> Result<Principal> {
+        self.authenticate_at(secret, None).await
+    }
+
+    /// [`Regentra::authenticate`] for a request that came to `portal_host`,
+    /// a client portal's own host name as [`host_of_request`] writes it
+    /// (`None`: the server's own address). A token works only where it was
+    /// issued ([`ApiToken::portal_host`]): a session started on a client's
+    /// host name is `Unauthenticated` anywhere else, and the server's own
+    /// tokens are on a client's host name.
+    pub async fn authenticate_at(
+        &self,
+        secret: &str,
+        portal_host: Option<&str>,
+    ) -> Result<Principal> {
         if !secret.starts_with(TOKEN_PREFIX)
             || !(TOKEN_PREFIX.len() + 32..=TOKEN_PREFIX.len() + 250).contains(&secret.len())
         {
@@ -845,6 +919,7 @@ impl Regentra {
         };
         if !bool::from(token.value.hash.as_bytes().ct_eq(hash.as_bytes()))
             || token.value.revoked_at.is_some()
+            || token.value.portal_host.as_deref() != portal_host
         {
             return Err(Error::Unauthenticated);
         }

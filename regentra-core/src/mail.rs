@@ -68,7 +68,8 @@ pub enum EmailState {
 pub struct OutgoingEmail {
     pub id: EmailId,
     /// The org that sends it (its name and branding); `None` for the
-    /// platform's own (a password reset).
+    /// platform's own (a password reset, unless asked for on the portal
+    /// of an org the account is a member of).
     pub org: Option<OrgId>,
     /// The recipient's address.
     pub to: String,

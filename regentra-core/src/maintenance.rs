@@ -15,6 +15,7 @@ use crate::compliance::features::Agreement;
 use crate::error::{Error, Result};
 use crate::mail::OutgoingEmail;
 use crate::notify::Notification;
+use crate::policies::Acknowledgment;
 use crate::psa::chat::ChatSession;
 use crate::psa::records::{Article, TimeEntry};
 use crate::psa::ticket::Ticket;
@@ -58,16 +59,21 @@ pub const DUE_INDEXES_ID: Uuid = Uuid::from_u128(0x0000_0000_0000_7000_8000_0000
 pub const PORTAL_USEFUL_INDEX: &str = "portal-useful-index";
 pub const PORTAL_USEFUL_INDEX_ID: Uuid = Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0002);
 
+/// The indexes an MSP's overview counts (`Regentra::msp_overview`):
+/// tickets' `sla_breach` and signed acknowledgments' `signed`.
+pub const OVERVIEW_INDEXES: &str = "overview-indexes";
+pub const OVERVIEW_INDEXES_ID: Uuid = Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0003);
+
 /// The service desk's chat lists (`activity`, `status_activity`) on the
 /// chats started before they existed.
 pub const CHAT_ACTIVITY_INDEX: &str = "chat-activity-index";
-pub const CHAT_ACTIVITY_INDEX_ID: Uuid = Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0003);
+pub const CHAT_ACTIVITY_INDEX_ID: Uuid = Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0004);
 
 /// The staff's list of articles by status (`status_updated`) on the
 /// articles written before it existed.
 pub const ARTICLE_STATUS_INDEX: &str = "article-status-index";
 pub const ARTICLE_STATUS_INDEX_ID: Uuid =
-    Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0004);
+    Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0005);
 
 /// The maintenance a platform bootstrapped by this version never needs (its
 /// records carry every index from the start), recorded as done with the
@@ -76,6 +82,7 @@ pub(crate) fn done_at_bootstrap(at: DateTime<Utc>) -> Vec<Maintenance> {
     [
         (DUE_INDEXES_ID, DUE_INDEXES),
         (PORTAL_USEFUL_INDEX_ID, PORTAL_USEFUL_INDEX),
+        (OVERVIEW_INDEXES_ID, OVERVIEW_INDEXES),
         (CHAT_ACTIVITY_INDEX_ID, CHAT_ACTIVITY_INDEX),
         (ARTICLE_STATUS_INDEX_ID, ARTICLE_STATUS_INDEX),
     ]
@@ -195,6 +202,44 @@ impl Regentra {
             }
         }
         self.record_done(id, name, rewritten).await
+    }
+
+    /// Gives the records written before the overview's counts existed
+    /// their entries: every ticket (`sla_breach`: when its clocks breached
+    /// or will) and every acknowledgment (`signed`) of every org is
+    /// rewritten as it is, as [`Self::backfill_due_indexes`] does (batches,
+    /// events, once per store; `None` when it had been done before). A
+    /// breach that was recorded before its time was kept stays out of the
+    /// counts: its time is not known.
+    pub async fn backfill_overview_indexes(&self) -> Result<Option<usize>> {
+        if store::load::<Maintenance>(self.store(), Scope::Platform, OVERVIEW_INDEXES_ID)
+            .await?
+            .is_some()
+        {
+            return Ok(None);
+        }
+        let mut rewritten = 0;
+        let mut after = None;
+        loop {
+            let orgs = self
+                .organization_ids(PageRequest::after(after, store::MAX_PAGE))
+                .await?;
+            for &org in &orgs {
+                let scope = Scope::Org(org);
+                rewritten += self
+                    .reindex::<Ticket>(OVERVIEW_INDEXES, scope, None)
+                    .await?;
+                rewritten += self
+                    .reindex::<Acknowledgment>(OVERVIEW_INDEXES, scope, None)
+                    .await?;
+            }
+            match orgs.last() {
+                Some(last) if orgs.len() == store::MAX_PAGE => after = Some(last.0),
+                _ => break,
+            }
+        }
+        self.record_done(OVERVIEW_INDEXES_ID, OVERVIEW_INDEXES, rewritten)
+            .await
     }
 
     /// Records a piece of maintenance as done, with its

@@ -5,7 +5,11 @@
 //! has an account, a [`PasswordReset`] (the SHA-256 of a single-use token,
 //! expiring after [`RESET_LIFETIME`]) and an email with the link
 //! (`/reset-password?token=rgr_...`) are committed together, and any
-//! earlier pending reset of the account is superseded. Confirming sets the
+//! earlier pending reset of the account is superseded. A request made on a
+//! client's portal names that portal: a member of the portal's org gets the
+//! portal's link (`/portal/{slug}/reset-password?token=rgr_...`) in an
+//! email sent in the org's name, so they never leave their portal; anyone
+//! else gets the product's link, as if they had asked there. Confirming sets the
 //! password as the owner's ([`SetBy::Owner`]), uses the token up and
 //! revokes every token of the account, in one commit audited in the
 //! platform chain.
@@ -100,16 +104,38 @@ pub fn reset_link(secret: &str) -> String {
     format!("/reset-password?token={secret}")
 }
 
+/// The path of a portal's page that sets a new password, with its token.
+pub fn portal_reset_link(slug: &str, secret: &str) -> String {
+    format!("/portal/{slug}/reset-password?token={secret}")
+}
+
 impl Regentra {
-    /// Someone asks to reset the password of `email`. Nothing in the
-    /// answer, or the time the call's store work takes, tells whether the
-    /// email has an account: either way one change set with one
+    /// Someone asks to reset the password of `email`, on the product's page
+    /// or, when `portal` names one (its slug), on that client portal. Nothing
+    /// in the answer, or the time the call's store work takes, tells whether
+    /// the email has an account: either way one change set with one
     /// `password_reset.requested` event (in the platform chain, which only
     /// operators read) is committed; with an account it also holds the
-    /// reset, its email and the supersession of earlier pending resets. A
-    /// malformed email is refused naming `email`.
-    pub async fn request_password_reset(&self, email: &str, request: RequestMeta) -> Result<()> {
+    /// reset, its email and the supersession of earlier pending resets.
+    /// The email links to the portal's reset page, sent in the portal org's
+    /// name, only when the account is a member of the portal's org; any
+    /// other account gets the product's link. A malformed email is refused
+    /// naming `email`; an unknown or disabled portal is `NotFound`.
+    pub async fn request_password_reset(
+        &self,
+        email: &str,
+        portal: Option<&str>,
+        request: RequestMeta,
+    ) -> Result<()> {
         let email = normalize_email(email)?;
+        let portal = match portal {
+            Some(slug) => Some(
+                self.portal_by_slug(slug)
+                    .await?
+                    .ok_or(Error::NotFound { what: "portal" })?,
+            ),
+            None => None,
+        };
         let now = self.now();
         let caller = Principal::system().with_request(request);
         let mut changes = ChangeSet::new();
@@ -138,31 +164,51 @@ impl Regentra {
                     closed_at: None,
                 };
                 changes.insert(&reset)?;
+                let mut content = json!({
+                    "link": reset_link(&secret),
+                    "expires_at": reset.expires_at,
+                    // The key every email template greets by.
+                    "recipient_name": user.display_name,
+                });
+                // Only the portal's own people are sent to it: anyone else
+                // asking there would land on a portal that refuses them.
+                let mut org = None;
+                if let Some(portal) = &portal
+                    && self.membership(portal.org, user.id).await?.is_some()
+                {
+                    let sender = self.sender(portal.org).await?;
+                    content["link"] = json!(portal_reset_link(&portal.slug, &secret));
+                    content["org_name"] = json!(sender.org_name);
+                    if let Some(msp) = sender.msp_name {
+                        content["msp_name"] = json!(msp);
+                    }
+                    org = Some(portal.org);
+                }
                 self.queue_email(
                     &mut changes,
                     EmailDraft {
-                        org: None,
+                        org,
                         to: user.email.clone(),
                         recipient: Some(user.id),
                         kind: EmailKind::PasswordReset,
-                        content: json!({
-                            "link": reset_link(&secret),
-                            "expires_at": reset.expires_at,
-                            "name": user.display_name,
-                        }),
+                        content,
                     },
                 )?;
                 Target::new(User::KIND, user.id)
             }
             None => Target::new("email", &email),
         };
+        let mut details = json!({ "email": email });
+        if let Some(portal) = &portal {
+            details["portal"] = json!(portal.slug);
+        }
         changes.audit(self.event_in(
             audit::PLATFORM_CHAIN,
             Actor::system(),
             &caller,
             "password_reset.requested",
             target,
-            json!({ "email": email }),
+            details,
         ));
         self.store().apply(changes).await?;
         Ok(())
@@ -292,6 +338,10 @@ mod tests {
         assert_eq!(
             reset_link("rgr_x"),
             "/reset-password?token=rgr_x".to_owned()
+        );
+        assert_eq!(
+            portal_reset_link("acme", "rgr_x"),
+            "/portal/acme/reset-password?token=rgr_x".to_owned()
         );
     }
 }

@@ -122,7 +122,7 @@ impl std::fmt::Debug for Standings {
 /// there come from, as read in this request. Decisions over it are pure
 /// ([`tenancy::candidate_roles`], [`rbac::decide`]).
 #[derive(Debug, Clone)]
-struct Standing {
+pub(crate) struct Standing {
     user: Versioned<User>,
     org: Organization,
     membership: Option<Versioned<Membership>>,
@@ -138,6 +138,91 @@ struct Standing {
 }
 
 impl Standing {
+    /// A standing from records read elsewhere (several orgs' at once):
+    /// the caller, the org, their membership there and in its MSP, the
+    /// org's security settings, and when their delegated reads there were
+    /// last recorded, by permission.
+    pub(crate) fn new(
+        user: Versioned<User>,
+        org: Organization,
+        membership: Option<Versioned<Membership>>,
+        parent_membership: Option<Versioned<Membership>>,
+        security: OrgSecurity,
+        recorded: HashMap<Permission, Option<Versioned<DelegatedReads>>>,
+    ) -> Self {
+        Self {
+            user,
+            org,
+            membership,
+            parent_membership: Some(parent_membership),
+            security,
+            recorded,
+        }
+    }
+
+    /// The org the standing is in.
+    pub(crate) fn org(&self) -> &Organization {
+        &self.org
+    }
+
+    /// The roles the caller could act with here, in the order authorization
+    /// tries them ([`tenancy::candidate_roles`]).
+    pub(crate) fn roles(&self) -> Vec<(rbac::Role, Via)> {
+        tenancy::candidate_roles(
+            &self.user.value,
+            &self.org,
+            self.membership.as_ref().map(|m| &m.value),
+            self.parent_membership().map(|m| &m.value),
+        )
+    }
+
+    /// The grant for `permission` at `now`, exactly as
+    /// [`Regentra::authorize`] decides it (nothing recorded): the first of
+    /// the caller's candidate roles the matrix allows; `NotFound` with no
+    /// role at all, `PermissionDenied` when none allows it, `MfaRequired`
+    /// past the org's grace period for a caller without a second factor.
+    pub(crate) fn grant(&self, permission: Permission, now: DateTime<Utc>) -> Result<Grant> {
+        let org = self.org.id;
+        let candidates = self.roles();
+        if candidates.is_empty() {
+            return Err(Error::NotFound {
+                what: Organization::NAME,
+            });
+        }
+        let grant = candidates
+            .into_iter()
+            .find_map(|(role, via)| {
+                let access = rbac::decide(role, permission);
+                access.is_allowed().then_some(Grant {
+                    org,
+                    role,
+                    via,
+                    permission,
+                    access,
+                    basis: self.basis(via),
+                })
+            })
+            .ok_or(Error::PermissionDenied {
+                permission: permission.key(),
+            })?;
+        if !self.user.value.mfa {
+            // When the caller joined, through the way in they use: an org's
+            // MFA requirement gives each member its grace period from then.
+            let joined = match grant.via {
+                Via::Membership => self.membership.as_ref(),
+                Via::MspDelegation { .. } => self.parent_membership(),
+                Via::Platform => None,
+            };
+            if let Some(joined) = joined
+                && let Some(deadline) = member_mfa_deadline(&self.security, joined.value.created_at)
+                && now >= deadline
+            {
+                return Err(Error::MfaRequired { org, deadline });
+            }
+        }
+        Ok(grant)
+    }
+
     /// Whether the decision for `permission` may depend on the MSP
     /// membership: the org is a client and its own membership does not
     /// already allow it.
@@ -381,50 +466,7 @@ impl Regentra {
         standing: &mut Standing,
         permission: Permission,
     ) -> Result<Grant> {
-        let org = standing.org.id;
-        let candidates = tenancy::candidate_roles(
-            &standing.user.value,
-            &standing.org,
-            standing.membership.as_ref().map(|m| &m.value),
-            standing.parent_membership().map(|m| &m.value),
-        );
-        if candidates.is_empty() {
-            return Err(Error::NotFound {
-                what: Organization::NAME,
-            });
-        }
-        let grant = candidates
-            .into_iter()
-            .find_map(|(role, via)| {
-                let access = rbac::decide(role, permission);
-                access.is_allowed().then_some(Grant {
-                    org,
-                    role,
-                    via,
-                    permission,
-                    access,
-                    basis: standing.basis(via),
-                })
-            })
-            .ok_or(Error::PermissionDenied {
-                permission: permission.key(),
-            })?;
-        if !standing.user.value.mfa {
-            // When the caller joined, through the way in they use: an org's
-            // MFA requirement gives each member its grace period from then.
-            let joined = match grant.via {
-                Via::Membership => standing.membership.as_ref(),
-                Via::MspDelegation { .. } => standing.parent_membership(),
-                Via::Platform => None,
-            };
-            if let Some(joined) = joined
-                && let Some(deadline) =
-                    member_mfa_deadline(&standing.security, joined.value.created_at)
-                && self.now() >= deadline
-            {
-                return Err(Error::MfaRequired { org, deadline });
-            }
-        }
+        let grant = standing.grant(permission, self.now())?;
         if grant.via.is_delegated() && !permission.mutates() {
             self.record_delegated_read(principal, standing, &grant)
                 .await?;
@@ -532,41 +574,12 @@ impl Regentra {
             }
         };
         let now = self.now();
-        // A window covers the reads from its start on: one that starts
-        // after now (written by a server whose clock runs ahead, or before
-        // this clock was set back) covers none of this server's reads.
-        if record.as_ref().is_some_and(|r| {
-            let since = now - r.value.recorded_at;
-            since >= Duration::zero() && since < DELEGATED_READ_WINDOW
-        }) {
+        if covers(record.as_ref(), now) {
             standing.recorded.insert(permission, record);
             return Ok(());
         }
         let mut changes = ChangeSet::new();
-        let written = match record {
-            Some(mut record) => {
-                record.value.recorded_at = now;
-                changes.update(&record)?;
-                Versioned {
-                    version: record.version + 1,
-                    value: record.value,
-                }
-            }
-            None => {
-                let record = DelegatedReads {
-                    id: DelegatedReads::id_for(principal.user, permission),
-                    org,
-                    user: principal.user,
-                    permission,
-                    recorded_at: now,
-                };
-                changes.insert(&record)?;
-                Versioned {
-                    version: 1,
-                    value: record,
-                }
-            }
-        };
+        let written = renew_record(&mut changes, record, org, principal.user, permission, now)?;
         // A read asserts nothing about its grant: the event alone.
         changes.audit(
             self.event(
@@ -593,6 +606,135 @@ impl Regentra {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Records, in one `access.delegated` event, the reads of one operation
+    /// made in `standing`'s org under several `grants` (an MSP's overview
+    /// reads a client's tickets, evidence and audit log at once): only the
+    /// delegated ones count, and of those only the permissions no event
+    /// covers yet ([`DELEGATED_READ_WINDOW`], as [`Regentra::authorize`]
+    /// records a single read). Their records move on in the same change
+    /// set; nothing is written when every one is covered. The event names
+    /// the `operation` and the permissions it records. Of concurrent
+    /// readers, one writes; the others' conflict means it is recorded.
+    ///
+    /// `standing` must hold the records of those permissions (as
+    /// [`Regentra::standings_in`] reads them).
+    pub(crate) async fn record_delegated_reads(
+        &self,
+        principal: &Principal,
+        standing: &Standing,
+        grants: &[Grant],
+        operation: &str,
+    ) -> Result<()> {
+        let now = self.now();
+        let org = standing.org.id;
+        let delegated: Vec<&Grant> = grants
+            .iter()
+            .filter(|g| g.org == org && g.via.is_delegated() && !g.permission.mutates())
+            .collect();
+        let Some(first) = delegated.first() else {
+            return Ok(());
+        };
+        let mut changes = ChangeSet::new();
+        let mut permissions = Vec::new();
+        for grant in &delegated {
+            let record = standing.recorded.get(&grant.permission).cloned().flatten();
+            if covers(record.as_ref(), now) || permissions.contains(&grant.permission.key()) {
+                continue;
+            }
+            renew_record(
+                &mut changes,
+                record,
+                org,
+                principal.user,
+                grant.permission,
+                now,
+            )?;
+            permissions.push(grant.permission.key());
+        }
+        if permissions.is_empty() {
+            return Ok(());
+        }
+        changes.audit(
+            self.event(
+                principal,
+                first,
+                "access.delegated",
+                Target::new(Organization::KIND, org),
+                serde_json::json!({
+                    "operation": operation,
+                    "permissions": permissions,
+                    "window_minutes": DELEGATED_READ_WINDOW.num_minutes(),
+                }),
+            )
+            .draft,
+        );
+        match self.store.apply(changes).await {
+            Ok(_) | Err(Error::Conflict { .. } | Error::AlreadyExists { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The caller's standing in each of `orgs` (clients of one MSP), with
+    /// when their delegated reads of `permissions` there were last
+    /// recorded, read in one batch for all of them: each org's security
+    /// settings and the caller's delegated-read records there. The caller's
+    /// account and memberships (in each org and in the MSP) were read by
+    /// the caller of this function; `memberships` holds the caller's
+    /// memberships by org.
+    pub(crate) async fn standings_in(
+        &self,
+        user: &Versioned<User>,
+        memberships: &HashMap<OrgId, Versioned<Membership>>,
+        orgs: Vec<Organization>,
+        permissions: &[Permission],
+    ) -> Result<Vec<Standing>> {
+        let ids: Vec<Uuid> = permissions
+            .iter()
+            .map(|p| DelegatedReads::id_for(user.value.id, *p))
+            .collect();
+        let mut reads = Vec::with_capacity(orgs.len() * 2);
+        for org in &orgs {
+            reads.push(Read::Get {
+                scope: Scope::Org(org.id),
+                kind: OrgSecurity::KIND.to_owned(),
+                id: org.id.0,
+            });
+            reads.push(Read::GetMany {
+                scope: Scope::Org(org.id),
+                kind: DelegatedReads::KIND.to_owned(),
+                ids: ids.clone(),
+            });
+        }
+        let mut found = Answers::new(if reads.is_empty() {
+            Vec::new()
+        } else {
+            self.store().read(reads).await?
+        });
+        let mut out = Vec::with_capacity(orgs.len());
+        for org in orgs {
+            let security = found
+                .next()?
+                .one::<OrgSecurity>()?
+                .map_or_else(|| OrgSecurity::defaults(org.id), |s| s.value);
+            let recorded = permissions
+                .iter()
+                .copied()
+                .zip(found.next()?.each::<DelegatedReads>()?)
+                .collect();
+            let parent = org.parent.and_then(|msp| memberships.get(&msp)).cloned();
+            let own = memberships.get(&org.id).cloned();
+            out.push(Standing::new(
+                user.clone(),
+                org,
+                own,
+                parent,
+                security,
+                recorded,
+            ));
+        }
+        Ok(out)
     }
 
     /// Like [`Regentra::authorize`], for rights that must cover every record
@@ -739,6 +881,54 @@ fn membership_read(org: OrgId, user: UserId) -> Read {
         value: tenancy::membership_key(org, user),
         page: PageRequest::first(1),
     }
+}
+
+/// Whether a delegated-read record covers a read at `now`. A window
+/// covers the reads from its start on: one that starts after now (written
+/// by a server whose clock runs ahead, or before this clock was set back)
+/// covers none of this server's reads.
+fn covers(record: Option<&Versioned<DelegatedReads>>, now: DateTime<Utc>) -> bool {
+    record.is_some_and(|r| {
+        let since = now - r.value.recorded_at;
+        since >= Duration::zero() && since < DELEGATED_READ_WINDOW
+    })
+}
+
+/// Adds to `changes` the delegated-read record of `user` and `permission`
+/// in `org` moved to `now` (inserted if there was none), and answers it as
+/// it will be once committed.
+fn renew_record(
+    changes: &mut ChangeSet,
+    record: Option<Versioned<DelegatedReads>>,
+    org: OrgId,
+    user: UserId,
+    permission: Permission,
+    now: DateTime<Utc>,
+) -> Result<Versioned<DelegatedReads>> {
+    Ok(match record {
+        Some(mut record) => {
+            record.value.recorded_at = now;
+            changes.update(&record)?;
+            Versioned {
+                version: record.version + 1,
+                value: record.value,
+            }
+        }
+        None => {
+            let record = DelegatedReads {
+                id: DelegatedReads::id_for(user, permission),
+                org,
+                user,
+                permission,
+                recorded_at: now,
+            };
+            changes.insert(&record)?;
+            Versioned {
+                version: 1,
+                value: record,
+            }
+        }
+    })
 }
 
 fn recorded_read(org: OrgId, user: UserId, permission: Permission) -> Read {

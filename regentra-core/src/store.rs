@@ -6,12 +6,12 @@
 //! (the platform directory or one tenant), identified by `(scope, kind, id)`,
 //! carrying an optimistic version and the secondary-index entries the core
 //! computed for it. Reads are `get` and `get_many` (by id), `list` (by id),
-//! `find` (one index value), `scan` (an ordered range of index values,
-//! either way, keyset-paged) and `count` (how many entries such a range
-//! holds, without reading a record), and `read` runs several of them
-//! against one snapshot; the audit chain is read in order
-//! (`audit_events`) or by the records its events are about
-//! (`audit_events_about`); every write goes through one [`Store::apply`] of a
+//! `find` (one index value) and `scan` (an ordered range of index values,
+//! either way, keyset-paged), `count` (how many records an index range
+//! holds) and, for audit chains, `audit_events` (oldest first),
+//! `audit_events_before` (newest first) and `audit_events_about` (those
+//! about some records, by target); `read` runs several of them against one
+//! snapshot; every write goes through one [`Store::apply`] of a
 //! [`ChangeSet`] that the adapter commits in one native transaction, audit
 //! events included. A stale version is [`Error::Conflict`], a taken unique
 //! key [`Error::AlreadyExists`], and on any error nothing of the change set
@@ -612,34 +612,51 @@ pub enum Read {
         kind: String,
         scan: IndexScan,
     },
-    /// A [`Store::count`].
+    /// A page of records of a kind in id order (as [`Store::list`]).
+    List {
+        scope: Scope,
+        kind: String,
+        page: PageRequest,
+    },
+    /// How many records an index range holds (as [`Store::count`]).
     Count {
         scope: Scope,
         kind: String,
         scan: IndexScan,
     },
+    /// An org's newest audit events, newest first (as
+    /// [`Store::audit_events_before`]).
+    AuditBefore {
+        org: OrgId,
+        before: Option<u64>,
+        limit: usize,
+    },
 }
 
 impl Read {
-    /// The scope the read looks in.
+    /// The scope the read looks in (an org's chain is its org's).
     pub fn scope(&self) -> Scope {
         match self {
             Read::Get { scope, .. }
             | Read::GetMany { scope, .. }
             | Read::Find { scope, .. }
             | Read::Scan { scope, .. }
+            | Read::List { scope, .. }
             | Read::Count { scope, .. } => *scope,
+            Read::AuditBefore { org, .. } => Scope::from_key(org.0),
         }
     }
 
-    /// The kind of record the read is about.
+    /// The record kind it reads (`audit_event` for a chain's events).
     pub fn kind(&self) -> &str {
         match self {
             Read::Get { kind, .. }
             | Read::GetMany { kind, .. }
             | Read::Find { kind, .. }
             | Read::Scan { kind, .. }
+            | Read::List { kind, .. }
             | Read::Count { kind, .. } => kind,
+            Read::AuditBefore { .. } => "audit_event",
         }
     }
 }
@@ -656,7 +673,9 @@ pub enum ReadResult {
     /// A `Scan`.
     Scanned(Vec<Scanned>),
     /// A `Count`.
-    Counted(u64),
+    Count(u64),
+    /// An `AuditBefore`: newest first.
+    Events(Vec<AuditEvent>),
 }
 
 impl ReadResult {
@@ -679,7 +698,7 @@ impl ReadResult {
         }
     }
 
-    /// A `Find`'s answer as its type.
+    /// A `Find`'s or a `List`'s answer as its type.
     pub fn many<E: Entity>(self) -> Result<Vec<Versioned<E>>> {
         match self {
             ReadResult::Many(records) => records.into_iter().map(decode).collect(),
@@ -687,12 +706,45 @@ impl ReadResult {
         }
     }
 
-    /// A `Count`'s answer.
-    pub fn counted(self) -> Result<u64> {
+    /// A `Scan`'s answer.
+    pub fn scanned(self) -> Result<Vec<Scanned>> {
         match self {
-            ReadResult::Counted(n) => Ok(n),
+            ReadResult::Scanned(found) => Ok(found),
+            other => Err(other.mismatch("scan")),
+        }
+    }
+
+    /// A `Count`'s answer.
+    pub fn count(self) -> Result<u64> {
+        match self {
+            ReadResult::Count(n) => Ok(n),
             other => Err(other.mismatch("count")),
         }
+    }
+
+    /// An `AuditBefore`'s answer, newest first.
+    pub fn events(self) -> Result<Vec<AuditEvent>> {
+        match self {
+            ReadResult::Events(events) => Ok(events),
+            other => Err(other.mismatch("audit_before")),
+        }
+    }
+
+    /// How many records (or events) the answer holds; a count holds none.
+    pub fn len(&self) -> usize {
+        match self {
+            ReadResult::One(r) => usize::from(r.is_some()),
+            ReadResult::Each(rs) => rs.iter().flatten().count(),
+            ReadResult::Many(rs) => rs.len(),
+            ReadResult::Scanned(rs) => rs.len(),
+            ReadResult::Count(_) => 0,
+            ReadResult::Events(es) => es.len(),
+        }
+    }
+
+    /// Whether it holds no record (a count never does).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     fn mismatch(&self, read: &str) -> Error {
@@ -701,7 +753,8 @@ impl ReadResult {
             ReadResult::Each(_) => "get_many",
             ReadResult::Many(_) => "find",
             ReadResult::Scanned(_) => "scan",
-            ReadResult::Counted(_) => "count",
+            ReadResult::Count(_) => "count",
+            ReadResult::Events(_) => "audit_before",
         };
         Error::storage(format!("a {read} was answered as a {answer}"))
     }
@@ -746,12 +799,6 @@ pub trait Store: Send + Sync {
     /// An ordered, keyset-paged walk over one index (see [`IndexScan`]).
     async fn scan(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<Vec<Scanned>>;
 
-    /// How many entries of the index `scan` admits ([`IndexScan::admits`]:
-    /// its range and, when it has one, past its cursor), however many pages
-    /// they would make: its order and limit do not count. No record is
-    /// read, so a count costs the entries, not their records.
-    async fn count(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<u64>;
-
     /// Several reads against one consistent view (one transaction), answers
     /// in the order of `reads`. An operation that needs several reads at
     /// once asks for them together; an adapter that cannot batch may run
@@ -774,12 +821,93 @@ pub trait Store: Send + Sync {
                 Read::Scan { scope, kind, scan } => {
                     ReadResult::Scanned(self.scan(scope, &kind, &scan).await?)
                 }
+                Read::List { scope, kind, page } => {
+                    ReadResult::Many(self.list(scope, &kind, page).await?)
+                }
                 Read::Count { scope, kind, scan } => {
-                    ReadResult::Counted(self.count(scope, &kind, &scan).await?)
+                    ReadResult::Count(self.count(scope, &kind, &scan).await?)
+                }
+                Read::AuditBefore { org, before, limit } => {
+                    ReadResult::Events(self.audit_events_before(org, before, limit).await?)
                 }
             });
         }
         Ok(out)
+    }
+
+    /// How many distinct records of a kind hold an entry of `scan`'s index
+    /// that the scan admits ([`IndexScan::admits`]: its value range and,
+    /// if any, strictly after its cursor in its order), with no limit: a
+    /// record holding several admitted values (a multi-valued index)
+    /// counts once. The limit does not matter, nor the order without a
+    /// cursor. An aggregate for figures
+    /// (open tickets, evidence expiring) that would otherwise read every
+    /// record they count.
+    ///
+    /// The default walks the scan page by page (reading the records); our
+    /// adapters count index entries without reading a record.
+    async fn count(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<u64> {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut walk = scan.clone().limit(MAX_PAGE);
+        loop {
+            let found = self.scan(scope, kind, &walk).await?;
+            let full = found.len() == MAX_PAGE;
+            walk.after = found.last().map(Scanned::cursor);
+            seen.extend(found.into_iter().map(|s| s.record.id));
+            if !full {
+                return Ok(seen.len() as u64);
+            }
+        }
+    }
+
+    /// An org's audit events with `seq < before` (every event when `None`),
+    /// newest first, at most `limit` (clamped to 1..=[`MAX_PAGE`]): the
+    /// tail of the chain, for the time of its latest activity.
+    ///
+    /// The default finds the chain's end with single-event reads of
+    /// [`Store::audit_events`] (galloping, then binary search: a number of
+    /// reads logarithmic in the chain's length) and reads the page before
+    /// it; our adapters walk their chain backwards.
+    async fn audit_events_before(
+        &self,
+        org: OrgId,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>> {
+        let limit = limit.clamp(1, MAX_PAGE) as u64;
+        // The chain's numbers run 1, 2, 3, ...: event n exists iff a read
+        // after n - 1 finds one.
+        let exists = |n: u64| async move {
+            Ok::<bool, Error>(!self.audit_events(org, Some(n - 1), 1).await?.is_empty())
+        };
+        if !exists(1).await? {
+            return Ok(Vec::new());
+        }
+        // `low` exists; find a `high` that does not, then close in.
+        let (mut low, mut high) = (1u64, 2u64);
+        while exists(high).await? {
+            low = high;
+            high = high.saturating_mul(2);
+        }
+        while high - low > 1 {
+            let mid = low + (high - low) / 2;
+            if exists(mid).await? {
+                low = mid;
+            } else {
+                high = mid;
+            }
+        }
+        let last = before.map_or(low, |b| low.min(b.saturating_sub(1)));
+        if last == 0 {
+            return Ok(Vec::new());
+        }
+        let first = last.saturating_sub(limit - 1).max(1);
+        let mut events = self
+            .audit_events(org, Some(first - 1), (last - first + 1) as usize)
+            .await?;
+        events.retain(|e| e.seq <= last);
+        events.reverse();
+        Ok(events)
     }
 
     /// Records of a kind in a scope, ordered by id.
@@ -811,9 +939,10 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<AuditEvent>>;
 
     /// An org's audit events whose target is one of `targets` (kind and id
-    /// equal), with `seq > after`, in chain order, at most `limit` (1 to
-    /// [`MAX_PAGE`]): a record's trail, found by an index of the events by
-    /// target, so it costs the events about those records, not the chain.
+    /// equal), with `seq > after`, in chain order, each once, at most
+    /// `limit` (1 to [`MAX_PAGE`]): a record's trail, found by an index of
+    /// the events by target, so it costs the events about those records,
+    /// not the chain.
     async fn audit_events_about(
         &self,
         org: OrgId,
@@ -853,11 +982,19 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     async fn scan(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<Vec<Scanned>> {
         (**self).scan(scope, kind, scan).await
     }
+    async fn read(&self, reads: Vec<Read>) -> Result<Vec<ReadResult>> {
+        (**self).read(reads).await
+    }
     async fn count(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<u64> {
         (**self).count(scope, kind, scan).await
     }
-    async fn read(&self, reads: Vec<Read>) -> Result<Vec<ReadResult>> {
-        (**self).read(reads).await
+    async fn audit_events_before(
+        &self,
+        org: OrgId,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>> {
+        (**self).audit_events_before(org, before, limit).await
     }
     async fn list(&self, scope: Scope, kind: &str, page: PageRequest) -> Result<Vec<StoredRecord>> {
         (**self).list(scope, kind, page).await

@@ -305,15 +305,6 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn count(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<u64> {
-        let (kind, scan) = (kind.to_owned(), scan.clone());
-        self.read_tx(move |tx| {
-            let entries = tx.open_table(INDEX).map_err(storage)?;
-            count_in(&entries, scope, &kind, &scan)
-        })
-        .await
-    }
-
     /// The whole batch in one read transaction (one snapshot, one hop to
     /// the blocking pool).
     async fn read(&self, reads: Vec<Read>) -> Result<Vec<ReadResult>> {
@@ -344,12 +335,42 @@ impl Store for EmbeddedStore {
                         Read::Scan { scope, kind, scan } => {
                             ReadResult::Scanned(scan_in(&entries, &records, scope, &kind, &scan)?)
                         }
+                        Read::List { scope, kind, page } => {
+                            ReadResult::Many(list_in(&records, scope, &kind, page)?)
+                        }
                         Read::Count { scope, kind, scan } => {
-                            ReadResult::Counted(count_in(&entries, scope, &kind, &scan)?)
+                            ReadResult::Count(count_in(&entries, scope, &kind, &scan)?)
+                        }
+                        Read::AuditBefore { org, before, limit } => {
+                            let chain = tx.open_table(AUDIT).map_err(storage)?;
+                            ReadResult::Events(events_before_in(&chain, org, before, limit)?)
                         }
                     })
                 })
                 .collect()
+        })
+        .await
+    }
+
+    /// Walks the index keys in one read transaction, reading no record.
+    async fn count(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<u64> {
+        let (kind, scan) = (kind.to_owned(), scan.clone());
+        self.read_tx(move |tx| {
+            let entries = tx.open_table(INDEX).map_err(storage)?;
+            count_in(&entries, scope, &kind, &scan)
+        })
+        .await
+    }
+
+    async fn audit_events_before(
+        &self,
+        org: OrgId,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>> {
+        self.read_tx(move |tx| {
+            let chain = tx.open_table(AUDIT).map_err(storage)?;
+            events_before_in(&chain, org, before, limit)
         })
         .await
     }
@@ -472,6 +493,34 @@ fn audit_about_in(
     Ok(out)
 }
 
+/// An org's events with `seq < before`, newest first: the chain's keys
+/// `(org, seq)` walked backwards.
+fn events_before_in(
+    chain: &impl ReadableTable<(u128, u64), &'static [u8]>,
+    org: OrgId,
+    before: Option<u64>,
+    limit: usize,
+) -> Result<Vec<AuditEvent>> {
+    let o = org.0.as_u128();
+    let upper = match before {
+        Some(0) => return Ok(Vec::new()),
+        Some(seq) => Bound::Excluded((o, seq)),
+        None => Bound::Included((o, u64::MAX)),
+    };
+    let limit = limit.clamp(1, regentra_core::store::MAX_PAGE);
+    let mut out = Vec::new();
+    for entry in chain
+        .range((Bound::Included((o, 0)), upper))
+        .map_err(storage)?
+        .rev()
+        .take(limit)
+    {
+        let (_, value) = entry.map_err(storage)?;
+        out.push(decode_event(value.value())?);
+    }
+    Ok(out)
+}
+
 fn get_in(
     records: &impl ReadableTable<RecordKey<'static>, &'static [u8]>,
     scope: Scope,
@@ -564,30 +613,10 @@ fn scan_in(
 ) -> Result<Vec<Scanned>> {
     let s = scope.key().as_u128();
     let index = scan.index.as_str();
-    // The first name after `index` in byte order: every key of this index
-    // sorts before it.
     let past_index = format!("{index}\0");
-    let mut lower: Bound<IndexKey<'_>> = match &scan.from {
-        Bound::Unbounded => Bound::Included((s, kind, index, "", 0)),
-        Bound::Included(v) => Bound::Included((s, kind, index, v.as_str(), 0)),
-        Bound::Excluded(v) => Bound::Excluded((s, kind, index, v.as_str(), u128::MAX)),
-    };
-    let mut upper: Bound<IndexKey<'_>> = match &scan.to {
-        Bound::Unbounded => Bound::Excluded((s, kind, past_index.as_str(), "", 0)),
-        Bound::Included(v) => Bound::Included((s, kind, index, v.as_str(), u128::MAX)),
-        Bound::Excluded(v) => Bound::Excluded((s, kind, index, v.as_str(), 0)),
-    };
-    if let Some(cursor) = &scan.after {
-        let at = (s, kind, index, cursor.value.as_str(), cursor.id.as_u128());
-        match scan.order {
-            Order::Ascending if !below(&lower, &at) => lower = Bound::Excluded(at),
-            Order::Descending if !above(&upper, &at) => upper = Bound::Excluded(at),
-            _ => {}
-        }
-    }
-    if empty_range(&lower, &upper) {
+    let Some((lower, upper)) = scan_bounds(s, kind, scan, &past_index) else {
         return Ok(Vec::new());
-    }
+    };
     let range = entries
         .range::<IndexKey<'_>>((lower, upper))
         .map_err(storage)?;
@@ -613,9 +642,8 @@ fn scan_in(
     Ok(out)
 }
 
-/// How many `(scope, kind, index, value, id)` keys the scan admits: the
-/// keys of its value range, each checked with [`IndexScan::admits`] (its
-/// cursor); no record is read.
+/// How many distinct records hold an entry the scan admits: a walk of the
+/// index keys alone, reading no record.
 fn count_in(
     entries: &impl ReadableTable<IndexKey<'static>, ()>,
     scope: Scope,
@@ -623,22 +651,11 @@ fn count_in(
     scan: &IndexScan,
 ) -> Result<u64> {
     let s = scope.key().as_u128();
-    let index = scan.index.as_str();
-    let past_index = format!("{index}\0");
-    let lower: Bound<IndexKey<'_>> = match &scan.from {
-        Bound::Unbounded => Bound::Included((s, kind, index, "", 0)),
-        Bound::Included(v) => Bound::Included((s, kind, index, v.as_str(), 0)),
-        Bound::Excluded(v) => Bound::Excluded((s, kind, index, v.as_str(), u128::MAX)),
-    };
-    let upper: Bound<IndexKey<'_>> = match &scan.to {
-        Bound::Unbounded => Bound::Excluded((s, kind, past_index.as_str(), "", 0)),
-        Bound::Included(v) => Bound::Included((s, kind, index, v.as_str(), u128::MAX)),
-        Bound::Excluded(v) => Bound::Excluded((s, kind, index, v.as_str(), 0)),
-    };
-    if empty_range(&lower, &upper) {
+    let past_index = format!("{}\0", scan.index);
+    let Some((lower, upper)) = scan_bounds(s, kind, scan, &past_index) else {
         return Ok(0);
-    }
-    let mut n = 0;
+    };
+    let mut ids = std::collections::BTreeSet::new();
     for entry in entries
         .range::<IndexKey<'_>>((lower, upper))
         .map_err(storage)?
@@ -646,10 +663,42 @@ fn count_in(
         let key = entry.map_err(storage)?.0;
         let (_, _, _, value, id) = key.value();
         if scan.admits(value, Uuid::from_u128(id)) {
-            n += 1;
+            ids.insert(id);
         }
     }
-    Ok(n)
+    Ok(ids.len() as u64)
+}
+
+/// The key range of a scan: its value bounds, narrowed by its cursor on the
+/// side it walks from; `None` when it holds nothing. `past_index` is the
+/// index name followed by a NUL, the first name after it in byte order
+/// (every key of the index sorts before it).
+fn scan_bounds<'a>(
+    s: u128,
+    kind: &'a str,
+    scan: &'a IndexScan,
+    past_index: &'a str,
+) -> Option<(Bound<IndexKey<'a>>, Bound<IndexKey<'a>>)> {
+    let index = scan.index.as_str();
+    let mut lower: Bound<IndexKey<'_>> = match &scan.from {
+        Bound::Unbounded => Bound::Included((s, kind, index, "", 0)),
+        Bound::Included(v) => Bound::Included((s, kind, index, v.as_str(), 0)),
+        Bound::Excluded(v) => Bound::Excluded((s, kind, index, v.as_str(), u128::MAX)),
+    };
+    let mut upper: Bound<IndexKey<'_>> = match &scan.to {
+        Bound::Unbounded => Bound::Excluded((s, kind, past_index, "", 0)),
+        Bound::Included(v) => Bound::Included((s, kind, index, v.as_str(), u128::MAX)),
+        Bound::Excluded(v) => Bound::Excluded((s, kind, index, v.as_str(), 0)),
+    };
+    if let Some(cursor) = &scan.after {
+        let at = (s, kind, index, cursor.value.as_str(), cursor.id.as_u128());
+        match scan.order {
+            Order::Ascending if !below(&lower, &at) => lower = Bound::Excluded(at),
+            Order::Descending if !above(&upper, &at) => upper = Bound::Excluded(at),
+            _ => {}
+        }
+    }
+    (!empty_range(&lower, &upper)).then_some((lower, upper))
 }
 
 /// Whether the lower bound already excludes `at` (so the cursor adds nothing).

@@ -580,19 +580,22 @@ impl Store for PostgresStore {
 
     async fn list(&self, scope: Scope, kind: &str, page: PageRequest) -> Result<Vec<StoredRecord>> {
         let mut tx = self.begin(scope).await?;
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, version, body::text FROM records \
-             WHERE org_id = $1 AND kind = $2 AND ($3::uuid IS NULL OR id > $3) \
-             ORDER BY id LIMIT $4",
-        )
-        .bind(scope.key())
-        .bind(kind.to_owned())
-        .bind(page.after)
-        .bind(limit_of(page))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(storage)?;
-        records(rows)
+        list_in(&mut tx, scope, kind, page).await
+    }
+
+    async fn count(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<u64> {
+        let mut tx = self.begin(scope).await?;
+        count_in(&mut tx, scope, kind, scan).await
+    }
+
+    async fn audit_events_before(
+        &self,
+        org: OrgId,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>> {
+        let mut tx = self.begin(Scope::from_key(org.0)).await?;
+        events_before_in(&mut tx, org, before, limit).await
     }
 
     async fn find(
@@ -610,11 +613,6 @@ impl Store for PostgresStore {
     async fn scan(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<Vec<Scanned>> {
         let mut tx = self.begin(scope).await?;
         scan_in(&mut tx, scope, kind, scan).await
-    }
-
-    async fn count(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<u64> {
-        let mut tx = self.begin(scope).await?;
-        count_in(&mut tx, scope, kind, scan).await
     }
 
     /// The whole batch in one transaction (one snapshot: repeatable read),
@@ -651,9 +649,15 @@ impl Store for PostgresStore {
                 Read::Scan { kind, scan, .. } => {
                     ReadResult::Scanned(scan_in(&mut tx, scope, &kind, &scan).await?)
                 }
-                Read::Count { kind, scan, .. } => {
-                    ReadResult::Counted(count_in(&mut tx, scope, &kind, &scan).await?)
+                Read::List { kind, page, .. } => {
+                    ReadResult::Many(list_in(&mut tx, scope, &kind, page).await?)
                 }
+                Read::Count { kind, scan, .. } => {
+                    ReadResult::Count(count_in(&mut tx, scope, &kind, &scan).await?)
+                }
+                Read::AuditBefore {
+                    org, before, limit, ..
+                } => ReadResult::Events(events_before_in(&mut tx, org, before, limit).await?),
             });
         }
         Ok(out)
@@ -857,68 +861,63 @@ async fn find_in(
     records(rows)
 }
 
-/// An ordered walk over `record_index`. Its `value` column compares byte
-/// by byte (`COLLATE "C"`, migration 0004), the order the contract
-/// promises, so the primary key `(org_id, kind, name, value, id)` serves
-/// the range, the cursor (a row comparison) and the order, both ways.
-async fn scan_in(
+async fn list_in(
     conn: &mut PgConnection,
     scope: Scope,
     kind: &str,
+    page: PageRequest,
+) -> Result<Vec<StoredRecord>> {
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, version, body::text FROM records \
+         WHERE org_id = $1 AND kind = $2 AND ($3::uuid IS NULL OR id > $3) \
+         ORDER BY id LIMIT $4",
+    )
+    .bind(scope.key())
+    .bind(kind.to_owned())
+    .bind(page.after)
+    .bind(limit_of(page))
+    .fetch_all(conn)
+    .await
+    .map_err(storage)?;
+    records(rows)
+}
+
+/// An org's events with `seq < before`, newest first (the primary key
+/// `(org_id, seq)` walked backwards).
+async fn events_before_in(
+    conn: &mut PgConnection,
+    org: OrgId,
+    before: Option<u64>,
+    limit: usize,
+) -> Result<Vec<AuditEvent>> {
+    let before = before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
+    let rows: Vec<(Json<AuditEvent>,)> = sqlx::query_as(
+        "SELECT event FROM audit_events WHERE org_id = $1 AND seq < $2 \
+         ORDER BY seq DESC LIMIT $3",
+    )
+    .bind(org.0)
+    .bind(before)
+    .bind(limit.clamp(1, MAX_PAGE) as i64)
+    .fetch_all(conn)
+    .await
+    .map_err(storage)?;
+    Ok(rows.into_iter().map(|(Json(e),)| e).collect())
+}
+
+/// The `WHERE` conditions of a scan over `record_index` (alias `i`): the
+/// org, kind and index, the value range and the cursor in the scan's order.
+fn push_scan_conditions(
+    q: &mut QueryBuilder<Postgres>,
+    scope: Scope,
+    kind: &str,
     scan: &IndexScan,
-) -> Result<Vec<Scanned>> {
-    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
-        "SELECT i.value, r.id, r.version, r.body::text FROM record_index i \
-         JOIN records r ON r.org_id = i.org_id AND r.kind = i.kind AND r.id = i.id \
-         WHERE i.org_id = ",
-    );
-    q.push_bind(scope.key())
+) {
+    q.push(" WHERE i.org_id = ")
+        .push_bind(scope.key())
         .push(" AND i.kind = ")
         .push_bind(kind.to_owned())
         .push(" AND i.name = ")
         .push_bind(scan.index.clone());
-    push_range(&mut q, scan);
-    let dir = match scan.order {
-        Order::Ascending => "ASC",
-        Order::Descending => "DESC",
-    };
-    q.push(format!(" ORDER BY i.value {dir}, i.id {dir} LIMIT "))
-        .push_bind(scan.effective_limit() as i64);
-    let rows: Vec<(String, Uuid, i64, String)> =
-        q.build_query_as().fetch_all(conn).await.map_err(storage)?;
-    rows.into_iter()
-        .map(|(value, id, version, body)| {
-            Ok(Scanned {
-                value,
-                record: record((id, version, body))?,
-            })
-        })
-        .collect()
-}
-
-/// The entries of one index in the scan's range (and past its cursor),
-/// counted from `record_index` alone: no record is read.
-async fn count_in(
-    conn: &mut PgConnection,
-    scope: Scope,
-    kind: &str,
-    scan: &IndexScan,
-) -> Result<u64> {
-    let mut q: QueryBuilder<Postgres> =
-        QueryBuilder::new("SELECT count(*) FROM record_index i WHERE i.org_id = ");
-    q.push_bind(scope.key())
-        .push(" AND i.kind = ")
-        .push_bind(kind.to_owned())
-        .push(" AND i.name = ")
-        .push_bind(scan.index.clone());
-    push_range(&mut q, scan);
-    let (n,): (i64,) = q.build_query_as().fetch_one(conn).await.map_err(storage)?;
-    Ok(u64::try_from(n).unwrap_or_default())
-}
-
-/// The `AND ...` conditions of a scan's value range and cursor on
-/// `record_index i`.
-fn push_range(q: &mut QueryBuilder<Postgres>, scan: &IndexScan) {
     match &scan.from {
         Bound::Included(v) => {
             q.push(" AND i.value >= ").push_bind(v.clone());
@@ -948,6 +947,54 @@ fn push_range(q: &mut QueryBuilder<Postgres>, scan: &IndexScan) {
             .push_bind(cursor.id)
             .push(")");
     }
+}
+
+/// How many distinct records hold an entry the scan admits: an index-only
+/// count over the primary key's range, reading no record body.
+async fn count_in(
+    conn: &mut PgConnection,
+    scope: Scope,
+    kind: &str,
+    scan: &IndexScan,
+) -> Result<u64> {
+    let mut q: QueryBuilder<Postgres> =
+        QueryBuilder::new("SELECT count(DISTINCT i.id) FROM record_index i");
+    push_scan_conditions(&mut q, scope, kind, scan);
+    let (n,): (i64,) = q.build_query_as().fetch_one(conn).await.map_err(storage)?;
+    Ok(version_of(n))
+}
+
+/// An ordered walk over `record_index`. Its `value` column compares byte
+/// by byte (`COLLATE "C"`, migration 0004), the order the contract
+/// promises, so the primary key `(org_id, kind, name, value, id)` serves
+/// the range, the cursor (a row comparison) and the order, both ways.
+async fn scan_in(
+    conn: &mut PgConnection,
+    scope: Scope,
+    kind: &str,
+    scan: &IndexScan,
+) -> Result<Vec<Scanned>> {
+    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
+        "SELECT i.value, r.id, r.version, r.body::text FROM record_index i \
+         JOIN records r ON r.org_id = i.org_id AND r.kind = i.kind AND r.id = i.id",
+    );
+    push_scan_conditions(&mut q, scope, kind, scan);
+    let dir = match scan.order {
+        Order::Ascending => "ASC",
+        Order::Descending => "DESC",
+    };
+    q.push(format!(" ORDER BY i.value {dir}, i.id {dir} LIMIT "))
+        .push_bind(scan.effective_limit() as i64);
+    let rows: Vec<(String, Uuid, i64, String)> =
+        q.build_query_as().fetch_all(conn).await.map_err(storage)?;
+    rows.into_iter()
+        .map(|(value, id, version, body)| {
+            Ok(Scanned {
+                value,
+                record: record((id, version, body))?,
+            })
+        })
+        .collect()
 }
 
 /// Draws the next number of a counter: one `UPDATE ... RETURNING`, which

@@ -1,6 +1,7 @@
 //! The conformance suite on our stores. The store contract runs on every
 //! store: the embedded store in memory and in a file (the file is where redb
-//! really commits), and Postgres. The services run on the embedded store in
+//! really commits), and Postgres, plus the contract's default methods over
+//! the in-memory store (`trait_defaults`). The services run on the embedded store in
 //! memory and on Postgres, the stores whose transactions and concurrency
 //! differ; a redb file behaves like redb in memory for them.
 //!
@@ -33,6 +34,24 @@ mod on_disk {
             .await
             .expect("file store opens");
         StoreWith::new(store, dir)
+    }
+
+    regentra_core::store_contract_tests!(fresh);
+}
+
+/// The contract's provided methods (`read`, `count`,
+/// `audit_events_before`) as an integrator's store that implements only
+/// the required ones gets them, over the in-memory store.
+mod trait_defaults {
+    use regentra_core::testing::RequiredOnly;
+    use regentra_store_embedded::EmbeddedStore;
+
+    async fn fresh() -> RequiredOnly<EmbeddedStore> {
+        RequiredOnly(
+            EmbeddedStore::in_memory()
+                .await
+                .expect("in-memory store opens"),
+        )
     }
 
     regentra_core::store_contract_tests!(fresh);

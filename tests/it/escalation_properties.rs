@@ -50,6 +50,7 @@ fn clock() -> impl Strategy<Value = Clock> {
                 running_since: (state == 0).then_some(at),
                 stopped_at: (state == 2).then_some(at),
                 breached,
+                breached_at: None,
             }
         })
 }

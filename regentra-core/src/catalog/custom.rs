@@ -221,17 +221,7 @@ impl Regentra {
     /// The org's catalog without authorization: borrowed from the built-in
     /// one unless the org has frameworks of its own.
     pub(crate) async fn catalog_for(&self, org: OrgId) -> Result<Cow<'static, Catalog>> {
-        let custom = self.stored_custom(org).await?;
-        if custom.is_empty() {
-            return Ok(Cow::Borrowed(Catalog::builtin()));
-        }
-        let (frameworks, controls): (Vec<_>, Vec<_>) = custom
-            .into_iter()
-            .map(|c| (c.framework, c.controls))
-            .unzip();
-        Catalog::builtin()
-            .extended(frameworks, controls.into_iter().flatten().collect())
-            .map(Cow::Owned)
+        catalog_with(self.stored_custom(org).await?)
     }
 
     async fn stored_custom(&self, org: OrgId) -> Result<Vec<CustomFramework>> {
@@ -241,4 +231,19 @@ impl Regentra {
             .map(|v| v.value)
             .collect())
     }
+}
+
+/// The catalog of an org with these frameworks of its own: the built-in
+/// one, borrowed, when it has none.
+pub(crate) fn catalog_with(custom: Vec<CustomFramework>) -> Result<Cow<'static, Catalog>> {
+    if custom.is_empty() {
+        return Ok(Cow::Borrowed(Catalog::builtin()));
+    }
+    let (frameworks, controls): (Vec<_>, Vec<_>) = custom
+        .into_iter()
+        .map(|c| (c.framework, c.controls))
+        .unzip();
+    Catalog::builtin()
+        .extended(frameworks, controls.into_iter().flatten().collect())
+        .map(Cow::Owned)
 }

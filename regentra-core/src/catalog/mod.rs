@@ -19,6 +19,7 @@ mod validate;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+pub(crate) use custom::catalog_with;
 pub use custom::{CustomFramework, CustomFrameworkDef, check_custom};
 pub use model::{Alias, Control, Domain, EvidenceKind, Framework, Requirement};
 pub use validate::{validate, validate_controls};

@@ -288,11 +288,17 @@ impl Entity for Acknowledgment {
         self.id.0
     }
     fn indexes(&self) -> Vec<IndexEntry> {
-        vec![
+        let mut entries = vec![
             IndexEntry::multi("campaign", self.campaign.to_string()),
             IndexEntry::multi("user", self.user.to_string()),
             IndexEntry::unique("campaign_user", format!("{}/{}", self.campaign, self.user)),
-        ]
+        ];
+        // The signed ones of a campaign, so its completion is two counts
+        // (`campaign` and `signed`) rather than a read of its audience.
+        if self.status == AcknowledgmentStatus::Signed {
+            entries.push(IndexEntry::multi("signed", self.campaign.to_string()));
+        }
+        entries
     }
 }
 

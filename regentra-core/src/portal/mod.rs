@@ -562,6 +562,23 @@ pub(crate) fn slug_problem(slug: &str) -> Option<&'static str> {
     }
 }
 
+/// The host name a request's `Host` names, as a portal's host name would
+/// be written: lower case, without a port or a trailing dot. `None` when
+/// it could not be any portal's (an IP address, a bare word, bad
+/// characters), so a host need not look it up.
+pub fn host_of_request(host: &str) -> Option<String> {
+    let host = host.trim().to_ascii_lowercase();
+    let host = match host.rsplit_once(':') {
+        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+        _ => host.as_str(),
+    };
+    let host = host.trim_end_matches('.');
+    match hostname_rule(host) {
+        Ok(Some(name)) => Some(name),
+        _ => None,
+    }
+}
+
 fn slug_rule(raw: &str) -> std::result::Result<Option<String>, &'static str> {
     match slug_problem(raw) {
         Some(problem) => Err(problem),

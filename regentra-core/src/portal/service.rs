@@ -9,7 +9,7 @@ use sha2::Digest;
 
 use super::{
     Branding, HostnameClaim, LogoFile, PortalRoute, PortalSettings, PortalUpdate, VerifiedBy,
-    slug_problem,
+    host_of_request, slug_problem,
 };
 use crate::audit::Target;
 use crate::compliance::evaluate::last_change;
@@ -341,18 +341,14 @@ impl Regentra {
     }
 
     /// The public portal served at its own host name (a request's `Host`,
-    /// with or without a port): `None` unless a portal is enabled with
-    /// that host name and a slug, and its claim on the name is verified.
+    /// with or without a port, read by [`host_of_request`]): `None` unless
+    /// a portal is enabled with that host name and a slug, and its claim
+    /// on the name is verified.
     pub async fn portal_by_hostname(&self, host: &str) -> Result<Option<PublicPortal>> {
-        let host = host.trim().to_ascii_lowercase();
-        let host = match host.rsplit_once(':') {
-            Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
-            _ => host.as_str(),
-        };
-        let host = host.trim_end_matches('.');
-        if host.is_empty() || host.len() > 253 {
+        let Some(host) = host_of_request(host) else {
             return Ok(None);
-        }
+        };
+        let host = host.as_str();
         let Some(route) =
             store::find_unique::<PortalRoute>(self.store(), Scope::Platform, "hostname", host)
                 .await?

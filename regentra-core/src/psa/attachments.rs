@@ -14,8 +14,10 @@
 //! fail.
 //!
 //! What a file may be: at most [`Regentra::attachment_limit`] bytes (10 MiB
-//! unless configured), at most [`MAX_ATTACHMENTS`] per ticket or reply, not
-//! empty. Programs and scripts (by extension or declared type, see
+//! unless configured), at most [`MAX_ATTACHMENTS`] with a new ticket or a
+//! reply, not empty. A ticket holds at most [`MAX_TICKET_ATTACHMENTS`]
+//! files and [`Regentra::ticket_attachment_bytes`] bytes in all, counted
+//! from its `ticket` index when files join it. Programs and scripts (by extension or declared type, see
 //! [`refused_kind`]) are refused, since a helpdesk passes files between
 //! people who open them. The declared content type is kept only when it is
 //! one of a list of inert document, image and archive types
@@ -51,6 +53,23 @@ pub const ATTACHMENT_LIMIT: u64 = 10 * 1024 * 1024;
 
 /// The most files one ticket or one reply carries.
 pub const MAX_ATTACHMENTS: usize = 10;
+
+/// The most files one ticket holds in all, the ticket's own and every
+/// reply's and note's. [`MAX_ATTACHMENTS`] bounds one message only, and a
+/// requester may reply as often as they like: without this a ticket would
+/// be unlimited storage for anyone who may open one. Fifty is five full
+/// messages of files, more than a long case of screenshots and logs needs;
+/// past it, a new ticket (or a file share) is the better place.
+pub const MAX_TICKET_ATTACHMENTS: usize = 50;
+
+/// How many files at the size limit ([`Regentra::attachment_limit`]) one
+/// ticket holds in bytes, in all: 100 MiB at the default 10 MiB
+/// ([`Regentra::ticket_attachment_bytes`]). For the same reason as
+/// [`MAX_TICKET_ATTACHMENTS`]; one full message's worth, so a new ticket
+/// with every file at the limit still fits, while a run of replies cannot
+/// fill the store. It follows the configured file limit, so a server that
+/// accepts larger files accepts proportionately more per ticket.
+pub const TICKET_BYTES_IN_FULL_FILES: u64 = MAX_ATTACHMENTS as u64;
 
 /// Content types kept as declared: documents, images, text and archives
 /// that a browser does not run. Anything else is stored as
@@ -205,8 +224,10 @@ pub struct NewAttachment {
 /// A file stored and not yet attached to anything: the proof, made only by
 /// [`Regentra::stage_attachment`], that its bytes are in the store. Pass it
 /// to the operation that creates the ticket or comment, or to
-/// [`Regentra::discard_attachments`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// [`Regentra::discard_attachments`]. It is not `Clone`: each staged file
+/// is consumed once, so one blob can never become two attachments (and
+/// then be deleted under the other when one of them is discarded).
+#[derive(Debug, PartialEq, Eq)]
 pub struct StagedAttachment {
     org: OrgId,
     uploader: UserId,
@@ -230,6 +251,75 @@ impl StagedAttachment {
     }
     pub fn sha256(&self) -> &str {
         &self.sha256
+    }
+}
+
+/// What files a ticket already holds, counted against
+/// [`MAX_TICKET_ATTACHMENTS`] and [`MAX_TICKET_ATTACHMENT_BYTES`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct TicketFiles {
+    pub(crate) count: usize,
+    pub(crate) bytes: u64,
+}
+
+impl TicketFiles {
+    /// Why `staged` cannot join a ticket holding these files, naming
+    /// `attachments`: one message's limit, then the ticket's (`max_bytes`
+    /// being [`Regentra::ticket_attachment_bytes`]).
+    fn refuse(self, staged: &[StagedAttachment], max_bytes: u64) -> Result<()> {
+        if staged.len() > MAX_ATTACHMENTS {
+            return Err(Error::invalid(
+                "attachments",
+                format!("at most {MAX_ATTACHMENTS} files at a time"),
+            ));
+        }
+        let files = |n: usize| {
+            if n == 1 {
+                "1 file".to_owned()
+            } else {
+                format!("{n} files")
+            }
+        };
+        if self.count + staged.len() > MAX_TICKET_ATTACHMENTS {
+            return Err(Error::invalid(
+                "attachments",
+                format!(
+                    "this ticket already has {}; at most {MAX_TICKET_ATTACHMENTS}",
+                    files(self.count)
+                ),
+            ));
+        }
+        let adding: u64 = staged.iter().map(|f| f.size).sum();
+        if self.bytes.saturating_add(adding) > max_bytes {
+            return Err(Error::invalid(
+                "attachments",
+                format!(
+                    "this ticket already has {} ({}); at most {} of files in all",
+                    files(self.count),
+                    rounded_size(self.bytes),
+                    rounded_size(max_bytes)
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A total of files' sizes as people read it, rounded to a tenth of its
+/// unit: `900 bytes`, `12.5 KiB`, `100 MiB` (the evidence module's
+/// `size_in_words` is exact, for limits; a total is rarely a round figure).
+fn rounded_size(bytes: u64) -> String {
+    const KIB: u64 = 1024;
+    const MIB: u64 = 1024 * KIB;
+    let (value, unit) = match bytes {
+        0..KIB => return format!("{bytes} bytes"),
+        KIB..MIB => (bytes as f64 / KIB as f64, "KiB"),
+        _ => (bytes as f64 / MIB as f64, "MiB"),
+    };
+    if value.fract() < 0.05 {
+        format!("{value:.0} {unit}")
+    } else {
+        format!("{value:.1} {unit}")
     }
 }
 
@@ -361,6 +451,13 @@ impl Regentra {
         }
     }
 
+    /// The most bytes of files one ticket holds in all:
+    /// [`TICKET_BYTES_IN_FULL_FILES`] files at [`Regentra::attachment_limit`].
+    pub fn ticket_attachment_bytes(&self) -> u64 {
+        self.attachment_limit()
+            .saturating_mul(TICKET_BYTES_IN_FULL_FILES)
+    }
+
     /// Deletes staged files that will not be attached (a form that failed).
     pub async fn discard_attachments(&self, staged: Vec<StagedAttachment>) {
         for file in staged {
@@ -384,21 +481,38 @@ impl Regentra {
         }
     }
 
+    /// The files `ticket` already holds, from its `ticket` index: at most
+    /// [`MAX_TICKET_ATTACHMENTS`] + 1 records are read, since a ticket over
+    /// the cap is refused whatever the exact count. (Two uploads to one
+    /// ticket at the same moment may each see room for their files and
+    /// together pass the cap by one message's worth; never more.)
+    pub(crate) async fn ticket_files(&self, org: OrgId, ticket: TicketId) -> Result<TicketFiles> {
+        let found = store::find::<TicketAttachment>(
+            self.store(),
+            Scope::Org(org),
+            "ticket",
+            &ticket.to_string(),
+            PageRequest::first(MAX_TICKET_ATTACHMENTS + 1),
+        )
+        .await?;
+        Ok(TicketFiles {
+            count: found.len(),
+            bytes: found.iter().map(|a| a.value.size).sum(),
+        })
+    }
+
     /// The records of staged files joining `ticket` (with `comment`), after
-    /// checking they were staged by the caller in the ticket's org.
+    /// checking they were staged by the caller in the ticket's org and fit
+    /// in what the ticket holds (`so_far`).
     pub(crate) fn attachment_records(
         &self,
         principal: &Principal,
         ticket: &Ticket,
         comment: Option<&Comment>,
         staged: &[StagedAttachment],
+        so_far: TicketFiles,
     ) -> Result<Vec<TicketAttachment>> {
-        if staged.len() > MAX_ATTACHMENTS {
-            return Err(Error::invalid(
-                "attachments",
-                format!("at most {MAX_ATTACHMENTS} files at a time"),
-            ));
-        }
+        so_far.refuse(staged, self.ticket_attachment_bytes())?;
         let now = self.now();
         staged
             .iter()
@@ -501,7 +615,9 @@ impl Regentra {
         if staged.is_empty() {
             return Err(Error::invalid("file", "no file was sent"));
         }
-        let records = self.attachment_records(principal, &ticket, comment.as_ref(), staged)?;
+        let so_far = self.ticket_files(org, id).await?;
+        let records =
+            self.attachment_records(principal, &ticket, comment.as_ref(), staged, so_far)?;
         let mut changes = ChangeSet::new();
         for record in &records {
             changes.insert(record)?;
@@ -630,6 +746,38 @@ impl Regentra {
         limit: usize,
     ) -> Result<Conversation> {
         let ticket = self.ticket(principal, org, id).await?;
+        self.conversation_page(ticket, after, limit, false).await
+    }
+
+    /// A page of a ticket's whole conversation as staff read it (the
+    /// console's ticket page): public replies and internal notes, each
+    /// with its author's name and files, oldest first, and every file of
+    /// the ticket itself. Needs `tickets.read` over every ticket of the
+    /// org: a requester never reaches the notes this way.
+    pub async fn staff_conversation(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        id: TicketId,
+        after: Option<CommentId>,
+        limit: usize,
+    ) -> Result<Conversation> {
+        self.authorize_all(principal, org, Permission::TicketsRead)
+            .await?;
+        let ticket = self.ticket(principal, org, id).await?;
+        self.conversation_page(ticket, after, limit, true).await
+    }
+
+    /// The conversation of `ticket` (already authorized), internal notes
+    /// and their files included only when `internal`.
+    async fn conversation_page(
+        &self,
+        ticket: Ticket,
+        after: Option<CommentId>,
+        limit: usize,
+        internal: bool,
+    ) -> Result<Conversation> {
+        let (org, id) = (ticket.org, ticket.id);
         let limit = limit.clamp(1, store::MAX_PAGE);
         let mut comments: Vec<Comment> = Vec::new();
         let mut cursor = after.map(|c| c.0);
@@ -644,7 +792,12 @@ impl Regentra {
             )
             .await?;
             cursor = page.items.last().map(|c| c.value.id.0);
-            comments.extend(page.items.into_iter().map(|v| v.value).filter(|c| c.public));
+            comments.extend(
+                page.items
+                    .into_iter()
+                    .map(|v| v.value)
+                    .filter(|c| internal || c.public),
+            );
             if comments.len() > limit || (comments.len() == limit && page.next.is_some()) {
                 comments.truncate(limit);
                 more = true;
@@ -665,7 +818,7 @@ impl Regentra {
         .await?
         .into_iter()
         .map(|v| v.value)
-        .filter(|a| a.public)
+        .filter(|a| internal || a.public)
         .collect();
         let mut by_comment: BTreeMap<Option<CommentId>, Vec<TicketAttachment>> = BTreeMap::new();
         for file in files {
@@ -761,6 +914,16 @@ mod tests {
                 "{active}"
             );
         }
+    }
+
+    #[test]
+    fn totals_read_rounded_in_the_largest_unit() {
+        assert_eq!(rounded_size(900), "900 bytes");
+        assert_eq!(rounded_size(1024), "1 KiB");
+        assert_eq!(rounded_size(1536), "1.5 KiB");
+        assert_eq!(rounded_size(100 * 1024 * 1024), "100 MiB");
+        assert_eq!(rounded_size(ATTACHMENT_LIMIT * 5 / 2), "25 MiB");
+        assert_eq!(rounded_size(95_432_123), "91 MiB");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod attachments;
 pub mod chat;
+pub mod people;
 pub mod queue;
 pub mod records;
 pub mod sla_policy;

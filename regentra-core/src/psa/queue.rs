@@ -672,7 +672,7 @@ impl Regentra {
             self.store().read(reads).await?
         };
         for ((i, facet), answer) in counted.into_iter().zip(answers) {
-            out[i].1.add(facet, answer.counted()?);
+            out[i].1.add(facet, answer.count()?);
         }
         for (i, facet, q, scan) in filtered {
             let scope = Scope::Org(out[i].0);

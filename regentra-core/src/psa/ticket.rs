@@ -9,7 +9,7 @@ use std::ops::Bound;
 use uuid::Uuid;
 
 use super::Priority;
-use super::attachments::{StagedAttachment, attachment_details};
+use super::attachments::{StagedAttachment, TicketFiles, attachment_details};
 use super::records::TimeEntry;
 use super::sla_policy::{Action, ClockKind, EscalationRule, SlaPolicy, Targets, Trigger};
 use crate::audit::{Actor, AuditEvent, Target};
@@ -163,9 +163,39 @@ impl Entity for Ticket {
         {
             entries.push(IndexEntry::multi(NEXT_ESCALATION, escalation_key(at)));
         }
+        entries.extend(
+            breach_instants(self)
+                .into_iter()
+                .map(|at| IndexEntry::multi(SLA_BREACH, store::time_value(at))),
+        );
         entries.extend(super::queue::queue_entries(self));
         entries
     }
+}
+
+/// The index of when a ticket's SLA clocks breach ([`breach_instants`]):
+/// counted over a range of time, it answers how many tickets breached a
+/// target then, reading none of them.
+pub const SLA_BREACH: &str = "sla_breach";
+
+/// When the ticket's clocks breached, or breach if they keep running
+/// ([`crate::sla::Clock::breach_instant`]; only kept breaches once the
+/// ticket is no longer worked), each instant once. A running clock's entry
+/// lies ahead until its due time passes, so a count of the instants up to
+/// now is the breaches by now, without rewriting the ticket when it
+/// breaches.
+pub fn breach_instants(ticket: &Ticket) -> std::collections::BTreeSet<DateTime<Utc>> {
+    let Some(sla) = &ticket.sla else {
+        return Default::default();
+    };
+    let Ok(calendar) = BusinessCalendar::shared(&sla.calendar) else {
+        return Default::default();
+    };
+    [&sla.response, &sla.resolution]
+        .into_iter()
+        .filter(|clock| ticket.status.is_active() || clock.breached)
+        .filter_map(|clock| clock.breach_instant(&calendar))
+        .collect()
 }
 
 /// The per-org ticket counter.
@@ -530,7 +560,9 @@ impl Regentra {
                 }
             }
             changes.insert(&ticket)?;
-            let attached = self.attachment_records(principal, &ticket, None, files)?;
+            // A new ticket holds no file yet.
+            let attached =
+                self.attachment_records(principal, &ticket, None, files, TicketFiles::default())?;
             for record in &attached {
                 changes.insert(record)?;
             }
@@ -864,7 +896,13 @@ impl Regentra {
             }
         }
         t.value.updated_at = now;
-        let attached = self.attachment_records(principal, &t.value, Some(&comment), files)?;
+        let so_far = if files.is_empty() {
+            TicketFiles::default()
+        } else {
+            self.ticket_files(org, id).await?
+        };
+        let attached =
+            self.attachment_records(principal, &t.value, Some(&comment), files, so_far)?;
         let mut changes = ChangeSet::new();
         changes.insert(&comment)?;
         for record in &attached {

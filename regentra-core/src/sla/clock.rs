@@ -23,6 +23,11 @@ pub struct Clock {
     pub stopped_at: Option<DateTime<Utc>>,
     /// Set once the clock has run past its target; never cleared.
     pub breached: bool,
+    /// When it ran past its target, kept when a pause or stop finds it
+    /// past (while it runs, its breach is its due time). `None` until then,
+    /// and for a breach recorded before the time was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breached_at: Option<DateTime<Utc>>,
 }
 
 impl Clock {
@@ -33,6 +38,7 @@ impl Clock {
             running_since: Some(at),
             stopped_at: None,
             breached: false,
+            breached_at: None,
         }
     }
 
@@ -81,11 +87,28 @@ impl Clock {
         self.breached || self.consumed(calendar, now).num_seconds() > self.target_secs
     }
 
+    /// When the clock ran (or, running, runs) past its target: the time a
+    /// pause or stop kept for a recorded breach, else a running clock's due
+    /// time, which is a breach once it has passed and ahead of `now` while
+    /// the clock may still meet its target. `None` for a paused or stopped
+    /// clock within its target, and for a breach recorded before its time
+    /// was kept.
+    pub fn breach_instant(&self, calendar: &BusinessCalendar) -> Option<DateTime<Utc>> {
+        if self.breached {
+            return self.breached_at;
+        }
+        self.due(calendar)
+    }
+
     /// Holds the clock still (the ticket waits on the customer).
     pub fn pause(&mut self, calendar: &BusinessCalendar, at: DateTime<Utc>) {
+        let due = self.due(calendar);
         if let Some(since) = self.running_since.take() {
             self.consumed_secs += calendar.elapsed(since, at).num_seconds();
-            self.breached |= self.consumed_secs > self.target_secs;
+            if !self.breached && self.consumed_secs > self.target_secs {
+                self.breached = true;
+                self.breached_at = due;
+            }
         }
     }
 
@@ -178,5 +201,42 @@ mod tests {
         clock.stop(&c, utc("2025-06-16T15:00:00Z"));
         assert!(clock.breached && clock.is_breached(&c, utc("2025-06-20T00:00:00Z")));
         assert_eq!(clock.due(&c), None);
+    }
+
+    #[test]
+    fn the_breach_instant_is_the_due_time_kept_once_past() {
+        let c = nine_to_five();
+        let mut clock = Clock::start(Duration::hours(1), utc("2025-06-16T13:00:00Z"));
+        let due = utc("2025-06-16T14:00:00Z");
+        assert_eq!(clock.breach_instant(&c), Some(due), "running: its due time");
+        // Stopped past the target: the due time is kept as the breach.
+        clock.stop(&c, utc("2025-06-16T15:00:00Z"));
+        assert_eq!(clock.breached_at, Some(due));
+        assert_eq!(clock.breach_instant(&c), Some(due));
+        // Reopened and paused again: the first breach stays the breach.
+        clock.restart(utc("2025-06-17T13:00:00Z"));
+        clock.pause(&c, utc("2025-06-17T15:00:00Z"));
+        assert_eq!(clock.breach_instant(&c), Some(due));
+
+        // Met within the target: no breach, ever.
+        let mut met = Clock::start(Duration::hours(1), utc("2025-06-16T13:00:00Z"));
+        met.stop(&c, utc("2025-06-16T13:30:00Z"));
+        assert_eq!(met.breach_instant(&c), None);
+        // Paused past the target over a pause: kept at the business instant
+        // it was reached, not at the pause.
+        let mut paused = Clock::start(Duration::hours(1), utc("2025-06-13T20:30:00Z"));
+        paused.pause(&c, utc("2025-06-16T14:00:00Z"));
+        assert_eq!(
+            paused.breached_at,
+            Some(utc("2025-06-16T13:30:00Z")),
+            "30 min on Friday, 30 on Monday from 09:00 EDT"
+        );
+        // A breach recorded before its time was kept has none.
+        let legacy: Clock = serde_json::from_value(serde_json::json!({
+            "target_secs": 3600, "consumed_secs": 7200, "running_since": null,
+            "stopped_at": null, "breached": true
+        }))
+        .expect("an older clock");
+        assert_eq!(legacy.breach_instant(&c), None);
     }
 }

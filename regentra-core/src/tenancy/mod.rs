@@ -8,10 +8,11 @@
 //! reach a client only through a membership the MSP assigned them.
 //!
 //! This module holds the values and their rules; [`service`] holds the
-//! operations, and [`invitations`] how a person joins an org with their
-//! consent.
+//! operations, [`invitations`] how a person joins an org with their
+//! consent, and [`overview`] an MSP's clients side by side.
 
 pub mod invitations;
+pub mod overview;
 pub mod security;
 pub mod service;
 

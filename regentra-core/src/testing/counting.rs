@@ -19,8 +19,8 @@ use crate::store::{
 
 /// Delegates every call to `inner`, counting reads (each call of `get`,
 /// `get_many`, `list`, `find`, `scan`, `count`, `read`, `audit_events`,
-/// `audit_events_about`, `blob_chunk` is one) and the records each kind returned (a count
-/// returns none).
+/// `audit_events_before`, `audit_events_about`, `blob_chunk` is one) and
+/// the records each kind returned (a count returns none).
 #[derive(Debug)]
 pub struct CountingStore<S> {
     pub inner: S,
@@ -66,16 +66,8 @@ impl<S> CountingStore<S> {
     }
 
     fn count_result(&self, kind: &str, result: &ReadResult) {
-        let n = match result {
-            ReadResult::One(r) => usize::from(r.is_some()),
-            ReadResult::Each(rs) => rs.iter().flatten().count(),
-            ReadResult::Many(rs) => rs.len(),
-            ReadResult::Scanned(rs) => rs.len(),
-            // A count reads entries, not records.
-            ReadResult::Counted(_) => 0,
-        };
         if let Ok(mut m) = self.returned.lock() {
-            *m.entry(kind.to_owned()).or_default() += n;
+            *m.entry(kind.to_owned()).or_default() += result.len();
         }
     }
 }
@@ -119,11 +111,6 @@ impl<S: Store> Store for CountingStore<S> {
         self.count(kind, found.len());
         Ok(found)
     }
-    async fn count(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<u64> {
-        let n = self.inner.count(scope, kind, scan).await?;
-        self.count(kind, 0);
-        Ok(n)
-    }
     async fn read(&self, reads: Vec<Read>) -> Result<Vec<ReadResult>> {
         let kinds: Vec<String> = reads.iter().map(|r| r.kind().to_owned()).collect();
         let results = self.inner.read(reads).await?;
@@ -132,6 +119,21 @@ impl<S: Store> Store for CountingStore<S> {
             self.count_result(kind, result);
         }
         Ok(results)
+    }
+    async fn count(&self, scope: Scope, kind: &str, scan: &IndexScan) -> Result<u64> {
+        let n = self.inner.count(scope, kind, scan).await?;
+        self.count(kind, 0);
+        Ok(n)
+    }
+    async fn audit_events_before(
+        &self,
+        org: OrgId,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>> {
+        let events = self.inner.audit_events_before(org, before, limit).await?;
+        self.count("audit_event", events.len());
+        Ok(events)
     }
     async fn apply(&self, changes: ChangeSet) -> Result<Applied> {
         self.inner.apply(changes).await

@@ -31,8 +31,42 @@ pub struct DemoLogins {
     pub lines: Vec<String>,
 }
 
-/// Seeds the demo unless it is there already. `admin` is the platform admin.
-pub async fn seed(regentra: &Regentra, admin: &Principal) -> Result<DemoLogins, String> {
+/// How long ago the demo's story starts: its records are dated from then
+/// (in order, as if the MSP had been at work), so that an SLA clock has
+/// run out on one ticket and is running out on another when the console
+/// first opens.
+const STORY_STARTED: Duration = Duration::hours(2);
+
+/// The clock the demo is seeded on: the server's, [`STORY_STARTED`] ago.
+struct StoryClock {
+    server: Regentra,
+}
+
+impl regentra_core::Clock for StoryClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.server.now() - STORY_STARTED
+    }
+}
+
+/// The server's services on the demo's clock, [`STORY_STARTED`] behind
+/// the server's. Only for a store with nothing in it yet (the host
+/// bootstraps and seeds with it): every audit chain then starts in the
+/// story's past and goes on at the server's time, in order.
+pub fn story(server: &Regentra) -> Regentra {
+    server.clone().with_clock(std::sync::Arc::new(StoryClock {
+        server: server.clone(),
+    }))
+}
+
+/// Seeds the demo unless it is there already, with `regentra` (on a fresh
+/// store, [`story`]; else the server itself, when the SLA clocks of the
+/// demo's tickets start now), then the waiting chat with `server` (the
+/// server's own time). `admin` is the platform admin.
+pub async fn seed(
+    regentra: &Regentra,
+    server: &Regentra,
+    admin: &Principal,
+) -> Result<DemoLogins, String> {
     let fail = |step: &str| {
         let step = step.to_owned();
         move |e: regentra_core::Error| format!("demo seeding failed at {step}: {e}")
@@ -146,11 +180,31 @@ pub async fn seed(regentra: &Regentra, admin: &Principal) -> Result<DemoLogins, 
     helpdesk(regentra, &alice_p, msp.id, dental.id, erin, tom)
         .await
         .map_err(fail("the helpdesk"))?;
+    let gail = member(
+        globex.id,
+        "gail@globex.example",
+        "Gail Plant Manager",
+        Role::Employee,
+    )
+    .await
+    .map_err(fail("an employee"))?;
+    plant_floor(regentra, &alice_p, globex.id, gail, tom)
+        .await
+        .map_err(fail("the second client's helpdesk"))?;
     // After the portal is on, so that the campaign's emails link to it.
     campaign(regentra, &alice_p, dental.id, carol)
         .await
         .map_err(fail("the campaign"))?;
-    regentra
+    // A client waiting in a chat, now (the technicians' inbox says so).
+    server
+        .start_chat(
+            &Principal::new(erin),
+            dental.id,
+            "Hi, the front desk label printer is jammed again and we have patients checking in.",
+        )
+        .await
+        .map_err(fail("the chat"))?;
+    server
         .rename_organization(admin, msp.id, DEMO_MSP)
         .await
         .map_err(fail("finishing"))?;
@@ -445,6 +499,105 @@ async fn helpdesk(
                 show_compliance_dashboard: Some(true),
                 show_assets: Some(true),
                 ..Default::default()
+            },
+        )
+        .await?;
+    Ok(())
+}
+
+/// The second client's service desk: round-the-clock targets (a plant runs
+/// nights), a line-down ticket whose first response is overdue and one
+/// whose response is due within the hour, both with the technician; the
+/// time he logged and the equipment concerned.
+async fn plant_floor(
+    regentra: &Regentra,
+    admin: &Principal,
+    globex: regentra_core::OrgId,
+    employee: UserId,
+    technician: UserId,
+) -> regentra_core::Result<()> {
+    let every_day: Vec<String> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| (*d).to_owned())
+        .collect();
+    let weekly: serde_json::Map<String, serde_json::Value> = every_day
+        .into_iter()
+        .map(|d| (d, json!([["00:00", "24:00"]])))
+        .collect();
+    let policy: NewSlaPolicy = serde_json::from_value(json!({
+        "name": "Plant floor, around the clock",
+        "calendar": { "timezone": "America/Chicago", "weekly": weekly, "holidays": [] },
+        "targets": {
+            "critical": { "first_response_minutes": 30, "resolution_minutes": 240 },
+            "high": { "first_response_minutes": 150, "resolution_minutes": 480 },
+            "medium": { "first_response_minutes": 240, "resolution_minutes": 1440 },
+            "low": { "first_response_minutes": 480, "resolution_minutes": 2880 }
+        },
+        "escalations": [
+            { "clock": "response", "trigger": { "kind": "percent", "percent": 75 },
+              "action": { "kind": "notify_role", "role": "technician" } }
+        ],
+        "default": true
+    }))
+    .map_err(|e| regentra_core::Error::invalid("sla_policy", e.to_string()))?;
+    regentra.create_sla_policy(admin, globex, policy).await?;
+    let gateway = regentra
+        .add_asset(
+            admin,
+            globex,
+            NewAsset {
+                name: "Line 3 PLC gateway".into(),
+                kind: "network device".into(),
+                serial: Some("GW-7731-03".into()),
+                assigned_user: None,
+                status: AssetStatus::InUse,
+                attributes: Default::default(),
+            },
+        )
+        .await?;
+    let line_down = regentra
+        .create_ticket(
+            admin,
+            globex,
+            NewTicket {
+                subject: "Line 3 stopped: PLC gateway offline".into(),
+                description: "The HMI on line 3 shows \"gateway lost\" and the line is stopped."
+                    .into(),
+                priority: Priority::Critical,
+                requester: Some(employee),
+            },
+        )
+        .await?;
+    let tablets = regentra
+        .create_ticket(
+            admin,
+            globex,
+            NewTicket {
+                subject: "Shop-floor tablets do not sync work orders".into(),
+                description: "Since the night shift, the tablets show yesterday's orders.".into(),
+                priority: Priority::High,
+                requester: Some(employee),
+            },
+        )
+        .await?;
+    for ticket in [line_down.id, tablets.id] {
+        regentra
+            .assign_ticket(admin, globex, ticket, technician)
+            .await?;
+    }
+    regentra
+        .link_asset(admin, globex, line_down.id, gateway.id)
+        .await?;
+    regentra
+        .log_time(
+            &Principal::new(technician),
+            globex,
+            regentra_core::psa::records::NewTimeEntry {
+                ticket: Some(line_down.id),
+                minutes: 45,
+                billable: true,
+                note: "Remote diagnosis of the gateway; power supply suspected.".into(),
+                date: regentra.now().date_naive(),
             },
         )
         .await?;

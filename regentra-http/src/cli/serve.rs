@@ -357,8 +357,21 @@ impl App {
                 .with_password_hashing(config.password_hashing)
                 .with_token_lifetimes(config.token_lifetimes),
         );
+        // The demo on an empty store is told as if it began two hours ago
+        // (`demo::story`), its bootstrap included, so that audit chains
+        // stay in time order.
+        let fresh = regentra
+            .platform_admin(&config.admin_email)
+            .await
+            .map_err(|e| format!("reading the store: {e}"))?
+            .is_none();
+        let seeding = if config.demo && fresh {
+            demo::story(&regentra)
+        } else {
+            Regentra::clone(&regentra)
+        };
         let (admin, bootstrap_token, first_start) = bootstrap(
-            &regentra,
+            &seeding,
             &config.admin_email,
             config.bootstrap_token.as_deref(),
             notice,
@@ -368,7 +381,7 @@ impl App {
             let admin = admin.as_ref().ok_or(
                 "--demo: REGENTRA_ADMIN_EMAIL does not name this store's platform admin, who seeds the demo",
             )?;
-            let logins = demo::seed(&regentra, admin).await?;
+            let logins = demo::seed(&seeding, &regentra, admin).await?;
             for line in &logins.lines {
                 notice(line);
             }

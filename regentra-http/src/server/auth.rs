@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use regentra_core::{Error, Principal, RequestMeta};
 
 use super::problem::ApiError;
-use super::{AppState, browser};
+use super::{AppState, browser, sites};
 
 /// The authenticated caller of a request: `Authorization: Bearer rgt_...`,
 /// or a browser's session cookie, which must pass the CSRF rules of
@@ -44,11 +44,12 @@ impl FromRequestParts<AppState> for Caller {
 
 /// The caller of a WebSocket upgrade: browsers cannot set headers on one,
 /// so the token may also come as `?access_token=`. The token is kept (as
-/// the second field) so that a long-lived socket can check it again. Its
-/// principal is not one request's ([`Principal::for_one_request`]): a socket
-/// lives on, and each message is authorized against the roles of its time.
+/// the second field), with the request's `Host` (the third), so that a
+/// long-lived socket can check it again on the same site. Its principal is
+/// not one request's ([`Principal::for_one_request`]): a socket lives on,
+/// and each message is authorized against the roles of its time.
 #[derive(Clone)]
-pub struct SocketCaller(pub Principal, pub String);
+pub struct SocketCaller(pub Principal, pub String, pub Option<String>);
 
 impl std::fmt::Debug for SocketCaller {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -74,9 +75,10 @@ impl FromRequestParts<AppState> for SocketCaller {
                     .map(|(_, v)| v.to_owned())
             })
         };
+        let host = sites::host_header(&parts.headers).map(str::to_owned);
         if let Some(token) = bearer(parts).or_else(from_query) {
             let caller = principal(parts, state, &token).await?;
-            return Ok(SocketCaller(caller, token));
+            return Ok(SocketCaller(caller, token, host));
         }
         // A browser's socket with the session cookie: any site can open a
         // WebSocket to us with the cookie attached, so it must say it
@@ -89,7 +91,7 @@ impl FromRequestParts<AppState> for SocketCaller {
             return Err(browser::cross_origin().into());
         }
         let caller = principal(parts, state, &secret).await?;
-        Ok(SocketCaller(caller, secret))
+        Ok(SocketCaller(caller, secret, host))
     }
 }
 
@@ -102,8 +104,9 @@ fn bearer(parts: &Parts) -> Option<String> {
         .map(|t| t.trim().to_owned())
 }
 
+/// The caller behind `token` on the request's site ([`AppState::authenticate`]).
 async fn principal(parts: &Parts, state: &AppState, token: &str) -> Result<Principal, ApiError> {
-    let principal = state.regentra.authenticate(token).await?;
+    let principal = state.authenticate(&parts.headers, token).await?;
     Ok(principal.with_request(request_meta(parts)))
 }
 

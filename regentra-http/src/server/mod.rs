@@ -12,6 +12,7 @@ pub mod page;
 pub mod problem;
 pub mod routes;
 pub mod sign_in;
+pub mod sites;
 pub mod worker;
 
 use std::net::SocketAddr;
@@ -60,6 +61,10 @@ pub struct AppState {
     /// `cookie_secure`) and the request's `Host`, which a proxy must then
     /// pass on unchanged.
     pub public_origin: Option<String>,
+    /// Which host is which site: the server's own address, or a client
+    /// portal's own host name, which serves that portal only
+    /// ([`sites::only_the_portal`]).
+    pub sites: Arc<sites::Sites>,
 }
 
 impl AppState {
@@ -78,6 +83,7 @@ impl AppState {
             public_url: format!("http://{}", default_listen()).into(),
             cookie_secure: false,
             public_origin: None,
+            sites: Arc::new(sites::Sites::new(&format!("http://{}", default_listen()))),
         }
     }
 
@@ -86,6 +92,7 @@ impl AppState {
     /// TLS), so the session cookie is `Secure` ([`AppState::cookie_secure`]).
     pub fn with_public_url(mut self, url: &str) -> Self {
         self.public_url = url.trim_end_matches('/').into();
+        self.sites = Arc::new(sites::Sites::new(url));
         self.cookie_secure = url
             .get(..8)
             .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
@@ -135,7 +142,13 @@ pub fn router(state: AppState, config: &HttpConfig) -> Result<Router, String> {
         )
         .merge(crate::web::routes())
         .fallback(crate::web::fallback)
-        .with_state(state)
+        .with_state(state.clone())
+        // A client portal's own host name serves that portal only: one
+        // rule for every route, before any of them runs.
+        .layer(middleware::from_fn_with_state(
+            state,
+            sites::only_the_portal,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // A bug that panics answers 500 (as a problem, below) instead of
         // dropping the connection; the panic is logged.

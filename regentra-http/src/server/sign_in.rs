@@ -61,7 +61,9 @@ impl std::fmt::Debug for SignIn {
 /// Checks `email` and `password` and, when they match, starts a session
 /// (or, for an account with MFA, a challenge for the code)
 /// (a login token whose absolute lifetime is bounded by the user's orgs'
-/// session limits) recorded with `request` (address, user agent).
+/// session limits) recorded with `request` (address, user agent), and
+/// bound to `portal_host` when the sign-in is on a client portal's own
+/// host name ([`super::sites::Site::portal_host`]).
 ///
 /// Before the password is verified the attempt is checked against the
 /// login limits (429 when exceeded); only failures count. An unknown email
@@ -73,13 +75,17 @@ pub async fn sign_in(
     password: &str,
     address: Option<IpAddr>,
     request: RequestMeta,
+    portal_host: Option<&str>,
 ) -> ApiResult<SignIn> {
     let user = check_password(state, email, password, address).await?;
     if let Some(challenge) = state.regentra.begin_mfa_challenge(user).await? {
         return Ok(SignIn::MfaRequired { user, challenge });
     }
     let principal = Principal::new(user).with_request(request);
-    let (token, secret) = state.regentra.issue_login_token(&principal).await?;
+    let (token, secret) = state
+        .regentra
+        .issue_login_token_at(&principal, portal_host)
+        .await?;
     Ok(SignIn::Session(Box::new(Session {
         user,
         token,
@@ -91,13 +97,15 @@ pub async fn sign_in(
 /// answered with and a code (or a recovery code) start the session. Wrong
 /// codes are limited per account like wrong passwords (429); a wrong code
 /// is a validation error naming `code`, a dead or unknown challenge
-/// `Unauthenticated` (sign in again).
+/// `Unauthenticated` (sign in again). The session is bound to
+/// `portal_host` as [`sign_in`]'s is.
 pub async fn complete_mfa(
     state: &AppState,
     challenge: &str,
     code: &str,
     address: Option<IpAddr>,
     request: RequestMeta,
+    portal_host: Option<&str>,
 ) -> ApiResult<Session> {
     let key = match state.regentra.mfa_challenge_user(challenge).await? {
         Some(user) => mfa_limit_key(user),
@@ -111,7 +119,10 @@ pub async fn complete_mfa(
     )
     .await?;
     let principal = Principal::new(user).with_request(request);
-    let (token, secret) = state.regentra.issue_login_token(&principal).await?;
+    let (token, secret) = state
+        .regentra
+        .issue_login_token_at(&principal, portal_host)
+        .await?;
     Ok(Session {
         user,
         token,

@@ -107,6 +107,10 @@ async fn backfill(regentra: &Regentra) {
             regentra.backfill_portal_useful_index().await,
         ),
         (
+            "MSP overview indexes",
+            regentra.backfill_overview_indexes().await,
+        ),
+        (
             "chat activity index",
             regentra.backfill_chat_activity_index().await,
         ),

@@ -41,7 +41,7 @@ async fn account_page(State(state): State<AppState>, headers: HeaderMap) -> Resp
     let Some(secret) = browser::session_secret(&headers, &state) else {
         return to_sign_in("/account");
     };
-    let caller = match state.regentra.authenticate(&secret).await {
+    let caller = match state.authenticate(&headers, &secret).await {
         Ok(caller) => caller,
         Err(Error::Unauthenticated) => return to_sign_in("/account"),
         Err(e) => return failed(e),

@@ -3,13 +3,15 @@
 //! core operations as the API (`/v1/invitations/...`,
 //! `/v1/auth/password-reset...`); a token is checked by the core, which
 //! says what is wrong with it (expired, used, revoked), and that is what
-//! the page shows.
+//! the page shows. The reset's steps (the limited request, the link's
+//! check, the new password) are helpers the portal's own reset pages
+//! ([`crate::web::portal::password_reset`]) share, so both follow one path.
 
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
@@ -35,7 +37,7 @@ pub fn routes() -> Router<AppState> {
 /// A form posted without a session (the link's token is what it holds),
 /// from this server's own page: a post from another site is refused by its
 /// `Origin`, as the sign-in form's is.
-struct PublicForm<T>(T);
+pub(crate) struct PublicForm<T>(pub(crate) T);
 
 impl<T: serde::de::DeserializeOwned + Default + Send> FromRequest<AppState> for PublicForm<T> {
     type Rejection = Response;
@@ -96,7 +98,7 @@ fn message(
 }
 
 /// The message of the first field error naming `field`, if any.
-fn field_message(error: &Error, field: &str) -> Option<String> {
+pub(crate) fn field_message(error: &Error, field: &str) -> Option<String> {
     match error {
         Error::Validation(fields) => fields
             .iter()
@@ -115,7 +117,7 @@ fn link_refused(error: Error, heading: &str) -> Response {
     }
 }
 
-fn unexpected(error: Error) -> Response {
+pub(crate) fn unexpected(error: Error) -> Response {
     tracing::error!(error = %error, "an account page failed");
     error_page(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -124,7 +126,7 @@ fn unexpected(error: Error) -> Response {
     )
 }
 
-fn capitalized(text: &str) -> String {
+pub(crate) fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
@@ -142,7 +144,7 @@ fn date(at: DateTime<Utc>) -> String {
 /// The browser's signed-in session, if it has a live one.
 async fn signed_in(headers: &HeaderMap, state: &AppState) -> Option<(Principal, String)> {
     let secret = browser::session_secret(headers, state)?;
-    let caller = state.regentra.authenticate(&secret).await.ok()?;
+    let caller = state.authenticate(headers, &secret).await.ok()?;
     Some((caller, secret))
 }
 
@@ -415,8 +417,8 @@ struct ForgotPage {
 
 /// The answer to a reset request, the same whether or not the email has
 /// an account.
-const RESET_SENT: &str = "If this email has an account, a link to choose a new password is on \
-     its way. It works once, for one hour. Check your inbox (and the spam folder).";
+pub(crate) const RESET_SENT: &str = "If this email has an account, a link to choose a new \
+     password is on its way. It works once, for one hour. Check your inbox (and the spam folder).";
 
 async fn forgot_page() -> Response {
     render(
@@ -430,51 +432,93 @@ async fn forgot_page() -> Response {
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct ForgotForm {
+pub(crate) struct ForgotForm {
     #[serde(default)]
-    email: String,
+    pub(crate) email: String,
 }
 
-/// `POST /forgot-password`: limited like the API's request (every request
-/// counts: each may send an email).
+/// Why a reset request from a page did not go through.
+pub(crate) enum ResetNotRequested {
+    /// Too many requests: the message for the email field, and the
+    /// `Retry-After` the answer carries.
+    Limited {
+        message: String,
+        retry_after: Option<HeaderValue>,
+    },
+    /// The email is not one (the core's words, for the field).
+    Email(String),
+    /// Our failure: the page to show.
+    Failed(Response),
+}
+
+impl ResetNotRequested {
+    /// The form's page again (`form` renders it with the email field's
+    /// message, for a status), or the failure's page.
+    pub(crate) fn page(self, form: impl FnOnce(StatusCode, String) -> Response) -> Response {
+        match self {
+            ResetNotRequested::Limited {
+                message,
+                retry_after,
+            } => {
+                let mut page = form(StatusCode::TOO_MANY_REQUESTS, message);
+                if let Some(wait) = retry_after {
+                    page.headers_mut()
+                        .insert(axum::http::header::RETRY_AFTER, wait);
+                }
+                page
+            }
+            ResetNotRequested::Email(why) => form(StatusCode::UNPROCESSABLE_ENTITY, why),
+            ResetNotRequested::Failed(page) => page,
+        }
+    }
+}
+
+/// A reset request from a page (the product's, or the portal's named by
+/// `portal`): limited like the API's request (every request counts: each
+/// may send an email), then the core's, which answers the same whether or
+/// not the email has an account.
+pub(crate) async fn request_reset_for(
+    state: &AppState,
+    address: Option<std::net::IpAddr>,
+    email: &str,
+    portal: Option<&str>,
+    meta: regentra_core::audit::RequestMeta,
+) -> Result<(), ResetNotRequested> {
+    if let Err(limited) = state.reset_limiter.attempt(email, address) {
+        let response = crate::server::problem::ApiError::from(limited).into_response();
+        return Err(ResetNotRequested::Limited {
+            message: "Too many requests for this address. Wait a few minutes, then try again."
+                .into(),
+            retry_after: response
+                .headers()
+                .get(axum::http::header::RETRY_AFTER)
+                .cloned(),
+        });
+    }
+    match state
+        .regentra
+        .request_password_reset(email, portal, meta)
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(e) => Err(match field_message(&e, "email") {
+            Some(why) => ResetNotRequested::Email(capitalized(&why)),
+            None => ResetNotRequested::Failed(match e {
+                Error::NotFound { .. } => super::not_found(),
+                e => unexpected(e),
+            }),
+        }),
+    }
+}
+
+/// `POST /forgot-password`.
 async fn request_reset(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
     RequestInfo(meta): RequestInfo,
     PublicForm(form): PublicForm<ForgotForm>,
 ) -> Response {
-    let again = |status: StatusCode, error: String, email: String| {
-        render(
-            status,
-            &ForgotPage {
-                chrome: Chrome::new("Reset your password"),
-                email,
-                email_error: Some(error),
-            },
-        )
-    };
-    if let Err(limited) = state.reset_limiter.attempt(&form.email, address) {
-        let response = crate::server::problem::ApiError::from(limited).into_response();
-        let wait = response
-            .headers()
-            .get(axum::http::header::RETRY_AFTER)
-            .cloned();
-        let mut page = again(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many requests for this address. Wait a few minutes, then try again.".into(),
-            form.email,
-        );
-        if let Some(wait) = wait {
-            page.headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, wait);
-        }
-        return page;
-    }
-    match state
-        .regentra
-        .request_password_reset(&form.email, meta)
-        .await
-    {
+    match request_reset_for(&state, address, &form.email, None, meta).await {
         Ok(()) => message(
             StatusCode::OK,
             "Check your email",
@@ -482,14 +526,16 @@ async fn request_reset(
             false,
             Some(("/sign-in", "Back to sign in")),
         ),
-        Err(e) => match field_message(&e, "email") {
-            Some(why) => again(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                capitalized(&why),
-                form.email,
-            ),
-            None => unexpected(e),
-        },
+        Err(refused) => refused.page(|status, error| {
+            render(
+                status,
+                &ForgotPage {
+                    chrome: Chrome::new("Reset your password"),
+                    email: form.email,
+                    email_error: Some(error),
+                },
+            )
+        }),
     }
 }
 
@@ -528,33 +574,79 @@ async fn reset_page(State(state): State<AppState>, Query(query): Query<TokenQuer
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct ResetForm {
+pub(crate) struct ResetForm {
     #[serde(default)]
-    token: String,
+    pub(crate) token: String,
     #[serde(default)]
-    password: String,
+    pub(crate) password: String,
     #[serde(default)]
-    confirm: String,
+    pub(crate) confirm: String,
 }
 
-/// `POST /reset-password`: sets the password; every session of the
-/// account ends (the core revokes them in the same commit).
-async fn confirm_reset(
-    State(state): State<AppState>,
-    RequestInfo(meta): RequestInfo,
-    PublicForm(form): PublicForm<ResetForm>,
-) -> Response {
-    let inputs = match state.regentra.password_reset_inputs(&form.token).await {
-        Ok(inputs) => inputs,
-        Err(e) => return link_refused(e, "This link cannot be used"),
-    };
+/// Why a new password from a reset link was not set.
+pub(crate) enum PasswordNotSet {
+    /// The link is refused (unknown, used, superseded, expired): the core's
+    /// words for `token`, as the page says them.
+    Link(String),
+    /// The password field's message (the core's password rule).
+    Password(String),
+    /// The confirmation field's message.
+    Confirm(String),
+    /// Our failure: the page to show.
+    Failed(Response),
+}
+
+/// Whether a reset link's page may show its form.
+pub(crate) enum ResetLink {
+    /// The link works.
+    Usable,
+    /// The core refused it (unknown, used, superseded, expired): its words,
+    /// as the page says them.
+    Refused(String),
+}
+
+/// Checks a reset link's token for its page; `Err` is our failure's page.
+pub(crate) async fn reset_link(state: &AppState, token: &str) -> Result<ResetLink, Response> {
+    match state.regentra.password_reset_inputs(token).await {
+        Ok(_) => Ok(ResetLink::Usable),
+        Err(e) => why_refused(e).map(ResetLink::Refused).map_err(unexpected),
+    }
+}
+
+/// The core's words for a refused link; any other error is ours.
+fn why_refused(error: Error) -> Result<String, Error> {
+    match field_message(&error, "token") {
+        Some(why) => Ok(capitalized(&why)),
+        None => Err(error),
+    }
+}
+
+fn link_not_usable(error: Error) -> PasswordNotSet {
+    match why_refused(error) {
+        Ok(why) => PasswordNotSet::Link(why),
+        Err(e) => PasswordNotSet::Failed(unexpected(e)),
+    }
+}
+
+/// Sets the password a reset link's holder chose, from a page's form:
+/// the link checked, the two entries compared, the password hashed off
+/// the async threads against the core's rule, then the core's
+/// `confirm_password_reset` (which ends every session of the account in
+/// the same commit).
+pub(crate) async fn set_password_from_link(
+    state: &AppState,
+    form: &ResetForm,
+    meta: regentra_core::audit::RequestMeta,
+) -> Result<(), PasswordNotSet> {
+    let inputs = state
+        .regentra
+        .password_reset_inputs(&form.token)
+        .await
+        .map_err(link_not_usable)?;
     if form.password != form.confirm {
-        return reset_form(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            form.token,
-            None,
-            Some("The two passwords are not the same.".into()),
-        );
+        return Err(PasswordNotSet::Confirm(
+            "The two passwords are not the same.".into(),
+        ));
     }
     let regentra = std::sync::Arc::clone(&state.regentra);
     let password = form.password.clone();
@@ -566,24 +658,52 @@ async fn confirm_reset(
     let hash = match hashed {
         Ok(Ok(hash)) => hash,
         Ok(Err(e)) => {
-            return match field_message(&e, "password") {
-                Some(why) => reset_form(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    form.token,
-                    Some(capitalized(&why)),
-                    None,
-                ),
-                None => unexpected(e),
-            };
+            return Err(match field_message(&e, "password") {
+                Some(why) => PasswordNotSet::Password(capitalized(&why)),
+                None => PasswordNotSet::Failed(unexpected(e)),
+            });
         }
-        Err(_) => return unexpected(Error::storage("password hashing stopped")),
+        Err(_) => {
+            return Err(PasswordNotSet::Failed(unexpected(Error::storage(
+                "password hashing stopped",
+            ))));
+        }
     };
-    match state
+    state
         .regentra
         .confirm_password_reset(&form.token, hash, meta)
         .await
-    {
-        Ok(_) => Redirect::to("/sign-in?reset=done").into_response(),
-        Err(e) => link_refused(e, "This link cannot be used"),
+        .map_err(link_not_usable)
+}
+
+/// `POST /reset-password`: sets the password; every session of the
+/// account ends (the core revokes them in the same commit).
+async fn confirm_reset(
+    State(state): State<AppState>,
+    RequestInfo(meta): RequestInfo,
+    PublicForm(form): PublicForm<ResetForm>,
+) -> Response {
+    match set_password_from_link(&state, &form, meta).await {
+        Ok(()) => Redirect::to("/sign-in?reset=done").into_response(),
+        Err(PasswordNotSet::Link(why)) => message(
+            StatusCode::GONE,
+            "This link cannot be used",
+            &why,
+            true,
+            None,
+        ),
+        Err(PasswordNotSet::Password(why)) => reset_form(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            form.token,
+            Some(why),
+            None,
+        ),
+        Err(PasswordNotSet::Confirm(why)) => reset_form(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            form.token,
+            None,
+            Some(why),
+        ),
+        Err(PasswordNotSet::Failed(page)) => page,
     }
 }

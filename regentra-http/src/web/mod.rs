@@ -14,6 +14,7 @@
 
 pub mod account;
 pub mod accounts;
+pub mod console;
 pub mod markdown;
 pub mod portal;
 pub mod sign_in;
@@ -54,6 +55,7 @@ pub fn routes() -> Router<AppState> {
         .merge(accounts::routes())
         .merge(signing::routes())
         .merge(portal::routes())
+        .merge(console::routes())
 }
 
 /// A short hash of the stylesheet: pages link `/assets/app.css?v=<it>`, so
@@ -335,7 +337,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for SessionForm<T> {
                 &e.to_string(),
             )
         })?;
-        let caller = match state.regentra.authenticate(&secret).await {
+        let caller = match state.authenticate(&parts.headers, &secret).await {
             Ok(caller) => caller.with_request(request_meta(&parts)).for_one_request(),
             Err(Error::Unauthenticated) => return Err(signed_out()),
             Err(e) => return Err(crate::server::problem::ApiError::from(e).into_response()),

@@ -121,7 +121,8 @@ async fn submit(
     if page.email_error.is_some() || page.password_error.is_some() {
         return super::render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
-    match sign_in(&state, &page.email, &form.password, address, request).await {
+    // The product's sign-in is not served on a portal's host name.
+    match sign_in(&state, &page.email, &form.password, address, request, None).await {
         Ok(SignIn::Session(session)) => signed_in(&state, &session, &page.next),
         Ok(SignIn::MfaRequired { challenge, .. }) => super::render(
             StatusCode::OK,
@@ -219,7 +220,16 @@ async fn submit_code(
         page.code_error = Some("Enter the code your app shows.".to_owned());
         return super::render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
-    match complete_mfa(&state, &form.challenge, form.code.trim(), address, request).await {
+    match complete_mfa(
+        &state,
+        &form.challenge,
+        form.code.trim(),
+        address,
+        request,
+        None,
+    )
+    .await
+    {
         Ok(session) => signed_in(&state, &session, &next),
         Err(ApiError::Core(Error::Validation(_))) => {
             page.code_error =

@@ -128,7 +128,7 @@ async fn sign_page(
     let Some(secret) = browser::session_secret(&headers, &state) else {
         return to_sign_in(uri.path());
     };
-    let caller = match state.regentra.authenticate(&secret).await {
+    let caller = match state.authenticate(&headers, &secret).await {
         Ok(caller) => caller,
         Err(Error::Unauthenticated) => return to_sign_in(uri.path()),
         Err(e) => return failed(e),

@@ -372,10 +372,18 @@ async fn after_signing_in_a_browser_lands_on_the_persons_own_page() {
     let server = Server::embedded().await;
     let (_, _) = acme(&server).await;
     let browser = Browser::new(&server.base);
-    // Signed out, the server's address leads to the sign-in page.
+    // Signed out, the server's address leads to the sign-in page (through
+    // the console's start).
     let home = browser.get("/").await;
     assert_eq!(home.status, StatusCode::SEE_OTHER);
-    assert_eq!(home.location(), "/account");
+    assert_eq!(home.location(), "/app");
+    let app = browser.get("/app").await;
+    assert_eq!(app.status, StatusCode::SEE_OTHER);
+    assert!(
+        app.location().starts_with("/sign-in?next="),
+        "{}",
+        app.location()
+    );
     let account = browser.get("/account").await;
     assert_eq!(account.status, StatusCode::SEE_OTHER);
     assert!(
@@ -386,9 +394,18 @@ async fn after_signing_in_a_browser_lands_on_the_persons_own_page() {
     // A program asking for `/` is told nothing is there.
     let api = server.anonymous().call(M::GET, "/", None).await;
     assert_eq!(api.status, StatusCode::NOT_FOUND);
-    // Signed in with no page asked for: `/`, then the account page.
+    // Signed in with no page asked for: `/`, then the console, whose
+    // start for an org admin is their org's service desk.
     let signed_in = browser.sign_in("alice@acme.test", PASSWORD).await;
     assert_eq!(signed_in.location(), "/");
+    let start = browser.get("/app").await;
+    assert_eq!(start.status, StatusCode::SEE_OTHER);
+    assert!(
+        start.location().starts_with("/app/"),
+        "{}",
+        start.location()
+    );
+    assert_eq!(browser.get(start.location()).await.status, StatusCode::OK);
     let page = browser.get("/account").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.html);
     assert!(

@@ -102,7 +102,12 @@ async fn start(browser: &Browser, slug: &str, message: &str) -> String {
         )
         .await;
     assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.html);
-    let path = started.location().to_owned();
+    // Opened at its form, to write the next message.
+    let path = started
+        .location()
+        .strip_suffix("#chat-form")
+        .unwrap_or_else(|| panic!("the chat opened at its form: {}", started.location()))
+        .to_owned();
     assert!(path.starts_with(&format!("/portal/{slug}/chat/")), "{path}");
     path
 }
@@ -171,9 +176,15 @@ async fn an_employee_chats_with_the_service_desk_without_javascript() {
     );
     assert!(first.shows("No conversations yet"));
     assert!(first.shows("If nobody has answered after 3 minutes"));
-    // Our own script only, nothing inline.
+    // Our own scripts only (the chat's and every portal page's), nothing
+    // inline.
     assert!(first.html.contains(r#"<script src="/assets/chat.js?v="#));
-    assert_eq!(first.html.matches("<script").count(), 1);
+    assert!(
+        first
+            .html
+            .contains(r#"<script src="/assets/portal-forms.js?v="#)
+    );
+    assert_eq!(first.html.matches("<script").count(), 2);
     let script = reqwest::get(format!("{}/assets/chat.js", server.base))
         .await
         .expect("the script");

@@ -408,7 +408,12 @@ async fn the_ticket_page_shows_public_replies_never_internal_notes_and_takes_a_r
         )
         .await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.html);
-    assert!(sent.location().contains("?done=replied#comment-"));
+    // Back to the ticket at its notice, which takes the focus.
+    assert!(
+        sent.location().ends_with("?done=replied"),
+        "{}",
+        sent.location()
+    );
     let after = ann.get(sent.location()).await;
     assert!(after.shows("Your reply was sent."));
     assert!(after.shows("Restarted, still drops.") && after.shows("trace.txt"));
@@ -733,4 +738,127 @@ async fn a_viewer_who_sends_a_file_is_told_their_role_does_not_allow_it() {
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.html);
     assert!(refused.shows("Your role in this organization does not allow it."));
+}
+
+/// Posts a portal form with `text` fields and `files` (text files).
+async fn send_with_files(
+    browser: &Browser,
+    path: &str,
+    token: &str,
+    text: &[(&str, &str)],
+    files: &[(String, Vec<u8>)],
+) -> Page {
+    let mut parts = vec![Part::Text("csrf_token", token)];
+    parts.extend(text.iter().map(|(name, value)| Part::Text(name, value)));
+    parts.extend(
+        files
+            .iter()
+            .map(|(name, bytes)| Part::File("attachments", name, "text/plain", bytes.clone())),
+    );
+    browser.post_multipart(path, &parts).await
+}
+
+#[tokio::test]
+async fn a_ticket_full_of_files_refuses_more_by_the_field_and_over_the_api() {
+    use regentra_core::psa::attachments::{MAX_ATTACHMENTS, MAX_TICKET_ATTACHMENTS};
+    let server = Server::embedded().await;
+    let d = desk(&server).await;
+    let ann = signed_in(&server, "acme", "ann@acme.test").await;
+    let files = |from: usize| -> Vec<(String, Vec<u8>)> {
+        (from..from + MAX_ATTACHMENTS)
+            .map(|i| (format!("log-{i}.txt"), format!("line {i}").into_bytes()))
+            .collect()
+    };
+
+    // A ticket with a message's worth of files, and replies with as many
+    // until it holds all it may.
+    let form = ann.get("/portal/acme/tickets/new").await;
+    let sent = send_with_files(
+        &ann,
+        "/portal/acme/tickets/new",
+        &token(&form),
+        &[("subject", "Logs"), ("priority", "low")],
+        &files(0),
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.html);
+    let ticket = ticket_of(sent.location());
+    let path = format!("/portal/acme/tickets/{ticket}");
+    for round in 1..MAX_TICKET_ATTACHMENTS / MAX_ATTACHMENTS {
+        let page = ann.get(&path).await;
+        let sent = send_with_files(
+            &ann,
+            &format!("{path}/reply"),
+            &token(&page),
+            &[("body", "More logs")],
+            &files(round * MAX_ATTACHMENTS),
+        )
+        .await;
+        assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.html);
+    }
+    let attachments = format!("/v1/orgs/{}/tickets/{ticket}/attachments?limit=100", d.acme);
+    assert_eq!(
+        items(&d.ann.get(&attachments).await).len(),
+        MAX_TICKET_ATTACHMENTS
+    );
+
+    // One more from the portal: the reason next to the field, the text
+    // kept, nothing sent.
+    let page = ann.get(&path).await;
+    let refused = send_with_files(
+        &ann,
+        &format!("{path}/reply"),
+        &token(&page),
+        &[("body", "And one more")],
+        &[("last.txt".to_owned(), b"last".to_vec())],
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.html
+    );
+    assert_eq!(
+        refused.field_error("attachments").as_deref(),
+        Some("This ticket already has 50 files; at most 50. Nothing was sent.")
+    );
+    assert!(refused.html.contains(r#"aria-invalid="true""#));
+    assert!(refused.shows("And one more"), "the reply's text stays");
+    let comments = d
+        .staff
+        .get(&format!(
+            "/v1/orgs/{}/tickets/{ticket}/comments?limit=50",
+            d.acme
+        ))
+        .await;
+    assert!(
+        !items(&comments).iter().any(|c| c["body"] == "And one more"),
+        "{comments}"
+    );
+
+    // And over the API, a problem naming the field.
+    let api = d
+        .ann
+        .raw(
+            M::POST,
+            &format!(
+                "/v1/orgs/{}/tickets/{ticket}/attachments?name=late.txt",
+                d.acme
+            ),
+            "text/plain",
+            b"late".to_vec(),
+        )
+        .await;
+    assert_eq!(api.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", api.text);
+    assert!(api.is_problem());
+    assert_eq!(api.body["errors"][0]["field"], "attachments");
+    assert_eq!(
+        api.body["errors"][0]["message"],
+        "this ticket already has 50 files; at most 50"
+    );
+    assert_eq!(
+        items(&d.ann.get(&attachments).await).len(),
+        MAX_TICKET_ATTACHMENTS
+    );
 }

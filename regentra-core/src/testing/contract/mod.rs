@@ -2,14 +2,16 @@
 //! for the services to be correct. One async function per behaviour, each
 //! taking a fresh, empty store and panicking with a message on failure:
 //! records and their indexes, optimistic versions, atomic change sets,
-//! ordering and pagination, scope isolation, the audit chain, blobs.
+//! ordering and pagination, counts, scope isolation, the audit chain, blobs.
 //! [`store_contract_tests!`](crate::store_contract_tests) runs them all.
 
+mod aggregates;
 mod audit_chain;
 mod blobs;
 mod queries;
 mod records;
 
+pub use self::aggregates::*;
 pub use self::audit_chain::*;
 pub use self::blobs::*;
 pub use self::queries::*;
@@ -32,6 +34,7 @@ use crate::store::{
 /// Every file of this part, for the check that each public case is listed.
 pub const SOURCES: &[(&str, &str)] = &[
     ("mod.rs", include_str!("mod.rs")),
+    ("aggregates.rs", include_str!("aggregates.rs")),
     ("audit_chain.rs", include_str!("audit_chain.rs")),
     ("blobs.rs", include_str!("blobs.rs")),
     ("queries.rs", include_str!("queries.rs")),

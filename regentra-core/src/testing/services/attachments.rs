@@ -404,6 +404,154 @@ pub async fn refused_attachments_leave_nothing_behind(store: Arc<dyn Store>) {
     );
 }
 
+/// The message of the validation error on `attachments`.
+fn attachments_refusal<T: std::fmt::Debug>(result: crate::Result<T>) -> String {
+    match result {
+        Err(Error::Validation(errors)) => errors
+            .iter()
+            .find(|e| e.field == "attachments")
+            .map(|e| e.message.clone())
+            .unwrap_or_else(|| panic!("validation must name `attachments`: {errors:?}")),
+        other => panic!("expected a validation error on attachments, got {other:?}"),
+    }
+}
+
+/// `n` staged files of `size` bytes each.
+async fn staged_files(
+    r: &Regentra,
+    who: &Principal,
+    org: OrgId,
+    n: usize,
+    size: usize,
+) -> Vec<StagedAttachment> {
+    let mut files = Vec::with_capacity(n);
+    for i in 0..n {
+        files.push(
+            stage(
+                r,
+                who,
+                org,
+                &format!("{i}.txt"),
+                "text/plain",
+                &vec![b'x'; size],
+            )
+            .await
+            .expect("staged"),
+        );
+    }
+    files
+}
+
+/// Replying again and again does not make a ticket unlimited storage: it
+/// holds at most `MAX_TICKET_ATTACHMENTS` files and ten full-size files'
+/// bytes, counted from the store, for requesters and staff alike; a
+/// refused reply writes nothing and keeps no bytes.
+pub async fn a_ticket_holds_a_bounded_number_and_size_of_files(store: Arc<dyn Store>) {
+    use crate::psa::attachments::{MAX_ATTACHMENTS, MAX_TICKET_ATTACHMENTS};
+    let f = psa_fixture(store, Vec::new()).await;
+    // Files of at most 100 bytes: a ticket holds 1,000 bytes of them.
+    let small = f.c.r().clone().with_attachment_limit(100);
+    let r = &small;
+    assert_eq!(r.ticket_attachment_bytes(), 1000);
+    let org = f.c.org;
+    let [erin, _] = &f.requesters;
+
+    let files = staged_files(r, erin, org, MAX_ATTACHMENTS, 1).await;
+    let ticket = r
+        .create_ticket_with_attachments(erin, org, new_ticket("Many files", Priority::Low), files)
+        .await
+        .expect("a ticket with a message's worth of files");
+    for i in 1..MAX_TICKET_ATTACHMENTS / MAX_ATTACHMENTS {
+        let files = staged_files(r, erin, org, MAX_ATTACHMENTS, 1).await;
+        r.add_comment_with_attachments(erin, org, ticket.id, &format!("More {i}"), true, files)
+            .await
+            .expect("a reply while the ticket has room");
+    }
+    let held = r
+        .ticket_attachments(erin, org, ticket.id, PageRequest::first(500))
+        .await
+        .expect("list");
+    assert_eq!(held.items.len(), MAX_TICKET_ATTACHMENTS);
+    let before = actions(&f.c.msp, org).await.len();
+    let comments = r
+        .comments(erin, org, ticket.id, PageRequest::first(500))
+        .await
+        .expect("comments")
+        .len();
+
+    // One more file, by the requester or by staff, whichever way it comes.
+    let one = staged_files(r, erin, org, 1, 1).await;
+    let blob = format!("{:?}", one[0]);
+    assert_eq!(
+        attachments_refusal(
+            r.add_comment_with_attachments(erin, org, ticket.id, "One more", true, one)
+                .await
+        ),
+        format!(
+            "this ticket already has {MAX_TICKET_ATTACHMENTS} files; at most {MAX_TICKET_ATTACHMENTS}"
+        )
+    );
+    let theirs = staged_files(r, &f.tech, org, 1, 1).await;
+    attachments_refusal(r.attach_files(&f.tech, org, ticket.id, None, theirs).await);
+    let note = staged_files(r, &f.tech, org, 1, 1).await;
+    attachments_refusal(
+        r.add_comment_with_attachments(&f.tech, org, ticket.id, "A note", false, note)
+            .await,
+    );
+    // A reply without files still goes.
+    r.add_comment(erin, org, ticket.id, "No more files, promise", true)
+        .await
+        .expect("a reply without files");
+    assert_eq!(
+        r.comments(erin, org, ticket.id, PageRequest::first(500))
+            .await
+            .expect("comments")
+            .len(),
+        comments + 1,
+        "the refused replies were not written"
+    );
+    assert_eq!(
+        actions(&f.c.msp, org).await.len(),
+        before + 1,
+        "only the reply without files was audited"
+    );
+    let blob = blob
+        .split("blob: BlobId(")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|id| Uuid::parse_str(id).ok())
+        .expect("the staged file names its blob");
+    assert_eq!(
+        r.store().blob_chunk(org, blob, 0).await.expect("read"),
+        None,
+        "the refused file's bytes are gone"
+    );
+
+    // Bytes: a new ticket with ten files at the limit fills it exactly.
+    let full = staged_files(r, erin, org, MAX_ATTACHMENTS, 100).await;
+    let heavy = r
+        .create_ticket_with_attachments(erin, org, new_ticket("Big files", Priority::Low), full)
+        .await
+        .expect("a ticket with ten files at the limit");
+    let byte = staged_files(r, erin, org, 1, 1).await;
+    assert_eq!(
+        attachments_refusal(
+            r.add_comment_with_attachments(erin, org, heavy.id, "One byte more", true, byte)
+                .await
+        ),
+        "this ticket already has 10 files (1000 bytes); at most 1000 bytes of files in all"
+    );
+    // Another ticket is not affected by either.
+    let fresh = r
+        .create_ticket(erin, org, new_ticket("Fresh", Priority::Low))
+        .await
+        .expect("ticket");
+    let files = staged_files(r, erin, org, MAX_ATTACHMENTS, 100).await;
+    r.add_comment_with_attachments(erin, org, fresh.id, "Files", true, files)
+        .await
+        .expect("another ticket has its own room");
+}
+
 pub async fn a_requester_reopens_their_resolved_ticket_within_the_window(store: Arc<dyn Store>) {
     let f = psa_fixture(store, Vec::new()).await;
     let r = f.c.r();

@@ -257,6 +257,76 @@ async fn authenticates(r: &Regentra, secret: &str) -> bool {
     }
 }
 
+/// A session started on a client portal's own host name (whose DNS, and
+/// perhaps a proxy in front of it, the client controls) works only on that
+/// host; the server's own sessions and API tokens do not work there.
+pub async fn a_session_started_on_a_portal_host_works_only_there(store: Arc<dyn Store>) {
+    let f = compliance_fixture(store).await;
+    let r = f.r();
+    let host = "help.acme.test";
+    let (token, on_portal) = r
+        .issue_login_token_at(&f.officer, Some(host))
+        .await
+        .expect("issued on the portal's host");
+    assert_eq!(token.portal_host.as_deref(), Some(host));
+    let caller = r
+        .authenticate_at(&on_portal, Some(host))
+        .await
+        .expect("it works where it was started");
+    assert_eq!(caller.user, f.officer.user);
+    assert_eq!(caller.token, Some(token.id));
+    for (elsewhere, why) in [
+        (None, "the server's own address"),
+        (Some("help.other.test"), "another portal's host"),
+        (Some("acme.test"), "the parent domain"),
+    ] {
+        assert!(
+            matches!(
+                r.authenticate_at(&on_portal, elsewhere).await,
+                Err(Error::Unauthenticated)
+            ),
+            "{why}"
+        );
+    }
+    assert!(
+        !authenticates(r, &on_portal).await,
+        "authenticate is the server's own address"
+    );
+
+    let (own, on_server) = r.issue_login_token(&f.officer).await.expect("issued");
+    assert_eq!(own.portal_host, None);
+    assert!(authenticates(r, &on_server).await);
+    let (_, api) = r.issue_token(&f.officer, "CI").await.expect("issued");
+    for secret in [&on_server, &api] {
+        assert!(
+            matches!(
+                r.authenticate_at(secret, Some(host)).await,
+                Err(Error::Unauthenticated)
+            ),
+            "the server's own tokens do not work on a portal's host"
+        );
+    }
+    // Only a host name as a request's `Host` reads (lower case, no port).
+    for bad in ["Help.Acme.Test", "help.acme.test:443", "127.0.0.1", ""] {
+        assert!(
+            matches!(
+                r.issue_login_token_at(&f.officer, Some(bad)).await,
+                Err(Error::Validation(ref fields)) if fields[0].field == "host"
+            ),
+            "{bad:?}"
+        );
+    }
+    // The sign-in's host is in the audit trail.
+    let events = crate::store::audit_chain(r.store(), crate::audit::PLATFORM_CHAIN)
+        .await
+        .expect("chain");
+    let issued = events
+        .iter()
+        .find(|e| e.action == "token.issued" && e.target.id == token.id.to_string())
+        .expect("audited");
+    assert_eq!(issued.details["portal_host"], host);
+}
+
 pub async fn login_tokens_expire_when_idle(store: Arc<dyn Store>) {
     let f = compliance_fixture(store).await;
     let r = f.r();

@@ -639,7 +639,7 @@ pub async fn a_link_used_twice_at_once_works_once(store: Arc<dyn Store>) {
     assert_eq!(members.len(), 1, "one membership");
 
     // A reset link confirmed twice at once sets one password.
-    r.request_password_reset("racer@acme.test", Default::default())
+    r.request_password_reset("racer@acme.test", None, Default::default())
         .await
         .expect("requested");
     let reset = last_link_token(r, "racer@acme.test", EmailKind::PasswordReset).await;

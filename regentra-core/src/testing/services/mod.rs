@@ -18,6 +18,7 @@ mod kb_management;
 mod lists;
 mod mail;
 mod mfa;
+mod overview;
 mod password_reset;
 mod policies;
 mod portal;
@@ -42,6 +43,7 @@ pub use self::kb_management::*;
 pub use self::lists::*;
 pub use self::mail::*;
 pub use self::mfa::*;
+pub use self::overview::*;
 pub use self::password_reset::*;
 pub use self::policies::*;
 pub use self::portal::*;
@@ -102,6 +104,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("lists.rs", include_str!("lists.rs")),
     ("mail.rs", include_str!("mail.rs")),
     ("mfa.rs", include_str!("mfa.rs")),
+    ("overview.rs", include_str!("overview.rs")),
     ("password_reset.rs", include_str!("password_reset.rs")),
     ("policies.rs", include_str!("policies.rs")),
     ("portal.rs", include_str!("portal.rs")),

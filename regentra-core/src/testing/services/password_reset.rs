@@ -79,14 +79,14 @@ pub async fn a_password_reset_works_once_and_revokes_every_token(store: Arc<dyn 
     let (_, login) = r.issue_login_token(&person).await.expect("token");
     let (_, api) = r.issue_token(&person, "script").await.expect("token");
 
-    r.request_password_reset(" Forgetful@ACME.test", from("203.0.113.9"))
+    r.request_password_reset(" Forgetful@ACME.test", None, from("203.0.113.9"))
         .await
         .expect("requested");
     let emails = emails_to(&r, "forgetful@acme.test", EmailKind::PasswordReset).await;
     assert_eq!(emails.len(), 1);
     assert_eq!(emails[0].org, None, "the platform's own email");
     assert_eq!(emails[0].recipient, Some(user));
-    assert_eq!(emails[0].content["name"], "Fay Forgetful");
+    assert_eq!(emails[0].content["recipient_name"], "Fay Forgetful");
     assert_eq!(
         emails[0].content["expires_at"],
         json!(at(0) + RESET_LIFETIME)
@@ -180,7 +180,7 @@ pub async fn a_password_reset_works_once_and_revokes_every_token(store: Arc<dyn 
     refused_token(r.password_reset_inputs(&token).await, "already been used");
 
     // Expired after an hour.
-    r.request_password_reset("forgetful@acme.test", RequestMeta::default())
+    r.request_password_reset("forgetful@acme.test", None, RequestMeta::default())
         .await
         .expect("requested");
     let late = last_link_token(&r, "forgetful@acme.test", EmailKind::PasswordReset).await;
@@ -218,10 +218,10 @@ pub async fn a_password_reset_request_answers_the_same_for_any_email(store: Arc<
     };
     let before = chain(r).await.len();
     let known = r
-        .request_password_reset("known@acme.test", RequestMeta::default())
+        .request_password_reset("known@acme.test", None, RequestMeta::default())
         .await;
     let unknown = r
-        .request_password_reset("nobody@acme.test", RequestMeta::default())
+        .request_password_reset("nobody@acme.test", None, RequestMeta::default())
         .await;
     assert_eq!(format!("{known:?}"), format!("{unknown:?}"));
     assert!(known.is_ok());
@@ -239,14 +239,14 @@ pub async fn a_password_reset_request_answers_the_same_for_any_email(store: Arc<
         "nobody to write to"
     );
     expect_invalid(
-        r.request_password_reset("not an email", RequestMeta::default())
+        r.request_password_reset("not an email", None, RequestMeta::default())
             .await,
         "email",
     );
 
     // A newer request supersedes the older link.
     let older = last_link_token(r, "known@acme.test", EmailKind::PasswordReset).await;
-    r.request_password_reset("known@acme.test", RequestMeta::default())
+    r.request_password_reset("known@acme.test", None, RequestMeta::default())
         .await
         .expect("requested");
     let newer = last_link_token(r, "known@acme.test", EmailKind::PasswordReset).await;
@@ -262,4 +262,128 @@ pub async fn a_password_reset_request_answers_the_same_for_any_email(store: Arc<
     r.confirm_password_reset(&newer, hash, RequestMeta::default())
         .await
         .expect("the newest link works");
+}
+
+/// A reset asked for on a client's portal links back to that portal, in
+/// the portal org's name, only for a member of that org: a person of
+/// another client (or the MSP's admin, who is no member) gets the
+/// product's link in the platform's own email, a stranger gets nothing,
+/// and each request is one commit with one platform event naming the
+/// portal. An unknown or disabled portal is not found and writes nothing.
+pub async fn a_password_reset_asked_on_a_portal_links_back_to_it_only_for_its_members(
+    store: Arc<dyn Store>,
+) {
+    let f = msp_fixture(store, "Northwind IT").await;
+    let r = &f.regentra;
+    let (acme, bolt) = (f.clients[0], f.clients[1]);
+    for (org, slug, enabled) in [(acme, "acme", true), (bolt, "bolt", false)] {
+        r.update_portal_settings(
+            &f.admin,
+            org,
+            PortalUpdate {
+                enabled: Some(enabled),
+                slug: Some(Some(slug.into())),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("portal");
+    }
+    let ann = member(&f, acme, "ann@acme.test", Role::Employee).await;
+    member(&f, bolt, "bob@bolt.test", Role::Employee).await;
+    let platform = |r: &Regentra| {
+        let r = r.clone();
+        async move {
+            store::audit_chain(r.store(), crate::audit::PLATFORM_CHAIN)
+                .await
+                .expect("audit")
+        }
+    };
+    let before = platform(r).await.len();
+
+    // A member of the portal's org: the portal's link, from the org.
+    let answer = r
+        .request_password_reset("Ann@acme.test", Some("acme"), from("203.0.113.9"))
+        .await;
+    assert!(answer.is_ok(), "{answer:?}");
+    let emails = emails_to(r, "ann@acme.test", EmailKind::PasswordReset).await;
+    assert_eq!(emails.len(), 1);
+    let email = &emails[0];
+    assert_eq!(email.org, Some(acme), "sent in the portal org's name");
+    assert_eq!(email.recipient, Some(ann.user));
+    let link = email.content["link"].as_str().expect("link");
+    assert!(
+        link.starts_with("/portal/acme/reset-password?token=rgr_"),
+        "{link}"
+    );
+    assert_eq!(email.content["org_name"], "Acme Dental (Northwind IT)");
+    assert_eq!(email.content["msp_name"], "Northwind IT");
+    assert_eq!(email.content["recipient_name"], "ann@acme.test");
+    // The portal's link is a reset link like any other.
+    let token = last_link_token(r, "ann@acme.test", EmailKind::PasswordReset).await;
+    let hash = hash_for(r, &token, "violet kettle marches sideways").await;
+    r.confirm_password_reset(&token, hash, RequestMeta::default())
+        .await
+        .expect("the portal's link sets the password");
+
+    // A person of another client, and the MSP's admin, asking on this
+    // portal: the product's link, in the platform's own email.
+    for (email, asked) in [
+        ("bob@bolt.test", "bob"),
+        ("admin@northwind-it.test", "the MSP's admin"),
+    ] {
+        let other = r
+            .request_password_reset(email, Some("acme"), RequestMeta::default())
+            .await;
+        assert_eq!(format!("{other:?}"), format!("{answer:?}"), "{asked}");
+        let sent = emails_to(r, email, EmailKind::PasswordReset).await;
+        assert_eq!(sent.len(), 1, "{asked}");
+        assert_eq!(sent[0].org, None, "{asked}: the platform's own email");
+        let link = sent[0].content["link"].as_str().expect("link");
+        assert!(
+            link.starts_with("/reset-password?token=rgr_"),
+            "{asked}: {link}"
+        );
+        assert!(sent[0].content.get("org_name").is_none(), "{asked}");
+    }
+
+    // A stranger: the same answer, and nothing to write to.
+    let stranger = r
+        .request_password_reset("nobody@acme.test", Some("acme"), RequestMeta::default())
+        .await;
+    assert_eq!(format!("{stranger:?}"), format!("{answer:?}"));
+    assert!(
+        emails_to(r, "nobody@acme.test", EmailKind::PasswordReset)
+            .await
+            .is_empty()
+    );
+
+    // Four requests, four events (the reset itself is the fifth), each
+    // naming the portal asked on.
+    let events = platform(r).await;
+    let requested: Vec<_> = events[before..]
+        .iter()
+        .filter(|e| e.action == "password_reset.requested")
+        .collect();
+    assert_eq!(requested.len(), 4);
+    assert_eq!(events.len(), before + 5);
+    assert!(requested.iter().all(|e| e.details["portal"] == "acme"));
+    assert_eq!(requested[0].target.id, ann.user.to_string());
+    assert_eq!(requested[0].request.ip.as_deref(), Some("203.0.113.9"));
+
+    // No portal at that address: not found, nothing written.
+    for slug in ["bolt", "nowhere"] {
+        expect_not_found(
+            r.request_password_reset("ann@acme.test", Some(slug), RequestMeta::default())
+                .await,
+            slug,
+        );
+    }
+    assert_eq!(platform(r).await.len(), before + 5);
+    assert_eq!(
+        emails_to(r, "ann@acme.test", EmailKind::PasswordReset)
+            .await
+            .len(),
+        1
+    );
 }

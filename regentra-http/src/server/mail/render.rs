@@ -240,10 +240,11 @@ fn message(kind: EmailKind, c: &Content<'_>, org: &str) -> Message {
             }
         }
         EmailKind::PasswordReset => {
+            // `org` is "Regentra" for the product's own reset and the
+            // portal's name for a reset asked for on a client's portal.
             let mut paragraphs = vec![
                 hello,
-                "Someone (we hope you) asked to reset the password of your Regentra account."
-                    .into(),
+                format!("Someone (we hope you) asked to reset the password of your {org} account."),
             ];
             if let Some(until) = c.when("expires_at") {
                 paragraphs.push(format!("The link works once, until {until}."));
@@ -465,6 +466,7 @@ mod tests {
         assert!(r.text.contains("http://127.0.0.1:8080/reset?token=abc"));
         assert!(r.text.contains("Monday 30 November 2026, 10:00 UTC"));
         assert!(!r.text.contains("turn off"));
+        assert!(r.text.contains("your Regentra account"), "{}", r.text);
         let foreign = email(
             EmailKind::Invitation,
             json!({ "link": "https://evil.example/x", "org_name": "Acme" }),
@@ -474,5 +476,33 @@ mod tests {
             !r.html.contains("evil.example"),
             "only paths of ours become links"
         );
+    }
+
+    #[test]
+    fn a_reset_asked_for_on_a_portal_comes_from_the_portals_org() {
+        let mut e = email(
+            EmailKind::PasswordReset,
+            json!({
+                "link": "/portal/acme/reset-password?token=rgr_x",
+                "recipient_name": "Ann Example",
+                "org_name": "Acme Dental",
+                "msp_name": "Northwind IT",
+            }),
+        );
+        e.org = Some(regentra_core::ids::OrgId(uuid::Uuid::nil()));
+        let branding = Branding {
+            display_name: Some("Acme help desk".into()),
+            primary_color: Some("#0b5394".into()),
+            ..Branding::default()
+        };
+        let r = render(&e, Some(&branding), "https://help.example").expect("renders");
+        assert_eq!(r.sender, "Northwind IT on behalf of Acme help desk");
+        assert!(r.text.contains("Hello Ann Example,"), "{}", r.text);
+        assert!(r.text.contains("your Acme help desk account"), "{}", r.text);
+        assert!(
+            r.text
+                .contains("https://help.example/portal/acme/reset-password?token=rgr_x")
+        );
+        assert!(r.html.contains("#0b5394"));
     }
 }

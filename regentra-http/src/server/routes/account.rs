@@ -80,7 +80,8 @@ async fn login(
     Meta(request): Meta,
     Body(req): Body<LoginRequest>,
 ) -> ApiResult<Json<LoginAnswer>> {
-    match sign_in(&state, &req.email, &req.password, address, request).await? {
+    // The API is not served on a portal's host name: the server's own.
+    match sign_in(&state, &req.email, &req.password, address, request, None).await? {
         SignIn::Session(session) => Ok(Json(LoginAnswer::Session(LoginResponse {
             token: session.secret,
             user_id: session.user,

@@ -396,7 +396,7 @@ struct Incoming {
     security(("bearer" = [])))]
 async fn socket(
     State(state): State<AppState>,
-    SocketCaller(caller, token): SocketCaller,
+    SocketCaller(caller, token, host): SocketCaller,
     Id((org, chat)): Id<(OrgId, ChatId)>,
     upgrade: WebSocketUpgrade,
 ) -> ApiResult<Response> {
@@ -414,6 +414,7 @@ async fn socket(
     let party = Party {
         caller,
         token,
+        host,
         org,
         chat,
     };
@@ -427,6 +428,9 @@ pub const RECHECK_EVERY: Duration = Duration::from_secs(30);
 struct Party {
     caller: Principal,
     token: String,
+    /// The `Host` the socket was opened on: its token is checked again on
+    /// that site (a portal's host name that is no longer one ends it).
+    host: Option<String>,
     org: OrgId,
     chat: ChatId,
 }
@@ -469,7 +473,10 @@ impl Party {
     /// authenticates as the same user, and the core still counts the
     /// caller a party to the chat.
     async fn ending(&self, state: &AppState) -> Option<Ending> {
-        match state.regentra.authenticate(&self.token).await {
+        match state
+            .authenticate_at_host(self.host.as_deref(), &self.token)
+            .await
+        {
             Ok(p) if p.user == self.caller.user => {}
             Ok(_) | Err(Error::Unauthenticated) => return Some(Ending::TokenEnded),
             Err(_) => return Some(Ending::Unchecked),

@@ -72,7 +72,8 @@ async fn login_mfa(
     Meta(request): Meta,
     Body(req): Body<MfaLogin>,
 ) -> ApiResult<Json<MfaSession>> {
-    let session = complete_mfa(&state, &req.challenge, &req.code, address, request).await?;
+    // The API is not served on a portal's host name: the server's own.
+    let session = complete_mfa(&state, &req.challenge, &req.code, address, request, None).await?;
     Ok(Json(MfaSession {
         token: session.secret,
         user_id: session.user,

@@ -89,7 +89,7 @@ async fn request_reset(
         .map_err(ApiError::from)?;
     state
         .regentra
-        .request_password_reset(&req.email, meta)
+        .request_password_reset(&req.email, None, meta)
         .await?;
     Ok((
         StatusCode::ACCEPTED,

@@ -19,6 +19,7 @@ use super::{ApiResult, Id};
 use crate::server::AppState;
 use crate::server::auth::Caller;
 use crate::server::problem::{Body, Problem};
+use crate::server::sites::Site;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -68,7 +69,8 @@ async fn update_settings(
         state
             .regentra
             .update_portal_settings(&caller, org, update)
-            .await?
+            .await
+            .inspect(|_| state.sites.forget())?
     )))
 }
 
@@ -93,7 +95,8 @@ async fn upload_logo(
         state
             .regentra
             .set_portal_logo(&caller, org, body.to_vec())
-            .await?
+            .await
+            .inspect(|_| state.sites.forget())?
     )))
 }
 
@@ -108,7 +111,11 @@ async fn remove_logo(
     Id(org): Id<OrgId>,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(json!(
-        state.regentra.remove_portal_logo(&caller, org).await?
+        state
+            .regentra
+            .remove_portal_logo(&caller, org)
+            .await
+            .inspect(|_| state.sites.forget())?
     )))
 }
 
@@ -196,6 +203,7 @@ async fn verify_hostname(
         .regentra
         .verify_hostname(&caller, org, &observed)
         .await?;
+    state.sites.forget();
     Ok(Json(claim.into()))
 }
 
@@ -213,6 +221,7 @@ async fn approve_hostname(
     Id(org): Id<OrgId>,
 ) -> ApiResult<Json<HostnameChallenge>> {
     let claim = state.regentra.approve_hostname(&caller, org).await?;
+    state.sites.forget();
     Ok(Json(claim.into()))
 }
 
@@ -238,18 +247,16 @@ async fn public_portal(
 
 /// A portal with its own host name: that host's root leads to the portal.
 async fn portal_at_host(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    match state.regentra.portal_by_hostname(host).await? {
+    match state.site(&headers).await? {
         // The portal's pages live under its slug; its own host name leads
-        // there (same server, same cookie).
-        Some(portal) => Ok(Redirect::to(&format!("/portal/{}", portal.slug)).into_response()),
+        // there (and serves nothing else: `server::sites`).
+        Site::Portal(at) => {
+            Ok(Redirect::to(&format!("/portal/{}", at.portal.slug)).into_response())
+        }
         // The server's own address: a browser goes to the signed-in
         // person's page (or signs in first); a program is told nothing is here.
-        None if wants_html(&headers) => Ok(Redirect::to("/account").into_response()),
-        None => Err(regentra_core::Error::NotFound { what: "portal" }.into()),
+        Site::Own if wants_html(&headers) => Ok(Redirect::to("/app").into_response()),
+        Site::Own => Err(regentra_core::Error::NotFound { what: "portal" }.into()),
     }
 }
 

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use regentra_core::ids::{OrgId, UserId};
 use regentra_core::rbac::Role;
+use regentra_core::tenancy::overview::MspOverview;
 use regentra_core::tenancy::{Membership, OrgKind, Organization};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -23,6 +24,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create_org, list_orgs))
         .routes(routes!(get_org, rename_org))
         .routes(routes!(create_client, list_clients))
+        .routes(routes!(msp_overview))
         .routes(routes!(add_member, list_members))
         .routes(routes!(change_member_role, remove_member))
         .routes(routes!(assign_staff))
@@ -156,6 +158,29 @@ async fn rename_org(
             .await?
             .into(),
     ))
+}
+
+/// An MSP's clients side by side, for its staff console: per client the
+/// compliance score of each adopted framework, open tickets, SLA at risk
+/// and breached in the last 30 days, completion of its open campaigns,
+/// evidence expiring within 30 days and expired, and last activity; their
+/// totals; and the series of scores and of breaches per ISO week (UTC).
+/// Those who manage the MSP's tenants see every client, other staff the
+/// clients they are assigned to; in each client a figure the caller's role
+/// there may not see is `null`. A client read through the MSP's delegation
+/// records one `access.delegated` event per overview.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/overview", tag = "tenancy",
+    params(("org_id" = Uuid, Path, description = "the MSP")),
+    responses((status = 200, body = MspOverview),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "the org is not an MSP")),
+    security(("bearer" = [])))]
+async fn msp_overview(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(msp): Id<OrgId>,
+) -> ApiResult<Json<MspOverview>> {
+    Ok(Json(state.regentra.msp_overview(&caller, msp).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

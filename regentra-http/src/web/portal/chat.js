@@ -10,22 +10,10 @@
   let leaving = false;
   window.addEventListener('pagehide', () => { leaving = true; });
 
-  // Any form with data-busy-label says it is working once sent, and is not
-  // sent twice.
+  // A form posted the ordinary way (ending the chat, leaving it as a
+  // ticket) leaves the page. Its busy button is the portal's forms script's.
   for (const form of document.querySelectorAll('form[data-busy-label]')) {
-    form.addEventListener('submit', (event) => {
-      if (form.dataset.busy === 'true') {
-        event.preventDefault();
-        return;
-      }
-      form.dataset.busy = 'true';
-      leaving = true;
-      const button = form.querySelector('button[type="submit"]');
-      if (button) {
-        button.setAttribute('aria-disabled', 'true');
-        button.textContent = form.dataset.busyLabel;
-      }
-    });
+    form.addEventListener('submit', () => { leaving = true; });
   }
 
   const root = document.getElementById('chat');
@@ -99,6 +87,8 @@
 
   // The offer to leave the chat as a ticket, as the server makes it.
   function showOffer(minutes) {
+    // The offer is the requester's; the service desk's page has none.
+    if (data.party === 'staff') return;
     if (document.getElementById('chat-offer')) return;
     const section = document.createElement('section');
     section.className = 'card chat-offer';

@@ -46,7 +46,7 @@ pub(crate) async fn script(headers: HeaderMap) -> Response {
     )
 }
 
-fn script_version() -> &'static str {
+pub(crate) fn script_version() -> &'static str {
     static VERSION: OnceLock<String> = OnceLock::new();
     VERSION.get_or_init(|| short_hash(SCRIPT))
 }
@@ -112,7 +112,8 @@ pub(crate) struct StartForm {
 }
 
 /// `POST /portal/{slug}/chat`: starts a conversation with its first
-/// message and opens it.
+/// message and opens it at its form (`#chat-form`), where the focus goes
+/// to write the next one.
 pub(crate) async fn start(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -129,7 +130,9 @@ pub(crate) async fn start(
         .start_chat(&visitor.caller, view.portal.org, &form.message)
         .await
     {
-        Ok(chat) => Redirect::to(&chat_path(&view, chat.id)).into_response(),
+        Ok(chat) => {
+            Redirect::to(&format!("{}#chat-form", chat_path(&view, chat.id))).into_response()
+        }
         Err(Error::Validation(errors)) => {
             let error = errors
                 .into_iter()

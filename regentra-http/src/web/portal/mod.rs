@@ -13,6 +13,7 @@ pub mod chat;
 pub mod compliance;
 pub mod home;
 pub mod kb;
+pub mod password_reset;
 pub mod policies;
 pub mod sign_in;
 pub mod tickets;
@@ -42,6 +43,14 @@ pub fn routes() -> Router<AppState> {
             get(sign_in::page).post(sign_in::submit),
         )
         .route("/portal/{slug}/sign-in/code", post(sign_in::submit_code))
+        .route(
+            "/portal/{slug}/forgot-password",
+            get(password_reset::forgot_page).post(password_reset::request),
+        )
+        .route(
+            "/portal/{slug}/reset-password",
+            get(password_reset::reset_page).post(password_reset::confirm),
+        )
         .route("/portal/{slug}/sign-out", post(sign_in::sign_out))
         .route("/portal/{slug}/favicon.svg", get(favicon))
         .route(
@@ -119,6 +128,12 @@ impl PortalView {
             b.primary_color.as_deref(),
             b.accent_color.as_deref(),
         )
+    }
+
+    /// The address of the script every portal page loads (where the
+    /// focus goes when a page opens, busy buttons), with its version.
+    pub fn forms_script(&self) -> String {
+        format!("/assets/portal-forms.js?v={}", forms_script_version())
     }
 
     /// The portal's path for `rest` (`"tickets"` gives `/portal/x/tickets`).
@@ -277,7 +292,9 @@ pub async fn signed_in(
     let Some(secret) = browser::session_secret(headers, state) else {
         return Err(to_portal_sign_in(&view, path, None));
     };
-    let caller = match state.regentra.authenticate(&secret).await {
+    // On the site of the request: a session of the portal's own host name
+    // is not one here on the server's own address, nor the other way.
+    let caller = match state.authenticate(headers, &secret).await {
         Ok(caller) => caller.for_one_request(),
         Err(Error::Unauthenticated) => {
             let mut response = to_portal_sign_in(&view, path, Some("expired"));
@@ -422,15 +439,22 @@ async fn not_found_in_portal(State(state): State<AppState>, uri: Uri) -> Respons
         .unwrap_or_default()
         .to_owned();
     match portal(&state, &slug).await {
-        Ok(view) => message(
-            StatusCode::NOT_FOUND,
-            &view,
-            None,
-            "Page not found",
-            "There is no page at this address. Check the link, or go to the portal's start page.",
-        ),
+        Ok(view) => page_not_found(&view),
         Err(response) => response,
     }
+}
+
+/// The portal's own 404 page, without the navigation: a path no portal
+/// page serves, or anything but the portal on the portal's own host name
+/// ([`crate::server::sites::only_the_portal`]).
+pub fn page_not_found(view: &PortalView) -> Response {
+    message(
+        StatusCode::NOT_FOUND,
+        view,
+        None,
+        "Page not found",
+        "There is no page at this address. Check the link, or go to the portal's start page.",
+    )
 }
 
 /// `GET /portal/{slug}/logo`: the uploaded logo (its address carries its
@@ -492,40 +516,25 @@ async fn favicon(
         .into_response()
 }
 
-/// The portal forms' script (busy buttons), compiled in.
+/// The script every portal page loads (where the focus goes when a page
+/// opens, busy buttons), compiled in.
 const FORMS_SCRIPT: &str = include_str!("forms.js");
 
 /// `GET /assets/portal-forms.js`: cached for a day, revalidated by its
 /// hash, like the stylesheet.
 async fn forms_script(headers: HeaderMap) -> Response {
-    let etag = format!("\"{}\"", forms_script_version());
-    let fresh = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag));
-    let cache = [
-        (header::CACHE_CONTROL, "public, max-age=86400".to_owned()),
-        (header::ETAG, etag),
-    ];
-    if fresh {
-        return (StatusCode::NOT_MODIFIED, cache).into_response();
-    }
-    (
-        StatusCode::OK,
-        cache,
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+    super::static_asset(
+        &headers,
         FORMS_SCRIPT,
+        forms_script_version(),
+        "text/javascript; charset=utf-8",
     )
-        .into_response()
 }
 
 /// A short hash of the forms' script, for its address (`?v=`) and `ETag`.
 pub fn forms_script_version() -> &'static str {
     static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    VERSION.get_or_init(|| {
-        use sha2::Digest as _;
-        hex::encode(&sha2::Sha256::digest(FORMS_SCRIPT.as_bytes())[..6])
-    })
+    VERSION.get_or_init(|| super::short_hash(FORMS_SCRIPT))
 }
 
 /// A failure of ours, logged; the person sees a page that says so.

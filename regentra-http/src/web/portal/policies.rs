@@ -86,10 +86,10 @@ struct PolicyPage {
     csrf_field: CsrfField,
     account_name: String,
     typed_name: String,
+    agreed: bool,
     agree_error: Option<String>,
     name_error: Option<String>,
     alert: Option<String>,
-    script_version: &'static str,
 }
 
 #[derive(Template)]
@@ -201,6 +201,8 @@ pub(crate) async fn list(
 /// What a signing form's page shows around the form.
 struct Form {
     typed_name: String,
+    /// The box was ticked: it stays ticked when the form comes back.
+    agreed: bool,
     agree_error: Option<String>,
     name_error: Option<String>,
     alert: Option<String>,
@@ -210,6 +212,7 @@ impl Form {
     fn empty() -> Self {
         Self {
             typed_name: String::new(),
+            agreed: false,
             agree_error: None,
             name_error: None,
             alert: None,
@@ -253,10 +256,10 @@ fn policy_page(
             csrf_field: visitor.csrf_field(),
             account_name: visitor.name.clone(),
             typed_name: form.typed_name,
+            agreed: form.agreed,
             agree_error: form.agree_error,
             name_error: form.name_error,
             alert: form.alert,
-            script_version: super::forms_script_version(),
             policy,
             view,
         },
@@ -365,8 +368,10 @@ pub(crate) async fn sign(
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
+    let agreed = form.agree.as_deref() == Some("yes");
     let mut checked = Form {
-        agree_error: (form.agree.as_deref() != Some("yes")).then(|| {
+        agreed,
+        agree_error: (!agreed).then(|| {
             "Tick the box to confirm that you have read and understood the policy.".to_owned()
         }),
         name_error: if typed_name.is_empty() {

@@ -1,5 +1,6 @@
 //! Signing in to a portal: the portal's own branded form, the MFA code
-//! step, and signing out. The same sign-in path as the product's page
+//! step, and signing out. A forgotten password is asked for and chosen on
+//! the portal's own pages too ([`super::password_reset`]). The same sign-in path as the product's page
 //! (limits, decoy hash, session); in addition, an account that does not act
 //! in the portal's organization gets no session here and is told to use
 //! its own organization's portal.
@@ -68,6 +69,8 @@ struct PageQuery {
     next: Option<String>,
     /// `expired` (the session ended) or `signed_out`.
     reason: Option<String>,
+    /// `done`: back from choosing a new password through a reset link.
+    reset: Option<String>,
 }
 
 /// Where a portal sign-in goes on to: a page of this portal only.
@@ -99,6 +102,9 @@ pub(crate) async fn page(
         Some("signed_out") => Some("You are signed out.".to_owned()),
         _ => None,
     };
+    if query.reset.as_deref() == Some("done") {
+        page.notice = Some("Your password was changed. Sign in with the new one.".to_owned());
+    }
     render(StatusCode::OK, &page)
 }
 
@@ -140,8 +146,14 @@ pub(crate) async fn submit(
     if page.email_error.is_some() || page.password_error.is_some() {
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
-    match sign_in(&state, &page.email, &form.password, address, request).await {
-        Ok(SignIn::Session(session)) => admit(&state, &view, *session, page).await,
+    // On the portal's own host name, the session is bound to it.
+    let site = match state.site(&headers).await {
+        Ok(site) => site,
+        Err(e) => return super::failed(&e),
+    };
+    let host = site.portal_host();
+    match sign_in(&state, &page.email, &form.password, address, request, host).await {
+        Ok(SignIn::Session(session)) => admit(&state, &view, *session, page, host).await,
         Ok(SignIn::MfaRequired { challenge, .. }) => render(
             StatusCode::OK,
             &CodePage {
@@ -181,8 +193,13 @@ async fn admit(
     view: &PortalView,
     session: Session,
     mut page: SignInPage,
+    portal_host: Option<&str>,
 ) -> Response {
-    let member = match state.regentra.authenticate(&session.secret).await {
+    let member = match state
+        .regentra
+        .authenticate_at(&session.secret, portal_host)
+        .await
+    {
         Ok(caller) => match state.regentra.me(&caller).await {
             Ok(me) => Some((
                 caller,
@@ -249,8 +266,22 @@ pub(crate) async fn submit_code(
         page.code_error = Some("Enter the code your app shows.".to_owned());
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
-    match complete_mfa(&state, &form.challenge, form.code.trim(), address, request).await {
-        Ok(session) => admit(&state, &view, session, SignInPage::new(&view, next)).await,
+    let site = match state.site(&headers).await {
+        Ok(site) => site,
+        Err(e) => return super::failed(&e),
+    };
+    let host = site.portal_host();
+    match complete_mfa(
+        &state,
+        &form.challenge,
+        form.code.trim(),
+        address,
+        request,
+        host,
+    )
+    .await
+    {
+        Ok(session) => admit(&state, &view, session, SignInPage::new(&view, next), host).await,
         Err(ApiError::Core(Error::Validation(_))) => {
             page.code_error =
                 Some("That code is not right. Try the code your app shows now.".to_owned());

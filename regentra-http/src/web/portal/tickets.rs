@@ -542,6 +542,19 @@ fn error_of(errors: &[FieldError], field: &str) -> Option<String> {
         .map(|e| format!("{}{}.", capitalized(field), with_space(&e.message)))
 }
 
+/// The core's refusal of a message's files (on `attachments`: too many at
+/// once, or more than the ticket holds), as a sentence under the field.
+/// The whole message was refused with them, so it says nothing was sent.
+fn files_error(errors: &[FieldError]) -> Option<String> {
+    errors.iter().find(|e| e.field == "attachments").map(|e| {
+        let mut sentence = e.message.trim_end_matches('.').to_owned();
+        if let Some(first) = sentence.get(..1) {
+            sentence.replace_range(..1, &first.to_uppercase());
+        }
+        format!("{sentence}. Nothing was sent.")
+    })
+}
+
 fn capitalized(field: &str) -> String {
     let mut chars = field.chars();
     match chars.next() {
@@ -726,7 +739,7 @@ async fn create_detached(
             page.subject_error = error_of(&errors, "subject");
             page.description_error = error_of(&errors, "description");
             page.priority_error = error_of(&errors, "priority");
-            page.attachments_error = error_of(&errors, "attachments");
+            page.attachments_error = files_error(&errors);
             if had_files && page.attachments_error.is_none() {
                 page.attachments_error =
                     Some("Nothing was sent: choose your files again.".to_owned());
@@ -1069,10 +1082,11 @@ async fn reply_detached(
         )
         .await
     {
-        Ok(comment) => Redirect::to(&format!(
-            "{}?done=replied#comment-{}",
-            view.path(&format!("tickets/{id}")),
-            comment.id
+        // The page opens on its notice, like every action's: no fragment
+        // pointing at the reply (see portal/forms.js).
+        Ok(_) => Redirect::to(&format!(
+            "{}?done=replied",
+            view.path(&format!("tickets/{id}"))
         ))
         .into_response(),
         Err(Error::Validation(errors)) => {
@@ -1080,7 +1094,7 @@ async fn reply_detached(
                 .iter()
                 .find(|e| e.field == "body")
                 .map(|_| "Write your reply before sending it.".to_owned());
-            let mut attachments_error = error_of(&errors, "attachments");
+            let mut attachments_error = files_error(&errors);
             if had_files && attachments_error.is_none() {
                 attachments_error = Some("Nothing was sent: choose your files again.".to_owned());
             }

@@ -5,10 +5,12 @@
 //! without the browser; failed in CI.
 
 mod checks;
+mod console;
 mod errors;
 mod password_reset;
 mod portal;
 mod portal_chat;
+mod portal_focus;
 mod portal_self_service;
 mod portal_tickets;
 mod sign_in;

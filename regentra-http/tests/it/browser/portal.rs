@@ -9,7 +9,7 @@ use crate::support::{M, PASSWORD, Server, msp_with_client};
 
 /// A client with its portal at `/portal/acme`, in a dark brand color, and
 /// an employee, `ann@acme.test`.
-async fn acme_portal(server: &Server) {
+pub(crate) async fn acme_portal(server: &Server) {
     let (boss, _, client) = msp_with_client(server).await;
     boss.ok(
         M::PATCH,
@@ -55,7 +55,7 @@ async fn an_employee_signs_in_on_the_branded_portal() {
 
 /// Presses Tab until the field or button labelled `label` has the focus
 /// (as a keyboard user would), failing after a page's worth of stops.
-async fn tab_to(browser: &Chromium, label: &str) {
+pub(super) async fn tab_to(browser: &Chromium, label: &str) {
     for _ in 0..40 {
         browser.press_tab().await;
         if browser.focused_element_label().await.starts_with(label) {

@@ -7,7 +7,7 @@ use crate::support::fixtures::acme;
 use crate::support::{PASSWORD, Server};
 
 #[tokio::test]
-async fn a_wrong_password_is_said_at_the_field_and_the_right_one_lands_on_the_account_page() {
+async fn a_wrong_password_is_said_at_the_field_and_the_right_one_lands_in_the_console() {
     let server = Server::embedded().await;
     acme(&server).await;
     let Some(browser) = Chromium::open(&server).await else {
@@ -35,8 +35,9 @@ async fn a_wrong_password_is_said_at_the_field_and_the_right_one_lands_on_the_ac
 
     browser.fill("Password", PASSWORD).await;
     browser.click("Sign in").await;
-    browser.wait_for_path("/account").await;
-    browser.wait_for_text("Signed in as Alice").await;
+    // No page asked for: the console's start, her org's service desk.
+    browser.wait_for_text("Service desk: Acme").await;
+    assert!(browser.current_path().await.ends_with("/tickets"));
 }
 
 #[tokio::test]
@@ -63,6 +64,7 @@ async fn signing_in_with_the_keyboard_alone() {
     assert_eq!(browser.focused_element_label().await, "Sign in");
     browser.assert_focus_visible().await;
     browser.press_enter().await;
-    browser.wait_for_path("/account").await;
-    browser.wait_for_text("Signed in as Alice").await;
+    // No page asked for: the console's start, her org's service desk.
+    browser.wait_for_text("Service desk: Acme").await;
+    assert!(browser.current_path().await.ends_with("/tickets"));
 }

@@ -12,7 +12,8 @@ async fn the_account_page_shows_the_person_and_signs_out() {
         return;
     };
     browser.sign_in("alice@acme.test", PASSWORD).await;
-    browser.wait_for_path("/account").await;
+    browser.wait_for_text("Service desk: Acme").await;
+    browser.goto("/account").await;
     browser.wait_for_text("Your organizations").await;
     browser.check_page().await;
 

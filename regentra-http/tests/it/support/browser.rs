@@ -92,6 +92,10 @@ pub enum Part<'a> {
 #[derive(Clone)]
 pub struct Browser {
     base: String,
+    /// The host name the browser believes it is on, sent as `Host` (and in
+    /// its `Origin`), when it is not the server's address: a portal's own
+    /// host name whose DNS would lead here.
+    host: Option<String>,
     client: reqwest::Client,
     cookie: Arc<Mutex<Option<String>>>,
     /// The `Referrer-Policy` of the last answer.
@@ -106,8 +110,26 @@ impl Browser {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client"),
+            host: None,
             cookie: Arc::default(),
             referrer_policy: Arc::default(),
+        }
+    }
+
+    /// A browser on `host` (a name without a port), whose requests reach
+    /// the server at `base` as if DNS led there.
+    pub fn on_host(base: &str, host: &str) -> Browser {
+        Browser {
+            host: Some(host.to_owned()),
+            ..Browser::new(base)
+        }
+    }
+
+    /// The origin of the pages this browser is on.
+    fn origin(&self) -> String {
+        match &self.host {
+            Some(host) => format!("http://{host}"),
+            None => self.base.clone(),
         }
     }
 
@@ -141,6 +163,10 @@ impl Browser {
             Some(cookie) => request.header("cookie", cookie),
             None => request,
         };
+        let request = match &self.host {
+            Some(host) => request.header("host", host),
+            None => request,
+        };
         let response = request.send().await.expect("the server answers");
         let page = Page {
             status: response.status(),
@@ -169,7 +195,7 @@ impl Browser {
         let origin = if *self.referrer_policy.lock().expect("policy") == "no-referrer" {
             "null".to_owned()
         } else {
-            self.base.clone()
+            self.origin()
         };
         self.send(
             self.client
@@ -218,7 +244,7 @@ impl Browser {
                     "content-type",
                     format!("multipart/form-data; boundary={boundary}"),
                 )
-                .header("origin", self.base.clone())
+                .header("origin", self.origin())
                 .header("accept", "text/html")
                 .body(body),
         )

@@ -335,7 +335,7 @@ impl Api {
     }
 }
 
-async fn reply(res: reqwest::Response) -> Reply {
+pub async fn reply(res: reqwest::Response) -> Reply {
     let status = res.status();
     let content_type = res
         .headers()

@@ -346,6 +346,7 @@ pub fn routes(user: &str) -> Vec<Route> {
             Some(json!({"name": "Renamed"})),
         ),
         r(M::GET, "/v1/orgs/{org_id}/clients", None),
+        r(M::GET, "/v1/orgs/{org_id}/overview", None),
         r(
             M::POST,
             "/v1/orgs/{org_id}/clients",
@@ -748,9 +749,10 @@ pub fn routes(user: &str) -> Vec<Route> {
     ]
 }
 
-/// Whether a template's `{org_id}` is an MSP (the client routes).
+/// Whether a template's `{org_id}` is an MSP (the client routes, the
+/// overview).
 pub fn takes_msp(template: &str) -> bool {
-    template.contains("/clients")
+    template.contains("/clients") || template.ends_with("/overview")
 }
 
 /// Fills a template: `org` for `{org_id}`, `client` for `{client_id}`, and

@@ -1,0 +1,105 @@
+//! The people a ticket can name: who may be given it (its assignee) and
+//! for whom staff may open one (its requester). What a staff screen's
+//! choosers list, decided by the same rules the operations apply, so a
+//! list never offers someone the operation would refuse.
+
+use crate::Principal;
+use crate::error::Result;
+use crate::ids::{OrgId, UserId};
+use crate::rbac::{self, Access, Permission, Role};
+use crate::service::Regentra;
+use crate::store::{self, Scope};
+use crate::tenancy::{Membership, Organization, User};
+
+/// Someone a chooser lists.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Person {
+    pub user: UserId,
+    pub name: String,
+    pub email: String,
+}
+
+impl Regentra {
+    /// Who may be assigned the org's tickets: its members whose role
+    /// manages every ticket (admins, technicians) and, for a client, its
+    /// MSP's admins (who hold a client admin's rights there), by name.
+    /// The rule of [`Regentra::assign_ticket`]. Needs `tickets.manage`.
+    /// Reads: the org, its members, its MSP's members, their accounts.
+    pub async fn ticket_assignees(&self, principal: &Principal, org: OrgId) -> Result<Vec<Person>> {
+        self.authorize_all(principal, org, Permission::TicketsManage)
+            .await?;
+        let organization = store::require::<Organization>(self.store(), Scope::Platform, org.0)
+            .await?
+            .value;
+        let works_tickets =
+            |role: Role| rbac::decide(role, Permission::TicketsManage) == Access::All;
+        let mut users: Vec<UserId> = self
+            .members_of(org)
+            .await?
+            .into_iter()
+            .filter(|m| works_tickets(m.role))
+            .map(|m| m.user)
+            .collect();
+        if let Some(msp) = organization.parent {
+            users.extend(
+                self.members_of(msp)
+                    .await?
+                    .into_iter()
+                    .filter(|m| m.role == Role::MspAdmin)
+                    .map(|m| m.user),
+            );
+        }
+        self.people(users).await
+    }
+
+    /// For whom staff may open a ticket of the org: its members who may
+    /// submit tickets (every role but viewer), by name. Needs
+    /// `tickets.manage`.
+    pub async fn ticket_requesters(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+    ) -> Result<Vec<Person>> {
+        self.authorize_all(principal, org, Permission::TicketsManage)
+            .await?;
+        let users = self
+            .members_of(org)
+            .await?
+            .into_iter()
+            .filter(|m| rbac::decide(m.role, Permission::TicketsSubmit).is_allowed())
+            .map(|m| m.user)
+            .collect();
+        self.people(users).await
+    }
+
+    async fn members_of(&self, org: OrgId) -> Result<Vec<Membership>> {
+        Ok(
+            store::find_all::<Membership>(self.store(), Scope::Platform, "org", &org.to_string())
+                .await?
+                .into_iter()
+                .map(|m| m.value)
+                .collect(),
+        )
+    }
+
+    /// The accounts of `users` (once each, in one read), by name.
+    async fn people(&self, mut users: Vec<UserId>) -> Result<Vec<Person>> {
+        users.sort();
+        users.dedup();
+        let ids: Vec<uuid::Uuid> = users.iter().map(|u| u.0).collect();
+        let mut people: Vec<Person> = store::load_many::<User>(self.store(), Scope::Platform, &ids)
+            .await?
+            .into_iter()
+            .flatten()
+            .map(|u| Person {
+                user: u.value.id,
+                name: u.value.display_name,
+                email: u.value.email,
+            })
+            .collect();
+        // A membership whose account is gone names nobody: left out.
+        people.sort_by_cached_key(|p| (p.name.to_lowercase(), p.email.clone()));
+        Ok(people)
+    }
+}

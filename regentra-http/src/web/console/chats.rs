@@ -1,0 +1,383 @@
+//! The chat console: a chat as the service desk answers it
+//! (`/app/{org}/chats/{chat}`), live over the chat's WebSocket with the
+//! portal's own chat script, beside the client's recent tickets; ending
+//! it, or turning it into a ticket. Without JavaScript the answer form
+//! posts and the page reloads.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono_tz::Tz;
+use regentra_core::Error;
+use regentra_core::ids::ChatId;
+use regentra_core::psa::Priority;
+use regentra_core::psa::chat::ChatStatus;
+use regentra_core::psa::queue::{QueueSort, TicketQuery};
+use regentra_core::rbac::Permission;
+use regentra_core::store::PageRequest;
+use serde::Deserialize;
+
+use super::tickets::{Badge, status_badge};
+use super::{Scope, Section, Shell, Staff, failed, not_found_page, staff_form, staff_in};
+use crate::server::AppState;
+use crate::web::{Chrome, CsrfField, render};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/app/{scope}/chats/{chat_id}", get(page))
+        .route("/app/{scope}/chats/{chat_id}/messages", post(send))
+        .route("/app/{scope}/chats/{chat_id}/close", post(close))
+        .route("/app/{scope}/chats/{chat_id}/ticket", post(to_ticket))
+}
+
+struct Line {
+    id: String,
+    who: String,
+    mine: bool,
+    at_iso: String,
+    at_text: String,
+    body: String,
+}
+
+struct RecentTicket {
+    href: String,
+    number: u64,
+    subject: String,
+    status: Badge,
+}
+
+#[derive(Template)]
+#[template(path = "web/console/chat.html")]
+struct ChatPage {
+    shell: Option<Shell>,
+    chrome: Chrome,
+    csrf_field: CsrfField,
+    base: String,
+    /// The org's list of chats.
+    chats: String,
+    org_id: String,
+    chat_id: String,
+    me: String,
+    client: String,
+    requester: String,
+    started: String,
+    time_zone: String,
+    open: bool,
+    ticket: Option<String>,
+    lines: Vec<Line>,
+    recent: Vec<RecentTicket>,
+    notice: Option<String>,
+    body_error: Option<String>,
+    subject_error: Option<String>,
+    script_version: &'static str,
+}
+
+impl ChatPage {
+    /// The API paths the chat script uses: the chat, its messages, its
+    /// socket.
+    fn api(&self, rest: &str) -> String {
+        format!("/v1/orgs/{}/chats/{}{rest}", self.org_id, self.chat_id)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PageQuery {
+    done: Option<String>,
+}
+
+/// The org and chat a path names, if the person may answer chats there.
+fn chat_of(staff: &Staff, segment: &str, chat_id: &str) -> Option<(Scope, ChatId)> {
+    match (staff.scope(segment), chat_id.parse::<uuid::Uuid>()) {
+        (Some(Scope::Org(org)), Ok(id)) if staff.can(org, Permission::ChatStaff) => {
+            Some((Scope::Org(org), ChatId(id)))
+        }
+        _ => None,
+    }
+}
+
+/// `GET /app/{org}/chats/{chat}`.
+async fn page(
+    State(state): State<AppState>,
+    Path((segment, chat_id)): Path<(String, String)>,
+    axum::extract::Query(query): axum::extract::Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let path = format!("/app/{segment}/chats/{chat_id}");
+    let (staff, scope) = match staff_in(&state, &headers, &segment, &path).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let Some((scope, chat)) = chat_of(&staff, &segment, &chat_id) else {
+        return not_found_page(&staff, Some(&scope));
+    };
+    let notice = match query.done.as_deref() {
+        Some("sent") => Some("Sent.".to_owned()),
+        Some("closed") => Some("The chat has ended.".to_owned()),
+        _ => None,
+    };
+    show(
+        &state,
+        &staff,
+        &scope,
+        chat,
+        notice,
+        None,
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn show(
+    state: &AppState,
+    staff: &Staff,
+    scope: &Scope,
+    chat: ChatId,
+    notice: Option<String>,
+    body_error: Option<String>,
+    subject_error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let Scope::Org(org) = *scope else {
+        return not_found_page(staff, Some(scope));
+    };
+    let r = &state.regentra;
+    let view = match r.chat_view(&staff.caller, org, chat).await {
+        Ok(view) => view,
+        Err(Error::NotFound { .. } | Error::PermissionDenied { .. }) => {
+            return not_found_page(staff, Some(scope));
+        }
+        Err(e) => return failed(&e),
+    };
+    let messages = match r
+        .chat_messages(&staff.caller, org, chat, PageRequest::first(500))
+        .await
+    {
+        Ok(listing) => listing.items,
+        Err(e) => return failed(&e),
+    };
+    let zone: Tz = view.time_zone.parse().unwrap_or(Tz::UTC);
+    let requester = messages
+        .iter()
+        .find(|m| m.author == view.chat.requester && !m.author_name.is_empty())
+        .map(|m| m.author_name.clone())
+        .unwrap_or_else(|| "The client".to_owned());
+    let lines = messages
+        .into_iter()
+        .map(|m| {
+            let mine = m.author == staff.caller.user;
+            Line {
+                id: m.id.0.to_string(),
+                who: if mine {
+                    "You".to_owned()
+                } else {
+                    m.author_name
+                },
+                mine,
+                at_iso: m.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                at_text: m.at.with_timezone(&zone).format("%H:%M").to_string(),
+                body: m.body,
+            }
+        })
+        .collect();
+    // The person's recent tickets, beside the chat.
+    let recent = if staff.can(org, Permission::TicketsRead) {
+        r.ticket_queue(
+            &staff.caller,
+            org,
+            TicketQuery {
+                requester: Some(view.chat.requester),
+                sort: QueueSort::Newest,
+                limit: 5,
+                ..TicketQuery::default()
+            },
+        )
+        .await
+        .map(|page| page.items)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| RecentTicket {
+            href: scope.path(&format!("tickets/{}", t.id)),
+            number: t.number,
+            subject: t.title,
+            status: status_badge(t.status),
+        })
+        .collect()
+    } else {
+        Vec::new()
+    };
+    let title = format!("Chat with {requester}");
+    let shell = Shell::new(staff, Some(scope), Some(Section::Chats), &title);
+    render(
+        status,
+        &ChatPage {
+            chrome: shell.chrome.clone(),
+            csrf_field: staff.csrf_field(),
+            shell: Some(shell),
+            base: scope.path(&format!("chats/{chat}")),
+            chats: scope.path("chats"),
+            org_id: org.to_string(),
+            chat_id: chat.to_string(),
+            me: staff.caller.user.to_string(),
+            client: staff.scope_name(scope),
+            started: view
+                .chat
+                .started_at
+                .with_timezone(&zone)
+                .format("%-d %b %Y, %H:%M %Z")
+                .to_string(),
+            time_zone: view.time_zone.clone(),
+            open: view.chat.status == ChatStatus::Open,
+            ticket: view
+                .chat
+                .ticket
+                .map(|t| scope.path(&format!("tickets/{t}"))),
+            requester,
+            lines,
+            recent,
+            notice,
+            body_error,
+            subject_error,
+            script_version: crate::web::portal::chat::script_version(),
+        },
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct SendForm {
+    #[serde(default)]
+    body: String,
+}
+
+/// `POST /app/{org}/chats/{chat}/messages` (the page without script).
+async fn send(
+    State(state): State<AppState>,
+    Path((segment, chat_id)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    let back = format!("/app/{segment}/chats/{chat_id}");
+    let (staff, form) = match staff_form::<SendForm>(&state, &back, request).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let Some((scope, chat)) = chat_of(&staff, &segment, &chat_id) else {
+        return not_found_page(&staff, None);
+    };
+    let Scope::Org(org) = scope else {
+        return not_found_page(&staff, None);
+    };
+    match state
+        .regentra
+        .post_chat_message(&staff.caller, org, chat, &form.body)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("{back}?done=sent")).into_response(),
+        Err(Error::Validation(fields)) => {
+            let message = fields.into_iter().next().map(|f| f.message);
+            show(
+                &state,
+                &staff,
+                &scope,
+                chat,
+                None,
+                message,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => failed(&e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct NoFields {}
+
+/// `POST /app/{org}/chats/{chat}/close`.
+async fn close(
+    State(state): State<AppState>,
+    Path((segment, chat_id)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    let back = format!("/app/{segment}/chats/{chat_id}");
+    let (staff, _) = match staff_form::<NoFields>(&state, &back, request).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let Some((Scope::Org(org), chat)) = chat_of(&staff, &segment, &chat_id) else {
+        return not_found_page(&staff, None);
+    };
+    match state.regentra.close_chat(&staff.caller, org, chat).await {
+        Ok(_) | Err(Error::Validation(_)) => {
+            Redirect::to(&format!("{back}?done=closed")).into_response()
+        }
+        Err(e) => failed(&e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct TicketForm {
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    priority: String,
+}
+
+/// `POST /app/{org}/chats/{chat}/ticket`: the conversation becomes a
+/// ticket (the core copies it in), and the page goes to the ticket.
+async fn to_ticket(
+    State(state): State<AppState>,
+    Path((segment, chat_id)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    let back = format!("/app/{segment}/chats/{chat_id}");
+    let (staff, form) = match staff_form::<TicketForm>(&state, &back, request).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let Some((scope, chat)) = chat_of(&staff, &segment, &chat_id) else {
+        return not_found_page(&staff, None);
+    };
+    let Scope::Org(org) = scope else {
+        return not_found_page(&staff, None);
+    };
+    let priority = Priority::ALL
+        .into_iter()
+        .find(|p| p.key() == form.priority)
+        .unwrap_or(Priority::Medium);
+    match state
+        .regentra
+        .chat_to_ticket(&staff.caller, org, chat, &form.subject, priority)
+        .await
+    {
+        Ok(ticket) => Redirect::to(&format!(
+            "{}?done=created",
+            scope.path(&format!("tickets/{}", ticket.id))
+        ))
+        .into_response(),
+        // Made a ticket already (twice clicked, or by someone else): the
+        // chat's page links it.
+        Err(Error::AlreadyExists { .. } | Error::Conflict { .. }) => {
+            Redirect::to(&back).into_response()
+        }
+        Err(Error::Validation(fields)) => {
+            let message = fields.into_iter().next().map(|f| f.message);
+            show(
+                &state,
+                &staff,
+                &scope,
+                chat,
+                None,
+                None,
+                message,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => failed(&e),
+    }
+}

@@ -1,0 +1,104 @@
+// The staff console's script: what the pages do better with JavaScript.
+// Every page works without it (the switcher is a list of links, forms
+// post and redirect); this adds the switcher's filter, closes it with
+// Escape, and moves focus to a page's message after an action.
+"use strict";
+
+(function () {
+  // The client switcher: a filter box over the list of clients, shown
+  // only when the script runs (it is `hidden` in the page).
+  document.querySelectorAll("[data-switcher]").forEach(function (switcher) {
+    var filter = switcher.querySelector("[data-switcher-filter]");
+    var none = switcher.querySelector("[data-switcher-none]");
+    var items = Array.prototype.slice.call(switcher.querySelectorAll("li"));
+    if (!filter) return;
+    filter.hidden = false;
+    switcher.addEventListener("toggle", function () {
+      if (switcher.open) filter.focus();
+    });
+    filter.addEventListener("input", function () {
+      var wanted = filter.value.trim().toLowerCase();
+      var shown = 0;
+      items.forEach(function (item) {
+        var match = item.textContent.toLowerCase().indexOf(wanted) !== -1;
+        item.hidden = !match;
+        if (match) shown += 1;
+      });
+      if (none) none.hidden = shown !== 0;
+    });
+    filter.addEventListener("keydown", function (event) {
+      // Enter opens the only (or first) client left.
+      if (event.key === "Enter") {
+        var first = items.filter(function (i) { return !i.hidden; })[0];
+        if (first) {
+          event.preventDefault();
+          first.querySelector("a").click();
+        }
+      }
+    });
+    switcher.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && switcher.open) {
+        switcher.open = false;
+        switcher.querySelector("summary").focus();
+      }
+    });
+  });
+
+  // Live regions (`data-live="name"`): the queue and a ticket's
+  // conversation. Every few seconds the page is fetched again and each
+  // region whose content changed is replaced, unless the person is
+  // working inside it (focus there) or has a text selection in it. The
+  // regions are `aria-live="polite"`: a change is announced, focus stays
+  // where it is.
+  //
+  // Only while the person is at the page: after ten minutes without a key,
+  // a click or a scroll the refreshes stop (until the next one), so an
+  // unattended tab does not keep its session alive past its idle limit.
+  var regions = document.querySelectorAll("[data-live]");
+  var lastActive = Date.now();
+  ["keydown", "pointerdown", "scroll", "focus"].forEach(function (type) {
+    window.addEventListener(type, function () { lastActive = Date.now(); }, { passive: true, capture: true });
+  });
+  if (regions.length && window.fetch && window.DOMParser) {
+    var refresh = function () {
+      if (document.hidden) return;
+      if (Date.now() - lastActive > 10 * 60 * 1000) return;
+      fetch(window.location.href, {
+        credentials: "same-origin",
+        headers: { Accept: "text/html", "X-Regentra-Refresh": "1" },
+      })
+        .then(function (response) {
+          if (!response.ok || response.redirected) return null;
+          return response.text();
+        })
+        .then(function (html) {
+          if (!html) return;
+          var fresh = new DOMParser().parseFromString(html, "text/html");
+          regions.forEach(function (region) {
+            var name = region.getAttribute("data-live");
+            var next = fresh.querySelector('[data-live="' + name + '"]');
+            if (!next || next.innerHTML === region.innerHTML) return;
+            if (region.contains(document.activeElement)) return;
+            var selection = window.getSelection && window.getSelection();
+            if (selection && !selection.isCollapsed && region.contains(selection.anchorNode)) return;
+            region.innerHTML = next.innerHTML;
+            region.setAttribute("data-refreshed", String(Date.now()));
+          });
+        })
+        .catch(function () {
+          // Offline for a moment: the next round tries again.
+        });
+    };
+    window.setInterval(refresh, 5000);
+  }
+
+  // After an action the page shows its outcome in an element marked
+  // `data-focus-on-load` (a success notice or an error summary): focus
+  // goes there, so a screen reader reads it and the keyboard continues
+  // from it.
+  var outcome = document.querySelector("[data-focus-on-load]");
+  if (outcome) {
+    if (!outcome.hasAttribute("tabindex")) outcome.setAttribute("tabindex", "-1");
+    outcome.focus();
+  }
+})();
