@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::mail::OutgoingEmail;
 use crate::notify::Notification;
 use crate::policies::Acknowledgment;
+use crate::psa::chat::ChatSession;
 use crate::psa::records::{Article, TimeEntry};
 use crate::psa::ticket::Ticket;
 use crate::service::{Principal, Regentra};
@@ -63,6 +64,17 @@ pub const PORTAL_USEFUL_INDEX_ID: Uuid = Uuid::from_u128(0x0000_0000_0000_7000_8
 pub const OVERVIEW_INDEXES: &str = "overview-indexes";
 pub const OVERVIEW_INDEXES_ID: Uuid = Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0003);
 
+/// The service desk's chat lists (`activity`, `status_activity`) on the
+/// chats started before they existed.
+pub const CHAT_ACTIVITY_INDEX: &str = "chat-activity-index";
+pub const CHAT_ACTIVITY_INDEX_ID: Uuid = Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0004);
+
+/// The staff's list of articles by status (`status_updated`) on the
+/// articles written before it existed.
+pub const ARTICLE_STATUS_INDEX: &str = "article-status-index";
+pub const ARTICLE_STATUS_INDEX_ID: Uuid =
+    Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0005);
+
 /// The maintenance a platform bootstrapped by this version never needs (its
 /// records carry every index from the start), recorded as done with the
 /// bootstrap.
@@ -71,6 +83,8 @@ pub(crate) fn done_at_bootstrap(at: DateTime<Utc>) -> Vec<Maintenance> {
         (DUE_INDEXES_ID, DUE_INDEXES),
         (PORTAL_USEFUL_INDEX_ID, PORTAL_USEFUL_INDEX),
         (OVERVIEW_INDEXES_ID, OVERVIEW_INDEXES),
+        (CHAT_ACTIVITY_INDEX_ID, CHAT_ACTIVITY_INDEX),
+        (ARTICLE_STATUS_INDEX_ID, ARTICLE_STATUS_INDEX),
     ]
     .into_iter()
     .map(|(id, name)| Maintenance {
@@ -141,7 +155,33 @@ impl Regentra {
     /// [`Self::backfill_due_indexes`] does (batches, events, once per
     /// store; `None` when it had been done before).
     pub async fn backfill_portal_useful_index(&self) -> Result<Option<usize>> {
-        if store::load::<Maintenance>(self.store(), Scope::Platform, PORTAL_USEFUL_INDEX_ID)
+        self.reindex_everywhere::<Article>(PORTAL_USEFUL_INDEX_ID, PORTAL_USEFUL_INDEX)
+            .await
+    }
+
+    /// Gives the chats started before the service desk's chat lists
+    /// existed their `activity` entries (their start as their last
+    /// activity, until their next message): every chat session of every
+    /// org is rewritten as it is, as [`Self::backfill_due_indexes`] does
+    /// (batches, events, once per store; `None` when it had been done
+    /// before).
+    pub async fn backfill_chat_activity_index(&self) -> Result<Option<usize>> {
+        self.reindex_everywhere::<ChatSession>(CHAT_ACTIVITY_INDEX_ID, CHAT_ACTIVITY_INDEX)
+            .await
+    }
+
+    /// Gives the articles written before the staff's list by status
+    /// existed their `status_updated` entry, as
+    /// [`Self::backfill_portal_useful_index`] does.
+    pub async fn backfill_article_status_index(&self) -> Result<Option<usize>> {
+        self.reindex_everywhere::<Article>(ARTICLE_STATUS_INDEX_ID, ARTICLE_STATUS_INDEX)
+            .await
+    }
+
+    /// Rewrites every record of kind `E` in every org, once per store: the
+    /// piece `name` (recorded as done under `id`).
+    async fn reindex_everywhere<E: Entity>(&self, id: Uuid, name: &str) -> Result<Option<usize>> {
+        if store::load::<Maintenance>(self.store(), Scope::Platform, id)
             .await?
             .is_some()
         {
@@ -154,17 +194,14 @@ impl Regentra {
                 .organization_ids(PageRequest::after(after, store::MAX_PAGE))
                 .await?;
             for &org in &orgs {
-                rewritten += self
-                    .reindex::<Article>(PORTAL_USEFUL_INDEX, Scope::Org(org), None)
-                    .await?;
+                rewritten += self.reindex::<E>(name, Scope::Org(org), None).await?;
             }
             match orgs.last() {
                 Some(last) if orgs.len() == store::MAX_PAGE => after = Some(last.0),
                 _ => break,
             }
         }
-        self.record_done(PORTAL_USEFUL_INDEX_ID, PORTAL_USEFUL_INDEX, rewritten)
-            .await
+        self.record_done(id, name, rewritten).await
     }
 
     /// Gives the records written before the overview's counts existed

@@ -8,8 +8,9 @@
 //! computed for it. Reads are `get` and `get_many` (by id), `list` (by id),
 //! `find` (one index value) and `scan` (an ordered range of index values,
 //! either way, keyset-paged), `count` (how many records an index range
-//! holds) and, for audit chains, `audit_events` (oldest first) and
-//! `audit_events_before` (newest first); `read` runs several of them against one
+//! holds) and, for audit chains, `audit_events` (oldest first),
+//! `audit_events_before` (newest first) and `audit_events_about` (those
+//! about some records, by target); `read` runs several of them against one
 //! snapshot; every write goes through one [`Store::apply`] of a
 //! [`ChangeSet`] that the adapter commits in one native transaction, audit
 //! events included. A stale version is [`Error::Conflict`], a taken unique
@@ -28,7 +29,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
-use crate::audit::{AuditDraft, AuditEvent};
+use crate::audit::{AuditDraft, AuditEvent, Target};
 use crate::error::{Error, Result};
 use crate::ids::OrgId;
 
@@ -937,6 +938,19 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> Result<Vec<AuditEvent>>;
 
+    /// An org's audit events whose target is one of `targets` (kind and id
+    /// equal), with `seq > after`, in chain order, each once, at most
+    /// `limit` (1 to [`MAX_PAGE`]): a record's trail, found by an index of
+    /// the events by target, so it costs the events about those records,
+    /// not the chain.
+    async fn audit_events_about(
+        &self,
+        org: OrgId,
+        targets: &[Target],
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>>;
+
     /// Stores chunk `seq` of a blob (an evidence file), replacing any chunk
     /// already there. Files travel chunk by chunk so that no layer holds a
     /// whole file; a blob becomes reachable only through the record that
@@ -1005,6 +1019,17 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
         limit: usize,
     ) -> Result<Vec<AuditEvent>> {
         (**self).audit_events(org, after, limit).await
+    }
+    async fn audit_events_about(
+        &self,
+        org: OrgId,
+        targets: &[Target],
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>> {
+        (**self)
+            .audit_events_about(org, targets, after, limit)
+            .await
     }
     async fn put_blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32, data: Vec<u8>) -> Result<()> {
         (**self).put_blob_chunk(org, blob, seq, data).await

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use redb::backends::FileBackend;
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, Table, WriteTransaction};
-use regentra_core::audit::{self, AuditEvent};
+use regentra_core::audit::{self, AuditEvent, Target};
 use regentra_core::error::{Error, Result};
 use regentra_core::ids::OrgId;
 use regentra_core::store::{
@@ -28,7 +28,7 @@ use regentra_core::store::{
 };
 use uuid::Uuid;
 
-use schema::{AUDIT, BLOBS, Envelope, FORMAT_VERSION, INDEX, META, RECORDS};
+use schema::{AUDIT, AUDIT_TARGET, BLOBS, Envelope, FORMAT_VERSION, INDEX, META, RECORDS};
 
 /// The redb-backed store. Cheap to clone; clones share the database.
 #[derive(Clone)]
@@ -111,7 +111,8 @@ impl EmbeddedStore {
         self.path.as_deref()
     }
 
-    /// Creates the tables and checks or writes the format version.
+    /// Creates the tables and checks or writes the format version,
+    /// bringing an older file up to date in the same transaction.
     fn init(db: Database, path: Option<PathBuf>) -> Result<Self> {
         let label = path.clone().unwrap_or_else(|| PathBuf::from(":memory:"));
         let tx = db.begin_write().map_err(storage)?;
@@ -121,21 +122,27 @@ impl EmbeddedStore {
                 .get("format_version")
                 .map_err(storage)?
                 .map(|v| v.value());
+            tx.open_table(RECORDS).map_err(storage)?;
+            tx.open_table(INDEX).map_err(storage)?;
+            tx.open_table(AUDIT).map_err(storage)?;
+            tx.open_table(AUDIT_TARGET).map_err(storage)?;
+            tx.open_table(BLOBS).map_err(storage)?;
             match found {
                 Some(found) if found > FORMAT_VERSION => {
                     let newer = OpenError::NewerFormat { path: label, found };
                     return Err(Error::Unavailable(newer.to_string()));
                 }
-                Some(_) => {}
+                Some(FORMAT_VERSION) => {}
+                Some(_) => {
+                    index_audit_targets(&tx)?;
+                    meta.insert("format_version", FORMAT_VERSION)
+                        .map_err(storage)?;
+                }
                 None => {
                     meta.insert("format_version", FORMAT_VERSION)
                         .map_err(storage)?;
                 }
             }
-            tx.open_table(RECORDS).map_err(storage)?;
-            tx.open_table(INDEX).map_err(storage)?;
-            tx.open_table(AUDIT).map_err(storage)?;
-            tx.open_table(BLOBS).map_err(storage)?;
         }
         tx.commit().map_err(storage)?;
         Ok(Self {
@@ -152,6 +159,29 @@ impl EmbeddedStore {
         let db = Arc::clone(&self.db);
         blocking(move || f(&db.begin_read().map_err(storage)?)).await
     }
+}
+
+/// Format 1 to 2: every audit event of the file entered in `audit_target`.
+fn index_audit_targets(tx: &WriteTransaction) -> Result<()> {
+    let chain = tx.open_table(AUDIT).map_err(storage)?;
+    let mut targets = tx.open_table(AUDIT_TARGET).map_err(storage)?;
+    for entry in chain.iter().map_err(storage)? {
+        let (key, value) = entry.map_err(storage)?;
+        let (org, seq) = key.value();
+        let event = decode_event(value.value())?;
+        targets
+            .insert(
+                (
+                    org,
+                    event.target.kind.as_str(),
+                    event.target.id.as_str(),
+                    seq,
+                ),
+                (),
+            )
+            .map_err(storage)?;
+    }
+    Ok(())
 }
 
 /// The database file, opened for reading and writing as redb opens it
@@ -412,6 +442,55 @@ impl Store for EmbeddedStore {
         })
         .await
     }
+
+    async fn audit_events_about(
+        &self,
+        org: OrgId,
+        targets: &[Target],
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>> {
+        let targets = targets.to_vec();
+        self.read_tx(move |tx| audit_about_in(tx, org, &targets, after, limit))
+            .await
+    }
+}
+
+/// The events of `org` about `targets` after `after`, in chain order: the
+/// first `limit` sequence numbers of each target's range of
+/// `audit_target`, merged, then those events read from `audit`.
+fn audit_about_in(
+    tx: &ReadTransaction,
+    org: OrgId,
+    targets: &[Target],
+    after: Option<u64>,
+    limit: usize,
+) -> Result<Vec<AuditEvent>> {
+    let by_target = tx.open_table(AUDIT_TARGET).map_err(storage)?;
+    let chain = tx.open_table(AUDIT).map_err(storage)?;
+    let o = org.0.as_u128();
+    let limit = limit.clamp(1, regentra_core::store::MAX_PAGE);
+    let first = after.map_or(0, |seq| seq.saturating_add(1));
+    let mut seqs = std::collections::BTreeSet::new();
+    for target in targets {
+        let (kind, id) = (target.kind.as_str(), target.id.as_str());
+        for entry in by_target
+            .range((o, kind, id, first)..=(o, kind, id, u64::MAX))
+            .map_err(storage)?
+            .take(limit)
+        {
+            seqs.insert(entry.map_err(storage)?.0.value().3);
+        }
+    }
+    let mut out = Vec::new();
+    for seq in seqs.into_iter().take(limit) {
+        let event = chain
+            .get((o, seq))
+            .map_err(storage)?
+            .ok_or_else(|| Error::storage(format!("audit_target names missing event {seq}")))?;
+        out.push(decode_event(event.value())?);
+    }
+    Ok(out)
 }
 
 /// An org's events with `seq < before`, newest first: the chain's keys
@@ -768,6 +847,7 @@ fn apply_in(tx: &WriteTransaction, mut changes: ChangeSet) -> Result<Applied> {
         }
     }
     let mut chain = tx.open_table(AUDIT).map_err(storage)?;
+    let mut by_target = tx.open_table(AUDIT_TARGET).map_err(storage)?;
     let mut sealed = Vec::with_capacity(changes.audit.len());
     for draft in changes.audit {
         let o = draft.org.0.as_u128();
@@ -783,6 +863,17 @@ fn apply_in(tx: &WriteTransaction, mut changes: ChangeSet) -> Result<Applied> {
         let bytes = serde_json::to_vec(&event).map_err(Error::storage)?;
         chain
             .insert((o, event.seq), bytes.as_slice())
+            .map_err(storage)?;
+        by_target
+            .insert(
+                (
+                    o,
+                    event.target.kind.as_str(),
+                    event.target.id.as_str(),
+                    event.seq,
+                ),
+                (),
+            )
             .map_err(storage)?;
         sealed.push(event);
     }

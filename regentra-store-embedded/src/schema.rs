@@ -7,6 +7,7 @@
 //! | `records` | (scope, kind, id) | JSON [`Envelope`] |
 //! | `index` | (scope, kind, index name, value, id) | () |
 //! | `audit` | (org, seq) | JSON audit event |
+//! | `audit_target` | (org, target kind, target id, seq) | () |
 //! | `blobs` | (org, blob, chunk) | the chunk's bytes |
 //!
 //! Scopes and ids are uuids as `u128`; the platform scope is the nil uuid.
@@ -21,15 +22,20 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
-/// Bumped when the layout changes incompatibly; a build refuses files with
-/// a newer format instead of misreading them.
-pub const FORMAT_VERSION: u64 = 1;
+/// Bumped when the layout changes; a build refuses files with a newer
+/// format instead of misreading them, and brings an older one up to date
+/// when it opens it. Format 2 added `audit_target` (the audit events by
+/// the record they are about), filled from `audit` when a format 1 file is
+/// opened: a build of format 1 would write events without it.
+pub const FORMAT_VERSION: u64 = 2;
 
 pub const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 pub const RECORDS: TableDefinition<'_, (u128, &str, u128), &[u8]> = TableDefinition::new("records");
 pub const INDEX: TableDefinition<'_, (u128, &str, &str, &str, u128), ()> =
     TableDefinition::new("index");
 pub const AUDIT: TableDefinition<'_, (u128, u64), &[u8]> = TableDefinition::new("audit");
+pub const AUDIT_TARGET: TableDefinition<'_, (u128, &str, &str, u64), ()> =
+    TableDefinition::new("audit_target");
 pub const BLOBS: TableDefinition<'_, (u128, u128, u32), &[u8]> = TableDefinition::new("blobs");
 
 /// A stored record: its version, the index entries it holds (so an update

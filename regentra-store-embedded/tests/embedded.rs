@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::sync::Arc;
 
-use redb::ReadableTable;
+use redb::{ReadableDatabase, ReadableTable};
 use regentra_core::rbac::Role;
 use regentra_core::store::{PageRequest, Store};
 use regentra_core::tenancy::{ChainVerification, OrgKind};
@@ -216,6 +216,61 @@ async fn a_file_from_a_newer_format_is_refused_not_misread() {
         }
         other => panic!("a newer format must be refused, got {other:?}"),
     }
+}
+
+/// A file of format 1 (before the audit events were indexed by target) is
+/// brought up to date when it opens: every event it holds is found by its
+/// target, and the file says format 2.
+#[tokio::test]
+async fn a_format_1_file_gets_its_audit_events_indexed_by_target() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("older.redb");
+    let (_, msp) = seeded(&path).await;
+    // Each target of the MSP's chain, and how many of its events are about it.
+    let by_target = |store: EmbeddedStore| async move {
+        let chain = store.audit_events(msp, None, 100).await.expect("chain");
+        let mut found = Vec::new();
+        for event in &chain {
+            let about = store
+                .audit_events_about(msp, std::slice::from_ref(&event.target), None, 100)
+                .await
+                .expect("read");
+            found.push((event.seq, about.iter().map(|e| e.seq).collect::<Vec<_>>()));
+        }
+        found
+    };
+    let before = by_target(EmbeddedStore::open(&path).await.expect("open")).await;
+    assert!(!before.is_empty(), "the MSP's chain has events");
+    assert!(before.iter().all(|(seq, about)| about.contains(seq)));
+    // As a build of format 1 left it: no index of the events by target.
+    {
+        let db = redb::Database::open(&path).expect("raw open");
+        let tx = db.begin_write().expect("write tx");
+        tx.delete_table(regentra_store_embedded::schema::AUDIT_TARGET)
+            .expect("drop the index");
+        tx.open_table(regentra_store_embedded::schema::META)
+            .expect("meta")
+            .insert("format_version", 1u64)
+            .expect("write");
+        tx.commit().expect("commit");
+    }
+    assert_eq!(
+        by_target(EmbeddedStore::open(&path).await.expect("reopen")).await,
+        before,
+        "every event indexed again"
+    );
+    let db = redb::Database::open(&path).expect("raw open");
+    let tx = db.begin_read().expect("read tx");
+    let version = tx
+        .open_table(regentra_store_embedded::schema::META)
+        .expect("meta")
+        .get("format_version")
+        .expect("read")
+        .map(|v| v.value());
+    assert_eq!(
+        version,
+        Some(regentra_store_embedded::schema::FORMAT_VERSION)
+    );
 }
 
 /// The database holds password and token hashes: a new file is readable and

@@ -4,8 +4,14 @@
 //! policy sets ([`SlaPolicy::chat_answer_minutes`]), the requester may leave
 //! the chat as a ticket instead ([`chat_wait`] is the rule,
 //! [`Regentra::leave_chat_as_ticket`] the operation).
+//!
+//! The service desk works from lists of chats, newest activity first: an
+//! org's ([`Regentra::chat_queue`]) and one across every org the caller
+//! answers chats in ([`Regentra::my_chat_queue`]), both walks of the
+//! `activity` indexes every session writes. A new chat tells the people
+//! who answer the org's chats, in the commit that starts it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
 use chrono::{DateTime, Duration, Utc};
@@ -20,11 +26,11 @@ use crate::audit::Target;
 use crate::error::{Error, Result};
 use crate::ids::{ChatId, ChatMessageId, OrgId, TicketId, UserId};
 use crate::notify::NotificationKind;
-use crate::rbac::{Grant, Permission, Role};
+use crate::rbac::{self, Access, Grant, Permission};
 use crate::service::{Principal, Regentra};
 use crate::store::{
-    self, ChangeSet, Entity, IndexEntry, IndexScan, Listing, PageRequest, ScanCursor, ScanRequest,
-    Scope, Versioned,
+    self, ChangeSet, Entity, IndexEntry, IndexScan, Listing, PageRequest, Read, ReadResult,
+    ScanCursor, ScanRequest, Scanned, Scope, Versioned,
 };
 use crate::tenancy::{Membership, User};
 
@@ -47,6 +53,58 @@ pub struct ChatSession {
     pub closed_by: Option<UserId>,
     pub ticket: Option<TicketId>,
     pub started_at: DateTime<Utc>,
+    /// The requester's display name when they started it, for the service
+    /// desk's lists. Empty in chats started before it was recorded.
+    #[serde(default)]
+    pub requester_name: String,
+    /// When the chat last moved (a message, its closing, its ticket);
+    /// absent in chats written before it was kept, whose last activity is
+    /// their start.
+    #[serde(default)]
+    pub last_activity_at: Option<DateTime<Utc>>,
+}
+
+impl ChatSession {
+    /// When anything last happened in the chat: what the service desk's
+    /// lists order by, newest first.
+    pub fn last_activity(&self) -> DateTime<Utc> {
+        self.last_activity_at.unwrap_or(self.started_at)
+    }
+}
+
+/// Which chats a service-desk list shows.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatFilter {
+    Open,
+    Closed,
+    #[default]
+    Any,
+}
+
+/// The index of chats by last activity (fixed-width UTC, to the
+/// microsecond), and the same led
+/// by the chat's status (`open|...`, `closed|...`): the service desk's lists
+/// are descending walks of one or the other.
+const ACTIVITY: &str = "activity";
+const STATUS_ACTIVITY: &str = "status_activity";
+
+fn status_key(status: ChatStatus) -> &'static str {
+    match status {
+        ChatStatus::Open => "open",
+        ChatStatus::Closed => "closed",
+    }
+}
+
+/// The walk listing `filter`'s chats newest activity first.
+fn activity_walk(filter: ChatFilter) -> IndexScan {
+    let walk = match filter {
+        ChatFilter::Any => IndexScan::all(ACTIVITY),
+        ChatFilter::Open => IndexScan::prefix(STATUS_ACTIVITY, "open|"),
+        ChatFilter::Closed => IndexScan::prefix(STATUS_ACTIVITY, "closed|"),
+    };
+    walk.descending()
 }
 
 impl Entity for ChatSession {
@@ -59,7 +117,16 @@ impl Entity for ChatSession {
         self.id.0
     }
     fn indexes(&self) -> Vec<IndexEntry> {
-        vec![IndexEntry::multi("requester", self.requester.to_string())]
+        // To the microsecond: messages come seconds apart.
+        let activity = store::time_value(self.last_activity());
+        vec![
+            IndexEntry::multi("requester", self.requester.to_string()),
+            IndexEntry::multi(
+                STATUS_ACTIVITY,
+                format!("{}|{activity}", status_key(self.status)),
+            ),
+            IndexEntry::multi(ACTIVITY, activity),
+        ]
     }
 }
 
@@ -133,6 +200,8 @@ impl Regentra {
             closed_by: None,
             ticket: None,
             started_at: now,
+            requester_name: author_name.clone(),
+            last_activity_at: Some(now),
         };
         let message = ChatMessage {
             id: ChatMessageId(self.new_id()),
@@ -159,9 +228,13 @@ impl Regentra {
         Ok(chat)
     }
 
-    /// A new chat is waiting: every technician of the org (its own, and
-    /// those its MSP assigned to it) is told, in the inbox and by email,
-    /// with who asked, what they wrote first, and the link.
+    /// A new chat is waiting: everyone who answers the org's chats is told,
+    /// in the inbox ("New chat from Erin at Acme Dental") and by email, with
+    /// who asked, what they wrote first, and the link. They are the org's
+    /// members whose role there holds `chat.staff` over every chat: its own
+    /// admins and technicians, and the MSP staff assigned to it (an
+    /// assignment is a membership of the client), as an escalation's
+    /// `notify_role` finds its people; not the requester themselves.
     async fn announce_chat(
         &self,
         changes: &mut ChangeSet,
@@ -169,7 +242,7 @@ impl Regentra {
         chat: &ChatSession,
         first: &ChatMessage,
     ) -> Result<()> {
-        let technicians: Vec<UserId> = store::find_all::<Membership>(
+        let answerers: BTreeSet<UserId> = store::find_all::<Membership>(
             self.store(),
             Scope::Platform,
             "org",
@@ -177,20 +250,33 @@ impl Regentra {
         )
         .await?
         .into_iter()
-        .filter(|m| m.value.role == Role::Technician && m.value.user != principal.user)
+        .filter(|m| rbac::decide(m.value.role, Permission::ChatStaff) == Access::All)
         .map(|m| m.value.user)
+        .filter(|user| *user != principal.user)
         .collect();
-        if technicians.is_empty() {
+        if answerers.is_empty() {
             return Ok(());
         }
         let sender = self.sender(chat.org).await?;
-        for user in technicians {
+        let requester_name = if first.author_name.is_empty() {
+            "someone".to_owned()
+        } else {
+            first.author_name.clone()
+        };
+        let summary = format!("New chat from {requester_name} at {}", sender.org_name);
+        for user in answerers {
             self.notify_person(
                 changes,
                 &sender,
                 user,
                 NotificationKind::ChatWaiting,
-                json!({ "chat": chat.id, "requester": chat.requester }),
+                json!({
+                    "chat": chat.id,
+                    "requester": chat.requester,
+                    "requester_name": requester_name,
+                    "org_name": sender.org_name,
+                    "summary": summary,
+                }),
                 json!({
                     "requester_name": first.author_name,
                     "message": super::ticket::excerpt(&first.body),
@@ -203,6 +289,10 @@ impl Regentra {
     }
 
     /// Posts a message: the chat's requester, or staff (who then join it).
+    /// The chat's last activity moves with it, under the chat's version, so
+    /// no message lands in a chat closed meanwhile; two messages at once
+    /// both land (the second is written again on the chat as the first
+    /// left it).
     pub async fn post_chat_message(
         &self,
         principal: &Principal,
@@ -210,39 +300,45 @@ impl Regentra {
         chat: ChatId,
         text: &str,
     ) -> Result<ChatMessage> {
-        let (mut session, grant, staff) = self.chat_party(principal, org, chat).await?;
-        if session.value.status == ChatStatus::Closed {
-            return Err(Error::invalid("chat", "the chat is closed"));
-        }
         let body = message_body("body", text)?;
-        let message = ChatMessage {
-            id: ChatMessageId(self.new_id()),
-            org,
-            chat,
-            author: principal.user,
-            author_name: self.display_name(principal.user).await?,
-            body,
-            at: self.now(),
-        };
-        let mut changes = ChangeSet::new();
-        changes.insert(&message)?;
-        if staff && session.value.staff.is_none() {
-            session.value.staff = Some(principal.user);
+        let author_name = self.display_name(principal.user).await?;
+        let mut tries = 0;
+        loop {
+            let (mut session, grant, staff) = self.chat_party(principal, org, chat).await?;
+            if session.value.status == ChatStatus::Closed {
+                return Err(Error::invalid("chat", "the chat is closed"));
+            }
+            let message = ChatMessage {
+                id: ChatMessageId(self.new_id()),
+                org,
+                chat,
+                author: principal.user,
+                author_name: author_name.clone(),
+                body: body.clone(),
+                at: self.now(),
+            };
+            let mut changes = ChangeSet::new();
+            changes.insert(&message)?;
+            if staff && session.value.staff.is_none() {
+                session.value.staff = Some(principal.user);
+            }
+            session.value.last_activity_at = Some(message.at);
             changes.update(&session)?;
-        } else {
-            // The chat as read must still be open when the message lands:
-            // a chat closed or left as a ticket meanwhile takes no more.
-            changes.check(&session);
+            changes.audit(self.event(
+                principal,
+                &grant,
+                "chat.message",
+                Target::new(ChatSession::KIND, chat),
+                json!({ "message": message.id }),
+            ));
+            match self.store().apply(changes).await {
+                Ok(_) => return Ok(message),
+                // Another message moved the chat on: read it again (a
+                // chat closed meanwhile refuses this one above).
+                Err(Error::Conflict { .. }) if tries < 5 => tries += 1,
+                Err(e) => return Err(e),
+            }
         }
-        changes.audit(self.event(
-            principal,
-            &grant,
-            "chat.message",
-            Target::new(ChatSession::KIND, chat),
-            json!({ "message": message.id }),
-        ));
-        self.store().apply(changes).await?;
-        Ok(message)
     }
 
     /// A page of the chat's messages, in the order they were sent (ids are
@@ -305,6 +401,7 @@ impl Regentra {
         }
         session.value.status = ChatStatus::Closed;
         session.value.closed_by = Some(principal.user);
+        session.value.last_activity_at = Some(self.now());
         let mut changes = ChangeSet::new();
         changes.update(&session)?;
         changes.audit(self.event(
@@ -352,6 +449,7 @@ impl Regentra {
             |ticket, changes| {
                 let mut session = session.clone();
                 session.value.ticket = Some(ticket.id);
+                session.value.last_activity_at = Some(ticket.created_at);
                 changes.update(&session)?;
                 changes.audit(self.event(
                     principal,
@@ -428,6 +526,92 @@ impl Regentra {
         )
     }
 
+    /// A page of the org's chats for the service desk (`chat.staff` over
+    /// every chat): open, closed or any, newest activity first (the last
+    /// message, closing or ticket), one descending walk of the `activity`
+    /// (or `status_activity`) index, paged by the store.
+    pub async fn chat_queue(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        filter: ChatFilter,
+        page: ScanRequest,
+    ) -> Result<Listing<ChatSession, ScanCursor>> {
+        self.authorize_all(principal, org, Permission::ChatStaff)
+            .await?;
+        let walk = activity_walk(filter).after(page.after).limit(page.limit);
+        Ok(
+            store::scan_page::<ChatSession>(self.store(), Scope::Org(org), &walk)
+                .await?
+                .map(|v| v.value),
+        )
+    }
+
+    /// One chat list across every org where the caller answers chats (the
+    /// orgs [`Regentra::my_ticket_queue`] reaches, where a role of theirs
+    /// holds `chat.staff` over every chat), merged newest activity first.
+    /// Each org is one descending walk read in one batch with the others,
+    /// so a page costs a page per org, whatever their chats; each org the
+    /// page shows is authorized as its own list would be (a read through
+    /// MSP delegation is recorded there). Nobody's chats for someone who
+    /// answers none: an empty list.
+    pub async fn my_chat_queue(
+        &self,
+        principal: &Principal,
+        filter: ChatFilter,
+        page: ScanRequest,
+    ) -> Result<Listing<ChatSession, ScanCursor>> {
+        let orgs: Vec<OrgId> = self
+            .orgs_at_work(principal)
+            .await?
+            .into_iter()
+            .filter(|access| {
+                access
+                    .roles
+                    .iter()
+                    .any(|g| rbac::decide(g.role, Permission::ChatStaff) == Access::All)
+            })
+            .map(|access| access.org.id)
+            .collect();
+        let limit = page.effective_limit();
+        let walk = activity_walk(filter)
+            .after(page.after)
+            .limit(store::lookahead(limit));
+        let reads = orgs
+            .iter()
+            .map(|org| Read::Scan {
+                scope: Scope::Org(*org),
+                kind: ChatSession::KIND.to_owned(),
+                scan: walk.clone(),
+            })
+            .collect();
+        let mut found: Vec<Scanned> = Vec::new();
+        for answer in self.store().read(reads).await? {
+            match answer {
+                ReadResult::Scanned(scanned) => found.extend(scanned),
+                _ => return Err(Error::storage("a scan answered with something else")),
+            }
+        }
+        // Newest activity first, as each walk is: the same index values in
+        // every org, so one cursor resumes them all.
+        found.sort_by(|a, b| (&b.value, b.record.id).cmp(&(&a.value, a.record.id)));
+        let page = Listing::of(found, limit, Scanned::cursor);
+        let chats = page
+            .items
+            .into_iter()
+            .map(|s| store::decode::<ChatSession>(s.record).map(|v| v.value))
+            .collect::<Result<Vec<_>>>()?;
+        let shown: BTreeSet<OrgId> = chats.iter().map(|c| c.org).collect();
+        for org in shown {
+            self.authorize_all(principal, org, Permission::ChatStaff)
+                .await?;
+        }
+        Ok(Listing {
+            items: chats,
+            next: page.next,
+        })
+    }
+
     /// The requester of a chat nobody of the service desk answered in time
     /// ([`chat_wait`] offers it) leaves it as a ticket: a ticket of theirs
     /// (medium priority, the first message as its subject, the transcript
@@ -492,6 +676,7 @@ impl Regentra {
                 session.value.ticket = Some(ticket.id);
                 session.value.status = ChatStatus::Closed;
                 session.value.closed_by = Some(principal.user);
+                session.value.last_activity_at = Some(ticket.created_at);
                 changes.update(&session)?;
                 changes.audit(self.event(
                     principal,

@@ -14,8 +14,12 @@
 //! ranges of the due time. The queue across orgs ([`Regentra::my_ticket_queue`])
 //! merges the same walks of every org the caller reaches, so its cost grows
 //! with the orgs, not with their tickets.
+//!
+//! A filter bar's numbers ([`Regentra::ticket_counts`],
+//! [`Regentra::my_ticket_counts`]) are the same walks counted by the store
+//! ([`crate::store::Store::count`]): no ticket is read.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::ops::Bound;
 
 use chrono::{DateTime, Duration, Utc};
@@ -119,6 +123,99 @@ pub struct TicketPage {
     pub items: Vec<Ticket>,
     /// The cursor of the page after this one; `None` when this is the last.
     pub next: Option<QueueCursor>,
+}
+
+/// What a queue's filter bar shows for a query: how many tickets each of
+/// its choices would list. Each count applies every filter of the query
+/// but its own dimension's (the status counts ignore the status filter, the
+/// SLA counts the SLA filter, `mine` and `unassigned` the assignee filter),
+/// so each says what choosing it would list; `total` applies them all.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TicketCounts {
+    /// The tickets the query lists.
+    pub total: u64,
+    /// Per status (every status, zeros included).
+    pub by_status: BTreeMap<TicketStatus, u64>,
+    /// Per SLA state, over the tickets whose SLA clock runs.
+    pub by_sla: SlaCounts,
+    /// Assigned to the caller.
+    pub mine: u64,
+    pub unassigned: u64,
+}
+
+/// Tickets per SLA state.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SlaCounts {
+    pub on_track: u64,
+    pub at_risk: u64,
+    pub breached: u64,
+}
+
+impl TicketCounts {
+    fn zero() -> Self {
+        Self {
+            by_status: TicketStatus::ALL.into_iter().map(|s| (s, 0)).collect(),
+            ..Self::default()
+        }
+    }
+
+    fn add(&mut self, facet: Facet, n: u64) {
+        match facet {
+            Facet::Total => self.total += n,
+            Facet::Status(status) => *self.by_status.entry(status).or_default() += n,
+            Facet::Sla(SlaState::OnTrack) => self.by_sla.on_track += n,
+            Facet::Sla(SlaState::AtRisk) => self.by_sla.at_risk += n,
+            Facet::Sla(SlaState::Breached) => self.by_sla.breached += n,
+            Facet::Mine => self.mine += n,
+            Facet::Unassigned => self.unassigned += n,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        *self == Self::zero()
+    }
+}
+
+/// One number of [`TicketCounts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Facet {
+    Total,
+    Status(TicketStatus),
+    Sla(SlaState),
+    Mine,
+    Unassigned,
+}
+
+impl Facet {
+    /// The query whose tickets this number counts, out of the caller's
+    /// query (`me`: the caller, for `mine`).
+    fn query(self, query: &TicketQuery, me: UserId) -> TicketQuery {
+        let mut q = query.clone();
+        match self {
+            Facet::Total => {}
+            Facet::Status(status) => q.statuses = BTreeSet::from([status]),
+            Facet::Sla(state) => q.sla = Some(state),
+            Facet::Mine => q.assignee = AssigneeFilter::User(me),
+            Facet::Unassigned => q.assignee = AssigneeFilter::Unassigned,
+        }
+        // The SLA states are ranges of the due order's walks.
+        q.sort = if q.sla.is_some() {
+            QueueSort::Due
+        } else {
+            QueueSort::Oldest
+        };
+        q.after = None;
+        q
+    }
+
+    fn all() -> Vec<Facet> {
+        let mut all = vec![Facet::Total, Facet::Mine, Facet::Unassigned];
+        all.extend(TicketStatus::ALL.map(Facet::Status));
+        all.extend([SlaState::OnTrack, SlaState::AtRisk, SlaState::Breached].map(Facet::Sla));
+        all
+    }
 }
 
 /// The statuses "open" stands for in a queue filter: still being worked.
@@ -421,25 +518,82 @@ impl Regentra {
         principal: &Principal,
         query: TicketQuery,
     ) -> Result<TicketPage> {
-        // What the caller reaches, read once for both uses below.
-        let reach = self.reach(principal.user).await?;
-        let reachable = reach.organizations();
-        let locked: BTreeSet<OrgId> = if reach.account.mfa {
-            BTreeSet::new()
-        } else {
-            let now = self.now();
-            self.requirements_in(&reach)
-                .await?
-                .into_iter()
-                .filter(|r| r.deadline <= now)
-                .map(|r| r.org_id)
-                .collect()
-        };
-        let mut targets = Vec::new();
-        for access in reachable {
-            if locked.contains(&access.org.id) {
+        let targets = self.queue_targets(principal, &query).await?;
+        let page = self.queue_page(&targets, &query).await?;
+        let shown: BTreeSet<OrgId> = page.items.iter().map(|t| t.org).collect();
+        for org in shown {
+            self.ticket_reader(principal, org).await?;
+        }
+        Ok(page)
+    }
+
+    /// The numbers of a queue's filter bar for `query` over the org's
+    /// tickets (those a requester limited to their own may list: theirs),
+    /// as [`TicketCounts`] defines them: each a handful of index ranges the
+    /// store counts, all in one read batch (one walk of a filter counted
+    /// per state, or per status and priority pair, as the queue walks it),
+    /// so the cost grows with the filters, not with the tickets. The query's
+    /// order, cursor and limit play no part; an SLA filter needs no due
+    /// order here. A requester filter with an assignee filter (which the
+    /// queue applies to the requester's tickets one by one) reads that
+    /// person's tickets.
+    pub async fn ticket_counts(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        mut query: TicketQuery,
+    ) -> Result<TicketCounts> {
+        let grant = self.ticket_reader(principal, org).await?;
+        if grant.access != Access::All {
+            query.requester = Some(principal.user);
+        }
+        let mut counts = self.counts_of(principal.user, &[(org, query)]).await?;
+        Ok(counts
+            .pop()
+            .map(|(_, c)| c)
+            .unwrap_or_else(TicketCounts::zero))
+    }
+
+    /// [`Self::ticket_counts`] over every org [`Self::my_ticket_queue`]
+    /// reaches, summed: what the cross-client queue's filter bar shows.
+    /// Each org that adds to a number is authorized as its own counts would
+    /// be (a read through MSP delegation is recorded there).
+    pub async fn my_ticket_counts(
+        &self,
+        principal: &Principal,
+        query: TicketQuery,
+    ) -> Result<TicketCounts> {
+        let targets = self.queue_targets(principal, &query).await?;
+        let mut total = TicketCounts::zero();
+        for (org, counts) in self.counts_of(principal.user, &targets).await? {
+            if counts.is_empty() {
                 continue;
             }
+            self.ticket_reader(principal, org).await?;
+            total.total += counts.total;
+            for (status, n) in counts.by_status {
+                *total.by_status.entry(status).or_default() += n;
+            }
+            total.by_sla.on_track += counts.by_sla.on_track;
+            total.by_sla.at_risk += counts.by_sla.at_risk;
+            total.by_sla.breached += counts.by_sla.breached;
+            total.mine += counts.mine;
+            total.unassigned += counts.unassigned;
+        }
+        Ok(total)
+    }
+
+    /// Each org the caller reaches (as [`Regentra::orgs_at_work`] finds
+    /// them) with the query it may run there: as given where a role of
+    /// theirs reads every ticket, narrowed to their own where they may
+    /// only submit; orgs where they may do neither are left out.
+    async fn queue_targets(
+        &self,
+        principal: &Principal,
+        query: &TicketQuery,
+    ) -> Result<Vec<(OrgId, TicketQuery)>> {
+        let mut targets = Vec::new();
+        for access in self.orgs_at_work(principal).await? {
             let reach = access
                 .roles
                 .iter()
@@ -466,12 +620,78 @@ impl Regentra {
             }
             targets.push((access.org.id, own));
         }
-        let page = self.queue_page(&targets, &query).await?;
-        let shown: BTreeSet<OrgId> = page.items.iter().map(|t| t.org).collect();
-        for org in shown {
-            self.ticket_reader(principal, org).await?;
+        Ok(targets)
+    }
+
+    /// The counts of each target's query, per org, computed by the store:
+    /// every walk of every facet's query counted in one read batch, but for
+    /// the walks the queue filters one by one (a requester's, with an
+    /// assignee filter), which are walked and filtered here.
+    async fn counts_of(
+        &self,
+        me: UserId,
+        targets: &[(OrgId, TicketQuery)],
+    ) -> Result<Vec<(OrgId, TicketCounts)>> {
+        let now = self.now();
+        let mut counted = Vec::new();
+        let mut reads = Vec::new();
+        let mut filtered = Vec::new();
+        for (i, (org, filters)) in targets.iter().enumerate() {
+            for facet in Facet::all() {
+                let q = facet.query(filters, me);
+                let one_by_one = q.requester.is_some() && q.assignee != AssigneeFilter::Anyone;
+                for walk in walks_of(Scope::Org(*org), &q, now)? {
+                    let scan = IndexScan {
+                        index: walk.index.to_owned(),
+                        from: walk.from,
+                        to: walk.to,
+                        order: Order::Ascending,
+                        after: None,
+                        limit: MAX_PAGE,
+                    };
+                    if one_by_one {
+                        filtered.push((i, facet, q.clone(), scan));
+                    } else {
+                        counted.push((i, facet));
+                        reads.push(Read::Count {
+                            scope: Scope::Org(*org),
+                            kind: Ticket::KIND.to_owned(),
+                            scan,
+                        });
+                    }
+                }
+            }
         }
-        Ok(page)
+        let mut out: Vec<(OrgId, TicketCounts)> = targets
+            .iter()
+            .map(|(org, _)| (*org, TicketCounts::zero()))
+            .collect();
+        let answers = if reads.is_empty() {
+            Vec::new()
+        } else {
+            self.store().read(reads).await?
+        };
+        for ((i, facet), answer) in counted.into_iter().zip(answers) {
+            out[i].1.add(facet, answer.count()?);
+        }
+        for (i, facet, q, scan) in filtered {
+            let scope = Scope::Org(out[i].0);
+            let mut after = None;
+            loop {
+                let (page, next) =
+                    store::scan::<Ticket>(self.store(), scope, &scan.clone().after(after)).await?;
+                let n = page
+                    .iter()
+                    .filter(|t| admits_assignee(&q, &t.value))
+                    .count();
+                out[i].1.add(facet, n as u64);
+                match next {
+                    Some(cursor) => after = Some(cursor),
+                    None => break,
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// The merged page of `query`'s order over the tickets of each org,

@@ -12,11 +12,11 @@ use super::ticket::Ticket;
 use crate::audit::Target;
 use crate::error::{Error, Result};
 use crate::ids::{ArticleId, AssetId, OrgId, TicketId, TimeEntryId, UserId};
-use crate::rbac::{Access, Permission};
+use crate::rbac::{Access, Grant, Permission};
 use crate::service::{Principal, Regentra};
 use crate::store::{
     self, ChangeSet, Entity, IndexEntry, IndexScan, Listing, MAX_PAGE, Order, PageRequest,
-    ScanCursor, Scope, Versioned,
+    ScanCursor, ScanRequest, Scope, Versioned,
 };
 use crate::tenancy::validate_name;
 
@@ -229,6 +229,26 @@ pub struct NewAsset {
     pub attributes: BTreeMap<String, String>,
 }
 
+/// What an edit of an asset changes: the fields given, the others kept.
+/// `serial` and `assigned_user` take `Some(None)` to clear them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AssetUpdate {
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    pub serial: Option<Option<String>>,
+    pub assigned_user: Option<Option<UserId>>,
+    pub status: Option<AssetStatus>,
+    /// Replaces the attributes.
+    pub attributes: Option<BTreeMap<String, String>>,
+}
+
+/// A serial as stored: trimmed, none when blank.
+fn clean_serial(serial: Option<String>) -> Option<String> {
+    serial
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
 // ----- knowledge base --------------------------------------------------------
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -289,12 +309,22 @@ impl Entity for Article {
             entries.push(IndexEntry::multi("portal_updated", updated.clone()));
             entries.push(IndexEntry::multi("portal_useful", self.usefulness_key()));
         }
+        // The staff list by status, newest first.
+        entries.push(IndexEntry::multi(
+            "status_updated",
+            format!("{}|{updated}", self.status_key()),
+        ));
         entries.push(IndexEntry::multi("updated", updated));
         entries
     }
 }
 
 impl Article {
+    /// `published` or `draft`: the lead of its `status_updated` entry.
+    fn status_key(&self) -> &'static str {
+        if self.published { "published" } else { "draft" }
+    }
+
     /// Whether the portal shows it: published, and meant for the portal.
     pub fn on_portal(&self) -> bool {
         self.visibility == Visibility::Portal && self.published
@@ -362,6 +392,37 @@ pub struct NewArticle {
     pub tags: BTreeSet<String>,
     pub visibility: Visibility,
     pub published: bool,
+}
+
+/// What an edit of an article changes: the fields given, the others kept.
+/// Publishing is its own operation ([`Regentra::publish_article`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArticleUpdate {
+    pub title: Option<String>,
+    /// Markdown.
+    pub body: Option<String>,
+    pub tags: Option<BTreeSet<String>>,
+    pub visibility: Option<Visibility>,
+}
+
+/// Which articles the staff list shows.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArticleStatus {
+    /// Not published: staff only, whatever its visibility.
+    Draft,
+    Published,
+    #[default]
+    Any,
+}
+
+/// Tags as stored: trimmed, lowercase, none empty.
+fn clean_tags(tags: BTreeSet<String>) -> BTreeSet<String> {
+    tags.into_iter()
+        .map(|t| t.trim().to_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect()
 }
 
 /// Whose view of the knowledge base a read takes.
@@ -536,10 +597,7 @@ impl Regentra {
             org,
             name,
             kind,
-            serial: new
-                .serial
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty()),
+            serial: clean_serial(new.serial),
             assigned_user: new.assigned_user,
             status: new.status,
             attributes: new.attributes,
@@ -556,6 +614,200 @@ impl Regentra {
         ));
         self.store().apply(changes).await?;
         Ok(asset)
+    }
+
+    /// One asset. Staff who read the inventory read any; anyone else
+    /// (`assets.read` is `own` for them) only one assigned to them, where
+    /// the org's portal shows people their assets, without the inventory's
+    /// notes (its attributes), as [`Self::assets_of`] shows it. Any other
+    /// is `NotFound`, as another org's is.
+    pub async fn asset(&self, principal: &Principal, org: OrgId, asset: AssetId) -> Result<Asset> {
+        let grant = self
+            .authorize(principal, org, Permission::AssetsRead)
+            .await?;
+        let found = store::load::<Asset>(self.store(), Scope::Org(org), asset.0)
+            .await?
+            .map(|v| v.value);
+        let not_found = Error::NotFound { what: Asset::NAME };
+        match (grant.access, found) {
+            (Access::All, Some(asset)) => Ok(asset),
+            (_, Some(mut asset))
+                if asset.assigned_user == Some(principal.user)
+                    && self.portal_shows_assets(org).await? =>
+            {
+                asset.attributes.clear();
+                Ok(asset)
+            }
+            _ => Err(not_found),
+        }
+    }
+
+    /// Edits an asset (`assets.manage`): the fields `update` gives, checked
+    /// as when it was added (a person it is assigned to must be a member of
+    /// the org); the others stay. Audited `asset.updated` with the fields
+    /// that changed; an edit that changes nothing writes nothing. Who holds
+    /// it (the `user` index, what the portal shows them) follows in the
+    /// same commit.
+    pub async fn update_asset(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        asset: AssetId,
+        update: AssetUpdate,
+    ) -> Result<Asset> {
+        let grant = self
+            .authorize_all(principal, org, Permission::AssetsManage)
+            .await?;
+        let name = update.name.map(|n| validate_name("name", &n)).transpose()?;
+        let kind = update.kind.map(|k| validate_name("kind", &k)).transpose()?;
+        if let Some(Some(user)) = update.assigned_user
+            && self.membership(org, user).await?.is_none()
+        {
+            return Err(Error::invalid(
+                "assigned_user",
+                "must be a member of the organization",
+            ));
+        }
+        let mut a: Versioned<Asset> =
+            store::require(self.store(), Scope::Org(org), asset.0).await?;
+        let mut changed = Vec::new();
+        let value = &mut a.value;
+        if let Some(name) = name.filter(|n| *n != value.name) {
+            value.name = name;
+            changed.push("name");
+        }
+        if let Some(kind) = kind.filter(|k| *k != value.kind) {
+            value.kind = kind;
+            changed.push("kind");
+        }
+        if let Some(serial) = update
+            .serial
+            .map(clean_serial)
+            .filter(|s| *s != value.serial)
+        {
+            value.serial = serial;
+            changed.push("serial");
+        }
+        if let Some(user) = update.assigned_user.filter(|u| *u != value.assigned_user) {
+            value.assigned_user = user;
+            changed.push("assigned_user");
+        }
+        if let Some(status) = update.status.filter(|s| *s != value.status) {
+            value.status = status;
+            changed.push("status");
+        }
+        if let Some(attributes) = update.attributes.filter(|a| *a != value.attributes) {
+            value.attributes = attributes;
+            changed.push("attributes");
+        }
+        if changed.is_empty() {
+            return Ok(a.value);
+        }
+        a.value.updated_at = self.now();
+        let details = json!({ "name": a.value.name, "changed": changed });
+        self.commit_asset(principal, &grant, a, "asset.updated", details)
+            .await
+    }
+
+    /// Retires an asset (`assets.manage`): out of service for good, kept on
+    /// record (its history, and the tickets that name it, stay meaningful),
+    /// and no longer with the person who had it, so it leaves their portal.
+    /// What deleting an asset means here; audited `asset.retired` with who
+    /// had it. A retired asset stays as it is.
+    pub async fn retire_asset(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        asset: AssetId,
+    ) -> Result<Asset> {
+        let grant = self
+            .authorize_all(principal, org, Permission::AssetsManage)
+            .await?;
+        let mut a: Versioned<Asset> =
+            store::require(self.store(), Scope::Org(org), asset.0).await?;
+        if a.value.status == AssetStatus::Retired && a.value.assigned_user.is_none() {
+            return Ok(a.value);
+        }
+        let had = a.value.assigned_user.take();
+        a.value.status = AssetStatus::Retired;
+        a.value.updated_at = self.now();
+        let details = json!({ "name": a.value.name, "assigned_user": had });
+        self.commit_asset(principal, &grant, a, "asset.retired", details)
+            .await
+    }
+
+    /// The assets a ticket concerns, for staff who read the inventory (the
+    /// ticket must be one the caller sees): one read of the ticket's
+    /// assets, in the order they were added.
+    pub async fn ticket_assets(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        ticket: TicketId,
+    ) -> Result<Vec<Asset>> {
+        let t = self.ticket(principal, org, ticket).await?;
+        self.authorize_all(principal, org, Permission::AssetsRead)
+            .await?;
+        let ids: Vec<Uuid> = t.assets.iter().map(|a| a.0).collect();
+        Ok(
+            store::load_many::<Asset>(self.store(), Scope::Org(org), &ids)
+                .await?
+                .into_iter()
+                .flatten()
+                .map(|v| v.value)
+                .collect(),
+        )
+    }
+
+    /// Takes an asset off a ticket (`tickets.manage`), audited
+    /// `ticket.asset_unlinked`. An asset the ticket does not name is
+    /// `NotFound`.
+    pub async fn unlink_asset(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        ticket: TicketId,
+        asset: AssetId,
+    ) -> Result<Ticket> {
+        let grant = self
+            .authorize_all(principal, org, Permission::TicketsManage)
+            .await?;
+        let mut t: Versioned<Ticket> =
+            store::require(self.store(), Scope::Org(org), ticket.0).await?;
+        if !t.value.assets.remove(&asset) {
+            return Err(Error::NotFound { what: Asset::NAME });
+        }
+        t.value.updated_at = self.now();
+        self.commit_ticket(
+            principal,
+            &grant,
+            t,
+            "ticket.asset_unlinked",
+            json!({ "asset": asset }),
+        )
+        .await
+    }
+
+    /// Writes an asset changed under `grant`, with its audit event.
+    async fn commit_asset(
+        &self,
+        principal: &Principal,
+        grant: &Grant,
+        asset: Versioned<Asset>,
+        action: &str,
+        details: serde_json::Value,
+    ) -> Result<Asset> {
+        let mut changes = ChangeSet::new();
+        changes.update(&asset)?;
+        changes.audit(self.event(
+            principal,
+            grant,
+            action,
+            Target::new(Asset::KIND, asset.value.id),
+            details,
+        ));
+        self.store().apply(changes).await?;
+        Ok(asset.value)
     }
 
     /// A page of the org's assets, in the order they were added.
@@ -666,12 +918,7 @@ impl Regentra {
             org,
             title,
             body: new.body,
-            tags: new
-                .tags
-                .into_iter()
-                .map(|t| t.trim().to_lowercase())
-                .filter(|t| !t.is_empty())
-                .collect(),
+            tags: clean_tags(new.tags),
             visibility: new.visibility,
             published: new.published,
             author: principal.user,
@@ -690,6 +937,189 @@ impl Regentra {
         ));
         self.store().apply(changes).await?;
         Ok(article)
+    }
+
+    /// Edits an article (`kb.manage`): the fields `update` gives, checked
+    /// as when it was written; the others stay. Audited `kb.article_updated`
+    /// with the fields that changed; an edit that changes nothing writes
+    /// nothing. The article's search words, portal entries and place in the
+    /// newest-first lists follow in the same commit.
+    pub async fn update_article(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        article: ArticleId,
+        update: ArticleUpdate,
+    ) -> Result<Article> {
+        let grant = self
+            .authorize_all(principal, org, Permission::KbManage)
+            .await?;
+        let title = update
+            .title
+            .map(|t| validate_name("title", &t))
+            .transpose()?;
+        if update.body.as_ref().is_some_and(|b| b.trim().is_empty()) {
+            return Err(Error::invalid("body", "must not be empty"));
+        }
+        let mut a: Versioned<Article> =
+            store::require(self.store(), Scope::Org(org), article.0).await?;
+        let mut changed = Vec::new();
+        let value = &mut a.value;
+        if let Some(title) = title.filter(|t| *t != value.title) {
+            value.title = title;
+            changed.push("title");
+        }
+        if let Some(body) = update.body.filter(|b| *b != value.body) {
+            value.body = body;
+            changed.push("body");
+        }
+        if let Some(tags) = update.tags.map(clean_tags).filter(|t| *t != value.tags) {
+            value.tags = tags;
+            changed.push("tags");
+        }
+        if let Some(visibility) = update.visibility.filter(|v| *v != value.visibility) {
+            value.visibility = visibility;
+            changed.push("visibility");
+        }
+        if changed.is_empty() {
+            return Ok(a.value);
+        }
+        a.value.updated_at = self.now();
+        let details = json!({ "title": a.value.title, "changed": changed });
+        self.commit_article(principal, &grant, a, "kb.article_updated", details)
+            .await
+    }
+
+    /// Publishes an article (`kb.manage`): a portal article then shows in
+    /// the portal (newest first: publishing dates it now); an internal one
+    /// to staff as published. Audited `kb.article_published`; publishing a
+    /// published article changes nothing.
+    pub async fn publish_article(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        article: ArticleId,
+    ) -> Result<Article> {
+        self.set_published(principal, org, article, true).await
+    }
+
+    /// Takes an article back to draft (`kb.manage`): it leaves the portal
+    /// and its searches at once. Audited `kb.article_unpublished`; a draft
+    /// stays as it is.
+    pub async fn unpublish_article(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        article: ArticleId,
+    ) -> Result<Article> {
+        self.set_published(principal, org, article, false).await
+    }
+
+    /// Deletes an article for good (`kb.manage`), as a help desk's
+    /// knowledge base does: it vanishes from the portal, the staff lists
+    /// and every search in the commit that deletes it, audited
+    /// `kb.article_deleted` with its title. (To keep an article away from
+    /// the portal without losing it, unpublish it.) Readers' votes on it
+    /// stay behind, unread: nothing finds a vote but through its article.
+    pub async fn delete_article(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        article: ArticleId,
+    ) -> Result<()> {
+        let grant = self
+            .authorize_all(principal, org, Permission::KbManage)
+            .await?;
+        let a: Versioned<Article> =
+            store::require(self.store(), Scope::Org(org), article.0).await?;
+        let mut changes = ChangeSet::new();
+        changes.delete(&a);
+        changes.audit(self.event(
+            principal,
+            &grant,
+            "kb.article_deleted",
+            Target::new(Article::KIND, article),
+            json!({ "title": a.value.title, "published": a.value.published }),
+        ));
+        self.store().apply(changes).await?;
+        Ok(())
+    }
+
+    /// The staff list of the org's articles (`kb.read` over every
+    /// article), drafts included: drafts, published ones or all, newest
+    /// update first, one descending walk of the `status_updated` (or
+    /// `updated`) index, paged by the store.
+    pub async fn staff_articles(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        status: ArticleStatus,
+        page: ScanRequest,
+    ) -> Result<Listing<Article, ScanCursor>> {
+        self.authorize_all(principal, org, Permission::KbRead)
+            .await?;
+        let walk = match status {
+            ArticleStatus::Any => IndexScan::all("updated"),
+            ArticleStatus::Draft => IndexScan::prefix("status_updated", "draft|"),
+            ArticleStatus::Published => IndexScan::prefix("status_updated", "published|"),
+        }
+        .descending()
+        .after(page.after)
+        .limit(page.limit);
+        Ok(
+            store::scan_page::<Article>(self.store(), Scope::Org(org), &walk)
+                .await?
+                .map(|a| a.value),
+        )
+    }
+
+    async fn set_published(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        article: ArticleId,
+        published: bool,
+    ) -> Result<Article> {
+        let grant = self
+            .authorize_all(principal, org, Permission::KbManage)
+            .await?;
+        let mut a: Versioned<Article> =
+            store::require(self.store(), Scope::Org(org), article.0).await?;
+        if a.value.published == published {
+            return Ok(a.value);
+        }
+        a.value.published = published;
+        a.value.updated_at = self.now();
+        let action = if published {
+            "kb.article_published"
+        } else {
+            "kb.article_unpublished"
+        };
+        let details = json!({ "title": a.value.title, "visibility": a.value.visibility });
+        self.commit_article(principal, &grant, a, action, details)
+            .await
+    }
+
+    /// Writes an article changed under `grant`, with its audit event.
+    async fn commit_article(
+        &self,
+        principal: &Principal,
+        grant: &Grant,
+        article: Versioned<Article>,
+        action: &str,
+        details: serde_json::Value,
+    ) -> Result<Article> {
+        let mut changes = ChangeSet::new();
+        changes.update(&article)?;
+        changes.audit(self.event(
+            principal,
+            grant,
+            action,
+            Target::new(Article::KIND, article.value.id),
+            details,
+        ));
+        self.store().apply(changes).await?;
+        Ok(article.value)
     }
 
     /// Articles containing every word of `query` (in title or body), that

@@ -10,8 +10,9 @@ use uuid::Uuid;
 
 use super::Priority;
 use super::attachments::{StagedAttachment, TicketFiles, attachment_details};
+use super::records::TimeEntry;
 use super::sla_policy::{Action, ClockKind, EscalationRule, SlaPolicy, Targets, Trigger};
-use crate::audit::{Actor, Target};
+use crate::audit::{Actor, AuditEvent, Target};
 use crate::error::{Error, Result};
 use crate::ids::{AssetId, CommentId, OrgId, SlaPolicyId, TicketId, UserId};
 use crate::mail::Sender;
@@ -973,6 +974,51 @@ impl Regentra {
                 return Ok(out);
             }
         }
+    }
+
+    /// A ticket's audit trail, oldest first: the org's events about the
+    /// ticket (its creation, status, priority and assignment changes,
+    /// replies and notes, files, linked assets, escalations) and about its
+    /// time entries, for those who read the org's audit log or work its
+    /// tickets (`audit.read` or `tickets.manage` over every record). Found
+    /// by the store's index of events by target
+    /// ([`crate::store::Store::audit_events_about`]), so a page costs the
+    /// ticket's events, not the org's chain; paged after a sequence number.
+    /// Another org's ticket is `NotFound`.
+    pub async fn ticket_audit_trail(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        id: TicketId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<store::Listing<AuditEvent, u64>> {
+        match self
+            .authorize_all(principal, org, Permission::AuditRead)
+            .await
+        {
+            Ok(_) => {}
+            Err(Error::PermissionDenied { .. }) => {
+                self.authorize_all(principal, org, Permission::TicketsManage)
+                    .await?;
+            }
+            Err(e) => return Err(e),
+        }
+        let scope = Scope::Org(org);
+        store::require::<Ticket>(self.store(), scope, id.0).await?;
+        let mut about = vec![Target::new(Ticket::KIND, id)];
+        about.extend(
+            store::find_all::<TimeEntry>(self.store(), scope, "ticket", &id.to_string())
+                .await?
+                .into_iter()
+                .map(|e| Target::new(TimeEntry::KIND, e.value.id)),
+        );
+        let limit = limit.clamp(1, store::MAX_PAGE);
+        let events = self
+            .store()
+            .audit_events_about(org, &about, after, store::lookahead(limit))
+            .await?;
+        Ok(store::Listing::of(events, limit, |e| e.seq))
     }
 
     /// Every escalation due now across the org's active tickets (those

@@ -758,6 +758,31 @@ impl Regentra {
         })
     }
 
+    /// The orgs the caller may work in now, with their roles there: what
+    /// they reach (memberships and, for an MSP's staff, its clients), less
+    /// any org requiring a second factor they have not set up past their
+    /// grace period (its own operations would refuse them). Where the lists
+    /// across orgs (the ticket queue, the chats) start.
+    pub(crate) async fn orgs_at_work(&self, principal: &Principal) -> Result<Vec<OrgAccess>> {
+        let reach = self.reach(principal.user).await?;
+        let locked: std::collections::BTreeSet<OrgId> = if reach.account.mfa {
+            std::collections::BTreeSet::new()
+        } else {
+            let now = self.now();
+            self.requirements_in(&reach)
+                .await?
+                .into_iter()
+                .filter(|r| r.deadline <= now)
+                .map(|r| r.org_id)
+                .collect()
+        };
+        Ok(reach
+            .organizations()
+            .into_iter()
+            .filter(|access| !locked.contains(&access.org.id))
+            .collect())
+    }
+
     /// The caller's account, memberships and the orgs they reach: one batch
     /// for the account and its memberships, one for their orgs (all at once)
     /// and the clients of the MSPs they administer; more only past

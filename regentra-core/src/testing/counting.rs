@@ -19,8 +19,8 @@ use crate::store::{
 
 /// Delegates every call to `inner`, counting reads (each call of `get`,
 /// `get_many`, `list`, `find`, `scan`, `count`, `read`, `audit_events`,
-/// `audit_events_before`, `blob_chunk` is one) and the records each kind
-/// returned (a count returns none).
+/// `audit_events_before`, `audit_events_about`, `blob_chunk` is one) and
+/// the records each kind returned (a count returns none).
 #[derive(Debug)]
 pub struct CountingStore<S> {
     pub inner: S,
@@ -145,6 +145,20 @@ impl<S: Store> Store for CountingStore<S> {
         limit: usize,
     ) -> Result<Vec<AuditEvent>> {
         let events = self.inner.audit_events(org, after, limit).await?;
+        self.count("audit_event", events.len());
+        Ok(events)
+    }
+    async fn audit_events_about(
+        &self,
+        org: OrgId,
+        targets: &[crate::audit::Target],
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>> {
+        let events = self
+            .inner
+            .audit_events_about(org, targets, after, limit)
+            .await?;
         self.count("audit_event", events.len());
         Ok(events)
     }

@@ -71,6 +71,7 @@ macro_rules! store_contract_tests {
             bodies_round_trip,
             audit_events_chain_per_org,
             audit_events_page_in_order,
+            audit_events_are_found_by_their_target,
             concurrent_applies_keep_every_chain_unbroken,
             concurrent_updates_apply_once_or_conflict,
             blobs_round_trip_chunk_by_chunk,
@@ -153,6 +154,8 @@ macro_rules! service_tests {
             ticket_numbers_are_sequential_under_concurrency,
             ticket_queues_filter_order_and_page_in_the_store,
             the_cross_client_queue_merges_what_the_caller_reaches,
+            queue_counts_are_counted_by_the_store,
+            cross_org_queue_counts_sum_what_the_caller_reaches,
             ticket_sla_pauses_over_a_weekend_and_keeps_time_on_priority_change,
             ticket_policies_follow_assignment_and_keep_their_revision,
             escalation_fires_once_even_when_the_sweep_runs_twice,
@@ -164,19 +167,28 @@ macro_rules! service_tests {
             audit_pages_filter_by_time_range_and_actor,
             other_lists_are_store_pages,
             ticket_requesters_see_only_their_own,
+            a_tickets_audit_trail_is_its_events_oldest_first,
             ticket_attachments_follow_the_visibility_of_their_comment,
             refused_attachments_leave_nothing_behind,
             a_ticket_holds_a_bounded_number_and_size_of_files,
             a_requester_reopens_their_resolved_ticket_within_the_window,
             time_entry_totals_per_ticket_user_and_org,
             assets_link_to_tickets,
+            staff_read_edit_and_retire_assets,
+            tickets_list_and_unlink_their_assets,
             knowledge_base_search_respects_visibility,
             knowledge_base_articles_are_read_by_id_under_the_search_rule,
             portal_articles_are_rated_and_listed_most_useful_first,
+            staff_edit_publish_unpublish_and_delete_articles,
+            articles_written_before_the_status_index_are_backfilled_once,
             a_persons_assets_follow_assignment_and_the_portal_setting,
             an_orgs_time_zone_is_its_sla_calendars,
             chat_sessions_become_tickets_with_their_transcript,
             an_unanswered_chat_can_be_left_as_a_ticket_after_the_wait,
+            the_service_desk_lists_an_orgs_chats_newest_activity_first,
+            the_cross_org_chat_list_merges_the_orgs_where_the_caller_answers_chats,
+            a_new_chat_tells_those_who_answer_the_orgs_chats_once,
+            chats_started_before_the_activity_index_are_backfilled_once,
             psa_permissions_follow_the_matrix,
             api_tokens_authenticate_until_revoked,
             passwords_are_set_and_checked_off_the_record,
@@ -370,6 +382,17 @@ impl<S: Store, G: Send + Sync> Store for StoreWith<S, G> {
     ) -> Result<Vec<AuditEvent>> {
         self.store.audit_events(org, after, limit).await
     }
+    async fn audit_events_about(
+        &self,
+        org: OrgId,
+        targets: &[crate::audit::Target],
+        after: Option<u64>,
+        limit: usize,
+    ) -> crate::Result<Vec<AuditEvent>> {
+        self.store
+            .audit_events_about(org, targets, after, limit)
+            .await
+    }
 }
 
 /// A store seen through only the methods every store must implement: the
@@ -427,6 +450,15 @@ impl<S: Store> Store for RequiredOnly<S> {
         limit: usize,
     ) -> Result<Vec<AuditEvent>> {
         self.0.audit_events(org, after, limit).await
+    }
+    async fn audit_events_about(
+        &self,
+        org: OrgId,
+        targets: &[crate::audit::Target],
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>> {
+        self.0.audit_events_about(org, targets, after, limit).await
     }
 }
 

@@ -99,25 +99,33 @@ pub async fn run(regentra: Arc<Regentra>, config: WorkerConfig) {
 /// store (after that, one read finds it done); until then the sweeps would
 /// not see them.
 async fn backfill(regentra: &Regentra) {
-    match regentra.backfill_due_indexes().await {
-        Ok(Some(n)) => tracing::info!(rewritten = n, "due-time indexes backfilled"),
-        Ok(None) => {}
-        Err(e) => {
-            tracing::warn!(error = %e, "due-time index backfill failed; tried again at the next start")
-        }
-    }
-    match regentra.backfill_portal_useful_index().await {
-        Ok(Some(n)) => tracing::info!(rewritten = n, "portal usefulness index backfilled"),
-        Ok(None) => {}
-        Err(e) => {
-            tracing::warn!(error = %e, "portal usefulness index backfill failed; tried again at the next start")
-        }
-    }
-    match regentra.backfill_overview_indexes().await {
-        Ok(Some(n)) => tracing::info!(rewritten = n, "MSP overview indexes backfilled"),
-        Ok(None) => {}
-        Err(e) => {
-            tracing::warn!(error = %e, "MSP overview index backfill failed; tried again at the next start")
+    // In order, each once per store.
+    let pieces = [
+        ("due-time indexes", regentra.backfill_due_indexes().await),
+        (
+            "portal usefulness index",
+            regentra.backfill_portal_useful_index().await,
+        ),
+        (
+            "MSP overview indexes",
+            regentra.backfill_overview_indexes().await,
+        ),
+        (
+            "chat activity index",
+            regentra.backfill_chat_activity_index().await,
+        ),
+        (
+            "article status index",
+            regentra.backfill_article_status_index().await,
+        ),
+    ];
+    for (piece, done) in pieces {
+        match done {
+            Ok(Some(n)) => tracing::info!(rewritten = n, "{piece} backfilled"),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "{piece} backfill failed; tried again at the next start")
+            }
         }
     }
 }

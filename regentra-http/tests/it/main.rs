@@ -34,6 +34,7 @@ mod security;
 mod serve_cli;
 mod server_e2e;
 mod server_features;
+mod service_desk;
 mod sessions;
 mod sla_cli;
 mod support;

@@ -72,6 +72,118 @@ pub async fn audit_events_page_in_order(store: Arc<dyn Store>) {
     );
 }
 
+/// The events about some records, found by target: this org's only, in
+/// chain order, paged after a sequence number, each once however many of
+/// the targets it matches.
+pub async fn audit_events_are_found_by_their_target(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let (a, b) = (org(5), org(6));
+    let about = |n: u128, target: u128| AuditDraft {
+        target: Target::new("conformance_ticket", target),
+        ..draft(a, n, "about")
+    };
+    // Events 1 to 9 of org a: about ticket 1, ticket 2, or another kind.
+    for n in 1..=9u128 {
+        let mut set = ChangeSet::new();
+        set.audit(match n % 3 {
+            0 => about(n, 1),
+            1 => about(n, 2),
+            _ => draft(a, n, "other"),
+        });
+        store.apply(set).await.expect("applies");
+    }
+    // Org b has an event about the same target: it never shows in a's.
+    let mut other = ChangeSet::new();
+    other.audit(AuditDraft {
+        target: Target::new("conformance_ticket", 1),
+        ..draft(b, 10, "about")
+    });
+    store.apply(other).await.expect("applies");
+    let seqs =
+        |events: Vec<audit::AuditEvent>| events.into_iter().map(|e| e.seq).collect::<Vec<_>>();
+    let one = Target::new("conformance_ticket", 1);
+    let two = Target::new("conformance_ticket", 2);
+    assert_eq!(
+        seqs(
+            store
+                .audit_events_about(a, std::slice::from_ref(&one), None, 10)
+                .await
+                .expect("read")
+        ),
+        vec![3, 6, 9]
+    );
+    let both = [two.clone(), one.clone(), one.clone()];
+    assert_eq!(
+        seqs(
+            store
+                .audit_events_about(a, &both, None, 10)
+                .await
+                .expect("read")
+        ),
+        vec![1, 3, 4, 6, 7, 9],
+        "merged in chain order, each once"
+    );
+    assert_eq!(
+        seqs(
+            store
+                .audit_events_about(a, &both, None, 2)
+                .await
+                .expect("read")
+        ),
+        vec![1, 3],
+        "the first page"
+    );
+    assert_eq!(
+        seqs(
+            store
+                .audit_events_about(a, &both, Some(3), 2)
+                .await
+                .expect("read")
+        ),
+        vec![4, 6],
+        "after a sequence number"
+    );
+    assert!(
+        store
+            .audit_events_about(a, &both, Some(9), 10)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    let found = store
+        .audit_events_about(a, std::slice::from_ref(&one), None, 1)
+        .await
+        .expect("read");
+    let chain = store::audit_chain(store, a).await.expect("audit read");
+    assert_eq!(found[0], chain[2], "the event as sealed");
+    assert!(
+        store
+            .audit_events_about(a, &[Target::new(KIND, 99)], None, 10)
+            .await
+            .expect("read")
+            .is_empty(),
+        "a target without events"
+    );
+    assert!(
+        store
+            .audit_events_about(a, &[], None, 10)
+            .await
+            .expect("read")
+            .is_empty(),
+        "no target"
+    );
+    assert_eq!(
+        seqs(
+            store
+                .audit_events_about(b, std::slice::from_ref(&one), None, 10)
+                .await
+                .expect("read")
+        ),
+        vec![1],
+        "the other org's own"
+    );
+}
+
 pub async fn concurrent_applies_keep_every_chain_unbroken(store: Arc<dyn Store>) {
     let store = store.as_ref();
     let orgs = [org(1), org(2)];

@@ -55,6 +55,9 @@ impl StoreContract for InterposedStore {
     ) -> crate::Result<Vec<Scanned>> {
         self.inner.scan(scope, kind, scan).await
     }
+    async fn count(&self, scope: Scope, kind: &str, scan: &IndexScan) -> crate::Result<u64> {
+        self.inner.count(scope, kind, scan).await
+    }
     async fn read(&self, reads: Vec<Read>) -> crate::Result<Vec<ReadResult>> {
         self.inner.read(reads).await
     }
@@ -90,6 +93,17 @@ impl StoreContract for InterposedStore {
         limit: usize,
     ) -> crate::Result<Vec<crate::audit::AuditEvent>> {
         self.inner.audit_events(org, after, limit).await
+    }
+    async fn audit_events_about(
+        &self,
+        org: OrgId,
+        targets: &[crate::audit::Target],
+        after: Option<u64>,
+        limit: usize,
+    ) -> crate::Result<Vec<crate::audit::AuditEvent>> {
+        self.inner
+            .audit_events_about(org, targets, after, limit)
+            .await
     }
     async fn put_blob_chunk(
         &self,

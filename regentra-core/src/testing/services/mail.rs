@@ -159,7 +159,7 @@ pub async fn ticket_and_chat_notifications_become_emails(store: Arc<dyn Store>) 
     let f = psa_fixture(store, rules).await;
     sla_warnings_and_breaches_reach_the_assignee_and_the_targets(&f).await;
     public_staff_replies_reach_the_requester_and_notes_never_do(&f).await;
-    a_new_chat_tells_the_technicians_of_that_client(&f).await;
+    a_new_chat_tells_those_who_answer_that_clients_chats(&f).await;
 }
 
 async fn sla_warnings_and_breaches_reach_the_assignee_and_the_targets(f: &PsaFixture) {
@@ -330,7 +330,7 @@ async fn public_staff_replies_reach_the_requester_and_notes_never_do(f: &PsaFixt
     );
 }
 
-async fn a_new_chat_tells_the_technicians_of_that_client(f: &PsaFixture) {
+async fn a_new_chat_tells_those_who_answer_that_clients_chats(f: &PsaFixture) {
     let r = f.c.r();
     let other_client = f.c.msp.clients[1];
     let elsewhere = member(
@@ -355,9 +355,12 @@ async fn a_new_chat_tells_the_technicians_of_that_client(f: &PsaFixture) {
         .expect("chat");
     let waiting = emails_of(r, EmailKind::ChatWaiting).await;
     assert_eq!(
-        waiting.iter().map(|e| e.to.as_str()).collect::<Vec<_>>(),
-        ["tom@northwind.test"],
-        "the client's technicians only"
+        waiting
+            .iter()
+            .map(|e| e.to.as_str())
+            .collect::<BTreeSet<_>>(),
+        BTreeSet::from(["tom@northwind.test", "boss@acme.test"]),
+        "the client's technician and admin, who answer its chats, only"
     );
     assert_eq!(text(&waiting[0], "requester_name"), "erin@acme.test");
     assert_eq!(text(&waiting[0], "message"), "My screen is blank");

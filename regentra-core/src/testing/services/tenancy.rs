@@ -1102,6 +1102,9 @@ impl Store for TamperedChain {
     ) -> crate::Result<Vec<store::Scanned>> {
         self.inner.scan(scope, kind, scan).await
     }
+    async fn count(&self, scope: Scope, kind: &str, scan: &store::IndexScan) -> crate::Result<u64> {
+        self.inner.count(scope, kind, scan).await
+    }
     async fn read(&self, reads: Vec<store::Read>) -> crate::Result<Vec<store::ReadResult>> {
         self.inner.read(reads).await
     }
@@ -1142,6 +1145,17 @@ impl Store for TamperedChain {
             }
         }
         Ok(events)
+    }
+    async fn audit_events_about(
+        &self,
+        org: OrgId,
+        targets: &[crate::audit::Target],
+        after: Option<u64>,
+        limit: usize,
+    ) -> crate::Result<Vec<crate::audit::AuditEvent>> {
+        self.inner
+            .audit_events_about(org, targets, after, limit)
+            .await
     }
     async fn put_blob_chunk(
         &self,

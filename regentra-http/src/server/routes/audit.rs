@@ -1,10 +1,11 @@
-//! The audit chain and its verification, and the notification outbox.
+//! The audit chain and its verification, a ticket's trail, and the
+//! notification outbox.
 
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use regentra_core::audit::AuditEvent;
-use regentra_core::ids::{OrgId, UserId};
+use regentra_core::ids::{OrgId, TicketId, UserId};
 use regentra_core::store::Listing;
 use regentra_core::tenancy::{AuditQuery, ChainVerification};
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,7 @@ use crate::server::problem::Problem;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(audit))
+        .routes(routes!(ticket_audit))
         .routes(routes!(platform_audit))
         .routes(routes!(verify))
         .routes(routes!(outbox))
@@ -99,6 +101,35 @@ async fn audit(
 ) -> ApiResult<Json<Paged<Value>>> {
     let query = q.to_query()?;
     let events = state.regentra.audit_log(&caller, org, query).await?;
+    Ok(Json(audit_paged(events)))
+}
+
+/// A ticket's audit trail, oldest first: the events about the ticket (its
+/// creation, status, priority and assignment changes, replies and notes,
+/// files, linked assets) and about its time entries. For those who read
+/// the org's audit log or work its tickets.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/tickets/{ticket_id}/audit", tag = "audit",
+    params(("org_id" = Uuid, Path), ("ticket_id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = Paged<regentra_core::audit::AuditEvent>), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn ticket_audit(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, ticket)): Id<(OrgId, TicketId)>,
+    page: Page,
+) -> ApiResult<Json<Paged<Value>>> {
+    let after = match page.position {
+        Position::Start => None,
+        Position::AfterSeq(seq) => Some(seq),
+        _ => {
+            return Err(Problem::invalid_field("cursor", "is not a cursor of this list").into());
+        }
+    };
+    let events = state
+        .regentra
+        .ticket_audit_trail(&caller, org, ticket, after, page.limit)
+        .await?;
     Ok(Json(audit_paged(events)))
 }
 

@@ -23,17 +23,17 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use regentra_core::ids::{ChatId, OrgId};
 use regentra_core::psa::Priority;
-use regentra_core::psa::chat::{ChatMessage, ChatStatus};
+use regentra_core::psa::chat::{ChatFilter, ChatMessage, ChatStatus};
 use regentra_core::store::ScanRequest;
 use regentra_core::{Error, Principal};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{ApiResult, Id};
+use super::{ApiResult, Id, Query};
 use crate::server::AppState;
 use crate::server::auth::{Caller, SocketCaller};
 use crate::server::page::{Page, PageQuery, Paged};
@@ -41,7 +41,8 @@ use crate::server::problem::{Body, Problem, problem_of};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(start_chat))
+        .routes(routes!(start_chat, org_chats))
+        .routes(routes!(all_chats))
         .routes(routes!(my_chats))
         .routes(routes!(chat_settings))
         .routes(routes!(chat_view))
@@ -128,6 +129,73 @@ async fn start_chat(
         .start_chat(&caller, org, &req.message)
         .await?;
     Ok((StatusCode::CREATED, Json(json!(chat))))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ChatListQuery {
+    /// `open`, `closed`, or `any` (the default).
+    #[serde(default)]
+    #[param(inline)]
+    state: ChatFilter,
+    /// Items per page (default 50, at most 500; larger values are capped).
+    limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+impl ChatListQuery {
+    fn page(self) -> ApiResult<(ChatFilter, Page, ScanRequest)> {
+        let page = Page::parse(PageQuery {
+            limit: self.limit,
+            cursor: self.cursor,
+        })?;
+        let request = ScanRequest::after(page.scan_after()?, page.limit);
+        Ok((self.state, page, request))
+    }
+}
+
+/// The org's chats for the service desk (`chat.staff`), newest activity
+/// (message, closing, ticket) first, open, closed or both.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/chats", tag = "chat",
+    params(("org_id" = Uuid, Path), ChatListQuery),
+    responses((status = 200, body = Paged<regentra_core::psa::chat::ChatSession>), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn org_chats(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    Query(q): Query<ChatListQuery>,
+) -> ApiResult<Json<Paged<Value>>> {
+    let (filter, page, request) = q.page()?;
+    let chats = state
+        .regentra
+        .chat_queue(&caller, org, filter, request)
+        .await?;
+    Ok(Json(page.scanned(chats).map(|c| json!(c))))
+}
+
+/// The chats of every org where the caller answers chats (their own orgs
+/// and, for MSP staff, the clients they manage or are assigned to), merged
+/// newest activity first; empty for someone who answers none.
+#[utoipa::path(get, path = "/v1/chats", tag = "chat",
+    params(ChatListQuery),
+    responses((status = 200, body = Paged<regentra_core::psa::chat::ChatSession>), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn all_chats(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(q): Query<ChatListQuery>,
+) -> ApiResult<Json<Paged<Value>>> {
+    let (filter, page, request) = q.page()?;
+    let chats = state
+        .regentra
+        .my_chat_queue(&caller, filter, request)
+        .await?;
+    Ok(Json(page.scanned(chats).map(|c| json!(c))))
 }
 
 /// What the org's chats run by, for anyone who may start one: the minutes

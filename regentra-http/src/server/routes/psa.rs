@@ -6,9 +6,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
-use regentra_core::ids::{ArticleId, OrgId, TicketId, UserId};
+use regentra_core::ids::{ArticleId, AssetId, OrgId, TicketId, UserId};
 use regentra_core::psa::records::{
-    ArticleCursor, AssetStatus, NewArticle, NewAsset, NewTimeEntry, TimeQuery, Visibility,
+    ArticleCursor, ArticleStatus, ArticleUpdate, AssetStatus, AssetUpdate, NewArticle, NewAsset,
+    NewTimeEntry, TimeQuery, Visibility,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -21,14 +22,18 @@ use crate::server::AppState;
 use crate::server::auth::Caller;
 use crate::server::page::{self, Page, PageQuery, Paged, Position};
 use crate::server::problem::{Body, Problem};
+use regentra_core::store::ScanRequest;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_time, log_time))
         .routes(routes!(time_totals))
         .routes(routes!(list_assets, add_asset))
+        .routes(routes!(asset, update_asset, retire_asset))
         .routes(routes!(search_articles, add_article))
-        .routes(routes!(article))
+        .routes(routes!(article, update_article, delete_article))
+        .routes(routes!(publish_article))
+        .routes(routes!(unpublish_article))
         .routes(routes!(rate_article))
 }
 
@@ -215,6 +220,101 @@ async fn add_asset(
     Ok((StatusCode::CREATED, Json(json!(asset))))
 }
 
+/// One asset: staff read any; a person the asset is assigned to reads it
+/// (without its attributes) where the org's portal shows people their
+/// assets; anyone else gets 404.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/assets/{asset_id}", tag = "psa",
+    params(("org_id" = Uuid, Path), ("asset_id" = Uuid, Path)),
+    responses((status = 200, body = regentra_core::psa::records::Asset), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn asset(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, asset)): Id<(OrgId, AssetId)>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(
+        state.regentra.asset(&caller, org, asset).await?
+    )))
+}
+
+/// A field of a `PATCH` that may be cleared: absent leaves it, `null`
+/// clears it, a value sets it.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditAsset {
+    name: Option<String>,
+    /// Free text: laptop, server, license, ...
+    kind: Option<String>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    serial: Option<Option<String>>,
+    /// Who has it (a member of the org); `null`: nobody.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<UserId>)]
+    assigned_user: Option<Option<UserId>>,
+    /// `in_use`, `in_stock`, `in_repair` or `retired`.
+    status: Option<AssetStatus>,
+    /// Replaces the attributes.
+    attributes: Option<BTreeMap<String, String>>,
+}
+
+/// Edits an asset: the fields sent change (`null` clears the serial or
+/// the person it is assigned to), the others stay. An edit that changes
+/// nothing writes nothing.
+#[utoipa::path(patch, path = "/v1/orgs/{org_id}/assets/{asset_id}", tag = "psa",
+    params(("org_id" = Uuid, Path), ("asset_id" = Uuid, Path)), request_body = EditAsset,
+    responses((status = 200, body = regentra_core::psa::records::Asset), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn update_asset(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, asset)): Id<(OrgId, AssetId)>,
+    Body(req): Body<EditAsset>,
+) -> ApiResult<Json<Value>> {
+    let update = AssetUpdate {
+        name: req.name,
+        kind: req.kind,
+        serial: req.serial,
+        assigned_user: req.assigned_user,
+        status: req.status,
+        attributes: req.attributes,
+    };
+    Ok(Json(json!(
+        state
+            .regentra
+            .update_asset(&caller, org, asset, update)
+            .await?
+    )))
+}
+
+/// Retires an asset, which is what deleting one means: it stays on record
+/// (tickets that name it keep their link) with the status `retired`, and
+/// leaves the person who had it. Answers the asset as it now is.
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/assets/{asset_id}", tag = "psa",
+    params(("org_id" = Uuid, Path), ("asset_id" = Uuid, Path)),
+    responses((status = 200, body = regentra_core::psa::records::Asset), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn retire_asset(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, asset)): Id<(OrgId, AssetId)>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(
+        state.regentra.retire_asset(&caller, org, asset).await?
+    )))
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -228,6 +328,11 @@ pub struct ArticleQuery {
     #[serde(default)]
     #[param(inline)]
     sort: ArticleSort,
+    /// The staff's list (`kb.read` over every article): `draft`,
+    /// `published` or `any`, newest update first, drafts included; it
+    /// lists without words (`q` must be empty) and by newest.
+    #[param(inline)]
+    status: Option<ArticleStatus>,
     limit: Option<usize>,
     cursor: Option<String>,
 }
@@ -256,6 +361,21 @@ async fn search_articles(
         limit: q.limit,
         cursor: q.cursor,
     })?;
+    if let Some(status) = q.status {
+        if !q.q.trim().is_empty() || q.sort != ArticleSort::Newest {
+            return Err(Problem::invalid_field(
+                "status",
+                "lists without words, newest first: leave q empty and sort at newest",
+            )
+            .into());
+        }
+        let request = ScanRequest::after(page.scan_after()?, page.limit);
+        let found = state
+            .regentra
+            .staff_articles(&caller, org, status, request)
+            .await?;
+        return Ok(Json(page.scanned(found).map(|a| json!(a))));
+    }
     if q.sort == ArticleSort::Useful {
         if !q.q.trim().is_empty() {
             return Err(
@@ -373,6 +493,100 @@ async fn article(
 ) -> ApiResult<Json<Value>> {
     Ok(Json(json!(
         state.regentra.article(&caller, org, article).await?
+    )))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditArticle {
+    title: Option<String>,
+    /// Markdown.
+    body: Option<String>,
+    /// Replaces the article's tags.
+    tags: Option<BTreeSet<String>>,
+    /// `internal` (staff) or `portal` (everyone in the org, once published).
+    visibility: Option<Visibility>,
+}
+
+/// Edits an article: the fields sent change, the others stay (publishing
+/// has its own routes). An edit that changes nothing writes nothing.
+#[utoipa::path(patch, path = "/v1/orgs/{org_id}/kb/articles/{article_id}", tag = "psa",
+    params(("org_id" = Uuid, Path), ("article_id" = Uuid, Path)), request_body = EditArticle,
+    responses((status = 200, body = regentra_core::psa::records::Article), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn update_article(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, article)): Id<(OrgId, ArticleId)>,
+    Body(req): Body<EditArticle>,
+) -> ApiResult<Json<Value>> {
+    let update = ArticleUpdate {
+        title: req.title,
+        body: req.body,
+        tags: req.tags,
+        visibility: req.visibility,
+    };
+    Ok(Json(json!(
+        state
+            .regentra
+            .update_article(&caller, org, article, update)
+            .await?
+    )))
+}
+
+/// Deletes an article for good: it leaves the portal, the lists and every
+/// search at once. (Unpublish it to keep it as a draft instead.)
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/kb/articles/{article_id}", tag = "psa",
+    params(("org_id" = Uuid, Path), ("article_id" = Uuid, Path)),
+    responses((status = 204), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn delete_article(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, article)): Id<(OrgId, ArticleId)>,
+) -> ApiResult<StatusCode> {
+    state.regentra.delete_article(&caller, org, article).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Publishes an article: a portal article shows in the portal from now
+/// on. Publishing a published article changes nothing.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/kb/articles/{article_id}/publish", tag = "psa",
+    params(("org_id" = Uuid, Path), ("article_id" = Uuid, Path)),
+    responses((status = 200, body = regentra_core::psa::records::Article), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn publish_article(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, article)): Id<(OrgId, ArticleId)>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(
+        state
+            .regentra
+            .publish_article(&caller, org, article)
+            .await?
+    )))
+}
+
+/// Takes an article back to draft: it leaves the portal and its searches.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/kb/articles/{article_id}/unpublish", tag = "psa",
+    params(("org_id" = Uuid, Path), ("article_id" = Uuid, Path)),
+    responses((status = 200, body = regentra_core::psa::records::Article), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn unpublish_article(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, article)): Id<(OrgId, ArticleId)>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(
+        state
+            .regentra
+            .unpublish_article(&caller, org, article)
+            .await?
     )))
 }
 

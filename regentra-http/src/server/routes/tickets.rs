@@ -28,9 +28,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_ticket, list_tickets))
         .routes(routes!(my_tickets))
+        .routes(routes!(ticket_counts))
+        .routes(routes!(my_ticket_counts))
         .routes(routes!(ticket, update_ticket))
         .routes(routes!(add_comment, list_comments))
-        .routes(routes!(link_asset))
+        .routes(routes!(ticket_assets))
+        .routes(routes!(link_asset, unlink_asset))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -332,6 +335,46 @@ async fn my_tickets(
     Ok(Json(ticket_page(page, state.regentra.now())?))
 }
 
+/// The numbers of the list's filter bar for the same query parameters:
+/// the tickets the list holds (`total`), and per status, per SLA state,
+/// assigned to the caller and unassigned, each counted with every filter
+/// but its own (what choosing it would list). Counted by the store; the
+/// order, page and cursor parameters play no part.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/tickets/counts", tag = "tickets",
+    params(("org_id" = Uuid, Path), TicketListQuery),
+    responses((status = 200, body = regentra_core::psa::queue::TicketCounts), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn ticket_counts(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    Query(q): Query<TicketListQuery>,
+) -> ApiResult<Json<Value>> {
+    let query = q.to_query(caller.user)?;
+    Ok(Json(json!(
+        state.regentra.ticket_counts(&caller, org, query).await?
+    )))
+}
+
+/// The filter bar's numbers of the queue across every org the caller
+/// reaches (`GET /v1/tickets`), with the same query parameters, summed.
+#[utoipa::path(get, path = "/v1/tickets/counts", tag = "tickets",
+    params(TicketListQuery),
+    responses((status = 200, body = regentra_core::psa::queue::TicketCounts), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn my_ticket_counts(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(q): Query<TicketListQuery>,
+) -> ApiResult<Json<Value>> {
+    let query = q.to_query(caller.user)?;
+    Ok(Json(json!(
+        state.regentra.my_ticket_counts(&caller, query).await?
+    )))
+}
+
 /// One ticket with its SLA state now.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/tickets/{ticket_id}", tag = "tickets",
     params(("org_id" = Uuid, Path), ("ticket_id" = Uuid, Path)),
@@ -448,5 +491,39 @@ async fn link_asset(
     Id((org, id, asset)): Id<(OrgId, TicketId, AssetId)>,
 ) -> ApiResult<Json<TicketBody>> {
     let t = state.regentra.link_asset(&caller, org, id, asset).await?;
+    Ok(Json(ticket_body(t, state.regentra.now())?))
+}
+
+/// The assets a ticket concerns, for staff who read the inventory.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/tickets/{ticket_id}/assets", tag = "tickets",
+    params(("org_id" = Uuid, Path), ("ticket_id" = Uuid, Path)),
+    responses((status = 200, body = Paged<regentra_core::psa::records::Asset>), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn ticket_assets(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, id)): Id<(OrgId, TicketId)>,
+) -> ApiResult<Json<Paged<Value>>> {
+    // A ticket names a few assets: one page, always the last.
+    let assets = state.regentra.ticket_assets(&caller, org, id).await?;
+    Ok(Json(Paged {
+        items: assets.into_iter().map(|a| json!(a)).collect(),
+        next_cursor: None,
+    }))
+}
+
+/// Takes an asset off a ticket (404 for an asset the ticket does not name).
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/tickets/{ticket_id}/assets/{asset_id}", tag = "tickets",
+    params(("org_id" = Uuid, Path), ("ticket_id" = Uuid, Path), ("asset_id" = Uuid, Path)),
+    responses((status = 200, body = TicketBody), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn unlink_asset(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, id, asset)): Id<(OrgId, TicketId, AssetId)>,
+) -> ApiResult<Json<TicketBody>> {
+    let t = state.regentra.unlink_asset(&caller, org, id, asset).await?;
     Ok(Json(ticket_body(t, state.regentra.now())?))
 }

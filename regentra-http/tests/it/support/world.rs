@@ -582,6 +582,7 @@ pub fn routes(user: &str) -> Vec<Route> {
             Some(sla),
         ),
         r(M::GET, "/v1/orgs/{org_id}/tickets", None),
+        r(M::GET, "/v1/orgs/{org_id}/tickets/counts", None),
         r(
             M::POST,
             "/v1/orgs/{org_id}/tickets",
@@ -608,6 +609,13 @@ pub fn routes(user: &str) -> Vec<Route> {
             "/v1/orgs/{org_id}/tickets/{ticket_id}/assets/{asset_id}",
             None,
         ),
+        r(
+            M::DELETE,
+            "/v1/orgs/{org_id}/tickets/{ticket_id}/assets/{asset_id}",
+            None,
+        ),
+        r(M::GET, "/v1/orgs/{org_id}/tickets/{ticket_id}/assets", None),
+        r(M::GET, "/v1/orgs/{org_id}/tickets/{ticket_id}/audit", None),
         r(
             M::GET,
             "/v1/orgs/{org_id}/tickets/{ticket_id}/attachments",
@@ -645,8 +653,35 @@ pub fn routes(user: &str) -> Vec<Route> {
             "/v1/orgs/{org_id}/assets",
             Some(json!({"name": "n", "kind": "laptop"})),
         ),
+        r(M::GET, "/v1/orgs/{org_id}/assets/{asset_id}", None),
+        r(
+            M::PATCH,
+            "/v1/orgs/{org_id}/assets/{asset_id}",
+            Some(json!({"name": "Renamed PC", "status": "in_repair"})),
+        ),
+        r(M::DELETE, "/v1/orgs/{org_id}/assets/{asset_id}", None),
         r(M::GET, "/v1/orgs/{org_id}/kb/articles", None),
         r(M::GET, "/v1/orgs/{org_id}/kb/articles/{article_id}", None),
+        r(
+            M::PATCH,
+            "/v1/orgs/{org_id}/kb/articles/{article_id}",
+            Some(json!({"title": "Renamed article"})),
+        ),
+        r(
+            M::DELETE,
+            "/v1/orgs/{org_id}/kb/articles/{article_id}",
+            None,
+        ),
+        r(
+            M::POST,
+            "/v1/orgs/{org_id}/kb/articles/{article_id}/publish",
+            None,
+        ),
+        r(
+            M::POST,
+            "/v1/orgs/{org_id}/kb/articles/{article_id}/unpublish",
+            None,
+        ),
         r(
             M::POST,
             "/v1/orgs/{org_id}/kb/articles/{article_id}/feedback",
@@ -662,6 +697,7 @@ pub fn routes(user: &str) -> Vec<Route> {
             "/v1/orgs/{org_id}/chats",
             Some(json!({"message": "hi"})),
         ),
+        r(M::GET, "/v1/orgs/{org_id}/chats", None),
         r(M::GET, "/v1/orgs/{org_id}/me/chats", None),
         r(M::GET, "/v1/orgs/{org_id}/chat-settings", None),
         r(M::GET, "/v1/orgs/{org_id}/chats/{chat_id}", None),
