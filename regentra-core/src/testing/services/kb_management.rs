@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::ids::ArticleId;
-use crate::psa::records::{Article, ArticleStatus, ArticleUpdate};
+use crate::psa::records::{Article, ArticleCounts, ArticleStatus, ArticleUpdate};
 use crate::store::{ChangeSet, Entity, Mutation, ScanRequest};
 
 /// Every page of the staff's list of `status`, followed to the end.
@@ -98,6 +98,13 @@ pub async fn staff_edit_publish_unpublish_and_delete_articles(store: Arc<dyn Sto
         walk_articles(r, &f.tech, org, ArticleStatus::Any, 1).await,
         [other.id, draft.id],
         "newest update first, a page at a time"
+    );
+    assert_eq!(
+        r.article_counts(&f.tech, org).await.expect("counts"),
+        ArticleCounts {
+            drafts: 1,
+            published: 1
+        }
     );
 
     // An edit changes what it names; search follows in the same commit.
@@ -233,6 +240,14 @@ pub async fn staff_edit_publish_unpublish_and_delete_articles(store: Arc<dyn Sto
         [draft.id]
     );
     expect_not_found(r.delete_article(&f.tech, org, other.id).await, "twice");
+    assert_eq!(
+        r.article_counts(&f.tech, org).await.expect("counts"),
+        ArticleCounts {
+            drafts: 1,
+            published: 0
+        },
+        "the deleted one counts no more, the one back in draft counts as a draft"
+    );
     expect_not_found(
         r.rate_article(erin, org, other.id, false).await,
         "a vote on a deleted article",
@@ -278,6 +293,10 @@ pub async fn staff_edit_publish_unpublish_and_delete_articles(store: Arc<dyn Sto
             .await,
         "an employee lists drafts",
     );
+    expect_denied(
+        r.article_counts(erin, org).await,
+        "an employee counts drafts",
+    );
     let other_client = f.c.clients_other();
     let elsewhere = member(&f.c.msp, other_client, "tess@bolt.test", Role::Technician).await;
     expect_not_found(
@@ -310,6 +329,10 @@ pub async fn staff_edit_publish_unpublish_and_delete_articles(store: Arc<dyn Sto
             ScanRequest::first(5),
         )
         .await,
+        "another MSP's client",
+    );
+    expect_not_found(
+        r.article_counts(&southwind.admin, org).await,
         "another MSP's client",
     );
     assert_eq!(
