@@ -136,7 +136,7 @@ pub(crate) async fn me(api: &Api) -> String {
         .unwrap_or_else(|| panic!("no user id in /v1/me"))
 }
 
-async fn signed_in(server: &Server, email: &str) -> Browser {
+pub(crate) async fn signed_in(server: &Server, email: &str) -> Browser {
     let browser = Browser::new(&server.base);
     browser.get("/sign-in").await;
     browser.sign_in(email, PASSWORD).await;
