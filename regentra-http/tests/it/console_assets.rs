@@ -438,6 +438,15 @@ async fn a_viewer_reads_the_assets_is_offered_no_form_and_a_forged_one_is_refuse
         )
         .await;
     assert_eq!(edited.status, StatusCode::NOT_FOUND, "{}", edited.html);
+    // Nor does a form that does not read show her the form again.
+    let unread = vera
+        .post(
+            &format!("{own}/edit"),
+            &[("csrf_token", &csrf), ("details", "no colon here")],
+        )
+        .await;
+    assert_eq!(unread.status, StatusCode::NOT_FOUND, "{}", unread.html);
+    assert!(!unread.shows("Save changes"));
     let retired = vera
         .post(&format!("{own}/retire"), &[("csrf_token", &csrf)])
         .await;

@@ -97,6 +97,18 @@ fn asset_of(staff: &Staff, segment: &str, asset_id: &str) -> Option<(Scope, OrgI
     Some((scope, org, AssetId(id)))
 }
 
+/// [`asset_of`] for a form that changes the asset: only for those who
+/// manage the inventory, so a reader is never shown one (the core refuses
+/// them again).
+fn managed_asset_of(
+    staff: &Staff,
+    segment: &str,
+    asset_id: &str,
+) -> Option<(Scope, OrgId, AssetId)> {
+    asset_of(staff, segment, asset_id)
+        .filter(|(_, org, _)| staff.can(*org, Permission::AssetsManage))
+}
+
 /// The people an asset can be given (the org's people, by name), for
 /// those who may list them: who may manage tickets, which every role that
 /// manages assets may. Others see no names.
@@ -601,6 +613,9 @@ async fn add(
     let Some(scope @ Scope::Org(org)) = staff.scope(&segment) else {
         return not_found_page(&staff, None);
     };
+    if !staff.can(org, Permission::AssetsManage) {
+        return not_found_page(&staff, Some(&scope));
+    }
     let errors = match read_form(&form) {
         Err(errors) => errors,
         Ok(read) => {
@@ -823,9 +838,7 @@ async fn edit_page(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let Some((scope, org, id)) = asset_of(&staff, &segment, &asset_id)
-        .filter(|(_, org, _)| staff.can(*org, Permission::AssetsManage))
-    else {
+    let Some((scope, org, id)) = managed_asset_of(&staff, &segment, &asset_id) else {
         return not_found_page(&staff, Some(&scope));
     };
     let asset = match load(&state, &staff, &scope, org, id).await {
@@ -848,7 +861,7 @@ async fn edit(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let Some((scope, org, id)) = asset_of(&staff, &segment, &asset_id) else {
+    let Some((scope, org, id)) = managed_asset_of(&staff, &segment, &asset_id) else {
         return not_found_page(&staff, None);
     };
     let asset = match load(&state, &staff, &scope, org, id).await {
@@ -919,9 +932,7 @@ async fn retire_page(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let Some((scope, org, id)) = asset_of(&staff, &segment, &asset_id)
-        .filter(|(_, org, _)| staff.can(*org, Permission::AssetsManage))
-    else {
+    let Some((scope, org, id)) = managed_asset_of(&staff, &segment, &asset_id) else {
         return not_found_page(&staff, Some(&scope));
     };
     let asset = match load(&state, &staff, &scope, org, id).await {
@@ -968,7 +979,7 @@ async fn retire(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let Some((scope, org, id)) = asset_of(&staff, &segment, &asset_id) else {
+    let Some((scope, org, id)) = managed_asset_of(&staff, &segment, &asset_id) else {
         return not_found_page(&staff, None);
     };
     match state.regentra.retire_asset(&staff.caller, org, id).await {
