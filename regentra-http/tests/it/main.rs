@@ -12,6 +12,7 @@ mod bad_input;
 mod browser;
 mod catalog_api;
 mod catalog_cli;
+mod console_assets;
 mod console_desk;
 mod console_pages;
 mod cross_tenant;

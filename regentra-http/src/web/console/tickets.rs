@@ -650,6 +650,8 @@ struct TimeLine {
 }
 
 struct AssetLine {
+    /// The asset's own page.
+    href: String,
     name: String,
     kind: String,
     serial: String,
@@ -1117,6 +1119,7 @@ async fn linked_assets(
     let lines = linked
         .into_iter()
         .map(|a| AssetLine {
+            href: Scope::Org(org).path(&format!("assets/{}", a.id)),
             name: a.name,
             kind: a.kind,
             serial: a.serial.unwrap_or_default(),

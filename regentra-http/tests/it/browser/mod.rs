@@ -6,6 +6,7 @@
 
 mod checks;
 mod console;
+mod console_assets;
 mod errors;
 mod password_reset;
 mod portal;
