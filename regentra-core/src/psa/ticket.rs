@@ -272,6 +272,27 @@ pub struct ClockView {
     pub running: bool,
     pub met_at: Option<DateTime<Utc>>,
     pub breached: bool,
+    /// Where the clock stands, in one word: what a badge shows.
+    pub state: ClockState,
+}
+
+/// Where an SLA clock stands at an instant. A clock met late is `Met`
+/// with [`ClockView::breached`] set.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockState {
+    /// Stopped: the response was given, or the ticket resolved.
+    Met,
+    /// Running (or paused) past its due time.
+    Breached,
+    /// Paused (the ticket waits on the client), not past due.
+    Paused,
+    /// Running, due within [`super::queue::AT_RISK_WITHIN`]: the same
+    /// rule as the queue's "at risk" filter.
+    AtRisk,
+    /// Running, due later.
+    OnTrack,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -294,13 +315,28 @@ pub struct DueEscalation {
 }
 
 fn clock_view(clock: &Clock, calendar: &BusinessCalendar, now: DateTime<Utc>) -> ClockView {
+    let due = clock.due(calendar);
+    let running = clock.is_running();
+    let breached = clock.is_breached(calendar, now);
+    let state = if clock.stopped_at.is_some() {
+        ClockState::Met
+    } else if breached {
+        ClockState::Breached
+    } else if !running {
+        ClockState::Paused
+    } else if due.is_some_and(|d| d < now + super::queue::AT_RISK_WITHIN) {
+        ClockState::AtRisk
+    } else {
+        ClockState::OnTrack
+    };
     ClockView {
-        due: clock.due(calendar),
+        due,
         consumed_minutes: clock.consumed(calendar, now).num_minutes(),
         remaining_minutes: clock.remaining(calendar, now).num_minutes(),
-        running: clock.is_running(),
+        running,
         met_at: clock.stopped_at,
-        breached: clock.is_breached(calendar, now),
+        breached,
+        state,
     }
 }
 

@@ -15,10 +15,12 @@
 pub mod account;
 pub mod accounts;
 pub mod console;
+pub mod display;
 pub mod markdown;
 pub mod portal;
 pub mod sign_in;
 pub mod signing;
+pub mod upload;
 
 use std::fmt;
 use std::sync::OnceLock;

@@ -13,7 +13,7 @@ use regentra_http::server::worker::{self, WorkerConfig};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::browser::Browser;
+use crate::support::browser::{Browser, Part};
 use crate::support::{self, Api, M, PASSWORD, Server, id, items};
 
 /// An MSP with three clients: Acme and Globex, where the technician Tom
@@ -334,24 +334,26 @@ async fn staff_answer_a_ticket_the_client_sees_the_reply_and_never_the_note() {
 
     // A reply and a note.
     let sent = tom
-        .post(
+        .post_multipart(
             &format!("{base}/reply"),
             &[
-                ("csrf_token", &csrf),
-                ("body", "Please try tray 1 meanwhile."),
-                ("visibility", "public"),
+                Part::Text("csrf_token", &csrf),
+                Part::Text("body", "Please try tray 1 meanwhile."),
+                Part::Text("visibility", "public"),
+                Part::File("attachments", "", "application/octet-stream", Vec::new()),
             ],
         )
         .await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.html);
     assert_eq!(sent.location(), format!("{base}?done=reply"));
     let noted = tom
-        .post(
+        .post_multipart(
             &format!("{base}/reply"),
             &[
-                ("csrf_token", &csrf),
-                ("body", "Fuser is worn; order part 4711."),
-                ("visibility", "internal"),
+                Part::Text("csrf_token", &csrf),
+                Part::Text("body", "Fuser is worn; order part 4711."),
+                Part::Text("visibility", "internal"),
+                Part::File("attachments", "", "application/octet-stream", Vec::new()),
             ],
         )
         .await;
@@ -376,12 +378,13 @@ async fn staff_answer_a_ticket_the_client_sees_the_reply_and_never_the_note() {
 
     // An empty reply: the error next to the message, nothing written.
     let empty = tom
-        .post(
+        .post_multipart(
             &format!("{base}/reply"),
             &[
-                ("csrf_token", &csrf),
-                ("body", "  "),
-                ("visibility", "public"),
+                Part::Text("csrf_token", &csrf),
+                Part::Text("body", "  "),
+                Part::Text("visibility", "public"),
+                Part::File("attachments", "", "application/octet-stream", Vec::new()),
             ],
         )
         .await;

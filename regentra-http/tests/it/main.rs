@@ -12,6 +12,8 @@ mod bad_input;
 mod browser;
 mod catalog_api;
 mod catalog_cli;
+mod console_assets;
+mod console_desk;
 mod console_kb;
 mod console_pages;
 mod cross_tenant;

@@ -81,7 +81,7 @@ use crate::portal::{BrandingUpdate, PortalSettings, PortalUpdate};
 use crate::psa::Priority;
 use crate::psa::records::{NewArticle, NewAsset, NewTimeEntry, Visibility};
 use crate::psa::sla_policy::{Action, ClockKind, EscalationRule, NewSlaPolicy, Targets, Trigger};
-use crate::psa::ticket::{NewTicket, TicketStatus};
+use crate::psa::ticket::{ClockState, NewTicket, TicketStatus};
 use crate::rbac::{Access, Permission, Role, Via};
 use crate::service::{Principal, Regentra};
 use crate::store::{self, PageRequest, Scope, Store, StoredRecord};

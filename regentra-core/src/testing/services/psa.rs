@@ -144,6 +144,19 @@ pub async fn ticket_sla_pauses_over_a_weekend_and_keeps_time_on_priority_change(
         Some(utc("2025-06-16T19:00:00Z")),
         "8 business hours: Monday 15:00 EDT"
     );
+    assert_eq!(
+        sla.response.state,
+        ClockState::OnTrack,
+        "due in exactly the at-risk window's hour: not yet at risk"
+    );
+    f.c.clock.set(utc("2025-06-13T19:01:00Z"));
+    let sla = r
+        .ticket_sla(&f.tech, f.c.org, t.id)
+        .await
+        .expect("sla")
+        .expect("sla");
+    assert_eq!(sla.response.state, ClockState::AtRisk, "59 min left");
+    assert_eq!(sla.resolution.state, ClockState::OnTrack);
     // The technician answers at 15:30: the response clock stops, met.
     f.c.clock.set(utc("2025-06-13T19:30:00Z"));
     r.add_comment(&f.tech, f.c.org, t.id, "Looking into it.", true)
@@ -167,6 +180,8 @@ pub async fn ticket_sla_pauses_over_a_weekend_and_keeps_time_on_priority_change(
     );
     assert_eq!(paused.response.met_at, Some(utc("2025-06-13T19:30:00Z")));
     assert!(!paused.response.breached);
+    assert_eq!(paused.response.state, ClockState::Met);
+    assert_eq!(paused.resolution.state, ClockState::Paused);
     r.set_ticket_status(&f.tech, f.c.org, t.id, TicketStatus::Open)
         .await
         .expect("resumed");
@@ -207,6 +222,7 @@ pub async fn ticket_sla_pauses_over_a_weekend_and_keeps_time_on_priority_change(
         .expect("sla");
     assert!(reopened.resolution.breached);
     assert!(reopened.resolution.running);
+    assert_eq!(reopened.resolution.state, ClockState::Breached);
 }
 
 pub async fn ticket_policies_follow_assignment_and_keep_their_revision(store: Arc<dyn Store>) {

@@ -1,8 +1,10 @@
-//! The chat console: a chat as the service desk answers it
-//! (`/app/{org}/chats/{chat}`), live over the chat's WebSocket with the
-//! portal's own chat script, beside the client's recent tickets; ending
-//! it, or turning it into a ticket. Without JavaScript the answer form
-//! posts and the page reloads.
+//! The chat console: the chats of every client the person answers for
+//! (`/app/all/chats`) or of one (`/app/{org}/chats`), those waiting for a
+//! first answer called out at the top and refreshed live; a chat as the
+//! service desk answers it (`/app/{org}/chats/{chat}`), live over the
+//! chat's WebSocket with the portal's own chat script, beside the client's
+//! recent tickets; ending it, or turning it into a ticket. Without
+//! JavaScript the answer form posts and the page reloads.
 
 use askama::Template;
 use axum::Router;
@@ -14,24 +16,246 @@ use chrono_tz::Tz;
 use regentra_core::Error;
 use regentra_core::ids::ChatId;
 use regentra_core::psa::Priority;
-use regentra_core::psa::chat::ChatStatus;
+use regentra_core::psa::chat::{ChatFilter, ChatSession, ChatStatus};
 use regentra_core::psa::queue::{QueueSort, TicketQuery};
 use regentra_core::rbac::Permission;
-use regentra_core::store::PageRequest;
+use regentra_core::store::{PageRequest, ScanRequest};
 use serde::Deserialize;
 
-use super::tickets::{Badge, status_badge};
+use super::tickets::{Badge, When, people_names, status_badge, when};
 use super::{Scope, Section, Shell, Staff, failed, not_found_page, staff_form, staff_in};
 use crate::server::AppState;
+use crate::server::page::{self, Page, PageQuery as CursorQuery, Position};
 use crate::web::{Chrome, CsrfField, render};
+
+/// Chats per page of the list.
+const PAGE_SIZE: usize = 25;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/app/{scope}/chats", get(list))
         .route("/app/{scope}/chats/{chat_id}", get(page))
         .route("/app/{scope}/chats/{chat_id}/messages", post(send))
         .route("/app/{scope}/chats/{chat_id}/close", post(close))
         .route("/app/{scope}/chats/{chat_id}/ticket", post(to_ticket))
 }
+
+// ---- the list -------------------------------------------------------------
+
+/// Where a chat stands, for the list's badge.
+fn chat_badge(chat: &ChatSession) -> Badge {
+    let (label, class) = match (chat.status, chat.staff, chat.ticket) {
+        (ChatStatus::Open, None, _) => ("Waiting for an answer", "badge-warning"),
+        (ChatStatus::Open, Some(_), _) => ("In progress", "badge-info"),
+        (ChatStatus::Closed, _, Some(_)) => ("Became a ticket", "badge-muted"),
+        (ChatStatus::Closed, _, None) => ("Ended", "badge-muted"),
+    };
+    Badge { label, class }
+}
+
+/// One chat of the list.
+struct ChatRow {
+    href: String,
+    requester: String,
+    client: String,
+    badge: Badge,
+    waiting: bool,
+    started: When,
+    last: When,
+    answered_by: String,
+}
+
+/// A choice of the list's filter.
+struct ShowLink {
+    label: &'static str,
+    href: String,
+    current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "web/console/chats.html")]
+struct ListPage {
+    shell: Option<Shell>,
+    chrome: Chrome,
+    heading: String,
+    all_clients: bool,
+    show: &'static str,
+    filters: Vec<ShowLink>,
+    rows: Vec<ChatRow>,
+    next_page: Option<String>,
+    first_page: Option<String>,
+}
+
+impl ListPage {
+    /// The chats nobody of the service desk has answered yet, on this page.
+    fn waiting(&self) -> Vec<&ChatRow> {
+        self.rows.iter().filter(|r| r.waiting).collect()
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ListQuery {
+    /// `open` (default), `closed`, `any`.
+    show: Option<String>,
+    after: Option<String>,
+}
+
+/// `GET /app/{scope}/chats?show=&after=`: the chats of the scope, newest
+/// activity first.
+async fn list(
+    State(state): State<AppState>,
+    Path(segment): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<ListQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let path = format!("/app/{segment}/chats");
+    let (staff, scope) = match staff_in(&state, &headers, &segment, &path).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    if !staff.sees(&scope, Section::Chats) {
+        return not_found_page(&staff, Some(&scope));
+    }
+    let (show, filter) = match query.show.as_deref() {
+        Some("closed") => ("closed", ChatFilter::Closed),
+        Some("any") => ("any", ChatFilter::Any),
+        _ => ("open", ChatFilter::Open),
+    };
+    // A cursor that does not decode starts again from the first page.
+    let after = Page::parse(CursorQuery {
+        limit: None,
+        cursor: query.after.clone(),
+    })
+    .ok()
+    .and_then(|p| p.scan_after().ok())
+    .flatten();
+    let resumed = after.is_some();
+    let request = ScanRequest::after(after, PAGE_SIZE);
+    let found = match &scope {
+        Scope::All => {
+            state
+                .regentra
+                .my_chat_queue(&staff.caller, filter, request)
+                .await
+        }
+        Scope::Org(org) => {
+            state
+                .regentra
+                .chat_queue(&staff.caller, *org, filter, request)
+                .await
+        }
+    };
+    let listing = match found {
+        Ok(listing) => listing,
+        Err(e) => return failed(&e),
+    };
+    let names = people_names(
+        &state,
+        &staff,
+        listing
+            .items
+            .iter()
+            .filter_map(|c| c.staff.map(|s| (c.org, s))),
+    )
+    .await;
+    let zones = time_zones(&state, listing.items.iter().map(|c| c.org)).await;
+    let rows = listing
+        .items
+        .iter()
+        .map(|c| {
+            let zone = zones.get(&c.org).copied().unwrap_or(Tz::UTC);
+            ChatRow {
+                href: Scope::Org(c.org).path(&format!("chats/{}", c.id)),
+                requester: if c.requester_name.is_empty() {
+                    "A client's person".to_owned()
+                } else {
+                    c.requester_name.clone()
+                },
+                client: staff.scope_name(&Scope::Org(c.org)),
+                badge: chat_badge(c),
+                waiting: c.status == ChatStatus::Open && c.staff.is_none(),
+                started: when(c.started_at, zone),
+                last: when(c.last_activity(), zone),
+                answered_by: match c.staff {
+                    None => String::new(),
+                    Some(user) if user == staff.caller.user => "You".to_owned(),
+                    Some(user) => names
+                        .get(&user)
+                        .cloned()
+                        .unwrap_or_else(|| "A colleague".to_owned()),
+                },
+            }
+        })
+        .collect();
+    let base = scope.path("chats");
+    let link = |show: &str, after: Option<String>| {
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        if show != "open" {
+            pairs.push(("show", show.to_owned()));
+        }
+        if let Some(after) = after {
+            pairs.push(("after", after));
+        }
+        if pairs.is_empty() {
+            base.clone()
+        } else {
+            format!(
+                "{base}?{}",
+                serde_urlencoded::to_string(pairs).unwrap_or_default()
+            )
+        }
+    };
+    let next_page = listing
+        .next
+        .map(|c| link(show, Some(page::encode(Position::AfterKey(c.value, c.id)))));
+    let filters = [("open", "Open"), ("closed", "Ended"), ("any", "All chats")]
+        .into_iter()
+        .map(|(key, label)| ShowLink {
+            label,
+            href: link(key, None),
+            current: key == show,
+        })
+        .collect();
+    let heading = match &scope {
+        Scope::All => "Chats: all clients".to_owned(),
+        Scope::Org(_) => format!("Chats: {}", staff.scope_name(&scope)),
+    };
+    let shell = Shell::new(&staff, Some(&scope), Some(Section::Chats), &heading);
+    render(
+        StatusCode::OK,
+        &ListPage {
+            chrome: shell.chrome.clone(),
+            shell: Some(shell),
+            heading,
+            all_clients: scope == Scope::All,
+            show,
+            filters,
+            rows,
+            first_page: resumed.then(|| link(show, None)),
+            next_page,
+        },
+    )
+}
+
+/// The time zone of each org (its SLA calendar's), to show times as the
+/// client's people read them: one read per org on the page.
+async fn time_zones(
+    state: &AppState,
+    orgs: impl Iterator<Item = regentra_core::OrgId>,
+) -> std::collections::HashMap<regentra_core::OrgId, Tz> {
+    let mut orgs: Vec<_> = orgs.collect();
+    orgs.sort();
+    orgs.dedup();
+    let mut zones = std::collections::HashMap::new();
+    for org in orgs {
+        if let Ok(zone) = state.regentra.time_zone(org).await {
+            zones.insert(org, zone);
+        }
+    }
+    zones
+}
+
+// ---- a chat ---------------------------------------------------------------
 
 struct Line {
     id: String,
@@ -56,6 +280,8 @@ struct ChatPage {
     chrome: Chrome,
     csrf_field: CsrfField,
     base: String,
+    /// The client's chat list.
+    chats: String,
     org_id: String,
     chat_id: String,
     me: String,
@@ -217,6 +443,7 @@ async fn show(
             csrf_field: staff.csrf_field(),
             shell: Some(shell),
             base: scope.path(&format!("chats/{chat}")),
+            chats: scope.path("chats"),
             org_id: org.to_string(),
             chat_id: chat.to_string(),
             me: staff.caller.user.to_string(),

@@ -16,6 +16,7 @@
 pub mod assets;
 pub mod chats;
 pub mod dashboard;
+pub mod history;
 pub mod inbox;
 pub mod kb;
 pub mod profile;
@@ -85,10 +86,10 @@ pub enum Section {
 
 impl Section {
     /// In the navigation's order.
-    /// (Each section joins the list when its pages exist.)
-    pub const ALL: [Section; 4] = [
+    pub const ALL: [Section; 5] = [
         Section::Dashboard,
         Section::Tickets,
+        Section::Chats,
         Section::Kb,
         Section::Assets,
     ];
@@ -123,12 +124,6 @@ impl Section {
             Section::Kb => Permission::KbRead,
             Section::Assets => Permission::AssetsRead,
         }
-    }
-
-    /// Whether the section has an "every client" view (the others are
-    /// one org's: the all-clients scope lists the orgs to choose from).
-    pub fn spans_clients(self) -> bool {
-        matches!(self, Section::Dashboard | Section::Tickets | Section::Chats)
     }
 }
 

@@ -16,11 +16,10 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, RawQuery, Request, State};
+use axum::extract::{Multipart, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use regentra_core::compliance::evidence::size_in_words;
 use regentra_core::ids::{AssetId, AttachmentId, OrgId, TicketId, UserId};
@@ -28,20 +27,25 @@ use regentra_core::psa::Priority;
 use regentra_core::psa::attachments::TicketAttachment;
 use regentra_core::psa::people::Person;
 use regentra_core::psa::queue::{
-    AssigneeFilter, QueueCursor, QueueSort, SlaState, TicketQuery, closed_statuses, next_due,
-    open_statuses, sla_state,
+    AssigneeFilter, QueueCursor, QueueSort, SlaState, TicketCounts, TicketQuery, closed_statuses,
+    next_due, open_statuses, sla_state,
 };
 use regentra_core::psa::records::{NewTimeEntry, TimeQuery};
-use regentra_core::psa::ticket::{ClockView, NewTicket, Ticket, TicketStatus};
+use regentra_core::psa::ticket::{ClockState, ClockView, NewTicket, Ticket, TicketStatus};
 use regentra_core::rbac::Permission;
 use regentra_core::store::PageRequest;
-use regentra_core::{Error, FieldError};
+use regentra_core::{Error, FieldError, RequestMeta};
 use serde::Deserialize;
 
-use super::{Scope, Section, Shell, Staff, failed, not_found_page, staff_form, staff_in};
-use crate::server::AppState;
+use super::history::{History, ticket_history};
+use super::{Scope, Section, Shell, Staff, failed, not_found_page, staff, staff_form, staff_in};
+use crate::server::auth::Meta;
 use crate::server::page::{self, Page, PageQuery, Position};
 use crate::server::routes::ticket_files::file_response;
+use crate::server::{AppState, browser};
+use crate::web::display::ticket_zone as zone_of;
+pub use crate::web::display::{Badge, When, sla_badge, when};
+use crate::web::upload::{self, Refusal, detached};
 use crate::web::{Chrome, CsrfField, render};
 
 /// Tickets per page of the queue.
@@ -52,7 +56,10 @@ pub fn routes() -> Router<AppState> {
         .route("/app/{scope}/tickets", get(queue))
         .route("/app/{scope}/tickets/new", get(new_page).post(create))
         .route("/app/{scope}/tickets/{ticket_id}", get(ticket_page))
-        .route("/app/{scope}/tickets/{ticket_id}/reply", post(reply))
+        .route(
+            "/app/{scope}/tickets/{ticket_id}/reply",
+            post(reply).layer(upload::body_limit()),
+        )
         .route("/app/{scope}/tickets/{ticket_id}/status", post(set_status))
         .route(
             "/app/{scope}/tickets/{ticket_id}/priority",
@@ -68,13 +75,6 @@ pub fn routes() -> Router<AppState> {
 }
 
 // ---- words and badges ---------------------------------------------------
-
-/// A badge: its words, and its class (the color only helps).
-#[derive(Debug, Clone)]
-pub struct Badge {
-    pub label: &'static str,
-    pub class: &'static str,
-}
 
 pub fn status_badge(status: TicketStatus) -> Badge {
     let (label, class) = match status {
@@ -96,42 +96,6 @@ pub fn priority_badge(priority: Priority) -> Badge {
         Priority::Low => ("Low", "badge-muted"),
     };
     Badge { label, class }
-}
-
-pub fn sla_badge(state: SlaState) -> Badge {
-    let (label, class) = match state {
-        SlaState::OnTrack => ("On track", "badge-success"),
-        SlaState::AtRisk => ("At risk", "badge-warning"),
-        SlaState::Breached => ("Breached", "badge-danger"),
-    };
-    Badge { label, class }
-}
-
-/// The zone of the ticket's business calendar (its org's hours), UTC
-/// without one.
-fn zone_of(ticket: &Ticket) -> Tz {
-    ticket
-        .sla
-        .as_ref()
-        .and_then(|sla| sla.calendar.timezone.parse::<Tz>().ok())
-        .unwrap_or(Tz::UTC)
-}
-
-/// An instant for people, in `zone`, and machine-readable.
-#[derive(Debug, Clone)]
-pub struct When {
-    pub iso: String,
-    pub text: String,
-}
-
-pub fn when(at: DateTime<Utc>, zone: Tz) -> When {
-    When {
-        iso: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        text: at
-            .with_timezone(&zone)
-            .format("%a %-d %b %Y, %H:%M %Z")
-            .to_string(),
-    }
 }
 
 fn status_key(status: TicketStatus) -> &'static str {
@@ -296,11 +260,13 @@ fn choices(options: &[(&str, &str)], current: &str) -> Vec<Choice> {
         .collect()
 }
 
-/// A quick filter above the queue: one click to a common view.
+/// A quick filter above the queue: one click to a common view, with the
+/// number of tickets it shows.
 struct QuickLink {
     label: &'static str,
     href: String,
     current: bool,
+    count: Option<u64>,
 }
 
 #[derive(Template)]
@@ -323,6 +289,81 @@ struct QueuePage {
     first_page: Option<String>,
     new_ticket: Option<String>,
     filtered: bool,
+    /// How many tickets the filters match (all pages).
+    matching: Option<u64>,
+}
+
+impl QueuePage {
+    /// "12 tickets", "1 ticket match these filters".
+    fn total_text(&self) -> Option<String> {
+        let n = self.matching?;
+        let tickets = if n == 1 {
+            "1 ticket".to_owned()
+        } else {
+            format!("{n} tickets")
+        };
+        Some(if self.filtered {
+            format!("{tickets} match these filters")
+        } else {
+            tickets
+        })
+    }
+}
+
+/// The numbers of the queue's quick filters and of the filters chosen:
+/// counted by the store over the queue's indexes (no ticket is read), in
+/// three batches: the open tickets (open, mine, unassigned, at risk,
+/// breached), the open tickets assigned to the person (mine, at risk) and
+/// the query shown. A count that fails leaves its numbers out.
+struct QueueCounts {
+    open: Option<TicketCounts>,
+    mine: Option<TicketCounts>,
+    matching: Option<u64>,
+}
+
+impl QueueCounts {
+    async fn of(state: &AppState, staff: &Staff, scope: &Scope, shown: &TicketQuery) -> Self {
+        let count = |query: TicketQuery| async move {
+            match scope {
+                Scope::All => state.regentra.my_ticket_counts(&staff.caller, query).await,
+                Scope::Org(org) => {
+                    state
+                        .regentra
+                        .ticket_counts(&staff.caller, *org, query)
+                        .await
+                }
+            }
+            .ok()
+        };
+        let open = TicketQuery {
+            statuses: open_statuses(),
+            ..TicketQuery::default()
+        };
+        let mine = TicketQuery {
+            assignee: AssigneeFilter::User(staff.caller.user),
+            ..open.clone()
+        };
+        let (open, mine, matching) = tokio::join!(count(open), count(mine), count(shown.clone()));
+        Self {
+            open,
+            mine,
+            matching: matching.map(|c| c.total),
+        }
+    }
+
+    /// The number of a quick filter, by its label.
+    fn quick(&self, label: &str) -> Option<u64> {
+        let open = self.open.as_ref();
+        match label {
+            "Open" => open.map(|c| c.total),
+            "Mine" => open.map(|c| c.mine),
+            "Unassigned" => open.map(|c| c.unassigned),
+            "At risk" => open.map(|c| c.by_sla.at_risk),
+            "Breached" => open.map(|c| c.by_sla.breached),
+            "Mine, at risk" => self.mine.as_ref().map(|c| c.by_sla.at_risk),
+            _ => None,
+        }
+    }
 }
 
 /// `GET /app/{scope}/tickets`.
@@ -366,6 +407,7 @@ async fn queue(
         _ => None,
     };
     let query = filters.query(staff.caller.user, after.clone());
+    let counts = QueueCounts::of(&state, &staff, &scope, &query).await;
     let found = match &scope {
         Scope::All => state.regentra.my_ticket_queue(&staff.caller, query).await,
         Scope::Org(org) => {
@@ -379,7 +421,14 @@ async fn queue(
         Ok(page) => page,
         Err(e) => return failed(&e),
     };
-    let names = assignee_names(&state, &staff, &page.items).await;
+    let names = people_names(
+        &state,
+        &staff,
+        page.items
+            .iter()
+            .filter_map(|t| t.assignee.map(|a| (t.org, a))),
+    )
+    .await;
     let now = state.regentra.now();
     let rows = page
         .items
@@ -422,6 +471,7 @@ async fn queue(
             label,
             href: with_query(&base, f.pairs()),
             current: f.pairs() == filters.pairs(),
+            count: counts.quick(label),
         }
     })
     .collect();
@@ -511,6 +561,7 @@ async fn queue(
             next_page,
             new_ticket,
             filtered: !filters.pairs().is_empty(),
+            matching: counts.matching,
         },
     )
 }
@@ -526,18 +577,18 @@ fn with_query(path: &str, pairs: Vec<(&str, String)>) -> String {
     }
 }
 
-/// The names of the people tickets on the page are assigned to, from the
-/// assignee choosers of their orgs (one read per org on the page, for the
-/// orgs where the person may assign; elsewhere names are not shown).
-async fn assignee_names(
+/// The names of the staff a page shows (ticket assignees, chat answerers),
+/// each `(org, person)`, from the assignee choosers of their orgs: one read
+/// per org on the page, for the orgs where the person may assign (elsewhere
+/// names are not shown). The person themself needs none ("You").
+pub async fn people_names(
     state: &AppState,
     staff: &Staff,
-    tickets: &[Ticket],
+    people: impl Iterator<Item = (OrgId, UserId)>,
 ) -> HashMap<UserId, String> {
-    let mut orgs: Vec<OrgId> = tickets
-        .iter()
-        .filter(|t| t.assignee.is_some_and(|a| a != staff.caller.user))
-        .map(|t| t.org)
+    let mut orgs: Vec<OrgId> = people
+        .filter(|(_, user)| *user != staff.caller.user)
+        .map(|(org, _)| org)
         .collect();
     orgs.sort();
     orgs.dedup();
@@ -586,7 +637,7 @@ struct FileLink {
 struct ClockLine {
     label: &'static str,
     state: String,
-    badge: Option<Badge>,
+    badge: Badge,
     due: Option<When>,
 }
 
@@ -599,6 +650,8 @@ struct TimeLine {
 }
 
 struct AssetLine {
+    /// The asset's own page.
+    href: String,
     name: String,
     kind: String,
     serial: String,
@@ -673,6 +726,10 @@ struct TicketPage {
     notice: Option<String>,
     errors: Vec<FieldError>,
     body_error: Option<String>,
+    attachments_error: Option<String>,
+    /// The reply form's file limits, for its hint.
+    max_files: usize,
+    file_limit: String,
     minutes_error: Option<String>,
     status_error: Option<String>,
     assignee_error: Option<String>,
@@ -680,6 +737,8 @@ struct TicketPage {
     body: String,
     minutes: String,
     note: String,
+    /// The ticket's audit trail, for those who may read it.
+    history: Option<History>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -827,8 +886,8 @@ async fn show_ticket(
     let names: HashMap<UserId, String> = people.iter().map(|p| (p.user, p.name.clone())).collect();
     let clocks = match regentra_core::psa::ticket::sla_view(&ticket, now) {
         Ok(Some(view)) => vec![
-            clock_line("First response", &view.response, zone, now),
-            clock_line("Resolution", &view.resolution, zone, now),
+            clock_line("First response", &view.response, zone),
+            clock_line("Resolution", &view.resolution, zone),
         ],
         _ => Vec::new(),
     };
@@ -872,6 +931,10 @@ async fn show_ticket(
         (Vec::new(), String::new(), String::new())
     };
     let (assets, asset_choices) = linked_assets(state, staff, org, &ticket).await;
+    // The history names staff and the client's people alike.
+    let mut everyone = names.clone();
+    everyone.extend(requesters.iter().map(|p| (p.user, p.name.clone())));
+    let history = ticket_history(state, staff, org, id, &everyone, zone).await;
     let errors = problems.fields.clone();
     let shell = Shell::new(
         staff,
@@ -946,6 +1009,9 @@ async fn show_ticket(
             billable: problems.billable.unwrap_or(true),
             notice,
             body_error: problems.get("body"),
+            attachments_error: problems.get("attachments"),
+            max_files: regentra_core::psa::attachments::MAX_ATTACHMENTS,
+            file_limit: size_in_words(regentra_core::psa::attachments::ATTACHMENT_LIMIT),
             minutes_error: problems
                 .get("minutes")
                 .or_else(|| problems.get("date"))
@@ -960,58 +1026,51 @@ async fn show_ticket(
             body: problems.body,
             minutes: problems.minutes,
             note: problems.note,
+            history,
             base,
         },
     )
 }
 
-fn clock_line(label: &'static str, clock: &ClockView, zone: Tz, now: DateTime<Utc>) -> ClockLine {
-    let (state, badge) = if let Some(met) = clock.met_at {
-        (
-            format!("Met {}", when(met, zone).text),
-            Some(if clock.breached {
+fn clock_line(label: &'static str, clock: &ClockView, zone: Tz) -> ClockLine {
+    let left = || duration_words(clock.remaining_minutes.max(0) as u32);
+    let (state, badge) = match clock.state {
+        ClockState::Met => (
+            format!(
+                "Met {}",
+                clock.met_at.map(|m| when(m, zone).text).unwrap_or_default()
+            ),
+            if clock.breached {
                 sla_badge(SlaState::Breached)
             } else {
                 Badge {
                     label: "Met",
                     class: "badge-success",
                 }
-            }),
-        )
-    } else if clock.breached {
-        (
+            },
+        ),
+        ClockState::Breached => (
             format!(
                 "Overdue by {}",
                 duration_words(clock.remaining_minutes.unsigned_abs() as u32)
             ),
-            Some(sla_badge(SlaState::Breached)),
-        )
-    } else if !clock.running {
-        (
-            format!(
-                "Paused, {} left",
-                duration_words(clock.remaining_minutes.max(0) as u32)
-            ),
-            Some(Badge {
+            sla_badge(SlaState::Breached),
+        ),
+        ClockState::Paused => (
+            format!("Paused, {} left", left()),
+            Badge {
                 label: "Paused",
                 class: "badge-muted",
-            }),
-        )
-    } else {
-        let at_risk = clock
-            .due
-            .is_some_and(|d| d < now + regentra_core::psa::queue::AT_RISK_WITHIN);
-        (
-            format!(
-                "{} of business time left",
-                duration_words(clock.remaining_minutes.max(0) as u32)
-            ),
-            Some(sla_badge(if at_risk {
-                SlaState::AtRisk
-            } else {
-                SlaState::OnTrack
-            })),
-        )
+            },
+        ),
+        ClockState::AtRisk => (
+            format!("{} of business time left", left()),
+            sla_badge(SlaState::AtRisk),
+        ),
+        ClockState::OnTrack => (
+            format!("{} of business time left", left()),
+            sla_badge(SlaState::OnTrack),
+        ),
     };
     ClockLine {
         label,
@@ -1060,6 +1119,7 @@ async fn linked_assets(
     let lines = linked
         .into_iter()
         .map(|a| AssetLine {
+            href: Scope::Org(org).path(&format!("assets/{}", a.id)),
             name: a.name,
             kind: a.kind,
             serial: a.serial.unwrap_or_default(),
@@ -1084,6 +1144,40 @@ async fn linked_assets(
 
 /// The ticket a form posts to (an org the person reaches and a ticket
 /// id), or the 404 page.
+/// A form posted to one of a ticket's actions: who posted it (checked as
+/// [`staff_form`] checks every console form), the ticket's org and id from
+/// the path, and the fields. A path that names no ticket of an org the
+/// person reaches is the 404 page.
+struct TicketAction<T> {
+    staff: Staff,
+    scope: Scope,
+    org: OrgId,
+    id: TicketId,
+    form: T,
+}
+
+impl<T: serde::de::DeserializeOwned> TicketAction<T> {
+    async fn read(
+        state: &AppState,
+        segment: &str,
+        ticket_id: &str,
+        request: Request,
+    ) -> Result<Self, Response> {
+        let back = format!("/app/{segment}/tickets/{ticket_id}");
+        let (staff, form) = staff_form::<T>(state, &back, request).await?;
+        match ticket_of(&staff, segment, ticket_id) {
+            Some((scope, org, id)) => Ok(Self {
+                staff,
+                scope,
+                org,
+                id,
+                form,
+            }),
+            None => Err(not_found_page(&staff, None)),
+        }
+    }
+}
+
 fn ticket_of(staff: &Staff, segment: &str, ticket_id: &str) -> Option<(Scope, OrgId, TicketId)> {
     match (staff.scope(segment), ticket_id.parse::<uuid::Uuid>()) {
         (Some(Scope::Org(org)), Ok(id)) => Some((Scope::Org(org), org, TicketId(id))),
@@ -1131,38 +1225,112 @@ async fn after_form<T>(
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct ReplyForm {
-    #[serde(default)]
-    body: String,
-    /// `public` (a reply the client sees) or `internal` (a note for staff).
-    #[serde(default)]
-    visibility: String,
-}
+/// The fields of the reply form besides its files: the message, and
+/// `visibility`, `public` (a reply the client sees) or `internal` (a note
+/// for staff, whose files are staff-only too).
+const REPLY_FIELDS: [&str; 2] = ["body", "visibility"];
 
-/// `POST /app/{org}/tickets/{id}/reply`.
+/// `POST /app/{org}/tickets/{id}/reply`: a reply or note, with files
+/// (`multipart/form-data`, its CSRF token first).
 async fn reply(
     State(state): State<AppState>,
     Path((segment, ticket_id)): Path<(String, String)>,
-    request: Request,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    form: Multipart,
+) -> Response {
+    detached(reply_detached(
+        state, segment, ticket_id, meta, headers, form,
+    ))
+    .await
+}
+
+async fn reply_detached(
+    state: AppState,
+    segment: String,
+    ticket_id: String,
+    meta: RequestMeta,
+    headers: HeaderMap,
+    form: Multipart,
 ) -> Response {
     let back = format!("/app/{segment}/tickets/{ticket_id}");
-    let (staff, form) = match staff_form::<ReplyForm>(&state, &back, request).await {
-        Ok(found) => found,
+    let mut staff = match staff(&state, &headers, &back).await {
+        Ok(staff) => staff,
         Err(response) => return response,
     };
+    if !browser::origin_is_ours(&headers, &state) {
+        return crate::web::forbidden();
+    }
     let Some((scope, org, id)) = ticket_of(&staff, &segment, &ticket_id) else {
         return not_found_page(&staff, None);
     };
-    let public = form.visibility != "internal";
-    let result = state
-        .regentra
-        .add_comment(&staff.caller, org, id, &form.body, public)
-        .await;
+    staff.caller = staff.caller.with_request(meta);
+    let posted = match upload::read_form(
+        &state,
+        org,
+        &staff.caller,
+        &staff.secret,
+        &REPLY_FIELDS,
+        form,
+    )
+    .await
+    {
+        Ok(posted) => posted,
+        Err(Refusal::Forged) => return crate::web::forbidden(),
+        Err(Refusal::Unreadable) => {
+            return super::message(
+                StatusCode::BAD_REQUEST,
+                None,
+                "The form could not be read",
+                "The form arrived incomplete. Go back and send it again.",
+            );
+        }
+        Err(Refusal::TooLong) => {
+            return super::message(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                None,
+                "Your message is too long",
+                upload::TOO_LONG,
+            );
+        }
+        Err(Refusal::Failed(e)) => return failed(&e),
+    };
+    let body = posted.field("body");
+    let public = posted.field("visibility") != "internal";
     let keep = Problems {
-        body: form.body.clone(),
+        body: body.clone(),
         ..Problems::default()
     };
+    // A file refused as it arrived: nothing is sent; the message is kept
+    // and the files must be chosen again (a browser cannot refill them).
+    if let Some(error) = posted.files_error.clone() {
+        state.regentra.discard_attachments(posted.files).await;
+        let problem = Error::invalid("attachments", format!("{error} Choose your files again."));
+        return after_form(
+            &state,
+            &staff,
+            &scope,
+            &ticket_id,
+            Err::<(), _>(problem),
+            "",
+            keep,
+        )
+        .await;
+    }
+    let result = state
+        .regentra
+        .add_comment_with_attachments(&staff.caller, org, id, &body, public, posted.files)
+        .await
+        .map_err(|e| match e {
+            Error::Validation(mut fields) => {
+                if let Some(sentence) = upload::files_error(&fields) {
+                    fields.retain(|f| f.field != "attachments");
+                    fields.push(FieldError::new("attachments", sentence));
+                }
+                Error::Validation(fields)
+            }
+            e => e,
+        });
     let done = if public { "reply" } else { "note" };
     after_form(&state, &staff, &scope, &ticket_id, result, done, keep).await
 }
@@ -1179,13 +1347,15 @@ async fn set_status(
     Path((segment, ticket_id)): Path<(String, String)>,
     request: Request,
 ) -> Response {
-    let back = format!("/app/{segment}/tickets/{ticket_id}");
-    let (staff, form) = match staff_form::<StatusForm>(&state, &back, request).await {
-        Ok(found) => found,
+    let TicketAction {
+        staff,
+        scope,
+        org,
+        id,
+        form,
+    } = match TicketAction::<StatusForm>::read(&state, &segment, &ticket_id, request).await {
+        Ok(action) => action,
         Err(response) => return response,
-    };
-    let Some((scope, org, id)) = ticket_of(&staff, &segment, &ticket_id) else {
-        return not_found_page(&staff, None);
     };
     let result = match TicketStatus::ALL
         .into_iter()
@@ -1223,13 +1393,15 @@ async fn set_priority(
     Path((segment, ticket_id)): Path<(String, String)>,
     request: Request,
 ) -> Response {
-    let back = format!("/app/{segment}/tickets/{ticket_id}");
-    let (staff, form) = match staff_form::<PriorityForm>(&state, &back, request).await {
-        Ok(found) => found,
+    let TicketAction {
+        staff,
+        scope,
+        org,
+        id,
+        form,
+    } = match TicketAction::<PriorityForm>::read(&state, &segment, &ticket_id, request).await {
+        Ok(action) => action,
         Err(response) => return response,
-    };
-    let Some((scope, org, id)) = ticket_of(&staff, &segment, &ticket_id) else {
-        return not_found_page(&staff, None);
     };
     let result = match Priority::ALL.into_iter().find(|p| p.key() == form.priority) {
         Some(priority) => {
@@ -1268,13 +1440,15 @@ async fn assign(
     Path((segment, ticket_id)): Path<(String, String)>,
     request: Request,
 ) -> Response {
-    let back = format!("/app/{segment}/tickets/{ticket_id}");
-    let (staff, form) = match staff_form::<AssigneeForm>(&state, &back, request).await {
-        Ok(found) => found,
+    let TicketAction {
+        staff,
+        scope,
+        org,
+        id,
+        form,
+    } = match TicketAction::<AssigneeForm>::read(&state, &segment, &ticket_id, request).await {
+        Ok(action) => action,
         Err(response) => return response,
-    };
-    let Some((scope, org, id)) = ticket_of(&staff, &segment, &ticket_id) else {
-        return not_found_page(&staff, None);
     };
     let assignee = if form.assignee == "me" {
         Some(staff.caller.user)
@@ -1320,13 +1494,15 @@ async fn log_time(
     Path((segment, ticket_id)): Path<(String, String)>,
     request: Request,
 ) -> Response {
-    let back = format!("/app/{segment}/tickets/{ticket_id}");
-    let (staff, form) = match staff_form::<TimeForm>(&state, &back, request).await {
-        Ok(found) => found,
+    let TicketAction {
+        staff,
+        scope,
+        org,
+        id,
+        form,
+    } = match TicketAction::<TimeForm>::read(&state, &segment, &ticket_id, request).await {
+        Ok(action) => action,
         Err(response) => return response,
-    };
-    let Some((scope, org, id)) = ticket_of(&staff, &segment, &ticket_id) else {
-        return not_found_page(&staff, None);
     };
     let keep = Problems {
         minutes: form.minutes.clone(),
@@ -1375,13 +1551,15 @@ async fn link_asset(
     Path((segment, ticket_id)): Path<(String, String)>,
     request: Request,
 ) -> Response {
-    let back = format!("/app/{segment}/tickets/{ticket_id}");
-    let (staff, form) = match staff_form::<AssetForm>(&state, &back, request).await {
-        Ok(found) => found,
+    let TicketAction {
+        staff,
+        scope,
+        org,
+        id,
+        form,
+    } = match TicketAction::<AssetForm>::read(&state, &segment, &ticket_id, request).await {
+        Ok(action) => action,
         Err(response) => return response,
-    };
-    let Some((scope, org, id)) = ticket_of(&staff, &segment, &ticket_id) else {
-        return not_found_page(&staff, None);
     };
     let result = match form.asset.parse::<uuid::Uuid>() {
         Ok(asset) => match state

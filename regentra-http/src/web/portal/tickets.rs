@@ -19,7 +19,7 @@
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, RawQuery, State};
+use axum::extract::{Multipart, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -29,9 +29,7 @@ use chrono_tz::Tz;
 use regentra_core::compliance::evidence::size_in_words;
 use regentra_core::ids::{AttachmentId, CommentId, TicketId};
 use regentra_core::psa::Priority;
-use regentra_core::psa::attachments::{
-    ConversationEntry, MAX_ATTACHMENTS, NewAttachment, StagedAttachment, TicketAttachment,
-};
+use regentra_core::psa::attachments::{ConversationEntry, MAX_ATTACHMENTS, TicketAttachment};
 use regentra_core::psa::queue::{
     QueueCursor, QueueSort, SlaState, TicketQuery, closed_statuses, next_due, open_statuses,
     sla_state,
@@ -46,6 +44,8 @@ use crate::server::auth::Meta;
 use crate::server::page::{self, Page, PageQuery, Position};
 use crate::server::routes::ticket_files::file_response;
 use crate::server::{AppState, browser};
+use crate::web::display::{Badge, When, sla_badge, ticket_zone as zone_of, when};
+use crate::web::upload::{self, Posted, Refusal, detached, files_error};
 use crate::web::{Chrome, CsrfField, render};
 
 /// Tickets per page of the list.
@@ -62,9 +62,7 @@ pub const SCRIPT: &str = include_str!("tickets.js");
 pub fn routes() -> Router<AppState> {
     // A form may carry MAX_ATTACHMENTS files at the core's limit; the core
     // bounds each file as it streams, this bounds the whole body.
-    let form_limit = DefaultBodyLimit::max(
-        MAX_ATTACHMENTS * regentra_core::psa::attachments::ATTACHMENT_LIMIT as usize + 1024 * 1024,
-    );
+    let form_limit = upload::body_limit();
     Router::new()
         .route("/portal/{slug}/tickets", get(list))
         .route(
@@ -86,38 +84,6 @@ pub fn routes() -> Router<AppState> {
 
 // ---- What the templates show ------------------------------------------
 
-/// An instant for people: in the ticket's zone, and machine-readable.
-#[derive(Debug, Clone)]
-pub struct When {
-    pub iso: String,
-    pub text: String,
-}
-
-fn zone_of(ticket: &Ticket) -> Tz {
-    ticket
-        .sla
-        .as_ref()
-        .and_then(|sla| sla.calendar.timezone.parse::<Tz>().ok())
-        .unwrap_or(Tz::UTC)
-}
-
-fn when(at: DateTime<Utc>, zone: Tz) -> When {
-    When {
-        iso: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        text: at
-            .with_timezone(&zone)
-            .format("%a %-d %b %Y, %H:%M %Z")
-            .to_string(),
-    }
-}
-
-/// A badge: its words, and its class (the color only helps).
-#[derive(Debug, Clone)]
-pub struct Badge {
-    pub label: &'static str,
-    pub class: &'static str,
-}
-
 fn status_badge(status: TicketStatus) -> Badge {
     let (label, class) = match status {
         TicketStatus::New => ("New", "badge-info"),
@@ -136,15 +102,6 @@ fn priority_badge(priority: Priority) -> Badge {
         Priority::High => ("High priority", "badge-warning"),
         Priority::Medium => ("Medium priority", "badge-info"),
         Priority::Low => ("Low priority", "badge-muted"),
-    };
-    Badge { label, class }
-}
-
-fn sla_badge(state: SlaState) -> Badge {
-    let (label, class) = match state {
-        SlaState::OnTrack => ("On track", "badge-success"),
-        SlaState::AtRisk => ("At risk", "badge-warning"),
-        SlaState::Breached => ("Breached", "badge-danger"),
     };
     Badge { label, class }
 }
@@ -347,169 +304,44 @@ async fn list(
 
 // ---- Reading a form with files -----------------------------------------
 
-/// A posted form: its text fields and the files staged from it, or why it
-/// was refused before anything was staged.
-struct Posted {
-    fields: Vec<(String, String)>,
-    files: Vec<StagedAttachment>,
-    /// The first file problem, for the `attachments` field.
-    files_error: Option<String>,
-}
-
-impl Posted {
-    fn field(&self, name: &str) -> String {
-        self.fields
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    }
-}
-
-/// The most text a form field holds (a ticket's description, a reply).
-const TEXT_LIMIT: usize = 64 * 1024;
-
 /// The text fields the ticket forms post (the CSRF token is read first).
 const TEXT_FIELDS: [&str; 4] = ["subject", "description", "priority", "body"];
 
-/// Reads a multipart form as it streams: the CSRF token first (a form
-/// without it, or another session's, is refused before any file is read),
-/// then text fields, and each file of `attachments` staged in the core. A
-/// file the core refuses is named in `files_error`; the files after it are
-/// read and dropped (the browser is still sending them), never stored.
+/// Reads a ticket form with files (see [`upload::read_form`]), or the page
+/// that answers a form refused before anything was kept.
 async fn read_form(
     state: &AppState,
     view: &PortalView,
     visitor: &Visitor,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Result<Posted, Response> {
-    let refused = || {
-        crate::web::error_page(
-            StatusCode::FORBIDDEN,
-            "This form has expired",
-            "The form was not sent from this site's own page, or its security token is missing \
-             or out of date. Go back, reload the page and try again.",
-        )
-    };
-    let unreadable = || {
-        message(
+    upload::read_form(
+        state,
+        view.portal.org,
+        &visitor.caller,
+        &visitor.secret,
+        &TEXT_FIELDS,
+        form,
+    )
+    .await
+    .map_err(|refusal| match refusal {
+        Refusal::Forged => upload::forged_page(),
+        Refusal::Unreadable => message(
             StatusCode::BAD_REQUEST,
             view,
             None,
             "The form could not be read",
             "The form arrived incomplete. Go back and send it again.",
-        )
-    };
-    match form.next_field().await {
-        Ok(Some(mut first)) if first.name() == Some(browser::CSRF_FIELD) => {
-            let mut token = Vec::new();
-            while let Ok(Some(chunk)) = first.chunk().await {
-                token.extend_from_slice(&chunk);
-                if token.len() > 256 {
-                    return Err(refused());
-                }
-            }
-            if !browser::csrf_matches(&visitor.secret, &String::from_utf8_lossy(&token)) {
-                return Err(refused());
-            }
-        }
-        _ => return Err(refused()),
-    }
-    let mut posted = Posted {
-        fields: Vec::new(),
-        files: Vec::new(),
-        files_error: None,
-    };
-    loop {
-        let mut field = match form.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(_) => {
-                state.regentra.discard_attachments(posted.files).await;
-                return Err(unreadable());
-            }
-        };
-        let name = field.name().unwrap_or_default().to_owned();
-        if name == "attachments" {
-            let file_name = field.file_name().unwrap_or_default().to_owned();
-            let content_type = field.content_type().unwrap_or_default().to_owned();
-            if posted.files_error.is_some() {
-                while let Ok(Some(_)) = field.chunk().await {}
-                continue;
-            }
-            if file_name.is_empty() {
-                // The part a browser sends for a file input left empty.
-                while let Ok(Some(_)) = field.chunk().await {}
-                continue;
-            }
-            if posted.files.len() == MAX_ATTACHMENTS {
-                posted.files_error = Some(format!(
-                    "Attach at most {MAX_ATTACHMENTS} files to one message."
-                ));
-                while let Ok(Some(_)) = field.chunk().await {}
-                continue;
-            }
-            let body = futures::stream::unfold(&mut field, |f| async move {
-                match f.chunk().await {
-                    Ok(Some(bytes)) => Some((Ok(bytes.to_vec()), f)),
-                    Ok(None) => None,
-                    Err(e) => Some((Err(e.to_string()), f)),
-                }
-            });
-            let file = NewAttachment {
-                name: file_name.clone(),
-                content_type,
-            };
-            match state
-                .regentra
-                .stage_attachment(&visitor.caller, view.portal.org, file, body)
-                .await
-            {
-                Ok(staged) => posted.files.push(staged),
-                Err(Error::Validation(errors)) => {
-                    let why = errors
-                        .first()
-                        .map(|e| e.message.clone())
-                        .unwrap_or_else(|| "could not be stored".to_owned());
-                    posted.files_error = Some(format!("{file_name} {why}."));
-                    // Drain what the browser still sends of this file.
-                    while let Ok(Some(_)) = field.chunk().await {}
-                }
-                Err(e) => {
-                    state.regentra.discard_attachments(posted.files).await;
-                    return Err(failed(&e));
-                }
-            }
-        } else if TEXT_FIELDS.contains(&name.as_str())
-            && !posted.fields.iter().any(|(known, _)| *known == name)
-        {
-            // A text field the forms have, once, and whole: a text over
-            // the limit is refused rather than cut short.
-            let mut text = Vec::new();
-            while let Ok(Some(chunk)) = field.chunk().await {
-                if text.len() + chunk.len() > TEXT_LIMIT {
-                    state.regentra.discard_attachments(posted.files).await;
-                    return Err(message(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        view,
-                        None,
-                        "Your message is too long",
-                        "A ticket's subject, description or reply can be at most 64 KiB of text. \
-                         Shorten it, or attach the text as a file, and send it again.",
-                    ));
-                }
-                text.extend_from_slice(&chunk);
-            }
-            posted
-                .fields
-                .push((name, String::from_utf8_lossy(&text).into_owned()));
-        } else {
-            // Fields the forms do not have are read past, never kept: a
-            // body of many junk fields costs no memory.
-            while let Ok(Some(_)) = field.chunk().await {}
-        }
-    }
-    Ok(posted)
+        ),
+        Refusal::TooLong => message(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            view,
+            None,
+            "Your message is too long",
+            upload::TOO_LONG,
+        ),
+        Refusal::Failed(e) => failed(&e),
+    })
 }
 
 /// A portal form's visitor, with the request's address and user agent for
@@ -540,19 +372,6 @@ fn error_of(errors: &[FieldError], field: &str) -> Option<String> {
         .iter()
         .find(|e| e.field == field)
         .map(|e| format!("{}{}.", capitalized(field), with_space(&e.message)))
-}
-
-/// The core's refusal of a message's files (on `attachments`: too many at
-/// once, or more than the ticket holds), as a sentence under the field.
-/// The whole message was refused with them, so it says nothing was sent.
-fn files_error(errors: &[FieldError]) -> Option<String> {
-    errors.iter().find(|e| e.field == "attachments").map(|e| {
-        let mut sentence = e.message.trim_end_matches('.').to_owned();
-        if let Some(first) = sentence.get(..1) {
-            sentence.replace_range(..1, &first.to_uppercase());
-        }
-        format!("{sentence}. Nothing was sent.")
-    })
 }
 
 fn capitalized(field: &str) -> String {
@@ -647,26 +466,6 @@ async fn new_page(
         Err(response) => return response,
     };
     render(StatusCode::OK, &NewPage::new(&state, &view, &visitor))
-}
-
-/// Runs a form with files to its end in a task of its own. The core keeps
-/// no file of a form that does not commit, but only if its code runs to
-/// the end: a handler dropped half-way (the server's request timeout, a
-/// client gone) would leave the files staged so far, and the blob being
-/// written, behind. A task is not dropped with the request: it reads the
-/// body until it ends or breaks, and the core then commits or cleans up.
-async fn detached(work: impl Future<Output = Response> + Send + 'static) -> Response {
-    match tokio::spawn(work).await {
-        Ok(response) => response,
-        Err(e) => {
-            tracing::error!(error = %e, "a portal form's task failed");
-            crate::web::error_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "The form could not be handled. Try again in a moment.",
-            )
-        }
-    }
 }
 
 /// `POST /portal/{slug}/tickets/new`: the ticket and its files, then its page.

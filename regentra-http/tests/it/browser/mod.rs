@@ -6,6 +6,7 @@
 
 mod checks;
 mod console;
+mod console_assets;
 mod console_kb;
 mod errors;
 mod password_reset;
