@@ -30,6 +30,7 @@ use super::{
 use crate::server::AppState;
 use crate::server::page::{Page, PageQuery};
 use crate::server::routes::psa::{article_cursor, encode_article_cursor};
+use crate::web::display::{When, when};
 use crate::web::markdown::to_safe_html;
 use crate::web::{Chrome, CsrfField, render};
 
@@ -299,7 +300,7 @@ struct ArticlePage {
     published: bool,
     portal: bool,
     tags: Vec<String>,
-    updated: String,
+    updated: When,
     helpful: u64,
     not_helpful: u64,
     manage: Option<Manage>,
@@ -370,11 +371,7 @@ async fn article(
             published: a.published,
             portal,
             tags: a.tags.into_iter().collect(),
-            updated: a
-                .updated_at
-                .with_timezone(&zone)
-                .format("%-d %b %Y, %H:%M")
-                .to_string(),
+            updated: when(a.updated_at, zone),
             helpful: a.helpful,
             not_helpful: a.not_helpful,
             title: a.title,
