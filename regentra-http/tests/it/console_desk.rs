@@ -53,6 +53,32 @@ async fn the_chat_list_shows_every_clients_chats_and_calls_out_the_waiting_ones(
     // The navigation has the chats now, on every scope that answers them.
     assert!(all.html.contains("href=\"/app/all/chats\""), "{}", all.html);
 
+    // Every other page carries the alert, which asks who is waiting.
+    let queue = tom.get("/app/all/tickets").await;
+    assert!(
+        queue
+            .html
+            .contains("data-chat-alert=\"/app/chats/waiting\"")
+    );
+    assert!(
+        !all.html.contains("data-chat-alert="),
+        "the chat list shows the waiting chats itself"
+    );
+    let waiting: serde_json::Value =
+        serde_json::from_str(&tom.get("/app/chats/waiting").await.html).expect("JSON");
+    assert_eq!(waiting["count"], 1, "{waiting}");
+    assert_eq!(waiting["chats"][0]["requester"], "Ann Example");
+    assert_eq!(waiting["chats"][0]["client"], "Acme");
+    assert_eq!(waiting["chats"][0]["href"], chat_path.as_str());
+    // Nobody else's: another MSP's admin waits on nothing of Acme's, and
+    // without a session there is nothing to read.
+    let rival = signed_in(&server, "rival@other.test").await;
+    let theirs: serde_json::Value =
+        serde_json::from_str(&rival.get("/app/chats/waiting").await.html).expect("JSON");
+    assert_eq!(theirs["count"], 0, "{theirs}");
+    let nobody = Browser::new(&server.base).get("/app/chats/waiting").await;
+    assert_eq!(nobody.status, StatusCode::UNAUTHORIZED);
+
     // Globex's own list: Acme's chat is not there.
     let globex = tom.get(&format!("/app/{}/chats", d.globex)).await;
     assert_eq!(globex.status, StatusCode::OK);
@@ -92,8 +118,10 @@ async fn the_chat_list_shows_every_clients_chats_and_calls_out_the_waiting_ones(
     let carol = signed_in(&server, "carol@msp.test").await;
     let acme_chats = carol.get(&format!("/app/{}/chats", d.acme)).await;
     assert_eq!(acme_chats.status, StatusCode::NOT_FOUND);
-    let carols = carol.get(&format!("/app/{}/tickets", d.acme)).await;
+    let carols = carol.get("/app/inbox").await;
+    assert_eq!(carols.status, StatusCode::OK);
     assert!(!carols.html.contains("/chats\""), "{}", carols.html);
+    assert!(!carols.html.contains("data-chat-alert="), "{}", carols.html);
     // Another MSP's client, and a client Tom is not assigned to: 404.
     for org in [&d.other_client, &d.initech] {
         assert_eq!(

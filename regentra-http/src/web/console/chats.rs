@@ -33,6 +33,7 @@ const PAGE_SIZE: usize = 25;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/app/chats/waiting", get(waiting))
         .route("/app/{scope}/chats", get(list))
         .route("/app/{scope}/chats/{chat_id}", get(page))
         .route("/app/{scope}/chats/{chat_id}/messages", post(send))
@@ -220,7 +221,9 @@ async fn list(
         Scope::All => "Chats: all clients".to_owned(),
         Scope::Org(_) => format!("Chats: {}", staff.scope_name(&scope)),
     };
-    let shell = Shell::new(&staff, Some(&scope), Some(Section::Chats), &heading);
+    let mut shell = Shell::new(&staff, Some(&scope), Some(Section::Chats), &heading);
+    // This page lists the waiting chats itself, live.
+    shell.chat_alerts = false;
     render(
         StatusCode::OK,
         &ListPage {
@@ -235,6 +238,59 @@ async fn list(
             next_page,
         },
     )
+}
+
+/// The most waiting chats the alert names (it counts up to a page).
+const ALERT_NAMES: usize = 3;
+
+/// `GET /app/chats/waiting`: the open chats nobody of the service desk has
+/// answered yet, across every client the person answers chats for, as
+/// JSON for the alert every console page shows (`console.js` asks every
+/// few seconds while the person is at the page). The person's own reach
+/// only, read like the list: a session without one gets 401.
+async fn waiting(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let staff = match super::staff(&state, &headers, "/app").await {
+        Ok(staff) => staff,
+        Err(_) => return StatusCode::UNAUTHORIZED.into_response(),
+    };
+    let open = match state
+        .regentra
+        .my_chat_queue(
+            &staff.caller,
+            ChatFilter::Open,
+            ScanRequest::first(PAGE_SIZE),
+        )
+        .await
+    {
+        Ok(listing) => listing.items,
+        Err(e) => {
+            tracing::warn!(error = %e, "the waiting chats could not be read");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    let waiting: Vec<&ChatSession> = open.iter().filter(|c| c.staff.is_none()).collect();
+    let chats: Vec<serde_json::Value> = waiting
+        .iter()
+        .take(ALERT_NAMES)
+        .map(|c| {
+            serde_json::json!({
+                "href": Scope::Org(c.org).path(&format!("chats/{}", c.id)),
+                "requester": if c.requester_name.is_empty() { "A client's person" } else { c.requester_name.as_str() },
+                "client": staff.scope_name(&Scope::Org(c.org)),
+            })
+        })
+        .collect();
+    let mut response = axum::Json(serde_json::json!({
+        "count": waiting.len(),
+        "list": Scope::All.path("chats"),
+        "chats": chats,
+    }))
+    .into_response();
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
 }
 
 /// The time zone of each org (its SLA calendar's), to show times as the

@@ -92,6 +92,81 @@
     window.setInterval(refresh, 5000);
   }
 
+  // Chats waiting for a first answer: every page of a person who answers
+  // chats asks the server every 15 seconds (while they are at the page)
+  // and shows who waits, with a link to answer; the Chats link of the
+  // navigation carries the number. A chat answered by anyone leaves it.
+  var alertBox = document.querySelector("[data-chat-alert]");
+  if (alertBox && window.fetch) {
+    var chatsLink = document.querySelector('.console-nav a[href$="/chats"]');
+    var shown = "";
+    var render = function (data) {
+      var key = JSON.stringify(data.chats) + data.count;
+      if (key === shown) return;
+      shown = key;
+      if (chatsLink) {
+        var badge = chatsLink.querySelector(".count-badge");
+        if (data.count > 0) {
+          if (!badge) {
+            badge = document.createElement("span");
+            badge.className = "count-badge";
+            chatsLink.appendChild(document.createTextNode(" "));
+            chatsLink.appendChild(badge);
+          }
+          badge.textContent = String(data.count);
+          var hidden = document.createElement("span");
+          hidden.className = "visually-hidden";
+          hidden.textContent = " waiting";
+          badge.appendChild(hidden);
+        } else if (badge) {
+          badge.remove();
+        }
+      }
+      alertBox.textContent = "";
+      if (!data.count) {
+        alertBox.hidden = true;
+        return;
+      }
+      var heading = document.createElement("p");
+      heading.className = "chat-alert-title";
+      heading.textContent = data.count === 1
+        ? "A client is waiting in a chat"
+        : data.count + " clients are waiting in chats";
+      alertBox.appendChild(heading);
+      var list = document.createElement("ul");
+      data.chats.forEach(function (chat) {
+        var item = document.createElement("li");
+        var link = document.createElement("a");
+        link.href = chat.href;
+        link.textContent = "Answer " + chat.requester;
+        item.appendChild(link);
+        item.appendChild(document.createTextNode(" · " + chat.client));
+        list.appendChild(item);
+      });
+      alertBox.appendChild(list);
+      if (data.count > data.chats.length) {
+        var more = document.createElement("a");
+        more.href = data.list;
+        more.textContent = "See all waiting chats";
+        alertBox.appendChild(more);
+      }
+      alertBox.hidden = false;
+    };
+    var ask = function () {
+      if (document.hidden) return;
+      if (Date.now() - lastActive > 10 * 60 * 1000) return;
+      fetch(alertBox.getAttribute("data-chat-alert"), {
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-Regentra-Refresh": "1" },
+      })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (data) { if (data) render(data); })
+        .catch(function () {});
+    };
+    ask();
+    window.setInterval(ask, 15000);
+  }
+
   // After an action the page shows its outcome in an element marked
   // `data-focus-on-load` (a success notice or an error summary): focus
   // goes there, so a screen reader reads it and the keyboard continues

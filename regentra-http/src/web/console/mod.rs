@@ -392,6 +392,9 @@ pub struct Shell {
     /// `inbox` or `profile` when the page is one of those.
     pub personal: &'static str,
     pub script_version: &'static str,
+    /// Whether the person answers chats somewhere: then every page says
+    /// when a client waits in one (`console.js` asks `/app/chats/waiting`).
+    pub chat_alerts: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -451,6 +454,7 @@ impl Shell {
             nav,
             personal: "",
             script_version: script_version(),
+            chat_alerts: staff.orgs_for(Section::Chats).next().is_some(),
         }
     }
 
