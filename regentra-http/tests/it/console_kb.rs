@@ -228,6 +228,13 @@ async fn publishing_puts_an_article_on_the_portal_and_unpublishing_takes_it_off(
     assert_eq!(ann.get(&portal_page).await.status, StatusCode::NOT_FOUND);
 
     let tom = signed_in(&server, "tom@msp.test").await;
+    let list = format!("/app/{}/kb", d.acme);
+    let nothing_published = tom.get(&format!("{list}?status=published")).await;
+    assert!(
+        nothing_published.shows("Nothing published yet"),
+        "{}",
+        nothing_published.html
+    );
     let page = format!("/app/{}/kb/{printer}", d.acme);
     let shown = tom.get(&page).await;
     // (Template text: its apostrophe is as written, not escaped.)
@@ -266,7 +273,6 @@ async fn publishing_puts_an_article_on_the_portal_and_unpublishing_takes_it_off(
     assert!(read.shows("About Printer tips."));
 
     // The console's list by status, with its counts.
-    let list = format!("/app/{}/kb", d.acme);
     let only_published = tom.get(&format!("{list}?status=published")).await;
     assert!(only_published.shows("Printer tips"));
     assert!(only_published.shows("Published (1)") && only_published.shows("Drafts (0)"));

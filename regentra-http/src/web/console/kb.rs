@@ -83,6 +83,9 @@ struct ListPage {
     action: String,
     q: String,
     tabs: Vec<Tab>,
+    /// Every article of the org, whatever the filter (the empty list says
+    /// "none yet" only when there is none at all).
+    total: u64,
     status: ArticleStatus,
     rows: Vec<Row>,
     next_page: Option<String>,
@@ -235,6 +238,7 @@ async fn list(
             shell: Some(shell),
             client: staff.scope_name(&scope),
             tabs: tabs(&base, counts, q.is_empty().then_some(status)),
+            total: counts.all(),
             status,
             action: base,
             q,
