@@ -45,6 +45,7 @@ pub async fn ticket_history(
     staff: &Staff,
     org: OrgId,
     ticket: TicketId,
+    requester: UserId,
     names: &HashMap<UserId, String>,
     zone: Tz,
 ) -> Option<History> {
@@ -58,7 +59,7 @@ pub async fn ticket_history(
         .iter()
         .map(|event| HistoryLine {
             who: actor_name(event, staff.caller.user, names),
-            what: describe(event, staff.caller.user, names),
+            what: describe(event, staff.caller.user, requester, names),
             when: when(event.at, zone),
         })
         .collect();
@@ -82,7 +83,12 @@ fn actor_name(event: &AuditEvent, me: UserId, names: &HashMap<UserId, String>) -
 }
 
 /// What the event did, in words (after the actor's name).
-fn describe(event: &AuditEvent, me: UserId, names: &HashMap<UserId, String>) -> String {
+fn describe(
+    event: &AuditEvent,
+    me: UserId,
+    requester: UserId,
+    names: &HashMap<UserId, String>,
+) -> String {
     let d = &event.details;
     let status = |key: &str| {
         serde_json::from_value::<TicketStatus>(d[key].clone())
@@ -98,14 +104,18 @@ fn describe(event: &AuditEvent, me: UserId, names: &HashMap<UserId, String>) -> 
         1 => "1 file".to_owned(),
         n => format!("{n} files"),
     };
+    // ", with 2 files" when the message carried some.
+    let with_files = || {
+        d.get("attachments")
+            .map(|a| format!(", with {}", files(a)))
+            .unwrap_or_default()
+    };
     match event.action.as_str() {
-        "ticket.created" => {
-            let mut text = format!("opened the ticket at {} priority", priority("priority"));
-            if d.get("attachments").is_some() {
-                text.push_str(&format!(", with {}", files(&d["attachments"])));
-            }
-            text
-        }
+        "ticket.created" => format!(
+            "opened the ticket at {} priority{}",
+            priority("priority"),
+            with_files()
+        ),
         "ticket.status_changed" => {
             format!(
                 "changed the status from {} to {}",
@@ -130,8 +140,11 @@ fn describe(event: &AuditEvent, me: UserId, names: &HashMap<UserId, String>) -> 
                 Err(_) => "changed the assignee".to_owned(),
             }
         }
-        "ticket.replied" => "replied to the client".to_owned(),
-        "ticket.noted" => "added an internal note".to_owned(),
+        "ticket.replied" if event.actor.user == Some(requester) => {
+            format!("wrote to the service desk{}", with_files())
+        }
+        "ticket.replied" => format!("replied to the client{}", with_files()),
+        "ticket.noted" => format!("added an internal note{}", with_files()),
         "ticket.attached" => format!("attached {}", files(&d["attachments"])),
         "ticket.asset_linked" => "linked an asset".to_owned(),
         "ticket.asset_unlinked" => "unlinked an asset".to_owned(),

@@ -934,7 +934,7 @@ async fn show_ticket(
     // The history names staff and the client's people alike.
     let mut everyone = names.clone();
     everyone.extend(requesters.iter().map(|p| (p.user, p.name.clone())));
-    let history = ticket_history(state, staff, org, id, &everyone, zone).await;
+    let history = ticket_history(state, staff, org, id, ticket.requester, &everyone, zone).await;
     let errors = problems.fields.clone();
     let shell = Shell::new(
         staff,

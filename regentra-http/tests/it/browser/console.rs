@@ -87,11 +87,16 @@ async fn a_technician_works_the_queue_across_clients_and_answers_on_the_portal()
 
     // Mine, at risk: the printer (high, due within the hour), not the
     // breached line.
-    browser.click("Mine, at risk").await;
+    // (Each quick filter carries its number: found by where it leads.)
+    browser
+        .click(".filter-tabs a[href$=\"assignee=me&sla=at_risk\"]")
+        .await;
     browser.wait_for_text("Printer offline").await;
     let text = browser.text().await;
     assert!(!text.contains("Line 3 stopped"), "{text}");
-    browser.click("Breached").await;
+    browser
+        .click(".filter-tabs a[href$=\"?sla=breached\"]")
+        .await;
     browser.wait_for_text("Line 3 stopped").await;
 
     // Answer the printer ticket.
@@ -103,9 +108,24 @@ async fn a_technician_works_the_queue_across_clients_and_answers_on_the_portal()
     browser
         .fill("Message", "Restarted the print spooler; try again please.")
         .await;
+    let dir = tempfile::tempdir().expect("a folder");
+    let file = dir.path().join("spooler-log.txt");
+    std::fs::write(&file, "spooler restarted 09:12").expect("a file");
+    browser
+        .field("attachments")
+        .await
+        .send_keys(&file.display().to_string())
+        .await
+        .expect("choose the file");
     browser.click("Send reply").await;
     browser
         .wait_for_text("Your reply was sent to the client.")
+        .await;
+    browser.wait_for_text("spooler-log.txt").await;
+    // The history tells it, newest last.
+    browser.wait_for_text("replied to the client").await;
+    browser
+        .wait_for_text("replied to the client, with 1 file")
         .await;
     assert_eq!(
         browser.focused_element_label().await,
@@ -160,6 +180,7 @@ async fn a_technician_works_the_queue_across_clients_and_answers_on_the_portal()
     portal
         .wait_for_text("Restarted the print spooler; try again please.")
         .await;
+    portal.wait_for_text("spooler-log.txt").await;
     assert!(!portal.text().await.contains("Spooler crashed"));
 }
 
@@ -204,6 +225,15 @@ async fn a_chat_started_on_the_portal_is_answered_live_in_the_console() {
             StatusCode::OK,
         )
         .await;
+    // Tom works the queue; nobody waits yet.
+    let Some(console) = Chromium::open(&server).await else {
+        return;
+    };
+    console.sign_in("tom@msp.test", PASSWORD).await;
+    console.goto("/app/all/tickets").await;
+    console.wait_for_text("Service desk: all clients").await;
+    assert!(!console.text().await.contains("waiting in a chat"));
+
     let Some(portal) = Chromium::open(&server).await else {
         return;
     };
@@ -218,12 +248,22 @@ async fn a_chat_started_on_the_portal_is_answered_live_in_the_console() {
     portal.wait_for_text("Waiting for the service desk").await;
     until(&portal, LIVE, "the portal's chat is live").await;
 
-    let Some(console) = Chromium::open(&server).await else {
-        return;
-    };
-    console.sign_in("tom@msp.test", PASSWORD).await;
-    console.goto("/app/inbox").await;
-    console.click("A client is waiting in a chat").await;
+    // The queue page says so by itself, and the Chats link counts it.
+    console.wait_for_text("A client is waiting in a chat").await;
+    until(
+        &console,
+        "return (document.querySelector('.console-nav a[href$=\"/chats\"] .count-badge') || {}).textContent === '1 waiting';",
+        "the Chats link counts the waiting chat",
+    )
+    .await;
+    console.check_page().await;
+    // The chat list, and from there the chat.
+    console.click(".console-nav a[href$=\"/chats\"]").await;
+    console
+        .wait_for_text("1 chat is waiting for an answer")
+        .await;
+    console.check_page().await;
+    console.click("Answer Ann Example").await;
     console.wait_for_text("Chat with Ann Example").await;
     until(&console, LIVE, "the console's chat is live").await;
     console.check_page().await;

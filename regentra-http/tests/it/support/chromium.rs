@@ -163,8 +163,22 @@ impl Drop for Driver {
 
 impl Driver {
     /// Starts chromedriver on a port it picks (`--port=0`) and waits for
-    /// it to say which.
+    /// it to say which. It picks a free port and then binds it, so another
+    /// process may take the port in between ("bind() failed: Address
+    /// already in use"): a start that reports no port is tried again, up
+    /// to three times.
     fn start(tools: &Tools) -> Driver {
+        let mut last = String::new();
+        for _ in 0..3 {
+            match Self::try_start(tools) {
+                Ok(driver) => return driver,
+                Err(log) => last = log,
+            }
+        }
+        panic!("chromedriver did not say which port it listens on:\n{last}")
+    }
+
+    fn try_start(tools: &Tools) -> Result<Driver, String> {
         use std::os::unix::process::CommandExt as _;
         let dir = tempfile::tempdir().expect("a temporary directory");
         let log = std::fs::File::create(dir.path().join("chromedriver.log")).expect("a log file");
@@ -201,13 +215,13 @@ impl Driver {
             dir,
         };
         match port_rx.recv_timeout(PATIENCE) {
-            Ok(port) => driver.url = format!("http://127.0.0.1:{port}"),
-            Err(_) => panic!(
-                "chromedriver did not say which port it listens on:\n{}",
-                driver.log()
-            ),
+            Ok(port) => {
+                driver.url = format!("http://127.0.0.1:{port}");
+                Ok(driver)
+            }
+            // Dropping the driver kills what was started.
+            Err(_) => Err(driver.log()),
         }
-        driver
     }
 
     fn log(&self) -> String {
