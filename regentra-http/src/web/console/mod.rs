@@ -82,6 +82,13 @@ pub enum Section {
     Chats,
     Kb,
     Assets,
+    /// The compliance workspace of one client: frameworks, gap analysis,
+    /// controls, evidence, assessments.
+    Compliance,
+    /// Policies and their acknowledgment campaigns.
+    Policies,
+    /// Members, clients, SLA policies, the portal, the audit log.
+    Settings,
 }
 
 impl Section {
@@ -102,6 +109,9 @@ impl Section {
             Section::Chats => "chats",
             Section::Kb => "kb",
             Section::Assets => "assets",
+            Section::Compliance => "compliance",
+            Section::Policies => "policies",
+            Section::Settings => "settings",
         }
     }
 
@@ -112,6 +122,9 @@ impl Section {
             Section::Chats => "Chats",
             Section::Kb => "Knowledge base",
             Section::Assets => "Assets",
+            Section::Compliance => "Compliance",
+            Section::Policies => "Policies",
+            Section::Settings => "Settings",
         }
     }
 
@@ -123,6 +136,11 @@ impl Section {
             Section::Chats => Permission::ChatStaff,
             Section::Kb => Permission::KbRead,
             Section::Assets => Permission::AssetsRead,
+            Section::Compliance => Permission::FrameworksRead,
+            Section::Policies => Permission::PoliciesRead,
+            // Each settings page checks its own right (members, SLA,
+            // portal, audit); the section is for anyone who reads the org.
+            Section::Settings => Permission::OrgRead,
         }
     }
 }
