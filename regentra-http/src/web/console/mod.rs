@@ -20,6 +20,7 @@ pub mod history;
 pub mod inbox;
 pub mod kb;
 pub mod profile;
+pub mod sla;
 pub mod tickets;
 
 use askama::Template;
@@ -53,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .merge(assets::routes())
         .merge(kb::routes())
         .merge(dashboard::routes())
+        .merge(sla::routes())
         .route("/app/{scope}", get(scope_home))
     // Other paths under /app are the server's fallback: its 404 page.
 }
