@@ -167,6 +167,7 @@ macro_rules! service_tests {
             audit_pages_filter_by_time_range_and_actor,
             other_lists_are_store_pages,
             ticket_requesters_see_only_their_own,
+            staff_pages_name_only_the_orgs_people,
             a_tickets_audit_trail_is_its_events_oldest_first,
             ticket_attachments_follow_the_visibility_of_their_comment,
             refused_attachments_leave_nothing_behind,

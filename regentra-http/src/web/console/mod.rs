@@ -272,13 +272,15 @@ impl Staff {
     }
 }
 
-/// Whether any role of `access` allows `permission`: the core tries the
-/// roles in order and takes the first that does.
+/// Whether a role of `access` allows `permission` over every record of
+/// the org: the console is the staff's view of the org, so a right held
+/// over one's own records only (a compliance officer's own assets, an
+/// employee's own tickets) is the portal's, not a console section.
 fn allows(access: &OrgAccess, permission: Permission) -> bool {
     access
         .roles
         .iter()
-        .any(|grant| rbac::decide(grant.role, permission).is_allowed())
+        .any(|grant| rbac::decide(grant.role, permission) == rbac::Access::All)
 }
 
 /// The signed-in staff member for a page at `path`, or the answer that
