@@ -801,10 +801,12 @@ async fn ticket_page(
         &staff,
         &scope,
         &ticket_id,
-        notice.map(str::to_owned),
-        Problems::default(),
-        StatusCode::OK,
-        refresh,
+        Outcome {
+            notice: notice.map(str::to_owned),
+            problems: Problems::default(),
+            status: StatusCode::OK,
+            refresh,
+        },
     )
     .await;
     if let Some(tag) = tag
@@ -815,17 +817,29 @@ async fn ticket_page(
     response
 }
 
+/// How the ticket's page is shown: after an action (its notice), with the
+/// problems of a form, or for a live region's refresh (no choosers).
+struct Outcome {
+    notice: Option<String>,
+    problems: Problems,
+    status: StatusCode,
+    refresh: bool,
+}
+
 /// The ticket's page, with a notice or the problems of a form.
 async fn show_ticket(
     state: &AppState,
     staff: &Staff,
     scope: &Scope,
     ticket_id: &str,
-    notice: Option<String>,
-    problems: Problems,
-    status: StatusCode,
-    refresh: bool,
+    outcome: Outcome,
 ) -> Response {
+    let Outcome {
+        notice,
+        problems,
+        status,
+        refresh,
+    } = outcome;
     let Scope::Org(org) = *scope else {
         return not_found_page(staff, Some(scope));
     };
@@ -1246,10 +1260,12 @@ async fn after_form<T>(
                     staff,
                     scope,
                     ticket_id,
-                    None,
-                    Problems { fields, ..keep },
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    false,
+                    Outcome {
+                        notice: None,
+                        problems: Problems { fields, ..keep },
+                        status: StatusCode::UNPROCESSABLE_ENTITY,
+                        refresh: false,
+                    },
                 )
                 .await
             }
