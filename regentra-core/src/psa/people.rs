@@ -120,6 +120,21 @@ impl Regentra {
         self.people(known).await
     }
 
+    /// Who may own a control of the org: its members, whatever their role
+    /// (an MSP's staff assigned to it included), by name. Whoever reads the
+    /// org's controls reads who could own them.
+    pub async fn control_owners(&self, principal: &Principal, org: OrgId) -> Result<Vec<Person>> {
+        self.authorize_all(principal, org, Permission::FrameworksRead)
+            .await?;
+        let users = self
+            .members_of(org)
+            .await?
+            .into_iter()
+            .map(|m| m.user)
+            .collect();
+        self.people(users).await
+    }
+
     async fn members_of(&self, org: OrgId) -> Result<Vec<Membership>> {
         Ok(
             store::find_all::<Membership>(self.store(), Scope::Platform, "org", &org.to_string())

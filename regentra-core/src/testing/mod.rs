@@ -140,6 +140,7 @@ macro_rules! service_tests {
             framework_keys_and_requirement_ids_are_taken_as_people_write_them,
             gaps_put_the_controls_closing_most_requirements_first,
             compliance_permissions_follow_the_matrix,
+            a_controls_history_evidence_state_and_owners,
             policy_versions_are_immutable_once_published,
             policies_from_templates_fill_body_and_controls,
             campaign_launch_resolves_the_audience_once,

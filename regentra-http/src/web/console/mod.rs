@@ -15,7 +15,9 @@
 
 pub mod assets;
 pub mod chats;
+pub mod controls;
 pub mod dashboard;
+pub mod evidence;
 pub mod history;
 pub mod inbox;
 pub mod kb;
@@ -54,6 +56,8 @@ pub fn routes() -> Router<AppState> {
         .merge(assets::routes())
         .merge(kb::routes())
         .merge(dashboard::routes())
+        .merge(controls::routes())
+        .merge(evidence::routes())
         .merge(sla::routes())
         .route("/app/{scope}", get(scope_home))
     // Other paths under /app are the server's fallback: its 404 page.

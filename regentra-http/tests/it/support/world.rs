@@ -430,6 +430,8 @@ pub fn routes(user: &str) -> Vec<Route> {
         ),
         r(M::GET, "/v1/orgs/{org_id}/controls", None),
         r(M::GET, "/v1/orgs/{org_id}/controls/{control}", None),
+        r(M::GET, "/v1/orgs/{org_id}/controls/{control}/history", None),
+        r(M::GET, "/v1/orgs/{org_id}/control-owners", None),
         r(
             M::PATCH,
             "/v1/orgs/{org_id}/controls/{control}",
