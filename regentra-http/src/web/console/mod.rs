@@ -14,11 +14,13 @@
 //! nothing.
 
 pub mod assets;
+pub mod campaigns;
 pub mod chats;
 pub mod dashboard;
 pub mod history;
 pub mod inbox;
 pub mod kb;
+pub mod policies;
 pub mod profile;
 pub mod tickets;
 
@@ -52,6 +54,8 @@ pub fn routes() -> Router<AppState> {
         .merge(chats::routes())
         .merge(assets::routes())
         .merge(kb::routes())
+        .merge(policies::routes())
+        .merge(campaigns::routes())
         .merge(dashboard::routes())
         .route("/app/{scope}", get(scope_home))
     // Other paths under /app are the server's fallback: its 404 page.
@@ -93,12 +97,13 @@ pub enum Section {
 
 impl Section {
     /// In the navigation's order.
-    pub const ALL: [Section; 5] = [
+    pub const ALL: [Section; 6] = [
         Section::Dashboard,
         Section::Tickets,
         Section::Chats,
         Section::Kb,
         Section::Assets,
+        Section::Policies,
     ];
 
     /// The path segment (`/app/{scope}/{key}`).
