@@ -22,6 +22,7 @@ pub mod inbox;
 pub mod kb;
 pub mod policies;
 pub mod profile;
+pub mod sla;
 pub mod tickets;
 
 use askama::Template;
@@ -57,6 +58,7 @@ pub fn routes() -> Router<AppState> {
         .merge(policies::routes())
         .merge(campaigns::routes())
         .merge(dashboard::routes())
+        .merge(sla::routes())
         .route("/app/{scope}", get(scope_home))
     // Other paths under /app are the server's fallback: its 404 page.
 }
