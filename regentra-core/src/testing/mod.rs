@@ -151,6 +151,7 @@ macro_rules! service_tests {
             campaign_reminders_follow_the_cadence,
             campaign_reminders_stop_at_the_maximum,
             campaign_visibility_follows_roles,
+            policy_people_are_named_for_staff_only,
             outbox_delivery_is_at_least_once,
             ticket_numbers_are_sequential_under_concurrency,
             ticket_queues_filter_order_and_page_in_the_store,

@@ -14,6 +14,7 @@
 //! nothing.
 
 pub mod assets;
+pub mod campaigns;
 pub mod chats;
 pub mod controls;
 pub mod dashboard;
@@ -21,6 +22,7 @@ pub mod evidence;
 pub mod history;
 pub mod inbox;
 pub mod kb;
+pub mod policies;
 pub mod profile;
 pub mod sla;
 pub mod tickets;
@@ -55,6 +57,8 @@ pub fn routes() -> Router<AppState> {
         .merge(chats::routes())
         .merge(assets::routes())
         .merge(kb::routes())
+        .merge(policies::routes())
+        .merge(campaigns::routes())
         .merge(dashboard::routes())
         .merge(controls::routes())
         .merge(evidence::routes())
@@ -99,12 +103,13 @@ pub enum Section {
 
 impl Section {
     /// In the navigation's order.
-    pub const ALL: [Section; 5] = [
+    pub const ALL: [Section; 6] = [
         Section::Dashboard,
         Section::Tickets,
         Section::Chats,
         Section::Kb,
         Section::Assets,
+        Section::Policies,
     ];
 
     /// The path segment (`/app/{scope}/{key}`).

@@ -9,6 +9,7 @@ mod console;
 mod console_assets;
 mod console_controls;
 mod console_kb;
+mod console_policies;
 mod errors;
 mod password_reset;
 mod portal;

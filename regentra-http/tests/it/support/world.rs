@@ -518,6 +518,7 @@ pub fn routes(user: &str) -> Vec<Route> {
             Some(json!({"template": "backup", "owner_role": "IT"})),
         ),
         r(M::GET, "/v1/orgs/{org_id}/policies/{policy_id}", None),
+        r(M::GET, "/v1/orgs/{org_id}/policy-people", None),
         r(
             M::PUT,
             "/v1/orgs/{org_id}/policies/{policy_id}/draft",
