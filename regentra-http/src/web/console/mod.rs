@@ -15,6 +15,7 @@
 
 pub mod assets;
 pub mod chats;
+pub mod compliance;
 pub mod dashboard;
 pub mod history;
 pub mod inbox;
@@ -53,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .merge(assets::routes())
         .merge(kb::routes())
         .merge(dashboard::routes())
+        .merge(compliance::routes())
         .route("/app/{scope}", get(scope_home))
     // Other paths under /app are the server's fallback: its 404 page.
 }
@@ -93,12 +95,13 @@ pub enum Section {
 
 impl Section {
     /// In the navigation's order.
-    pub const ALL: [Section; 5] = [
+    pub const ALL: [Section; 6] = [
         Section::Dashboard,
         Section::Tickets,
         Section::Chats,
         Section::Kb,
         Section::Assets,
+        Section::Compliance,
     ];
 
     /// The path segment (`/app/{scope}/{key}`).
