@@ -338,7 +338,10 @@ async fn a_viewer_sees_the_workspace_and_changes_nothing_a_technician_sees_none(
         (format!("{base}/frameworks/hipaa/unadopt"), vec![]),
         (
             format!("{base}/frameworks/hipaa/scope"),
-            vec![("requirement", "164.308(a)(1)(ii)(A)"), ("justification", "no")],
+            vec![
+                ("requirement", "164.308(a)(1)(ii)(A)"),
+                ("justification", "no"),
+            ],
         ),
         (format!("{base}/assessments"), vec![("framework", "hipaa")]),
     ] {

@@ -7,6 +7,7 @@
 mod checks;
 mod console;
 mod console_assets;
+mod console_compliance;
 mod console_kb;
 mod errors;
 mod password_reset;
