@@ -182,7 +182,7 @@ async fn show(
                 gap_href: scope.path(&format!("compliance/frameworks/{}", f.key)),
                 settings: adoption
                     .filter(|a| a.active)
-                    .map(|a| settings_of(a))
+                    .map(settings_of)
                     .unwrap_or_default(),
                 scoped_out: adoption
                     .filter(|a| a.active)
