@@ -17,6 +17,7 @@ mod console_compliance;
 mod console_desk;
 mod console_kb;
 mod console_pages;
+mod console_sla;
 mod cross_tenant;
 mod emailed_links;
 mod inbox;

@@ -21,6 +21,7 @@ pub mod history;
 pub mod inbox;
 pub mod kb;
 pub mod profile;
+pub mod sla;
 pub mod tickets;
 
 use askama::Template;
@@ -55,6 +56,7 @@ pub fn routes() -> Router<AppState> {
         .merge(kb::routes())
         .merge(dashboard::routes())
         .merge(compliance::routes())
+        .merge(sla::routes())
         .route("/app/{scope}", get(scope_home))
     // Other paths under /app are the server's fallback: its 404 page.
 }

@@ -577,6 +577,11 @@ pub fn routes(user: &str) -> Vec<Route> {
         r(M::GET, "/v1/orgs/{org_id}/sla-policies", None),
         r(M::POST, "/v1/orgs/{org_id}/sla-policies", Some(sla.clone())),
         r(
+            M::POST,
+            "/v1/orgs/{org_id}/sla-policies/preview",
+            Some(sla.clone()),
+        ),
+        r(
             M::PUT,
             "/v1/orgs/{org_id}/sla-policies/{policy_id}",
             Some(sla),
