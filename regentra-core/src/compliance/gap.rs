@@ -149,6 +149,28 @@ impl GapAnalysis {
     pub fn framework(&self, key: &str) -> Option<&FrameworkGaps> {
         self.frameworks.iter().find(|f| f.framework == key)
     }
+
+    /// Where to start across every adopted framework: each control that
+    /// would help close an open requirement, once, the one closing the
+    /// most requirements across all frameworks first (then by key).
+    pub fn where_to_start(&self) -> Vec<MissingControl> {
+        let mut seen = BTreeMap::new();
+        for p in self.frameworks.iter().flat_map(|f| &f.priorities) {
+            seen.entry(p.control.as_str()).or_insert(MissingControl {
+                control: p.control.clone(),
+                title: p.title.clone(),
+                status: p.status,
+                closes: p.closes,
+            });
+        }
+        let mut controls: Vec<MissingControl> = seen.into_values().collect();
+        controls.sort_by(|a, b| {
+            b.closes
+                .cmp(&a.closes)
+                .then_with(|| a.control.cmp(&b.control))
+        });
+        controls
+    }
 }
 
 /// The gap analysis of every adopted framework at once.

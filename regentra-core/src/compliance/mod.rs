@@ -14,6 +14,7 @@
 //! exemption (FTC Safeguards), the Statement of Applicability (ISO 27001)
 //! and the business associate agreement register (HIPAA).
 
+pub mod compare;
 pub mod evaluate;
 pub mod evidence;
 pub mod features;
@@ -27,6 +28,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use compare::{AssessmentComparison, StatusChange, compare_assessments};
 pub use evaluate::{ControlState, Evaluation, OrgState, RequirementStatus, evaluate};
 pub use evidence::{EvidenceContent, EvidenceState, NewEvidence, NewFile};
 pub use features::{
@@ -393,6 +395,11 @@ pub struct Assessment {
     pub by: UserId,
     pub totals: StatusTotals,
     pub score: f64,
+    /// Each assessable requirement's status at that moment, by id, so two
+    /// assessments can be compared requirement by requirement (empty in
+    /// assessments recorded before statuses were kept).
+    #[serde(default)]
+    pub requirements: BTreeMap<String, RequirementStatus>,
 }
 
 impl Entity for Assessment {

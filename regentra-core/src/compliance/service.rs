@@ -540,6 +540,11 @@ impl Regentra {
             by: principal.user,
             totals: gaps.totals,
             score: gaps.score,
+            requirements: gaps
+                .requirements
+                .iter()
+                .map(|r| (r.id.clone(), r.status))
+                .collect(),
         };
         let mut changes = ChangeSet::new();
         changes.insert(&assessment)?;

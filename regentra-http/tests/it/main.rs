@@ -13,6 +13,7 @@ mod browser;
 mod catalog_api;
 mod catalog_cli;
 mod console_assets;
+mod console_compliance;
 mod console_controls;
 mod console_desk;
 mod console_kb;

@@ -1063,6 +1063,15 @@ pub async fn reports_and_assessments(store: Arc<dyn Store>) {
         history.iter().map(|a| a.at).collect::<Vec<_>>(),
         [first.at, second.at]
     );
+    // Each requirement's status is kept, so two assessments compare
+    // requirement by requirement.
+    assert_eq!(first.requirements.len(), first.totals.total);
+    assert_eq!(history[1].requirements, second.requirements);
+    let change =
+        crate::compliance::compare_assessments(&history[1], &history[0]).expect("comparable");
+    assert_eq!(change.from, first.id, "the earlier one is the start");
+    assert!(change.improved > 0, "{change:?}");
+    assert_eq!(change.regressed, 0);
 }
 
 pub async fn gaps_put_the_controls_closing_most_requirements_first(store: Arc<dyn Store>) {
@@ -1123,6 +1132,23 @@ pub async fn gaps_put_the_controls_closing_most_requirements_first(store: Arc<dy
     }
     assert_eq!(gaps.summary.frameworks.len(), 2);
     assert_eq!(gaps.summary.consolidation.frameworks, ["hipaa", "nist-csf"]);
+    // Across both frameworks: every control with an open requirement once,
+    // the one closing the most first.
+    let start = gaps.where_to_start();
+    assert_eq!(
+        start
+            .iter()
+            .map(|c| c.control.as_str())
+            .collect::<std::collections::BTreeSet<_>>(),
+        expected.keys().copied().collect(),
+    );
+    assert!(start.windows(2).all(|w| w[0].closes >= w[1].closes));
+    assert!(
+        start
+            .iter()
+            .all(|c| c.closes == expected[c.control.as_str()])
+    );
+    assert!(start.iter().all(|c| c.control != "GV-01"), "implemented");
 }
 
 pub async fn compliance_permissions_follow_the_matrix(store: Arc<dyn Store>) {

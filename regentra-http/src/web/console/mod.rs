@@ -16,6 +16,7 @@
 pub mod assets;
 pub mod campaigns;
 pub mod chats;
+pub mod compliance;
 pub mod controls;
 pub mod dashboard;
 pub mod evidence;
@@ -62,6 +63,7 @@ pub fn routes() -> Router<AppState> {
         .merge(dashboard::routes())
         .merge(controls::routes())
         .merge(evidence::routes())
+        .merge(compliance::routes())
         .merge(sla::routes())
         .route("/app/{scope}", get(scope_home))
     // Other paths under /app are the server's fallback: its 404 page.
@@ -103,12 +105,13 @@ pub enum Section {
 
 impl Section {
     /// In the navigation's order.
-    pub const ALL: [Section; 6] = [
+    pub const ALL: [Section; 7] = [
         Section::Dashboard,
         Section::Tickets,
         Section::Chats,
         Section::Kb,
         Section::Assets,
+        Section::Compliance,
         Section::Policies,
     ];
 

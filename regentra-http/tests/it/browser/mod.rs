@@ -7,6 +7,7 @@
 mod checks;
 mod console;
 mod console_assets;
+mod console_compliance;
 mod console_controls;
 mod console_kb;
 mod console_policies;
