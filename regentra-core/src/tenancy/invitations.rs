@@ -74,6 +74,10 @@ pub struct Invitation {
     pub org: OrgId,
     /// Normalized ([`normalize_email`]).
     pub email: String,
+    /// The name the inviter gave the person, if any: what the acceptance
+    /// page offers a new account (its owner may change it).
+    #[serde(default)]
+    pub name: Option<String>,
     pub role: Role,
     pub invited_by: UserId,
     pub created_at: DateTime<Utc>,
@@ -172,6 +176,8 @@ pub struct InvitationPreview {
     pub org: OrgId,
     pub org_name: String,
     pub email: String,
+    /// The name the inviter gave, to offer a new account.
+    pub name: Option<String>,
     pub role: Role,
     pub expires_at: DateTime<Utc>,
     /// Whether the invited email has an account (then its owner signs in
@@ -204,14 +210,44 @@ impl Regentra {
         email: &str,
         role: Role,
     ) -> Result<Invitation> {
+        self.invite_named(principal, org, email, None, role).await
+    }
+
+    /// [`Regentra::invite`], giving the person's name too (checked as a
+    /// display name, naming `name`): the acceptance page offers it to a
+    /// new account. Every problem with the email, name and role is
+    /// reported at once.
+    pub async fn invite_named(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        email: &str,
+        name: Option<&str>,
+        role: Role,
+    ) -> Result<Invitation> {
         let grant = self
             .authorize_all(principal, org, Permission::MembersManage)
             .await?;
         let organization = store::require::<Organization>(self.store(), Scope::Platform, org.0)
             .await?
             .value;
-        check_member_role(organization.kind, role)?;
-        let email = normalize_email(email)?;
+        let email = normalize_email(email);
+        let name = name.map(|n| validate_name("name", n)).transpose();
+        let role_fits = check_member_role(organization.kind, role);
+        let (email, name) = match (email, name, role_fits) {
+            (Ok(email), Ok(name), Ok(())) => (email, name),
+            (email, name, role_fits) => {
+                let mut problems = Vec::new();
+                for result in [email.map(drop), name.map(drop), role_fits] {
+                    match result {
+                        Err(Error::Validation(fields)) => problems.extend(fields),
+                        Err(other) => return Err(other),
+                        Ok(()) => {}
+                    }
+                }
+                return Err(Error::Validation(problems));
+            }
+        };
         if let Some(user) = self.account_by_email(&email).await?
             && self.membership(org, user.id).await?.is_some()
         {
@@ -222,13 +258,21 @@ impl Regentra {
         }
         let mut changes = ChangeSet::new();
         let invitation = self
-            .stage_invitation(principal, &grant, &organization, &email, role, &mut changes)
+            .stage_invitation(
+                principal,
+                &grant,
+                &organization,
+                (&email, name),
+                role,
+                &mut changes,
+            )
             .await?;
         self.store().apply(changes).await?;
         Ok(invitation)
     }
 
-    /// Adds to `changes` a new pending invitation of `email` to
+    /// Adds to `changes` a new pending invitation of `email` (named
+    /// `name`, if the inviter gave one) to
     /// `organization` (revoking a pending one it replaces), its email and
     /// its audit event. The caller has authorized (`grant`), checked the
     /// role and that the email is not a member.
@@ -237,7 +281,7 @@ impl Regentra {
         principal: &Principal,
         grant: &Grant,
         organization: &Organization,
-        email: &str,
+        (email, name): (&str, Option<String>),
         role: Role,
         changes: &mut ChangeSet,
     ) -> Result<Invitation> {
@@ -265,6 +309,7 @@ impl Regentra {
             id: InvitationId(self.new_id()),
             org,
             email: email.to_owned(),
+            name,
             role,
             invited_by: principal.user,
             created_at: now,
@@ -285,6 +330,7 @@ impl Regentra {
             Target::new(Invitation::KIND, invitation.id),
             json!({
                 "email": invitation.email,
+                "name": invitation.name,
                 "role": role,
                 "expires_at": invitation.expires_at,
                 "replaces": replaces,
@@ -462,6 +508,7 @@ impl Regentra {
             org_name: organization.name,
             has_account: self.account_by_email(&invitation.email).await?.is_some(),
             email: invitation.email,
+            name: invitation.name,
             role: invitation.role,
             expires_at: invitation.expires_at,
         })
@@ -684,6 +731,7 @@ mod tests {
             id: InvitationId(Uuid::now_v7()),
             org: OrgId(Uuid::now_v7()),
             email: "a@b.test".into(),
+            name: None,
             role: Role::Viewer,
             invited_by: UserId(Uuid::now_v7()),
             created_at: at,
