@@ -271,6 +271,72 @@ impl Regentra {
         Ok(invitation)
     }
 
+    /// An MSP provisions a client (`tenants.manage` in the MSP): the
+    /// client, and the invitation of its first admin (`org_admin`, named
+    /// `admin_name` if given), in one commit, so there is never a client
+    /// whose first admin was not invited. Every problem is reported at once,
+    /// naming `name`, `admin_email` or `admin_name`, and nothing is made.
+    /// Recorded as [`Regentra::create_client`] and [`Regentra::invite`]
+    /// record theirs (the invitation in the client's chain, as a delegated
+    /// action).
+    pub async fn provision_client(
+        &self,
+        principal: &Principal,
+        msp: OrgId,
+        name: &str,
+        admin_email: &str,
+        admin_name: Option<&str>,
+    ) -> Result<(Organization, Invitation)> {
+        let grant = self
+            .authorize_all(principal, msp, Permission::TenantsManage)
+            .await?;
+        let renamed = |field: &str, result: Result<()>| match result {
+            Err(Error::Validation(mut fields)) => {
+                for f in &mut fields {
+                    f.field = field.to_owned();
+                }
+                Err(Error::Validation(fields))
+            }
+            other => other,
+        };
+        let checks = [
+            validate_name("name", name).map(drop),
+            renamed("admin_email", normalize_email(admin_email).map(drop)),
+            admin_name.map_or(Ok(()), |n| validate_name("admin_name", n).map(drop)),
+        ];
+        let mut problems = Vec::new();
+        for check in checks {
+            match check {
+                Err(Error::Validation(fields)) => problems.extend(fields),
+                Err(other) => return Err(other),
+                Ok(()) => {}
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::Validation(problems));
+        }
+        let email = normalize_email(admin_email)?;
+        let admin_name = admin_name
+            .map(|n| validate_name("admin_name", n))
+            .transpose()?;
+        let mut changes = ChangeSet::new();
+        let client = self
+            .stage_client(principal, &grant, msp, name, &mut changes)
+            .await?;
+        let invitation = self
+            .stage_invitation(
+                principal,
+                &super::service::delegated(&grant, client.id),
+                &client,
+                (&email, admin_name),
+                Role::OrgAdmin,
+                &mut changes,
+            )
+            .await?;
+        self.store().apply(changes).await?;
+        Ok((client, invitation))
+    }
+
     /// Adds to `changes` a new pending invitation of `email` (named
     /// `name`, if the inviter gave one) to
     /// `organization` (revoking a pending one it replaces), its email and

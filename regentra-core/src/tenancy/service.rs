@@ -346,6 +346,24 @@ impl Regentra {
         let grant = self
             .authorize_all(principal, msp, Permission::TenantsManage)
             .await?;
+        let mut changes = ChangeSet::new();
+        let client = self
+            .stage_client(principal, &grant, msp, name, &mut changes)
+            .await?;
+        self.store().apply(changes).await?;
+        Ok(client)
+    }
+
+    /// Adds to `changes` a new client of `msp` named `name`, with its
+    /// events in both chains. The caller has authorized (`grant`).
+    pub(crate) async fn stage_client(
+        &self,
+        principal: &Principal,
+        grant: &Grant,
+        msp: OrgId,
+        name: &str,
+        changes: &mut ChangeSet,
+    ) -> Result<Organization> {
         let parent = self.organization(msp).await?;
         if parent.kind != OrgKind::Msp {
             return Err(Error::invalid(
@@ -363,17 +381,15 @@ impl Regentra {
         };
         let target = Target::new(Organization::KIND, client.id);
         let details = json!({ "name": client.name, "msp": msp });
-        let mut changes = ChangeSet::new();
         changes.insert(&client)?;
         changes.audit_all(self.msp_and_client_events(
             principal,
-            &grant,
+            grant,
             client.id,
             ["client.created", "organization.created"],
             target,
             details,
         ));
-        self.store().apply(changes).await?;
         Ok(client)
     }
 
@@ -1396,7 +1412,7 @@ fn platform_grant(org: OrgId, permission: Permission, operator: &Versioned<User>
 
 /// The same caller acting in one of the MSP's clients: recorded in the
 /// client's chain as a delegated action.
-fn delegated(grant: &Grant, client: OrgId) -> Grant {
+pub(crate) fn delegated(grant: &Grant, client: OrgId) -> Grant {
     let via = match grant.via {
         Via::Platform => Via::Platform,
         _ => Via::MspDelegation { msp: grant.org },
@@ -1424,7 +1440,7 @@ fn already_member_error() -> Error {
 }
 
 /// A page request over an audit chain: events after the sequence number
-/// `after`, at `from` or later and before `to`, by one actor.
+/// `after`, at `from` or later and before `to`, by one actor, of one kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditQuery {
     pub after: Option<u64>,
@@ -1434,6 +1450,9 @@ pub struct AuditQuery {
     pub to: Option<DateTime<Utc>>,
     /// Events this user acted in.
     pub actor: Option<UserId>,
+    /// Events whose action starts with this (`ticket.` for every ticket
+    /// event, `membership.role_changed` for one action).
+    pub kind: Option<String>,
     pub limit: usize,
 }
 
@@ -1445,6 +1464,7 @@ impl AuditQuery {
             from: None,
             to: None,
             actor: None,
+            kind: None,
             limit,
         }
     }
@@ -1464,7 +1484,7 @@ pub const AUDIT_SCAN_BUDGET: usize = 10 * store::MAX_PAGE;
 /// search over single-event reads (about 2 log2(n) reads of one event),
 /// and the walk stops at the first event at or past `to`. Each event's time
 /// is still checked, so nothing outside the range is returned. The actor
-/// has no index: the walk filters it, reading at most
+/// and the kind have no index: the walk filters them, reading at most
 /// [`AUDIT_SCAN_BUDGET`] events per page; a page that used its budget
 /// answers what it found with a cursor to go on from, so a rare actor in a
 /// long range costs several requests, each bounded.
@@ -1479,7 +1499,7 @@ async fn audit_page(
         let start = first_at_or_after(store, org, from).await?;
         after = after.max(start.checked_sub(1));
     }
-    let filtered = query.actor.is_some();
+    let filtered = query.actor.is_some() || query.kind.is_some();
     let batch = if filtered { store::MAX_PAGE } else { limit };
     let mut items = Vec::with_capacity(limit);
     let mut scanned = 0usize;
@@ -1494,7 +1514,11 @@ async fn audit_page(
             }
             let in_range = query.from.is_none_or(|from| event.at >= from);
             let by_actor = query.actor.is_none_or(|a| event.actor.user == Some(a));
-            if in_range && by_actor {
+            let of_kind = query
+                .kind
+                .as_deref()
+                .is_none_or(|kind| event.action.starts_with(kind));
+            if in_range && by_actor && of_kind {
                 items.push(event);
                 if items.len() == limit {
                     return Ok(Listing { items, next: after });

@@ -1438,10 +1438,30 @@ pub async fn an_archived_client_is_closed_until_its_msp_restores_it(store: Arc<d
         "Printer"
     );
     assert!(reachable(tom.clone()).await.contains(&c1));
-    assert!(
-        actions(&f, f.msp)
-            .await
-            .contains(&"client.restored".to_owned())
+    // The MSP's log, of one kind: its clients' lives.
+    let lives = r
+        .audit_log(
+            &f.admin,
+            f.msp,
+            crate::tenancy::AuditQuery {
+                kind: Some("client.".into()),
+                ..crate::tenancy::AuditQuery::after(None, 50)
+            },
+        )
+        .await
+        .expect("the MSP's log");
+    assert_eq!(
+        lives
+            .items
+            .iter()
+            .map(|e| e.action.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "client.created",
+            "client.created",
+            "client.archived",
+            "client.restored"
+        ]
     );
     assert!(
         actions(&f, c1)
@@ -1551,4 +1571,57 @@ pub async fn an_invitation_carries_a_name_and_reports_every_problem(store: Arc<d
         .await
         .expect("invitations");
     assert_eq!(listed.len(), 1, "nothing was made of the refused one");
+
+    // Provisioning a client invites its first admin in the same commit;
+    // a refused one makes neither.
+    let clients = |r: &Regentra| {
+        let admin = f.admin.clone();
+        let r = r.clone();
+        async move {
+            r.list_clients(&admin, f.msp, PageRequest::first(50))
+                .await
+                .expect("clients")
+                .len()
+        }
+    };
+    let before = clients(r).await;
+    match r
+        .provision_client(&f.admin, f.msp, " ", "nobody", Some("\u{0}"))
+        .await
+    {
+        Err(Error::Validation(errors)) => assert_eq!(
+            errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
+            ["name", "admin_email", "admin_name"]
+        ),
+        other => panic!("expected every problem at once, got {other:?}"),
+    }
+    assert_eq!(clients(r).await, before);
+    let tom = member(&f, f.msp, "tom@northwind.test", Role::Technician).await;
+    expect_denied(
+        r.provision_client(&tom, f.msp, "Cobalt Law", "ada@cobalt.test", None)
+            .await,
+        "a technician provisioning",
+    );
+    let (client, invitation) = r
+        .provision_client(
+            &f.admin,
+            f.msp,
+            "Cobalt Law",
+            "Ada@Cobalt.test",
+            Some("Ada Admin"),
+        )
+        .await
+        .expect("provisions");
+    assert_eq!(
+        (client.parent, invitation.org, invitation.role),
+        (Some(f.msp), client.id, Role::OrgAdmin)
+    );
+    assert_eq!(invitation.name.as_deref(), Some("Ada Admin"));
+    assert_eq!(clients(r).await, before + 1);
+    let client_actions = actions(&f, client.id).await;
+    assert_eq!(
+        client_actions,
+        ["organization.created", "invitation.created"],
+        "in the client's chain"
+    );
 }

@@ -194,9 +194,19 @@ async fn msp_overview(
 #[serde(deny_unknown_fields)]
 pub struct CreateClient {
     name: String,
+    /// The email of the client's first admin, invited as `org_admin` in
+    /// the same commit as the client is made (nothing is made when either
+    /// is refused).
+    #[serde(default)]
+    admin_email: Option<String>,
+    /// The first admin's name, offered when they accept (with
+    /// `admin_email` only).
+    #[serde(default)]
+    admin_name: Option<String>,
 }
 
-/// An MSP creates a client tenant.
+/// An MSP creates a client tenant, and with `admin_email` invites its
+/// first admin in the same commit.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/clients", tag = "tenancy",
     params(("org_id" = Uuid, Path, description = "the MSP")), request_body = CreateClient,
     responses((status = 201, body = OrgBody), (status = 404, body = Problem, content_type = "application/problem+json")),
@@ -207,10 +217,28 @@ async fn create_client(
     Id(msp): Id<OrgId>,
     Body(req): Body<CreateClient>,
 ) -> ApiResult<(StatusCode, Json<OrgBody>)> {
-    let org = state
-        .regentra
-        .create_client(&caller, msp, &req.name)
-        .await?;
+    let org = match (&req.admin_email, &req.admin_name) {
+        (Some(email), name) => {
+            state
+                .regentra
+                .provision_client(&caller, msp, &req.name, email, name.as_deref())
+                .await?
+                .0
+        }
+        (None, Some(_)) => {
+            return Err(regentra_core::Error::invalid(
+                "admin_name",
+                "is the name of the first admin: give admin_email too",
+            )
+            .into());
+        }
+        (None, None) => {
+            state
+                .regentra
+                .create_client(&caller, msp, &req.name)
+                .await?
+        }
+    };
     Ok((StatusCode::CREATED, Json(org.into())))
 }
 

@@ -20,6 +20,7 @@ pub mod history;
 pub mod inbox;
 pub mod kb;
 pub mod profile;
+pub mod settings;
 pub mod tickets;
 
 use askama::Template;
@@ -53,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .merge(assets::routes())
         .merge(kb::routes())
         .merge(dashboard::routes())
+        .merge(settings::routes())
         .route("/app/{scope}", get(scope_home))
     // Other paths under /app are the server's fallback: its 404 page.
 }
@@ -93,12 +95,13 @@ pub enum Section {
 
 impl Section {
     /// In the navigation's order.
-    pub const ALL: [Section; 5] = [
+    pub const ALL: [Section; 6] = [
         Section::Dashboard,
         Section::Tickets,
         Section::Chats,
         Section::Kb,
         Section::Assets,
+        Section::Settings,
     ];
 
     /// The path segment (`/app/{scope}/{key}`).
