@@ -16,6 +16,7 @@ mod console_assets;
 mod console_desk;
 mod console_kb;
 mod console_pages;
+mod console_settings;
 mod cross_tenant;
 mod emailed_links;
 mod inbox;
