@@ -8,6 +8,7 @@ mod checks;
 mod console;
 mod console_assets;
 mod console_kb;
+mod console_settings;
 mod errors;
 mod password_reset;
 mod portal;
