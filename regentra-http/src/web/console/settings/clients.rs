@@ -222,12 +222,14 @@ async fn clients_page(
 
 /// The MSP of a clients form, if the person manages its tenants; else the
 /// 404 page.
-fn managed(staff: &Staff, segment: &str) -> Result<(Scope, OrgId), Response> {
-    let scope = staff.scope(segment);
-    match scope.as_ref().and_then(|s| page_org(staff, s, "clients")) {
-        Some((msp, _)) => Ok((Scope::Org(msp), msp)),
-        None => Err(not_found_page(staff, scope.as_ref())),
-    }
+fn managed(staff: &Staff, segment: &str) -> Option<(Scope, OrgId)> {
+    let scope = staff.scope(segment)?;
+    page_org(staff, &scope, "clients").map(|(msp, _)| (Scope::Org(msp), msp))
+}
+
+/// The 404 page for what [`managed`] refuses.
+fn not_managed(staff: &Staff, segment: &str) -> Response {
+    not_found_page(staff, staff.scope(segment).as_ref())
 }
 
 fn done(scope: &Scope, what: &str) -> Response {
@@ -251,9 +253,8 @@ async fn provision(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let (scope, msp) = match managed(&staff, &segment) {
-        Ok(found) => found,
-        Err(response) => return response,
+    let Some((scope, msp)) = managed(&staff, &segment) else {
+        return not_managed(&staff, &segment);
     };
     let admin_name = Some(form.admin_name.trim()).filter(|n| !n.is_empty());
     match state
@@ -302,9 +303,8 @@ async fn rename(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let (scope, _) = match managed(&staff, &segment) {
-        Ok(found) => found,
-        Err(response) => return response,
+    let Some((scope, _)) = managed(&staff, &segment) else {
+        return not_managed(&staff, &segment);
     };
     let Some(client) = parse_client(&client) else {
         return not_found_page(&staff, Some(&scope));
@@ -359,9 +359,8 @@ async fn archive_page(
         Ok((staff, _)) => staff,
         Err(response) => return response,
     };
-    let (scope, msp) = match managed(&staff, &segment) {
-        Ok(found) => found,
-        Err(response) => return response,
+    let Some((scope, msp)) = managed(&staff, &segment) else {
+        return not_managed(&staff, &segment);
     };
     let Some(client) = parse_client(&client) else {
         return not_found_page(&staff, Some(&scope));
@@ -430,9 +429,8 @@ async fn set_archived(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let (scope, msp) = match managed(&staff, &segment) {
-        Ok(found) => found,
-        Err(response) => return response,
+    let Some((scope, msp)) = managed(&staff, &segment) else {
+        return not_managed(&staff, &segment);
     };
     let Some(client) = parse_client(&client) else {
         return not_found_page(&staff, Some(&scope));

@@ -285,13 +285,18 @@ async fn members_page(
 
 /// The org of a members form, if the person manages its members; else
 /// the 404 page (the core would refuse too).
-fn managed(staff: &Staff, segment: &str) -> Result<(Scope, OrgId), Response> {
+fn managed(staff: &Staff, segment: &str) -> Option<(Scope, OrgId)> {
     match staff.scope(segment) {
         Some(scope @ Scope::Org(org)) if staff.can(org, Permission::MembersManage) => {
-            Ok((scope, org))
+            Some((scope, org))
         }
-        scope => Err(not_found_page(staff, scope.as_ref())),
+        _ => None,
     }
+}
+
+/// The 404 page for what [`managed`] refuses.
+fn not_managed(staff: &Staff, segment: &str) -> Response {
+    not_found_page(staff, staff.scope(segment).as_ref())
 }
 
 /// `POST /app/{org}/settings/members/invite`: the invitation sent, or the
@@ -306,9 +311,8 @@ async fn invite(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let (scope, org) = match managed(&staff, &segment) {
-        Ok(found) => found,
-        Err(response) => return response,
+    let Some((scope, org)) = managed(&staff, &segment) else {
+        return not_managed(&staff, &segment);
     };
     let Ok(role) = form.role.parse::<Role>() else {
         let errors = vec![FieldError::new("role", "choose a role")];
@@ -390,9 +394,8 @@ async fn change_role(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let (scope, org) = match managed(&staff, &segment) {
-        Ok(found) => found,
-        Err(response) => return response,
+    let Some((scope, org)) = managed(&staff, &segment) else {
+        return not_managed(&staff, &segment);
     };
     let (Some(user), Ok(role)) = (parse_user(&user), form.role.parse::<Role>()) else {
         return not_found_page(&staff, Some(&scope));
@@ -450,9 +453,8 @@ async fn remove_page(
         Ok((staff, _)) => staff,
         Err(response) => return response,
     };
-    let (scope, org) = match managed(&staff, &segment) {
-        Ok(found) => found,
-        Err(response) => return response,
+    let Some((scope, org)) = managed(&staff, &segment) else {
+        return not_managed(&staff, &segment);
     };
     let Some(user) = parse_user(&user) else {
         return not_found_page(&staff, Some(&scope));
@@ -497,9 +499,8 @@ async fn remove(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let (scope, org) = match managed(&staff, &segment) {
-        Ok(found) => found,
-        Err(response) => return response,
+    let Some((scope, org)) = managed(&staff, &segment) else {
+        return not_managed(&staff, &segment);
     };
     let Some(user) = parse_user(&user) else {
         return not_found_page(&staff, Some(&scope));
@@ -557,9 +558,8 @@ async fn invitation_action(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let (scope, org) = match managed(&staff, &segment) {
-        Ok(found) => found,
-        Err(response) => return response,
+    let Some((scope, org)) = managed(&staff, &segment) else {
+        return not_managed(&staff, &segment);
     };
     let Ok(id) = invitation.parse::<uuid::Uuid>().map(InvitationId) else {
         return not_found_page(&staff, Some(&scope));
