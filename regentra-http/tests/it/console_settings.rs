@@ -6,12 +6,16 @@
 //! log with its filters and chain badge; and the doors that stay shut (a
 //! viewer who sees the members but whose forged posts are refused).
 
+use std::time::Duration;
+
+use chrono::Duration as Minutes;
+use regentra_http::server::worker::{self, WorkerConfig};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::console_pages::{Desk, desk, me, signed_in};
+use crate::console_pages::{Desk, desk, me, signed_in, ticket};
 use crate::support::browser::Page;
-use crate::support::{M, PASSWORD, Server, items};
+use crate::support::{self, M, PASSWORD, Server, items};
 
 fn token(page: &Page) -> String {
     page.input("csrf_token")
@@ -408,4 +412,73 @@ async fn the_audit_log_filters_by_person_and_kind_and_shows_the_chain_badge() {
     // A technician does not read the MSP's log.
     let tom = signed_in(&server, "tom@msp.test").await;
     assert_eq!(tom.get(&page).await.status, StatusCode::NOT_FOUND);
+}
+
+/// The worker passes an offboarded client by: an escalation due in it
+/// does not fire while it is archived, and does once it is restored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_skips_an_offboarded_client_until_it_is_restored() {
+    let (server, clock) = support::server_with_clock().await;
+    let d = desk(&server).await;
+    let tom_api = server.login("tom@msp.test", PASSWORD).await;
+    let tom_id = me(&tom_api).await;
+    let t = ticket(&d.boss, &d.globex, "Line 3 stopped", "critical").await;
+    d.boss
+        .ok(
+            M::PATCH,
+            &format!("/v1/orgs/{}/tickets/{t}", d.globex),
+            Some(json!({"assignee": tom_id})),
+            StatusCode::OK,
+        )
+        .await;
+    d.boss
+        .ok(
+            M::POST,
+            &format!("/v1/orgs/{}/clients/{}/archive", d.msp, d.globex),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    clock.advance(Minutes::minutes(20));
+    let sweep = || {
+        worker::sweep_once(
+            server.regentra.clone(),
+            WorkerConfig {
+                every: Duration::from_secs(3600),
+                webhooks: Vec::new(),
+                secret: None,
+                first_retry: worker::FIRST_RETRY,
+                dns: None,
+            },
+        )
+    };
+    sweep().await.expect("a sweep");
+    let unread = |api: &crate::support::Api| {
+        let api = api.clone();
+        async move {
+            api.get("/v1/me/notifications").await["unread"]
+                .as_u64()
+                .expect("an unread count")
+        }
+    };
+    assert_eq!(
+        unread(&tom_api).await,
+        0,
+        "no escalation in an archived client"
+    );
+
+    d.boss
+        .ok(
+            M::POST,
+            &format!("/v1/orgs/{}/clients/{}/restore", d.msp, d.globex),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    sweep().await.expect("a sweep");
+    assert_eq!(
+        unread(&tom_api).await,
+        1,
+        "the escalation fires once restored"
+    );
 }
