@@ -130,6 +130,64 @@ pub struct EvidenceView {
     #[serde(flatten)]
     pub evidence: Evidence,
     pub expired: bool,
+    /// Current, expiring within [`EXPIRING_WITHIN_DAYS`], or expired.
+    pub state: EvidenceState,
+}
+
+/// Evidence that stops counting within this many days is "expiring": time
+/// to collect the next piece before the requirements it supports open up.
+pub const EXPIRING_WITHIN_DAYS: i64 = 30;
+
+/// Where evidence stands at an instant; for a control, where its evidence
+/// stands taken together.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceState {
+    /// Counts, and goes on counting past the expiring window.
+    Current,
+    /// Counts now, but every piece stops within [`EXPIRING_WITHIN_DAYS`].
+    Expiring,
+    /// There is evidence, and none of it counts any more.
+    Expired,
+    /// No evidence at all (a control only).
+    None,
+}
+
+impl EvidenceState {
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Current => "current",
+            Self::Expiring => "expiring",
+            Self::Expired => "expired",
+            Self::None => "none",
+        }
+    }
+
+    /// The state of one piece of evidence at `now`.
+    pub fn of(evidence: &Evidence, now: DateTime<Utc>) -> Self {
+        match evidence.valid_until {
+            Some(until) if until <= now => Self::Expired,
+            Some(until) if until <= now + chrono::Duration::days(EXPIRING_WITHIN_DAYS) => {
+                Self::Expiring
+            }
+            _ => Self::Current,
+        }
+    }
+
+    /// The state of a control's evidence taken together: current when one
+    /// piece still counts past the window, expiring when what counts stops
+    /// within it, expired when nothing counts any more, none without any.
+    pub fn of_all<'e>(
+        evidence: impl IntoIterator<Item = &'e Evidence>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        evidence
+            .into_iter()
+            .map(|e| Self::of(e, now))
+            .min()
+            .unwrap_or(Self::None)
+    }
 }
 
 /// A stored file being read (an evidence file, a ticket attachment): its
@@ -374,6 +432,7 @@ impl Regentra {
         let now = self.now();
         Ok(found.map(|r| EvidenceView {
             expired: !r.value.is_current(now),
+            state: EvidenceState::of(&r.value, now),
             evidence: r.value,
         }))
     }
@@ -685,5 +744,43 @@ fn check_url(raw: &str) -> Result<String> {
         Ok(url.to_owned())
     } else {
         Err(Error::invalid("url", "must be an http or https address"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{EvidenceId, OrgId, UserId};
+    use chrono::TimeZone;
+
+    fn until(days: Option<i64>, now: DateTime<Utc>) -> Evidence {
+        Evidence {
+            id: EvidenceId(uuid::Uuid::nil()),
+            org: OrgId(uuid::Uuid::nil()),
+            title: "Scan".into(),
+            description: String::new(),
+            content: EvidenceContent::Link {
+                url: "https://x.test".into(),
+            },
+            controls: BTreeSet::new(),
+            collected_at: now,
+            uploaded_at: now,
+            uploaded_by: UserId(uuid::Uuid::nil()),
+            valid_until: days.map(|d| now + chrono::Duration::days(d)),
+        }
+    }
+
+    #[test]
+    fn a_controls_evidence_stands_by_its_best_piece() {
+        let now = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
+        let state = |days: &[Option<i64>]| {
+            let all: Vec<Evidence> = days.iter().map(|d| until(*d, now)).collect();
+            EvidenceState::of_all(&all, now)
+        };
+        assert_eq!(state(&[]), EvidenceState::None);
+        assert_eq!(state(&[Some(0)]), EvidenceState::Expired, "ends now: gone");
+        assert_eq!(state(&[Some(-3), Some(30)]), EvidenceState::Expiring);
+        assert_eq!(state(&[Some(31)]), EvidenceState::Current);
+        assert_eq!(state(&[Some(-3), Some(5), None]), EvidenceState::Current);
     }
 }

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use evaluate::{ControlState, Evaluation, OrgState, RequirementStatus, evaluate};
-pub use evidence::{EvidenceContent, NewEvidence, NewFile};
+pub use evidence::{EvidenceContent, EvidenceState, NewEvidence, NewFile};
 pub use features::{
     Agreement, AgreementStatus, NewAgreement, PlanItem, SoaEntry, SprsScore, sprs_score,
     statement_of_applicability,

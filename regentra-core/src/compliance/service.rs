@@ -9,13 +9,14 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::evaluate::{ControlState, Evaluation, OrgState, evaluate};
+use super::evidence::EvidenceState;
 use super::gap::{FrameworkGaps, GapAnalysis, framework_gap_analysis, gap_analysis};
 use super::report::{self, ReportFormat};
 use super::{
     Adoption, Assessment, CmmcProfile, ControlImplementation, ControlStatus, ControlUpdate,
     Evidence, FrameworkSettings, FtcProfile, PciAppendix, PciEntity, TrustServicesCategory,
 };
-use crate::audit::Target;
+use crate::audit::{AuditEvent, Target};
 use crate::catalog::{Catalog, Lookup, RequirementRef};
 use crate::error::{Error, Result};
 use crate::ids::{AdoptionId, AssessmentId, ControlImplId, OrgId};
@@ -38,6 +39,8 @@ pub struct ControlView {
     pub title: String,
     pub version: u64,
     pub state: ControlState,
+    /// Its evidence taken together: current, expiring, expired or none.
+    pub evidence_state: EvidenceState,
     pub evidence: Vec<Evidence>,
     pub requirements: Vec<RequirementRef>,
 }
@@ -240,6 +243,9 @@ impl Regentra {
                 "status": { "from": before.status, "to": current.value.status },
                 "owner": current.value.owner,
                 "justification": current.value.justification,
+                "notes_changed": before.notes != current.value.notes,
+                "last_reviewed": current.value.last_reviewed,
+                "next_review": current.value.next_review,
             }),
         ));
         self.store().apply(changes).await?;
@@ -263,6 +269,33 @@ impl Regentra {
         let implementation = self.control_record(org, control).await?;
         let evaluation = evaluate(&catalog, &state, self.now());
         Ok(view(&catalog, &state, &evaluation, implementation))
+    }
+
+    /// A control's history, oldest first: the audit events about it (each
+    /// change of its status, owner, notes or review dates, with who made
+    /// it), a page at a time after the sequence number `after`. Whoever
+    /// reads the control reads its history.
+    pub async fn control_history(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        control: &str,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Listing<AuditEvent, u64>> {
+        self.authorize_all(principal, org, Permission::FrameworksRead)
+            .await?;
+        let record = self.control_record(org, control).await?;
+        let about = [Target::new(
+            ControlImplementation::KIND,
+            &record.value.control,
+        )];
+        let limit = limit.clamp(1, store::MAX_PAGE);
+        let events = self
+            .store()
+            .audit_events_about(org, &about, after, store::lookahead(limit))
+            .await?;
+        Ok(Listing::of(events, limit, |e| e.seq))
     }
 
     /// A page of the org's controls (in id order, a page the store
@@ -672,6 +705,12 @@ fn view(
     implementation: Versioned<ControlImplementation>,
 ) -> ControlView {
     let key = implementation.value.control.clone();
+    let evidence: Vec<Evidence> = state
+        .evidence
+        .iter()
+        .filter(|e| e.controls.contains(&key))
+        .cloned()
+        .collect();
     let adopted: BTreeSet<&str> = evaluation
         .frameworks
         .iter()
@@ -690,12 +729,8 @@ fn view(
                 expects_evidence: true,
                 counts: false,
             }),
-        evidence: state
-            .evidence
-            .iter()
-            .filter(|e| e.controls.contains(&key))
-            .cloned()
-            .collect(),
+        evidence_state: EvidenceState::of_all(&evidence, evaluation.at),
+        evidence,
         requirements: catalog
             .requirements_of(&key)
             .iter()

@@ -87,6 +87,7 @@ pub struct PolicyToSign {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CampaignRow {
+    pub user: UserId,
     pub person: String,
     pub email: String,
     pub role: Role,
@@ -94,6 +95,10 @@ pub struct CampaignRow {
     pub signed_at: Option<DateTime<Utc>>,
     pub typed_name: Option<String>,
     pub version_hash: String,
+    /// Still pending at or after the due date.
+    pub overdue: bool,
+    /// Reminders sent so far, cadence and manual alike.
+    pub reminders: u32,
 }
 
 impl Regentra {
@@ -605,6 +610,7 @@ impl Regentra {
         let c = store::require::<Campaign>(self.store(), Scope::Org(org), campaign.0)
             .await?
             .value;
+        let now = self.now();
         let mut rows = Vec::new();
         for ack in self.acknowledgments(org, campaign).await? {
             let user =
@@ -612,6 +618,7 @@ impl Regentra {
                     .await?
                     .value;
             rows.push(CampaignRow {
+                user: ack.user,
                 person: user.display_name,
                 email: user.email,
                 role: ack.role,
@@ -623,6 +630,8 @@ impl Regentra {
                     .as_ref()
                     .map(|s| s.version_hash.clone())
                     .unwrap_or_else(|| c.version_hash.clone()),
+                overdue: ack.status == AcknowledgmentStatus::Pending && now >= c.due,
+                reminders: ack.reminders,
             });
         }
         Ok(rows)

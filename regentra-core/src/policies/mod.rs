@@ -101,8 +101,19 @@ pub struct PolicyVersion {
     pub status: VersionStatus,
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
+    /// Who last changed the text of this version after creating it (a
+    /// draft is edited in place), and when: with `created_by`, who wrote
+    /// what. Absent on versions never edited (and on versions stored
+    /// before this was kept).
+    #[serde(default)]
+    pub edited_by: Option<UserId>,
+    #[serde(default)]
+    pub edited_at: Option<DateTime<Utc>>,
     pub approved_by: Option<UserId>,
     pub approved_at: Option<DateTime<Utc>>,
+    /// Who published it (absent on versions published before this was kept).
+    #[serde(default)]
+    pub published_by: Option<UserId>,
     pub published_at: Option<DateTime<Utc>>,
 }
 

@@ -40,7 +40,61 @@ pub struct PolicyView {
     pub versions: Vec<PolicyVersion>,
 }
 
+/// A member of the org as the policy pages name them: a policy's owner,
+/// who wrote or approved a version, whom a campaign may ask.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyPerson {
+    pub user: UserId,
+    pub name: String,
+    pub email: String,
+    pub role: crate::rbac::Role,
+}
+
 impl Regentra {
+    /// The org's members by name with their roles, sorted by name: whom a
+    /// policy may be owned by and a campaign may ask, and the names of
+    /// those its versions record. Needs `policies.read` on every policy
+    /// (staff; an employee's own view names nobody). Reads: the org's
+    /// memberships and their accounts, in one batch.
+    pub async fn policy_people(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+    ) -> Result<Vec<PolicyPerson>> {
+        self.authorize_all(principal, org, Permission::PoliciesRead)
+            .await?;
+        let members: Vec<crate::tenancy::Membership> =
+            store::find_all::<crate::tenancy::Membership>(
+                self.store(),
+                Scope::Platform,
+                "org",
+                &org.to_string(),
+            )
+            .await?
+            .into_iter()
+            .map(|m| m.value)
+            .collect();
+        let ids: Vec<Uuid> = members.iter().map(|m| m.user.0).collect();
+        let accounts =
+            store::load_many::<crate::tenancy::User>(self.store(), Scope::Platform, &ids).await?;
+        let mut people: Vec<PolicyPerson> = members
+            .iter()
+            .zip(accounts)
+            // A membership whose account is gone names nobody: left out.
+            .filter_map(|(m, account)| {
+                account.map(|u| PolicyPerson {
+                    user: m.user,
+                    name: u.value.display_name,
+                    email: u.value.email,
+                    role: m.role,
+                })
+            })
+            .collect();
+        people.sort_by_cached_key(|p| (p.name.to_lowercase(), p.email.clone()));
+        Ok(people)
+    }
+
     /// Creates a policy with its first draft version.
     pub async fn create_policy(
         &self,
@@ -122,6 +176,8 @@ impl Regentra {
             latest.value.sha256 = body_hash(body);
             latest.value.title = title.clone();
             latest.value.status = VersionStatus::Draft;
+            latest.value.edited_by = Some(principal.user);
+            latest.value.edited_at = Some(now);
             changes.update(&latest)?;
             latest.value
         } else {
@@ -136,8 +192,11 @@ impl Regentra {
                 status: VersionStatus::Draft,
                 created_by: principal.user,
                 created_at: now,
+                edited_by: None,
+                edited_at: None,
                 approved_by: None,
                 approved_at: None,
+                published_by: None,
                 published_at: None,
             };
             changes.insert(&v)?;
@@ -403,8 +462,11 @@ impl Regentra {
             status: VersionStatus::Draft,
             created_by: principal.user,
             created_at: now,
+            edited_by: None,
+            edited_at: None,
             approved_by: None,
             approved_at: None,
+            published_by: None,
             published_at: None,
         };
         let mut changes = ChangeSet::new();
@@ -460,6 +522,7 @@ impl Regentra {
                 latest.value.approved_at = Some(now);
             }
             VersionStatus::Published => {
+                latest.value.published_by = Some(principal.user);
                 latest.value.published_at = Some(now);
                 if let Some(previous) = p.value.published_version {
                     let mut old = self.version_record(org, policy, previous).await?;

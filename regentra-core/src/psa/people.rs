@@ -73,6 +73,68 @@ impl Regentra {
         self.people(users).await
     }
 
+    /// The names of those of `users` who are the org's people: its members
+    /// and, for a client, its MSP's (the staff who work it): what a staff
+    /// page shows for the ids it holds (a requester, an assignee, the
+    /// author of a change), read for those ids only, never the whole
+    /// membership. Anyone else named is left out (the page says
+    /// "someone"). For those who read every ticket of the org.
+    pub async fn people_named(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        users: &[UserId],
+    ) -> Result<Vec<Person>> {
+        self.authorize_all(principal, org, Permission::TicketsRead)
+            .await?;
+        let organization = store::require::<Organization>(self.store(), Scope::Platform, org.0)
+            .await?
+            .value;
+        let mut wanted = users.to_vec();
+        wanted.sort();
+        wanted.dedup();
+        // A page names a few dozen people at most; more is a caller's
+        // mistake, not a reason to read on.
+        wanted.truncate(store::MAX_PAGE);
+        let mut known = Vec::new();
+        for user in wanted {
+            let member_of = |o: OrgId| async move {
+                store::find_unique::<Membership>(
+                    self.store(),
+                    Scope::Platform,
+                    "org_user",
+                    &crate::tenancy::membership_key(o, user),
+                )
+                .await
+                .map(|m| m.is_some())
+            };
+            let belongs = member_of(org).await?
+                || match organization.parent {
+                    Some(msp) => member_of(msp).await?,
+                    None => false,
+                };
+            if belongs {
+                known.push(user);
+            }
+        }
+        self.people(known).await
+    }
+
+    /// Who may own a control of the org: its members, whatever their role
+    /// (an MSP's staff assigned to it included), by name. Whoever reads the
+    /// org's controls reads who could own them.
+    pub async fn control_owners(&self, principal: &Principal, org: OrgId) -> Result<Vec<Person>> {
+        self.authorize_all(principal, org, Permission::FrameworksRead)
+            .await?;
+        let users = self
+            .members_of(org)
+            .await?
+            .into_iter()
+            .map(|m| m.user)
+            .collect();
+        self.people(users).await
+    }
+
     async fn members_of(&self, org: OrgId) -> Result<Vec<Membership>> {
         Ok(
             store::find_all::<Membership>(self.store(), Scope::Platform, "org", &org.to_string())

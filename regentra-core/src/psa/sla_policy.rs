@@ -263,6 +263,44 @@ impl NewSlaPolicy {
     }
 }
 
+/// When a ticket of one priority, opened at an instant, would be due under
+/// a policy: what an SLA editor shows before the policy is saved.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DuePreview {
+    pub priority: Priority,
+    /// `None` when the calendar never opens again (no due time).
+    pub first_response_due: Option<DateTime<Utc>>,
+    pub resolution_due: Option<DateTime<Utc>>,
+}
+
+/// The due times of a ticket opened at `opened` under `policy`, per
+/// priority with a target, most urgent first: its clocks started at
+/// `opened` and run on the policy's business calendar, as a new ticket's
+/// are. The policy's own problems (an unknown zone, overlapping hours, a
+/// target of zero ...) are a validation error naming their fields.
+pub fn due_preview(policy: &NewSlaPolicy, opened: DateTime<Utc>) -> Result<Vec<DuePreview>> {
+    let errors = policy.problems();
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors));
+    }
+    let calendar = BusinessCalendar::shared(&policy.calendar)?;
+    let due = |minutes: u32| {
+        crate::sla::Clock::start(chrono::Duration::minutes(i64::from(minutes)), opened)
+            .due(&calendar)
+    };
+    Ok(Priority::ALL
+        .into_iter()
+        .filter_map(|priority| {
+            policy.targets.get(&priority).map(|t| DuePreview {
+                priority,
+                first_response_due: due(t.first_response_minutes),
+                resolution_due: due(t.resolution_minutes),
+            })
+        })
+        .collect())
+}
+
 fn key(p: Priority) -> &'static str {
     match p {
         Priority::Critical => "critical",
@@ -453,6 +491,36 @@ impl Regentra {
         )
     }
 
+    /// [`due_preview`] for a ticket opened now in `org`, for anyone who
+    /// reads its SLA policies: what an editor shows before saving.
+    pub async fn preview_sla_policy(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        policy: &NewSlaPolicy,
+    ) -> Result<Vec<DuePreview>> {
+        self.authorize_all(principal, org, Permission::SlaRead)
+            .await?;
+        due_preview(policy, self.now())
+    }
+
+    /// Whether `org` has a default policy of its own (else, for a client,
+    /// its tickets run on its MSP's default for clients), for those who
+    /// read its policies.
+    pub async fn has_own_default_sla_policy(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+    ) -> Result<bool> {
+        self.authorize_all(principal, org, Permission::SlaRead)
+            .await?;
+        Ok(
+            store::find_unique::<SlaPolicy>(self.store(), Scope::Org(org), "default", "yes")
+                .await?
+                .is_some(),
+        )
+    }
+
     /// The time zone `org` works in, for showing its people times: the
     /// zone of the business calendar its tickets run on (its SLA policy,
     /// else its MSP's default for clients), UTC when it has none. A system
@@ -494,4 +562,79 @@ pub(crate) fn zone_of_policy(policy: Option<&SlaPolicy>) -> crate::sla::Tz {
     policy
         .and_then(|p| p.calendar.timezone.parse().ok())
         .unwrap_or(crate::sla::Tz::UTC)
+}
+
+#[cfg(test)]
+mod preview_tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().expect("an instant")
+    }
+
+    fn office_hours() -> NewSlaPolicy {
+        let day = vec![("09:00".to_owned(), "17:00".to_owned())];
+        NewSlaPolicy {
+            name: "Office hours".to_owned(),
+            calendar: CalendarSpec {
+                timezone: "America/New_York".to_owned(),
+                weekly: crate::sla::WeeklySpec {
+                    mon: day.clone(),
+                    tue: day.clone(),
+                    wed: day.clone(),
+                    thu: day.clone(),
+                    fri: day,
+                    ..Default::default()
+                },
+                holidays: vec!["2025-06-16".to_owned()],
+            },
+            targets: Priority::ALL
+                .into_iter()
+                .map(|p| {
+                    (
+                        p,
+                        Targets {
+                            first_response_minutes: 60,
+                            resolution_minutes: 480,
+                        },
+                    )
+                })
+                .collect(),
+            escalations: Vec::new(),
+            default: true,
+            chat_answer_minutes: DEFAULT_CHAT_ANSWER_MINUTES,
+        }
+    }
+
+    #[test]
+    fn a_preview_runs_the_clocks_over_closed_hours_and_holidays() {
+        // Friday 16:30 EDT: half an hour left that day; Monday is a holiday.
+        let due = due_preview(&office_hours(), at("2025-06-13T20:30:00Z")).expect("a preview");
+        assert_eq!(due.len(), 4);
+        assert_eq!(due[0].priority, Priority::Critical);
+        assert_eq!(
+            due[0].first_response_due,
+            Some(at("2025-06-17T13:30:00Z")),
+            "30 min on Friday, 30 on Tuesday from 09:00 EDT"
+        );
+        assert_eq!(
+            due[0].resolution_due,
+            Some(at("2025-06-17T20:30:00Z")),
+            "8 business hours: 30 min on Friday, 7 h 30 min on Tuesday"
+        );
+    }
+
+    #[test]
+    fn a_preview_of_a_bad_policy_names_the_fields() {
+        let mut policy = office_hours();
+        policy.calendar.timezone = "Mars/Olympus".to_owned();
+        policy.targets.remove(&Priority::Low);
+        let Err(Error::Validation(fields)) = due_preview(&policy, at("2025-06-13T20:30:00Z"))
+        else {
+            panic!("a bad policy is refused");
+        };
+        let named: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+        assert!(named.contains(&"calendar.timezone"), "{named:?}");
+        assert!(named.contains(&"targets.low"), "{named:?}");
+    }
 }

@@ -13,6 +13,9 @@ use regentra_core::psa::attachments::{
     ATTACHMENT_LIMIT, MAX_ATTACHMENTS, NewAttachment, StagedAttachment,
 };
 use regentra_core::{Error, FieldError, Principal};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::time::Instant;
 
 use crate::server::{AppState, browser};
 
@@ -22,6 +25,20 @@ pub const TEXT_LIMIT: usize = 64 * 1024;
 /// What a page says of a text over [`TEXT_LIMIT`].
 pub const TOO_LONG: &str = "A ticket's subject, description or reply can be at most 64 KiB of \
                             text. Shorten it, or attach the text as a file, and send it again.";
+
+/// The longest a form may go without sending a byte before it is dropped.
+const IDLE: Duration = Duration::from_secs(60);
+
+/// The longest a whole form may take to arrive (100 MiB of files at
+/// about 170 KB/s): a body trickled in slower holds a task, a connection
+/// and a half-written file for no one's good.
+const WHOLE_FORM: Duration = Duration::from_secs(10 * 60);
+
+/// `step`, unless the form stalls (nothing for [`IDLE`]) or its time is up.
+async fn in_time<T>(deadline: Instant, step: impl Future<Output = T>) -> Option<T> {
+    let until = deadline.min(Instant::now() + IDLE);
+    tokio::time::timeout_at(until, step).await.ok()
+}
 
 /// The body limit of a route that takes files: [`MAX_ATTACHMENTS`] files at
 /// the core's limit, and the text beside them. The core bounds each file
@@ -54,7 +71,8 @@ impl Posted {
 pub enum Refusal {
     /// No CSRF token first, or not the session's.
     Forged,
-    /// The body broke off or is not a multipart form.
+    /// The body broke off, is not a multipart form, stalled, or took too
+    /// long to arrive.
     Unreadable,
     /// A text field over [`TEXT_LIMIT`].
     TooLong,
@@ -87,10 +105,11 @@ pub async fn read_form(
     text_fields: &[&str],
     mut form: Multipart,
 ) -> Result<Posted, Refusal> {
-    match form.next_field().await {
-        Ok(Some(mut first)) if first.name() == Some(browser::CSRF_FIELD) => {
+    let deadline = Instant::now() + WHOLE_FORM;
+    match in_time(deadline, form.next_field()).await {
+        Some(Ok(Some(mut first))) if first.name() == Some(browser::CSRF_FIELD) => {
             let mut token = Vec::new();
-            while let Ok(Some(chunk)) = first.chunk().await {
+            while let Some(Ok(Some(chunk))) = in_time(deadline, first.chunk()).await {
                 token.extend_from_slice(&chunk);
                 if token.len() > 256 {
                     return Err(Refusal::Forged);
@@ -108,10 +127,10 @@ pub async fn read_form(
         files_error: None,
     };
     loop {
-        let mut field = match form.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(_) => {
+        let mut field = match in_time(deadline, form.next_field()).await {
+            Some(Ok(Some(field))) => field,
+            Some(Ok(None)) => break,
+            Some(Err(_)) | None => {
                 state.regentra.discard_attachments(posted.files).await;
                 return Err(Refusal::Unreadable);
             }
@@ -123,32 +142,46 @@ pub async fn read_form(
             // After a refused file, and for the empty part a browser sends
             // for a file input left empty: read past.
             if posted.files_error.is_some() || file_name.is_empty() {
-                while let Ok(Some(_)) = field.chunk().await {}
+                while let Some(Ok(Some(_))) = in_time(deadline, field.chunk()).await {}
                 continue;
             }
             if posted.files.len() == MAX_ATTACHMENTS {
                 posted.files_error = Some(format!(
                     "Attach at most {MAX_ATTACHMENTS} files to one message."
                 ));
-                while let Ok(Some(_)) = field.chunk().await {}
+                while let Some(Ok(Some(_))) = in_time(deadline, field.chunk()).await {}
                 continue;
             }
-            let body = futures::stream::unfold(&mut field, |f| async move {
-                match f.chunk().await {
-                    Ok(Some(bytes)) => Some((Ok(bytes.to_vec()), f)),
-                    Ok(None) => None,
-                    Err(e) => Some((Err(e.to_string()), f)),
+            // A file that stalls ends its stream with an error, so the core
+            // drops what it has written of it; the form is then refused.
+            let stalled = AtomicBool::new(false);
+            let body = futures::stream::unfold((&mut field, &stalled), |(f, stalled)| async move {
+                match in_time(deadline, f.chunk()).await {
+                    Some(Ok(Some(bytes))) => Some((Ok(bytes.to_vec()), (f, stalled))),
+                    Some(Ok(None)) => None,
+                    Some(Err(e)) => Some((Err(e.to_string()), (f, stalled))),
+                    None => {
+                        stalled.store(true, Ordering::Relaxed);
+                        Some((Err("the upload stalled".to_owned()), (f, stalled)))
+                    }
                 }
             });
             let file = NewAttachment {
                 name: file_name.clone(),
                 content_type,
             };
-            match state
+            let staged = state
                 .regentra
                 .stage_attachment(caller, org, file, body)
-                .await
-            {
+                .await;
+            if stalled.load(Ordering::Relaxed) {
+                if let Ok(staged) = staged {
+                    posted.files.push(staged);
+                }
+                state.regentra.discard_attachments(posted.files).await;
+                return Err(Refusal::Unreadable);
+            }
+            match staged {
                 Ok(staged) => posted.files.push(staged),
                 Err(Error::Validation(errors)) => {
                     let why = errors
@@ -157,7 +190,7 @@ pub async fn read_form(
                         .unwrap_or_else(|| "could not be stored".to_owned());
                     posted.files_error = Some(format!("{file_name} {why}."));
                     // Drain what the browser still sends of this file.
-                    while let Ok(Some(_)) = field.chunk().await {}
+                    while let Some(Ok(Some(_))) = in_time(deadline, field.chunk()).await {}
                 }
                 Err(e) => {
                     state.regentra.discard_attachments(posted.files).await;
@@ -169,18 +202,28 @@ pub async fn read_form(
         {
             // A text over the limit is refused rather than cut short.
             let mut text = Vec::new();
-            while let Ok(Some(chunk)) = field.chunk().await {
-                if text.len() + chunk.len() > TEXT_LIMIT {
-                    state.regentra.discard_attachments(posted.files).await;
-                    return Err(Refusal::TooLong);
+            loop {
+                match in_time(deadline, field.chunk()).await {
+                    Some(Ok(Some(chunk))) => {
+                        if text.len() + chunk.len() > TEXT_LIMIT {
+                            state.regentra.discard_attachments(posted.files).await;
+                            return Err(Refusal::TooLong);
+                        }
+                        text.extend_from_slice(&chunk);
+                    }
+                    Some(Ok(None)) => break,
+                    // Cut off or stalled: a text is never kept half.
+                    Some(Err(_)) | None => {
+                        state.regentra.discard_attachments(posted.files).await;
+                        return Err(Refusal::Unreadable);
+                    }
                 }
-                text.extend_from_slice(&chunk);
             }
             posted
                 .fields
                 .push((name, String::from_utf8_lossy(&text).into_owned()));
         } else {
-            while let Ok(Some(_)) = field.chunk().await {}
+            while let Some(Ok(Some(_))) = in_time(deadline, field.chunk()).await {}
         }
     }
     Ok(posted)

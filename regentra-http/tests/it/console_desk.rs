@@ -379,3 +379,110 @@ async fn staff_reply_with_files_and_a_notes_files_stay_with_staff() {
         .await;
     assert_eq!(items(&files).len(), 1, "{files}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tickets_live_refresh_answers_304_until_the_ticket_changes() {
+    let server = Server::embedded().await;
+    let d = desk(&server).await;
+    let t = ticket(&d.boss, &d.acme, "Slow laptop", "low").await;
+    let tom = signed_in(&server, "tom@msp.test").await;
+    let path = format!("/app/{}/tickets/{t}", d.acme);
+    let refresh = [("x-regentra-refresh", "1")];
+    let first = tom.get_with(&path, &refresh).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let tag = first.header("etag").to_owned();
+    assert!(!tag.is_empty(), "a refresh answer carries its tag");
+    let again = tom
+        .get_with(
+            &path,
+            &[("x-regentra-refresh", "1"), ("if-none-match", &tag)],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    assert!(again.html.is_empty());
+    // A reply changes the ticket: the whole page again, with a new tag.
+    d.boss
+        .post(
+            &format!("/v1/orgs/{}/tickets/{t}/comments", d.acme),
+            json!({"body": "Restarted it.", "public": true}),
+        )
+        .await;
+    let changed = tom
+        .get_with(
+            &path,
+            &[("x-regentra-refresh", "1"), ("if-none-match", &tag)],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK);
+    assert!(changed.shows("Restarted it."));
+    assert_ne!(changed.header("etag"), tag);
+    // Another person's tag means nothing to a page they cannot open.
+    let carol = signed_in(&server, "carol@msp.test").await;
+    let hers = carol
+        .get_with(
+            &path,
+            &[("x-regentra-refresh", "1"), ("if-none-match", &tag)],
+        )
+        .await;
+    assert_eq!(hers.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_with_files_from_someone_who_does_not_work_the_ticket_is_refused() {
+    let server = Server::embedded().await;
+    let d = desk(&server).await;
+    let t = ticket(&d.boss, &d.acme, "Printer", "low").await;
+    // Carol may open tickets in Acme but works none: her reply with a file
+    // is the 404 page, and the ticket holds no file.
+    let carol = signed_in(&server, "carol@msp.test").await;
+    let csrf = carol
+        .get("/app/inbox")
+        .await
+        .input("csrf_token")
+        .expect("csrf");
+    let base = format!("/app/{}/tickets/{t}", d.acme);
+    let refused = carol
+        .post_multipart(
+            &format!("{base}/reply"),
+            &[
+                Part::Text("csrf_token", &csrf),
+                Part::Text("body", "Sneaky"),
+                Part::Text("visibility", "internal"),
+                Part::File(
+                    "attachments",
+                    "big.bin",
+                    "application/pdf",
+                    vec![b'%'; 4096],
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    let files = d
+        .boss
+        .get(&format!("/v1/orgs/{}/tickets/{t}/attachments", d.acme))
+        .await;
+    assert!(items(&files).is_empty(), "{files}");
+    // Nor a ticket id that names nothing, for Tom who works Acme.
+    let tom = signed_in(&server, "tom@msp.test").await;
+    let csrf = tom
+        .get("/app/inbox")
+        .await
+        .input("csrf_token")
+        .expect("csrf");
+    let nothing = tom
+        .post_multipart(
+            &format!("/app/{}/tickets/{}/reply", d.acme, uuid::Uuid::now_v7()),
+            &[
+                Part::Text("csrf_token", &csrf),
+                Part::Text("body", "Hello"),
+                Part::File("attachments", "a.txt", "text/plain", b"a".to_vec()),
+            ],
+        )
+        .await;
+    assert_eq!(nothing.status, StatusCode::NOT_FOUND);
+    // Carol's console has no Assets section: her assets are her own, on
+    // the portal.
+    let inbox = carol.get("/app/inbox").await;
+    assert!(!inbox.html.contains("/assets\""), "{}", inbox.html);
+}

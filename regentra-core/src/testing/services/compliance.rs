@@ -1394,3 +1394,122 @@ pub async fn framework_keys_and_requirement_ids_are_taken_as_people_write_them(
         .expect("unadopted");
     assert!(!unadopted.active);
 }
+
+/// A control's page reads: its history (every change, oldest first, paged,
+/// with who made it), where its evidence stands (none, current, expiring,
+/// expired as the clock moves) and who could own it, by name; another
+/// tenant's control and a technician are refused.
+pub async fn a_controls_history_evidence_state_and_owners(store: Arc<dyn Store>) {
+    use crate::compliance::EvidenceState;
+    let f = compliance_fixture(store).await;
+    let r = f.r();
+    f.adopt("hipaa").await;
+    let view = r
+        .control(&f.officer, f.org, "RM-01")
+        .await
+        .expect("control");
+    assert_eq!(view.evidence_state, EvidenceState::None);
+    for status in [ControlStatus::InProgress, ControlStatus::Implemented] {
+        r.update_control(
+            &f.officer,
+            f.org,
+            "RM-01",
+            None,
+            ControlUpdate {
+                status: Some(status),
+                owner: Some(Some(f.manager.user)),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("updated");
+    }
+    // Another control's change is not this one's history.
+    r.update_control(
+        &f.officer,
+        f.org,
+        "AC-01",
+        None,
+        ControlUpdate {
+            status: Some(ControlStatus::InProgress),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("other control");
+    let first = r
+        .control_history(&f.manager, f.org, "RM-01", None, 1)
+        .await
+        .expect("history");
+    assert_eq!(first.items.len(), 1);
+    let rest = r
+        .control_history(&f.manager, f.org, "RM-01", first.next, 50)
+        .await
+        .expect("the next page");
+    let trail: Vec<(String, serde_json::Value)> = first
+        .items
+        .iter()
+        .chain(&rest.items)
+        .map(|e| (e.action.clone(), e.details["status"]["to"].clone()))
+        .collect();
+    assert_eq!(
+        trail,
+        [
+            ("control.updated".to_owned(), json!("in_progress")),
+            ("control.updated".to_owned(), json!("implemented")),
+        ]
+    );
+    assert_eq!(rest.items[0].actor.user, Some(f.officer.user));
+    assert!(rest.next.is_none());
+
+    // Evidence valid for 40 days: current, then expiring, then expired.
+    let meta = NewEvidence {
+        title: "Risk assessment".into(),
+        valid_until: Some(at(0) + chrono::Duration::days(40)),
+        controls: BTreeSet::from(["RM-01".to_owned()]),
+        ..Default::default()
+    };
+    r.add_attestation(&f.officer, f.org, meta, "Assessed.")
+        .await
+        .expect("attestation");
+    let state = || async {
+        r.control(&f.officer, f.org, "RM-01")
+            .await
+            .expect("control")
+            .evidence_state
+    };
+    assert_eq!(state().await, EvidenceState::Current);
+    f.clock.advance(chrono::Duration::days(15));
+    assert_eq!(state().await, EvidenceState::Expiring);
+    let listed = r
+        .evidence(&f.officer, f.org, Default::default())
+        .await
+        .expect("evidence");
+    assert_eq!(listed.items[0].state, EvidenceState::Expiring);
+    f.clock.advance(chrono::Duration::days(30));
+    assert_eq!(state().await, EvidenceState::Expired);
+
+    let owners = r.control_owners(&f.officer, f.org).await.expect("owners");
+    assert!(owners.iter().any(|p| p.user == f.manager.user));
+    assert!(owners.iter().any(|p| p.user == f.officer.user));
+    assert!(
+        !owners.iter().any(|p| p.user == f.msp.admin.user),
+        "an MSP admin acts by delegation and is no member to own a control"
+    );
+
+    let other = f.msp.clients[1];
+    expect_not_found(
+        r.control_history(&f.msp.admin, other, "RM-01", None, 10)
+            .await,
+        "a control of a client that did not adopt it",
+    );
+    let tech = member(&f.msp, f.org, "tech@acme.test", Role::Technician).await;
+    assert!(matches!(
+        r.control_history(&tech, f.org, "RM-01", None, 10).await,
+        Err(Error::PermissionDenied { .. })
+    ));
+    assert!(matches!(
+        r.control_owners(&tech, f.org).await,
+        Err(Error::PermissionDenied { .. })
+    ));
+}

@@ -94,6 +94,12 @@ pub async fn policy_versions_are_immutable_once_published(store: Arc<dyn Store>)
         .await
         .expect("edit draft");
     assert_eq!(draft_again.number, 2, "a draft is edited in place");
+    assert_eq!(
+        (draft_again.created_by, draft_again.edited_by),
+        (f.officer.user, Some(f.officer.user)),
+        "who started the draft and who last changed it"
+    );
+    assert_eq!(v2.edited_by, None, "a new version is its creator's alone");
     let view = r.policy(&f.manager, f.org, policy).await.expect("policy");
     assert_eq!(
         view.versions[0].body, POLICY_TEXT,
@@ -125,6 +131,15 @@ pub async fn policy_versions_are_immutable_once_published(store: Arc<dyn Store>)
             (1, VersionStatus::Superseded),
             (2, VersionStatus::Published)
         ]
+    );
+    assert_eq!(view.versions[1].published_by, Some(f.manager.user));
+    assert_eq!(
+        view.versions[0].body, POLICY_TEXT,
+        "a superseded version keeps its text, for the history's diff"
+    );
+    assert_eq!(
+        view.versions[1].body,
+        "# Acceptable Use\n\nRevised twice.\n"
     );
     assert_eq!(view.policy.title, "Acceptable Use Policy 2027");
     r.retire_policy(&f.manager, f.org, policy)
@@ -478,8 +493,67 @@ pub async fn campaign_closed_rejects_signatures_with_a_clear_error(store: Arc<dy
             .any(|l| l.contains("erin@acme.test") && l.contains(",pending,")),
         "{csv}"
     );
+    let rows = r
+        .campaign_rows(&f.manager, f.org, c.id)
+        .await
+        .expect("rows");
+    let erin_row = rows.iter().find(|row| row.user == erin.user).expect("erin");
+    let frank_row = rows
+        .iter()
+        .find(|row| row.user == frank.user)
+        .expect("frank");
+    assert!(!erin_row.overdue, "not yet due");
+    assert!(frank_row.signed_at.is_some() && !frank_row.overdue);
+    f.clock.set(at(0) + chrono::Duration::days(15));
+    let rows = r
+        .campaign_rows(&f.manager, f.org, c.id)
+        .await
+        .expect("rows");
+    let erin_row = rows.iter().find(|row| row.user == erin.user).expect("erin");
+    let frank_row = rows
+        .iter()
+        .find(|row| row.user == frank.user)
+        .expect("frank");
+    assert!(erin_row.overdue, "pending past the due date");
+    assert!(!frank_row.overdue, "a signature is never overdue");
     expect_invalid(r.close_campaign(&f.officer, f.org, c.id).await, "campaign");
     expect_invalid(r.remind_now(&f.officer, f.org, c.id).await, "campaign");
+}
+
+pub async fn policy_people_are_named_for_staff_only(store: Arc<dyn Store>) {
+    let f = compliance_fixture(store).await;
+    let r = f.r();
+    let (_, [erin, _]) = published_policy(&f).await;
+    let people = r.policy_people(&f.officer, f.org).await.expect("people");
+    let erin_there = people
+        .iter()
+        .find(|p| p.user == erin.user)
+        .expect("members are listed");
+    assert_eq!(
+        (erin_there.email.as_str(), erin_there.role),
+        ("erin@acme.test", Role::Employee)
+    );
+    assert!(people.iter().any(|p| p.user == f.manager.user));
+    let names: Vec<String> = people.iter().map(|p| p.name.to_lowercase()).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "by name");
+    let viewer = member(&f.msp, f.org, "auditor@acme.test", Role::Viewer).await;
+    r.policy_people(&viewer, f.org)
+        .await
+        .expect("a viewer reads the names the pages show");
+    expect_denied(
+        r.policy_people(&erin, f.org).await,
+        "an employee listing the org's people",
+    );
+    let tech = member(&f.msp, f.org, "tech@acme.test", Role::Technician).await;
+    expect_denied(r.policy_people(&tech, f.org).await, "a technician");
+    // The other client's admin reaches nothing here.
+    let outsider = member(&f.msp, f.msp.clients[1], "boss@globex.test", Role::OrgAdmin).await;
+    expect_not_found(
+        r.policy_people(&outsider, f.org).await,
+        "another tenant's admin",
+    );
 }
 
 pub async fn campaign_concurrent_signatures_record_one(store: Arc<dyn Store>) {

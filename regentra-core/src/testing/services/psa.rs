@@ -2271,3 +2271,58 @@ pub async fn an_orgs_time_zone_is_its_sla_calendars(store: Arc<dyn Store>) {
         "no policy anywhere"
     );
 }
+
+pub async fn staff_pages_name_only_the_orgs_people(store: Arc<dyn Store>) {
+    let f = psa_fixture(store, Vec::new()).await;
+    let r = f.c.r();
+    // Another client's person, and someone of no org here.
+    let stranger = member(
+        &f.c.msp,
+        f.c.msp.clients[1],
+        "sam@other.test",
+        Role::Employee,
+    )
+    .await;
+    let admin_user = f.c.msp.admin.user;
+    let named = r
+        .people_named(
+            &f.tech,
+            f.c.org,
+            &[
+                f.requesters[0].user,
+                f.tech.user,
+                admin_user,
+                stranger.user,
+                f.requesters[0].user,
+            ],
+        )
+        .await
+        .expect("names");
+    let emails: Vec<&str> = named.iter().map(|p| p.email.as_str()).collect();
+    assert!(emails.contains(&"erin@acme.test"), "{emails:?}");
+    assert!(
+        emails.contains(&"tom@northwind.test"),
+        "an assigned technician"
+    );
+    assert_eq!(
+        named.len(),
+        3,
+        "erin, tom and the MSP's admin, once each: {emails:?}"
+    );
+    assert!(
+        !emails.contains(&"sam@other.test"),
+        "another client's person is nobody here"
+    );
+    // An employee reads only their own tickets: not the org's people.
+    assert!(matches!(
+        r.people_named(&f.requesters[1], f.c.org, &[f.tech.user])
+            .await,
+        Err(Error::PermissionDenied { .. })
+    ));
+    // Another MSP's admin: the org is not found.
+    let other = msp_in(r.clone(), f.c.msp.operator.clone(), "Southwind IT").await;
+    assert!(matches!(
+        r.people_named(&other.admin, f.c.org, &[f.tech.user]).await,
+        Err(Error::NotFound { .. })
+    ));
+}

@@ -24,6 +24,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(audit))
         .routes(routes!(ticket_audit))
+        .routes(routes!(control_history))
         .routes(routes!(platform_audit))
         .routes(routes!(verify))
         .routes(routes!(outbox))
@@ -133,6 +134,34 @@ async fn ticket_audit(
     let events = state
         .regentra
         .ticket_audit_trail(&caller, org, ticket, after, page.limit)
+        .await?;
+    Ok(Json(audit_paged(events)))
+}
+
+/// A control's history, oldest first: every change of its status, owner,
+/// notes or review dates, with who made it. For those who read the org's
+/// controls.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/controls/{control}/history", tag = "compliance",
+    params(("org_id" = Uuid, Path), ("control" = String, Path), PageQuery),
+    responses((status = 200, body = Paged<regentra_core::audit::AuditEvent>), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn control_history(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((org, control)): Id<(OrgId, String)>,
+    page: Page,
+) -> ApiResult<Json<Paged<Value>>> {
+    let after = match page.position {
+        Position::Start => None,
+        Position::AfterSeq(seq) => Some(seq),
+        _ => {
+            return Err(Problem::invalid_field("cursor", "is not a cursor of this list").into());
+        }
+    };
+    let events = state
+        .regentra
+        .control_history(&caller, org, &control, after, page.limit)
         .await?;
     Ok(Json(audit_paged(events)))
 }

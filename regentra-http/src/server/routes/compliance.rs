@@ -13,7 +13,7 @@ use regentra_core::catalog::{
 };
 use regentra_core::compliance::report::ReportFormat;
 use regentra_core::compliance::{
-    CmmcProfile, ControlStatus, ControlUpdate, FtcProfile, PciAppendix, PciEntity,
+    CmmcProfile, ControlStatus, ControlUpdate, EvidenceState, FtcProfile, PciAppendix, PciEntity,
     RequirementStatus, TrustServicesCategory,
 };
 use regentra_core::ids::{AgreementId, OrgId, UserId};
@@ -42,6 +42,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(scope_requirement))
         .routes(routes!(run_assessment, list_assessments))
         .routes(routes!(controls))
+        .routes(routes!(control_owners))
         .routes(routes!(control, update_control))
         .routes(routes!(soc2_categories))
         .routes(routes!(pci_appendices))
@@ -564,6 +565,9 @@ pub struct ControlItem {
     /// Whether it counts as met (implemented, with current evidence where required).
     counts: bool,
     current_evidence: usize,
+    /// Its evidence taken together: `current`, `expiring` (all of what
+    /// counts stops within 30 days), `expired` or `none`.
+    evidence_state: EvidenceState,
     owner: Option<UserId>,
     notes: String,
     justification: Option<String>,
@@ -579,6 +583,7 @@ impl From<regentra_core::compliance::service::ControlView> for ControlItem {
             status: v.implementation.status,
             version: v.version,
             counts: v.state.counts,
+            evidence_state: v.evidence_state,
             current_evidence: v.state.current_evidence,
             owner: v.implementation.owner,
             notes: v.implementation.notes,
@@ -604,6 +609,19 @@ async fn controls(
         .controls(&caller, org, page.request())
         .await?;
     Ok(Json(page.listed(views).map(ControlItem::from)))
+}
+
+/// Who may own a control: the org's members, by name.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/control-owners", tag = "compliance",
+    params(("org_id" = Uuid, Path)),
+    responses((status = 200, body = Vec<regentra_core::psa::people::Person>), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn control_owners(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+) -> ApiResult<Json<Vec<regentra_core::psa::people::Person>>> {
+    Ok(Json(state.regentra.control_owners(&caller, org).await?))
 }
 
 /// One control implementation.

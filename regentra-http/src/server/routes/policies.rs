@@ -31,6 +31,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_policies, create_policy))
         .routes(routes!(from_template))
         .routes(routes!(policy))
+        .routes(routes!(policy_people))
         .routes(routes!(edit_draft))
         .routes(routes!(submit))
         .routes(routes!(approve))
@@ -170,6 +171,24 @@ async fn policy(
     Id((org, id)): Id<(OrgId, PolicyId)>,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(json!(state.regentra.policy(&caller, org, id).await?)))
+}
+
+/// The org's members by name and role: whom a policy may be owned by and a
+/// campaign may ask, and the names behind the ids a policy's versions record.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/policy-people", tag = "policies",
+    params(("org_id" = Uuid, Path)),
+    responses((status = 200, body = Paged<regentra_core::policies::service::PolicyPerson>), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn policy_people(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+) -> ApiResult<Json<Paged<regentra_core::policies::service::PolicyPerson>>> {
+    let items = state.regentra.policy_people(&caller, org).await?;
+    Ok(Json(Paged {
+        items,
+        next_cursor: None,
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

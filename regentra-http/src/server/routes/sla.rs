@@ -34,6 +34,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_sla_policies, create_sla_policy))
         .routes(routes!(update_sla_policy))
+        .routes(routes!(preview_sla_policy))
         .routes(routes!(calendar_due))
         .routes(routes!(calendar_elapsed))
 }
@@ -185,6 +186,27 @@ async fn create_sla_policy(
         .create_sla_policy(&caller, org, req.into())
         .await?;
     Ok((StatusCode::CREATED, Json(json!(policy))))
+}
+
+/// When a ticket opened now would be due under a policy, per priority,
+/// before it is saved (the policy is checked as saving would check it,
+/// but nothing is written).
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/sla-policies/preview", tag = "sla",
+    params(("org_id" = Uuid, Path)), request_body = SlaPolicyRequest,
+    responses((status = 200, body = Vec<regentra_core::psa::sla_policy::DuePreview>), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn preview_sla_policy(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+    Body(req): Body<SlaPolicyRequest>,
+) -> ApiResult<Json<Value>> {
+    let due = state
+        .regentra
+        .preview_sla_policy(&caller, org, &req.into())
+        .await?;
+    Ok(Json(json!(due)))
 }
 
 /// Replaces an SLA policy; open tickets keep the revision they started on.

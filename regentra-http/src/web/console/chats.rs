@@ -240,8 +240,13 @@ async fn list(
     )
 }
 
-/// The most waiting chats the alert names (it counts up to a page).
+/// The most waiting chats the alert names.
 const ALERT_NAMES: usize = 3;
+
+/// How many open chats (newest activity first) the alert looks through
+/// for those nobody has answered: far more than a service desk has open
+/// at once, and a bounded read per poll.
+const WAITING_SCAN: usize = 200;
 
 /// `GET /app/chats/waiting`: the open chats nobody of the service desk has
 /// answered yet, across every client the person answers chats for, as
@@ -258,7 +263,7 @@ async fn waiting(State(state): State<AppState>, headers: HeaderMap) -> Response 
         .my_chat_queue(
             &staff.caller,
             ChatFilter::Open,
-            ScanRequest::first(PAGE_SIZE),
+            ScanRequest::first(WAITING_SCAN),
         )
         .await
     {

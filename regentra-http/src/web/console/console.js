@@ -60,15 +60,24 @@
     window.addEventListener(type, function () { lastActive = Date.now(); }, { passive: true, capture: true });
   });
   if (regions.length && window.fetch && window.DOMParser) {
+    // One request at a time; a page that answers slowly is asked less
+    // often (up to once a minute), and an unchanged one answers 304 to the
+    // tag it sent last time.
+    var busy = false;
+    var delay = 5000;
+    var tag = null;
     var refresh = function () {
-      if (document.hidden) return;
-      if (Date.now() - lastActive > 10 * 60 * 1000) return;
-      fetch(window.location.href, {
-        credentials: "same-origin",
-        headers: { Accept: "text/html", "X-Regentra-Refresh": "1" },
-      })
+      if (busy || document.hidden) return schedule();
+      if (Date.now() - lastActive > 10 * 60 * 1000) return schedule();
+      busy = true;
+      var started = Date.now();
+      var headers = { Accept: "text/html", "X-Regentra-Refresh": "1" };
+      if (tag) headers["If-None-Match"] = tag;
+      fetch(window.location.href, { credentials: "same-origin", headers: headers })
         .then(function (response) {
+          if (response.status === 304) return null;
           if (!response.ok || response.redirected) return null;
+          tag = response.headers.get("ETag");
           return response.text();
         })
         .then(function (html) {
@@ -87,9 +96,20 @@
         })
         .catch(function () {
           // Offline for a moment: the next round tries again.
+        })
+        .then(function () {
+          busy = false;
+          var took = Date.now() - started;
+          delay = took > 1000 ? Math.min(delay * 2, 60000) : 5000;
+          schedule();
         });
     };
-    window.setInterval(refresh, 5000);
+    var timer = null;
+    var schedule = function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(refresh, delay);
+    };
+    schedule();
   }
 
   // Chats waiting for a first answer: every page of a person who answers

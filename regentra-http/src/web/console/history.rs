@@ -54,6 +54,29 @@ pub async fn ticket_history(
         .ticket_audit_trail(&staff.caller, org, ticket, None, SHOWN)
         .await
         .ok()?;
+    // Those the events name that the page does not know yet (a former
+    // assignee, who made a change): read for those ids only.
+    let unknown: Vec<UserId> = trail
+        .items
+        .iter()
+        .flat_map(|e| {
+            let assigned = serde_json::from_value::<Option<UserId>>(e.details["assignee"].clone())
+                .ok()
+                .flatten();
+            e.actor.user.into_iter().chain(assigned)
+        })
+        .filter(|u| !names.contains_key(u))
+        .collect();
+    let mut names = names.clone();
+    if !unknown.is_empty()
+        && let Ok(people) = state
+            .regentra
+            .people_named(&staff.caller, org, &unknown)
+            .await
+    {
+        names.extend(people.into_iter().map(|p| (p.user, p.name)));
+    }
+    let names = &names;
     let lines = trail
         .items
         .iter()

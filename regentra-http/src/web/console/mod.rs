@@ -14,13 +14,18 @@
 //! nothing.
 
 pub mod assets;
+pub mod campaigns;
 pub mod chats;
+pub mod controls;
 pub mod dashboard;
+pub mod evidence;
 pub mod history;
 pub mod inbox;
 pub mod kb;
+pub mod policies;
 pub mod profile;
 pub mod settings;
+pub mod sla;
 pub mod tickets;
 
 use askama::Template;
@@ -53,7 +58,12 @@ pub fn routes() -> Router<AppState> {
         .merge(chats::routes())
         .merge(assets::routes())
         .merge(kb::routes())
+        .merge(policies::routes())
+        .merge(campaigns::routes())
         .merge(dashboard::routes())
+        .merge(controls::routes())
+        .merge(evidence::routes())
+        .merge(sla::routes())
         .merge(settings::routes())
         .route("/app/{scope}", get(scope_home))
     // Other paths under /app are the server's fallback: its 404 page.
@@ -95,12 +105,13 @@ pub enum Section {
 
 impl Section {
     /// In the navigation's order.
-    pub const ALL: [Section; 6] = [
+    pub const ALL: [Section; 7] = [
         Section::Dashboard,
         Section::Tickets,
         Section::Chats,
         Section::Kb,
         Section::Assets,
+        Section::Policies,
         Section::Settings,
     ];
 
@@ -273,13 +284,15 @@ impl Staff {
     }
 }
 
-/// Whether any role of `access` allows `permission`: the core tries the
-/// roles in order and takes the first that does.
+/// Whether a role of `access` allows `permission` over every record of
+/// the org: the console is the staff's view of the org, so a right held
+/// over one's own records only (a compliance officer's own assets, an
+/// employee's own tickets) is the portal's, not a console section.
 fn allows(access: &OrgAccess, permission: Permission) -> bool {
     access
         .roles
         .iter()
-        .any(|grant| rbac::decide(grant.role, permission).is_allowed())
+        .any(|grant| rbac::decide(grant.role, permission) == rbac::Access::All)
 }
 
 /// The signed-in staff member for a page at `path`, or the answer that

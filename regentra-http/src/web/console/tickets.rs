@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Multipart, Path, RawQuery, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono_tz::Tz;
@@ -30,7 +30,7 @@ use regentra_core::psa::queue::{
     AssigneeFilter, QueueCursor, QueueSort, SlaState, TicketCounts, TicketQuery, closed_statuses,
     next_due, open_statuses, sla_state,
 };
-use regentra_core::psa::records::{NewTimeEntry, TimeQuery};
+use regentra_core::psa::records::{AssetStatus, NewTimeEntry, TimeQuery};
 use regentra_core::psa::ticket::{ClockState, ClockView, NewTicket, Ticket, TicketStatus};
 use regentra_core::rbac::Permission;
 use regentra_core::store::PageRequest;
@@ -578,26 +578,28 @@ fn with_query(path: &str, pairs: Vec<(&str, String)>) -> String {
 }
 
 /// The names of the staff a page shows (ticket assignees, chat answerers),
-/// each `(org, person)`, from the assignee choosers of their orgs: one read
-/// per org on the page, for the orgs where the person may assign (elsewhere
-/// names are not shown). The person themself needs none ("You").
+/// each `(org, person)`: one read per org on the page of just those ids
+/// (`people_named`), for the orgs where the person reads every ticket
+/// (elsewhere names are not shown). The person themself needs none ("You").
 pub async fn people_names(
     state: &AppState,
     staff: &Staff,
     people: impl Iterator<Item = (OrgId, UserId)>,
 ) -> HashMap<UserId, String> {
-    let mut orgs: Vec<OrgId> = people
-        .filter(|(_, user)| *user != staff.caller.user)
-        .map(|(org, _)| org)
-        .collect();
-    orgs.sort();
-    orgs.dedup();
+    let mut by_org: std::collections::BTreeMap<OrgId, Vec<UserId>> = Default::default();
+    for (org, user) in people.filter(|(_, user)| *user != staff.caller.user) {
+        by_org.entry(org).or_default().push(user);
+    }
     let mut names = HashMap::new();
-    for org in orgs {
-        if !staff.can(org, Permission::TicketsManage) {
+    for (org, users) in by_org {
+        if !staff.can(org, Permission::TicketsRead) {
             continue;
         }
-        if let Ok(people) = state.regentra.ticket_assignees(&staff.caller, org).await {
+        if let Ok(people) = state
+            .regentra
+            .people_named(&staff.caller, org, &users)
+            .await
+        {
             names.extend(people.into_iter().map(|p| (p.user, p.name)));
         }
     }
@@ -775,16 +777,53 @@ async fn ticket_page(
             _ => return None,
         })
     });
-    show_ticket(
+    let refresh = headers.contains_key("x-regentra-refresh");
+    // A live region's refresh asks with the tag of what it has: an
+    // unchanged ticket answers 304 after one read, not the whole page.
+    let tag = match ticket_of(&staff, &segment, &ticket_id) {
+        Some((_, org, id)) if refresh => state
+            .regentra
+            .ticket(&staff.caller, org, id)
+            .await
+            .ok()
+            .map(|t| format!("\"{}-{}\"", t.updated_at.timestamp_micros(), t.status.key())),
+        _ => None,
+    };
+    if let Some(tag) = &tag
+        && headers
+            .get(header::IF_NONE_MATCH)
+            .is_some_and(|seen| seen.as_bytes() == tag.as_bytes())
+    {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, tag.clone())]).into_response();
+    }
+    let mut response = show_ticket(
         &state,
         &staff,
         &scope,
         &ticket_id,
-        notice.map(str::to_owned),
-        Problems::default(),
-        StatusCode::OK,
+        Outcome {
+            notice: notice.map(str::to_owned),
+            problems: Problems::default(),
+            status: StatusCode::OK,
+            refresh,
+        },
     )
-    .await
+    .await;
+    if let Some(tag) = tag
+        && let Ok(value) = header::HeaderValue::from_str(&tag)
+    {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
+}
+
+/// How the ticket's page is shown: after an action (its notice), with the
+/// problems of a form, or for a live region's refresh (no choosers).
+struct Outcome {
+    notice: Option<String>,
+    problems: Problems,
+    status: StatusCode,
+    refresh: bool,
 }
 
 /// The ticket's page, with a notice or the problems of a form.
@@ -793,10 +832,14 @@ async fn show_ticket(
     staff: &Staff,
     scope: &Scope,
     ticket_id: &str,
-    notice: Option<String>,
-    problems: Problems,
-    status: StatusCode,
+    outcome: Outcome,
 ) -> Response {
+    let Outcome {
+        notice,
+        problems,
+        status,
+        refresh,
+    } = outcome;
     let Scope::Org(org) = *scope else {
         return not_found_page(staff, Some(scope));
     };
@@ -867,23 +910,48 @@ async fn show_ticket(
         .collect();
     let can_manage = staff.can(org, Permission::TicketsManage);
     let can_time = staff.can(org, Permission::TimeTrack);
-    let people: Vec<Person> = if can_manage {
+    // The assignee chooser lists the org's ticket workers: read for the
+    // form, not for a live region's refresh.
+    let people: Vec<Person> = if can_manage && !refresh {
         r.ticket_assignees(caller, org).await.unwrap_or_default()
     } else {
         Vec::new()
     };
-    let requesters: Vec<Person> = if can_manage {
-        r.ticket_requesters(caller, org).await.unwrap_or_default()
+    let entries = if can_time || staff.can(org, Permission::TicketsRead) {
+        r.time_entries(
+            caller,
+            org,
+            TimeQuery {
+                ticket: Some(id),
+                limit: 200,
+                ..TimeQuery::default()
+            },
+        )
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default()
     } else {
         Vec::new()
     };
-    let requester = requesters
+    // The names the page shows, read for those ids only.
+    let mut named_ids = vec![ticket.requester];
+    named_ids.extend(ticket.assignee);
+    named_ids.extend(entries.iter().map(|e| e.user));
+    let named = r
+        .people_named(caller, org, &named_ids)
+        .await
+        .unwrap_or_default();
+    let requester = named
         .iter()
         .find(|p| p.user == ticket.requester)
         .map(|p| format!("{} ({})", p.name, p.email))
         .or(requester_name)
         .unwrap_or_else(|| "The client's person".to_owned());
-    let names: HashMap<UserId, String> = people.iter().map(|p| (p.user, p.name.clone())).collect();
+    let names: HashMap<UserId, String> = named
+        .iter()
+        .chain(&people)
+        .map(|p| (p.user, p.name.clone()))
+        .collect();
     let clocks = match regentra_core::psa::ticket::sla_view(&ticket, now) {
         Ok(Some(view)) => vec![
             clock_line("First response", &view.response, zone),
@@ -891,50 +959,32 @@ async fn show_ticket(
         ],
         _ => Vec::new(),
     };
-    let (time, time_total, billable_total) = if can_time || staff.can(org, Permission::TicketsRead)
-    {
-        let entries = r
-            .time_entries(
-                caller,
-                org,
-                TimeQuery {
-                    ticket: Some(id),
-                    limit: 200,
-                    ..TimeQuery::default()
-                },
-            )
-            .await
-            .map(|l| l.items)
-            .unwrap_or_default();
-        let total: u32 = entries.iter().map(|e| e.minutes).sum();
-        let billable: u32 = entries
-            .iter()
-            .filter(|e| e.billable)
-            .map(|e| e.minutes)
-            .sum();
-        let lines = entries
-            .into_iter()
-            .map(|e| TimeLine {
-                date: e.date.format("%-d %b %Y").to_string(),
-                who: if e.user == caller.user {
-                    "You".to_owned()
-                } else {
-                    names.get(&e.user).cloned().unwrap_or_default()
-                },
-                minutes: duration_words(e.minutes),
-                billable: e.billable,
-                note: e.note,
-            })
-            .collect();
-        (lines, duration_words(total), duration_words(billable))
-    } else {
-        (Vec::new(), String::new(), String::new())
-    };
-    let (assets, asset_choices) = linked_assets(state, staff, org, &ticket).await;
-    // The history names staff and the client's people alike.
-    let mut everyone = names.clone();
-    everyone.extend(requesters.iter().map(|p| (p.user, p.name.clone())));
-    let history = ticket_history(state, staff, org, id, ticket.requester, &everyone, zone).await;
+    let total: u32 = entries.iter().map(|e| e.minutes).sum();
+    let billable: u32 = entries
+        .iter()
+        .filter(|e| e.billable)
+        .map(|e| e.minutes)
+        .sum();
+    let (time_total, billable_total) = (duration_words(total), duration_words(billable));
+    let time = entries
+        .into_iter()
+        .map(|e| TimeLine {
+            date: e.date.format("%-d %b %Y").to_string(),
+            who: if e.user == caller.user {
+                "You".to_owned()
+            } else {
+                names
+                    .get(&e.user)
+                    .cloned()
+                    .unwrap_or_else(|| "Someone".to_owned())
+            },
+            minutes: duration_words(e.minutes),
+            billable: e.billable,
+            note: e.note,
+        })
+        .collect();
+    let (assets, asset_choices) = linked_assets(state, staff, org, &ticket, refresh).await;
+    let history = ticket_history(state, staff, org, id, ticket.requester, &names, zone).await;
     let errors = problems.fields.clone();
     let shell = Shell::new(
         staff,
@@ -1092,51 +1142,52 @@ fn duration_words(minutes: u32) -> String {
     }
 }
 
-/// The assets the ticket concerns, and the org's others to link (for
-/// those who may link them).
+/// The assets the ticket concerns (read by their ids), and, for those
+/// who may link them and when the form is shown (not on a live region's
+/// refresh), the org's others still in service to choose from.
 async fn linked_assets(
     state: &AppState,
     staff: &Staff,
     org: OrgId,
     ticket: &Ticket,
+    refresh: bool,
 ) -> (Vec<AssetLine>, Vec<Choice>) {
-    if !staff.can(org, Permission::AssetsRead)
-        || ticket.assets.is_empty() && !staff.can(org, Permission::TicketsManage)
-    {
+    if !staff.can(org, Permission::AssetsRead) {
         return (Vec::new(), Vec::new());
     }
-    let Ok(listing) = state
-        .regentra
-        .assets(&staff.caller, org, PageRequest::after(None, 500))
-        .await
-    else {
-        return (Vec::new(), Vec::new());
+    let r = &state.regentra;
+    let linked = if ticket.assets.is_empty() {
+        Vec::new()
+    } else {
+        r.ticket_assets(&staff.caller, org, ticket.id)
+            .await
+            .unwrap_or_default()
     };
-    let (linked, others): (Vec<_>, Vec<_>) = listing
-        .items
-        .into_iter()
-        .partition(|a| ticket.assets.contains(&a.id));
     let lines = linked
-        .into_iter()
+        .iter()
         .map(|a| AssetLine {
             href: Scope::Org(org).path(&format!("assets/{}", a.id)),
-            name: a.name,
-            kind: a.kind,
-            serial: a.serial.unwrap_or_default(),
+            name: a.name.clone(),
+            kind: a.kind.clone(),
+            serial: a.serial.clone().unwrap_or_default(),
         })
         .collect();
-    let choices = if staff.can(org, Permission::TicketsManage) {
-        others
-            .into_iter()
-            .map(|a| Choice {
-                value: a.id.to_string(),
-                label: format!("{} ({})", a.name, a.kind),
-                selected: false,
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    if refresh || !staff.can(org, Permission::TicketsManage) {
+        return (lines, Vec::new());
+    }
+    let choices = r
+        .assets(&staff.caller, org, PageRequest::after(None, 500))
+        .await
+        .map(|listing| listing.items)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| !ticket.assets.contains(&a.id) && a.status != AssetStatus::Retired)
+        .map(|a| Choice {
+            value: a.id.to_string(),
+            label: format!("{} ({})", a.name, a.kind),
+            selected: false,
+        })
+        .collect();
     (lines, choices)
 }
 
@@ -1209,9 +1260,12 @@ async fn after_form<T>(
                     staff,
                     scope,
                     ticket_id,
-                    None,
-                    Problems { fields, ..keep },
-                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Outcome {
+                        notice: None,
+                        problems: Problems { fields, ..keep },
+                        status: StatusCode::UNPROCESSABLE_ENTITY,
+                        refresh: false,
+                    },
                 )
                 .await
             }
@@ -1264,6 +1318,18 @@ async fn reply_detached(
     let Some((scope, org, id)) = ticket_of(&staff, &segment, &ticket_id) else {
         return not_found_page(&staff, None);
     };
+    // Nothing of the body is read, no file stored, before the person is
+    // known to work this ticket.
+    if !staff.can(org, Permission::TicketsManage) {
+        return not_found_page(&staff, Some(&scope));
+    }
+    match state.regentra.ticket(&staff.caller, org, id).await {
+        Ok(_) => {}
+        Err(Error::NotFound { .. } | Error::PermissionDenied { .. }) => {
+            return not_found_page(&staff, Some(&scope));
+        }
+        Err(e) => return failed(&e),
+    }
     staff.caller = staff.caller.with_request(meta);
     let posted = match upload::read_form(
         &state,

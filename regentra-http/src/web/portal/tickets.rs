@@ -845,6 +845,16 @@ async fn reply_detached(
     let Some(id) = ticket_id(&raw_id) else {
         return not_found(&view);
     };
+    // The ticket is the visitor's before any file of theirs is stored.
+    match state
+        .regentra
+        .ticket(&visitor.caller, view.portal.org, id)
+        .await
+    {
+        Ok(_) => {}
+        Err(Error::NotFound { .. } | Error::PermissionDenied { .. }) => return not_found(&view),
+        Err(e) => return failed(&e),
+    }
     let posted = match read_form(&state, &view, &visitor, form).await {
         Ok(posted) => posted,
         Err(response) => return response,

@@ -7,7 +7,9 @@
 mod checks;
 mod console;
 mod console_assets;
+mod console_controls;
 mod console_kb;
+mod console_policies;
 mod console_settings;
 mod errors;
 mod password_reset;

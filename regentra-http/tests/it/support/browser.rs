@@ -189,6 +189,18 @@ impl Browser {
             .await
     }
 
+    /// `GET path` with extra request headers (as a page's script sends).
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Page {
+        let mut request = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("accept", "text/html");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request).await
+    }
+
     /// Posts a form to `path` from the server's own page (the last one).
     pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
         let body = serde_urlencoded::to_string(fields).expect("a form");

@@ -442,6 +442,8 @@ pub fn routes(user: &str) -> Vec<Route> {
         ),
         r(M::GET, "/v1/orgs/{org_id}/controls", None),
         r(M::GET, "/v1/orgs/{org_id}/controls/{control}", None),
+        r(M::GET, "/v1/orgs/{org_id}/controls/{control}/history", None),
+        r(M::GET, "/v1/orgs/{org_id}/control-owners", None),
         r(
             M::PATCH,
             "/v1/orgs/{org_id}/controls/{control}",
@@ -528,6 +530,7 @@ pub fn routes(user: &str) -> Vec<Route> {
             Some(json!({"template": "backup", "owner_role": "IT"})),
         ),
         r(M::GET, "/v1/orgs/{org_id}/policies/{policy_id}", None),
+        r(M::GET, "/v1/orgs/{org_id}/policy-people", None),
         r(
             M::PUT,
             "/v1/orgs/{org_id}/policies/{policy_id}/draft",
@@ -588,6 +591,11 @@ pub fn routes(user: &str) -> Vec<Route> {
         r(M::GET, "/v1/orgs/{org_id}/me/acknowledgments", None),
         r(M::GET, "/v1/orgs/{org_id}/sla-policies", None),
         r(M::POST, "/v1/orgs/{org_id}/sla-policies", Some(sla.clone())),
+        r(
+            M::POST,
+            "/v1/orgs/{org_id}/sla-policies/preview",
+            Some(sla.clone()),
+        ),
         r(
             M::PUT,
             "/v1/orgs/{org_id}/sla-policies/{policy_id}",

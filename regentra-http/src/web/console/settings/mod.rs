@@ -3,8 +3,9 @@
 //! members and invitations ([`members`]), for an MSP the assignment of its
 //! staff to its clients ([`members`]) and its clients themselves
 //! ([`clients`]: provisioning, renaming, offboarding), and the org's audit
-//! log ([`audit`]). Other settings pages (SLA policies, the portal) join
-//! the index by adding themselves to [`PAGES`].
+//! log ([`audit`]). Settings pages of other modules (the SLA policies of
+//! [`super::sla`], the portal) join the index by adding themselves to
+//! [`PAGES`].
 //!
 //! Each page offers only what the person's role allows (the core decides
 //! again on every operation); a form posted without the right is the 404
@@ -82,6 +83,13 @@ pub const PAGES: &[SettingsPage] = &[
         summary: "Provision a client, rename it, offboard it (and bring it back).",
         permission: Permission::TenantsManage,
         msp_only: true,
+    },
+    SettingsPage {
+        key: "sla",
+        label: "SLA policies",
+        summary: "Response and resolution targets, business hours and escalations.",
+        permission: Permission::SlaRead,
+        msp_only: false,
     },
     SettingsPage {
         key: "audit",
