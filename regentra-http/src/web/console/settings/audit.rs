@@ -1,5 +1,6 @@
 //! An org's audit log (`/app/{org}/settings/audit`), for those who read
-//! it: its events newest page first in chain order, filtered by who acted
+//! it: its events in chain order (the first first, 50 a page, "Later
+//! events" going on), filtered by who acted
 //! and by kind (the start of the action: `ticket.`, `membership.`), with
 //! the people named; and, for those who may verify it, whether the chain
 //! is intact, as a badge.
