@@ -179,12 +179,16 @@ impl Standing {
     /// The grant for `permission` at `now`, exactly as
     /// [`Regentra::authorize`] decides it (nothing recorded): the first of
     /// the caller's candidate roles the matrix allows; `NotFound` with no
-    /// role at all, `PermissionDenied` when none allows it, `MfaRequired`
+    /// role at all or in an archived org, `PermissionDenied` when none
+    /// allows it, `MfaRequired`
     /// past the org's grace period for a caller without a second factor.
     pub(crate) fn grant(&self, permission: Permission, now: DateTime<Utc>) -> Result<Grant> {
         let org = self.org.id;
         let candidates = self.roles();
-        if candidates.is_empty() {
+        // An archived client is closed to everyone, its MSP's admins and
+        // the platform operator included: only its MSP restores it, acting
+        // in the MSP.
+        if candidates.is_empty() || self.org.is_archived() {
             return Err(Error::NotFound {
                 what: Organization::NAME,
             });

@@ -74,6 +74,10 @@ pub struct Invitation {
     pub org: OrgId,
     /// Normalized ([`normalize_email`]).
     pub email: String,
+    /// The name the inviter gave the person, if any: what the acceptance
+    /// page offers a new account (its owner may change it).
+    #[serde(default)]
+    pub name: Option<String>,
     pub role: Role,
     pub invited_by: UserId,
     pub created_at: DateTime<Utc>,
@@ -172,6 +176,8 @@ pub struct InvitationPreview {
     pub org: OrgId,
     pub org_name: String,
     pub email: String,
+    /// The name the inviter gave, to offer a new account.
+    pub name: Option<String>,
     pub role: Role,
     pub expires_at: DateTime<Utc>,
     /// Whether the invited email has an account (then its owner signs in
@@ -204,14 +210,44 @@ impl Regentra {
         email: &str,
         role: Role,
     ) -> Result<Invitation> {
+        self.invite_named(principal, org, email, None, role).await
+    }
+
+    /// [`Regentra::invite`], giving the person's name too (checked as a
+    /// display name, naming `name`): the acceptance page offers it to a
+    /// new account. Every problem with the email, name and role is
+    /// reported at once.
+    pub async fn invite_named(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        email: &str,
+        name: Option<&str>,
+        role: Role,
+    ) -> Result<Invitation> {
         let grant = self
             .authorize_all(principal, org, Permission::MembersManage)
             .await?;
         let organization = store::require::<Organization>(self.store(), Scope::Platform, org.0)
             .await?
             .value;
-        check_member_role(organization.kind, role)?;
-        let email = normalize_email(email)?;
+        let email = normalize_email(email);
+        let name = name.map(|n| validate_name("name", n)).transpose();
+        let role_fits = check_member_role(organization.kind, role);
+        let (email, name) = match (email, name, role_fits) {
+            (Ok(email), Ok(name), Ok(())) => (email, name),
+            (email, name, role_fits) => {
+                let mut problems = Vec::new();
+                for result in [email.map(drop), name.map(drop), role_fits] {
+                    match result {
+                        Err(Error::Validation(fields)) => problems.extend(fields),
+                        Err(other) => return Err(other),
+                        Ok(()) => {}
+                    }
+                }
+                return Err(Error::Validation(problems));
+            }
+        };
         if let Some(user) = self.account_by_email(&email).await?
             && self.membership(org, user.id).await?.is_some()
         {
@@ -222,13 +258,87 @@ impl Regentra {
         }
         let mut changes = ChangeSet::new();
         let invitation = self
-            .stage_invitation(principal, &grant, &organization, &email, role, &mut changes)
+            .stage_invitation(
+                principal,
+                &grant,
+                &organization,
+                (&email, name),
+                role,
+                &mut changes,
+            )
             .await?;
         self.store().apply(changes).await?;
         Ok(invitation)
     }
 
-    /// Adds to `changes` a new pending invitation of `email` to
+    /// An MSP provisions a client (`tenants.manage` in the MSP): the
+    /// client, and the invitation of its first admin (`org_admin`, named
+    /// `admin_name` if given), in one commit, so there is never a client
+    /// whose first admin was not invited. Every problem is reported at once,
+    /// naming `name`, `admin_email` or `admin_name`, and nothing is made.
+    /// Recorded as [`Regentra::create_client`] and [`Regentra::invite`]
+    /// record theirs (the invitation in the client's chain, as a delegated
+    /// action).
+    pub async fn provision_client(
+        &self,
+        principal: &Principal,
+        msp: OrgId,
+        name: &str,
+        admin_email: &str,
+        admin_name: Option<&str>,
+    ) -> Result<(Organization, Invitation)> {
+        let grant = self
+            .authorize_all(principal, msp, Permission::TenantsManage)
+            .await?;
+        let renamed = |field: &str, result: Result<()>| match result {
+            Err(Error::Validation(mut fields)) => {
+                for f in &mut fields {
+                    f.field = field.to_owned();
+                }
+                Err(Error::Validation(fields))
+            }
+            other => other,
+        };
+        let checks = [
+            validate_name("name", name).map(drop),
+            renamed("admin_email", normalize_email(admin_email).map(drop)),
+            admin_name.map_or(Ok(()), |n| validate_name("admin_name", n).map(drop)),
+        ];
+        let mut problems = Vec::new();
+        for check in checks {
+            match check {
+                Err(Error::Validation(fields)) => problems.extend(fields),
+                Err(other) => return Err(other),
+                Ok(()) => {}
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::Validation(problems));
+        }
+        let email = normalize_email(admin_email)?;
+        let admin_name = admin_name
+            .map(|n| validate_name("admin_name", n))
+            .transpose()?;
+        let mut changes = ChangeSet::new();
+        let client = self
+            .stage_client(principal, &grant, msp, name, &mut changes)
+            .await?;
+        let invitation = self
+            .stage_invitation(
+                principal,
+                &super::service::delegated(&grant, client.id),
+                &client,
+                (&email, admin_name),
+                Role::OrgAdmin,
+                &mut changes,
+            )
+            .await?;
+        self.store().apply(changes).await?;
+        Ok((client, invitation))
+    }
+
+    /// Adds to `changes` a new pending invitation of `email` (named
+    /// `name`, if the inviter gave one) to
     /// `organization` (revoking a pending one it replaces), its email and
     /// its audit event. The caller has authorized (`grant`), checked the
     /// role and that the email is not a member.
@@ -237,7 +347,7 @@ impl Regentra {
         principal: &Principal,
         grant: &Grant,
         organization: &Organization,
-        email: &str,
+        (email, name): (&str, Option<String>),
         role: Role,
         changes: &mut ChangeSet,
     ) -> Result<Invitation> {
@@ -265,6 +375,7 @@ impl Regentra {
             id: InvitationId(self.new_id()),
             org,
             email: email.to_owned(),
+            name,
             role,
             invited_by: principal.user,
             created_at: now,
@@ -285,6 +396,7 @@ impl Regentra {
             Target::new(Invitation::KIND, invitation.id),
             json!({
                 "email": invitation.email,
+                "name": invitation.name,
                 "role": role,
                 "expires_at": invitation.expires_at,
                 "replaces": replaces,
@@ -462,6 +574,7 @@ impl Regentra {
             org_name: organization.name,
             has_account: self.account_by_email(&invitation.email).await?.is_some(),
             email: invitation.email,
+            name: invitation.name,
             role: invitation.role,
             expires_at: invitation.expires_at,
         })
@@ -684,6 +797,7 @@ mod tests {
             id: InvitationId(Uuid::now_v7()),
             org: OrgId(Uuid::now_v7()),
             email: "a@b.test".into(),
+            name: None,
             role: Role::Viewer,
             invited_by: UserId(Uuid::now_v7()),
             created_at: at,

@@ -23,8 +23,8 @@ use uuid::Uuid;
 pub use invitations::{Invitation, InvitationState, InvitationStatus};
 pub use security::{OrgSecurity, SecuritySettings};
 pub use service::{
-    AUDIT_SCAN_BUDGET, AuditQuery, ChainReport, ChainVerification, Me, MemberAdded, OrgAccess,
-    RoleGrant,
+    AUDIT_SCAN_BUDGET, AuditQuery, ChainReport, ChainVerification, Me, Member, MemberAdded,
+    OrgAccess, RoleGrant, StaffGrid,
 };
 
 use crate::error::{Error, FieldError, Result};
@@ -62,6 +62,22 @@ pub struct Organization {
     /// The MSP that manages this client; `None` for MSPs and standalone orgs.
     pub parent: Option<OrgId>,
     pub created_at: DateTime<Utc>,
+    /// When its MSP offboarded this client ([`Regentra::archive_client`]);
+    /// `None` while it is active. An archived org keeps every record, but
+    /// nobody acts in it (authorization answers `NotFound`, as for an org
+    /// that does not exist), it leaves everyone's org list and the host's
+    /// worker passes it by, until its MSP restores it.
+    ///
+    /// [`Regentra::archive_client`]: crate::Regentra::archive_client
+    #[serde(default)]
+    pub archived_at: Option<DateTime<Utc>>,
+}
+
+impl Organization {
+    /// Whether the org is archived (see [`Organization::archived_at`]).
+    pub fn is_archived(&self) -> bool {
+        self.archived_at.is_some()
+    }
 }
 
 impl Entity for Organization {

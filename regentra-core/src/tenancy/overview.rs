@@ -700,7 +700,7 @@ impl Regentra {
             clients
                 .into_iter()
                 .map(|c| c.value)
-                .filter(|c| c.kind == OrgKind::Client && c.parent == Some(msp))
+                .filter(|c| c.kind == OrgKind::Client && c.parent == Some(msp) && !c.is_archived())
                 .collect(),
         ))
     }

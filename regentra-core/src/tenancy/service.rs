@@ -130,6 +130,37 @@ impl MemberAdded {
     }
 }
 
+/// A member of an org, named ([`Regentra::member_directory`]).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Member {
+    pub membership: Membership,
+    pub name: String,
+    pub email: String,
+}
+
+/// Who of an MSP's staff works in which of its clients
+/// ([`Regentra::staff_grid`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffGrid {
+    /// The MSP's members who can be assigned to clients, by name.
+    pub staff: Vec<Member>,
+    /// The MSP's clients that are not archived, by name.
+    pub clients: Vec<Organization>,
+    /// The staff's memberships in those clients (see
+    /// [`Membership::assigned_by`] for which the MSP made).
+    pub memberships: Vec<Membership>,
+}
+
+impl StaffGrid {
+    /// `user`'s membership in `client`, if they have one.
+    pub fn membership(&self, client: OrgId, user: UserId) -> Option<&Membership> {
+        self.memberships
+            .iter()
+            .find(|m| m.org == client && m.user == user)
+    }
+}
+
 /// The result of verifying an org's audit chain.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -223,6 +254,7 @@ impl Regentra {
             kind,
             parent: None,
             created_at: self.now(),
+            archived_at: None,
         };
         let mut changes = ChangeSet::new();
         changes.insert(&org)?;
@@ -282,6 +314,27 @@ impl Regentra {
         )
     }
 
+    /// The ids of the organizations that are not archived, a page of the
+    /// platform's organizations at a time, for the host's worker (archived
+    /// clients have no escalations run, reminders sent or outbox
+    /// delivered). `next` goes on from the page's last organization, kept
+    /// or not; `None` after the last page. A system operation.
+    pub async fn active_organization_ids(&self, page: PageRequest) -> Result<Listing<OrgId, Uuid>> {
+        let limit = page.effective_limit();
+        let orgs = store::list::<Organization>(self.store(), Scope::Platform, page).await?;
+        let next = (orgs.len() == limit)
+            .then(|| orgs.last().map(|o| o.value.id.0))
+            .flatten();
+        Ok(Listing {
+            items: orgs
+                .into_iter()
+                .filter(|o| !o.value.is_archived())
+                .map(|o| o.value.id)
+                .collect(),
+            next,
+        })
+    }
+
     /// An MSP creates a client tenant. Recorded in both the MSP's chain and the
     /// new client's.
     pub async fn create_client(
@@ -293,6 +346,24 @@ impl Regentra {
         let grant = self
             .authorize_all(principal, msp, Permission::TenantsManage)
             .await?;
+        let mut changes = ChangeSet::new();
+        let client = self
+            .stage_client(principal, &grant, msp, name, &mut changes)
+            .await?;
+        self.store().apply(changes).await?;
+        Ok(client)
+    }
+
+    /// Adds to `changes` a new client of `msp` named `name`, with its
+    /// events in both chains. The caller has authorized (`grant`).
+    pub(crate) async fn stage_client(
+        &self,
+        principal: &Principal,
+        grant: &Grant,
+        msp: OrgId,
+        name: &str,
+        changes: &mut ChangeSet,
+    ) -> Result<Organization> {
         let parent = self.organization(msp).await?;
         if parent.kind != OrgKind::Msp {
             return Err(Error::invalid(
@@ -306,24 +377,97 @@ impl Regentra {
             kind: OrgKind::Client,
             parent: Some(msp),
             created_at: self.now(),
+            archived_at: None,
         };
         let target = Target::new(Organization::KIND, client.id);
         let details = json!({ "name": client.name, "msp": msp });
-        let mut changes = ChangeSet::new();
         changes.insert(&client)?;
         changes.audit_all(self.msp_and_client_events(
             principal,
-            &grant,
+            grant,
             client.id,
             ["client.created", "organization.created"],
             target,
             details,
         ));
-        self.store().apply(changes).await?;
         Ok(client)
     }
 
-    /// The MSP's clients, in creation order.
+    /// An MSP offboards one of its clients (`tenants.manage` in the MSP):
+    /// the client is archived. Its records stay as they are, but nobody
+    /// acts in it any more (every operation in it answers `NotFound`), it
+    /// leaves everyone's org list, and the host's worker passes it by
+    /// ([`Regentra::active_organization_ids`]). [`Regentra::restore_client`]
+    /// undoes it. Recorded in both chains (`client.archived`,
+    /// `organization.archived`); archiving an archived client changes
+    /// nothing and records nothing.
+    pub async fn archive_client(
+        &self,
+        principal: &Principal,
+        msp: OrgId,
+        client: OrgId,
+    ) -> Result<Organization> {
+        self.set_archived(principal, msp, client, true).await
+    }
+
+    /// An MSP restores a client it archived: everyone who could act in it
+    /// before can again. Recorded in both chains (`client.restored`,
+    /// `organization.restored`); restoring an active client changes
+    /// nothing and records nothing.
+    pub async fn restore_client(
+        &self,
+        principal: &Principal,
+        msp: OrgId,
+        client: OrgId,
+    ) -> Result<Organization> {
+        self.set_archived(principal, msp, client, false).await
+    }
+
+    async fn set_archived(
+        &self,
+        principal: &Principal,
+        msp: OrgId,
+        client: OrgId,
+        archived: bool,
+    ) -> Result<Organization> {
+        let grant = self
+            .authorize_all(principal, msp, Permission::TenantsManage)
+            .await?;
+        self.client_of(msp, client).await?;
+        let mut current =
+            store::require::<Organization>(self.store(), Scope::Platform, client.0).await?;
+        if current.value.is_archived() == archived {
+            return Ok(current.value);
+        }
+        let since = current.value.archived_at;
+        current.value.archived_at = archived.then(|| self.now());
+        let (actions, details) = if archived {
+            (
+                ["client.archived", "organization.archived"],
+                json!({ "name": current.value.name }),
+            )
+        } else {
+            (
+                ["client.restored", "organization.restored"],
+                json!({ "name": current.value.name, "archived_at": since }),
+            )
+        };
+        let mut changes = ChangeSet::new();
+        changes.update(&current)?;
+        changes.audit_all(self.msp_and_client_events(
+            principal,
+            &grant,
+            client,
+            actions,
+            Target::new(Organization::KIND, client),
+            details,
+        ));
+        self.store().apply(changes).await?;
+        Ok(current.value)
+    }
+
+    /// The MSP's clients, in creation order, archived ones included (see
+    /// [`Organization::archived_at`]).
     pub async fn list_clients(
         &self,
         principal: &Principal,
@@ -453,7 +597,7 @@ impl Regentra {
                             principal,
                             &grant,
                             &organization,
-                            &email,
+                            (&email, Some(display_name.clone())),
                             role,
                             &mut changes,
                         )
@@ -645,6 +789,103 @@ impl Regentra {
         Ok(values(members))
     }
 
+    /// The org's members with their names and emails, by name: what a
+    /// members page shows. Anyone who may read the org may read it. Reads:
+    /// the memberships, then their accounts in one batch.
+    pub async fn member_directory(&self, principal: &Principal, org: OrgId) -> Result<Vec<Member>> {
+        self.authorize(principal, org, Permission::OrgRead).await?;
+        let memberships =
+            store::find_all::<Membership>(self.store(), Scope::Platform, "org", &org.to_string())
+                .await?;
+        self.named(values(memberships)).await
+    }
+
+    /// `memberships` with their accounts' names and emails, by name (a
+    /// membership whose account is gone is left out).
+    async fn named(&self, memberships: Vec<Membership>) -> Result<Vec<Member>> {
+        let ids: Vec<Uuid> = memberships.iter().map(|m| m.user.0).collect();
+        let accounts: std::collections::HashMap<UserId, User> =
+            store::load_many::<User>(self.store(), Scope::Platform, &ids)
+                .await?
+                .into_iter()
+                .flatten()
+                .map(|u| (u.value.id, u.value))
+                .collect();
+        let mut members: Vec<Member> = memberships
+            .into_iter()
+            .filter_map(|membership| {
+                let account = accounts.get(&membership.user)?;
+                Some(Member {
+                    name: account.display_name.clone(),
+                    email: account.email.clone(),
+                    membership,
+                })
+            })
+            .collect();
+        members.sort_by_cached_key(|m| (m.name.to_lowercase(), m.email.clone()));
+        Ok(members)
+    }
+
+    /// Who of the MSP's staff works in which of its active clients, for an
+    /// MSP admin's assignment grid (`staff.assign` in the MSP): the staff
+    /// who can be assigned (the MSP's technicians and compliance officers,
+    /// [`check_staff_role`]), the clients that are not archived, both by
+    /// name, and those staff's memberships in those clients, whether the
+    /// MSP assigned them or the client gave them itself.
+    pub async fn staff_grid(&self, principal: &Principal, msp: OrgId) -> Result<StaffGrid> {
+        self.authorize_all(principal, msp, Permission::StaffAssign)
+            .await?;
+        let organization = self.organization(msp).await?;
+        if organization.kind != OrgKind::Msp {
+            return Err(Error::invalid(
+                "msp",
+                "only an MSP organization has clients to assign staff to",
+            ));
+        }
+        let members =
+            store::find_all::<Membership>(self.store(), Scope::Platform, "org", &msp.to_string())
+                .await?;
+        let assignable = values(members)
+            .into_iter()
+            .filter(|m| check_staff_role(m.role).is_ok())
+            .collect();
+        let staff = self.named(assignable).await?;
+        let mut clients: Vec<Organization> = store::find_all::<Organization>(
+            self.store(),
+            Scope::Platform,
+            "parent",
+            &msp.to_string(),
+        )
+        .await?
+        .into_iter()
+        .map(|c| c.value)
+        .filter(|c| !c.is_archived())
+        .collect();
+        clients.sort_by_cached_key(|c| (c.name.to_lowercase(), c.id));
+        let client_ids: std::collections::HashSet<OrgId> = clients.iter().map(|c| c.id).collect();
+        let mut memberships = Vec::new();
+        for person in &staff {
+            let user = person.membership.user;
+            memberships.extend(
+                store::find_all::<Membership>(
+                    self.store(),
+                    Scope::Platform,
+                    "user",
+                    &user.to_string(),
+                )
+                .await?
+                .into_iter()
+                .map(|m| m.value)
+                .filter(|m| client_ids.contains(&m.org)),
+            );
+        }
+        Ok(StaffGrid {
+            staff,
+            clients,
+            memberships,
+        })
+    }
+
     /// An MSP admin assigns one of the MSP's own staff to one of its clients,
     /// as technician or compliance officer: a membership in the client org,
     /// recorded in both chains.
@@ -659,7 +900,12 @@ impl Regentra {
         let grant = self
             .authorize_all(principal, msp, Permission::StaffAssign)
             .await?;
-        self.client_of(msp, client).await?;
+        if self.client_of(msp, client).await?.is_archived() {
+            return Err(Error::invalid(
+                "client_id",
+                "this client is archived: restore it before assigning staff to it",
+            ));
+        }
         check_staff_role(role)?;
         let Some(staff) = self.membership(msp, user).await? else {
             return Err(Error::invalid(
@@ -869,6 +1115,8 @@ impl Regentra {
             }
             orgs.extend(values(clients));
         }
+        // An archived client is nobody's to act in until it is restored.
+        orgs.retain(|o| !o.is_archived());
         orgs.sort_by_key(|o| o.id);
         orgs.dedup_by_key(|o| o.id);
         Ok(Reach {
@@ -1164,7 +1412,7 @@ fn platform_grant(org: OrgId, permission: Permission, operator: &Versioned<User>
 
 /// The same caller acting in one of the MSP's clients: recorded in the
 /// client's chain as a delegated action.
-fn delegated(grant: &Grant, client: OrgId) -> Grant {
+pub(crate) fn delegated(grant: &Grant, client: OrgId) -> Grant {
     let via = match grant.via {
         Via::Platform => Via::Platform,
         _ => Via::MspDelegation { msp: grant.org },
@@ -1192,7 +1440,7 @@ fn already_member_error() -> Error {
 }
 
 /// A page request over an audit chain: events after the sequence number
-/// `after`, at `from` or later and before `to`, by one actor.
+/// `after`, at `from` or later and before `to`, by one actor, of one kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditQuery {
     pub after: Option<u64>,
@@ -1202,6 +1450,9 @@ pub struct AuditQuery {
     pub to: Option<DateTime<Utc>>,
     /// Events this user acted in.
     pub actor: Option<UserId>,
+    /// Events whose action starts with this (`ticket.` for every ticket
+    /// event, `membership.role_changed` for one action).
+    pub kind: Option<String>,
     pub limit: usize,
 }
 
@@ -1213,6 +1464,7 @@ impl AuditQuery {
             from: None,
             to: None,
             actor: None,
+            kind: None,
             limit,
         }
     }
@@ -1232,7 +1484,7 @@ pub const AUDIT_SCAN_BUDGET: usize = 10 * store::MAX_PAGE;
 /// search over single-event reads (about 2 log2(n) reads of one event),
 /// and the walk stops at the first event at or past `to`. Each event's time
 /// is still checked, so nothing outside the range is returned. The actor
-/// has no index: the walk filters it, reading at most
+/// and the kind have no index: the walk filters them, reading at most
 /// [`AUDIT_SCAN_BUDGET`] events per page; a page that used its budget
 /// answers what it found with a cursor to go on from, so a rare actor in a
 /// long range costs several requests, each bounded.
@@ -1247,7 +1499,7 @@ async fn audit_page(
         let start = first_at_or_after(store, org, from).await?;
         after = after.max(start.checked_sub(1));
     }
-    let filtered = query.actor.is_some();
+    let filtered = query.actor.is_some() || query.kind.is_some();
     let batch = if filtered { store::MAX_PAGE } else { limit };
     let mut items = Vec::with_capacity(limit);
     let mut scanned = 0usize;
@@ -1262,7 +1514,11 @@ async fn audit_page(
             }
             let in_range = query.from.is_none_or(|from| event.at >= from);
             let by_actor = query.actor.is_none_or(|a| event.actor.user == Some(a));
-            if in_range && by_actor {
+            let of_kind = query
+                .kind
+                .as_deref()
+                .is_none_or(|kind| event.action.starts_with(kind));
+            if in_range && by_actor && of_kind {
                 items.push(event);
                 if items.len() == limit {
                     return Ok(Listing { items, next: after });

@@ -193,13 +193,14 @@ struct Worker {
 }
 
 impl Worker {
-    /// Every org, [`ORGS_AT_ONCE`] at a time.
+    /// Every org that is not archived, [`ORGS_AT_ONCE`] at a time (an
+    /// archived client's work waits until it is restored).
     async fn sweep(&self) {
         let mut after = None;
         loop {
             let orgs = match self
                 .regentra
-                .organization_ids(PageRequest::after(after, ORG_PAGE))
+                .active_organization_ids(PageRequest::after(after, ORG_PAGE))
                 .await
             {
                 Ok(orgs) => orgs,
@@ -208,12 +209,12 @@ impl Worker {
                     return;
                 }
             };
-            futures::stream::iter(orgs.iter().copied())
+            futures::stream::iter(orgs.items)
                 .for_each_concurrent(ORGS_AT_ONCE, |org| self.sweep_org(org))
                 .await;
-            match orgs.last() {
-                Some(last) if orgs.len() == ORG_PAGE => after = Some(last.0),
-                _ => return,
+            match orgs.next {
+                Some(next) => after = Some(next),
+                None => return,
             }
         }
     }

@@ -340,6 +340,7 @@ pub async fn audit_pages_filter_by_time_range_and_actor(store: Arc<dyn Store>) {
         from: from.map(|h| start + Duration::hours(h)),
         to: to.map(|h| start + Duration::hours(h)),
         actor,
+        kind: None,
         limit: PAGE,
     };
     let pages = |q: fn(Option<u64>) -> AuditQuery| {
@@ -368,6 +369,7 @@ pub async fn audit_pages_filter_by_time_range_and_actor(store: Arc<dyn Store>) {
         from: Some(at(0) + Duration::days(1) + Duration::hours(5)),
         to: Some(at(0) + Duration::days(1) + Duration::hours(17)),
         actor: None,
+        kind: None,
         limit: PAGE,
     })
     .await;

@@ -1285,3 +1285,343 @@ pub async fn audit_verification_starts_from_its_checkpoint(store: Arc<dyn Store>
     assert_eq!(client.from_checkpoint, None);
     assert_eq!(client.first_break, None);
 }
+
+/// Offboarding: an MSP archives a client and nobody acts in it any more
+/// (its technician, the MSP's own admin, the platform operator: each
+/// `NotFound`, as for an org that does not exist), it leaves the org
+/// lists and the worker's sweep, its records stay; restoring it gives
+/// everything back. Only its own MSP's admins do either, audited in both
+/// chains.
+pub async fn an_archived_client_is_closed_until_its_msp_restores_it(store: Arc<dyn Store>) {
+    let f = msp_fixture(store, "Northwind IT").await;
+    let r = &f.regentra;
+    let [c1, c2] = f.clients;
+    let tom = member(&f, f.msp, "tom@northwind.test", Role::Technician).await;
+    r.assign_staff(&f.admin, f.msp, c1, tom.user, Role::Technician)
+        .await
+        .expect("Tom works in client 1");
+    let ticket = r
+        .create_ticket(
+            &tom,
+            c1,
+            NewTicket {
+                subject: "Printer".into(),
+                description: String::new(),
+                priority: Priority::Medium,
+                requester: None,
+            },
+        )
+        .await
+        .expect("a ticket in client 1");
+
+    // Only the MSP's admins offboard; another MSP's admin finds nothing.
+    expect_denied(
+        r.archive_client(&tom, f.msp, c1).await,
+        "a technician archiving",
+    );
+    let other = msp_in(
+        Regentra::new(Arc::clone(&r.shared_store())),
+        f.operator.clone(),
+        "Rival IT",
+    )
+    .await;
+    expect_not_found(
+        r.archive_client(&other.admin, other.msp, c1).await,
+        "another MSP archiving",
+    );
+    expect_not_found(
+        r.archive_client(&f.admin, f.msp, other.clients[0]).await,
+        "archiving another MSP's client",
+    );
+
+    let archived = r
+        .archive_client(&f.admin, f.msp, c1)
+        .await
+        .expect("the MSP admin archives client 1");
+    assert!(archived.is_archived());
+    for (who, caller) in [
+        ("technician", &tom),
+        ("MSP admin", &f.admin),
+        ("operator", &f.operator),
+    ] {
+        expect_not_found(
+            r.authorize(caller, c1, Permission::OrgRead).await,
+            &format!("the {who} in an archived client"),
+        );
+    }
+    expect_not_found(
+        r.ticket(&tom, c1, ticket.id).await,
+        "the technician reading a ticket of an archived client",
+    );
+    expect_not_found(
+        r.rename_organization(&f.admin, c1, "Renamed").await,
+        "renaming an archived client",
+    );
+    expect_invalid(
+        r.assign_staff(&f.admin, f.msp, c1, tom.user, Role::ComplianceOfficer)
+            .await,
+        "client_id",
+    );
+    // It leaves the org lists, not the MSP's list of its clients.
+    let reachable = |caller: Principal| async move {
+        r.my_organizations(&caller)
+            .await
+            .expect("orgs")
+            .into_iter()
+            .map(|o| o.org.id)
+            .collect::<Vec<_>>()
+    };
+    assert!(!reachable(tom.clone()).await.contains(&c1));
+    assert!(!reachable(f.admin.clone()).await.contains(&c1));
+    assert!(reachable(f.admin.clone()).await.contains(&c2));
+    let clients = r
+        .list_clients(&f.admin, f.msp, PageRequest::first(10))
+        .await
+        .expect("clients");
+    assert_eq!(
+        clients
+            .iter()
+            .map(|c| (c.id, c.is_archived()))
+            .collect::<Vec<_>>(),
+        vec![(c1, true), (c2, false)]
+    );
+    // The worker's sweep passes it by, paging over every org all the same.
+    let mut swept = Vec::new();
+    let mut after = None;
+    loop {
+        let page = r
+            .active_organization_ids(PageRequest::after(after, 1))
+            .await
+            .expect("active orgs");
+        swept.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert!(!swept.contains(&c1), "the archived client is not swept");
+    for org in [f.msp, c2, other.msp] {
+        assert!(swept.contains(&org), "{org} is swept");
+    }
+    // Archiving again changes nothing and records nothing.
+    let events = actions(&f, c1).await.len();
+    r.archive_client(&f.admin, f.msp, c1)
+        .await
+        .expect("archiving again");
+    assert_eq!(actions(&f, c1).await.len(), events);
+    assert!(
+        actions(&f, f.msp)
+            .await
+            .contains(&"client.archived".to_owned())
+    );
+    assert!(
+        actions(&f, c1)
+            .await
+            .contains(&"organization.archived".to_owned())
+    );
+
+    // Restored: everything as it was, the ticket included.
+    expect_denied(
+        r.restore_client(&tom, f.msp, c1).await,
+        "a technician restoring",
+    );
+    let restored = r
+        .restore_client(&f.admin, f.msp, c1)
+        .await
+        .expect("restores");
+    assert!(!restored.is_archived());
+    assert_eq!(
+        r.ticket(&tom, c1, ticket.id)
+            .await
+            .expect("Tom reads the ticket again")
+            .title,
+        "Printer"
+    );
+    assert!(reachable(tom.clone()).await.contains(&c1));
+    // The MSP's log, of one kind: its clients' lives.
+    let lives = r
+        .audit_log(
+            &f.admin,
+            f.msp,
+            crate::tenancy::AuditQuery {
+                kind: Some("client.".into()),
+                ..crate::tenancy::AuditQuery::after(None, 50)
+            },
+        )
+        .await
+        .expect("the MSP's log");
+    assert_eq!(
+        lives
+            .items
+            .iter()
+            .map(|e| e.action.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "client.created",
+            "client.created",
+            "client.archived",
+            "client.restored"
+        ]
+    );
+    assert!(
+        actions(&f, c1)
+            .await
+            .contains(&"organization.restored".to_owned())
+    );
+}
+
+/// What a members page and the MSP's assignment grid read: members with
+/// their names for anyone who reads the org; the MSP's assignable staff
+/// (technicians and compliance officers, not its admins), its active
+/// clients and who works where, for those who assign staff only.
+pub async fn members_and_the_staff_grid_are_named(store: Arc<dyn Store>) {
+    let f = msp_fixture(store, "Northwind IT").await;
+    let r = &f.regentra;
+    let [c1, c2] = f.clients;
+    let tom = member(&f, f.msp, "tom@northwind.test", Role::Technician).await;
+    let cora = member(&f, f.msp, "cora@northwind.test", Role::ComplianceOfficer).await;
+    let viewer = member(&f, f.msp, "vic@northwind.test", Role::Viewer).await;
+    r.assign_staff(&f.admin, f.msp, c2, tom.user, Role::Technician)
+        .await
+        .expect("assigns Tom");
+
+    let members = r
+        .member_directory(&viewer, f.msp)
+        .await
+        .expect("a viewer reads the members");
+    assert_eq!(
+        members
+            .iter()
+            .map(|m| (m.name.as_str(), m.membership.role))
+            .collect::<Vec<_>>(),
+        vec![
+            ("cora@northwind.test", Role::ComplianceOfficer),
+            ("MSP Admin", Role::MspAdmin),
+            ("tom@northwind.test", Role::Technician),
+            ("vic@northwind.test", Role::Viewer),
+        ],
+        "by name, with their roles"
+    );
+    assert_eq!(members[1].email, "admin@northwind-it.test");
+    expect_not_found(
+        r.member_directory(&viewer, c1).await,
+        "the members of a client the viewer does not reach",
+    );
+
+    expect_denied(r.staff_grid(&viewer, f.msp).await, "a viewer's grid");
+    expect_denied(r.staff_grid(&tom, f.msp).await, "a technician's grid");
+    r.archive_client(&f.admin, f.msp, c1)
+        .await
+        .expect("archives client 1");
+    let grid = r.staff_grid(&f.admin, f.msp).await.expect("the grid");
+    assert_eq!(
+        grid.staff
+            .iter()
+            .map(|m| m.membership.user)
+            .collect::<Vec<_>>(),
+        vec![cora.user, tom.user],
+        "assignable staff only, by name"
+    );
+    assert_eq!(
+        grid.clients.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![c2],
+        "active clients only"
+    );
+    assert_eq!(
+        grid.membership(c2, tom.user).map(|m| m.role),
+        Some(Role::Technician)
+    );
+    assert!(grid.membership(c2, cora.user).is_none());
+    assert_eq!(grid.memberships.len(), 1);
+    expect_invalid(r.staff_grid(&f.operator, c2).await, "msp");
+}
+
+/// An invitation may carry the person's name, offered when they accept;
+/// every problem of the form is reported at once.
+pub async fn an_invitation_carries_a_name_and_reports_every_problem(store: Arc<dyn Store>) {
+    let f = msp_fixture(store, "Northwind IT").await;
+    let r = &f.regentra;
+    let [c1, _] = f.clients;
+    let invited = r
+        .invite_named(
+            &f.admin,
+            c1,
+            " Nia@Acme.test ",
+            Some(" Nia Nurse "),
+            Role::Viewer,
+        )
+        .await
+        .expect("invites");
+    assert_eq!(
+        (invited.email.as_str(), invited.name.as_deref()),
+        ("nia@acme.test", Some("Nia Nurse"))
+    );
+    match r
+        .invite_named(&f.admin, c1, "not an email", Some("  "), Role::MspAdmin)
+        .await
+    {
+        Err(Error::Validation(errors)) => assert_eq!(
+            errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
+            ["email", "name", "role"]
+        ),
+        other => panic!("expected every problem at once, got {other:?}"),
+    }
+    let listed = r
+        .list_invitations(&f.admin, c1, PageRequest::first(10))
+        .await
+        .expect("invitations");
+    assert_eq!(listed.len(), 1, "nothing was made of the refused one");
+
+    // Provisioning a client invites its first admin in the same commit;
+    // a refused one makes neither.
+    let clients = |r: &Regentra| {
+        let admin = f.admin.clone();
+        let r = r.clone();
+        async move {
+            r.list_clients(&admin, f.msp, PageRequest::first(50))
+                .await
+                .expect("clients")
+                .len()
+        }
+    };
+    let before = clients(r).await;
+    match r
+        .provision_client(&f.admin, f.msp, " ", "nobody", Some("\u{0}"))
+        .await
+    {
+        Err(Error::Validation(errors)) => assert_eq!(
+            errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
+            ["name", "admin_email", "admin_name"]
+        ),
+        other => panic!("expected every problem at once, got {other:?}"),
+    }
+    assert_eq!(clients(r).await, before);
+    let tom = member(&f, f.msp, "tom@northwind.test", Role::Technician).await;
+    expect_denied(
+        r.provision_client(&tom, f.msp, "Cobalt Law", "ada@cobalt.test", None)
+            .await,
+        "a technician provisioning",
+    );
+    let (client, invitation) = r
+        .provision_client(
+            &f.admin,
+            f.msp,
+            "Cobalt Law",
+            "Ada@Cobalt.test",
+            Some("Ada Admin"),
+        )
+        .await
+        .expect("provisions");
+    assert_eq!(
+        (client.parent, invitation.org, invitation.role),
+        (Some(f.msp), client.id, Role::OrgAdmin)
+    );
+    assert_eq!(invitation.name.as_deref(), Some("Ada Admin"));
+    assert_eq!(clients(r).await, before + 1);
+    let client_actions = actions(&f, client.id).await;
+    assert_eq!(
+        client_actions,
+        ["organization.created", "invitation.created"],
+        "in the client's chain"
+    );
+}

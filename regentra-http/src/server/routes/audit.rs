@@ -43,6 +43,9 @@ pub struct AuditListQuery {
     /// chain: it may hold fewer items than asked, with a `next_cursor` to
     /// go on from.
     actor: Option<UserId>,
+    /// Events whose action starts with this (`ticket.` for every ticket
+    /// event); filtered like `actor`, a bounded stretch per page.
+    kind: Option<String>,
     /// Items per page (default 50, at most 500; larger values are capped).
     limit: Option<usize>,
     /// The `next_cursor` of the previous page.
@@ -74,6 +77,7 @@ impl AuditListQuery {
             from: self.from,
             to: self.to,
             actor: self.actor,
+            kind: self.kind.clone().filter(|k| !k.is_empty()),
             limit: page.limit,
         };
         Ok(query)

@@ -37,6 +37,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub struct InvitationBody {
     id: InvitationId,
     email: String,
+    /// The name the inviter gave, if any.
+    name: Option<String>,
     role: Role,
     /// `pending`, `accepted`, `revoked`, or `expired` (a pending invitation
     /// past `expires_at`).
@@ -53,6 +55,7 @@ impl InvitationBody {
             state: invitation.status(now),
             id: invitation.id,
             email: invitation.email,
+            name: invitation.name,
             role: invitation.role,
             created_at: invitation.created_at,
             sent_at: invitation.sent_at,
@@ -65,6 +68,10 @@ impl InvitationBody {
 #[serde(deny_unknown_fields)]
 pub struct InviteRequest {
     email: String,
+    /// The person's name, offered to them when they accept with a new
+    /// account (they may change it).
+    #[serde(default)]
+    name: Option<String>,
     /// A role that fits the org's kind (`msp_admin` only in an MSP; never
     /// `super_admin`).
     role: Role,
@@ -90,7 +97,7 @@ async fn invite(
 ) -> ApiResult<(StatusCode, Json<InvitationBody>)> {
     let invitation = state
         .regentra
-        .invite(&caller, org, &req.email, req.role)
+        .invite_named(&caller, org, &req.email, req.name.as_deref(), req.role)
         .await?;
     Ok((
         StatusCode::ACCEPTED,
@@ -178,6 +185,8 @@ pub struct InvitationPreviewBody {
     org_id: OrgId,
     org_name: String,
     email: String,
+    /// The name the inviter gave, to offer a new account.
+    name: Option<String>,
     role: Role,
     expires_at: DateTime<Utc>,
     /// Whether the invited email has an account: then its owner signs in
@@ -202,6 +211,7 @@ async fn lookup_invitation(
         org_id: preview.org,
         org_name: preview.org_name,
         email: preview.email,
+        name: preview.name,
         role: preview.role,
         expires_at: preview.expires_at,
         has_account: preview.has_account,

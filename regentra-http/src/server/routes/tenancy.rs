@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use regentra_core::ids::{OrgId, UserId};
 use regentra_core::rbac::Role;
 use regentra_core::tenancy::overview::MspOverview;
-use regentra_core::tenancy::{Membership, OrgKind, Organization};
+use regentra_core::tenancy::{Member, Membership, OrgKind, Organization, StaffGrid};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -24,6 +24,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create_org, list_orgs))
         .routes(routes!(get_org, rename_org))
         .routes(routes!(create_client, list_clients))
+        .routes(routes!(archive_client))
+        .routes(routes!(restore_client))
+        .routes(routes!(member_directory))
+        .routes(routes!(staff_grid))
         .routes(routes!(msp_overview))
         .routes(routes!(add_member, list_members))
         .routes(routes!(change_member_role, remove_member))
@@ -39,6 +43,8 @@ pub struct OrgBody {
     /// The MSP of a client org.
     parent: Option<OrgId>,
     created_at: DateTime<Utc>,
+    /// When its MSP archived (offboarded) the client; `null` while active.
+    archived_at: Option<DateTime<Utc>>,
 }
 
 impl From<Organization> for OrgBody {
@@ -49,6 +55,7 @@ impl From<Organization> for OrgBody {
             kind: o.kind,
             parent: o.parent,
             created_at: o.created_at,
+            archived_at: o.archived_at,
         }
     }
 }
@@ -187,9 +194,19 @@ async fn msp_overview(
 #[serde(deny_unknown_fields)]
 pub struct CreateClient {
     name: String,
+    /// The email of the client's first admin, invited as `org_admin` in
+    /// the same commit as the client is made (nothing is made when either
+    /// is refused).
+    #[serde(default)]
+    admin_email: Option<String>,
+    /// The first admin's name, offered when they accept (with
+    /// `admin_email` only).
+    #[serde(default)]
+    admin_name: Option<String>,
 }
 
-/// An MSP creates a client tenant.
+/// An MSP creates a client tenant, and with `admin_email` invites its
+/// first admin in the same commit.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/clients", tag = "tenancy",
     params(("org_id" = Uuid, Path, description = "the MSP")), request_body = CreateClient,
     responses((status = 201, body = OrgBody), (status = 404, body = Problem, content_type = "application/problem+json")),
@@ -200,10 +217,28 @@ async fn create_client(
     Id(msp): Id<OrgId>,
     Body(req): Body<CreateClient>,
 ) -> ApiResult<(StatusCode, Json<OrgBody>)> {
-    let org = state
-        .regentra
-        .create_client(&caller, msp, &req.name)
-        .await?;
+    let org = match (&req.admin_email, &req.admin_name) {
+        (Some(email), name) => {
+            state
+                .regentra
+                .provision_client(&caller, msp, &req.name, email, name.as_deref())
+                .await?
+                .0
+        }
+        (None, Some(_)) => {
+            return Err(regentra_core::Error::invalid(
+                "admin_name",
+                "is the name of the first admin: give admin_email too",
+            )
+            .into());
+        }
+        (None, None) => {
+            state
+                .regentra
+                .create_client(&caller, msp, &req.name)
+                .await?
+        }
+    };
     Ok((StatusCode::CREATED, Json(org.into())))
 }
 
@@ -431,4 +466,116 @@ async fn unassign_staff(
         .unassign_staff(&caller, msp, client, user)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Offboards a client: it is archived. Its records are kept, but nobody
+/// acts in it (its routes answer 404 to everyone), it leaves every org
+/// list and the worker passes it by, until it is restored. Archiving an
+/// archived client changes nothing.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/clients/{client_id}/archive", tag = "tenancy",
+    params(("org_id" = Uuid, Path, description = "the MSP"), ("client_id" = Uuid, Path)),
+    responses((status = 200, body = OrgBody), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn archive_client(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((msp, client)): Id<(OrgId, OrgId)>,
+) -> ApiResult<Json<OrgBody>> {
+    Ok(Json(
+        state
+            .regentra
+            .archive_client(&caller, msp, client)
+            .await?
+            .into(),
+    ))
+}
+
+/// Restores an archived client: everyone who could act in it before can
+/// again. Restoring an active client changes nothing.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/clients/{client_id}/restore", tag = "tenancy",
+    params(("org_id" = Uuid, Path, description = "the MSP"), ("client_id" = Uuid, Path)),
+    responses((status = 200, body = OrgBody), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn restore_client(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id((msp, client)): Id<(OrgId, OrgId)>,
+) -> ApiResult<Json<OrgBody>> {
+    Ok(Json(
+        state
+            .regentra
+            .restore_client(&caller, msp, client)
+            .await?
+            .into(),
+    ))
+}
+
+/// A member with their name and email.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NamedMemberBody {
+    #[serde(flatten)]
+    member: MemberBody,
+    name: String,
+    email: String,
+}
+
+impl From<Member> for NamedMemberBody {
+    fn from(m: Member) -> Self {
+        Self {
+            member: m.membership.into(),
+            name: m.name,
+            email: m.email,
+        }
+    }
+}
+
+/// The org's members with their names and emails, by name (everyone who
+/// may read the org).
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/directory", tag = "tenancy",
+    params(("org_id" = Uuid, Path)),
+    responses((status = 200, body = Vec<NamedMemberBody>), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn member_directory(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(org): Id<OrgId>,
+) -> ApiResult<Json<Vec<NamedMemberBody>>> {
+    let members = state.regentra.member_directory(&caller, org).await?;
+    Ok(Json(members.into_iter().map(Into::into).collect()))
+}
+
+/// Who of an MSP's staff works in which of its clients.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StaffGridBody {
+    /// The MSP's technicians and compliance officers, by name.
+    staff: Vec<NamedMemberBody>,
+    /// The MSP's active clients, by name.
+    clients: Vec<OrgBody>,
+    /// Those staff's memberships in those clients (`assigned_by` is the
+    /// MSP for its assignments).
+    memberships: Vec<MemberBody>,
+}
+
+impl From<StaffGrid> for StaffGridBody {
+    fn from(g: StaffGrid) -> Self {
+        Self {
+            staff: g.staff.into_iter().map(Into::into).collect(),
+            clients: g.clients.into_iter().map(Into::into).collect(),
+            memberships: g.memberships.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// The MSP's staff assignment grid: its assignable staff, its active
+/// clients and who works where (those who assign staff).
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/staff-grid", tag = "tenancy",
+    params(("org_id" = Uuid, Path, description = "the MSP")),
+    responses((status = 200, body = StaffGridBody), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+async fn staff_grid(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Id(msp): Id<OrgId>,
+) -> ApiResult<Json<StaffGridBody>> {
+    Ok(Json(state.regentra.staff_grid(&caller, msp).await?.into()))
 }

@@ -25,6 +25,7 @@ pub mod inbox;
 pub mod kb;
 pub mod policies;
 pub mod profile;
+pub mod settings;
 pub mod sla;
 pub mod tickets;
 
@@ -65,6 +66,7 @@ pub fn routes() -> Router<AppState> {
         .merge(evidence::routes())
         .merge(compliance::routes())
         .merge(sla::routes())
+        .merge(settings::routes())
         .route("/app/{scope}", get(scope_home))
     // Other paths under /app are the server's fallback: its 404 page.
 }
@@ -105,7 +107,7 @@ pub enum Section {
 
 impl Section {
     /// In the navigation's order.
-    pub const ALL: [Section; 7] = [
+    pub const ALL: [Section; 8] = [
         Section::Dashboard,
         Section::Tickets,
         Section::Chats,
@@ -113,6 +115,7 @@ impl Section {
         Section::Assets,
         Section::Compliance,
         Section::Policies,
+        Section::Settings,
     ];
 
     /// The path segment (`/app/{scope}/{key}`).

@@ -362,6 +362,18 @@ pub fn routes(user: &str) -> Vec<Route> {
             "/v1/orgs/{org_id}/clients/{client_id}/staff/{user_id}",
             None,
         ),
+        r(
+            M::POST,
+            "/v1/orgs/{org_id}/clients/{client_id}/archive",
+            None,
+        ),
+        r(
+            M::POST,
+            "/v1/orgs/{org_id}/clients/{client_id}/restore",
+            None,
+        ),
+        r(M::GET, "/v1/orgs/{org_id}/directory", None),
+        r(M::GET, "/v1/orgs/{org_id}/staff-grid", None),
         r(M::GET, "/v1/orgs/{org_id}/members", None),
         r(
             M::POST,
