@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::ids::{AcknowledgmentId, CampaignId, EvidenceId, OrgId, PolicyId, UserId};
 use crate::mail::Sender;
 use crate::notify::NotificationKind;
-use crate::rbac::{Permission, Role};
+use crate::rbac::{Permission, Role, decide};
 use crate::service::{Principal, Regentra};
 use crate::store::{self, ChangeSet, Entity, Listing, PageRequest, Scope, Versioned};
 use crate::tenancy::{Membership, Organization, validate_name};
@@ -101,6 +101,62 @@ pub struct CampaignRow {
     pub reminders: u32,
 }
 
+/// Whether a member with this role can sign an acknowledgment: everyone
+/// but viewers, whose role is read-only. A campaign asks only those who
+/// can sign, or its completion could never reach everyone.
+fn can_sign(role: Role) -> bool {
+    decide(role, Permission::AcknowledgmentsSign).is_allowed()
+}
+
+/// The members a campaign asks, resolved once at launch. "Everyone" means
+/// every member who can sign; naming a role or a person who cannot sign
+/// is an error on `audience`, since the launcher asked for something the
+/// campaign could never complete.
+fn resolve_audience<'m>(
+    audience: &Audience,
+    members: &'m [Membership],
+) -> Result<Vec<&'m Membership>> {
+    let chosen: Vec<&Membership> = match audience {
+        Audience::Everyone => members.iter().filter(|m| can_sign(m.role)).collect(),
+        Audience::Roles(roles) => {
+            if roles.iter().any(|r| !can_sign(*r)) {
+                return Err(Error::invalid(
+                    "audience",
+                    "viewers cannot acknowledge policies: leave the viewer role out",
+                ));
+            }
+            members.iter().filter(|m| roles.contains(&m.role)).collect()
+        }
+        Audience::Users(users) => {
+            for user in users {
+                match members.iter().find(|m| m.user == *user) {
+                    None => {
+                        return Err(Error::invalid(
+                            "audience",
+                            format!("{user} is not a member of the organization"),
+                        ));
+                    }
+                    Some(m) if !can_sign(m.role) => {
+                        return Err(Error::invalid(
+                            "audience",
+                            format!("{user} is a viewer, and viewers cannot acknowledge policies"),
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+            members.iter().filter(|m| users.contains(&m.user)).collect()
+        }
+    };
+    if chosen.is_empty() {
+        return Err(Error::invalid(
+            "audience",
+            "resolves to nobody who can sign",
+        ));
+    }
+    Ok(chosen)
+}
+
 impl Regentra {
     /// Launches a campaign for the policy's published version. The audience
     /// is resolved now and recorded: one pending acknowledgment and one
@@ -143,25 +199,7 @@ impl Regentra {
                 .into_iter()
                 .map(|m| m.value)
                 .collect();
-        let audience: Vec<&Membership> = match &new.audience {
-            Audience::Everyone => members.iter().collect(),
-            Audience::Roles(roles) => members.iter().filter(|m| roles.contains(&m.role)).collect(),
-            Audience::Users(users) => {
-                if let Some(stranger) = users
-                    .iter()
-                    .find(|u| !members.iter().any(|m| m.user == **u))
-                {
-                    return Err(Error::invalid(
-                        "audience",
-                        format!("{stranger} is not a member of the organization"),
-                    ));
-                }
-                members.iter().filter(|m| users.contains(&m.user)).collect()
-            }
-        };
-        if audience.is_empty() {
-            return Err(Error::invalid("audience", "resolves to nobody"));
-        }
+        let audience = resolve_audience(&new.audience, &members)?;
         let campaign = Campaign {
             id: CampaignId(self.new_id()),
             org,
@@ -214,6 +252,12 @@ impl Regentra {
             .await?
             // Named as the API's body names it.
             .ok_or_else(|| Error::invalid("user_id", "must be a member of the organization"))?;
+        if !can_sign(member.value.role) {
+            return Err(Error::invalid(
+                "user_id",
+                "is a viewer, and viewers cannot acknowledge policies",
+            ));
+        }
         let policy_title = self.policy_record(org, c.value.policy).await?.value.title;
         let sender = self.sender(org).await?;
         let mail = self.campaign_mail(&c.value, policy_title).await?;

@@ -303,6 +303,94 @@ pub async fn campaign_launch_resolves_the_audience_once(store: Arc<dyn Store>) {
     );
 }
 
+/// A campaign asks only people who can sign: viewers hold a read-only role,
+/// so "everyone" leaves them out, and naming them (by role or by person)
+/// is an error rather than a campaign that can never complete.
+pub async fn campaign_audience_leaves_out_those_who_cannot_sign(store: Arc<dyn Store>) {
+    let f = compliance_fixture(store).await;
+    let r = f.r();
+    let (policy, [erin, _frank]) = published_policy(&f).await;
+    let auditor = member(&f.msp, f.org, "auditor@acme.test", Role::Viewer).await;
+    let everyone = r
+        .launch_campaign(
+            &f.officer,
+            f.org,
+            policy,
+            campaign_for(Audience::Everyone, 7),
+        )
+        .await
+        .expect("launched to everyone");
+    let completion = r
+        .campaign_completion(&f.manager, f.org, everyone.id)
+        .await
+        .expect("completion");
+    // Nobody has signed yet, so everyone asked is pending.
+    let asked = &completion.pending;
+    assert_eq!(asked.len(), completion.assigned);
+    assert!(!completion.by_role.contains_key(&Role::Viewer));
+    assert!(asked.contains(&erin.user), "an employee is asked");
+    assert!(asked.contains(&f.officer.user), "the officer is asked");
+    assert!(
+        !asked.contains(&auditor.user),
+        "a viewer cannot sign, so everyone leaves her out"
+    );
+    let invited = r
+        .pending_notifications(f.org, 100)
+        .await
+        .expect("outbox")
+        .iter()
+        .filter(|n| n.kind == crate::notify::NotificationKind::CampaignInvitation)
+        .count();
+    assert_eq!(
+        invited, completion.assigned,
+        "one invitation per person asked"
+    );
+
+    // Naming viewers, by role or by person, says why it cannot be done,
+    // and launches nothing.
+    expect_invalid(
+        r.launch_campaign(
+            &f.officer,
+            f.org,
+            policy,
+            campaign_for(
+                Audience::Roles(BTreeSet::from([Role::Employee, Role::Viewer])),
+                7,
+            ),
+        )
+        .await,
+        "audience",
+    );
+    expect_invalid(
+        r.launch_campaign(
+            &f.officer,
+            f.org,
+            policy,
+            campaign_for(
+                Audience::Users(BTreeSet::from([erin.user, auditor.user])),
+                7,
+            ),
+        )
+        .await,
+        "audience",
+    );
+    expect_invalid(
+        r.add_to_campaign(&f.officer, f.org, everyone.id, auditor.user)
+            .await,
+        "user_id",
+    );
+    let campaigns = r
+        .campaigns(&f.manager, f.org, crate::store::PageRequest::first(50))
+        .await
+        .expect("campaigns")
+        .items;
+    assert_eq!(
+        campaigns.len(),
+        1,
+        "the refused launches left nothing behind"
+    );
+}
+
 pub async fn the_signing_view_is_the_campaigns_version_for_those_it_asks(store: Arc<dyn Store>) {
     let f = compliance_fixture(store).await;
     let r = f.r();
