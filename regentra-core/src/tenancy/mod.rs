@@ -24,7 +24,7 @@ pub use invitations::{Invitation, InvitationState, InvitationStatus};
 pub use security::{OrgSecurity, SecuritySettings};
 pub use service::{
     AUDIT_SCAN_BUDGET, AuditQuery, ChainReport, ChainVerification, Me, Member, MemberAdded,
-    OrgAccess, RoleGrant, StaffGrid,
+    OrgAccess, RoleGrant, StaffCell, StaffGrid,
 };
 
 use crate::error::{Error, FieldError, Result};

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::audit::{self, Actor, AuditCheckpoint, AuditEvent, BreakKind, ChainBreak, Target};
 use crate::auth::SetBy;
-use crate::error::{Error, Result};
+use crate::error::{Error, FieldError, Result};
 use crate::ids::{MembershipId, OrgId, UserId};
 use crate::rbac::{Grant, Permission, Role, Via};
 use crate::service::{Principal, Regentra};
@@ -159,6 +159,15 @@ impl StaffGrid {
             .iter()
             .find(|m| m.org == client && m.user == user)
     }
+}
+
+/// One cell of the staff grid as an MSP admin posts it: the role `user`
+/// should hold in `client` (`None`: not assigned there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StaffCell {
+    pub client: OrgId,
+    pub user: UserId,
+    pub role: Option<Role>,
 }
 
 /// The result of verifying an org's audit chain.
@@ -980,6 +989,134 @@ impl Regentra {
         ));
         self.store().apply(changes).await?;
         Ok(())
+    }
+
+    /// Applies a whole staff grid in one commit: each cell that differs
+    /// from what the MSP assigned becomes an assignment made, ended or
+    /// given another role, each with its events in both chains. Either
+    /// every change lands or none does: a cell that cannot be applied is a
+    /// validation error named `cells[i]` (its index in `cells`), and a
+    /// concurrent change to any membership read is a `Conflict`. A client's
+    /// own memberships are not the MSP's to change. Returns how many
+    /// assignments changed.
+    pub async fn set_staff_grid(
+        &self,
+        principal: &Principal,
+        msp: OrgId,
+        cells: &[StaffCell],
+    ) -> Result<usize> {
+        let grant = self
+            .authorize_all(principal, msp, Permission::StaffAssign)
+            .await?;
+        let mut clients: std::collections::HashMap<OrgId, Organization> = Default::default();
+        let mut pinned: std::collections::HashSet<UserId> = Default::default();
+        let mut problems = Vec::new();
+        let mut changes = ChangeSet::new();
+        let mut changed = 0;
+        for (i, cell) in cells.iter().enumerate() {
+            let field = format!("cells[{i}]");
+            let client = match clients.get(&cell.client) {
+                Some(c) => c.clone(),
+                None => {
+                    let c = self.client_of(msp, cell.client).await?;
+                    clients.insert(cell.client, c.clone());
+                    c
+                }
+            };
+            let current = self.membership(cell.client, cell.user).await?;
+            if current
+                .as_ref()
+                .is_some_and(|m| m.value.assigned_by != Some(msp))
+            {
+                problems.push(FieldError::new(
+                    field,
+                    "a member the client added itself: change it in the client’s members",
+                ));
+                continue;
+            }
+            if current.as_ref().map(|m| m.value.role) == cell.role {
+                continue;
+            }
+            if let Some(role) = cell.role {
+                if client.is_archived() {
+                    problems.push(FieldError::new(
+                        field,
+                        "this client is archived: restore it before assigning staff to it",
+                    ));
+                    continue;
+                }
+                if let Err(Error::Validation(e)) = check_staff_role(role) {
+                    problems.extend(
+                        e.into_iter()
+                            .map(|f| FieldError::new(field.clone(), f.message)),
+                    );
+                    continue;
+                }
+                let Some(staff) = self.membership(msp, cell.user).await? else {
+                    problems.push(FieldError::new(
+                        field,
+                        "only members of the MSP can be assigned to its clients",
+                    ));
+                    continue;
+                };
+                // The MSP membership the assignment relies on, asserted
+                // once per person (see `assign_staff`).
+                if pinned.insert(cell.user) {
+                    changes.check(&staff);
+                }
+            }
+            let target = Target::new(User::KIND, cell.user);
+            let (actions, details) = match (current, cell.role) {
+                (None, Some(role)) => {
+                    changes.insert(&Membership {
+                        id: MembershipId(self.new_id()),
+                        org: cell.client,
+                        user: cell.user,
+                        role,
+                        assigned_by: Some(msp),
+                        created_at: self.now(),
+                    })?;
+                    (
+                        ["staff.assigned"; 2],
+                        json!({ "client": cell.client, "role": role }),
+                    )
+                }
+                (Some(m), Some(role)) => {
+                    let details =
+                        json!({ "client": cell.client, "role": role, "from": m.value.role });
+                    self.admin_remains(&client, cell.user, Some(role), &mut changes)
+                        .await?;
+                    let mut moved = m;
+                    moved.value.role = role;
+                    changes.update(&moved)?;
+                    (["staff.role_changed"; 2], details)
+                }
+                (Some(m), None) => {
+                    let details = json!({ "client": cell.client, "role": m.value.role });
+                    self.admin_remains(&client, cell.user, None, &mut changes)
+                        .await?;
+                    changes.delete(&m);
+                    (["staff.unassigned"; 2], details)
+                }
+                (None, None) => continue,
+            };
+            changes.audit_all(self.msp_and_client_events(
+                principal,
+                &grant,
+                cell.client,
+                actions,
+                target,
+                details,
+            ));
+            changed += 1;
+        }
+        if !problems.is_empty() {
+            return Err(Error::Validation(problems));
+        }
+        if changed > 0 {
+            self.store().apply(changes).await.map_err(already_member)?;
+        }
+        Ok(changed)
     }
 
     /// Tenant switching: every org the caller can act in, with the roles they

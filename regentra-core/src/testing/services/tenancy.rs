@@ -1536,6 +1536,132 @@ pub async fn members_and_the_staff_grid_are_named(store: Arc<dyn Store>) {
     expect_invalid(r.staff_grid(&f.operator, c2).await, "msp");
 }
 
+/// The staff grid lands whole or not at all: one cell the core refuses
+/// leaves every other cell of the post unsaved, and a grid that applies
+/// writes each change with its events in both chains.
+pub async fn the_staff_grid_is_applied_whole_or_not_at_all(store: Arc<dyn Store>) {
+    use crate::tenancy::StaffCell;
+    let f = msp_fixture(store, "Northwind IT").await;
+    let r = &f.regentra;
+    let [c1, c2] = f.clients;
+    let tom = member(&f, f.msp, "tom@northwind.test", Role::Technician).await;
+    let cora = member(&f, f.msp, "cora@northwind.test", Role::ComplianceOfficer).await;
+    r.assign_staff(&f.admin, f.msp, c2, tom.user, Role::Technician)
+        .await
+        .expect("assigns Tom to client 2");
+    // A client's own admin, whom the MSP did not assign.
+    let own = member(&f, c1, "owner@acme.test", Role::OrgAdmin).await;
+    let before = actions(&f, c1).await.len();
+
+    let cell = |client, user, role| StaffCell { client, user, role };
+    let refused = r
+        .set_staff_grid(
+            &f.admin,
+            f.msp,
+            &[
+                cell(c1, tom.user, Some(Role::Technician)),
+                cell(c1, own.user, None),
+                cell(c1, cora.user, Some(Role::OrgAdmin)),
+            ],
+        )
+        .await;
+    match refused {
+        Err(Error::Validation(fields)) => assert_eq!(
+            fields.iter().map(|f| f.field.as_str()).collect::<Vec<_>>(),
+            vec!["cells[1]", "cells[2]"],
+            "each refused cell is named by its index: {fields:?}"
+        ),
+        other => panic!("a grid with refused cells is a validation error, got {other:?}"),
+    }
+    let grid = r.staff_grid(&f.admin, f.msp).await.expect("grid");
+    assert!(
+        grid.membership(c1, tom.user).is_none(),
+        "the valid cell of a refused grid is not saved either"
+    );
+    assert_eq!(
+        actions(&f, c1).await.len(),
+        before,
+        "and nothing is audited"
+    );
+
+    // Applied: one made, one role changed, in one commit.
+    let changed = r
+        .set_staff_grid(
+            &f.admin,
+            f.msp,
+            &[
+                cell(c1, tom.user, Some(Role::Technician)),
+                cell(c1, cora.user, Some(Role::ComplianceOfficer)),
+                cell(c2, tom.user, Some(Role::ComplianceOfficer)),
+                // Already so: not a change.
+                cell(c2, cora.user, None),
+            ],
+        )
+        .await
+        .expect("applies");
+    assert_eq!(changed, 3);
+    let grid = r.staff_grid(&f.admin, f.msp).await.expect("grid");
+    assert_eq!(
+        grid.membership(c1, tom.user).map(|m| m.role),
+        Some(Role::Technician)
+    );
+    assert_eq!(
+        grid.membership(c1, cora.user).map(|m| m.role),
+        Some(Role::ComplianceOfficer)
+    );
+    assert_eq!(
+        grid.membership(c2, tom.user).map(|m| m.role),
+        Some(Role::ComplianceOfficer),
+        "a role changed in place"
+    );
+    let c1_actions = actions(&f, c1).await;
+    assert_eq!(
+        c1_actions[before..],
+        ["staff.assigned".to_owned(), "staff.assigned".to_owned()],
+        "each change audited in the client's chain"
+    );
+    assert!(
+        actions(&f, c2)
+            .await
+            .contains(&"staff.role_changed".to_owned())
+    );
+    assert!(
+        actions(&f, f.msp)
+            .await
+            .contains(&"staff.role_changed".to_owned())
+    );
+
+    // Ended; and a client not the MSP's names nothing.
+    assert_eq!(
+        r.set_staff_grid(&f.admin, f.msp, &[cell(c2, tom.user, None)])
+            .await
+            .expect("ends"),
+        1
+    );
+    assert!(
+        r.staff_grid(&f.admin, f.msp)
+            .await
+            .expect("grid")
+            .membership(c2, tom.user)
+            .is_none()
+    );
+    let other = msp_in(r.clone(), f.operator.clone(), "Southwind IT").await;
+    expect_not_found(
+        r.set_staff_grid(
+            &f.admin,
+            f.msp,
+            &[cell(other.clients[0], tom.user, Some(Role::Technician))],
+        )
+        .await,
+        "another MSP's client",
+    );
+    expect_denied(
+        r.set_staff_grid(&tom, f.msp, &[cell(c1, cora.user, None)])
+            .await,
+        "a technician posting the grid",
+    );
+}
+
 /// An invitation may carry the person's name, offered when they accept;
 /// every problem of the form is reported at once.
 pub async fn an_invitation_carries_a_name_and_reports_every_problem(store: Arc<dyn Store>) {

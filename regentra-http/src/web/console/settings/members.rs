@@ -18,12 +18,14 @@ use axum::routing::{get, post};
 use regentra_core::ids::{InvitationId, OrgId, UserId};
 use regentra_core::rbac::{Permission, Role};
 use regentra_core::store::PageRequest;
-use regentra_core::tenancy::{InvitationStatus, OrgAccess, StaffGrid};
+use regentra_core::tenancy::{InvitationStatus, OrgAccess, StaffCell, StaffGrid};
 use regentra_core::{Error, FieldError};
 use serde::Deserialize;
 
-use super::{Confirm, RoleOption, page_org, refused, role_label, role_options};
+use super::{RoleOption, page_org, refused, role_label, role_options};
 use crate::server::AppState;
+use crate::web::console::Done;
+use crate::web::console::confirm::{self, Confirmation, Confirmed, Consequence};
 use crate::web::console::{Scope, Section, Shell, Staff, not_found_page, staff_form, staff_in};
 use crate::web::display::{Badge, When, when};
 use crate::web::{Chrome, CsrfField, render};
@@ -109,13 +111,8 @@ struct MembersPage {
     invitations: Vec<InvitationRow>,
     /// A refusal that is not the invitation form's (the last admin).
     problem: Option<String>,
-    notice: Option<&'static str>,
+    notice: Option<String>,
     staff_grid: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct Done {
-    done: Option<String>,
 }
 
 /// `GET /app/{org}/settings/members`.
@@ -130,18 +127,19 @@ async fn members(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let notice = query.done.as_deref().and_then(|done| {
-        Some(match done {
-            "invited" => "Invitation sent. It works for 7 days.",
-            "resent" => "Invitation sent again, with a new link: the old one no longer works.",
-            "revoked" => "Invitation revoked: its link no longer works.",
-            "role" => "Role changed.",
-            "removed" => {
-                "Member removed. Their account stays; they no longer reach this organization."
-            }
-            _ => return None,
-        })
-    });
+    let notice = query.notice(&[
+        ("invited", "Invitation sent. It works for 7 days."),
+        (
+            "resent",
+            "Invitation sent again, with a new link: the old one no longer works.",
+        ),
+        ("revoked", "Invitation revoked: its link no longer works."),
+        ("role", "Role changed."),
+        (
+            "removed",
+            "Member removed. Their account stays; they no longer reach this organization.",
+        ),
+    ]);
     members_page(
         &state,
         &staff,
@@ -160,7 +158,7 @@ struct Outcome {
     form: InviteForm,
     errors: Vec<FieldError>,
     problem: Option<String>,
-    notice: Option<&'static str>,
+    notice: Option<String>,
 }
 
 async fn members_page(
@@ -427,20 +425,6 @@ async fn change_role(
     }
 }
 
-#[derive(Template)]
-#[template(path = "web/console/settings_member_remove.html")]
-struct RemovePage {
-    shell: Option<Shell>,
-    chrome: Chrome,
-    csrf_field: CsrfField,
-    action: String,
-    back: String,
-    name: String,
-    email: String,
-    org: String,
-    assigned: bool,
-}
-
 /// `GET /app/{org}/settings/members/{user}/remove`: what removing does,
 /// and the button that does it.
 async fn remove_page(
@@ -466,24 +450,31 @@ async fn remove_page(
     let Some(member) = members.into_iter().find(|m| m.membership.user == user) else {
         return not_found_page(&staff, Some(&scope));
     };
-    let shell = Shell::new(
+    let org_name = staff.scope_name(&scope);
+    let name = member.name;
+    let mut consequences = vec![Consequence::says(format!(
+        "{name} ({}) will no longer reach {org_name}. Their account stays, with everything \
+         they did here, and they can be invited again.",
+        member.email
+    ))];
+    if member.membership.assigned_by.is_some() {
+        consequences.push(Consequence::says(
+            "They were assigned here by the MSP: the MSP’s staff assignment can give the \
+             access back.",
+        ));
+    }
+    confirm::page(
         &staff,
-        Some(&scope),
-        Some(Section::Settings),
-        "Remove member",
-    );
-    render(
-        StatusCode::OK,
-        &RemovePage {
-            chrome: shell.chrome.clone(),
-            csrf_field: staff.csrf_field(),
-            shell: Some(shell),
-            action: scope.path(&format!("settings/members/{user}/remove")),
+        &scope,
+        Section::Settings,
+        Confirmation {
+            question: format!("Remove {name}?"),
             back: scope.path("settings/members"),
-            org: staff.scope_name(&scope),
-            assigned: member.membership.assigned_by.is_some(),
-            name: member.name,
-            email: member.email,
+            back_label: "Members".into(),
+            consequences,
+            action: scope.path(&format!("settings/members/{user}/remove")),
+            button: format!("Remove from {org_name}"),
+            cancel: "Cancel".into(),
         },
     )
 }
@@ -495,7 +486,7 @@ async fn remove(
     request: Request,
 ) -> Response {
     let back = format!("/app/{segment}/settings/members/{user}/remove");
-    let (staff, Confirm {}) = match staff_form::<Confirm>(&state, &back, request).await {
+    let (staff, Confirmed {}) = match staff_form::<Confirmed>(&state, &back, request).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -554,7 +545,7 @@ async fn invitation_action(
     resend: bool,
 ) -> Response {
     let back = format!("/app/{segment}/settings/members");
-    let (staff, Confirm {}) = match staff_form::<Confirm>(&state, &back, request).await {
+    let (staff, Confirmed {}) = match staff_form::<Confirmed>(&state, &back, request).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -683,15 +674,23 @@ async fn grid(
         return not_found_page(&staff, Some(&scope));
     };
     let notice = query
-        .done
-        .as_deref()
+        .key()
         .and_then(|d| d.parse::<usize>().ok())
         .map(|n| match n {
             0 => "Nothing to change: the grid is as it was.".to_owned(),
             1 => "Saved: 1 assignment changed.".to_owned(),
             n => format!("Saved: {n} assignments changed."),
         });
-    grid_page(&state, &staff, &scope, msp, notice, HashMap::new()).await
+    grid_page(
+        &state,
+        &staff,
+        &scope,
+        msp,
+        notice,
+        HashMap::new(),
+        &HashMap::new(),
+    )
+    .await
 }
 
 async fn grid_page(
@@ -701,6 +700,7 @@ async fn grid_page(
     msp: OrgId,
     notice: Option<String>,
     errors: HashMap<String, String>,
+    typed: &HashMap<String, String>,
 ) -> Response {
     let grid = match state.regentra.staff_grid(&staff.caller, msp).await {
         Ok(grid) => grid,
@@ -723,7 +723,13 @@ async fn grid_page(
                             },
                             _ => {
                                 let field = cell_field(user, client.id);
-                                let role = current.map(|m| m.role);
+                                // A grid refused shows what was chosen.
+                                let role = match typed.get(&field) {
+                                    Some(value) => {
+                                        ASSIGNABLE.into_iter().find(|r| r.key() == value)
+                                    }
+                                    None => current.map(|m| m.role),
+                                };
                                 let mut options = vec![RoleOption {
                                     value: NONE,
                                     label: "Not assigned",
@@ -787,7 +793,6 @@ struct Change {
     field: String,
     client: OrgId,
     user: UserId,
-    from: Option<Role>,
     to: Option<Role>,
 }
 
@@ -810,13 +815,11 @@ fn changes(grid: &StaffGrid, msp: OrgId, posted: &HashMap<String, String>) -> Ve
             if to.is_none() && value != NONE {
                 continue;
             }
-            let from = current.map(|m| m.role);
-            if from != to {
+            if current.map(|m| m.role) != to {
                 out.push(Change {
                     field,
                     client: client.id,
                     user,
-                    from,
                     to,
                 });
             }
@@ -825,9 +828,10 @@ fn changes(grid: &StaffGrid, msp: OrgId, posted: &HashMap<String, String>) -> Ve
     out
 }
 
-/// `POST /app/{msp}/settings/staff`: the whole grid; each changed cell is
-/// an assignment made, ended or changed (ended, then made with the new
-/// role). Cells the core refuses keep their error next to them.
+/// `POST /app/{msp}/settings/staff`: the whole grid, applied by the core
+/// in one commit (each changed cell an assignment made, ended or given
+/// another role). If any cell is refused nothing is saved, and each
+/// refused cell shows why next to it.
 async fn save_grid(
     State(state): State<AppState>,
     Path(segment): Path<String>,
@@ -850,45 +854,61 @@ async fn save_grid(
         Err(e) => return refused(&staff, &scope, &e),
     };
     let posted: HashMap<String, String> = posted.into_iter().collect();
-    let mut errors = HashMap::new();
-    let mut changed = 0;
-    for change in changes(&grid, msp, &posted) {
-        let r = &state.regentra;
-        let mut result = Ok(());
-        if change.from.is_some() {
-            result = r
-                .unassign_staff(&staff.caller, msp, change.client, change.user)
-                .await;
-        }
-        if let (Ok(()), Some(role)) = (&result, change.to) {
-            result = r
-                .assign_staff(&staff.caller, msp, change.client, change.user, role)
-                .await
-                .map(drop);
-        }
-        match result {
-            Ok(()) => changed += 1,
-            Err(Error::Validation(fields)) => {
-                let message = fields
-                    .into_iter()
-                    .map(|f| f.message)
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                errors.insert(change.field, message);
+    let changes = changes(&grid, msp, &posted);
+    let cells: Vec<StaffCell> = changes
+        .iter()
+        .map(|c| StaffCell {
+            client: c.client,
+            user: c.user,
+            role: c.to,
+        })
+        .collect();
+    match state
+        .regentra
+        .set_staff_grid(&staff.caller, msp, &cells)
+        .await
+    {
+        Ok(changed) => Redirect::to(&format!("{}?done={changed}", scope.path("settings/staff")))
+            .into_response(),
+        Err(Error::Validation(fields)) => {
+            // The core names a refused cell by its index in `cells`.
+            let mut errors: HashMap<String, String> = HashMap::new();
+            for f in fields {
+                let cell = f
+                    .field
+                    .strip_prefix("cells[")
+                    .and_then(|rest| rest.strip_suffix(']'))
+                    .and_then(|i| i.parse::<usize>().ok())
+                    .and_then(|i| changes.get(i));
+                if let Some(change) = cell {
+                    errors
+                        .entry(change.field.clone())
+                        .and_modify(|m| {
+                            m.push_str("; ");
+                            m.push_str(&f.message);
+                        })
+                        .or_insert(f.message);
+                }
             }
-            Err(Error::NotFound { .. } | Error::AlreadyExists { .. } | Error::Conflict { .. }) => {
-                errors.insert(
-                    change.field,
-                    "changed by someone else meanwhile: check it and save again".to_owned(),
-                );
-            }
-            Err(e) => return refused(&staff, &scope, &e),
+            grid_page(&state, &staff, &scope, msp, None, errors, &posted).await
         }
+        Err(Error::NotFound { .. } | Error::AlreadyExists { .. } | Error::Conflict { .. }) => {
+            let notice = Some(
+                "Nothing was saved: someone changed these assignments meanwhile. \
+                 This is the grid as it is now; make your changes again."
+                    .to_owned(),
+            );
+            grid_page(
+                &state,
+                &staff,
+                &scope,
+                msp,
+                notice,
+                HashMap::new(),
+                &HashMap::new(),
+            )
+            .await
+        }
+        Err(e) => refused(&staff, &scope, &e),
     }
-    if errors.is_empty() {
-        return Redirect::to(&format!("{}?done={changed}", scope.path("settings/staff")))
-            .into_response();
-    }
-    let notice = (changed > 0).then(|| format!("{changed} other changes were saved."));
-    grid_page(&state, &staff, &scope, msp, notice, errors).await
 }
