@@ -312,7 +312,7 @@ async fn deleting_an_article_asks_first_then_it_is_gone_everywhere() {
     let confirm = tom.get(&format!("{page}/delete")).await;
     assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.html);
     assert!(confirm.shows("Delete this article?"));
-    assert!(confirm.html.contains("the client's portal"));
+    assert!(confirm.html.contains("the client’s portal"));
     assert!(confirm.shows("unpublish it on its page instead"));
     assert!(confirm.html.contains(&format!("action=\"{page}/delete\"")));
     assert!(

@@ -34,6 +34,8 @@ use super::{
     Scope, Section, Shell, Staff, choose_client, failed, not_found_page, staff_form, staff_in,
 };
 use crate::server::AppState;
+use crate::web::console::Done;
+use crate::web::console::confirm::{self, Confirmation, Confirmed, Consequence};
 use crate::web::{Chrome, CsrfField, render};
 
 /// Assets shown on the page (an MSP keeps tens to a few hundred per
@@ -699,11 +701,6 @@ async fn time_zone(state: &AppState, org: OrgId) -> Tz {
     state.regentra.time_zone(org).await.unwrap_or(Tz::UTC)
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct AssetQuery {
-    done: Option<String>,
-}
-
 /// `GET /app/{org}/assets/{id}`.
 async fn asset_page(
     State(state): State<AppState>,
@@ -723,12 +720,10 @@ async fn asset_page(
         Ok(asset) => asset,
         Err(response) => return response,
     };
-    let q: AssetQuery = query(raw);
-    let notice = match q.done.as_deref() {
-        Some("saved") => Some("The changes were saved."),
-        Some("retired") => Some("The asset was retired."),
-        _ => None,
-    };
+    let notice = query::<Done>(raw).notice(&[
+        ("saved", "The changes were saved."),
+        ("retired", "The asset was retired."),
+    ]);
     let names = names(&people(&state, &staff, org).await);
     let can_manage = staff.can(org, Permission::AssetsManage);
     let retired = asset.status == AssetStatus::Retired;
@@ -757,7 +752,7 @@ async fn asset_page(
             retire: (can_manage && !retired).then(|| format!("{own}/retire")),
             tickets: scope.path("tickets"),
             name: asset.name,
-            notice: notice.map(str::to_owned),
+            notice,
         },
     )
 }
@@ -908,18 +903,6 @@ async fn edit(
 
 // ---- retiring --------------------------------------------------------------
 
-#[derive(Template)]
-#[template(path = "web/console/asset_retire.html")]
-struct RetirePage {
-    shell: Option<Shell>,
-    chrome: Chrome,
-    csrf_field: CsrfField,
-    action: String,
-    back: String,
-    name: String,
-    holder: String,
-}
-
 /// `GET /app/{org}/assets/{id}/retire`: what retiring does, and the
 /// button that does it (the confirmation, as a page of its own).
 async fn retire_page(
@@ -944,29 +927,32 @@ async fn retire_page(
         return Redirect::to(&own).into_response();
     }
     let names = names(&people(&state, &staff, org).await);
-    let shell = Shell::new(
+    let mut consequences = vec![Consequence::says(
+        "A retired asset is out of service for good. It stays on record, with its history \
+         and the tickets that name it, and is listed under Retired.",
+    )];
+    let holder = holder(asset.assigned_user, &names);
+    if !holder.is_empty() {
+        consequences.push(Consequence::led(
+            holder,
+            "will no longer have it, and it leaves their portal.",
+        ));
+    }
+    confirm::page(
         &staff,
-        Some(&scope),
-        Some(Section::Assets),
-        &format!("Retire {}", asset.name),
-    );
-    render(
-        StatusCode::OK,
-        &RetirePage {
-            chrome: shell.chrome.clone(),
-            csrf_field: staff.csrf_field(),
-            shell: Some(shell),
+        &scope,
+        Section::Assets,
+        Confirmation {
+            question: format!("Retire {}?", asset.name),
+            back_label: asset.name,
+            back: own.clone(),
+            consequences,
             action: format!("{own}/retire"),
-            back: own,
-            holder: holder(asset.assigned_user, &names),
-            name: asset.name,
+            button: "Retire asset".into(),
+            cancel: "Cancel".into(),
         },
     )
 }
-
-/// The confirmation's form: its button, and the CSRF field every form has.
-#[derive(Debug, Deserialize)]
-struct Confirmed {}
 
 /// `POST /app/{org}/assets/{id}/retire`: retires it; back to its page.
 async fn retire(

@@ -30,12 +30,13 @@ use regentra_core::{Error, ids::UserId};
 use serde::Deserialize;
 
 use super::policies::{
-    CampaignLine, Confirm, Names, PersonChoice, Problem, names, org_reading, parse_policy, refused,
+    CampaignLine, Names, PersonChoice, Problem, names, org_reading, parse_policy, refused,
     role_label, zone,
 };
 use super::{Scope, Section, Shell, Staff, choose_client, not_found_page, staff_form, staff_in};
 use crate::server::AppState;
 use crate::server::routes::compliance::document;
+use crate::web::console::confirm::Confirmed;
 use crate::web::display::{Badge, When, when};
 use crate::web::{Chrome, CsrfField, render};
 
@@ -423,7 +424,7 @@ async fn remind(
     request: Request,
 ) -> Response {
     let back = format!("/app/{segment}/policies/campaigns/{campaign_id}");
-    let (staff, Confirm {}) = match staff_form::<Confirm>(&state, &back, request).await {
+    let (staff, Confirmed {}) = match staff_form::<Confirmed>(&state, &back, request).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -446,7 +447,7 @@ async fn close(
     request: Request,
 ) -> Response {
     let back = format!("/app/{segment}/policies/campaigns/{campaign_id}");
-    let (staff, Confirm {}) = match staff_form::<Confirm>(&state, &back, request).await {
+    let (staff, Confirmed {}) = match staff_form::<Confirmed>(&state, &back, request).await {
         Ok(found) => found,
         Err(response) => return response,
     };

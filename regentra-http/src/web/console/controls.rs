@@ -38,6 +38,7 @@ use super::{
 };
 use crate::server::auth::Meta;
 use crate::server::{AppState, browser};
+use crate::web::console::Done;
 use crate::web::display::{Badge, When, when};
 use crate::web::upload::{TEXT_LIMIT, detached};
 use crate::web::{Chrome, CsrfField, render};
@@ -623,16 +624,11 @@ fn sentence(message: &str) -> String {
     s
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct ControlQuery {
-    done: Option<String>,
-}
-
 /// `GET /app/{org}/compliance/controls/{control}`.
 async fn control_page(
     State(state): State<AppState>,
     Path((segment, control)): Path<(String, String)>,
-    Query(query): Query<ControlQuery>,
+    Query(query): Query<Done>,
     headers: HeaderMap,
 ) -> Response {
     let path = format!("/app/{segment}/compliance/controls/{control}");
@@ -643,19 +639,16 @@ async fn control_page(
     let Some(org) = org_of(&staff, &scope) else {
         return not_found_page(&staff, Some(&scope));
     };
-    let notice = query.done.as_deref().and_then(|done| {
-        Some(
-            match done {
-                "saved" => "Saved. Every framework the control serves shows the change.",
-                "file" => "The file was added as evidence.",
-                "link" => "The link was added as evidence.",
-                "attestation" => "The attestation was added as evidence.",
-                "unlinked" => "The evidence no longer supports this control.",
-                _ => return None,
-            }
-            .to_owned(),
-        )
-    });
+    let notice = query.notice(&[
+        (
+            "saved",
+            "Saved. Every framework the control serves shows the change.",
+        ),
+        ("file", "The file was added as evidence."),
+        ("link", "The link was added as evidence."),
+        ("attestation", "The attestation was added as evidence."),
+        ("unlinked", "The evidence no longer supports this control."),
+    ]);
     show_control(
         &state,
         &staff,

@@ -30,6 +30,8 @@ use super::{
 use crate::server::AppState;
 use crate::server::page::{Page, PageQuery};
 use crate::server::routes::psa::{article_cursor, encode_article_cursor};
+use crate::web::console::Done;
+use crate::web::console::confirm::{self, Confirmation, Confirmed, Consequence};
 use crate::web::display::{When, when};
 use crate::web::markdown::to_safe_html;
 use crate::web::{Chrome, CsrfField, render};
@@ -311,16 +313,11 @@ struct ArticlePage {
     notice: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct ArticleQuery {
-    done: Option<String>,
-}
-
 /// `GET /app/{org}/kb/{article}`.
 async fn article(
     State(state): State<AppState>,
     Path((segment, article_id)): Path<(String, String)>,
-    Query(query): Query<ArticleQuery>,
+    Query(query): Query<Done>,
     headers: HeaderMap,
 ) -> Response {
     let path = format!("/app/{segment}/kb/{article_id}");
@@ -341,7 +338,7 @@ async fn article(
         .await
         .unwrap_or(chrono_tz::Tz::UTC);
     let portal = a.visibility == Visibility::Portal;
-    let notice = query.done.as_deref().and_then(|done| {
+    let notice = query.key().and_then(|done| {
         Some(match (done, portal) {
             ("created", _) => "The article was saved.",
             ("saved", _) => "Saved.",
@@ -786,11 +783,6 @@ async fn save(
 
 // ---- publishing and deleting --------------------------------------------
 
-/// The fields of a form that only confirms (its CSRF token is checked by
-/// [`staff_form`]).
-#[derive(Debug, Default, Deserialize)]
-struct Confirm {}
-
 /// `POST /app/{org}/kb/{article}/publish`.
 async fn publish(
     State(state): State<AppState>,
@@ -818,7 +810,7 @@ async fn set_published(
     published: bool,
 ) -> Response {
     let back = format!("/app/{segment}/kb/{article_id}");
-    let (staff, Confirm {}) = match staff_form::<Confirm>(&state, &back, request).await {
+    let (staff, Confirmed {}) = match staff_form::<Confirmed>(&state, &back, request).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -846,19 +838,6 @@ async fn set_published(
     }
 }
 
-#[derive(Template)]
-#[template(path = "web/console/kb_delete.html")]
-struct DeletePage {
-    shell: Option<Shell>,
-    chrome: Chrome,
-    csrf_field: CsrfField,
-    action: String,
-    article: String,
-    title: String,
-    published: bool,
-    on_portal: bool,
-}
-
 /// `GET /app/{org}/kb/{article}/delete`: what deleting does, and the
 /// button that does it (a page of its own, so the confirmation needs no
 /// script).
@@ -880,18 +859,33 @@ async fn delete_page(
         Err(e) => return refused(&staff, &scope, &e),
     };
     let here = scope.path(&format!("kb/{id}"));
-    let shell = Shell::new(&staff, Some(&scope), Some(Section::Kb), "Delete article");
-    render(
-        StatusCode::OK,
-        &DeletePage {
-            chrome: shell.chrome.clone(),
-            csrf_field: staff.csrf_field(),
-            shell: Some(shell),
+    let leaves = if a.on_portal() {
+        "the knowledge base, the client’s portal and every search"
+    } else {
+        "the knowledge base and every search"
+    };
+    let mut consequences = vec![Consequence::says(format!(
+        "“{}” will be deleted for good: it leaves {leaves}. This cannot be undone.",
+        a.title
+    ))];
+    if a.published {
+        consequences.push(Consequence::says(
+            "To keep it but stop readers from seeing it, unpublish it on its page instead: \
+             it becomes a draft.",
+        ));
+    }
+    confirm::page(
+        &staff,
+        &scope,
+        Section::Kb,
+        Confirmation {
+            question: "Delete this article?".into(),
+            back_label: a.title,
+            back: here.clone(),
+            consequences,
             action: format!("{here}/delete"),
-            article: here,
-            published: a.published,
-            on_portal: a.on_portal(),
-            title: a.title,
+            button: "Delete for good".into(),
+            cancel: "Cancel".into(),
         },
     )
 }
@@ -904,7 +898,7 @@ async fn delete(
     request: Request,
 ) -> Response {
     let back = format!("/app/{segment}/kb/{article_id}/delete");
-    let (staff, Confirm {}) = match staff_form::<Confirm>(&state, &back, request).await {
+    let (staff, Confirmed {}) = match staff_form::<Confirmed>(&state, &back, request).await {
         Ok(found) => found,
         Err(response) => return response,
     };

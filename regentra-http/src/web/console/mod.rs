@@ -17,6 +17,7 @@ pub mod assets;
 pub mod campaigns;
 pub mod chats;
 pub mod compliance;
+pub mod confirm;
 pub mod controls;
 pub mod dashboard;
 pub mod evidence;
@@ -40,6 +41,7 @@ use regentra_core::ids::OrgId;
 use regentra_core::rbac::{self, Permission, Role};
 use regentra_core::tenancy::{OrgAccess, OrgKind};
 use regentra_core::{Error, Principal};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::{Chrome, CsrfField, render, to_sign_in};
@@ -700,5 +702,30 @@ pub fn failed(error: &Error) -> Response {
                 "The page could not be shown. Try again in a moment.",
             )
         }
+    }
+}
+
+/// The `?done=` an action's redirect leaves behind, so that the page it
+/// lands on says what was done (post, redirect, then a page that can be
+/// reloaded without posting again).
+#[derive(Debug, Default, Deserialize)]
+pub struct Done {
+    pub done: Option<String>,
+}
+
+impl Done {
+    /// The page's own words for the action done, or nothing for a key the
+    /// page does not know (a hand-edited address shows no notice).
+    pub fn notice(&self, words: &[(&str, &str)]) -> Option<String> {
+        let done = self.done.as_deref()?;
+        words
+            .iter()
+            .find(|(key, _)| *key == done)
+            .map(|(_, said)| (*said).to_owned())
+    }
+
+    /// The key as given, for a page whose words depend on more than it.
+    pub fn key(&self) -> Option<&str> {
+        self.done.as_deref()
     }
 }

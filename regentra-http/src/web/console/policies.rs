@@ -32,6 +32,8 @@ use super::{
     Scope, Section, Shell, Staff, choose_client, failed, not_found_page, staff_form, staff_in,
 };
 use crate::server::AppState;
+use crate::web::console::Done;
+use crate::web::console::confirm::Confirmed;
 use crate::web::display::{Badge, When, when};
 use crate::web::markdown::to_safe_html;
 use crate::web::{Chrome, CsrfField, render};
@@ -155,11 +157,6 @@ pub(super) async fn zone(state: &AppState, org: OrgId) -> chrono_tz::Tz {
         .await
         .unwrap_or(chrono_tz::Tz::UTC)
 }
-
-/// The fields of a form that only confirms (its CSRF token is checked by
-/// [`staff_form`]).
-#[derive(Debug, Default, Deserialize)]
-pub(super) struct Confirm {}
 
 // ---- the list -----------------------------------------------------------
 
@@ -603,16 +600,11 @@ struct PolicyPage {
     notice: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct DoneQuery {
-    done: Option<String>,
-}
-
 /// `GET /app/{org}/policies/{policy}`.
 async fn policy_page(
     State(state): State<AppState>,
     Path((segment, policy_id)): Path<(String, String)>,
-    Query(query): Query<DoneQuery>,
+    Query(query): Query<Done>,
     headers: HeaderMap,
 ) -> Response {
     let path = format!("/app/{segment}/policies/{policy_id}");
@@ -694,16 +686,16 @@ async fn policy_page(
     } else {
         Vec::new()
     };
-    let notice = query.done.as_deref().and_then(|done| {
-        Some(match done {
-            "created" => "The policy was created as a draft.",
-            "saved" => "Saved.",
-            "submit" => "Submitted for review.",
-            "approve" => "Approved. It can be published now.",
-            "publish" => "Published: this version is in force, and campaigns can send it.",
-            _ => return None,
-        })
-    });
+    let notice = query.notice(&[
+        ("created", "The policy was created as a draft."),
+        ("saved", "Saved."),
+        ("submit", "Submitted for review."),
+        ("approve", "Approved. It can be published now."),
+        (
+            "publish",
+            "Published: this version is in force, and campaigns can send it.",
+        ),
+    ]);
     let shell = Shell::new(&staff, Some(&scope), Some(Section::Policies), &p.title);
     render(
         StatusCode::OK,
@@ -737,7 +729,7 @@ async fn policy_page(
             diff_action: format!("{here}/diff"),
             choices,
             campaigns,
-            notice: notice.map(str::to_owned),
+            notice,
         },
     )
 }
@@ -775,7 +767,7 @@ async fn take_step(
     request: Request,
 ) -> Response {
     let back = format!("/app/{segment}/policies/{policy_id}");
-    let (staff, Confirm {}) = match staff_form::<Confirm>(&state, &back, request).await {
+    let (staff, Confirmed {}) = match staff_form::<Confirmed>(&state, &back, request).await {
         Ok(found) => found,
         Err(response) => return response,
     };

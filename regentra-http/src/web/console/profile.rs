@@ -27,6 +27,7 @@ use crate::server::AppState;
 use crate::server::auth::ClientAddr;
 use crate::server::problem::ApiError;
 use crate::server::sign_in::{limited_proof, mfa_limit_key};
+use crate::web::console::Done;
 use crate::web::sign_in::too_many;
 use crate::web::{Chrome, CsrfField, render};
 
@@ -124,35 +125,33 @@ struct ProfilePage {
     token_expiry: String,
 }
 
-#[derive(Debug, Deserialize)]
-struct ProfileQuery {
-    done: Option<String>,
-}
-
 /// `GET /app/profile`.
 async fn page(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(query): Query<ProfileQuery>,
+    Query(query): Query<Done>,
 ) -> Response {
     let staff = match staff(&state, &headers, "/app/profile").await {
         Ok(staff) => staff,
         Err(response) => return response,
     };
-    let notice = query.done.as_deref().and_then(|done| {
-        Some(match done {
-            "password" => "Your password was changed. Your other sessions were signed out.",
-            "mfa-off" => "Two-step sign-in is off.",
-            "token-revoked" => "The token was revoked: it no longer works.",
-            "emails" => "Your email choices were saved.",
-            _ => return None,
-        })
-    });
+    let notice = query.notice(&[
+        (
+            "password",
+            "Your password was changed. Your other sessions were signed out.",
+        ),
+        ("mfa-off", "Two-step sign-in is off."),
+        (
+            "token-revoked",
+            "The token was revoked: it no longer works.",
+        ),
+        ("emails", "Your email choices were saved."),
+    ]);
     show(
         &state,
         &staff,
         Outcome {
-            notice: notice.map(str::to_owned),
+            notice,
             ..Outcome::default()
         },
         StatusCode::OK,

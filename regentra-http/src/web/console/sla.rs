@@ -27,11 +27,11 @@ use regentra_core::sla::{CalendarSpec, WeeklySpec};
 use regentra_core::store::PageRequest;
 use regentra_core::tenancy::OrgKind;
 use regentra_core::{Error, FieldError};
-use serde::Deserialize;
 
 use super::tickets::priority_badge;
 use super::{Scope, Section, Shell, Staff, failed, not_found_page, staff_form, staff_in};
 use crate::server::AppState;
+use crate::web::console::Done;
 use crate::web::display::when;
 use crate::web::{Chrome, CsrfField, render};
 
@@ -93,11 +93,6 @@ struct ListPage {
     rows: Vec<PolicyRow>,
     new_policy: Option<String>,
     notice: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct Done {
-    done: Option<String>,
 }
 
 /// `GET /app/{org}/settings/sla`.
@@ -162,8 +157,7 @@ async fn list(
             new_policy: staff
                 .can(org, Permission::SlaManage)
                 .then(|| scope.path("settings/sla/new")),
-            notice: (done.done.as_deref() == Some("saved"))
-                .then(|| "The policy was saved.".to_owned()),
+            notice: done.notice(&[("saved", "The policy was saved.")]),
         },
     )
 }

@@ -26,6 +26,8 @@ use super::{
     requirement_badge, tabs, workspace,
 };
 use crate::server::AppState;
+use crate::web::console::Done;
+use crate::web::console::confirm::{self, Confirmation, Confirmed, Consequence};
 use crate::web::console::{Scope, Section, Shell, Staff, not_found_page, staff_form};
 use crate::web::display::Badge;
 use crate::web::{Chrome, CsrfField, render};
@@ -100,11 +102,6 @@ struct FrameworksPage {
     notice: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct DoneQuery {
-    done: Option<String>,
-}
-
 /// A failed form of one framework's card: its problems and what was typed.
 struct Failure {
     framework: String,
@@ -117,7 +114,7 @@ struct Failure {
 pub async fn list(
     State(state): State<AppState>,
     Path(segment): Path<String>,
-    Query(query): Query<DoneQuery>,
+    Query(query): Query<Done>,
     headers: HeaderMap,
 ) -> Response {
     let path = format!("/app/{segment}/compliance/frameworks");
@@ -125,21 +122,19 @@ pub async fn list(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let notice = query.done.as_deref().and_then(|done| {
-        Some(
-            match done {
-                "adopted" => "Adopted. Its requirements now count in the gap analysis.",
-                "unadopted" => {
-                    "Unadopted. Its controls, evidence, scoping and settings are kept for when you adopt it again."
-                }
-                "settings" => "The scope settings were saved.",
-                "scoped_out" => "The requirement is out of scope.",
-                "scoped_in" => "The requirement is back in scope.",
-                _ => return None,
-            }
-            .to_owned(),
-        )
-    });
+    let notice = query.notice(&[
+        (
+            "adopted",
+            "Adopted. Its requirements now count in the gap analysis.",
+        ),
+        (
+            "unadopted",
+            "Unadopted. Its controls, evidence, scoping and settings are kept for when you adopt it again.",
+        ),
+        ("settings", "The scope settings were saved."),
+        ("scoped_out", "The requirement is out of scope."),
+        ("scoped_in", "The requirement is back in scope."),
+    ]);
     show(&state, &staff, &scope, org, notice, None).await
 }
 
@@ -284,10 +279,6 @@ fn scoped_out(catalog: &Catalog, adoption: &Adoption) -> Vec<ScopedOut> {
         .collect()
 }
 
-/// The form of a page that changes frameworks: only its token matters.
-#[derive(Debug, Default, Deserialize)]
-pub struct Confirm {}
-
 /// `POST /app/{org}/compliance/frameworks/{framework}/adopt`.
 pub async fn adopt(
     State(state): State<AppState>,
@@ -295,7 +286,7 @@ pub async fn adopt(
     request: Request,
 ) -> Response {
     let back = format!("/app/{segment}/compliance/frameworks");
-    let (staff, _) = match staff_form::<Confirm>(&state, &back, request).await {
+    let (staff, _) = match staff_form::<Confirmed>(&state, &back, request).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -316,17 +307,6 @@ pub async fn adopt(
         Err(Error::Validation(_)) => not_found_page(&staff, Some(&scope)),
         Err(e) => refused(&staff, &scope, &e),
     }
-}
-
-#[derive(Template)]
-#[template(path = "web/console/compliance_unadopt.html")]
-struct UnadoptPage {
-    shell: Option<Shell>,
-    chrome: Chrome,
-    name: String,
-    action: String,
-    back: String,
-    csrf_field: CsrfField,
 }
 
 /// `GET /app/{org}/compliance/frameworks/{framework}/unadopt`: what
@@ -352,17 +332,29 @@ pub async fn unadopt_page(
         Ok(gaps) => gaps,
         Err(e) => return refused(&staff, &scope, &e),
     };
-    let title = format!("Unadopt {}", gaps.name);
-    let shell = Shell::new(&staff, Some(&scope), Some(Section::Compliance), &title);
-    render(
-        StatusCode::OK,
-        &UnadoptPage {
-            chrome: shell.chrome.clone(),
-            shell: Some(shell),
-            action: scope.path(&format!("compliance/frameworks/{}/unadopt", gaps.framework)),
+    confirm::page(
+        &staff,
+        &scope,
+        Section::Compliance,
+        Confirmation {
+            question: format!("Unadopt {}?", gaps.name),
             back: scope.path("compliance/frameworks"),
-            csrf_field: staff.csrf_field(),
-            name: gaps.name,
+            back_label: "Frameworks".into(),
+            consequences: vec![
+                Consequence::says(format!(
+                    "{} leaves the gap analysis, the overview and new assessments.",
+                    gaps.name
+                )),
+                Consequence::led(
+                    "Nothing is deleted.",
+                    "The controls and their evidence stay (other frameworks may use them), \
+                     and so do this framework’s scoping decisions, its settings and its \
+                     past assessments. Adopt it again and everything comes back as it was.",
+                ),
+            ],
+            action: scope.path(&format!("compliance/frameworks/{}/unadopt", gaps.framework)),
+            button: format!("Unadopt {}", gaps.name),
+            cancel: "Keep it adopted".into(),
         },
     )
 }
@@ -374,7 +366,7 @@ pub async fn unadopt(
     request: Request,
 ) -> Response {
     let back = format!("/app/{segment}/compliance/frameworks/{framework}/unadopt");
-    let (staff, _) = match staff_form::<Confirm>(&state, &back, request).await {
+    let (staff, _) = match staff_form::<Confirmed>(&state, &back, request).await {
         Ok(found) => found,
         Err(response) => return response,
     };

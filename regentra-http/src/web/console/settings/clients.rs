@@ -15,8 +15,10 @@ use regentra_core::store::PageRequest;
 use regentra_core::{Error, FieldError};
 use serde::Deserialize;
 
-use super::{Confirm, page_org, refused};
+use super::{page_org, refused};
 use crate::server::AppState;
+use crate::web::console::Done;
+use crate::web::console::confirm::{self, Confirmation, Confirmed, Consequence};
 use crate::web::console::{Scope, Section, Shell, Staff, not_found_page, staff_form, staff_in};
 use crate::web::display::{When, when};
 use crate::web::{Chrome, CsrfField, render};
@@ -76,12 +78,7 @@ struct ClientsPage {
     name_error: Option<String>,
     admin_email_error: Option<String>,
     admin_name_error: Option<String>,
-    notice: Option<&'static str>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct Done {
-    done: Option<String>,
+    notice: Option<String>,
 }
 
 /// What a form left to show on the clients page.
@@ -91,7 +88,7 @@ struct Outcome {
     errors: Vec<FieldError>,
     /// A rename refused: the client, what was typed, why.
     rename: Option<(OrgId, String, String)>,
-    notice: Option<&'static str>,
+    notice: Option<String>,
 }
 
 /// `GET /app/{msp}/settings/clients`.
@@ -106,19 +103,18 @@ async fn clients(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let notice = query.done.as_deref().and_then(|done| {
-        Some(match done {
-            "provisioned" => {
-                "Client provisioned. Its first admin was sent an invitation; assign your staff to it in Staff assignment."
-            }
-            "renamed" => "Client renamed.",
-            "archived" => {
-                "Client offboarded: its records are kept, nobody can work in it, and it can be restored here."
-            }
-            "restored" => "Client restored: everyone who worked in it can again.",
-            _ => return None,
-        })
-    });
+    let notice = query.notice(&[
+        (
+            "provisioned",
+            "Client provisioned. Its first admin was sent an invitation; assign your staff to it in Staff assignment.",
+        ),
+        ("renamed", "Client renamed."),
+        (
+            "archived",
+            "Client offboarded: its records are kept, nobody can work in it, and it can be restored here.",
+        ),
+        ("restored", "Client restored: everyone who worked in it can again."),
+    ]);
     clients_page(
         &state,
         &staff,
@@ -336,17 +332,6 @@ async fn rename(
     }
 }
 
-#[derive(Template)]
-#[template(path = "web/console/settings_client_archive.html")]
-struct ArchivePage {
-    shell: Option<Shell>,
-    chrome: Chrome,
-    csrf_field: CsrfField,
-    action: String,
-    back: String,
-    name: String,
-}
-
 /// `GET /app/{msp}/settings/clients/{client}/archive`: what offboarding
 /// does, and the button that does it.
 async fn archive_page(
@@ -380,21 +365,29 @@ async fn archive_page(
     let Some(found) = found else {
         return not_found_page(&staff, Some(&scope));
     };
-    let shell = Shell::new(
+    let name = found.name;
+    confirm::page(
         &staff,
-        Some(&scope),
-        Some(Section::Settings),
-        "Offboard client",
-    );
-    render(
-        StatusCode::OK,
-        &ArchivePage {
-            chrome: shell.chrome.clone(),
-            csrf_field: staff.csrf_field(),
-            shell: Some(shell),
-            action: scope.path(&format!("settings/clients/{client}/archive")),
+        &scope,
+        Section::Settings,
+        Confirmation {
+            question: format!("Offboard {name}?"),
             back: scope.path("settings/clients"),
-            name: found.name,
+            back_label: "Clients".into(),
+            consequences: vec![
+                Consequence::says(format!(
+                    "{name} will be archived. Its tickets, evidence, policies and audit log are \
+                     kept as they are, but nobody can work in it any more, its people lose \
+                     access to its portal, and no reminders, escalations or deliveries run for it."
+                )),
+                Consequence::says(
+                    "You can restore it from the clients page at any time: everything comes \
+                     back as it was.",
+                ),
+            ],
+            action: scope.path(&format!("settings/clients/{client}/archive")),
+            button: format!("Offboard {name}"),
+            cancel: "Cancel".into(),
         },
     )
 }
@@ -425,7 +418,7 @@ async fn set_archived(
     archived: bool,
 ) -> Response {
     let back = format!("/app/{segment}/settings/clients");
-    let (staff, Confirm {}) = match staff_form::<Confirm>(&state, &back, request).await {
+    let (staff, Confirmed {}) = match staff_form::<Confirmed>(&state, &back, request).await {
         Ok(found) => found,
         Err(response) => return response,
     };

@@ -218,8 +218,3 @@ pub(crate) fn refused(staff: &Staff, scope: &Scope, error: &Error) -> Response {
         e => failed(e),
     }
 }
-
-/// The fields of a form that only confirms (its CSRF token is checked by
-/// [`super::staff_form`]).
-#[derive(Debug, Default, serde::Deserialize)]
-pub(crate) struct Confirm {}
