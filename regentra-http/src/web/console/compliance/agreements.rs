@@ -591,7 +591,7 @@ pub async fn edit_page(
 /// Which of the page's forms failed, with its problems.
 enum Failed {
     None,
-    Details(AgreementForm, Vec<FieldError>),
+    Details(Box<AgreementForm>, Vec<FieldError>),
     Renewal(Vec<FieldError>),
 }
 
@@ -613,7 +613,7 @@ async fn show_edit(
             StatusCode::OK,
         ),
         Failed::Details(typed, errors) => (
-            FormView::new(typed, errors, documents),
+            FormView::new(*typed, errors, documents),
             FormView::new(renewal, Vec::new(), Vec::new()),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
@@ -692,7 +692,7 @@ pub async fn save(
         if renewing {
             Failed::Renewal(errors)
         } else {
-            Failed::Details(form.clone(), errors)
+            Failed::Details(Box::new(form.clone()), errors)
         }
     };
     let change = match change {
