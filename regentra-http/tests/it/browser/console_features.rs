@@ -1,7 +1,7 @@
 //! The framework features pages in a real browser: a client's compliance
 //! manager adopts HIPAA, ISO 27001, CMMC and the FTC Safeguards Rule,
 //! visits the BAA register (empty, then with an agreement added through
-//! its form), the Statement of Applicability, the SPRS score and the
+//! its form, then with an overdue renewal called out), the Statement of Applicability, the SPRS score and the
 //! qualified individual; each page passes axe-core and fits a phone.
 
 use serde_json::json;
@@ -67,6 +67,18 @@ async fn a_compliance_manager_visits_each_framework_feature_and_adds_a_baa() {
         .wait_for_text("The agreement was added to the register.")
         .await;
     browser.wait_for_text("Backblaze").await;
+    browser.check_page().await;
+    // A renewal long overdue (added over the API) is called out first.
+    d.boss
+        .post(
+            &format!("/v1/orgs/{}/hipaa/baas", d.acme),
+            json!({"vendor": "Carbonite", "services": "Offsite backup", "phi_access": "Stores ePHI",
+                   "status": "signed", "signed_on": "2020-01-10", "renewal_due": "2021-01-10"}),
+        )
+        .await;
+    browser.goto(&format!("{base}/baa")).await;
+    browser.wait_for_text("Needs attention").await;
+    browser.wait_for_text("Renewal overdue").await;
     browser.check_page().await;
     browser.click("Backblaze").await;
     browser.wait_for_text("Terminate agreement").await;
