@@ -242,6 +242,24 @@ impl Regentra {
         )
     }
 
+    /// One agreement of the register.
+    pub async fn agreement(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        id: AgreementId,
+    ) -> Result<Agreement> {
+        self.authorize_all(principal, org, Permission::FrameworksRead)
+            .await?;
+        self.require_adopted(org, "hipaa", "the business associate agreement register")
+            .await?;
+        Ok(
+            store::require::<Agreement>(self.store(), Scope::Org(org), id.0)
+                .await?
+                .value,
+        )
+    }
+
     /// A page of the signed agreements whose renewal falls within `days`
     /// days from today (or is already overdue), soonest first: a walk of
     /// the `renewal` index up to the horizon.

@@ -16,6 +16,7 @@ mod console_assets;
 mod console_compliance;
 mod console_controls;
 mod console_desk;
+mod console_features;
 mod console_kb;
 mod console_pages;
 mod console_policies;

@@ -642,9 +642,25 @@ pub async fn framework_features_unlock_with_adoption(store: Arc<dyn Store>) {
         other => panic!("BAA tracking must wait for HIPAA, got {other:?}"),
     }
     f.adopt("hipaa").await;
-    r.add_agreement(&f.officer, f.org, baa("Backblaze", 20))
+    let backblaze = r
+        .add_agreement(&f.officer, f.org, baa("Backblaze", 20))
         .await
         .expect("BAA");
+    assert_eq!(
+        r.agreement(&f.manager, f.org, backblaze.id)
+            .await
+            .expect("one agreement"),
+        backblaze
+    );
+    expect_not_found(
+        r.agreement(
+            &f.manager,
+            f.org,
+            crate::ids::AgreementId(Uuid::from_u128(7)),
+        )
+        .await,
+        "an agreement that is not in the register",
+    );
     r.add_agreement(&f.officer, f.org, baa("Datto", 200))
         .await
         .expect("BAA");

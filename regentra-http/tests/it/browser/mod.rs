@@ -9,6 +9,7 @@ mod console;
 mod console_assets;
 mod console_compliance;
 mod console_controls;
+mod console_features;
 mod console_kb;
 mod console_policies;
 mod console_settings;

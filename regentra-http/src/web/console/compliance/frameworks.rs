@@ -22,8 +22,8 @@ use regentra_core::{Error, FieldError};
 use serde::Deserialize;
 
 use super::{
-    Tab, all_adoptions, control_href, download, not_allowed, org_allowing, percent, refused,
-    requirement_badge, tabs, workspace,
+    FeatureLink, Tab, all_adoptions, control_href, download, feature_of, not_allowed, org_allowing,
+    percent, refused, requirement_badge, tabs, workspace,
 };
 use crate::server::AppState;
 use crate::web::console::Done;
@@ -73,6 +73,8 @@ struct Card {
     kept: bool,
     score: Option<String>,
     gap_href: String,
+    /// The framework's own page (its BAA register, SoA ...), once adopted.
+    feature: Option<FeatureLink>,
     settings: Settings,
     scoped_out: Vec<ScopedOut>,
     /// The problems of this card's last form, by field.
@@ -175,6 +177,9 @@ async fn show(
                 kept: adoption.is_some_and(|a| !a.active),
                 score: analysis.framework(&f.key).map(|g| percent(g.score)),
                 gap_href: scope.path(&format!("compliance/frameworks/{}", f.key)),
+                feature: feature_of(&f.key)
+                    .filter(|_| adopted)
+                    .map(|feature| feature.link(scope)),
                 settings: adoption
                     .filter(|a| a.active)
                     .map(settings_of)
@@ -672,6 +677,7 @@ struct GapPage {
     exports: Vec<(&'static str, String)>,
     frameworks_href: String,
     filtered: bool,
+    feature: Option<FeatureLink>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -790,6 +796,7 @@ pub async fn gaps(
             exports,
             frameworks_href: scope.path("compliance/frameworks"),
             filtered: wanted.is_some(),
+            feature: feature_of(&gaps.framework).map(|f| f.link(&scope)),
         },
     )
 }

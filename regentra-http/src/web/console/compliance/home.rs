@@ -9,7 +9,10 @@ use axum::response::Response;
 use chrono_tz::Tz;
 use regentra_core::compliance::gap::StatusTotals;
 
-use super::{Tab, all_assessments, control_badge, control_href, percent, refused, tabs, workspace};
+use super::{
+    FeatureLink, Tab, all_assessments, control_badge, control_href, feature_of, percent, refused,
+    tabs, workspace,
+};
 use crate::server::AppState;
 use crate::web::display::Badge;
 use crate::web::{Chrome, render};
@@ -71,6 +74,8 @@ struct HomePage {
     total: StatusTotals,
     start: Vec<StartControl>,
     progress: Vec<Progress>,
+    /// The pages of the adopted frameworks that bring their own.
+    features: Vec<FeatureLink>,
 }
 
 /// `GET /app/{org}/compliance`.
@@ -175,6 +180,12 @@ pub async fn page(
         });
     }
 
+    let features = analysis
+        .frameworks
+        .iter()
+        .filter_map(|f| feature_of(&f.framework))
+        .map(|f| f.link(&scope))
+        .collect();
     let client = staff.scope_name(&scope);
     let shell = Shell::new(
         &staff,
@@ -197,6 +208,7 @@ pub async fn page(
             total,
             start,
             progress,
+            features,
         },
     )
 }

@@ -7,13 +7,19 @@
 //!
 //! Everything shown comes from the core's compliance operations (the gap
 //! analysis, the adoptions, the recorded assessments and their pure
-//! comparison). A page offers a form only to a role the core would let
-//! through (adopting: admins and compliance managers; assessments: also
-//! compliance officers); a form posted by anyone else is the 404 page,
-//! and the core decides again. The controls and evidence pages under
+//! comparison). Four frameworks bring pages of their own (see
+//! [`features`]): HIPAA's business associate agreement register
+//! ([`agreements`]), ISO 27001's Statement of Applicability, CMMC's SPRS
+//! score with its plan of action, and the FTC Safeguards Rule's qualified
+//! individual. A page offers a form only to a role the core would let
+//! through (adopting and the qualified individual: admins and compliance
+//! managers; assessments and agreements: also compliance officers); a
+//! form posted by anyone else is the 404 page, and the core decides again. The controls and evidence pages under
 //! `/compliance/controls` and `/compliance/evidence` are their own module's.
 
+pub mod agreements;
 pub mod assessments;
+pub mod features;
 pub mod frameworks;
 pub mod home;
 
@@ -67,6 +73,81 @@ pub fn routes() -> Router<AppState> {
             "/app/{scope}/compliance/assessments/compare",
             get(assessments::compare),
         )
+        .route(
+            "/app/{scope}/compliance/baa",
+            get(agreements::register).post(agreements::add),
+        )
+        .route(
+            "/app/{scope}/compliance/baa/{agreement}",
+            get(agreements::edit_page).post(agreements::save),
+        )
+        .route("/app/{scope}/compliance/soa", get(features::soa))
+        .route("/app/{scope}/compliance/soa/export", get(features::soa_csv))
+        .route("/app/{scope}/compliance/sprs", get(features::sprs))
+        .route(
+            "/app/{scope}/compliance/ftc",
+            get(features::ftc).post(features::set_qualified_individual),
+        )
+}
+
+/// A framework's own page: what it is called and where it lives.
+#[derive(Debug, Clone)]
+pub struct Feature {
+    pub framework: &'static str,
+    /// The framework's short name, for pages that do not read the catalog.
+    pub framework_name: &'static str,
+    pub label: &'static str,
+    /// The path under `/app/{org}/compliance/`.
+    pub key: &'static str,
+}
+
+/// The frameworks that bring a page of their own, in the catalog's order.
+pub const FEATURES: [Feature; 4] = [
+    Feature {
+        framework: "hipaa",
+        framework_name: "HIPAA",
+        label: "Business associate agreements",
+        key: "baa",
+    },
+    Feature {
+        framework: "cmmc",
+        framework_name: "CMMC",
+        label: "SPRS score and plan of action",
+        key: "sprs",
+    },
+    Feature {
+        framework: "ftc-safeguards",
+        framework_name: "FTC Safeguards Rule",
+        label: "Qualified individual",
+        key: "ftc",
+    },
+    Feature {
+        framework: "iso27001",
+        framework_name: "ISO/IEC 27001",
+        label: "Statement of Applicability",
+        key: "soa",
+    },
+];
+
+/// The page of a framework's own feature, if it has one.
+pub fn feature_of(framework: &str) -> Option<&'static Feature> {
+    FEATURES.iter().find(|f| f.framework == framework)
+}
+
+/// A link to a framework's own page.
+#[derive(Debug, Clone)]
+pub struct FeatureLink {
+    pub label: &'static str,
+    pub href: String,
+}
+
+impl Feature {
+    pub fn link(&self, scope: &Scope) -> FeatureLink {
+        FeatureLink {
+            label: self.label,
+            href: scope.path(&format!("compliance/{}", self.key)),
+        }
+    }
 }
 
 /// One of the tabs every workspace page shows.
