@@ -26,6 +26,7 @@ use serde::Deserialize;
 use super::features::{Day, day, not_adopted, not_adopted_page, parse_day};
 use super::{FEATURES, Tab, control_href, not_allowed, org_allowing, refused, tabs, workspace};
 use crate::server::AppState;
+use crate::web::console::Done;
 use crate::web::console::{Scope, Section, Shell, Staff, not_found_page, staff_form};
 use crate::web::display::Badge;
 use crate::web::{Chrome, CsrfField, render};
@@ -288,21 +289,16 @@ struct RegisterPage {
     control_href: String,
     gap_href: String,
     frameworks_href: String,
-    notice: Option<&'static str>,
+    notice: Option<String>,
     /// The add form failed: open it and focus its alert.
     failed: bool,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct DoneQuery {
-    done: Option<String>,
 }
 
 /// `GET /app/{org}/compliance/baa`.
 pub async fn register(
     State(state): State<AppState>,
     Path(segment): Path<String>,
-    Query(query): Query<DoneQuery>,
+    Query(query): Query<Done>,
     headers: HeaderMap,
 ) -> Response {
     let path = format!("/app/{segment}/compliance/baa");
@@ -310,13 +306,12 @@ pub async fn register(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let notice = query.done.as_deref().and_then(|done| match done {
-        "added" => Some("The agreement was added to the register."),
-        "saved" => Some("The agreement was saved."),
-        "renewed" => Some("The agreement was renewed."),
-        "terminated" => Some("The agreement was terminated."),
-        _ => None,
-    });
+    let notice = query.notice(&[
+        ("added", "The agreement was added to the register."),
+        ("saved", "The agreement was saved."),
+        ("renewed", "The agreement was renewed."),
+        ("terminated", "The agreement was terminated."),
+    ]);
     show_register(&state, &staff, &scope, org, notice, None).await
 }
 
@@ -367,7 +362,7 @@ async fn show_register(
     staff: &Staff,
     scope: &Scope,
     org: OrgId,
-    notice: Option<&'static str>,
+    notice: Option<String>,
     failure: Option<(AgreementForm, Vec<FieldError>)>,
 ) -> Response {
     let agreements = match all_agreements(state, &staff.caller, org).await {

@@ -28,6 +28,7 @@ use super::{
     refused, requirement_badge, tabs, workspace,
 };
 use crate::server::AppState;
+use crate::web::console::Done;
 use crate::web::console::{Scope, Section, Shell, Staff, not_found_page, staff_form};
 use crate::web::display::Badge;
 use crate::web::{Chrome, CsrfField, render};
@@ -425,7 +426,7 @@ struct FtcPage {
     form: QualifiedForm,
     accounts: Vec<Account>,
     errors: BTreeMap<String, String>,
-    notice: Option<&'static str>,
+    notice: Option<String>,
     csrf_field: CsrfField,
     action: String,
     settings_href: String,
@@ -446,11 +447,6 @@ struct Designated {
     employer: Option<String>,
     account: Option<String>,
     designated_on: Day,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct FtcQuery {
-    done: Option<String>,
 }
 
 /// The FTC Safeguards profile of the org, if the framework is adopted.
@@ -475,7 +471,7 @@ async fn ftc_profile(
 pub async fn ftc(
     State(state): State<AppState>,
     Path(segment): Path<String>,
-    axum::extract::Query(query): axum::extract::Query<FtcQuery>,
+    axum::extract::Query(query): axum::extract::Query<Done>,
     headers: HeaderMap,
 ) -> Response {
     let path = format!("/app/{segment}/compliance/ftc");
@@ -483,8 +479,7 @@ pub async fn ftc(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let notice =
-        (query.done.as_deref() == Some("saved")).then_some("The qualified individual was saved.");
+    let notice = query.notice(&[("saved", "The qualified individual was saved.")]);
     show_ftc(&state, &staff, &scope, org, None, Vec::new(), notice).await
 }
 
@@ -495,7 +490,7 @@ async fn show_ftc(
     org: OrgId,
     typed: Option<QualifiedForm>,
     errors: Vec<FieldError>,
-    notice: Option<&'static str>,
+    notice: Option<String>,
 ) -> Response {
     let profile = match ftc_profile(state, staff, org).await {
         Ok(Some(profile)) => profile,
