@@ -11,6 +11,7 @@ mod console_compliance;
 mod console_controls;
 mod console_kb;
 mod console_policies;
+mod console_portal_settings;
 mod console_settings;
 mod errors;
 mod password_reset;
