@@ -1,8 +1,8 @@
 //! The client portal's settings in a real browser: an MSP admin changes a
 //! client's display name and colors and the preview follows as they type,
 //! without a reload (a color picked or typed, a contrast too low said with
-//! its ratio); saved, the settings hold. The page passes axe-core and fits
-//! a phone.
+//! its ratio); saved, the settings hold; a host name claimed shows the
+//! record to publish. The page passes axe-core and fits a phone.
 
 use serde_json::{Value, json};
 
@@ -99,4 +99,15 @@ async fn the_preview_follows_the_name_and_colors_as_they_are_typed_and_saved() {
     assert_eq!(saved["branding"]["primary_color"], "#0b5394");
     assert_eq!(saved["branding"]["accent_color"], "#1e6b3a");
     assert_eq!(saved["show_compliance_dashboard"], true);
+
+    // A host name: its pending claim and the record to publish.
+    browser.fill("hostname", "help.acme.test").await;
+    browser.click("Save host name").await;
+    browser.wait_for_text("Publish the TXT record below").await;
+    browser.wait_for_text("Pending").await;
+    assert_eq!(
+        browser.field_value("TXT record name").await,
+        "_regentra-challenge.help.acme.test"
+    );
+    browser.check_page().await;
 }
