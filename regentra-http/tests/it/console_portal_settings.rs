@@ -164,7 +164,9 @@ async fn branding_saved_in_the_console_shows_on_the_real_portal() {
         taken.html
     );
     assert!(
-        taken.field_error("slug").is_some_and(|e| e.contains("another")),
+        taken
+            .field_error("slug")
+            .is_some_and(|e| e.contains("another")),
         "{}",
         taken.html
     );
@@ -387,7 +389,11 @@ async fn a_host_name_set_in_the_console_shows_its_record_and_is_checked_in_dns()
         .await;
     assert_eq!(checked.status, StatusCode::SEE_OTHER, "{}", checked.html);
     let verified = boss.get(checked.location()).await;
-    assert!(verified.shows("Verified by its DNS record"), "{}", verified.html);
+    assert!(
+        verified.shows("Verified by its DNS record"),
+        "{}",
+        verified.html
+    );
     assert!(verified.html.contains("href=\"http://help.acme.test/\""));
     let claim = d
         .boss
@@ -551,7 +557,7 @@ async fn on_host(server: &Server, host: &str, path: &str) -> StatusCode {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_archived_clients_portal_and_invitations_answer_as_unknown_until_it_is_restored() {
+async fn an_archived_clients_portal_answers_as_unknown_until_it_is_restored() {
     let server = Server::embedded().await;
     let d = desk(&server).await;
     let boss = signed_in(&server, "boss@msp.test").await;
@@ -580,16 +586,6 @@ async fn an_archived_clients_portal_and_invitations_answer_as_unknown_until_it_i
             StatusCode::OK,
         )
         .await;
-    // An invitation sent before the offboarding.
-    d.boss
-        .ok(
-            M::POST,
-            &format!("/v1/orgs/{}/invitations", d.acme),
-            Some(json!({"email": "nia@acme.test", "role": "employee"})),
-            StatusCode::ACCEPTED,
-        )
-        .await;
-    let invitation = link_token(&server, "nia@acme.test", EmailKind::Invitation).await;
     let logo = {
         let page = Browser::new(&server.base)
             .get("/portal/acme-help/sign-in")
@@ -662,37 +658,7 @@ async fn an_archived_clients_portal_and_invitations_answer_as_unknown_until_it_i
         "no reset email"
     );
 
-    // The invitation sent before: its link is as unknown, on the page and
-    // over the API, and accepting it makes no account and no membership.
-    let invite = visitor.get(&format!("/invite?token={invitation}")).await;
-    assert_eq!(invite.status, StatusCode::GONE, "{}", invite.html);
-    assert!(invite.shows("Is not a valid invitation link"), "{}", invite.html);
-    let accept = server
-        .anonymous()
-        .call(
-            M::POST,
-            "/v1/invitations/accept",
-            Some(json!({"token": invitation, "name": "Nia", "password": PASSWORD})),
-        )
-        .await;
-    assert_eq!(
-        accept.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        accept.text
-    );
-    assert_eq!(accept.body["errors"][0]["field"], "token");
-    let login = server
-        .anonymous()
-        .call(
-            M::POST,
-            "/v1/auth/login",
-            Some(json!({"email": "nia@acme.test", "password": PASSWORD})),
-        )
-        .await;
-    assert_eq!(login.status, StatusCode::UNAUTHORIZED, "no account was made");
-
-    // Restored: every door opens again, and the invitation works.
+    // Restored: every door opens again.
     let restored = boss
         .post(
             &format!("/app/{}/settings/clients/{}/restore", d.msp, d.acme),
@@ -701,22 +667,210 @@ async fn an_archived_clients_portal_and_invitations_answer_as_unknown_until_it_i
         .await;
     assert_eq!(restored.status, StatusCode::SEE_OTHER, "{}", restored.html);
     doors(StatusCode::OK).await;
-    let accepted = server
-        .anonymous()
-        .call(
-            M::POST,
-            "/v1/invitations/accept",
-            Some(json!({"token": invitation, "name": "Nia", "password": PASSWORD})),
-        )
-        .await;
-    assert!(accepted.status.is_success(), "{}", accepted.text);
-    // Nia is a member now: the portal lets her in.
-    let nia = Browser::new(&server.base);
-    let page = nia
+    let ann = Browser::new(&server.base);
+    let page = ann
         .post(
             "/portal/acme-help/sign-in",
-            &[("email", "nia@acme.test"), ("password", PASSWORD)],
+            &[("email", "ann@acme.test"), ("password", PASSWORD)],
         )
         .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.html);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invitation_to_an_archived_client_makes_nobody_a_member_until_it_is_restored() {
+    let server = Server::embedded().await;
+    let d = desk(&server).await;
+    // Sent before the offboarding: to a new person, and to Ivy, who has an
+    // account (in Initech).
+    for email in ["nia@acme.test", "ivy@initech.test"] {
+        d.boss
+            .ok(
+                M::POST,
+                &format!("/v1/orgs/{}/invitations", d.acme),
+                Some(json!({"email": email, "role": "employee"})),
+                StatusCode::ACCEPTED,
+            )
+            .await;
+    }
+    let nia = link_token(&server, "nia@acme.test", EmailKind::Invitation).await;
+    let ivy_link = link_token(&server, "ivy@initech.test", EmailKind::Invitation).await;
+    let ivy = server.login("ivy@initech.test", PASSWORD).await;
+    d.boss
+        .ok(
+            M::POST,
+            &format!("/v1/orgs/{}/clients/{}/archive", d.msp, d.acme),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+
+    // The links answer as unknown ones, on the page and over the API, and
+    // accepting makes no account and no membership.
+    let visitor = Browser::new(&server.base);
+    let invite = visitor.get(&format!("/invite?token={nia}")).await;
+    assert_eq!(invite.status, StatusCode::GONE, "{}", invite.html);
+    assert!(
+        invite.shows("Is not a valid invitation link"),
+        "{}",
+        invite.html
+    );
+    let lookup = server
+        .anonymous()
+        .call(
+            M::POST,
+            "/v1/invitations/lookup",
+            Some(json!({"token": nia})),
+        )
+        .await;
+    assert_eq!(
+        lookup.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        lookup.text
+    );
+    let accept = |token: String| {
+        let server = &server;
+        async move {
+            server
+                .anonymous()
+                .call(
+                    M::POST,
+                    "/v1/invitations/accept",
+                    Some(json!({"token": token, "name": "Nia", "password": PASSWORD})),
+                )
+                .await
+        }
+    };
+    let refused = accept(nia.clone()).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert_eq!(refused.body["errors"][0]["field"], "token");
+    let login = server
+        .anonymous()
+        .call(
+            M::POST,
+            "/v1/auth/login",
+            Some(json!({"email": "nia@acme.test", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(
+        login.status,
+        StatusCode::UNAUTHORIZED,
+        "no account was made"
+    );
+    let consent = ivy
+        .call(
+            M::POST,
+            "/v1/invitations/accept",
+            Some(json!({"token": ivy_link})),
+        )
+        .await;
+    assert_eq!(
+        consent.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        consent.text
+    );
+    let members = |org: &str| {
+        let boss = &d.boss;
+        let path = format!("/v1/orgs/{org}/directory");
+        async move { boss.get(&path).await }
+    };
+
+    // Restored: both links work again (they have not expired).
+    d.boss
+        .ok(
+            M::POST,
+            &format!("/v1/orgs/{}/clients/{}/restore", d.msp, d.acme),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    let before = members(&d.acme).await;
+    assert!(
+        !before.to_string().contains("ivy@initech.test")
+            && !before.to_string().contains("nia@acme.test"),
+        "nobody joined while it was archived: {before}"
+    );
+    let accepted = accept(nia).await;
+    assert!(accepted.status.is_success(), "{}", accepted.text);
+    let consent = ivy
+        .call(
+            M::POST,
+            "/v1/invitations/accept",
+            Some(json!({"token": ivy_link})),
+        )
+        .await;
+    assert!(consent.status.is_success(), "{}", consent.text);
+    let after = members(&d.acme).await.to_string();
+    assert!(
+        after.contains("ivy@initech.test") && after.contains("nia@acme.test"),
+        "{after}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_platform_operator_approves_a_host_name_without_its_record() {
+    let server = Server::embedded().await;
+    let d = desk(&server).await;
+    // The platform's operator, given a password and a seat in Acme so the
+    // console reaches it.
+    let operator = server.admin();
+    let email = regentra_http::cli::serve::DEFAULT_ADMIN_EMAIL;
+    operator
+        .ok(
+            M::PUT,
+            "/v1/me/password",
+            Some(json!({"password": PASSWORD})),
+            StatusCode::NO_CONTENT,
+        )
+        .await;
+    operator
+        .post(
+            &format!("/v1/orgs/{}/members", d.acme),
+            json!({"email": email, "name": "Platform operator", "role": "org_admin"}),
+        )
+        .await;
+    let boss = signed_in(&server, "boss@msp.test").await;
+    let path = page_path(&d.acme);
+    let csrf = token(&boss.get(&path).await);
+    boss.post(&path, &fields(&csrf, &[])).await;
+    boss.post(
+        &format!("{path}/hostname"),
+        &[("csrf_token", &csrf), ("hostname", "help.acme.test")],
+    )
+    .await;
+
+    let op = signed_in(&server, email).await;
+    let shown = op.get(&path).await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.html);
+    assert!(
+        shown
+            .html
+            .contains(&format!("action=\"{path}/hostname/approve\"")),
+        "{}",
+        shown.html
+    );
+    let approved = op
+        .post(
+            &format!("{path}/hostname/approve"),
+            &[("csrf_token", &token(&shown))],
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::SEE_OTHER, "{}", approved.html);
+    let verified = boss.get(&path).await;
+    assert!(
+        verified.shows("Verified by a platform operator"),
+        "{}",
+        verified.html
+    );
+    assert!(
+        !verified.html.contains("/hostname/check\""),
+        "nothing left to check"
+    );
 }

@@ -24,8 +24,7 @@ async fn eventually(browser: &Chromium, script: &str, wanted: Value) {
     panic!("{script} was {last}, not {wanted}");
 }
 
-const PREVIEW_NAME: &str =
-    "return document.querySelector('[data-preview-name]').textContent;";
+const PREVIEW_NAME: &str = "return document.querySelector('[data-preview-name]').textContent;";
 const PREVIEW_HEADER: &str = "return getComputedStyle(document.querySelector(\
      '[data-portal-preview] .site-header')).backgroundColor;";
 const PREVIEW_SCORE: &str = "return getComputedStyle(document.querySelector(\
@@ -65,7 +64,9 @@ async fn the_preview_follows_the_name_and_colors_as_they_are_typed_and_saved() {
         )
         .await;
     assert_eq!(browser.field_value("accent_color").await, "#1e6b3a");
-    browser.click_field("Show the compliance status (each framework's score)").await;
+    browser
+        .click_field("Show the compliance status (each framework's score)")
+        .await;
     eventually(&browser, PREVIEW_SCORE, json!("rgb(30, 107, 58)")).await;
 
     // Too light for white text: said with its ratio, then put right.
@@ -80,7 +81,9 @@ async fn the_preview_follows_the_name_and_colors_as_they_are_typed_and_saved() {
     )
     .await;
     assert_eq!(
-        browser.script("return window.notReloaded === true;", vec![]).await,
+        browser
+            .script("return window.notReloaded === true;", vec![])
+            .await,
         json!(true),
         "the preview changed without a reload"
     );

@@ -20,8 +20,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use regentra_core::ids::OrgId;
 use regentra_core::portal::{
-    BrandingUpdate, HostnameClaim, LOGO_MAX_BYTES, MIN_TEXT_CONTRAST, PortalSettings,
-    PortalUpdate, VerifiedBy, contrast_ratio,
+    BrandingUpdate, HostnameClaim, LOGO_MAX_BYTES, MIN_TEXT_CONTRAST, PortalSettings, PortalUpdate,
+    VerifiedBy, contrast_ratio,
 };
 use regentra_core::rbac::Permission;
 use regentra_core::{Error, FieldError};
@@ -57,7 +57,10 @@ pub fn routes() -> Router<AppState> {
                 .post(upload_logo)
                 .layer(DefaultBodyLimit::max(8 * LOGO_MAX_BYTES)),
         )
-        .route("/app/{scope}/settings/portal/logo/remove", post(remove_logo))
+        .route(
+            "/app/{scope}/settings/portal/logo/remove",
+            post(remove_logo),
+        )
         .route("/app/{scope}/settings/portal/hostname", post(set_hostname))
         .route(
             "/app/{scope}/settings/portal/hostname/check",
@@ -307,9 +310,7 @@ async fn page(
             "saved" => "Portal settings saved.",
             "logo" => "Logo uploaded: the portal shows it now.",
             "logo_removed" => "Logo removed.",
-            "hostname" => {
-                "Host name saved. Publish the TXT record below, then check it."
-            }
+            "hostname" => "Host name saved. Publish the TXT record below, then check it.",
             "hostname_removed" => "Host name removed: the portal is served at its address only.",
             "verified" => "Host name verified: the portal is served there now.",
             _ => return None,
@@ -690,25 +691,30 @@ async fn upload_logo(
         if !browser::origin_is_ours(&headers, &state) {
             return crate::web::forbidden();
         }
-        let bytes =
-            match upload::read_small_file(&staff.secret, "logo", LOGO_MAX_BYTES, form).await {
-                Ok(bytes) => bytes,
-                Err(Refusal::Forged) => return crate::web::forbidden(),
-                Err(_) => {
-                    return message(
-                        StatusCode::BAD_REQUEST,
-                        None,
-                        "The form could not be read",
-                        "The form arrived incomplete. Go back and send it again.",
-                    );
-                }
-            };
+        let bytes = match upload::read_small_file(&staff.secret, "logo", LOGO_MAX_BYTES, form).await
+        {
+            Ok(bytes) => bytes,
+            Err(Refusal::Forged) => return crate::web::forbidden(),
+            Err(_) => {
+                return message(
+                    StatusCode::BAD_REQUEST,
+                    None,
+                    "The form could not be read",
+                    "The form arrived incomplete. Go back and send it again.",
+                );
+            }
+        };
         let Some((scope, org)) = managed(&staff, &segment) else {
             return not_managed(&staff, &segment);
         };
         staff.caller = staff.caller.with_request(meta);
         let result = match bytes {
-            Some(bytes) => state.regentra.set_portal_logo(&staff.caller, org, bytes).await,
+            Some(bytes) => {
+                state
+                    .regentra
+                    .set_portal_logo(&staff.caller, org, bytes)
+                    .await
+            }
             None => Err(Error::invalid("logo", "choose an image to upload")),
         };
         let errors = match result {
