@@ -400,6 +400,41 @@ async fn a_host_name_set_in_the_console_shows_its_record_and_is_checked_in_dns()
         .get(&format!("/v1/orgs/{}/portal/hostname", d.acme))
         .await;
     assert_eq!(claim["claim"]["status"], "verified");
+
+    // Globex claims the same name and even proves it: taken, by the field.
+    let globex = page_path(&d.globex);
+    boss.post(
+        &format!("{globex}/hostname"),
+        &[("csrf_token", &csrf), ("hostname", "help.acme.test")],
+    )
+    .await;
+    let squat = boss.get(&globex).await;
+    assert!(squat.shows("Pending"), "{}", squat.html);
+    let at = squat
+        .html
+        .find("value=\"regentra-verify=")
+        .expect("Globex's own TXT value");
+    let squat_value = &squat.html[at + 7..];
+    dns.txt(record, &squat_value[..squat_value.find('"').expect("end")]);
+    let taken = boss
+        .post(
+            &format!("{globex}/hostname/check"),
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(
+        taken.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        taken.html
+    );
+    assert!(
+        taken
+            .field_error("hostname")
+            .is_some_and(|e| e.contains("another organization")),
+        "{}",
+        taken.html
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

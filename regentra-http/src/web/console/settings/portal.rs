@@ -170,6 +170,8 @@ struct FieldErrors {
     logo_url: Option<String>,
     logo: Option<String>,
     hostname: Option<String>,
+    /// A field the page has no place for (none today): said above the form.
+    other: Option<String>,
 }
 
 impl FieldErrors {
@@ -178,18 +180,21 @@ impl FieldErrors {
     fn of(errors: Vec<FieldError>) -> Self {
         let mut found = Self::default();
         for e in errors {
-            let slot = match e.field.trim_start_matches("branding.") {
-                "slug" => &mut found.slug,
-                "display_name" => &mut found.display_name,
-                "primary_color" => &mut found.primary_color,
-                "accent_color" => &mut found.accent_color,
-                "welcome_text" => &mut found.welcome_text,
-                "logo_url" => &mut found.logo_url,
-                "logo" => &mut found.logo,
-                "hostname" => &mut found.hostname,
-                _ => &mut found.slug,
+            let name = e.field.trim_start_matches("branding.");
+            let (slot, message) = match name {
+                "slug" => (&mut found.slug, sentence(&e.message)),
+                "display_name" => (&mut found.display_name, sentence(&e.message)),
+                "primary_color" => (&mut found.primary_color, sentence(&e.message)),
+                "accent_color" => (&mut found.accent_color, sentence(&e.message)),
+                "welcome_text" => (&mut found.welcome_text, sentence(&e.message)),
+                "logo_url" => (&mut found.logo_url, sentence(&e.message)),
+                "logo" => (&mut found.logo, sentence(&e.message)),
+                "hostname" => (&mut found.hostname, sentence(&e.message)),
+                _ => (
+                    &mut found.other,
+                    format!("{}: {}", e.field, sentence(&e.message)),
+                ),
             };
-            let message = sentence(&e.message);
             *slot = Some(match slot.take() {
                 Some(earlier) => format!("{earlier} {message}"),
                 None => message,
@@ -206,6 +211,7 @@ impl FieldErrors {
             &self.accent_color,
             &self.welcome_text,
             &self.logo_url,
+            &self.other,
         ]
         .iter()
         .any(|e| e.is_some())
