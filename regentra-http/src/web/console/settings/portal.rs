@@ -697,6 +697,10 @@ async fn upload_logo(
         if !browser::origin_is_ours(&headers, &state) {
             return crate::web::forbidden();
         }
+        // Someone who may not change the portal: nothing of the form is read.
+        let Some((scope, org)) = managed(&staff, &segment) else {
+            return not_managed(&staff, &segment);
+        };
         let bytes = match upload::read_small_file(&staff.secret, "logo", LOGO_MAX_BYTES, form).await
         {
             Ok(bytes) => bytes,
@@ -709,9 +713,6 @@ async fn upload_logo(
                     "The form arrived incomplete. Go back and send it again.",
                 );
             }
-        };
-        let Some((scope, org)) = managed(&staff, &segment) else {
-            return not_managed(&staff, &segment);
         };
         staff.caller = staff.caller.with_request(meta);
         let result = match bytes {
