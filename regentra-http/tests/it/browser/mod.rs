@@ -12,6 +12,7 @@ mod console_controls;
 mod console_features;
 mod console_kb;
 mod console_policies;
+mod console_portal_settings;
 mod console_settings;
 mod errors;
 mod password_reset;
