@@ -125,7 +125,10 @@ impl NewAgreement {
         if let (Some(signed), Some(renewal)) = (self.signed_on, self.renewal_due)
             && renewal <= signed
         {
-            errors.push(FieldError::new("renewal_due", "must be after signed_on"));
+            errors.push(FieldError::new(
+                "renewal_due",
+                "must be after the date it was signed",
+            ));
         }
         if errors.is_empty() {
             Ok(self)

@@ -139,7 +139,10 @@ struct SoaRow {
 
 /// The Annex A controls of one theme, in the catalog's order.
 struct Theme {
+    /// The catalog's key, which groups the rows.
     name: String,
+    /// Its heading, as the standard words it.
+    title: String,
     slug: String,
     rows: Vec<SoaRow>,
 }
@@ -203,6 +206,7 @@ pub async fn soa(
             Some(theme) if theme.name == e.theme => theme.rows.push(row),
             _ => themes.push(Theme {
                 slug: slug(&e.theme),
+                title: theme_title(&e.theme),
                 name: e.theme.clone(),
                 rows: vec![row],
             }),
@@ -232,6 +236,24 @@ pub async fn soa(
             frameworks_href: scope.path("compliance/frameworks"),
         },
     )
+}
+
+/// A theme as ISO/IEC 27001:2022 heads it in Annex A, from the catalog's
+/// key for it.
+fn theme_title(theme: &str) -> String {
+    match theme {
+        "organizational" => "Organizational controls (A.5)".to_owned(),
+        "people" => "People controls (A.6)".to_owned(),
+        "physical" => "Physical controls (A.7)".to_owned(),
+        "technological" => "Technological controls (A.8)".to_owned(),
+        other => {
+            let mut chars = other.chars();
+            chars
+                .next()
+                .map(|first| first.to_uppercase().chain(chars).collect())
+                .unwrap_or_default()
+        }
+    }
 }
 
 /// A theme's name as an element id.

@@ -42,6 +42,7 @@ const KINDS: &[(&str, &str)] = &[
     ("framework.", "Frameworks"),
     ("control.", "Controls"),
     ("evidence.", "Evidence"),
+    ("baa.", "Business associate agreements"),
     ("policy.", "Policies"),
     ("campaign.", "Campaigns"),
     ("portal.", "Portal"),
