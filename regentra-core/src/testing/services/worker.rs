@@ -314,52 +314,47 @@ pub async fn a_partly_failed_delivery_remembers_the_targets_it_reached(store: Ar
     assert!(due[0].reached.is_empty(), "a new entry reached no one yet");
     let id = due[0].id;
     let first_retry = chrono::Duration::seconds(30);
-    let operator = "operator-hook".to_owned();
-    let tenant = "tenant-hook".to_owned();
+    let operator = "operator-hook";
     let failed = r
         .mark_notification_failed_after_reaching(
             f.c.org,
             id,
-            std::slice::from_ref(&operator),
+            &[operator.to_owned()],
             "the escalation's webhook answered 503",
             first_retry,
         )
         .await
         .expect("failed");
     assert_eq!(failed.attempts, 1);
-    assert_eq!(failed.reached, [operator.clone()]);
+    assert_eq!(failed.reached, [operator]);
     f.c.clock.set(failed.next_attempt_at);
     let retry = r
         .notifications_due(f.c.org, Deliveries::All, 10)
         .await
         .expect("due");
     assert_eq!(retry.len(), 1, "still due for the target it missed");
-    assert_eq!(
-        retry[0].reached,
-        [operator.clone()],
-        "the retry knows whom to skip"
-    );
+    assert_eq!(retry[0].reached, [operator], "the retry knows whom to skip");
     // Failing again (the operator's hook was skipped, the tenant's failed):
     // the reached target stays, once.
     let again = r
         .mark_notification_failed_after_reaching(
             f.c.org,
             id,
-            std::slice::from_ref(&operator),
+            &[operator.to_owned()],
             "503",
             first_retry,
         )
         .await
         .expect("failed");
     assert_eq!(again.attempts, 2);
-    assert_eq!(again.reached, [operator.clone()], "kept once");
+    assert_eq!(again.reached, [operator], "kept once");
     let plain = r
         .mark_notification_failed(f.c.org, id, "503", first_retry)
         .await
         .expect("failed");
     assert_eq!(
         plain.reached,
-        [operator.clone()],
+        [operator],
         "a failure reaching no one keeps those reached before"
     );
     f.c.clock.set(plain.next_attempt_at);
@@ -373,7 +368,6 @@ pub async fn a_partly_failed_delivery_remembers_the_targets_it_reached(store: Ar
         [operator],
         "the record of who took it stays"
     );
-    assert!(!delivered.reached.contains(&tenant));
     assert!(
         r.notifications_due(f.c.org, Deliveries::All, 10)
             .await
