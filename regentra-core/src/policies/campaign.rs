@@ -414,6 +414,22 @@ impl Regentra {
         )
     }
 
+    /// One campaign of the org, as those who read campaigns see it.
+    pub async fn campaign(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        campaign: CampaignId,
+    ) -> Result<Campaign> {
+        self.authorize_all(principal, org, Permission::CampaignsRead)
+            .await?;
+        Ok(
+            store::require::<Campaign>(self.store(), Scope::Org(org), campaign.0)
+                .await?
+                .value,
+        )
+    }
+
     /// Signed against assigned, overall and per role, with who is pending
     /// and overdue.
     pub async fn campaign_completion(

@@ -169,8 +169,11 @@ impl Regentra {
     }
 
     /// The portal served at `/portal/{slug}`, for the unauthenticated portal
-    /// page: `None` for an unknown slug and for a disabled portal alike, so
-    /// the page cannot tell which tenants have one switched off.
+    /// page: `None` for an unknown slug, a disabled portal and the portal of
+    /// an archived (offboarded) client alike, so the page cannot tell which
+    /// tenants have one switched off. Every public door of a portal (its
+    /// pages and logo, sign-in, password reset, its host name) starts here,
+    /// so an archived client's portal is shut until it is restored.
     pub async fn portal_by_slug(&self, slug: &str) -> Result<Option<PublicPortal>> {
         // No saved slug can fail the rules; skip the store for such paths.
         if slug_problem(slug).is_some() {
@@ -194,6 +197,10 @@ impl Regentra {
         else {
             return Ok(None);
         };
+        // Nobody acts in an archived client, so its portal is no one's door.
+        if organization.value.is_archived() {
+            return Ok(None);
+        }
         let mut branding = settings.branding;
         branding.display_name = branding.display_name.or(Some(organization.value.name));
         // An uploaded logo is served by the portal itself, under an address
@@ -335,6 +342,32 @@ impl Regentra {
         let bytes = self
             .store()
             .blob_chunk(public.org, file.blob, 0)
+            .await?
+            .ok_or_else(|| Error::storage(format!("portal logo {} lost its bytes", file.blob)))?;
+        Ok(Some((file.content_type, bytes)))
+    }
+
+    /// The org's uploaded portal logo, its type and bytes, for those who
+    /// read its portal settings: the console shows it before the portal is
+    /// enabled, when the portal's own address serves nothing. `None` when
+    /// none is uploaded.
+    pub async fn portal_logo_of(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+    ) -> Result<Option<(String, Vec<u8>)>> {
+        self.authorize_all(principal, org, Permission::OrgRead)
+            .await?;
+        let Some(file) = self
+            .portal_record(org)
+            .await?
+            .and_then(|s| s.value.branding.logo_file)
+        else {
+            return Ok(None);
+        };
+        let bytes = self
+            .store()
+            .blob_chunk(org, file.blob, 0)
             .await?
             .ok_or_else(|| Error::storage(format!("portal logo {} lost its bytes", file.blob)))?;
         Ok(Some((file.content_type, bytes)))

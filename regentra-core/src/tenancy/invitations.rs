@@ -751,6 +751,14 @@ impl Regentra {
             .filter(|i| bool::from(i.value.token_hash.as_bytes().ct_eq(hash.as_bytes())))
             .ok_or_else(unknown)?;
         found.value.check_usable(self.now())?;
+        // An archived client admits nobody: its link answers as an unknown
+        // one until the client is restored (the invitation itself is kept,
+        // and expires on its own clock meanwhile).
+        let org = store::require::<Organization>(self.store(), Scope::Platform, found.value.org.0)
+            .await?;
+        if org.value.is_archived() {
+            return Err(unknown());
+        }
         Ok(found)
     }
 

@@ -3,7 +3,8 @@
 //! (a form without it, or another session's, is refused before any file
 //! is read), its text fields kept whole up to a limit, and each file of
 //! its `attachments` field staged in the core (which bounds each file as
-//! it arrives and keeps none of a message that does not commit).
+//! it arrives and keeps none of a message that does not commit); or one
+//! small file held whole for the core to judge (a portal's logo).
 
 use axum::extract::{DefaultBodyLimit, Multipart};
 use axum::http::StatusCode;
@@ -106,21 +107,7 @@ pub async fn read_form(
     mut form: Multipart,
 ) -> Result<Posted, Refusal> {
     let deadline = Instant::now() + WHOLE_FORM;
-    match in_time(deadline, form.next_field()).await {
-        Some(Ok(Some(mut first))) if first.name() == Some(browser::CSRF_FIELD) => {
-            let mut token = Vec::new();
-            while let Some(Ok(Some(chunk))) = in_time(deadline, first.chunk()).await {
-                token.extend_from_slice(&chunk);
-                if token.len() > 256 {
-                    return Err(Refusal::Forged);
-                }
-            }
-            if !browser::csrf_matches(secret, &String::from_utf8_lossy(&token)) {
-                return Err(Refusal::Forged);
-            }
-        }
-        _ => return Err(Refusal::Forged),
-    }
+    csrf_first(deadline, secret, &mut form).await?;
     let mut posted = Posted {
         fields: Vec::new(),
         files: Vec::new(),
@@ -227,6 +214,72 @@ pub async fn read_form(
         }
     }
     Ok(posted)
+}
+
+/// The form's first field must be the CSRF token of the session whose
+/// secret is `secret`; anything else is [`Refusal::Forged`], before any
+/// file is read.
+async fn csrf_first(deadline: Instant, secret: &str, form: &mut Multipart) -> Result<(), Refusal> {
+    match in_time(deadline, form.next_field()).await {
+        Some(Ok(Some(mut first))) if first.name() == Some(browser::CSRF_FIELD) => {
+            let mut token = Vec::new();
+            while let Some(Ok(Some(chunk))) = in_time(deadline, first.chunk()).await {
+                token.extend_from_slice(&chunk);
+                if token.len() > 256 {
+                    return Err(Refusal::Forged);
+                }
+            }
+            if browser::csrf_matches(secret, &String::from_utf8_lossy(&token)) {
+                Ok(())
+            } else {
+                Err(Refusal::Forged)
+            }
+        }
+        _ => Err(Refusal::Forged),
+    }
+}
+
+/// Reads a form of one small file (a portal's logo), held whole: the CSRF
+/// token first as [`read_form`] does, then the bytes of the field `file`
+/// up to `limit` and one more, so that the core, whose rule the size is,
+/// sees a file over its limit and names it (the rest is read past).
+/// `None` when no file was chosen. Other fields are read past.
+pub async fn read_small_file(
+    secret: &str,
+    file: &str,
+    limit: usize,
+    mut form: Multipart,
+) -> Result<Option<Vec<u8>>, Refusal> {
+    let deadline = Instant::now() + WHOLE_FORM;
+    csrf_first(deadline, secret, &mut form).await?;
+    let mut found = None;
+    loop {
+        let mut field = match in_time(deadline, form.next_field()).await {
+            Some(Ok(Some(field))) => field,
+            Some(Ok(None)) => break,
+            Some(Err(_)) | None => return Err(Refusal::Unreadable),
+        };
+        let chosen = field.name() == Some(file)
+            && found.is_none()
+            && field.file_name().is_some_and(|name| !name.is_empty());
+        let mut bytes = Vec::new();
+        loop {
+            match in_time(deadline, field.chunk()).await {
+                Some(Ok(Some(chunk))) => {
+                    if chosen && bytes.len() <= limit {
+                        let room = limit + 1 - bytes.len();
+                        bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    }
+                }
+                Some(Ok(None)) => break,
+                Some(Err(_)) | None => return Err(Refusal::Unreadable),
+            }
+        }
+        if chosen {
+            found = Some(bytes);
+        }
+    }
+    Ok(found)
 }
 
 /// The core's refusal of a message's files (on `attachments`: too many at

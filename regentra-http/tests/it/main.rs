@@ -20,6 +20,7 @@ mod console_features;
 mod console_kb;
 mod console_pages;
 mod console_policies;
+mod console_portal_settings;
 mod console_settings;
 mod console_sla;
 mod cross_tenant;

@@ -389,6 +389,22 @@ pub async fn campaign_audience_leaves_out_those_who_cannot_sign(store: Arc<dyn S
         1,
         "the refused launches left nothing behind"
     );
+    assert_eq!(
+        r.campaign(&f.manager, f.org, everyone.id)
+            .await
+            .expect("one campaign"),
+        everyone
+    );
+    expect_denied(
+        r.campaign(&erin, f.org, everyone.id).await,
+        "an employee reading a campaign",
+    );
+    let other = msp_in(r.clone(), f.msp.operator.clone(), "Southwind IT").await;
+    expect_not_found(
+        r.campaign(&other.admin, other.clients[0], everyone.id)
+            .await,
+        "another tenant's campaign id",
+    );
 }
 
 pub async fn the_signing_view_is_the_campaigns_version_for_those_it_asks(store: Arc<dyn Store>) {

@@ -186,8 +186,20 @@ async fn verify_hostname(
     Caller(caller): Caller,
     Id(org): Id<OrgId>,
 ) -> ApiResult<Json<HostnameChallenge>> {
+    Ok(Json(check_hostname(&state, &caller, org).await?.into()))
+}
+
+/// Looks up the org's claimed host name's TXT record through the server's
+/// resolver and has the core verify the claim with what was found (the
+/// API's verify route and the console's "Check now" alike). The core's
+/// refusals pass through: `hostname` not proven, taken, no claim.
+pub(crate) async fn check_hostname(
+    state: &AppState,
+    caller: &regentra_core::Principal,
+    org: OrgId,
+) -> Result<HostnameClaim, regentra_core::Error> {
     // The claim first: it authorizes, and names what to look up.
-    let claim = state.regentra.hostname_claim(&caller, org).await?;
+    let claim = state.regentra.hostname_claim(caller, org).await?;
     let observed = if claim.is_verified() {
         Vec::new()
     } else {
@@ -201,10 +213,10 @@ async fn verify_hostname(
     };
     let claim = state
         .regentra
-        .verify_hostname(&caller, org, &observed)
+        .verify_hostname(caller, org, &observed)
         .await?;
     state.sites.forget();
-    Ok(Json(claim.into()))
+    Ok(claim)
 }
 
 /// A platform operator verifies the org's host name claim without the DNS

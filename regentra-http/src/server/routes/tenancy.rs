@@ -485,7 +485,9 @@ async fn archive_client(
         state
             .regentra
             .archive_client(&caller, msp, client)
-            .await?
+            .await
+            // Its portal (and host name) opens or shuts with it.
+            .inspect(|_| state.sites.forget())?
             .into(),
     ))
 }
@@ -505,7 +507,9 @@ async fn restore_client(
         state
             .regentra
             .restore_client(&caller, msp, client)
-            .await?
+            .await
+            // Its portal (and host name) opens or shuts with it.
+            .inspect(|_| state.sites.forget())?
             .into(),
     ))
 }

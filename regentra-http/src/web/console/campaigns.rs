@@ -283,13 +283,9 @@ async fn campaign_page(
         Ok(done) => done,
         Err(e) => return refused(&staff, &scope, &e),
     };
-    // The campaign itself: from the org's list (the core has no single read).
-    let campaign = match all_campaigns(&state, &staff, org).await {
-        Ok(all) => all.into_iter().find(|c| c.id == id),
+    let c = match r.campaign(&staff.caller, org, id).await {
+        Ok(c) => c,
         Err(e) => return refused(&staff, &scope, &e),
-    };
-    let Some(c) = campaign else {
-        return not_found_page(&staff, Some(&scope));
     };
     let policy_title = match r.policy(&staff.caller, org, c.policy).await {
         Ok(view) => view.policy.title,

@@ -212,6 +212,9 @@ pub struct Staff {
     /// the org of each notification).
     pub org_names: std::collections::HashMap<OrgId, String>,
     pub unread: usize,
+    /// Whether the account is a platform operator's (who may, say, approve
+    /// a portal host name without its DNS record).
+    pub operator: bool,
 }
 
 impl Staff {
@@ -351,6 +354,7 @@ async fn person(state: &AppState, headers: &HeaderMap, path: &str) -> Result<Sta
         .collect();
     orgs.sort_by_cached_key(|o| (o.org.name.to_lowercase(), o.org.id));
     let msp_staff = orgs.iter().any(|o| o.org.kind == OrgKind::Msp);
+    let operator = me.account.super_admin;
     Ok(Staff {
         caller,
         secret,
@@ -360,6 +364,7 @@ async fn person(state: &AppState, headers: &HeaderMap, path: &str) -> Result<Sta
         msp_staff,
         org_names,
         unread,
+        operator,
     })
 }
 

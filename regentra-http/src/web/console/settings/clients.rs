@@ -440,7 +440,11 @@ async fn set_archived(
             .await
     };
     match result {
-        Ok(_) => done(&scope, if archived { "archived" } else { "restored" }),
+        Ok(_) => {
+            // The client's portal host name opens or shuts with it.
+            state.sites.forget();
+            done(&scope, if archived { "archived" } else { "restored" })
+        }
         Err(e) => refused(&staff, &scope, &e),
     }
 }

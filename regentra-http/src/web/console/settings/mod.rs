@@ -3,9 +3,9 @@
 //! members and invitations ([`members`]), for an MSP the assignment of its
 //! staff to its clients ([`members`]) and its clients themselves
 //! ([`clients`]: provisioning, renaming, offboarding), and the org's audit
-//! log ([`audit`]). Settings pages of other modules (the SLA policies of
-//! [`super::sla`], the portal) join the index by adding themselves to
-//! [`PAGES`].
+//! log ([`audit`]), and the client portal's settings ([`portal`]).
+//! Settings pages of other modules (the SLA policies of [`super::sla`])
+//! join the index by adding themselves to [`PAGES`].
 //!
 //! Each page offers only what the person's role allows (the core decides
 //! again on every operation); a form posted without the right is the 404
@@ -14,6 +14,7 @@
 pub mod audit;
 pub mod clients;
 pub mod members;
+pub mod portal;
 
 use askama::Template;
 use axum::Router;
@@ -36,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .merge(members::routes())
         .merge(clients::routes())
         .merge(audit::routes())
+        .merge(portal::routes())
 }
 
 /// A settings page, as the index lists it.
@@ -89,6 +91,13 @@ pub const PAGES: &[SettingsPage] = &[
         label: "SLA policies",
         summary: "Response and resolution targets, business hours and escalations.",
         permission: Permission::SlaRead,
+        msp_only: false,
+    },
+    SettingsPage {
+        key: "portal",
+        label: "Client portal",
+        summary: "The portal's address, what it shows, its branding and its own host name.",
+        permission: Permission::OrgRead,
         msp_only: false,
     },
     SettingsPage {
