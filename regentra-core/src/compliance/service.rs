@@ -450,9 +450,21 @@ impl Regentra {
         org: OrgId,
         profile: FtcProfile,
     ) -> Result<Adoption> {
+        // Authorized before anything about the body is said, so a stranger
+        // learns nothing from a validation error.
+        self.authorize_all(principal, org, Permission::FrameworksAdopt)
+            .await?;
         if let Some(qi) = &profile.qualified_individual {
             validate_name("qualified_individual.name", &qi.name)?;
             validate_name("qualified_individual.title", &qi.title)?;
+            if let Some(user) = qi.user
+                && !self.works_for(&self.organization(org).await?, user).await?
+            {
+                return Err(Error::invalid(
+                    "qualified_individual.user",
+                    "must be one of this organization's people or its MSP's staff",
+                ));
+            }
         }
         self.change_settings(
             principal,
