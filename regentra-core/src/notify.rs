@@ -65,6 +65,12 @@ pub struct Notification {
     /// When delivery was given up, after [`MAX_DELIVERY_ATTEMPTS`] failures.
     #[serde(default)]
     pub dead_at: Option<DateTime<Utc>>,
+    /// The targets that took the entry in an attempt that failed for
+    /// others, as the host names them (opaque keys, never a URL, which may
+    /// hold a secret): a retry goes only to the targets not in it, so none
+    /// receives the entry twice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reached: Vec<String>,
 }
 
 impl Notification {
@@ -88,6 +94,9 @@ pub const MAX_DELIVERY_ATTEMPTS: u32 = 16;
 pub const LONGEST_DELIVERY_RETRY: Duration = Duration::hours(1);
 /// The longest failure reason kept in an entry.
 const MAX_ERROR_CHARS: usize = 500;
+/// The most reached targets kept in an entry, and the longest key of one.
+const MAX_REACHED: usize = 32;
+const MAX_TARGET_KEY_CHARS: usize = 128;
 
 /// How long to wait after the `failures`-th failed delivery: `first`,
 /// doubling with each failure, at most [`LONGEST_DELIVERY_RETRY`]. Stored
@@ -165,6 +174,7 @@ impl Regentra {
             next_attempt_at: now,
             last_error: None,
             dead_at: None,
+            reached: Vec::new(),
         }
     }
 
@@ -280,12 +290,36 @@ impl Regentra {
         reason: &str,
         first_retry: Duration,
     ) -> Result<Notification> {
+        self.mark_notification_failed_after_reaching(org, id, &[], reason, first_retry)
+            .await
+    }
+
+    /// Like [`Regentra::mark_notification_failed`], for an attempt that
+    /// some targets took: their keys (the host's names for them, at most
+    /// 128 characters each, never a URL) join the entry's
+    /// [`Notification::reached`] in the same write, so the retry goes only
+    /// to the others. A crash between a target's answer and this write
+    /// sends it again: at least once, never twice in a healthy run.
+    pub async fn mark_notification_failed_after_reaching(
+        &self,
+        org: OrgId,
+        id: NotificationId,
+        reached: &[String],
+        reason: &str,
+        first_retry: Duration,
+    ) -> Result<Notification> {
         let mut entry = store::require::<Notification>(self.store(), Scope::Org(org), id.0).await?;
         if !entry.value.is_pending() {
             return Ok(entry.value);
         }
         let now = self.now();
         let n = &mut entry.value;
+        for target in reached {
+            let key: String = target.chars().take(MAX_TARGET_KEY_CHARS).collect();
+            if !n.reached.contains(&key) && n.reached.len() < MAX_REACHED {
+                n.reached.push(key);
+            }
+        }
         n.attempts += 1;
         n.last_error = Some(reason.chars().take(MAX_ERROR_CHARS).collect());
         n.next_attempt_at = now + delivery_retry_delay(first_retry, n.attempts);

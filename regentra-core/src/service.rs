@@ -405,6 +405,22 @@ impl Regentra {
         self.store.as_ref()
     }
 
+    /// Claims the sweep of an org's due work for this caller, `None` while
+    /// another process (or task) sweeps it: see
+    /// [`Store::try_claim_sweep`]. A system operation of the host's worker.
+    pub async fn try_claim_sweep(
+        &self,
+        org: crate::ids::OrgId,
+    ) -> crate::error::Result<Option<crate::store::SweepClaim>> {
+        self.store.try_claim_sweep(org).await
+    }
+
+    /// Whether the store can serve: see [`Store::ready`]. What a readiness
+    /// probe asks; no caller.
+    pub async fn store_ready(&self) -> crate::error::Result<()> {
+        self.store.ready().await
+    }
+
     pub(crate) fn shared_store(&self) -> Arc<dyn Store> {
         Arc::clone(&self.store)
     }

@@ -962,6 +962,134 @@ pub trait Store: Send + Sync {
 
     /// Removes every chunk of a blob; removing a missing blob is not an error.
     async fn delete_blob(&self, org: OrgId, blob: Uuid) -> Result<()>;
+
+    /// Claims the sweep of one org's due work (escalations, reminders,
+    /// outbox deliveries) for the caller, or `None` while another claim on
+    /// the org is held. Several processes sharing a store spread their
+    /// sweeps this way and never sweep one org at the same time. The claim
+    /// holds until it is released or dropped.
+    ///
+    /// The default claims within this process only ([`SweepClaims`]),
+    /// which is enough for a store that one process opens at a time; a
+    /// store that several processes share overrides it with a claim they
+    /// all see (Postgres: an advisory lock held by a transaction, which the
+    /// database ends if the holder dies).
+    async fn try_claim_sweep(&self, org: OrgId) -> Result<Option<SweepClaim>> {
+        Ok(SweepClaims::process().try_claim(org))
+    }
+
+    /// Whether the store can serve requests: `Ok` when it answers a trivial
+    /// read (and, for a store with a schema, the schema is current);
+    /// [`Error::Unavailable`] saying why otherwise. Cheap: a load balancer
+    /// asks it every few seconds.
+    async fn ready(&self) -> Result<()> {
+        self.get(Scope::Platform, READINESS_KIND, Uuid::nil())
+            .await
+            .map(|_| ())
+            .map_err(|e| Error::Unavailable(format!("the store does not answer: {e}")))
+    }
+}
+
+/// The kind the default [`Store::ready`] reads (no record has it).
+const READINESS_KIND: &str = "readiness_probe";
+
+/// A claim on sweeping one org (see [`Store::try_claim_sweep`]). Dropping
+/// it releases it; [`SweepClaim::release`] releases it and waits until
+/// another claim may be granted.
+pub struct SweepClaim {
+    org: OrgId,
+    hold: Option<Box<dyn SweepHold>>,
+}
+
+impl std::fmt::Debug for SweepClaim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SweepClaim")
+            .field("org", &self.org)
+            .finish()
+    }
+}
+
+/// What keeps a [`SweepClaim`] held, as a store makes it: dropping it
+/// releases the claim (eventually: a database may learn of it moments
+/// later), `release` releases it at once.
+#[async_trait]
+pub trait SweepHold: Send {
+    async fn release(self: Box<Self>);
+}
+
+impl SweepClaim {
+    /// A claim on `org` that `hold` keeps.
+    pub fn new(org: OrgId, hold: impl SweepHold + 'static) -> Self {
+        Self {
+            org,
+            hold: Some(Box::new(hold)),
+        }
+    }
+
+    /// The org claimed.
+    pub fn org(&self) -> OrgId {
+        self.org
+    }
+
+    /// Releases the claim now, not whenever its store gets to it.
+    pub async fn release(mut self) {
+        if let Some(hold) = self.hold.take() {
+            hold.release().await;
+        }
+    }
+}
+
+/// Sweep claims kept in memory: a set of the orgs being swept. The claim
+/// of every store that one process opens at a time.
+#[derive(Debug, Clone, Default)]
+pub struct SweepClaims(std::sync::Arc<std::sync::Mutex<std::collections::HashSet<OrgId>>>);
+
+impl SweepClaims {
+    /// The claims of this process, which [`Store::try_claim_sweep`] takes
+    /// by default (org ids are unique, so stores may share them).
+    pub fn process() -> &'static SweepClaims {
+        static PROCESS: std::sync::OnceLock<SweepClaims> = std::sync::OnceLock::new();
+        PROCESS.get_or_init(SweepClaims::default)
+    }
+
+    /// A claim on `org`, or `None` while one is held.
+    pub fn try_claim(&self, org: OrgId) -> Option<SweepClaim> {
+        let mut held = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        held.insert(org).then(|| {
+            SweepClaim::new(
+                org,
+                InMemoryHold {
+                    claims: self.clone(),
+                    org,
+                },
+            )
+        })
+    }
+}
+
+/// An org in a [`SweepClaims`] set, taken out when dropped.
+struct InMemoryHold {
+    claims: SweepClaims,
+    org: OrgId,
+}
+
+impl Drop for InMemoryHold {
+    fn drop(&mut self) {
+        let mut held = self
+            .claims
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        held.remove(&self.org);
+    }
+}
+
+#[async_trait]
+impl SweepHold for InMemoryHold {
+    async fn release(self: Box<Self>) {}
 }
 
 /// A shared store is a store (wrappers such as a counting store can hold an
@@ -1039,6 +1167,12 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     async fn delete_blob(&self, org: OrgId, blob: Uuid) -> Result<()> {
         (**self).delete_blob(org, blob).await
+    }
+    async fn try_claim_sweep(&self, org: OrgId) -> Result<Option<SweepClaim>> {
+        (**self).try_claim_sweep(org).await
+    }
+    async fn ready(&self) -> Result<()> {
+        (**self).ready().await
     }
 }
 

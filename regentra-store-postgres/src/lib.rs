@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use regentra_core::store::{
     Applied, ChangeSet, IndexEntry, IndexScan, MAX_PAGE, Mutation, Order, PageRequest, Read,
-    ReadResult, Scanned, Scope, Store, StoredRecord,
+    ReadResult, Scanned, Scope, Store, StoredRecord, SweepClaim, SweepHold,
 };
 use serde_json::value::RawValue;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -45,11 +45,19 @@ pub const RUNTIME_ROLE: &str = "regentra_app";
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// The Postgres-backed store. Cheap to clone; clones share the pool.
+/// The Postgres-backed store. Cheap to clone; clones share the pools.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// The connections that hold sweep claims ([`Store::try_claim_sweep`]),
+    /// apart from `pool`, so that held claims never take the connections
+    /// the sweeps themselves (and requests) need.
+    claims: PgPool,
 }
+
+/// The most sweep claims one store holds at once (the reference worker
+/// sweeps 8 orgs at a time); a further claim waits for a connection.
+pub const SWEEP_CLAIM_CONNECTIONS: u32 = 8;
 
 impl PostgresStore {
     /// Connects a pool to `url` (`postgres://user@host:port/db`). The user
@@ -73,12 +81,14 @@ impl PostgresStore {
             .map_err(|e| Error::Unavailable(format!("cannot connect to Postgres: {e}")))?;
         let _ = probe.close().await;
         let pool = pool_options(max_connections).connect_lazy_with(options);
-        Ok(Self { pool })
+        Ok(Self::from_pool(pool))
     }
 
     /// A store over an existing pool.
     pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
+        let claims = pool_options(SWEEP_CLAIM_CONNECTIONS)
+            .connect_lazy_with((*pool.connect_options()).clone());
+        Self { pool, claims }
     }
 
     /// The pool, for callers that manage connections themselves.
@@ -515,6 +525,34 @@ pub fn map_error(e: sqlx::Error) -> Error {
 /// the database's own making, which `apply` retries.
 const CONCURRENT: &str = "concurrent transaction";
 
+/// The first key of every sweep claim's advisory lock ("RGSW"), so that
+/// other users of advisory locks on the database never meet ours.
+const SWEEP_LOCK_CLASS: i32 = 0x5247_5357;
+
+/// The second key: the org's uuid folded to 32 bits. Two orgs may share a
+/// key (rarely); each then waits for the other's sweep to end, nothing worse.
+fn sweep_lock_key(org: OrgId) -> i32 {
+    let bytes = org.0.as_bytes();
+    let folded = bytes
+        .chunks_exact(4)
+        .map(|w| u32::from_be_bytes([w[0], w[1], w[2], w[3]]))
+        .fold(0u32, |acc, w| acc ^ w);
+    i32::from_be_bytes(folded.to_be_bytes())
+}
+
+/// The transaction holding a sweep claim's advisory lock. Dropped, sqlx
+/// rolls it back when the connection goes back to the pool.
+struct SweepLock(Transaction<'static, Postgres>);
+
+#[async_trait]
+impl SweepHold for SweepLock {
+    async fn release(self: Box<Self>) {
+        // A rollback that fails means the connection is gone, and the
+        // lock with it.
+        let _ = self.0.rollback().await;
+    }
+}
+
 fn storage(e: sqlx::Error) -> Error {
     if let Some(db) = e.as_database_error() {
         match db.code().as_deref() {
@@ -719,6 +757,45 @@ impl Store for PostgresStore {
             .await
             .map_err(storage)?;
         tx.commit().await.map_err(storage)
+    }
+
+    /// A transaction-scoped advisory lock on the org, taken in a
+    /// transaction that the claim keeps open on a connection of the claims'
+    /// own pool (it reads no table, so it needs no role or org): every
+    /// process on the database sees it, releasing is ending that
+    /// transaction, and a process that dies mid-sweep loses it when its
+    /// connection closes, so another takes the org at its next sweep.
+    async fn try_claim_sweep(&self, org: OrgId) -> Result<Option<SweepClaim>> {
+        let mut tx = self.claims.begin().await.map_err(storage)?;
+        let granted: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1, $2)")
+            .bind(SWEEP_LOCK_CLASS)
+            .bind(sweep_lock_key(org))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(storage)?;
+        if !granted {
+            tx.rollback().await.map_err(storage)?;
+            return Ok(None);
+        }
+        Ok(Some(SweepClaim::new(org, SweepLock(tx))))
+    }
+
+    /// `SELECT 1`, then the migration history: a database behind the
+    /// server's migrations is not ready (the server's queries would fail).
+    async fn ready(&self) -> Result<()> {
+        sqlx::query_scalar::<_, i32>("SELECT 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| Error::Unavailable(format!("Postgres does not answer: {e}")))?;
+        let pending = self.pending_migrations().await?;
+        if !pending.is_empty() {
+            return Err(Error::Unavailable(format!(
+                "the database schema is behind this server: {} migration(s) pending \
+                 (run `regentra migrate`)",
+                pending.len()
+            )));
+        }
+        Ok(())
     }
 
     async fn audit_events(

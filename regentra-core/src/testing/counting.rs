@@ -173,4 +173,10 @@ impl<S: Store> Store for CountingStore<S> {
     async fn delete_blob(&self, org: OrgId, blob: Uuid) -> Result<()> {
         self.inner.delete_blob(org, blob).await
     }
+    async fn try_claim_sweep(&self, org: OrgId) -> Result<Option<crate::store::SweepClaim>> {
+        self.inner.try_claim_sweep(org).await
+    }
+    async fn ready(&self) -> Result<()> {
+        self.inner.ready().await
+    }
 }

@@ -87,6 +87,7 @@ macro_rules! store_contract_tests {
             count_tallies_distinct_records_in_a_range,
             the_newest_audit_events_come_first,
             read_batches_list_count_and_the_newest_events,
+            a_sweep_claim_is_held_by_one_claimant_at_a_time,
         );
     };
 }
@@ -255,6 +256,7 @@ macro_rules! service_tests {
             an_escalation_sweep_reads_only_the_tickets_with_something_due,
             failing_notifications_do_not_block_newer_ones,
             a_failed_delivery_is_retried_after_its_backoff,
+            a_partly_failed_delivery_remembers_the_targets_it_reached,
             records_written_before_the_due_indexes_are_backfilled_once,
             articles_written_before_the_usefulness_index_are_backfilled_once,
             msp_overview_sums_each_clients_figures_exactly,
@@ -381,6 +383,12 @@ impl<S: Store, G: Send + Sync> Store for StoreWith<S, G> {
     }
     async fn delete_blob(&self, org: OrgId, blob: Uuid) -> Result<()> {
         self.store.delete_blob(org, blob).await
+    }
+    async fn try_claim_sweep(&self, org: OrgId) -> Result<Option<crate::store::SweepClaim>> {
+        self.store.try_claim_sweep(org).await
+    }
+    async fn ready(&self) -> Result<()> {
+        self.store.ready().await
     }
     async fn audit_events(
         &self,

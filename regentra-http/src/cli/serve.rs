@@ -26,7 +26,9 @@ use crate::cli::demo;
 use crate::server::dns::Dns;
 use crate::server::mail::{self, MailConfig, Mailer};
 use crate::server::worker::{self, WorkerConfig};
-use crate::server::{AppState, HttpConfig, default_listen, router, serve_until, shutdown_signal};
+use crate::server::{
+    AppState, Drain, HttpConfig, default_listen, router, serve_draining, shutdown_signal,
+};
 
 /// The platform admin's email unless `REGENTRA_ADMIN_EMAIL` names another.
 pub const DEFAULT_ADMIN_EMAIL: &str = "admin@localhost";
@@ -85,6 +87,11 @@ pub struct ServeArgs {
     /// Seconds between worker sweeps (escalations, reminders, deliveries).
     #[arg(long, env = "REGENTRA_SWEEP_INTERVAL", default_value_t = DEFAULT_SWEEP_INTERVAL_SECS)]
     pub sweep_interval: u64,
+    /// Seconds to keep serving after SIGTERM with `/readyz` answering 503,
+    /// before the listener closes: behind a load balancer, at least its
+    /// readiness check interval times the failures it needs.
+    #[arg(long, env = "REGENTRA_DRAIN_SECONDS", default_value_t = 0)]
+    pub drain_seconds: u64,
     /// The DNS server (`ip:port`) that resolves tenant webhook names and
     /// portal host name challenges [default: the system's resolver].
     #[arg(long, env = "REGENTRA_DNS_SERVER")]
@@ -330,6 +337,9 @@ pub struct App {
     /// The email delivery loop [`App::spawn_mailer`] runs; `None` when
     /// email is off.
     pub mailer: Option<Mailer>,
+    /// Started when the server shuts down: `/readyz` answers 503 and the
+    /// worker takes no new org.
+    pub drain: Drain,
     /// The platform admin, when the configured email names this store's.
     pub admin: Option<Principal>,
     /// The token issued to the platform admin on an empty store when none
@@ -399,9 +409,11 @@ impl App {
             ),
         }
         let dns = Dns::new(config.dns_server).map_err(|e| format!("--dns-server: {e}"))?;
+        let drain = Drain::default();
         let state = AppState::new(Arc::clone(&regentra))
             .with_dns(dns.clone())
-            .with_public_url(&public_url);
+            .with_public_url(&public_url)
+            .with_drain(drain.clone());
         let router = router(state, &config.http)?;
         let mut worker = config.worker;
         worker.dns = Some(dns);
@@ -410,6 +422,7 @@ impl App {
             router,
             worker,
             mailer,
+            drain,
             admin,
             bootstrap_token,
             first_start,
@@ -417,9 +430,14 @@ impl App {
     }
 
     /// Starts the background worker (escalations, reminders, webhook
-    /// deliveries) on the current runtime; it runs until aborted.
+    /// deliveries) on the current runtime; it runs until aborted, or until
+    /// [`App::drain`] starts and the orgs it is sweeping are done.
     pub fn spawn_worker(&self) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(worker::run(Arc::clone(&self.regentra), self.worker.clone()))
+        tokio::spawn(worker::run_until(
+            Arc::clone(&self.regentra),
+            self.worker.clone(),
+            self.drain.clone(),
+        ))
     }
 
     /// Starts the email delivery loop on the current runtime, when email
@@ -470,8 +488,16 @@ pub async fn run(args: ServeArgs) -> Result<String, String> {
             super::output::stderr(&line);
         }
     }
-    let served = serve_until(listener, app.router, shutdown).await;
-    sweeper.abort();
+    let drain_for = Duration::from_secs(args.drain_seconds);
+    let served = serve_draining(listener, app.router, app.drain.clone(), drain_for, shutdown).await;
+    // The worker finishes the orgs it is sweeping (their claims released
+    // as it goes) and stops. Started already unless serving failed.
+    app.drain.start();
+    if let Err(e) = sweeper.await
+        && !e.is_cancelled()
+    {
+        tracing::warn!(error = %e, "the worker ended badly");
+    }
     if let Some(mailer) = mailer {
         mailer.abort();
     }

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod browser;
 pub mod dns;
+pub mod health;
 pub mod limits;
 pub mod mail;
 pub mod openapi;
@@ -65,6 +66,9 @@ pub struct AppState {
     /// portal's own host name, which serves that portal only
     /// ([`sites::only_the_portal`]).
     pub sites: Arc<sites::Sites>,
+    /// Set when the process starts shutting down: `/readyz` then answers
+    /// 503 so a load balancer sends new requests elsewhere.
+    pub drain: Drain,
 }
 
 impl AppState {
@@ -84,6 +88,7 @@ impl AppState {
             cookie_secure: false,
             public_origin: None,
             sites: Arc::new(sites::Sites::new(&format!("http://{}", default_listen()))),
+            drain: Drain::default(),
         }
     }
 
@@ -96,6 +101,13 @@ impl AppState {
         self.cookie_secure = url
             .get(..8)
             .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
+        self
+    }
+
+    /// The state with this drain: the one the server's shutdown starts
+    /// ([`serve_draining`]) and the worker watches.
+    pub fn with_drain(mut self, drain: Drain) -> Self {
+        self.drain = drain;
         self
     }
 
@@ -141,6 +153,7 @@ pub fn router(state: AppState, config: &HttpConfig) -> Result<Router, String> {
             }),
         )
         .merge(crate::web::routes())
+        .merge(health::routes())
         .fallback(crate::web::fallback)
         .with_state(state.clone())
         // A client portal's own host name serves that portal only: one
@@ -364,6 +377,62 @@ pub async fn serve_until(
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+/// Whether the process is shutting down. Cheap to clone; clones share one
+/// state. Started once, it stays started.
+#[derive(Debug, Clone)]
+pub struct Drain(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Default for Drain {
+    fn default() -> Self {
+        Self(Arc::new(tokio::sync::watch::Sender::new(false)))
+    }
+}
+
+impl Drain {
+    /// Starts the drain: readiness fails, the worker takes no new org.
+    pub fn start(&self) {
+        self.0.send_replace(true);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Resolves once the drain has started.
+    pub async fn started(&self) {
+        let mut watch = self.0.subscribe();
+        // The sender lives in `self`, so the wait ends only by the drain.
+        let _ = watch.wait_for(|draining| *draining).await;
+    }
+}
+
+/// Serves like [`serve_until`], in two steps once `shutdown` resolves: the
+/// drain starts (`/readyz` answers 503, the worker finishes the org it is
+/// sweeping and takes no new one) while requests are still served for
+/// `grace`, long enough for a load balancer's readiness checks to take the
+/// process out of rotation; then the listener closes and requests in
+/// flight finish.
+pub async fn serve_draining(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    drain: Drain,
+    grace: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let stop = async move {
+        shutdown.await;
+        drain.start();
+        if !grace.is_zero() {
+            tracing::info!(
+                seconds = grace.as_secs_f64(),
+                "draining: /readyz answers 503 while load balancers notice"
+            );
+            tokio::time::sleep(grace).await;
+        }
+    };
+    serve_until(listener, app, stop).await
 }
 
 /// Resolves on the first Ctrl-C or SIGTERM. The handlers are installed by

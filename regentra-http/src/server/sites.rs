@@ -339,6 +339,7 @@ mod tests {
             "/invite".to_owned(),
             "/app".to_owned(),
             "/healthz".to_owned(),
+            "/readyz".to_owned(),
             "/metrics".to_owned(),
             "/portal".to_owned(),
             "/portal/".to_owned(),

@@ -5,11 +5,20 @@
 //! due-time indexes: an org with nothing due costs one empty index walk
 //! for its escalations, and no ticket is read.
 //!
+//! Several processes may share one store: each org's sweep first claims it
+//! (`Regentra::try_claim_sweep`; on Postgres an advisory lock every process
+//! sees) and an org claimed elsewhere is skipped, so one org is swept by one
+//! process at a time and the orgs spread over the processes. When the
+//! process drains ([`Drain`]), the worker finishes the orgs it is sweeping
+//! and takes no new one.
+//!
 //! Delivery is at least once: an entry is marked delivered only after every
 //! target answered 2xx; a failed one is recorded in the entry itself
 //! (attempts, last error, next attempt after an exponential backoff; dead
 //! after `notify::MAX_DELIVERY_ATTEMPTS`), so a restart keeps each entry's
-//! wait and a failing entry never holds newer ones back. Entries are
+//! wait and a failing entry never holds newer ones back. The targets that
+//! did take a failed entry are recorded with the failure (by a hash of the
+//! URL, never the URL), so its retry goes to the others only. Entries are
 //! delivered several at a time.
 //!
 //! A tenant's own webhook URL (an escalation's) is untrusted: it must pass
@@ -32,6 +41,7 @@ use regentra_core::notify::{Deliveries, Notification, NotificationKind};
 use regentra_core::store::PageRequest;
 use sha2::Sha256;
 
+use super::Drain;
 use super::dns::{CheckedResolver, Dns};
 
 /// How the worker runs.
@@ -64,6 +74,11 @@ const ORG_PAGE: usize = 500;
 
 /// Runs until the process ends.
 pub async fn run(regentra: Arc<Regentra>, config: WorkerConfig) {
+    run_until(regentra, config, Drain::default()).await;
+}
+
+/// Runs until `drain` starts; the orgs being swept then are finished first.
+pub async fn run_until(regentra: Arc<Regentra>, config: WorkerConfig, drain: Drain) {
     if config.webhooks.is_empty() {
         tracing::info!(
             "no webhook URLs configured: notifications stay in the outbox for the host to deliver"
@@ -86,11 +101,15 @@ pub async fn run(regentra: Arc<Regentra>, config: WorkerConfig) {
         config,
         operator,
         tenant,
+        drain,
     };
     let mut tick = tokio::time::interval(worker.config.every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = worker.drain.started() => return,
+        }
         worker.sweep().await;
     }
 }
@@ -145,6 +164,7 @@ pub async fn sweep_once(regentra: Arc<Regentra>, config: WorkerConfig) -> Result
         config,
         operator,
         tenant,
+        drain: Drain::default(),
     };
     worker.sweep().await;
     Ok(())
@@ -190,6 +210,8 @@ struct Worker {
     config: WorkerConfig,
     operator: reqwest::Client,
     tenant: reqwest::Client,
+    /// Once started, no new org is taken.
+    drain: Drain,
 }
 
 impl Worker {
@@ -213,13 +235,34 @@ impl Worker {
                 .for_each_concurrent(ORGS_AT_ONCE, |org| self.sweep_org(org))
                 .await;
             match orgs.next {
-                Some(next) => after = Some(next),
-                None => return,
+                Some(next) if !self.drain.is_draining() => after = Some(next),
+                _ => return,
             }
         }
     }
 
+    /// Sweeps one org unless the process is draining or another sweep
+    /// (here or in another process) holds the org's claim.
     async fn sweep_org(&self, org: OrgId) {
+        if self.drain.is_draining() {
+            return;
+        }
+        let claim = match self.regentra.try_claim_sweep(org).await {
+            Ok(Some(claim)) => claim,
+            Ok(None) => {
+                tracing::debug!(%org, "swept elsewhere right now: skipped");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(%org, error = %e, "cannot claim the org's sweep");
+                return;
+            }
+        };
+        self.sweep_claimed(org).await;
+        claim.release().await;
+    }
+
+    async fn sweep_claimed(&self, org: OrgId) {
         match self.regentra.run_escalations(org).await {
             Ok(fired) if !fired.is_empty() => {
                 tracing::info!(%org, count = fired.len(), "SLA escalations fired");
@@ -260,16 +303,24 @@ impl Worker {
             .await;
     }
 
-    /// Posts one entry to its targets and records the outcome in it.
+    /// Posts one entry to the targets that have not taken it yet and
+    /// records the outcome in it: delivered when every one has, otherwise
+    /// the failure with the targets that took it this time.
     async fn deliver_one(&self, org: OrgId, entry: Notification) {
         let targets = self.targets(&entry);
         let body = serde_json::to_vec(&entry).unwrap_or_default();
         let mut failure = targets.is_empty().then(|| {
             "no webhook may receive it (a tenant's must be https to a public host)".to_owned()
         });
+        let mut reached = Vec::new();
         for (url, trust) in &targets {
-            if let Err(why) = self.post(url, *trust, &body).await {
-                failure = Some(why);
+            let key = target_key(url);
+            if entry.reached.contains(&key) {
+                continue;
+            }
+            match self.post(url, *trust, &body).await {
+                Ok(()) => reached.push(key),
+                Err(why) => failure = Some(why),
             }
         }
         let outcome = match &failure {
@@ -282,7 +333,7 @@ impl Worker {
                 let first = chrono::Duration::from_std(self.config.first_retry)
                     .unwrap_or(chrono::Duration::seconds(5));
                 self.regentra
-                    .mark_notification_failed(org, entry.id, why, first)
+                    .mark_notification_failed_after_reaching(org, entry.id, &reached, why, first)
                     .await
                     .map(|n| {
                         tracing::warn!(%org, id = %entry.id.0, attempts = n.attempts,
@@ -355,6 +406,14 @@ impl Worker {
             }
         }
     }
+}
+
+/// How an entry names a target that took it: a hash of the URL, since the
+/// entry is shown to the org's admins and the operator's URL may hold a
+/// secret.
+fn target_key(url: &str) -> String {
+    use sha2::Digest;
+    format!("sha256:{}", hex::encode(Sha256::digest(url.as_bytes())))
 }
 
 /// `sha256=<hex HMAC-SHA256 of the body>`, for receivers to check.

@@ -294,6 +294,89 @@ pub async fn a_failed_delivery_is_retried_after_its_backoff(store: Arc<dyn Store
     );
 }
 
+/// An attempt that some targets took records them in the entry, with the
+/// failure, so the host's retry goes to the others only; further failures
+/// and the final delivery keep them, and each target is kept once.
+pub async fn a_partly_failed_delivery_remembers_the_targets_it_reached(store: Arc<dyn Store>) {
+    let f = psa_fixture(store, vec![webhook_at_one_percent()]).await;
+    let r = f.c.r();
+    f.c.clock.set(utc("2025-06-16T13:00:00Z"));
+    r.create_ticket(&f.c.msp.admin, f.c.org, new_ticket("Fax", Priority::Medium))
+        .await
+        .expect("ticket");
+    f.c.clock.set(utc("2025-06-16T13:10:00Z"));
+    r.run_escalations(f.c.org).await.expect("sweep");
+    let due = r
+        .notifications_due(f.c.org, Deliveries::All, 10)
+        .await
+        .expect("due");
+    assert_eq!(due.len(), 1);
+    assert!(due[0].reached.is_empty(), "a new entry reached no one yet");
+    let id = due[0].id;
+    let first_retry = chrono::Duration::seconds(30);
+    let operator = "operator-hook";
+    let failed = r
+        .mark_notification_failed_after_reaching(
+            f.c.org,
+            id,
+            &[operator.to_owned()],
+            "the escalation's webhook answered 503",
+            first_retry,
+        )
+        .await
+        .expect("failed");
+    assert_eq!(failed.attempts, 1);
+    assert_eq!(failed.reached, [operator]);
+    f.c.clock.set(failed.next_attempt_at);
+    let retry = r
+        .notifications_due(f.c.org, Deliveries::All, 10)
+        .await
+        .expect("due");
+    assert_eq!(retry.len(), 1, "still due for the target it missed");
+    assert_eq!(retry[0].reached, [operator], "the retry knows whom to skip");
+    // Failing again (the operator's hook was skipped, the tenant's failed):
+    // the reached target stays, once.
+    let again = r
+        .mark_notification_failed_after_reaching(
+            f.c.org,
+            id,
+            &[operator.to_owned()],
+            "503",
+            first_retry,
+        )
+        .await
+        .expect("failed");
+    assert_eq!(again.attempts, 2);
+    assert_eq!(again.reached, [operator], "kept once");
+    let plain = r
+        .mark_notification_failed(f.c.org, id, "503", first_retry)
+        .await
+        .expect("failed");
+    assert_eq!(
+        plain.reached,
+        [operator],
+        "a failure reaching no one keeps those reached before"
+    );
+    f.c.clock.set(plain.next_attempt_at);
+    let delivered = r
+        .mark_notification_delivered(f.c.org, id)
+        .await
+        .expect("delivered");
+    assert!(delivered.delivered_at.is_some());
+    assert_eq!(
+        delivered.reached,
+        [operator],
+        "the record of who took it stays"
+    );
+    assert!(
+        r.notifications_due(f.c.org, Deliveries::All, 10)
+            .await
+            .expect("due")
+            .is_empty(),
+        "delivered: due no more"
+    );
+}
+
 /// Rewrites a stored record as code before the due-time indexes wrote it:
 /// the body without the delivery fields, the indexes without the new ones.
 async fn as_written_before_the_due_indexes(

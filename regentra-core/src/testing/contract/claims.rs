@@ -1,0 +1,54 @@
+//! Sweep claims: one holder per org at a time, orgs independent.
+
+use super::*;
+
+/// A fresh org id: the default claims are shared by the whole process,
+/// where other cases (and other stores' runs of this one) claim too.
+fn fresh_org() -> OrgId {
+    OrgId(Uuid::now_v7())
+}
+
+pub async fn a_sweep_claim_is_held_by_one_claimant_at_a_time(store: Arc<dyn Store>) {
+    let (a, b) = (fresh_org(), fresh_org());
+    let first = store
+        .try_claim_sweep(a)
+        .await
+        .expect("claim")
+        .expect("an unclaimed org is granted");
+    assert_eq!(first.org(), a);
+    assert!(
+        store.try_claim_sweep(a).await.expect("claim").is_none(),
+        "a second claim on the org is refused while the first is held"
+    );
+    let other = store
+        .try_claim_sweep(b)
+        .await
+        .expect("claim")
+        .expect("a claim on another org is not blocked by the first");
+    first.release().await;
+    let again = store
+        .try_claim_sweep(a)
+        .await
+        .expect("claim")
+        .expect("granted again once the first is released");
+    assert!(
+        store.try_claim_sweep(b).await.expect("claim").is_none(),
+        "releasing A's claim did not release B's"
+    );
+    drop(other);
+    drop(again);
+    // A dropped claim is released too, as soon as the store learns of it
+    // (a database: when the connection goes back to its pool, a moment
+    // later), so a claimant that fails mid-sweep blocks no one for long.
+    // Each try is a round trip to the store, in which that work gets done.
+    for org in [a, b] {
+        let mut granted = None;
+        for _ in 0..1000 {
+            granted = store.try_claim_sweep(org).await.expect("claim");
+            if granted.is_some() {
+                break;
+            }
+        }
+        assert!(granted.is_some(), "a dropped claim is released");
+    }
+}
