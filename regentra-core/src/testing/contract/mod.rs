@@ -8,12 +8,14 @@
 mod aggregates;
 mod audit_chain;
 mod blobs;
+mod failures;
 mod queries;
 mod records;
 
 pub use self::aggregates::*;
 pub use self::audit_chain::*;
 pub use self::blobs::*;
+pub use self::failures::*;
 pub use self::queries::*;
 pub use self::records::*;
 
@@ -37,6 +39,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("aggregates.rs", include_str!("aggregates.rs")),
     ("audit_chain.rs", include_str!("audit_chain.rs")),
     ("blobs.rs", include_str!("blobs.rs")),
+    ("failures.rs", include_str!("failures.rs")),
     ("queries.rs", include_str!("queries.rs")),
     ("records.rs", include_str!("records.rs")),
 ];
