@@ -75,15 +75,15 @@ impl AppState {
             .into();
         Self {
             decoy_hash,
-            regentra,
-            limiter: Arc::new(LoginLimiter::standard()),
-            reset_limiter: Arc::new(routes::password_reset::reset_limiter()),
+            limiter: Arc::new(LoginLimiter::standard(Arc::clone(&regentra))),
+            reset_limiter: Arc::new(routes::password_reset::reset_limiter(Arc::clone(&regentra))),
             chat: ChatHub::default(),
             dns: dns::Dns::new(None).ok(),
             public_url: format!("http://{}", default_listen()).into(),
             cookie_secure: false,
             public_origin: None,
             sites: Arc::new(sites::Sites::new(&format!("http://{}", default_listen()))),
+            regentra,
         }
     }
 
