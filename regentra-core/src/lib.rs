@@ -43,6 +43,7 @@ pub mod rbac;
 pub mod service;
 pub mod sessions;
 pub mod sla;
+pub mod spreadsheet;
 pub mod store;
 pub mod tenancy;
 #[cfg(feature = "testing")]

@@ -787,6 +787,18 @@ impl Regentra {
         .await
     }
 
+    /// Whether `user` is one of the org's people: a member of it or, for a
+    /// client, of its MSP (the staff who work it).
+    pub(crate) async fn works_for(&self, org: &Organization, user: UserId) -> Result<bool> {
+        if self.membership(org.id, user).await?.is_some() {
+            return Ok(true);
+        }
+        Ok(match org.parent {
+            Some(msp) => self.membership(msp, user).await?.is_some(),
+            None => false,
+        })
+    }
+
     /// An audit draft for an action taken under `grant`, in the grant's org
     /// chain, with the check of the grant's [`Grant::basis`]: a change set
     /// that records the action ([`ChangeSet::audit`]) commits only if the

@@ -24,6 +24,7 @@ use crate::error::{Error, FieldError, Result};
 use crate::ids::{AgreementId, EvidenceId, OrgId, UserId};
 use crate::rbac::Permission;
 use crate::service::{Principal, Regentra};
+use crate::spreadsheet::Sheet;
 use crate::store::{
     self, ChangeSet, Entity, IndexEntry, IndexScan, Listing, PageRequest, ScanCursor, ScanRequest,
     Scope, Versioned,
@@ -425,9 +426,7 @@ pub fn statement_of_applicability(
 }
 
 fn soa_csv(entries: &[SoaEntry]) -> Result<String> {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let failed = |e: csv::Error| Error::storage(e);
-    out.write_record([
+    let mut sheet = Sheet::new(&[
         "control",
         "title",
         "theme",
@@ -435,29 +434,25 @@ fn soa_csv(entries: &[SoaEntry]) -> Result<String> {
         "justification",
         "implementation",
         "common_controls",
-    ])
-    .map_err(failed)?;
+    ])?;
     for e in entries {
-        out.write_record([
+        let controls = e
+            .common_controls
+            .iter()
+            .map(|c| c.key.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        sheet.row([
             e.control.as_str(),
             &e.title,
             &e.theme,
             if e.applicable { "yes" } else { "no" },
             e.justification.as_deref().unwrap_or(""),
             e.implementation.key(),
-            &e.common_controls
-                .iter()
-                .map(|c| c.key.as_str())
-                .collect::<Vec<_>>()
-                .join(" "),
-        ])
-        .map_err(failed)?;
+            &controls,
+        ])?;
     }
-    String::from_utf8(
-        out.into_inner()
-            .map_err(|e| Error::storage(e.to_string()))?,
-    )
-    .map_err(Error::storage)
+    sheet.finish()
 }
 
 // ----- CMMC: SPRS score ----------------------------------------------------

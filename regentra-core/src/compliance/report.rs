@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use super::gap::{CrossFrameworkSummary, FrameworkGaps};
 use crate::error::{Error, Result};
+use crate::spreadsheet::Sheet;
 
 /// The formats a report can be rendered in.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -37,9 +38,7 @@ pub fn render(gaps: &FrameworkGaps, format: ReportFormat) -> Result<String> {
 
 /// One row per assessable requirement.
 fn csv(gaps: &FrameworkGaps) -> Result<String> {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let failed = |e: csv::Error| Error::storage(e);
-    out.write_record([
+    let mut sheet = Sheet::new(&[
         "framework",
         "requirement",
         "title",
@@ -48,10 +47,9 @@ fn csv(gaps: &FrameworkGaps) -> Result<String> {
         "controls",
         "missing_controls",
         "justification",
-    ])
-    .map_err(failed)?;
+    ])?;
     for r in &gaps.requirements {
-        out.write_record([
+        sheet.row([
             gaps.framework.as_str(),
             &r.id,
             &r.title,
@@ -60,13 +58,9 @@ fn csv(gaps: &FrameworkGaps) -> Result<String> {
             &r.controls.join(" "),
             &r.missing.join(" "),
             r.justification.as_deref().unwrap_or(""),
-        ])
-        .map_err(failed)?;
+        ])?;
     }
-    let bytes = out
-        .into_inner()
-        .map_err(|e| Error::storage(e.to_string()))?;
-    String::from_utf8(bytes).map_err(Error::storage)
+    sheet.finish()
 }
 
 /// A document an auditor or a client can read.

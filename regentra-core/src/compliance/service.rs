@@ -14,7 +14,8 @@ use super::gap::{FrameworkGaps, GapAnalysis, framework_gap_analysis, gap_analysi
 use super::report::{self, ReportFormat};
 use super::{
     Adoption, Assessment, CmmcProfile, ControlImplementation, ControlStatus, ControlUpdate,
-    Evidence, FrameworkSettings, FtcProfile, PciAppendix, PciEntity, TrustServicesCategory,
+    Evidence, FrameworkSettings, FtcProfile, PciAppendix, PciEntity, QualifiedIndividual,
+    TrustServicesCategory,
 };
 use crate::audit::{AuditEvent, Target};
 use crate::catalog::{Catalog, Lookup, RequirementRef};
@@ -450,10 +451,8 @@ impl Regentra {
         org: OrgId,
         profile: FtcProfile,
     ) -> Result<Adoption> {
-        if let Some(qi) = &profile.qualified_individual {
-            validate_name("qualified_individual.name", &qi.name)?;
-            validate_name("qualified_individual.title", &qi.title)?;
-        }
+        self.check_qualified_individual(principal, org, profile.qualified_individual.as_ref())
+            .await?;
         self.change_settings(
             principal,
             org,
@@ -464,6 +463,81 @@ impl Regentra {
             },
         )
         .await
+    }
+
+    /// FTC Safeguards: designates the qualified individual (`None` clears
+    /// it), leaving the exemption as it is at the commit: two people
+    /// changing the two settings at once do not undo each other.
+    pub async fn set_qualified_individual(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        individual: Option<QualifiedIndividual>,
+    ) -> Result<Adoption> {
+        self.check_qualified_individual(principal, org, individual.as_ref())
+            .await?;
+        self.change_settings(
+            principal,
+            org,
+            "ftc-safeguards",
+            "the qualified individual",
+            |s| {
+                s.ftc
+                    .get_or_insert_with(FtcProfile::default)
+                    .qualified_individual = individual;
+            },
+        )
+        .await
+    }
+
+    /// FTC Safeguards: the 314.6 small-institution exemption, leaving the
+    /// qualified individual as it is at the commit.
+    pub async fn set_ftc_small_institution(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        small_institution: bool,
+    ) -> Result<Adoption> {
+        self.change_settings(
+            principal,
+            org,
+            "ftc-safeguards",
+            "the small-institution exemption",
+            |s| {
+                s.ftc
+                    .get_or_insert_with(FtcProfile::default)
+                    .small_institution = small_institution;
+            },
+        )
+        .await
+    }
+
+    /// A qualified individual as it may be designated: named, titled, and
+    /// with an account (if any) of one of the org's people. Authorized
+    /// before anything about the body is said, so a stranger learns
+    /// nothing from a validation error.
+    async fn check_qualified_individual(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        individual: Option<&QualifiedIndividual>,
+    ) -> Result<()> {
+        self.authorize_all(principal, org, Permission::FrameworksAdopt)
+            .await?;
+        let Some(qi) = individual else {
+            return Ok(());
+        };
+        validate_name("qualified_individual.name", &qi.name)?;
+        validate_name("qualified_individual.title", &qi.title)?;
+        if let Some(user) = qi.user
+            && !self.works_for(&self.organization(org).await?, user).await?
+        {
+            return Err(Error::invalid(
+                "qualified_individual.user",
+                "must be one of this organization's people or its MSP's staff",
+            ));
+        }
+        Ok(())
     }
 
     /// The derived standing of every adopted framework now.

@@ -21,6 +21,7 @@ use crate::mail::Sender;
 use crate::notify::NotificationKind;
 use crate::rbac::{Permission, Role, decide};
 use crate::service::{Principal, Regentra};
+use crate::spreadsheet::Sheet;
 use crate::store::{self, ChangeSet, Entity, Listing, PageRequest, Scope, Versioned};
 use crate::tenancy::{Membership, Organization, validate_name};
 
@@ -705,9 +706,7 @@ impl Regentra {
         campaign: CampaignId,
     ) -> Result<String> {
         let rows = self.campaign_rows(principal, org, campaign).await?;
-        let mut out = csv::Writer::from_writer(Vec::new());
-        let failed = |e: csv::Error| Error::storage(e);
-        out.write_record([
+        let mut sheet = Sheet::new(&[
             "person",
             "email",
             "role",
@@ -715,10 +714,10 @@ impl Regentra {
             "signed_at",
             "typed_name",
             "version_hash",
-        ])
-        .map_err(failed)?;
+        ])?;
         for r in rows {
-            out.write_record([
+            let signed_at = r.signed_at.map(|t| t.to_rfc3339()).unwrap_or_default();
+            sheet.row([
                 r.person.as_str(),
                 &r.email,
                 r.role.key(),
@@ -726,17 +725,12 @@ impl Regentra {
                     AcknowledgmentStatus::Pending => "pending",
                     AcknowledgmentStatus::Signed => "signed",
                 },
-                &r.signed_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                &signed_at,
                 r.typed_name.as_deref().unwrap_or(""),
                 &r.version_hash,
-            ])
-            .map_err(failed)?;
+            ])?;
         }
-        String::from_utf8(
-            out.into_inner()
-                .map_err(|e| Error::storage(e.to_string()))?,
-        )
-        .map_err(Error::storage)
+        sheet.finish()
     }
 
     /// The policies a person is (or was) asked to acknowledge in this org.

@@ -405,6 +405,26 @@ impl Regentra {
         }
     }
 
+    /// Whether `host` is a portal's verified host name, whatever the
+    /// portal's state now (disabled, or its org archived): such a name is
+    /// the client's (its DNS, its proxy) and must never serve the product
+    /// itself, even when no portal is served there.
+    pub async fn is_portal_hostname(&self, host: &str) -> Result<bool> {
+        let Some(host) = host_of_request(host) else {
+            return Ok(false);
+        };
+        let Some(route) =
+            store::find_unique::<PortalRoute>(self.store(), Scope::Platform, "hostname", &host)
+                .await?
+        else {
+            return Ok(false);
+        };
+        Ok(self
+            .claim_record(route.value.org)
+            .await?
+            .is_some_and(|c| c.value.is_verified() && c.value.hostname == host))
+    }
+
     /// The compliance dashboard of the org's portal: every adopted
     /// framework's score and requirement counts. `NotFound` unless the
     /// portal is enabled and shows the dashboard.

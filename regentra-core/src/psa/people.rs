@@ -98,22 +98,7 @@ impl Regentra {
         wanted.truncate(store::MAX_PAGE);
         let mut known = Vec::new();
         for user in wanted {
-            let member_of = |o: OrgId| async move {
-                store::find_unique::<Membership>(
-                    self.store(),
-                    Scope::Platform,
-                    "org_user",
-                    &crate::tenancy::membership_key(o, user),
-                )
-                .await
-                .map(|m| m.is_some())
-            };
-            let belongs = member_of(org).await?
-                || match organization.parent {
-                    Some(msp) => member_of(msp).await?,
-                    None => false,
-                };
-            if belongs {
+            if self.works_for(&organization, user).await? {
                 known.push(user);
             }
         }

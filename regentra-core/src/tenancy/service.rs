@@ -922,6 +922,9 @@ impl Regentra {
                 "only members of the MSP can be assigned to its clients",
             ));
         };
+        if check_staff_role(staff.value.role).is_err() {
+            return Err(Error::invalid("user_id", NOT_STAFF));
+        }
         let membership = Membership {
             id: MembershipId(self.new_id()),
             org: client,
@@ -1037,6 +1040,18 @@ impl Regentra {
             if current.as_ref().map(|m| m.value.role) == cell.role {
                 continue;
             }
+            if current
+                .as_ref()
+                .is_some_and(|m| check_staff_role(m.value.role).is_err())
+            {
+                // The client gave an assignment another role (made the
+                // person its admin, say): that is now the client's call.
+                problems.push(FieldError::new(
+                    field,
+                    "the client changed this person's role here: change it in the client’s members",
+                ));
+                continue;
+            }
             if let Some(role) = cell.role {
                 if client.is_archived() {
                     problems.push(FieldError::new(
@@ -1059,6 +1074,10 @@ impl Regentra {
                     ));
                     continue;
                 };
+                if check_staff_role(staff.value.role).is_err() {
+                    problems.push(FieldError::new(field, NOT_STAFF));
+                    continue;
+                }
                 // The MSP membership the assignment relies on, asserted
                 // once per person (see `assign_staff`).
                 if pinned.insert(cell.user) {
@@ -1502,7 +1521,7 @@ impl Regentra {
         Ok(clients)
     }
 
-    async fn organization(&self, org: OrgId) -> Result<Organization> {
+    pub(crate) async fn organization(&self, org: OrgId) -> Result<Organization> {
         Ok(
             store::require::<Organization>(self.store(), Scope::Platform, org.0)
                 .await?
@@ -1562,6 +1581,12 @@ pub(crate) fn delegated(grant: &Grant, client: OrgId) -> Grant {
 }
 
 /// A taken `org_user` key means the person is already a member.
+/// Why an MSP member whose own role is not a staff role (an admin, a
+/// viewer) cannot be assigned to a client: their access to clients comes
+/// from that role, or they have none to lend.
+const NOT_STAFF: &str =
+    "only the MSP's technicians and compliance officers can be assigned to its clients";
+
 fn already_member(error: Error) -> Error {
     match error {
         Error::AlreadyExists { field, .. } if field == "org_user" => already_member_error(),

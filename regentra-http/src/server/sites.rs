@@ -32,7 +32,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use regentra_core::portal::{PublicPortal, host_of_request};
@@ -97,6 +97,10 @@ pub enum Site {
     Own,
     /// A client portal's own host name: only that portal.
     Portal(Arc<PortalHost>),
+    /// A client's verified host name where no portal is served now (the
+    /// portal is off, or the client offboarded): nothing at all, since
+    /// the name, its DNS and its proxy are the client's.
+    Closed(String),
 }
 
 impl Site {
@@ -106,6 +110,7 @@ impl Site {
         match self {
             Site::Own => None,
             Site::Portal(at) => Some(at.host.as_str()),
+            Site::Closed(host) => Some(host.as_str()),
         }
     }
 }
@@ -127,7 +132,7 @@ pub struct Sites {
 #[derive(Debug, Clone)]
 struct Known {
     at: Instant,
-    portal: Option<Arc<PortalHost>>,
+    site: Site,
 }
 
 impl Sites {
@@ -156,16 +161,18 @@ impl Sites {
             return Ok(Site::Own);
         }
         if let Some(known) = self.remembered(&host) {
-            return Ok(known.map_or(Site::Own, Site::Portal));
+            return Ok(known);
         }
-        let portal = regentra.portal_by_hostname(&host).await?.map(|portal| {
-            Arc::new(PortalHost {
+        let site = match regentra.portal_by_hostname(&host).await? {
+            Some(portal) => Site::Portal(Arc::new(PortalHost {
                 host: host.clone(),
                 portal,
-            })
-        });
-        self.remember(host, portal.clone());
-        Ok(portal.map_or(Site::Own, Site::Portal))
+            })),
+            None if regentra.is_portal_hostname(&host).await? => Site::Closed(host.clone()),
+            None => Site::Own,
+        };
+        self.remember(host, site.clone());
+        Ok(site)
     }
 
     /// Forgets every answer: this process changed a portal's settings or
@@ -180,14 +187,14 @@ impl Sites {
         self.known.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn remembered(&self, host: &str) -> Option<Option<Arc<PortalHost>>> {
+    fn remembered(&self, host: &str) -> Option<Site> {
         self.lock()
             .get(host)
             .filter(|k| k.at.elapsed() < REMEMBER_FOR)
-            .map(|k| k.portal.clone())
+            .map(|k| k.site.clone())
     }
 
-    fn remember(&self, host: String, portal: Option<Arc<PortalHost>>) {
+    fn remember(&self, host: String, site: Site) {
         let mut known = self.lock();
         if known.len() >= REMEMBERED_HOSTS && !known.contains_key(&host) {
             known.retain(|_, k| k.at.elapsed() < REMEMBER_FOR);
@@ -199,7 +206,7 @@ impl Sites {
             host,
             Known {
                 at: Instant::now(),
-                portal,
+                site,
             },
         );
     }
@@ -260,6 +267,14 @@ pub async fn only_the_portal(
     match site {
         Site::Own => next.run(request).await,
         Site::Portal(at) if at.serves(request.uri().path()) => next.run(request).await,
+        Site::Closed(_) => {
+            let path = request.uri().path();
+            if path == "/v1" || path.starts_with("/v1/") {
+                crate::server::routes::no_route().await.into_response()
+            } else {
+                (StatusCode::NOT_FOUND, "Not found").into_response()
+            }
+        }
         Site::Portal(at) => {
             let path = request.uri().path();
             if path == "/v1" || path.starts_with("/v1/") {
@@ -364,11 +379,11 @@ mod tests {
     fn answers_are_remembered_up_to_a_bound() {
         let sites = Sites::new("https://app.example.test");
         let acme = Arc::new(acme());
-        sites.remember("help.acme.test".to_owned(), Some(acme.clone()));
-        assert_eq!(sites.remembered("help.acme.test"), Some(Some(acme)));
+        sites.remember("help.acme.test".to_owned(), Site::Portal(acme.clone()));
+        assert_eq!(sites.remembered("help.acme.test"), Some(Site::Portal(acme)));
         assert_eq!(sites.remembered("other.test"), None, "never asked");
         for i in 0..REMEMBERED_HOSTS + 10 {
-            sites.remember(format!("h{i}.test"), None);
+            sites.remember(format!("h{i}.test"), Site::Own);
         }
         assert!(sites.lock().len() <= REMEMBERED_HOSTS);
         sites.forget();

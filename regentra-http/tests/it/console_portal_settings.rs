@@ -656,6 +656,15 @@ async fn an_archived_clients_portal_answers_as_unknown_until_it_is_restored() {
                 expected,
                 "the portal at its own host name"
             );
+            // The product itself is never served at the client's name,
+            // whether its portal is open or not.
+            for product in ["/sign-in", "/app", "/v1/me", "/forgot-password"] {
+                assert_eq!(
+                    on_host(server, "help.acme.test", product).await,
+                    StatusCode::NOT_FOUND,
+                    "{product} at the client's host name"
+                );
+            }
         }
     };
     doors(StatusCode::OK).await;

@@ -482,3 +482,91 @@ async fn the_worker_skips_an_offboarded_client_until_it_is_restored() {
         "the escalation fires once restored"
     );
 }
+
+/// A grid saved from a page drawn before someone else's change saves
+/// nothing and says so, rather than undoing that change; an assignment
+/// the client has since made its admin is shown, not offered, and a
+/// forged post cannot end it.
+#[tokio::test]
+async fn a_stale_grid_saves_nothing_and_a_role_the_client_changed_is_not_offered() {
+    let server = Server::embedded().await;
+    let d = desk(&server).await;
+    let boss = signed_in(&server, "boss@msp.test").await;
+    let tom_api = server.login("tom@msp.test", PASSWORD).await;
+    let tom = me(&tom_api).await;
+    let grid_path = format!("/app/{}/settings/staff", d.msp);
+    let acme = format!("cell.{tom}.{}", d.acme);
+    let globex = format!("cell.{tom}.{}", d.globex);
+
+    // Two tabs drawn alike: Tom works both clients as a technician.
+    let first = boss.get(&grid_path).await;
+    let csrf = token(&first);
+    assert_eq!(
+        first.input(&format!("was.{globex}")).as_deref(),
+        Some("technician")
+    );
+    // The second tab takes Tom off Globex.
+    let second = boss
+        .post(
+            &grid_path,
+            &[
+                ("csrf_token", csrf.as_str()),
+                (&globex, "none"),
+                (&format!("was.{globex}"), "technician"),
+            ],
+        )
+        .await;
+    assert_eq!(second.status, StatusCode::SEE_OTHER, "{}", second.html);
+    // The first tab, still showing Tom on Globex, moves him at Acme.
+    let stale = boss
+        .post(
+            &grid_path,
+            &[
+                ("csrf_token", csrf.as_str()),
+                (&acme, "compliance_officer"),
+                (&format!("was.{acme}"), "technician"),
+                (&globex, "technician"),
+                (&format!("was.{globex}"), "technician"),
+            ],
+        )
+        .await;
+    assert!(
+        stale.shows("Nothing was saved: someone changed these assignments meanwhile"),
+        "{}",
+        stale.html
+    );
+    let members = d.boss.get(&format!("/v1/orgs/{}/members", d.acme)).await;
+    let tom_at_acme = items(&members)
+        .iter()
+        .find(|m| m["user_id"] == tom.as_str())
+        .map(|m| m["role"].clone());
+    assert_eq!(tom_at_acme, Some(json!("technician")), "Acme unchanged");
+    assert!(
+        !tom_orgs(&tom_api).await.contains(&d.globex),
+        "the other tab's change stands"
+    );
+
+    // Acme makes Tom its admin: the grid shows it and offers no chooser.
+    d.boss
+        .ok(
+            M::PATCH,
+            &format!("/v1/orgs/{}/members/{tom}", d.acme),
+            Some(json!({"role": "org_admin"})),
+            StatusCode::OK,
+        )
+        .await;
+    let grid = boss.get(&grid_path).await;
+    assert!(grid.shows("Role changed by the client"), "{}", grid.html);
+    assert!(!grid.html.contains(&format!("name=\"{acme}\"")));
+    let forged = boss
+        .post(
+            &grid_path,
+            &[("csrf_token", csrf.as_str()), (&acme, "none")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::SEE_OTHER, "{}", forged.html);
+    assert!(
+        tom_orgs(&tom_api).await.contains(&d.acme),
+        "a forged cell cannot end what the client made its admin"
+    );
+}

@@ -964,6 +964,69 @@ pub async fn scope_settings_leave_out_what_does_not_apply(store: Arc<dyn Store>)
             "{id}"
         );
     }
+    // The individual's account: one of the client's people, or its MSP's
+    // staff (a vCISO); anyone else, another tenant's admin included, is
+    // refused by the field.
+    let with_account = |user| FtcProfile {
+        qualified_individual: Some(QualifiedIndividual {
+            user: Some(user),
+            ..profile(None).qualified_individual.expect("set above")
+        }),
+        small_institution: false,
+    };
+    r.set_ftc_profile(&f.manager, f.org, with_account(f.officer.user))
+        .await
+        .expect("a member of the client");
+    r.set_ftc_profile(&f.manager, f.org, with_account(f.msp.admin.user))
+        .await
+        .expect("the MSP's staff");
+    let stranger = msp_in(r.clone(), f.msp.operator.clone(), "Southwind IT").await;
+    expect_invalid(
+        r.set_ftc_profile(&f.manager, f.org, with_account(stranger.admin.user))
+            .await,
+        "qualified_individual.user",
+    );
+    // A stranger to the org learns nothing from the body: 404 first.
+    expect_not_found(
+        r.set_ftc_profile(&stranger.admin, f.org, with_account(stranger.admin.user))
+            .await,
+        "another tenant setting the profile",
+    );
+    // Each setting on its own keeps the other as it is at the commit.
+    r.set_ftc_small_institution(&f.manager, f.org, true)
+        .await
+        .expect("the exemption");
+    let cleared = r
+        .set_qualified_individual(&f.manager, f.org, None)
+        .await
+        .expect("cleared");
+    assert_eq!(
+        cleared.settings.ftc,
+        Some(FtcProfile {
+            qualified_individual: None,
+            small_institution: true
+        }),
+        "clearing the individual keeps the exemption"
+    );
+    let designated = r
+        .set_qualified_individual(&f.manager, f.org, profile(None).qualified_individual)
+        .await
+        .expect("designated");
+    assert!(
+        designated
+            .settings
+            .ftc
+            .is_some_and(|p| p.small_institution && p.qualified_individual.is_some())
+    );
+    expect_invalid(
+        r.set_qualified_individual(
+            &f.manager,
+            f.org,
+            with_account(stranger.admin.user).qualified_individual,
+        )
+        .await,
+        "qualified_individual.user",
+    );
 }
 
 pub async fn sprs_score_starts_at_minus_203_and_credits_partial_mfa(store: Arc<dyn Store>) {

@@ -1549,8 +1549,10 @@ pub async fn the_staff_grid_is_applied_whole_or_not_at_all(store: Arc<dyn Store>
     r.assign_staff(&f.admin, f.msp, c2, tom.user, Role::Technician)
         .await
         .expect("assigns Tom to client 2");
-    // A client's own admin, whom the MSP did not assign.
+    // A client's own admin, whom the MSP did not assign, and an MSP viewer,
+    // who has no staff role to lend a client.
     let own = member(&f, c1, "owner@acme.test", Role::OrgAdmin).await;
+    let vic = member(&f, f.msp, "vic@northwind.test", Role::Viewer).await;
     let before = actions(&f, c1).await.len();
 
     let cell = |client, user, role| StaffCell { client, user, role };
@@ -1562,13 +1564,14 @@ pub async fn the_staff_grid_is_applied_whole_or_not_at_all(store: Arc<dyn Store>
                 cell(c1, tom.user, Some(Role::Technician)),
                 cell(c1, own.user, None),
                 cell(c1, cora.user, Some(Role::OrgAdmin)),
+                cell(c1, vic.user, Some(Role::Technician)),
             ],
         )
         .await;
     match refused {
         Err(Error::Validation(fields)) => assert_eq!(
             fields.iter().map(|f| f.field.as_str()).collect::<Vec<_>>(),
-            vec!["cells[1]", "cells[2]"],
+            vec!["cells[1]", "cells[2]", "cells[3]"],
             "each refused cell is named by its index: {fields:?}"
         ),
         other => panic!("a grid with refused cells is a validation error, got {other:?}"),
@@ -1582,6 +1585,11 @@ pub async fn the_staff_grid_is_applied_whole_or_not_at_all(store: Arc<dyn Store>
         actions(&f, c1).await.len(),
         before,
         "and nothing is audited"
+    );
+    expect_invalid(
+        r.assign_staff(&f.admin, f.msp, c1, vic.user, Role::Technician)
+            .await,
+        "user_id",
     );
 
     // Applied: one made, one role changed, in one commit.
@@ -1629,6 +1637,17 @@ pub async fn the_staff_grid_is_applied_whole_or_not_at_all(store: Arc<dyn Store>
         actions(&f, f.msp)
             .await
             .contains(&"staff.role_changed".to_owned())
+    );
+
+    // An assignment the client has since made its admin is the client's:
+    // the grid cannot end it or change it.
+    r.change_member_role(&f.admin, c1, cora.user, Role::OrgAdmin)
+        .await
+        .expect("the client's admin role for Cora");
+    expect_invalid(
+        r.set_staff_grid(&f.admin, f.msp, &[cell(c1, cora.user, None)])
+            .await,
+        "cells[0]",
     );
 
     // Ended; and a client not the MSP's names nothing.

@@ -268,7 +268,9 @@ async fn portal_at_host(State(state): State<AppState>, headers: HeaderMap) -> Ap
         // The server's own address: a browser goes to the signed-in
         // person's page (or signs in first); a program is told nothing is here.
         Site::Own if wants_html(&headers) => Ok(Redirect::to("/app").into_response()),
-        Site::Own => Err(regentra_core::Error::NotFound { what: "portal" }.into()),
+        Site::Own | Site::Closed(_) => {
+            Err(regentra_core::Error::NotFound { what: "portal" }.into())
+        }
     }
 }
 

@@ -699,6 +699,24 @@ pub fn failed(error: &Error) -> Response {
                 )),
             },
         ),
+        // Two saves crossed (or a role changed between the check and the
+        // commit): nothing was written, and the person can simply redo it.
+        Error::Conflict { what } => {
+            tracing::info!(what, "a console form crossed another change");
+            render(
+                StatusCode::CONFLICT,
+                &MessagePage {
+                    shell: None,
+                    chrome: Chrome::new("Changed meanwhile"),
+                    heading: "Nothing was saved: this changed meanwhile".to_owned(),
+                    message: "Someone else changed this while you were working on it, so your \
+                          change was not applied. Go back, reload the page to see it as it is \
+                          now, and make your change again."
+                        .to_owned(),
+                    link: None,
+                },
+            )
+        }
         _ => {
             tracing::error!(error = %error, "a console page failed");
             super::error_page(

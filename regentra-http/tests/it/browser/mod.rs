@@ -14,6 +14,7 @@ mod console_kb;
 mod console_policies;
 mod console_portal_settings;
 mod console_settings;
+mod console_sla;
 mod errors;
 mod password_reset;
 mod portal;

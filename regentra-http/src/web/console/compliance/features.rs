@@ -586,12 +586,6 @@ pub async fn set_qualified_individual(
     let Some((scope, org)) = org_allowing(&staff, &segment, Permission::FrameworksAdopt) else {
         return not_allowed(&staff, &segment);
     };
-    let current = match ftc_profile(&state, &staff, org).await {
-        Ok(Some(profile)) => profile,
-        // Not adopted: there is no qualified individual to set here.
-        Ok(None) => return not_found_page(&staff, Some(&scope)),
-        Err(e) => return refused(&staff, &scope, &e),
-    };
     let mut errors = Vec::new();
     let designated_on = match parse_day("designated_on", &form.designated_on) {
         Ok(Some(date)) => Some(date),
@@ -633,19 +627,16 @@ pub async fn set_qualified_individual(
         return show_ftc(&state, &staff, &scope, org, Some(form), errors, None).await;
     };
     let employer = form.employer.trim();
-    let profile = FtcProfile {
-        qualified_individual: Some(QualifiedIndividual {
-            name: form.name.trim().to_owned(),
-            title: form.title.trim().to_owned(),
-            user,
-            employer: (!employer.is_empty()).then(|| employer.to_owned()),
-            designated_on,
-        }),
-        small_institution: current.small_institution,
+    let individual = QualifiedIndividual {
+        name: form.name.trim().to_owned(),
+        title: form.title.trim().to_owned(),
+        user,
+        employer: (!employer.is_empty()).then(|| employer.to_owned()),
+        designated_on,
     };
     match state
         .regentra
-        .set_ftc_profile(&staff.caller, org, profile)
+        .set_qualified_individual(&staff.caller, org, Some(individual))
         .await
     {
         Ok(_) => {

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use regentra_core::catalog::Catalog;
 use regentra_core::compliance::report::ReportFormat;
 use regentra_core::compliance::{
-    Adoption, CmmcLevel, CmmcProfile, FtcProfile, PciAppendix, PciEntity, RequirementStatus,
+    Adoption, CmmcLevel, CmmcProfile, PciAppendix, PciEntity, RequirementStatus,
     TrustServicesCategory,
 };
 use regentra_core::ids::OrgId;
@@ -512,27 +512,12 @@ pub async fn settings(
             .await
             .map(|_| ())
         }
-        "ftc-safeguards" => {
-            // The exemption only: the qualified individual, set on the
-            // framework's own page, stays as it is.
-            let current = match all_adoptions(&state, caller, org).await {
-                Ok(adoptions) => adoptions
-                    .into_iter()
-                    .find(|a| a.framework == "ftc-safeguards")
-                    .and_then(|a| a.settings.ftc),
-                Err(e) => return refused(&staff, &scope, &e),
-            };
-            r.set_ftc_profile(
-                caller,
-                org,
-                FtcProfile {
-                    qualified_individual: current.and_then(|f| f.qualified_individual),
-                    small_institution: form.small_institution.is_some(),
-                },
-            )
+        // The exemption only: the qualified individual, set on the
+        // framework's own page, stays as it is at the commit.
+        "ftc-safeguards" => r
+            .set_ftc_small_institution(caller, org, form.small_institution.is_some())
             .await
-            .map(|_| ())
-        }
+            .map(|_| ()),
         _ => return not_found_page(&staff, Some(&scope)),
     };
     match outcome {

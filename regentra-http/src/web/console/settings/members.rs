@@ -622,9 +622,18 @@ enum Cell {
         label: String,
         options: Vec<RoleOption>,
         error: Option<String>,
+        /// The value the grid showed when it was drawn, posted back so a
+        /// save made from a stale page is refused, not applied over a
+        /// change made meanwhile.
+        was: &'static str,
     },
-    /// A membership the client gave the person itself: not the MSP's.
-    Client { role: &'static str },
+    /// Not the MSP's to change here: a membership the client gave the
+    /// person itself, or an assignment whose role the client has since
+    /// changed to one the MSP does not assign (an admin, say).
+    Client {
+        role: &'static str,
+        why: &'static str,
+    },
 }
 
 struct GridRow {
@@ -720,6 +729,11 @@ async fn grid_page(
                         match current {
                             Some(m) if m.assigned_by != Some(msp) => Cell::Client {
                                 role: role_label(m.role),
+                                why: "Given by the client",
+                            },
+                            Some(m) if !ASSIGNABLE.contains(&m.role) => Cell::Client {
+                                role: role_label(m.role),
+                                why: "Role changed by the client",
                             },
                             _ => {
                                 let field = cell_field(user, client.id);
@@ -741,6 +755,7 @@ async fn grid_page(
                                     selected: role == Some(r),
                                 }));
                                 Cell::Choice {
+                                    was: cell_value(current.map(|m| m.role)),
                                     error: errors.get(&field).cloned(),
                                     label: format!("{} at {}", person.name, client.name),
                                     field,
@@ -796,26 +811,52 @@ struct Change {
     to: Option<Role>,
 }
 
+const CHANGED_MEANWHILE: &str = "Nothing was saved: someone changed these assignments \
+     meanwhile. This is the grid as it is now; make your changes again.";
+
+/// The posted grid no longer matches the assignments: someone changed a
+/// cell after this page was drawn.
+struct Stale;
+
+/// What a cell holds, as its chooser's value: a role's key, or [`NONE`].
+fn cell_value(role: Option<Role>) -> &'static str {
+    role.map_or(NONE, Role::key)
+}
+
 /// The changes from `grid` to the posted cells: only the cells the grid
-/// has and the MSP may change; a cell left out of the form is unchanged.
-fn changes(grid: &StaffGrid, msp: OrgId, posted: &HashMap<String, String>) -> Vec<Change> {
+/// offers (the MSP's assignments in a role it assigns, or none); a cell
+/// left out of the form is unchanged. A cell whose posted `was.` value is
+/// not what it holds now makes the whole post stale.
+fn changes(
+    grid: &StaffGrid,
+    msp: OrgId,
+    posted: &HashMap<String, String>,
+) -> Result<Vec<Change>, Stale> {
     let mut out = Vec::new();
     for person in &grid.staff {
         let user = person.membership.user;
         for client in &grid.clients {
             let current = grid.membership(client.id, user);
-            if current.is_some_and(|m| m.assigned_by != Some(msp)) {
+            if current.is_some_and(|m| m.assigned_by != Some(msp) || !ASSIGNABLE.contains(&m.role))
+            {
                 continue;
             }
             let field = cell_field(user, client.id);
             let Some(value) = posted.get(&field) else {
                 continue;
             };
+            let now = current.map(|m| m.role);
+            if posted
+                .get(&format!("was.{field}"))
+                .is_some_and(|was| was != cell_value(now))
+            {
+                return Err(Stale);
+            }
             let to = ASSIGNABLE.into_iter().find(|r| r.key() == value);
             if to.is_none() && value != NONE {
                 continue;
             }
-            if current.map(|m| m.role) != to {
+            if now != to {
                 out.push(Change {
                     field,
                     client: client.id,
@@ -825,7 +866,7 @@ fn changes(grid: &StaffGrid, msp: OrgId, posted: &HashMap<String, String>) -> Ve
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// `POST /app/{msp}/settings/staff`: the whole grid, applied by the core
@@ -854,7 +895,18 @@ async fn save_grid(
         Err(e) => return refused(&staff, &scope, &e),
     };
     let posted: HashMap<String, String> = posted.into_iter().collect();
-    let changes = changes(&grid, msp, &posted);
+    let Ok(changes) = changes(&grid, msp, &posted) else {
+        return grid_page(
+            &state,
+            &staff,
+            &scope,
+            msp,
+            Some(CHANGED_MEANWHILE.to_owned()),
+            HashMap::new(),
+            &HashMap::new(),
+        )
+        .await;
+    };
     let cells: Vec<StaffCell> = changes
         .iter()
         .map(|c| StaffCell {
@@ -893,17 +945,12 @@ async fn save_grid(
             grid_page(&state, &staff, &scope, msp, None, errors, &posted).await
         }
         Err(Error::NotFound { .. } | Error::AlreadyExists { .. } | Error::Conflict { .. }) => {
-            let notice = Some(
-                "Nothing was saved: someone changed these assignments meanwhile. \
-                 This is the grid as it is now; make your changes again."
-                    .to_owned(),
-            );
             grid_page(
                 &state,
                 &staff,
                 &scope,
                 msp,
-                notice,
+                Some(CHANGED_MEANWHILE.to_owned()),
                 HashMap::new(),
                 &HashMap::new(),
             )
