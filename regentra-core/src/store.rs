@@ -33,6 +33,9 @@ use crate::audit::{AuditDraft, AuditEvent, Target};
 use crate::error::{Error, Result};
 use crate::ids::OrgId;
 
+mod failures;
+pub use failures::{FailureLedger, FailureReservation, FailureWindow, ReservedFailure};
+
 /// Where a record lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scope {
@@ -930,6 +933,37 @@ pub trait Store: Send + Sync {
     /// stale `expected_version` reaches the caller as `Conflict`.
     async fn apply(&self, changes: ChangeSet) -> Result<Applied>;
 
+    /// Reserves one failure in each of `windows` at `now`, all or none
+    /// ([`failures`]): refused, with when there is room again, when any
+    /// window already holds its `failures` within its `within`. Failures
+    /// count until `within` after `now`, whoever reserved them: a store that
+    /// several processes share keeps them where they all count them, so N
+    /// processes do not allow N times the guesses. The keys are distinct;
+    /// the store keeps them as given (not tenant data: no scope).
+    ///
+    /// The default keeps them in this process ([`FailureLedger::process`]),
+    /// enough for a store that one process opens at a time.
+    async fn reserve_failures(
+        &self,
+        windows: &[FailureWindow],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<FailureReservation> {
+        Ok(FailureLedger::process().reserve(windows, now))
+    }
+
+    /// Gives back failures [`Store::reserve_failures`] took (the attempt
+    /// was right); one already gone is no error.
+    async fn release_failures(&self, failures: &[ReservedFailure]) -> Result<()> {
+        FailureLedger::process().release(failures);
+        Ok(())
+    }
+
+    /// Forgets every failure of `key`.
+    async fn forget_failures(&self, key: &str) -> Result<()> {
+        FailureLedger::process().forget(key);
+        Ok(())
+    }
+
     /// An org's audit events with `seq > after`, in chain order.
     async fn audit_events(
         &self,
@@ -1139,6 +1173,19 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     async fn apply(&self, changes: ChangeSet) -> Result<Applied> {
         (**self).apply(changes).await
+    }
+    async fn reserve_failures(
+        &self,
+        windows: &[FailureWindow],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<FailureReservation> {
+        (**self).reserve_failures(windows, now).await
+    }
+    async fn release_failures(&self, failures: &[ReservedFailure]) -> Result<()> {
+        (**self).release_failures(failures).await
+    }
+    async fn forget_failures(&self, key: &str) -> Result<()> {
+        (**self).forget_failures(key).await
     }
     async fn audit_events(
         &self,

@@ -23,8 +23,9 @@ use regentra_core::audit::{self, AuditEvent, Target};
 use regentra_core::error::{Error, Result};
 use regentra_core::ids::OrgId;
 use regentra_core::store::{
-    Applied, ChangeSet, IndexEntry, IndexScan, Mutation, Order, PageRequest, Read, ReadResult,
-    Scanned, Scope, Store, StoredRecord,
+    Applied, ChangeSet, FailureLedger, FailureReservation, FailureWindow, IndexEntry, IndexScan,
+    Mutation, Order, PageRequest, Read, ReadResult, ReservedFailure, Scanned, Scope, Store,
+    StoredRecord,
 };
 use uuid::Uuid;
 
@@ -35,6 +36,10 @@ use schema::{AUDIT, AUDIT_TARGET, BLOBS, Envelope, FORMAT_VERSION, INDEX, META, 
 pub struct EmbeddedStore {
     db: Arc<Database>,
     path: Option<PathBuf>,
+    /// Windows of failures ([`Store::reserve_failures`]) in this process,
+    /// the store's own: the file belongs to one process, and stores of one
+    /// process (tests) do not share them.
+    failures: Arc<FailureLedger>,
 }
 
 impl std::fmt::Debug for EmbeddedStore {
@@ -148,6 +153,7 @@ impl EmbeddedStore {
         Ok(Self {
             db: Arc::new(db),
             path,
+            failures: Arc::default(),
         })
     }
 
@@ -379,6 +385,24 @@ impl Store for EmbeddedStore {
         // Any error returns before commit; dropping the transaction aborts
         // it, so nothing of the change set is written.
         self.write(move |tx| apply_in(tx, changes)).await
+    }
+
+    async fn reserve_failures(
+        &self,
+        windows: &[FailureWindow],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<FailureReservation> {
+        Ok(self.failures.reserve(windows, now))
+    }
+
+    async fn release_failures(&self, failures: &[ReservedFailure]) -> Result<()> {
+        self.failures.release(failures);
+        Ok(())
+    }
+
+    async fn forget_failures(&self, key: &str) -> Result<()> {
+        self.failures.forget(key);
+        Ok(())
     }
 
     async fn put_blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32, data: Vec<u8>) -> Result<()> {

@@ -28,8 +28,9 @@ use std::ops::Bound;
 use std::time::Duration;
 
 use regentra_core::store::{
-    Applied, ChangeSet, IndexEntry, IndexScan, MAX_PAGE, Mutation, Order, PageRequest, Read,
-    ReadResult, Scanned, Scope, Store, StoredRecord, SweepClaim, SweepHold,
+    Applied, ChangeSet, FailureReservation, FailureWindow, IndexEntry, IndexScan, MAX_PAGE,
+    Mutation, Order, PageRequest, Read, ReadResult, ReservedFailure, Scanned, Scope, Store,
+    StoredRecord, SweepClaim, SweepHold,
 };
 use serde_json::value::RawValue;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -38,6 +39,7 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection, Postgres, QueryBuilder, Tran
 use uuid::Uuid;
 
 #[cfg(feature = "testing")]
+mod failures;
 pub mod testing;
 
 /// The role tenant work runs as (created by the migrations).
@@ -716,6 +718,24 @@ impl Store for PostgresStore {
                 other => return other,
             }
         }
+    }
+
+    /// In `failure_reservations`, which every process on the database
+    /// shares (see the `failures` module).
+    async fn reserve_failures(
+        &self,
+        windows: &[FailureWindow],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<FailureReservation> {
+        self.reserve_failures_in_db(windows, now).await
+    }
+
+    async fn release_failures(&self, failures: &[ReservedFailure]) -> Result<()> {
+        self.release_failures_in_db(failures).await
+    }
+
+    async fn forget_failures(&self, key: &str) -> Result<()> {
+        self.forget_failures_in_db(key).await
     }
 
     async fn put_blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32, data: Vec<u8>) -> Result<()> {

@@ -138,6 +138,19 @@ impl<S: Store> Store for CountingStore<S> {
     async fn apply(&self, changes: ChangeSet) -> Result<Applied> {
         self.inner.apply(changes).await
     }
+    async fn reserve_failures(
+        &self,
+        windows: &[crate::store::FailureWindow],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::store::FailureReservation> {
+        self.inner.reserve_failures(windows, now).await
+    }
+    async fn release_failures(&self, failures: &[crate::store::ReservedFailure]) -> Result<()> {
+        self.inner.release_failures(failures).await
+    }
+    async fn forget_failures(&self, key: &str) -> Result<()> {
+        self.inner.forget_failures(key).await
+    }
     async fn audit_events(
         &self,
         org: OrgId,

@@ -76,6 +76,8 @@ macro_rules! store_contract_tests {
             concurrent_updates_apply_once_or_conflict,
             blobs_round_trip_chunk_by_chunk,
             blobs_are_isolated_and_deleted_whole,
+            failure_windows_hold_their_limit_until_failures_expire,
+            concurrent_reservations_fill_a_window_exactly,
             scan_walks_a_value_range_in_order_both_ways,
             scan_pages_by_cursor_without_gaps_or_repeats,
             scan_by_prefix_finds_composite_values,
@@ -374,6 +376,19 @@ impl<S: Store, G: Send + Sync> Store for StoreWith<S, G> {
     }
     async fn apply(&self, changes: ChangeSet) -> Result<Applied> {
         self.store.apply(changes).await
+    }
+    async fn reserve_failures(
+        &self,
+        windows: &[crate::store::FailureWindow],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::store::FailureReservation> {
+        self.store.reserve_failures(windows, now).await
+    }
+    async fn release_failures(&self, failures: &[crate::store::ReservedFailure]) -> Result<()> {
+        self.store.release_failures(failures).await
+    }
+    async fn forget_failures(&self, key: &str) -> Result<()> {
+        self.store.forget_failures(key).await
     }
     async fn put_blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32, data: Vec<u8>) -> Result<()> {
         self.store.put_blob_chunk(org, blob, seq, data).await

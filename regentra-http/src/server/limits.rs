@@ -15,14 +15,25 @@
 //! a success gives the reservation back and clears the strict window of
 //! its (account, address), so a user who got in is not punished for the
 //! typos before.
+//!
+//! The windows live in the store ([`Store::reserve_failures`]): on
+//! Postgres every server process behind a load balancer counts the same
+//! failures, so N processes allow the guesses of one; the embedded store,
+//! one process by construction, keeps them in its memory. Keys name the
+//! limiter, the window and a SHA-256 of the account and address, so no
+//! email or address sits in the store in clear. Time is the core's clock.
+//!
+//! [`Store::reserve_failures`]: regentra_core::store::Store::reserve_failures
 
-use std::collections::{HashMap, VecDeque};
-use std::hash::Hash;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use super::problem::Problem;
+use regentra_core::Regentra;
+use regentra_core::store::{FailureReservation, FailureWindow, ReservedFailure};
+use sha2::{Digest, Sha256};
+
+use super::problem::{ApiError, Problem};
 
 /// How many failures a key may have within a window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,233 +75,134 @@ impl Default for LoginLimits {
     }
 }
 
-/// Keys kept before keys with no failure left in their window are swept out
-/// (bounds memory under a spray); the next sweep waits until the map has
-/// doubled, so a map of live keys is not rescanned on every failure.
-const SWEEP_ABOVE: usize = 10_000;
-
-/// The most keys a window keeps, live or not (a few hundred bytes each):
-/// beyond it, after a sweep, the keys whose last failure is oldest are
-/// forgotten first, down to nine tenths of it. Reaching it takes a spray
-/// of 100,000 accounts or addresses within a window; forgetting the
-/// stalest of them then frees their budget early, which is the price of a
-/// bounded server.
-const MAX_KEYS: usize = 100_000;
-
-/// Failure times per key, at most `limit.failures` of them each.
-#[derive(Debug)]
-struct Window<K> {
-    limit: FailureLimit,
-    failures: HashMap<K, VecDeque<Instant>>,
-    /// The fewest keys that start a sweep.
-    sweep_above: usize,
-    /// The size that starts the next sweep: twice what the last one kept.
-    next_sweep: usize,
-    max_keys: usize,
-}
-
-impl<K: Hash + Eq + Clone> Window<K> {
-    fn new(limit: FailureLimit) -> Self {
-        Self::bounded(limit, SWEEP_ABOVE, MAX_KEYS)
-    }
-
-    fn bounded(limit: FailureLimit, sweep_above: usize, max_keys: usize) -> Self {
-        let max_keys = max_keys.max(1);
-        Self {
-            limit,
-            failures: HashMap::new(),
-            sweep_above,
-            next_sweep: sweep_above.min(max_keys),
-            max_keys,
-        }
-    }
-
-    /// Drops keys with no failure left in their window; if the map is still
-    /// over its bound, the keys whose last failure is oldest.
-    fn sweep(&mut self, now: Instant) {
-        let within = self.limit.within;
-        self.failures.retain(|_, times| {
-            times
-                .back()
-                .is_some_and(|&last| now.saturating_duration_since(last) < within)
-        });
-        if self.failures.len() >= self.max_keys {
-            // Room for the key being recorded.
-            let keep = (self.max_keys - self.max_keys / 10).saturating_sub(1);
-            let mut last: Vec<(Instant, K)> = self
-                .failures
-                .iter()
-                .filter_map(|(k, times)| Some((*times.back()?, k.clone())))
-                .collect();
-            last.sort_unstable_by_key(|(at, _)| *at);
-            let drop = last.len().saturating_sub(keep);
-            for (_, key) in last.into_iter().take(drop) {
-                self.failures.remove(&key);
-            }
-        }
-        self.next_sweep = (self.failures.len() * 2)
-            .max(self.sweep_above)
-            .min(self.max_keys);
-    }
-
-    /// How long until `key` may fail again, when its window is full.
-    fn wait(&mut self, key: &K, now: Instant) -> Option<Duration> {
-        let within = self.limit.within;
-        let times = self.failures.get_mut(key)?;
-        while times
-            .front()
-            .is_some_and(|&at| now.saturating_duration_since(at) >= within)
-        {
-            times.pop_front();
-        }
-        let full = times.len() >= self.limit.failures.max(1) as usize;
-        full.then(|| {
-            let oldest = times.front().copied().unwrap_or(now);
-            (oldest + within).saturating_duration_since(now)
-        })
-    }
-
-    fn record(&mut self, key: K, at: Instant) {
-        if self.failures.len() >= self.next_sweep && !self.failures.contains_key(&key) {
-            self.sweep(at);
-        }
-        let times = self.failures.entry(key).or_default();
-        times.push_back(at);
-        while times.len() > self.limit.failures.max(1) as usize {
-            times.pop_front();
-        }
-    }
-
-    /// Gives back the failure reserved at `at`.
-    fn release(&mut self, key: &K, at: Instant) {
-        if let Some(times) = self.failures.get_mut(key) {
-            if let Some(i) = times.iter().rposition(|&t| t == at) {
-                times.remove(i);
-            }
-            if times.is_empty() {
-                self.failures.remove(key);
-            }
-        }
-    }
-
-    fn clear(&mut self, key: &K) {
-        self.failures.remove(key);
-    }
-}
-
-type AccountAddress = (String, Option<IpAddr>);
-
-#[derive(Debug)]
-struct Windows {
-    account_address: Window<AccountAddress>,
-    account: Window<String>,
-    address: Window<IpAddr>,
-}
-
-/// Where the limiter's time comes from (tests move it by hand).
-pub type Now = Arc<dyn Fn() -> Instant + Send + Sync>;
-
+/// Checks attempts against [`LoginLimits`] kept in the core's store.
 pub struct LoginLimiter {
-    windows: Mutex<Windows>,
-    now: Now,
+    regentra: Arc<Regentra>,
+    limits: LoginLimits,
+    /// What this limiter's keys start with (`login`, `reset`), so limiters
+    /// sharing a store count apart.
+    purpose: &'static str,
 }
 
 impl std::fmt::Debug for LoginLimiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoginLimiter").finish_non_exhaustive()
+        f.debug_struct("LoginLimiter")
+            .field("purpose", &self.purpose)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
     }
 }
 
 /// One login attempt that passed the limits. Unless [`Attempt::succeeded`]
-/// is called, it counts as a failure (a dropped request too).
+/// is called, it counts as a failure (a dropped request too): the failures
+/// it reserved are already in the store.
 #[must_use = "an attempt counts as a failure unless it succeeded"]
 #[derive(Debug)]
 pub struct Attempt<'a> {
     limiter: &'a LoginLimiter,
-    account: String,
-    address: Option<IpAddr>,
-    at: Instant,
+    /// The key of the (account, address) window.
+    account_address: String,
+    reserved: Vec<ReservedFailure>,
 }
 
 impl Attempt<'_> {
-    /// The password was right: the reserved failure is given back and the
-    /// (account, address)'s earlier failures are forgotten.
-    pub fn succeeded(self) {
-        let mut w = self.limiter.lock();
-        let key = (self.account.clone(), self.address);
-        w.account_address.clear(&key);
-        w.account.release(&self.account, self.at);
-        if let Some(ip) = self.address {
-            w.address.release(&ip, self.at);
+    /// The password was right: the reserved failures are given back and the
+    /// (account, address)'s earlier failures are forgotten. A store that
+    /// fails here is logged, not answered: the person did sign in.
+    pub async fn succeeded(self) {
+        let store = self.limiter.regentra.store();
+        let others: Vec<ReservedFailure> = self
+            .reserved
+            .into_iter()
+            .filter(|f| f.key != self.account_address)
+            .collect();
+        let forgot = store.forget_failures(&self.account_address).await;
+        let released = store.release_failures(&others).await;
+        if let Err(e) = forgot.and(released) {
+            tracing::warn!(error = %e, "a right attempt's failures were not given back");
         }
     }
 }
 
 impl LoginLimiter {
-    /// [`LoginLimits::default`] on the system's monotonic clock.
-    pub fn standard() -> Self {
-        Self::new(LoginLimits::default())
+    /// The login limiter: [`LoginLimits::default`] over `regentra`'s store.
+    pub fn standard(regentra: Arc<Regentra>) -> Self {
+        Self::new(regentra, "login", LoginLimits::default())
     }
 
-    pub fn new(limits: LoginLimits) -> Self {
-        Self::with_clock(limits, Arc::new(Instant::now))
-    }
-
-    pub fn with_clock(limits: LoginLimits, now: Now) -> Self {
+    /// A limiter over `regentra`'s store whose keys start with `purpose`.
+    pub fn new(regentra: Arc<Regentra>, purpose: &'static str, limits: LoginLimits) -> Self {
         Self {
-            windows: Mutex::new(Windows {
-                account_address: Window::new(limits.account_address),
-                account: Window::new(limits.account),
-                address: Window::new(limits.address),
-            }),
-            now,
+            regentra,
+            limits,
+            purpose,
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Windows> {
-        // A panic while holding the lock leaves plain counters behind: usable.
-        self.windows.lock().unwrap_or_else(|e| e.into_inner())
+    /// A window's key: the limiter, the window, and a hash of what it
+    /// counts (no email or address in clear in the store).
+    fn key(&self, window: &str, counted: &str) -> String {
+        let digest = Sha256::digest(counted.as_bytes());
+        format!("{}:{window}:{}", self.purpose, hex::encode(digest))
     }
 
     /// Checks an attempt on `email` from `address` before the password is
     /// verified: a 429 problem when any of its windows is full of failures;
-    /// otherwise the attempt, holding one reserved failure.
-    pub fn attempt(&self, email: &str, address: Option<IpAddr>) -> Result<Attempt<'_>, Problem> {
+    /// otherwise the attempt, holding one reserved failure in each.
+    pub async fn attempt(
+        &self,
+        email: &str,
+        address: Option<IpAddr>,
+    ) -> Result<Attempt<'_>, ApiError> {
         let account = email.trim().to_lowercase();
-        let now = (self.now)();
-        let mut w = self.lock();
-        let key = (account.clone(), address);
-        let wait = [
-            w.account_address.wait(&key, now),
-            w.account.wait(&account, now),
-            address.and_then(|ip| w.address.wait(&ip, now)),
-        ]
-        .into_iter()
-        .flatten()
-        .max();
-        if let Some(wait) = wait {
-            drop(w);
-            tracing::warn!(wait_seconds = wait.as_secs(), "login failure limit hit");
-            return Err(Problem::too_many_requests(wait.as_secs().max(1)));
+        let address_text = address.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+        let account_address = self.key("account-address", &format!("{account}\n{address_text}"));
+        let window = |key: String, limit: FailureLimit| {
+            FailureWindow::new(key, limit.failures, limit.within)
+        };
+        let mut windows = vec![
+            window(account_address.clone(), self.limits.account_address),
+            window(self.key("account", &account), self.limits.account),
+        ];
+        if address.is_some() {
+            windows.push(window(
+                self.key("address", &address_text),
+                self.limits.address,
+            ));
         }
-        w.account_address.record(key, now);
-        w.account.record(account.clone(), now);
-        if let Some(ip) = address {
-            w.address.record(ip, now);
+        let now = self.regentra.now();
+        match self
+            .regentra
+            .store()
+            .reserve_failures(&windows, now)
+            .await?
+        {
+            FailureReservation::Reserved(reserved) => Ok(Attempt {
+                limiter: self,
+                account_address,
+                reserved,
+            }),
+            FailureReservation::Refused { until } => {
+                let wait = (until - now).to_std().unwrap_or(Duration::ZERO);
+                // Whole seconds, rounded up: never an answer to come back
+                // before the window has room.
+                let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                tracing::warn!(
+                    limiter = self.purpose,
+                    wait_seconds = seconds,
+                    "login failure limit hit"
+                );
+                Err(ApiError::from(Problem::too_many_requests(seconds.max(1))))
+            }
         }
-        Ok(Attempt {
-            limiter: self,
-            account,
-            address,
-            at: now,
-        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use regentra_core::ManualClock;
+    use regentra_store_embedded::EmbeddedStore;
 
     fn limits(pair: u32, account: u32, address: u32) -> LoginLimits {
         let hour = Duration::from_secs(3600);
@@ -310,12 +222,27 @@ mod tests {
         }
     }
 
+    async fn limiter_on(limits: LoginLimits) -> (LoginLimiter, Arc<ManualClock>) {
+        let store = EmbeddedStore::in_memory().await.expect("store");
+        let start = chrono::DateTime::from_timestamp(1_750_000_000, 0).expect("time");
+        let clock = Arc::new(ManualClock::new(start));
+        let regentra = Regentra::new(Arc::new(store)).with_clock(clock.clone());
+        (
+            LoginLimiter::new(Arc::new(regentra), "login", limits),
+            clock,
+        )
+    }
+
+    async fn limiter(limits: LoginLimits) -> LoginLimiter {
+        limiter_on(limits).await.0
+    }
+
     fn ip(last: u8) -> Option<IpAddr> {
         Some(IpAddr::from([10, 0, 0, last]))
     }
 
-    fn fail(limiter: &LoginLimiter, email: &str, address: Option<IpAddr>) -> bool {
-        match limiter.attempt(email, address) {
+    async fn fail(limiter: &LoginLimiter, email: &str, address: Option<IpAddr>) -> bool {
+        match limiter.attempt(email, address).await {
             Ok(attempt) => {
                 drop(attempt);
                 true
@@ -324,144 +251,118 @@ mod tests {
         }
     }
 
-    #[test]
-    fn failures_from_one_address_do_not_lock_the_owner_out() {
-        let limiter = LoginLimiter::new(limits(5, 50, 1000));
+    fn retry_after(refused: ApiError) -> Option<u64> {
+        match refused {
+            ApiError::Http(problem) => {
+                assert_eq!(problem.status, 429);
+                problem.retry_after
+            }
+            ApiError::Core(e) => panic!("not a limit: {e}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn failures_from_one_address_do_not_lock_the_owner_out() {
+        let limiter = limiter(limits(5, 50, 1000)).await;
         for _ in 0..5 {
-            assert!(fail(&limiter, "victim@example.com", ip(1)));
+            assert!(fail(&limiter, "victim@example.com", ip(1)).await);
         }
         let refused = limiter
             .attempt(" Victim@Example.com ", ip(1))
+            .await
             .expect_err("the attacker's address is limited");
-        assert_eq!(refused.status, 429);
-        assert!(refused.retry_after.is_some_and(|s| s >= 1));
+        assert!(retry_after(refused).is_some_and(|s| s >= 1));
         for _ in 0..100 {
-            assert!(limiter.attempt("victim@example.com", ip(1)).is_err());
+            assert!(limiter.attempt("victim@example.com", ip(1)).await.is_err());
         }
         limiter
             .attempt("victim@example.com", ip(2))
+            .await
             .expect("the owner, from elsewhere, may try")
-            .succeeded();
+            .succeeded()
+            .await;
     }
 
-    #[test]
-    fn successes_do_not_spend_the_budget() {
-        let limiter = LoginLimiter::new(limits(2, 3, 3));
+    #[tokio::test]
+    async fn successes_do_not_spend_the_budget() {
+        let limiter = limiter(limits(2, 3, 3)).await;
         for _ in 0..20 {
             limiter
                 .attempt("user@example.com", ip(1))
+                .await
                 .expect("successes are not counted")
-                .succeeded();
+                .succeeded()
+                .await;
         }
-        assert!(fail(&limiter, "user@example.com", ip(1)));
+        assert!(fail(&limiter, "user@example.com", ip(1)).await);
         limiter
             .attempt("user@example.com", ip(1))
+            .await
             .expect("one failure is under the limit")
-            .succeeded();
-        assert!(fail(&limiter, "user@example.com", ip(1)));
-        assert!(fail(&limiter, "user@example.com", ip(1)));
-        assert!(limiter.attempt("user@example.com", ip(1)).is_err());
+            .succeeded()
+            .await;
+        assert!(fail(&limiter, "user@example.com", ip(1)).await);
+        assert!(fail(&limiter, "user@example.com", ip(1)).await);
+        assert!(limiter.attempt("user@example.com", ip(1)).await.is_err());
     }
 
-    #[test]
-    fn the_account_ceiling_stops_many_addresses() {
-        let limiter = LoginLimiter::new(limits(5, 12, 1000));
+    #[tokio::test]
+    async fn the_account_ceiling_stops_many_addresses() {
+        let limiter = limiter(limits(5, 12, 1000)).await;
         for n in 0..4u8 {
             for _ in 0..3 {
-                assert!(fail(&limiter, "victim@example.com", ip(n)));
+                assert!(fail(&limiter, "victim@example.com", ip(n)).await);
             }
         }
         assert!(
-            limiter.attempt("victim@example.com", ip(99)).is_err(),
+            limiter.attempt("victim@example.com", ip(99)).await.is_err(),
             "12 failures across addresses reach the ceiling"
         );
-        assert!(limiter.attempt("other@example.com", ip(99)).is_ok());
+        assert!(limiter.attempt("other@example.com", ip(99)).await.is_ok());
     }
 
-    #[test]
-    fn an_address_spraying_accounts_is_limited() {
-        let limiter = LoginLimiter::new(limits(5, 50, 3));
+    #[tokio::test]
+    async fn an_address_spraying_accounts_is_limited() {
+        let limiter = limiter(limits(5, 50, 3)).await;
         for n in 0..3 {
-            assert!(fail(&limiter, &format!("user{n}@example.com"), ip(7)));
+            assert!(fail(&limiter, &format!("user{n}@example.com"), ip(7)).await);
         }
-        assert!(limiter.attempt("user9@example.com", ip(7)).is_err());
-        assert!(limiter.attempt("user9@example.com", ip(8)).is_ok());
+        assert!(limiter.attempt("user9@example.com", ip(7)).await.is_err());
+        assert!(limiter.attempt("user9@example.com", ip(8)).await.is_ok());
     }
 
-    #[test]
-    fn failures_age_out_of_their_window() {
-        let offset = Arc::new(AtomicU64::new(0));
-        let start = Instant::now();
-        let clock = Arc::clone(&offset);
-        let limiter = LoginLimiter::with_clock(
-            LoginLimits::default(),
-            Arc::new(move || start + Duration::from_secs(clock.load(Ordering::SeqCst))),
-        );
+    #[tokio::test]
+    async fn failures_age_out_of_their_window() {
+        let (limiter, clock) = limiter_on(LoginLimits::default()).await;
         for _ in 0..5 {
-            assert!(fail(&limiter, "user@example.com", ip(1)));
+            assert!(fail(&limiter, "user@example.com", ip(1)).await);
         }
         let refused = limiter
             .attempt("user@example.com", ip(1))
+            .await
             .expect_err("limited");
-        assert_eq!(refused.retry_after, Some(15 * 60));
-        offset.store(15 * 60, Ordering::SeqCst);
-        assert!(limiter.attempt("user@example.com", ip(1)).is_ok());
+        assert_eq!(retry_after(refused), Some(15 * 60));
+        clock.advance(chrono::Duration::minutes(15));
+        assert!(limiter.attempt("user@example.com", ip(1)).await.is_ok());
     }
 
-    fn window(within_secs: u64, sweep_above: usize, max_keys: usize) -> Window<u32> {
-        let limit = FailureLimit {
-            failures: 3,
-            within: Duration::from_secs(within_secs),
-        };
-        Window::bounded(limit, sweep_above, max_keys)
-    }
-
-    #[test]
-    fn a_window_never_holds_more_keys_than_its_bound() {
-        let mut w = window(3600, 4, 10);
-        let start = Instant::now();
-        for key in 0..1000u32 {
-            // All live: a spray within the window.
-            w.record(key, start + Duration::from_millis(u64::from(key)));
-            assert!(w.failures.len() <= 10, "{} keys", w.failures.len());
-        }
-        assert!(w.failures.contains_key(&999), "the newest is kept");
-        assert!(!w.failures.contains_key(&0), "the stalest went first");
-    }
-
-    #[test]
-    fn keys_with_no_failure_left_in_their_window_are_swept() {
-        let mut w = window(60, 5, 1000);
-        let start = Instant::now();
-        for key in 0..5u32 {
-            w.record(key, start);
-        }
-        assert_eq!(w.failures.len(), 5);
-        w.record(100, start + Duration::from_secs(61));
-        assert_eq!(
-            w.failures.keys().copied().collect::<Vec<_>>(),
-            vec![100],
-            "the expired keys went, the new one stays"
-        );
-    }
-
-    #[test]
-    fn a_sweep_keeps_live_keys_and_their_failures() {
-        let mut w = window(60, 2, 1000);
-        let start = Instant::now();
-        for _ in 0..3 {
-            w.record(1, start);
-        }
-        w.record(2, start + Duration::from_secs(61));
-        w.record(3, start + Duration::from_secs(62));
-        assert!(!w.failures.contains_key(&1));
-        assert_eq!(w.failures.len(), 2);
-        for _ in 0..2 {
-            w.record(3, start + Duration::from_secs(63));
-        }
+    #[tokio::test]
+    async fn limiters_of_different_purposes_count_apart() {
+        let (login, _) = limiter_on(limits(1, 1, 1)).await;
+        let reset = LoginLimiter::new(Arc::clone(&login.regentra), "reset", limits(1, 1, 1));
+        assert!(fail(&login, "user@example.com", ip(1)).await);
+        assert!(login.attempt("user@example.com", ip(1)).await.is_err());
         assert!(
-            w.wait(&3, start + Duration::from_secs(64)).is_some(),
-            "a live key's failures survive sweeps"
+            reset.attempt("user@example.com", ip(1)).await.is_ok(),
+            "the same store, another limiter's windows"
         );
+    }
+
+    #[tokio::test]
+    async fn keys_hold_no_email_or_address_in_clear() {
+        let limiter = limiter(LoginLimits::default()).await;
+        let key = limiter.key("account", "victim@example.com");
+        assert!(key.starts_with("login:account:"), "{key}");
+        assert!(!key.contains("victim"), "{key}");
     }
 }

@@ -79,9 +79,8 @@ impl AppState {
             .into();
         Self {
             decoy_hash,
-            regentra,
-            limiter: Arc::new(LoginLimiter::standard()),
-            reset_limiter: Arc::new(routes::password_reset::reset_limiter()),
+            limiter: Arc::new(LoginLimiter::standard(Arc::clone(&regentra))),
+            reset_limiter: Arc::new(routes::password_reset::reset_limiter(Arc::clone(&regentra))),
             chat: ChatHub::default(),
             dns: dns::Dns::new(None).ok(),
             public_url: format!("http://{}", default_listen()).into(),
@@ -89,6 +88,7 @@ impl AppState {
             public_origin: None,
             sites: Arc::new(sites::Sites::new(&format!("http://{}", default_listen()))),
             drain: Drain::default(),
+            regentra,
         }
     }
 

@@ -139,13 +139,10 @@ pub async fn limited_proof<T>(
     address: Option<IpAddr>,
     proof: impl std::future::Future<Output = Result<T, Error>>,
 ) -> ApiResult<T> {
-    let attempt = state
-        .limiter
-        .attempt(key, address)
-        .map_err(ApiError::from)?;
+    let attempt = state.limiter.attempt(key, address).await?;
     let result = proof.await;
     if !wrong_proof(&result) {
-        attempt.succeeded();
+        attempt.succeeded().await;
     }
     Ok(result?)
 }
@@ -176,10 +173,7 @@ async fn check_password(
     address: Option<IpAddr>,
 ) -> ApiResult<UserId> {
     // Checked before the password is verified; only failures count.
-    let attempt = state
-        .limiter
-        .attempt(email, address)
-        .map_err(ApiError::from)?;
+    let attempt = state.limiter.attempt(email, address).await?;
     let material = state.regentra.login_material(email).await?;
     let (user, phc) = match material {
         Some((user, phc)) => (Some(user), phc),
@@ -189,7 +183,7 @@ async fn check_password(
     let ok = blocking(move || regentra_core::auth::verify_password(&password, &phc)).await?;
     match (user, ok) {
         (Some(user), true) => {
-            attempt.succeeded();
+            attempt.succeeded().await;
             Ok(user)
         }
         // The attempt, dropped, counts as a failure.

@@ -484,8 +484,8 @@ pub(crate) async fn request_reset_for(
     portal: Option<&str>,
     meta: regentra_core::audit::RequestMeta,
 ) -> Result<(), ResetNotRequested> {
-    if let Err(limited) = state.reset_limiter.attempt(email, address) {
-        let response = crate::server::problem::ApiError::from(limited).into_response();
+    if let Err(limited) = state.reset_limiter.attempt(email, address).await {
+        let response = limited.into_response();
         return Err(ResetNotRequested::Limited {
             message: "Too many requests for this address. Wait a few minutes, then try again."
                 .into(),

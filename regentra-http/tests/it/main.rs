@@ -47,6 +47,7 @@ mod server_e2e;
 mod server_features;
 mod service_desk;
 mod sessions;
+mod shared_limits;
 mod sla_cli;
 mod support;
 mod sweep_once;

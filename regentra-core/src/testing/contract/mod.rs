@@ -9,6 +9,7 @@ mod aggregates;
 mod audit_chain;
 mod blobs;
 mod claims;
+mod failures;
 mod queries;
 mod records;
 
@@ -16,6 +17,7 @@ pub use self::aggregates::*;
 pub use self::audit_chain::*;
 pub use self::blobs::*;
 pub use self::claims::*;
+pub use self::failures::*;
 pub use self::queries::*;
 pub use self::records::*;
 
@@ -40,6 +42,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("audit_chain.rs", include_str!("audit_chain.rs")),
     ("blobs.rs", include_str!("blobs.rs")),
     ("claims.rs", include_str!("claims.rs")),
+    ("failures.rs", include_str!("failures.rs")),
     ("queries.rs", include_str!("queries.rs")),
     ("records.rs", include_str!("records.rs")),
 ];

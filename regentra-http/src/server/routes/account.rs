@@ -18,7 +18,7 @@ use super::{ApiResult, Id};
 use crate::server::AppState;
 use crate::server::auth::{Caller, ClientAddr, Meta};
 use crate::server::page::{Page, PageQuery, Paged};
-use crate::server::problem::{ApiError, Body, Problem};
+use crate::server::problem::{Body, Problem};
 use crate::server::sign_in::{SignIn, sign_in};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -187,7 +187,7 @@ async fn set_password(
     let attempt = state
         .limiter
         .attempt(&format!("user:{}", caller.user), address)
-        .map_err(ApiError::from)?;
+        .await?;
     let result = state
         .regentra
         .change_password(&caller, req.current_password.as_deref(), &req.password)
@@ -195,7 +195,7 @@ async fn set_password(
     let wrong_current = matches!(&result, Err(Error::Validation(fields))
         if fields.iter().any(|f| f.field == "current_password"));
     if !wrong_current {
-        attempt.succeeded();
+        attempt.succeeded().await;
     }
     result?;
     Ok(StatusCode::NO_CONTENT)

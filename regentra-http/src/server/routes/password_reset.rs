@@ -17,7 +17,7 @@ use super::{ApiResult, blocking};
 use crate::server::AppState;
 use crate::server::auth::ClientAddr;
 use crate::server::limits::{FailureLimit, LoginLimiter, LoginLimits};
-use crate::server::problem::{ApiError, Body, Problem};
+use crate::server::problem::{Body, Problem};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -46,8 +46,8 @@ pub fn reset_limits() -> LoginLimits {
 }
 
 /// The limiter of reset requests ([`reset_limits`]).
-pub fn reset_limiter() -> LoginLimiter {
-    LoginLimiter::new(reset_limits())
+pub fn reset_limiter(regentra: std::sync::Arc<regentra_core::Regentra>) -> LoginLimiter {
+    LoginLimiter::new(regentra, "reset", reset_limits())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -83,10 +83,7 @@ async fn request_reset(
     Body(req): Body<ResetRequest>,
 ) -> ApiResult<(StatusCode, Json<ResetRequested>)> {
     // Every request counts: the attempt is never given back.
-    let _attempt = state
-        .reset_limiter
-        .attempt(&req.email, address)
-        .map_err(ApiError::from)?;
+    let _attempt = state.reset_limiter.attempt(&req.email, address).await?;
     state
         .regentra
         .request_password_reset(&req.email, None, meta)

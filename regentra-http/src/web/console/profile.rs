@@ -382,16 +382,11 @@ async fn change_password(
     let attempt = match state
         .limiter
         .attempt(&format!("user:{}", staff.caller.user), address)
+        .await
     {
         Ok(attempt) => attempt,
         Err(limited) => {
-            return after(
-                &state,
-                &staff,
-                Err(ApiError::from(limited)),
-                "current_password",
-            )
-            .await;
+            return after(&state, &staff, Err(limited), "current_password").await;
         }
     };
     let result = state
@@ -401,7 +396,7 @@ async fn change_password(
     let wrong_current = matches!(&result, Err(Error::Validation(fields))
         if fields.iter().any(|f| f.field == "current_password"));
     if !wrong_current {
-        attempt.succeeded();
+        attempt.succeeded().await;
     }
     match result {
         Ok(_) => Redirect::to("/app/profile?done=password").into_response(),

@@ -58,6 +58,22 @@ impl TestStore {
             }
         }
     }
+
+    /// The Postgres database under the store, when it is one.
+    pub fn database(&self) -> Option<Arc<TestDatabase>> {
+        self._db.clone()
+    }
+
+    /// Another store on this one's Postgres database, with a pool of its
+    /// own: what a second server process behind a load balancer opens.
+    /// `None` for the embedded store (one process by construction).
+    pub async fn another_process(&self) -> Option<TestStore> {
+        let db = Arc::clone(self._db.as_ref()?);
+        Some(TestStore {
+            store: Arc::new(db.store().await),
+            _db: Some(db),
+        })
+    }
 }
 
 /// `regentra serve`'s configuration with no flags and no environment, but
