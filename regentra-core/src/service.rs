@@ -415,6 +415,16 @@ impl Regentra {
         self.store.try_claim_sweep(org).await
     }
 
+    /// Claims the delivery of the platform's email outbox for this caller,
+    /// `None` while another process (or task) delivers it: see
+    /// [`Store::try_claim_email_outbox`]. A system operation of the host's
+    /// email loop, which holds it while it sends and marks a batch.
+    pub async fn try_claim_email_outbox(
+        &self,
+    ) -> crate::error::Result<Option<crate::store::EmailOutboxClaim>> {
+        self.store.try_claim_email_outbox().await
+    }
+
     /// Whether the store can serve: see [`Store::ready`]. What a readiness
     /// probe asks; no caller.
     pub async fn store_ready(&self) -> crate::error::Result<()> {

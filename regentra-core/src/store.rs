@@ -1012,6 +1012,24 @@ pub trait Store: Send + Sync {
         Ok(SweepClaims::process().try_claim(org))
     }
 
+    /// Claims the delivery of the platform's email outbox for the caller,
+    /// or `None` while another claim on it is held. The email delivery
+    /// loops of several processes sharing a store take turns this way: the
+    /// holder reads the due emails, sends and marks them, then releases, so
+    /// no two loops send the same email. Independent of the sweep claims
+    /// (neither blocks the other). The claim holds until it is released or
+    /// dropped.
+    ///
+    /// The default claims within this process only, one claim for every
+    /// store that keeps it ([`EmailOutboxClaims::process`]: stores of one
+    /// process then take turns, which is safe, only slower); a store that
+    /// one process opens at a time may keep its own, and a store that
+    /// several processes share overrides it with a claim they all see
+    /// (Postgres: an advisory lock held by a transaction, like a sweep's).
+    async fn try_claim_email_outbox(&self) -> Result<Option<EmailOutboxClaim>> {
+        Ok(EmailOutboxClaims::process().try_claim())
+    }
+
     /// Whether the store can serve requests: `Ok` when it answers a trivial
     /// read (and, for a store with a schema, the schema is current);
     /// [`Error::Unavailable`] saying why otherwise. Cheap: a load balancer
@@ -1043,9 +1061,9 @@ impl std::fmt::Debug for SweepClaim {
     }
 }
 
-/// What keeps a [`SweepClaim`] held, as a store makes it: dropping it
-/// releases the claim (eventually: a database may learn of it moments
-/// later), `release` releases it at once.
+/// What keeps a claim held ([`SweepClaim`], [`EmailOutboxClaim`]), as a
+/// store makes it: dropping it releases the claim (eventually: a database
+/// may learn of it moments later), `release` releases it at once.
 #[async_trait]
 pub trait SweepHold: Send {
     async fn release(self: Box<Self>);
@@ -1123,6 +1141,75 @@ impl Drop for InMemoryHold {
 
 #[async_trait]
 impl SweepHold for InMemoryHold {
+    async fn release(self: Box<Self>) {}
+}
+
+/// A claim on delivering the platform's email outbox (see
+/// [`Store::try_claim_email_outbox`]). Dropping it releases it;
+/// [`EmailOutboxClaim::release`] releases it and waits until another claim
+/// may be granted.
+pub struct EmailOutboxClaim {
+    hold: Option<Box<dyn SweepHold>>,
+}
+
+impl std::fmt::Debug for EmailOutboxClaim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmailOutboxClaim").finish_non_exhaustive()
+    }
+}
+
+impl EmailOutboxClaim {
+    /// The claim that `hold` keeps.
+    pub fn new(hold: impl SweepHold + 'static) -> Self {
+        Self {
+            hold: Some(Box::new(hold)),
+        }
+    }
+
+    /// Releases the claim now, not whenever its store gets to it.
+    pub async fn release(mut self) {
+        if let Some(hold) = self.hold.take() {
+            hold.release().await;
+        }
+    }
+}
+
+/// The email outbox claim kept in memory: whether it is held.
+#[derive(Debug, Clone, Default)]
+pub struct EmailOutboxClaims(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl EmailOutboxClaims {
+    /// The claim of this process, which [`Store::try_claim_email_outbox`]
+    /// takes by default. Every store that keeps the default shares it
+    /// (a store has no name to tell its outbox from another's).
+    pub fn process() -> &'static EmailOutboxClaims {
+        static PROCESS: std::sync::OnceLock<EmailOutboxClaims> = std::sync::OnceLock::new();
+        PROCESS.get_or_init(EmailOutboxClaims::default)
+    }
+
+    /// The claim, or `None` while it is held.
+    pub fn try_claim(&self) -> Option<EmailOutboxClaim> {
+        use std::sync::atomic::Ordering;
+        self.0
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+            .then(|| EmailOutboxClaim::new(InMemoryOutboxHold(self.clone())))
+    }
+}
+
+/// A held [`EmailOutboxClaims`], free again when dropped.
+struct InMemoryOutboxHold(EmailOutboxClaims);
+
+impl Drop for InMemoryOutboxHold {
+    fn drop(&mut self) {
+        (self.0)
+            .0
+            .store(false, std::sync::atomic::Ordering::Release);
+    }
+}
+
+#[async_trait]
+impl SweepHold for InMemoryOutboxHold {
     async fn release(self: Box<Self>) {}
 }
 
@@ -1217,6 +1304,9 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     async fn try_claim_sweep(&self, org: OrgId) -> Result<Option<SweepClaim>> {
         (**self).try_claim_sweep(org).await
+    }
+    async fn try_claim_email_outbox(&self) -> Result<Option<EmailOutboxClaim>> {
+        (**self).try_claim_email_outbox().await
     }
     async fn ready(&self) -> Result<()> {
         (**self).ready().await

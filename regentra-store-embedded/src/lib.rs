@@ -23,9 +23,9 @@ use regentra_core::audit::{self, AuditEvent, Target};
 use regentra_core::error::{Error, Result};
 use regentra_core::ids::OrgId;
 use regentra_core::store::{
-    Applied, ChangeSet, FailureLedger, FailureReservation, FailureWindow, IndexEntry, IndexScan,
-    Mutation, Order, PageRequest, Read, ReadResult, ReservedFailure, Scanned, Scope, Store,
-    StoredRecord,
+    Applied, ChangeSet, EmailOutboxClaim, EmailOutboxClaims, FailureLedger, FailureReservation,
+    FailureWindow, IndexEntry, IndexScan, Mutation, Order, PageRequest, Read, ReadResult,
+    ReservedFailure, Scanned, Scope, Store, StoredRecord,
 };
 use uuid::Uuid;
 
@@ -40,6 +40,9 @@ pub struct EmbeddedStore {
     /// the store's own: the file belongs to one process, and stores of one
     /// process (tests) do not share them.
     failures: Arc<FailureLedger>,
+    /// The email outbox claim ([`Store::try_claim_email_outbox`]), the
+    /// store's own for the same reason: the outbox is this file's.
+    email_outbox: EmailOutboxClaims,
 }
 
 impl std::fmt::Debug for EmbeddedStore {
@@ -154,6 +157,7 @@ impl EmbeddedStore {
             db: Arc::new(db),
             path,
             failures: Arc::default(),
+            email_outbox: EmailOutboxClaims::default(),
         })
     }
 
@@ -403,6 +407,10 @@ impl Store for EmbeddedStore {
     async fn forget_failures(&self, key: &str) -> Result<()> {
         self.failures.forget(key);
         Ok(())
+    }
+
+    async fn try_claim_email_outbox(&self) -> Result<Option<EmailOutboxClaim>> {
+        Ok(self.email_outbox.try_claim())
     }
 
     async fn put_blob_chunk(&self, org: OrgId, blob: Uuid, seq: u32, data: Vec<u8>) -> Result<()> {

@@ -28,9 +28,9 @@ use std::ops::Bound;
 use std::time::Duration;
 
 use regentra_core::store::{
-    Applied, ChangeSet, FailureReservation, FailureWindow, IndexEntry, IndexScan, MAX_PAGE,
-    Mutation, Order, PageRequest, Read, ReadResult, ReservedFailure, Scanned, Scope, Store,
-    StoredRecord, SweepClaim, SweepHold,
+    Applied, ChangeSet, EmailOutboxClaim, FailureReservation, FailureWindow, IndexEntry, IndexScan,
+    MAX_PAGE, Mutation, Order, PageRequest, Read, ReadResult, ReservedFailure, Scanned, Scope,
+    Store, StoredRecord, SweepClaim, SweepHold,
 };
 use serde_json::value::RawValue;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -51,15 +51,21 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
-    /// The connections that hold sweep claims ([`Store::try_claim_sweep`]),
-    /// apart from `pool`, so that held claims never take the connections
-    /// the sweeps themselves (and requests) need.
+    /// The connections that hold claims ([`Store::try_claim_sweep`],
+    /// [`Store::try_claim_email_outbox`]), apart from `pool`, so that held
+    /// claims never take the connections the work itself (and requests)
+    /// needs.
     claims: PgPool,
 }
 
 /// The most sweep claims one store holds at once (the reference worker
 /// sweeps 8 orgs at a time); a further claim waits for a connection.
 pub const SWEEP_CLAIM_CONNECTIONS: u32 = 8;
+
+/// The claims' pool: the sweeps' connections and one for the email
+/// outbox's claim, so a worker holding all its sweep claims never keeps
+/// the email loop waiting.
+const CLAIM_CONNECTIONS: u32 = SWEEP_CLAIM_CONNECTIONS + 1;
 
 impl PostgresStore {
     /// Connects a pool to `url` (`postgres://user@host:port/db`). The user
@@ -88,8 +94,8 @@ impl PostgresStore {
 
     /// A store over an existing pool.
     pub fn from_pool(pool: PgPool) -> Self {
-        let claims = pool_options(SWEEP_CLAIM_CONNECTIONS)
-            .connect_lazy_with((*pool.connect_options()).clone());
+        let claims =
+            pool_options(CLAIM_CONNECTIONS).connect_lazy_with((*pool.connect_options()).clone());
         Self { pool, claims }
     }
 
@@ -284,6 +290,27 @@ impl PostgresStore {
         // Dropping `tx` on any error above rolls everything back.
         tx.commit().await.map_err(storage)?;
         Ok(Applied { events, drawn })
+    }
+
+    /// A transaction-scoped advisory lock on `(class, key)`, taken in a
+    /// transaction that the returned lock keeps open on a connection of the
+    /// claims' own pool (it reads no table, so it needs no role or org):
+    /// every process on the database sees it, releasing is ending that
+    /// transaction, and a process that dies holding it loses it when its
+    /// connection closes. `None` while another holds it.
+    async fn try_advisory_claim(&self, class: i32, key: i32) -> Result<Option<SweepLock>> {
+        let mut tx = self.claims.begin().await.map_err(storage)?;
+        let granted: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1, $2)")
+            .bind(class)
+            .bind(key)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(storage)?;
+        if !granted {
+            tx.rollback().await.map_err(storage)?;
+            return Ok(None);
+        }
+        Ok(Some(SweepLock(tx)))
     }
 }
 
@@ -542,8 +569,15 @@ fn sweep_lock_key(org: OrgId) -> i32 {
     i32::from_be_bytes(folded.to_be_bytes())
 }
 
-/// The transaction holding a sweep claim's advisory lock. Dropped, sqlx
-/// rolls it back when the connection goes back to the pool.
+/// The first key of the email outbox claim's advisory lock ("RGEM"),
+/// apart from the sweeps' class so that no org's key ever meets it.
+const EMAIL_OUTBOX_LOCK_CLASS: i32 = 0x5247_454D;
+
+/// The second key: there is one outbox.
+const EMAIL_OUTBOX_LOCK_KEY: i32 = 0;
+
+/// The transaction holding a claim's advisory lock. Dropped, sqlx rolls it
+/// back when the connection goes back to the pool.
 struct SweepLock(Transaction<'static, Postgres>);
 
 #[async_trait]
@@ -779,25 +813,25 @@ impl Store for PostgresStore {
         tx.commit().await.map_err(storage)
     }
 
-    /// A transaction-scoped advisory lock on the org, taken in a
-    /// transaction that the claim keeps open on a connection of the claims'
-    /// own pool (it reads no table, so it needs no role or org): every
-    /// process on the database sees it, releasing is ending that
-    /// transaction, and a process that dies mid-sweep loses it when its
-    /// connection closes, so another takes the org at its next sweep.
+    /// A transaction-scoped advisory lock on the org
+    /// ([`Self::try_advisory_claim`]): a process that dies mid-sweep loses
+    /// it with its connection, so another takes the org at its next sweep.
     async fn try_claim_sweep(&self, org: OrgId) -> Result<Option<SweepClaim>> {
-        let mut tx = self.claims.begin().await.map_err(storage)?;
-        let granted: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1, $2)")
-            .bind(SWEEP_LOCK_CLASS)
-            .bind(sweep_lock_key(org))
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(storage)?;
-        if !granted {
-            tx.rollback().await.map_err(storage)?;
-            return Ok(None);
-        }
-        Ok(Some(SweepClaim::new(org, SweepLock(tx))))
+        Ok(self
+            .try_advisory_claim(SWEEP_LOCK_CLASS, sweep_lock_key(org))
+            .await?
+            .map(|lock| SweepClaim::new(org, lock)))
+    }
+
+    /// The same kind of lock as a sweep claim's, under a class of its own:
+    /// the email loop of one process at a time holds it while it sends and
+    /// marks a batch, and a process that dies mid-batch loses it with its
+    /// connection.
+    async fn try_claim_email_outbox(&self) -> Result<Option<EmailOutboxClaim>> {
+        Ok(self
+            .try_advisory_claim(EMAIL_OUTBOX_LOCK_CLASS, EMAIL_OUTBOX_LOCK_KEY)
+            .await?
+            .map(EmailOutboxClaim::new))
     }
 
     /// `SELECT 1`, then the migration history: a database behind the

@@ -189,6 +189,9 @@ impl<S: Store> Store for CountingStore<S> {
     async fn try_claim_sweep(&self, org: OrgId) -> Result<Option<crate::store::SweepClaim>> {
         self.inner.try_claim_sweep(org).await
     }
+    async fn try_claim_email_outbox(&self) -> Result<Option<crate::store::EmailOutboxClaim>> {
+        self.inner.try_claim_email_outbox().await
+    }
     async fn ready(&self) -> Result<()> {
         self.inner.ready().await
     }

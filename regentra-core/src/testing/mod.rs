@@ -90,6 +90,7 @@ macro_rules! store_contract_tests {
             the_newest_audit_events_come_first,
             read_batches_list_count_and_the_newest_events,
             a_sweep_claim_is_held_by_one_claimant_at_a_time,
+            the_email_outbox_claim_is_held_by_one_claimant_at_a_time,
         );
     };
 }
@@ -401,6 +402,9 @@ impl<S: Store, G: Send + Sync> Store for StoreWith<S, G> {
     }
     async fn try_claim_sweep(&self, org: OrgId) -> Result<Option<crate::store::SweepClaim>> {
         self.store.try_claim_sweep(org).await
+    }
+    async fn try_claim_email_outbox(&self) -> Result<Option<crate::store::EmailOutboxClaim>> {
+        self.store.try_claim_email_outbox().await
     }
     async fn ready(&self) -> Result<()> {
         self.store.ready().await

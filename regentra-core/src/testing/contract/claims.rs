@@ -1,4 +1,5 @@
-//! Sweep claims: one holder per org at a time, orgs independent.
+//! Claims: a sweep's, one holder per org at a time, orgs independent; the
+//! email outbox's, one holder at a time, apart from the sweeps'.
 
 use super::*;
 
@@ -51,4 +52,60 @@ pub async fn a_sweep_claim_is_held_by_one_claimant_at_a_time(store: Arc<dyn Stor
         }
         assert!(granted.is_some(), "a dropped claim is released");
     }
+}
+
+/// The claim on the platform's email outbox (one per store): one holder at
+/// a time, free again once released or dropped, and apart from the sweep
+/// claims (an org's sweep and the outbox's delivery never wait for each
+/// other).
+pub async fn the_email_outbox_claim_is_held_by_one_claimant_at_a_time(store: Arc<dyn Store>) {
+    let first = store
+        .try_claim_email_outbox()
+        .await
+        .expect("claim")
+        .expect("an unclaimed outbox is granted");
+    assert!(
+        store
+            .try_claim_email_outbox()
+            .await
+            .expect("claim")
+            .is_none(),
+        "a second claim on the outbox is refused while the first is held"
+    );
+    let org = fresh_org();
+    let sweep = store
+        .try_claim_sweep(org)
+        .await
+        .expect("claim")
+        .expect("an org's sweep is not blocked by the outbox's claim");
+    first.release().await;
+    let again = store
+        .try_claim_email_outbox()
+        .await
+        .expect("claim")
+        .expect("granted again once the first is released, while an org's sweep is claimed");
+    assert!(
+        store.try_claim_sweep(org).await.expect("claim").is_none(),
+        "releasing the outbox's claim did not release the org's"
+    );
+    sweep.release().await;
+    assert!(
+        store
+            .try_claim_email_outbox()
+            .await
+            .expect("claim")
+            .is_none(),
+        "releasing the org's claim did not release the outbox's"
+    );
+    // Dropped, the claim is released as soon as the store learns of it (a
+    // database: a moment later, see the sweep claim's case).
+    drop(again);
+    let mut granted = None;
+    for _ in 0..1000 {
+        granted = store.try_claim_email_outbox().await.expect("claim");
+        if granted.is_some() {
+            break;
+        }
+    }
+    assert!(granted.is_some(), "a dropped claim is released");
 }
