@@ -790,3 +790,104 @@ async fn invitation_and_password_reset_emails_arrive_and_their_links_work() {
     );
     server.login("nina@client.test", fresh).await;
 }
+
+/// Two processes with email on, on one Postgres database: their delivery
+/// loops run at once over the same due emails, each writing into a mail
+/// directory of its own, and every email is written once in all (the
+/// outbox's claim lets one loop at a time take a batch).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_on_one_database_send_each_email_once() {
+    const PEOPLE: usize = 120;
+    let clock = Arc::new(ManualClock::new(t0()));
+    let Some(server) = Server::start(
+        support::Backend::Postgres,
+        config_with(&clock, MailConfig::default()),
+    )
+    .await
+    else {
+        return;
+    };
+    let s = shop(&server).await;
+    let ops = Principal::new(
+        s.r.platform_admin(DEFAULT_ADMIN_EMAIL)
+            .await
+            .expect("ops")
+            .expect("ops"),
+    );
+    let mut people = Vec::new();
+    for n in 0..PEOPLE {
+        let email = format!("person{n}@acme.test");
+        let person = joined(&s.r, &ops, s.client, &email, "Person", Role::Employee).await;
+        people.push(person.user);
+    }
+    // One invitation email each, all due now.
+    campaign(&s, &people).await;
+    let due: BTreeSet<String> =
+        s.r.emails_due(regentra_core::store::MAX_PAGE)
+            .await
+            .expect("due")
+            .into_iter()
+            .map(|e| e.id.0.to_string())
+            .collect();
+    assert_eq!(due.len(), PEOPLE);
+
+    let other = server
+        .store
+        .another_process()
+        .await
+        .expect("a second store");
+    let processes = [
+        Arc::clone(&s.r),
+        Arc::new(Regentra::new(Arc::clone(&other.store)).with_clock(clock.clone())),
+    ];
+    let dirs = [
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    ];
+    let mut loops = Vec::new();
+    for (r, dir) in processes.iter().zip(&dirs) {
+        let config = MailConfig {
+            mail_dir: Some(dir.path().to_path_buf()),
+            ..MailConfig::default()
+        };
+        let mailer = Mailer::from_config(&config, PUBLIC)
+            .expect("mailer")
+            .expect("email on");
+        let r = Arc::clone(r);
+        loops.push(tokio::spawn(async move {
+            // Pass after pass until nothing is due (a generous bound).
+            for _ in 0..10_000 {
+                mailer.deliver_due(&r).await;
+                if r.emails_due(1).await.expect("due").is_empty() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("the outbox never emptied");
+        }));
+    }
+    for l in loops {
+        l.await.expect("a delivery loop ends");
+    }
+
+    // Each file is named `<created>-<kind>-<id>.eml`.
+    let mut written: Vec<String> = Vec::new();
+    for dir in &dirs {
+        for file in std::fs::read_dir(dir.path()).expect("mail dir") {
+            let name = file.expect("entry").file_name();
+            let name = name.to_str().expect("utf-8").to_owned();
+            let id = name
+                .strip_suffix(".eml")
+                .and_then(|n| n.splitn(3, '-').nth(2).map(str::to_owned))
+                .unwrap_or_else(|| panic!("{name} is a message file"));
+            written.push(id);
+        }
+    }
+    let once: BTreeSet<String> = written.iter().cloned().collect();
+    assert_eq!(
+        written.len(),
+        once.len(),
+        "an email was written by both processes"
+    );
+    assert_eq!(once, due, "every due email was written");
+}

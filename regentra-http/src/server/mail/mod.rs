@@ -6,7 +6,9 @@
 //! of attempts). The state lives in the store, so a restarted server
 //! resumes each email where it was, and one failing message only ever
 //! delays itself. Delivery is at least once: an email sent but not marked
-//! (the store unreachable right then) goes again.
+//! (the store unreachable right then) goes again. Several processes on one
+//! store take turns: a pass first claims the store's email outbox, so no
+//! two processes send the same email.
 
 pub mod render;
 
@@ -132,7 +134,28 @@ impl Mailer {
     /// Delivers what is due, one pass: each email rendered, sent and
     /// marked, a failure recorded and the next one tried. Returns how many
     /// were sent.
+    ///
+    /// The pass holds the store's claim on the email outbox
+    /// ([`Regentra::try_claim_email_outbox`]) from reading the due emails
+    /// to marking the last one, so the loops of several processes on one
+    /// store never send the same email; while another holds it, this pass
+    /// sends nothing (the next one tries again).
     pub async fn deliver_due(&self, regentra: &Regentra) -> usize {
+        let claim = match regentra.try_claim_email_outbox().await {
+            Ok(Some(claim)) => claim,
+            Ok(None) => return 0,
+            Err(e) => {
+                tracing::warn!(error = %e, "email: cannot claim the outbox");
+                return 0;
+            }
+        };
+        let sent = self.deliver_claimed(regentra).await;
+        claim.release().await;
+        sent
+    }
+
+    /// One pass of [`Mailer::deliver_due`], under its claim.
+    async fn deliver_claimed(&self, regentra: &Regentra) -> usize {
         let due = match regentra.emails_due(BATCH).await {
             Ok(due) => due,
             Err(e) => {
