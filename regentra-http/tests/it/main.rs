@@ -41,6 +41,7 @@ mod portal_password_reset;
 mod portal_self_service;
 mod portal_tickets;
 mod roles_cli;
+mod scale_out;
 mod security;
 mod serve_cli;
 mod server_e2e;

@@ -21,6 +21,7 @@ pub mod browser;
 pub mod chromium;
 pub mod dns;
 pub mod fixtures;
+pub mod fleet;
 pub mod process;
 pub mod smtp;
 pub mod world;

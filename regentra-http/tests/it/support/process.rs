@@ -71,6 +71,14 @@ impl Process {
         status
     }
 
+    /// Kills the process at once (SIGKILL), as a crash or the kernel's
+    /// out-of-memory killer would: no drain, nothing released but what the
+    /// operating system and the database notice of its death.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
