@@ -38,10 +38,10 @@ use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, Connection, PgConnection, Postgres, QueryBuilder, Transaction};
 use uuid::Uuid;
 
-#[cfg(feature = "testing")]
 mod failures;
 mod signals;
 pub use signals::{MAX_SIGNAL_BYTES, SIGNAL_CHANNEL};
+#[cfg(feature = "testing")]
 pub mod testing;
 
 /// The role tenant work runs as (created by the migrations).
