@@ -30,7 +30,7 @@ use std::time::Duration;
 use regentra_core::store::{
     Applied, ChangeSet, EmailOutboxClaim, FailureReservation, FailureWindow, IndexEntry, IndexScan,
     MAX_PAGE, Mutation, Order, PageRequest, Read, ReadResult, ReservedFailure, Scanned, Scope,
-    Store, StoredRecord, SweepClaim, SweepHold,
+    SignalListener, Store, StoredRecord, SweepClaim, SweepHold,
 };
 use serde_json::value::RawValue;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -38,8 +38,10 @@ use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, Connection, PgConnection, Postgres, QueryBuilder, Transaction};
 use uuid::Uuid;
 
-#[cfg(feature = "testing")]
 mod failures;
+mod signals;
+pub use signals::{MAX_SIGNAL_BYTES, SIGNAL_CHANNEL};
+#[cfg(feature = "testing")]
 pub mod testing;
 
 /// The role tenant work runs as (created by the migrations).
@@ -811,6 +813,16 @@ impl Store for PostgresStore {
             .await
             .map_err(storage)?;
         tx.commit().await.map_err(storage)
+    }
+
+    /// `NOTIFY` on the signal channel: every process listening hears it.
+    async fn send_signal(&self, signal: &str) -> Result<()> {
+        self.send_signal_now(signal).await
+    }
+
+    /// `LISTEN` on a connection of its own.
+    async fn listen_signals(&self) -> Result<Option<Box<dyn SignalListener>>> {
+        Ok(Some(self.listen_for_signals().await?))
     }
 
     /// A transaction-scoped advisory lock on the org
