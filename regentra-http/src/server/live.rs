@@ -32,8 +32,12 @@ use regentra_core::store::Heard;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-/// How long the listener waits before listening again after it failed.
+/// How long the listener waits before listening again after it failed,
+/// at first; it doubles with each failure in a row, up to
+/// [`LISTEN_AGAIN_AT_MOST`], so a database that is down is not asked (nor
+/// the log written to) every moment.
 const LISTEN_AGAIN_AFTER: Duration = Duration::from_secs(2);
+const LISTEN_AGAIN_AT_MOST: Duration = Duration::from_secs(30);
 
 /// Wakes the sockets of each chat, in this process and (through the
 /// store's signals) in every process sharing the store. Cheap to clone.
@@ -209,6 +213,7 @@ fn parse(signal: &str) -> Option<(Uuid, ChatId)> {
 /// again after a failure; every time it (re)starts listening, all the
 /// process's sockets read again what they may have missed.
 async fn listen(hub: Weak<Hub>) {
+    let mut wait = LISTEN_AGAIN_AFTER;
     loop {
         let Some(regentra) = hub.upgrade().map(|h| Arc::clone(&h.regentra)) else {
             return;
@@ -221,6 +226,7 @@ async fn listen(hub: Weak<Hub>) {
                 let Some(live) = hub.upgrade() else { return };
                 live.wake_all();
                 drop(live);
+                wait = LISTEN_AGAIN_AFTER;
                 loop {
                     let heard = listener.next().await;
                     let Some(live) = hub.upgrade() else { return };
@@ -238,7 +244,8 @@ async fn listen(hub: Weak<Hub>) {
                 tracing::warn!(error = %e, "cannot hear the other processes' chat signals; trying again");
             }
         }
-        tokio::time::sleep(LISTEN_AGAIN_AFTER).await;
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(LISTEN_AGAIN_AT_MOST);
     }
 }
 

@@ -421,6 +421,25 @@ pub async fn staff_form<T: DeserializeOwned>(
     Ok((staff, form))
 }
 
+/// A form posted to the org of `segment`: checked like [`staff_form`]
+/// (session, origin, CSRF token, fields), then `allowed` names the org the
+/// person may post it to, or the 404 page answers (the core would refuse
+/// it too, and another tenant's org is never told apart from none). The
+/// staff member, the fields, the org's scope and the org.
+pub async fn org_form<T: DeserializeOwned>(
+    state: &AppState,
+    segment: &str,
+    back_to: &str,
+    request: Request,
+    allowed: impl FnOnce(&Staff, &str) -> Option<(Scope, OrgId)>,
+) -> Result<(Staff, T, Scope, OrgId), Response> {
+    let (staff, form) = staff_form::<T>(state, back_to, request).await?;
+    match allowed(&staff, segment) {
+        Some((scope, org)) => Ok((staff, form, scope, org)),
+        None => Err(not_found_page(&staff, staff.scope(segment).as_ref())),
+    }
+}
+
 // ---- the shell every page shows ---------------------------------------
 
 /// What the console's layout shows around a page: the client switcher,

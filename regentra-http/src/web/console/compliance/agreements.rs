@@ -24,10 +24,10 @@ use regentra_core::{Error, FieldError, Principal};
 use serde::Deserialize;
 
 use super::features::{Day, day, not_adopted, not_adopted_page, parse_day};
-use super::{FEATURES, Tab, control_href, not_allowed, org_allowing, refused, tabs, workspace};
+use super::{FEATURES, Tab, control_href, org_allowing, refused, tabs, workspace};
 use crate::server::AppState;
-use crate::web::console::Done;
-use crate::web::console::{Scope, Section, Shell, Staff, not_found_page, staff_form};
+use crate::web::console::{Done, org_form};
+use crate::web::console::{Scope, Section, Shell, Staff, not_found_page};
 use crate::web::display::Badge;
 use crate::web::{Chrome, CsrfField, render};
 
@@ -487,13 +487,15 @@ pub async fn add(
     request: Request,
 ) -> Response {
     let back = format!("/app/{segment}/compliance/baa");
-    let (staff, form) = match staff_form::<AgreementForm>(&state, &back, request).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let Some((scope, org)) = org_allowing(&staff, &segment, Permission::ControlsUpdate) else {
-        return not_allowed(&staff, &segment);
-    };
+    let (staff, form, scope, org) =
+        match org_form::<AgreementForm>(&state, &segment, &back, request, |staff, segment| {
+            org_allowing(staff, segment, Permission::ControlsUpdate)
+        })
+        .await
+        {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let new = match form.agreement() {
         Ok(new) => new,
         Err(errors) => {
@@ -652,13 +654,15 @@ pub async fn save(
     request: Request,
 ) -> Response {
     let back = format!("/app/{segment}/compliance/baa/{agreement}");
-    let (staff, form) = match staff_form::<AgreementForm>(&state, &back, request).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let Some((scope, org)) = org_allowing(&staff, &segment, Permission::ControlsUpdate) else {
-        return not_allowed(&staff, &segment);
-    };
+    let (staff, form, scope, org) =
+        match org_form::<AgreementForm>(&state, &segment, &back, request, |staff, segment| {
+            org_allowing(staff, segment, Permission::ControlsUpdate)
+        })
+        .await
+        {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let current = match editable(&state, &staff, &scope, org, &agreement).await {
         Ok(found) => found,
         Err(response) => return response,

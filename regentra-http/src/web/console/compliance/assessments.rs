@@ -15,11 +15,11 @@ use regentra_core::rbac::Permission;
 use serde::Deserialize;
 
 use super::{
-    Tab, all_adoptions, all_assessments, not_allowed, org_allowing, percent, refused,
-    requirement_badge, tabs, workspace,
+    Tab, all_adoptions, all_assessments, org_allowing, percent, refused, requirement_badge, tabs,
+    workspace,
 };
 use crate::server::AppState;
-use crate::web::console::{Section, Shell, not_found_page, staff_form};
+use crate::web::console::{Section, Shell, not_found_page, org_form};
 use crate::web::display::{Badge, When, when};
 use crate::web::{Chrome, CsrfField, render};
 
@@ -195,13 +195,15 @@ pub async fn take(
     request: Request,
 ) -> Response {
     let back = format!("/app/{segment}/compliance/assessments");
-    let (staff, form) = match staff_form::<TakeForm>(&state, &back, request).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let Some((scope, org)) = org_allowing(&staff, &segment, Permission::AssessmentsRun) else {
-        return not_allowed(&staff, &segment);
-    };
+    let (staff, form, scope, org) =
+        match org_form::<TakeForm>(&state, &segment, &back, request, |staff, segment| {
+            org_allowing(staff, segment, Permission::AssessmentsRun)
+        })
+        .await
+        {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let frameworks: Vec<String> = if form.framework == "all" {
         match adopted_frameworks(&state, &staff.caller, org).await {
             Ok(all) => all

@@ -24,12 +24,12 @@ use regentra_core::{Error, FieldError};
 use serde::Deserialize;
 
 use super::{
-    Feature, Tab, all_adoptions, control_href, download, feature_of, not_allowed, org_allowing,
-    refused, requirement_badge, tabs, workspace,
+    Feature, Tab, all_adoptions, control_href, download, feature_of, org_allowing, refused,
+    requirement_badge, tabs, workspace,
 };
 use crate::server::AppState;
-use crate::web::console::Done;
-use crate::web::console::{Scope, Section, Shell, Staff, not_found_page, staff_form};
+use crate::web::console::{Done, org_form};
+use crate::web::console::{Scope, Section, Shell, Staff, not_found_page};
 use crate::web::display::Badge;
 use crate::web::{Chrome, CsrfField, render};
 
@@ -601,13 +601,15 @@ pub async fn set_qualified_individual(
     request: Request,
 ) -> Response {
     let back = format!("/app/{segment}/compliance/ftc");
-    let (staff, form) = match staff_form::<QualifiedForm>(&state, &back, request).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let Some((scope, org)) = org_allowing(&staff, &segment, Permission::FrameworksAdopt) else {
-        return not_allowed(&staff, &segment);
-    };
+    let (staff, form, scope, org) =
+        match org_form::<QualifiedForm>(&state, &segment, &back, request, |staff, segment| {
+            org_allowing(staff, segment, Permission::FrameworksAdopt)
+        })
+        .await
+        {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let mut errors = Vec::new();
     let designated_on = match parse_day("designated_on", &form.designated_on) {
         Ok(Some(date)) => Some(date),

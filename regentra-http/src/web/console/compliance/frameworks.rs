@@ -22,13 +22,13 @@ use regentra_core::{Error, FieldError};
 use serde::Deserialize;
 
 use super::{
-    FeatureLink, Tab, all_adoptions, control_href, download, feature_of, not_allowed, org_allowing,
-    percent, refused, requirement_badge, tabs, workspace,
+    FeatureLink, Tab, all_adoptions, control_href, download, feature_of, org_allowing, percent,
+    refused, requirement_badge, tabs, workspace,
 };
 use crate::server::AppState;
-use crate::web::console::Done;
 use crate::web::console::confirm::{self, Confirmation, Confirmed, Consequence};
-use crate::web::console::{Scope, Section, Shell, Staff, not_found_page, staff_form};
+use crate::web::console::{Done, org_form};
+use crate::web::console::{Scope, Section, Shell, Staff, not_found_page};
 use crate::web::display::Badge;
 use crate::web::{Chrome, CsrfField, render};
 
@@ -291,13 +291,15 @@ pub async fn adopt(
     request: Request,
 ) -> Response {
     let back = format!("/app/{segment}/compliance/frameworks");
-    let (staff, _) = match staff_form::<Confirmed>(&state, &back, request).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let Some((scope, org)) = org_allowing(&staff, &segment, Permission::FrameworksAdopt) else {
-        return not_allowed(&staff, &segment);
-    };
+    let (staff, _, scope, org) =
+        match org_form::<Confirmed>(&state, &segment, &back, request, |staff, segment| {
+            org_allowing(staff, segment, Permission::FrameworksAdopt)
+        })
+        .await
+        {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     match state
         .regentra
         .adopt_framework(&staff.caller, org, &framework)
@@ -371,13 +373,15 @@ pub async fn unadopt(
     request: Request,
 ) -> Response {
     let back = format!("/app/{segment}/compliance/frameworks/{framework}/unadopt");
-    let (staff, _) = match staff_form::<Confirmed>(&state, &back, request).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let Some((scope, org)) = org_allowing(&staff, &segment, Permission::FrameworksAdopt) else {
-        return not_allowed(&staff, &segment);
-    };
+    let (staff, _, scope, org) =
+        match org_form::<Confirmed>(&state, &segment, &back, request, |staff, segment| {
+            org_allowing(staff, segment, Permission::FrameworksAdopt)
+        })
+        .await
+        {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     match state
         .regentra
         .unadopt_framework(&staff.caller, org, &framework)
@@ -421,13 +425,15 @@ pub async fn settings(
     request: Request,
 ) -> Response {
     let back = format!("/app/{segment}/compliance/frameworks");
-    let (staff, form) = match staff_form::<SettingsForm>(&state, &back, request).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let Some((scope, org)) = org_allowing(&staff, &segment, Permission::FrameworksAdopt) else {
-        return not_allowed(&staff, &segment);
-    };
+    let (staff, form, scope, org) =
+        match org_form::<SettingsForm>(&state, &segment, &back, request, |staff, segment| {
+            org_allowing(staff, segment, Permission::FrameworksAdopt)
+        })
+        .await
+        {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let r = &state.regentra;
     let caller = &staff.caller;
     let outcome = match framework.as_str() {
@@ -574,13 +580,15 @@ pub async fn scope_requirement(
     request: Request,
 ) -> Response {
     let back = format!("/app/{segment}/compliance/frameworks");
-    let (staff, form) = match staff_form::<ScopeForm>(&state, &back, request).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let Some((scope, org)) = org_allowing(&staff, &segment, Permission::FrameworksAdopt) else {
-        return not_allowed(&staff, &segment);
-    };
+    let (staff, form, scope, org) =
+        match org_form::<ScopeForm>(&state, &segment, &back, request, |staff, segment| {
+            org_allowing(staff, segment, Permission::FrameworksAdopt)
+        })
+        .await
+        {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let back_in = form.action == "in";
     let justification = (!back_in).then_some(form.justification.as_str());
     let requirement = form.requirement.trim();

@@ -17,9 +17,9 @@ use serde::Deserialize;
 
 use super::{page_org, refused};
 use crate::server::AppState;
-use crate::web::console::Done;
 use crate::web::console::confirm::{self, Confirmation, Confirmed, Consequence};
-use crate::web::console::{Scope, Section, Shell, Staff, not_found_page, staff_form, staff_in};
+use crate::web::console::{Done, org_form};
+use crate::web::console::{Scope, Section, Shell, Staff, not_found_page, staff_in};
 use crate::web::display::{When, when};
 use crate::web::{Chrome, CsrfField, render};
 
@@ -245,13 +245,11 @@ async fn provision(
     request: Request,
 ) -> Response {
     let back = format!("/app/{segment}/settings/clients");
-    let (staff, form) = match staff_form::<ProvisionForm>(&state, &back, request).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let Some((scope, msp)) = managed(&staff, &segment) else {
-        return not_managed(&staff, &segment);
-    };
+    let (staff, form, scope, msp) =
+        match org_form::<ProvisionForm>(&state, &segment, &back, request, managed).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let admin_name = Some(form.admin_name.trim()).filter(|n| !n.is_empty());
     match state
         .regentra
@@ -295,13 +293,11 @@ async fn rename(
     request: Request,
 ) -> Response {
     let back = format!("/app/{segment}/settings/clients");
-    let (staff, form) = match staff_form::<RenameForm>(&state, &back, request).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let Some((scope, _)) = managed(&staff, &segment) else {
-        return not_managed(&staff, &segment);
-    };
+    let (staff, form, scope, _) =
+        match org_form::<RenameForm>(&state, &segment, &back, request, managed).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let Some(client) = parse_client(&client) else {
         return not_found_page(&staff, Some(&scope));
     };
@@ -418,13 +414,11 @@ async fn set_archived(
     archived: bool,
 ) -> Response {
     let back = format!("/app/{segment}/settings/clients");
-    let (staff, Confirmed {}) = match staff_form::<Confirmed>(&state, &back, request).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let Some((scope, msp)) = managed(&staff, &segment) else {
-        return not_managed(&staff, &segment);
-    };
+    let (staff, Confirmed {}, scope, msp) =
+        match org_form::<Confirmed>(&state, &segment, &back, request, managed).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let Some(client) = parse_client(&client) else {
         return not_found_page(&staff, Some(&scope));
     };

@@ -24,8 +24,8 @@ use serde::Deserialize;
 
 use super::{RoleOption, page_org, refused, role_label, role_options};
 use crate::server::AppState;
-use crate::web::console::Done;
 use crate::web::console::confirm::{self, Confirmation, Confirmed, Consequence};
+use crate::web::console::{Done, org_form};
 use crate::web::console::{Scope, Section, Shell, Staff, not_found_page, staff_form, staff_in};
 use crate::web::display::{Badge, When, when};
 use crate::web::{Chrome, CsrfField, render};
@@ -305,13 +305,11 @@ async fn invite(
     request: Request,
 ) -> Response {
     let back = format!("/app/{segment}/settings/members");
-    let (staff, form) = match staff_form::<InviteForm>(&state, &back, request).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let Some((scope, org)) = managed(&staff, &segment) else {
-        return not_managed(&staff, &segment);
-    };
+    let (staff, form, scope, org) =
+        match org_form::<InviteForm>(&state, &segment, &back, request, managed).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let Ok(role) = form.role.parse::<Role>() else {
         let errors = vec![FieldError::new("role", "choose a role")];
         return members_page(
@@ -388,13 +386,11 @@ async fn change_role(
     request: Request,
 ) -> Response {
     let back = format!("/app/{segment}/settings/members");
-    let (staff, form) = match staff_form::<RoleForm>(&state, &back, request).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let Some((scope, org)) = managed(&staff, &segment) else {
-        return not_managed(&staff, &segment);
-    };
+    let (staff, form, scope, org) =
+        match org_form::<RoleForm>(&state, &segment, &back, request, managed).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let (Some(user), Ok(role)) = (parse_user(&user), form.role.parse::<Role>()) else {
         return not_found_page(&staff, Some(&scope));
     };
@@ -486,13 +482,11 @@ async fn remove(
     request: Request,
 ) -> Response {
     let back = format!("/app/{segment}/settings/members/{user}/remove");
-    let (staff, Confirmed {}) = match staff_form::<Confirmed>(&state, &back, request).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let Some((scope, org)) = managed(&staff, &segment) else {
-        return not_managed(&staff, &segment);
-    };
+    let (staff, Confirmed {}, scope, org) =
+        match org_form::<Confirmed>(&state, &segment, &back, request, managed).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let Some(user) = parse_user(&user) else {
         return not_found_page(&staff, Some(&scope));
     };
@@ -545,13 +539,11 @@ async fn invitation_action(
     resend: bool,
 ) -> Response {
     let back = format!("/app/{segment}/settings/members");
-    let (staff, Confirmed {}) = match staff_form::<Confirmed>(&state, &back, request).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let Some((scope, org)) = managed(&staff, &segment) else {
-        return not_managed(&staff, &segment);
-    };
+    let (staff, Confirmed {}, scope, org) =
+        match org_form::<Confirmed>(&state, &segment, &back, request, managed).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let Ok(id) = invitation.parse::<uuid::Uuid>().map(InvitationId) else {
         return not_found_page(&staff, Some(&scope));
     };

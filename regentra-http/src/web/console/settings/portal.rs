@@ -31,11 +31,9 @@ use super::{page_org, refused};
 use crate::server::auth::Meta;
 use crate::server::routes::portal::check_hostname;
 use crate::server::{AppState, browser};
-use crate::web::console::Done;
 use crate::web::console::confirm::Confirmed;
-use crate::web::console::{
-    Scope, Section, Shell, Staff, message, not_found_page, staff, staff_form, staff_in,
-};
+use crate::web::console::{Done, org_form};
+use crate::web::console::{Scope, Section, Shell, Staff, message, not_found_page, staff, staff_in};
 use crate::web::display::{Badge, when};
 use crate::web::upload::{self, Refusal, detached};
 use crate::web::{Chrome, CsrfField, render};
@@ -538,13 +536,11 @@ async fn save(
     request: Request,
 ) -> Response {
     let back = format!("/app/{segment}/settings/portal");
-    let (staff, form) = match staff_form::<SettingsForm>(&state, &back, request).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let Some((scope, org)) = managed(&staff, &segment) else {
-        return not_managed(&staff, &segment);
-    };
+    let (staff, form, scope, org) =
+        match org_form::<SettingsForm>(&state, &segment, &back, request, managed).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let errors = match state
         .regentra
         .update_portal_settings(&staff.caller, org, form.update())
@@ -576,13 +572,11 @@ async fn set_hostname(
     request: Request,
 ) -> Response {
     let back = format!("/app/{segment}/settings/portal");
-    let (staff, form) = match staff_form::<HostnameForm>(&state, &back, request).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let Some((scope, org)) = managed(&staff, &segment) else {
-        return not_managed(&staff, &segment);
-    };
+    let (staff, form, scope, org) =
+        match org_form::<HostnameForm>(&state, &segment, &back, request, managed).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let typed = form.hostname.trim().to_ascii_lowercase();
     let update = PortalUpdate {
         hostname: Some((!typed.is_empty()).then(|| typed.clone())),
@@ -621,13 +615,11 @@ async fn check_now(
     request: Request,
 ) -> Response {
     let back = format!("/app/{segment}/settings/portal");
-    let (staff, Confirmed {}) = match staff_form::<Confirmed>(&state, &back, request).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let Some((scope, org)) = managed(&staff, &segment) else {
-        return not_managed(&staff, &segment);
-    };
+    let (staff, Confirmed {}, scope, org) =
+        match org_form::<Confirmed>(&state, &segment, &back, request, managed).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let result = check_hostname(&state, &staff.caller, org).await;
     claim_outcome(&state, &staff, &scope, result).await
 }
@@ -640,13 +632,11 @@ async fn approve(
     request: Request,
 ) -> Response {
     let back = format!("/app/{segment}/settings/portal");
-    let (staff, Confirmed {}) = match staff_form::<Confirmed>(&state, &back, request).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let Some((scope, org)) = managed(&staff, &segment) else {
-        return not_managed(&staff, &segment);
-    };
+    let (staff, Confirmed {}, scope, org) =
+        match org_form::<Confirmed>(&state, &segment, &back, request, managed).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let result = state.regentra.approve_hostname(&staff.caller, org).await;
     claim_outcome(&state, &staff, &scope, result).await
 }
@@ -753,13 +743,11 @@ async fn remove_logo(
     request: Request,
 ) -> Response {
     let back = format!("/app/{segment}/settings/portal");
-    let (staff, Confirmed {}) = match staff_form::<Confirmed>(&state, &back, request).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let Some((scope, org)) = managed(&staff, &segment) else {
-        return not_managed(&staff, &segment);
-    };
+    let (staff, Confirmed {}, scope, org) =
+        match org_form::<Confirmed>(&state, &segment, &back, request, managed).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     match state.regentra.remove_portal_logo(&staff.caller, org).await {
         Ok(_) => done(&state, &scope, "logo_removed"),
         Err(e) => refused(&staff, &scope, &e),
