@@ -47,6 +47,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("failures.rs", include_str!("failures.rs")),
     ("queries.rs", include_str!("queries.rs")),
     ("records.rs", include_str!("records.rs")),
+    ("signals.rs", include_str!("signals.rs")),
 ];
 
 const KIND: &str = "conformance_widget";
