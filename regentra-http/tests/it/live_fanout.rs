@@ -16,10 +16,10 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use crate::console_pages::{desk, signed_in};
 use crate::support::{self, Backend, Endpoint, M, PASSWORD, Server, StatusCode, TestStore, id};
 
-type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn socket(server: &Endpoint, org: &str, chat: &str, token: &str) -> Socket {
+pub(crate) async fn socket(server: &Endpoint, org: &str, chat: &str, token: &str) -> Socket {
     let url = format!(
         "{}/v1/orgs/{org}/chats/{chat}/ws?access_token={token}",
         server.base.replacen("http://", "ws://", 1)
@@ -56,7 +56,15 @@ async fn hear(ws: &mut Socket) -> Heard {
     }
 }
 
-async fn message(ws: &mut Socket) -> String {
+/// The close code the socket closes with next (no message before it).
+pub(crate) async fn closed(ws: &mut Socket) -> u16 {
+    match hear(ws).await {
+        Heard::Closed(code) => code,
+        other => panic!("the socket closes, not {other:?}"),
+    }
+}
+
+pub(crate) async fn message(ws: &mut Socket) -> String {
     match hear(ws).await {
         Heard::Frame(frame) if frame["type"] == "message" => {
             frame["body"].as_str().expect("a body").to_owned()
@@ -146,10 +154,7 @@ async fn postgres_a_message_stored_on_one_server_reaches_sockets_on_the_others()
     )
     .await;
     for ws in [&mut on_b, &mut on_c] {
-        match hear(ws).await {
-            Heard::Closed(code) => assert_eq!(code, 1000, "closed because the chat is"),
-            other => panic!("the socket closes, not {other:?}"),
-        }
+        assert_eq!(closed(ws).await, 1000, "closed because the chat is");
     }
 }
 
@@ -185,12 +190,13 @@ async fn a_reply_from_the_console_without_javascript_reaches_the_requesters_wind
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.html);
     assert_eq!(message(&mut window).await, "On my way.");
 
-    let closed = tom
+    let ended = tom
         .post(&format!("{chat_path}/close"), &[("csrf_token", &csrf)])
         .await;
-    assert_eq!(closed.status, StatusCode::SEE_OTHER, "{}", closed.html);
-    match hear(&mut window).await {
-        Heard::Closed(code) => assert_eq!(code, 1000),
-        other => panic!("the window's socket closes, not {other:?}"),
-    }
+    assert_eq!(ended.status, StatusCode::SEE_OTHER, "{}", ended.html);
+    assert_eq!(
+        closed(&mut window).await,
+        1000,
+        "the window's socket closes"
+    );
 }

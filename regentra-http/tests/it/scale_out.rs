@@ -1,8 +1,9 @@
 //! Three real `regentra serve` processes on one Postgres database, as
 //! behind a load balancer ([`Fleet`]): every SLA escalation fires once
 //! whichever process's worker takes its org, also when one of them is
-//! killed mid-sweep, and the login limits count the failures made through
-//! any of them.
+//! killed mid-sweep; the login limits count the failures made through
+//! any of them; and a chat message posted on one reaches the chat's
+//! sockets on the others.
 //!
 //! The processes run on the real clock. Their work is seeded through the
 //! library before they start, on a clock two days behind, so that it is
@@ -21,8 +22,9 @@ use regentra_core::{ManualClock, Principal, Regentra};
 use regentra_store_postgres::testing::TestDatabase;
 use serde_json::json;
 
+use crate::live_fanout;
 use crate::support::fleet::{Fleet, receiver, seed};
-use crate::support::{self, Endpoint, M, StatusCode};
+use crate::support::{self, Endpoint, M, PASSWORD, StatusCode};
 
 /// 50 orgs with 20 escalations due each: 1,000 in all.
 const ORGS: usize = 50;
@@ -224,20 +226,7 @@ async fn login_limits_hold_across_three_processes() {
     let Some(db) = TestDatabase::create().await else {
         return;
     };
-    let r = observer(&db).await;
-    let ops = r
-        .bootstrap_platform_admin("ops@fleet.test", "Ops")
-        .await
-        .expect("bootstrap");
-    let (_, token) = r
-        .issue_token(&Principal::new(ops.id), "test")
-        .await
-        .expect("a token");
-    let fleet = Fleet::start(&db, 3, &[]).await;
-    let first = Endpoint {
-        base: fleet.processes[0].base.clone(),
-        token,
-    };
+    let (fleet, first) = three_with_an_operator(&db).await;
     support::msp_with_client(&first).await;
 
     let login = |n: usize| {
@@ -271,5 +260,91 @@ async fn login_limits_hold_across_three_processes() {
             n % 3,
             reply.text
         );
+    }
+}
+
+/// Three processes on `db`, whose platform admin (made through the
+/// library, as a seeded database has no bootstrap token to print) calls
+/// the first of them.
+async fn three_with_an_operator(db: &TestDatabase) -> (Fleet, Endpoint) {
+    let r = observer(db).await;
+    let ops = r
+        .bootstrap_platform_admin("ops@fleet.test", "Ops")
+        .await
+        .expect("bootstrap");
+    let (_, token) = r
+        .issue_token(&Principal::new(ops.id), "test")
+        .await
+        .expect("a token");
+    let fleet = Fleet::start(db, 3, &[]).await;
+    let first = Endpoint {
+        base: fleet.processes[0].base.clone(),
+        token,
+    };
+    (fleet, first)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_message_posted_on_one_process_reaches_sockets_on_the_others() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let (fleet, a) = three_with_an_operator(&db).await;
+    let (boss, _, client) = support::msp_with_client(&a).await;
+    boss.ok(
+        M::POST,
+        &format!("/v1/orgs/{client}/members"),
+        Some(json!({"email": "emp@client.test", "name": "Emp", "password": PASSWORD, "role": "employee"})),
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let (b, c) = (&fleet.processes[1], &fleet.processes[2]);
+    let employee = b.login("emp@client.test", PASSWORD).await;
+    let staff = c.login("boss@msp.test", PASSWORD).await;
+    let chat = support::id(
+        &employee
+            .post(
+                &format!("/v1/orgs/{client}/chats"),
+                json!({"message": "The VPN drops every hour"}),
+            )
+            .await,
+    );
+    let token = |api: &support::Api| api.token.clone().expect("a token");
+    let mut on_b = live_fanout::socket(b, &client, &chat, &token(&employee)).await;
+    let mut on_c = live_fanout::socket(c, &client, &chat, &token(&staff)).await;
+    assert_eq!(
+        live_fanout::message(&mut on_b).await,
+        "The VPN drops every hour"
+    );
+    assert_eq!(
+        live_fanout::message(&mut on_c).await,
+        "The VPN drops every hour"
+    );
+
+    // Posted on A, where no socket of the chat is open.
+    boss.post(
+        &format!("/v1/orgs/{client}/chats/{chat}/messages"),
+        json!({"body": "Which client version?"}),
+    )
+    .await;
+    assert_eq!(
+        live_fanout::message(&mut on_b).await,
+        "Which client version?"
+    );
+    assert_eq!(
+        live_fanout::message(&mut on_c).await,
+        "Which client version?"
+    );
+
+    // Closed on A: both sockets close, saying the chat is.
+    boss.ok(
+        M::POST,
+        &format!("/v1/orgs/{client}/chats/{chat}/close"),
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    for ws in [&mut on_b, &mut on_c] {
+        assert_eq!(live_fanout::closed(ws).await, 1000);
     }
 }
