@@ -38,8 +38,8 @@ use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, Connection, PgConnection, Postgres, QueryBuilder, Transaction};
 use uuid::Uuid;
 
-#[cfg(feature = "testing")]
 mod failures;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 /// The role tenant work runs as (created by the migrations).
