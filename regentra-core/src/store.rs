@@ -1022,6 +1022,50 @@ pub trait Store: Send + Sync {
             .map(|_| ())
             .map_err(|e| Error::Unavailable(format!("the store does not answer: {e}")))
     }
+
+    /// Tells every process sharing this store that something changed
+    /// (`signal` is short: what changed and where, never the change
+    /// itself, which listeners read from the store). Listeners of every
+    /// process hear it, this one's included, once the signal is sent.
+    ///
+    /// The default sends nothing: a store one process opens at a time has
+    /// nobody else to tell, and the process tells its own listeners
+    /// itself. A store several processes share overrides it (Postgres:
+    /// `NOTIFY`).
+    async fn send_signal(&self, signal: &str) -> Result<()> {
+        let _ = signal;
+        Ok(())
+    }
+
+    /// Starts listening to the signals [`Store::send_signal`] sends, from
+    /// every process sharing the store; `None` for a store that one
+    /// process opens at a time (the default), where there is nothing to
+    /// hear from elsewhere.
+    async fn listen_signals(&self) -> Result<Option<Box<dyn SignalListener>>> {
+        Ok(None)
+    }
+}
+
+/// Signals heard from the processes sharing a store
+/// ([`Store::listen_signals`]).
+#[async_trait]
+pub trait SignalListener: Send {
+    /// The next thing heard. Signals are not kept: while the listener was
+    /// cut off (a lost connection, made again) some may have been missed,
+    /// and it says so with [`Heard::Gap`], so that whoever shows live state
+    /// reads it again from the store. An error: the listener cannot go on
+    /// (listen again later).
+    async fn next(&mut self) -> Result<Heard>;
+}
+
+/// What a [`SignalListener`] heard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Heard {
+    /// A signal, as sent.
+    Signal(String),
+    /// Signals may have been missed (the listener was cut off and is
+    /// listening again).
+    Gap,
 }
 
 /// The kind the default [`Store::ready`] reads (no record has it).
@@ -1220,6 +1264,12 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     async fn ready(&self) -> Result<()> {
         (**self).ready().await
+    }
+    async fn send_signal(&self, signal: &str) -> Result<()> {
+        (**self).send_signal(signal).await
+    }
+    async fn listen_signals(&self) -> Result<Option<Box<dyn SignalListener>>> {
+        (**self).listen_signals().await
     }
 }
 

@@ -29,8 +29,8 @@ use std::time::Duration;
 
 use regentra_core::store::{
     Applied, ChangeSet, FailureReservation, FailureWindow, IndexEntry, IndexScan, MAX_PAGE,
-    Mutation, Order, PageRequest, Read, ReadResult, ReservedFailure, Scanned, Scope, Store,
-    StoredRecord, SweepClaim, SweepHold,
+    Mutation, Order, PageRequest, Read, ReadResult, ReservedFailure, Scanned, Scope,
+    SignalListener, Store, StoredRecord, SweepClaim, SweepHold,
 };
 use serde_json::value::RawValue;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -39,6 +39,8 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection, Postgres, QueryBuilder, Tran
 use uuid::Uuid;
 
 mod failures;
+mod signals;
+pub use signals::{MAX_SIGNAL_BYTES, SIGNAL_CHANNEL};
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -785,6 +787,16 @@ impl Store for PostgresStore {
     /// process on the database sees it, releasing is ending that
     /// transaction, and a process that dies mid-sweep loses it when its
     /// connection closes, so another takes the org at its next sweep.
+    /// `NOTIFY` on the signal channel: every process listening hears it.
+    async fn send_signal(&self, signal: &str) -> Result<()> {
+        self.send_signal_now(signal).await
+    }
+
+    /// `LISTEN` on a connection of its own.
+    async fn listen_signals(&self) -> Result<Option<Box<dyn SignalListener>>> {
+        Ok(Some(self.listen_for_signals().await?))
+    }
+
     async fn try_claim_sweep(&self, org: OrgId) -> Result<Option<SweepClaim>> {
         let mut tx = self.claims.begin().await.map_err(storage)?;
         let granted: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1, $2)")

@@ -334,8 +334,11 @@ impl Regentra {
             match self.store().apply(changes).await {
                 Ok(_) => return Ok(message),
                 // Another message moved the chat on: read it again (a
-                // chat closed meanwhile refuses this one above).
-                Err(Error::Conflict { .. }) if tries < 5 => tries += 1,
+                // chat closed meanwhile refuses this one above). Each round
+                // one of the posts racing wins, so this many tries carry a
+                // burst of that many messages at once (several people, or
+                // several servers) without a refusal.
+                Err(Error::Conflict { .. }) if tries < 16 => tries += 1,
                 Err(e) => return Err(e),
             }
         }

@@ -192,4 +192,10 @@ impl<S: Store> Store for CountingStore<S> {
     async fn ready(&self) -> Result<()> {
         self.inner.ready().await
     }
+    async fn send_signal(&self, signal: &str) -> Result<()> {
+        self.inner.send_signal(signal).await
+    }
+    async fn listen_signals(&self) -> Result<Option<Box<dyn crate::store::SignalListener>>> {
+        self.inner.listen_signals().await
+    }
 }

@@ -90,6 +90,7 @@ macro_rules! store_contract_tests {
             the_newest_audit_events_come_first,
             read_batches_list_count_and_the_newest_events,
             a_sweep_claim_is_held_by_one_claimant_at_a_time,
+            a_signal_sent_reaches_the_stores_listeners,
         );
     };
 }
@@ -404,6 +405,12 @@ impl<S: Store, G: Send + Sync> Store for StoreWith<S, G> {
     }
     async fn ready(&self) -> Result<()> {
         self.store.ready().await
+    }
+    async fn send_signal(&self, signal: &str) -> Result<()> {
+        self.store.send_signal(signal).await
+    }
+    async fn listen_signals(&self) -> Result<Option<Box<dyn crate::store::SignalListener>>> {
+        self.store.listen_signals().await
     }
     async fn audit_events(
         &self,

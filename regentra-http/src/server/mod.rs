@@ -7,6 +7,7 @@ pub mod browser;
 pub mod dns;
 pub mod health;
 pub mod limits;
+pub mod live;
 pub mod mail;
 pub mod openapi;
 pub mod page;
@@ -32,8 +33,8 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use self::limits::LoginLimiter;
+use self::live::ChatHub;
 use self::problem::Problem;
-use self::routes::chat::ChatHub;
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
@@ -81,7 +82,7 @@ impl AppState {
             decoy_hash,
             limiter: Arc::new(LoginLimiter::standard(Arc::clone(&regentra))),
             reset_limiter: Arc::new(routes::password_reset::reset_limiter(Arc::clone(&regentra))),
-            chat: ChatHub::default(),
+            chat: ChatHub::new(Arc::clone(&regentra)),
             dns: dns::Dns::new(None).ok(),
             public_url: format!("http://{}", default_listen()).into(),
             cookie_secure: false,

@@ -29,6 +29,7 @@ mod health;
 mod inbox;
 mod invitations;
 mod lists;
+mod live_fanout;
 mod mail;
 mod mfa;
 mod migrate;

@@ -12,6 +12,7 @@ mod claims;
 mod failures;
 mod queries;
 mod records;
+mod signals;
 
 pub use self::aggregates::*;
 pub use self::audit_chain::*;
@@ -20,6 +21,7 @@ pub use self::claims::*;
 pub use self::failures::*;
 pub use self::queries::*;
 pub use self::records::*;
+pub use self::signals::*;
 
 use std::sync::Arc;
 

@@ -1,6 +1,7 @@
 //! Live chat: sessions over REST, messages over a WebSocket. Every message
-//! is stored through the core first (authorized, audited), then fanned out
-//! to the sockets watching that chat on this server. A chat's requester
+//! is stored through the core first (authorized, audited); then the chat's
+//! sockets, on this server and on every server sharing the store, are told
+//! that it changed and read what is new ([`crate::server::live`]). A chat's requester
 //! reads what they wait for (`GET .../chats/{chat}`: answered yet, when
 //! they may leave the chat as a ticket) and, once the core offers it,
 //! leaves it as a ticket (`POST .../leave-as-ticket`).
@@ -12,8 +13,7 @@
 //! must still be a party to the chat. When either ends, the socket closes
 //! with a close frame saying why (see [`Ending`]).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::HashSet;
 use std::time::Duration;
 
 use axum::Json;
@@ -21,14 +21,13 @@ use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::Response;
-use regentra_core::ids::{ChatId, OrgId};
+use regentra_core::ids::{ChatId, ChatMessageId, OrgId};
 use regentra_core::psa::Priority;
 use regentra_core::psa::chat::{ChatFilter, ChatMessage, ChatStatus};
 use regentra_core::store::ScanRequest;
 use regentra_core::{Error, Principal};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tokio::sync::broadcast;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -36,6 +35,7 @@ use utoipa_axum::routes;
 use super::{ApiResult, Id, Query};
 use crate::server::AppState;
 use crate::server::auth::{Caller, SocketCaller};
+use crate::server::live::Watch;
 use crate::server::page::{Page, PageQuery, Paged};
 use crate::server::problem::{Body, Problem, problem_of};
 
@@ -51,59 +51,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(to_ticket))
         .routes(routes!(leave_as_ticket))
         .routes(routes!(socket))
-}
-
-/// Fans stored messages (and the chat's closing) out to the sockets of each chat.
-#[derive(Debug, Clone, Default)]
-pub struct ChatHub {
-    chats: Arc<Mutex<HashMap<ChatId, broadcast::Sender<Live>>>>,
-}
-
-/// What a chat's sockets hear.
-#[derive(Debug, Clone)]
-enum Live {
-    Message(ChatMessage),
-    /// The chat was closed: each socket checks and closes.
-    Closed,
-}
-
-impl ChatHub {
-    fn subscribe(&self, chat: ChatId) -> broadcast::Receiver<Live> {
-        let mut chats = self.chats.lock().unwrap_or_else(|p| p.into_inner());
-        chats
-            .entry(chat)
-            .or_insert_with(|| broadcast::channel(64).0)
-            .subscribe()
-    }
-
-    /// Drops a chat's channel nobody listens to (a socket refused after
-    /// subscribing must not leave one behind).
-    fn forget_if_idle(&self, chat: ChatId) {
-        let mut chats = self.chats.lock().unwrap_or_else(|p| p.into_inner());
-        if chats.get(&chat).is_some_and(|s| s.receiver_count() == 0) {
-            chats.remove(&chat);
-        }
-    }
-
-    /// Tells the chat's sockets of a message just stored.
-    pub(crate) fn publish(&self, message: &ChatMessage) {
-        self.send(message.chat, Live::Message(message.clone()));
-    }
-
-    /// Tells the chat's sockets that it was closed (each checks, and closes).
-    pub(crate) fn closed(&self, chat: ChatId) {
-        self.send(chat, Live::Closed);
-    }
-
-    fn send(&self, chat: ChatId, live: Live) {
-        let mut chats = self.chats.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(sender) = chats.get(&chat)
-            && sender.send(live).is_err()
-        {
-            // Nobody is watching any more.
-            chats.remove(&chat);
-        }
-    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -288,7 +235,7 @@ async fn post_message(
         .regentra
         .post_chat_message(&caller, org, chat, &req.body)
         .await?;
-    state.chat.publish(&message);
+    state.chat.changed(message.chat).await;
     Ok((StatusCode::CREATED, Json(json!(message))))
 }
 
@@ -303,7 +250,7 @@ async fn close_chat(
     Id((org, chat)): Id<(OrgId, ChatId)>,
 ) -> ApiResult<Json<Value>> {
     let closed = state.regentra.close_chat(&caller, org, chat).await?;
-    state.chat.closed(chat);
+    state.chat.changed(chat).await;
     Ok(Json(json!(closed)))
 }
 
@@ -355,7 +302,7 @@ async fn leave_as_ticket(
         .regentra
         .leave_chat_as_ticket(&caller, org, chat)
         .await?;
-    state.chat.closed(chat);
+    state.chat.changed(chat).await;
     Ok((
         StatusCode::CREATED,
         Json(super::tickets::ticket_body(ticket, state.regentra.now())?),
@@ -378,9 +325,9 @@ struct Incoming {
 }
 
 /// The chat live over a WebSocket. On connect the server sends the history,
-/// then every new message as `{"type":"message",...}` (and the history
-/// again to a socket too slow to keep up: messages carry ids, by which a
-/// client drops what it has already); a client sends
+/// then every new message as `{"type":"message",...}`, each once, whichever
+/// server stored it (a socket reconnecting gets the history again: messages
+/// carry ids, by which a client drops what it has already); a client sends
 /// `{"body":"..."}` to post. Errors arrive as `{"type":"error","problem":{...}}`
 /// with a problem document. Browsers may pass the token as `?access_token=`.
 /// The socket checks the token and the caller's access again before it
@@ -400,17 +347,10 @@ async fn socket(
     Id((org, chat)): Id<(OrgId, ChatId)>,
     upgrade: WebSocketUpgrade,
 ) -> ApiResult<Response> {
-    // Subscribe before reading the history so nothing falls in between
-    // (a message may then arrive twice; ids tell duplicates apart).
-    let live = state.chat.subscribe(chat);
-    let history = match state.regentra.chat_history(&caller, org, chat).await {
-        Ok(history) => history,
-        Err(e) => {
-            drop(live);
-            state.chat.forget_if_idle(chat);
-            return Err(e.into());
-        }
-    };
+    // Watch before reading the history so nothing falls in between (what
+    // is stored meanwhile wakes the socket, which then reads it).
+    let watch = state.chat.watch(chat);
+    let history = state.regentra.chat_history(&caller, org, chat).await?;
     let party = Party {
         caller,
         token,
@@ -418,7 +358,7 @@ async fn socket(
         org,
         chat,
     };
-    Ok(upgrade.on_upgrade(move |socket| run_socket(socket, state, party, history, live)))
+    Ok(upgrade.on_upgrade(move |socket| run_socket(socket, state, party, history, watch)))
 }
 
 /// How often an idle socket checks that it may stay open.
@@ -501,15 +441,11 @@ async fn run_socket(
     state: AppState,
     party: Party,
     history: Vec<ChatMessage>,
-    mut live: broadcast::Receiver<Live>,
+    mut watch: Watch,
 ) {
-    for message in &history {
-        if send(&mut socket, &Outgoing::Message(message))
-            .await
-            .is_err()
-        {
-            return;
-        }
+    let mut sent = HashSet::new();
+    if send_new(&mut socket, &mut sent, history).await.is_err() {
+        return;
     }
     let mut recheck =
         tokio::time::interval_at(tokio::time::Instant::now() + RECHECK_EVERY, RECHECK_EVERY);
@@ -536,61 +472,76 @@ async fn run_socket(
                     {
                         return;
                     }
+                    continue;
                 }
-                message = live.recv() => match message {
-                    Ok(Live::Message(message)) => {
-                        if let Some(ending) = party.ending(&state).await {
-                            break ending;
-                        }
-                        if send(&mut socket, &Outgoing::Message(&message)).await.is_err() {
-                            return;
-                        }
-                    }
-                    Ok(Live::Closed) => {
-                        if let Some(ending) = party.ending(&state).await {
-                            break ending;
-                        }
-                    }
-                    // A slow socket missed some: it gets the whole
-                    // history again (clients tell repeats apart by id), so
-                    // nothing is lost to it.
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        let history = match state
-                            .regentra
-                            .chat_history(&party.caller, party.org, party.chat)
-                            .await
-                        {
-                            Ok(history) => history,
-                            Err(_) => match party.ending(&state).await {
-                                Some(ending) => break ending,
-                                None => break Ending::Unchecked,
-                            },
-                        };
-                        for message in &history {
-                            if send(&mut socket, &Outgoing::Message(message)).await.is_err() {
-                                return;
-                            }
-                        }
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return,
-                },
-                _ = recheck.tick() => {
-                    if let Some(ending) = party.ending(&state).await {
-                        break ending;
-                    }
-                }
+                // The chat changed (here or on another server), or signals
+                // may have been missed.
+                () = watch.changed() => {}
+                // Access may have ended; and a change told by a signal that
+                // got lost is read here at the latest.
+                _ = recheck.tick() => {}
+            }
+            if let Some(ending) = party.ending(&state).await {
+                break ending;
+            }
+            match catch_up(&state, &party, &mut socket, &mut sent).await {
+                Ok(()) => {}
+                Err(CaughtUp::SocketGone) => return,
+                Err(CaughtUp::Unread) => break Ending::Unchecked,
             }
         }
     };
-    // Stop listening before saying goodbye, then close.
-    drop(live);
-    state.chat.forget_if_idle(party.chat);
+    // Stop watching before saying goodbye, then close.
+    drop(watch);
     let _ = socket
         .send(Message::Close(Some(CloseFrame {
             code: ending.code(),
             reason: ending.reason().into(),
         })))
         .await;
+}
+
+/// Why a socket could not catch up.
+enum CaughtUp {
+    /// The client went away.
+    SocketGone,
+    /// The messages could not be read.
+    Unread,
+}
+
+/// Sends the chat's messages this socket has not sent yet, read through
+/// the core as the socket's caller (so nothing reaches a socket its caller
+/// may not read), in the order they were stored.
+async fn catch_up(
+    state: &AppState,
+    party: &Party,
+    socket: &mut WebSocket,
+    sent: &mut HashSet<ChatMessageId>,
+) -> Result<(), CaughtUp> {
+    let history = state
+        .regentra
+        .chat_history(&party.caller, party.org, party.chat)
+        .await
+        .map_err(|_| CaughtUp::Unread)?;
+    send_new(socket, sent, history)
+        .await
+        .map_err(|_| CaughtUp::SocketGone)
+}
+
+/// Sends the messages of `history` not in `sent`, and remembers them. By
+/// id, not by position: messages stored by different servers at the same
+/// moment may be read in an order that puts a new one before an old one.
+async fn send_new(
+    socket: &mut WebSocket,
+    sent: &mut HashSet<ChatMessageId>,
+    history: Vec<ChatMessage>,
+) -> Result<(), axum::Error> {
+    for message in history {
+        if sent.insert(message.id) {
+            send(socket, &Outgoing::Message(&message)).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Stores a client's frame as a message; the problem if it was refused.
@@ -616,7 +567,7 @@ async fn post(
         .await
     {
         Ok(message) => {
-            state.chat.publish(&message);
+            state.chat.changed(message.chat).await;
             None
         }
         Err(e) => Some(problem_of(e)),

@@ -560,7 +560,11 @@ async fn send(
         .post_chat_message(&staff.caller, org, chat, &form.body)
         .await
     {
-        Ok(_) => Redirect::to(&format!("{back}?done=sent")).into_response(),
+        Ok(_) => {
+            // The requester's chat window (and other staff's) shows it live.
+            state.chat.changed(chat).await;
+            Redirect::to(&format!("{back}?done=sent")).into_response()
+        }
         Err(Error::Validation(fields)) => {
             let message = fields.into_iter().next().map(|f| f.message);
             show(
@@ -597,9 +601,11 @@ async fn close(
         return not_found_page(&staff, None);
     };
     match state.regentra.close_chat(&staff.caller, org, chat).await {
-        Ok(_) | Err(Error::Validation(_)) => {
+        Ok(_) => {
+            state.chat.changed(chat).await;
             Redirect::to(&format!("{back}?done=closed")).into_response()
         }
+        Err(Error::Validation(_)) => Redirect::to(&format!("{back}?done=closed")).into_response(),
         Err(e) => failed(&e),
     }
 }

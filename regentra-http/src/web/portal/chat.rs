@@ -427,7 +427,7 @@ pub(crate) async fn send(
         .await
     {
         Ok(message) => {
-            state.chat.publish(&message);
+            state.chat.changed(message.chat).await;
             Redirect::to(&format!("{}#chat-form", chat_path(&view, chat))).into_response()
         }
         Err(Error::Validation(errors)) => {
@@ -494,7 +494,7 @@ pub(crate) async fn leave_as_ticket(
         .await
     {
         Ok(ticket) => {
-            state.chat.closed(chat);
+            state.chat.changed(chat).await;
             return Redirect::to(&format!(
                 "{}?done=from-chat",
                 view.path(&format!("tickets/{}", ticket.id))
@@ -539,7 +539,7 @@ pub(crate) async fn close(
         .await
     {
         Ok(_) => {
-            state.chat.closed(chat);
+            state.chat.changed(chat).await;
             Redirect::to(&format!("{}?done=closed", chat_path(&view, chat))).into_response()
         }
         Err(Error::NotFound { .. }) => missing(&view, &visitor),

@@ -1,0 +1,196 @@
+//! Live chat across servers: three servers (three `App`s, each with its
+//! own pools, as three processes behind a load balancer) on one Postgres
+//! database. A message stored through any of them reaches the chat's
+//! sockets on every one, and so does the chat's closing; the sockets read
+//! what is new from the store, so none hears more than its caller may read.
+//! And on one server, a reply sent from the console without JavaScript
+//! reaches the requester's open chat window like one sent over the socket.
+
+use std::time::Duration;
+
+use futures::{SinkExt as _, StreamExt as _};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+
+use crate::console_pages::{desk, signed_in};
+use crate::support::{self, Backend, Endpoint, M, PASSWORD, Server, StatusCode, TestStore, id};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn socket(server: &Endpoint, org: &str, chat: &str, token: &str) -> Socket {
+    let url = format!(
+        "{}/v1/orgs/{org}/chats/{chat}/ws?access_token={token}",
+        server.base.replacen("http://", "ws://", 1)
+    );
+    let (ws, _) = tokio_tungstenite::connect_async(url.into_client_request().expect("request"))
+        .await
+        .expect("the socket opens");
+    ws
+}
+
+/// What the socket hears next: a JSON frame, or its close code.
+#[derive(Debug)]
+enum Heard {
+    Frame(Value),
+    Closed(u16),
+}
+
+async fn hear(ws: &mut Socket) -> Heard {
+    loop {
+        // Generous: a signal crosses a database; nothing here is timed.
+        let frame = tokio::time::timeout(Duration::from_secs(20), ws.next())
+            .await
+            .expect("heard within 20 s");
+        match frame {
+            Some(Ok(Message::Text(text))) => {
+                return Heard::Frame(serde_json::from_str(&text).expect("JSON frame"));
+            }
+            Some(Ok(Message::Close(frame))) => {
+                return Heard::Closed(frame.map(|f| u16::from(f.code)).unwrap_or_default());
+            }
+            Some(Ok(_)) => {}
+            other => panic!("the socket ended without a close frame: {other:?}"),
+        }
+    }
+}
+
+async fn message(ws: &mut Socket) -> String {
+    match hear(ws).await {
+        Heard::Frame(frame) if frame["type"] == "message" => {
+            frame["body"].as_str().expect("a body").to_owned()
+        }
+        other => panic!("a message, not {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_message_stored_on_one_server_reaches_sockets_on_the_others() {
+    let Some(store) = TestStore::on(Backend::Postgres).await else {
+        return;
+    };
+    let (second, third) = (
+        store.another_process().await.expect("Postgres"),
+        store.another_process().await.expect("Postgres"),
+    );
+    let a = Server::start_on(store, support::config(), false).await;
+    let (boss, _, client) = support::msp_with_client(&a).await;
+    boss.ok(
+        M::POST,
+        &format!("/v1/orgs/{client}/members"),
+        Some(json!({"email": "emp@client.test", "name": "Emp", "password": PASSWORD, "role": "employee"})),
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let b = Server::start_on(second, support::config(), false).await;
+    let c = Server::start_on(third, support::config(), false).await;
+    let employee = b.login("emp@client.test", PASSWORD).await;
+    let staff = c.login("boss@msp.test", PASSWORD).await;
+    let chat = id(&employee
+        .post(
+            &format!("/v1/orgs/{client}/chats"),
+            json!({"message": "My screen is black"}),
+        )
+        .await);
+    let token = |api: &support::Api| api.token.clone().expect("a token");
+    let mut on_b = socket(&b, &client, &chat, &token(&employee)).await;
+    let mut on_c = socket(&c, &client, &chat, &token(&staff)).await;
+    assert_eq!(message(&mut on_b).await, "My screen is black");
+    assert_eq!(message(&mut on_c).await, "My screen is black");
+
+    // Posted over REST on A, where no socket is: B's and C's hear it.
+    boss.post(
+        &format!("/v1/orgs/{client}/chats/{chat}/messages"),
+        json!({"body": "Is it plugged in?"}),
+    )
+    .await;
+    assert_eq!(message(&mut on_b).await, "Is it plugged in?");
+    assert_eq!(message(&mut on_c).await, "Is it plugged in?");
+
+    // Over B's socket: C's hears it (and B's own, as stored).
+    on_b.send(Message::Text(json!({"body": "It is!"}).to_string().into()))
+        .await
+        .expect("send");
+    assert_eq!(message(&mut on_c).await, "It is!");
+    assert_eq!(message(&mut on_b).await, "It is!");
+
+    // A burst from all three servers at once: every socket hears each
+    // message once, whatever order the servers stored them in.
+    let sent: Vec<String> = (0..9).map(|n| format!("burst {n}")).collect();
+    let path = format!("/v1/orgs/{client}/chats/{chat}/messages");
+    let posts = sent.iter().enumerate().map(|(n, body)| {
+        let server = [&a, &b, &c][n % 3];
+        let (boss, path) = (&boss, &path);
+        async move {
+            let api = server.with_token(boss.token.as_deref().expect("token"));
+            api.post(path, json!({"body": body})).await;
+        }
+    });
+    futures::future::join_all(posts).await;
+    for ws in [&mut on_b, &mut on_c] {
+        let mut heard = Vec::new();
+        for _ in 0..sent.len() {
+            heard.push(message(ws).await);
+        }
+        heard.sort();
+        assert_eq!(heard, sent, "each message once");
+    }
+
+    // Closed on A: the sockets on B and C say so and close.
+    boss.ok(
+        M::POST,
+        &format!("/v1/orgs/{client}/chats/{chat}/close"),
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    for ws in [&mut on_b, &mut on_c] {
+        match hear(ws).await {
+            Heard::Closed(code) => assert_eq!(code, 1000, "closed because the chat is"),
+            other => panic!("the socket closes, not {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_from_the_console_without_javascript_reaches_the_requesters_window() {
+    let server = Server::embedded().await;
+    let d = desk(&server).await;
+    let ann = server.login("ann@acme.test", PASSWORD).await;
+    let chat = id(&ann
+        .post(
+            &format!("/v1/orgs/{}/chats", d.acme),
+            json!({"message": "The printer jams."}),
+        )
+        .await);
+    let mut window = socket(
+        &server,
+        &d.acme,
+        &chat,
+        ann.token.as_deref().expect("token"),
+    )
+    .await;
+    assert_eq!(message(&mut window).await, "The printer jams.");
+
+    let tom = signed_in(&server, "tom@msp.test").await;
+    let chat_path = format!("/app/{}/chats/{chat}", d.acme);
+    let csrf = tom.get(&chat_path).await.input("csrf_token").expect("csrf");
+    let sent = tom
+        .post(
+            &format!("{chat_path}/messages"),
+            &[("csrf_token", &csrf), ("body", "On my way.")],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.html);
+    assert_eq!(message(&mut window).await, "On my way.");
+
+    let closed = tom
+        .post(&format!("{chat_path}/close"), &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(closed.status, StatusCode::SEE_OTHER, "{}", closed.html);
+    match hear(&mut window).await {
+        Heard::Closed(code) => assert_eq!(code, 1000),
+        other => panic!("the window's socket closes, not {other:?}"),
+    }
+}
