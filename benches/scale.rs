@@ -18,11 +18,12 @@
 //! filters, the cross-client queue) are probed first: a 400, 404 or 405
 //! answer reports the scenario as not available instead of measuring errors.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+// Each benchmark uses part of the shared module.
+#[allow(dead_code)]
+mod support;
+
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
@@ -39,12 +40,11 @@ use regentra_http::server::worker::{self, WorkerConfig};
 use regentra_store_embedded::EmbeddedStore;
 use regentra_store_postgres::PostgresStore;
 use regentra_store_postgres::testing::{TEST_DATABASE_URL, TestDatabase, TestRole};
-use reqwest::Method;
-use serde_json::{Value, json};
-
-/// The platform operator's email: the server's default, so `serve` finds
-/// the seeded operator instead of creating another.
-const OPERATOR_EMAIL: &str = "admin@localhost";
+use serde_json::json;
+use support::{
+    OPERATOR_EMAIL, Outcome, Request, Server, Until, env_number, load, server_bin, success,
+    unauthorized,
+};
 
 const ALL_FRAMEWORKS: [&str; 8] = [
     "hipaa",
@@ -97,17 +97,6 @@ struct Config {
     server: PathBuf,
 }
 
-fn env_number(name: &str, default: usize) -> usize {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => v
-            .trim()
-            .replace('_', "")
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}: {v:?} is not a whole number")),
-        _ => default,
-    }
-}
-
 impl Config {
     fn from_env() -> Self {
         let clients = env_number("SCALE_CLIENTS", 1000);
@@ -135,14 +124,7 @@ impl Config {
                 "SCALE_STORES names postgres: set {TEST_DATABASE_URL}"
             );
         }
-        let server = match std::env::var("SCALE_SERVER_BIN") {
-            Ok(v) if !v.is_empty() => PathBuf::from(v),
-            // target/release/deps/scale-<hash> -> target/release/regentra
-            _ => std::env::current_exe()
-                .ok()
-                .and_then(|exe| Some(exe.parent()?.parent()?.join("regentra")))
-                .unwrap_or_else(|| PathBuf::from("target/release/regentra")),
-        };
+        let server = server_bin();
         Self {
             clients,
             tickets,
@@ -411,269 +393,7 @@ async fn seed(r: &Arc<Regentra>, config: &Config, tickets: usize) -> Seeded {
 }
 
 // ---------------------------------------------------------------------------
-// The server process.
-
-/// `regentra serve` as a child process; killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-    log: PathBuf,
-}
-
-impl Server {
-    fn start(bin: &Path, args: &[&str], log: PathBuf) -> Server {
-        assert!(
-            bin.exists(),
-            "{} is missing: build it first with `cargo build --release -p regentra-http --bin regentra` (or set SCALE_SERVER_BIN)",
-            bin.display()
-        );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let listen = format!("127.0.0.1:{port}");
-        let out = std::fs::File::create(&log).expect("server log");
-        let child = Command::new(bin)
-            .arg("serve")
-            .args(["--listen", &listen, "--sweep-interval", "86400"])
-            .args(args)
-            .env("REGENTRA_ADMIN_EMAIL", OPERATOR_EMAIL)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().expect("log"))
-            .stderr(out)
-            .spawn()
-            .expect("start regentra serve");
-        Server {
-            child,
-            base: format!("http://{listen}"),
-            log,
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Resident memory, from /proc (Linux).
-    fn rss_mib(&self) -> Option<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
-        let kib: f64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))?
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .ok()?;
-        Some(kib / 1024.0)
-    }
-
-    /// User + system CPU time so far, in clock ticks.
-    fn cpu_ticks(&self) -> u64 {
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())) else {
-            return 0;
-        };
-        // After the command name (in parentheses): state is field 3, utime 14, stime 15.
-        let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let field = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
-        field(11).unwrap_or(0) + field(12).unwrap_or(0)
-    }
-
-    async fn wait_ready(&mut self, client: &reqwest::Client) {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "regentra serve exited ({status}):\n{}",
-                    std::fs::read_to_string(&self.log).unwrap_or_default()
-                );
-            }
-            if let Ok(r) = client.get(format!("{}/v1/me", self.base)).send().await
-                && r.status().as_u16() == 401
-            {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "regentra serve did not answer within 2 minutes:\n{}",
-                std::fs::read_to_string(&self.log).unwrap_or_default()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// Waits until the server uses under 5% of a core over a second (its
-    /// start-up worker sweep done), at most a few minutes.
-    async fn wait_idle(&self) {
-        let deadline = Instant::now() + Duration::from_secs(300);
-        loop {
-            let before = self.cpu_ticks();
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            // Clock ticks are 1/100 s on Linux: 5 ticks a second is 5%.
-            if self.cpu_ticks() - before < 5 || Instant::now() > deadline {
-                return;
-            }
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-// ---------------------------------------------------------------------------
-// The load generator.
-
-#[derive(Debug, Clone)]
-struct Request {
-    method: Method,
-    path: String,
-    token: Option<String>,
-    body: Option<Value>,
-}
-
-impl Request {
-    fn get(path: String, token: Option<&str>) -> Self {
-        Self {
-            method: Method::GET,
-            path,
-            token: token.map(str::to_owned),
-            body: None,
-        }
-    }
-
-    fn post(path: String, token: &str, body: Value) -> Self {
-        Self {
-            method: Method::POST,
-            path,
-            token: Some(token.to_owned()),
-            body: Some(body),
-        }
-    }
-
-    async fn send(&self, client: &reqwest::Client, base: &str) -> Option<u16> {
-        let mut req = client.request(self.method.clone(), format!("{base}{}", self.path));
-        if let Some(token) = &self.token {
-            req = req.bearer_auth(token);
-        }
-        if let Some(body) = &self.body {
-            req = req.json(body);
-        }
-        let response = req.send().await.ok()?;
-        let status = response.status().as_u16();
-        response.bytes().await.ok()?;
-        Some(status)
-    }
-}
-
-/// When a load ends.
-#[derive(Debug, Clone, Copy)]
-enum Until {
-    /// After this long (requests in flight finish).
-    Elapsed(Duration),
-    /// After this many requests in all.
-    Count(usize),
-}
-
-#[derive(Debug, Clone, Default)]
-struct Outcome {
-    concurrency: usize,
-    requests: usize,
-    seconds: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    /// Answers other than the expected status, and failed connections.
-    unexpected: usize,
-    statuses: BTreeMap<u16, usize>,
-}
-
-impl Outcome {
-    fn rps(&self) -> f64 {
-        self.requests as f64 / self.seconds
-    }
-}
-
-async fn load(
-    client: &reqwest::Client,
-    base: &str,
-    request: &Request,
-    concurrency: usize,
-    until: Until,
-    expected: fn(u16) -> bool,
-) -> Outcome {
-    let started = Instant::now();
-    let taken = Arc::new(AtomicUsize::new(0));
-    let tasks: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (client, base, request, taken) = (
-                client.clone(),
-                base.to_owned(),
-                request.clone(),
-                taken.clone(),
-            );
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                let mut statuses = Vec::new();
-                loop {
-                    let go = match until {
-                        Until::Elapsed(d) => started.elapsed() < d,
-                        Until::Count(n) => taken.fetch_add(1, Ordering::Relaxed) < n,
-                    };
-                    if !go {
-                        break;
-                    }
-                    let sent = Instant::now();
-                    let status = request.send(&client, &base).await;
-                    latencies.push(sent.elapsed().as_micros() as u64);
-                    statuses.push(status.unwrap_or(0));
-                }
-                (latencies, statuses)
-            })
-        })
-        .collect();
-    let mut latencies = Vec::new();
-    let mut statuses = BTreeMap::new();
-    let mut unexpected = 0;
-    for task in tasks {
-        let (l, s) = task.await.expect("load task");
-        latencies.extend(l);
-        for status in s {
-            *statuses.entry(status).or_insert(0) += 1;
-            if !expected(status) {
-                unexpected += 1;
-            }
-        }
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    latencies.sort_unstable();
-    let pct = |p: usize| {
-        latencies
-            .get((latencies.len() * p / 100).min(latencies.len().saturating_sub(1)))
-            .map_or(0.0, |us| *us as f64 / 1000.0)
-    };
-    Outcome {
-        concurrency,
-        requests: latencies.len(),
-        seconds,
-        p50_ms: pct(50),
-        p99_ms: pct(99),
-        unexpected,
-        statuses,
-    }
-}
-
-fn success(status: u16) -> bool {
-    (200..300).contains(&status)
-}
-
-fn unauthorized(status: u16) -> bool {
-    status == 401
-}
+// Results (the server process and the load generator are in `support`).
 
 /// One row of a results table: measured, or why not.
 #[derive(Debug, Clone)]
@@ -846,7 +566,12 @@ async fn run_store(kind: StoreKind, config: &Config) -> StoreReport {
     let mut server = match kind {
         StoreKind::Embedded => Server::start(
             &config.server,
-            &["--data-dir", dir.path().to_str().expect("utf-8 temp dir")],
+            &[
+                "--data-dir",
+                dir.path().to_str().expect("utf-8 temp dir"),
+                "--sweep-interval",
+                "86400",
+            ],
             log,
         ),
         StoreKind::Postgres => {
@@ -854,7 +579,11 @@ async fn run_store(kind: StoreKind, config: &Config) -> StoreReport {
                 .as_ref()
                 .expect("role")
                 .url(database.as_ref().expect("database").url());
-            Server::start(&config.server, &["--database-url", &url], log)
+            Server::start(
+                &config.server,
+                &["--database-url", &url, "--sweep-interval", "86400"],
+                log,
+            )
         }
     };
     let client = reqwest::Client::builder()
