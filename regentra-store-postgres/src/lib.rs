@@ -66,7 +66,9 @@ pub const SWEEP_CLAIM_CONNECTIONS: u32 = 8;
 
 /// The claims' pool: the sweeps' connections and one for the email
 /// outbox's claim, so a worker holding all its sweep claims never keeps
-/// the email loop waiting.
+/// the email loop waiting. Not reserved: it holds while the worker claims
+/// at most [`SWEEP_CLAIM_CONNECTIONS`] orgs at once, as the reference
+/// worker does.
 const CLAIM_CONNECTIONS: u32 = SWEEP_CLAIM_CONNECTIONS + 1;
 
 impl PostgresStore {

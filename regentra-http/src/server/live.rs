@@ -64,6 +64,17 @@ struct Hub {
     origin: Uuid,
     /// Whether the listener was started (on the first socket).
     listening: AtomicBool,
+    /// The listener's task, ended with the hub (an embedding's or a
+    /// test's server dropped, its connection with it).
+    listener: Mutex<Option<tokio::task::AbortHandle>>,
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        if let Some(task) = self.listener.get_mut().ok().and_then(Option::take) {
+            task.abort();
+        }
+    }
 }
 
 /// A socket's watch on its chat: it wakes when the chat changed. Dropping
@@ -83,8 +94,15 @@ impl Watch {
             return std::future::pending().await;
         };
         match receiver.recv().await {
-            // Lagged: it missed wake-ups, which is one more wake-up.
-            Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+            // Lagged: it missed wake-ups, which is one more wake-up. Those
+            // still queued are the same wake-up too: one read catches up
+            // with them all.
+            Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => loop {
+                match receiver.try_recv() {
+                    Ok(()) | Err(broadcast::error::TryRecvError::Lagged(_)) => {}
+                    Err(_) => break,
+                }
+            },
             // The hub dropped the channel: never while a watch holds a
             // receiver, but a socket must not spin if it did.
             Err(broadcast::error::RecvError::Closed) => {
@@ -111,6 +129,7 @@ impl ChatHub {
                 chats: Mutex::default(),
                 origin: Uuid::new_v4(),
                 listening: AtomicBool::new(false),
+                listener: Mutex::default(),
             }),
         }
     }
@@ -134,7 +153,7 @@ impl ChatHub {
     }
 
     /// Tells every socket of the chat, in every process, that it changed:
-    /// a message was stored, or the chat closed (or became a ticket).
+    /// a message was stored, or the chat closed.
     /// Called after the change committed. A signal that cannot be sent is
     /// logged: the change is stored, and the other processes' sockets
     /// read it at their next periodic check.
@@ -152,7 +171,10 @@ impl ChatHub {
         }
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
-                runtime.spawn(listen(Arc::downgrade(&self.inner)));
+                let task = runtime.spawn(listen(Arc::downgrade(&self.inner)));
+                if let Ok(mut held) = self.inner.listener.lock() {
+                    *held = Some(task.abort_handle());
+                }
             }
             // No runtime (never in a server): try again on the next watch.
             Err(_) => self.inner.listening.store(false, Ordering::Release),

@@ -200,3 +200,43 @@ async fn a_reply_from_the_console_without_javascript_reaches_the_requesters_wind
         "the window's socket closes"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_chat_started_while_one_is_open_reaches_the_open_ones_windows() {
+    let server = Server::embedded().await;
+    let d = desk(&server).await;
+    let ann = server.login("ann@acme.test", PASSWORD).await;
+    let start = format!("/v1/orgs/{}/chats", d.acme);
+    let chat = id(&ann.post(&start, json!({"message": "Email is down."})).await);
+    let tom = server.login("tom@msp.test", PASSWORD).await;
+    let mut desk_window = socket(
+        &server,
+        &d.acme,
+        &chat,
+        tom.token.as_deref().expect("token"),
+    )
+    .await;
+    assert_eq!(message(&mut desk_window).await, "Email is down.");
+
+    // Starting again with a chat open goes on in that chat (the core's
+    // rule): the service desk's window shows it at once.
+    let again = id(&ann.post(&start, json!({"message": "Still down."})).await);
+    assert_eq!(again, chat, "the open chat goes on");
+    assert_eq!(message(&mut desk_window).await, "Still down.");
+
+    // The last words before a closing arrive before the closing does.
+    ann.post(
+        &format!("{start}/{chat}/messages"),
+        json!({"body": "Thanks, bye"}),
+    )
+    .await;
+    ann.ok(
+        M::POST,
+        &format!("{start}/{chat}/close"),
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(message(&mut desk_window).await, "Thanks, bye");
+    assert_eq!(closed(&mut desk_window).await, 1000);
+}

@@ -24,7 +24,7 @@ use axum::response::Response;
 use regentra_core::ids::{ChatId, ChatMessageId, OrgId};
 use regentra_core::psa::Priority;
 use regentra_core::psa::chat::{ChatFilter, ChatMessage, ChatStatus};
-use regentra_core::store::ScanRequest;
+use regentra_core::store::{MAX_PAGE, PageRequest, ScanRequest};
 use regentra_core::{Error, Principal};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -75,6 +75,9 @@ async fn start_chat(
         .regentra
         .start_chat(&caller, org, &req.message)
         .await?;
+    // With a chat open already, the message went into it: its windows
+    // show it.
+    state.chat.changed(chat.id).await;
     Ok((StatusCode::CREATED, Json(json!(chat))))
 }
 
@@ -443,8 +446,8 @@ async fn run_socket(
     history: Vec<ChatMessage>,
     mut watch: Watch,
 ) {
-    let mut sent = HashSet::new();
-    if send_new(&mut socket, &mut sent, history).await.is_err() {
+    let mut sent = Sent::default();
+    if sent.send_new(&mut socket, history).await.is_err() {
         return;
     }
     let mut recheck =
@@ -484,13 +487,20 @@ async fn run_socket(
             if let Some(ending) = party.ending(&state).await {
                 break ending;
             }
-            match catch_up(&state, &party, &mut socket, &mut sent).await {
+            match sent.catch_up(&state, &party, &mut socket).await {
                 Ok(()) => {}
-                Err(CaughtUp::SocketGone) => return,
-                Err(CaughtUp::Unread) => break Ending::Unchecked,
+                Err(Stop::SocketGone) => return,
+                Err(Stop::End(ending)) => break ending,
             }
         }
     };
+    // The last words said before a chat was closed ("thanks, bye") reach
+    // the socket before the closing does.
+    if ending == Ending::ChatClosed
+        && let Err(Stop::SocketGone) = sent.catch_up(&state, &party, &mut socket).await
+    {
+        return;
+    }
     // Stop watching before saying goodbye, then close.
     drop(watch);
     let _ = socket
@@ -501,47 +511,98 @@ async fn run_socket(
         .await;
 }
 
-/// Why a socket could not catch up.
-enum CaughtUp {
+/// Why a socket stops catching up.
+enum Stop {
     /// The client went away.
     SocketGone,
-    /// The messages could not be read.
-    Unread,
+    /// The socket must close: access ended while it read, or it could not
+    /// read.
+    End(Ending),
 }
 
-/// Sends the chat's messages this socket has not sent yet, read through
-/// the core as the socket's caller (so nothing reaches a socket its caller
-/// may not read), in the order they were stored.
-async fn catch_up(
-    state: &AppState,
-    party: &Party,
-    socket: &mut WebSocket,
-    sent: &mut HashSet<ChatMessageId>,
-) -> Result<(), CaughtUp> {
-    let history = state
-        .regentra
-        .chat_history(&party.caller, party.org, party.chat)
-        .await
-        .map_err(|_| CaughtUp::Unread)?;
-    send_new(socket, sent, history)
-        .await
-        .map_err(|_| CaughtUp::SocketGone)
+/// How far before the newest message a socket has sent it reads again, for
+/// messages it may not have. A message's id is the time (uuid v7) taken by
+/// the server that stored it, and the servers' clocks may differ a little,
+/// so a message committed a moment later can carry an earlier id; servers
+/// whose clocks agree within this margin (NTP keeps them far closer) lose
+/// nothing to it.
+const CLOCK_MARGIN_MS: u64 = 30_000;
+
+/// What a socket has sent: each message once, by id, and where to read
+/// from next (reading only the chat's tail, so that a long chat does not
+/// cost a full read at every change).
+#[derive(Default)]
+struct Sent {
+    ids: HashSet<ChatMessageId>,
+    /// The newest id sent, as a time in milliseconds.
+    newest_ms: Option<u64>,
 }
 
-/// Sends the messages of `history` not in `sent`, and remembers them. By
-/// id, not by position: messages stored by different servers at the same
-/// moment may be read in an order that puts a new one before an old one.
-async fn send_new(
-    socket: &mut WebSocket,
-    sent: &mut HashSet<ChatMessageId>,
-    history: Vec<ChatMessage>,
-) -> Result<(), axum::Error> {
-    for message in history {
-        if sent.insert(message.id) {
-            send(socket, &Outgoing::Message(&message)).await?;
+impl Sent {
+    /// Sends the messages not sent yet, in the order given, and remembers
+    /// them. By id, not by position: messages stored by different servers
+    /// at the same moment may be read in an order that puts a new one
+    /// before an old one.
+    async fn send_new(
+        &mut self,
+        socket: &mut WebSocket,
+        messages: Vec<ChatMessage>,
+    ) -> Result<(), axum::Error> {
+        for message in messages {
+            if self.ids.insert(message.id) {
+                let ms = millis_of(message.id);
+                self.newest_ms = Some(self.newest_ms.map_or(ms, |n| n.max(ms)));
+                send(socket, &Outgoing::Message(&message)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends the chat's messages this socket has not sent yet, read through
+    /// the core as the socket's caller (so nothing reaches a socket its
+    /// caller may not read): those from [`CLOCK_MARGIN_MS`] before the
+    /// newest it sent, page by page.
+    async fn catch_up(
+        &mut self,
+        state: &AppState,
+        party: &Party,
+        socket: &mut WebSocket,
+    ) -> Result<(), Stop> {
+        let mut after = self.newest_ms.map(|ms| {
+            uuid::Builder::from_unix_timestamp_millis(ms.saturating_sub(CLOCK_MARGIN_MS), &[0; 10])
+                .into_uuid()
+        });
+        loop {
+            let page = state
+                .regentra
+                .chat_messages(
+                    &party.caller,
+                    party.org,
+                    party.chat,
+                    PageRequest::after(after, MAX_PAGE),
+                )
+                .await
+                .map_err(|e| match e {
+                    Error::NotFound { .. } | Error::PermissionDenied { .. } => {
+                        Stop::End(Ending::AccessEnded)
+                    }
+                    _ => Stop::End(Ending::Unchecked),
+                })?;
+            self.send_new(socket, page.items)
+                .await
+                .map_err(|_| Stop::SocketGone)?;
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(()),
+            }
         }
     }
-    Ok(())
+}
+
+/// The time in a uuid v7, in milliseconds since the epoch.
+fn millis_of(id: ChatMessageId) -> u64 {
+    let b = id.0.as_bytes();
+    u64::from_be_bytes([0, 0, b[0], b[1], b[2], b[3], b[4], b[5]])
 }
 
 /// Stores a client's frame as a message; the problem if it was refused.

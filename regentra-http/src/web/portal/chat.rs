@@ -131,6 +131,9 @@ pub(crate) async fn start(
         .await
     {
         Ok(chat) => {
+            // With a chat open already, the message went into it: its
+            // windows (the service desk's among them) show it.
+            state.chat.changed(chat.id).await;
             Redirect::to(&format!("{}#chat-form", chat_path(&view, chat.id))).into_response()
         }
         Err(Error::Validation(errors)) => {

@@ -222,11 +222,6 @@ pub fn refused(staff: &Staff, scope: &Scope, error: &Error) -> Response {
     }
 }
 
-/// The 404 page for a form the person may not post.
-pub fn not_allowed(staff: &Staff, segment: &str) -> Response {
-    not_found_page(staff, staff.scope(segment).as_ref())
-}
-
 /// Every adoption of the org, active or not.
 pub async fn all_adoptions(
     state: &AppState,
