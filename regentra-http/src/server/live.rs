@@ -97,12 +97,11 @@ impl Watch {
             // Lagged: it missed wake-ups, which is one more wake-up. Those
             // still queued are the same wake-up too: one read catches up
             // with them all.
-            Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => loop {
-                match receiver.try_recv() {
-                    Ok(()) | Err(broadcast::error::TryRecvError::Lagged(_)) => {}
-                    Err(_) => break,
-                }
-            },
+            Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                while let Ok(()) | Err(broadcast::error::TryRecvError::Lagged(_)) =
+                    receiver.try_recv()
+                {}
+            }
             // The hub dropped the channel: never while a watch holds a
             // receiver, but a socket must not spin if it did.
             Err(broadcast::error::RecvError::Closed) => {
