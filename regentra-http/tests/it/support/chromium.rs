@@ -817,6 +817,21 @@ impl Chromium {
         }
     }
 
+    /// Waits until the page's document has loaded (a replaced page's new
+    /// one included).
+    async fn wait_for_document(&self) {
+        for _ in 0..100 {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let state = self
+                .client
+                .execute("return document.readyState;", vec![])
+                .await;
+            if matches!(state, Ok(Value::String(s)) if s == "complete") {
+                return;
+            }
+        }
+    }
+
     /// Runs axe-core on the page: every violation it reports, whatever its
     /// impact. axe is injected through WebDriver's script execution, which
     /// the page's Content-Security-Policy does not govern.
@@ -824,23 +839,41 @@ impl Chromium {
         let Ok(tools) = tools() else {
             unreachable!("a browser is only opened with the tools")
         };
-        let injected = self
-            .script("return typeof window.axe === 'object';", vec![])
-            .await;
-        if injected != json!(true) {
-            self.script(&tools.axe, vec![]).await;
+        // A page that was still being replaced (a form's answer arriving
+        // after the text waited for was already shown) loses the injected
+        // axe, or the run, with its document: wait for the new document and
+        // run again, a few times at most.
+        let mut outcome = Value::Null;
+        for attempt in 1..=4 {
+            // Errors here (a document going away) show in the run below.
+            let injected = self
+                .client
+                .execute("return typeof window.axe === 'object';", vec![])
+                .await;
+            if !matches!(injected, Ok(Value::Bool(true))) {
+                let _ = self.client.execute(&tools.axe, vec![]).await;
+            }
+            let ran = self
+                .client
+                .execute_async(
+                    "const done = arguments[arguments.length - 1]; \
+                     if (typeof window.axe !== 'object') { done({ gone: true }); } else \
+                     window.axe.run(document, { resultTypes: ['violations'] }) \
+                       .then((r) => done({ violations: r.violations }), \
+                             (e) => done({ error: String(e) }));",
+                    vec![],
+                )
+                .await;
+            match ran {
+                Ok(found) if found.get("gone").is_none() => {
+                    outcome = found;
+                    break;
+                }
+                Ok(_) | Err(_) if attempt < 4 => self.wait_for_document().await,
+                Ok(_) => panic!("axe-core did not run: the page kept changing"),
+                Err(e) => panic!("axe-core did not run: {e}"),
+            }
         }
-        let outcome = self
-            .client
-            .execute_async(
-                "const done = arguments[arguments.length - 1]; \
-                 window.axe.run(document, { resultTypes: ['violations'] }) \
-                   .then((r) => done({ violations: r.violations }), \
-                         (e) => done({ error: String(e) }));",
-                vec![],
-            )
-            .await
-            .unwrap_or_else(|e| panic!("axe-core did not run: {e}"));
         if let Some(error) = outcome.get("error") {
             panic!("axe-core failed: {error}");
         }
