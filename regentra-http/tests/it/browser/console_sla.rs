@@ -37,7 +37,7 @@ async fn an_sla_policy_edit_shows_the_preview_then_saves() {
     // The preview, from the form as it stands: nothing is saved.
     browser.fill("Name", "Initech office hours").await;
     browser.fill("High: first response in minutes", "120").await;
-    browser.click("Preview due times").await;
+    browser.click_and_load("Preview due times").await;
     browser
         .wait_for_text("A ticket opened now would be due")
         .await;
@@ -57,7 +57,7 @@ async fn an_sla_policy_edit_shows_the_preview_then_saves() {
     browser
         .fill("High: first response in minutes", "soon")
         .await;
-    browser.click("Save policy").await;
+    browser.click_and_load("Save policy").await;
     let error = browser
         .wait_for_field_error("High: first response in minutes")
         .await;
@@ -67,7 +67,7 @@ async fn an_sla_policy_edit_shows_the_preview_then_saves() {
     assert!(items(&stored).is_empty(), "a refused form saves nothing");
 
     browser.fill("High: first response in minutes", "120").await;
-    browser.click("Save policy").await;
+    browser.click_and_load("Save policy").await;
     browser.wait_for_text("The policy was saved.").await;
     browser.check_page().await;
     let stored = policies_of(&d).await;

@@ -646,6 +646,32 @@ impl Chromium {
             .unwrap_or_else(|e| panic!("click {target:?}: {e}"));
     }
 
+    /// Clicks `target` (as [`Chromium::click`]) that loads another page (a
+    /// form's submit button, a link), and waits until the new page has
+    /// loaded: text that the old page shows too is then not mistaken for
+    /// the answer.
+    pub async fn click_and_load(&self, target: &str) {
+        self.script("window.regentraPageBefore = true;", vec![])
+            .await;
+        self.click(target).await;
+        for _ in 0..200 {
+            let replaced = self
+                .client
+                .execute(
+                    "return window.regentraPageBefore === undefined \
+                     && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await;
+            if matches!(replaced, Ok(Value::Bool(true))) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        self.fail(&format!("clicking {target:?} loaded no new page"))
+            .await;
+    }
+
     /// Submits the form of the focused field (else the page's only form)
     /// with its submit button, as a person would.
     pub async fn submit(&self) {
