@@ -240,3 +240,33 @@ async fn a_new_chat_started_while_one_is_open_reaches_the_open_ones_windows() {
     assert_eq!(message(&mut desk_window).await, "Thanks, bye");
     assert_eq!(closed(&mut desk_window).await, 1000);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_shutting_down_sends_its_chat_sockets_elsewhere() {
+    let server = Server::embedded().await;
+    let d = desk(&server).await;
+    let ann = server.login("ann@acme.test", PASSWORD).await;
+    let token = ann.token.clone().expect("token");
+    let chat = id(&ann
+        .post(
+            &format!("/v1/orgs/{}/chats", d.acme),
+            json!({"message": "Printer offline."}),
+        )
+        .await);
+    let mut window = socket(&server, &d.acme, &chat, &token).await;
+    assert_eq!(message(&mut window).await, "Printer offline.");
+
+    // SIGTERM starts the drain: the socket closes saying to connect again
+    // (1012), and a new one is refused until the load balancer stops
+    // sending here.
+    server.drain.start();
+    assert_eq!(closed(&mut window).await, 1012);
+    let refused = support::websocket_refusal(
+        &server.base,
+        &format!("/v1/orgs/{}/chats/{chat}/ws", d.acme),
+        &token,
+    )
+    .await
+    .expect("refused while draining");
+    assert_eq!(refused.0, 503, "{}", refused.1);
+}

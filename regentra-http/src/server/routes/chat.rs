@@ -338,11 +338,14 @@ struct Incoming {
 /// token no longer authenticates (revoked or expired), 4403 when the caller
 /// is no longer a party to the chat (removed from the organization, access
 /// through the MSP taken back), 1000 when the chat is closed, 1011 when the
-/// server cannot check; the close frame's reason says which.
+/// server cannot check, 1012 when the server is shutting down (connect
+/// again: a server shutting down answers 503); the close frame's reason
+/// says which.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/chats/{chat_id}/ws", tag = "chat",
     params(("org_id" = Uuid, Path), ("chat_id" = Uuid, Path)),
     responses((status = 101, description = "switching to the WebSocket protocol"),
-        (status = 404, body = Problem, content_type = "application/problem+json")),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn socket(
     State(state): State<AppState>,
@@ -350,6 +353,13 @@ async fn socket(
     Id((org, chat)): Id<(OrgId, ChatId)>,
     upgrade: WebSocketUpgrade,
 ) -> ApiResult<Response> {
+    // A server shutting down takes no new socket: the client connects
+    // again, through the load balancer, to a server that stays.
+    if state.drain.is_draining() {
+        return Err(
+            Error::Unavailable("this server is shutting down: connect again".into()).into(),
+        );
+    }
     // Watch before reading the history so nothing falls in between (what
     // is stored meanwhile wakes the socket, which then reads it).
     let watch = state.chat.watch(chat);
@@ -389,6 +399,8 @@ pub enum Ending {
     ChatClosed,
     /// 1011: the server could not check (the store failed).
     Unchecked,
+    /// 1012: the server is shutting down; connect again.
+    Restarting,
 }
 
 impl Ending {
@@ -398,6 +410,7 @@ impl Ending {
             Ending::AccessEnded => 4403,
             Ending::ChatClosed => 1000,
             Ending::Unchecked => 1011,
+            Ending::Restarting => 1012,
         }
     }
 
@@ -407,6 +420,7 @@ impl Ending {
             Ending::AccessEnded => "access to this chat has ended",
             Ending::ChatClosed => "the chat is closed",
             Ending::Unchecked => "access could not be checked",
+            Ending::Restarting => "the server is restarting: connect again",
         }
     }
 }
@@ -483,6 +497,9 @@ async fn run_socket(
                 // Access may have ended; and a change told by a signal that
                 // got lost is read here at the latest.
                 _ = recheck.tick() => {}
+                // The server is shutting down: the client connects again
+                // elsewhere (and is sent the conversation again).
+                () = state.drain.started() => break Ending::Restarting,
             }
             if let Some(ending) = party.ending(&state).await {
                 break ending;

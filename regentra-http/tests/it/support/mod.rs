@@ -162,6 +162,8 @@ pub struct Server {
     pub notices: Vec<String>,
     /// The store, to start another server on the same data.
     pub store: TestStore,
+    /// The server's drain, which a shutdown starts.
+    pub drain: regentra_http::server::Drain,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -237,6 +239,7 @@ impl Server {
             regentra: app.regentra,
             notices,
             store,
+            drain: app.drain,
             tasks,
         }
     }
