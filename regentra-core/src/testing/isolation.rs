@@ -293,8 +293,11 @@ impl Model {
                 if !Self::assignable(role) {
                     return Outcome::Invalid;
                 }
-                if !self.members.contains_key(&(msp, user)) {
-                    return Outcome::Invalid;
+                // Only the MSP's own staff are lent to its clients: a
+                // member of the MSP as technician or compliance officer.
+                match self.members.get(&(msp, user)) {
+                    Some((held, _)) if Self::assignable(*held) => {}
+                    _ => return Outcome::Invalid,
                 }
                 if self.members.contains_key(&(client, user)) {
                     return Outcome::Duplicate;
